@@ -1,0 +1,8 @@
+/** Every subcommand, in the order `modeldiff --help` lists them. */
+import type { Command } from 'commander';
+
+import type { CliIo } from '../context';
+
+export type RegisterCommand = (program: Command, io: CliIo) => void;
+
+export const commands: RegisterCommand[] = [];

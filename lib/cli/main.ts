@@ -1,0 +1,52 @@
+/**
+ * The `modeldiff` command line. Each subcommand lives in lib/cli/commands/
+ * and registers itself on the commander program; this file only wires
+ * them up and turns errors into one line on stderr and an exit status
+ * (2 for usage, 1 for input/runtime, as the design notes say).
+ */
+import { Command, CommanderError } from 'commander';
+
+import { ModeldiffError } from '../errors';
+import { commands } from './commands';
+import { type CliIo, processIo } from './context';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../../package.json') as { version: string };
+
+export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const program = new Command('modeldiff')
+    .description('How different are two trained neural networks? Compare ONNX models by function, weights, representations and paths.')
+    .version(version)
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      // commander formats usage errors as "error: ..." lines; keep them to one line.
+      outputError: (s, write) => write(s.split('\n')[0] + '\n'),
+    });
+  for (const register of commands) register(program, io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version also arrive here, with exitCode 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof ModeldiffError) {
+      io.stderr(`modeldiff: ${err.message.split('\n')[0]}\n`);
+      return err.exitCode;
+    }
+    io.stderr(`modeldiff: internal error: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+/* c8 ignore start -- the process entry point; tests call runCli directly */
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+/* c8 ignore stop */

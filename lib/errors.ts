@@ -1,0 +1,43 @@
+/**
+ * Typed errors. Every failure a user can cause surfaces as a ModeldiffError
+ * whose `code` is stable (for programs) and whose message names the file,
+ * tensor or argument at fault (for people). The CLI prints the message as one
+ * line and exits with `exitCode`.
+ */
+export type ErrorCode =
+  | 'USAGE' // bad command-line usage or option value (exit 2)
+  | 'INVALID_ARGUMENT' // a library argument is out of its domain
+  | 'SHAPE_MISMATCH' // two arrays or models whose shapes must agree do not
+  | 'NON_FINITE' // NaN or Infinity where a finite number is required
+  | 'INVALID_PROBS' // rows declared as probabilities are not on the simplex
+  | 'FILE_NOT_FOUND'
+  | 'FILE_EXISTS' // refusing to overwrite a user's file without --force
+  | 'BAD_NPY' // malformed, truncated or unsupported .npy / .npz
+  | 'BAD_ONNX' // malformed ONNX or one that onnxruntime rejects
+  | 'MODEL_INPUT' // probe data does not fit a model input (dtype, shape, name)
+  | 'MODEL_OUTPUT' // model output missing, wrong shape, or not finite
+  | 'UNSUPPORTED_GRAPH' // symmetry structure cannot be derived; names the node
+  | 'ARCHITECTURE_MISMATCH' // two models differ in a layer; names it
+  | 'UNSAFE_PATH' // e.g. ONNX external data leaving the model's folder
+  | 'IO' // other file-system failures
+  | 'ADDON_LOAD' // the native addon could not be loaded
+  | 'INTERNAL'; // a bug: please report
+
+export class ModeldiffError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ModeldiffError';
+    this.code = code;
+  }
+
+  /** Process exit status the CLI uses for this error: 2 for usage, else 1. */
+  get exitCode(): number {
+    return this.code === 'USAGE' ? 2 : 1;
+  }
+}
+
+/** Throw a ModeldiffError unless `condition` holds. */
+export function check(condition: unknown, code: ErrorCode, message: string): asserts condition {
+  if (!condition) throw new ModeldiffError(code, message);
+}

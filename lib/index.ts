@@ -1,0 +1,9 @@
+/**
+ * modeldiff: how different are two trained neural networks?
+ *
+ * The public API. Everything exported here is also in the ESM entry
+ * (generated from this module's export names).
+ */
+export { ModeldiffError, type ErrorCode } from './errors';
+export { capabilities, type Capabilities, type Isa } from './native';
+export { runCli } from './cli/main';
