@@ -1,0 +1,322 @@
+/**
+ * Reading and writing ONNX models with onnx-proto (protobufjs).
+ *
+ * On read, every tensor stored as external data is pulled into `rawData`, so
+ * the in-memory model is self-contained: it can be handed to onnxruntime as
+ * bytes and re-encoded without the side files. External paths must stay
+ * inside the model's folder (UNSAFE_PATH otherwise) — a model file must not be
+ * able to make us read arbitrary files.
+ *
+ * Floating tensors convert to float64 for the weight-space code and back to
+ * their original dtype (float32, float64, float16, bfloat16) on write.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { onnx } from 'onnx-proto';
+
+import { ModeldiffError, check } from '../errors';
+
+export { onnx };
+export const DataType = onnx.TensorProto.DataType;
+
+/** A decoded model plus where it came from (for messages and external data). */
+export interface OnnxModel {
+  proto: onnx.ModelProto;
+  /** File name for messages ("<bytes>" when loaded from memory). */
+  label: string;
+}
+
+export type OnnxSource = string | Uint8Array | OnnxModel;
+
+type Int64 = number | { toNumber(): number };
+
+/** protobufjs gives int64 fields as Long objects when `long` is installed. */
+export function toNumber(x: Int64 | null | undefined): number {
+  if (x === null || x === undefined) return 0;
+  return typeof x === 'number' ? x : x.toNumber();
+}
+
+/** Load a model from a path, bytes, or pass an already loaded one through. */
+export function readOnnx(source: OnnxSource): OnnxModel {
+  if (typeof source === 'string') {
+    let bytes: Uint8Array;
+    try {
+      bytes = fs.readFileSync(source);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO';
+      throw new ModeldiffError(code, `cannot read ONNX model ${source}: ${(cause as Error).message}`, { cause });
+    }
+    return decodeOnnx(bytes, source, path.dirname(path.resolve(source)));
+  }
+  if (source instanceof Uint8Array) return decodeOnnx(source, '<bytes>');
+  return source;
+}
+
+/** Decode model bytes; `dir` is the folder external data is resolved against. */
+export function decodeOnnx(bytes: Uint8Array, label: string, dir?: string): OnnxModel {
+  let proto: onnx.ModelProto;
+  try {
+    proto = onnx.ModelProto.decode(bytes);
+  } catch (cause) {
+    throw new ModeldiffError('BAD_ONNX', `${label} is not a valid ONNX model: ${(cause as Error).message}`, { cause });
+  }
+  check(proto.graph, 'BAD_ONNX', `${label} is not a valid ONNX model: it has no graph`);
+  const model = { proto, label };
+  for (const t of proto.graph.initializer) inlineExternalData(t, model, dir);
+  return model;
+}
+
+export function encodeOnnx(model: OnnxModel | onnx.IModelProto): Uint8Array {
+  const proto = 'proto' in model ? model.proto : model;
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+/** A deep copy (via the wire format), so rewrites never touch the caller's model. */
+export function cloneModel(model: OnnxModel): OnnxModel {
+  return { proto: onnx.ModelProto.decode(encodeOnnx(model)), label: model.label };
+}
+
+function inlineExternalData(t: onnx.ITensorProto, model: OnnxModel, dir: string | undefined): void {
+  if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return;
+  const entries = new Map((t.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = entries.get('location');
+  check(location, 'BAD_ONNX', `${model.label}: tensor ${t.name} is stored externally but names no location`);
+  check(
+    dir !== undefined,
+    'BAD_ONNX',
+    `${model.label}: tensor ${t.name} is stored in external file ${location}; load the model from its path, not from bytes`,
+  );
+  const file = safeExternalPath(dir, location, t.name ?? '', model.label);
+  const offset = Number(entries.get('offset') ?? 0);
+  const expected = tensorByteLength(t);
+  const length = entries.has('length') ? Number(entries.get('length')) : expected;
+  check(
+    Number.isInteger(offset) && offset >= 0 && Number.isInteger(length) && length >= 0,
+    'BAD_ONNX',
+    `${model.label}: tensor ${t.name} has a bad external offset/length`,
+  );
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO';
+    throw new ModeldiffError(code, `${model.label}: cannot read external data ${location} of tensor ${t.name}`, { cause });
+  }
+  check(
+    offset + length <= data.length,
+    'BAD_ONNX',
+    `${model.label}: external data ${location} is too short for tensor ${t.name} (needs ${offset + length} bytes, has ${data.length})`,
+  );
+  if (expected >= 0) {
+    check(length === expected, 'BAD_ONNX', `${model.label}: tensor ${t.name} needs ${expected} bytes but its external length is ${length}`);
+  }
+  t.rawData = new Uint8Array(data.subarray(offset, offset + length));
+  t.externalData = [];
+  t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+}
+
+/** Resolve `location` inside `dir`, refusing anything that leaves it (also via symlinks). */
+function safeExternalPath(dir: string, location: string, tensor: string, label: string): string {
+  const unsafe = () =>
+    new ModeldiffError('UNSAFE_PATH', `${label}: external data path "${location}" of tensor ${tensor} leaves the model's folder; refusing to read it`);
+  if (path.isAbsolute(location) || location.includes('\0')) throw unsafe();
+  const inside = (root: string, p: string) => {
+    const rel = path.relative(root, p);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  };
+  const file = path.resolve(dir, location);
+  if (!inside(dir, file)) throw unsafe();
+  if (fs.existsSync(file) && !inside(fs.realpathSync(dir), fs.realpathSync(file))) throw unsafe();
+  return file;
+}
+
+const BYTES: Partial<Record<number, number>> = {
+  [DataType.FLOAT]: 4,
+  [DataType.DOUBLE]: 8,
+  [DataType.FLOAT16]: 2,
+  [DataType.BFLOAT16]: 2,
+  [DataType.INT8]: 1,
+  [DataType.UINT8]: 1,
+  [DataType.BOOL]: 1,
+  [DataType.INT16]: 2,
+  [DataType.UINT16]: 2,
+  [DataType.INT32]: 4,
+  [DataType.UINT32]: 4,
+  [DataType.INT64]: 8,
+  [DataType.UINT64]: 8,
+};
+
+export function tensorDims(t: onnx.ITensorProto): number[] {
+  return (t.dims ?? []).map(toNumber);
+}
+
+export function tensorSize(t: onnx.ITensorProto): number {
+  return tensorDims(t).reduce((a, b) => a * b, 1);
+}
+
+/** Byte length of the tensor's data, or -1 for variable-size types (strings). */
+function tensorByteLength(t: onnx.ITensorProto): number {
+  const b = BYTES[t.dataType ?? 0];
+  return b === undefined ? -1 : b * tensorSize(t);
+}
+
+export function isFloatTensor(t: onnx.ITensorProto): boolean {
+  const d = t.dataType ?? 0;
+  return d === DataType.FLOAT || d === DataType.DOUBLE || d === DataType.FLOAT16 || d === DataType.BFLOAT16;
+}
+
+/** An aligned copy of a byte range (raw_data may sit at any offset in the message buffer). */
+function aligned(bytes: Uint8Array): ArrayBuffer {
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return copy.buffer;
+}
+
+/** Any numeric tensor as float64 values, from raw_data or the typed fields. */
+export function tensorToFloat64(t: onnx.ITensorProto, label = '<model>'): Float64Array {
+  const n = tensorSize(t);
+  const type = t.dataType ?? 0;
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
+  const bad = (why: string) => new ModeldiffError('BAD_ONNX', `${label}: tensor ${t.name}: ${why}`);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw bad('external data was not loaded');
+  const width = BYTES[type];
+  if (width === undefined) throw bad(`unsupported data type ${DataType[type] ?? type}`);
+  if (raw) {
+    if (raw.length !== n * width) throw bad(`raw_data has ${raw.length} bytes, expected ${n * width} for shape [${tensorDims(t)}]`);
+    const buf = aligned(raw);
+    switch (type) {
+      case DataType.FLOAT: return Float64Array.from(new Float32Array(buf));
+      case DataType.DOUBLE: return new Float64Array(buf);
+      case DataType.FLOAT16: return Float64Array.from(new Uint16Array(buf), halfToFloat);
+      case DataType.BFLOAT16: return Float64Array.from(new Uint16Array(buf), bfloatToFloat);
+      case DataType.INT8: return Float64Array.from(new Int8Array(buf));
+      case DataType.UINT8: case DataType.BOOL: return Float64Array.from(new Uint8Array(buf));
+      case DataType.INT16: return Float64Array.from(new Int16Array(buf));
+      case DataType.UINT16: return Float64Array.from(new Uint16Array(buf));
+      case DataType.INT32: return Float64Array.from(new Int32Array(buf));
+      case DataType.UINT32: return Float64Array.from(new Uint32Array(buf));
+      case DataType.INT64: return Float64Array.from(new BigInt64Array(buf), Number);
+      default: return Float64Array.from(new BigUint64Array(buf), Number);
+    }
+  }
+  let values: ArrayLike<number>;
+  switch (type) {
+    case DataType.FLOAT: values = t.floatData ?? []; break;
+    case DataType.DOUBLE: values = t.doubleData ?? []; break;
+    // float16/bfloat16 typed values live in int32_data as their bit patterns.
+    case DataType.FLOAT16: values = (t.int32Data ?? []).map(halfToFloat); break;
+    case DataType.BFLOAT16: values = (t.int32Data ?? []).map(bfloatToFloat); break;
+    case DataType.INT64: values = (t.int64Data ?? []).map(toNumber); break;
+    case DataType.UINT32: case DataType.UINT64: values = (t.uint64Data ?? []).map(toNumber); break;
+    default: values = t.int32Data ?? [];
+  }
+  if (values.length !== n) throw bad(`has ${values.length} values, expected ${n} for shape [${tensorDims(t)}]`);
+  return Float64Array.from(values);
+}
+
+/** Encode float64 values as a tensor of the given floating dtype (raw_data). */
+export function float64ToTensor(name: string, dims: number[], data: Float64Array, dataType: number = DataType.FLOAT): onnx.TensorProto {
+  let bytes: Uint8Array;
+  switch (dataType) {
+    case DataType.FLOAT: bytes = new Uint8Array(Float32Array.from(data).buffer); break;
+    case DataType.DOUBLE: bytes = new Uint8Array(Float64Array.from(data).buffer); break;
+    case DataType.FLOAT16: bytes = new Uint8Array(Uint16Array.from(data, floatToHalf).buffer); break;
+    case DataType.BFLOAT16: bytes = new Uint8Array(Uint16Array.from(data, floatToBfloat).buffer); break;
+    default:
+      throw new ModeldiffError('INTERNAL', `cannot write tensor ${name} as data type ${DataType[dataType] ?? dataType}`);
+  }
+  return onnx.TensorProto.create({ name, dims, dataType, rawData: bytes });
+}
+
+// IEEE 754 binary16 <-> binary64, written out because Node 20 has no Float16Array.
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Round to nearest even, via float32 bits (float64 → float32 → float16 double rounding is negligible here). */
+export function floatToHalf(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  let mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rem > mid || (rem === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
+  return sign | half;
+}
+
+export function bfloatToFloat(h: number): number {
+  u32[0] = (h & 0xffff) << 16;
+  return f32[0];
+}
+
+export function floatToBfloat(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  if ((bits & 0x7f800000) === 0x7f800000 && bits & 0x7fffff) return (bits >>> 16) | 0x40;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+// ---------- nodes and attributes ----------
+
+export function attribute(node: onnx.INodeProto, name: string): onnx.IAttributeProto | undefined {
+  return (node.attribute ?? []).find((a) => a.name === name);
+}
+
+export function attrInt(node: onnx.INodeProto, name: string, fallback: number): number {
+  const a = attribute(node, name);
+  return a ? toNumber(a.i) : fallback;
+}
+
+export function attrFloat(node: onnx.INodeProto, name: string, fallback: number): number {
+  const a = attribute(node, name);
+  return a ? (a.f ?? 0) : fallback;
+}
+
+export function attrInts(node: onnx.INodeProto, name: string): number[] | undefined {
+  const a = attribute(node, name);
+  return a ? (a.ints ?? []).map(toNumber) : undefined;
+}
+
+export function attrString(node: onnx.INodeProto, name: string): string | undefined {
+  const a = attribute(node, name);
+  return a?.s ? Buffer.from(a.s).toString('utf8') : undefined;
+}
+
+/** Set (or add) a scalar attribute. */
+export function setAttr(node: onnx.INodeProto, name: string, value: { f: number } | { i: number }): void {
+  node.attribute = (node.attribute ?? []).filter((a) => a.name !== name);
+  node.attribute.push(
+    'f' in value
+      ? onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value.f })
+      : onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i: value.i }),
+  );
+}
+
+/** How to name a node in messages: its name, else op type and first output. */
+export function nodeLabel(node: onnx.INodeProto): string {
+  return node.name ? `${node.opType} node "${node.name}"` : `${node.opType} node producing "${(node.output ?? [])[0] ?? '?'}"`;
+}
