@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError, check } from '../errors';
-import { type OnnxSource, cloneModel, encodeOnnx, onnx, readOnnx } from '../io/onnx';
+import { type OnnxSource, cloneModel, encodeOnnx, graphOf, onnx, readOnnx } from '../io/onnx';
 
 export interface HiddenInput {
   /** Graph input name; must be the model's only non-initializer input. */
@@ -35,10 +35,10 @@ export async function hiddenActivations(
 ): Promise<Record<string, HiddenTensor>> {
   const source = isModelProto(modelBytesOrProto) ? encodeOnnx(modelBytesOrProto) : modelBytesOrProto;
   const model = cloneModel(readOnnx(source));
-  const graph = model.proto.graph!;
+  const graph = graphOf(model);
   const produced = new Set<string>();
-  for (const n of graph.node) for (const o of n.output) produced.add(o);
-  for (const i of graph.input) produced.add(i.name);
+  for (const n of graph.node) for (const o of n.output ?? []) produced.add(o);
+  for (const i of graph.input) produced.add(i.name ?? '');
   for (const name of tensorNames) {
     check(produced.has(name), 'MODEL_OUTPUT', `${model.label}: no tensor named "${name}" in the graph`);
   }

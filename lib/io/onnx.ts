@@ -63,8 +63,13 @@ export function decodeOnnx(bytes: Uint8Array, label: string, dir?: string): Onnx
   }
   check(proto.graph, 'BAD_ONNX', `${label} is not a valid ONNX model: it has no graph`);
   const model = { proto, label };
-  for (const t of proto.graph.initializer) inlineExternalData(t, model, dir);
+  for (const t of graphOf(model).initializer) inlineExternalData(t, model, dir);
   return model;
+}
+
+/** The decoded graph (decoding fills every repeated field, so they are non-null). */
+export function graphOf(model: OnnxModel): onnx.GraphProto {
+  return model.proto.graph as onnx.GraphProto;
 }
 
 export function encodeOnnx(model: OnnxModel | onnx.IModelProto): Uint8Array {
