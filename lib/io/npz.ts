@@ -1,0 +1,58 @@
+/**
+ * numpy .npz archives (np.savez / np.savez_compressed): a zip of .npy files,
+ * stored or deflated, unpacked with fflate. Every entry must be a plain .npy
+ * array; object arrays and pickled entries are refused (never unpickled).
+ */
+import fs from 'node:fs';
+
+import { unzipSync, zipSync } from 'fflate';
+
+import { ModeldiffError } from '../errors';
+import { type NpyArray, encodeNpy, parseNpy } from './npy';
+import type { Tensor } from './tensor';
+import { writeFileAtomic } from '../util/atomic-write';
+
+/** Read every array of a .npz file, keyed by name (the entry name without ".npy"). */
+export function readNpz(path: string): Record<string, NpyArray> {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ModeldiffError('FILE_NOT_FOUND', `${path}: no such file`, { cause });
+    throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
+  }
+  return parseNpz(bytes, path);
+}
+
+export function parseNpz(bytes: Uint8Array, source: string): Record<string, NpyArray> {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (cause) {
+    throw new ModeldiffError('BAD_NPY', `${source}: not a valid .npz (zip) archive: ${(cause as Error).message}`, { cause });
+  }
+  const out: Record<string, NpyArray> = {};
+  const names = Object.keys(entries).filter((n) => !n.endsWith('/'));
+  if (names.length === 0) throw new ModeldiffError('BAD_NPY', `${source}: the .npz archive holds no arrays`);
+  for (const entry of names) {
+    const name = entry.endsWith('.npy') ? entry.slice(0, -4) : entry;
+    const data = entries[entry];
+    if (data.length > 0 && data[0] === 0x80) {
+      throw new ModeldiffError('BAD_NPY', `${source}: entry "${entry}" is a pickle; pickled data is refused`);
+    }
+    out[name] = parseNpy(data, `${source}:${entry}`);
+  }
+  return out;
+}
+
+/** Encode tensors as .npz bytes (stored, or deflated with `compress`). */
+export function encodeNpz(arrays: Record<string, Tensor>, options: { compress?: boolean } = {}): Uint8Array {
+  const files: Record<string, Uint8Array> = {};
+  for (const [name, t] of Object.entries(arrays)) files[`${name}.npy`] = encodeNpy(t);
+  return zipSync(files, { level: options.compress ? 6 : 0 });
+}
+
+export function writeNpz(path: string, arrays: Record<string, Tensor>, options: { compress?: boolean; force?: boolean } = {}): void {
+  writeFileAtomic(path, encodeNpz(arrays, options), { force: options.force });
+}

@@ -1,0 +1,251 @@
+/**
+ * .npy / .npz I/O against files whose bytes are written by hand here
+ * (magic, version, header dict, raw little/big-endian data), so the parser
+ * is checked against the format, not against our own writer.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+import { zipSync } from 'fflate';
+
+import { encodeNpy, parseNpy, readNpy, writeNpy } from '../lib/io/npy';
+import { encodeNpz, parseNpz, readNpz, writeNpz } from '../lib/io/npz';
+import { convertTensor, floatToHalf, halfToFloat, makeTensor, sliceRows, toFloat64, dtypeOfArray } from '../lib/io/tensor';
+import { ModeldiffError } from '../lib/errors';
+
+/** Hand-assemble a .npy file: magic, version, little-endian header length, padded header, data. */
+function handNpy(header: string, data: Uint8Array, major = 1): Uint8Array {
+  const lenBytes = major === 1 ? 2 : 4;
+  let h = header;
+  const pad = (64 - ((6 + 2 + lenBytes + h.length + 1) % 64)) % 64;
+  h += ' '.repeat(pad) + '\n';
+  const hb = Buffer.from(h, 'latin1');
+  const pre = Buffer.alloc(8 + lenBytes);
+  Buffer.from([0x93]).copy(pre, 0);
+  pre.write('NUMPY', 1, 'latin1');
+  pre[6] = major;
+  pre[7] = 0;
+  if (major === 1) pre.writeUInt16LE(hb.length, 8);
+  else pre.writeUInt32LE(hb.length, 8);
+  return new Uint8Array(Buffer.concat([pre, hb, Buffer.from(data)]));
+}
+
+function le(bytesPer: number, values: number[], write: (b: Buffer, v: number, o: number) => void): Uint8Array {
+  const b = Buffer.alloc(bytesPer * values.length);
+  values.forEach((v, i) => write(b, v, i * bytesPer));
+  return new Uint8Array(b);
+}
+
+function caught(fn: () => unknown): Error | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  return undefined;
+}
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ModeldiffError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-npy-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+t.test('every dtype reads from hand-written little-endian files', async (t) => {
+  const vals = [0, 1, 2, 3, 4, 5];
+  const cases: Array<[string, string, Uint8Array, number[]]> = [
+    ['<f4', 'float32', le(4, [0.5, -1.25, 3, 4, 5, 6], (b, v, o) => b.writeFloatLE(v, o)), [0.5, -1.25, 3, 4, 5, 6]],
+    ['<f8', 'float64', le(8, [0.1, -2, 3, 4, 5, 1e300], (b, v, o) => b.writeDoubleLE(v, o)), [0.1, -2, 3, 4, 5, 1e300]],
+    ['|i1', 'int8', le(1, [-128, 127, 0, 1, 2, 3], (b, v, o) => b.writeInt8(v, o)), [-128, 127, 0, 1, 2, 3]],
+    ['<i2', 'int16', le(2, [-32768, 32767, 0, 1, 2, 3], (b, v, o) => b.writeInt16LE(v, o)), [-32768, 32767, 0, 1, 2, 3]],
+    ['<i4', 'int32', le(4, [-5, 7, 0, 1, 2, 2147483647], (b, v, o) => b.writeInt32LE(v, o)), [-5, 7, 0, 1, 2, 2147483647]],
+    ['<i8', 'int64', le(8, [-5, 7, 0, 1, 2, 3], (b, v, o) => b.writeBigInt64LE(BigInt(v), o)), [-5, 7, 0, 1, 2, 3]],
+    ['|u1', 'uint8', le(1, [0, 255, 7, 1, 2, 3], (b, v, o) => b.writeUInt8(v, o)), [0, 255, 7, 1, 2, 3]],
+    ['<u2', 'uint16', le(2, [0, 65535, 7, 1, 2, 3], (b, v, o) => b.writeUInt16LE(v, o)), [0, 65535, 7, 1, 2, 3]],
+    ['<u4', 'uint32', le(4, [0, 4294967295, 7, 1, 2, 3], (b, v, o) => b.writeUInt32LE(v, o)), [0, 4294967295, 7, 1, 2, 3]],
+    ['<u8', 'uint64', le(8, vals, (b, v, o) => b.writeBigUInt64LE(BigInt(v), o)), vals],
+    ['|b1', 'bool', le(1, [1, 0, 0, 1, 1, 0], (b, v, o) => b.writeUInt8(v, o)), [1, 0, 0, 1, 1, 0]],
+    // float16 bit patterns written by hand: 1.0 = 0x3c00, -2.0 = 0xc000, 0.5 = 0x3800, 65504 = 0x7bff, 2^-24 = 0x0001, 0.
+    ['<f2', 'float16', le(2, [0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0], (b, v, o) => b.writeUInt16LE(v, o)), [1, -2, 0.5, 65504, 2 ** -24, 0]],
+  ];
+  for (const [descr, dtype, data, expected] of cases) {
+    const bytes = handNpy(`{'descr': '${descr}', 'fortran_order': False, 'shape': (2, 3), }`, data);
+    const a = parseNpy(bytes, `${dtype}.npy`);
+    t.equal(a.dtype, dtype, descr);
+    t.same(a.shape, [2, 3]);
+    t.equal(a.fortranOrder, false);
+    t.same(Array.from(toFloat64(a)), expected, `${dtype} values`);
+    // Our writer round-trips it byte-for-byte through the parser.
+    const again = parseNpy(encodeNpy(a), 'round-trip');
+    t.same(Array.from(toFloat64(again)), expected, `${dtype} round trip`);
+    t.equal(again.dtype, dtype);
+  }
+});
+
+t.test('Fortran order is transposed to C order (rank 2 and 3)', async (t) => {
+  // Logical 2x3 matrix [[1,2,3],[4,5,6]] stored column-major: 1,4,2,5,3,6.
+  const f = handNpy(`{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }`, le(8, [1, 4, 2, 5, 3, 6], (b, v, o) => b.writeDoubleLE(v, o)));
+  const a = parseNpy(f, 'f.npy');
+  t.equal(a.fortranOrder, true);
+  t.same(Array.from(a.data as Float64Array), [1, 2, 3, 4, 5, 6]);
+  // Rank 3, shape (2,3,4): element [i,j,k] = 100i + 10j + k; Fortran offset = i + 2j + 6k.
+  const vals = new Array<number>(24);
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) vals[i + 2 * j + 6 * k] = 100 * i + 10 * j + k;
+  const g = parseNpy(handNpy(`{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3, 4), }`, le(4, vals, (b, v, o) => b.writeInt32LE(v, o))), 'g.npy');
+  const expected: number[] = [];
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) expected.push(100 * i + 10 * j + k);
+  t.same(Array.from(g.data as Int32Array), expected);
+});
+
+t.test('big-endian, version 2/3 headers, 1-D and scalar shapes', async (t) => {
+  const be = parseNpy(handNpy(`{'descr': '>f4', 'fortran_order': False, 'shape': (3,), }`, le(4, [1.5, -2, 8], (b, v, o) => b.writeFloatBE(v, o))), 'be.npy');
+  t.same(Array.from(be.data as Float32Array), [1.5, -2, 8]);
+  t.same(be.shape, [3]);
+  const v2 = parseNpy(handNpy(`{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }`, le(2, [3, -4], (b, v, o) => b.writeInt16LE(v, o)), 2), 'v2.npy');
+  t.same(Array.from(v2.data as Int16Array), [3, -4]);
+  const v3 = parseNpy(handNpy(`{'descr': '<u1', 'fortran_order': False, 'shape': (1,), }`, new Uint8Array([9]), 3), 'v3.npy');
+  t.same(Array.from(v3.data), [9]);
+  const scalar = parseNpy(handNpy(`{'descr': '<f8', 'fortran_order': False, 'shape': (), }`, le(8, [42], (b, v, o) => b.writeDoubleLE(v, o))), 's.npy');
+  t.same(scalar.shape, []);
+  t.same(Array.from(scalar.data as Float64Array), [42]);
+  const empty = parseNpy(handNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (0, 5), }`, new Uint8Array(0)), 'e.npy');
+  t.same(empty.shape, [0, 5]);
+});
+
+t.test('malformed files are refused with BAD_NPY naming the file', async (t) => {
+  const good = `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }`;
+  const data = le(4, [1, 2, 3, 4], (b, v, o) => b.writeFloatLE(v, o));
+  const err = (bytes: Uint8Array, re: RegExp, name = 'x.npy') => {
+    const e = caught(() => parseNpy(bytes, name));
+    t.ok(e instanceof ModeldiffError && e.code === 'BAD_NPY' && re.test(e.message) && e.message.includes(name), `${re}: ${e?.message}`);
+  };
+  err(new TextEncoder().encode('just some text, not numpy at all'), /not a \.npy file/);
+  err(handNpy(good, data).subarray(0, 136), /truncated data: shape \[2, 2\] float32 needs 16 bytes, file has 8/); // header complete, data cut
+  err(handNpy(good, data).subarray(0, 30), /truncated header/);
+  err(handNpy(good, data).subarray(0, 9), /not a \.npy/);
+  err(new Uint8Array([...handNpy(good, data), 0, 0]), /2 unexpected bytes/);
+  err(handNpy(`{'descr': '|O', 'fortran_order': False, 'shape': (2,), }`, new Uint8Array(16)), /object arrays are refused/);
+  err(handNpy(`{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }`, new Uint8Array(16)), /unsupported dtype '<c8'/);
+  err(handNpy(`{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }`, new Uint8Array(24)), /unsupported dtype/);
+  err(handNpy(`{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }`, new Uint8Array(8)), /structured/);
+  err(handNpy(`{'fortran_order': False, 'shape': (2,), }`, new Uint8Array(8)), /no 'descr'/);
+  err(handNpy(`{'descr': '<f4', 'shape': (2,), }`, new Uint8Array(8)), /fortran_order/);
+  err(handNpy(`{'descr': '<f4', 'fortran_order': False, }`, new Uint8Array(8)), /shape/);
+  err(handNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }`, new Uint8Array(8)), /invalid shape/);
+  err(handNpy(`['descr']`, new Uint8Array(8)), /malformed header/);
+  err(handNpy(`{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }`, new Uint8Array([1, 7])), /bool value 7/);
+  const v9 = handNpy(good, data);
+  v9[6] = 9;
+  err(v9, /unsupported \.npy format version 9\.0/);
+});
+
+t.test('readNpy / writeNpy on disk: missing file, atomic write, no overwrite without force', async (t) => {
+  const p = path.join(tmp, 'a.npy');
+  const tensor = makeTensor(new Float32Array([1, 2, 3, 4, 5, 6]), [3, 2]);
+  writeNpy(p, tensor);
+  const back = readNpy(p);
+  t.same(back.shape, [3, 2]);
+  t.same(Array.from(back.data as Float32Array), [1, 2, 3, 4, 5, 6]);
+  t.equal(code(() => writeNpy(p, tensor)), 'FILE_EXISTS');
+  writeNpy(p, makeTensor(new Float32Array([7]), [1]), { force: true });
+  t.same(Array.from(readNpy(p).data), [7]);
+  t.equal(code(() => readNpy(path.join(tmp, 'missing.npy'))), 'FILE_NOT_FOUND');
+  t.equal(code(() => readNpy(tmp)), 'IO'); // a directory
+});
+
+t.test('npz: stored and deflated archives, pickled and object entries refused', async (t) => {
+  const x = makeTensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+  const y = makeTensor(new Int32Array([0, 1]), [2]);
+  for (const compress of [false, true]) {
+    const z = parseNpz(encodeNpz({ x, y }, { compress }), 'p.npz');
+    t.same(Object.keys(z).sort(), ['x', 'y']);
+    t.same(Array.from(z.x.data as Float32Array), [1, 2, 3, 4]);
+    t.same(Array.from(z.y.data as Int32Array), [0, 1]);
+  }
+  // A hand-made zip, one entry deflated and one stored, entry bytes written by hand.
+  const xBytes = handNpy(`{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }`, le(8, [0.25, 4], (b, v, o) => b.writeDoubleLE(v, o)));
+  const mixed = zipSync({ 'a.npy': [xBytes, { level: 9 }], 'b.npy': [handNpy(`{'descr': '|u1', 'fortran_order': False, 'shape': (1,), }`, new Uint8Array([5])), { level: 0 }] });
+  const m = parseNpz(mixed, 'mixed.npz');
+  t.same(Array.from(m.a.data as Float64Array), [0.25, 4]);
+  t.same(Array.from(m.b.data), [5]);
+
+  const pickled = zipSync({ 'obj.npy': new Uint8Array([0x80, 0x04, 0x95, 0, 0]) });
+  const pe = caught(() => parseNpz(pickled, 'pk.npz'));
+  t.ok(pe instanceof ModeldiffError && pe.code === 'BAD_NPY' && /pk\.npz: entry "obj\.npy" is a pickle/.test(pe.message), pe?.message);
+  const objectArr = zipSync({ 'o.npy': handNpy(`{'descr': '|O', 'fortran_order': False, 'shape': (1,), }`, new Uint8Array(8)) });
+  t.throws(() => parseNpz(objectArr, 'o.npz'), /object arrays are refused/);
+  t.throws(() => parseNpz(new Uint8Array([1, 2, 3]), 'junk.npz'), /not a valid \.npz/);
+  t.throws(() => parseNpz(zipSync({}), 'empty.npz'), /holds no arrays/);
+
+  const p = path.join(tmp, 'a.npz');
+  writeNpz(p, { x }, { compress: true });
+  t.same(Array.from(readNpz(p).x.data as Float32Array), [1, 2, 3, 4]);
+  t.equal(code(() => readNpz(path.join(tmp, 'nope.npz'))), 'FILE_NOT_FOUND');
+  t.equal(code(() => readNpz(tmp)), 'IO');
+});
+
+t.test('float16 conversion matches IEEE binary16', async (t) => {
+  const cases: Array<[number, number]> = [
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [65504, 0x7bff],
+    [1e6, 0x7c00], // overflow → +inf
+    [2 ** -24, 0x0001], // smallest subnormal
+    [2 ** -26, 0], // underflow to zero
+    [1 + 2 ** -11, 0x3c00], // tie → even
+    [1 + 3 * 2 ** -11, 0x3c02], // tie → even (up)
+    [-0, 0x8000],
+    [Infinity, 0x7c00],
+  ];
+  for (const [v, h] of cases) t.equal(floatToHalf(v), h, `floatToHalf(${v})`);
+  t.ok(Number.isNaN(halfToFloat(floatToHalf(NaN))));
+  t.equal(halfToFloat(0xfc00), -Infinity);
+  for (let h = 0; h < 0x7c00; h += 37) t.equal(floatToHalf(halfToFloat(h)), h, `round trip ${h}`);
+});
+
+t.test('convertTensor: explicit, reported conversions; lossy ones refused', async (t) => {
+  const f64 = makeTensor(new Float64Array([0.1, 2]), [2]);
+  const r = convertTensor(f64, 'float32', 'x');
+  t.equal(r.tensor.dtype, 'float32');
+  t.match(r.note, /x: float64 probe data converted to the model's float32 input, rounding/);
+  t.equal((r.tensor.data as Float32Array)[0], Math.fround(0.1));
+  t.equal(convertTensor(f64, 'float64', 'x').note, undefined);
+  t.same(Array.from(convertTensor(makeTensor(new Float32Array([1, -2]), [2]), 'float16', 'x').tensor.data), [0x3c00, 0xc000]);
+  const ints = makeTensor(new Int32Array([3, -1]), [2]);
+  t.same(Array.from(convertTensor(ints, 'int64', 'ids').tensor.data as BigInt64Array), [3n, -1n]);
+  t.same(Array.from(convertTensor(ints, 'float32', 'ids').tensor.data), [3, -1]);
+  t.same(Array.from(convertTensor(makeTensor(new BigInt64Array([5n]), [1]), 'int32', 'ids').tensor.data), [5]);
+  t.same(Array.from(convertTensor(makeTensor(new BigInt64Array([-5n]), [1]), 'int64', 'ids').tensor.data), [-5n]);
+  t.same(Array.from(convertTensor(makeTensor(new BigUint64Array([5n]), [1]), 'int64', 'ids').tensor.data), [5n]);
+  t.same(Array.from(convertTensor(makeTensor(new Int8Array([5]), [1]), 'uint64', 'ids').tensor.data), [5n]);
+  t.equal(code(() => convertTensor(ints, 'uint8', 'ids')), 'MODEL_INPUT'); // -1 does not fit
+  t.equal(code(() => convertTensor(f64, 'int64', 'x')), 'MODEL_INPUT');
+  t.equal(code(() => convertTensor(ints, 'bool', 'm')), 'MODEL_INPUT');
+  t.throws(() => convertTensor(f64, 'int32', 'x'), /input "x": the model expects int32 but the probe data is float64/);
+});
+
+t.test('makeTensor / sliceRows / dtypeOfArray', async (t) => {
+  t.equal(code(() => makeTensor(new Float32Array(5), [2, 3])), 'SHAPE_MISMATCH');
+  t.equal(code(() => makeTensor(new Float32Array(6), [2, -3])), 'INVALID_ARGUMENT');
+  t.equal(code(() => makeTensor(new Float32Array(6), [2, 3], 'float64')), 'INVALID_ARGUMENT');
+  t.equal(code(() => dtypeOfArray(new DataView(new ArrayBuffer(4)))), 'INVALID_ARGUMENT');
+  const types: Array<[ArrayBufferView, string]> = [
+    [new Float32Array(1), 'float32'], [new Float64Array(1), 'float64'], [new Int8Array(1), 'int8'], [new Int16Array(1), 'int16'],
+    [new Int32Array(1), 'int32'], [new BigInt64Array(1), 'int64'], [new Uint8Array(1), 'uint8'], [new Uint16Array(1), 'uint16'],
+    [new Uint32Array(1), 'uint32'], [new BigUint64Array(1), 'uint64'],
+  ];
+  for (const [a, d] of types) t.equal(dtypeOfArray(a), d);
+  const m = makeTensor(new Float32Array([0, 1, 2, 3, 4, 5]), [3, 2]);
+  const s = sliceRows(m, 1, 3);
+  t.same(s.shape, [2, 2]);
+  t.same(Array.from(s.data), [2, 3, 4, 5]);
+});
