@@ -1,0 +1,86 @@
+/**
+ * Result types of `matrix` and `study`. Matrices are N×N arrays of arrays
+ * (row i, column j = distance from model i to model j) so that JSON output is
+ * directly readable; every number a report shows is in here.
+ */
+import type { Chao1Result } from './richness';
+import type { Clustering } from './clustering';
+import type { MantelResult } from './correlation';
+import type { Point2 } from './embedding';
+
+export type WeightMethod = 'raw' | 'canonical' | 'aligned';
+export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'aligned'];
+
+export interface WeightMatrices {
+  /** Methods requested; a method that could not be computed is listed in `skipped`. */
+  methods: WeightMethod[];
+  raw?: number[][];
+  canonical?: number[][];
+  aligned?: number[][];
+  /** Why weight matrices (or some methods) are missing, e.g. architectures differ. */
+  skipped?: string;
+}
+
+export interface MatrixResult {
+  /** Display names (file names, or names given with in-memory outputs). */
+  models: string[];
+  /** Functional measure (registry name), e.g. "js". */
+  metric: string;
+  probe: { samples: number; classes: number; outputKind: string };
+  /** N×N mean per-sample divergence on the probe set (row = first argument). */
+  functional: number[][];
+  weights: WeightMatrices;
+}
+
+export interface PairRecord {
+  i: number;
+  j: number;
+  a: string;
+  b: string;
+  /** Mean over the probe set, its standard error, and (when bootstrapped) the 95% percentile interval. */
+  functional: { mean: number; reverse: number; se: number; ci95: [number, number] | null };
+  /** Weight distances of this pair for each available method (the matrices' entries). */
+  weights: Partial<Record<WeightMethod, number>>;
+  sameSolution: boolean;
+}
+
+export interface ThresholdInfo {
+  value: number;
+  /** 'bootstrap': derived from the probe set's noise (default); 'user': given. */
+  source: 'bootstrap' | 'user';
+  /** Plain-words definition written into the JSON and the report. */
+  definition: string;
+  /** Pairs and resamples the bootstrap used. */
+  pairsUsed: number;
+  resamples: number;
+}
+
+export interface WeightCorrelation {
+  method: WeightMethod;
+  spearman: MantelResult;
+  /** Null when a matrix has non-finite entries (Pearson needs finite values). */
+  pearson: MantelResult | null;
+  /** Least-squares line functional ≈ slope·weight + intercept over all pairs. */
+  fit: { slope: number; intercept: number } | null;
+}
+
+export interface StudyMaps {
+  /** Classical MDS of the functional distance matrix. */
+  mds: Point2[];
+  /** t-SNE of the concatenated predictions (null below 4 models). */
+  tsne: Point2[] | null;
+  /** UMAP of the functional distance matrix (null below 4 models). */
+  umap: Point2[] | null;
+}
+
+export interface StudyResult extends MatrixResult {
+  seed: number;
+  /** Accuracy of each model on the labels, when labels were given. */
+  accuracy: number[] | null;
+  threshold: ThresholdInfo;
+  clustering: Clustering;
+  solutions: Chao1Result & { expectedAfterDoubling: number };
+  correlations: WeightCorrelation[];
+  maps: StudyMaps;
+  pairs: PairRecord[];
+}

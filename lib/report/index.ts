@@ -1,0 +1,66 @@
+/**
+ * Writes a study's report: the self-contained HTML file and, optionally,
+ * each plot as its own SVG (for papers). Everything goes through
+ * writeFileAtomic, so nothing is half-written and nothing is overwritten
+ * without `force`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { ModeldiffError } from '../errors';
+import type { StudyResult } from '../many/types';
+import { writeFileAtomic } from '../util/atomic-write';
+import { type ReportMeta, type RenderedPlot, buildReportHtml } from './html';
+import { studyPlots } from './plots';
+import { plotLibraryVersions, renderSvg } from './render';
+
+export { buildReportHtml, type ReportMeta, type RenderedPlot } from './html';
+export { studyPlots, type PlotDef } from './plots';
+export { renderSvg } from './render';
+
+export interface ReportOptions {
+  /** HTML file to write. */
+  html?: string;
+  /** Folder for one SVG per plot (created if missing). */
+  svgDir?: string;
+  force?: boolean;
+  /** Command line to show; default "(library call)". */
+  command?: string;
+  /** Extra version entries (e.g. onnxruntime), merged after modeldiff/node/vega. */
+  versions?: Record<string, string>;
+}
+
+export async function renderStudyPlots(s: StudyResult): Promise<RenderedPlot[]> {
+  const out: RenderedPlot[] = [];
+  for (const p of studyPlots(s)) out.push({ id: p.id, caption: p.caption, svg: await renderSvg(p.spec, p.id) });
+  return out;
+}
+
+export async function writeReport(s: StudyResult, options: ReportOptions): Promise<{ html?: string; svgs: string[] }> {
+  const plots = await renderStudyPlots(s);
+  const written: { html?: string; svgs: string[] } = { svgs: [] };
+  if (options.svgDir) {
+    try {
+      fs.mkdirSync(options.svgDir, { recursive: true });
+    } catch (cause) {
+      throw new ModeldiffError('IO', `could not create --svg folder ${options.svgDir}: ${(cause as Error).message}`, { cause });
+    }
+    for (const p of plots) {
+      const file = path.join(options.svgDir, `${p.id}.svg`);
+      writeFileAtomic(file, p.svg, { force: options.force });
+      written.svgs.push(file);
+    }
+  }
+  if (options.html) {
+    const lib = await plotLibraryVersions();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { version } = require('../../package.json') as { version: string };
+    const meta: ReportMeta = {
+      command: options.command ?? '(library call)',
+      versions: { modeldiff: version, node: process.versions.node, ...options.versions, vega: lib.vega, 'vega-lite': lib.vegaLite },
+    };
+    writeFileAtomic(options.html, buildReportHtml(s, plots, meta), { force: options.force });
+    written.html = options.html;
+  }
+  return written;
+}
