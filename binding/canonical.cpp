@@ -1,0 +1,140 @@
+// Node-API glue for the canonicalization and matching kernels
+// (src/canonical.hpp, src/matching.hpp). All synchronous: they are linear in
+// the layer size, except matchingSimilarity, which threads internally.
+//   normalizeScale(win, bin, wout, units, fanIn, outRows, block) -> Float64Array factors   (in place)
+//   fixSign(...same)                                               -> Int8Array signs      (in place)
+//   sortPermutation(...same, key)                                  -> Int32Array perm      (key 0..3)
+//   applyPermutation(...same, perm)                                -> undefined            (in place)
+//   permuteUnitAxis(data, rows, units, block, perm)                -> undefined            (in place)
+//   matchingSimilarity(...A, ...B)                                 -> Float64Array A.units x B.units
+// Errors come back with code "INVALID_ARGUMENT".
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "canonical.hpp"
+#include "matching.hpp"
+#include "registry.hpp"
+
+namespace {
+
+using modeldiff::LayerView;
+
+Napi::Error invalid(Napi::Env env, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Value().Set("code", Napi::String::New(env, "INVALID_ARGUMENT"));
+  return e;
+}
+
+size_t dim(const Napi::CallbackInfo& info, size_t i, const std::string& name) {
+  if (info.Length() <= i || !info[i].IsNumber())
+    throw invalid(info.Env(), name + " must be a number");
+  const double d = info[i].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != std::floor(d) || d > 2147483647.0)
+    throw invalid(info.Env(), name + " must be a non-negative integer");
+  return static_cast<size_t>(d);
+}
+
+template <typename T>
+T typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, size_t expected,
+        const std::string& name, const char* type_name) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != type)
+    throw invalid(info.Env(), name + " must be a " + type_name);
+  T a = info[i].As<T>();
+  if (a.ElementLength() != expected)
+    throw invalid(info.Env(), name + " has " + std::to_string(a.ElementLength()) +
+                                  " elements, expected " + std::to_string(expected));
+  return a;
+}
+
+Napi::Float64Array f64(const Napi::CallbackInfo& info, size_t i, size_t n, const std::string& name) {
+  return typed<Napi::Float64Array>(info, i, napi_float64_array, n, name, "Float64Array");
+}
+
+// Reads (win, bin, wout, units, fanIn, outRows, block) starting at argument i.
+LayerView layer(const Napi::CallbackInfo& info, size_t i, const std::string& prefix = "") {
+  const size_t units = dim(info, i + 3, prefix + "units"), fan_in = dim(info, i + 4, prefix + "fanIn"),
+               out_rows = dim(info, i + 5, prefix + "outRows"), block = dim(info, i + 6, prefix + "block");
+  return LayerView{f64(info, i, units * fan_in, prefix + "win").Data(),
+                   f64(info, i + 1, units, prefix + "bin").Data(),
+                   f64(info, i + 2, out_rows * units * block, prefix + "wout").Data(),
+                   units, fan_in, out_rows, block};
+}
+
+const int32_t* permutation(const Napi::CallbackInfo& info, size_t i, size_t units) {
+  const int32_t* p =
+      typed<Napi::Int32Array>(info, i, napi_int32_array, units, "perm", "Int32Array").Data();
+  if (!modeldiff::is_permutation(p, units))
+    throw invalid(info.Env(), "perm is not a permutation of 0.." + std::to_string(units) + "-1");
+  return p;
+}
+
+template <typename F>
+auto kernel(Napi::Env env, F&& f) {
+  try {
+    return f();
+  } catch (const std::invalid_argument& e) {
+    throw invalid(env, e.what());
+  }
+}
+
+Napi::Value NormalizeScale(const Napi::CallbackInfo& info) {
+  LayerView l = layer(info, 0);
+  Napi::Float64Array factors = Napi::Float64Array::New(info.Env(), l.units);
+  kernel(info.Env(), [&] { modeldiff::normalize_scale(l, factors.Data()); return 0; });
+  return factors;
+}
+
+Napi::Value FixSign(const Napi::CallbackInfo& info) {
+  LayerView l = layer(info, 0);
+  Napi::Int8Array signs = Napi::Int8Array::New(info.Env(), l.units);
+  kernel(info.Env(), [&] { modeldiff::fix_sign(l, signs.Data()); return 0; });
+  return signs;
+}
+
+Napi::Value SortPermutation(const Napi::CallbackInfo& info) {
+  LayerView l = layer(info, 0);
+  const size_t key = dim(info, 7, "key");
+  if (key > 3) throw invalid(info.Env(), "key must be 0..3");
+  Napi::Int32Array perm = Napi::Int32Array::New(info.Env(), l.units);
+  kernel(info.Env(), [&] {
+    modeldiff::sort_permutation(l, static_cast<modeldiff::SortKey>(key), perm.Data());
+    return 0;
+  });
+  return perm;
+}
+
+Napi::Value ApplyPermutation(const Napi::CallbackInfo& info) {
+  LayerView l = layer(info, 0);
+  modeldiff::apply_permutation(l, permutation(info, 7, l.units));
+  return info.Env().Undefined();
+}
+
+Napi::Value PermuteUnitAxis(const Napi::CallbackInfo& info) {
+  const size_t rows = dim(info, 1, "rows"), units = dim(info, 2, "units"), block = dim(info, 3, "block");
+  double* data = f64(info, 0, rows * units * block, "data").Data();
+  modeldiff::permute_unit_axis(data, rows, units, block, permutation(info, 4, units));
+  return info.Env().Undefined();
+}
+
+Napi::Value MatchingSimilarity(const Napi::CallbackInfo& info) {
+  LayerView a = layer(info, 0, "a."), b = layer(info, 7, "b.");
+  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), a.units * b.units);
+  kernel(info.Env(), [&] { modeldiff::matching_similarity(a, b, out.Data()); return 0; });
+  return out;
+}
+
+void InitCanonical(Napi::Env env, Napi::Object exports) {
+  exports.Set("normalizeScale", Napi::Function::New(env, NormalizeScale, "normalizeScale"));
+  exports.Set("fixSign", Napi::Function::New(env, FixSign, "fixSign"));
+  exports.Set("sortPermutation", Napi::Function::New(env, SortPermutation, "sortPermutation"));
+  exports.Set("applyPermutation", Napi::Function::New(env, ApplyPermutation, "applyPermutation"));
+  exports.Set("permuteUnitAxis", Napi::Function::New(env, PermuteUnitAxis, "permuteUnitAxis"));
+  exports.Set("matchingSimilarity",
+              Napi::Function::New(env, MatchingSimilarity, "matchingSimilarity"));
+}
+
+modeldiff_binding::Registrar reg("canonical", InitCanonical);
+
+}  // namespace

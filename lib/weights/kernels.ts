@@ -1,0 +1,266 @@
+/**
+ * Typed, validated wrappers over the weight-space C++ kernels: linear sum
+ * assignment (LAPJV), scale / sign canonicalization, unit sorting and
+ * permutation, and the weight-matching similarity matrix.
+ *
+ * A hidden layer with `units` hidden units is a `LayerWeights`:
+ * - `win`  units × fanIn, row-major: each unit's incoming weights (a Gemm row,
+ *   or a conv output channel's whole C_in·kh·kw filter);
+ * - `bin`  units: the bias (zeros if the layer has none);
+ * - `wout` outRows × units × block, row-major: the next layer's weights viewed
+ *   so that unit u's outgoing weights are `wout[o, u, 0..block)` (Gemm next:
+ *   block 1; Conv next: block kh·kw; Flatten→Gemm next: block H·W).
+ *
+ * Functions marked "in place" modify the arrays of the layer they are given.
+ * Everything is float64 and deterministic.
+ */
+import { check, ModeldiffError } from '../errors';
+import { native } from '../native';
+import type { AssignmentMethodCode, AssignmentResult, SortKeyCode } from '../native/weights';
+
+export type { AssignmentResult } from '../native/weights';
+
+export interface LayerWeights {
+  win: Float64Array;
+  bin: Float64Array;
+  wout: Float64Array;
+  units: number;
+  fanIn: number;
+  outRows: number;
+  block: number;
+}
+
+export type AssignmentMethod = 'auto' | 'lapjv' | 'shortest-path';
+
+export interface AssignmentOptions {
+  /** Maximize the total instead of minimizing it (default false). */
+  maximize?: boolean;
+  /**
+   * Solver: `'auto'` (default) uses LAPJV (Jonker-Volgenant) for square
+   * matrices without forbidden entries and the rectangular shortest
+   * augmenting path method (Crouse 2016, as in scipy) otherwise. Both give an
+   * optimal assignment; forcing one is for testing and benchmarking.
+   */
+  method?: AssignmentMethod;
+}
+
+const METHOD_CODES: Record<AssignmentMethod, AssignmentMethodCode> = { auto: 0, lapjv: 1, 'shortest-path': 2 };
+
+function isDim(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
+}
+
+/** Validates and converts the assignment arguments to the addon's. */
+function lsaArgs(cost: Float64Array, rows: number, cols: number, options: AssignmentOptions) {
+  check(cost instanceof Float64Array, 'INVALID_ARGUMENT', 'linearSumAssignment: cost must be a Float64Array (rows × cols, row-major)');
+  check(isDim(rows), 'INVALID_ARGUMENT', `linearSumAssignment: rows must be a non-negative integer, got ${rows}`);
+  check(isDim(cols), 'INVALID_ARGUMENT', `linearSumAssignment: cols must be a non-negative integer, got ${cols}`);
+  check(
+    cost.length === rows * cols,
+    'INVALID_ARGUMENT',
+    `linearSumAssignment: cost has ${cost.length} elements, expected rows × cols = ${rows} × ${cols} = ${rows * cols}`,
+  );
+  const method = options.method ?? 'auto';
+  check(method in METHOD_CODES, 'INVALID_ARGUMENT', `linearSumAssignment: unknown method "${method}" (auto, lapjv, shortest-path)`);
+  return [cost, rows, cols, options.maximize === true, METHOD_CODES[method]] as const;
+}
+
+/** Re-throws an addon argument error as a ModeldiffError, prefixed with the function name. */
+function rethrow(fn: string, e: unknown): never {
+  if (e instanceof Error && (e as { code?: unknown }).code === 'INVALID_ARGUMENT') {
+    throw new ModeldiffError('INVALID_ARGUMENT', `${fn}: ${e.message}`);
+  }
+  /* c8 ignore next -- only out-of-memory and similar failures get here */
+  throw e;
+}
+
+/**
+ * Optimal linear sum assignment of a dense `rows × cols` cost matrix
+ * (row-major), off the main thread. If rows ≤ cols every row gets a distinct
+ * column; otherwise every column gets a distinct row and the remaining rows
+ * get -1. `total` is the sum of `cost` over the assigned pairs.
+ *
+ * Forbidden pairs: `+Infinity` when minimizing, `-Infinity` when maximizing.
+ * NaN, an infinity of the other sign, or a matrix with no complete assignment
+ * avoiding the forbidden pairs is an INVALID_ARGUMENT error. Deterministic;
+ * a constant matrix yields the identity. `cost` is read in place by a worker
+ * thread: do not modify it until the promise settles.
+ */
+export async function linearSumAssignment(
+  cost: Float64Array,
+  rows: number,
+  cols: number,
+  options: AssignmentOptions = {},
+): Promise<AssignmentResult> {
+  const args = lsaArgs(cost, rows, cols, options);
+  try {
+    return await native.lsaAsync(...args);
+  } catch (e) {
+    rethrow('linearSumAssignment', e);
+  }
+}
+
+/** Synchronous `linearSumAssignment` (blocks the event loop; fine for small matrices). */
+export function linearSumAssignmentSync(
+  cost: Float64Array,
+  rows: number,
+  cols: number,
+  options: AssignmentOptions = {},
+): AssignmentResult {
+  const args = lsaArgs(cost, rows, cols, options);
+  try {
+    return native.lsaSync(...args);
+  } catch (e) {
+    rethrow('linearSumAssignmentSync', e);
+  }
+}
+
+/** Validates a layer's dims and array lengths, naming the argument at fault. */
+function layerArgs(fn: string, layer: LayerWeights, name = 'layer') {
+  check(layer !== null && typeof layer === 'object', 'INVALID_ARGUMENT', `${fn}: ${name} must be a LayerWeights object`);
+  const { win, bin, wout, units, fanIn, outRows, block } = layer;
+  for (const [k, v] of Object.entries({ units, fanIn, outRows, block })) {
+    check(isDim(v), 'INVALID_ARGUMENT', `${fn}: ${name}.${k} must be a non-negative integer, got ${v}`);
+  }
+  const expect: [string, unknown, number][] = [
+    ['win', win, units * fanIn],
+    ['bin', bin, units],
+    ['wout', wout, outRows * units * block],
+  ];
+  for (const [k, arr, n] of expect) {
+    check(arr instanceof Float64Array, 'INVALID_ARGUMENT', `${fn}: ${name}.${k} must be a Float64Array`);
+    check(
+      arr.length === n,
+      'INVALID_ARGUMENT',
+      `${fn}: ${name}.${k} has ${arr.length} elements, expected ${n} (units ${units}, fanIn ${fanIn}, outRows ${outRows}, block ${block})`,
+    );
+  }
+  return [win, bin, wout, units, fanIn, outRows, block] as const;
+}
+
+function checkPermutation(fn: string, perm: Int32Array, n: number): void {
+  check(perm instanceof Int32Array, 'INVALID_ARGUMENT', `${fn}: perm must be an Int32Array`);
+  check(perm.length === n, 'INVALID_ARGUMENT', `${fn}: perm has ${perm.length} entries, expected ${n}`);
+  const seen = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = perm[i];
+    check(p >= 0 && p < n && !seen[p], 'INVALID_ARGUMENT', `${fn}: perm is not a permutation of 0..${n - 1} (perm[${i}] = ${p})`);
+    seen[p] = 1;
+  }
+}
+
+/**
+ * Scale canonicalization, in place (positively homogeneous activations such as
+ * ReLU): each unit's incoming vector (win row and bias) is divided by its L2
+ * norm and its outgoing weights multiplied by it, so the network computes the
+ * same function. Returns the per-unit factors (the norms; 1 for an all-zero
+ * unit, which is left untouched). Idempotent: a second call returns factors ≈ 1.
+ */
+export function normalizeScale(layer: LayerWeights): Float64Array {
+  const args = layerArgs('normalizeScale', layer);
+  try {
+    return native.normalizeScale(...args);
+  } catch (e) {
+    rethrow('normalizeScale', e);
+  }
+}
+
+/**
+ * Sign canonicalization, in place (odd activations such as tanh): a unit's
+ * key entry is the one of largest magnitude among its incoming weights then
+ * its bias (the lowest index on ties); if it is negative, the unit's incoming
+ * weights, bias and outgoing weights are all negated. Returns -1 (flipped) or
+ * +1 per unit. Idempotent; an all-zero incoming vector is left alone.
+ */
+export function fixSign(layer: LayerWeights): Int8Array {
+  const args = layerArgs('fixSign', layer);
+  try {
+    return native.fixSign(...args);
+  } catch (e) {
+    rethrow('fixSign', e);
+  }
+}
+
+/**
+ * Unit sort keys, all sorted descending:
+ * - `'out-norm'` (default): L2 norm of the unit's outgoing weights (after
+ *   scale normalization this is the unit's overall scale);
+ * - `'bias'`: the bias;
+ * - `'in-l1'`: L1 norm of the incoming weights;
+ * - `'first-weight'`: the first incoming weight.
+ */
+export type SortKey = 'out-norm' | 'bias' | 'in-l1' | 'first-weight';
+
+const SORT_KEY_CODES: Record<SortKey, SortKeyCode> = { 'out-norm': 0, bias: 1, 'in-l1': 2, 'first-weight': 3 };
+
+/**
+ * The canonical order of a layer's units: `perm[i]` is the unit to place at
+ * position i, sorting `key` descending with ties kept in original order.
+ * Feed it to `applyPermutation`.
+ */
+export function sortPermutation(layer: LayerWeights, key: SortKey = 'out-norm'): Int32Array {
+  const args = layerArgs('sortPermutation', layer);
+  check(key in SORT_KEY_CODES, 'INVALID_ARGUMENT', `sortPermutation: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
+  try {
+    return native.sortPermutation(...args, SORT_KEY_CODES[key]);
+  } catch (e) {
+    rethrow('sortPermutation', e);
+  }
+}
+
+/**
+ * Reorders a layer's units in place: new unit i = old unit `perm[i]` (rows of
+ * win, entries of bin, and the unit axis of wout, each unit's whole block).
+ * The inverse permutation restores the layer exactly.
+ */
+export function applyPermutation(layer: LayerWeights, perm: Int32Array): void {
+  const args = layerArgs('applyPermutation', layer);
+  checkPermutation('applyPermutation', perm, layer.units);
+  native.applyPermutation(...args, perm);
+}
+
+/**
+ * The input side of a permutation, in place: reorders the middle axis of a
+ * `rows × units × block` row-major tensor, new [r, i, :] = old [r, perm[i], :].
+ * Use it on any array that holds a permuted layer's units on its input axis
+ * and is not that layer's `wout` (e.g. a second consumer of a residual
+ * stream, or the next layer's weights kept as a separate copy):
+ * a Gemm weight [out, in] is (out, in, 1), a Conv weight [Cout, Cin, kh, kw]
+ * is (Cout, Cin, kh·kw), a Gemm after Flatten is (out, C, H·W).
+ * `applyPermutation` already does this for `wout`.
+ */
+export function permuteUnitAxis(data: Float64Array, rows: number, units: number, block: number, perm: Int32Array): void {
+  check(data instanceof Float64Array, 'INVALID_ARGUMENT', 'permuteUnitAxis: data must be a Float64Array');
+  for (const [k, v] of Object.entries({ rows, units, block })) {
+    check(isDim(v), 'INVALID_ARGUMENT', `permuteUnitAxis: ${k} must be a non-negative integer, got ${v}`);
+  }
+  check(
+    data.length === rows * units * block,
+    'INVALID_ARGUMENT',
+    `permuteUnitAxis: data has ${data.length} elements, expected rows × units × block = ${rows * units * block}`,
+  );
+  checkPermutation('permuteUnitAxis', perm, units);
+  native.permuteUnitAxis(data, rows, units, block, perm);
+}
+
+/**
+ * Weight-matching similarity (Ainsworth et al. 2022) of A's units to B's:
+ * C[i, j] = Σ_f a.win[i,f]·b.win[j,f] + a.bin[i]·b.bin[j] + Σ_{o,t} a.wout[o,i,t]·b.wout[o,j,t],
+ * an `a.units × b.units` row-major matrix, summed in float64 (multithreaded
+ * for large layers; the result does not depend on the thread count). A and B
+ * must agree in fanIn, outRows and block; apply the neighbouring layers'
+ * permutations to B first. Maximize it with
+ * `linearSumAssignment(C, a.units, b.units, { maximize: true })`.
+ */
+export function matchingSimilarity(a: LayerWeights, b: LayerWeights): Float64Array {
+  const argsA = layerArgs('matchingSimilarity', a, 'a');
+  const argsB = layerArgs('matchingSimilarity', b, 'b');
+  for (const k of ['fanIn', 'outRows', 'block'] as const) {
+    check(a[k] === b[k], 'INVALID_ARGUMENT', `matchingSimilarity: a.${k} (${a[k]}) differs from b.${k} (${b[k]})`);
+  }
+  try {
+    return native.matchingSimilarity(...argsA, ...argsB);
+  } catch (e) {
+    rethrow('matchingSimilarity', e);
+  }
+}

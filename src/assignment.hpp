@@ -1,0 +1,32 @@
+// Linear sum assignment (the rectangular linear assignment problem) on dense
+// float64 cost matrices: Jonker-Volgenant (LAPJV) for square finite matrices,
+// and the Crouse (2016) rectangular shortest-augmenting-path method (the one
+// scipy uses) for rectangular matrices or matrices with forbidden entries.
+// Plain C++, no Node-API.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace modeldiff {
+
+enum class AssignmentMethod {
+  Auto,          // LAPJV when square and all entries finite, else shortest augmenting path
+  Lapjv,         // square, finite only (falls back to ShortestPath otherwise)
+  ShortestPath,  // Crouse 2016, any shape, +Inf (or -Inf when maximizing) = forbidden
+};
+
+// Solves min (or max) sum_i cost[i, row_to_col[i]] over assignments where every
+// row (if rows <= cols) or every column (if rows > cols) is matched to a
+// distinct partner. `cost` is rows x cols, row-major, read only.
+// Writes row_to_col_out[rows] (-1 for rows left unassigned when rows > cols)
+// and returns the total of the ORIGINAL costs over the assigned pairs.
+// Forbidden pairs: +Inf when minimizing, -Inf when maximizing.
+// Throws std::invalid_argument naming `cost` on NaN, on an infinity of the
+// unbounded sign, or when no complete assignment avoids the forbidden pairs.
+// Deterministic: same input, same output (ties resolved by index order; a
+// constant matrix yields the identity).
+double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool maximize,
+                             int32_t* row_to_col_out,
+                             AssignmentMethod method = AssignmentMethod::Auto);
+
+}  // namespace modeldiff

@@ -1,0 +1,22 @@
+// Weight-matching similarity (Ainsworth et al. 2022, "Git Re-Basin") between
+// the hidden units of two layers of the same shape (plain C++, no Node-API):
+//   C[i, j] = sum_f winA[i,f] winB[j,f] + binA[i] binB[j]
+//           + sum_{o,t} woutA[o,i,t] woutB[o,j,t]
+// Layout of each side as in canonical.hpp (LayerView). The caller applies the
+// neighbouring layers' permutations to B first.
+#pragma once
+#include <cstddef>
+
+#include "canonical.hpp"
+
+namespace modeldiff {
+
+// Writes C (a.units x b.units, row-major) to out. A and B must have equal
+// fan_in, out_rows and block (units may differ). Each C[i, j] is summed in
+// float64 in one fixed order (incoming weights, bias, then outgoing weights in
+// (o, t) order), so the result does not depend on `threads`
+// (0 = hardware concurrency; small problems run on the calling thread).
+void matching_similarity(const LayerView& a, const LayerView& b, double* out,
+                         unsigned threads = 0);
+
+}  // namespace modeldiff
