@@ -8,12 +8,13 @@ import path from 'node:path';
 
 import { ModeldiffError } from './errors';
 import type { CapabilitiesAddon } from './native/capabilities';
+import type { LinalgAddon } from './native/linalg';
 import type { WeightsAddon } from './native/weights';
 
 export type { Capabilities, Isa } from './native/capabilities';
 
 /** Everything the addon exports. Each kernel family adds its interface here. */
-export interface Addon extends CapabilitiesAddon, WeightsAddon {}
+export interface Addon extends CapabilitiesAddon, WeightsAddon, LinalgAddon {}
 
 // Both lib/native.ts (tests, via tsx) and dist/native.js sit one level below the package root.
 const packageRoot = path.join(__dirname, '..');
