@@ -1,0 +1,292 @@
+import t from 'tap';
+
+import { createRng, type Rng } from '../lib/util/rng';
+import {
+  applyPermutation,
+  fixSign,
+  linearSumAssignmentSync,
+  matchingSimilarity,
+  normalizeScale,
+  permuteUnitAxis,
+  sortPermutation,
+  type LayerWeights,
+  type SortKey,
+} from '../lib/weights/kernels';
+
+function randn(rng: Rng, n: number, scale = 1): Float64Array {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
+  return a;
+}
+
+function randomLayer(rng: Rng, units: number, fanIn: number, outRows: number, block: number): LayerWeights {
+  return {
+    win: randn(rng, units * fanIn),
+    bin: randn(rng, units),
+    wout: randn(rng, outRows * units * block),
+    units,
+    fanIn,
+    outRows,
+    block,
+  };
+}
+
+function clone(l: LayerWeights): LayerWeights {
+  return { ...l, win: l.win.slice(), bin: l.bin.slice(), wout: l.wout.slice() };
+}
+
+/**
+ * The layer pair as a function (float64 reference): input x holds `block`
+ * positions of fanIn features; h[u,t] = act(win[u]·x_t + bin[u]);
+ * y[o] = Σ_{u,t} wout[o,u,t] h[u,t] (a Flatten→Gemm, or Gemm→Gemm when block = 1).
+ */
+function forward(l: LayerWeights, x: Float64Array, act: (z: number) => number): Float64Array {
+  const h = new Float64Array(l.units * l.block);
+  for (let u = 0; u < l.units; u++) {
+    for (let p = 0; p < l.block; p++) {
+      let z = l.bin[u];
+      for (let f = 0; f < l.fanIn; f++) z += l.win[u * l.fanIn + f] * x[p * l.fanIn + f];
+      h[u * l.block + p] = act(z);
+    }
+  }
+  const y = new Float64Array(l.outRows);
+  for (let o = 0; o < l.outRows; o++) {
+    let s = 0;
+    for (let i = 0; i < l.units * l.block; i++) s += l.wout[o * l.units * l.block + i] * h[i];
+    y[o] = s;
+  }
+  return y;
+}
+
+const relu = (z: number) => Math.max(0, z);
+
+function maxRelDiff(a: Float64Array, b: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return m;
+}
+
+function randomPerm(rng: Rng, n: number): Int32Array {
+  return rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+}
+
+function inverse(p: Int32Array): Int32Array {
+  const inv = new Int32Array(p.length);
+  p.forEach((v, i) => (inv[v] = i));
+  return inv;
+}
+
+t.test('normalizeScale preserves a ReLU layer pair, yields unit-norm units, and is idempotent', async (t) => {
+  const rng = createRng(21);
+  for (const [units, fanIn, outRows, block] of [[8, 5, 3, 1], [6, 4, 2, 3]]) {
+    const l = randomLayer(rng, units, fanIn, outRows, block);
+    // positive rescaling of unit 0 by a large factor: the normalization must undo it
+    for (let f = 0; f < fanIn; f++) l.win[f] *= 1000;
+    l.bin[0] *= 1000;
+    const before = clone(l);
+    const xs = Array.from({ length: 5 }, () => randn(rng, fanIn * block));
+    const factors = normalizeScale(l);
+    for (let u = 0; u < units; u++) {
+      let ss = l.bin[u] ** 2, ssBefore = before.bin[u] ** 2;
+      for (let f = 0; f < fanIn; f++) {
+        ss += l.win[u * fanIn + f] ** 2;
+        ssBefore += before.win[u * fanIn + f] ** 2;
+      }
+      t.ok(Math.abs(ss - 1) < 1e-12, `unit ${u} has unit incoming norm`);
+      t.ok(Math.abs(factors[u] - Math.sqrt(ssBefore)) <= 1e-12 * factors[u], 'factor is the incoming norm');
+      for (let o = 0; o < outRows; o++)
+        for (let p = 0; p < block; p++) {
+          const i = (o * units + u) * block + p;
+          t.ok(Math.abs(l.wout[i] - before.wout[i] * factors[u]) <= 1e-12 * Math.abs(l.wout[i]) + 1e-300);
+        }
+    }
+    for (const x of xs) t.ok(maxRelDiff(forward(l, x, relu), forward(before, x, relu)) < 1e-12, 'same function');
+    const again = clone(l);
+    const f2 = normalizeScale(again);
+    t.ok(f2.every((f) => Math.abs(f - 1) < 1e-14), 'second call: factors ≈ 1');
+    t.ok(maxRelDiff(again.win, l.win) < 1e-14 && maxRelDiff(again.wout, l.wout) < 1e-14, 'second call changes nothing');
+  }
+});
+
+t.test('normalizeScale leaves a dead unit alone and survives huge and tiny magnitudes', async (t) => {
+  const l: LayerWeights = {
+    win: new Float64Array([0, 0, 3e200, 4e200, 3e-200, 0]),
+    bin: new Float64Array([0, 0, 4e-200]),
+    wout: new Float64Array([7, 1, 1]),
+    units: 3,
+    fanIn: 2,
+    outRows: 1,
+    block: 1,
+  };
+  const f = normalizeScale(l);
+  const near = (a: Float64Array, b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= 1e-15 * Math.abs(b[i]));
+  t.ok(near(f, [1, 5e200, 5e-200]), 'factors: 1 for the dead unit, else the norm (no overflow or underflow)');
+  t.ok(near(l.win, [0, 0, 0.6, 0.8, 0.6, 0]));
+  t.ok(near(l.bin, [0, 0, 0.8]));
+  t.ok(near(l.wout, [7, 5e200, 5e-200]));
+});
+
+t.test('fixSign preserves a tanh layer pair, makes the key entry positive, and is idempotent', async (t) => {
+  const rng = createRng(22);
+  const l = randomLayer(rng, 10, 4, 3, 2);
+  const before = clone(l);
+  const signs = fixSign(l);
+  t.ok(signs.some((s) => s === -1) && signs.some((s) => s === 1), 'random layer has both signs');
+  for (let u = 0; u < l.units; u++) {
+    // reference key: largest |entry| of [win[u,:], bin[u]], lowest index on ties
+    const entries = [...l.win.subarray(u * 4, u * 4 + 4), l.bin[u]];
+    let k = 0;
+    for (let i = 1; i < entries.length; i++) if (Math.abs(entries[i]) > Math.abs(entries[k])) k = i;
+    t.ok(entries[k] > 0, `unit ${u} key entry is positive`);
+    t.equal(l.bin[u], before.bin[u] * signs[u]);
+  }
+  for (let k = 0; k < 5; k++) {
+    const x = randn(rng, 4 * 2);
+    t.ok(maxRelDiff(forward(l, x, Math.tanh), forward(before, x, Math.tanh)) < 1e-12, 'same function');
+  }
+  const again = clone(l);
+  t.ok(fixSign(again).every((s) => s === 1), 'second call flips nothing');
+  t.same(again, l);
+  // ties: |−2| = |2| → the lowest index (−2) is the key, so the unit flips; a zero unit does not
+  const tie: LayerWeights = { win: new Float64Array([-2, 2, 0, 0]), bin: new Float64Array([1, 0]), wout: new Float64Array([3, 5]), units: 2, fanIn: 2, outRows: 1, block: 1 };
+  t.same(Array.from(fixSign(tie)), [-1, 1]);
+  t.same(Array.from(tie.win), [2, -2, 0, 0]);
+  t.same(Array.from(tie.wout), [-3, 5]);
+});
+
+t.test('applyPermutation moves whole units and its inverse restores exactly', async (t) => {
+  const rng = createRng(23);
+  const l = randomLayer(rng, 7, 3, 4, 5);
+  const before = clone(l);
+  const perm = randomPerm(rng, 7);
+  applyPermutation(l, perm);
+  for (let i = 0; i < 7; i++) {
+    const p = perm[i];
+    t.same(l.win.subarray(i * 3, i * 3 + 3), before.win.subarray(p * 3, p * 3 + 3));
+    t.equal(l.bin[i], before.bin[p]);
+    for (let o = 0; o < 4; o++)
+      t.same(l.wout.subarray((o * 7 + i) * 5, (o * 7 + i + 1) * 5), before.wout.subarray((o * 7 + p) * 5, (o * 7 + p + 1) * 5));
+  }
+  const x = randn(rng, 3 * 5);
+  t.ok(maxRelDiff(forward(l, x, relu), forward(before, x, relu)) < 1e-12, 'permuting units preserves the function');
+  applyPermutation(l, inverse(perm));
+  t.same(l, before, 'inverse restores bit for bit');
+});
+
+t.test('permuteUnitAxis is the input side of applyPermutation', async (t) => {
+  const rng = createRng(24);
+  const l = randomLayer(rng, 6, 2, 3, 4);
+  const nextWeights = l.wout.slice(); // the next layer's weight kept as a separate array
+  const perm = randomPerm(rng, 6);
+  applyPermutation(l, perm);
+  permuteUnitAxis(nextWeights, 3, 6, 4, perm);
+  t.same(nextWeights, l.wout);
+  permuteUnitAxis(nextWeights, 3, 6, 4, inverse(perm));
+  permuteUnitAxis(l.wout, 3, 6, 4, inverse(perm));
+  t.same(nextWeights, l.wout);
+});
+
+t.test('sortPermutation: descending keys, stable ties, and a permuted layer has the same canonical form', async (t) => {
+  const rng = createRng(25);
+  const keys: SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
+  const keyOf: Record<SortKey, (l: LayerWeights, u: number) => number> = {
+    'out-norm': (l, u) => {
+      let s = 0;
+      for (let o = 0; o < l.outRows; o++) for (let p = 0; p < l.block; p++) s += l.wout[(o * l.units + u) * l.block + p] ** 2;
+      return Math.sqrt(s);
+    },
+    bias: (l, u) => l.bin[u],
+    'in-l1': (l, u) => l.win.subarray(u * l.fanIn, (u + 1) * l.fanIn).reduce((s, v) => s + Math.abs(v), 0),
+    'first-weight': (l, u) => l.win[u * l.fanIn],
+  };
+  for (const key of keys) {
+    const a = randomLayer(rng, 9, 3, 2, 2);
+    normalizeScale(a);
+    const b = clone(a);
+    applyPermutation(b, randomPerm(rng, 9));
+    const pa = sortPermutation(a, key);
+    const ref = Array.from({ length: 9 }, (_, i) => i).sort((i, j) => keyOf[key](a, j) - keyOf[key](a, i) || i - j);
+    t.same(Array.from(pa), ref, `${key}: matches a reference stable descending sort`);
+    applyPermutation(a, pa);
+    applyPermutation(b, sortPermutation(b, key));
+    t.same(b, a, `${key}: canonical forms agree exactly`);
+  }
+  const ties: LayerWeights = { win: new Float64Array(0), bin: new Float64Array([1, 2, 1, 2, -0, 0]), wout: new Float64Array([1, 1, 3, 3, 2, 2]), units: 6, fanIn: 0, outRows: 1, block: 1 };
+  t.same(Array.from(sortPermutation(ties, 'bias')), [1, 3, 0, 2, 4, 5], 'equal keys keep their original order (−0 = +0)');
+  t.same(Array.from(sortPermutation(ties)), [2, 3, 4, 5, 0, 1], 'default key is out-norm');
+  t.same(Array.from(sortPermutation(ties, 'first-weight')), [0, 1, 2, 3, 4, 5], 'fanIn 0: first-weight is 0 for all');
+});
+
+/** Naive triple loop, float64. */
+function naiveSimilarity(a: LayerWeights, b: LayerWeights): Float64Array {
+  const C = new Float64Array(a.units * b.units);
+  for (let i = 0; i < a.units; i++)
+    for (let j = 0; j < b.units; j++) {
+      let s = 0;
+      for (let f = 0; f < a.fanIn; f++) s += a.win[i * a.fanIn + f] * b.win[j * a.fanIn + f];
+      s += a.bin[i] * b.bin[j];
+      for (let o = 0; o < a.outRows; o++)
+        for (let p = 0; p < a.block; p++) s += a.wout[(o * a.units + i) * a.block + p] * b.wout[(o * b.units + j) * a.block + p];
+      C[i * b.units + j] = s;
+    }
+  return C;
+}
+
+t.test('matchingSimilarity equals a naive triple loop', async (t) => {
+  const rng = createRng(26);
+  // small and odd shapes (edge tiles), then one large enough to be multithreaded
+  for (const [ua, ub, fanIn, outRows, block] of [[1, 1, 1, 1, 1], [5, 7, 3, 2, 3], [13, 13, 17, 9, 1], [9, 4, 0, 0, 1], [160, 160, 300, 40, 3]]) {
+    const a = randomLayer(rng, ua, fanIn, outRows, block);
+    const b = randomLayer(rng, ub, fanIn, outRows, block);
+    const C = matchingSimilarity(a, b);
+    t.equal(C.length, ua * ub);
+    t.ok(maxRelDiff(C, naiveSimilarity(a, b)) < 1e-12, `${ua}×${ub}, D = ${fanIn + 1 + outRows * block}`);
+  }
+  const a = randomLayer(rng, 6, 4, 3, 2);
+  t.same(matchingSimilarity(a, a), matchingSimilarity(a, a), 'deterministic');
+  const empty = randomLayer(rng, 0, 4, 3, 2);
+  t.equal(matchingSimilarity(empty, a).length, 0);
+});
+
+t.test('weight matching recovers a permutation of the hidden units', async (t) => {
+  const rng = createRng(27);
+  const a = randomLayer(rng, 32, 10, 6, 1);
+  const b = clone(a);
+  const perm = randomPerm(rng, 32);
+  applyPermutation(b, perm);
+  const { rowToCol } = linearSumAssignmentSync(matchingSimilarity(a, b), 32, 32, { maximize: true });
+  t.same(rowToCol, inverse(perm), 'unit i of A matches unit inverse(perm)[i] of B');
+});
+
+t.test('bad layers are ModeldiffErrors naming the argument', async (t) => {
+  const rng = createRng(28);
+  const good = () => randomLayer(rng, 3, 2, 2, 1);
+  const err = (message: RegExp) => ({ name: 'ModeldiffError', code: 'INVALID_ARGUMENT', message });
+  t.throws(() => normalizeScale({ ...good(), win: new Float64Array(5) }), err(/normalizeScale: layer\.win has 5 elements, expected 6/));
+  t.throws(() => fixSign({ ...good(), bin: new Float64Array(2) }), err(/fixSign: layer\.bin has 2 elements, expected 3/));
+  t.throws(() => sortPermutation({ ...good(), wout: [1, 2] as unknown as Float64Array }), err(/layer\.wout must be a Float64Array/));
+  t.throws(() => normalizeScale({ ...good(), units: -1 }), err(/layer\.units must be a non-negative integer/));
+  t.throws(() => normalizeScale(null as unknown as LayerWeights), err(/layer must be a LayerWeights object/));
+  t.throws(() => sortPermutation(good(), 'norm' as SortKey), err(/unknown key "norm"/));
+  const nan = good();
+  nan.win[4] = NaN;
+  t.throws(() => normalizeScale(nan), err(/normalizeScale: win\[4\] is NaN/));
+  t.throws(() => fixSign(nan), err(/win\[4\] is NaN/));
+  t.throws(() => sortPermutation(nan), err(/win\[4\] is NaN/));
+  const inf = good();
+  inf.wout[1] = -Infinity;
+  t.throws(() => normalizeScale(inf), err(/wout\[1\] is infinite/));
+  t.throws(() => matchingSimilarity(good(), inf), err(/matchingSimilarity: b\.wout\[1\] is infinite/));
+  const nanBias = good();
+  nanBias.bin[2] = NaN;
+  t.throws(() => matchingSimilarity(nanBias, good()), err(/a\.bin\[2\] is NaN/));
+  t.throws(() => matchingSimilarity(good(), randomLayer(rng, 3, 3, 2, 1)), err(/a\.fanIn \(2\) differs from b\.fanIn \(3\)/));
+  t.throws(() => matchingSimilarity(good(), { ...good(), win: new Float64Array(1) }), err(/b\.win has 1 elements/));
+  t.throws(() => applyPermutation(good(), new Int32Array([0, 0, 1])), err(/perm is not a permutation of 0\.\.2 \(perm\[1\] = 0\)/));
+  t.throws(() => applyPermutation(good(), new Int32Array([0, 1])), err(/perm has 2 entries, expected 3/));
+  t.throws(() => applyPermutation(good(), [0, 1, 2] as unknown as Int32Array), err(/perm must be an Int32Array/));
+  t.throws(() => permuteUnitAxis(new Float64Array(5), 1, 3, 2, new Int32Array([0, 1, 2])), err(/data has 5 elements, expected rows × units × block = 6/));
+  t.throws(() => permuteUnitAxis(new Float64Array(6), 1, 3, 2, new Int32Array([0, 1, 3])), err(/perm\[2\] = 3/));
+  t.throws(() => permuteUnitAxis(new Float64Array(6), 1.5, 3, 2, new Int32Array([0, 1, 2])), err(/rows must be a non-negative integer/));
+  t.throws(() => permuteUnitAxis([] as unknown as Float64Array, 0, 0, 0, new Int32Array(0)), err(/data must be a Float64Array/));
+});
