@@ -1,0 +1,70 @@
+/**
+ * Where the N models' outputs live while the matrices are computed. With
+ * enough memory (the default, or --max-memory large enough) all N·n·k outputs
+ * are kept; otherwise only a block of models at a time is, and a block is
+ * re-read from the inference cache when it is needed again. Either way the
+ * matrices are computed block pair by block pair, so peak memory is bounded
+ * by two blocks of outputs (plus one inference batch per model).
+ */
+import { check } from '../errors';
+import type { OutputLike } from './predictions';
+
+export interface OutputStore {
+  names: string[];
+  samples: number;
+  classes: number;
+  /** Models per block; two blocks' outputs fit in the memory budget (>= N when everything fits). */
+  blockSize: number;
+  load(ids: number[]): Promise<OutputLike[]>;
+}
+
+/** Bytes of one model's outputs as held in memory (float32 from onnxruntime, or whatever array was given). */
+export function outputBytes(o: OutputLike): number {
+  return o.data.byteLength;
+}
+
+/**
+ * Models per block so that two blocks fit in `maxMemory` bytes (a block pair
+ * is the unit of work). At least 2 models per block, else no pair could be
+ * formed: a budget below two models' outputs is an error.
+ */
+export function blockSizeFor(models: number, bytesPerModel: number, maxMemory?: number): number {
+  if (maxMemory === undefined) return models;
+  check(Number.isFinite(maxMemory) && maxMemory > 0, 'USAGE', `--max-memory must be a positive size, got ${maxMemory}`);
+  const perBlock = Math.floor(maxMemory / (2 * bytesPerModel));
+  check(
+    perBlock >= 1,
+    'USAGE',
+    `--max-memory ${maxMemory} bytes cannot hold the outputs of two models (${bytesPerModel} bytes each); raise it`,
+  );
+  return Math.max(1, Math.min(models, perBlock));
+}
+
+/** A store over outputs already in memory. */
+export function memoryStore(names: string[], outputs: OutputLike[], maxMemory?: number): OutputStore {
+  check(outputs.length === names.length, 'INTERNAL', 'names and outputs differ in length');
+  check(outputs.length > 0, 'INVALID_ARGUMENT', 'no models given');
+  const { n, k } = outputs[0];
+  outputs.forEach((o, i) => {
+    check(
+      o.n === n && o.k === k,
+      'SHAPE_MISMATCH',
+      `${names[i]} has outputs of shape [${o.n}, ${o.k}] but ${names[0]} has [${n}, ${k}]; models compared on one probe set must agree`,
+    );
+    check(o.data.length === o.n * o.k, 'SHAPE_MISMATCH', `${names[i]}: output data has ${o.data.length} values, expected ${o.n}×${o.k}`);
+  });
+  return {
+    names,
+    samples: n,
+    classes: k,
+    blockSize: blockSizeFor(outputs.length, outputBytes(outputs[0]), maxMemory),
+    load: async (ids) => ids.map((i) => outputs[i]),
+  };
+}
+
+/** Consecutive blocks of model indices, each at most `size` long. */
+export function blocks(models: number, size: number): number[][] {
+  const out: number[][] = [];
+  for (let s = 0; s < models; s += size) out.push(Array.from({ length: Math.min(size, models - s) }, (_, i) => s + i));
+  return out;
+}
