@@ -1,0 +1,105 @@
+/**
+ * Matching probe arrays to a model's inputs: by name (or the model's only
+ * input for unnamed data), checking dtype and shape against the session's
+ * input metadata and planning explicit, reported dtype conversions. Errors
+ * show what the model expects against what the probe data is.
+ */
+import * as ort from 'onnxruntime-node';
+
+import { ModeldiffError } from '../errors';
+import type { ProbeData } from '../io/probe';
+import { type DType, type Tensor, convertTensor, formatShape, isDType, sliceRows } from '../io/tensor';
+import type { ModelHandle } from './session';
+
+export interface InputPlan {
+  /** The model's input name. */
+  input: string;
+  /** Key of the probe array feeding it ("" for unnamed data). */
+  probeKey: string;
+  /** The dtype the model wants. */
+  dtype: DType;
+  /** Declared batch size when the model fixes it (batches are padded to it), else undefined. */
+  fixedBatch?: number;
+}
+
+export interface FeedPlan {
+  inputs: InputPlan[];
+  /** Human-readable notes for each dtype conversion, e.g. "x: float64 probe data converted to the model's float32 input". */
+  conversions: string[];
+}
+
+function inputError(handle: ModelHandle, msg: string): ModeldiffError {
+  return new ModeldiffError('MODEL_INPUT', `${handle.label}: ${msg}`);
+}
+
+export function planFeeds(handle: ModelHandle, probe: ProbeData): FeedPlan {
+  const session = handle.session;
+  const names = session.inputNames;
+  const keys = Object.keys(probe.inputs);
+  const plans: InputPlan[] = [];
+  const conversions: string[] = [];
+  const mapping: Array<[string, string]> = [];
+  if (keys.length === 1 && keys[0] === '') {
+    if (names.length !== 1) {
+      throw inputError(handle, `the model has ${names.length} inputs (${names.join(', ')}); give each one by name, e.g. --data ${names[0]}=FILE`);
+    }
+    mapping.push([names[0], '']);
+  } else {
+    for (const k of keys) {
+      if (!names.includes(k)) throw inputError(handle, `has no input named "${k}" (its inputs: ${names.join(', ')})`);
+    }
+    for (const name of names) {
+      if (!(name in probe.inputs)) throw inputError(handle, `no probe data for input "${name}" (given: ${keys.join(', ')})`);
+      mapping.push([name, name]);
+    }
+  }
+  const meta = new Map((session.inputMetadata ?? []).map((m) => [m.name, m]));
+  for (const [input, key] of mapping) {
+    const t = probe.inputs[key];
+    const m = meta.get(input);
+    const got = `${t.dtype} ${formatShape(t.shape)} from ${probe.sources[key]}`;
+    let dtype: DType = t.dtype;
+    let fixedBatch: number | undefined;
+    if (m && m.isTensor) {
+      if (!isDType(m.type)) throw inputError(handle, `input "${input}" has type ${m.type}, which modeldiff cannot feed`);
+      dtype = m.type;
+      const shape = m.shape;
+      if (shape.length > 0) {
+        const expected = `${m.type} ${formatShape(shape.map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? 'N' : String(d))))}`;
+        let ok = shape.length === t.shape.length;
+        for (let i = 1; ok && i < shape.length; i++) {
+          const d = shape[i];
+          if (typeof d === 'number' && d >= 0 && d !== t.shape[i]) ok = false;
+        }
+        if (!ok) throw inputError(handle, `input "${input}" expects ${expected}, got ${got}`);
+        if (typeof shape[0] === 'number' && shape[0] > 0) fixedBatch = shape[0];
+      }
+      try {
+        const { note } = convertTensor(sliceRows(t, 0, 0), dtype, input);
+        if (note) conversions.push(`${handle.label}: ${note}`);
+      } catch (e) {
+        throw inputError(handle, `input "${input}" expects ${m.type}, got ${got}: ${(e as Error).message.replace(/^input "[^"]*": /, '')}`);
+      }
+    }
+    plans.push({ input, probeKey: key, dtype, fixedBatch });
+  }
+  return { inputs: plans, conversions };
+}
+
+/** Feeds for rows of one batch: converted to the model's dtypes, padded with zeros to a fixed batch size. */
+export function makeFeeds(plan: FeedPlan, batch: Record<string, Tensor>): ort.InferenceSession.FeedsType {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const p of plan.inputs) {
+    let t = convertTensor(batch[p.probeKey], p.dtype, p.input).tensor;
+    if (p.fixedBatch !== undefined && t.shape[0] !== p.fixedBatch) t = padRows(t, p.fixedBatch);
+    feeds[p.input] = new ort.Tensor(p.dtype, t.data as ort.Tensor.DataTypeMap[typeof p.dtype], t.shape);
+  }
+  return feeds;
+}
+
+function padRows(t: Tensor, rows: number): Tensor {
+  const row = t.shape[0] === 0 ? 0 : t.data.length / t.shape[0];
+  const data = new (t.data.constructor as new (n: number) => typeof t.data)(rows * row);
+  data.set(t.data as never);
+  return { dtype: t.dtype, shape: [rows, ...t.shape.slice(1)], data };
+}

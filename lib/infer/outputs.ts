@@ -1,0 +1,53 @@
+/**
+ * Turning an onnxruntime output tensor into an n×k matrix of scores: axis 0
+ * is the batch, the remaining axes must flatten to one class axis (extra
+ * axes of size 1 are squeezed). Floating outputs only; float16 widens to
+ * float32. NaN or ±Infinity is an error naming the model, output, sample and
+ * class — never passed on as a number.
+ */
+import * as ort from 'onnxruntime-node';
+
+import { ModeldiffError } from '../errors';
+import { formatShape, halfToFloat } from '../io/tensor';
+
+/** Row-major n×k model outputs (same shape as the divergence kernels take). */
+export interface OutputArray {
+  data: Float32Array | Float64Array;
+  n: number;
+  k: number;
+}
+
+export function outputMatrix(tensor: ort.Tensor, rows: number, label: string, outputName: string, sampleOffset: number): OutputArray {
+  const dims = tensor.dims;
+  const rest = dims.slice(1).filter((d) => d !== 1);
+  if (dims.length === 0 || dims[0] < rows || rest.length > 1) {
+    throw new ModeldiffError(
+      'MODEL_OUTPUT',
+      `${label}: output "${outputName}" has shape ${formatShape(dims)}; expected [${rows}, k] (one row of class scores per sample)`,
+    );
+  }
+  const k = rest.length === 0 ? 1 : rest[0];
+  let data: Float32Array | Float64Array;
+  if (tensor.type === 'float32') data = tensor.data as Float32Array;
+  else if (tensor.type === 'float64') data = tensor.data as Float64Array;
+  else if (tensor.type === 'float16') {
+    const h = tensor.data as Uint16Array;
+    data = new Float32Array(h.length);
+    for (let i = 0; i < h.length; i++) data[i] = halfToFloat(h[i]);
+  } else {
+    throw new ModeldiffError('MODEL_OUTPUT', `${label}: output "${outputName}" is ${tensor.type}; expected floating-point scores`);
+  }
+  // Drop rows that only pad a fixed batch size.
+  if (dims[0] > rows) data = data.subarray(0, rows * k);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) {
+      const row = Math.floor(i / k);
+      throw new ModeldiffError(
+        'MODEL_OUTPUT',
+        `${label}: output "${outputName}" is ${v} at sample ${sampleOffset + row}, class ${i - row * k}; model outputs must be finite`,
+      );
+    }
+  }
+  return { data, n: rows, k };
+}

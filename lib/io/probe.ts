@@ -1,0 +1,149 @@
+/**
+ * Probe data: the samples two models are compared on. One or more named
+ * arrays (axis 0 = samples, all with the same n), from .npy / .npz files or
+ * from typed arrays with a shape, plus optional integer class labels.
+ *
+ * An input without a name (key "") means "the model's only input"; named
+ * inputs map to model inputs by name (`--data x=images.npy --data mask=m.npy`).
+ */
+import path from 'node:path';
+
+import { ModeldiffError } from '../errors';
+import { readNpy } from './npy';
+import { readNpz } from './npz';
+import { type DType, type Tensor, type TypedArray, DTYPES, elementCount, formatShape, makeTensor, sliceRows } from './tensor';
+
+/** A probe array given in the library: a file path, or a typed array with its shape. */
+export type ProbeArraySource = string | Tensor | { data: TypedArray; shape: number[]; dtype?: DType };
+
+/** One unnamed source (single-input models), or sources by model input name. */
+export type ProbeSource = ProbeArraySource | Record<string, ProbeArraySource> | ProbeData;
+
+export interface ProbeData {
+  /** Arrays by model input name; "" = the model's only input. */
+  inputs: Record<string, Tensor>;
+  /** Number of samples (axis 0 of every input). */
+  n: number;
+  /** Where each input came from, for messages (file path or "<array>"). */
+  sources: Record<string, string>;
+}
+
+export function isProbeData(x: unknown): x is ProbeData {
+  return typeof x === 'object' && x !== null && 'inputs' in x && 'n' in x && 'sources' in x;
+}
+
+function isArraySource(x: unknown): x is ProbeArraySource {
+  return typeof x === 'string' || (typeof x === 'object' && x !== null && ArrayBuffer.isView((x as { data?: unknown }).data));
+}
+
+/**
+ * Load one array source: a .npy path, a .npz path (every array, with its key),
+ * or an in-memory array. Returns [key in the .npz or null, tensor, label].
+ */
+function loadArray(src: ProbeArraySource, name: string, cwd: string): Array<[string | null, Tensor, string]> {
+  if (typeof src === 'string') {
+    const file = path.resolve(cwd, src);
+    if (file.toLowerCase().endsWith('.npz')) return Object.entries(readNpz(file)).map(([k, t]) => [k, t, `${src}:${k}`]);
+    return [[null, readNpy(file), src]];
+  }
+  return [[null, makeTensor(src.data, src.shape, src.dtype, name === '' ? 'probe data' : `probe input "${name}"`), '<array>']];
+}
+
+/**
+ * Assemble probe data. A .npz adds all its arrays, named by their keys; a
+ * single-array .npz given with a name (or as the only source) takes that name.
+ */
+export function loadProbe(source: ProbeSource, options: { cwd?: string } = {}): ProbeData {
+  if (isProbeData(source)) return source;
+  const cwd = options.cwd ?? process.cwd();
+  const entries: Array<[string, ProbeArraySource]> = isArraySource(source) ? [['', source]] : Object.entries(source);
+  if (entries.length === 0) throw new ModeldiffError('INVALID_ARGUMENT', 'no probe data given');
+  const inputs: Record<string, Tensor> = {};
+  const sources: Record<string, string> = {};
+  for (const [name, src] of entries) {
+    const arrays = loadArray(src, name, cwd);
+    const keepName = arrays.length === 1 && (name !== '' || entries.length === 1);
+    for (const [key, tensor, from] of arrays) {
+      const input = keepName || key === null ? name : key;
+      if (input in inputs) throw new ModeldiffError('USAGE', `probe input "${input}" is given twice (${sources[input]} and ${from})`);
+      inputs[input] = tensor;
+      sources[input] = from;
+    }
+  }
+  let n = -1;
+  let first = '';
+  for (const [name, t] of Object.entries(inputs)) {
+    const label = sources[name];
+    if (t.shape.length === 0) throw new ModeldiffError('MODEL_INPUT', `${label}: probe data must have a sample axis (got a scalar)`);
+    if (n < 0) {
+      n = t.shape[0];
+      first = label;
+    } else if (t.shape[0] !== n) {
+      throw new ModeldiffError('SHAPE_MISMATCH', `probe inputs disagree in sample count: ${first} has ${n}, ${label} has ${t.shape[0]}`);
+    }
+  }
+  if (n === 0) throw new ModeldiffError('INVALID_ARGUMENT', `${first}: probe data has zero samples`);
+  return { inputs, n, sources };
+}
+
+/** Integer class labels (one per sample) from a .npy path or an array. */
+export function loadLabels(source: string | ArrayLike<number> | Int32Array, n: number, options: { cwd?: string } = {}): Int32Array {
+  let values: ArrayLike<number | bigint>;
+  let label = '<labels>';
+  if (typeof source === 'string') {
+    label = source;
+    const t = readNpy(path.resolve(options.cwd ?? process.cwd(), source));
+    const kind = DTYPES[t.dtype].kind;
+    if (kind !== 'int' && kind !== 'uint') {
+      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: labels must be integer class ids, got dtype ${t.dtype}`);
+    }
+    const squeezed = t.shape.filter((d, i) => i === 0 || d !== 1);
+    if (squeezed.length !== 1) throw new ModeldiffError('SHAPE_MISMATCH', `${source}: labels must be one-dimensional [n], got shape ${formatShape(t.shape)}`);
+    values = t.data as ArrayLike<number | bigint>;
+  } else {
+    values = source;
+  }
+  if (values.length !== n) throw new ModeldiffError('SHAPE_MISMATCH', `${label}: ${values.length} labels for ${n} probe samples`);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = Number(values[i]);
+    if (!Number.isInteger(v) || v < 0 || v > 2147483647) throw new ModeldiffError('INVALID_ARGUMENT', `${label}: label ${String(values[i])} at sample ${i} is not a non-negative class id`);
+    out[i] = v;
+  }
+  return out;
+}
+
+/** Bytes of one sample across all inputs (sizes the automatic batch). */
+export function bytesPerSample(probe: ProbeData): number {
+  let b = 0;
+  for (const t of Object.values(probe.inputs)) b += elementCount(t.shape.slice(1)) * DTYPES[t.dtype].bytes;
+  return b;
+}
+
+/**
+ * Automatic batch size: about 8 MiB of input per batch, between 16 and 1024
+ * samples (large enough to amortize onnxruntime's per-run overhead, small
+ * enough to keep memory bounded), never more than n.
+ */
+export function autoBatchSize(probe: ProbeData): number {
+  const per = Math.max(1, bytesPerSample(probe));
+  const b = Math.max(16, Math.min(1024, Math.floor((8 << 20) / per)));
+  return Math.min(b, probe.n);
+}
+
+export interface ProbeBatch {
+  start: number;
+  end: number;
+  inputs: Record<string, Tensor>;
+}
+
+/** Consecutive batches of rows [start, end) (views, no copies). */
+export function* probeBatches(probe: ProbeData, batchSize: number): Generator<ProbeBatch> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModeldiffError('USAGE', `batch size must be a positive integer, got ${batchSize}`);
+  for (let start = 0; start < probe.n; start += batchSize) {
+    const end = Math.min(probe.n, start + batchSize);
+    const inputs: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(probe.inputs)) inputs[name] = sliceRows(t, start, end);
+    yield { start, end, inputs };
+  }
+}

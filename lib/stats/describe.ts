@@ -1,0 +1,69 @@
+/**
+ * Descriptive statistics of per-sample values, in float64: mean, sample
+ * standard deviation (n − 1), standard error sd/√n, median and max.
+ * Infinite values (e.g. KL where one model gives a class zero probability)
+ * propagate honestly: the mean is +Infinity and so are sd and stderr.
+ */
+import { ModeldiffError } from '../errors';
+
+export function mean(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s / x.length;
+}
+
+/** Sample standard deviation (Bessel-corrected); 0 for n = 1; Infinity if any value is infinite. */
+export function standardDeviation(x: ArrayLike<number>, m = mean(x)): number {
+  const n = x.length;
+  if (n < 2) return 0;
+  if (!Number.isFinite(m)) return Infinity;
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    const d = x[i] - m;
+    ss += d * d;
+  }
+  return Math.sqrt(ss / (n - 1));
+}
+
+/**
+ * The q-quantile (0 ≤ q ≤ 1) of already sorted values, interpolating linearly
+ * between order statistics (numpy's default "linear" method, Hyndman-Fan type 7).
+ */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, n - 1);
+  const a = sorted[lo];
+  const b = sorted[hi];
+  if (a === b) return a; // also avoids Infinity − Infinity
+  return a + (h - lo) * (b - a);
+}
+
+export function median(x: ArrayLike<number>): number {
+  return quantileSorted(Float64Array.from(x).sort(), 0.5);
+}
+
+export function max(x: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i] > m) m = x[i];
+  return m;
+}
+
+export interface Description {
+  mean: number;
+  sd: number;
+  stderr: number;
+  median: number;
+  max: number;
+}
+
+export function describe(x: ArrayLike<number>, name = 'values'): Description {
+  if (x.length === 0) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: cannot summarize zero samples`);
+  for (let i = 0; i < x.length; i++) {
+    if (Number.isNaN(x[i])) throw new ModeldiffError('NON_FINITE', `${name}: NaN at sample ${i}`);
+  }
+  const m = mean(x);
+  const sd = standardDeviation(x, m);
+  return { mean: m, sd, stderr: sd / Math.sqrt(x.length), median: median(x), max: max(x) };
+}

@@ -1,0 +1,368 @@
+/**
+ * Batched onnxruntime inference, input matching, output checks and the
+ * output cache, on tiny models built in the test and checked against a
+ * float64 computation written here.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+import * as ort from 'onnxruntime-node';
+
+import { ModeldiffError } from '../lib/errors';
+import { inferOutputs, inferenceCounters, streamOutputs } from '../lib/infer';
+import { cacheKey, cachePath, readCacheEntry } from '../lib/infer/cache';
+import { writeNpy } from '../lib/io/npy';
+import { writeNpz } from '../lib/io/npz';
+import { autoBatchSize, loadLabels, loadProbe, probeBatches } from '../lib/io/probe';
+import { makeTensor } from '../lib/io/tensor';
+import { buildModel, gemmSoftmaxModel, mlpModel } from './helpers/onnx-builder';
+import { createRng } from '../lib/util/rng';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-infer-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const rng = createRng(7);
+const K = 4;
+const D = 3;
+const W = Array.from({ length: K * D }, () => rng.normal());
+const B = Array.from({ length: K }, () => rng.normal() * 0.1);
+const modelPath = path.join(tmp, 'gs.onnx');
+fs.writeFileSync(modelPath, gemmSoftmaxModel({ W, b: B, k: K, d: D }));
+
+/** float64 reference softmax(x·Wᵀ + b) for one row. */
+function reference(x: ArrayLike<number>, row: number): number[] {
+  const z = Array.from({ length: K }, (_, k) => B[k] + Array.from({ length: D }, (_, j) => W[k * D + j] * x[row * D + j]).reduce((a, c) => a + c, 0));
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const s = e.reduce((a, c) => a + c, 0);
+  return e.map((v) => v / s);
+}
+
+const N = 23;
+const X = new Float32Array(N * D).map(() => rng.normal());
+const probe = { data: X, shape: [N, D] };
+
+async function errorOf(p: Promise<unknown>): Promise<ModeldiffError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ModeldiffError) return e;
+    throw e;
+  }
+  throw new Error('expected a ModeldiffError');
+}
+
+t.test('outputs match a float64 reference; any batch size gives the same numbers', async (t) => {
+  const one = await inferOutputs(modelPath, probe, { cache: false, batchSize: N });
+  t.equal(one.outputName, 'y');
+  t.equal(one.cached, false);
+  t.same([one.outputs.n, one.outputs.k], [N, K]);
+  t.ok(one.outputs.data instanceof Float32Array);
+  for (let i = 0; i < N; i++) {
+    const r = reference(X, i);
+    for (let k = 0; k < K; k++) t.ok(Math.abs(one.outputs.data[i * K + k] - r[k]) < 1e-6);
+  }
+  const progress: number[] = [];
+  const five = await inferOutputs(modelPath, probe, { cache: false, batchSize: 5, onProgress: (d, total) => progress.push(d, total) });
+  t.same(Array.from(five.outputs.data), Array.from(one.outputs.data));
+  t.same(progress, [5, N, 10, N, 15, N, 20, N, 23, N]);
+  const auto = await inferOutputs(modelPath, probe, { cache: false });
+  t.same(Array.from(auto.outputs.data), Array.from(one.outputs.data));
+});
+
+t.test('probe data from .npy / .npz paths, float64 converted and reported', async (t) => {
+  const npy = path.join(tmp, 'x64.npy');
+  writeNpy(npy, makeTensor(Float64Array.from(X), [N, D]));
+  const r = await inferOutputs(modelPath, npy, { cache: false });
+  t.same(r.inputConversions, [`${modelPath}: x: float64 probe data converted to the model's float32 input, rounding to the nearer value`]);
+  const base = await inferOutputs(modelPath, probe, { cache: false });
+  t.same(r.inputConversions.length, 1);
+  t.same(Array.from(r.outputs.data), Array.from(base.outputs.data)); // X was float32 to begin with
+  const npz = path.join(tmp, 'p.npz');
+  writeNpz(npz, { x: makeTensor(X, [N, D]) });
+  const z = await inferOutputs('gs.onnx', 'p.npz', { cache: false, cwd: tmp });
+  t.same(Array.from(z.outputs.data), Array.from(base.outputs.data));
+  t.same(z.inputConversions, []);
+});
+
+t.test('wrong dtype or shape for the model input: MODEL_INPUT with expected vs got', async (t) => {
+  const e1 = await errorOf(inferOutputs(modelPath, { data: new Float32Array(N * 4), shape: [N, 4] }, { cache: false }));
+  t.equal(e1.code, 'MODEL_INPUT');
+  t.match(e1.message, /input "x" expects float32 \[N, 3\], got float32 \[23, 4\] from <array>/);
+  const e2 = await errorOf(inferOutputs(modelPath, { data: new Float32Array(N * 3), shape: [N, 3, 1] }, { cache: false }));
+  t.match(e2.message, /expects float32 \[N, 3\], got float32 \[23, 3, 1\]/);
+  // An int64-input model refuses float data rather than truncating it.
+  const intModel = buildModel({
+    inputs: [{ name: 'ids', dtype: 'int64', shape: ['N', 2] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    nodes: [{ op: 'Cast', inputs: ['ids'], outputs: ['y'], attrs: { to: { i: 1 } } }],
+  });
+  const e3 = await errorOf(inferOutputs(intModel, { data: new Float32Array([1.5, 2, 3, 4]), shape: [2, 2] }, { cache: false }));
+  t.equal(e3.code, 'MODEL_INPUT');
+  t.match(e3.message, /<bytes>: input "ids" expects int64, got float32 \[2, 2\] from <array>: .*truncate/);
+  const ok = await inferOutputs(intModel, { data: new Int32Array([1, 2, 3, 4]), shape: [2, 2] }, { cache: false });
+  t.same(Array.from(ok.outputs.data), [1, 2, 3, 4]);
+  t.match(ok.inputConversions[0], /ids: int32 probe data converted to the model's int64 input$/);
+});
+
+t.test('several inputs map by name; mistakes name the inputs', async (t) => {
+  const two = buildModel({
+    inputs: [
+      { name: 'a', shape: ['N', 2] },
+      { name: 'm', shape: ['N', 2] },
+    ],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    nodes: [{ op: 'Mul', inputs: ['a', 'm'], outputs: ['y'] }],
+  });
+  const a = { data: new Float32Array([1, 2, 3, 4]), shape: [2, 2] };
+  const m = { data: new Float32Array([0, 1, 1, 0]), shape: [2, 2] };
+  const r = await inferOutputs(two, { a, m }, { cache: false });
+  t.same(Array.from(r.outputs.data), [0, 2, 3, 0]);
+  t.match((await errorOf(inferOutputs(two, a, { cache: false }))).message, /has 2 inputs \(a, m\); give each one by name, e\.g\. --data a=FILE/);
+  t.match((await errorOf(inferOutputs(two, { a }, { cache: false }))).message, /no probe data for input "m" \(given: a\)/);
+  t.match((await errorOf(inferOutputs(two, { a, m, z: a }, { cache: false }))).message, /has no input named "z" \(its inputs: a, m\)/);
+  const e = await errorOf(inferOutputs(two, { a, m: { data: new Float32Array(6), shape: [3, 2] } }, { cache: false }));
+  t.equal(e.code, 'SHAPE_MISMATCH');
+  t.match(e.message, /disagree in sample count/);
+});
+
+t.test('outputs: first by default, by name, unknown names, non-finite values, bad shapes, float16', async (t) => {
+  const twoOut = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 2] }],
+    outputs: [
+      { name: 'first', shape: ['N', 2] },
+      { name: 'second', shape: ['N', 2] },
+    ],
+    nodes: [
+      { op: 'Relu', inputs: ['x'], outputs: ['first'] },
+      { op: 'Neg', inputs: ['x'], outputs: ['second'] },
+    ],
+  });
+  const x = { data: new Float32Array([-1, 2, 3, -4]), shape: [2, 2] };
+  t.same(Array.from((await inferOutputs(twoOut, x, { cache: false })).outputs.data), [0, 2, 3, 0]);
+  const second = await inferOutputs(twoOut, x, { cache: false, output: 'second' });
+  t.equal(second.outputName, 'second');
+  t.same(Array.from(second.outputs.data), [1, -2, -3, 4]);
+  const e = await errorOf(inferOutputs(twoOut, x, { cache: false, output: 'third' }));
+  t.equal(e.code, 'MODEL_OUTPUT');
+  t.match(e.message, /no output named "third" \(its outputs: first, second\)/);
+
+  const sqrt = buildModel({ inputs: [{ name: 'x', shape: ['N', 2] }], outputs: [{ name: 'y', shape: ['N', 2] }], nodes: [{ op: 'Sqrt', inputs: ['x'], outputs: ['y'] }] });
+  const nan = await errorOf(inferOutputs(sqrt, x, { cache: false, batchSize: 1, label: 'sqrt.onnx' }));
+  t.equal(nan.code, 'MODEL_OUTPUT');
+  t.match(nan.message, /sqrt\.onnx: output "y" is NaN at sample 0, class 0; model outputs must be finite/);
+  const nan2 = await errorOf(inferOutputs(sqrt, { data: new Float32Array([1, 4, 9, -1]), shape: [2, 2] }, { cache: false, batchSize: 1 }));
+  t.match(nan2.message, /NaN at sample 1, class 1/);
+
+  const rank3 = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 'a', 'b'] }],
+    outputs: [{ name: 'y', shape: ['N', 'a', 'b'] }],
+    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+  });
+  const r3 = await errorOf(inferOutputs(rank3, { data: new Float32Array(12), shape: [2, 2, 3] }, { cache: false }));
+  t.match(r3.message, /output "y" has shape \[2, 2, 3\]; expected \[2, k\]/);
+  // Size-1 axes squeeze: [N, 1, 3] is read as [N, 3]; a 1-D output is k = 1.
+  const sq = await inferOutputs(rank3, { data: new Float32Array([1, 2, 3, 4, 5, 6]), shape: [2, 1, 3] }, { cache: false });
+  t.same([sq.outputs.n, sq.outputs.k], [2, 3]);
+  const oneD = buildModel({ inputs: [{ name: 'x', shape: ['N'] }], outputs: [{ name: 'y', shape: ['N'] }], nodes: [{ op: 'Sigmoid', inputs: ['x'], outputs: ['y'] }] });
+  const od = await inferOutputs(oneD, { data: new Float32Array([0, 100]), shape: [2] }, { cache: false });
+  t.same([od.outputs.n, od.outputs.k], [2, 1]);
+  t.equal(od.outputs.data[0], 0.5);
+
+  const intOut = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 2] }],
+    outputs: [{ name: 'y', dtype: 'int64', shape: ['N'] }],
+    nodes: [{ op: 'ArgMax', inputs: ['x'], outputs: ['y'], attrs: { axis: { i: 1 }, keepdims: { i: 0 } } }],
+  });
+  t.match((await errorOf(inferOutputs(intOut, x, { cache: false }))).message, /output "y" is int64; expected floating-point scores/);
+
+  // float16 in and out: float32 probe data is converted (and reported), float16 outputs widen to float32.
+  const half = buildModel({
+    inputs: [{ name: 'x', dtype: 'float16', shape: ['N', 2] }],
+    outputs: [{ name: 'y', dtype: 'float16', shape: ['N', 2] }],
+    nodes: [{ op: 'Neg', inputs: ['x'], outputs: ['y'] }],
+  });
+  const h = await inferOutputs(half, { data: new Float32Array([0.5, -2, 3, 1024]), shape: [2, 2] }, { cache: false });
+  t.same(Array.from(h.outputs.data), [-0.5, 2, -3, -1024]);
+  t.ok(h.outputs.data instanceof Float32Array);
+  t.match(h.inputConversions[0], /float32 probe data converted to the model's float16 input, rounding/);
+
+  const f64 = gemmSoftmaxModel({ W, b: B, k: K, d: D, inputDtype: 'float64' });
+  const r64 = await inferOutputs(f64, { data: Float64Array.from(X), shape: [N, D] }, { cache: false });
+  t.ok(r64.outputs.data instanceof Float64Array);
+  t.ok(Math.abs(r64.outputs.data[0] - reference(X, 0)[0]) < 1e-12);
+});
+
+t.test('missing file, not an ONNX model, a session passed in, fixed batch sizes', async (t) => {
+  const missing = await errorOf(inferOutputs(path.join(tmp, 'nope.onnx'), probe));
+  t.equal(missing.code, 'FILE_NOT_FOUND');
+  t.match(missing.message, /nope\.onnx: no such ONNX model file/);
+  const junk = path.join(tmp, 'junk.onnx');
+  fs.writeFileSync(junk, 'this is not a protobuf');
+  const bad = await errorOf(inferOutputs(junk, probe));
+  t.equal(bad.code, 'BAD_ONNX');
+  t.match(bad.message, /junk\.onnx: not a valid ONNX model/);
+  t.equal((await errorOf(inferOutputs(tmp, probe))).code, 'IO');
+  t.equal((await errorOf(inferOutputs(42 as unknown as string, probe))).code, 'INVALID_ARGUMENT');
+
+  const session = await ort.InferenceSession.create(modelPath);
+  const runs = inferenceCounters.runs;
+  const s = await inferOutputs(session, probe, { cacheDir: path.join(tmp, 'never') });
+  t.equal(s.cached, false);
+  t.notOk(fs.existsSync(path.join(tmp, 'never')), 'a caller session is never cached');
+  t.ok(inferenceCounters.runs > runs);
+  t.ok(Math.abs(s.outputs.data[5] - reference(X, 1)[1]) < 1e-6);
+  // The caller keeps ownership: the session still works afterwards.
+  await session.run({ x: new ort.Tensor('float32', new Float32Array(3), [1, 3]) });
+  await session.release();
+
+  const fixed = gemmSoftmaxModel({ W, b: B, k: K, d: D, batch: 4 });
+  const f = await inferOutputs(fixed, probe, { cache: false, batchSize: 100 });
+  t.same([f.outputs.n, f.outputs.k], [N, K]);
+  t.ok(Math.abs(f.outputs.data[(N - 1) * K + 2] - reference(X, N - 1)[2]) < 1e-6, 'the padded last batch is trimmed');
+  t.equal((await errorOf(inferOutputs(modelPath, probe, { cache: false, batchSize: 0 }))).code, 'USAGE');
+  t.equal((await errorOf(inferOutputs(modelPath, probe, { cache: false, output: 'zz' }))).code, 'MODEL_OUTPUT');
+});
+
+t.test('output cache: hit, corrupt entries recomputed, --no-cache writes nothing, unwritable dir warns', async (t) => {
+  const dir = path.join(tmp, 'cache');
+  const first = await inferOutputs(modelPath, probe, { cacheDir: dir, batchSize: 7 });
+  t.equal(first.cached, false);
+  const files = fs.readdirSync(dir);
+  t.equal(files.length, 1);
+  t.match(files[0], /^[0-9a-f]{64}\.bin$/);
+  const runs = inferenceCounters.runs;
+  const second = await inferOutputs(modelPath, probe, { cacheDir: dir, batchSize: 5 });
+  t.equal(second.cached, true);
+  t.equal(inferenceCounters.runs, runs, 'no onnxruntime run on a hit');
+  t.same(Array.from(second.outputs.data), Array.from(first.outputs.data));
+
+  // Different probe bytes → a different key.
+  const other = { data: X.map((v) => v + 1), shape: [N, D] };
+  t.equal((await inferOutputs(modelPath, other, { cacheDir: dir })).cached, false);
+  t.equal(fs.readdirSync(dir).length, 2);
+
+  const entry = path.join(dir, files[0]);
+  const good = fs.readFileSync(entry);
+  const corruptions: Array<[string, Buffer]> = [
+    ['payload bit flip', Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1] ^ 1])])],
+    ['truncated', good.subarray(0, good.length - 8)],
+    ['bad magic', Buffer.concat([Buffer.from('XXXXXXXX'), good.subarray(8)])],
+    ['tiny', Buffer.from('MD')],
+    ['header length past end', Buffer.concat([good.subarray(0, 8), Buffer.from([255, 255, 0, 0]), good.subarray(12)])],
+    ['unparsable header', Buffer.concat([good.subarray(0, 12), Buffer.from('{{{'), good.subarray(15)])],
+  ];
+  for (const [what, bytes] of corruptions) {
+    fs.writeFileSync(entry, bytes);
+    const before = inferenceCounters.runs;
+    const r = await inferOutputs(modelPath, probe, { cacheDir: dir });
+    t.equal(r.cached, false, `${what}: recomputed`);
+    t.ok(inferenceCounters.runs > before, `${what}: ran the model`);
+    t.same(Array.from(r.outputs.data), Array.from(first.outputs.data), `${what}: right numbers`);
+    t.same(fs.readFileSync(entry), good, `${what}: entry rewritten`);
+  }
+  // Header fields that do not verify.
+  const hlen = good.readUInt32LE(8);
+  const header = JSON.parse(good.toString('utf8', 12, 12 + hlen));
+  for (const change of [{ format: 99 }, { dtype: 'int8' }, { n: 0 }]) {
+    const h = Buffer.from(JSON.stringify({ ...header, ...change }));
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(h.length);
+    fs.writeFileSync(entry, Buffer.concat([good.subarray(0, 8), len, h, good.subarray(12 + hlen)]));
+    t.equal(readCacheEntry(dir, files[0].slice(0, -4)).status, 'corrupt', JSON.stringify(change));
+  }
+  fs.writeFileSync(entry, good);
+
+  const fresh = path.join(tmp, 'fresh-cache');
+  t.equal((await inferOutputs(modelPath, probe, { cache: false, cacheDir: fresh })).cached, false);
+  t.notOk(fs.existsSync(fresh), '--no-cache writes nothing');
+
+  // A cache folder that cannot be created (its parent is a file): warning, correct results.
+  const blocker = path.join(tmp, 'a-file');
+  fs.writeFileSync(blocker, '');
+  const warnings: string[] = [];
+  const ro = await inferOutputs(modelPath, probe, { cacheDir: path.join(blocker, 'cache'), onWarning: (m) => warnings.push(m) });
+  t.equal(ro.cached, false);
+  t.equal(warnings.length, 1);
+  t.match(warnings[0], /output cache disabled for this run: cannot write to .*a-file\/cache/);
+  t.same(ro.warnings, warnings);
+  t.same(Array.from(ro.outputs.data), Array.from(first.outputs.data));
+  if (process.getuid?.() !== 0) {
+    const roDir = path.join(tmp, 'ro');
+    fs.mkdirSync(roDir, { mode: 0o555 });
+    const r = await inferOutputs(modelPath, probe, { cacheDir: roDir });
+    t.equal(r.warnings.length, 1);
+  }
+
+  // MODELDIFF_CACHE_DIR sets the default folder.
+  const envDir = path.join(tmp, 'env-cache');
+  process.env.MODELDIFF_CACHE_DIR = envDir;
+  try {
+    await inferOutputs(modelPath, probe);
+    t.equal(fs.readdirSync(envDir).length, 1);
+  } finally {
+    delete process.env.MODELDIFF_CACHE_DIR;
+  }
+  t.equal(cachePath(dir, 'k'), path.join(dir, 'k.bin'));
+  t.equal(typeof cacheKey({ modelSha256: 'm', outputName: 'y', inputs: [] }), 'string');
+});
+
+t.test('streaming: batches arrive in order; stopping early releases the model', async (t) => {
+  const s = await streamOutputs(modelPath, probe, { cache: false, batchSize: 10 });
+  t.equal(s.n, N);
+  t.equal(s.batchSize, 10);
+  const seen: Array<[number, number]> = [];
+  for await (const b of s.batches) {
+    seen.push([b.start, b.end]);
+    t.equal(b.output.n, b.end - b.start);
+    break;
+  }
+  t.same(seen, [[0, 10]]);
+  const mlp = mlpModel({
+    layers: [
+      { W: [1, 0, 0, 1, 1, 1], b: [0, 0, -1], in: 2, out: 3, activation: 'relu' },
+      { W: [1, -1, 0, 0, 1, 1], b: [0, 0], in: 3, out: 2, matmul: true },
+    ],
+    softmax: true,
+  });
+  const r = await inferOutputs(mlp, { data: new Float32Array([1, 2]), shape: [1, 2] }, { cache: false });
+  // h = relu([1, 2, 2]) = [1, 2, 2]; z = [1 - 2, 2 + 2] = [-1, 4]; softmax.
+  t.ok(Math.abs(r.outputs.data[1] - 1 / (1 + Math.exp(-5))) < 1e-6);
+});
+
+t.test('probe helpers: labels, auto batch size, batches, errors', async (t) => {
+  const p = loadProbe(probe);
+  t.equal(p.n, N);
+  t.equal(loadProbe(p), p);
+  t.equal(autoBatchSize(p), N);
+  t.equal(autoBatchSize(loadProbe({ data: new Float32Array(5000 * 4096), shape: [5000, 4096] })), 512);
+  t.same(Array.from(probeBatches(p, 10), (b) => [b.start, b.end, b.inputs[''].shape[0]]), [[0, 10, 10], [10, 20, 10], [20, 23, 3]]);
+  t.throws(() => Array.from(probeBatches(p, 0)), /batch size must be a positive integer/);
+  t.throws(() => loadProbe({}), /no probe data/);
+  t.throws(() => loadProbe({ data: new Float32Array(0), shape: [0, 3] }), /zero samples/);
+  t.throws(() => loadProbe({ data: new Float32Array(1), shape: [] }), /sample axis/);
+  const lp = path.join(tmp, 'y.npy');
+  writeNpy(lp, makeTensor(new BigInt64Array([0n, 2n, 1n]), [3]));
+  t.same(Array.from(loadLabels(lp, 3)), [0, 2, 1]);
+  t.same(Array.from(loadLabels('y.npy', 3, { cwd: tmp })), [0, 2, 1]);
+  t.same(Array.from(loadLabels([1, 0], 2)), [1, 0]);
+  t.throws(() => loadLabels(lp, 4), /3 labels for 4 probe samples/);
+  t.throws(() => loadLabels([0.5], 1), /label 0\.5 at sample 0 is not a non-negative class id/);
+  t.throws(() => loadLabels([-1], 1), /not a non-negative class id/);
+  const fl = path.join(tmp, 'yf.npy');
+  writeNpy(fl, makeTensor(new Float32Array([0, 1]), [2]));
+  t.throws(() => loadLabels(fl, 2), /labels must be integer class ids, got dtype float32/);
+  const l2 = path.join(tmp, 'y2.npy');
+  writeNpy(l2, makeTensor(new Int32Array(4), [2, 2]));
+  t.throws(() => loadLabels(l2, 2), /one-dimensional/);
+  const col = path.join(tmp, 'ycol.npy');
+  writeNpy(col, makeTensor(new Int32Array([1, 0]), [2, 1]));
+  t.same(Array.from(loadLabels(col, 2)), [1, 0]);
+  // A multi-array .npz names inputs by key; giving the same input twice is refused.
+  const npz = path.join(tmp, 'two.npz');
+  writeNpz(npz, { a: makeTensor(new Float32Array(2), [2, 1]), m: makeTensor(new Float32Array(2), [2, 1]) });
+  t.same(Object.keys(loadProbe(npz).inputs).sort(), ['a', 'm']);
+  t.throws(() => loadProbe({ a: npz, b: npz }), /given twice/);
+});
