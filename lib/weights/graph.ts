@@ -1,0 +1,428 @@
+/**
+ * Graph → layers and symmetry groups.
+ *
+ * One forward pass over the nodes (ONNX keeps them topologically sorted)
+ * tracks, for every data tensor, which group its channel axis belongs to and
+ * which symmetries the ops since the producing layers preserve. Each linear
+ * layer opens a new group for its outputs; a residual Add (two data inputs)
+ * merges the groups it joins, as Git Re-Basin's permutation specs tie them.
+ * A group's symmetry is the AND over every path from its producers to its
+ * consumers: Relu/LeakyRelu/MaxPool keep positive scale, Tanh/Erf keep sign,
+ * linear ops keep both, anything else elementwise keeps only permutation.
+ * Groups that reach a model input or output are fixed.
+ *
+ * Anything else stops with UNSUPPORTED_GRAPH naming the node.
+ */
+import { ModeldiffError, check } from '../errors';
+import {
+  type OnnxModel,
+  attrFloat,
+  attrInt,
+  attrInts,
+  graphOf,
+  isFloatTensor,
+  nodeLabel,
+  onnx,
+  tensorDims,
+  tensorToFloat64,
+} from '../io/onnx';
+import { foldBatchNorm } from './fold';
+import type { Caps, Group, Layer, Network } from './network';
+
+interface TensorState {
+  group: number;
+  caps: Caps;
+  rank: number;
+  /** Flattened from a tensor with spatial axes: feature = channel·block + position. */
+  flat: boolean;
+  /** Set when the tensor is a layer's direct (pre-activation) output. */
+  layer?: number;
+}
+
+const ALL: Caps = { scale: true, sign: true };
+const and = (a: Caps, b: Caps): Caps => ({ scale: a.scale && b.scale, sign: a.sign && b.sign });
+
+const PASS = new Set(['Identity', 'Dropout']);
+const HOMOGENEOUS = new Set(['Relu', 'LeakyRelu', 'Abs']);
+const ODD = new Set(['Tanh', 'Erf', 'Softsign', 'Asinh', 'Atan', 'Sinh', 'Sin', 'Tan', 'Asin']);
+const LINEAR_UNARY = new Set(['Neg']);
+const OTHER_ELEMENTWISE = new Set([
+  'Sigmoid', 'Gelu', 'Softplus', 'Elu', 'Selu', 'Celu', 'HardSigmoid', 'HardSwish', 'Mish', 'Exp', 'Log',
+  'Sqrt', 'Reciprocal', 'Cos', 'Cosh', 'ThresholdedRelu', 'Shrink', 'Square',
+]);
+const MAX_POOLS = new Set(['MaxPool', 'GlobalMaxPool']);
+const AVG_POOLS = new Set(['AveragePool', 'GlobalAveragePool']);
+const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
+
+export function buildNetwork(model: OnnxModel): Network {
+  return new GraphWalker(model).run();
+}
+
+class GraphWalker {
+  private readonly graph: onnx.GraphProto;
+  private readonly inits = new Map<string, onnx.ITensorProto>();
+  /** Constant values: initializers and Constant-node outputs. */
+  private readonly constants = new Map<string, onnx.ITensorProto>();
+  /** Tensors computed only from constants and shapes (e.g. a dynamic Reshape target). */
+  private readonly shapeOnly = new Set<string>();
+  private readonly uses = new Map<string, number[]>();
+  private readonly state = new Map<string, TensorState>();
+  private readonly parent: number[] = [];
+  private readonly groups: Group[] = [];
+  private readonly layers: Layer[] = [];
+  /** Nodes already consumed as part of a pattern (MatMul's bias Add, a folded BatchNorm). */
+  private readonly absorbed = new Set<number>();
+  private readonly paramNames = new Set<string>();
+
+  constructor(private readonly model: OnnxModel) {
+    this.graph = graphOf(model);
+  }
+
+  run(): Network {
+    const g = this.graph;
+    for (const t of g.initializer) {
+      this.inits.set(t.name ?? '', t);
+      this.constants.set(t.name ?? '', t);
+    }
+    g.node.forEach((n, i) => {
+      for (const x of n.input ?? []) if (x) this.uses.set(x, [...(this.uses.get(x) ?? []), i]);
+    });
+    for (const o of g.output) this.uses.set(o.name ?? '', [...(this.uses.get(o.name ?? '') ?? []), -1]);
+    for (const input of g.input) {
+      const name = input.name ?? '';
+      if (this.inits.has(name)) continue;
+      const rank = input.type?.tensorType?.shape?.dim?.length ?? 2;
+      const id = this.newGroup(0, true);
+      this.state.set(name, { group: id, caps: ALL, rank, flat: false });
+    }
+    g.node.forEach((node, i) => {
+      if (!this.absorbed.has(i)) this.visit(node, i);
+    });
+    for (const o of g.output) {
+      const s = this.state.get(o.name ?? '');
+      if (s) this.root(s.group).fixed = true;
+    }
+    return this.finish();
+  }
+
+  private fail(node: onnx.INodeProto, why: string): never {
+    throw new ModeldiffError(
+      'UNSUPPORTED_GRAPH',
+      `${this.model.label}: cannot derive weight-space symmetries at ${nodeLabel(node)}: ${why} (raw per-initializer distances still work: --method raw)`,
+    );
+  }
+
+  private newGroup(units: number, fixed: boolean): number {
+    const id = this.groups.length;
+    this.groups.push({ id, units, caps: { ...ALL }, fixed, producers: [], consumers: [] });
+    this.parent.push(id);
+    return id;
+  }
+
+  private find(id: number): number {
+    while (this.parent[id] !== id) id = this.parent[id] = this.parent[this.parent[id]];
+    return id;
+  }
+
+  private root(id: number): Group {
+    return this.groups[this.find(id)];
+  }
+
+  /** Merge two groups (a residual join); the older id stays the root so forward order is kept. */
+  private union(a: number, b: number, node: onnx.INodeProto): number {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return ra;
+    const [keep, drop] = ra < rb ? [ra, rb] : [rb, ra];
+    const k = this.groups[keep];
+    const d = this.groups[drop];
+    if (k.units && d.units && k.units !== d.units) this.fail(node, `it joins ${k.units} and ${d.units} channels`);
+    k.units ||= d.units;
+    k.caps = and(k.caps, d.caps);
+    k.fixed ||= d.fixed;
+    k.tensor ??= d.tensor;
+    this.parent[drop] = keep;
+    return keep;
+  }
+
+  private isConst(name: string): boolean {
+    return !name || this.constants.has(name) || this.shapeOnly.has(name);
+  }
+
+  private data(node: onnx.INodeProto, name: string): TensorState {
+    const s = this.state.get(name);
+    if (!s) this.fail(node, `its input "${name}" is not a tensor this analysis can follow`);
+    return s;
+  }
+
+  /** A parameter initializer used by exactly this node (shared weights would tie layers in ways we do not model). */
+  private param(node: onnx.INodeProto, name: string, what: string): onnx.ITensorProto {
+    const t = this.inits.get(name);
+    if (!t) this.fail(node, `its ${what} "${name}" is not an initializer`);
+    if (!isFloatTensor(t)) this.fail(node, `its ${what} "${name}" is not a floating-point tensor`);
+    if ((this.uses.get(name) ?? []).length !== 1) this.fail(node, `its ${what} "${name}" is shared with other nodes`);
+    this.paramNames.add(name);
+    return t;
+  }
+
+  private values(t: onnx.ITensorProto): Float64Array {
+    return tensorToFloat64(t, this.model.label);
+  }
+
+  private set(name: string, s: TensorState): void {
+    this.state.set(name, s);
+  }
+
+  private visit(node: onnx.INodeProto, index: number): void {
+    const op = node.opType ?? '';
+    const inputs = (node.input ?? []).filter((x) => x);
+    const outputs = node.output ?? [];
+    if (op === 'Constant') {
+      const v = (node.attribute ?? []).find((a) => a.name === 'value')?.t;
+      if (v) this.constants.set(outputs[0], v);
+      else this.shapeOnly.add(outputs[0]);
+      return;
+    }
+    if (inputs.every((x) => this.isConst(x)) || op === 'Shape' || op === 'Size') {
+      for (const o of outputs) this.shapeOnly.add(o);
+      return;
+    }
+    if (node.domain && node.domain !== 'ai.onnx') this.fail(node, `custom-domain op ${node.domain}.${op}`);
+    const x = this.data(node, inputs[0]);
+    const out = outputs[0];
+    if (op === 'Gemm' || op === 'MatMul' || op === 'Conv') return this.linear(node, index, x);
+    if (op === 'BatchNormalization') return this.batchNorm(node, x);
+    if (PASS.has(op)) return this.set(out, { ...x, layer: undefined });
+    if (HOMOGENEOUS.has(op)) return this.set(out, { ...x, caps: and(x.caps, { scale: true, sign: false }), layer: undefined });
+    if (op === 'PRelu') {
+      const slope = this.inits.get(inputs[1]);
+      if (!slope || slope.dims?.reduce((a: number, b) => a * Number(b), 1) !== 1) this.fail(node, 'only a single shared PRelu slope keeps the scale symmetry');
+      return this.set(out, { ...x, caps: and(x.caps, { scale: true, sign: false }), layer: undefined });
+    }
+    if (ODD.has(op)) return this.set(out, { ...x, caps: and(x.caps, { scale: false, sign: true }), layer: undefined });
+    if (LINEAR_UNARY.has(op)) return this.set(out, { ...x, layer: undefined });
+    if (OTHER_ELEMENTWISE.has(op)) return this.set(out, { ...x, caps: { scale: false, sign: false }, layer: undefined });
+    if (op === 'Softmax' || op === 'LogSoftmax') {
+      const axis = attrInt(node, 'axis', -1);
+      if (!(x.rank === 2 && (axis === 1 || axis === -1))) this.fail(node, 'softmax must run over the feature axis of a 2-D tensor');
+      return this.set(out, { ...x, caps: { scale: false, sign: false }, layer: undefined });
+    }
+    if (MAX_POOLS.has(op) || AVG_POOLS.has(op)) {
+      if (x.rank < 3 || x.flat) this.fail(node, 'pooling needs a tensor with spatial axes');
+      const caps = MAX_POOLS.has(op) ? and(x.caps, { scale: true, sign: false }) : x.caps;
+      return this.set(out, { ...x, caps, layer: undefined });
+    }
+    if (op === 'Flatten' || op === 'Reshape' || op === 'Squeeze') return this.flatten(node, x, inputs);
+    if (BINARY.has(op)) return this.binary(node, index, inputs);
+    this.fail(node, `op ${op} is not supported`);
+  }
+
+  private flatten(node: onnx.INodeProto, x: TensorState, inputs: string[]): void {
+    const op = node.opType;
+    const out = (node.output ?? [])[0];
+    if (op === 'Flatten' && attrInt(node, 'axis', 1) !== 1) this.fail(node, 'only Flatten with axis = 1 is supported');
+    if (op === 'Reshape') {
+      const shape = this.constants.get(inputs[1]);
+      if (shape && this.values(shape).length !== 2) this.fail(node, 'only a reshape to [batch, features] is supported');
+    }
+    if (op === 'Squeeze') {
+      const axes = attrInts(node, 'axes') ?? (inputs[1] && this.constants.get(inputs[1]) ? Array.from(this.values(this.constants.get(inputs[1])!)) : undefined);
+      if (!axes || axes.some((a) => a === 0 || a === 1 || a === -x.rank + 1 || a === -x.rank)) this.fail(node, 'only squeezing spatial axes is supported');
+      if (x.rank - axes.length !== 2) this.fail(node, 'only squeezing to [batch, channels] is supported');
+    }
+    if (x.rank <= 2) return this.set(out, { ...x, layer: undefined });
+    this.set(out, { ...x, rank: 2, flat: true, layer: undefined });
+  }
+
+  private binary(node: onnx.INodeProto, index: number, inputs: string[]): void {
+    const op = node.opType ?? '';
+    const out = (node.output ?? [])[0];
+    const [a, b] = inputs;
+    if (!this.isConst(a) && !this.isConst(b)) {
+      const sa = this.data(node, a);
+      const sb = this.data(node, b);
+      if (sa.rank !== sb.rank || sa.flat !== sb.flat) this.fail(node, 'it joins tensors of different layouts');
+      const group = this.union(sa.group, sb.group, node);
+      const linear = op === 'Add' || op === 'Sub';
+      const caps = linear ? and(sa.caps, sb.caps) : { scale: false, sign: false };
+      this.set(out, { group, caps, rank: sa.rank, flat: sa.flat });
+      return;
+    }
+    const dataName = this.isConst(a) ? b : a;
+    const x = this.data(node, dataName);
+    const c = this.constants.get(this.isConst(a) ? a : b);
+    if (!c) this.fail(node, 'its constant operand is computed at run time');
+    const v = this.values(c);
+    if (v.length !== 1) this.fail(node, `a per-element constant operand ("${c.name || 'constant'}") is not supported`);
+    let caps: Caps;
+    if (op === 'Mul' || (op === 'Div' && dataName === a)) caps = x.caps;
+    else if ((op === 'Add' || op === 'Sub') && v[0] === 0) caps = x.caps;
+    else caps = { scale: false, sign: false };
+    void index;
+    this.set(out, { ...x, caps, layer: undefined });
+  }
+
+  private linear(node: onnx.INodeProto, index: number, x: TensorState): void {
+    const op = node.opType as Layer['op'];
+    const inputs = node.input ?? [];
+    let out = (node.output ?? [])[0];
+    if (!this.inits.has(inputs[1])) this.fail(node, `its weight "${inputs[1]}" is not an initializer`);
+    const wt = this.param(node, inputs[1], 'weight');
+    const dims = tensorDims(wt);
+    const raw = this.values(wt);
+    let outUnits: number;
+    let cols: number;
+    let W: Float64Array;
+    let b: Float64Array;
+    let biasName: string | undefined;
+    let biasDtype: number | undefined;
+    let addNode: number | undefined;
+    let spatialOut = false;
+    if (op === 'Conv') {
+      if (attrInt(node, 'group', 1) !== 1) this.fail(node, 'grouped/depthwise convolution (group != 1) is not supported');
+      if (x.rank < 3 || x.flat) this.fail(node, 'Conv input must have spatial axes');
+      outUnits = dims[0];
+      cols = dims.slice(1).reduce((p, q) => p * q, 1);
+      W = raw;
+      spatialOut = true;
+    } else {
+      if (x.rank !== 2) this.fail(node, `${op} input must be [batch, features] (got rank ${x.rank})`);
+      if (dims.length !== 2) this.fail(node, `its weight "${inputs[1]}" must be 2-D`);
+      let trans: boolean;
+      let alpha = 1;
+      if (op === 'Gemm') {
+        if (attrInt(node, 'transA', 0) !== 0) this.fail(node, 'transA = 1 is not supported');
+        trans = attrInt(node, 'transB', 0) === 0;
+        alpha = attrFloat(node, 'alpha', 1);
+      } else {
+        trans = true;
+      }
+      // Stored [K, N] (transB = 0, MatMul) or [N, K] (transB = 1); canonical is [N, K], scaled by alpha.
+      outUnits = trans ? dims[1] : dims[0];
+      cols = trans ? dims[0] : dims[1];
+      W = new Float64Array(outUnits * cols);
+      for (let o = 0; o < outUnits; o++) for (let k = 0; k < cols; k++) W[o * cols + k] = alpha * (trans ? raw[k * outUnits + o] : raw[o * cols + k]);
+    }
+    b = new Float64Array(outUnits);
+    const biasInput = op === 'MatMul' ? undefined : inputs[2];
+    if (biasInput) {
+      const bt = this.param(node, biasInput, 'bias');
+      const bv = this.values(bt);
+      if (bv.length !== outUnits && bv.length !== 1) this.fail(node, `its bias "${biasInput}" has ${bv.length} values for ${outUnits} units`);
+      const beta = op === 'Gemm' ? attrFloat(node, 'beta', 1) : 1;
+      for (let o = 0; o < outUnits; o++) b[o] = beta * bv[bv.length === 1 ? 0 : o];
+      biasName = biasInput;
+      biasDtype = bt.dataType ?? undefined;
+    }
+    if (op === 'MatMul') {
+      // tf2onnx/Keras: MatMul followed by Add of a bias initializer.
+      const users = this.uses.get(out) ?? [];
+      const add = users.length === 1 && users[0] >= 0 ? this.graph.node[users[0]] : undefined;
+      if (add && add.opType === 'Add') {
+        const other = (add.input ?? []).find((n) => n !== out) ?? '';
+        const bt = this.inits.get(other);
+        if (bt && isFloatTensor(bt) && (this.uses.get(other) ?? []).length === 1) {
+          const bv = this.values(bt);
+          if (bv.length === outUnits) {
+            this.param(add, other, 'bias');
+            b.set(bv);
+            biasName = other;
+            biasDtype = bt.dataType ?? undefined;
+            addNode = users[0];
+            this.absorbed.add(users[0]);
+            out = (add.output ?? [])[0];
+          }
+        }
+      }
+    }
+    const inGroup = this.root(x.group);
+    // A model input's channel count is first learned from the layer reading it.
+    if (!inGroup.units) inGroup.units = op === 'Conv' ? dims[1] : cols;
+    const inUnits = inGroup.units;
+    if (op === 'Conv' && dims[1] !== inUnits) this.fail(node, `its weight expects ${dims[1]} input channels, ${inUnits} arrive`);
+    if (!inUnits || cols % inUnits !== 0) this.fail(node, `its ${cols} input features do not divide into the ${inUnits || '?'} channels feeding it`);
+    const inBlock = cols / inUnits;
+    if (!x.flat && op !== 'Conv' && inBlock !== 1) this.fail(node, `its ${cols} input features do not match the ${inUnits} units feeding it`);
+    inGroup.caps = and(inGroup.caps, x.caps);
+    inGroup.tensor ??= inputs[0];
+    const layerIndex = this.layers.length;
+    const outGroup = this.newGroup(outUnits, false);
+    this.layers.push({
+      name: inputs[1],
+      op,
+      node: index,
+      addNode,
+      weightName: inputs[1],
+      biasName,
+      weightDtype: wt.dataType ?? onnx.TensorProto.DataType.FLOAT,
+      biasDtype,
+      weightDims: dims,
+      outUnits,
+      inUnits,
+      inBlock,
+      outGroup,
+      inGroup: inGroup.id,
+      W,
+      b,
+    });
+    inGroup.consumers.push(layerIndex);
+    this.groups[outGroup].producers.push(layerIndex);
+    this.set(out, { group: outGroup, caps: ALL, rank: spatialOut ? x.rank : 2, flat: false, layer: layerIndex });
+  }
+
+  private batchNorm(node: onnx.INodeProto, x: TensorState): void {
+    const inputs = node.input ?? [];
+    if ((node.output ?? []).filter((o) => o).length !== 1) this.fail(node, 'training-mode BatchNormalization (extra outputs) is not supported');
+    const users = this.uses.get(inputs[0]) ?? [];
+    if (x.layer === undefined || users.length !== 1) {
+      this.fail(node, 'BatchNormalization can only be folded when it directly follows a Conv/Gemm/MatMul whose output nothing else reads');
+    }
+    const layer = this.layers[x.layer];
+    const [scale, bias, mean, variance] = inputs.slice(1, 5).map((name, i) => {
+      const t = this.param(node, name, ['scale', 'bias', 'mean', 'variance'][i]);
+      const v = this.values(t);
+      if (v.length !== layer.outUnits) this.fail(node, `its ${name} has ${v.length} values for ${layer.outUnits} channels`);
+      return v;
+    });
+    foldBatchNorm(layer, { scale, bias, mean, variance, epsilon: attrFloat(node, 'epsilon', 1e-5) });
+    layer.bnNode = this.graph.node.indexOf(node as onnx.NodeProto);
+    this.set((node.output ?? [])[0], { ...x, layer: undefined });
+  }
+
+  private finish(): Network {
+    // Flatten the union-find: every layer points at its root group.
+    for (const l of this.layers) {
+      l.outGroup = this.find(l.outGroup);
+      l.inGroup = this.find(l.inGroup);
+    }
+    for (const l of this.layers) {
+      if (l.inGroup === l.outGroup && !this.groups[l.inGroup].fixed) {
+        this.fail(this.graph.node[l.node], 'a residual connection around a single linear layer ties its input and output units');
+      }
+    }
+    const roots = this.groups.filter((g) => this.find(g.id) === g.id);
+    for (const g of this.groups) {
+      if (this.find(g.id) !== g.id) {
+        const r = this.root(g.id);
+        r.producers.push(...g.producers);
+        r.consumers.push(...g.consumers);
+      }
+    }
+    for (const r of roots) {
+      r.producers.sort((a, b) => a - b);
+      r.consumers.sort((a, b) => a - b);
+      // A group nothing reads is dead code: leave it alone.
+      if (r.consumers.length === 0) r.fixed = true;
+    }
+    const hidden = roots.filter((g) => !g.fixed).map((g) => g.id);
+    for (const id of hidden) {
+      const g = this.groups[id];
+      check(g.producers.length > 0, 'INTERNAL', `group ${id} has no producing layer`);
+    }
+    const bnParams = new Set<string>(this.paramNames);
+    const extras = this.graph.initializer
+      .filter((t) => isFloatTensor(t) && !bnParams.has(t.name ?? ''))
+      .map((t) => ({ name: t.name ?? '', data: this.values(t) }));
+    return { label: this.model.label, layers: this.layers, groups: this.groups, hidden, extras, model: this.model };
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Weight-space comparison of two ONNX models (library entry points):
+ * - raw: every floating-point initializer, matched by name;
+ * - canonical: each model put in the canonical baseline form on its own
+ *   (BatchNorm folded, scale/sign normalized, units sorted by a key);
+ * - aligned: both normalized, then B's units permuted to best match A's
+ *   (weight matching, or activation matching on a probe set).
+ * Each reports L2, relative and cosine per tensor and in total.
+ */
+import { ModeldiffError, check } from '../errors';
+import type { HiddenInput } from '../infer/hidden';
+import { type OnnxModel, type OnnxSource, encodeOnnx, graphOf, readOnnx } from '../io/onnx';
+import { readNpy } from '../io/npy';
+import { type Tensor, convertTensor } from '../io/tensor';
+import { activationMatching } from './activation-matching';
+import { checkSameArchitecture, initializerPairs, networkPairs } from './architecture';
+import { type WeightDistanceSummary, weightDistances } from './distance';
+import { buildNetwork } from './graph';
+import type { SortKey } from './kernels';
+import { weightMatching } from './matching';
+import { type Network, cloneNetwork } from './network';
+import { canonicalizeNetwork, normalizeNetwork } from './symmetry';
+import { writeNetwork } from './writeback';
+
+export type { WeightDistanceSummary, TensorDistance } from './distance';
+export type { SortKey } from './kernels';
+
+export type WeightMethod = 'raw' | 'canonical' | 'aligned';
+export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'aligned'];
+export const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
+
+/** Probe data for activation matching: a .npy path or a tensor (fed to the model's only input). */
+export type ProbeData = string | Tensor;
+
+export interface AlignOptions {
+  /** 'weights' (default): weight matching; 'activations': correlation of hidden activations on `data`. */
+  align?: 'weights' | 'activations';
+  data?: ProbeData;
+  /** Seed for weight matching's layer order. Default 0. */
+  seed?: number;
+  /** Weight matching's sweep limit. Default 100. */
+  maxSweeps?: number;
+}
+
+export interface WeightDistanceOptions extends AlignOptions {
+  /** Default: all three. */
+  methods?: WeightMethod[];
+  /** Canonical sort key. Default 'out-norm'. */
+  sortKey?: SortKey;
+}
+
+export interface AlignmentInfo {
+  method: 'weights' | 'activations';
+  /** Weight matching: sweeps over the layers; activation matching: 1. */
+  iterations: number;
+  converged: boolean;
+  seed: number;
+  /** Hidden layers as [tensor read by the next layer, permutation of B's units (new i = old perm[i])]. */
+  permutations: Record<string, number[]>;
+}
+
+export interface WeightDistanceResult {
+  a: string;
+  b: string;
+  raw?: WeightDistanceSummary;
+  canonical?: WeightDistanceSummary;
+  aligned?: WeightDistanceSummary;
+  alignment?: AlignmentInfo;
+  /** The rewritten B models, for writeback (ONNX bytes). */
+  models: { canonical?: Uint8Array; aligned?: Uint8Array };
+}
+
+export async function weightDistance(a: OnnxSource, b: OnnxSource, options: WeightDistanceOptions = {}): Promise<WeightDistanceResult> {
+  const methods = options.methods ?? [...WEIGHT_METHODS];
+  for (const m of methods) check(WEIGHT_METHODS.includes(m), 'INVALID_ARGUMENT', `unknown weight method "${m}" (raw, canonical, aligned)`);
+  checkSortKey(options.sortKey);
+  const ma = readOnnx(a);
+  const mb = readOnnx(b);
+  const result: WeightDistanceResult = { a: ma.label, b: mb.label, models: {} };
+  if (methods.includes('raw')) result.raw = weightDistances(initializerPairs(ma, mb));
+  if (!methods.includes('canonical') && !methods.includes('aligned')) return result;
+  const na = buildNetwork(ma);
+  const nb = buildNetwork(mb);
+  checkSameArchitecture(na, nb);
+  if (methods.includes('canonical')) {
+    const ca = cloneNetwork(na);
+    const cb = cloneNetwork(nb);
+    canonicalizeNetwork(ca, options.sortKey);
+    canonicalizeNetwork(cb, options.sortKey);
+    result.canonical = weightDistances(networkPairs(ca, cb));
+    result.models.canonical = encodeOnnx(writeNetwork(cb));
+  }
+  if (methods.includes('aligned')) {
+    const { aligned, info, model } = await alignNetworks(na, nb, options);
+    result.aligned = aligned;
+    result.alignment = info;
+    result.models.aligned = model;
+  }
+  return result;
+}
+
+/** The canonical form of one model (BatchNorm folded, normalized, sorted), as ONNX bytes computing the same function. */
+export function canonicalize(model: OnnxSource, options: { sortKey?: SortKey } = {}): Uint8Array {
+  checkSortKey(options.sortKey);
+  const net = buildNetwork(readOnnx(model));
+  canonicalizeNetwork(net, options.sortKey);
+  return encodeOnnx(writeNetwork(net));
+}
+
+export interface AlignResult {
+  /** B rewritten into A's frame (BatchNorm folded, normalized, permuted): same function as B. */
+  model: Uint8Array;
+  /** Distance between normalized A and aligned B. */
+  distance: WeightDistanceSummary;
+  alignment: AlignmentInfo;
+}
+
+export async function align(a: OnnxSource, b: OnnxSource, options: AlignOptions = {}): Promise<AlignResult> {
+  const na = buildNetwork(readOnnx(a));
+  const nb = buildNetwork(readOnnx(b));
+  checkSameArchitecture(na, nb);
+  const { aligned, info, model } = await alignNetworks(na, nb, options);
+  return { model, distance: aligned, alignment: info };
+}
+
+async function alignNetworks(na: Network, nb: Network, options: AlignOptions) {
+  const method = options.align ?? 'weights';
+  check(method === 'weights' || method === 'activations', 'INVALID_ARGUMENT', `unknown alignment "${method}" (weights, activations)`);
+  const seed = options.seed ?? 0;
+  check(Number.isInteger(seed), 'INVALID_ARGUMENT', `seed must be an integer, got ${seed}`);
+  const a = cloneNetwork(na);
+  const b = cloneNetwork(nb);
+  normalizeNetwork(a);
+  normalizeNetwork(b);
+  let perms: Map<number, Int32Array>;
+  let iterations = 1;
+  let converged = true;
+  if (method === 'weights') {
+    const maxSweeps = options.maxSweeps ?? 100;
+    check(Number.isInteger(maxSweeps) && maxSweeps >= 1, 'INVALID_ARGUMENT', `maxSweeps must be a positive integer, got ${maxSweeps}`);
+    const r = await weightMatching(a, b, { seed, maxSweeps });
+    perms = r.perms;
+    iterations = r.sweeps;
+    converged = r.converged;
+  } else {
+    check(options.data !== undefined, 'USAGE', 'activation matching needs probe data (--data probe.npy)');
+    perms = (await activationMatching(a, b, probeInput(na.model, options.data))).perms;
+  }
+  const permutations: Record<string, number[]> = {};
+  for (const id of b.hidden) permutations[b.groups[id].tensor ?? String(id)] = Array.from(perms.get(id) ?? []);
+  return {
+    aligned: weightDistances(networkPairs(a, b)),
+    info: { method, iterations, converged, seed, permutations } as AlignmentInfo,
+    model: encodeOnnx(writeNetwork(b)),
+  };
+}
+
+function probeInput(model: OnnxModel, data: ProbeData): HiddenInput {
+  const tensor = typeof data === 'string' ? readNpy(data) : data;
+  const label = typeof data === 'string' ? data : 'probe data';
+  const graph = graphOf(model);
+  const inits = new Set(graph.initializer.map((t) => t.name));
+  const inputs = graph.input.filter((i) => !inits.has(i.name));
+  if (inputs.length !== 1) throw new ModeldiffError('MODEL_INPUT', `${model.label}: activation matching needs a single-input model, it has ${inputs.length}`);
+  const name = inputs[0].name ?? '';
+  const f32 = convertTensor(tensor, 'float32', name).tensor;
+  check(f32.shape.length >= 1, 'MODEL_INPUT', `${label}: probe data must have a batch axis`);
+  return { name, data: f32.data as Float32Array, dims: f32.shape };
+}
+
+function checkSortKey(key: SortKey | undefined): void {
+  if (key !== undefined) check(SORT_KEYS.includes(key), 'INVALID_ARGUMENT', `unknown sort key "${key}" (${SORT_KEYS.join(', ')})`);
+}

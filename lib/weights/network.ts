@@ -1,0 +1,92 @@
+/**
+ * The weight-space view of a model: its linear layers (Gemm, MatMul+Add,
+ * Conv, with BatchNorm folded in) in one canonical layout, and the symmetry
+ * groups that tie hidden units across layers.
+ *
+ * Canonical layout of a layer: W is row-major [outUnits, inUnits·inBlock],
+ * where column u·inBlock + k is input unit u's k-th weight (a Conv's filter
+ * position, or a spatial position of a channel after Flatten — ONNX flattens
+ * NCHW channel-major, so each channel owns a contiguous block of columns).
+ * This is exactly the layout the C++ kernels take (`win` for the layer's
+ * output group, `wout` for its input group).
+ */
+import type { onnx } from '../io/onnx';
+
+/** Which transformations of a hidden unit leave the network's function unchanged. */
+export interface Caps {
+  /** Positive rescaling (positively homogeneous path: Relu, LeakyRelu, MaxPool, linear ops). */
+  scale: boolean;
+  /** Sign flip (odd path: Tanh, Erf, linear ops). */
+  sign: boolean;
+}
+
+export type SymmetryKind = 'permutation+scale+sign' | 'permutation+scale' | 'permutation+sign' | 'permutation';
+
+export function symmetryOf(caps: Caps): SymmetryKind {
+  if (caps.scale && caps.sign) return 'permutation+scale+sign';
+  if (caps.scale) return 'permutation+scale';
+  if (caps.sign) return 'permutation+sign';
+  return 'permutation';
+}
+
+export interface Layer {
+  /** The weight initializer's name (used in messages and per-layer results). */
+  name: string;
+  op: 'Gemm' | 'MatMul' | 'Conv';
+  /** Index of the Gemm/MatMul/Conv node in graph.node. */
+  node: number;
+  /** MatMul's bias Add node, if fused. */
+  addNode?: number;
+  /** Folded BatchNormalization node, if any. */
+  bnNode?: number;
+  weightName: string;
+  /** Bias initializer name, if the layer has one (else b is zeros). */
+  biasName?: string;
+  weightDtype: number;
+  biasDtype?: number;
+  /** Stored weight dims (for writeback). */
+  weightDims: number[];
+  outUnits: number;
+  inUnits: number;
+  inBlock: number;
+  outGroup: number;
+  inGroup: number;
+  W: Float64Array;
+  b: Float64Array;
+}
+
+export interface Group {
+  id: number;
+  units: number;
+  caps: Caps;
+  /** Fixed groups (model inputs, outputs) are never permuted. */
+  fixed: boolean;
+  /** Layers writing this group's units (several when a residual Add joins them). */
+  producers: number[];
+  /** Layers reading this group's units. */
+  consumers: number[];
+  /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */
+  tensor?: string;
+}
+
+export interface Network {
+  label: string;
+  layers: Layer[];
+  /** All groups by id (ids are dense; merged ids point to their root via `groupOf`). */
+  groups: Group[];
+  /** Hidden (permutable) groups in forward order. */
+  hidden: number[];
+  /** Float initializers that are not layer or BatchNorm parameters (e.g. a shared PRelu slope). */
+  extras: Array<{ name: string; data: Float64Array }>;
+  /** The decoded model the network was read from. */
+  model: { proto: onnx.ModelProto; label: string };
+}
+
+/** Deep copy of the numeric state (layers' W and b, extras); structure is shared. */
+export function cloneNetwork(net: Network): Network {
+  return {
+    ...net,
+    layers: net.layers.map((l) => ({ ...l, W: l.W.slice(), b: l.b.slice() })),
+    extras: net.extras.map((e) => ({ name: e.name, data: e.data.slice() })),
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * A hidden group as the kernels see it (`LayerWeights`): the incoming
+ * weights of all its producing layers side by side (`win`, `bin`), and the
+ * outgoing weights of all its consuming layers (`wout`).
+ *
+ * In a plain chain (one producer, one consumer) the view *is* the layers'
+ * arrays — the canonical layout was chosen for that — so kernels edit the
+ * network in place. A residual group has several producers and consumers;
+ * then the view is a gathered copy and `commit()` scatters it back:
+ *   win  = [W_p1 | W_p2 | b_p2 | ...] (extra biases are just more incoming weights),
+ *   wout = consumers' rows stacked (block kept if all consumers share it, else
+ *          each (row, position) pair becomes a row with block 1).
+ */
+import type { LayerWeights } from './kernels';
+import type { Network } from './network';
+
+export interface GroupView {
+  view: LayerWeights;
+  /** Write the (possibly modified) view back into the network's layers. */
+  commit(): void;
+}
+
+export function groupView(net: Network, groupId: number): GroupView {
+  const g = net.groups[groupId];
+  const units = g.units;
+  const producers = g.producers.map((i) => net.layers[i]);
+  const consumers = g.consumers.map((i) => net.layers[i]);
+  const commits: Array<() => void> = [];
+
+  let win: Float64Array;
+  let bin: Float64Array;
+  let fanIn: number;
+  if (producers.length === 1) {
+    win = producers[0].W;
+    bin = producers[0].b;
+    fanIn = win.length / units;
+  } else {
+    const widths = producers.map((p, i) => p.W.length / units + (i > 0 ? 1 : 0));
+    fanIn = widths.reduce((a, b) => a + b, 0);
+    win = new Float64Array(units * fanIn);
+    bin = producers[0].b.slice();
+    const place = (write: boolean) => {
+      for (let u = 0; u < units; u++) {
+        let off = u * fanIn;
+        producers.forEach((p, i) => {
+          const cols = p.W.length / units;
+          const row = p.W.subarray(u * cols, (u + 1) * cols);
+          if (write) row.set(win.subarray(off, off + cols));
+          else win.set(row, off);
+          off += cols;
+          if (i > 0) {
+            if (write) p.b[u] = win[off];
+            else win[off] = p.b[u];
+            off++;
+          }
+        });
+      }
+      if (write) producers[0].b.set(bin);
+    };
+    place(false);
+    commits.push(() => place(true));
+  }
+
+  let wout: Float64Array;
+  let outRows: number;
+  let block: number;
+  if (consumers.length === 1) {
+    wout = consumers[0].W;
+    outRows = consumers[0].outUnits;
+    block = consumers[0].inBlock;
+  } else if (consumers.every((c) => c.inBlock === consumers[0].inBlock)) {
+    block = consumers[0].inBlock;
+    outRows = consumers.reduce((a, c) => a + c.outUnits, 0);
+    wout = new Float64Array(outRows * units * block);
+    const place = (write: boolean) => {
+      let off = 0;
+      for (const c of consumers) {
+        if (write) c.W.set(wout.subarray(off, off + c.W.length));
+        else wout.set(c.W, off);
+        off += c.W.length;
+      }
+    };
+    place(false);
+    commits.push(() => place(true));
+  } else {
+    block = 1;
+    outRows = consumers.reduce((a, c) => a + c.outUnits * c.inBlock, 0);
+    wout = new Float64Array(outRows * units);
+    const place = (write: boolean) => {
+      let r = 0;
+      for (const c of consumers) {
+        const cols = units * c.inBlock;
+        for (let o = 0; o < c.outUnits; o++) {
+          for (let k = 0; k < c.inBlock; k++, r++) {
+            for (let u = 0; u < units; u++) {
+              const src = o * cols + u * c.inBlock + k;
+              if (write) c.W[src] = wout[r * units + u];
+              else wout[r * units + u] = c.W[src];
+            }
+          }
+        }
+      }
+    };
+    place(false);
+    commits.push(() => place(true));
+  }
+  return {
+    view: { win, bin, wout, units, fanIn, outRows, block },
+    commit: () => commits.forEach((c) => c()),
+  };
+}
