@@ -32,7 +32,22 @@ export interface ReportOptions {
 
 export async function renderStudyPlots(s: StudyResult): Promise<RenderedPlot[]> {
   const out: RenderedPlot[] = [];
-  for (const p of studyPlots(s)) out.push({ id: p.id, caption: p.caption, svg: await renderSvg(p.spec, p.id) });
+  for (const p of studyPlots(s)) out.push({ id: p.id, caption: p.caption, svg: scopeIds(await renderSvg(p.spec, p.id), p.id) });
+  return out;
+}
+
+/**
+ * vega numbers gradients and clip paths with a process-wide counter, so the
+ * same plot gets different ids on each render and two plots could collide
+ * inside one HTML page. Rename every id an SVG defines to <plot id>-<k>.
+ */
+export function scopeIds(svg: string, plotId: string): string {
+  const ids = [...svg.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+  let out = svg;
+  ids.forEach((id, k) => {
+    const escaped = id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out.replace(new RegExp(`(["#])${escaped}(["\\)])`, 'g'), `$1${plotId}-${k}$2`);
+  });
   return out;
 }
 

@@ -41,7 +41,7 @@ export function heatmapSpec(title: string, names: string[], m: number[][], order
   }
   const sorted = order.map((i) => names[i]);
   const showLabels = names.length <= 40;
-  const axis = showLabels ? { labelAngle: -45, labelLimit: 90, grid: false } : { labels: false, ticks: false, grid: false };
+  const axis = showLabels ? { labelAngle: -45, labelLimit: 140, grid: false } : { labels: false, ticks: false, grid: false };
   return base(title, {
     width: side(names.length),
     height: side(names.length),
@@ -125,7 +125,7 @@ export function mapSpec(title: string, names: string[], points: Point2[], labels
     },
     tooltip: [{ field: 'model' }, { field: 'solution' }, ...(accuracy ? [{ field: 'accuracy', format: '.4f' }] : [])],
   };
-  if (accuracy) encoding.size = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { range: [30, 260], zero: false } };
+  if (accuracy) encoding.size = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { range: [50, 300], zero: false } };
   return base(title, {
     width: 300,
     height: 300,

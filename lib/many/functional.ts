@@ -1,0 +1,90 @@
+/**
+ * One pass over all model pairs, block pair by block pair (see store.ts):
+ * - the N×N functional distance matrix, through the native pairwise kernel;
+ * - per pair (i < j), with `perPair`: the standard error of the mean from the
+ *   per-sample divergences, and those per-sample values kept for the pairs
+ *   chosen for the noise bootstrap;
+ * - with `predictions`: the L2 distance between the models' concatenated
+ *   probability vectors (the t-SNE input).
+ */
+import { check } from '../errors';
+import { standardDeviation } from '../stats';
+import { divergencePerSample, pairwiseDivergence } from './deps';
+import { type OutputLike, l2, toProbabilities } from './predictions';
+import { type OutputStore, blocks } from './store';
+
+export interface FunctionalOptions {
+  metric: string;
+  /** Resolved output kind, passed to the divergence kernels. */
+  outputKind: string;
+  epsilon?: number;
+  threads?: number;
+  perPair?: boolean;
+  /** Pairs (i < j) whose per-sample values to keep, as i·N + j. */
+  keepSeries?: Set<number>;
+  predictions?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface FunctionalPass {
+  /** N×N row-major means. */
+  matrix: Float64Array;
+  /** N×N row-major standard errors (upper triangle filled, mirrored), with perPair. */
+  se: Float64Array | null;
+  /** Kept per-sample series, keyed by i·N + j. */
+  series: Map<number, Float64Array>;
+  /** N×N L2 distances between concatenated predictions, with predictions. */
+  predictionDistance: Float64Array | null;
+}
+
+export async function functionalPass(store: OutputStore, options: FunctionalOptions): Promise<FunctionalPass> {
+  const N = store.names.length;
+  const n = store.samples;
+  const matrix = new Float64Array(N * N);
+  const se = options.perPair ? new Float64Array(N * N) : null;
+  const predictionDistance = options.predictions ? new Float64Array(N * N) : null;
+  const series = new Map<number, Float64Array>();
+  const kernelOptions = { outputs: options.outputKind, epsilon: options.epsilon, threads: options.threads };
+  const parts = blocks(N, store.blockSize);
+  const totalPairs = (N * (N - 1)) / 2;
+  let donePairs = 0;
+  options.onProgress?.(0, totalPairs);
+  for (let bi = 0; bi < parts.length; bi++) {
+    for (let bj = bi; bj < parts.length; bj++) {
+      const ids = bi === bj ? parts[bi] : [...parts[bi], ...parts[bj]];
+      const outs = await store.load(ids);
+      const m = await pairwiseDivergence(outs as never, options.metric as never, kernelOptions as never);
+      const L = ids.length;
+      check(m.length === L * L, 'INTERNAL', `pairwise kernel returned ${m.length} values for ${L} models`);
+      const probs = predictionDistance ? outs.map((o) => toProbabilities(o, options.outputKind)) : null;
+      // Pairs this block pair owns: within the block when bi === bj, else across.
+      for (let x = 0; x < L; x++) {
+        for (let y = x + 1; y < L; y++) {
+          const i = ids[x];
+          const j = ids[y];
+          if (bi !== bj && !(x < parts[bi].length && y >= parts[bi].length)) continue;
+          matrix[i * N + j] = m[x * L + y];
+          matrix[j * N + i] = m[y * L + x];
+          if (se) await pairStatistics(outs[x], outs[y], i, j);
+          if (probs && predictionDistance) {
+            const d = l2(probs[x], probs[y]);
+            predictionDistance[i * N + j] = d;
+            predictionDistance[j * N + i] = d;
+          }
+          donePairs++;
+        }
+      }
+      options.onProgress?.(donePairs, totalPairs);
+    }
+  }
+  return { matrix, se, series, predictionDistance };
+
+  async function pairStatistics(a: OutputLike, b: OutputLike, i: number, j: number): Promise<void> {
+    const values = (await divergencePerSample(a as never, b as never, [options.metric] as never, kernelOptions as never))[options.metric];
+    check(values && values.length === n, 'INTERNAL', `per-sample kernel returned no ${options.metric} values`);
+    const s = standardDeviation(values) / Math.sqrt(n);
+    (se as Float64Array)[i * N + j] = s;
+    (se as Float64Array)[j * N + i] = s;
+    if (options.keepSeries?.has(i * N + j)) series.set(i * N + j, Float64Array.from(values));
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * `matrix(models, options)`: the N×N functional distance matrix of N models on
+ * one probe set (each model inferred once, through the inference cache), plus
+ * weight distance matrices when the models are ONNX files sharing an
+ * architecture. `study` builds on the same preparation.
+ */
+import path from 'node:path';
+
+import { ModeldiffError, check } from '../errors';
+import { type ProbeData, loadProbe } from '../io/probe';
+import { inferOutputs, resolveOutputKind } from './deps';
+import { functionalPass, type FunctionalPass } from './functional';
+import type { OutputLike } from './predictions';
+import { type OutputStore, blockSizeFor, memoryStore, outputBytes } from './store';
+import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
+import { weightMatrices } from './weights';
+
+/** A model: an ONNX file, or outputs already computed (with a display name). */
+export type ModelInput = string | { name: string; outputs: OutputLike; path?: string };
+
+export type ProgressStage = 'inference' | 'distances' | 'weights';
+
+export interface MatrixOptions {
+  /** Probe set (a .npy/.npz path or loaded probe data); required when any model is a file. */
+  data?: string | ProbeData;
+  /** Functional measure from the registry (default "js"). */
+  metric?: string;
+  /** How to read model outputs: "auto" (default), "logits", "probs", "sigmoid", "sigmoid-logit". */
+  outputs?: string;
+  /** Model output to use, when a model has several. */
+  output?: string;
+  /** KL smoothing, passed to the divergence kernels. */
+  epsilon?: number;
+  /** Weight distance methods, or "none". Default: all three when every model is a file. */
+  weights?: 'none' | WeightMethod[];
+  seed?: number;
+  threads?: number;
+  batchSize?: number;
+  /** Use the inference cache (default true). Streaming under maxMemory needs it. */
+  cache?: boolean;
+  cacheDir?: string;
+  /** Memory budget in bytes for model outputs; above it, outputs are processed in blocks re-read from the cache. */
+  maxMemory?: number;
+  /** Relative file names resolve against this folder (default process.cwd()). */
+  cwd?: string;
+  onProgress?: (stage: ProgressStage, done: number, total: number) => void;
+}
+
+export interface Prepared {
+  store: OutputStore;
+  names: string[];
+  paths: Array<string | null>;
+  outputKind: string;
+  metric: string;
+}
+
+/** Unique display names: file base names, with the parent folder added where two collide. */
+export function displayNames(models: ModelInput[]): string[] {
+  const names = models.map((m) => (typeof m === 'string' ? path.basename(m) : m.name));
+  const seen = new Map<string, number>();
+  for (const n of names) seen.set(n, (seen.get(n) ?? 0) + 1);
+  return names.map((n, i) => {
+    const m = models[i];
+    if ((seen.get(n) ?? 0) < 2) return n;
+    return typeof m === 'string' ? path.join(path.basename(path.dirname(m)), n) + `#${i}` : `${n}#${i}`;
+  });
+}
+
+export async function prepare(models: ModelInput[], options: MatrixOptions): Promise<Prepared> {
+  check(Array.isArray(models) && models.length >= 2, 'USAGE', `need at least 2 models, got ${Array.isArray(models) ? models.length : 0}`);
+  const metric = options.metric ?? 'js';
+  const names = displayNames(models);
+  const cwd = options.cwd ?? process.cwd();
+  const paths = models.map((m) => (typeof m === 'string' ? path.resolve(cwd, m) : (m.path ?? null)));
+  const files = models.some((m) => typeof m === 'string');
+  let store: OutputStore;
+  if (!files) {
+    const outputs = models.map((m) => (m as { outputs: OutputLike }).outputs);
+    store = memoryStore(names, outputs, options.maxMemory);
+  } else {
+    check(options.data !== undefined, 'USAGE', 'model files need a probe set: pass --data probe.npy (options.data)');
+    const probe = typeof options.data === 'string' ? loadProbe(options.data, { cwd }) : options.data;
+    store = await inferenceStore(models, names, paths, probe, options);
+  }
+  const first = await store.load([0]);
+  const outputKind = String(resolveOutputKind(first as never, (options.outputs ?? 'auto') as never));
+  return { store, names, paths, outputKind, metric };
+}
+
+async function inferenceStore(
+  models: ModelInput[],
+  names: string[],
+  paths: Array<string | null>,
+  probe: ProbeData,
+  options: MatrixOptions,
+): Promise<OutputStore> {
+  const N = models.length;
+  const inferOne = async (i: number): Promise<OutputLike> => {
+    const m = models[i];
+    if (typeof m !== 'string') return m.outputs;
+    const r = await inferOutputs(paths[i] as string, probe as never, {
+      output: options.output,
+      batchSize: options.batchSize,
+      cache: options.cache ?? true,
+      cacheDir: options.cacheDir,
+    } as never);
+    return r.outputs as OutputLike;
+  };
+  // First pass: infer every model once (this fills the cache) and keep the
+  // outputs while they fit the budget.
+  const kept: Array<OutputLike | null> = new Array(N).fill(null);
+  let bytes = 0;
+  let perModel = 0;
+  let shape: [number, number] = [0, 0];
+  options.onProgress?.('inference', 0, N);
+  for (let i = 0; i < N; i++) {
+    const o = await inferOne(i);
+    if (i === 0) {
+      perModel = outputBytes(o);
+      shape = [o.n, o.k];
+    }
+    check(
+      o.n === shape[0] && o.k === shape[1],
+      'SHAPE_MISMATCH',
+      `${names[i]} has outputs of shape [${o.n}, ${o.k}] but ${names[0]} has [${shape[0]}, ${shape[1]}]; models compared on one probe set must agree`,
+    );
+    bytes += outputBytes(o);
+    if (options.maxMemory === undefined || bytes <= options.maxMemory) kept[i] = o;
+    options.onProgress?.('inference', i + 1, N);
+  }
+  const streaming = kept.some((o) => o === null);
+  if (streaming) {
+    check(options.cache ?? true, 'USAGE', '--max-memory below the size of all outputs needs the inference cache (drop --no-cache)');
+    for (let i = 0; i < N; i++) kept[i] = null; // hold no more than a block pair at a time
+  }
+  return {
+    names,
+    samples: shape[0],
+    classes: shape[1],
+    blockSize: streaming ? blockSizeFor(N, perModel, options.maxMemory) : N,
+    load: async (ids) => {
+      const out: OutputLike[] = [];
+      for (const i of ids) out.push(kept[i] ?? (await inferOne(i)));
+      return out;
+    },
+  };
+}
+
+/** The weight matrices options ask for, or why there are none. */
+export async function weightsFor(prep: Prepared, options: MatrixOptions): Promise<WeightMatrices> {
+  const requested = options.weights ?? [...WEIGHT_METHODS];
+  if (requested === 'none' || requested.length === 0) return { methods: [], skipped: 'not requested (--weights none)' };
+  for (const m of requested) {
+    check((WEIGHT_METHODS as readonly string[]).includes(m), 'USAGE', `unknown weight method "${m}" (choose from ${WEIGHT_METHODS.join(', ')}, or none)`);
+  }
+  if (prep.paths.some((p) => p === null)) {
+    if (options.weights === undefined) return { methods: [], skipped: 'models were given as outputs, not ONNX files' };
+    throw new ModeldiffError('USAGE', 'weight distances need every model as an ONNX file');
+  }
+  return weightMatrices(prep.paths as string[], requested, {
+    seed: options.seed ?? 0,
+    names: prep.names,
+    onProgress: (d, t) => options.onProgress?.('weights', d, t),
+  });
+}
+
+export const toRows = (m: Float64Array, n: number): number[][] =>
+  Array.from({ length: n }, (_, i) => Array.from(m.subarray(i * n, (i + 1) * n)));
+
+export function matrixResult(prep: Prepared, pass: FunctionalPass, weights: WeightMatrices): MatrixResult {
+  const N = prep.names.length;
+  return {
+    models: prep.names,
+    metric: prep.metric,
+    probe: { samples: prep.store.samples, classes: prep.store.classes, outputKind: prep.outputKind },
+    functional: toRows(pass.matrix, N),
+    weights,
+  };
+}
+
+export async function matrix(models: ModelInput[], options: MatrixOptions = {}): Promise<MatrixResult> {
+  const prep = await prepare(models, options);
+  const pass = await functionalPass(prep.store, {
+    metric: prep.metric,
+    outputKind: prep.outputKind,
+    epsilon: options.epsilon,
+    threads: options.threads,
+    onProgress: (d, t) => options.onProgress?.('distances', d, t),
+  });
+  return matrixResult(prep, pass, await weightsFor(prep, options));
+}

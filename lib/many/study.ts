@@ -1,0 +1,172 @@
+/**
+ * `study(models, options)`: "I trained N networks — how many really different
+ * solutions did I find, and does weight distance track output distance?"
+ * Builds on `matrix`, then adds per-pair noise, the same-solution clustering
+ * with its noise-derived threshold, Chao1 richness, weight-vs-output
+ * correlations with Mantel tests, and 2-D maps. Everything random is seeded:
+ * the same inputs and seed give byte-identical JSON.
+ */
+import { check } from '../errors';
+import { loadLabels } from '../io/probe';
+import { clusterModels, symmetricDistances } from './clustering';
+import { mantel, upperTriangle } from './correlation';
+import { type Point2, classicalMds, tsne, umap } from './embedding';
+import { functionalPass } from './functional';
+import { type MatrixOptions, type ModelInput, matrixResult, prepare, weightsFor } from './matrix';
+import { THRESHOLD_DEFINITION, noiseThreshold, samplePairs } from './noise';
+import { accuracy as accuracyOf } from './predictions';
+import { chao1, expectedAfter } from './richness';
+import { blocks } from './store';
+import type { PairRecord, StudyResult, ThresholdInfo, WeightCorrelation, WeightMethod } from './types';
+
+export interface StudyOptions extends MatrixOptions {
+  /** Class labels of the probe samples (.npy path or integers): accuracy per model sizes the map's points. */
+  labels?: string | ArrayLike<number>;
+  /** Same-solution threshold in the metric's units; default from the probe set's bootstrap noise (see noise.ts). */
+  threshold?: number;
+  /** Mantel permutations (default 999). */
+  permutations?: number;
+  /** Bootstrap replicates for the noise threshold and pair intervals (default 200). */
+  bootstrap?: number;
+  /** At most this many pairs are bootstrapped (a seeded sample; default 200). */
+  maxBootstrapPairs?: number;
+}
+
+export async function study(models: ModelInput[], options: StudyOptions = {}): Promise<StudyResult> {
+  const seed = options.seed ?? 0;
+  check(Number.isInteger(seed), 'USAGE', `seed must be an integer, got ${seed}`);
+  const prep = await prepare(models, options);
+  const N = prep.names.length;
+  const maxPairs = options.maxBootstrapPairs ?? 200;
+  check(Number.isInteger(maxPairs) && maxPairs >= 1, 'USAGE', `maxBootstrapPairs must be a positive integer, got ${maxPairs}`);
+  const sampled = samplePairs(N, maxPairs, seed);
+  const pass = await functionalPass(prep.store, {
+    metric: prep.metric,
+    outputKind: prep.outputKind,
+    epsilon: options.epsilon,
+    threads: options.threads,
+    perPair: true,
+    keepSeries: new Set(sampled.map(([i, j]) => i * N + j)),
+    predictions: N >= 4,
+    onProgress: (d, t) => options.onProgress?.('distances', d, t),
+  });
+  const base = matrixResult(prep, pass, await weightsFor(prep, options));
+
+  // Same-solution threshold and the bootstrap intervals of the sampled pairs.
+  const replicates = options.bootstrap ?? 200;
+  const noise = noiseThreshold(
+    sampled.map(([i, j]) => pass.series.get(i * N + j) as Float64Array),
+    { replicates, seed },
+  );
+  const ci = new Map<number, [number, number]>();
+  sampled.forEach(([i, j], k) => ci.set(i * N + j, noise.intervals[k]));
+  let threshold: ThresholdInfo;
+  if (options.threshold !== undefined) {
+    check(Number.isFinite(options.threshold) && options.threshold >= 0, 'USAGE', `--threshold must be a number >= 0, got ${options.threshold}`);
+    threshold = { value: options.threshold, source: 'user', definition: 'Threshold given by the user.', pairsUsed: sampled.length, resamples: replicates };
+  } else {
+    threshold = { value: noise.threshold, source: 'bootstrap', definition: THRESHOLD_DEFINITION, pairsUsed: sampled.length, resamples: replicates };
+  }
+
+  const clustering = clusterModels(pass.matrix, N, threshold.value);
+  const richness = chao1(clustering.clusters.map((c) => c.length));
+  const solutions = { ...richness, expectedAfterDoubling: expectedAfter(richness, N) };
+
+  const accuracy = options.labels === undefined ? null : await accuracies(prep, options);
+  const correlations = correlate(base.functional, base.weights, N, options.permutations ?? 999, seed);
+
+  const symmetric = symmetricDistances(pass.matrix, N).flat();
+  const maps = {
+    mds: classicalMds(symmetric, N),
+    tsne: pass.predictionDistance ? tsne(pass.predictionDistance, N, { seed }) : null,
+    umap: N >= 4 ? umap(symmetric, N, { seed }) : null,
+  };
+
+  const pairs: PairRecord[] = [];
+  const se = pass.se as Float64Array;
+  for (let i = 0; i < N; i++) {
+    for (let j = i + 1; j < N; j++) {
+      const weights: Partial<Record<WeightMethod, number>> = {};
+      for (const m of base.weights.methods) {
+        const w = base.weights[m];
+        if (w) weights[m] = w[i][j];
+      }
+      pairs.push({
+        i,
+        j,
+        a: prep.names[i],
+        b: prep.names[j],
+        functional: { mean: pass.matrix[i * N + j], reverse: pass.matrix[j * N + i], se: se[i * N + j], ci95: ci.get(i * N + j) ?? null },
+        weights,
+        sameSolution: clustering.labels[i] === clustering.labels[j],
+      });
+    }
+  }
+  return {
+    ...base,
+    seed,
+    accuracy,
+    threshold,
+    clustering,
+    solutions,
+    correlations,
+    maps: { mds: round(maps.mds), tsne: maps.tsne && round(maps.tsne), umap: maps.umap && round(maps.umap) },
+    pairs,
+  };
+}
+
+/** Map coordinates carry no meaning past 1e-9; rounding keeps the JSON short. */
+const round = (pts: Point2[]): Point2[] => pts.map(([x, y]) => [Math.round(x * 1e9) / 1e9, Math.round(y * 1e9) / 1e9]);
+
+async function accuracies(prep: Awaited<ReturnType<typeof prepare>>, options: StudyOptions): Promise<number[]> {
+  const n = prep.store.samples;
+  const labels =
+    typeof options.labels === 'string' ? loadLabels(options.labels, n, { cwd: options.cwd }) : Array.from(options.labels as ArrayLike<number>);
+  check(labels.length === n, 'SHAPE_MISMATCH', `labels have ${labels.length} entries but the probe set has ${n} samples`);
+  const out: number[] = [];
+  for (const block of blocks(prep.names.length, prep.store.blockSize)) {
+    const outs = await prep.store.load(block);
+    outs.forEach((o, k) => out.push(accuracyOf(o, prep.outputKind, labels, prep.names[block[k]])));
+  }
+  return out;
+}
+
+function correlate(
+  functional: number[][],
+  weights: StudyResult['weights'],
+  N: number,
+  permutations: number,
+  seed: number,
+): WeightCorrelation[] {
+  if (N < 3) return [];
+  // The functional side is symmetrized: asymmetric measures (KL) are averaged over both directions.
+  const f = new Float64Array(N * N);
+  for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) f[i * N + j] = (functional[i][j] + functional[j][i]) / 2;
+  const out: WeightCorrelation[] = [];
+  for (const method of weights.methods) {
+    const w = weights[method];
+    if (!w) continue;
+    const wf = Float64Array.from(w.flat());
+    const finite = f.every(Number.isFinite) && wf.every(Number.isFinite);
+    const spearman = mantel(wf, f, N, { method: 'spearman', permutations, seed });
+    const pearson = finite ? mantel(wf, f, N, { method: 'pearson', permutations, seed }) : null;
+    out.push({ method, spearman, pearson, fit: finite ? leastSquares(upperTriangle(wf, N), upperTriangle(f, N)) : null });
+  }
+  return out;
+}
+
+/** y ≈ slope·x + intercept; slope = r·sy/sx. Null when x is constant. */
+function leastSquares(x: Float64Array, y: Float64Array): { slope: number; intercept: number } | null {
+  const n = x.length;
+  const mx = x.reduce((s, v) => s + v, 0) / n;
+  const my = y.reduce((s, v) => s + v, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+  }
+  if (sxx === 0) return null;
+  const slope = sxy / sxx;
+  return { slope, intercept: my - slope * mx };
+}

@@ -1,0 +1,103 @@
+/**
+ * The study report: every plot is rendered (SVG with marks) into one
+ * self-contained HTML file with no URLs, --svg writes one file per plot, and
+ * files are written atomically and never overwritten without force.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+
+import { buildReportHtml, inlineSvg, num } from '../lib/report/html';
+import { renderStudyPlots, studyPlots, writeReport } from '../lib/report';
+import { renderSvg } from '../lib/report/render';
+import { fixtureStudy } from './helpers/many-fixture';
+
+/** Mark elements inside vega's mark groups (axes and legends excluded). */
+export function markCount(svg: string): number {
+  let count = 0;
+  const re = /<g class="mark-(rect|symbol|rule|line|text|area|path)[^"]*role-mark[^"]*"[^>]*>([\s\S]*?)<\/g>/g;
+  for (const m of svg.matchAll(re)) count += (m[2].match(/<(path|rect|line|circle)\b/g) ?? []).length;
+  return count;
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-report-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+t.test('every plot renders to an SVG with marks', async (t) => {
+  const s = fixtureStudy();
+  const defs = studyPlots(s);
+  t.same(
+    defs.map((d) => d.id),
+    ['heatmap-functional', 'heatmap-weights-raw', 'scatter-raw', 'map-mds', 'map-tsne', 'map-umap', 'dendrogram'],
+  );
+  const plots = await renderStudyPlots(s);
+  for (const p of plots) {
+    t.match(p.svg, /^<svg/, `${p.id} is SVG`);
+    t.ok(markCount(p.svg) > 0, `${p.id} has marks (${markCount(p.svg)})`);
+  }
+  const heat = plots.find((p) => p.id === 'heatmap-functional') as { svg: string };
+  t.ok(markCount(heat.svg) >= 64, 'one rect per matrix cell');
+  // Without accuracy the map has no size channel; without t-SNE/UMAP those plots are left out.
+  const bare = { ...fixtureStudy(), accuracy: null, maps: { ...s.maps, tsne: null, umap: null }, weights: { methods: [], skipped: 'x' }, correlations: [] };
+  t.same(
+    studyPlots(bare).map((d) => d.id),
+    ['heatmap-functional', 'map-mds', 'dendrogram'],
+  );
+  await t.rejects(renderSvg({ mark: 'nonsense-mark' }, 'broken'), { code: 'INTERNAL', message: /broken/ });
+});
+
+t.test('report HTML: self-contained, every plot and table, command and versions', async (t) => {
+  const s = fixtureStudy();
+  const file = path.join(dir, 'report.html');
+  const svgDir = path.join(dir, 'svg');
+  const r = await writeReport(s, { html: file, svgDir, command: 'modeldiff study a.onnx b.onnx --report r.html', versions: { onnxruntime: '1.2.3' } });
+  t.equal(r.html, file);
+  t.equal(r.svgs.length, 7);
+  const html = fs.readFileSync(file, 'utf8');
+  t.notMatch(html, /https?:\/\//, 'no URLs at all: nothing fetched at view time');
+  t.notMatch(html, /<script|<link|<img|@import|url\((?!#)/, 'no scripts, links, images or external url() references');
+  for (const id of studyPlots(s).map((p) => p.id)) {
+    t.match(html, `id="plot-${id}"`, `contains ${id}`);
+    t.ok(fs.existsSync(path.join(svgDir, `${id}.svg`)), `--svg wrote ${id}.svg`);
+  }
+  t.match(fs.readFileSync(path.join(svgDir, 'dendrogram.svg'), 'utf8'), /xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, 'standalone SVGs keep their namespace');
+  t.match(html, 'modeldiff study a.onnx b.onnx --report r.html');
+  t.match(html, /onnxruntime 1\.2\.3/);
+  t.match(html, new RegExp(`node ${process.versions.node.replace(/\./g, '\\.')}`));
+  t.match(html, /vega-lite 5\./);
+  t.match(html, /singletons/);
+  t.match(html, /Chao1/);
+  t.equal((html.match(/<tr>/g) ?? []).length >= 28 + 8 + 3, true, 'pair, model and solution tables');
+  // Same study, same bytes (no timestamps).
+  const again = path.join(dir, 'again.html');
+  await writeReport(s, { html: again, command: 'modeldiff study a.onnx b.onnx --report r.html', versions: { onnxruntime: '1.2.3' } });
+  t.equal(fs.readFileSync(again, 'utf8'), html);
+  // Never overwrite without force; with force, replaced atomically.
+  await t.rejects(writeReport(s, { html: file }), { code: 'FILE_EXISTS' });
+  await t.rejects(writeReport(s, { svgDir }), { code: 'FILE_EXISTS' });
+  await writeReport(s, { html: file, force: true });
+  t.match(fs.readFileSync(file, 'utf8'), /\(library call\)/);
+  t.same(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
+  const blocker = path.join(dir, 'blocker');
+  fs.writeFileSync(blocker, '');
+  await t.rejects(writeReport(s, { svgDir: path.join(blocker, 'svg') }), { code: 'IO', message: /--svg folder/ });
+});
+
+t.test('HTML helpers', async (t) => {
+  t.equal(num(null), '–');
+  t.equal(num(Infinity), 'Infinity');
+  t.equal(num(0), '0');
+  t.equal(num(0.5), '0.5000');
+  t.equal(num(1.5e-6), '1.50e-6');
+  t.equal(inlineSvg('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" a="1">'), '<svg a="1">');
+  const s = fixtureStudy(5);
+  const html = buildReportHtml(
+    { ...s, accuracy: null, weights: { methods: ['raw', 'aligned'], skipped: 'aligned: <b>no</b>' }, correlations: [] },
+    [],
+    { command: 'x', versions: {} },
+  );
+  t.match(html, 'aligned: &lt;b&gt;no&lt;/b&gt;', 'escaped');
+  t.match(html, /nothing to correlate/);
+});
