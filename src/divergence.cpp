@@ -1,0 +1,345 @@
+// Divergence driver: argument checks, row preparation (softmax / validation / sigmoid),
+// ISA dispatch, threading, per-sample and pairwise entry points. The per-element math is in
+// src/divergence_kernel.hpp.
+#include "divergence.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "divergence_rows.hpp"
+#include "parallel.hpp"
+
+namespace modeldiff {
+namespace divergence {
+
+namespace {
+
+const char* const kNames[kNumMeasures] = {"kl",  "kl-reverse", "kl-symmetric", "js",           "js-distance", "tv",
+                                          "hellinger", "emd", "emd-cost",     "disagreement", "l2",          "cosine"};
+
+constexpr double kLn2 = 0.69314718055994530942;
+
+const RowKernels& kernels_for(Isa isa) {
+  switch (isa) {
+#if defined(MODELDIFF_X86)
+    case Isa::Avx2: return avx2_kernels();
+    case Isa::Avx512: return avx512_kernels();
+#endif
+#if defined(MODELDIFF_ARM64)
+    case Isa::Neon: return neon_kernels();
+#endif
+    default: return scalar_kernels();
+  }
+}
+
+// log(1 + e^u) without overflow.
+double softplus(double u) { return (u > 0 ? u : 0.0) + std::log1p(std::exp(-std::fabs(u))); }
+
+std::string fmt(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// Everything a row needs, fixed per call.
+struct Plan {
+  Kind kind;
+  size_t k;        // input columns
+  size_t ke;       // classes of the distribution (2 for the sigmoid kinds)
+  size_t kpad;     // ke padded
+  size_t kpadraw;  // k padded
+  double eps;
+  bool bits;
+  bool need_logs;
+  bool need_label;
+  uint32_t measures;
+  MeasureSpec spec;
+  const double* cost;
+  const RowKernels* kern;
+};
+
+Plan make_plan(size_t k, uint32_t measures, const Options& opt) {
+  Plan pl{};
+  pl.kind = opt.kind;
+  pl.k = k;
+  const bool sig = opt.kind == Kind::Sigmoid || opt.kind == Kind::SigmoidLogit;
+  if (sig && k != 1)
+    throw Error("INVALID_ARGUMENT", -1, -1,
+                "outputs '" + std::string(opt.kind == Kind::Sigmoid ? "sigmoid" : "sigmoid-logit") +
+                    "' needs one column per sample, got k = " + std::to_string(k));
+  pl.ke = sig ? 2 : k;
+  pl.kpad = padded(pl.ke);
+  pl.kpadraw = padded(k);
+  pl.eps = opt.epsilon;
+  pl.bits = opt.bits;
+  pl.measures = measures;
+  auto has = [&](int m) { return (measures >> m) & 1u; };
+  MeasureSpec& s = pl.spec;
+  s.kl = has(kKl) || has(kKlSymmetric);
+  s.kl_reverse = has(kKlReverse) || has(kKlSymmetric);
+  s.js = has(kJs) || has(kJsDistance);
+  s.tv = has(kTv);
+  s.hellinger = has(kHellinger);
+  s.emd = has(kEmd);
+  s.l2 = has(kL2);
+  s.cosine = has(kCosine);
+  s.normalized = opt.kind == Kind::Logits || opt.kind == Kind::SigmoidLogit;
+  pl.need_logs = opt.kind != Kind::Probs || s.kl || s.kl_reverse;
+  s.have_logs = pl.need_logs;
+  pl.need_label = has(kDisagreement);
+  pl.cost = opt.cost;
+  if (has(kEmdCost)) {
+    if (!opt.cost) throw Error("INVALID_ARGUMENT", -1, -1, "measure 'emd-cost' needs a cost matrix (option cost)");
+    if (pl.ke > kMaxEmdCostClasses)
+      throw Error("INVALID_ARGUMENT", -1, -1,
+                  "measure 'emd-cost' supports at most " + std::to_string(kMaxEmdCostClasses) + " classes, got " +
+                      std::to_string(pl.ke));
+    for (size_t i = 0; i < pl.ke * pl.ke; ++i)
+      if (!std::isfinite(opt.cost[i]) || opt.cost[i] < 0)
+        throw Error("INVALID_ARGUMENT", -1, -1,
+                    "cost matrix entry [" + std::to_string(i / pl.ke) + "][" + std::to_string(i % pl.ke) +
+                        "] = " + fmt(opt.cost[i]) + " must be finite and >= 0");
+  }
+  if (!(opt.epsilon >= 0) || !std::isfinite(opt.epsilon))
+    throw Error("INVALID_ARGUMENT", -1, -1, "epsilon must be a finite number >= 0, got " + fmt(opt.epsilon));
+  if (!isa_supported(opt.isa))
+    throw Error("INVALID_ARGUMENT", -1, -1, std::string("ISA '") + isa_name(opt.isa) + "' is not supported on this CPU");
+  pl.kern = &kernels_for(opt.isa);
+  return pl;
+}
+
+// One prepared row: raw values x (kpadraw), distribution p and log-distribution lp (kpad).
+struct RowBuf {
+  std::vector<double> store;
+  double *x, *p, *lp;
+  int label = 0;
+  void init(const Plan& pl) {
+    store.assign(pl.kpadraw + 2 * pl.kpad, 0.0);
+    x = store.data();
+    p = x + pl.kpadraw;
+    lp = p + pl.kpad;
+  }
+};
+
+void load_row(const Matrix& m, size_t row, size_t k, double* x) {
+  if (m.f32) {
+    const float* src = static_cast<const float*>(m.data) + row * k;
+    for (size_t i = 0; i < k; ++i) x[i] = src[i];
+  } else {
+    std::memcpy(x, static_cast<const double*>(m.data) + row * k, k * sizeof(double));
+  }
+}
+
+size_t first_argmax(const double* x, size_t k) {
+  size_t best = 0;
+  for (size_t i = 1; i < k; ++i)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
+
+[[noreturn]] void row_error(int status, long matrix, size_t row, double value) {
+  const long r = static_cast<long>(row);
+  switch (status) {
+    case kRowNonFinite: throw Error("NON_FINITE", matrix, r, "contains NaN or Infinity");
+    case kRowNegative: throw Error("INVALID_PROBS", matrix, r, "has a negative probability");
+    case kRowBadSum:
+      throw Error("INVALID_PROBS", matrix, r, "probabilities sum to " + fmt(value) + ", not 1 (tolerance 1e-4)");
+    default:
+      throw Error("INVALID_PROBS", matrix, r, "sigmoid probability " + fmt(value) + " is outside [0, 1]");
+  }
+}
+
+// Fill `b` from row `row` of `m`; throws Error naming (matrix, row) on bad input.
+void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b) {
+  const RowKernels& K = *pl.kern;
+  if (pl.kind == Kind::Logits || pl.kind == Kind::Probs) {
+    load_row(m, row, pl.k, b.x);
+    for (size_t i = pl.k; i < pl.kpadraw; ++i) b.x[i] = 0.0;
+    if (pl.kind == Kind::Logits) {
+      int st = K.logits(b.x, pl.k, pl.kpad, b.p, b.lp);
+      if (st != kRowOk) row_error(st, matrix, row, 0);
+      if (pl.eps > 0) {
+        K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
+        K.logs(b.p, b.lp, pl.ke, pl.kpad);
+      }
+    } else {
+      double sum = 0;
+      int st = K.probs(b.x, pl.k, pl.kpad, &sum);
+      if (st != kRowOk) row_error(st, matrix, row, sum);
+      std::memcpy(b.p, b.x, pl.kpad * sizeof(double));
+      if (pl.eps > 0) K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
+      if (pl.need_logs) K.logs(b.p, b.lp, pl.ke, pl.kpad);
+    }
+    if (pl.need_label) b.label = static_cast<int>(first_argmax(b.x, pl.k));
+    return;
+  }
+  // Sigmoid kinds: one column -> Bernoulli [1 - s, s].
+  double v;
+  load_row(m, row, 1, &v);
+  if (!std::isfinite(v)) row_error(kRowNonFinite, matrix, row, v);
+  std::memset(b.store.data(), 0, b.store.size() * sizeof(double));
+  b.x[0] = v;
+  if (pl.kind == Kind::Sigmoid) {
+    if (!(v >= 0.0 && v <= 1.0)) row_error(kRowOutOfRange, matrix, row, v);
+    b.p[0] = 1.0 - v;
+    b.p[1] = v;
+    b.lp[0] = std::log1p(-v);
+    b.lp[1] = std::log(v);
+    b.label = v > 0.5 ? 1 : 0;  // argmax([1-s, s]), ties to class 0
+  } else {
+    b.p[0] = 1.0 / (1.0 + std::exp(v));
+    b.p[1] = 1.0 / (1.0 + std::exp(-v));
+    b.lp[0] = -softplus(v);
+    b.lp[1] = -softplus(-v);
+    b.label = v > 0 ? 1 : 0;
+  }
+  if (pl.eps > 0) {
+    K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
+    K.logs(b.p, b.lp, pl.ke, pl.kpad);
+  }
+}
+
+// Value of measure m for one prepared pair of rows.
+double finalize(const Plan& pl, int m, const RowSums& r, const RowBuf& a, const RowBuf& b) {
+  const double unit = pl.bits ? 1.0 / kLn2 : 1.0;
+  switch (m) {
+    case kKl: return r.kl * unit;
+    case kKlReverse: return r.kl_reverse * unit;
+    case kKlSymmetric: return (r.kl + r.kl_reverse) * unit;
+    case kJs: return r.js * unit;
+    case kJsDistance: return std::sqrt(r.js * unit);
+    case kTv: return 0.5 * r.tv;
+    case kHellinger: return std::sqrt(0.5 * r.hellinger);
+    case kEmd: return r.emd;
+    case kEmdCost: return transport_cost(a.p, b.p, pl.ke, pl.cost);
+    case kDisagreement: return a.label != b.label ? 1.0 : 0.0;
+    case kL2: return std::sqrt(r.l2);
+    default: return r.cosine;
+  }
+}
+
+void measure_pair(const Plan& pl, const MeasureSpec& spec, const RowBuf& a, const RowBuf& b, RowSums* r) {
+  pl.kern->measure(a.p, a.lp, b.p, b.lp, pl.ke, pl.kpad, a.x, b.x, pl.k, pl.kpadraw, spec, r);
+}
+
+// Enough work per thread to be worth a thread start (~50 us).
+unsigned threads_for(size_t rows, size_t k, unsigned wanted) {
+  const size_t work = rows * (k + 4);
+  size_t t = work / 32768 + 1;
+  if (t > wanted) t = wanted;
+  return static_cast<unsigned>(t < 1 ? 1 : t);
+}
+
+}  // namespace
+
+const char* measure_name(int m) { return m >= 0 && m < kNumMeasures ? kNames[m] : "?"; }
+
+int parse_measure(const std::string& name) {
+  for (int m = 0; m < kNumMeasures; ++m)
+    if (name == kNames[m]) return m;
+  return -1;
+}
+
+bool parse_kind(const std::string& name, Kind* out) {
+  if (name == "logits") *out = Kind::Logits;
+  else if (name == "probs") *out = Kind::Probs;
+  else if (name == "sigmoid") *out = Kind::Sigmoid;
+  else if (name == "sigmoid-logit") *out = Kind::SigmoidLogit;
+  else return false;
+  return true;
+}
+
+void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t measures, const Options& opt,
+                double* const out[kNumMeasures]) {
+  if (n == 0 || k == 0) throw Error("INVALID_ARGUMENT", -1, -1, "inputs must have at least one row and one column");
+  const Plan pl = make_plan(k, measures, opt);
+  parallel_ranges(n, threads_for(n, k, opt.threads), [&](size_t begin, size_t end) {
+    RowBuf ra, rb;
+    ra.init(pl);
+    rb.init(pl);
+    for (size_t row = begin; row < end; ++row) {
+      prepare(pl, a, 0, row, ra);
+      prepare(pl, b, 1, row, rb);
+      RowSums r;
+      measure_pair(pl, pl.spec, ra, rb, &r);
+      for (int m = 0; m < kNumMeasures; ++m)
+        if ((measures >> m) & 1u) out[m][row] = finalize(pl, m, r, ra, rb);
+    }
+  });
+}
+
+void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measure, const Options& opt, double* out) {
+  if (n == 0 || k == 0) throw Error("INVALID_ARGUMENT", -1, -1, "inputs must have at least one row and one column");
+  if (measure < 0 || measure >= kNumMeasures) throw Error("INVALID_ARGUMENT", -1, -1, "unknown measure");
+  const Plan pl = make_plan(k, 1u << measure, opt);
+  const bool symmetric = !(measure == kKl || measure == kKlReverse || measure == kEmdCost);
+  // Rows per block: all models' prepared rows of a block stay in cache while every pair uses them.
+  const size_t per_row = count * (pl.kpadraw + 2 * pl.kpad);
+  size_t block = per_row > 0 ? (1u << 17) / per_row : 1;
+  if (block < 1) block = 1;
+  if (block > 512) block = 512;
+  const size_t nblocks = (n + block - 1) / block;
+  std::vector<double> partial(nblocks * count * count, 0.0);
+  const unsigned threads = threads_for(n, k * count * count / 2 + 1, opt.threads);
+  parallel_ranges(nblocks, threads, [&](size_t b0, size_t b1) {
+    std::vector<RowBuf> rows(count * block);
+    for (auto& r : rows) r.init(pl);
+    for (size_t blk = b0; blk < b1; ++blk) {
+      const size_t r0 = blk * block, r1 = r0 + block < n ? r0 + block : n;
+      for (size_t row = r0; row < r1; ++row)
+        for (size_t m = 0; m < count; ++m) prepare(pl, models[m], static_cast<long>(m), row, rows[m * block + row - r0]);
+      double* acc = partial.data() + blk * count * count;
+      for (size_t i = 0; i < count; ++i)
+        for (size_t j = 0; j < count; ++j) {
+          if (i == j || (symmetric && j < i)) continue;
+          double s = 0;
+          for (size_t row = r0; row < r1; ++row) {
+            const RowBuf& ra = rows[i * block + row - r0];
+            const RowBuf& rb = rows[j * block + row - r0];
+            RowSums r;
+            measure_pair(pl, pl.spec, ra, rb, &r);
+            s += finalize(pl, measure, r, ra, rb);
+          }
+          acc[i * count + j] = s;
+        }
+    }
+  });
+  for (size_t i = 0; i < count; ++i)
+    for (size_t j = 0; j < count; ++j) {
+      if (i == j) {
+        out[i * count + j] = 0.0;
+        continue;
+      }
+      const size_t ii = symmetric && j < i ? j : i, jj = symmetric && j < i ? i : j;
+      double s = 0;
+      for (size_t blk = 0; blk < nblocks; ++blk) s += partial[blk * count * count + ii * count + jj];
+      out[i * count + j] = s / static_cast<double>(n);
+    }
+}
+
+double memory_read_sum(const double* data, size_t count, unsigned threads) {
+  const size_t chunks = threads < 1 ? 1 : threads;
+  std::vector<double> part(chunks, 0.0);
+  parallel_ranges(chunks, threads, [&](size_t c0, size_t c1) {
+    for (size_t c = c0; c < c1; ++c) {
+      const size_t b = count * c / chunks, e = count * (c + 1) / chunks;
+      double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      size_t i = b;
+      for (; i + 4 <= e; i += 4) {
+        s0 += data[i];
+        s1 += data[i + 1];
+        s2 += data[i + 2];
+        s3 += data[i + 3];
+      }
+      for (; i < e; ++i) s0 += data[i];
+      part[c] = (s0 + s1) + (s2 + s3);
+    }
+  });
+  double s = 0;
+  for (double v : part) s += v;
+  return s;
+}
+
+}  // namespace divergence
+}  // namespace modeldiff

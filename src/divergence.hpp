@@ -1,0 +1,91 @@
+// Output divergences between two models' per-sample outputs (n rows x k classes).
+// Plain C++17, no Node-API: binding/divergence.cpp is the only caller from JS.
+//
+// Conventions (see the project's DESIGN.md): natural logs (optionally bits),
+// float64 accumulation, identical inputs give exactly 0, KL is +Infinity
+// where q = 0 < p, NaN/Inf in an input is an error naming the matrix and row.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "cpu_features.hpp"
+
+namespace modeldiff {
+namespace divergence {
+
+enum Measure : int {
+  kKl = 0,
+  kKlReverse,
+  kKlSymmetric,
+  kJs,
+  kJsDistance,
+  kTv,
+  kHellinger,
+  kEmd,
+  kEmdCost,
+  kDisagreement,
+  kL2,
+  kCosine,
+  kNumMeasures
+};
+
+// Measure names as the TypeScript API spells them; index = Measure.
+const char* measure_name(int m);
+// Returns -1 for an unknown name.
+int parse_measure(const std::string& name);
+
+enum class Kind { Logits, Probs, Sigmoid, SigmoidLogit };
+bool parse_kind(const std::string& name, Kind* out);
+
+// Largest number of classes the exact cost-matrix EMD accepts (transportation simplex,
+// O(k^2) work per pivot per sample).
+constexpr size_t kMaxEmdCostClasses = 128;
+
+// One n x k row-major input matrix, float32 or float64, not owned.
+struct Matrix {
+  const void* data = nullptr;
+  bool f32 = false;
+};
+
+struct Options {
+  Kind kind = Kind::Logits;
+  double epsilon = 0.0;           // smoothing p <- (p + eps) / (1 + k_eff * eps); 0 = off
+  bool bits = false;              // log measures in bits instead of nats
+  const double* cost = nullptr;   // k_eff x k_eff cost matrix for emd-cost
+  Isa isa = Isa::Scalar;
+  unsigned threads = 1;           // >= 1
+};
+
+// A failure the caller caused. `code` is one of the ErrorCode strings of lib/errors.ts.
+// `matrix` (0 = first input, 1 = second, or model index for pairwise; -1 = none) and
+// `row` (-1 = none) let the TypeScript layer name the input at fault.
+struct Error : std::runtime_error {
+  std::string code;
+  long matrix;
+  long row;
+  Error(std::string code_, long matrix_, long row_, const std::string& detail)
+      : std::runtime_error(detail), code(std::move(code_)), matrix(matrix_), row(row_) {}
+};
+
+// Per-sample values of every measure whose bit is set in `measures` (bit m = Measure m),
+// written to out[m][0..n). Throws Error. Results do not depend on options.threads.
+void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t measures,
+                const Options& opt, double* const out[kNumMeasures]);
+
+// N models' outputs (each n x k) -> N x N row-major matrix of the mean per-sample
+// `measure`; diagonal 0. Each model's row is prepared (softmax / logs) once per pair block.
+void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measure, const Options& opt,
+              double* out);
+
+// Exact optimal transport cost between histograms a and b (length k, each normalized to
+// unit mass inside) under the k x k row-major cost matrix. Throws Error beyond
+// kMaxEmdCostClasses.
+double transport_cost(const double* a, const double* b, size_t k, const double* cost);
+
+// Plain float64 sum (4-way unrolled), the memory-read ceiling the benchmark compares to.
+double memory_read_sum(const double* data, size_t count, unsigned threads);
+
+}  // namespace divergence
+}  // namespace modeldiff

@@ -1,0 +1,246 @@
+// The divergence row kernels, written once over a vector type V and instantiated per ISA.
+//
+// Include this from an ISA translation unit *inside* that unit's own namespace, after defining
+// the vector type V there (see src/divergence_scalar.cpp): every function here then gets a
+// distinct, ISA-specific symbol, so the linker can never substitute an AVX-512 copy of an
+// inline function for the scalar one (the usual multi-ISA ODR trap). For the same reason this
+// file uses no std:: templates, only <cmath> functions.
+//
+// V provides: T (vector of doubles), M (lane mask), W (lanes), load/store/set1/zero, add, sub,
+// mul, div, fma(a,b,c)=a*b+c, abs, sqrt, max, lt/gt/eq, mand/mor/mnot, select(m,a,b),
+// any(m), finite(x), reduce_add (fixed lane order), reduce_max, log, exp.
+//
+// Numerics (why each term looks the way it does):
+//  * Every per-element term is non-negative and computed without cancellation, so a tiny
+//    divergence between nearly identical rows is an honest tiny number, and identical rows
+//    give exactly 0.
+//  * Sums are blocked: a vector accumulator per block of kBlock elements, blocks added in
+//    order, so rounding error grows with k / kBlock, not with k.
+
+static constexpr size_t kBlock = 256;
+
+static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+struct Kern {
+  using T = typename V::T;
+  using M = typename V::M;
+  static constexpr size_t W = V::W;
+
+  static int logits(double* x, size_t k, size_t kpad, double* p, double* lp) {
+    for (size_t i = k; i < kpad; ++i) x[i] = x[0];  // pads must not change the max
+    T mx = V::load(x);
+    M bad = V::mnot(V::finite(mx));
+    for (size_t i = W; i < kpad; i += W) {
+      T v = V::load(x + i);
+      bad = V::mor(bad, V::mnot(V::finite(v)));
+      mx = V::max(mx, v);
+    }
+    if (V::any(bad)) return kRowNonFinite;
+    const T vmax = V::set1(V::reduce_max(mx));
+    for (size_t i = k; i < kpad; ++i) x[i] = -INFINITY;  // exp(-inf) = 0: pads drop out of the sum
+    double sum = 0;
+    for (size_t b = 0; b < kpad; b += kBlock) {
+      T acc = V::zero();
+      const size_t e = min_size(b + kBlock, kpad);
+      for (size_t i = b; i < e; i += W) {
+        T t = V::sub(V::load(x + i), vmax);
+        T ex = V::exp(t);
+        V::store(p + i, ex);
+        V::store(lp + i, t);
+        acc = V::add(acc, ex);
+      }
+      sum += V::reduce_add(acc);
+    }
+    // sum >= 1 (the max contributes exp(0)), so log and 1/sum are safe.
+    const T lse = V::set1(std::log(sum));
+    const T inv = V::set1(1.0 / sum);
+    for (size_t i = 0; i < kpad; i += W) {
+      V::store(lp + i, V::sub(V::load(lp + i), lse));
+      V::store(p + i, V::mul(V::load(p + i), inv));
+    }
+    for (size_t i = k; i < kpad; ++i) x[i] = p[i] = lp[i] = 0.0;
+    return kRowOk;
+  }
+
+  static int probs(const double* x, size_t k, size_t kpad, double* sum_out) {
+    M bad = V::mnot(V::finite(V::load(x)));
+    M neg = V::lt(V::load(x), V::zero());
+    double sum = 0;
+    for (size_t b = 0; b < kpad; b += kBlock) {
+      T acc = V::zero();
+      const size_t e = min_size(b + kBlock, kpad);
+      for (size_t i = b; i < e; i += W) {
+        T v = V::load(x + i);
+        bad = V::mor(bad, V::mnot(V::finite(v)));
+        neg = V::mor(neg, V::lt(v, V::zero()));
+        acc = V::add(acc, v);
+      }
+      sum += V::reduce_add(acc);
+    }
+    *sum_out = sum;
+    if (V::any(bad)) return kRowNonFinite;
+    if (V::any(neg)) return kRowNegative;
+    if (!(std::fabs(sum - 1.0) <= 1e-4)) return kRowBadSum;
+    return kRowOk;
+  }
+
+  static void logs(const double* p, double* lp, size_t k, size_t kpad) {
+    for (size_t i = 0; i < kpad; i += W) V::store(lp + i, V::log(V::load(p + i)));
+    for (size_t i = k; i < kpad; ++i) lp[i] = 0.0;
+  }
+
+  static void smooth(double* p, size_t k, size_t kpad, double eps) {
+    const T ve = V::set1(eps);
+    const T inv = V::set1(1.0 / (1.0 + static_cast<double>(k) * eps));
+    for (size_t i = 0; i < kpad; i += W) V::store(p + i, V::mul(V::add(V::load(p + i), ve), inv));
+    for (size_t i = k; i < kpad; ++i) p[i] = 0.0;
+  }
+
+  // One KL(p||q) term.
+  static T kl_term(T p, T lp, T q, T lq, bool normalized) {
+    const T zero = V::zero();
+    if (normalized) {
+      // p = q e^d with d = lp - lq, and sum p = sum q = 1, so KL = sum q g(d) with
+      // g(d) = d e^d - (e^d - 1) >= 0. Series for small |d| (no cancellation), else the
+      // direct p d - p + q (relative error ~ eps / d^2 <= 1e-11 for |d| >= 0.01).
+      T d = V::sub(lp, lq);
+      T poly = V::fma(d, V::set1(1.0 / 5760), V::set1(1.0 / 840));
+      poly = V::fma(d, poly, V::set1(1.0 / 144));
+      poly = V::fma(d, poly, V::set1(1.0 / 30));
+      poly = V::fma(d, poly, V::set1(1.0 / 8));
+      poly = V::fma(d, poly, V::set1(1.0 / 3));
+      poly = V::fma(d, poly, V::set1(0.5));
+      T series = V::mul(V::mul(q, V::mul(d, d)), poly);
+      T direct = V::fma(p, d, V::sub(q, p));
+      return V::select(V::lt(V::abs(d), V::set1(0.01)), series, direct);
+    }
+    // Literal sum p log(p/q): 0 where p = 0, +inf where q = 0 < p (lq = -inf).
+    return V::select(V::gt(p, zero), V::mul(p, V::sub(lp, lq)), zero);
+  }
+
+  // One Jensen-Shannon term: 1/2 [p log(p/m) + q log(q/m)], m = (p+q)/2.
+  static T js_term(T p, T lp, T q, T lq, bool have_logs) {
+    const T zero = V::zero();
+    T s = V::add(p, q);
+    M pos = V::gt(s, zero);
+    T r = V::div(V::set1(2.0), V::select(pos, s, V::set1(1.0)));  // 2 / (p+q)
+    T d = V::mul(V::sub(p, q), V::mul(r, V::set1(0.5)));         // (p-q)/(p+q) in [-1, 1]
+    T d2 = V::mul(d, d);
+    M small = V::lt(V::abs(d), V::set1(0.1));
+    // With m = s/2: term = (s/4) f(d), f(d) = (1+d)log(1+d) + (1-d)log(1-d) = sum d^2j / (j(2j-1)).
+    T poly = V::fma(d2, V::set1(1.0 / 91), V::set1(1.0 / 66));
+    poly = V::fma(d2, poly, V::set1(1.0 / 45));
+    poly = V::fma(d2, poly, V::set1(1.0 / 28));
+    poly = V::fma(d2, poly, V::set1(1.0 / 15));
+    poly = V::fma(d2, poly, V::set1(1.0 / 6));
+    poly = V::fma(d2, poly, V::set1(1.0));
+    T out = V::mul(V::mul(V::mul(s, V::set1(0.25)), d2), poly);
+    M need = V::mand(pos, V::mnot(small));
+    if (V::any(need)) {
+      T la, lb;  // log(p/m), log(q/m)
+      if (have_logs) {
+        T lm = V::log(V::mul(s, V::set1(0.5)));
+        la = V::sub(lp, lm);
+        lb = V::sub(lq, lm);
+      } else {
+        la = V::log(V::mul(p, r));
+        lb = V::log(V::mul(q, r));
+      }
+      T ta = V::select(V::gt(p, zero), V::mul(p, la), zero);
+      T tb = V::select(V::gt(q, zero), V::mul(q, lb), zero);
+      // Each of p log(p/m), q log(q/m) may be negative; their sum is >= 0 up to rounding.
+      T direct = V::max(V::mul(V::add(ta, tb), V::set1(0.5)), zero);
+      out = V::select(need, direct, out);
+    }
+    return V::select(pos, out, zero);
+  }
+
+  static void measure(const double* p, const double* lp, const double* q, const double* lq, size_t k, size_t kpad,
+                      const double* x, const double* y, size_t kraw, size_t kpadraw, const MeasureSpec& s,
+                      RowSums* out) {
+    RowSums r;
+    if (s.kl || s.kl_reverse || s.js || s.tv || s.hellinger) {
+      for (size_t b = 0; b < kpad; b += kBlock) {
+        T akl = V::zero(), aklr = V::zero(), ajs = V::zero(), atv = V::zero(), ahel = V::zero();
+        const size_t e = min_size(b + kBlock, kpad);
+        for (size_t i = b; i < e; i += W) {
+          T vp = V::load(p + i), vq = V::load(q + i);
+          T vlp = V::zero(), vlq = V::zero();
+          if (s.have_logs) {
+            vlp = V::load(lp + i);
+            vlq = V::load(lq + i);
+          }
+          if (s.kl) akl = V::add(akl, kl_term(vp, vlp, vq, vlq, s.normalized));
+          if (s.kl_reverse) aklr = V::add(aklr, kl_term(vq, vlq, vp, vlp, s.normalized));
+          if (s.js) ajs = V::add(ajs, js_term(vp, vlp, vq, vlq, s.have_logs));
+          if (s.tv) atv = V::add(atv, V::abs(V::sub(vp, vq)));
+          if (s.hellinger) {
+            T dd = V::sub(V::sqrt(vp), V::sqrt(vq));
+            ahel = V::fma(dd, dd, ahel);
+          }
+        }
+        r.kl += V::reduce_add(akl);
+        r.kl_reverse += V::reduce_add(aklr);
+        r.js += V::reduce_add(ajs);
+        r.tv += V::reduce_add(atv);
+        r.hellinger += V::reduce_add(ahel);
+      }
+    }
+    if (s.emd) {
+      // Sum over the first k-1 classes of |CDF_p - CDF_q|; the CDF difference is carried
+      // with Neumaier compensation so its error does not grow with k.
+      double c = 0, comp = 0, acc = 0;
+      for (size_t i = 0; i + 1 < k; ++i) {
+        double v = p[i] - q[i];
+        double t = c + v;
+        comp += std::fabs(c) >= std::fabs(v) ? (c - t) + v : (v - t) + c;
+        c = t;
+        acc += std::fabs(c + comp);
+      }
+      r.emd = acc;
+    }
+    if (s.l2 || s.cosine) {
+      double xx = 0, yy = 0;
+      for (size_t b = 0; b < kpadraw; b += kBlock) {
+        T al2 = V::zero(), axx = V::zero(), ayy = V::zero();
+        const size_t e = min_size(b + kBlock, kpadraw);
+        for (size_t i = b; i < e; i += W) {
+          T vx = V::load(x + i), vy = V::load(y + i);
+          T dd = V::sub(vx, vy);
+          al2 = V::fma(dd, dd, al2);
+          axx = V::fma(vx, vx, axx);
+          ayy = V::fma(vy, vy, ayy);
+        }
+        r.l2 += V::reduce_add(al2);
+        xx += V::reduce_add(axx);
+        yy += V::reduce_add(ayy);
+      }
+      if (s.cosine) {
+        if (xx > 0 && yy > 0) {
+          // 1 - cos = |x/|x| - y/|y||^2 / 2: non-negative, no cancellation near 0.
+          const T ix = V::set1(1.0 / std::sqrt(xx)), iy = V::set1(1.0 / std::sqrt(yy));
+          double c = 0;
+          for (size_t b = 0; b < kpadraw; b += kBlock) {
+            T acc = V::zero();
+            const size_t e = min_size(b + kBlock, kpadraw);
+            for (size_t i = b; i < e; i += W) {
+              T dd = V::sub(V::mul(V::load(x + i), ix), V::mul(V::load(y + i), iy));
+              acc = V::fma(dd, dd, acc);
+            }
+            c += V::reduce_add(acc);
+          }
+          r.cosine = 0.5 * c;
+        } else {
+          r.cosine = (xx == 0 && yy == 0) ? 0.0 : 1.0;  // a zero vector has no direction
+        }
+      }
+    }
+    (void)kraw;
+    *out = r;
+  }
+
+  static const RowKernels& table() {
+    static const RowKernels t{&logits, &probs, &logs, &smooth, &measure};
+    return t;
+  }
+};

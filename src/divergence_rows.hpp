@@ -1,0 +1,57 @@
+// The per-row kernels each ISA implements (src/divergence_{scalar,avx2,avx512,neon}.cpp all
+// instantiate src/divergence_kernel.hpp). Rows arrive as float64 buffers padded to a multiple
+// of kRowPad; pads must read as zero probability after preparation.
+#pragma once
+#include <cstddef>
+
+namespace modeldiff {
+namespace divergence {
+
+constexpr size_t kRowPad = 8;  // widest vector (AVX-512) in doubles
+inline size_t padded(size_t k) { return (k + kRowPad - 1) / kRowPad * kRowPad; }
+
+enum RowStatus : int { kRowOk = 0, kRowNonFinite, kRowNegative, kRowBadSum, kRowOutOfRange };
+
+// Which per-row sums measure_row accumulates.
+struct MeasureSpec {
+  bool kl = false, kl_reverse = false, js = false, tv = false, hellinger = false, emd = false;
+  bool l2 = false, cosine = false;
+  // Rows are normalized by construction (logits, sigmoid-logit): KL uses the cancellation-free
+  // form sum q*g(lp - lq), g(d) = d e^d - expm1(d) >= 0. Otherwise the literal sum p log(p/q).
+  bool normalized = false;
+  // lp / lq hold log-probabilities (saves logs in JS).
+  bool have_logs = false;
+};
+
+// Per-row sums; the driver turns them into measure values.
+struct RowSums {
+  double kl = 0, kl_reverse = 0, js = 0, tv = 0, hellinger = 0, emd = 0;  // hellinger: sum (sqrt p - sqrt q)^2
+  double l2 = 0, cosine = 0;                                              // l2: sum (x - y)^2; cosine: 1 - cos
+};
+
+struct RowKernels {
+  // x: k logits then pads (overwritten). Writes p = softmax(x), lp = log-softmax(x); zeroes
+  // the pads of x, p, lp. Returns a RowStatus.
+  int (*logits)(double* x, size_t k, size_t kpad, double* p, double* lp);
+  // x: k probabilities, pads zero. Checks finite, >= 0 and |sum - 1| <= 1e-4 (sum in *sum).
+  int (*probs)(const double* x, size_t k, size_t kpad, double* sum);
+  // lp = log(p) over the row; pads of lp set to 0.
+  void (*logs)(const double* p, double* lp, size_t k, size_t kpad);
+  // p <- (p + eps) / (1 + k eps) over the row; pads stay 0.
+  void (*smooth)(double* p, size_t k, size_t kpad, double eps);
+  void (*measure)(const double* p, const double* lp, const double* q, const double* lq, size_t k, size_t kpad,
+                  const double* x, const double* y, size_t kraw, size_t kpadraw, const MeasureSpec& spec,
+                  RowSums* out);
+};
+
+const RowKernels& scalar_kernels();
+#if defined(MODELDIFF_X86)
+const RowKernels& avx2_kernels();
+const RowKernels& avx512_kernels();
+#endif
+#if defined(MODELDIFF_ARM64)
+const RowKernels& neon_kernels();
+#endif
+
+}  // namespace divergence
+}  // namespace modeldiff

@@ -1,0 +1,50 @@
+// Scalar (portable) instance of the divergence row kernels; uses <cmath> log/exp, so the SIMD
+// paths' own polynomials are checked against an independent implementation by the parity tests.
+#include <cmath>
+#include <cstddef>
+
+#include "divergence_rows.hpp"
+
+namespace modeldiff {
+namespace divergence {
+namespace scalar_impl {
+
+struct V {
+  using T = double;
+  using M = bool;
+  static constexpr size_t W = 1;
+  static T load(const double* p) { return *p; }
+  static void store(double* p, T v) { *p = v; }
+  static T set1(double x) { return x; }
+  static T zero() { return 0.0; }
+  static T add(T a, T b) { return a + b; }
+  static T sub(T a, T b) { return a - b; }
+  static T mul(T a, T b) { return a * b; }
+  static T div(T a, T b) { return a / b; }
+  static T fma(T a, T b, T c) { return a * b + c; }
+  static T abs(T a) { return std::fabs(a); }
+  static T sqrt(T a) { return std::sqrt(a); }
+  static T max(T a, T b) { return a > b ? a : b; }
+  static M lt(T a, T b) { return a < b; }
+  static M gt(T a, T b) { return a > b; }
+  static M eq(T a, T b) { return a == b; }
+  static M mand(M a, M b) { return a && b; }
+  static M mor(M a, M b) { return a || b; }
+  static M mnot(M a) { return !a; }
+  static T select(M m, T a, T b) { return m ? a : b; }
+  static bool any(M m) { return m; }
+  static M finite(T x) { return x - x == 0.0; }
+  static double reduce_add(T a) { return a; }
+  static double reduce_max(T a) { return a; }
+  static T log(T x) { return std::log(x); }
+  static T exp(T x) { return std::exp(x); }
+};
+
+#include "divergence_kernel.hpp"
+
+}  // namespace scalar_impl
+
+const RowKernels& scalar_kernels() { return scalar_impl::Kern::table(); }
+
+}  // namespace divergence
+}  // namespace modeldiff

@@ -1,0 +1,60 @@
+// Vectorized log and exp in double precision, written once over a vector type VV (see
+// src/divergence_kernel.hpp for the inclusion rules: include inside the ISA's namespace).
+// VV additionally provides frexp(x, &e) (mantissa in [1,2), exponent as double; x > 0, any
+// normal or subnormal), round (to nearest integer), ldexp(p, n) (p 2^n, n in [-1022, 1023]).
+// log: fdlibm's e_log.c reduction and minimax polynomial (< 1 ulp), lane-parallel.
+template <class VV>
+static inline typename VV::T vec_log(typename VV::T x) {
+  using T = typename VV::T;
+  using M = typename VV::M;
+  const T one = VV::set1(1.0);
+  T e;
+  T m = VV::frexp(x, &e);  // x = m 2^e, m in [1, 2)
+  M big = VV::gt(m, VV::set1(1.41421356237309504880));
+  m = VV::select(big, VV::mul(m, VV::set1(0.5)), m);
+  e = VV::select(big, VV::add(e, one), e);
+  T f = VV::sub(m, one);
+  T s = VV::div(f, VV::add(VV::set1(2.0), f));
+  T z = VV::mul(s, s);
+  T R = VV::fma(z, VV::set1(1.479819860511658591e-01), VV::set1(1.531383769920937332e-01));
+  R = VV::fma(z, R, VV::set1(1.818357216161805012e-01));
+  R = VV::fma(z, R, VV::set1(2.222219843214978396e-01));
+  R = VV::fma(z, R, VV::set1(2.857142874366239149e-01));
+  R = VV::fma(z, R, VV::set1(3.999999999940941908e-01));
+  R = VV::fma(z, R, VV::set1(6.666666666666735130e-01));
+  R = VV::mul(z, R);
+  T hfsq = VV::mul(VV::set1(0.5), VV::mul(f, f));
+  // e ln2_hi - ((hfsq - (s (hfsq + R) + e ln2_lo)) - f)
+  T inner = VV::fma(s, VV::add(hfsq, R), VV::mul(e, VV::set1(1.90821492927058770002e-10)));
+  T r = VV::sub(VV::mul(e, VV::set1(6.93147180369123816490e-01)), VV::sub(VV::sub(hfsq, inner), f));
+  return VV::select(VV::eq(x, VV::zero()), VV::set1(-INFINITY), r);
+}
+
+// exp for t <= 709: n = round(t / ln2), r = t - n ln2 (two-constant Cody-Waite with FMA),
+// degree-13 Taylor polynomial on |r| <= ln2/2 (truncation < 5e-18), scaled by 2^n.
+// Results below 2^-1022 (t < -708.39) flush to 0: an absolute error under 1e-307.
+template <class VV>
+static inline typename VV::T vec_exp(typename VV::T t) {
+  using T = typename VV::T;
+  T n = VV::round(VV::mul(t, VV::set1(1.44269504088896340736)));
+  T r = VV::fma(n, VV::set1(-6.93147180559945286227e-01), t);
+  r = VV::fma(n, VV::set1(-2.319046813846299558e-17), r);
+  T p = VV::set1(1.0 / 6227020800.0);
+  p = VV::fma(p, r, VV::set1(1.0 / 479001600.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 39916800.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 3628800.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 362880.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 40320.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 5040.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 720.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 120.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 24.0));
+  p = VV::fma(p, r, VV::set1(1.0 / 6.0));
+  p = VV::fma(p, r, VV::set1(0.5));
+  p = VV::fma(p, r, VV::set1(1.0));
+  p = VV::fma(p, r, VV::set1(1.0));
+  T lo = VV::set1(-708.39);
+  T safe_n = VV::select(VV::lt(t, lo), VV::zero(), n);
+  T out = VV::ldexp(p, safe_n);
+  return VV::select(VV::lt(t, lo), VV::zero(), out);
+}
