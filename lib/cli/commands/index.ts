@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 
 import type { CliIo } from '../context';
+import { register as weights } from './weights';
 
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [weights];

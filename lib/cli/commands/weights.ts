@@ -1,0 +1,108 @@
+/**
+ * `modeldiff weights a.onnx b.onnx`: weight-space distance, raw / canonical /
+ * aligned, per tensor and in total; optionally writes B rewritten into A's
+ * frame (canonical or aligned) as ONNX.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { type Command, Option } from 'commander';
+
+import { ModeldiffError } from '../../errors';
+import { toJson } from '../../util/json';
+import { writeFileAtomic } from '../../util/atomic-write';
+import {
+  SORT_KEYS,
+  type SortKey,
+  WEIGHT_METHODS,
+  type WeightDistanceResult,
+  type WeightDistanceSummary,
+  type WeightMethod,
+  weightDistance,
+} from '../../weights';
+import type { CliIo } from '../context';
+
+interface WeightsFlags {
+  json?: boolean;
+  method: string;
+  align: 'weights' | 'activations';
+  data?: string;
+  sortKey: SortKey;
+  seed: string;
+  writeCanonical?: string;
+  writeAligned?: string;
+  force?: boolean;
+  layers?: boolean;
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('weights')
+    .description('weight-space distance between two models: raw, canonical (scale-normalized + sorted) and aligned (scale-normalized + matched)')
+    .argument('<a>', 'reference model (.onnx)')
+    .argument('<b>', 'model to compare (.onnx); rewritten models are B in A\'s frame')
+    .option('--json', 'print the result as JSON')
+    .option('--method <list>', `comma-separated methods (${WEIGHT_METHODS.join(', ')})`, WEIGHT_METHODS.join(','))
+    .addOption(new Option('--align <how>', 'how to align: weight matching, or activation matching on --data').choices(['weights', 'activations']).default('weights'))
+    .option('--data <probe.npy>', 'probe inputs for --align activations')
+    .addOption(new Option('--sort-key <key>', 'canonical unit order').choices([...SORT_KEYS]).default('out-norm'))
+    .option('--seed <n>', 'seed for the layer order in weight matching', '0')
+    .option('--write-canonical <out.onnx>', 'write B in canonical form (same function as B)')
+    .option('--write-aligned <out.onnx>', 'write B aligned to A (same function as B)')
+    .option('--force', 'overwrite existing output files')
+    .option('--layers', 'also print the per-tensor table (text output)')
+    .action(async (a: string, b: string, flags: WeightsFlags) => {
+      const methods = flags.method.split(',').map((m) => m.trim()).filter(Boolean);
+      for (const m of methods) {
+        if (!WEIGHT_METHODS.includes(m as WeightMethod)) throw new ModeldiffError('USAGE', `--method: unknown method "${m}" (${WEIGHT_METHODS.join(', ')})`);
+      }
+      if (!/^-?\d+$/.test(flags.seed)) throw new ModeldiffError('USAGE', `--seed must be an integer, got "${flags.seed}"`);
+      if (flags.align === 'activations' && !flags.data) throw new ModeldiffError('USAGE', '--align activations needs --data probe.npy');
+      if (flags.writeCanonical && !methods.includes('canonical')) throw new ModeldiffError('USAGE', '--write-canonical needs --method to include canonical');
+      if (flags.writeAligned && !methods.includes('aligned')) throw new ModeldiffError('USAGE', '--write-aligned needs --method to include aligned');
+      const resolve = (p: string) => path.resolve(io.cwd, p);
+      // Refuse before the (possibly long) computation, not after it.
+      for (const out of [flags.writeCanonical, flags.writeAligned]) if (out) refuseExisting(resolve(out), flags.force);
+      const result = await weightDistance(resolve(a), resolve(b), {
+        methods: methods as WeightMethod[],
+        align: flags.align,
+        data: flags.data ? resolve(flags.data) : undefined,
+        sortKey: flags.sortKey,
+        seed: Number(flags.seed),
+      });
+      if (flags.writeCanonical) writeFileAtomic(resolve(flags.writeCanonical), result.models.canonical!, { force: flags.force });
+      if (flags.writeAligned) writeFileAtomic(resolve(flags.writeAligned), result.models.aligned!, { force: flags.force });
+      const { models: _models, ...printable } = result;
+      void _models;
+      io.stdout(flags.json ? toJson(printable) + '\n' : formatText(result, methods as WeightMethod[], Boolean(flags.layers)));
+    });
+}
+
+function refuseExisting(file: string, force: boolean | undefined): void {
+  if (!force && fs.existsSync(file)) {
+    throw new ModeldiffError('FILE_EXISTS', `${file} already exists; pass --force to overwrite it`);
+  }
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  return x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toPrecision(6) : x.toExponential(3);
+}
+
+function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: boolean): string {
+  const lines = [`A: ${r.a}`, `B: ${r.b}`, '', 'method      L2            relative      cosine'];
+  const row = (name: string, s: { l2: number; relative: number; cosine: number }) =>
+    `${name.padEnd(11)} ${fmt(s.l2).padEnd(13)} ${fmt(s.relative).padEnd(13)} ${fmt(s.cosine)}`;
+  for (const m of methods) lines.push(row(m, r[m]!));
+  if (r.alignment) {
+    const a = r.alignment;
+    lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${a.converged ? 'converged' : 'not converged'}, seed ${a.seed}` : ''}`);
+  }
+  if (layers) {
+    for (const m of methods) {
+      lines.push('', `${m}, per tensor:`);
+      for (const l of r[m]!.layers) lines.push(`  ${row(l.name, l)}  (${l.size} values)`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
