@@ -5,4 +5,3 @@
  */
 export { divergencePerSample, pairwiseDivergence, resolveOutputKind } from '../function/divergence';
 export { inferOutputs } from '../infer';
-export { weightDistance } from '../weights';

@@ -1,11 +1,21 @@
 /**
  * Weight distance matrices (raw, canonical, aligned L2) over all pairs of
- * model files. They only mean something when the models share an
- * architecture; if they do not (or a graph's symmetries cannot be derived),
- * the matrices are skipped with the reason, and the functional results stand.
+ * model files. `weightDistance` (lib/weights) does one pair from scratch; for
+ * N models we do the per-model work once — parse, build the network,
+ * canonicalize, scale-normalize — and only the per-pair work (distances and
+ * weight matching) N(N−1)/2 times, with the same definitions and seed as
+ * `modeldiff weights`. The matrices only mean something when the models
+ * share an architecture; if they do not (or a graph's symmetries cannot be
+ * derived), they are skipped with the reason and the functional results stand.
  */
 import { ModeldiffError } from '../errors';
-import { weightDistance } from './deps';
+import { type OnnxModel, readOnnx } from '../io/onnx';
+import { checkSameArchitecture, initializerPairs, networkPairs } from '../weights/architecture';
+import { weightDistances } from '../weights/distance';
+import { buildNetwork } from '../weights/graph';
+import { weightMatching } from '../weights/matching';
+import { type Network, cloneNetwork } from '../weights/network';
+import { canonicalizeNetwork, normalizeNetwork } from '../weights/symmetry';
 import type { WeightMatrices, WeightMethod } from './types';
 
 export interface WeightMatrixOptions {
@@ -16,34 +26,66 @@ export interface WeightMatrixOptions {
 
 const SKIPPABLE = new Set(['ARCHITECTURE_MISMATCH', 'UNSUPPORTED_GRAPH']);
 
+interface Prepared {
+  model: OnnxModel;
+  canonical?: Network;
+  normalized?: Network;
+}
+
 export async function weightMatrices(paths: string[], methods: WeightMethod[], options: WeightMatrixOptions): Promise<WeightMatrices> {
   const N = paths.length;
-  const out: WeightMatrices = { methods: [...methods] };
-  const mats = new Map<WeightMethod, number[][]>();
-  for (const m of methods) mats.set(m, Array.from({ length: N }, () => new Array<number>(N).fill(0)));
-  const total = (N * (N - 1)) / 2;
-  let done = 0;
-  options.onProgress?.(0, total);
-  for (let i = 0; i < N; i++) {
-    for (let j = i + 1; j < N; j++) {
-      let r: Record<string, { l2: number } | undefined>;
-      try {
-        r = (await weightDistance(paths[i] as never, paths[j] as never, { methods, seed: options.seed } as never)) as never;
-      } catch (err) {
-        if (err instanceof ModeldiffError && SKIPPABLE.has(err.code)) {
-          return { methods: [...methods], skipped: `${options.names[i]} vs ${options.names[j]}: ${err.message}` };
+  const wantNet = methods.includes('canonical') || methods.includes('aligned');
+  const prepared: Prepared[] = [];
+  let first: Network | undefined;
+  try {
+    for (const p of paths) {
+      const model = readOnnx(p);
+      const entry: Prepared = { model };
+      if (wantNet) {
+        const net = buildNetwork(model);
+        if (first) checkSameArchitecture(first, net);
+        else first = net;
+        if (methods.includes('canonical')) {
+          entry.canonical = cloneNetwork(net);
+          canonicalizeNetwork(entry.canonical);
         }
-        throw err;
+        if (methods.includes('aligned')) {
+          entry.normalized = cloneNetwork(net);
+          normalizeNetwork(entry.normalized);
+        }
       }
-      for (const m of methods) {
-        const v = r[m]?.l2;
-        if (v === undefined) continue;
-        (mats.get(m) as number[][])[i][j] = v;
-        (mats.get(m) as number[][])[j][i] = v;
-      }
-      options.onProgress?.(++done, total);
+      prepared.push(entry);
     }
+    const mats = new Map<WeightMethod, number[][]>();
+    for (const m of methods) mats.set(m, Array.from({ length: N }, () => new Array<number>(N).fill(0)));
+    const set = (m: WeightMethod, i: number, j: number, v: number) => {
+      (mats.get(m) as number[][])[i][j] = v;
+      (mats.get(m) as number[][])[j][i] = v;
+    };
+    const total = (N * (N - 1)) / 2;
+    let done = 0;
+    options.onProgress?.(0, total);
+    for (let i = 0; i < N; i++) {
+      for (let j = i + 1; j < N; j++) {
+        const a = prepared[i];
+        const b = prepared[j];
+        if (methods.includes('raw')) set('raw', i, j, weightDistances(initializerPairs(a.model, b.model)).l2);
+        if (a.canonical && b.canonical) set('canonical', i, j, weightDistances(networkPairs(a.canonical, b.canonical)).l2);
+        if (a.normalized && b.normalized) {
+          const moved = cloneNetwork(b.normalized);
+          await weightMatching(a.normalized, moved, { seed: options.seed });
+          set('aligned', i, j, weightDistances(networkPairs(a.normalized, moved)).l2);
+        }
+        options.onProgress?.(++done, total);
+      }
+    }
+    const out: WeightMatrices = { methods: [...methods] };
+    for (const m of methods) out[m] = mats.get(m);
+    return out;
+  } catch (err) {
+    if (err instanceof ModeldiffError && SKIPPABLE.has(err.code)) {
+      return { methods: [...methods], skipped: `weight distances skipped: ${err.message}` };
+    }
+    throw err;
   }
-  for (const m of methods) out[m] = mats.get(m);
-  return out;
 }
