@@ -87,9 +87,17 @@ class GramWorker : public Napi::AsyncWorker {
       : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() const { return deferred_.Promise(); }
 
-  // Keeps a JS object (input or output array) alive while the worker runs.
+  // Keeps a JS input array alive while the worker runs.
   void Keep(Napi::Value v) {
     if (v.IsObject()) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+
+  // Allocates an output array on the JS thread, held by a persistent reference
+  // (a plain handle would not outlive the calling scope); returns its storage.
+  static double* Output(Napi::Env env, Napi::Reference<Napi::Float64Array>& ref, size_t len) {
+    Napi::Float64Array a = Napi::Float64Array::New(env, len);
+    ref = Napi::Persistent(a);
+    return a.Data();
   }
 
  protected:
@@ -127,18 +135,10 @@ class FeatureGramWorker : public GramWorker {
       : GramWorker(env, "modeldiff:featureGram"), x_(x), has_y_(has_y), y_(y), center_(center), isa_(isa),
         threads_(threads) {
     const size_t P = x.cols + (has_y ? y.cols : 0);
-    gram_ = Napi::Float64Array::New(env, P * P);
-    mean_ = Napi::Float64Array::New(env, P);
-    rowsq_x_ = Napi::Float64Array::New(env, x.rows);
-    if (has_y) rowsq_y_ = Napi::Float64Array::New(env, x.rows);
-    Keep(gram_);
-    Keep(mean_);
-    Keep(rowsq_x_);
-    if (has_y) Keep(rowsq_y_);
-    gram_p_ = gram_.Data();
-    mean_p_ = mean_.Data();
-    rowsq_x_p_ = rowsq_x_.Data();
-    rowsq_y_p_ = has_y ? rowsq_y_.Data() : nullptr;
+    gram_p_ = Output(env, gram_, P * P);
+    mean_p_ = Output(env, mean_, P);
+    rowsq_x_p_ = Output(env, rowsq_x_, x.rows);
+    rowsq_y_p_ = has_y ? Output(env, rowsq_y_, x.rows) : nullptr;
   }
 
  protected:
@@ -148,10 +148,10 @@ class FeatureGramWorker : public GramWorker {
   }
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
-    o.Set("gram", gram_);
-    o.Set("mean", mean_);
-    o.Set("rowSqX", rowsq_x_);
-    o.Set("rowSqY", has_y_ ? Napi::Value(rowsq_y_) : env.Null());
+    o.Set("gram", gram_.Value());
+    o.Set("mean", mean_.Value());
+    o.Set("rowSqX", rowsq_x_.Value());
+    o.Set("rowSqY", has_y_ ? Napi::Value(rowsq_y_.Value()) : env.Null());
     return o;
   }
 
@@ -162,7 +162,7 @@ class FeatureGramWorker : public GramWorker {
   bool center_;
   Isa isa_;
   int threads_;
-  Napi::Float64Array gram_, mean_, rowsq_x_, rowsq_y_;
+  Napi::Reference<Napi::Float64Array> gram_, mean_, rowsq_x_, rowsq_y_;
   double *gram_p_, *mean_p_, *rowsq_x_p_, *rowsq_y_p_;
 };
 
@@ -171,14 +171,12 @@ class SampleGramWorker : public GramWorker {
   SampleGramWorker(Napi::Env env, MatrixView x, bool center, modeldiff::linalg::SampleKernel kind, Isa isa,
                    int threads)
       : GramWorker(env, "modeldiff:sampleGram"), x_(x), center_(center), kind_(kind), isa_(isa), threads_(threads) {
-    out_ = Napi::Float64Array::New(env, x.rows * x.rows);
-    Keep(out_);
-    out_p_ = out_.Data();
+    out_p_ = Output(env, out_, x.rows * x.rows);
   }
 
  protected:
   void Run() override { modeldiff::linalg::sample_gram(x_, center_, kind_, isa_, threads_, out_p_); }
-  Napi::Value Result(Napi::Env) override { return out_; }
+  Napi::Value Result(Napi::Env) override { return out_.Value(); }
 
  private:
   MatrixView x_;
@@ -186,7 +184,7 @@ class SampleGramWorker : public GramWorker {
   modeldiff::linalg::SampleKernel kind_;
   Isa isa_;
   int threads_;
-  Napi::Float64Array out_;
+  Napi::Reference<Napi::Float64Array> out_;
   double* out_p_;
 };
 

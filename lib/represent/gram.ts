@@ -1,0 +1,73 @@
+/**
+ * Validated wrappers over the C++ Gram kernels (src/linalg.cpp): the heavy
+ * O(n·p²) and O(n²·p) products, in float64, off the main thread.
+ */
+import { ModeldiffError } from '../errors';
+import { native } from '../native';
+import type { Isa } from '../native/capabilities';
+import type { ActivationMatrix } from './matrix';
+
+export interface KernelOptions {
+  /** Force a SIMD path (tests, benchmarks); default: the best supported. */
+  isa?: Isa;
+  /** Worker threads; default: all hardware threads. */
+  threads?: number;
+}
+
+/** Column-centered feature-space Grams of a pair X (n×px), Y (n×py). */
+export interface FeatureGrams {
+  n: number;
+  px: number;
+  py: number;
+  /** Xcᵀ·Xc, px×px row-major. */
+  xx: Float64Array;
+  /** Ycᵀ·Yc, py×py. */
+  yy: Float64Array;
+  /** Xcᵀ·Yc, px×py. */
+  xy: Float64Array;
+  /** ‖row i of Xc‖², the diagonal of the sample-space Gram (debiased HSIC needs it). */
+  rowSqX: Float64Array;
+  rowSqY: Float64Array;
+}
+
+/** Maps an addon rejection (Error with `code`) to a ModeldiffError. */
+function rethrow(what: string, e: unknown): never {
+  const code = (e as { code?: unknown })?.code;
+  if (code === 'NON_FINITE' || code === 'INVALID_ARGUMENT') {
+    throw new ModeldiffError(code, `${what}: ${(e as Error).message}`);
+  }
+  /* c8 ignore next -- out-of-memory and similar */
+  throw new ModeldiffError('INTERNAL', `${what}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+}
+
+/** Xcᵀ·Xc, Xcᵀ·Yc, Ycᵀ·Yc and centered row norms, in one pass over [X | Y]. */
+export async function featureGrams(x: ActivationMatrix, y: ActivationMatrix, options: KernelOptions = {}): Promise<FeatureGrams> {
+  let raw;
+  try {
+    raw = await native.linalgFeatureGram(x.data, x.n, x.p, y.data, y.p, true, options.isa, options.threads);
+  } catch (e) {
+    rethrow('feature Gram', e);
+  }
+  const P = x.p + y.p;
+  const xx = new Float64Array(x.p * x.p);
+  const yy = new Float64Array(y.p * y.p);
+  const xy = new Float64Array(x.p * y.p);
+  for (let i = 0; i < x.p; i++) {
+    xx.set(raw.gram.subarray(i * P, i * P + x.p), i * x.p);
+    xy.set(raw.gram.subarray(i * P + x.p, i * P + P), i * y.p);
+  }
+  for (let i = 0; i < y.p; i++) yy.set(raw.gram.subarray((x.p + i) * P + x.p, (x.p + i + 1) * P), i * y.p);
+  return { n: x.n, px: x.p, py: y.p, xx, yy, xy, rowSqX: raw.rowSqX, rowSqY: raw.rowSqY as Float64Array };
+}
+
+/**
+ * Sample-space n×n matrix of X: the centered linear Gram Xc·Xcᵀ (`dot`) or
+ * squared Euclidean distances between samples (`sqdist`).
+ */
+export async function sampleGram(x: ActivationMatrix, kind: 'dot' | 'sqdist', options: KernelOptions = {}): Promise<Float64Array> {
+  try {
+    return await native.linalgSampleGram(x.data, x.n, x.p, true, kind, options.isa, options.threads);
+  } catch (e) {
+    rethrow('sample Gram', e);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * RBF (Gaussian) kernel Gram for CKA, with the bandwidth rule of Kornblith
+ * et al. 2019: h = σ · median pairwise distance, σ = 0.8 by default.
+ *
+ * Precisely: h² = σ² · median_{i<j} ‖xᵢ − xⱼ‖² (the median over distinct pairs;
+ * Kornblith et al.'s reference code takes the median over the full n×n matrix
+ * including its n zero diagonal entries, which differs only for small n), and
+ * K_ij = exp(−‖xᵢ − xⱼ‖² / (2h²)).
+ */
+import { check } from '../errors';
+
+/** k-th smallest value (0-based) of `a`, in expected O(len); reorders `a`. */
+export function quickselect(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    // Median-of-three pivot keeps sorted and constant inputs linear.
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo], y = a[mid], z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/** Median of the strictly-upper-triangle entries of an n×n matrix (mean of the two middle values if even). */
+export function medianOffDiagonal(D: Float64Array, n: number): number {
+  const m = (n * (n - 1)) / 2;
+  const vals = new Float64Array(m);
+  let t = 0;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) vals[t++] = D[i * n + j];
+  if (m % 2 === 1) return quickselect(vals, (m - 1) / 2);
+  const upper = quickselect(vals, m / 2);
+  // After selecting m/2, everything left of it is ≤ it: the lower middle is their max.
+  let lower = -Infinity;
+  for (let i = 0; i < m / 2; i++) if (vals[i] > lower) lower = vals[i];
+  return (lower + upper) / 2;
+}
+
+/** Turns squared distances (in place) into the RBF Gram; returns the bandwidth h. */
+export function rbfGramInPlace(sqdist: Float64Array, n: number, sigma: number, name: string): number {
+  const med = medianOffDiagonal(sqdist, n);
+  check(med > 0, 'INVALID_ARGUMENT', `${name}: the median pairwise distance is 0 (most samples have identical representations), so the RBF bandwidth is undefined`);
+  const h2 = sigma * sigma * med;
+  const scale = -1 / (2 * h2);
+  for (let i = 0; i < sqdist.length; i++) sqdist[i] = Math.exp(sqdist[i] * scale);
+  return Math.sqrt(h2);
+}

@@ -1,0 +1,149 @@
+/**
+ * representationSimilarity(X, Y, measures): every representation measure on
+ * two activation matrices over the same samples, sharing the expensive Grams
+ * between measures (one feature-space pass for linear CKA, Procrustes and the
+ * CCA family; n×n sample-space matrices only where needed).
+ */
+import { check } from '../errors';
+import { canonicalCorrelations, procrustesDistance } from './cca';
+import { type FeatureGrams, type KernelOptions, featureGrams, sampleGram } from './gram';
+import { ckaFromHsic, frobenius2, hsicBiased, hsicUnbiased, linearHsicFromFeatures, summarize } from './hsic';
+import { type ActivationMatrix, checkPair } from './matrix';
+import { rbfGramInPlace } from './rbf';
+
+export const REPRESENTATION_MEASURES = ['cka-linear', 'cka-linear-debiased', 'cka-rbf', 'procrustes', 'cca-mean', 'svcca', 'pwcca'] as const;
+export type RepresentationMeasureName = (typeof REPRESENTATION_MEASURES)[number];
+
+export interface RepresentationOptions extends KernelOptions {
+  /**
+   * Where linear CKA is computed: `feature` (p×p Grams XᵀY, O(n·p²)),
+   * `sample` (n×n Grams, O(n²·p)), or `auto` (default): feature unless
+   * px + py > n. Both give the same value up to rounding.
+   */
+  space?: 'auto' | 'feature' | 'sample';
+  /** RBF bandwidth multiplier σ (h = σ·median distance). Default 0.8. */
+  sigma?: number;
+  /** SVCCA: fraction of variance the kept SVD directions explain. Default 0.99. */
+  svccaVariance?: number;
+  /** CCA: relative eigenvalue below which a direction is treated as zero variance. Default 1e-10. */
+  rankTolerance?: number;
+  /** Largest n for which n×n matrices are formed (RBF, sample-space CKA). Default 8192 (512 MiB each). */
+  maxSampleGram?: number;
+}
+
+export interface RepresentationResult {
+  n: number;
+  px: number;
+  py: number;
+  /** One value per requested measure. Similarities in [0, 1] (debiased CKA may dip below 0); procrustes is a distance in [0, 2]. */
+  values: Partial<Record<RepresentationMeasureName, number>>;
+  /** Where linear CKA was computed, if requested. */
+  space?: 'feature' | 'sample';
+  /** RBF bandwidths used for X and Y, if cka-rbf was requested. */
+  bandwidth?: { x: number; y: number };
+  /** Number of canonical correlations behind cca-mean/pwcca and svcca, if requested. */
+  ccaDirections?: { cca?: number; svcca?: number };
+}
+
+export function isRepresentationMeasure(name: string): name is RepresentationMeasureName {
+  return (REPRESENTATION_MEASURES as readonly string[]).includes(name);
+}
+
+function validateOptions(o: RepresentationOptions): void {
+  const sigma = o.sigma ?? 0.8;
+  check(Number.isFinite(sigma) && sigma > 0, 'INVALID_ARGUMENT', `sigma must be a positive number, got ${o.sigma}`);
+  const v = o.svccaVariance ?? 0.99;
+  check(Number.isFinite(v) && v > 0 && v <= 1, 'INVALID_ARGUMENT', `svccaVariance must be in (0, 1], got ${o.svccaVariance}`);
+  const tol = o.rankTolerance ?? 1e-10;
+  check(Number.isFinite(tol) && tol >= 0 && tol < 1, 'INVALID_ARGUMENT', `rankTolerance must be in [0, 1), got ${o.rankTolerance}`);
+  check(
+    o.space === undefined || o.space === 'auto' || o.space === 'feature' || o.space === 'sample',
+    'INVALID_ARGUMENT',
+    `space must be auto, feature or sample, got ${o.space}`,
+  );
+}
+
+export async function representationSimilarity(
+  x: ActivationMatrix,
+  y: ActivationMatrix,
+  measures: readonly RepresentationMeasureName[] = ['cka-linear'],
+  options: RepresentationOptions = {},
+): Promise<RepresentationResult> {
+  checkPair(x, y);
+  validateOptions(options);
+  check(measures.length > 0, 'INVALID_ARGUMENT', 'no representation measure requested');
+  for (const m of measures) {
+    check(isRepresentationMeasure(m), 'INVALID_ARGUMENT', `unknown representation measure "${m}" (known: ${REPRESENTATION_MEASURES.join(', ')})`);
+  }
+  const n = x.n;
+  const want = new Set(measures);
+  const result: RepresentationResult = { n, px: x.p, py: y.p, values: {} };
+  const maxN = options.maxSampleGram ?? 8192;
+  const needN2 = (what: string) =>
+    check(
+      n <= maxN,
+      'INVALID_ARGUMENT',
+      `${what} needs n×n matrices and n = ${n} exceeds maxSampleGram = ${maxN}: use fewer probe samples or raise the limit`,
+    );
+
+  const linear = want.has('cka-linear') || want.has('cka-linear-debiased');
+  const space = options.space && options.space !== 'auto' ? options.space : x.p + y.p > n ? 'sample' : 'feature';
+  const needFeatures =
+    (linear && space === 'feature') || want.has('procrustes') || want.has('cca-mean') || want.has('svcca') || want.has('pwcca');
+  let g: FeatureGrams | undefined;
+  if (needFeatures) g = await featureGrams(x, y, options);
+
+  if (linear) {
+    result.space = space;
+    if (space === 'feature') {
+      const f = g as FeatureGrams;
+      const fxy = frobenius2(f.xy);
+      const fxx = frobenius2(f.xx);
+      const fyy = frobenius2(f.yy);
+      for (const debiased of [false, true]) {
+        const name = debiased ? 'cka-linear-debiased' : 'cka-linear';
+        if (!want.has(name)) continue;
+        const h = (c: number, a: Float64Array, b: Float64Array) => linearHsicFromFeatures(c, a, b, n, debiased);
+        result.values[name] = ckaFromHsic(h(fxy, f.rowSqX, f.rowSqY), h(fxx, f.rowSqX, f.rowSqX), h(fyy, f.rowSqY, f.rowSqY), name);
+      }
+    } else {
+      needN2('sample-space linear CKA');
+      const K = summarize(await sampleGram(x, 'dot', options), n);
+      const L = summarize(await sampleGram(y, 'dot', options), n);
+      if (want.has('cka-linear')) result.values['cka-linear'] = ckaFromHsic(hsicBiased(K, L), hsicBiased(K, K), hsicBiased(L, L), 'cka-linear');
+      if (want.has('cka-linear-debiased')) {
+        result.values['cka-linear-debiased'] = ckaFromHsic(hsicUnbiased(K, L), hsicUnbiased(K, K), hsicUnbiased(L, L), 'cka-linear-debiased');
+      }
+    }
+  }
+
+  if (want.has('cka-rbf')) {
+    needN2('cka-rbf');
+    const sigma = options.sigma ?? 0.8;
+    const dx = await sampleGram(x, 'sqdist', options);
+    const hx = rbfGramInPlace(dx, n, sigma, 'X');
+    const dy = await sampleGram(y, 'sqdist', options);
+    const hy = rbfGramInPlace(dy, n, sigma, 'Y');
+    const K = summarize(dx, n);
+    const L = summarize(dy, n);
+    result.values['cka-rbf'] = ckaFromHsic(hsicBiased(K, L), hsicBiased(K, K), hsicBiased(L, L), 'cka-rbf');
+    result.bandwidth = { x: hx, y: hy };
+  }
+
+  if (g) {
+    const tol = options.rankTolerance ?? 1e-10;
+    if (want.has('procrustes')) result.values.procrustes = procrustesDistance(g);
+    if (want.has('cca-mean') || want.has('pwcca')) {
+      const c = canonicalCorrelations(g, { rankTolerance: tol });
+      if (want.has('cca-mean')) result.values['cca-mean'] = c.correlations.reduce((a, b) => a + b, 0) / c.correlations.length;
+      if (want.has('pwcca')) result.values.pwcca = c.correlations.reduce((s, rho, i) => s + rho * c.weights[i], 0);
+      result.ccaDirections = { ...result.ccaDirections, cca: c.correlations.length };
+    }
+    if (want.has('svcca')) {
+      const c = canonicalCorrelations(g, { rankTolerance: tol, variance: options.svccaVariance ?? 0.99 });
+      result.values.svcca = c.correlations.reduce((a, b) => a + b, 0) / c.correlations.length;
+      result.ccaDirections = { ...result.ccaDirections, svcca: c.correlations.length };
+    }
+  }
+  return result;
+}
