@@ -1,7 +1,8 @@
 // Node-API glue for linear sum assignment (src/assignment.hpp):
-//   lsaSync(cost, rows, cols, maximize, method) -> { rowToCol: Int32Array, total }
-//   lsaAsync(cost, rows, cols, maximize, method) -> Promise<same>
-// method: 0 auto, 1 lapjv, 2 shortest-path. Kernel argument errors come back
+//   lsaSync(cost, rows, cols, maximize, method, isa?) -> { rowToCol: Int32Array, total }
+//   lsaAsync(cost, rows, cols, maximize, method, isa?) -> Promise<same>
+// method: 0 auto, 1 lapjv, 2 shortest-path; isa: 'scalar' | 'avx2' | 'avx512'
+// | 'neon' (default: the active ISA), for SIMD parity tests. Kernel argument errors come back
 // as Error objects with code "INVALID_ARGUMENT" (lib/weights/kernels.ts turns
 // them into ModeldiffError). The async worker keeps a reference to `cost` and
 // reads it off the main thread: callers must not mutate it until it settles.
@@ -11,11 +12,13 @@
 #include <vector>
 
 #include "assignment.hpp"
+#include "cpu_features.hpp"
 #include "registry.hpp"
 
 namespace {
 
 using modeldiff::AssignmentMethod;
+using modeldiff::Isa;
 
 Napi::Error invalid(Napi::Env env, const std::string& msg) {
   Napi::Error e = Napi::Error::New(env, msg);
@@ -28,6 +31,7 @@ struct LsaArgs {
   size_t rows, cols;
   bool maximize;
   AssignmentMethod method;
+  Isa isa;
 };
 
 size_t dim(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -44,10 +48,15 @@ LsaArgs parse(const Napi::CallbackInfo& info) {
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
     throw invalid(env, "cost must be a Float64Array");
   LsaArgs a{info[0].As<Napi::Float64Array>(), dim(info, 1, "rows"), dim(info, 2, "cols"),
-            info[3].ToBoolean().Value(), AssignmentMethod::Auto};
+            info[3].ToBoolean().Value(), AssignmentMethod::Auto, modeldiff::active_isa()};
   const size_t m = dim(info, 4, "method");
   if (m > 2) throw invalid(env, "method must be 0 (auto), 1 (lapjv) or 2 (shortest-path)");
   a.method = static_cast<AssignmentMethod>(m);
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    const std::string name = info[5].IsString() ? info[5].As<Napi::String>().Utf8Value() : "";
+    if (!modeldiff::parse_isa(name, &a.isa) || !modeldiff::isa_supported(a.isa))
+      throw invalid(env, "isa '" + name + "' is not supported on this machine");
+  }
   if (a.cost.ElementLength() != a.rows * a.cols)
     throw invalid(env, "cost has " + std::to_string(a.cost.ElementLength()) +
                            " elements, expected rows*cols = " + std::to_string(a.rows * a.cols));
@@ -69,7 +78,7 @@ Napi::Value LsaSync(const Napi::CallbackInfo& info) {
   double total;
   try {
     total = modeldiff::linear_sum_assignment(a.cost.Data(), a.rows, a.cols, a.maximize,
-                                             row_to_col.data(), a.method);
+                                             row_to_col.data(), a.method, a.isa);
   } catch (const std::invalid_argument& e) {
     throw invalid(info.Env(), e.what());
   }
@@ -87,6 +96,7 @@ class LsaWorker : public Napi::AsyncWorker {
         cols_(a.cols),
         maximize_(a.maximize),
         method_(a.method),
+        isa_(a.isa),
         row_to_col_(a.rows) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -94,7 +104,7 @@ class LsaWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       total_ = modeldiff::linear_sum_assignment(cost_, rows_, cols_, maximize_, row_to_col_.data(),
-                                                method_);
+                                                method_, isa_);
     } catch (const std::invalid_argument& e) {
       SetError(e.what());
     } catch (const std::exception& e) {  // e.g. bad_alloc
@@ -118,6 +128,7 @@ class LsaWorker : public Napi::AsyncWorker {
   size_t rows_, cols_;
   bool maximize_;
   AssignmentMethod method_;
+  Isa isa_;
   std::vector<int32_t> row_to_col_;
   double total_ = 0;
   bool internal_ = false;

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu_features.hpp"
+
 namespace modeldiff {
 
 enum class AssignmentMethod {
@@ -24,9 +26,10 @@ enum class AssignmentMethod {
 // Throws std::invalid_argument naming `cost` on NaN, on an infinity of the
 // unbounded sign, or when no complete assignment avoids the forbidden pairs.
 // Deterministic: same input, same output (ties resolved by index order; a
-// constant matrix yields the identity).
+// constant matrix yields the identity), and identical for every `isa`.
 double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool maximize,
                              int32_t* row_to_col_out,
-                             AssignmentMethod method = AssignmentMethod::Auto);
+                             AssignmentMethod method = AssignmentMethod::Auto,
+                             Isa isa = active_isa());
 
 }  // namespace modeldiff

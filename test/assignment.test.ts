@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 
 import { ModeldiffError } from '../lib/errors';
+import { capabilities } from '../lib/native';
 import { createRng, type Rng } from '../lib/util/rng';
 import {
   linearSumAssignment,
@@ -206,6 +207,33 @@ t.test('forbidden pairs: +Infinity when minimizing, -Infinity when maximizing', 
   }
   t.equal(mismatches, 0);
   await t.rejects(linearSumAssignment(new Float64Array([Infinity, Infinity, 1, 2]), 2, 2), { code: 'INVALID_ARGUMENT', message: /infeasible/ });
+});
+
+t.test('every SIMD path gives the scalar path\'s assignment, bit for bit', async (t) => {
+  const rng = createRng(17);
+  const isas = capabilities().supported;
+  t.ok(isas.includes('scalar'));
+  // Sizes with and without a vector tail; continuous costs, integer costs
+  // (many ties), zeros in one half only, and maximization (negated copy).
+  for (const n of [1, 3, 8, 13, 64, 101, 256]) {
+    for (const kind of ['uniform', 'ints', 'half-zero'] as const) {
+      const cost = randomCost(rng, n * n, kind === 'ints');
+      if (kind === 'half-zero') for (let i = 0; i < cost.length / 2; i++) cost[i] = 0;
+      for (const maximize of [false, true]) {
+        const ref = linearSumAssignmentSync(cost, n, n, { maximize, isa: 'scalar' });
+        for (const isa of isas) {
+          const r = linearSumAssignmentSync(cost, n, n, { maximize, isa });
+          if (!(r.total === ref.total && r.rowToCol.every((c, i) => c === ref.rowToCol[i])))
+            t.fail(`${isa} differs from scalar at n=${n} ${kind} maximize=${maximize}`);
+        }
+      }
+    }
+  }
+  const big = randomCost(rng, 300 * 300);
+  const ref = linearSumAssignmentSync(big, 300, 300, { isa: 'scalar' });
+  t.ok(close(ref.total, hungarian(big, 300, 300)), 'the scalar path is optimal');
+  for (const isa of isas) t.same(await linearSumAssignment(big, 300, 300, { isa }), ref, `${isa} (async) = scalar`);
+  t.throws(() => linearSumAssignmentSync(big, 300, 300, { isa: 'neon-x' as never }), { code: 'INVALID_ARGUMENT', message: /isa 'neon-x' is not supported/ });
 });
 
 t.test('bad input is a ModeldiffError naming the argument', async (t) => {

@@ -7,6 +7,8 @@
  * `LayerWeights` in lib/weights/kernels.ts. Argument errors are thrown (or
  * rejected) as Error objects with `code === 'INVALID_ARGUMENT'`.
  */
+import type { Isa } from './capabilities';
+
 export interface AssignmentResult {
   /** Column assigned to each row, -1 for rows left unassigned (rows > cols). */
   rowToCol: Int32Array;
@@ -22,8 +24,8 @@ export type SortKeyCode = 0 | 1 | 2 | 3;
 type LayerArgs = [win: Float64Array, bin: Float64Array, wout: Float64Array, units: number, fanIn: number, outRows: number, block: number];
 
 export interface WeightsAddon {
-  lsaSync(cost: Float64Array, rows: number, cols: number, maximize: boolean, method: AssignmentMethodCode): AssignmentResult;
-  lsaAsync(cost: Float64Array, rows: number, cols: number, maximize: boolean, method: AssignmentMethodCode): Promise<AssignmentResult>;
+  lsaSync(cost: Float64Array, rows: number, cols: number, maximize: boolean, method: AssignmentMethodCode, isa?: Isa): AssignmentResult;
+  lsaAsync(cost: Float64Array, rows: number, cols: number, maximize: boolean, method: AssignmentMethodCode, isa?: Isa): Promise<AssignmentResult>;
   normalizeScale(...layer: LayerArgs): Float64Array;
   fixSign(...layer: LayerArgs): Int8Array;
   sortPermutation(...args: [...LayerArgs, key: SortKeyCode]): Int32Array;

@@ -16,6 +16,7 @@
  */
 import { check, ModeldiffError } from '../errors';
 import { native } from '../native';
+import type { Isa } from '../native/capabilities';
 import type { AssignmentMethodCode, AssignmentResult, SortKeyCode } from '../native/weights';
 
 export type { AssignmentResult } from '../native/weights';
@@ -42,6 +43,8 @@ export interface AssignmentOptions {
    * optimal assignment; forcing one is for testing and benchmarking.
    */
   method?: AssignmentMethod;
+  /** SIMD path (default: the active one, see `capabilities()`); for parity tests and benchmarks. */
+  isa?: Isa;
 }
 
 const METHOD_CODES: Record<AssignmentMethod, AssignmentMethodCode> = { auto: 0, lapjv: 1, 'shortest-path': 2 };
@@ -62,7 +65,7 @@ function lsaArgs(cost: Float64Array, rows: number, cols: number, options: Assign
   );
   const method = options.method ?? 'auto';
   check(method in METHOD_CODES, 'INVALID_ARGUMENT', `linearSumAssignment: unknown method "${method}" (auto, lapjv, shortest-path)`);
-  return [cost, rows, cols, options.maximize === true, METHOD_CODES[method]] as const;
+  return [cost, rows, cols, options.maximize === true, METHOD_CODES[method], options.isa] as const;
 }
 
 /** Re-throws an addon argument error as a ModeldiffError, prefixed with the function name. */
@@ -70,7 +73,8 @@ function rethrow(fn: string, e: unknown): never {
   if (e instanceof Error && (e as { code?: unknown }).code === 'INVALID_ARGUMENT') {
     throw new ModeldiffError('INVALID_ARGUMENT', `${fn}: ${e.message}`);
   }
-  /* c8 ignore next -- only out-of-memory and similar failures get here */
+  // Only out-of-memory and similar failures get here.
+  /* c8 ignore next */
   throw e;
 }
 

@@ -1,0 +1,64 @@
+/**
+ * Linear assignment: modeldiff's LAPJV (C++) vs the `linear-sum-assignment`
+ * npm package (pure JS, Crouse shortest augmenting path over ml-matrix), on
+ * the same random uniform [0, 1) cost matrices (fixed seed). Verifies that both
+ * reach the same optimal total, then reports median wall times and the ratio.
+ */
+import { createRng } from '../lib/util/rng';
+import { linearSumAssignment, linearSumAssignmentSync } from '../lib/weights/kernels';
+
+type PeerFn = (m: number[][], o: { maximaze: boolean }) => { rowAssignments: Float64Array; gain: number };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+function time(fn: () => void, reps: number): number {
+  const ts: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(ts);
+}
+
+export default async function bench(): Promise<void> {
+  // The peer is an ES module; this package is CommonJS.
+  const peer = (await import('linear-sum-assignment')) as unknown as { linearSumAssignment: PeerFn };
+  const rng = createRng(2024);
+  const rows: string[] = [];
+  rows.push('| n | modeldiff LAPJV (ms) | modeldiff shortest path (ms) | linear-sum-assignment (ms) | speed-up (LAPJV vs peer) | same optimum |');
+  rows.push('|---:|---:|---:|---:|---:|:---:|');
+  for (const n of [128, 512, 1024]) {
+    const cost = new Float64Array(n * n);
+    for (let i = 0; i < cost.length; i++) cost[i] = rng.float();
+    const nested = Array.from({ length: n }, (_, r) => Array.from(cost.subarray(r * n, (r + 1) * n)));
+    const reps = n <= 128 ? 21 : n <= 512 ? 7 : 5;
+    const peerReps = n <= 128 ? 5 : n <= 512 ? 3 : 1;
+
+    const ours = linearSumAssignmentSync(cost, n, n);
+    const theirs = peer.linearSumAssignment(nested, { maximaze: false });
+    const same = Math.abs(ours.total - theirs.gain) <= 1e-9 * Math.abs(ours.total);
+    const sp = linearSumAssignmentSync(cost, n, n, { method: 'shortest-path' });
+    if (!same || Math.abs(sp.total - ours.total) > 1e-9 * ours.total)
+      throw new Error(`n=${n}: optimal totals differ: lapjv ${ours.total}, shortest-path ${sp.total}, peer ${theirs.gain}`);
+
+    const tOurs = time(() => linearSumAssignmentSync(cost, n, n), reps);
+    const tSp = time(() => linearSumAssignmentSync(cost, n, n, { method: 'shortest-path' }), reps);
+    const tPeer = time(() => peer.linearSumAssignment(nested, { maximaze: false }), peerReps);
+    rows.push(`| ${n} | ${tOurs.toFixed(2)} | ${tSp.toFixed(2)} | ${tPeer.toFixed(1)} | ${(tPeer / tOurs).toFixed(0)}× | ${same ? 'yes' : 'NO'} |`);
+  }
+  // The async path adds only the worker hop.
+  const n = 512;
+  const cost = new Float64Array(n * n).map(() => rng.float());
+  const ts: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = process.hrtime.bigint();
+    await linearSumAssignment(cost, n, n);
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  console.log(rows.join('\n'));
+  console.log(`\nasync (worker thread) at n = 512: ${median(ts).toFixed(2)} ms median`);
+}

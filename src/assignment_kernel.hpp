@@ -1,0 +1,40 @@
+// Internal to the assignment solver: the two O(n) passes that dominate LAPJV's
+// running time, compiled once per ISA (assignment.cpp baseline,
+// assignment_avx2.cpp, assignment_avx512.cpp from assignment_kernel.inl.hpp).
+// Every variant returns bit-identical results: the per-element arithmetic is
+// the same (additions only, in the same order) and selections pick the lowest
+// index among equal values.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace modeldiff {
+namespace lsa {
+
+struct Argmin {
+  double value;  // +Inf if every column is masked
+  int64_t col;   // lowest column attaining `value`, -1 if none
+};
+
+struct Kernels {
+  // Shortest-path relaxation from row i: for every column j with mask[j] == 0,
+  // v2 = ((row[j] - v[j]) - h) + mask[j]; if v2 < d[j] then d[j] = v2, pred[j] = i.
+  // (mask[j] is 0 for unscanned and +Inf for scanned columns.) Returns the
+  // minimum of d[j] + mask[j] and its lowest column.
+  Argmin (*relax)(const double* row, const double* v, const double* mask, double h, int64_t i,
+                  double* d, int64_t* pred, size_t n);
+  // Column reduction, one row at a time: for each j, if src[j] (negated when
+  // `negate`) < vmin[j] it becomes the column minimum with imin[j] = i and
+  // count[j] = 1; if equal, count[j] += 1. If dst is non-null the (possibly
+  // negated) row is also written there. Returns false if the row holds a
+  // non-finite value (the caller then validates it properly).
+  bool (*reduce_row)(const double* src, bool negate, double* dst, int64_t i, double* vmin,
+                     int64_t* imin, int64_t* count, size_t n);
+};
+
+Kernels kernels_generic();
+Kernels kernels_avx2();
+Kernels kernels_avx512();
+
+}  // namespace lsa
+}  // namespace modeldiff
