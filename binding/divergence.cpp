@@ -106,7 +106,8 @@ struct PerSampleJob {
   dv::Options opt;
   Napi::Value cost;
   std::vector<int> measures;
-  std::vector<Napi::Float64Array> outs;
+  // Persistent: the async path builds its result in a later handle scope.
+  std::vector<Napi::ObjectReference> outs;
   double* out_ptrs[dv::kNumMeasures] = {};
 
   void parse(const Napi::CallbackInfo& info) {
@@ -129,14 +130,15 @@ struct PerSampleJob {
     }
     opt = options_of(env, info[5], &cost);
     for (int m : measures) {
-      outs.push_back(Napi::Float64Array::New(env, n));
-      out_ptrs[m] = outs.back().Data();
+      Napi::Float64Array arr = Napi::Float64Array::New(env, n);
+      out_ptrs[m] = arr.Data();
+      outs.push_back(Napi::Persistent(static_cast<Napi::Object>(arr)));
     }
   }
   void run() { dv::per_sample(a.m, b.m, n, k, mask, opt, out_ptrs); }
   Napi::Object result(Napi::Env env) {
     Napi::Object o = Napi::Object::New(env);
-    for (size_t i = 0; i < measures.size(); ++i) o.Set(dv::measure_name(measures[i]), outs[i]);
+    for (size_t i = 0; i < measures.size(); ++i) o.Set(dv::measure_name(measures[i]), outs[i].Value());
     return o;
   }
 };

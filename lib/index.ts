@@ -7,3 +7,18 @@
 export { ModeldiffError, type ErrorCode } from './errors';
 export { capabilities, type Capabilities, type Isa } from './native';
 export { runCli } from './cli/main';
+export {
+  cohenKappa,
+  divergencePerSample,
+  divergencePerSampleSync,
+  FUNCTION_MEASURE_NAMES,
+  OUTPUT_KINDS,
+  pairwiseDivergence,
+  predict,
+  resolveOutputKind,
+  type DivergenceOptions,
+  type FunctionMeasureName,
+  type OutputArray,
+  type OutputKind,
+} from './function/divergence';
+export { measureInfo, measures, measuresOf, type MeasureInfo, type MeasureView } from './measures/registry';

@@ -8,13 +8,14 @@ import path from 'node:path';
 
 import { ModeldiffError } from './errors';
 import type { CapabilitiesAddon } from './native/capabilities';
+import type { DivergenceAddon } from './native/divergence';
 import type { LinalgAddon } from './native/linalg';
 import type { WeightsAddon } from './native/weights';
 
 export type { Capabilities, Isa } from './native/capabilities';
 
 /** Everything the addon exports. Each kernel family adds its interface here. */
-export interface Addon extends CapabilitiesAddon, WeightsAddon, LinalgAddon {}
+export interface Addon extends CapabilitiesAddon, DivergenceAddon, WeightsAddon, LinalgAddon {}
 
 // Both lib/native.ts (tests, via tsx) and dist/native.js sit one level below the package root.
 const packageRoot = path.join(__dirname, '..');

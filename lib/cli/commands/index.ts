@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 
 import type { CliIo } from '../context';
+import { register as divergence } from './divergence';
 import { register as weights } from './weights';
 
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: RegisterCommand[] = [weights];
+export const commands: RegisterCommand[] = [divergence, weights];

@@ -1,0 +1,381 @@
+/**
+ * Output divergences between two models evaluated on the same probe set: the function view.
+ *
+ * Each model's outputs are an n × k row-major matrix (one row per sample). How a row is read
+ * is its {@link OutputKind}: `logits` (softmax inside the kernel, computed stably), `probs`
+ * (validated, never renormalized), `sigmoid` / `sigmoid-logit` (one column, a Bernoulli
+ * probability or logit). The per-sample math runs in the C++ addon (SIMD, float64
+ * accumulation, all cores); this module checks arguments, names inputs in errors, and adds
+ * the set-level pieces (argmax predictions, Cohen's kappa).
+ *
+ * Definitions, units and zero handling are the registry's (lib/measures/function.ts).
+ * Async calls read the input arrays on worker threads: do not mutate them until the promise
+ * settles.
+ */
+import { check, type ErrorCode, ModeldiffError } from '../errors';
+import { capabilities, type Isa, native } from '../native';
+import type { NativeDivergenceOptions } from '../native/divergence';
+
+export type OutputKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
+
+export type FunctionMeasureName =
+  | 'kl'
+  | 'kl-reverse'
+  | 'kl-symmetric'
+  | 'js'
+  | 'js-distance'
+  | 'tv'
+  | 'hellinger'
+  | 'emd'
+  | 'emd-cost'
+  | 'disagreement'
+  | 'l2'
+  | 'cosine';
+
+/** Every per-sample function-view measure the kernels compute, in registry order. */
+export const FUNCTION_MEASURE_NAMES: readonly FunctionMeasureName[] = [
+  'kl',
+  'kl-reverse',
+  'kl-symmetric',
+  'js',
+  'js-distance',
+  'tv',
+  'hellinger',
+  'emd',
+  'emd-cost',
+  'disagreement',
+  'l2',
+  'cosine',
+];
+
+export const OUTPUT_KINDS: readonly OutputKind[] = ['logits', 'probs', 'sigmoid', 'sigmoid-logit'];
+
+/** One model's outputs: row-major n × k. */
+export interface OutputArray {
+  data: Float32Array | Float64Array;
+  n: number;
+  k: number;
+}
+
+export interface DivergenceOptions {
+  /** How to read the rows; 'auto' (the default) picks one with {@link resolveOutputKind}. */
+  outputs?: OutputKind | 'auto';
+  /** Smoothing p ← (p + ε) / (1 + kε) of both distributions; 0 / undefined = off. */
+  epsilon?: number;
+  /** Log measures (kl*, js, js-distance) in bits instead of nats. */
+  bits?: boolean;
+  /** k × k row-major cost matrix for 'emd-cost' (2 × 2 for the sigmoid kinds). */
+  cost?: Float64Array;
+  /** Force a SIMD path (tests); default: the best this CPU supports. */
+  isa?: Isa;
+  /** Worker threads; default: all hardware threads. Results do not depend on it. */
+  threads?: number;
+  /** Names used in error messages, e.g. file names: [a, b] or one per model. */
+  names?: string[];
+}
+
+/** Tolerance on a probability row's sum, as the kernels check it. */
+const PROB_SUM_TOL = 1e-4;
+
+function isProbRows(x: OutputArray): boolean {
+  const { data, n, k } = x;
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let j = r * k; j < (r + 1) * k; j++) {
+      const v = data[j]!;
+      if (!(v >= 0)) return false; // negative or NaN
+      s += v;
+    }
+    if (!(Math.abs(s - 1) <= PROB_SUM_TOL)) return false;
+  }
+  return true;
+}
+
+function inUnitInterval(x: OutputArray): boolean {
+  for (const v of x.data) if (!(v >= 0 && v <= 1)) return false;
+  return true;
+}
+
+/**
+ * Which {@link OutputKind} the arrays are read as. An explicit kind is returned as is. 'auto':
+ * k = 1 with every value in [0, 1] → 'sigmoid', k = 1 otherwise → 'sigmoid-logit'; rows all
+ * non-negative and summing to 1 within 1e-4 → 'probs'; anything else → 'logits'.
+ */
+export function resolveOutputKind(arrays: OutputArray[], requested: OutputKind | 'auto' = 'auto'): OutputKind {
+  if (requested !== 'auto') {
+    check(
+      (OUTPUT_KINDS as readonly string[]).includes(requested),
+      'INVALID_ARGUMENT',
+      `outputs must be one of auto, ${OUTPUT_KINDS.join(', ')}; got '${String(requested)}'`,
+    );
+    return requested;
+  }
+  if (arrays.length > 0 && arrays.every((x) => x.k === 1)) {
+    return arrays.every(inUnitInterval) ? 'sigmoid' : 'sigmoid-logit';
+  }
+  return arrays.length > 0 && arrays.every(isProbRows) ? 'probs' : 'logits';
+}
+
+function shapeOf(x: OutputArray): string {
+  return `[${x.n}, ${x.k}]`;
+}
+
+function checkArray(x: OutputArray, name: string): void {
+  check(
+    x !== null && typeof x === 'object' && (x.data instanceof Float32Array || x.data instanceof Float64Array),
+    'INVALID_ARGUMENT',
+    `${name}: outputs must be a Float32Array or Float64Array`,
+  );
+  check(
+    Number.isInteger(x.n) && x.n >= 0 && Number.isInteger(x.k) && x.k >= 1,
+    'INVALID_ARGUMENT',
+    `${name}: n must be an integer >= 0 and k an integer >= 1 (got n = ${x.n}, k = ${x.k})`,
+  );
+  check(
+    x.data.length === x.n * x.k,
+    'SHAPE_MISMATCH',
+    `${name}: ${x.data.length} values do not fill shape ${shapeOf(x)}`,
+  );
+  check(x.n > 0, 'INVALID_ARGUMENT', `${name}: no samples (n = 0)`);
+}
+
+function checkMeasures(measures: readonly string[]): void {
+  check(Array.isArray(measures) && measures.length > 0, 'INVALID_ARGUMENT', 'measures: name at least one measure');
+  for (const m of measures) {
+    check(
+      (FUNCTION_MEASURE_NAMES as readonly string[]).includes(m),
+      'INVALID_ARGUMENT',
+      `measures: unknown measure '${m}' (known: ${FUNCTION_MEASURE_NAMES.join(', ')})`,
+    );
+  }
+}
+
+function nativeOptions(
+  kind: OutputKind,
+  k: number,
+  measures: readonly string[],
+  options: DivergenceOptions,
+): NativeDivergenceOptions {
+  const out: NativeDivergenceOptions = { kind };
+  if (options.epsilon !== undefined) {
+    check(
+      typeof options.epsilon === 'number' && Number.isFinite(options.epsilon) && options.epsilon >= 0,
+      'INVALID_ARGUMENT',
+      `epsilon must be a finite number >= 0, got ${String(options.epsilon)}`,
+    );
+    out.epsilon = options.epsilon;
+  }
+  if (options.bits) out.bits = true;
+  const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : k;
+  if (measures.includes('emd-cost')) {
+    const max = native.divergenceMaxEmdCostClasses();
+    check(ke <= max, 'INVALID_ARGUMENT', `emd-cost supports at most ${max} classes, got ${ke}`);
+    check(
+      options.cost instanceof Float64Array && options.cost.length === ke * ke,
+      'INVALID_ARGUMENT',
+      `emd-cost needs a cost matrix: a Float64Array of ${ke} × ${ke} = ${ke * ke} values (option cost)`,
+    );
+  }
+  if (options.cost !== undefined) out.cost = options.cost;
+  if (options.isa !== undefined) {
+    const { supported } = capabilities();
+    check(
+      (supported as string[]).includes(options.isa),
+      'INVALID_ARGUMENT',
+      `isa '${String(options.isa)}' is not supported on this CPU (supported: ${supported.join(', ')})`,
+    );
+    out.isa = options.isa;
+  }
+  if (options.threads !== undefined) {
+    check(
+      Number.isInteger(options.threads) && options.threads >= 1,
+      'INVALID_ARGUMENT',
+      `threads must be an integer >= 1, got ${String(options.threads)}`,
+    );
+    out.threads = options.threads;
+  }
+  return out;
+}
+
+/** Turn a binding error (code + input index + row) into a ModeldiffError naming the input. */
+function toModeldiffError(err: unknown, names: readonly string[]): unknown {
+  const e = err as { code?: unknown; matrix?: unknown; row?: unknown; message?: string };
+  if (!(err instanceof Error) || typeof e.code !== 'string') return err;
+  const matrix = typeof e.matrix === 'number' ? e.matrix : -1;
+  const row = typeof e.row === 'number' ? e.row : -1;
+  let where = '';
+  if (matrix >= 0) where = names[matrix] ?? `model ${matrix}`;
+  if (row >= 0) where += `${where ? ', ' : ''}row ${row}`;
+  return new ModeldiffError(e.code as ErrorCode, where ? `${where}: ${e.message}` : String(e.message), { cause: err });
+}
+
+interface Prepared {
+  names: string[];
+  kind: OutputKind;
+  opts: NativeDivergenceOptions;
+}
+
+function preparePair(a: OutputArray, b: OutputArray, measures: readonly string[], options: DivergenceOptions): Prepared {
+  const names = [options.names?.[0] ?? 'a', options.names?.[1] ?? 'b'];
+  checkArray(a, names[0]!);
+  checkArray(b, names[1]!);
+  check(
+    a.n === b.n && a.k === b.k,
+    'SHAPE_MISMATCH',
+    `${names[0]} has shape ${shapeOf(a)} but ${names[1]} has shape ${shapeOf(b)}; outputs compared on the same probe set must have the same shape`,
+  );
+  checkMeasures(measures);
+  const kind = resolveOutputKind([a, b], options.outputs ?? 'auto');
+  return { names, kind, opts: nativeOptions(kind, a.k, measures, options) };
+}
+
+/**
+ * Per-sample values of each requested measure, computed in one pass over the rows, off the
+ * main thread. Only the requested keys are present in the result.
+ */
+export async function divergencePerSample(
+  a: OutputArray,
+  b: OutputArray,
+  measures: FunctionMeasureName[],
+  options: DivergenceOptions = {},
+): Promise<Record<FunctionMeasureName, Float64Array>> {
+  const p = preparePair(a, b, measures, options);
+  try {
+    return (await native.divergencePerSample(a.data, b.data, a.n, a.k, measures, p.opts, true)) as Record<
+      FunctionMeasureName,
+      Float64Array
+    >;
+  } catch (err) {
+    throw toModeldiffError(err, p.names);
+  }
+}
+
+/** {@link divergencePerSample} on the calling thread (fine for small inputs). */
+export function divergencePerSampleSync(
+  a: OutputArray,
+  b: OutputArray,
+  measures: FunctionMeasureName[],
+  options: DivergenceOptions = {},
+): Record<FunctionMeasureName, Float64Array> {
+  const p = preparePair(a, b, measures, options);
+  try {
+    return native.divergencePerSample(a.data, b.data, a.n, a.k, measures, p.opts, false) as Record<
+      FunctionMeasureName,
+      Float64Array
+    >;
+  } catch (err) {
+    throw toModeldiffError(err, p.names);
+  }
+}
+
+/**
+ * N × N row-major matrix of the mean per-sample `measure` between every pair of models
+ * (diagonal 0). Each model's rows are prepared (softmax, logs) once per block of rows and
+ * reused by every pair.
+ */
+export async function pairwiseDivergence(
+  models: OutputArray[],
+  measure: FunctionMeasureName,
+  options: DivergenceOptions = {},
+): Promise<Float64Array> {
+  check(Array.isArray(models) && models.length > 0, 'INVALID_ARGUMENT', 'models: pass at least one model output');
+  const names = models.map((_, i) => options.names?.[i] ?? `model ${i}`);
+  models.forEach((m, i) => checkArray(m, names[i]!));
+  const first = models[0]!;
+  models.forEach((m, i) =>
+    check(
+      m.n === first.n && m.k === first.k,
+      'SHAPE_MISMATCH',
+      `${names[i]} has shape ${shapeOf(m)} but ${names[0]} has shape ${shapeOf(first)}; outputs compared on the same probe set must have the same shape`,
+    ),
+  );
+  checkMeasures([measure]);
+  const kind = resolveOutputKind(models, options.outputs ?? 'auto');
+  const opts = nativeOptions(kind, first.k, [measure], options);
+  try {
+    return await native.divergencePairwise(
+      models.map((m) => m.data),
+      first.n,
+      first.k,
+      measure,
+      opts,
+    );
+  } catch (err) {
+    throw toModeldiffError(err, names);
+  }
+}
+
+/**
+ * Argmax class per row (ties → lowest index, as numpy) and the probability the model gives it.
+ * For the sigmoid kinds the classes are [0, 1] with p(1) = s (or sigmoid(z)).
+ */
+export function predict(x: OutputArray, outputs: OutputKind): { label: Int32Array; confidence: Float64Array } {
+  checkArray(x, 'outputs');
+  resolveOutputKind([x], outputs);
+  const { data, n, k } = x;
+  const label = new Int32Array(n);
+  const confidence = new Float64Array(n);
+  const sigmoid = outputs === 'sigmoid' || outputs === 'sigmoid-logit';
+  check(!sigmoid || k === 1, 'INVALID_ARGUMENT', `outputs '${outputs}' needs one column per sample, got k = ${k}`);
+  for (let r = 0; r < n; r++) {
+    const off = r * k;
+    let best = 0;
+    let max = data[off]!;
+    for (let j = 0; j < k; j++) {
+      const v = data[off + j]!;
+      check(Number.isFinite(v), 'NON_FINITE', `outputs, row ${r}: contains NaN or Infinity`);
+      if (v > max) {
+        max = v;
+        best = j;
+      }
+    }
+    if (outputs === 'logits') {
+      let s = 0;
+      for (let j = 0; j < k; j++) s += Math.exp(data[off + j]! - max);
+      label[r] = best;
+      confidence[r] = 1 / s;
+    } else if (outputs === 'probs') {
+      label[r] = best;
+      confidence[r] = max;
+    } else if (outputs === 'sigmoid') {
+      label[r] = max > 0.5 ? 1 : 0;
+      confidence[r] = max > 0.5 ? max : 1 - max;
+    } else {
+      label[r] = max > 0 ? 1 : 0;
+      confidence[r] = 1 / (1 + Math.exp(-Math.abs(max)));
+    }
+  }
+  return { label, confidence };
+}
+
+/**
+ * Cohen's kappa between two labelings of the same samples: (p_o − p_e) / (1 − p_e), with p_o
+ * the observed agreement and p_e the agreement expected from the label frequencies. Two
+ * identical constant labelings (p_e = 1) give 1 (scikit-learn returns NaN there).
+ */
+export function cohenKappa(labelsA: Int32Array, labelsB: Int32Array, k: number): number {
+  check(Number.isInteger(k) && k >= 1, 'INVALID_ARGUMENT', `k must be an integer >= 1, got ${k}`);
+  check(
+    labelsA.length === labelsB.length,
+    'SHAPE_MISMATCH',
+    `labelsA has ${labelsA.length} samples but labelsB has ${labelsB.length}`,
+  );
+  const n = labelsA.length;
+  check(n > 0, 'INVALID_ARGUMENT', 'cohenKappa: no samples (n = 0)');
+  const ca = new Float64Array(k);
+  const cb = new Float64Array(k);
+  let agree = 0;
+  for (let i = 0; i < n; i++) {
+    const x = labelsA[i]!;
+    const y = labelsB[i]!;
+    check(x >= 0 && x < k && y >= 0 && y < k, 'INVALID_ARGUMENT', `labels, sample ${i}: label outside [0, ${k})`);
+    ca[x] += 1;
+    cb[y] += 1;
+    if (x === y) agree++;
+  }
+  const po = agree / n;
+  let pe = 0;
+  for (let c = 0; c < k; c++) pe += (ca[c]! / n) * (cb[c]! / n);
+  if (pe >= 1) return 1; // both labelings constant and equal (po = 1)
+  return (po - pe) / (1 - pe);
+}
