@@ -36,7 +36,7 @@ export default async function bench(): Promise<void> {
     for (let i = 0; i < cost.length; i++) cost[i] = rng.float();
     const nested = Array.from({ length: n }, (_, r) => Array.from(cost.subarray(r * n, (r + 1) * n)));
     const reps = n <= 128 ? 21 : n <= 512 ? 7 : 5;
-    const peerReps = n <= 128 ? 5 : n <= 512 ? 3 : 1;
+    const peerReps = n <= 128 ? 5 : 3;
 
     const ours = linearSumAssignmentSync(cost, n, n);
     const theirs = peer.linearSumAssignment(nested, { maximaze: false });

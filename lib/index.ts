@@ -22,3 +22,14 @@ export {
   type OutputKind,
 } from './function/divergence';
 export { measureInfo, measures, measuresOf, type MeasureInfo, type MeasureView } from './measures/registry';
+export {
+  linearSumAssignment,
+  linearSumAssignmentSync,
+  type AssignmentMethod,
+  type AssignmentOptions,
+  type AssignmentResult,
+} from './weights/kernels';
+export { matrix, type MatrixOptions, type ModelInput } from './many/matrix';
+export { study, type StudyOptions } from './many/study';
+export type { MatrixResult, StudyResult, PairRecord, WeightMatrices, WeightMethod as ManyWeightMethod } from './many/types';
+export { writeReport, type ReportOptions } from './report';

@@ -107,7 +107,8 @@ void lapjv(const double* c, int n, const std::vector<double>& vmin,
     lsa::Argmin next = k.relax(c + static_cast<size_t>(f) * n, v.data(), mask.data(), 0.0, f,
                                d.data(), pred.data(), n);
     int nready = 0;
-    while (y[next.col] >= 0) {
+    // col < 0 only if every distance overflowed to +Inf or NaN (|costs| near DBL_MAX).
+    while (next.col >= 0 && y[next.col] >= 0) {
       const int j = static_cast<int>(next.col);
       mask[j] = kInf;
       ready[nready++] = j;
@@ -116,6 +117,9 @@ void lapjv(const double* c, int n, const std::vector<double>& vmin,
       const double h = ci[j] - v[j] - next.value;
       next = k.relax(ci, v.data(), mask.data(), h, i, d.data(), pred.data(), n);
     }
+    if (next.col < 0)
+      throw std::invalid_argument(
+          "cost: entries too large in magnitude for float64 arithmetic (overflow); rescale the matrix");
     // Price update keeps the reduced costs of the scanned columns non-negative.
     for (int r = 0; r < nready; ++r) v[ready[r]] += d[ready[r]] - next.value;
     int endofpath = static_cast<int>(next.col), i;
