@@ -29,3 +29,7 @@ export {
   type AssignmentOptions,
   type AssignmentResult,
 } from './weights/kernels';
+export { matrix, type MatrixOptions, type ModelInput } from './many/matrix';
+export { study, type StudyOptions } from './many/study';
+export type { MatrixResult, StudyResult, PairRecord, WeightMatrices, WeightMethod as ManyWeightMethod } from './many/types';
+export { writeReport, type ReportOptions } from './report';

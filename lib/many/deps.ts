@@ -3,5 +3,12 @@
  * inference, weight distances), in one place so their signatures are adapted
  * here and nowhere else.
  */
-export { divergencePerSample, pairwiseDivergence, resolveOutputKind } from '../function/divergence';
+export {
+  FUNCTION_MEASURE_NAMES,
+  type FunctionMeasureName,
+  type OutputKind,
+  divergencePerSample,
+  pairwiseDivergence,
+  resolveOutputKind,
+} from '../function/divergence';
 export { inferOutputs } from '../infer';

@@ -9,14 +9,14 @@
  */
 import { check } from '../errors';
 import { standardDeviation } from '../stats';
-import { divergencePerSample, pairwiseDivergence } from './deps';
+import { type FunctionMeasureName, type OutputKind, divergencePerSample, pairwiseDivergence } from './deps';
 import { type OutputLike, l2, toProbabilities } from './predictions';
 import { type OutputStore, blocks } from './store';
 
 export interface FunctionalOptions {
-  metric: string;
+  metric: FunctionMeasureName;
   /** Resolved output kind, passed to the divergence kernels. */
-  outputKind: string;
+  outputKind: OutputKind;
   epsilon?: number;
   threads?: number;
   perPair?: boolean;
@@ -44,7 +44,7 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
   const se = options.perPair ? new Float64Array(N * N) : null;
   const predictionDistance = options.predictions ? new Float64Array(N * N) : null;
   const series = new Map<number, Float64Array>();
-  const kernelOptions = { outputs: options.outputKind, epsilon: options.epsilon, threads: options.threads };
+  const kernelOptions = { outputs: options.outputKind, epsilon: options.epsilon, threads: options.threads, names: store.names };
   const parts = blocks(N, store.blockSize);
   const totalPairs = (N * (N - 1)) / 2;
   let donePairs = 0;
@@ -53,7 +53,7 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
     for (let bj = bi; bj < parts.length; bj++) {
       const ids = bi === bj ? parts[bi] : [...parts[bi], ...parts[bj]];
       const outs = await store.load(ids);
-      const m = await pairwiseDivergence(outs as never, options.metric as never, kernelOptions as never);
+      const m = await pairwiseDivergence(outs, options.metric, { ...kernelOptions, names: ids.map((i) => store.names[i]) });
       const L = ids.length;
       check(m.length === L * L, 'INTERNAL', `pairwise kernel returned ${m.length} values for ${L} models`);
       const probs = predictionDistance ? outs.map((o) => toProbabilities(o, options.outputKind)) : null;
@@ -80,7 +80,7 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
   return { matrix, se, series, predictionDistance };
 
   async function pairStatistics(a: OutputLike, b: OutputLike, i: number, j: number): Promise<void> {
-    const values = (await divergencePerSample(a as never, b as never, [options.metric] as never, kernelOptions as never))[options.metric];
+    const values = (await divergencePerSample(a, b, [options.metric], { ...kernelOptions, names: [store.names[i], store.names[j]] }))[options.metric];
     check(values && values.length === n, 'INTERNAL', `per-sample kernel returned no ${options.metric} values`);
     const s = standardDeviation(values) / Math.sqrt(n);
     (se as Float64Array)[i * N + j] = s;

@@ -8,7 +8,8 @@ import path from 'node:path';
 
 import { ModeldiffError, check } from '../errors';
 import { type ProbeData, loadProbe } from '../io/probe';
-import { inferOutputs, resolveOutputKind } from './deps';
+import { measureInfo } from '../measures/registry';
+import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { functionalPass, type FunctionalPass } from './functional';
 import type { OutputLike } from './predictions';
 import { type OutputStore, blockSizeFor, memoryStore, outputBytes } from './store';
@@ -50,8 +51,18 @@ export interface Prepared {
   store: OutputStore;
   names: string[];
   paths: Array<string | null>;
-  outputKind: string;
-  metric: string;
+  outputKind: OutputKind;
+  metric: FunctionMeasureName;
+}
+
+/** A per-sample function-view measure where larger means more different (a distance or divergence). */
+export function checkMetric(name: string): FunctionMeasureName {
+  const ok = (FUNCTION_MEASURE_NAMES as readonly string[]).includes(name) && !measureInfo(name).largerIsSimilar;
+  if (!ok) {
+    const choices = FUNCTION_MEASURE_NAMES.filter((m) => !measureInfo(m).largerIsSimilar);
+    throw new ModeldiffError('USAGE', `--metric "${name}" is not an output distance measure (choose from ${choices.join(', ')})`);
+  }
+  return name as FunctionMeasureName;
 }
 
 /** Unique display names: file base names, with the parent folder added where two collide. */
@@ -68,7 +79,7 @@ export function displayNames(models: ModelInput[]): string[] {
 
 export async function prepare(models: ModelInput[], options: MatrixOptions): Promise<Prepared> {
   check(Array.isArray(models) && models.length >= 2, 'USAGE', `need at least 2 models, got ${Array.isArray(models) ? models.length : 0}`);
-  const metric = options.metric ?? 'js';
+  const metric = checkMetric(options.metric ?? 'js');
   const names = displayNames(models);
   const cwd = options.cwd ?? process.cwd();
   const paths = models.map((m) => (typeof m === 'string' ? path.resolve(cwd, m) : (m.path ?? null)));
@@ -83,7 +94,7 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
     store = await inferenceStore(models, names, paths, probe, options);
   }
   const first = await store.load([0]);
-  const outputKind = String(resolveOutputKind(first as never, (options.outputs ?? 'auto') as never));
+  const outputKind = resolveOutputKind(first, (options.outputs ?? 'auto') as OutputKind | 'auto');
   return { store, names, paths, outputKind, metric };
 }
 
@@ -98,13 +109,14 @@ async function inferenceStore(
   const inferOne = async (i: number): Promise<OutputLike> => {
     const m = models[i];
     if (typeof m !== 'string') return m.outputs;
-    const r = await inferOutputs(paths[i] as string, probe as never, {
+    const r = await inferOutputs(paths[i] as string, probe, {
       output: options.output,
       batchSize: options.batchSize,
       cache: options.cache ?? true,
       cacheDir: options.cacheDir,
-    } as never);
-    return r.outputs as OutputLike;
+      label: names[i],
+    });
+    return r.outputs;
   };
   // First pass: infer every model once (this fills the cache) and keep the
   // outputs while they fit the budget.

@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import type { CliIo } from '../context';
 import { register as divergence } from './divergence';
 import { register as weights } from './weights';
+import { register as matrix } from './matrix';
+import { register as study } from './study';
 
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: RegisterCommand[] = [divergence, weights];
+export const commands: RegisterCommand[] = [divergence, weights, matrix, study];

@@ -1,0 +1,152 @@
+/**
+ * `modeldiff matrix models/*.onnx --data probe.npy`: the N×N output distance
+ * matrix (and weight distance matrices when the models share an
+ * architecture). Text table by default, --json for every number, --csv for
+ * the output distance matrix as a square table.
+ */
+import { type Command, Option } from 'commander';
+
+import { ModeldiffError, check } from '../../errors';
+import { type MatrixOptions, matrix } from '../../many/matrix';
+import { stageProgress } from '../../many/progress';
+import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many/types';
+import { toJson } from '../../util/json';
+import type { CliIo } from '../context';
+
+export interface MatrixFlags {
+  data?: string;
+  metric: string;
+  outputs: string;
+  output?: string;
+  epsilon?: string;
+  weights: string;
+  seed: string;
+  batchSize?: string;
+  cache: boolean;
+  cacheDir?: string;
+  maxMemory?: string;
+  threads?: string;
+  quiet?: boolean;
+  json?: boolean;
+  csv?: boolean;
+}
+
+/** Options `matrix` and `study` share. */
+export function addMatrixOptions(cmd: Command): Command {
+  return cmd
+    .argument('<models...>', 'ONNX models (at least 2), e.g. models/*.onnx')
+    .requiredOption('--data <probe>', 'probe set (.npy or .npz) every model is run on')
+    .option('--metric <name>', 'output distance measure from the registry', 'js')
+    .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
+    .option('--output <name>', 'model output to compare, when a model has several')
+    .option('--epsilon <x>', 'smoothing for KL-type measures (never applied silently)')
+    .option('--weights <methods>', `weight matrices: none, or a comma list of ${WEIGHT_METHODS.join(',')}`, WEIGHT_METHODS.join(','))
+    .option('--seed <n>', 'seed for everything random (weight matching, bootstrap, permutations, maps)', '0')
+    .option('--batch-size <n>', 'samples per onnxruntime run')
+    .option('--no-cache', 'do not read or write the inference cache')
+    .option('--cache-dir <dir>', 'inference cache folder')
+    .option('--max-memory <size>', 'memory budget for model outputs (e.g. 512M, 2G); above it, blocks of models are re-read from the cache')
+    .option('--threads <n>', 'threads for the distance kernels')
+    .option('-q, --quiet', 'no progress bars');
+}
+
+const int = (v: string, flag: string, min: number): number => {
+  check(/^-?\d+$/.test(v) && Number(v) >= min, 'USAGE', `${flag} must be an integer >= ${min}, got "${v}"`);
+  return Number(v);
+};
+
+/** "512M", "2G", "1.5g", "1000000" → bytes. */
+export function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v.trim());
+  check(m !== null, 'USAGE', `--max-memory must be a size like 512M or 2G, got "${v}"`);
+  const scale = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const bytes = Math.floor(Number(m[1]) * scale);
+  check(bytes > 0, 'USAGE', `--max-memory must be positive, got "${v}"`);
+  return bytes;
+}
+
+export function parseWeights(v: string): 'none' | WeightMethod[] {
+  if (v.trim() === 'none') return 'none';
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const m of list) {
+    if (!(WEIGHT_METHODS as readonly string[]).includes(m)) throw new ModeldiffError('USAGE', `--weights: unknown method "${m}" (none, or ${WEIGHT_METHODS.join(', ')})`);
+  }
+  return list as WeightMethod[];
+}
+
+export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: MatrixOptions['onProgress']): MatrixOptions {
+  let epsilon: number | undefined;
+  if (flags.epsilon !== undefined) {
+    epsilon = Number(flags.epsilon);
+    check(Number.isFinite(epsilon) && epsilon > 0, 'USAGE', `--epsilon must be a positive number, got "${flags.epsilon}"`);
+  }
+  return {
+    data: flags.data,
+    metric: flags.metric,
+    outputs: flags.outputs,
+    output: flags.output,
+    epsilon,
+    weights: parseWeights(flags.weights),
+    seed: int(flags.seed, '--seed', -(2 ** 31)),
+    batchSize: flags.batchSize === undefined ? undefined : int(flags.batchSize, '--batch-size', 1),
+    cache: flags.cache,
+    cacheDir: flags.cacheDir,
+    maxMemory: flags.maxMemory === undefined ? undefined : parseSize(flags.maxMemory),
+    threads: flags.threads === undefined ? undefined : int(flags.threads, '--threads', 1),
+    cwd: io.cwd,
+    onProgress,
+  };
+}
+
+const fmt = (v: number): string => (Number.isFinite(v) ? (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3)) : String(v));
+
+/** A square matrix as aligned text: models as rows, column numbers as header. */
+export function matrixTable(title: string, names: string[], m: number[][]): string {
+  const cells = m.map((r) => r.map(fmt));
+  const w = Math.max(6, ...cells.flat().map((c) => c.length));
+  const nameW = Math.max(...names.map((n) => n.length), 5);
+  const lines = [title, `${''.padEnd(nameW + 5)}${names.map((_, j) => String(j).padStart(w)).join(' ')}`];
+  names.forEach((n, i) => lines.push(`${String(i).padStart(3)}  ${n.padEnd(nameW)}${cells[i].map((c) => c.padStart(w)).join(' ')}`));
+  return lines.join('\n') + '\n';
+}
+
+function csvCell(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function matrixCsv(names: string[], m: number[][]): string {
+  const rows = [['model', ...names].map(csvCell).join(',')];
+  names.forEach((n, i) => rows.push([csvCell(n), ...m[i].map((v) => String(v))].join(',')));
+  return rows.join('\n') + '\n';
+}
+
+export function matrixText(r: MatrixResult): string {
+  let out = matrixTable(
+    `${r.metric} between ${r.models.length} models on ${r.probe.samples} probe samples (outputs read as ${r.probe.outputKind}; row = first argument)`,
+    r.models,
+    r.functional,
+  );
+  for (const m of r.weights.methods) {
+    const w = r.weights[m];
+    if (w) out += '\n' + matrixTable(`${m} weight distance (L2)`, r.models, w);
+  }
+  if (r.weights.skipped) out += `\nweights: ${r.weights.skipped}\n`;
+  return out;
+}
+
+export function register(program: Command, io: CliIo): void {
+  addMatrixOptions(program.command('matrix').description('N×N output distance matrix of many models (plus weight distance matrices when they share an architecture)'))
+    .option('--json', 'print every number as JSON')
+    .option('--csv', 'print the output distance matrix as CSV')
+    .action(async (models: string[], flags: MatrixFlags) => {
+      check(!(flags.json && flags.csv), 'USAGE', '--json and --csv are exclusive');
+      const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
+      try {
+        const r = await matrix(models, matrixOptionsFrom(flags, io, progress.update));
+        progress.stop();
+        io.stdout(flags.json ? toJson(r) + '\n' : flags.csv ? matrixCsv(r.models, r.functional) : matrixText(r));
+      } finally {
+        progress.stop();
+      }
+    });
+}

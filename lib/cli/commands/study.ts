@@ -1,0 +1,94 @@
+/**
+ * `modeldiff study models/*.onnx --data probe.npy --report report.html`:
+ * how many distinct solutions, how many more to expect, does weight distance
+ * track output distance, and a map — as text, JSON, an HTML report and SVGs.
+ */
+import type { Command } from 'commander';
+
+import { check } from '../../errors';
+import { stageProgress } from '../../many/progress';
+import { type StudyOptions, study } from '../../many/study';
+import type { StudyResult } from '../../many/types';
+import { writeReport } from '../../report';
+import { toJson } from '../../util/json';
+import type { CliIo } from '../context';
+import { type MatrixFlags, addMatrixOptions, matrixOptionsFrom } from './matrix';
+
+interface StudyFlags extends MatrixFlags {
+  labels?: string;
+  threshold?: string;
+  permutations: string;
+  report?: string;
+  svg?: string;
+  force?: boolean;
+}
+
+const f4 = (v: number): string => (Number.isFinite(v) ? (v === 0 ? '0' : Math.abs(v) >= 1e-3 ? v.toFixed(4) : v.toExponential(3)) : String(v));
+
+export function studyText(s: StudyResult): string {
+  const sol = s.solutions;
+  const lines = [
+    `${s.models.length} models, ${s.probe.samples} probe samples, output distance ${s.metric} (outputs read as ${s.probe.outputKind})`,
+    `same-solution threshold: ${f4(s.threshold.value)} (${s.threshold.source})`,
+    `distinct solutions: ${sol.observed} (singletons ${sol.singletons}, doubletons ${sol.doubletons})`,
+    `Chao1 estimate: ${sol.estimate.toFixed(1)} solutions (95% CI ${sol.lower.toFixed(1)}–${sol.upper.toFixed(1)}); expected after ${s.models.length} more runs: ${sol.expectedAfterDoubling.toFixed(1)}`,
+  ];
+  s.clustering.clusters.forEach((c, k) => {
+    const acc = s.accuracy ? `, mean accuracy ${f4(c.reduce((t, m) => t + (s.accuracy as number[])[m], 0) / c.length)}` : '';
+    lines.push(`  S${k + 1}: ${c.length} model${c.length === 1 ? '' : 's'}${acc}: ${c.map((m) => s.models[m]).join(', ')}`);
+  });
+  for (const c of s.correlations) {
+    const p = c.pearson ? `Pearson r ${f4(c.pearson.r)} (p ${f4(c.pearson.p)})` : 'Pearson n/a (non-finite distances)';
+    lines.push(`${c.method} weight vs output distance: Spearman ρ ${f4(c.spearman.r)} (Mantel p ${f4(c.spearman.p)}), ${p}`);
+  }
+  if (s.weights.skipped) lines.push(`weights: ${s.weights.skipped}`);
+  return lines.join('\n') + '\n';
+}
+
+export function register(program: Command, io: CliIo): void {
+  addMatrixOptions(
+    program
+      .command('study')
+      .description('many-model study: distinct solutions (clusters + Chao1), weight-vs-output correlation (Mantel), maps, HTML report'),
+  )
+    .option('--labels <y.npy>', 'class labels of the probe samples (accuracy sizes the map points)')
+    .option('--threshold <x>', 'same-solution distance threshold (default: from the probe set\'s bootstrap noise)')
+    .option('--permutations <n>', 'Mantel test permutations', '999')
+    .option('--report <file.html>', 'write the self-contained HTML report')
+    .option('--svg <dir>', 'write each plot as an SVG file into this folder')
+    .option('--force', 'overwrite existing report/SVG files')
+    .option('--json', 'print every number as JSON')
+    .action(async (models: string[], flags: StudyFlags, cmd: Command) => {
+      let threshold: number | undefined;
+      if (flags.threshold !== undefined) {
+        threshold = Number(flags.threshold);
+        check(flags.threshold.trim() !== '' && Number.isFinite(threshold) && threshold >= 0, 'USAGE', `--threshold must be a number >= 0, got "${flags.threshold}"`);
+      }
+      check(/^\d+$/.test(flags.permutations) && Number(flags.permutations) >= 1, 'USAGE', `--permutations must be a positive integer, got "${flags.permutations}"`);
+      const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
+      try {
+        const options: StudyOptions = {
+          ...matrixOptionsFrom(flags, io, progress.update),
+          labels: flags.labels,
+          threshold,
+          permutations: Number(flags.permutations),
+        };
+        const s = await study(models, options);
+        progress.stop();
+        if (flags.report || flags.svg) {
+          const args = (cmd.parent?.args ?? []).map((a) => (/[\s"'$*?]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a));
+          const ort = require('onnxruntime-node/package.json') as { version: string };
+          await writeReport(s, {
+            html: flags.report,
+            svgDir: flags.svg,
+            force: flags.force,
+            command: `modeldiff ${args.join(' ')}`,
+            versions: { onnxruntime: ort.version },
+          });
+        }
+        io.stdout(flags.json ? toJson(s) + '\n' : studyText(s));
+      } finally {
+        progress.stop();
+      }
+    });
+}

@@ -1,0 +1,137 @@
+/**
+ * matrix() and study() on synthetic outputs: the matrix equals a float64
+ * reference of the per-pair mean divergence, blocked computation under a
+ * memory budget gives the same numbers, near-copies of one model cluster
+ * together while distinct models do not, and the same seed gives
+ * byte-identical JSON.
+ */
+import t from 'tap';
+
+import { matrix } from '../lib/many/matrix';
+import { study } from '../lib/many/study';
+import { toJson } from '../lib/util/json';
+import { createRng } from '../lib/util/rng';
+
+const n = 400;
+const k = 5;
+
+function logits(seed: number): Float32Array {
+  const rng = createRng(seed);
+  return Float32Array.from({ length: n * k }, () => 2 * rng.normal());
+}
+
+function jitter(x: Float32Array, seed: number, scale: number): Float32Array {
+  const rng = createRng(seed);
+  return Float32Array.from(x, (v) => v + scale * rng.normal());
+}
+
+/** float64 reference: mean over samples of JS(softmax(a), softmax(b)) in nats. */
+function refJs(a: Float32Array, b: Float32Array): number {
+  const soft = (x: Float32Array, r: number) => {
+    const row = Array.from(x.subarray(r * k, (r + 1) * k));
+    const m = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - m));
+    const s = e.reduce((u, v) => u + v, 0);
+    return e.map((v) => v / s);
+  };
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const p = soft(a, r);
+    const q = soft(b, r);
+    let js = 0;
+    for (let c = 0; c < k; c++) {
+      const mid = (p[c] + q[c]) / 2;
+      if (p[c] > 0) js += 0.5 * p[c] * Math.log(p[c] / mid);
+      if (q[c] > 0) js += 0.5 * q[c] * Math.log(q[c] / mid);
+    }
+    total += js;
+  }
+  return total / n;
+}
+
+// Three distinct solutions; the first two come with near-copies (tiny noise).
+const bases = [logits(1), logits(2), logits(3)];
+const zoo = [
+  { name: 'a0', outputs: { data: bases[0], n, k } },
+  { name: 'a1', outputs: { data: jitter(bases[0], 11, 1e-3), n, k } },
+  { name: 'a2', outputs: { data: jitter(bases[0], 12, 1e-3), n, k } },
+  { name: 'b0', outputs: { data: bases[1], n, k } },
+  { name: 'b1', outputs: { data: jitter(bases[1], 13, 1e-3), n, k } },
+  { name: 'c0', outputs: { data: bases[2], n, k } },
+];
+
+t.test('matrix of synthetic outputs equals the per-pair float64 reference', async (t) => {
+  const r = await matrix(zoo.slice(0, 4), { metric: 'js' });
+  t.same(r.models, ['a0', 'a1', 'a2', 'b0']);
+  t.match(r.probe, { samples: n, classes: k, outputKind: 'logits' });
+  t.same(r.weights, { methods: [], skipped: 'models were given as outputs, not ONNX files' });
+  for (let i = 0; i < 4; i++) {
+    t.equal(r.functional[i][i], 0, 'zero diagonal');
+    for (let j = 0; j < 4; j++) {
+      if (i === j) continue;
+      const ref = refJs(zoo[i].outputs.data, zoo[j].outputs.data);
+      t.ok(Math.abs(r.functional[i][j] - ref) <= Math.max(1e-9, 1e-6 * ref), `[${i}][${j}] ${r.functional[i][j]} vs ${ref}`);
+    }
+  }
+  // Blocks of one model at a time (budget for two models' outputs) give the same matrix.
+  const progress: string[] = [];
+  const blocked = await matrix(zoo.slice(0, 4), { maxMemory: 2 * n * k * 4, onProgress: (s, d, tot) => progress.push(`${s}:${d}/${tot}`) });
+  t.same(blocked.functional, r.functional);
+  t.equal(progress.at(-1), 'distances:6/6');
+  // Asymmetric measure: row = first argument.
+  const kl = await matrix(zoo.slice(3, 5), { metric: 'kl' });
+  t.not(kl.functional[0][1], kl.functional[1][0]);
+});
+
+t.test('matrix rejects bad input with a clear error', async (t) => {
+  await t.rejects(matrix([zoo[0]]), { code: 'USAGE', message: /at least 2 models/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { metric: 'kappa' }), { code: 'USAGE', message: /not an output distance/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { metric: 'nope' }), { code: 'USAGE' });
+  await t.rejects(matrix([zoo[0], { name: 'short', outputs: { data: new Float32Array(10), n: 2, k } }]), {
+    code: 'SHAPE_MISMATCH',
+    message: /short/,
+  });
+  await t.rejects(matrix(zoo.slice(0, 2), { weights: ['raw'] }), { code: 'USAGE', message: /ONNX file/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { weights: ['bogus' as 'raw'] }), { code: 'USAGE', message: /bogus/ });
+  await t.rejects(matrix(['x.onnx', 'y.onnx']), { code: 'USAGE', message: /--data/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { maxMemory: 10 }), { code: 'USAGE', message: /max-memory/ });
+  const none = await matrix(zoo.slice(0, 2), { weights: 'none' });
+  t.match(none.weights.skipped, /not requested/);
+});
+
+t.test('study: near-copies are one solution, distinct models are not; seeded JSON is byte-identical', async (t) => {
+  const labels = Array.from({ length: n }, (_, i) => i % k);
+  const s = await study(zoo, { seed: 7, labels, permutations: 99 });
+  t.equal(s.threshold.source, 'bootstrap');
+  t.ok(s.threshold.value > 0, `threshold ${s.threshold.value}`);
+  t.equal(s.threshold.pairsUsed, 15);
+  t.same(s.clustering.clusters, [[0, 1, 2], [3, 4], [5]]);
+  // The copies' distances sit below the threshold, the distinct ones far above it.
+  const d = s.functional;
+  t.ok(d[0][1] < s.threshold.value && d[3][4] < s.threshold.value);
+  t.ok(d[0][3] > 10 * s.threshold.value);
+  t.match(s.solutions, { observed: 3, singletons: 1, doubletons: 1, models: 6 });
+  t.equal(s.pairs.length, 15);
+  const p01 = s.pairs[0];
+  t.match(p01, { i: 0, j: 1, a: 'a0', b: 'a1', sameSolution: true });
+  t.ok(p01.functional.ci95 && p01.functional.ci95[0] <= p01.functional.mean && p01.functional.mean <= p01.functional.ci95[1]);
+  t.ok(p01.functional.se > 0);
+  t.equal(s.accuracy?.length, 6);
+  t.ok(s.accuracy!.every((a) => a >= 0 && a <= 1));
+  t.equal(s.maps.mds.length, 6);
+  t.equal(s.maps.tsne?.length, 6);
+  t.equal(s.maps.umap?.length, 6);
+  t.same(s.correlations, [], 'no weights, nothing to correlate');
+  const again = await study(zoo, { seed: 7, labels, permutations: 99 });
+  t.equal(toJson(again), toJson(s), 'byte-identical JSON for the same seed');
+  // A user threshold of 0 makes every model its own solution.
+  const strict = await study(zoo.slice(0, 3), { threshold: 0, maxBootstrapPairs: 1 });
+  t.equal(strict.threshold.source, 'user');
+  t.equal(strict.solutions.observed, 3);
+  t.equal(strict.maps.tsne, null, 'fewer than 4 models: no t-SNE');
+  t.equal(strict.pairs.filter((p) => p.functional.ci95).length, 1, 'only sampled pairs are bootstrapped');
+  await t.rejects(study(zoo, { threshold: -1 }), { code: 'USAGE' });
+  await t.rejects(study(zoo, { seed: 1.5 }), { code: 'USAGE' });
+  await t.rejects(study(zoo, { maxBootstrapPairs: 0 }), { code: 'USAGE' });
+  await t.rejects(study(zoo, { labels: [1, 2] }), { code: 'SHAPE_MISMATCH' });
+});
