@@ -17,7 +17,7 @@ export function checkSameArchitecture(a: Network, b: Network): void {
   a.layers.forEach((la, i) => {
     const lb = b.layers[i];
     const where = `layer ${i + 1} (${la.name} vs ${lb.name})`;
-    if (la.op !== lb.op) fail(`${where} is ${la.op} vs ${lb.op}`);
+    if ((la.op === 'Conv') !== (lb.op === 'Conv')) fail(`${where} is ${la.op} vs ${lb.op}`);
     if (la.outUnits !== lb.outUnits || la.inUnits !== lb.inUnits || la.inBlock !== lb.inBlock || la.W.length !== lb.W.length) {
       fail(`${where} has shape [${la.outUnits}, ${la.inUnits}×${la.inBlock}] vs [${lb.outUnits}, ${lb.inUnits}×${lb.inBlock}]`);
     }

@@ -19,7 +19,7 @@ import { buildNetwork } from './graph';
 import type { SortKey } from './kernels';
 import { weightMatching } from './matching';
 import { type Network, cloneNetwork } from './network';
-import { canonicalizeNetwork, normalizeNetwork } from './symmetry';
+import { canonicalizeNetwork, denormalizeNetwork, normalizeNetwork } from './symmetry';
 import { writeNetwork } from './writeback';
 
 export type { WeightDistanceSummary, TensorDistance } from './distance';
@@ -57,6 +57,8 @@ export interface AlignmentInfo {
   seed: number;
   /** Hidden layers as [tensor read by the next layer, permutation of B's units (new i = old perm[i])]. */
   permutations: Record<string, number[]>;
+  /** 'identity' when B as it is was already closer to A than the matched B (then it is kept). */
+  kept: 'matched' | 'identity';
 }
 
 export interface WeightDistanceResult {
@@ -108,9 +110,9 @@ export function canonicalize(model: OnnxSource, options: { sortKey?: SortKey } =
 }
 
 export interface AlignResult {
-  /** B rewritten into A's frame (BatchNorm folded, normalized, permuted): same function as B. */
+  /** B rewritten into A's frame (BatchNorm folded, permuted, A's unit scales/signs): same function as B. */
   model: Uint8Array;
-  /** Distance between normalized A and aligned B. */
+  /** Distance between A (BatchNorm folded) and B in A's frame. */
   distance: WeightDistanceSummary;
   alignment: AlignmentInfo;
 }
@@ -130,7 +132,7 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions) {
   check(Number.isInteger(seed), 'INVALID_ARGUMENT', `seed must be an integer, got ${seed}`);
   const a = cloneNetwork(na);
   const b = cloneNetwork(nb);
-  normalizeNetwork(a);
+  const frameA = normalizeNetwork(a);
   normalizeNetwork(b);
   let perms: Map<number, Int32Array>;
   let iterations = 1;
@@ -148,10 +150,18 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions) {
   }
   const permutations: Record<string, number[]> = {};
   for (const id of b.hidden) permutations[b.groups[id].tensor ?? String(id)] = Array.from(perms.get(id) ?? []);
+  // Back into A's own scale/sign frame: exactly A for a rescaled copy, and comparable with raw.
+  denormalizeNetwork(b, frameA);
+  // The aligned distance is a minimum over B's symmetry orbit, and B itself is in the orbit:
+  // if matching landed farther from A than B as it is, B as it is is the answer.
+  const matched = weightDistances(networkPairs(na, b));
+  const asIs = weightDistances(networkPairs(na, nb));
+  const keep = asIs.l2 < matched.l2;
+  if (keep) for (const k of Object.keys(permutations)) permutations[k] = permutations[k].map((_, i) => i);
   return {
-    aligned: weightDistances(networkPairs(a, b)),
-    info: { method, iterations, converged, seed, permutations } as AlignmentInfo,
-    model: encodeOnnx(writeNetwork(b)),
+    aligned: keep ? asIs : matched,
+    info: { method, iterations, converged, seed, permutations, kept: keep ? 'identity' : 'matched' } as AlignmentInfo,
+    model: encodeOnnx(writeNetwork(keep ? nb : b)),
   };
 }
 

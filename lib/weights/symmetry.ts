@@ -11,14 +11,63 @@ import { type SortKey, applyPermutation, fixSign, normalizeScale, sortPermutatio
 import type { Network } from './network';
 import { groupView } from './views';
 
-/** Scale/sign normalization of every hidden group, in place. */
-export function normalizeNetwork(net: Network): void {
-  for (const id of net.hidden) {
-    const g = net.groups[id];
-    if (!g.caps.scale && !g.caps.sign) continue;
+/** What normalization did to each hidden group's units (to undo it in another network). */
+export type UnitFactors = Map<number, { scale?: Float64Array; sign?: Int8Array }>;
+
+/**
+ * Scale/sign normalization of every hidden group, in place; returns the
+ * factors it divided out. In a chain one forward pass is exact. In a residual
+ * network a group can feed a layer that writes back into an earlier group
+ * (the stream's incoming weights include the block's last layer, whose
+ * columns belong to the block's inner group), so normalizing one group
+ * disturbs another: passes repeat, like matrix balancing, until every factor
+ * is 1 to rounding (at most MAX_PASSES).
+ */
+export function normalizeNetwork(net: Network): UnitFactors {
+  const factors: UnitFactors = new Map();
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    let worst = 0;
+    for (const id of net.hidden) {
+      const g = net.groups[id];
+      if (!g.caps.scale && !g.caps.sign) continue;
+      const { view, commit } = groupView(net, id);
+      const f = factors.get(id) ?? {};
+      if (g.caps.scale) {
+        const s = normalizeScale(view);
+        for (const v of s) worst = Math.max(worst, Math.abs(v - 1));
+        f.scale = f.scale ? f.scale.map((v, i) => v * s[i]) : s;
+      }
+      if (g.caps.sign) {
+        const s = fixSign(view);
+        if (s.some((v) => v < 0)) worst = Infinity;
+        f.sign = f.sign ? f.sign.map((v, i) => v * s[i]) : s;
+      }
+      commit();
+      factors.set(id, f);
+    }
+    if (worst <= 1e-12) break;
+  }
+  return factors;
+}
+
+const MAX_PASSES = 200;
+
+/**
+ * Multiply each hidden unit back by the factors another network's
+ * normalization divided out (incoming ×c, outgoing ×1/c; signs likewise), in
+ * place. Used to put aligned B into A's own scale frame, so that A and B can
+ * be compared (and interpolated) in A's parameterization.
+ */
+export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
+  for (const [id, f] of factors) {
     const { view, commit } = groupView(net, id);
-    if (g.caps.scale) normalizeScale(view);
-    if (g.caps.sign) fixSign(view);
+    const { win, bin, wout, units, fanIn, outRows, block } = view;
+    for (let u = 0; u < units; u++) {
+      const c = (f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1);
+      for (let k = 0; k < fanIn; k++) win[u * fanIn + k] *= c;
+      bin[u] *= c;
+      for (let o = 0; o < outRows; o++) for (let k = 0; k < block; k++) wout[(o * units + u) * block + k] /= c;
+    }
     commit();
   }
 }
