@@ -21,6 +21,37 @@ export {
   type OutputArray,
   type OutputKind,
 } from './function/divergence';
+export {
+  compare,
+  DEFAULT_METRICS,
+  type CompareMetric,
+  type CompareOptions,
+  type Comparison,
+  type ComparedModel,
+  type MetricSummary,
+} from './function/compare';
+export type { Accuracy } from './function/accuracy';
+export type { TopSample } from './function/top';
+export type { PerClass, ClassChange } from './function/per-class';
+export {
+  inferOutputs,
+  streamOutputs,
+  openModel,
+  closeModel,
+  sessionOptions,
+  defaultCacheDir,
+  type InferOptions,
+  type InferResult,
+  type InferenceStream,
+  type OutputBatch,
+  type ModelSource,
+  type ModelHandle,
+} from './infer';
+export { loadProbe, loadLabels, probeBatches, autoBatchSize, type ProbeData, type ProbeSource, type ProbeArraySource } from './io/probe';
+export { readNpy, parseNpy, writeNpy, encodeNpy, type NpyArray } from './io/npy';
+export { readNpz, parseNpz, writeNpz, encodeNpz } from './io/npz';
+export { makeTensor, convertTensor, toFloat64, type Tensor, type DType, type TypedArray } from './io/tensor';
+export { bootstrapMeanCI, describe, samplesNeeded, type Description, type SamplesNeeded, type BootstrapOptions } from './stats';
 export { measureInfo, measures, measuresOf, type MeasureInfo, type MeasureView } from './measures/registry';
 export {
   linearSumAssignment,

@@ -53,6 +53,8 @@ export interface InferenceStream {
   n: number;
   batchSize: number;
   batches: AsyncIterable<OutputBatch>;
+  /** Release the model's session (idempotent; also done when the batches are exhausted or abandoned). */
+  close(): Promise<void>;
 }
 
 export interface InferResult {
@@ -80,19 +82,22 @@ function pickOutput(handle: ModelHandle, requested: string | undefined): string 
 
 export async function streamOutputs(model: ModelSource, probeSource: ProbeSource, options: InferOptions = {}): Promise<InferenceStream> {
   const probe = loadProbe(probeSource, { cwd: options.cwd });
-  const handle = await openModel(model, { cwd: options.cwd, label: options.label });
+  const opened = await openModel(model, { cwd: options.cwd, label: options.label });
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= closeModel(opened));
+  const handle = opened;
   let plan: FeedPlan;
   let outputName: string;
   try {
     outputName = pickOutput(handle, options.output);
     plan = planFeeds(handle, probe);
   } catch (e) {
-    await closeModel(handle);
+    await close();
     throw e;
   }
   let batchSize = options.batchSize ?? autoBatchSize(probe);
   if (!Number.isInteger(batchSize) || batchSize < 1) {
-    await closeModel(handle);
+    await close();
     throw new ModeldiffError('USAGE', `--batch-size must be a positive integer, got ${batchSize}`);
   }
   const fixed = plan.inputs.map((p) => p.fixedBatch).filter((b): b is number => b !== undefined);
@@ -115,7 +120,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
   if (useCache) {
     const read = readCacheEntry(dir, key);
     if (read.status === 'hit' && read.output.n === probe.n) {
-      await closeModel(handle);
+      await close();
       const out = read.output;
       return {
         label: handle.label,
@@ -126,6 +131,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
         n: probe.n,
         batchSize,
         batches: sliceBatches(out, batchSize, options.onProgress),
+        close,
       };
     }
     // A corrupt entry is simply recomputed and overwritten below.
@@ -138,7 +144,8 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
     warnings,
     n: probe.n,
     batchSize,
-    batches: runBatches(handle, probe, plan, outputName, batchSize, options.onProgress, useCache ? { dir, key, warn } : undefined),
+    batches: runBatches(handle, close, probe, plan, outputName, batchSize, options.onProgress, useCache ? { dir, key, warn } : undefined),
+    close,
   };
 }
 
@@ -152,6 +159,7 @@ async function* sliceBatches(out: OutputArray, batchSize: number, onProgress?: (
 
 async function* runBatches(
   handle: ModelHandle,
+  close: () => Promise<void>,
   probe: ProbeData,
   plan: FeedPlan,
   outputName: string,
@@ -186,7 +194,7 @@ async function* runBatches(
       if (err) cache.warn(`output cache disabled for this run: cannot write to ${cache.dir} (${err})`);
     }
   } finally {
-    await closeModel(handle);
+    await close();
   }
 }
 
@@ -194,12 +202,16 @@ async function* runBatches(
 export async function inferOutputs(model: ModelSource, probe: ProbeSource, options: InferOptions = {}): Promise<InferResult> {
   const stream = await streamOutputs(model, probe, options);
   let outputs: OutputArray | undefined;
-  for await (const b of stream.batches) {
-    if (!outputs) {
-      const Ctor = b.output.data instanceof Float64Array ? Float64Array : Float32Array;
-      outputs = { data: new Ctor(stream.n * b.output.k), n: stream.n, k: b.output.k };
+  try {
+    for await (const b of stream.batches) {
+      if (!outputs) {
+        const Ctor = b.output.data instanceof Float64Array ? Float64Array : Float32Array;
+        outputs = { data: new Ctor(stream.n * b.output.k), n: stream.n, k: b.output.k };
+      }
+      outputs.data.set(b.output.data, b.start * outputs.k);
     }
-    outputs.data.set(b.output.data, b.start * outputs.k);
+  } finally {
+    await stream.close();
   }
   return { outputs: outputs!, outputName: stream.outputName, inputConversions: stream.inputConversions, cached: stream.cached, warnings: stream.warnings };
 }

@@ -1,0 +1,233 @@
+/**
+ * `modeldiff compare a.onnx b.onnx --data probe.npy [...]`: how differently
+ * two models behave on a probe set. A readable table by default, one JSON
+ * document with --json (the Comparison object, serialized by toJson).
+ */
+import path from 'node:path';
+
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+import { ModeldiffError } from '../../errors';
+import { type CompareMetric, type Comparison, DEFAULT_METRICS, compare } from '../../function/compare';
+import type { OutputKind } from '../../function/divergence';
+import { createProgress } from '../../infer/progress';
+import { readNpy } from '../../io/npy';
+import { toFloat64 } from '../../io/tensor';
+import { measuresOf } from '../../measures/registry';
+import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
+import { toJson } from '../../util/json';
+import type { CliIo } from '../context';
+
+/** --metric choices: every function-view measure in the registry (per-sample ones and the set-level kappa). */
+export const COMPARE_METRICS = measuresOf('function').map((m) => m.name) as CompareMetric[];
+
+const OUTPUT_KINDS = ['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit'];
+
+function positiveInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+    return n;
+  };
+}
+
+function positiveNumber(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+function metricList(v: string, prev: CompareMetric[] = []): CompareMetric[] {
+  const out = [...prev];
+  for (const m of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!COMPARE_METRICS.includes(m as CompareMetric)) throw new InvalidArgumentError(`unknown metric "${m}" (choices: ${COMPARE_METRICS.join(', ')})`);
+    out.push(m as CompareMetric);
+  }
+  return out;
+}
+
+/** --data values: "FILE" for a single-input model, or "NAME=FILE" per model input. */
+export function parseDataSpecs(specs: string[]): string | Record<string, string> {
+  if (specs.length === 0) throw new ModeldiffError('USAGE', 'compare needs probe data: --data FILE (or --data NAME=FILE per model input)');
+  const named: Record<string, string> = {};
+  let unnamed: string | undefined;
+  for (const s of specs) {
+    const m = /^([A-Za-z_][\w.:/-]*?)=(.+)$/.exec(s);
+    if (m && !m[1].includes('/')) {
+      if (m[1] in named) throw new ModeldiffError('USAGE', `--data ${m[1]}=... is given twice`);
+      named[m[1]] = m[2];
+    } else {
+      if (unnamed !== undefined) throw new ModeldiffError('USAGE', `several unnamed --data files (${unnamed}, ${s}); name them: --data INPUT=FILE`);
+      unnamed = s;
+    }
+  }
+  if (unnamed !== undefined && Object.keys(named).length > 0) {
+    throw new ModeldiffError('USAGE', `mix of named and unnamed --data (${unnamed}); name every input: --data INPUT=FILE`);
+  }
+  return unnamed ?? named;
+}
+
+interface CompareFlags {
+  data: string[];
+  labels?: string;
+  output?: string;
+  metric?: CompareMetric[];
+  outputs: string;
+  epsilon?: number;
+  bits?: boolean;
+  cost?: string;
+  batchSize?: number;
+  bootstrap: number;
+  seed: number;
+  precision?: number;
+  top?: number;
+  perClass?: boolean;
+  json?: boolean;
+  cache: boolean;
+  cacheDir?: string;
+  quiet?: boolean;
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('compare')
+    .description('compare two ONNX models by their outputs on a probe set')
+    .argument('<a>', 'first model (.onnx)')
+    .argument('<b>', 'second model (.onnx)')
+    .option('-d, --data <FILE|NAME=FILE>', 'probe data (.npy/.npz), axis 0 = samples; repeat NAME=FILE for several model inputs', collect, [])
+    .option('--labels <FILE>', 'integer class labels (.npy) for accuracy and error-aware measures')
+    .option('--output <NAME>', "model output to compare (default: each model's first)")
+    .option('-m, --metric <NAMES>', `measures, comma-separated or repeated (default: ${DEFAULT_METRICS.join(', ')}; choices: ${COMPARE_METRICS.join(', ')})`, metricList)
+    .addOption(new Option('--outputs <KIND>', 'how to read the outputs').choices(OUTPUT_KINDS).default('auto'))
+    .option('--epsilon <E>', 'smooth probabilities by E before KL-type measures (default: none; KL may be Infinity)', positiveNumber('--epsilon'))
+    .option('--bits', 'information measures in bits (default nats)')
+    .option('--cost <FILE>', 'k×k cost matrix (.npy) for the emd-cost metric')
+    .option('--batch-size <N>', 'samples per inference batch (default: automatic)', positiveInt('--batch-size'))
+    .option('--bootstrap <B>', 'bootstrap replicates for the 95% interval', nonNegativeInt('--bootstrap'), 1000)
+    .option('--seed <S>', 'bootstrap seed', nonNegativeInt('--seed'), 0)
+    .option('--precision <H>', `target 95% CI half-width for the samples-needed estimate (default: ${DEFAULT_RELATIVE_PRECISION * 100}% of each mean)`, positiveNumber('--precision'))
+    .option('--top <K>', 'list the K samples where the models differ most (by the first metric) and a per-class breakdown', positiveInt('--top'))
+    .option('--per-class', 'include the per-class breakdown without --top')
+    .option('--json', 'print one JSON document')
+    .option('--cache-dir <DIR>', 'output cache folder (default ~/.cache/modeldiff)')
+    .option('--no-cache', 'do not read or write the output cache')
+    .option('-q, --quiet', 'no progress bar')
+    .action(async (a: string, b: string, flags: CompareFlags) => {
+      const data = parseDataSpecs(flags.data);
+      const cost = flags.cost !== undefined ? toFloat64(readNpy(path.resolve(io.cwd, flags.cost))) : undefined;
+      const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
+      let result: Comparison;
+      try {
+        result = await compare(a, b, {
+          data,
+          labels: flags.labels,
+          output: flags.output,
+          metrics: flags.metric,
+          outputs: flags.outputs as OutputKind | 'auto',
+          epsilon: flags.epsilon,
+          bits: flags.bits,
+          cost,
+          batchSize: flags.batchSize,
+          bootstrap: flags.bootstrap,
+          seed: flags.seed,
+          precision: flags.precision,
+          top: flags.top,
+          perClass: flags.perClass || flags.top !== undefined,
+          cache: flags.cache,
+          cacheDir: flags.cacheDir,
+          cwd: io.cwd,
+          onProgress: (d, t) => progress.update(d, t),
+          onWarning: (w) => io.stderr(`modeldiff: warning: ${w}\n`),
+        });
+      } finally {
+        progress.stop();
+      }
+      if (flags.json) {
+        io.stdout(toJson(result) + '\n');
+      } else {
+        io.stdout(formatComparison(result));
+      }
+    });
+}
+
+function num(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'n/a' : v > 0 ? 'Infinity' : '-Infinity';
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e5) return v.toPrecision(4).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  return v.toExponential(3);
+}
+
+function pct(v: number): string {
+  return `${(100 * v).toFixed(1)}%`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => '  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The human-readable report. */
+export function formatComparison(r: Comparison): string {
+  let s = `modeldiff compare: ${r.models[0].path} vs ${r.models[1].path}\n`;
+  s += `  ${r.n} samples, ${r.k} ${r.k === 1 ? 'output column' : 'classes'}, outputs read as ${r.outputs}, units ${r.units}`;
+  const cached = r.models.filter((m) => m.cached).map((m) => m.path);
+  s += cached.length ? ` (cached outputs: ${cached.join(', ')})\n` : '\n';
+  for (const c of r.inputConversions) s += `  note: ${c}\n`;
+  const names = Object.keys(r.metrics) as Array<keyof Comparison['metrics']>;
+  if (names.length) {
+    s += '\n';
+    const rows = [['metric', 'mean', 'stderr', '95% CI', 'median', 'max', 'n needed (±H)']];
+    for (const m of names) {
+      const v = r.metrics[m]!;
+      const ci = r.bootstrap.replicates > 0 ? `[${num(v.ci95[0])}, ${num(v.ci95[1])}]` : '-';
+      const need = Number.isFinite(v.samplesNeeded.n) ? `${v.samplesNeeded.n} (±${num(v.samplesNeeded.halfWidth)})` : 'n/a';
+      rows.push([m, num(v.mean), num(v.stderr), ci, num(v.median), num(v.max), need]);
+    }
+    s += table(rows);
+    s += `  (95% CI: percentile bootstrap, ${r.bootstrap.replicates} replicates, seed ${r.bootstrap.seed})\n`;
+  }
+  if (r.kappa !== undefined) s += `\n  Cohen's kappa (argmax labels): ${num(r.kappa)}\n`;
+  if (r.accuracy) {
+    const a = r.accuracy;
+    s += `\n  accuracy: A ${pct(a.a)}, B ${pct(a.b)}\n`;
+    s += `  both right ${pct(a.bothRight)}, both wrong ${pct(a.bothWrong)}, exactly one wrong ${pct(a.exactlyOneWrong)} (only A ${pct(a.onlyAWrong)}, only B ${pct(a.onlyBWrong)})\n`;
+    s += `  among samples both get wrong, different wrong answers: ${a.disagreementWhenBothWrong === null ? 'n/a' : pct(a.disagreementWhenBothWrong)}\n`;
+  }
+  if (r.top) {
+    const metric = names[0];
+    s += `\n  top ${r.top.length} samples by ${metric}:\n`;
+    const rows = [['index', metric, 'A class (p)', 'B class (p)', ...(r.accuracy ? ['true'] : [])]];
+    for (const t of r.top) {
+      rows.push([String(t.index), num(t.value), `${t.labelA} (${num(t.confidenceA)})`, `${t.labelB} (${num(t.confidenceB)})`, ...(t.trueLabel !== undefined ? [String(t.trueLabel)] : [])]);
+    }
+    s += table(rows);
+  }
+  if (r.perClass) {
+    s += `\n  per class (A's prediction → how often B predicts another class):\n`;
+    const rows = [['class', 'A count', 'changed', 'rate']];
+    for (const c of r.perClass.classes) if (c.count > 0) rows.push([String(c.class), String(c.count), String(c.changed), pct(c.rate)]);
+    s += table(rows);
+    if (r.k <= 20) {
+      s += `\n  A's label (rows) vs B's label (columns):\n`;
+      const rows2 = [['A\\B', ...r.perClass.confusion.map((_, j) => String(j))], ...r.perClass.confusion.map((row, i) => [String(i), ...row.map(String)])];
+      s += table(rows2);
+    }
+  }
+  for (const h of r.hints) s += `\nhint: ${h}\n`;
+  return s;
+}

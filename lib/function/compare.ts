@@ -1,0 +1,257 @@
+/**
+ * compare(a, b, options): how differently two models behave on a probe set.
+ *
+ * Both models run batch by batch (from the output cache when possible); each
+ * batch goes straight to the divergence kernels, so only the per-sample
+ * values (n float64 per measure) and each model's predicted class and
+ * confidence are kept, never the n×k outputs. Each measure is summarized as
+ * mean, standard error, a seeded percentile-bootstrap 95% interval, median
+ * and max, with the number of samples a chosen precision would need.
+ */
+import { ModeldiffError } from '../errors';
+import { pairBatches } from '../infer/align';
+import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
+import type { ModelSource } from '../infer/session';
+import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
+import { bootstrapMeanCI, describe, samplesNeeded, type SamplesNeeded } from '../stats';
+import { type Accuracy, accuracyStats } from './accuracy';
+import {
+  type DivergenceOptions,
+  type FunctionMeasureName,
+  type OutputKind,
+  cohenKappa,
+  divergencePerSample,
+  predict,
+  resolveOutputKind,
+} from './divergence';
+import { type PerClass, perClassBreakdown } from './per-class';
+import { type TopSample, topSamples } from './top';
+
+export type CompareMetric = FunctionMeasureName | 'kappa';
+
+export const DEFAULT_METRICS: FunctionMeasureName[] = ['js', 'tv', 'hellinger', 'disagreement', 'kl'];
+
+export interface CompareOptions {
+  /** Probe data: a .npy/.npz path, a typed array with a shape, or arrays by model input name. */
+  data: ProbeSource;
+  /** Integer class labels (a .npy path or an array), adding accuracy and error-aware measures. */
+  labels?: string | ArrayLike<number>;
+  /** Model output to compare (default: each model's first output). */
+  output?: string;
+  /** Measures (default js, tv, hellinger, disagreement, kl); 'kappa' adds Cohen's kappa of the argmax labels. */
+  metrics?: CompareMetric[];
+  /** How to read outputs (default 'auto'; the result says what was used). */
+  outputs?: OutputKind | 'auto';
+  /** Smoothing for KL-type measures (default none: KL may be +Infinity). */
+  epsilon?: number;
+  /** Report information measures in bits instead of nats. */
+  bits?: boolean;
+  /** k×k cost matrix for 'emd-cost'. */
+  cost?: Float64Array;
+  /** Bootstrap replicates for the 95% interval (default 1000; 0 = none). */
+  bootstrap?: number;
+  /** Bootstrap seed (default 0). */
+  seed?: number;
+  /** Target ci95 half-width for the samples-needed estimate (default: 10% of each mean). */
+  precision?: number;
+  /** Report the K samples with the largest value of the first measure. */
+  top?: number;
+  /** Include the per-class breakdown (default: when top is set). */
+  perClass?: boolean;
+  /** Keep the per-sample values in the result. */
+  perSample?: boolean;
+  batchSize?: number;
+  cache?: boolean;
+  cacheDir?: string;
+  cwd?: string;
+  /** Progress over both models' inference: samples done of 2n. */
+  onProgress?: (done: number, total: number) => void;
+  onWarning?: (message: string) => void;
+  isa?: DivergenceOptions['isa'];
+  threads?: number;
+}
+
+export interface MetricSummary {
+  mean: number;
+  stderr: number;
+  ci95: [number, number];
+  median: number;
+  max: number;
+  samplesNeeded: SamplesNeeded;
+}
+
+export interface ComparedModel {
+  /** The model as given: its path, or "<bytes>" / "<session>". */
+  path: string;
+  outputName: string;
+  /** Outputs came from the cache. */
+  cached: boolean;
+}
+
+export interface Comparison {
+  models: [ComparedModel, ComparedModel];
+  n: number;
+  /** Classes (output columns). */
+  k: number;
+  /** How outputs were interpreted. */
+  outputs: OutputKind;
+  units: 'nats' | 'bits';
+  metrics: Partial<Record<FunctionMeasureName, MetricSummary>>;
+  /** Cohen's kappa between the two argmax labelings (when 'kappa' is requested). */
+  kappa?: number;
+  accuracy?: Accuracy;
+  top?: TopSample[];
+  perClass?: PerClass;
+  /** Every dtype conversion applied to the probe data. */
+  inputConversions: string[];
+  bootstrap: { replicates: number; seed: number };
+  /** Advice, e.g. how to get a finite KL. */
+  hints: string[];
+  /** Non-fatal problems (e.g. an unwritable cache folder). */
+  warnings: string[];
+  perSample?: Partial<Record<FunctionMeasureName, Float64Array>>;
+}
+
+function modelLabel(m: ModelSource): string {
+  return typeof m === 'string' ? m : m instanceof Uint8Array ? '<bytes>' : '<session>';
+}
+
+export async function compare(a: ModelSource, b: ModelSource, options: CompareOptions): Promise<Comparison> {
+  const requested = options.metrics && options.metrics.length > 0 ? options.metrics : DEFAULT_METRICS;
+  const measures = [...new Set(requested.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
+  const wantKappa = requested.includes('kappa');
+  const replicates = options.bootstrap ?? 1000;
+  const seed = options.seed ?? 0;
+  if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
+    throw new ModeldiffError('USAGE', `--top must be a positive integer, got ${options.top}`);
+  }
+  const probe = loadProbe(options.data, { cwd: options.cwd });
+  const n = probe.n;
+  const truth = options.labels !== undefined ? loadLabels(options.labels as string, n, { cwd: options.cwd }) : undefined;
+  const labelsName = typeof options.labels === 'string' ? options.labels : 'labels';
+
+  const done = [0, 0];
+  const progress = (i: number) => (d: number) => {
+    done[i] = d;
+    options.onProgress?.(done[0] + done[1], 2 * n);
+  };
+  const warnings: string[] = [];
+  const inferOpts = (i: number, m: ModelSource): InferOptions => ({
+    output: options.output,
+    batchSize: options.batchSize,
+    cache: options.cache,
+    cacheDir: options.cacheDir,
+    cwd: options.cwd,
+    label: modelLabel(m),
+    onProgress: progress(i),
+    onWarning: (w) => {
+      if (!warnings.includes(w)) {
+        warnings.push(w);
+        options.onWarning?.(w);
+      }
+    },
+  });
+  const sa: InferenceStream = await streamOutputs(a, probe, inferOpts(0, a));
+  let sb: InferenceStream;
+  try {
+    sb = await streamOutputs(b, probe, inferOpts(1, b));
+  } catch (e) {
+    await sa.close();
+    throw e;
+  }
+
+  const perSample = Object.fromEntries(measures.map((m) => [m, new Float64Array(n)])) as Record<FunctionMeasureName, Float64Array>;
+  const predA = { label: new Int32Array(n), confidence: new Float64Array(n) };
+  const predB = { label: new Int32Array(n), confidence: new Float64Array(n) };
+  let kind: OutputKind | undefined;
+  let k = 0;
+  const divOptions: DivergenceOptions = {
+    epsilon: options.epsilon,
+    bits: options.bits,
+    cost: options.cost,
+    isa: options.isa,
+    threads: options.threads,
+    names: [sa.label, sb.label],
+  };
+  try {
+    for await (const batch of pairBatches(sa.batches, sb.batches)) {
+      if (kind === undefined) {
+        if (batch.a.k !== batch.b.k) {
+          throw new ModeldiffError(
+            'SHAPE_MISMATCH',
+            `the models' outputs disagree in shape: ${sa.label} output "${sa.outputName}" is [${n}, ${batch.a.k}], ` +
+              `${sb.label} output "${sb.outputName}" is [${n}, ${batch.b.k}]`,
+          );
+        }
+        k = batch.a.k;
+        // 'auto' is decided on the first batch; the kernels still validate every later batch.
+        kind = resolveOutputKind([batch.a, batch.b], options.outputs ?? 'auto');
+        divOptions.outputs = kind;
+      }
+      let values = {} as Record<FunctionMeasureName, Float64Array>;
+      try {
+        if (measures.length > 0) values = await divergencePerSample(batch.a, batch.b, measures, divOptions);
+      } catch (e) {
+        // Kernel errors name rows of the batch; say which samples those are.
+        if (e instanceof ModeldiffError && batch.start > 0) {
+          throw new ModeldiffError(e.code, `${e.message} (row numbers count from sample ${batch.start} of the probe set)`, { cause: e });
+        }
+        throw e;
+      }
+      for (const m of measures) perSample[m].set(values[m], batch.start);
+      const pa = predict(batch.a, kind);
+      const pb = predict(batch.b, kind);
+      predA.label.set(pa.label, batch.start);
+      predA.confidence.set(pa.confidence, batch.start);
+      predB.label.set(pb.label, batch.start);
+      predB.confidence.set(pb.confidence, batch.start);
+    }
+  } finally {
+    await Promise.all([sa.close(), sb.close()]);
+  }
+
+  const cis = bootstrapMeanCI(
+    measures.map((m) => perSample[m]),
+    { replicates, seed },
+  );
+  const metrics: Partial<Record<FunctionMeasureName, MetricSummary>> = {};
+  const hints: string[] = [];
+  measures.forEach((m, i) => {
+    const d = describe(perSample[m], m);
+    metrics[m] = { mean: d.mean, stderr: d.stderr, ci95: cis[i], median: d.median, max: d.max, samplesNeeded: samplesNeeded(d.sd, d.mean, options.precision) };
+    if (d.mean === Infinity) {
+      let inf = 0;
+      for (const v of perSample[m]) if (v === Infinity) inf++;
+      hints.push(
+        `${m} is infinite on ${inf} of ${n} samples: one model gives probability 0 to a class the other does not; ` +
+          `pass --epsilon (e.g. --epsilon 1e-9) to smooth, or use js / tv / hellinger, which stay finite`,
+      );
+    }
+  });
+
+  const result: Comparison = {
+    models: [
+      { path: sa.label, outputName: sa.outputName, cached: sa.cached },
+      { path: sb.label, outputName: sb.outputName, cached: sb.cached },
+    ],
+    n,
+    k,
+    outputs: kind!,
+    units: options.bits ? 'bits' : 'nats',
+    metrics,
+    inputConversions: [...sa.inputConversions, ...sb.inputConversions],
+    bootstrap: { replicates, seed },
+    hints,
+    warnings,
+  };
+  if (wantKappa) result.kappa = cohenKappa(predA.label, predB.label, Math.max(k, 2));
+  if (truth) result.accuracy = accuracyStats(predA.label, predB.label, truth, Math.max(k, 2), labelsName);
+  if (options.top !== undefined) {
+    const first = measures[0];
+    if (!first) throw new ModeldiffError('USAGE', '--top ranks samples by the first --metric; give at least one per-sample metric');
+    result.top = topSamples(perSample[first], options.top, predA, predB, truth);
+  }
+  if (options.perClass ?? options.top !== undefined) result.perClass = perClassBreakdown(predA.label, predB.label, Math.max(k, 2));
+  if (options.perSample) result.perSample = perSample;
+  return result;
+}

@@ -1,0 +1,417 @@
+/**
+ * compare() end to end on tiny Gemm models, checked against a float64
+ * reference computed here from the models' own outputs: per-sample JS, TV,
+ * KL, Hellinger and disagreement, their means / stderr / median / max, the
+ * top-K ranking, the per-class table, accuracy, kappa, and the samples-needed
+ * formula. Plus streaming (batch size does not change anything), the cache,
+ * the CLI and every bad-input path.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+
+import { runCli } from '../lib/cli/main';
+import { parseDataSpecs } from '../lib/cli/commands/compare';
+import { ModeldiffError } from '../lib/errors';
+import { compare } from '../lib/function/compare';
+import { inferOutputs, inferenceCounters } from '../lib/infer';
+import { createProgress } from '../lib/infer/progress';
+import { writeNpy } from '../lib/io/npy';
+import { makeTensor } from '../lib/io/tensor';
+import { createRng } from '../lib/util/rng';
+import { captureIo } from './cli.test';
+import { buildModel, gemmSoftmaxModel } from './helpers/onnx-builder';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-compare-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const noCache = { cache: false };
+
+const rng = createRng(11);
+const K = 4;
+const D = 5;
+const N = 157; // prime: no batch size divides it
+const rand = (len: number, s = 1) => Array.from({ length: len }, () => rng.normal() * s);
+const WA = rand(K * D);
+const WB = WA.map((w) => w + rng.normal() * 0.6);
+const bA = rand(K, 0.2);
+const bB = rand(K, 0.2);
+const aPath = path.join(tmp, 'a.onnx');
+const bPath = path.join(tmp, 'b.onnx');
+fs.writeFileSync(aPath, gemmSoftmaxModel({ W: WA, b: bA, k: K, d: D, softmax: false }));
+fs.writeFileSync(bPath, gemmSoftmaxModel({ W: WB, b: bB, k: K, d: D, softmax: false }));
+const X = new Float32Array(N * D).map(() => rng.normal());
+const xPath = path.join(tmp, 'x.npy');
+writeNpy(xPath, makeTensor(X, [N, D]));
+const labels = Int32Array.from({ length: N }, () => rng.int(K));
+const yPath = path.join(tmp, 'y.npy');
+writeNpy(yPath, makeTensor(labels, [N]));
+
+// ---- float64 reference, from the models' logits ----
+function softmaxRows(z: ArrayLike<number>): number[][] {
+  const rows: number[][] = [];
+  for (let i = 0; i < N; i++) {
+    const r = Array.from({ length: K }, (_, j) => z[i * K + j]);
+    const m = Math.max(...r);
+    const e = r.map((v) => Math.exp(v - m));
+    const s = e.reduce((a, c) => a + c, 0);
+    rows.push(e.map((v) => v / s));
+  }
+  return rows;
+}
+const kl = (p: number[], q: number[]) => p.reduce((s, pi, j) => s + (pi > 0 ? pi * Math.log(pi / q[j]) : 0), 0);
+const refMeasures = {
+  js: (p: number[], q: number[]) => {
+    const m = p.map((v, j) => (v + q[j]) / 2);
+    return (kl(p, m) + kl(q, m)) / 2;
+  },
+  tv: (p: number[], q: number[]) => p.reduce((s, v, j) => s + Math.abs(v - q[j]), 0) / 2,
+  hellinger: (p: number[], q: number[]) => Math.sqrt(Math.max(0, 1 - p.reduce((s, v, j) => s + Math.sqrt(v * q[j]), 0))),
+  kl,
+  disagreement: (p: number[], q: number[]) => (argmax(p) === argmax(q) ? 0 : 1),
+};
+function argmax(r: number[]): number {
+  let b = 0;
+  for (let j = 1; j < r.length; j++) if (r[j] > r[b]) b = j;
+  return b;
+}
+const close = (a: number, b: number, rel = 1e-6, abs = 1e-9) => Math.abs(a - b) <= Math.max(abs, rel * Math.abs(b));
+
+async function errorOf(p: Promise<unknown>): Promise<ModeldiffError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof ModeldiffError) return e;
+    throw e;
+  }
+  throw new Error('expected a ModeldiffError');
+}
+
+t.test('compare matches a float64 reference end to end', async (t) => {
+  const la = (await inferOutputs(aPath, xPath, noCache)).outputs.data;
+  const lb = (await inferOutputs(bPath, xPath, noCache)).outputs.data;
+  const P = softmaxRows(la);
+  const Q = softmaxRows(lb);
+  const r = await compare(aPath, bPath, { data: xPath, labels: yPath, top: 7, metrics: ['js', 'tv', 'hellinger', 'disagreement', 'kl', 'kappa'], seed: 3, ...noCache });
+  t.equal(r.n, N);
+  t.equal(r.k, K);
+  t.equal(r.outputs, 'logits');
+  t.equal(r.units, 'nats');
+  t.same(r.models, [
+    { path: aPath, outputName: 'y', cached: false },
+    { path: bPath, outputName: 'y', cached: false },
+  ]);
+  t.same(r.inputConversions, []);
+  const ref: Record<string, number[]> = {};
+  for (const [name, f] of Object.entries(refMeasures)) {
+    const v = P.map((p, i) => f(p, Q[i]));
+    ref[name] = v;
+    const m = r.metrics[name as 'js']!;
+    const mean = v.reduce((a, c) => a + c, 0) / N;
+    const sd = Math.sqrt(v.reduce((a, c) => a + (c - mean) ** 2, 0) / (N - 1));
+    t.ok(close(m.mean, mean), `${name} mean ${m.mean} vs ${mean}`);
+    t.ok(close(m.stderr, sd / Math.sqrt(N)), `${name} stderr = sd/sqrt(n)`);
+    const sorted = [...v].sort((a, b) => a - b);
+    t.ok(close(m.median, sorted[(N - 1) / 2]), `${name} median`);
+    t.ok(close(m.max, sorted[N - 1]), `${name} max`);
+    t.ok(m.ci95[0] <= m.mean && m.mean <= m.ci95[1], `${name} ci95 ${m.ci95} contains the mean`);
+    // A percentile bootstrap interval of a mean is close to mean ± 1.96·stderr.
+    if (name !== 'disagreement') t.ok(Math.abs(m.ci95[1] - m.ci95[0] - 2 * 1.96 * m.stderr) < 0.35 * 2 * 1.96 * m.stderr, `${name} ci width`);
+    t.equal(m.samplesNeeded.halfWidth, 0.1 * m.mean);
+    t.equal(m.samplesNeeded.n, Math.ceil(((1.96 * m.stderr * Math.sqrt(N)) / (0.1 * m.mean)) ** 2));
+  }
+  t.same(Object.keys(r.metrics), ['js', 'tv', 'hellinger', 'disagreement', 'kl']);
+
+  // Top 7 by JS: indices of the 7 largest reference values.
+  const order = ref.js.map((v, i) => [v, i]).sort((x, y) => y[0] - x[0]).slice(0, 7).map((x) => x[1]);
+  t.same(r.top!.map((s) => s.index), order);
+  for (const s of r.top!) {
+    t.equal(s.labelA, argmax(P[s.index]));
+    t.equal(s.labelB, argmax(Q[s.index]));
+    t.ok(close(s.confidenceA, Math.max(...P[s.index]), 1e-6));
+    t.ok(close(s.confidenceB, Math.max(...Q[s.index]), 1e-6));
+    t.ok(close(s.value, ref.js[s.index]));
+    t.equal(s.trueLabel, labels[s.index]);
+  }
+
+  // Per-class table: sums to n and counts (A's argmax, B's argmax) pairs.
+  const conf = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+  P.forEach((p, i) => conf[argmax(p)][argmax(Q[i])]++);
+  t.same(r.perClass!.confusion, conf);
+  t.equal(r.perClass!.confusion.flat().reduce((a, c) => a + c, 0), N);
+  r.perClass!.classes.forEach((c, i) => {
+    const count = conf[i].reduce((a, v) => a + v, 0);
+    t.same(c, { class: i, count, changed: count - conf[i][i], rate: count ? (count - conf[i][i]) / count : 0 });
+  });
+
+  // Accuracy and the error-aware measures.
+  const okA = P.map((p, i) => argmax(p) === labels[i]);
+  const okB = Q.map((q, i) => argmax(q) === labels[i]);
+  const frac = (f: (i: number) => boolean) => Array.from({ length: N }, (_, i) => i).filter(f).length / N;
+  const acc = r.accuracy!;
+  t.equal(acc.a, frac((i) => okA[i]));
+  t.equal(acc.b, frac((i) => okB[i]));
+  t.equal(acc.bothWrong, frac((i) => !okA[i] && !okB[i]));
+  t.equal(acc.exactlyOneWrong, frac((i) => okA[i] !== okB[i]));
+  t.equal(acc.onlyAWrong, frac((i) => !okA[i] && okB[i]));
+  const bw = Array.from({ length: N }, (_, i) => i).filter((i) => !okA[i] && !okB[i]);
+  t.equal(acc.disagreementWhenBothWrong, bw.filter((i) => argmax(P[i]) !== argmax(Q[i])).length / bw.length);
+
+  // Cohen's kappa from its definition.
+  const la2 = P.map(argmax);
+  const lb2 = Q.map(argmax);
+  const po = la2.filter((v, i) => v === lb2[i]).length / N;
+  let pe = 0;
+  for (let c = 0; c < K; c++) pe += (la2.filter((v) => v === c).length / N) * (lb2.filter((v) => v === c).length / N);
+  t.ok(close(r.kappa!, (po - pe) / (1 - pe)));
+});
+
+t.test('reproducible bootstrap; batch size changes nothing; precision; bits; no bootstrap', async (t) => {
+  const base = { data: xPath, seed: 5, ...noCache };
+  const one = await compare(aPath, bPath, { ...base, batchSize: N });
+  const again = await compare(aPath, bPath, { ...base, batchSize: 10 });
+  t.same(again.metrics, one.metrics, 'batches of 10 (157 = 15·10 + 7) give identical results to one batch');
+  const other = await compare(aPath, bPath, { ...base, seed: 6 });
+  t.notSame(other.metrics.js!.ci95, one.metrics.js!.ci95, 'another seed, another resample');
+  t.equal(other.metrics.js!.mean, one.metrics.js!.mean);
+  const prec = await compare(aPath, bPath, { ...base, precision: 0.001, metrics: ['js'] });
+  const sd = prec.metrics.js!.stderr * Math.sqrt(N);
+  t.same(prec.metrics.js!.samplesNeeded, { halfWidth: 0.001, n: Math.ceil(((1.96 * sd) / 0.001) ** 2) });
+  const bits = await compare(aPath, bPath, { ...base, bits: true, metrics: ['js'] });
+  t.equal(bits.units, 'bits');
+  t.ok(close(bits.metrics.js!.mean, one.metrics.js!.mean / Math.LN2));
+  const noBoot = await compare(aPath, bPath, { ...base, bootstrap: 0, metrics: ['tv'], perSample: true });
+  t.ok(noBoot.metrics.tv!.ci95.every(Number.isNaN));
+  t.equal(noBoot.perSample!.tv!.length, N);
+  t.equal(noBoot.perClass, undefined);
+  const same = await compare(aPath, aPath, { ...base, metrics: ['js', 'kl'], perClass: true });
+  t.equal(same.metrics.js!.mean, 0, 'a model against itself: exactly 0');
+  t.same(same.metrics.kl!.samplesNeeded, { halfWidth: 0, n: 1 });
+  t.equal(same.perClass!.classes.reduce((s, c) => s + c.changed, 0), 0);
+});
+
+t.test('the output cache: the second compare runs no model', async (t) => {
+  const dir = path.join(tmp, 'cache');
+  const first = await compare(aPath, bPath, { data: xPath, cacheDir: dir });
+  t.same(first.models.map((m) => m.cached), [false, false]);
+  const runs = inferenceCounters.runs;
+  const second = await compare(aPath, bPath, { data: xPath, cacheDir: dir, batchSize: 13 });
+  t.same(second.models.map((m) => m.cached), [true, true]);
+  t.equal(inferenceCounters.runs, runs);
+  t.same(second.metrics, first.metrics);
+  // A third model against the same reference runs only the new model.
+  const cPath = path.join(tmp, 'c.onnx');
+  fs.writeFileSync(cPath, gemmSoftmaxModel({ W: WB.map((w) => -w), b: bB, k: K, d: D, softmax: false }));
+  const third = await compare(aPath, cPath, { data: xPath, cacheDir: dir });
+  t.same(third.models.map((m) => m.cached), [true, false]);
+});
+
+t.test('infinite KL is reported as Infinity with a hint about --epsilon', async (t) => {
+  // A passes probability rows through; B shifts them one class over, so B has zeros where A does not.
+  const ident = buildModel({ inputs: [{ name: 'x', shape: ['N', 3] }], outputs: [{ name: 'y', shape: ['N', 3] }], nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }] });
+  const shift = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 3] }],
+    outputs: [{ name: 'y', shape: ['N', 3] }],
+    initializers: [{ name: 'P', dims: [3, 3], data: [0, 1, 0, 0, 0, 1, 1, 0, 0] }],
+    nodes: [{ op: 'MatMul', inputs: ['x', 'P'], outputs: ['y'] }],
+  });
+  const pa = path.join(tmp, 'ident.onnx');
+  const pb = path.join(tmp, 'shift.onnx');
+  fs.writeFileSync(pa, ident);
+  fs.writeFileSync(pb, shift);
+  const probs = { data: new Float32Array([0.5, 0.5, 0, 0.25, 0.25, 0.5, 1 / 3, 1 / 3, 1 / 3]), shape: [3, 3] };
+  const r = await compare(pa, pb, { data: probs, metrics: ['kl', 'js'], ...noCache });
+  t.equal(r.outputs, 'probs');
+  t.equal(r.metrics.kl!.mean, Infinity);
+  t.equal(r.metrics.kl!.max, Infinity);
+  t.equal(r.metrics.kl!.stderr, Infinity);
+  t.equal(r.metrics.kl!.samplesNeeded.n, Infinity);
+  t.ok(Number.isFinite(r.metrics.js!.mean));
+  t.equal(r.hints.length, 1);
+  t.match(r.hints[0], /kl is infinite on 1 of 3 samples.*--epsilon/);
+  const smoothed = await compare(pa, pb, { data: probs, metrics: ['kl'], epsilon: 1e-6, ...noCache });
+  t.ok(Number.isFinite(smoothed.metrics.kl!.mean));
+  t.same(smoothed.hints, []);
+
+  const npy = path.join(tmp, 'probs.npy');
+  writeNpy(npy, makeTensor(probs.data, probs.shape));
+  const io = captureIo();
+  t.equal(await runCli(['compare', pa, pb, '--data', npy, '--metric', 'kl', '--json', '--no-cache'], io), 0);
+  const doc = JSON.parse(io.out);
+  t.equal(doc.metrics.kl.mean, 'Infinity');
+  t.match(doc.hints[0], /--epsilon/);
+  const io2 = captureIo();
+  t.equal(await runCli(['compare', pa, pb, '--data', npy, '-m', 'kl', '--no-cache'], io2), 0);
+  t.match(io2.out, /kl +Infinity/);
+  t.match(io2.out, /hint: kl is infinite/);
+});
+
+t.test('sigmoid models (one output column)', async (t) => {
+  const mk = (w: number) =>
+    buildModel({
+      inputs: [{ name: 'x', shape: ['N', 1] }],
+      outputs: [{ name: 'y', shape: ['N', 1] }],
+      initializers: [{ name: 'w', dims: [1], data: [w] }],
+      nodes: [
+        { op: 'Mul', inputs: ['x', 'w'], outputs: ['z'] },
+        { op: 'Sigmoid', inputs: ['z'], outputs: ['y'] },
+      ],
+    });
+  const x = { data: new Float32Array([-2, -0.1, 0.3, 3]), shape: [4, 1] };
+  const r = await compare(mk(1), mk(-1), { data: x, metrics: ['disagreement', 'tv'], perClass: true, ...noCache });
+  t.equal(r.outputs, 'sigmoid');
+  t.equal(r.k, 1);
+  t.equal(r.metrics.disagreement!.mean, 1);
+  t.same(r.perClass!.confusion, [[0, 2], [2, 0]]);
+  t.same(r.models.map((m) => m.path), ['<bytes>', '<bytes>']);
+  const tv = [-2, -0.1, 0.3, 3].map((v) => Math.abs(1 / (1 + Math.exp(-v)) - 1 / (1 + Math.exp(v))));
+  t.ok(close(r.metrics.tv!.mean, tv.reduce((a, c) => a + c, 0) / 4, 1e-6));
+});
+
+t.test('bad input: typed errors naming the file, tensor or both shapes', async (t) => {
+  const three = path.join(tmp, 'three.onnx');
+  fs.writeFileSync(three, gemmSoftmaxModel({ W: rand(3 * D), b: rand(3), k: 3, d: D, softmax: false }));
+  const e1 = await errorOf(compare(aPath, three, { data: xPath, ...noCache }));
+  t.equal(e1.code, 'SHAPE_MISMATCH');
+  t.match(e1.message, /outputs disagree in shape: .*a\.onnx output "y" is \[157, 4\], .*three\.onnx output "y" is \[157, 3\]/);
+  t.equal((await errorOf(compare(aPath, path.join(tmp, 'missing.onnx'), { data: xPath }))).code, 'FILE_NOT_FOUND');
+  t.equal((await errorOf(compare(aPath, bPath, { data: path.join(tmp, 'missing.npy') }))).code, 'FILE_NOT_FOUND');
+  const wrong = await errorOf(compare(aPath, bPath, { data: { data: new Float32Array(N * 3), shape: [N, 3] }, ...noCache }));
+  t.equal(wrong.code, 'MODEL_INPUT');
+  t.match(wrong.message, /expects float32 \[N, 5\], got float32 \[157, 3\]/);
+  const badLabels = await errorOf(compare(aPath, bPath, { data: xPath, labels: new Array(N).fill(9), ...noCache }));
+  t.match(badLabels.message, /label 9 at sample 0 is not a class of these 4-class models/);
+  t.equal((await errorOf(compare(aPath, bPath, { data: xPath, top: 0 }))).code, 'USAGE');
+  t.match((await errorOf(compare(aPath, bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }))).message, /--top ranks samples by the first --metric/);
+  const kOnly = await compare(aPath, bPath, { data: xPath, metrics: ['kappa'], ...noCache });
+  t.same(kOnly.metrics, {});
+  t.type(kOnly.kappa, 'number');
+  // Probabilities that are not on the simplex, declared as probs: the kernels' error, with the sample offset.
+  const e2 = await errorOf(compare(aPath, bPath, { data: xPath, outputs: 'probs', batchSize: 50, ...noCache }));
+  t.equal(e2.code, 'INVALID_PROBS');
+});
+
+t.test('CLI: JSON equals the library result; table; flags; one-line errors', async (t) => {
+  const dir = path.join(tmp, 'cli-cache');
+  const io = captureIo();
+  const code = await runCli(['compare', aPath, bPath, '--data', xPath, '--labels', yPath, '--top', '3', '--metric', 'js,tv', '-m', 'kappa', '--seed', '2', '--bootstrap', '200', '--cache-dir', dir, '--json'], io);
+  t.equal(code, 0, io.err);
+  const doc = JSON.parse(io.out);
+  const lib = await compare(aPath, bPath, { data: xPath, labels: yPath, top: 3, metrics: ['js', 'tv', 'kappa'], seed: 2, bootstrap: 200, cacheDir: dir });
+  t.same(doc.metrics, JSON.parse(JSON.stringify(lib.metrics)));
+  t.same(Object.keys(doc), ['models', 'n', 'k', 'outputs', 'units', 'metrics', 'inputConversions', 'bootstrap', 'hints', 'warnings', 'kappa', 'accuracy', 'top', 'perClass']);
+  t.equal(doc.top.length, 3);
+  t.equal(doc.n, N);
+
+  const table = captureIo();
+  t.equal(await runCli(['compare', aPath, bPath, '-d', xPath, '--labels', yPath, '--top', '2', '-m', 'js,kappa', '--cache-dir', dir], table), 0);
+  t.match(table.out, /modeldiff compare: .*a\.onnx vs .*b\.onnx/);
+  t.match(table.out, /157 samples, 4 classes, outputs read as logits, units nats \(cached outputs: /);
+  t.match(table.out, /js +[\d.e-]+ +[\d.e-]+ +\[[\d.e-]+, [\d.e-]+\]/);
+  t.match(table.out, /Cohen's kappa/);
+  t.match(table.out, /accuracy: A [\d.]+%, B [\d.]+%/);
+  t.match(table.out, /top 2 samples by js/);
+  t.match(table.out, /A's label \(rows\) vs B's label \(columns\)/);
+
+  // Two-input model, inputs named on the command line; float64 data is converted and reported.
+  const two = buildModel({
+    inputs: [
+      { name: 'u', shape: ['N', 2] },
+      { name: 'v', shape: ['N', 2] },
+    ],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    nodes: [{ op: 'Mul', inputs: ['u', 'v'], outputs: ['y'] }],
+  });
+  const twoPath = path.join(tmp, 'two.onnx');
+  fs.writeFileSync(twoPath, two);
+  const uPath = path.join(tmp, 'u.npy');
+  writeNpy(uPath, makeTensor(new Float64Array([1, 2, 3, 4]), [2, 2]));
+  const multi = captureIo();
+  t.equal(await runCli(['compare', twoPath, twoPath, '--data', `u=${uPath}`, '--data', `v=${uPath}`, '--no-cache', '--json', '-q'], multi), 0, multi.err);
+  const md = JSON.parse(multi.out);
+  t.equal(md.metrics.js.mean, 0);
+  t.equal(md.inputConversions.length, 4);
+  t.match(md.inputConversions[0], /u: float64 probe data converted to the model's float32 input/);
+
+  // --cost: with a 0/1 cost matrix the exact EMD equals total variation.
+  const costPath = path.join(tmp, 'cost.npy');
+  writeNpy(costPath, makeTensor(Float64Array.from({ length: K * K }, (_, i) => (Math.floor(i / K) === i % K ? 0 : 1)), [K, K]));
+  const ce = captureIo();
+  t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'emd-cost,tv', '--cost', costPath, '--json', '--cache-dir', dir], ce), 0, ce.err);
+  const cd = JSON.parse(ce.out);
+  t.ok(close(cd.metrics['emd-cost'].mean, cd.metrics.tv.mean, 1e-6), 'emd with 0/1 costs = tv');
+
+  // --no-cache writes nothing; an unwritable cache folder warns and carries on.
+  const none = path.join(tmp, 'no-cache-dir');
+  t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '--no-cache', '--cache-dir', none], captureIo()), 0);
+  t.notOk(fs.existsSync(none));
+  const blocker = path.join(tmp, 'blocker');
+  fs.writeFileSync(blocker, '');
+  const ro = captureIo();
+  t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '--cache-dir', path.join(blocker, 'c'), '--json'], ro), 0);
+  t.match(ro.err, /^modeldiff: warning: output cache disabled for this run: cannot write to /);
+  t.equal(ro.err.trim().split('\n').length, 1, 'one warning even though both models fail to cache');
+  t.equal(JSON.parse(ro.out).warnings.length, 1);
+
+  // Errors: one line on stderr, exit 1 (input) or 2 (usage).
+  const junk = path.join(tmp, 'junk.onnx');
+  fs.writeFileSync(junk, 'not onnx');
+  const notNpy = path.join(tmp, 'not.npy');
+  fs.writeFileSync(notNpy, 'hello');
+  const trunc = path.join(tmp, 'trunc.npy');
+  fs.writeFileSync(trunc, fs.readFileSync(xPath).subarray(0, 300));
+  const nanModel = path.join(tmp, 'nan.onnx');
+  fs.writeFileSync(nanModel, buildModel({ inputs: [{ name: 'x', shape: ['N', D] }], outputs: [{ name: 'y', shape: ['N', D] }], nodes: [{ op: 'Log', inputs: ['x'], outputs: ['y'] }] }));
+  const cases: Array<[string[], number, RegExp]> = [
+    [['compare', aPath, path.join(tmp, 'nope.onnx'), '--data', xPath], 1, /nope\.onnx: no such ONNX model file/],
+    [['compare', aPath, junk, '--data', xPath, '--no-cache'], 1, /junk\.onnx: not a valid ONNX model/],
+    [['compare', aPath, bPath, '--data', notNpy], 1, /not\.npy: not a \.npy file/],
+    [['compare', aPath, bPath, '--data', trunc], 1, /trunc\.npy: truncated data/],
+    [['compare', aPath, bPath, '--data', uPath, '--no-cache'], 1, /expects float32 \[N, 5\], got float64 \[2, 2\]/],
+    [['compare', aPath, nanModel, '--data', xPath, '--no-cache'], 1, /nan\.onnx: output "y" is NaN at sample \d+/],
+    [['compare', aPath, bPath], 2, /needs probe data/],
+    [['compare', aPath, bPath, '--data', xPath, '--top', 'x'], 2, /--top must be a positive integer/],
+    [['compare', aPath, bPath, '--data', xPath, '--metric', 'bogus'], 2, /unknown metric "bogus"/],
+    [['compare', aPath, bPath, '--data', xPath, '--outputs', 'bogus'], 2, /invalid/],
+    [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '-1'], 2, /non-negative integer/],
+    [['compare', aPath, bPath, '--data', xPath, '--epsilon', '0'], 2, /positive number/],
+    [['compare', aPath, bPath, '--data', xPath, '--data', uPath], 2, /several unnamed --data/],
+  ];
+  for (const [argv, exit, re] of cases) {
+    const e = captureIo();
+    t.equal(await runCli(argv, e), exit, argv.slice(3).join(' '));
+    t.match(e.err, re);
+    t.equal(e.err.trim().split('\n').length, 1, 'one line');
+  }
+});
+
+t.test('--data parsing and the progress bar', async (t) => {
+  t.equal(parseDataSpecs(['probe.npy']), 'probe.npy');
+  t.same(parseDataSpecs(['x=a.npy', 'mask=b.npy']), { x: 'a.npy', mask: 'b.npy' });
+  t.equal(parseDataSpecs(['dir/with=sign.npy']), 'dir/with=sign.npy');
+  t.throws(() => parseDataSpecs(['x=a.npy', 'x=b.npy']), /given twice/);
+  t.throws(() => parseDataSpecs(['x=a.npy', 'b.npy']), /mix of named and unnamed/);
+
+  let clock = 0;
+  let out = '';
+  const bar = createProgress({ write: (s) => (out += s), isTTY: true }, 'inference', { now: () => clock });
+  bar.update(10, 100);
+  t.equal(out, '', 'nothing in the first second');
+  clock = 1500;
+  bar.update(20, 100);
+  t.match(out, /inference \[.*\] 20% \| 20\/100 samples/);
+  bar.update(60, 100);
+  bar.stop();
+  let quiet = '';
+  const q = createProgress({ write: (s) => (quiet += s), isTTY: true, quiet: true }, 'x', { now: () => 5000 });
+  q.update(1, 2);
+  q.stop();
+  const notTty = createProgress({ write: (s) => (quiet += s), isTTY: false }, 'x');
+  notTty.update(1, 2);
+  notTty.stop();
+  t.equal(quiet, '');
+  const fast = createProgress({ write: (s) => (quiet += s), isTTY: true }, 'x', { now: () => (clock += 5000) });
+  fast.update(2, 2); // already finished: no bar
+  t.equal(quiet, '');
+});
