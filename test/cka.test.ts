@@ -3,7 +3,7 @@
 // plus the invariances that define the measures, and the kernel's parity with
 // a naive triple loop on every ISA this machine supports.
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
-import t from 'tap';
+import t, { type Test } from 'tap';
 
 import { ModeldiffError } from '../lib/errors';
 import { capabilities } from '../lib/native';
@@ -117,12 +117,8 @@ function ccaRef(x: M, y: M): { rho: number[]; alpha: number[] } {
   });
   return { rho, alpha };
 }
-function close(t: Tap.Test, got: number | undefined, want: number, tol: number, msg: string) {
+function close(t: Test, got: number | undefined, want: number, tol: number, msg: string) {
   t.ok(got !== undefined && Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `${msg}: got ${got}, want ${want}`);
-}
-// tap's types
-declare namespace Tap {
-  type Test = typeof t;
 }
 
 const X = randn(60, 7, 2);

@@ -1,0 +1,128 @@
+/**
+ * `modeldiff cka a.onnx b.onnx --data probe.npy`: representation similarity
+ * (CKA and kin) between hidden layers of two models on a probe set, per layer
+ * pair, or the layer×layer matrix with --all-layers. --list-layers prints each
+ * model's candidate layers (index, tensor, op) for picking them.
+ */
+import path from 'node:path';
+
+import { type Command, Option } from 'commander';
+
+import { ModeldiffError } from '../../errors';
+import { type LayerInfo, listLayers } from '../../represent/layers';
+import { type ModelCkaResult, cka } from '../../represent/model';
+import { REPRESENTATION_MEASURES, type RepresentationMeasureName, isRepresentationMeasure } from '../../represent/similarity';
+import { toJson } from '../../util/json';
+import type { CliIo } from '../context';
+
+interface CkaFlags {
+  data?: string;
+  layers?: string[];
+  allLayers?: boolean;
+  listLayers?: boolean;
+  metric: string;
+  spatial: 'flatten' | 'mean';
+  sigma: string;
+  space: 'auto' | 'feature' | 'sample';
+  batchSize?: string;
+  json?: boolean;
+}
+
+/** `a:NAME,b:NAME` (either order) or `NAME` (the same layer reference in both models). */
+export function parseLayerPair(spec: string): { a: string; b: string } {
+  const parts = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 1 && !/^[ab]:/.test(parts[0])) return { a: parts[0], b: parts[0] };
+  const pair: { a?: string; b?: string } = {};
+  for (const p of parts) {
+    const m = /^([ab]):(.+)$/.exec(p);
+    if (!m || pair[m[1] as 'a' | 'b'] !== undefined) {
+      throw new ModeldiffError('USAGE', `--layers "${spec}": expected a:LAYER,b:LAYER (a tensor name, node name or index #k) or a single LAYER for both`);
+    }
+    pair[m[1] as 'a' | 'b'] = m[2];
+  }
+  if (pair.a === undefined || pair.b === undefined) throw new ModeldiffError('USAGE', `--layers "${spec}": name a layer for both a: and b:`);
+  return { a: pair.a, b: pair.b };
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('cka')
+    .description('representation similarity of hidden layers (CKA, Procrustes, CCA family) between two models on a probe set')
+    .argument('<a>', 'first model (.onnx)')
+    .argument('<b>', 'second model (.onnx)')
+    .option('--data <probe.npy>', 'probe inputs (.npy/.npz, axis 0 = samples)')
+    .option('--layers <pair>', 'layer pair a:NAME,b:NAME or NAME for both (tensor, node name or index #k; repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+    .option('--all-layers', 'compare every hidden layer of a with every hidden layer of b (layer×layer matrix)')
+    .option('--list-layers', 'list the candidate layers of both models and exit')
+    .option('--metric <list>', `comma-separated measures (${REPRESENTATION_MEASURES.join(', ')})`, 'cka-linear')
+    .addOption(new Option('--spatial <how>', 'conv maps: flatten C·H·W or average over space per channel').choices(['flatten', 'mean']).default('flatten'))
+    .option('--sigma <s>', 'cka-rbf bandwidth as a multiple of the median pairwise distance', '0.8')
+    .addOption(new Option('--space <where>', 'linear CKA via p×p (feature) or n×n (sample) Grams').choices(['auto', 'feature', 'sample']).default('auto'))
+    .option('--batch-size <n>', 'samples per onnxruntime run')
+    .option('--json', 'print the result as JSON')
+    .action(async (a: string, b: string, flags: CkaFlags) => {
+      const resolve = (p: string) => path.resolve(io.cwd, p);
+      if (flags.listLayers) {
+        const out = { a: listLayers(resolve(a)), b: listLayers(resolve(b)) };
+        io.stdout(flags.json ? toJson(out) + '\n' : `${formatLayers(a, out.a)}\n${formatLayers(b, out.b)}`);
+        return;
+      }
+      if (!flags.data) throw new ModeldiffError('USAGE', 'cka needs --data probe.npy');
+      if (flags.layers && flags.allLayers) throw new ModeldiffError('USAGE', 'give either --layers or --all-layers, not both');
+      const measures = flags.metric.split(',').map((m) => m.trim()).filter(Boolean);
+      if (measures.length === 0) throw new ModeldiffError('USAGE', '--metric is empty');
+      for (const m of measures) {
+        if (!isRepresentationMeasure(m)) throw new ModeldiffError('USAGE', `--metric: unknown measure "${m}" (${REPRESENTATION_MEASURES.join(', ')})`);
+      }
+      const sigma = Number(flags.sigma);
+      if (!(sigma > 0) || !Number.isFinite(sigma)) throw new ModeldiffError('USAGE', `--sigma must be a positive number, got "${flags.sigma}"`);
+      let batchSize: number | undefined;
+      if (flags.batchSize !== undefined) {
+        batchSize = Number(flags.batchSize);
+        if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModeldiffError('USAGE', `--batch-size must be a positive integer, got "${flags.batchSize}"`);
+      }
+      const result = await cka(resolve(a), resolve(b), {
+        data: resolve(flags.data),
+        measures: measures as RepresentationMeasureName[],
+        layers: flags.layers?.map(parseLayerPair),
+        allLayers: flags.allLayers,
+        spatial: flags.spatial,
+        sigma,
+        space: flags.space,
+        batchSize,
+      });
+      io.stdout(flags.json ? toJson(result) + '\n' : formatResult(result));
+    });
+}
+
+function formatLayers(model: string, layers: LayerInfo[]): string {
+  const lines = [`${model}:`, '  #    tensor                          op                  kind'];
+  for (const l of layers) lines.push(`  ${`#${l.index}`.padEnd(4)} ${l.tensor.padEnd(31)} ${l.op.padEnd(19)} ${l.kind}`);
+  return lines.join('\n') + '\n';
+}
+
+function fmt(x: number | undefined): string {
+  return x === undefined ? '-' : x.toFixed(6);
+}
+
+function formatResult(r: ModelCkaResult): string {
+  const lines = [`A: ${r.a}`, `B: ${r.b}`, `n = ${r.n} probe samples${r.spatial === 'mean' ? ', conv maps averaged over space' : ''}`, ''];
+  if (r.matrix) {
+    for (const m of r.measures) {
+      const { layersA, layersB, values } = r.matrix;
+      const w = Math.max(8, ...layersA.map((l) => l.tensor.length));
+      lines.push(`${m} (rows: layers of A, columns: layers of B)`);
+      lines.push(`${''.padEnd(w)}  ${layersB.map((l) => l.tensor.padStart(9)).join(' ')}`);
+      layersA.forEach((l, i) => lines.push(`${l.tensor.padEnd(w)}  ${values[m]![i].map((v) => fmt(v).padStart(9)).join(' ')}`));
+      lines.push('');
+    }
+    return lines.join('\n');
+  }
+  const wa = Math.max(7, ...r.pairs.map((p) => p.a.tensor.length));
+  const wb = Math.max(7, ...r.pairs.map((p) => p.b.tensor.length));
+  lines.push(`${'layer A'.padEnd(wa)}  ${'layer B'.padEnd(wb)}  ${r.measures.map((m) => m.padStart(Math.max(9, m.length))).join('  ')}`);
+  for (const p of r.pairs) {
+    lines.push(`${p.a.tensor.padEnd(wa)}  ${p.b.tensor.padEnd(wb)}  ${r.measures.map((m) => fmt(p.values[m]).padStart(Math.max(9, m.length))).join('  ')}`);
+  }
+  return lines.join('\n') + '\n';
+}
