@@ -64,3 +64,21 @@ export { matrix, type MatrixOptions, type ModelInput } from './many/matrix';
 export { study, type StudyOptions } from './many/study';
 export type { MatrixResult, StudyResult, PairRecord, WeightMatrices, WeightMethod as ManyWeightMethod } from './many/types';
 export { writeReport, type ReportOptions } from './report';
+export {
+  weightDistance,
+  canonicalize,
+  align,
+  WEIGHT_METHODS,
+  SORT_KEYS,
+  type WeightDistanceOptions,
+  type WeightDistanceResult,
+  type WeightDistanceSummary,
+  type TensorDistance,
+  type AlignOptions,
+  type AlignResult,
+  type AlignmentInfo,
+  type WeightMethod,
+  type SortKey,
+} from './weights';
+export { hiddenActivations, type HiddenInput, type HiddenTensor, type HiddenOptions } from './infer/hidden';
+export { readOnnx, encodeOnnx, type OnnxModel, type OnnxSource } from './io/onnx';

@@ -7,6 +7,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { functionMeasures } from './function';
+import { weightMeasures } from './weights';
 
 export type MeasureView = 'function' | 'weights' | 'representations' | 'path';
 
@@ -33,7 +34,7 @@ export interface MeasureInfo {
 }
 
 /** Every measure, all views. */
-export const measures: MeasureInfo[] = [...functionMeasures];
+export const measures: MeasureInfo[] = [...functionMeasures, ...weightMeasures];
 
 /** Look a measure up by name; an unknown name is an INVALID_ARGUMENT error listing the known ones. */
 export function measureInfo(name: string): MeasureInfo {

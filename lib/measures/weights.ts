@@ -1,0 +1,57 @@
+/**
+ * Weight-space measures: L2, relative and cosine, each for raw initializers,
+ * the canonical baseline and aligned weights (`modeldiff weights`; JSON
+ * `raw.l2`, `canonical.relative`, `aligned.cosine`, ...).
+ */
+import type { MeasureInfo } from './registry';
+
+const METHOD = {
+  raw: {
+    invariantTo: [] as string[],
+    what: 'floating-point initializers as stored, matched by name',
+  },
+  canonical: {
+    invariantTo: ['BatchNorm folding', 'positive rescaling of hidden units (homogeneous activations)', 'sign flips (odd activations)', 'hidden-unit permutation (unless sort keys nearly tie)'],
+    what: 'each model in canonical form (BatchNorm folded, units scale/sign-normalized, sorted by a key)',
+  },
+  aligned: {
+    invariantTo: ['BatchNorm folding', 'positive rescaling of hidden units (homogeneous activations)', 'sign flips (odd activations)', 'hidden-unit permutation'],
+    what: "B's units matched to A's (weight or activation matching), in A's scale frame",
+  },
+};
+
+export const weightMeasures: MeasureInfo[] = (Object.keys(METHOD) as Array<keyof typeof METHOD>).flatMap((m) => [
+  {
+    name: `${m}-l2`,
+    view: 'weights' as const,
+    range: [0, Infinity] as [number, number],
+    largerIsSimilar: false,
+    symmetric: m !== 'aligned',
+    metric: m !== 'aligned',
+    invariantTo: METHOD[m].invariantTo,
+    units: 'weight units (L2 norm)',
+    description: `‖a − b‖ over ${METHOD[m].what}`,
+  },
+  {
+    name: `${m}-relative`,
+    view: 'weights' as const,
+    range: [0, Infinity] as [number, number],
+    largerIsSimilar: false,
+    symmetric: m !== 'aligned',
+    metric: false,
+    invariantTo: [...METHOD[m].invariantTo, 'common rescaling of both models'],
+    units: 'dimensionless',
+    description: `‖a − b‖ / sqrt(‖a‖·‖b‖) over ${METHOD[m].what}`,
+  },
+  {
+    name: `${m}-cosine`,
+    view: 'weights' as const,
+    range: [-1, 1] as [number, number],
+    largerIsSimilar: true,
+    symmetric: m !== 'aligned',
+    metric: false,
+    invariantTo: [...METHOD[m].invariantTo, 'rescaling of either model'],
+    units: 'cosine similarity',
+    description: `a·b / (‖a‖‖b‖) over ${METHOD[m].what}`,
+  },
+]);
