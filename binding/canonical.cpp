@@ -6,13 +6,14 @@
 //   sortPermutation(...same, key)                                  -> Int32Array perm      (key 0..3)
 //   applyPermutation(...same, perm)                                -> undefined            (in place)
 //   permuteUnitAxis(data, rows, units, block, perm)                -> undefined            (in place)
-//   matchingSimilarity(...A, ...B)                                 -> Float64Array A.units x B.units
+//   matchingSimilarity(...A, ...B, isa?)                           -> Float64Array A.units x B.units
 // Errors come back with code "INVALID_ARGUMENT".
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "canonical.hpp"
+#include "cpu_features.hpp"
 #include "matching.hpp"
 #include "registry.hpp"
 
@@ -120,8 +121,14 @@ Napi::Value PermuteUnitAxis(const Napi::CallbackInfo& info) {
 
 Napi::Value MatchingSimilarity(const Napi::CallbackInfo& info) {
   LayerView a = layer(info, 0, "a."), b = layer(info, 7, "b.");
+  modeldiff::Isa isa = modeldiff::active_isa();
+  if (info.Length() > 14 && !info[14].IsUndefined()) {
+    const std::string name = info[14].IsString() ? info[14].As<Napi::String>().Utf8Value() : "";
+    if (!modeldiff::parse_isa(name, &isa) || !modeldiff::isa_supported(isa))
+      throw invalid(info.Env(), "isa '" + name + "' is not supported on this machine");
+  }
   Napi::Float64Array out = Napi::Float64Array::New(info.Env(), a.units * b.units);
-  kernel(info.Env(), [&] { modeldiff::matching_similarity(a, b, out.Data()); return 0; });
+  kernel(info.Env(), [&] { modeldiff::matching_similarity(a, b, out.Data(), 0, isa); return 0; });
   return out;
 }
 

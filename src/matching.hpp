@@ -8,15 +8,17 @@
 #include <cstddef>
 
 #include "canonical.hpp"
+#include "cpu_features.hpp"
 
 namespace modeldiff {
 
 // Writes C (a.units x b.units, row-major) to out. A and B must have equal
 // fan_in, out_rows and block (units may differ). Each C[i, j] is summed in
 // float64 in one fixed order (incoming weights, bias, then outgoing weights in
-// (o, t) order), so the result does not depend on `threads`
-// (0 = hardware concurrency; small problems run on the calling thread).
+// (o, t) order, no fused multiply-add), so the result depends neither on
+// `threads` (0 = hardware concurrency; small problems run on the calling
+// thread) nor on `isa`.
 void matching_similarity(const LayerView& a, const LayerView& b, double* out,
-                         unsigned threads = 0);
+                         unsigned threads = 0, Isa isa = active_isa());
 
 }  // namespace modeldiff

@@ -1,5 +1,6 @@
 import t from 'tap';
 
+import { capabilities } from '../lib/native';
 import { createRng, type Rng } from '../lib/util/rng';
 import {
   applyPermutation,
@@ -246,6 +247,22 @@ t.test('matchingSimilarity equals a naive triple loop', async (t) => {
   t.same(matchingSimilarity(a, a), matchingSimilarity(a, a), 'deterministic');
   const empty = randomLayer(rng, 0, 4, 3, 2);
   t.equal(matchingSimilarity(empty, a).length, 0);
+});
+
+t.test('matchingSimilarity: every SIMD path equals the naive loop bit for bit', async (t) => {
+  const rng = createRng(29);
+  // odd shapes exercise the partial tiles of every panel width; zeros in A only
+  for (const [ua, ub, fanIn, outRows, block] of [[3, 5, 7, 2, 1], [17, 19, 33, 3, 3], [70, 45, 300, 3, 3]]) {
+    const a = randomLayer(rng, ua, fanIn, outRows, block);
+    const b = randomLayer(rng, ub, fanIn, outRows, block);
+    a.win.fill(0, 0, a.win.length >> 1);
+    const ref = naiveSimilarity(a, b);
+    for (const isa of capabilities().supported) t.same(matchingSimilarity(a, b, { isa }), ref, `${isa} ${ua}×${ub}`);
+  }
+  t.throws(() => matchingSimilarity(randomLayer(rng, 2, 2, 1, 1), randomLayer(rng, 2, 2, 1, 1), { isa: 'mmx' as never }), {
+    code: 'INVALID_ARGUMENT',
+    message: /isa 'mmx' is not supported/,
+  });
 });
 
 t.test('weight matching recovers a permutation of the hidden units', async (t) => {

@@ -31,5 +31,5 @@ export interface WeightsAddon {
   sortPermutation(...args: [...LayerArgs, key: SortKeyCode]): Int32Array;
   applyPermutation(...args: [...LayerArgs, perm: Int32Array]): void;
   permuteUnitAxis(data: Float64Array, rows: number, units: number, block: number, perm: Int32Array): void;
-  matchingSimilarity(...args: [...LayerArgs, ...LayerArgs]): Float64Array;
+  matchingSimilarity(...args: [...LayerArgs, ...LayerArgs, isa?: Isa]): Float64Array;
 }

@@ -250,20 +250,22 @@ export function permuteUnitAxis(data: Float64Array, rows: number, units: number,
 /**
  * Weight-matching similarity (Ainsworth et al. 2022) of A's units to B's:
  * C[i, j] = Σ_f a.win[i,f]·b.win[j,f] + a.bin[i]·b.bin[j] + Σ_{o,t} a.wout[o,i,t]·b.wout[o,j,t],
- * an `a.units × b.units` row-major matrix, summed in float64 (multithreaded
- * for large layers; the result does not depend on the thread count). A and B
+ * an `a.units × b.units` row-major matrix. Each entry is one sequential
+ * float64 sum in that order (SIMD over entries, multithreaded for large
+ * layers, no fused multiply-add), so the result is the same bit for bit on
+ * every machine, thread count and `options.isa` (for parity tests). A and B
  * must agree in fanIn, outRows and block; apply the neighbouring layers'
  * permutations to B first. Maximize it with
  * `linearSumAssignment(C, a.units, b.units, { maximize: true })`.
  */
-export function matchingSimilarity(a: LayerWeights, b: LayerWeights): Float64Array {
+export function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: { isa?: Isa } = {}): Float64Array {
   const argsA = layerArgs('matchingSimilarity', a, 'a');
   const argsB = layerArgs('matchingSimilarity', b, 'b');
   for (const k of ['fanIn', 'outRows', 'block'] as const) {
     check(a[k] === b[k], 'INVALID_ARGUMENT', `matchingSimilarity: a.${k} (${a[k]}) differs from b.${k} (${b[k]})`);
   }
   try {
-    return native.matchingSimilarity(...argsA, ...argsB);
+    return native.matchingSimilarity(...argsA, ...argsB, options.isa);
   } catch (e) {
     rethrow('matchingSimilarity', e);
   }

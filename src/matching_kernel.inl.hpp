@@ -1,0 +1,80 @@
+// Body of the per-ISA matching GEMM (see matching_kernel.hpp). NOT a normal
+// header: each translation unit defines MD_MT_LANES (doubles per SIMD
+// register), turns off floating-point contraction, and includes it inside its
+// own namespace after <algorithm>, <cstddef> and <cstring>.
+//
+// Register-blocked outer-product micro-kernel: MR rows of A times one packed
+// panel of NR = 2 * lanes columns of B, accumulated in 2*MR vector registers,
+// over depth blocks of KC. Partial sums go through C between depth blocks,
+// which is exact in float64, so each C[i, j] is still one sequential sum.
+
+#ifndef MD_MT_LANES
+#error "define MD_MT_LANES before including matching_kernel.inl.hpp"
+#endif
+
+typedef double mt_vd __attribute__((vector_size(MD_MT_LANES * sizeof(double))));
+
+constexpr size_t MT_L = MD_MT_LANES;
+constexpr size_t MT_NR = 2 * MT_L;
+constexpr size_t MT_MR = 4;
+constexpr size_t MT_KC = 256;
+
+static inline mt_vd mt_load(const double* p) {
+  mt_vd v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+static inline void mt_store(double* p, mt_vd v) { std::memcpy(p, &v, sizeof(v)); }
+
+static void mt_pack_b(const double* phi, size_t nb, size_t D, double* packed) {
+  const size_t panels = (nb + MT_NR - 1) / MT_NR;
+  std::fill(packed, packed + panels * D * MT_NR, 0.0);
+  for (size_t p = 0; p < panels; ++p)
+    for (size_t c = 0; c < MT_NR && p * MT_NR + c < nb; ++c) {
+      const double* src = phi + (p * MT_NR + c) * D;
+      double* dst = packed + p * D * MT_NR + c;
+      for (size_t k = 0; k < D; ++k) dst[k * MT_NR] = src[k];
+    }
+}
+
+static void mt_rows(const double* A, const double* Bp, double* C, size_t nb, size_t D, size_t r0,
+                    size_t r1) {
+  const size_t panels = (nb + MT_NR - 1) / MT_NR;
+  for (size_t k0 = 0; k0 < D; k0 += MT_KC) {
+    const size_t k1 = std::min(D, k0 + MT_KC);
+    for (size_t p = 0; p < panels; ++p) {
+      const double* bp = Bp + p * D * MT_NR;
+      const size_t ncols = std::min(MT_NR, nb - p * MT_NR);
+      for (size_t i0 = r0; i0 < r1; i0 += MT_MR) {
+        const size_t nrows = std::min(MT_MR, r1 - i0);
+        // Load the running sums (zero on the first depth block).
+        double tile[MT_MR][MT_NR] = {};
+        if (k0 > 0)
+          for (size_t r = 0; r < nrows; ++r)
+            for (size_t c = 0; c < ncols; ++c) tile[r][c] = C[(i0 + r) * nb + p * MT_NR + c];
+        mt_vd acc[MT_MR][2];
+        for (size_t r = 0; r < MT_MR; ++r) {
+          acc[r][0] = mt_load(&tile[r][0]);
+          acc[r][1] = mt_load(&tile[r][MT_L]);
+        }
+        const double* a[MT_MR];
+        for (size_t r = 0; r < MT_MR; ++r) a[r] = A + (i0 + std::min(r, nrows - 1)) * D;
+        for (size_t k = k0; k < k1; ++k) {
+          const mt_vd b0 = mt_load(bp + k * MT_NR), b1 = mt_load(bp + k * MT_NR + MT_L);
+          for (size_t r = 0; r < MT_MR; ++r) {
+            const mt_vd ar = mt_vd{} + a[r][k];
+            acc[r][0] += ar * b0;
+            acc[r][1] += ar * b1;
+          }
+        }
+        for (size_t r = 0; r < MT_MR; ++r) {
+          mt_store(&tile[r][0], acc[r][0]);
+          mt_store(&tile[r][MT_L], acc[r][1]);
+        }
+        for (size_t r = 0; r < nrows; ++r)
+          for (size_t c = 0; c < ncols; ++c) C[(i0 + r) * nb + p * MT_NR + c] = tile[r][c];
+      }
+    }
+  }
+}
