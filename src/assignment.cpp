@@ -11,7 +11,8 @@
 //
 // Rectangular matrices, or ones with forbidden entries: the Crouse (2016)
 // shortest augmenting path method (as in scipy), on a rows <= cols working
-// copy (taller inputs are transposed). Maximizing negates the costs.
+// copy (taller inputs are transposed). Maximizing negates the costs (LAPJV
+// multiplies by -1 on the fly, which is exact, instead of copying).
 #include "assignment.hpp"
 
 #include <cmath>
@@ -51,9 +52,9 @@ std::string at(size_t r, size_t c) {
 }
 
 // ---------------------------------------------------------------------------
-// LAPJV after the column minima (vmin, first arg-min row imin, tie count) of
-// the n x n matrix c are known. Fills x (row -> column).
-void lapjv(const double* c, int n, const std::vector<double>& vmin,
+// LAPJV on the n x n matrix sign * c, after its column minima (vmin, first
+// arg-min row imin, tie count) are known. Fills x (row -> column).
+void lapjv(const double* c, double sign, int n, const std::vector<double>& vmin,
            const std::vector<int64_t>& imin, const std::vector<int64_t>& count,
            const lsa::Kernels& k, int32_t* x) {
   std::vector<int> y(n, -1), matches(n, 0), free_rows;
@@ -69,7 +70,7 @@ void lapjv(const double* c, int n, const std::vector<double>& vmin,
     int i = static_cast<int>(imin[j]);
     if (x[i] >= 0 && count[j] > 1) {
       for (int r = 0; r < n; ++r)
-        if (x[r] < 0 && c[static_cast<size_t>(r) * n + j] == v[j]) {
+        if (x[r] < 0 && c[static_cast<size_t>(r) * n + j] * sign == v[j]) {
           i = r;
           break;
         }
@@ -94,7 +95,7 @@ void lapjv(const double* c, int n, const std::vector<double>& vmin,
       const double* ci = c + static_cast<size_t>(i) * n;
       double mn = kInf;
       for (int j = 0; j < n; ++j)
-        if (j != j1 && ci[j] - v[j] < mn) mn = ci[j] - v[j];
+        if (j != j1 && ci[j] * sign - v[j] < mn) mn = ci[j] * sign - v[j];
       v[j1] -= mn;
     }
   }
@@ -104,8 +105,8 @@ void lapjv(const double* c, int n, const std::vector<double>& vmin,
   for (const int f : free_rows) {
     std::fill(d.begin(), d.end(), kInf);
     std::fill(mask.begin(), mask.end(), 0.0);
-    lsa::Argmin next = k.relax(c + static_cast<size_t>(f) * n, v.data(), mask.data(), 0.0, f,
-                               d.data(), pred.data(), n);
+    lsa::Argmin next = k.relax(c + static_cast<size_t>(f) * n, sign, v.data(), mask.data(), 0.0,
+                               f, d.data(), pred.data(), n);
     int nready = 0;
     // col < 0 only if every distance overflowed to +Inf or NaN (|costs| near DBL_MAX).
     while (next.col >= 0 && y[next.col] >= 0) {
@@ -114,8 +115,8 @@ void lapjv(const double* c, int n, const std::vector<double>& vmin,
       ready[nready++] = j;
       const int i = y[j];
       const double* ci = c + static_cast<size_t>(i) * n;
-      const double h = ci[j] - v[j] - next.value;
-      next = k.relax(ci, v.data(), mask.data(), h, i, d.data(), pred.data(), n);
+      const double h = ci[j] * sign - v[j] - next.value;
+      next = k.relax(ci, sign, v.data(), mask.data(), h, i, d.data(), pred.data(), n);
     }
     if (next.col < 0)
       throw std::invalid_argument(
@@ -236,20 +237,18 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
     throw std::invalid_argument("cost: too many rows or columns");
 
   // Square: LAPJV, unless a non-finite entry turns up in the first pass.
-  std::vector<double> negated;  // the minimization matrix when maximizing
+  const double sign = maximize ? -1.0 : 1.0;
   if (rows == cols && method != AssignmentMethod::ShortestPath) {
     const size_t n = rows;
     const lsa::Kernels k = kernels_for(isa);
-    if (maximize) negated.resize(n * n);
     std::vector<double> vmin(n, kInf);
     std::vector<int64_t> imin(n, -1), count(n, 0);
     bool finite = true;
     for (size_t i = 0; i < n; ++i)
-      finite &= k.reduce_row(cost + i * n, maximize, maximize ? negated.data() + i * n : nullptr,
-                             static_cast<int64_t>(i), vmin.data(), imin.data(), count.data(), n);
+      finite &= k.reduce_row(cost + i * n, sign, static_cast<int64_t>(i), vmin.data(), imin.data(),
+                             count.data(), n);
     if (finite) {
-      lapjv(maximize ? negated.data() : cost, static_cast<int>(n), vmin, imin, count, k,
-            row_to_col_out);
+      lapjv(cost, sign, static_cast<int>(n), vmin, imin, count, k, row_to_col_out);
       return total_of(cost, rows, cols, row_to_col_out);
     }
   }
@@ -260,16 +259,12 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
   const size_t nr = transpose ? cols : rows, nc = transpose ? rows : cols;
   const double* work = cost;
   std::vector<double> w;
-  if (transpose || (maximize && negated.empty())) {
+  if (transpose || maximize) {
     w.resize(nr * nc);
     for (size_t r = 0; r < rows; ++r)
-      for (size_t col = 0; col < cols; ++col) {
-        const double h = maximize ? -cost[r * cols + col] : cost[r * cols + col];
-        (transpose ? w[col * nc + r] : w[r * nc + col]) = h;
-      }
+      for (size_t col = 0; col < cols; ++col)
+        (transpose ? w[col * nc + r] : w[r * nc + col]) = cost[r * cols + col] * sign;
     work = w.data();
-  } else if (maximize) {
-    work = negated.data();
   }
   std::vector<int32_t> col4row(nr);
   if (!shortest_path(work, nr, nc, col4row.data()))

@@ -18,18 +18,18 @@ struct Argmin {
 
 struct Kernels {
   // Shortest-path relaxation from row i: for every column j with mask[j] == 0,
-  // v2 = ((row[j] - v[j]) - h) + mask[j]; if v2 < d[j] then d[j] = v2, pred[j] = i.
+  // v2 = ((sign * row[j] - v[j]) - h) + mask[j]; if v2 < d[j] then d[j] = v2,
+  // pred[j] = i. (sign is -1 when maximizing: exact, so no negated copy.)
   // (mask[j] is 0 for unscanned and +Inf for scanned columns.) Returns the
   // minimum of d[j] + mask[j] and its lowest column.
-  Argmin (*relax)(const double* row, const double* v, const double* mask, double h, int64_t i,
-                  double* d, int64_t* pred, size_t n);
-  // Column reduction, one row at a time: for each j, if src[j] (negated when
-  // `negate`) < vmin[j] it becomes the column minimum with imin[j] = i and
-  // count[j] = 1; if equal, count[j] += 1. If dst is non-null the (possibly
-  // negated) row is also written there. Returns false if the row holds a
-  // non-finite value (the caller then validates it properly).
-  bool (*reduce_row)(const double* src, bool negate, double* dst, int64_t i, double* vmin,
-                     int64_t* imin, int64_t* count, size_t n);
+  Argmin (*relax)(const double* row, double sign, const double* v, const double* mask, double h,
+                  int64_t i, double* d, int64_t* pred, size_t n);
+  // Column reduction, one row at a time: for each j, if sign * src[j] <
+  // vmin[j] it becomes the column minimum with imin[j] = i and count[j] = 1;
+  // if equal, count[j] += 1. Returns false if the row holds a non-finite
+  // value (the caller then validates it properly).
+  bool (*reduce_row)(const double* src, double sign, int64_t i, double* vmin, int64_t* imin,
+                     int64_t* count, size_t n);
 };
 
 Kernels kernels_generic();

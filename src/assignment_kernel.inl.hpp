@@ -23,11 +23,12 @@ static inline void lsa_store(T* p, V v) {
   std::memcpy(p, &v, sizeof(V));
 }
 
-static modeldiff::lsa::Argmin lsa_relax(const double* row, const double* v, const double* mask,
-                                        double h, int64_t i, double* d, int64_t* pred, size_t n) {
+static modeldiff::lsa::Argmin lsa_relax(const double* row, double sign, const double* v,
+                                        const double* mask, double h, int64_t i, double* d,
+                                        int64_t* pred, size_t n) {
   constexpr size_t L = MD_LSA_LANES;
   const double inf = std::numeric_limits<double>::infinity();
-  const lsa_vd vh = lsa_vd{} + h;
+  const lsa_vd vh = lsa_vd{} + h, vsign = lsa_vd{} + sign;
   const lsa_vi vrow = lsa_vi{} + i;
   lsa_vd best = lsa_vd{} + inf;
   lsa_vi bidx = lsa_vi{} - 1;
@@ -36,7 +37,7 @@ static modeldiff::lsa::Argmin lsa_relax(const double* row, const double* v, cons
   size_t j = 0;
   for (; j + L <= n; j += L) {
     const lsa_vd m = lsa_load<lsa_vd>(mask + j);
-    const lsa_vd v2 = ((lsa_load<lsa_vd>(row + j) - lsa_load<lsa_vd>(v + j)) - vh) + m;
+    const lsa_vd v2 = ((lsa_load<lsa_vd>(row + j) * vsign - lsa_load<lsa_vd>(v + j)) - vh) + m;
     lsa_vd dd = lsa_load<lsa_vd>(d + j);
     const lsa_vi lt = v2 < dd;
     dd = lt ? v2 : dd;
@@ -56,7 +57,7 @@ static modeldiff::lsa::Argmin lsa_relax(const double* row, const double* v, cons
     }
   }
   for (; j < n; ++j) {  // tail: higher indices, so strict < keeps the lowest on ties
-    const double v2 = ((row[j] - v[j]) - h) + mask[j];
+    const double v2 = ((row[j] * sign - v[j]) - h) + mask[j];
     if (v2 < d[j]) {
       d[j] = v2;
       pred[j] = i;
@@ -70,17 +71,16 @@ static modeldiff::lsa::Argmin lsa_relax(const double* row, const double* v, cons
   return r;
 }
 
-static bool lsa_reduce_row(const double* src, bool negate, double* dst, int64_t i, double* vmin,
-                           int64_t* imin, int64_t* count, size_t n) {
+static bool lsa_reduce_row(const double* src, double sign, int64_t i, double* vmin, int64_t* imin,
+                           int64_t* count, size_t n) {
   constexpr size_t L = MD_LSA_LANES;
-  const lsa_vd sign = lsa_vd{} + (negate ? -1.0 : 1.0);
+  const lsa_vd vsign = lsa_vd{} + sign;
   const lsa_vi vrow = lsa_vi{} + i;
   lsa_vd nonfinite = lsa_vd{};  // stays 0 unless some x*0 is NaN (x = +-Inf or NaN)
   size_t j = 0;
   for (; j + L <= n; j += L) {
-    const lsa_vd x = lsa_load<lsa_vd>(src + j) * sign;
+    const lsa_vd x = lsa_load<lsa_vd>(src + j) * vsign;
     nonfinite += x * 0.0;
-    if (dst) lsa_store(dst + j, x);
     const lsa_vd mn = lsa_load<lsa_vd>(vmin + j);
     const lsa_vi lt = x < mn, eq = x == mn;
     lsa_store(vmin + j, lt ? x : mn);
@@ -90,9 +90,8 @@ static bool lsa_reduce_row(const double* src, bool negate, double* dst, int64_t 
   }
   double tail = 0;
   for (; j < n; ++j) {
-    const double x = negate ? -src[j] : src[j];
+    const double x = src[j] * sign;
     tail += x * 0.0;
-    if (dst) dst[j] = x;
     if (x < vmin[j]) {
       vmin[j] = x;
       imin[j] = i;
