@@ -9,7 +9,7 @@ import t from 'tap';
 
 import { clusterModels } from '../lib/many/clustering';
 import { mantel, pearson, rank, spearman, upperTriangle } from '../lib/many/correlation';
-import { THRESHOLD_DEFINITION, noiseThreshold, samplePairs } from '../lib/many/noise';
+import { FLOAT_FLOOR, THRESHOLD_DEFINITION, noiseThreshold, samplePairs } from '../lib/many/noise';
 import { chao1, expectedAfter } from '../lib/many/richness';
 import { ModeldiffError } from '../lib/errors';
 import { createRng } from '../lib/util/rng';
@@ -147,8 +147,8 @@ t.test('noise threshold: bootstrap half-width ≈ 1.96·sd/√n, max over pairs,
   t.ok(r.intervals[0][1] - r.intervals[0][0] < r.intervals[1][1] - r.intervals[1][0]);
   t.ok(r.intervals[1][0] < 0.5 + 3 * expected && r.intervals[1][1] > 0.5 - 3 * expected);
   t.same(noiseThreshold([narrow, wide], { seed: 9, replicates: 400 }), r, 'reproducible');
-  t.equal(noiseThreshold([new Float64Array(10)]).threshold, 0, 'identical models: no noise at all');
-  t.equal(noiseThreshold([Float64Array.from([Infinity, 1, 2])]).threshold, 0, 'infinite means are skipped');
+  t.equal(noiseThreshold([new Float64Array(10)]).threshold, FLOAT_FLOOR, 'identical models: only the float32 floor');
+  t.equal(noiseThreshold([Float64Array.from([Infinity, 1, 2])]).threshold, FLOAT_FLOOR, 'infinite means are skipped');
   t.throws(() => noiseThreshold([]), ModeldiffError);
   t.match(THRESHOLD_DEFINITION, /bootstrap/);
   t.equal(samplePairs(5, 100, 0).length, 10);

@@ -15,13 +15,20 @@
  * better than it can pin down the distances it does measure. A bigger probe
  * set shrinks every half-width (as 1/√n) and so separates finer solutions.
  * With many models, a seeded sample of pairs stands in for all of them.
+ * The threshold never goes below FLOAT_FLOOR (1e-6 in the measure's units):
+ * models computing the same function through different weights (permuted,
+ * rescaled) differ by float32 rounding only, and that is not a different
+ * solution even when the probe set's noise is smaller still.
  */
 import { check } from '../errors';
 import { bootstrapMeanCI } from '../stats';
 import { createRng } from '../util/rng';
 
+/** Distances below this are float32 rounding, not a different function. */
+export const FLOAT_FLOOR = 1e-6;
+
 export const THRESHOLD_DEFINITION =
-  'Default threshold = the largest 95% bootstrap confidence-interval half-width of any pair\'s mean output distance (the precision with which this probe set measures distances between these models); models closer than that are within the probe set\'s sampling noise of each other.';
+  'Default threshold = the largest 95% bootstrap confidence-interval half-width of any pair\'s mean output distance (the precision with which this probe set measures distances between these models), and at least 1e-6 (float32 rounding); models closer than that are within the probe set\'s sampling noise of each other.';
 
 export interface NoiseOptions {
   /** Bootstrap replicates (default 200). */
@@ -39,7 +46,7 @@ export interface NoiseResult {
 export function noiseThreshold(perSample: ArrayLike<number>[], options: NoiseOptions = {}): NoiseResult {
   check(perSample.length > 0, 'INVALID_ARGUMENT', 'noise threshold needs the per-sample distances of at least one pair');
   const intervals = bootstrapMeanCI(perSample, { replicates: options.replicates ?? 200, seed: options.seed ?? 0 });
-  let threshold = 0;
+  let threshold = FLOAT_FLOOR;
   for (const [lo, hi] of intervals) {
     const half = (hi - lo) / 2;
     // An infinite mean (KL with a zero) has no usable half-width; skip it.

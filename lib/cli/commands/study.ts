@@ -3,6 +3,8 @@
  * how many distinct solutions, how many more to expect, does weight distance
  * track output distance, and a map — as text, JSON, an HTML report and SVGs.
  */
+import path from 'node:path';
+
 import type { Command } from 'commander';
 
 import { check } from '../../errors';
@@ -79,8 +81,8 @@ export function register(program: Command, io: CliIo): void {
           const args = (cmd.parent?.args ?? []).map((a) => (/[\s"'$*?]/.test(a) ? `'${a.replace(/'/g, "'\\''")}'` : a));
           const ort = require('onnxruntime-node/package.json') as { version: string };
           await writeReport(s, {
-            html: flags.report,
-            svgDir: flags.svg,
+            html: flags.report && path.resolve(io.cwd, flags.report),
+            svgDir: flags.svg && path.resolve(io.cwd, flags.svg),
             force: flags.force,
             command: `modeldiff ${args.join(' ')}`,
             versions: { onnxruntime: ort.version },

@@ -1,0 +1,196 @@
+/**
+ * End to end: `modeldiff matrix` and `modeldiff study` on tiny ONNX MLPs
+ * written with the test ONNX builder — a model and its permuted + rescaled
+ * twin (same function, different weights), a near-copy, and distinct models.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+
+import { runCli } from '../lib/cli/main';
+import { writeNpy } from '../lib/io/npy';
+import { createRng } from '../lib/util/rng';
+import { captureIo } from './cli.test';
+import { type DenseLayer, mlpModel } from './helpers/onnx-builder';
+
+const D = 4;
+const H = 6;
+const K = 3;
+const N_SAMPLES = 200;
+
+interface Mlp {
+  W1: number[];
+  b1: number[];
+  W2: number[];
+  b2: number[];
+}
+
+function randomMlp(seed: number): Mlp {
+  const rng = createRng(seed);
+  const r = (len: number) => Array.from({ length: len }, () => rng.normal());
+  return { W1: r(H * D), b1: r(H), W2: r(K * H), b2: r(K) };
+}
+
+/** Same function: hidden units reversed and unit h scaled by (1 + h) in, 1/(1 + h) out (ReLU is positively homogeneous). */
+function twin(m: Mlp): Mlp {
+  const perm = Array.from({ length: H }, (_, i) => H - 1 - i);
+  const W1: number[] = [];
+  const b1: number[] = [];
+  perm.forEach((src, h) => {
+    const c = 1 + h;
+    for (let d = 0; d < D; d++) W1.push(m.W1[src * D + d] * c);
+    b1.push(m.b1[src] * c);
+  });
+  const W2: number[] = [];
+  for (let k = 0; k < K; k++) perm.forEach((src, h) => W2.push(m.W2[k * H + src] / (1 + h)));
+  return { W1, b1, W2, b2: m.b2.slice() };
+}
+
+const nudge = (m: Mlp, seed: number): Mlp => {
+  const rng = createRng(seed);
+  const f = (a: number[]) => a.map((v) => v + 1e-4 * rng.normal());
+  return { W1: f(m.W1), b1: f(m.b1), W2: f(m.W2), b2: f(m.b2) };
+};
+
+const onnx = (m: Mlp): Uint8Array => {
+  const layers: DenseLayer[] = [
+    { W: m.W1, b: m.b1, out: H, in: D, activation: 'relu' },
+    { W: m.W2, b: m.b2, out: K, in: H },
+  ];
+  return mlpModel({ layers });
+};
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-many-cli-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const base = randomMlp(1);
+const other = randomMlp(2);
+const zoo = [base, twin(base), other, nudge(other, 5), randomMlp(3)];
+const models = zoo.map((m, i) => {
+  const file = path.join(dir, `m${i}.onnx`);
+  fs.writeFileSync(file, onnx(m));
+  return file;
+});
+const rng = createRng(9);
+writeNpy(path.join(dir, 'x.npy'), { dtype: 'float32', shape: [N_SAMPLES, D], data: Float32Array.from({ length: N_SAMPLES * D }, () => rng.normal()) });
+writeNpy(path.join(dir, 'y.npy'), { dtype: 'int32', shape: [N_SAMPLES], data: Int32Array.from({ length: N_SAMPLES }, (_, i) => i % K) });
+const cache = ['--cache-dir', path.join(dir, 'cache')];
+
+async function run(args: string[], tty = false) {
+  const io = captureIo();
+  io.cwd = dir;
+  io.isTTY = tty;
+  const code = await runCli(args, io);
+  return { code, out: io.out, err: io.err };
+}
+
+t.test('matrix --json: functional and weight matrices', async (t) => {
+  const r = await run(['matrix', ...models, '--data', 'x.npy', '--json', ...cache]);
+  t.equal(r.code, 0, r.err);
+  const m = JSON.parse(r.out);
+  t.same(m.models, ['m0.onnx', 'm1.onnx', 'm2.onnx', 'm3.onnx', 'm4.onnx']);
+  t.equal(m.metric, 'js');
+  t.match(m.probe, { samples: N_SAMPLES, classes: K, outputKind: 'logits' });
+  t.ok(m.functional[0][1] < 1e-10, `twin has the same function (${m.functional[0][1]})`);
+  t.ok(m.functional[0][2] > 1e-3);
+  t.same(m.weights.methods, ['raw', 'canonical', 'aligned']);
+  t.ok(m.weights.raw[0][1] > 1, 'raw weights differ');
+  t.ok(m.weights.aligned[0][1] < 1e-4, `aligned: the twin is the same network (${m.weights.aligned[0][1]})`);
+  t.ok(m.weights.canonical[0][1] < 1e-4, 'canonical: the twin is the same network');
+  t.equal(m.weights.raw[1][0], m.weights.raw[0][1], 'symmetric');
+
+  // Streaming: outputs of two models at a time, re-read from the cache.
+  const s = await run(['matrix', ...models, '--data', 'x.npy', '--json', '--weights', 'none', '--max-memory', String(2 * N_SAMPLES * K * 4), ...cache]);
+  t.equal(s.code, 0, s.err);
+  t.same(JSON.parse(s.out).functional, m.functional, 'blocked computation gives the same matrix');
+});
+
+t.test('matrix text and CSV', async (t) => {
+  const txt = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--weights', 'raw', '--metric', 'tv', ...cache]);
+  t.equal(txt.code, 0, txt.err);
+  t.match(txt.out, /tv between 3 models on 200 probe samples/);
+  t.match(txt.out, /raw weight distance \(L2\)/);
+  t.match(txt.out, /m2\.onnx/);
+  const csv = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--csv', '--weights', 'none', ...cache]);
+  t.equal(csv.code, 0, csv.err);
+  const lines = csv.out.trim().split('\n');
+  t.equal(lines[0], 'model,m0.onnx,m1.onnx,m2.onnx');
+  t.equal(lines.length, 4);
+  t.equal(lines[1].split(',')[1], '0');
+});
+
+t.test('study: report, SVGs, JSON, reproducibility, no overwrite', async (t) => {
+  const args = ['study', ...models, '--data', 'x.npy', '--labels', 'y.npy', '--seed', '3', '--permutations', '199', ...cache];
+  const r = await run([...args, '--report', 'report.html', '--svg', 'plots', '--json']);
+  t.equal(r.code, 0, r.err);
+  const s = JSON.parse(r.out);
+  t.equal(s.seed, 3);
+  t.equal(s.clustering.labels[0], s.clustering.labels[1], 'twins: same solution');
+  t.equal(s.clustering.labels[2], s.clustering.labels[3], 'near-copies: same solution');
+  t.not(s.clustering.labels[0], s.clustering.labels[2]);
+  t.equal(s.solutions.observed, 3);
+  t.equal(s.correlations.length, 3);
+  t.ok(s.accuracy.every((a: number) => a >= 0 && a <= 1));
+  const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+  t.match(html, /modeldiff study .*m0\.onnx.*--report report\.html/);
+  t.match(html, /onnxruntime \d/);
+  t.ok(fs.readdirSync(path.join(dir, 'plots')).includes('scatter-aligned.svg'));
+  // Refuses to overwrite; --force replaces; same seed → identical JSON.
+  const again = await run([...args, '--report', 'report.html', '--json']);
+  t.equal(again.code, 1);
+  t.match(again.err, /report\.html already exists/);
+  const forced = await run([...args, '--report', 'report.html', '--json', '--force']);
+  t.equal(forced.code, 0, forced.err);
+  t.equal(forced.out, r.out, 'byte-identical JSON');
+  const text = await run([...args, '--weights', 'none', '--threshold', '0']);
+  t.equal(text.code, 0, text.err);
+  t.match(text.out, /distinct solutions: 5/);
+  t.match(text.out, /Chao1 estimate/);
+  t.match(text.out, /weights: not requested/);
+  const corr = await run([...args.slice(0, 4), '--data', 'x.npy', '--weights', 'raw', '--permutations', '9', ...cache]);
+  t.match(corr.out, /raw weight vs output distance: Spearman/);
+  const pair = await run(['study', models[0], models[1], '--data', 'x.npy', ...cache]);
+  t.match(pair.out, /distinct solutions: 1/, 'two models, same function: one solution (float32 floor)');
+});
+
+t.test('progress bars draw on a terminal only', async (t) => {
+  const tty = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--weights', 'raw', '--json', ...cache], true);
+  t.equal(tty.code, 0, tty.err);
+  t.match(tty.err, /inference/);
+  t.match(tty.err, /distances/);
+  const quiet = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--json', '-q', ...cache], true);
+  t.equal(quiet.err, '');
+});
+
+t.test('usage and input errors', async (t) => {
+  const bad = async (args: string[], code: number, re: RegExp) => {
+    const r = await run(args);
+    t.equal(r.code, code, args.join(' '));
+    t.match(r.err, re);
+    t.equal(r.err.trim().split('\n').length, 1, 'one line');
+  };
+  const base = ['matrix', ...models.slice(0, 2), '--data', 'x.npy', ...cache];
+  await bad([...base, '--weights', 'bogus'], 2, /unknown method "bogus"/);
+  await bad([...base, '--max-memory', 'lots'], 2, /--max-memory/);
+  await bad([...base, '--max-memory', '0'], 2, /--max-memory/);
+  await bad([...base, '--json', '--csv'], 2, /exclusive/);
+  await bad([...base, '--seed', 'x'], 2, /--seed/);
+  await bad([...base, '--epsilon', '-1'], 2, /--epsilon/);
+  await bad([...base, '--threads', '0'], 2, /--threads/);
+  await bad([...base, '--metric', 'kappa'], 2, /not an output distance/);
+  await bad(['matrix', models[0], '--data', 'x.npy'], 2, /at least 2 models/);
+  await bad(['matrix', ...models.slice(0, 2)], 2, /--data/);
+  await bad(['matrix', models[0], 'missing.onnx', '--data', 'x.npy', ...cache], 1, /missing\.onnx/);
+  await bad(['study', ...models.slice(0, 2), '--data', 'x.npy', '--threshold', 'abc'], 2, /--threshold/);
+  await bad(['study', ...models.slice(0, 2), '--data', 'x.npy', '--permutations', '0'], 2, /--permutations/);
+  // A different architecture: weight matrices are skipped with the reason, outputs still compared.
+  const wide = path.join(dir, 'wide.onnx');
+  const rng2 = createRng(4);
+  const r = (len: number) => Array.from({ length: len }, () => rng2.normal());
+  fs.writeFileSync(wide, mlpModel({ layers: [{ W: r(8 * D), b: r(8), out: 8, in: D, activation: 'relu' }, { W: r(K * 8), b: r(K), out: K, in: 8 }] }));
+  const mixed = await run(['matrix', models[0], wide, '--data', 'x.npy', '--json', ...cache]);
+  t.equal(mixed.code, 0, mixed.err);
+  t.match(JSON.parse(mixed.out).weights.skipped, /skipped/);
+  t.match(await run(['matrix', '--help']).then((h) => h.out), /--max-memory/);
+});
