@@ -4,11 +4,13 @@ import type { Command } from 'commander';
 import type { CliIo } from '../context';
 import { register as compare } from './compare';
 import { register as divergence } from './divergence';
+import { register as barrier } from './barrier';
 import { register as cka } from './cka';
 import { register as weights } from './weights';
 import { register as matrix } from './matrix';
 import { register as study } from './study';
+import { register as demo } from './demo';
 
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: RegisterCommand[] = [compare, divergence, weights, cka, matrix, study];
+export const commands: RegisterCommand[] = [compare, divergence, weights, cka, barrier, matrix, study, demo];
