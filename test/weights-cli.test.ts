@@ -1,0 +1,89 @@
+/**
+ * `modeldiff weights` end to end, in-process: JSON schema, writeback of the
+ * aligned / canonical models (same function as B, refusing to overwrite),
+ * activation matching with a probe file, and usage errors.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+
+import { runCli } from '../lib/cli/main';
+import { writeNpy } from '../lib/io/npy';
+import { captureIo } from './cli.test';
+import { createRng, maxAbs, maxAbsDiff, mlpBytes, randomDense, randomInput, randomPerm, runModel, transformHidden } from './helpers/onnx-models';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-weights-cli-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+const rng = createRng(21);
+const A = randomDense(rng, [4, 6, 3]);
+const B = transformHidden(A, 0, randomPerm(rng, 6), Array.from({ length: 6 }, () => Math.exp(rng.float() - 0.5)));
+fs.writeFileSync(path.join(dir, 'a.onnx'), mlpBytes(A, 'relu'));
+fs.writeFileSync(path.join(dir, 'b.onnx'), mlpBytes(B, 'relu'));
+const x = randomInput(rng, 32 * 4);
+writeNpy(path.join(dir, 'probe.npy'), { dtype: 'float32', shape: [32, 4], data: x });
+
+async function cli(...args: string[]) {
+  const io = captureIo();
+  io.cwd = dir;
+  const code = await runCli(args, io);
+  return { code, out: io.out, err: io.err };
+}
+
+t.test('--json prints raw / canonical / aligned with per-tensor layers; writes rewritten models', async (t) => {
+  const r = await cli('weights', 'a.onnx', 'b.onnx', '--json', '--write-aligned', 'al.onnx', '--write-canonical', 'ca.onnx', '--seed', '4');
+  t.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  for (const m of ['raw', 'canonical', 'aligned']) t.same(Object.keys(j[m]), ['l2', 'relative', 'cosine', 'layers'], m);
+  t.same(Object.keys(j.aligned.layers[0]), ['name', 'l2', 'relative', 'cosine', 'size']);
+  t.ok(j.raw.relative > 0.1);
+  t.ok(j.aligned.relative < 1e-6 && j.canonical.relative < 1e-6);
+  t.equal(j.alignment.seed, 4);
+  t.notOk('models' in j);
+  const yb = await runModel(fs.readFileSync(path.join(dir, 'b.onnx')), x, [32, 4]);
+  for (const f of ['al.onnx', 'ca.onnx']) {
+    const y = await runModel(fs.readFileSync(path.join(dir, f)), x, [32, 4]);
+    t.ok(maxAbsDiff(y, yb) <= 1e-5 * Math.max(1, maxAbs(yb)), `${f} computes B's function`);
+  }
+  const again = await cli('weights', 'a.onnx', 'b.onnx', '--write-aligned', 'al.onnx');
+  t.equal(again.code, 1);
+  t.match(again.err, /al\.onnx already exists/);
+  t.equal((await cli('weights', 'a.onnx', 'b.onnx', '--write-aligned', 'al.onnx', '--force')).code, 0);
+});
+
+t.test('text output, --layers, --method subsets, activation matching', async (t) => {
+  const r = await cli('weights', 'a.onnx', 'b.onnx', '--layers', '--sort-key', 'bias');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /^method\s+L2\s+relative\s+cosine$/m);
+  t.match(r.out, /aligned by weights matching: 1 sweep\(s\), converged/);
+  t.match(r.out, /raw, per tensor:\n\s+W0 /);
+  const raw = await cli('weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--json');
+  t.same(Object.keys(JSON.parse(raw.out)), ['a', 'b', 'raw']);
+  const act = await cli('weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe.npy', '--method', 'aligned', '--json');
+  t.equal(act.code, 0, act.err);
+  const j = JSON.parse(act.out);
+  t.equal(j.alignment.method, 'activations');
+  t.ok(j.aligned.relative < 1e-6, `activation-aligned ${j.aligned.relative}`);
+  const txt = await cli('weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe.npy', '--method', 'aligned');
+  t.match(txt.out, /aligned by activations matching\n/);
+});
+
+t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
+  const cases: Array<[string[], number, RegExp]> = [
+    [['weights', 'a.onnx', 'b.onnx', '--method', 'raw,bogus'], 2, /unknown method "bogus"/],
+    [['weights', 'a.onnx', 'b.onnx', '--seed', 'x'], 2, /--seed/],
+    [['weights', 'a.onnx', 'b.onnx', '--align', 'activations'], 2, /--data/],
+    [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-aligned', 'z.onnx'], 2, /--write-aligned needs/],
+    [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-canonical', 'z.onnx'], 2, /--write-canonical needs/],
+    [['weights', 'a.onnx', 'b.onnx', '--sort-key', 'nope'], 2, /nope/],
+    [['weights', 'a.onnx', 'missing.onnx'], 1, /missing\.onnx/],
+  ];
+  for (const [args, code, msg] of cases) {
+    const r = await cli(...args);
+    t.equal(r.code, code, args.join(' '));
+    t.match(r.err, msg);
+    t.equal(r.err.trim().split('\n').length, 1);
+  }
+  t.notOk(fs.existsSync(path.join(dir, 'z.onnx')));
+});
