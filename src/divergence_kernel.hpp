@@ -217,14 +217,16 @@ struct Kern {
       }
       if (s.cosine) {
         if (xx > 0 && yy > 0) {
-          // 1 - cos = |x/|x| - y/|y||^2 / 2: non-negative, no cancellation near 0.
-          const T ix = V::set1(1.0 / std::sqrt(xx)), iy = V::set1(1.0 / std::sqrt(yy));
+          // 1 - cos = |x/|x| - y/|y||^2 / 2 = |x - c y|^2 / (2 |x|^2), c = |x|/|y|: non-negative,
+          // no cancellation near 0. Written as x - c*y (not x/|x| - y/|y|) so that identical rows
+          // give exactly 0 even where the compiler fuses the multiply and subtract into an FMA.
+          const T ix = V::set1(1.0 / std::sqrt(xx)), c_ratio = V::set1(std::sqrt(xx) / std::sqrt(yy));
           double c = 0;
           for (size_t b = 0; b < kpadraw; b += kBlock) {
             T acc = V::zero();
             const size_t e = min_size(b + kBlock, kpadraw);
             for (size_t i = b; i < e; i += W) {
-              T dd = V::sub(V::mul(V::load(x + i), ix), V::mul(V::load(y + i), iy));
+              T dd = V::mul(V::sub(V::load(x + i), V::mul(V::load(y + i), c_ratio)), ix);
               acc = V::fma(dd, dd, acc);
             }
             c += V::reduce_add(acc);
