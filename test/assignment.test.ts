@@ -178,6 +178,10 @@ t.test('async agrees with sync', async (t) => {
       t.equal(a.total, s.total);
     }
   }
+  // a view into a larger buffer (non-zero byteOffset) is read at its offset
+  const view = new Float64Array([9, 9, 4, 1, 3, 2, 0, 5, 3, 2, 2]).subarray(2);
+  t.same(linearSumAssignmentSync(view, 3, 3), { rowToCol: new Int32Array([1, 0, 2]), total: 5 });
+  t.same(await linearSumAssignment(view, 3, 3), { rowToCol: new Int32Array([1, 0, 2]), total: 5 });
   const pending = [1, 2, 3].map(() => linearSumAssignment(new Float64Array([4, 1, 3, 2, 0, 5, 3, 2, 2]), 3, 3));
   for (const r of await Promise.all(pending)) t.same(Array.from(r.rowToCol), [1, 0, 2]);
 });
@@ -247,5 +251,6 @@ t.test('bad input is a ModeldiffError naming the argument', async (t) => {
   t.throws(() => linearSumAssignmentSync(new Float64Array(4), 2, 2.5), { message: /cols must be a non-negative integer/ });
   t.throws(() => linearSumAssignmentSync([1, 2, 3, 4] as unknown as Float64Array, 2, 2), { message: /cost must be a Float64Array/ });
   t.throws(() => linearSumAssignmentSync(new Float64Array(4), 2, 2, { method: 'greedy' as AssignmentMethod }), { message: /unknown method "greedy"/ });
+  t.throws(() => linearSumAssignmentSync(new Float64Array(4), 2, 2, { method: 'toString' as AssignmentMethod }), { message: /unknown method "toString"/ });
   await t.rejects(linearSumAssignment(new Float64Array(3), 2, 2), { code: 'INVALID_ARGUMENT', message: /cost has 3 elements/ });
 });

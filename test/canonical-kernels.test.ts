@@ -109,6 +109,32 @@ t.test('normalizeScale preserves a ReLU layer pair, yields unit-norm units, and 
   }
 });
 
+t.test('kernels work on views into larger buffers', async (t) => {
+  const rng = createRng(30);
+  const l = randomLayer(rng, 5, 3, 2, 2);
+  const big = new Float64Array(1 + l.win.length + l.bin.length + l.wout.length);
+  big.set(l.win, 1);
+  big.set(l.bin, 1 + l.win.length);
+  big.set(l.wout, 1 + l.win.length + l.bin.length);
+  const view: LayerWeights = {
+    ...l,
+    win: big.subarray(1, 1 + l.win.length),
+    bin: big.subarray(1 + l.win.length, 1 + l.win.length + l.bin.length),
+    wout: big.subarray(1 + l.win.length + l.bin.length),
+  };
+  const copy = clone(l);
+  t.same(normalizeScale(view), normalizeScale(copy));
+  t.same(fixSign(view), fixSign(copy));
+  t.same(sortPermutation(view), sortPermutation(copy));
+  t.same(matchingSimilarity(view, view), matchingSimilarity(copy, copy));
+  applyPermutation(view, new Int32Array([4, 3, 2, 1, 0]));
+  applyPermutation(copy, new Int32Array([4, 3, 2, 1, 0]));
+  t.same(view.win, copy.win);
+  t.same(view.bin, copy.bin);
+  t.same(view.wout, copy.wout);
+  t.equal(big[0], 0, 'nothing before the views is touched');
+});
+
 t.test('normalizeScale leaves a dead unit alone and survives huge and tiny magnitudes', async (t) => {
   const l: LayerWeights = {
     win: new Float64Array([0, 0, 3e200, 4e200, 3e-200, 0]),
@@ -285,6 +311,7 @@ t.test('bad layers are ModeldiffErrors naming the argument', async (t) => {
   t.throws(() => normalizeScale({ ...good(), units: -1 }), err(/layer\.units must be a non-negative integer/));
   t.throws(() => normalizeScale(null as unknown as LayerWeights), err(/layer must be a LayerWeights object/));
   t.throws(() => sortPermutation(good(), 'norm' as SortKey), err(/unknown key "norm"/));
+  t.throws(() => sortPermutation(good(), 'constructor' as SortKey), err(/unknown key "constructor"/));
   const nan = good();
   nan.win[4] = NaN;
   t.throws(() => normalizeScale(nan), err(/normalizeScale: win\[4\] is NaN/));

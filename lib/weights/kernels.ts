@@ -64,7 +64,7 @@ function lsaArgs(cost: Float64Array, rows: number, cols: number, options: Assign
     `linearSumAssignment: cost has ${cost.length} elements, expected rows × cols = ${rows} × ${cols} = ${rows * cols}`,
   );
   const method = options.method ?? 'auto';
-  check(method in METHOD_CODES, 'INVALID_ARGUMENT', `linearSumAssignment: unknown method "${method}" (auto, lapjv, shortest-path)`);
+  check(Object.hasOwn(METHOD_CODES, method), 'INVALID_ARGUMENT', `linearSumAssignment: unknown method "${method}" (auto, lapjv, shortest-path)`);
   return [cost, rows, cols, options.maximize === true, METHOD_CODES[method], options.isa] as const;
 }
 
@@ -73,10 +73,10 @@ function rethrow(fn: string, e: unknown): never {
   if (e instanceof Error && (e as { code?: unknown }).code === 'INVALID_ARGUMENT') {
     throw new ModeldiffError('INVALID_ARGUMENT', `${fn}: ${e.message}`);
   }
-  // Only out-of-memory and similar failures get here.
-  /* c8 ignore next */
+  /* c8 ignore start -- only out-of-memory and similar failures get here */
   throw e;
 }
+/* c8 ignore stop */
 
 /**
  * Optimal linear sum assignment of a dense `rows × cols` cost matrix
@@ -204,7 +204,7 @@ const SORT_KEY_CODES: Record<SortKey, SortKeyCode> = { 'out-norm': 0, bias: 1, '
  */
 export function sortPermutation(layer: LayerWeights, key: SortKey = 'out-norm'): Int32Array {
   const args = layerArgs('sortPermutation', layer);
-  check(key in SORT_KEY_CODES, 'INVALID_ARGUMENT', `sortPermutation: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
+  check(Object.hasOwn(SORT_KEY_CODES, key), 'INVALID_ARGUMENT', `sortPermutation: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
   try {
     return native.sortPermutation(...args, SORT_KEY_CODES[key]);
   } catch (e) {
