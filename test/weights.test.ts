@@ -3,6 +3,8 @@
  * writeback, checked against transforms written independently in
  * test/helpers/onnx-models.ts and against onnxruntime (same function).
  */
+import path from 'node:path';
+
 import t, { type Test } from 'tap';
 
 import { readOnnx } from '../lib/io/onnx';
@@ -275,4 +277,50 @@ t.test('canonical network keeps the function when cloned and canonicalized in me
   canonicalizeNetwork(c, 'in-l1');
   t.not(c.layers[0].W, net.layers[0].W);
   await sameFunction(t, bytes, [encodeOnnx(writeNetwork(c))], randomInput(rng, 4 * 16), [4, 1, 4, 4]);
+});
+
+t.test('real PyTorch exports (example zoo): the permuted + rescaled seed-1 MLP aligns to ≈ 0', async (t) => {
+  const zoo = path.join(__dirname, '..', 'examples', 'digits');
+  const r = await weightDistance(path.join(zoo, 'mlp_relu_seed1.onnx'), path.join(zoo, 'mlp_relu_seed1_permuted.onnx'));
+  t.ok(r.raw!.relative > 1, `raw ${r.raw!.relative}`);
+  t.ok(r.canonical!.relative < 1e-5 && r.aligned!.relative < 1e-5, `canonical ${r.canonical!.relative}, aligned ${r.aligned!.relative}`);
+  const cnn = buildNetwork(readOnnx(path.join(zoo, 'cnn_seed0.onnx')));
+  t.same(cnn.layers.map((l) => l.inBlock), [9, 9, 64], 'Flatten → Gemm: 8 channel blocks of 8×8 positions');
+});
+
+t.test('ResNet-style CNN: the skip Add ties the convs of a block; GlobalAveragePool → Flatten → Gemm', async (t) => {
+  const rng = createRng(14);
+  const r = (n: number) => Array.from({ length: n }, () => 0.4 * rng.normal());
+  const conv = { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } };
+  const bytes = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 2, 4, 4] }],
+    outputs: [{ name: 'y', shape: ['N', 3] }],
+    initializers: [
+      { name: 'c0.w', dims: [4, 2, 3, 3], data: r(72) }, { name: 'c0.b', dims: [4], data: r(4) },
+      { name: 'c1.w', dims: [4, 4, 3, 3], data: r(144) }, { name: 'c1.b', dims: [4], data: r(4) },
+      { name: 'c2.w', dims: [4, 4, 3, 3], data: r(144) }, { name: 'c2.b', dims: [4], data: r(4) },
+      { name: 'fc.w', dims: [3, 4], data: r(12) }, { name: 'fc.b', dims: [3], data: r(3) },
+    ],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'c0.w', 'c0.b'], outputs: ['h0'], attrs: conv },
+      { op: 'Relu', inputs: ['h0'], outputs: ['s'] },
+      { op: 'Conv', inputs: ['s', 'c1.w', 'c1.b'], outputs: ['h1'], attrs: conv },
+      { op: 'Relu', inputs: ['h1'], outputs: ['a1'] },
+      { op: 'Conv', inputs: ['a1', 'c2.w', 'c2.b'], outputs: ['h2'], attrs: conv },
+      { op: 'Add', inputs: ['s', 'h2'], outputs: ['t'] },
+      { op: 'Relu', inputs: ['t'], outputs: ['rt'] },
+      { op: 'GlobalAveragePool', inputs: ['rt'], outputs: ['g'] },
+      { op: 'Flatten', inputs: ['g'], outputs: ['f'] },
+      { op: 'Gemm', inputs: ['f', 'fc.w', 'fc.b'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+  const net = buildNetwork(readOnnx(bytes));
+  t.equal(net.hidden.length, 2);
+  t.same(net.groups[net.hidden[0]].producers, [0, 2], 'c0 and c2 write the same stream');
+  t.same(net.layers[3].inBlock, 1);
+  const canon = canonicalize(bytes);
+  await sameFunction(t, bytes, [canon], randomInput(rng, 4 * 32), [4, 2, 4, 4]);
+  const r2 = await weightDistance(bytes, canon);
+  t.ok(r2.canonical!.relative < 1e-5 && r2.aligned!.relative < 1e-5, `canonical ${r2.canonical!.relative}, aligned ${r2.aligned!.relative}`);
+  t.ok(r2.raw!.relative > 0.05);
 });

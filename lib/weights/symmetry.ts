@@ -7,7 +7,7 @@
  * - canonical form then sorts each group's units by a key (sortPermutation).
  * All of it is exact: the rewritten network computes the same function.
  */
-import { type SortKey, applyPermutation, fixSign, normalizeScale, sortPermutation } from './kernels';
+import { type LayerWeights, type SortKey, applyPermutation, fixSign, normalizeScale, sortPermutation } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
 
@@ -15,42 +15,71 @@ import { groupView } from './views';
 export type UnitFactors = Map<number, { scale?: Float64Array; sign?: Int8Array }>;
 
 /**
- * Scale/sign normalization of every hidden group, in place; returns the
- * factors it divided out. In a chain one forward pass is exact. In a residual
- * network a group can feed a layer that writes back into an earlier group
- * (the stream's incoming weights include the block's last layer, whose
- * columns belong to the block's inner group), so normalizing one group
- * disturbs another: passes repeat, like matrix balancing, until every factor
- * is 1 to rounding (at most MAX_PASSES).
+ * Scale/sign normalization of every hidden group, in forward order, in
+ * place; returns the factors it divided out. A residual stream is written by
+ * several layers, and some of them read groups downstream of the stream (a
+ * block's last layer reads the block's inner units), so a norm over all of
+ * them would depend on those groups' scales and unit-norm balancing can have
+ * no solution at all. A stream's factor (and sign key) therefore comes only
+ * from its upstream producers — those reading a fixed or earlier group —
+ * while the factor is still applied to every producer and consumer.
  */
 export function normalizeNetwork(net: Network): UnitFactors {
   const factors: UnitFactors = new Map();
-  for (let pass = 0; pass < MAX_PASSES; pass++) {
-    let worst = 0;
-    for (const id of net.hidden) {
-      const g = net.groups[id];
-      if (!g.caps.scale && !g.caps.sign) continue;
-      const { view, commit } = groupView(net, id);
-      const f = factors.get(id) ?? {};
+  const order = new Map(net.hidden.map((id, i) => [id, i]));
+  for (const id of net.hidden) {
+    const g = net.groups[id];
+    if (!g.caps.scale && !g.caps.sign) continue;
+    const { view, commit } = groupView(net, id);
+    const f: { scale?: Float64Array; sign?: Int8Array } = {};
+    if (g.producers.length === 1) {
+      if (g.caps.scale) f.scale = normalizeScale(view);
+      if (g.caps.sign) f.sign = fixSign(view);
+    } else {
+      const upstream = g.producers
+        .map((p) => net.layers[p])
+        .filter((l) => net.groups[l.inGroup].fixed || (order.get(l.inGroup) ?? Infinity) < order.get(id)!);
       if (g.caps.scale) {
-        const s = normalizeScale(view);
-        for (const v of s) worst = Math.max(worst, Math.abs(v - 1));
-        f.scale = f.scale ? f.scale.map((v, i) => v * s[i]) : s;
+        f.scale = Float64Array.from({ length: g.units }, (_, u) => {
+          let ss = 0;
+          for (const l of upstream) {
+            const cols = l.W.length / g.units;
+            for (let k = 0; k < cols; k++) ss += l.W[u * cols + k] ** 2;
+            ss += l.b[u] ** 2;
+          }
+          return ss > 0 ? Math.sqrt(ss) : 1;
+        });
       }
       if (g.caps.sign) {
-        const s = fixSign(view);
-        if (s.some((v) => v < 0)) worst = Infinity;
-        f.sign = f.sign ? f.sign.map((v, i) => v * s[i]) : s;
+        f.sign = Int8Array.from({ length: g.units }, (_, u) => {
+          // The upstream entry of largest magnitude (first on ties) decides, as fixSign does.
+          let best = 0;
+          for (const l of upstream) {
+            const cols = l.W.length / g.units;
+            for (let k = 0; k < cols; k++) if (Math.abs(l.W[u * cols + k]) > Math.abs(best)) best = l.W[u * cols + k];
+            if (Math.abs(l.b[u]) > Math.abs(best)) best = l.b[u];
+          }
+          return best < 0 ? -1 : 1;
+        });
       }
-      commit();
-      factors.set(id, f);
+      scaleUnits(view, (u) => 1 / ((f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1)));
     }
-    if (worst <= 1e-12) break;
+    commit();
+    factors.set(id, f);
   }
   return factors;
 }
 
-const MAX_PASSES = 200;
+/** Incoming weights and bias of unit u times c(u), outgoing weights divided by it. */
+function scaleUnits(view: LayerWeights, c: (u: number) => number): void {
+  const { win, bin, wout, units, fanIn, outRows, block } = view;
+  for (let u = 0; u < units; u++) {
+    const cu = c(u);
+    for (let k = 0; k < fanIn; k++) win[u * fanIn + k] *= cu;
+    bin[u] *= cu;
+    for (let o = 0; o < outRows; o++) for (let k = 0; k < block; k++) wout[(o * units + u) * block + k] /= cu;
+  }
+}
 
 /**
  * Multiply each hidden unit back by the factors another network's
@@ -61,13 +90,7 @@ const MAX_PASSES = 200;
 export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
   for (const [id, f] of factors) {
     const { view, commit } = groupView(net, id);
-    const { win, bin, wout, units, fanIn, outRows, block } = view;
-    for (let u = 0; u < units; u++) {
-      const c = (f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1);
-      for (let k = 0; k < fanIn; k++) win[u * fanIn + k] *= c;
-      bin[u] *= c;
-      for (let o = 0; o < outRows; o++) for (let k = 0; k < block; k++) wout[(o * units + u) * block + k] /= c;
-    }
+    scaleUnits(view, (u) => (f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1));
     commit();
   }
 }
