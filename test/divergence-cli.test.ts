@@ -1,0 +1,103 @@
+// `modeldiff divergence` run in-process on .npy files written to a temporary folder.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+
+import { runCli } from '../lib/cli/main';
+import { divergencePerSampleSync } from '../lib/function/divergence';
+import { writeNpy } from '../lib/io/npy';
+import { createRng } from '../lib/util/rng';
+import { captureIo } from './cli.test';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-divergence-'));
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const rng = createRng(21);
+const n = 50;
+const k = 4;
+const a = Float32Array.from({ length: n * k }, () => 2 * rng.normal());
+const b = Float32Array.from(a, (v) => v + 0.3 * rng.normal());
+writeNpy(path.join(dir, 'a.npy'), { dtype: 'float32', shape: [n, k], data: a });
+writeNpy(path.join(dir, 'b.npy'), { dtype: 'float32', shape: [n, k], data: b });
+writeNpy(path.join(dir, 'short.npy'), { dtype: 'float32', shape: [n - 1, k], data: a.subarray(0, (n - 1) * k) });
+writeNpy(path.join(dir, 'sig_a.npy'), { dtype: 'float64', shape: [n], data: Float64Array.from({ length: n }, () => rng.float()) });
+writeNpy(path.join(dir, 'sig_b.npy'), { dtype: 'float64', shape: [n], data: Float64Array.from({ length: n }, () => rng.float()) });
+writeNpy(path.join(dir, 'ints.npy'), { dtype: 'int32', shape: [n, k], data: new Int32Array(n * k) });
+writeNpy(path.join(dir, 'cube.npy'), { dtype: 'float64', shape: [2, 2, 2], data: new Float64Array(8) });
+writeNpy(path.join(dir, 'cost.npy'), {
+  dtype: 'float64',
+  shape: [k, k],
+  data: Float64Array.from({ length: k * k }, (_, i) => Math.abs(Math.floor(i / k) - (i % k))),
+});
+writeNpy(path.join(dir, 'cost2.npy'), { dtype: 'float64', shape: [2, 2], data: new Float64Array([0, 1, 1, 0]) });
+writeNpy(path.join(dir, 'nan.npy'), { dtype: 'float32', shape: [n, k], data: Float32Array.from(a, (v, i) => (i === 3 * k + 1 ? NaN : v)) });
+
+async function cli(...args: string[]) {
+  const io = { ...captureIo(), cwd: dir };
+  const wrapped = { ...io, stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
+  const code = await runCli(['divergence', ...args], wrapped);
+  return { code, out: io.out, err: io.err };
+}
+
+const mean = (v: Float64Array) => v.reduce((s, x) => s + x, 0) / v.length;
+
+t.test('--json reports the per-sample mean and max of each metric, and the kind it picked', async (t) => {
+  const r = await cli('a.npy', 'b.npy', '--metric', 'js,kl,tv,disagreement,kappa', '--json');
+  t.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out);
+  const ref = divergencePerSampleSync({ data: a, n, k }, { data: b, n, k }, ['js', 'kl', 'tv', 'disagreement'], { outputs: 'logits' });
+  t.match(doc, { a: 'a.npy', b: 'b.npy', n, k, outputs: 'logits', units: 'nats' });
+  for (const m of ['js', 'kl', 'tv', 'disagreement'] as const) {
+    t.ok(Math.abs(doc.metrics[m].mean - mean(ref[m])) < 1e-15, `${m} mean`);
+    t.equal(doc.metrics[m].perSampleMax, Math.max(...ref[m]), `${m} max`);
+  }
+  t.ok(doc.metrics.kappa.value > 0 && doc.metrics.kappa.value <= 1, 'kappa is a set-level value');
+});
+
+t.test('table output, --bits, --epsilon, --threads, --outputs', async (t) => {
+  const r = await cli('a.npy', 'b.npy');
+  t.equal(r.code, 0);
+  t.match(r.out, /outputs = logits \(auto\), log units = nats/);
+  t.match(r.out, /^js\s+\d/m, 'default metric is js');
+  const bits = JSON.parse((await cli('a.npy', 'b.npy', '--bits', '--json', '--threads', '2')).out);
+  const nats = JSON.parse((await cli('a.npy', 'b.npy', '--json')).out);
+  t.ok(Math.abs(bits.metrics.js.mean - nats.metrics.js.mean / Math.LN2) < 1e-15, 'bits = nats / ln 2');
+  t.equal(bits.units, 'bits');
+  const sig = JSON.parse((await cli('sig_a.npy', 'sig_b.npy', '--json', '--metric', 'tv,kappa,emd-cost', '--cost', 'cost2.npy')).out);
+  t.equal(sig.outputs, 'sigmoid', '1-D arrays in [0, 1] read as sigmoid probabilities');
+  t.equal(sig.k, 1);
+  t.ok(Math.abs(sig.metrics['emd-cost'].mean - sig.metrics.tv.mean) < 1e-12, '0/1 cost on [1 - s, s] = TV');
+  const eps = JSON.parse((await cli('a.npy', 'b.npy', '--json', '--epsilon', '0.01', '--outputs', 'logits', '--metric', 'kl')).out);
+  const plain = JSON.parse((await cli('a.npy', 'b.npy', '--json', '--outputs', 'logits', '--metric', 'kl')).out);
+  t.ok(eps.metrics.kl.mean < plain.metrics.kl.mean, 'smoothing shrinks KL');
+  const withCost = await cli('a.npy', 'b.npy', '--metric', 'emd,emd-cost', '--cost', 'cost.npy', '--json');
+  const doc = JSON.parse(withCost.out);
+  t.ok(Math.abs(doc.metrics['emd-cost'].mean - doc.metrics.emd.mean) < 1e-9, 'emd-cost with |i - j| = emd');
+  const text = await cli('a.npy', 'b.npy', '--metric', 'kappa,kl-reverse');
+  t.match(text.out, /kappa\s+\S+\s+-/);
+});
+
+t.test('usage errors exit 2, input errors exit 1, one line naming the culprit', async (t) => {
+  const cases: Array<[string[], number, RegExp]> = [
+    [['a.npy', 'b.npy', '--metric', 'nope'], 2, /unknown metric 'nope'/],
+    [['a.npy', 'b.npy', '--metric', ','], 2, /at least one metric/],
+    [['a.npy', 'b.npy', '--outputs', 'softmax'], 2, /--outputs must be one of/],
+    [['a.npy', 'b.npy', '--epsilon', '-1'], 2, /--epsilon/],
+    [['a.npy', 'b.npy', '--epsilon', 'x'], 2, /--epsilon/],
+    [['a.npy', 'b.npy', '--threads', '0'], 2, /--threads/],
+    [['a.npy', 'b.npy', '--metric', 'emd-cost'], 2, /needs --cost/],
+    [['a.npy', 'missing.npy'], 1, /missing\.npy/],
+    [['a.npy', 'short.npy'], 1, /a\.npy has shape \[50, 4\] but short\.npy has shape \[49, 4\]/],
+    [['a.npy', 'ints.npy'], 1, /ints\.npy: dtype int32/],
+    [['cube.npy', 'a.npy'], 1, /cube\.npy: outputs must be 1-D/],
+    [['a.npy', 'nan.npy'], 1, /nan\.npy, row 3: contains NaN/],
+  ];
+  for (const [args, code, msg] of cases) {
+    const r = await cli(...args);
+    t.equal(r.code, code, args.join(' '));
+    t.match(r.err, msg);
+    t.equal(r.err.trim().split('\n').length, 1, 'one line');
+  }
+});
