@@ -82,3 +82,15 @@ export {
 } from './weights';
 export { hiddenActivations, type HiddenInput, type HiddenTensor, type HiddenOptions } from './infer/hidden';
 export { readOnnx, encodeOnnx, type OnnxModel, type OnnxSource } from './io/onnx';
+export {
+  representationSimilarity,
+  REPRESENTATION_MEASURES,
+  type RepresentationMeasureName,
+  type RepresentationOptions,
+  type RepresentationResult,
+} from './represent/similarity';
+export type { ActivationMatrix } from './represent/matrix';
+export { cka, flattenActivations, type ModelCkaOptions, type ModelCkaResult, type LayerPairResult } from './represent/model';
+export { listLayers, type LayerInfo } from './represent/layers';
+export { lossBarrier, type BarrierOptions, type BarrierResult, type PathCurve } from './path/barrier';
+export { planInterpolation, interpolatedModel, type InterpolationPlan } from './path/interpolate';

@@ -7,6 +7,8 @@
  */
 import { ModeldiffError } from '../errors';
 import { functionMeasures } from './function';
+import { pathMeasures } from './path';
+import { representationMeasures } from './representations';
 import { weightMeasures } from './weights';
 
 export type MeasureView = 'function' | 'weights' | 'representations' | 'path';
@@ -34,7 +36,7 @@ export interface MeasureInfo {
 }
 
 /** Every measure, all views. */
-export const measures: MeasureInfo[] = [...functionMeasures, ...weightMeasures];
+export const measures: MeasureInfo[] = [...functionMeasures, ...weightMeasures, ...representationMeasures, ...pathMeasures];
 
 /** Look a measure up by name; an unknown name is an INVALID_ARGUMENT error listing the known ones. */
 export function measureInfo(name: string): MeasureInfo {

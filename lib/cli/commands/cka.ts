@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
+import { measuresOf } from '../../measures/registry';
 import { type LayerInfo, listLayers } from '../../represent/layers';
 import { type ModelCkaResult, cka } from '../../represent/model';
 import { REPRESENTATION_MEASURES, type RepresentationMeasureName, isRepresentationMeasure } from '../../represent/similarity';
@@ -54,7 +55,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--layers <pair>', 'layer pair a:NAME,b:NAME or NAME for both (tensor, node name or index #k; repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--all-layers', 'compare every hidden layer of a with every hidden layer of b (layer×layer matrix)')
     .option('--list-layers', 'list the candidate layers of both models and exit')
-    .option('--metric <list>', `comma-separated measures (${REPRESENTATION_MEASURES.join(', ')})`, 'cka-linear')
+    .option('--metric <list>', `comma-separated measures:\n${measuresOf('representations').map((m) => `  ${m.name}: ${m.description}`).join('\n')}\n`, 'cka-linear')
     .addOption(new Option('--spatial <how>', 'conv maps: flatten C·H·W or average over space per channel').choices(['flatten', 'mean']).default('flatten'))
     .option('--sigma <s>', 'cka-rbf bandwidth as a multiple of the median pairwise distance', '0.8')
     .addOption(new Option('--space <where>', 'linear CKA via p×p (feature) or n×n (sample) Grams').choices(['auto', 'feature', 'sample']).default('auto'))

@@ -1,0 +1,139 @@
+/**
+ * lossBarrier(a, b, options): mode connectivity along the linear path between
+ * two models' weights. For α on a grid, θ(α) = (1−α)θ_A + αθ_B is evaluated
+ * on a labelled probe set (loss in nats, error rate), and the barrier is
+ *
+ *   B = max_α [ L(θ(α)) − ((1−α)·L(θ_A) + α·L(θ_B)) ]
+ *
+ * (Frankle et al. 2020; Entezari et al. 2022), for the loss and for the error,
+ * with the α where it peaks. B ≥ 0 since the endpoints contribute 0. With
+ * `align: 'weights'`, B is first permuted into A's frame by weight matching
+ * (lib/weights align(): Ainsworth et al. 2022's Git Re-Basin) and the path is
+ * walked between A and aligned B (both with BatchNorm folded, as align()
+ * returns them), which removes the barrier that is only due to the
+ * permutation symmetry.
+ */
+import { check } from '../errors';
+import { type OutputKind, resolveOutputKind } from '../function/divergence';
+import { inferOutputs } from '../infer/infer';
+import { type OnnxSource, encodeOnnx, readOnnx } from '../io/onnx';
+import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
+import { align as alignWeights } from '../weights';
+import { buildNetwork } from '../weights/graph';
+import { writeNetwork } from '../weights/writeback';
+import { interpolatedModel, planInterpolation } from './interpolate';
+import { classificationLoss } from './loss';
+
+export interface BarrierOptions {
+  /** Probe inputs (path, typed array with shape, or loaded ProbeData). */
+  data: ProbeSource;
+  /** True class ids, one per probe sample (.npy path or array). */
+  labels: string | ArrayLike<number> | Int32Array;
+  /** Grid points on [0, 1], endpoints included. Default 11. */
+  steps?: number;
+  /** 'none' (default): the naive path only; 'weights': also the path to B aligned by weight matching. */
+  align?: 'none' | 'weights';
+  /** How to read model outputs; 'auto' (default) decides once, on model A's outputs. */
+  outputs?: OutputKind | 'auto';
+  /** Model output to read (default: the first). */
+  output?: string;
+  batchSize?: number;
+  /** Seed for weight matching's layer order. */
+  seed?: number;
+  cwd?: string;
+  /** Called after each evaluated model. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface PathCurve {
+  alphas: number[];
+  /** Mean cross-entropy (nats) at each α. */
+  loss: number[];
+  /** Error rate at each α. */
+  error: number[];
+  /** max_α of the curve minus the straight line between its endpoints, and where it peaks. */
+  lossBarrier: number;
+  lossBarrierAlpha: number;
+  errorBarrier: number;
+  errorBarrierAlpha: number;
+  /** How initializers were paired. */
+  matchedBy: 'name' | 'position';
+}
+
+export interface BarrierResult {
+  a: string;
+  b: string;
+  n: number;
+  outputs: OutputKind;
+  naive: PathCurve;
+  /** Present with align: 'weights'. */
+  aligned?: PathCurve & { alignment: { iterations: number; converged: boolean; seed: number; kept: 'matched' | 'identity' } };
+}
+
+/** max_α [c(α) − ((1−α)c(0) + αc(1))] and its α (the first one on ties). */
+export function barrierOf(alphas: number[], curve: number[]): { value: number; alpha: number } {
+  const last = curve.length - 1;
+  let value = -Infinity;
+  let alpha = 0;
+  alphas.forEach((a, i) => {
+    const v = i === 0 || i === last ? 0 : curve[i] - ((1 - a) * curve[0] + a * curve[last]);
+    if (v > value) {
+      value = v;
+      alpha = a;
+    }
+  });
+  return { value, alpha };
+}
+
+export function alphaGrid(steps: number): number[] {
+  check(Number.isInteger(steps) && steps >= 2 && steps <= 1001, 'INVALID_ARGUMENT', `steps must be an integer from 2 to 1001, got ${steps}`);
+  return Array.from({ length: steps }, (_, i) => (i === steps - 1 ? 1 : i / (steps - 1)));
+}
+
+async function walk(
+  a: OnnxSource,
+  b: OnnxSource,
+  alphas: number[],
+  probe: ReturnType<typeof loadProbe>,
+  labels: Int32Array,
+  options: BarrierOptions,
+  state: { kind?: OutputKind; done: number; total: number },
+): Promise<PathCurve> {
+  const plan = planInterpolation(a, b);
+  const loss: number[] = [];
+  const error: number[] = [];
+  for (const alpha of alphas) {
+    const label = `${plan.a.label} ⟷ ${plan.b.label} at α=${alpha}`;
+    const { outputs } = await inferOutputs(interpolatedModel(plan, alpha), probe, { output: options.output, batchSize: options.batchSize, cache: false, label });
+    state.kind ??= resolveOutputKind([outputs], options.outputs ?? 'auto');
+    const r = classificationLoss(outputs, labels, state.kind, label);
+    loss.push(r.loss);
+    error.push(r.error);
+    options.onProgress?.(++state.done, state.total);
+  }
+  const lb = barrierOf(alphas, loss);
+  const eb = barrierOf(alphas, error);
+  return { alphas, loss, error, lossBarrier: lb.value, lossBarrierAlpha: lb.alpha, errorBarrier: eb.value, errorBarrierAlpha: eb.alpha, matchedBy: plan.matchedBy };
+}
+
+export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: BarrierOptions): Promise<BarrierResult> {
+  const alphas = alphaGrid(options.steps ?? 11);
+  const mode = options.align ?? 'none';
+  check(mode === 'none' || mode === 'weights', 'INVALID_ARGUMENT', `align must be none or weights, got ${mode}`);
+  const ma = readOnnx(a);
+  const mb = readOnnx(b);
+  const probe = loadProbe(options.data, { cwd: options.cwd });
+  const labels = loadLabels(options.labels, probe.n, { cwd: options.cwd });
+  const state: { kind?: OutputKind; done: number; total: number } = { done: 0, total: alphas.length * (mode === 'weights' ? 2 : 1) };
+  const naive = await walk(ma, mb, alphas, probe, labels, options, state);
+  const result: BarrierResult = { a: ma.label, b: mb.label, n: probe.n, outputs: state.kind as OutputKind, naive };
+  if (mode === 'weights') {
+    const aligned = await alignWeights(ma, mb, { align: 'weights', seed: options.seed });
+    // align() returns B with BatchNorm folded; walk from A in the same (folded) form.
+    const aFolded = encodeOnnx(writeNetwork(buildNetwork(ma)));
+    const curve = await walk({ ...readOnnx(aFolded), label: ma.label }, { ...readOnnx(aligned.model), label: `${mb.label} (aligned)` }, alphas, probe, labels, options, state);
+    const { iterations, converged, seed, kept } = aligned.alignment;
+    result.aligned = { ...curve, alignment: { iterations, converged, seed, kept } };
+  }
+  return result;
+}
