@@ -102,11 +102,23 @@ void lapjv(const double* c, double sign, int n, const std::vector<double>& vmin,
 
   // 3. Shortest augmenting path (Dijkstra) from each free row. d[j]: distance
   // to column j; mask[j]: +Inf once j is scanned (its distance is final).
+  // When several unscanned columns share the minimum distance, an unassigned
+  // one ends the search at once: prefer it (the lowest such index), which
+  // matters on integer costs with many ties.
+  std::vector<int> free_cols;
+  for (int j = 0; j < n; ++j)
+    if (y[j] < 0) free_cols.push_back(j);
+  auto prefer_free = [&](lsa::Argmin a) {
+    if (a.col < 0 || y[a.col] < 0) return a;
+    for (const int j : free_cols)
+      if (mask[j] == 0 && d[j] == a.value && (y[a.col] >= 0 || j < a.col)) a.col = j;
+    return a;
+  };
   for (const int f : free_rows) {
     std::fill(d.begin(), d.end(), kInf);
     std::fill(mask.begin(), mask.end(), 0.0);
-    lsa::Argmin next = k.relax(c + static_cast<size_t>(f) * n, sign, v.data(), mask.data(), 0.0,
-                               f, d.data(), pred.data(), n);
+    lsa::Argmin next = prefer_free(k.relax(c + static_cast<size_t>(f) * n, sign, v.data(),
+                                           mask.data(), 0.0, f, d.data(), pred.data(), n));
     int nready = 0;
     // col < 0 only if every distance overflowed to +Inf or NaN (|costs| near DBL_MAX).
     while (next.col >= 0 && y[next.col] >= 0) {
@@ -116,7 +128,7 @@ void lapjv(const double* c, double sign, int n, const std::vector<double>& vmin,
       const int i = y[j];
       const double* ci = c + static_cast<size_t>(i) * n;
       const double h = ci[j] * sign - v[j] - next.value;
-      next = k.relax(ci, sign, v.data(), mask.data(), h, i, d.data(), pred.data(), n);
+      next = prefer_free(k.relax(ci, sign, v.data(), mask.data(), h, i, d.data(), pred.data(), n));
     }
     if (next.col < 0)
       throw std::invalid_argument(
@@ -124,6 +136,12 @@ void lapjv(const double* c, double sign, int n, const std::vector<double>& vmin,
     // Price update keeps the reduced costs of the scanned columns non-negative.
     for (int r = 0; r < nready; ++r) v[ready[r]] += d[ready[r]] - next.value;
     int endofpath = static_cast<int>(next.col), i;
+    for (size_t r = 0; r < free_cols.size(); ++r)
+      if (free_cols[r] == endofpath) {
+        free_cols[r] = free_cols.back();
+        free_cols.pop_back();
+        break;
+      }
     do {
       i = static_cast<int>(pred[endofpath]);
       y[endofpath] = i;
