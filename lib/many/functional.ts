@@ -1,13 +1,15 @@
 /**
  * One pass over all model pairs, block pair by block pair (see store.ts):
  * - the N×N functional distance matrix, through the native pairwise kernel;
- * - per pair (i < j), with `perPair`: the standard error of the mean from the
- *   per-sample divergences, and those per-sample values kept for the pairs
- *   chosen for the noise bootstrap;
+ * - per pair (i < j), with `perPair`: the per-sample divergences, giving the
+ *   mean (for a symmetric measure the pairwise kernel is then skipped: the
+ *   per-sample pass already has everything) and its standard error, and kept
+ *   for the pairs chosen for the noise bootstrap;
  * - with `predictions`: the L2 distance between the models' concatenated
  *   probability vectors (the t-SNE input).
  */
 import { check } from '../errors';
+import { measureInfo } from '../measures/registry';
 import { standardDeviation } from '../stats';
 import { type FunctionMeasureName, type OutputKind, divergencePerSample, pairwiseDivergence } from './deps';
 import { type OutputLike, l2, toProbabilities } from './predictions';
@@ -44,6 +46,7 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
   const se = options.perPair ? new Float64Array(N * N) : null;
   const predictionDistance = options.predictions ? new Float64Array(N * N) : null;
   const series = new Map<number, Float64Array>();
+  const symmetric = measureInfo(options.metric).symmetric;
   const kernelOptions = { outputs: options.outputKind, epsilon: options.epsilon, threads: options.threads, names: store.names };
   const parts = blocks(N, store.blockSize);
   const totalPairs = (N * (N - 1)) / 2;
@@ -53,9 +56,8 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
     for (let bj = bi; bj < parts.length; bj++) {
       const ids = bi === bj ? parts[bi] : [...parts[bi], ...parts[bj]];
       const outs = await store.load(ids);
-      const m = await pairwiseDivergence(outs, options.metric, { ...kernelOptions, names: ids.map((i) => store.names[i]) });
       const L = ids.length;
-      check(m.length === L * L, 'INTERNAL', `pairwise kernel returned ${m.length} values for ${L} models`);
+      const m = se && symmetric ? null : await pairwiseDivergence(outs, options.metric, { ...kernelOptions, names: ids.map((i) => store.names[i]) });
       const probs = predictionDistance ? outs.map((o) => toProbabilities(o, options.outputKind)) : null;
       // Pairs this block pair owns: within the block when bi === bj, else across.
       for (let x = 0; x < L; x++) {
@@ -63,8 +65,10 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
           const i = ids[x];
           const j = ids[y];
           if (bi !== bj && !(x < parts[bi].length && y >= parts[bi].length)) continue;
-          matrix[i * N + j] = m[x * L + y];
-          matrix[j * N + i] = m[y * L + x];
+          if (m) {
+            matrix[i * N + j] = m[x * L + y];
+            matrix[j * N + i] = m[y * L + x];
+          }
           if (se) await pairStatistics(outs[x], outs[y], i, j);
           if (probs && predictionDistance) {
             const d = l2(probs[x], probs[y]);
@@ -73,8 +77,8 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
           }
           donePairs++;
         }
+        options.onProgress?.(donePairs, totalPairs);
       }
-      options.onProgress?.(donePairs, totalPairs);
     }
   }
   return { matrix, se, series, predictionDistance };
@@ -82,7 +86,14 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
   async function pairStatistics(a: OutputLike, b: OutputLike, i: number, j: number): Promise<void> {
     const values = (await divergencePerSample(a, b, [options.metric], { ...kernelOptions, names: [store.names[i], store.names[j]] }))[options.metric];
     check(values && values.length === n, 'INTERNAL', `per-sample kernel returned no ${options.metric} values`);
-    const s = standardDeviation(values) / Math.sqrt(n);
+    let sum = 0;
+    for (let q = 0; q < n; q++) sum += values[q];
+    const mean = sum / n;
+    if (symmetric) {
+      matrix[i * N + j] = mean;
+      matrix[j * N + i] = mean;
+    }
+    const s = standardDeviation(values, mean) / Math.sqrt(n);
     (se as Float64Array)[i * N + j] = s;
     (se as Float64Array)[j * N + i] = s;
     if (options.keepSeries?.has(i * N + j)) series.set(i * N + j, Float64Array.from(values));
