@@ -149,6 +149,13 @@ t.test('random 200×200 and 120×200 equal an O(n³) Hungarian reference', async
     const rmax = linearSumAssignmentSync(neg, rows, cols, { maximize: true });
     t.ok(close(rmax.total, -ref), 'maximizing −C gives −(min of C)');
   }
+  // tie-heavy integer costs and a structured (rank-one) matrix
+  const ints = randomCost(rng, 150 * 150, true);
+  const prod = Float64Array.from({ length: 150 * 150 }, (_, k) => Math.floor(k / 150) * (k % 150));
+  for (const [name, cost] of [['integers 0..3', ints], ['i·j', prod]] as const) {
+    const ref = hungarian(cost, 150, 150);
+    for (const method of methods) t.ok(close(linearSumAssignmentSync(cost, 150, 150, { method }).total, ref), `${name} ${method}`);
+  }
 });
 
 t.test('a constant matrix gives the identity; ties are deterministic', async (t) => {
