@@ -9,6 +9,7 @@
 //   matchingSimilarity(...A, ...B, isa?)                           -> Float64Array A.units x B.units
 // Errors come back with code "INVALID_ARGUMENT".
 #include <cmath>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -53,13 +54,25 @@ Napi::Float64Array f64(const Napi::CallbackInfo& info, size_t i, size_t n, const
   return typed<Napi::Float64Array>(info, i, napi_float64_array, n, name, "Float64Array");
 }
 
+// a*b*c, refusing products past 2^53 (no size_t wrap-around can then make a
+// huge shape match a small buffer).
+size_t product(Napi::Env env, std::initializer_list<size_t> dims, const std::string& what) {
+  double p = 1;
+  for (size_t d : dims) p *= static_cast<double>(d);
+  if (p > 9007199254740992.0) throw invalid(env, what + ": shape too large");
+  size_t r = 1;
+  for (size_t d : dims) r *= d;
+  return r;
+}
+
 // Reads (win, bin, wout, units, fanIn, outRows, block) starting at argument i.
 LayerView layer(const Napi::CallbackInfo& info, size_t i, const std::string& prefix = "") {
   const size_t units = dim(info, i + 3, prefix + "units"), fan_in = dim(info, i + 4, prefix + "fanIn"),
                out_rows = dim(info, i + 5, prefix + "outRows"), block = dim(info, i + 6, prefix + "block");
-  return LayerView{f64(info, i, units * fan_in, prefix + "win").Data(),
+  Napi::Env env = info.Env();
+  return LayerView{f64(info, i, product(env, {units, fan_in}, prefix + "win"), prefix + "win").Data(),
                    f64(info, i + 1, units, prefix + "bin").Data(),
-                   f64(info, i + 2, out_rows * units * block, prefix + "wout").Data(),
+                   f64(info, i + 2, product(env, {out_rows, units, block}, prefix + "wout"), prefix + "wout").Data(),
                    units, fan_in, out_rows, block};
 }
 
@@ -114,7 +127,7 @@ Napi::Value ApplyPermutation(const Napi::CallbackInfo& info) {
 
 Napi::Value PermuteUnitAxis(const Napi::CallbackInfo& info) {
   const size_t rows = dim(info, 1, "rows"), units = dim(info, 2, "units"), block = dim(info, 3, "block");
-  double* data = f64(info, 0, rows * units * block, "data").Data();
+  double* data = f64(info, 0, product(info.Env(), {rows, units, block}, "data"), "data").Data();
   modeldiff::permute_unit_axis(data, rows, units, block, permutation(info, 4, units));
   return info.Env().Undefined();
 }
