@@ -200,8 +200,10 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
   }
 }
 
-// Value of measure m for one prepared pair of rows.
-double finalize(const Plan& pl, int m, const RowSums& r, const RowBuf& a, const RowBuf& b) {
+// Value of measure m for one pair of rows from its sums; pa / pb (the prepared distributions)
+// are only read by emd-cost.
+double finalize(const Plan& pl, int m, const RowSums& r, int label_a, int label_b, const double* pa,
+                const double* pb) {
   const double unit = pl.bits ? 1.0 / kLn2 : 1.0;
   switch (m) {
     case kKl: return r.kl * unit;
@@ -212,11 +214,15 @@ double finalize(const Plan& pl, int m, const RowSums& r, const RowBuf& a, const 
     case kTv: return 0.5 * r.tv;
     case kHellinger: return std::sqrt(0.5 * r.hellinger);
     case kEmd: return r.emd;
-    case kEmdCost: return transport_cost(a.p, b.p, pl.ke, pl.cost);
-    case kDisagreement: return a.label != b.label ? 1.0 : 0.0;
+    case kEmdCost: return transport_cost(pa, pb, pl.ke, pl.cost);
+    case kDisagreement: return label_a != label_b ? 1.0 : 0.0;
     case kL2: return std::sqrt(r.l2);
     default: return r.cosine;
   }
+}
+
+double finalize(const Plan& pl, int m, const RowSums& r, const RowBuf& a, const RowBuf& b) {
+  return finalize(pl, m, r, a.label, b.label, a.p, b.p);
 }
 
 void measure_pair(const Plan& pl, const MeasureSpec& spec, const RowBuf& a, const RowBuf& b, RowSums* r) {
@@ -250,14 +256,14 @@ bool parse_kind(const std::string& name, Kind* out) {
   return true;
 }
 
+// Rows at or below this many classes go through the lane-per-row batch kernel.
+constexpr size_t kBatchMaxClasses = 64;
+
 void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t measures, const Options& opt,
                 double* const out[kNumMeasures]) {
   if (n == 0 || k == 0) throw Error("INVALID_ARGUMENT", -1, -1, "inputs must have at least one row and one column");
   const Plan pl = make_plan(k, measures, opt);
-  parallel_ranges(n, threads_for(n, k, opt.threads), [&](size_t begin, size_t end) {
-    RowBuf ra, rb;
-    ra.init(pl);
-    rb.init(pl);
+  auto row_path = [&](size_t begin, size_t end, RowBuf& ra, RowBuf& rb) {
     for (size_t row = begin; row < end; ++row) {
       prepare(pl, a, 0, row, ra);
       prepare(pl, b, 1, row, rb);
@@ -265,6 +271,71 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
       measure_pair(pl, pl.spec, ra, rb, &r);
       for (int m = 0; m < kNumMeasures; ++m)
         if ((measures >> m) & 1u) out[m][row] = finalize(pl, m, r, ra, rb);
+    }
+  };
+  const bool batchable = (pl.kind == Kind::Logits || pl.kind == Kind::Probs) && k <= kBatchMaxClasses &&
+                         !((measures >> kEmdCost) & 1u);
+  if (!batchable) {
+    parallel_ranges(n, threads_for(n, k, opt.threads), [&](size_t begin, size_t end) {
+      RowBuf ra, rb;
+      ra.init(pl);
+      rb.init(pl);
+      row_path(begin, end, ra, rb);
+    });
+    return;
+  }
+  BatchSpec bs;
+  bs.logits = pl.kind == Kind::Logits;
+  bs.eps = pl.eps;
+  bs.need_logs = pl.need_logs;
+  bs.need_label = pl.need_label;
+  bs.measure = pl.spec;
+  // Tiles of W rows start at multiples of W whatever the thread count, so every row is
+  // computed the same way (batch, or row by row after a failed tile) for any `threads`.
+  const size_t W = pl.kern->width, tiles = (n + W - 1) / W;
+  parallel_ranges(tiles, threads_for(n, k, opt.threads), [&](size_t t0, size_t t1) {
+    std::vector<double> xa(k * W), xb(k * W), scratch(4 * k * W);
+    RowBuf ra, rb;
+    ra.init(pl);
+    rb.init(pl);
+    BatchSums sums;
+    for (size_t tile = t0; tile < t1; ++tile) {
+      const size_t r0 = tile * W, rows = r0 + W <= n ? W : n - r0;
+      for (size_t l = 0; l < W; ++l) {
+        const size_t row = r0 + (l < rows ? l : 0);  // spare lanes repeat the tile's first row
+        if (a.f32) {
+          const float* sa = static_cast<const float*>(a.data) + row * k;
+          for (size_t j = 0; j < k; ++j) xa[j * W + l] = sa[j];
+        } else {
+          const double* sa = static_cast<const double*>(a.data) + row * k;
+          for (size_t j = 0; j < k; ++j) xa[j * W + l] = sa[j];
+        }
+        if (b.f32) {
+          const float* sb = static_cast<const float*>(b.data) + row * k;
+          for (size_t j = 0; j < k; ++j) xb[j * W + l] = sb[j];
+        } else {
+          const double* sb = static_cast<const double*>(b.data) + row * k;
+          for (size_t j = 0; j < k; ++j) xb[j * W + l] = sb[j];
+        }
+      }
+      if (!pl.kern->batch(xa.data(), xb.data(), k, bs, scratch.data(), &sums)) {
+        row_path(r0, r0 + rows, ra, rb);  // reports the first bad row (or agrees at the 1e-4 edge)
+        continue;
+      }
+      for (size_t l = 0; l < rows; ++l) {
+        RowSums r;
+        r.kl = sums.kl[l];
+        r.kl_reverse = sums.kl_reverse[l];
+        r.js = sums.js[l];
+        r.tv = sums.tv[l];
+        r.hellinger = sums.hellinger[l];
+        r.emd = sums.emd[l];
+        r.l2 = sums.l2[l];
+        r.cosine = sums.cosine[l];
+        const int la = static_cast<int>(sums.label_a[l]), lb = static_cast<int>(sums.label_b[l]);
+        for (int m = 0; m < kNumMeasures; ++m)
+          if ((measures >> m) & 1u) out[m][r0 + l] = finalize(pl, m, r, la, lb, nullptr, nullptr);
+      }
     }
   });
 }

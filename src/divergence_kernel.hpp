@@ -241,8 +241,141 @@ struct Kern {
     *out = r;
   }
 
+  // ---- batch path: lanes = rows ----
+
+  // Prepare W transposed rows into P (and LP); false if any lane is invalid.
+  static bool batch_prepare(const double* X, size_t k, const BatchSpec& s, double* P, double* LP, T* label) {
+    const T zero = V::zero();
+    if (s.need_label) {
+      T best = V::load(X), idx = zero;
+      for (size_t j = 1; j < k; ++j) {
+        T v = V::load(X + j * W);
+        M m = V::gt(v, best);  // strict: ties keep the lowest index
+        best = V::select(m, v, best);
+        idx = V::select(m, V::set1(static_cast<double>(j)), idx);
+      }
+      *label = idx;
+    }
+    if (s.logits) {
+      T mx = V::load(X);
+      M bad = V::mnot(V::finite(mx));
+      for (size_t j = 1; j < k; ++j) {
+        T v = V::load(X + j * W);
+        bad = V::mor(bad, V::mnot(V::finite(v)));
+        mx = V::max(mx, v);
+      }
+      if (V::any(bad)) return false;
+      T sum = zero;
+      for (size_t j = 0; j < k; ++j) {
+        T t = V::sub(V::load(X + j * W), mx);
+        T e = V::exp(t);
+        V::store(P + j * W, e);
+        V::store(LP + j * W, t);
+        sum = V::add(sum, e);
+      }
+      const T lse = V::log(sum), inv = V::div(V::set1(1.0), sum);
+      for (size_t j = 0; j < k; ++j) {
+        V::store(LP + j * W, V::sub(V::load(LP + j * W), lse));
+        V::store(P + j * W, V::mul(V::load(P + j * W), inv));
+      }
+    } else {
+      M bad = V::mnot(V::finite(V::load(X)));
+      T sum = zero;
+      for (size_t j = 0; j < k; ++j) {
+        T v = V::load(X + j * W);
+        bad = V::mor(bad, V::mor(V::mnot(V::finite(v)), V::lt(v, zero)));
+        sum = V::add(sum, v);
+        V::store(P + j * W, v);
+      }
+      bad = V::mor(bad, V::gt(V::abs(V::sub(sum, V::set1(1.0))), V::set1(1e-4)));
+      if (V::any(bad)) return false;
+      if (s.need_logs && s.eps == 0)
+        for (size_t j = 0; j < k; ++j) V::store(LP + j * W, V::log(V::load(P + j * W)));
+    }
+    if (s.eps > 0) {
+      const T ve = V::set1(s.eps), inv = V::set1(1.0 / (1.0 + static_cast<double>(k) * s.eps));
+      for (size_t j = 0; j < k; ++j) {
+        T v = V::mul(V::add(V::load(P + j * W), ve), inv);
+        V::store(P + j * W, v);
+        V::store(LP + j * W, V::log(v));
+      }
+    }
+    return true;
+  }
+
+  static bool batch(const double* XA, const double* XB, size_t k, const BatchSpec& bs, double* scratch,
+                    BatchSums* out) {
+    double *PA = scratch, *LA = PA + k * W, *PB = LA + k * W, *LB = PB + k * W;
+    T label_a = V::zero(), label_b = V::zero();
+    if (!batch_prepare(XA, k, bs, PA, LA, &label_a) || !batch_prepare(XB, k, bs, PB, LB, &label_b)) return false;
+    const MeasureSpec& s = bs.measure;
+    const T zero = V::zero();
+    T akl = zero, aklr = zero, ajs = zero, atv = zero, ahel = zero, aemd = zero, c = zero, comp = zero;
+    for (size_t j = 0; j < k; ++j) {
+      T p = V::load(PA + j * W), q = V::load(PB + j * W);
+      T lp = zero, lq = zero;
+      if (s.have_logs) {
+        lp = V::load(LA + j * W);
+        lq = V::load(LB + j * W);
+      }
+      if (s.kl) akl = V::add(akl, kl_term(p, lp, q, lq, s.normalized));
+      if (s.kl_reverse) aklr = V::add(aklr, kl_term(q, lq, p, lp, s.normalized));
+      if (s.js) ajs = V::add(ajs, js_term(p, lp, q, lq, s.have_logs));
+      if (s.tv) atv = V::add(atv, V::abs(V::sub(p, q)));
+      if (s.hellinger) {
+        T dd = V::sub(V::sqrt(p), V::sqrt(q));
+        ahel = V::fma(dd, dd, ahel);
+      }
+      if (s.emd && j + 1 < k) {
+        // Lane-wise Neumaier-compensated CDF difference, as in the row path.
+        T v = V::sub(p, q);
+        T t = V::add(c, v);
+        M big = V::mnot(V::lt(V::abs(c), V::abs(v)));
+        comp = V::add(comp, V::select(big, V::add(V::sub(c, t), v), V::add(V::sub(v, t), c)));
+        c = t;
+        aemd = V::add(aemd, V::abs(V::add(c, comp)));
+      }
+    }
+    V::store(out->kl, akl);
+    V::store(out->kl_reverse, aklr);
+    V::store(out->js, ajs);
+    V::store(out->tv, atv);
+    V::store(out->hellinger, ahel);
+    V::store(out->emd, aemd);
+    V::store(out->label_a, label_a);
+    V::store(out->label_b, label_b);
+    if (s.l2 || s.cosine) {
+      T al2 = zero, axx = zero, ayy = zero;
+      for (size_t j = 0; j < k; ++j) {
+        T x = V::load(XA + j * W), y = V::load(XB + j * W);
+        T dd = V::sub(x, y);
+        al2 = V::fma(dd, dd, al2);
+        axx = V::fma(x, x, axx);
+        ayy = V::fma(y, y, ayy);
+      }
+      V::store(out->l2, al2);
+      if (s.cosine) {
+        // Same formulation as the row path: |x - (|x|/|y|) y|^2 / (2 |x|^2).
+        const T one = V::set1(1.0);
+        M xz = V::eq(axx, zero), yz = V::eq(ayy, zero);
+        T nx = V::sqrt(V::select(xz, one, axx)), ny = V::sqrt(V::select(yz, one, ayy));
+        T ix = V::div(one, nx), ratio = V::div(nx, ny);
+        T acc = zero;
+        for (size_t j = 0; j < k; ++j) {
+          T dd = V::mul(V::sub(V::load(XA + j * W), V::mul(V::load(XB + j * W), ratio)), ix);
+          acc = V::fma(dd, dd, acc);
+        }
+        T cosd = V::mul(acc, V::set1(0.5));
+        M anyz = V::mor(xz, yz), bothz = V::mand(xz, yz);
+        cosd = V::select(anyz, V::select(bothz, zero, one), cosd);
+        V::store(out->cosine, cosd);
+      }
+    }
+    return true;
+  }
+
   static const RowKernels& table() {
-    static const RowKernels t{&logits, &probs, &logs, &smooth, &measure};
+    static const RowKernels t{W, &logits, &probs, &logs, &smooth, &measure, &batch};
     return t;
   }
 };

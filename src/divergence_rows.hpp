@@ -29,7 +29,24 @@ struct RowSums {
   double l2 = 0, cosine = 0;                                              // l2: sum (x - y)^2; cosine: 1 - cos
 };
 
+// Per-row sums for a batch of up to kRowPad rows processed lane-parallel (one row per lane).
+struct BatchSums {
+  double kl[kRowPad], kl_reverse[kRowPad], js[kRowPad], tv[kRowPad], hellinger[kRowPad], emd[kRowPad];
+  double l2[kRowPad], cosine[kRowPad];
+  double label_a[kRowPad], label_b[kRowPad];
+};
+
+// How a batch prepares its rows (logits or probs only; the sigmoid kinds go row by row).
+struct BatchSpec {
+  bool logits = true;
+  double eps = 0;
+  bool need_logs = true;
+  bool need_label = false;
+  MeasureSpec measure;
+};
+
 struct RowKernels {
+  size_t width;  // doubles per vector = rows per batch
   // x: k logits then pads (overwritten). Writes p = softmax(x), lp = log-softmax(x); zeroes
   // the pads of x, p, lp. Returns a RowStatus.
   int (*logits)(double* x, size_t k, size_t kpad, double* p, double* lp);
@@ -42,6 +59,12 @@ struct RowKernels {
   void (*measure)(const double* p, const double* lp, const double* q, const double* lq, size_t k, size_t kpad,
                   const double* x, const double* y, size_t kraw, size_t kpadraw, const MeasureSpec& spec,
                   RowSums* out);
+  // Small k: `width` rows at once, transposed (x[j * width + lane] = class j of row lane), so
+  // every vector op works on `width` different rows and needs no horizontal reduction.
+  // scratch: 4 * k * width doubles. Returns false if any lane fails validation; the caller
+  // then redoes those rows one by one to report the first bad one.
+  bool (*batch)(const double* xa, const double* xb, size_t k, const BatchSpec& spec, double* scratch,
+                BatchSums* out);
 };
 
 const RowKernels& scalar_kernels();
