@@ -7,6 +7,7 @@
 import path from 'node:path';
 
 import { ModeldiffError } from './errors';
+import type { BootstrapAddon } from './native/bootstrap';
 import type { CapabilitiesAddon } from './native/capabilities';
 import type { DivergenceAddon } from './native/divergence';
 import type { LinalgAddon } from './native/linalg';
@@ -15,7 +16,7 @@ import type { WeightsAddon } from './native/weights';
 export type { Capabilities, Isa } from './native/capabilities';
 
 /** Everything the addon exports. Each kernel family adds its interface here. */
-export interface Addon extends CapabilitiesAddon, DivergenceAddon, WeightsAddon, LinalgAddon {}
+export interface Addon extends CapabilitiesAddon, DivergenceAddon, WeightsAddon, LinalgAddon, BootstrapAddon {}
 
 // Both lib/native.ts (tests, via tsx) and dist/native.js sit one level below the package root.
 const packageRoot = path.join(__dirname, '..');

@@ -119,6 +119,14 @@ t.test('big-endian, version 2/3 headers, 1-D and scalar shapes', async (t) => {
   const scalar = parseNpy(handNpy(`{'descr': '<f8', 'fortran_order': False, 'shape': (), }`, le(8, [42], (b, v, o) => b.writeDoubleLE(v, o))), 's.npy');
   t.same(scalar.shape, []);
   t.same(Array.from(scalar.data as Float64Array), [42]);
+  // Data at an unaligned offset is copied into an aligned buffer; aligned data is a view.
+  const aligned = handNpy(`{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }`, le(8, [1.5, -3], (b, v, o) => b.writeDoubleLE(v, o)));
+  const shifted = new Uint8Array(aligned.length + 1);
+  shifted.set(aligned, 1);
+  const copy = parseNpy(shifted.subarray(1), 'shifted.npy');
+  t.same(Array.from(copy.data as Float64Array), [1.5, -3]);
+  t.not(copy.data.buffer, shifted.buffer);
+  t.equal(parseNpy(aligned, 'aligned.npy').data.buffer, aligned.buffer);
   const empty = parseNpy(handNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (0, 5), }`, new Uint8Array(0)), 'e.npy');
   t.same(empty.shape, [0, 5]);
 });

@@ -13,7 +13,7 @@ import { pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
 import type { ModelSource } from '../infer/session';
 import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
-import { bootstrapMeanCI, describe, samplesNeeded, type SamplesNeeded } from '../stats';
+import { bootstrapMeanCIAsync, describe, samplesNeeded, type SamplesNeeded } from '../stats';
 import { type Accuracy, accuracyStats } from './accuracy';
 import {
   type DivergenceOptions,
@@ -122,6 +122,8 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   const wantKappa = requested.includes('kappa');
   const replicates = options.bootstrap ?? 1000;
   const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ModeldiffError('USAGE', `--seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isInteger(replicates) || replicates < 0) throw new ModeldiffError('USAGE', `--bootstrap must be a non-negative integer, got ${replicates}`);
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
     throw new ModeldiffError('USAGE', `--top must be a positive integer, got ${options.top}`);
   }
@@ -210,9 +212,9 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     await Promise.all([sa.close(), sb.close()]);
   }
 
-  const cis = bootstrapMeanCI(
+  const cis = await bootstrapMeanCIAsync(
     measures.map((m) => perSample[m]),
-    { replicates, seed },
+    { replicates, seed, threads: options.threads },
   );
   const metrics: Partial<Record<FunctionMeasureName, MetricSummary>> = {};
   const hints: string[] = [];

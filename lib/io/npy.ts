@@ -69,7 +69,10 @@ export function readNpy(path: string): NpyArray {
   return parseNpy(bytes, path);
 }
 
-/** Parse .npy bytes; `source` names the file (or npz entry) in error messages. */
+/**
+ * Parse .npy bytes; `source` names the file (or npz entry) in error messages.
+ * Aligned little-endian C-order data is returned as a view sharing memory with `bytes`.
+ */
 export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) {
     throw bad(source, 'not a .npy file (missing the \\x93NUMPY magic string)');
@@ -102,16 +105,23 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   if (have < need) throw bad(source, `truncated data: shape ${formatShape(shape)} ${dtype} needs ${need} bytes, file has ${have}`);
   if (have > need) throw bad(source, `${have - need} unexpected bytes after the data of shape ${formatShape(shape)} ${dtype}`);
 
-  // Copy into a fresh, aligned buffer (the data offset need not be aligned).
-  const buf = new ArrayBuffer(need);
-  const raw = new Uint8Array(buf);
-  raw.set(bytes.subarray(dataStart, dataStart + need));
-  if (order === '>' && itemBytes > 1) {
-    for (let i = 0; i < need; i += itemBytes) raw.subarray(i, i + itemBytes).reverse();
+  let data: TypedArray;
+  const offset = bytes.byteOffset + dataStart;
+  if ((order !== '>' || itemBytes === 1) && offset % itemBytes === 0) {
+    // Little-endian and aligned (numpy pads headers to 64 bytes): a view, no copy.
+    data = DTYPES[dtype].make(bytes.buffer as ArrayBuffer, offset, count);
+  } else {
+    // Copy into a fresh, aligned buffer, swapping bytes of big-endian data.
+    const buf = new ArrayBuffer(need);
+    const raw = new Uint8Array(buf);
+    raw.set(bytes.subarray(dataStart, dataStart + need));
+    if (order === '>') {
+      for (let i = 0; i < need; i += itemBytes) raw.subarray(i, i + itemBytes).reverse();
+    }
+    data = DTYPES[dtype].make(buf, 0, count);
   }
-  let data = DTYPES[dtype].make(buf, 0, count);
   if (dtype === 'bool') {
-    for (let i = 0; i < count; i++) if (raw[i] > 1) throw bad(source, `bool value ${raw[i]} at flat index ${i} is neither 0 nor 1`);
+    for (let i = 0; i < count; i++) if (data[i] > 1) throw bad(source, `bool value ${data[i]} at flat index ${i} is neither 0 nor 1`);
   }
   if (fortranOrder && shape.length > 1) data = fortranToC(data, shape);
   return { dtype, shape, data, fortranOrder };

@@ -36,7 +36,8 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   const hi = Math.min(lo + 1, n - 1);
   const a = sorted[lo];
   const b = sorted[hi];
-  if (a === b) return a; // also avoids Infinity − Infinity
+  // Exact order statistics and equal neighbours need no interpolation (and avoid 0·Infinity, Infinity − Infinity).
+  if (h === lo || a === b) return a;
   return a + (h - lo) * (b - a);
 }
 

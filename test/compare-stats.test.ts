@@ -1,0 +1,108 @@
+/**
+ * The statistics behind compare's summaries: descriptive statistics against
+ * hand values and numpy's quantile definition, the native bootstrap
+ * (reproducible, thread-count independent, exact resampling distribution on
+ * tiny inputs) and the samples-needed formula.
+ */
+import t from 'tap';
+
+import { ModeldiffError } from '../lib/errors';
+import { native } from '../lib/native';
+import { bootstrapMeanCI, bootstrapMeanCIAsync, describe, quantileSorted, samplesNeeded, standardDeviation } from '../lib/stats';
+import { createRng } from '../lib/util/rng';
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ModeldiffError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+t.test('describe: mean, sample sd, stderr, median, max', async (t) => {
+  const d = describe([2, 4, 4, 4, 5, 5, 7, 9]);
+  t.equal(d.mean, 5);
+  t.ok(Math.abs(d.sd - Math.sqrt(32 / 7)) < 1e-15);
+  t.ok(Math.abs(d.stderr - Math.sqrt(32 / 7) / Math.sqrt(8)) < 1e-15);
+  t.equal(d.median, 4.5);
+  t.equal(d.max, 9);
+  t.same(describe([3]), { mean: 3, sd: 0, stderr: 0, median: 3, max: 3 });
+  const inf = describe([1, Infinity, 2]);
+  t.same([inf.mean, inf.sd, inf.stderr, inf.median, inf.max], [Infinity, Infinity, Infinity, 2, Infinity]);
+  t.equal(standardDeviation([1, 2, 3, 4], Infinity), Infinity);
+  t.equal(code(() => describe([])), 'INVALID_ARGUMENT');
+  t.equal(code(() => describe([1, NaN], 'js')), 'NON_FINITE');
+  // numpy.quantile(..., method='linear')
+  t.equal(quantileSorted([1, 2, 3, 4], 0.25), 1.75);
+  t.equal(quantileSorted([1, 2, 3, 4], 0.975), 3.925);
+  t.equal(quantileSorted([1, Infinity, Infinity], 0.9), Infinity);
+});
+
+t.test('bootstrap: seeded, thread-independent, sync = async', async (t) => {
+  const rng = createRng(1);
+  const a = Float64Array.from({ length: 2000 }, () => rng.normal());
+  const b = Float64Array.from(a, (v) => v * v);
+  const one = bootstrapMeanCI([a, b], { seed: 9, threads: 1 });
+  t.same(bootstrapMeanCI([a, b], { seed: 9, threads: 2 }), one);
+  t.same(await bootstrapMeanCIAsync([a, b], { seed: 9 }), one);
+  t.notSame(bootstrapMeanCI([a, b], { seed: 10 }), one);
+  // Percentile interval of a mean ≈ mean ± 1.96·sd/√n for normal data (n = 2000).
+  const d = describe(a);
+  const [lo, hi] = one[0];
+  t.ok(lo < d.mean && d.mean < hi);
+  t.ok(Math.abs((hi - lo) / (2 * 1.96 * d.stderr) - 1) < 0.1, `width ${(hi - lo) / (2 * 1.96 * d.stderr)}`);
+  // A paired resample: the first series' interval does not depend on which other series come along.
+  t.same(bootstrapMeanCI([a], { seed: 9 })[0], one[0]);
+  t.same(bootstrapMeanCI([new Float64Array(50).fill(0.25)]), [[0.25, 0.25]]);
+  t.same(bootstrapMeanCI([a], { replicates: 0 }), [[NaN, NaN]]);
+  t.same(bootstrapMeanCI([]), []);
+  t.same(bootstrapMeanCI([[]]), [[NaN, NaN]]);
+  t.same(await bootstrapMeanCIAsync([a], { replicates: 0 }), [[NaN, NaN]]);
+  t.equal(code(() => bootstrapMeanCI([a, b.subarray(1)])), 'SHAPE_MISMATCH');
+  t.equal(code(() => bootstrapMeanCI([a], { replicates: 1.5 })), 'INVALID_ARGUMENT');
+  t.equal(code(() => bootstrapMeanCI([a], { seed: -1 })), 'INVALID_ARGUMENT');
+  t.equal(code(() => bootstrapMeanCI([a], { level: 1 })), 'INVALID_ARGUMENT');
+  // Nine statistics take the kernel's general (non-unrolled) path; each equals its own single-series run.
+  const many = Array.from({ length: 9 }, (_, s) => Float64Array.from(a, (v) => v + s));
+  const nine = bootstrapMeanCI(many, { seed: 4, replicates: 200 });
+  const single = bootstrapMeanCI([many[8]], { seed: 4, replicates: 200 })[0];
+  t.ok(Math.abs(nine[8][0] - single[0]) < 1e-12 && Math.abs(nine[8][1] - single[1]) < 1e-12);
+});
+
+t.test('bootstrap kernel: the exact resampling distribution on tiny inputs', async (t) => {
+  // n = 2, values [0, 1]: resample means are 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4.
+  const B = 40000;
+  const means = native.bootstrapResampleMeans(new Float64Array([0, 1]), 2, 1, B, 123, 0, false);
+  const freq = [0, 0.5, 1].map((v) => means.filter((x) => x === v).length / B);
+  t.ok(Math.abs(freq[0] - 0.25) < 0.01 && Math.abs(freq[1] - 0.5) < 0.01 && Math.abs(freq[2] - 0.25) < 0.01, `frequencies ${freq}`);
+  t.equal(freq[0] + freq[1] + freq[2], 1);
+  // n = 7 one-hot statistics: every index is drawn with probability 1/7 (no modulo bias).
+  const n = 7;
+  const rows = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) rows[j * n + j] = 1;
+  const m = native.bootstrapResampleMeans(rows, n, n, 20000, 5, 2, false);
+  for (let s = 0; s < n; s++) {
+    let avg = 0;
+    for (let b = 0; b < 20000; b++) avg += m[s * 20000 + b];
+    avg /= 20000;
+    t.ok(Math.abs(avg - 1 / n) < 0.005, `index ${s}: ${avg}`);
+  }
+  t.throws(() => native.bootstrapResampleMeans(new Float64Array(3), 2, 1, 10, 0, 0, false), /expected n\*m = 2/);
+  t.throws(() => native.bootstrapResampleMeans(new Float32Array(2) as unknown as Float64Array, 2, 1, 10, 0, 0, false), /Float64Array/);
+  t.throws(() => native.bootstrapResampleMeans(new Float64Array(2), 2, 1, 0, 0, 0, false), /replicates must be an integer/);
+  t.throws(() => native.bootstrapResampleMeans(new Float64Array(2), 2, 1, 10, 0.5, 0, false), /seed/);
+  t.throws(() => native.bootstrapResampleMeans(new Float64Array(2), 2, 1, 10, 0, 'x' as unknown as number, false), /threads must be a number/);
+});
+
+t.test('samples needed for a target ci95 half-width', async (t) => {
+  t.same(samplesNeeded(0.5, 2, 0.01), { halfWidth: 0.01, n: Math.ceil(((1.96 * 0.5) / 0.01) ** 2) });
+  t.same(samplesNeeded(0.5, 2), { halfWidth: 0.2, n: Math.ceil(((1.96 * 0.5) / 0.2) ** 2) }); // default: 10% of the mean
+  t.same(samplesNeeded(0, 0), { halfWidth: 0, n: 1 });
+  t.same(samplesNeeded(0.1, 0), { halfWidth: 0, n: Infinity });
+  t.same(samplesNeeded(Infinity, Infinity), { halfWidth: Infinity, n: Infinity });
+  t.same(samplesNeeded(1e-9, 1, 1), { halfWidth: 1, n: 1 });
+  t.equal(code(() => samplesNeeded(1, 1, 0)), 'INVALID_ARGUMENT');
+  t.equal(code(() => samplesNeeded(1, 1, -2)), 'INVALID_ARGUMENT');
+});
