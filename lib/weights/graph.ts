@@ -188,7 +188,7 @@ class GraphWalker {
       return;
     }
     if (node.domain && node.domain !== 'ai.onnx') this.fail(node, `custom-domain op ${node.domain}.${op}`);
-    const x = this.data(node, inputs[0]);
+    const x = this.data(node, inputs.find((i) => !this.isConst(i))!);
     const out = outputs[0];
     if (op === 'Gemm' || op === 'MatMul' || op === 'Conv') return this.linear(node, index, x);
     if (op === 'BatchNormalization') return this.batchNorm(node, x);

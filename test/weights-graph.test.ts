@@ -1,0 +1,194 @@
+/**
+ * Symmetry derivation for the activation and reshaping patterns exporters
+ * produce, and UNSUPPORTED_GRAPH errors naming the blocking node. Where a
+ * pattern is supported, the canonical rewrite must still compute the same
+ * function under onnxruntime.
+ */
+import t from 'tap';
+
+import { readOnnx } from '../lib/io/onnx';
+import { canonicalize } from '../lib/weights';
+import { buildNetwork } from '../lib/weights/graph';
+import { type NodeSpec, type TensorInit, buildModel } from './helpers/onnx-builder';
+import { createRng, maxAbs, maxAbsDiff, randomDense, randomInput, runModel } from './helpers/onnx-models';
+
+const rng = createRng(31);
+const [L0, L1] = randomDense(rng, [3, 5, 2]);
+const base: TensorInit[] = [
+  { name: 'W0', dims: [5, 3], data: L0.W },
+  { name: 'b0', dims: [5], data: L0.b },
+  { name: 'W1', dims: [2, 5], data: L1.W },
+  { name: 'b1', dims: [2], data: L1.b },
+];
+
+/** x → Gemm → [activation nodes: 'z' → 'a'] → Gemm → y. */
+function mlpWith(act: NodeSpec[], inits: TensorInit[] = [], tail: NodeSpec[] = []): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', shape: ['N', 3] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: [...base, ...inits],
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'W0', 'b0'], outputs: ['z'], attrs: { transB: { i: 1 } } },
+      ...act,
+      { op: 'Gemm', inputs: ['a', 'W1', 'b1'], outputs: tail.length ? ['l'] : ['y'], attrs: { transB: { i: 1 } } },
+      ...tail,
+    ],
+  });
+}
+
+const scalar = (name: string, v: number): TensorInit => ({ name, dims: [], data: [v] });
+
+const supported: Array<[string, NodeSpec[], TensorInit[], { scale: boolean; sign: boolean }]> = [
+  ['LeakyRelu', [{ op: 'LeakyRelu', inputs: ['z'], outputs: ['a'], attrs: { alpha: { f: 0.1 } } }], [], { scale: true, sign: false }],
+  ['PRelu with one shared slope', [{ op: 'PRelu', inputs: ['z', 'slope'], outputs: ['a'] }], [{ name: 'slope', dims: [1], data: [0.2] }], { scale: true, sign: false }],
+  ['Dropout + Identity + Relu', [{ op: 'Dropout', inputs: ['z'], outputs: ['d'] }, { op: 'Identity', inputs: ['d'], outputs: ['i'] }, { op: 'Relu', inputs: ['i'], outputs: ['a'] }], [], { scale: true, sign: false }],
+  ['no activation (linear)', [{ op: 'Identity', inputs: ['z'], outputs: ['a'] }], [], { scale: true, sign: true }],
+  ['Neg then Tanh', [{ op: 'Neg', inputs: ['z'], outputs: ['n'] }, { op: 'Tanh', inputs: ['n'], outputs: ['a'] }], [], { scale: false, sign: true }],
+  ['Mul by a scalar, Div by a scalar, Add 0', [
+    { op: 'Mul', inputs: ['z', 'two'], outputs: ['m'] },
+    { op: 'Div', inputs: ['m', 'two'], outputs: ['d'] },
+    { op: 'Add', inputs: ['d', 'zero'], outputs: ['a'] },
+  ], [scalar('two', 2), scalar('zero', 0)], { scale: true, sign: true }],
+  ['Gelu as exported (x·0.5·(1 + erf(x/√2)))', [
+    { op: 'Div', inputs: ['z', 'sqrt2'], outputs: ['g1'] },
+    { op: 'Erf', inputs: ['g1'], outputs: ['g2'] },
+    { op: 'Add', inputs: ['g2', 'one'], outputs: ['g3'] },
+    { op: 'Mul', inputs: ['z', 'g3'], outputs: ['g4'] },
+    { op: 'Mul', inputs: ['g4', 'half'], outputs: ['a'] },
+  ], [scalar('sqrt2', Math.SQRT2), scalar('one', 1), scalar('half', 0.5)], { scale: false, sign: false }],
+  ['SiLU (x·sigmoid(x))', [{ op: 'Sigmoid', inputs: ['z'], outputs: ['s'] }, { op: 'Mul', inputs: ['z', 's'], outputs: ['a'] }], [], { scale: false, sign: false }],
+  ['Softplus', [{ op: 'Softplus', inputs: ['z'], outputs: ['a'] }], [], { scale: false, sign: false }],
+  ['a Constant node operand', [{ op: 'Constant', inputs: [], outputs: ['c3'], attrs: { value: { t: { name: 'c3', dims: [], data: [3] } } } }, { op: 'Mul', inputs: ['c3', 'z'], outputs: ['a'] }], [], { scale: true, sign: true }],
+];
+
+for (const [name, act, inits, caps] of supported) {
+  t.test(`${name}: ${JSON.stringify(caps)}, canonical form computes the same function`, async (t) => {
+    const bytes = mlpWith(act, inits);
+    const net = buildNetwork(readOnnx(bytes));
+    t.equal(net.hidden.length, 1);
+    t.same(net.groups[net.hidden[0]].caps, caps);
+    const x = randomInput(rng, 8 * 3);
+    const y = await runModel(bytes, x, [8, 3]);
+    const yc = await runModel(canonicalize(bytes), x, [8, 3]);
+    t.ok(maxAbsDiff(y, yc) <= 1e-5 * Math.max(1, maxAbs(y)), `max diff ${maxAbsDiff(y, yc)}`);
+  });
+}
+
+t.test('Softmax at the end keeps the output fixed; over the wrong axis it is refused', async (t) => {
+  const ok = buildNetwork(readOnnx(mlpWith([{ op: 'Relu', inputs: ['z'], outputs: ['a'] }], [], [{ op: 'Softmax', inputs: ['l'], outputs: ['y'], attrs: { axis: { i: 1 } } }])));
+  t.equal(ok.hidden.length, 1);
+  t.throws(
+    () => buildNetwork(readOnnx(mlpWith([{ op: 'Relu', inputs: ['z'], outputs: ['a'] }], [], [{ op: 'Softmax', name: 'sm', inputs: ['l'], outputs: ['y'], attrs: { axis: { i: 0 } } }]))),
+    { code: 'UNSUPPORTED_GRAPH', message: /Softmax node "sm"/ },
+  );
+});
+
+const unsupported: Array<[string, NodeSpec[], TensorInit[], RegExp]> = [
+  ['PRelu with per-unit slopes', [{ op: 'PRelu', name: 'p', inputs: ['z', 'slope'], outputs: ['a'] }], [{ name: 'slope', dims: [5], data: [0.1, 0.2, 0.3, 0.4, 0.5] }], /PRelu node "p".*shared PRelu slope/],
+  ['a per-unit Mul', [{ op: 'Mul', name: 'scale', inputs: ['z', 'v'], outputs: ['a'] }], [{ name: 'v', dims: [5], data: [1, 2, 3, 4, 5] }], /Mul node "scale".*per-element/],
+  ['an unknown op', [{ op: 'TopK', name: 'tk', inputs: ['z', 'k'], outputs: ['a', 'idx'] }], [{ name: 'k', dims: [1], data: [5], dtype: 'int64' }], /TopK node "tk".*not supported/],
+  ['a custom-domain op', [{ op: 'Fancy', name: 'f', domain: 'com.example', inputs: ['z'], outputs: ['a'] }], [], /custom-domain op com\.example\.Fancy/],
+  ['BatchNorm after the activation', [
+    { op: 'Relu', inputs: ['z'], outputs: ['r'] },
+    { op: 'BatchNormalization', name: 'bn', inputs: ['r', 's', 'bb', 'm', 'v'], outputs: ['a'] },
+  ], ['s', 'bb', 'm', 'v'].map((n) => ({ name: n, dims: [5], data: [1, 1, 1, 1, 1] })), /BatchNormalization node "bn".*directly follows/],
+  ['a pooling op on a 2-D tensor', [{ op: 'MaxPool', name: 'mp', inputs: ['z'], outputs: ['a'], attrs: { kernel_shape: { ints: [1] } } }], [], /MaxPool node "mp".*spatial/],
+  ['Flatten with axis 0', [{ op: 'Flatten', name: 'fl', inputs: ['z'], outputs: ['a'], attrs: { axis: { i: 0 } } }], [], /Flatten node "fl".*axis = 1/],
+  ['a Reshape to 3-D', [{ op: 'Reshape', name: 'rs', inputs: ['z', 'shape'], outputs: ['a'] }], [{ name: 'shape', dims: [3], data: [0, 5, 1], dtype: 'int64' }], /Reshape node "rs"/],
+];
+
+for (const [name, act, inits, message] of unsupported) {
+  t.test(`${name} stops with UNSUPPORTED_GRAPH naming the node`, async (t) => {
+    t.throws(() => buildNetwork(readOnnx(mlpWith(act, inits))), { code: 'UNSUPPORTED_GRAPH', message });
+  });
+}
+
+t.test('a residual around a single linear layer, shared weights, and a data weight are refused', async (t) => {
+  const square = randomDense(rng, [5, 5])[0];
+  const inits = [...base, { name: 'Ws', dims: [5, 5], data: square.W }];
+  const residual = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 3] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: inits,
+    nodes: [
+      { op: 'Gemm', inputs: ['x', 'W0', 'b0'], outputs: ['z'], attrs: { transB: { i: 1 } } },
+      { op: 'Relu', inputs: ['z'], outputs: ['r'] },
+      { op: 'Gemm', name: 'inner', inputs: ['r', 'Ws'], outputs: ['f'], attrs: { transB: { i: 1 } } },
+      { op: 'Add', inputs: ['r', 'f'], outputs: ['a'] },
+      { op: 'Gemm', inputs: ['a', 'W1', 'b1'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+  t.throws(() => buildNetwork(readOnnx(residual)), { code: 'UNSUPPORTED_GRAPH', message: /Gemm node "inner".*single linear layer/ });
+  const shared = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 5] }],
+    outputs: [{ name: 'y', shape: ['N', 5] }],
+    initializers: [{ name: 'Ws', dims: [5, 5], data: square.W }],
+    nodes: [
+      { op: 'Gemm', name: 'g1', inputs: ['x', 'Ws'], outputs: ['h'], attrs: { transB: { i: 1 } } },
+      { op: 'Relu', inputs: ['h'], outputs: ['r'] },
+      { op: 'Gemm', inputs: ['r', 'Ws'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+  t.throws(() => buildNetwork(readOnnx(shared)), { code: 'UNSUPPORTED_GRAPH', message: /g1.*shared with other nodes/ });
+  const dataWeight = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 3] }, { name: 'w', shape: [2, 3] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    nodes: [{ op: 'Gemm', name: 'dyn', inputs: ['x', 'w'], outputs: ['y'], attrs: { transB: { i: 1 } } }],
+  });
+  t.throws(() => buildNetwork(readOnnx(dataWeight)), { code: 'UNSUPPORTED_GRAPH', message: /dyn.*not an initializer/ });
+});
+
+t.test('a PyTorch-style dynamic flatten (Shape → Gather → Concat → Reshape) and Squeeze feed a Gemm', async (t) => {
+  const C = 2;
+  const conv = randomDense(rng, [4, C])[0]; // 1×1 conv as [C, 4]
+  const fc = randomDense(rng, [C * 4, 3])[0];
+  const common = {
+    inputs: [{ name: 'x', shape: ['N', 4, 2, 2] }],
+    outputs: [{ name: 'y', shape: ['N', 3] }],
+  };
+  const inits: TensorInit[] = [
+    { name: 'cw', dims: [C, 4, 1, 1], data: conv.W },
+    { name: 'cb', dims: [C], data: conv.b },
+    { name: 'fw', dims: [3, C * 4], data: fc.W },
+    { name: 'fb', dims: [3], data: fc.b },
+    { name: 'idx', dims: [], data: [0], dtype: 'int64' },
+    { name: 'minus1', dims: [1], data: [-1], dtype: 'int64' },
+    { name: 'axes0', dims: [1], data: [0], dtype: 'int64' },
+  ];
+  const dynamic = buildModel({
+    ...common,
+    initializers: inits,
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'cw', 'cb'], outputs: ['c'] },
+      { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+      { op: 'Shape', inputs: ['r'], outputs: ['sh'] },
+      { op: 'Gather', inputs: ['sh', 'idx'], outputs: ['n'] },
+      { op: 'Unsqueeze', inputs: ['n', 'axes0'], outputs: ['n1'] },
+      { op: 'Concat', inputs: ['n1', 'minus1'], outputs: ['target'], attrs: { axis: { i: 0 } } },
+      { op: 'Reshape', inputs: ['r', 'target'], outputs: ['f'] },
+      { op: 'Gemm', inputs: ['f', 'fw', 'fb'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+  const net = buildNetwork(readOnnx(dynamic));
+  t.same(net.layers.map((l) => [l.op, l.inUnits, l.inBlock]), [['Conv', 4, 1], ['Gemm', C, 4]]);
+  const x = randomInput(rng, 5 * 16);
+  const y = await runModel(dynamic, x, [5, 4, 2, 2]);
+  t.ok(maxAbsDiff(y, await runModel(canonicalize(dynamic), x, [5, 4, 2, 2])) < 1e-5 * Math.max(1, maxAbs(y)));
+
+  const squeezed = buildModel({
+    ...common,
+    initializers: [...inits.slice(0, 2), { name: 'fw', dims: [3, C], data: fc.W.slice(0, 3 * C) }, inits[3]],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'cw', 'cb'], outputs: ['c'] },
+      { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+      { op: 'GlobalAveragePool', inputs: ['r'], outputs: ['g'] },
+      { op: 'Squeeze', inputs: ['g'], outputs: ['s'], attrs: { axes: { ints: [2, 3] } } },
+      { op: 'Gemm', inputs: ['s', 'fw', 'fb'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+    opset: 11,
+  });
+  const sq = buildNetwork(readOnnx(squeezed));
+  t.same(sq.layers[1].inBlock, 1);
+  const ys = await runModel(squeezed, x, [5, 4, 2, 2]);
+  t.ok(maxAbsDiff(ys, await runModel(canonicalize(squeezed), x, [5, 4, 2, 2])) < 1e-5 * Math.max(1, maxAbs(ys)));
+});
