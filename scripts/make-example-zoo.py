@@ -15,7 +15,9 @@ them already scaled.
 Every model's ONNX output is the raw logits (no softmax) of shape
 [n, 10]; the input is named `x` (float32) with a dynamic batch axis.
 MLPs take x as [n, 64]; CNNs take x as [n, 1, 8, 8] (probe_x_img.npy
-holds the same probe images in that shape).
+holds the same probe images in that shape). logits_mlp_relu_seed{0,1}.npy
+are two models' PyTorch logits on the probe set (float32 [n, 10]), the
+input of `modeldiff divergence`.
 
 Everything is seeded: the same torch/sklearn versions reproduce the same
 files bit for bit on the same CPU (training runs single-threaded with
@@ -171,6 +173,15 @@ def main():
         relu[seed] = train(mlp(nn.ReLU), xt, yt, seed, EPOCHS, LR)
         emit(f'mlp_relu_seed{seed}.onnx', relu[seed], 'mlp-relu-64-64', seed, 'seed')
 
+    # Saved outputs, for `modeldiff divergence` (which compares output arrays,
+    # not models): PyTorch's logits of two seeds on the probe set.
+    saved_outputs = {}
+    for seed in range(2):
+        name = f'logits_mlp_relu_seed{seed}.npy'
+        with torch.no_grad():
+            np.save(os.path.join(out, name), relu[seed](xe).numpy().astype(np.float32))
+        saved_outputs[name] = f'mlp_relu_seed{seed}.onnx'
+
     torch.manual_seed(PERTURB_NOISE_SEED)
     pert = mlp(nn.ReLU)
     pert.load_state_dict(relu[PERTURB_PARENT_SEED].state_dict())
@@ -203,6 +214,7 @@ def main():
         probe=dict(x='probe_x.npy', x_img='probe_x_img.npy', y='probe_y.npy', n=int(len(y_te)),
                    split=f'sklearn train_test_split(test_size={PROBE_FRACTION}, random_state={SPLIT_SEED}, stratify=y)'),
         output='logits', input_name='x',
+        saved_outputs=saved_outputs,
         training=dict(optimizer='Adam', lr=LR, epochs=EPOCHS, batch=BATCH, loss='cross-entropy'),
         versions=dict(torch=torch.__version__, sklearn=sklearn.__version__, numpy=np.__version__,
                       python=sys.version.split()[0], opset=OPSET),

@@ -106,6 +106,22 @@ t.test('the permuted-and-rescaled copy is the same function with different raw w
   t.notOk(ba.equals(bb));
 });
 
+t.test('the saved PyTorch logits equal the onnxruntime outputs of the same models', async (t) => {
+  const x = readNpy(zoo.path('probe_x.npy')).data as Float32Array;
+  const saved = zoo.manifest.saved_outputs ?? {};
+  t.same(Object.keys(saved), ['logits_mlp_relu_seed0.npy', 'logits_mlp_relu_seed1.npy']);
+  for (const [file, model] of Object.entries(saved)) {
+    const l = readNpy(zoo.path(file));
+    t.equal(l.dtype, 'float32');
+    t.same(l.shape, [450, 10]);
+    const ref = await logits(t, zoo, model, x, [450, 64]);
+    const d = l.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < d.length; i++) worst = Math.max(worst, Math.abs(d[i] - ref[i]) / Math.max(1, Math.abs(ref[i])));
+    t.ok(worst < 1e-5, `${file} vs ${model}: ${worst}`);
+  }
+});
+
 t.test('loadZoo errors name the file at fault', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-zoo-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

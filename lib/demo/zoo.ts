@@ -30,6 +30,8 @@ export interface ZooManifest {
   probe: { x: string; x_img: string; y: string; n: number; split: string };
   output: string;
   input_name: string;
+  /** Saved logits files (PyTorch, on the probe set) → the model that produced them. */
+  saved_outputs?: Record<string, string>;
   versions: Record<string, string | number>;
   models: ZooModel[];
 }
