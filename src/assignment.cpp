@@ -9,10 +9,13 @@
 // +Inf mask for scanned columns instead of the paper's column list, so its one
 // pass per step (relax + argmin) vectorizes (assignment_kernel.inl.hpp).
 //
-// Rectangular matrices, or ones with forbidden entries: the Crouse (2016)
-// shortest augmenting path method (as in scipy), on a rows <= cols working
-// copy (taller inputs are transposed). Maximizing negates the costs (LAPJV
-// multiplies by -1 on the fly, which is exact, instead of copying).
+// Rectangular matrices, or ones with forbidden entries: the same vectorized
+// shortest augmenting path phase from every row, without the column reduction
+// (which assumes a square, finite matrix), on a rows <= cols view (taller
+// inputs are transposed). Maximizing multiplies by -1 on the fly (exact).
+//
+// AssignmentMethod::ShortestPath instead runs the Crouse (2016) method as in
+// scipy (scalar, an independent implementation the tests cross-check).
 #include "assignment.hpp"
 
 #include <cmath>
@@ -52,15 +55,61 @@ std::string at(size_t r, size_t c) {
 }
 
 // ---------------------------------------------------------------------------
-// LAPJV on the n x n matrix sign * c, after its column minima (vmin, first
-// arg-min row imin, tie count) are known. Fills x (row -> column).
-void lapjv(const double* c, double sign, int n, const std::vector<double>& vmin,
+// Jonker-Volgenant augmentation phase on the nr x nc (nr <= nc) matrix
+// sign * c: a Dijkstra shortest augmenting path from each row of free_rows,
+// given column prices v (dual feasible for the current partial assignment
+// x: row -> column, y: column -> row; all zero and empty is valid). d[j]:
+// distance to column j; mask[j]: +Inf once j is scanned (distance final).
+// Returns false if some row cannot be assigned: every remaining distance is
+// +Inf (forbidden entries, or overflow for costs near DBL_MAX).
+bool augment(const double* c, double sign, int nr, int nc, const lsa::Kernels& k,
+             std::vector<double>& v, int32_t* x, std::vector<int>& y,
+             const std::vector<int>& free_rows) {
+  std::vector<double> d(nc), mask(nc);
+  std::vector<int64_t> pred(nc), taken(nc);
+  std::vector<int> ready(nc);
+  // taken[j]: column j is assigned. Among equally distant columns the kernel
+  // prefers a free one, which ends the search at once: on integer costs with
+  // many ties this saves most of the steps.
+  for (int j = 0; j < nc; ++j) taken[j] = y[j] >= 0;
+  for (const int f : free_rows) {
+    std::fill(d.begin(), d.end(), kInf);
+    std::fill(mask.begin(), mask.end(), 0.0);
+    lsa::Argmin next = k.relax(c + static_cast<size_t>(f) * nc, sign, v.data(), mask.data(),
+                               taken.data(), 0.0, f, d.data(), pred.data(), nc);
+    int nready = 0;
+    while (next.col >= 0 && y[next.col] >= 0) {
+      const int j = static_cast<int>(next.col);
+      mask[j] = kInf;
+      ready[nready++] = j;
+      const int i = y[j];
+      const double* ci = c + static_cast<size_t>(i) * nc;
+      const double h = ci[j] * sign - v[j] - next.value;
+      next = k.relax(ci, sign, v.data(), mask.data(), taken.data(), h, i, d.data(), pred.data(), nc);
+    }
+    if (next.col < 0) return false;
+    // Price update keeps the reduced costs of the scanned columns non-negative.
+    for (int r = 0; r < nready; ++r) v[ready[r]] += d[ready[r]] - next.value;
+    int endofpath = static_cast<int>(next.col), i;
+    taken[endofpath] = 1;
+    do {
+      i = static_cast<int>(pred[endofpath]);
+      y[endofpath] = i;
+      const int j1 = endofpath;
+      endofpath = x[i];
+      x[i] = j1;
+    } while (i != f);
+  }
+  return true;
+}
+
+// LAPJV on the n x n finite matrix sign * c, after its column minima (vmin,
+// first arg-min row imin, tie count) are known. Fills x (row -> column).
+bool lapjv(const double* c, double sign, int n, const std::vector<double>& vmin,
            const std::vector<int64_t>& imin, const std::vector<int64_t>& count,
            const lsa::Kernels& k, int32_t* x) {
   std::vector<int> y(n, -1), matches(n, 0), free_rows;
-  std::vector<double> v(vmin), d(n), mask(n);
-  std::vector<int64_t> pred(n);
-  std::vector<int> ready(n);
+  std::vector<double> v(vmin);
   for (int i = 0; i < n; ++i) x[i] = -1;
 
   // 1. Column reduction: the row that is the minimum of exactly one column
@@ -100,56 +149,8 @@ void lapjv(const double* c, double sign, int n, const std::vector<double>& vmin,
     }
   }
 
-  // 3. Shortest augmenting path (Dijkstra) from each free row. d[j]: distance
-  // to column j; mask[j]: +Inf once j is scanned (its distance is final).
-  // When several unscanned columns share the minimum distance, an unassigned
-  // one ends the search at once: prefer it (the lowest such index), which
-  // matters on integer costs with many ties.
-  std::vector<int> free_cols;
-  for (int j = 0; j < n; ++j)
-    if (y[j] < 0) free_cols.push_back(j);
-  auto prefer_free = [&](lsa::Argmin a) {
-    if (a.col < 0 || y[a.col] < 0) return a;
-    for (const int j : free_cols)
-      if (mask[j] == 0 && d[j] == a.value && (y[a.col] >= 0 || j < a.col)) a.col = j;
-    return a;
-  };
-  for (const int f : free_rows) {
-    std::fill(d.begin(), d.end(), kInf);
-    std::fill(mask.begin(), mask.end(), 0.0);
-    lsa::Argmin next = prefer_free(k.relax(c + static_cast<size_t>(f) * n, sign, v.data(),
-                                           mask.data(), 0.0, f, d.data(), pred.data(), n));
-    int nready = 0;
-    // col < 0 only if every distance overflowed to +Inf or NaN (|costs| near DBL_MAX).
-    while (next.col >= 0 && y[next.col] >= 0) {
-      const int j = static_cast<int>(next.col);
-      mask[j] = kInf;
-      ready[nready++] = j;
-      const int i = y[j];
-      const double* ci = c + static_cast<size_t>(i) * n;
-      const double h = ci[j] * sign - v[j] - next.value;
-      next = prefer_free(k.relax(ci, sign, v.data(), mask.data(), h, i, d.data(), pred.data(), n));
-    }
-    if (next.col < 0)
-      throw std::invalid_argument(
-          "cost: entries too large in magnitude for float64 arithmetic (overflow); rescale the matrix");
-    // Price update keeps the reduced costs of the scanned columns non-negative.
-    for (int r = 0; r < nready; ++r) v[ready[r]] += d[ready[r]] - next.value;
-    int endofpath = static_cast<int>(next.col), i;
-    for (size_t r = 0; r < free_cols.size(); ++r)
-      if (free_cols[r] == endofpath) {
-        free_cols[r] = free_cols.back();
-        free_cols.pop_back();
-        break;
-      }
-    do {
-      i = static_cast<int>(pred[endofpath]);
-      y[endofpath] = i;
-      const int j1 = endofpath;
-      endofpath = x[i];
-      x[i] = j1;
-    } while (i != f);
-  }
+  // 3. Shortest augmenting paths for the rows still free.
+  return augment(c, sign, n, n, k, v, x, y, free_rows);
 }
 
 // ---------------------------------------------------------------------------
@@ -256,9 +257,11 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
 
   // Square: LAPJV, unless a non-finite entry turns up in the first pass.
   const double sign = maximize ? -1.0 : 1.0;
+  const lsa::Kernels k = kernels_for(isa);
+  const char* overflow =
+      "cost: entries too large in magnitude for float64 arithmetic (overflow); rescale the matrix";
   if (rows == cols && method != AssignmentMethod::ShortestPath) {
     const size_t n = rows;
-    const lsa::Kernels k = kernels_for(isa);
     std::vector<double> vmin(n, kInf);
     std::vector<int64_t> imin(n, -1), count(n, 0);
     bool finite = true;
@@ -266,29 +269,48 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
       finite &= k.reduce_row(cost + i * n, sign, static_cast<int64_t>(i), vmin.data(), imin.data(),
                              count.data(), n);
     if (finite) {
-      lapjv(cost, sign, static_cast<int>(n), vmin, imin, count, k, row_to_col_out);
+      if (!lapjv(cost, sign, static_cast<int>(n), vmin, imin, count, k, row_to_col_out))
+        throw std::invalid_argument(overflow);
       return total_of(cost, rows, cols, row_to_col_out);
     }
   }
 
-  validate(cost, rows, cols, maximize);
-  // Working matrix for the shortest-path solver: rows <= cols, minimized.
+  const bool has_forbidden = validate(cost, rows, cols, maximize);
+  const std::string infeasible =
+      "cost: infeasible, no complete assignment avoids the forbidden (" +
+      std::string(maximize ? "-Infinity" : "+Infinity") + ") entries";
+  // Working matrix: rows <= cols (taller inputs transposed).
   const bool transpose = rows > cols;
   const size_t nr = transpose ? cols : rows, nc = transpose ? rows : cols;
   const double* work = cost;
   std::vector<double> w;
-  if (transpose || maximize) {
+  if (transpose) {
     w.resize(nr * nc);
     for (size_t r = 0; r < rows; ++r)
-      for (size_t col = 0; col < cols; ++col)
-        (transpose ? w[col * nc + r] : w[r * nc + col]) = cost[r * cols + col] * sign;
+      for (size_t col = 0; col < cols; ++col) w[col * nc + r] = cost[r * cols + col];
     work = w.data();
   }
-  std::vector<int32_t> col4row(nr);
-  if (!shortest_path(work, nr, nc, col4row.data()))
-    throw std::invalid_argument(
-        "cost: infeasible, no complete assignment avoids the forbidden (" +
-        std::string(maximize ? "-Infinity" : "+Infinity") + ") entries");
+  std::vector<int32_t> col4row(nr, -1);
+  if (method == AssignmentMethod::ShortestPath) {
+    // Crouse 2016 (scalar), minimizing its own signed copy.
+    std::vector<double> signed_copy;
+    if (maximize) {
+      signed_copy.assign(work, work + nr * nc);
+      for (double& h : signed_copy) h = -h;
+      work = signed_copy.data();
+    }
+    if (!shortest_path(work, nr, nc, col4row.data())) throw std::invalid_argument(infeasible);
+  } else {
+    // Jonker-Volgenant shortest augmenting paths from every row, no
+    // initialization (zero prices are dual feasible for rows <= cols and keep
+    // unassigned columns at price 0, as optimality requires).
+    std::vector<double> v(nc, 0.0);
+    std::vector<int> y(nc, -1), all_rows(nr);
+    for (size_t i = 0; i < nr; ++i) all_rows[i] = static_cast<int>(i);
+    if (!augment(work, sign, static_cast<int>(nr), static_cast<int>(nc), k, v, col4row.data(), y,
+                 all_rows))
+      throw std::invalid_argument(has_forbidden ? infeasible : std::string(overflow));
+  }
   if (transpose) {
     for (size_t j = 0; j < nr; ++j) row_to_col_out[col4row[j]] = static_cast<int32_t>(j);
   } else {

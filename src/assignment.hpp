@@ -1,7 +1,7 @@
 // Linear sum assignment (the rectangular linear assignment problem) on dense
-// float64 cost matrices: Jonker-Volgenant (LAPJV) for square finite matrices,
-// and the Crouse (2016) rectangular shortest-augmenting-path method (the one
-// scipy uses) for rectangular matrices or matrices with forbidden entries.
+// float64 cost matrices: Jonker-Volgenant (LAPJV) with a vectorized shortest
+// augmenting path phase, and the Crouse (2016) rectangular shortest
+// augmenting path method (the one scipy uses) as an independent alternative.
 // Plain C++, no Node-API.
 #pragma once
 #include <cstddef>
@@ -12,9 +12,9 @@
 namespace modeldiff {
 
 enum class AssignmentMethod {
-  Auto,          // LAPJV when square and all entries finite, else shortest augmenting path
-  Lapjv,         // square, finite only (falls back to ShortestPath otherwise)
-  ShortestPath,  // Crouse 2016, any shape, +Inf (or -Inf when maximizing) = forbidden
+  Auto,          // = Lapjv
+  Lapjv,         // square finite: full LAPJV; otherwise its shortest-path phase from every row
+  ShortestPath,  // Crouse 2016 (scalar)
 };
 
 // Solves min (or max) sum_i cost[i, row_to_col[i]] over assignments where every

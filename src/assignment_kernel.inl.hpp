@@ -24,14 +24,15 @@ static inline void lsa_store(T* p, V v) {
 }
 
 static modeldiff::lsa::Argmin lsa_relax(const double* row, double sign, const double* v,
-                                        const double* mask, double h, int64_t i, double* d,
-                                        int64_t* pred, size_t n) {
+                                        const double* mask, const int64_t* taken, double h,
+                                        int64_t i, double* d, int64_t* pred, size_t n) {
   constexpr size_t L = MD_LSA_LANES;
   const double inf = std::numeric_limits<double>::infinity();
   const lsa_vd vh = lsa_vd{} + h, vsign = lsa_vd{} + sign;
   const lsa_vi vrow = lsa_vi{} + i;
+  // Per lane, the best (key, taken, column) so far, compared in that order.
   lsa_vd best = lsa_vd{} + inf;
-  lsa_vi bidx = lsa_vi{} - 1;
+  lsa_vi btaken = lsa_vi{} - 1, bidx = lsa_vi{} - 1;
   lsa_vi jv;
   for (size_t l = 0; l < L; ++l) jv[l] = static_cast<int64_t>(l);
   size_t j = 0;
@@ -44,29 +45,33 @@ static modeldiff::lsa::Argmin lsa_relax(const double* row, double sign, const do
     lsa_store(d + j, dd);
     lsa_store(pred + j, lt ? vrow : lsa_load<lsa_vi>(pred + j));
     const lsa_vd key = dd + m;
-    const lsa_vi better = key < best;
+    const lsa_vi tk = lsa_load<lsa_vi>(taken + j);
+    // btaken starts at -1, so +Inf keys never count as a tie.
+    const lsa_vi better = (key < best) | ((key == best) & (tk < btaken));
     best = better ? key : best;
+    btaken = better ? tk : btaken;
     bidx = better ? jv : bidx;
     jv += static_cast<int64_t>(L);
   }
   modeldiff::lsa::Argmin r{inf, -1};
-  for (size_t l = 0; l < L; ++l) {
-    if (bidx[l] >= 0 && (best[l] < r.value || (best[l] == r.value && bidx[l] < r.col))) {
-      r.value = best[l];
-      r.col = bidx[l];
+  int64_t rtaken = -1;
+  auto consider = [&](double key, int64_t tk, int64_t col) {
+    if (key < r.value ||
+        (key == r.value && r.col >= 0 && (tk < rtaken || (tk == rtaken && col < r.col)))) {
+      r.value = key;
+      r.col = col;
+      rtaken = tk;
     }
-  }
-  for (; j < n; ++j) {  // tail: higher indices, so strict < keeps the lowest on ties
+  };
+  for (size_t l = 0; l < L; ++l)
+    if (bidx[l] >= 0) consider(best[l], btaken[l], bidx[l]);
+  for (; j < n; ++j) {  // tail
     const double v2 = ((row[j] * sign - v[j]) - h) + mask[j];
     if (v2 < d[j]) {
       d[j] = v2;
       pred[j] = i;
     }
-    const double key = d[j] + mask[j];
-    if (key < r.value) {
-      r.value = key;
-      r.col = static_cast<int64_t>(j);
-    }
+    consider(d[j] + mask[j], taken[j], static_cast<int64_t>(j));
   }
   return r;
 }

@@ -208,13 +208,16 @@ t.test('forbidden pairs: +Infinity when minimizing, -Infinity when maximizing', 
     for (let i = 0; i < cost.length; i++) if (rng.float() < 0.3) cost[i] = Infinity;
     const ref = bruteForce(cost, rows, cols, false);
     if (ref === Infinity) {
-      t.throws(() => linearSumAssignmentSync(cost, rows, cols), { code: 'INVALID_ARGUMENT', message: /infeasible/ });
+      for (const method of methods)
+        t.throws(() => linearSumAssignmentSync(cost, rows, cols, { method }), { code: 'INVALID_ARGUMENT', message: /infeasible/ });
       continue;
     }
-    const r = linearSumAssignmentSync(cost, rows, cols);
-    if (!close(r.total, ref)) mismatches++;
-    const rmax = linearSumAssignmentSync(cost.map((x) => -x), rows, cols, { maximize: true });
-    if (!close(rmax.total, -ref)) mismatches++;
+    for (const method of methods) {
+      const r = linearSumAssignmentSync(cost, rows, cols, { method });
+      if (!close(r.total, ref)) mismatches++;
+      const rmax = linearSumAssignmentSync(cost.map((x) => -x), rows, cols, { maximize: true, method });
+      if (!close(rmax.total, -ref)) mismatches++;
+    }
   }
   t.equal(mismatches, 0);
   await t.rejects(linearSumAssignment(new Float64Array([Infinity, Infinity, 1, 2]), 2, 2), { code: 'INVALID_ARGUMENT', message: /infeasible/ });
@@ -239,6 +242,13 @@ t.test('every SIMD path gives the scalar path\'s assignment, bit for bit', async
         }
       }
     }
+  }
+  // rectangular (both orientations) and forbidden entries take the no-initialization path
+  for (const [rows, cols] of [[5, 9], [9, 5], [40, 67], [67, 40]]) {
+    const cost = randomCost(rng, rows * cols, rows % 2 === 1);
+    for (let i = 0; i < cost.length; i += 7) cost[i] = Infinity;
+    const ref = linearSumAssignmentSync(cost, rows, cols, { isa: 'scalar' });
+    for (const isa of isas) t.same(linearSumAssignmentSync(cost, rows, cols, { isa }), ref, `${isa} ${rows}×${cols} with forbidden pairs`);
   }
   const big = randomCost(rng, 300 * 300);
   const ref = linearSumAssignmentSync(big, 300, 300, { isa: 'scalar' });
