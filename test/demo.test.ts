@@ -107,7 +107,8 @@ t.test('demo --force overwrites; the summary prints the JSON numbers', async (t)
   t.ok(printed(text, 'raw relative weight distance ', s.permuted.relative.raw), 'copy raw');
   t.ok(printed(text, 'canonicalizes to ', s.permuted.relative.canonical), 'copy canonical');
   t.ok(printed(text, 'aligns to ', s.permuted.relative.aligned), 'copy aligned');
-  t.match(text, `Report: ${report}`);
+  t.match(text, /\nReport: modeldiff-demo\.html\n/, 'report path shown relative to the cwd');
+  t.match(text, `(zoo: ${path.join(__dirname, '..', 'examples', 'digits')})`, 'zoo outside the cwd: shown absolute');
 });
 
 t.test('--out resolves against the cwd; runDemo errors are typed', async (t) => {

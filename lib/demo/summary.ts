@@ -3,6 +3,8 @@
  * DemoSummary (which `--json` prints whole), formatted by `num`, so the text
  * and the JSON always agree.
  */
+import path from 'node:path';
+
 import type { DemoResult } from './run';
 
 /** 4 significant digits; exponent form below 1e-3 so tiny distances stay visible. */
@@ -12,9 +14,15 @@ export function num(v: number): string {
   return Math.abs(v) < 1e-3 ? v.toExponential(2) : Number(v.toPrecision(4)).toString();
 }
 
+/** A path relative to `cwd` when it lies inside it (shorter, and the same on every machine). */
+function shown(p: string, cwd: string): string {
+  const rel = path.relative(cwd, p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
 const ci = (c: [number, number]): string => `95% CI ${num(c[0])}–${num(c[1])}`;
 
-export function demoText(r: DemoResult): string {
+export function demoText(r: DemoResult, cwd: string = process.cwd()): string {
   const s = r.summary;
   const st = r.study;
   const p = s.perturbed;
@@ -25,7 +33,7 @@ export function demoText(r: DemoResult): string {
     .join(', ');
   const lines = [
     `modeldiff demo: ${st.models.length} ReLU MLPs (64→64→64→10) trained on scikit-learn's digits,`,
-    `compared on ${st.probe.samples} held-out probe images (zoo: ${r.zoo}). Output distance: Jensen-Shannon divergence (JS, nats).`,
+    `compared on ${st.probe.samples} held-out probe images (zoo: ${shown(r.zoo, cwd)}). Output distance: Jensen-Shannon divergence (JS, nats).`,
     '',
     `- ${s.seedRuns} runs from different seeds: ${s.solutions} distinct solution${s.solutions === 1 ? '' : 's'} within sampling noise ` +
       `(same solution = JS below ${num(s.threshold)}, the probe set's own bootstrap noise). ` +
@@ -40,7 +48,7 @@ export function demoText(r: DemoResult): string {
     `- The permuted-and-rescaled copy of ${q.parent} is the same function (JS = ${num(q.js.mean)}, max ${num(q.js.max)}): ` +
       `raw relative weight distance ${num(q.relative.raw)}, but it canonicalizes to ${num(q.relative.canonical)} and aligns to ${num(q.relative.aligned)}.`,
     '',
-    `Report: ${r.report}`,
+    `Report: ${shown(r.report, cwd)}`,
   ];
   return lines.join('\n') + '\n';
 }

@@ -36,7 +36,7 @@ export function register(program: Command, io: CliIo): void {
           onProgress: progress.update,
         });
         progress.stop();
-        io.stdout(flags.json ? toJson(result) + '\n' : demoText(result));
+        io.stdout(flags.json ? toJson(result) + '\n' : demoText(result, io.cwd));
       } finally {
         progress.stop();
       }
