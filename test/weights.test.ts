@@ -284,6 +284,12 @@ t.test('real PyTorch exports (example zoo): the permuted + rescaled seed-1 MLP a
   const r = await weightDistance(path.join(zoo, 'mlp_relu_seed1.onnx'), path.join(zoo, 'mlp_relu_seed1_permuted.onnx'));
   t.ok(r.raw!.relative > 1, `raw ${r.raw!.relative}`);
   t.ok(r.canonical!.relative < 1e-5 && r.aligned!.relative < 1e-5, `canonical ${r.canonical!.relative}, aligned ${r.aligned!.relative}`);
+  // Seed 1 has dead ReLUs on the probe set (7 and 5 units): activation matching breaks their ties by weights.
+  const act = await align(path.join(zoo, 'mlp_relu_seed1.onnx'), path.join(zoo, 'mlp_relu_seed1_permuted.onnx'), {
+    align: 'activations',
+    data: path.join(zoo, 'probe_x.npy'),
+  });
+  t.ok(act.distance.relative < 1e-5, `activation-aligned ${act.distance.relative}`);
   const cnn = buildNetwork(readOnnx(path.join(zoo, 'cnn_seed0.onnx')));
   t.same(cnn.layers.map((l) => l.inBlock), [9, 9, 64], 'Flatten → Gemm: 8 channel blocks of 8×8 positions');
 });
@@ -323,4 +329,47 @@ t.test('ResNet-style CNN: the skip Add ties the convs of a block; GlobalAverageP
   const r2 = await weightDistance(bytes, canon);
   t.ok(r2.canonical!.relative < 1e-5 && r2.aligned!.relative < 1e-5, `canonical ${r2.canonical!.relative}, aligned ${r2.aligned!.relative}`);
   t.ok(r2.raw!.relative > 0.05);
+});
+
+t.test('residual tanh MLP: sign flips of the stream and the block are removed', async (t) => {
+  const rng = createRng(15);
+  const A = randomResMlp(rng);
+  const B = transformResMlp(A, rng, true);
+  const tanh = (m: typeof A) => {
+    const model = readOnnx(resMlpBytes(m));
+    for (const n of model.proto.graph!.node!) if (n.opType === 'Relu') n.opType = 'Tanh';
+    return encodeOnnx(model);
+  };
+  const net = buildNetwork(readOnnx(tanh(A)));
+  t.same(net.hidden.map((id) => net.groups[id].caps), [{ scale: false, sign: true }, { scale: false, sign: true }]);
+  const r = await weightDistance(tanh(A), tanh(B));
+  t.ok(r.raw!.relative > 0.3);
+  t.ok(r.canonical!.relative < 1e-6 && r.aligned!.relative < 1e-6, `canonical ${r.canonical!.relative}, aligned ${r.aligned!.relative}`);
+  await sameFunction(t, tanh(B), [r.models.aligned!, r.models.canonical!], randomInput(rng, N * 5), [N, 5]);
+});
+
+t.test('BatchNorm after a MatMul without bias: writeback inserts the bias Add', async (t) => {
+  const rng = createRng(16);
+  const [L0, L1] = randomDense(rng, [3, 4, 2]);
+  const Wt = new Float64Array(12);
+  for (let o = 0; o < 4; o++) for (let k = 0; k < 3; k++) Wt[k * 4 + o] = L0.W[o * 3 + k];
+  const v = (s: number) => Array.from({ length: 4 }, () => s + 0.3 * rng.float());
+  const bytes = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 3] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: [
+      { name: 'W0', dims: [3, 4], data: Wt },
+      { name: 's', dims: [4], data: v(1) }, { name: 'bb', dims: [4], data: v(0) }, { name: 'm', dims: [4], data: v(-0.1) }, { name: 'var', dims: [4], data: v(0.5) },
+      { name: 'W1', dims: [2, 4], data: L1.W }, { name: 'b1', dims: [2], data: L1.b },
+    ],
+    nodes: [
+      { op: 'MatMul', inputs: ['x', 'W0'], outputs: ['m0'] },
+      { op: 'BatchNormalization', inputs: ['m0', 's', 'bb', 'm', 'var'], outputs: ['z'] },
+      { op: 'Relu', inputs: ['z'], outputs: ['r'] },
+      { op: 'Gemm', inputs: ['r', 'W1', 'b1'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+  const canon = canonicalize(bytes);
+  t.same(readOnnx(canon).proto.graph!.node!.map((n) => n.opType), ['MatMul', 'Add', 'Relu', 'Gemm']);
+  await sameFunction(t, bytes, [canon], randomInput(rng, N * 3), [N, 3]);
 });

@@ -5,11 +5,12 @@
  * positions), and per group take the assignment maximizing the summed
  * correlation. Groups are matched independently (no coordinate descent
  * needed: activations do not depend on the other groups' permutations).
+ * Ties (units constant on the probe set) are broken by incoming weights.
  */
 import { ModeldiffError } from '../errors';
 import { type HiddenInput, type HiddenTensor, hiddenActivations } from '../infer/hidden';
 import { encodeOnnx } from '../io/onnx';
-import { applyPermutation, linearSumAssignment } from './kernels';
+import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
 import { writeNetwork } from './writeback';
@@ -34,14 +35,39 @@ export async function activationMatching(a: Network, b: Network, input: HiddenIn
     const id = a.hidden[h];
     const units = a.groups[id].units;
     const C = unitCorrelation(unitColumns(actA[names[h]], units, names[h]), unitColumns(actB[namesB[h]], units, namesB[h]), units);
-    const { rowToCol, total } = await linearSumAssignment(C, units, units, { maximize: true });
     const gb = groupView(b, id);
+    const tie = incomingCosine(groupView(a, id).view, gb.view);
+    for (let i = 0; i < C.length; i++) C[i] += TIE_BREAK * tie[i];
+    const { rowToCol, total } = await linearSumAssignment(C, units, units, { maximize: true });
     applyPermutation(gb.view, rowToCol);
     gb.commit();
     perms.set(id, rowToCol);
     correlation.set(id, total / units);
   }
   return { perms, correlation };
+}
+
+/**
+ * Units the probe set cannot tell apart (dead ReLUs correlate with nothing)
+ * are matched by their incoming weights instead: the cosine of their
+ * incoming vectors, scaled far below any meaningful correlation difference.
+ * Groups run in forward order, so B's incoming side is already permuted.
+ */
+const TIE_BREAK = 1e-6;
+
+function incomingCosine(a: LayerWeights, b: LayerWeights): Float64Array {
+  const only = (v: LayerWeights): LayerWeights => ({ ...v, wout: new Float64Array(0), outRows: 0, block: 1 });
+  const S = matchingSimilarity(only(a), only(b));
+  const norms = (v: LayerWeights) =>
+    Float64Array.from({ length: v.units }, (_, u) => {
+      let ss = v.bin[u] ** 2;
+      for (let k = 0; k < v.fanIn; k++) ss += v.win[u * v.fanIn + k] ** 2;
+      return Math.sqrt(ss) || 1;
+    });
+  const na = norms(a);
+  const nb = norms(b);
+  for (let i = 0; i < a.units; i++) for (let j = 0; j < b.units; j++) S[i * b.units + j] /= na[i] * nb[j];
+  return S;
 }
 
 /**

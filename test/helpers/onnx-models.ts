@@ -200,12 +200,13 @@ export function resMlpBytes(m: ResMlp): Uint8Array {
   });
 }
 
-/** Permute + rescale both groups of a residual MLP. */
-export function transformResMlp(m: ResMlp, rng: Rng): ResMlp {
+/** Permute + rescale (or sign-flip) both groups of a residual MLP. */
+export function transformResMlp(m: ResMlp, rng: Rng, signs = false): ResMlp {
+  const factor = () => (signs ? (rng.float() < 0.5 ? -1 : 1) : Math.exp(2 * rng.float() - 1));
   const ps = randomPerm(rng, m.h);
-  const ss = ps.map(() => Math.exp(2 * rng.float() - 1));
+  const ss = ps.map(factor);
   const pk = randomPerm(rng, m.k);
-  const sk = pk.map(() => Math.exp(2 * rng.float() - 1));
+  const sk = pk.map(factor);
   const [L0, L1, L2, L3] = m.L.map((l) => ({ ...l, W: l.W.slice(), b: l.b.slice() }));
   for (let i = 0; i < m.h; i++) {
     for (let c = 0; c < m.d; c++) L0.W[i * m.d + c] = ss[i] * m.L[0].W[ps[i] * m.d + c];
