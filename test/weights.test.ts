@@ -3,6 +3,7 @@
  * writeback, checked against transforms written independently in
  * test/helpers/onnx-models.ts and against onnxruntime (same function).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 
 import t, { type Test } from 'tap';
@@ -372,4 +373,25 @@ t.test('BatchNorm after a MatMul without bias: writeback inserts the bias Add', 
   const canon = canonicalize(bytes);
   t.same(readOnnx(canon).proto.graph!.node!.map((n) => n.opType), ['MatMul', 'Add', 'Relu', 'Gemm']);
   await sameFunction(t, bytes, [canon], randomInput(rng, N * 3), [N, 3]);
+});
+
+t.test('real PyTorch exports with BatchNorm: folding matches PyTorch’s own folding; residual block and Gelu derived', async (t) => {
+  const fx = (f: string) => path.join(__dirname, 'fixtures', 'weights', f);
+  const bn = buildNetwork(readOnnx(fx('torch_resnet_bn.onnx')));
+  t.same(bn.layers.map((l) => [l.op, l.bnNode !== undefined]), [['Conv', true], ['Conv', true], ['Conv', true], ['Gemm', false]]);
+  t.same(bn.groups[bn.hidden[0]].producers, [0, 2], 'stem and block output share the residual stream');
+  // Default methods: raw is skipped with a note (PyTorch renamed the folded initializers).
+  const r = await weightDistance(fx('torch_resnet_bn.onnx'), fx('torch_resnet_folded.onnx'));
+  t.equal(r.raw, undefined);
+  t.match(r.notes![0], /^raw: skipped/);
+  t.ok(r.canonical!.relative < 1e-6 && r.aligned!.relative < 1e-6, `canonical ${r.canonical!.relative}, aligned ${r.aligned!.relative}`);
+  await t.rejects(weightDistance(fx('torch_resnet_bn.onnx'), fx('torch_resnet_folded.onnx'), { methods: ['raw'] }), { code: 'ARCHITECTURE_MISMATCH' });
+  const rng = createRng(17);
+  const x = randomInput(rng, N * 64);
+  const bytes = (f: string) => new Uint8Array(fs.readFileSync(fx(f)));
+  await sameFunction(t, bytes('torch_resnet_bn.onnx'), [r.models.canonical!, r.models.aligned!], x, [N, 1, 8, 8]);
+
+  const mlp = buildNetwork(readOnnx(fx('torch_mlp_bn_gelu.onnx')));
+  t.same(mlp.hidden.map((id) => mlp.groups[id].caps), [{ scale: true, sign: false }, { scale: false, sign: false }], 'ReLU then Gelu (Erf pattern)');
+  await sameFunction(t, bytes('torch_mlp_bn_gelu.onnx'), [canonicalize(fx('torch_mlp_bn_gelu.onnx'))], randomInput(rng, N * 8), [N, 8]);
 });

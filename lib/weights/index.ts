@@ -43,7 +43,7 @@ export interface AlignOptions {
 }
 
 export interface WeightDistanceOptions extends AlignOptions {
-  /** Default: all three. */
+  /** Default: all three (raw is then skipped, with a note, if the initializers do not correspond). */
   methods?: WeightMethod[];
   /** Canonical sort key. Default 'out-norm'. */
   sortKey?: SortKey;
@@ -68,6 +68,8 @@ export interface WeightDistanceResult {
   canonical?: WeightDistanceSummary;
   aligned?: WeightDistanceSummary;
   alignment?: AlignmentInfo;
+  /** Why a default method was skipped (raw needs the same initializer names and shapes). */
+  notes?: string[];
   /** The rewritten B models, for writeback (ONNX bytes). */
   models: { canonical?: Uint8Array; aligned?: Uint8Array };
 }
@@ -79,7 +81,16 @@ export async function weightDistance(a: OnnxSource, b: OnnxSource, options: Weig
   const ma = readOnnx(a);
   const mb = readOnnx(b);
   const result: WeightDistanceResult = { a: ma.label, b: mb.label, models: {} };
-  if (methods.includes('raw')) result.raw = weightDistances(initializerPairs(ma, mb));
+  if (methods.includes('raw')) {
+    try {
+      result.raw = weightDistances(initializerPairs(ma, mb));
+    } catch (e) {
+      // Asked for by default only: models whose initializers differ (e.g. one with BatchNorm folded)
+      // can still be compared layer by layer.
+      if (options.methods || !(e instanceof ModeldiffError) || e.code !== 'ARCHITECTURE_MISMATCH') throw e;
+      result.notes = [`raw: skipped, ${e.message}`];
+    }
+  }
   if (!methods.includes('canonical') && !methods.includes('aligned')) return result;
   const na = buildNetwork(ma);
   const nb = buildNetwork(mb);

@@ -52,6 +52,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--force', 'overwrite existing output files')
     .option('--layers', 'also print the per-tensor table (text output)')
     .action(async (a: string, b: string, flags: WeightsFlags) => {
+      const explicit = program.commands.find((c) => c.name() === 'weights')?.getOptionValueSource('method') === 'cli';
       const methods = flags.method.split(',').map((m) => m.trim()).filter(Boolean);
       for (const m of methods) {
         if (!WEIGHT_METHODS.includes(m as WeightMethod)) throw new ModeldiffError('USAGE', `--method: unknown method "${m}" (${WEIGHT_METHODS.join(', ')})`);
@@ -64,7 +65,7 @@ export function register(program: Command, io: CliIo): void {
       // Refuse before the (possibly long) computation, not after it.
       for (const out of [flags.writeCanonical, flags.writeAligned]) if (out) refuseExisting(resolve(out), flags.force);
       const result = await weightDistance(resolve(a), resolve(b), {
-        methods: methods as WeightMethod[],
+        methods: explicit ? (methods as WeightMethod[]) : undefined,
         align: flags.align,
         data: flags.data ? resolve(flags.data) : undefined,
         sortKey: flags.sortKey,
@@ -93,13 +94,14 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
   const lines = [`A: ${r.a}`, `B: ${r.b}`, '', 'method      L2            relative      cosine'];
   const row = (name: string, s: { l2: number; relative: number; cosine: number }) =>
     `${name.padEnd(11)} ${fmt(s.l2).padEnd(13)} ${fmt(s.relative).padEnd(13)} ${fmt(s.cosine)}`;
-  for (const m of methods) lines.push(row(m, r[m]!));
+  for (const m of methods) if (r[m]) lines.push(row(m, r[m]!));
+  for (const n of r.notes ?? []) lines.push(`note: ${n}`);
   if (r.alignment) {
     const a = r.alignment;
     lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${a.converged ? 'converged' : 'not converged'}, seed ${a.seed}` : ''}`);
   }
   if (layers) {
-    for (const m of methods) {
+    for (const m of methods.filter((x) => r[x])) {
       lines.push('', `${m}, per tensor:`);
       for (const l of r[m]!.layers) lines.push(`  ${row(l.name, l)}  (${l.size} values)`);
     }
