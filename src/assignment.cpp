@@ -66,17 +66,30 @@ bool augment(const double* c, double sign, int nr, int nc, const lsa::Kernels& k
              std::vector<double>& v, int32_t* x, std::vector<int>& y,
              const std::vector<int>& free_rows) {
   std::vector<double> d(nc), mask(nc);
-  std::vector<int64_t> pred(nc), taken(nc);
+  std::vector<int64_t> pred(nc);
   std::vector<int> ready(nc);
-  // taken[j]: column j is assigned. Among equally distant columns the kernel
-  // prefers a free one, which ends the search at once: on integer costs with
-  // many ties this saves most of the steps.
-  for (int j = 0; j < nc; ++j) taken[j] = y[j] >= 0;
+  // Among equally distant columns a free one ends the search at once, so on
+  // a tie whose lowest column is assigned, take the lowest free one if any
+  // ties too. On integer costs with many ties this saves most of the steps.
+  // (Ties are common after the reduction transfer, which leaves each such row
+  // with two columns of equal reduced cost, so only free columns are checked.)
+  std::vector<int> free_cols;
+  for (int j = 0; j < nc; ++j)
+    if (y[j] < 0) free_cols.push_back(j);
+  auto prefer_free = [&](lsa::Argmin a) {
+    if (a.tie && y[a.col] >= 0) {
+      int best = -1;
+      for (const int j : free_cols)
+        if (mask[j] == 0 && d[j] == a.value && (best < 0 || j < best)) best = j;
+      if (best >= 0) a.col = best;
+    }
+    return a;
+  };
   for (const int f : free_rows) {
     std::fill(d.begin(), d.end(), kInf);
     std::fill(mask.begin(), mask.end(), 0.0);
-    lsa::Argmin next = k.relax(c + static_cast<size_t>(f) * nc, sign, v.data(), mask.data(),
-                               taken.data(), 0.0, f, d.data(), pred.data(), nc);
+    lsa::Argmin next = prefer_free(k.relax(c + static_cast<size_t>(f) * nc, sign, v.data(),
+                                           mask.data(), 0.0, f, d.data(), pred.data(), nc));
     int nready = 0;
     while (next.col >= 0 && y[next.col] >= 0) {
       const int j = static_cast<int>(next.col);
@@ -85,13 +98,18 @@ bool augment(const double* c, double sign, int nr, int nc, const lsa::Kernels& k
       const int i = y[j];
       const double* ci = c + static_cast<size_t>(i) * nc;
       const double h = ci[j] * sign - v[j] - next.value;
-      next = k.relax(ci, sign, v.data(), mask.data(), taken.data(), h, i, d.data(), pred.data(), nc);
+      next = prefer_free(k.relax(ci, sign, v.data(), mask.data(), h, i, d.data(), pred.data(), nc));
     }
     if (next.col < 0) return false;
     // Price update keeps the reduced costs of the scanned columns non-negative.
     for (int r = 0; r < nready; ++r) v[ready[r]] += d[ready[r]] - next.value;
     int endofpath = static_cast<int>(next.col), i;
-    taken[endofpath] = 1;
+    for (size_t r = 0; r < free_cols.size(); ++r)
+      if (free_cols[r] == endofpath) {
+        free_cols[r] = free_cols.back();
+        free_cols.pop_back();
+        break;
+      }
     do {
       i = static_cast<int>(pred[endofpath]);
       y[endofpath] = i;

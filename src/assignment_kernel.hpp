@@ -14,6 +14,7 @@ namespace lsa {
 struct Argmin {
   double value;
   int64_t col;
+  bool tie;
 };
 
 struct Kernels {
@@ -21,11 +22,10 @@ struct Kernels {
   // v2 = ((sign * row[j] - v[j]) - h) + mask[j]; if v2 < d[j] then d[j] = v2,
   // pred[j] = i. (sign is -1 when maximizing: exact, so no negated copy;
   // mask[j] is 0 for unscanned and +Inf for scanned columns.) Returns the
-  // column with the smallest key d[j] + mask[j], preferring on ties a free
-  // column (taken[j] == 0 rather than 1: it ends the search at once), then
-  // the lowest index. value is +Inf and col -1 if every key is +Inf.
-  Argmin (*relax)(const double* row, double sign, const double* v, const double* mask,
-                  const int64_t* taken, double h, int64_t i, double* d, int64_t* pred, size_t n);
+  // smallest key d[j] + mask[j], the lowest column attaining it, and whether
+  // another column attains it too (value +Inf, col -1 if every key is +Inf).
+  Argmin (*relax)(const double* row, double sign, const double* v, const double* mask, double h,
+                  int64_t i, double* d, int64_t* pred, size_t n);
   // Column reduction, one row at a time: for each j, if sign * src[j] <
   // vmin[j] it becomes the column minimum with imin[j] = i and count[j] = 1;
   // if equal, count[j] += 1. Returns false if the row holds a non-finite

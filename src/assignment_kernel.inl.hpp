@@ -24,15 +24,16 @@ static inline void lsa_store(T* p, V v) {
 }
 
 static modeldiff::lsa::Argmin lsa_relax(const double* row, double sign, const double* v,
-                                        const double* mask, const int64_t* taken, double h,
-                                        int64_t i, double* d, int64_t* pred, size_t n) {
+                                        const double* mask, double h, int64_t i, double* d,
+                                        int64_t* pred, size_t n) {
   constexpr size_t L = MD_LSA_LANES;
   const double inf = std::numeric_limits<double>::infinity();
   const lsa_vd vh = lsa_vd{} + h, vsign = lsa_vd{} + sign;
   const lsa_vi vrow = lsa_vi{} + i;
-  // Per lane, the best (key, taken, column) so far, compared in that order.
+  // Per lane: the smallest key, and the first and last column attaining it
+  // (they differ exactly when the lane holds a tie).
   lsa_vd best = lsa_vd{} + inf;
-  lsa_vi btaken = lsa_vi{} - 1, bidx = lsa_vi{} - 1;
+  lsa_vi first = lsa_vi{} - 1, last = lsa_vi{} - 1;
   lsa_vi jv;
   for (size_t l = 0; l < L; ++l) jv[l] = static_cast<int64_t>(l);
   size_t j = 0;
@@ -45,33 +46,38 @@ static modeldiff::lsa::Argmin lsa_relax(const double* row, double sign, const do
     lsa_store(d + j, dd);
     lsa_store(pred + j, lt ? vrow : lsa_load<lsa_vi>(pred + j));
     const lsa_vd key = dd + m;
-    const lsa_vi tk = lsa_load<lsa_vi>(taken + j);
-    // btaken starts at -1, so +Inf keys never count as a tie.
-    const lsa_vi better = (key < best) | ((key == best) & (tk < btaken));
+    const lsa_vi better = key < best, tie = key == best;
     best = better ? key : best;
-    btaken = better ? tk : btaken;
-    bidx = better ? jv : bidx;
+    first = better ? jv : first;
+    last = (better | tie) ? jv : last;
     jv += static_cast<int64_t>(L);
   }
-  modeldiff::lsa::Argmin r{inf, -1};
-  int64_t rtaken = -1;
-  auto consider = [&](double key, int64_t tk, int64_t col) {
-    if (key < r.value ||
-        (key == r.value && r.col >= 0 && (tk < rtaken || (tk == rtaken && col < r.col)))) {
-      r.value = key;
-      r.col = col;
-      rtaken = tk;
+  modeldiff::lsa::Argmin r{inf, -1, false};
+  for (size_t l = 0; l < L; ++l) {
+    if (first[l] < 0) continue;  // only +Inf keys in this lane
+    if (best[l] < r.value) {
+      r.value = best[l];
+      r.col = first[l];
+      r.tie = first[l] != last[l];
+    } else if (best[l] == r.value) {
+      r.tie = true;
+      if (first[l] < r.col) r.col = first[l];
     }
-  };
-  for (size_t l = 0; l < L; ++l)
-    if (bidx[l] >= 0) consider(best[l], btaken[l], bidx[l]);
-  for (; j < n; ++j) {  // tail
+  }
+  for (; j < n; ++j) {  // tail: higher columns than any above
     const double v2 = ((row[j] * sign - v[j]) - h) + mask[j];
     if (v2 < d[j]) {
       d[j] = v2;
       pred[j] = i;
     }
-    consider(d[j] + mask[j], taken[j], static_cast<int64_t>(j));
+    const double key = d[j] + mask[j];
+    if (key < r.value) {
+      r.value = key;
+      r.col = static_cast<int64_t>(j);
+      r.tie = false;
+    } else if (key == r.value && r.col >= 0) {
+      r.tie = true;
+    }
   }
   return r;
 }
