@@ -200,6 +200,10 @@ t.test('CLI: modeldiff cka', async (t) => {
   r = await run('--data', 'probe.npy', '--all-layers', '--json', '--spatial', 'mean', '--space', 'sample', '--sigma', '1', '--batch-size', '7');
   t.equal(r.code, 0, r.err);
   t.equal(JSON.parse(r.out).matrix.values['cka-linear'].length, 3);
+  writeNpy(path.join(dir, 'few.npy'), { dtype: 'float32', shape: [6, sizes[0]], data: probe.data.slice(0, 6 * sizes[0]) });
+  r = await run('--data', 'few.npy', '--metric', 'cca-mean', '--layers', 'a0');
+  t.equal(r.code, 0, r.err);
+  t.match(r.err, /^modeldiff: warning: a0 vs a0: cca-mean\/pwcca: .* directions for 6 samples/);
   r = await run('--list-layers');
   t.equal(r.code, 0);
   t.match(r.out, /#1\s+a0\s+Relu\s+activation/);

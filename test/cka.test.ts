@@ -216,6 +216,11 @@ t.test('CCA family: matches Gram-Schmidt reference; mean CCA = 1 for Y = X·A', 
   const aSum = ref.alpha.reduce((a, b) => a + b, 0);
   close(t, r.values.pwcca, ref.rho.reduce((s, v, i) => s + (v * ref.alpha[i]) / aSum, 0), 1e-8, 'pwcca');
   t.equal(r.ccaDirections?.cca, 5);
+  t.same(r.warnings, []);
+  // More directions than samples: CCA is forced to 1 and says so.
+  const wide = await representationSimilarity(act(X.slice(0, 9)), act(Y.slice(0, 9)), ['cca-mean', 'svcca']);
+  t.equal(wide.warnings.length, 2);
+  t.match(wide.warnings[0], /cca-mean\/pwcca: 7 \+ 5 directions for 9 samples, so at least 4 canonical correlations are 1/);
   // SVCCA reference: keep each side's top principal directions explaining 99% of the variance.
   const reduce = (a: M) => {
     const c = center(a);

@@ -42,6 +42,8 @@ export interface LayerPairResult {
   px: number;
   py: number;
   values: Partial<Record<RepresentationMeasureName, number>>;
+  /** Caveats from representationSimilarity (e.g. degenerate CCA). */
+  warnings: string[];
 }
 
 export interface ModelCkaResult {
@@ -138,7 +140,7 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
       e.message = `${ma.label} layer ${p.a.tensor} vs ${mb.label} layer ${p.b.tensor}: ${e.message}`;
       throw e;
     });
-    results.push({ a: p.a, b: p.b, px: x.p, py: y.p, values: r.values });
+    results.push({ a: p.a, b: p.b, px: x.p, py: y.p, values: r.values, warnings: r.warnings });
   }
   const result: ModelCkaResult = { a: ma.label, b: mb.label, n: xa.n, measures: [...measures], spatial, pairs: results };
   if (options.allLayers) {

@@ -43,6 +43,8 @@ export interface RepresentationResult {
   bandwidth?: { x: number; y: number };
   /** Number of canonical correlations behind cca-mean/pwcca and svcca, if requested. */
   ccaDirections?: { cca?: number; svcca?: number };
+  /** Caveats about the values (e.g. CCA with more directions than samples), for people to read. */
+  warnings: string[];
 }
 
 export function isRepresentationMeasure(name: string): name is RepresentationMeasureName {
@@ -63,6 +65,20 @@ function validateOptions(o: RepresentationOptions): void {
   );
 }
 
+/**
+ * Centered data lives in n−1 dimensions, so when rank X + rank Y > n−1 the
+ * two column spaces must share directions and that many canonical
+ * correlations are 1 whatever the data: the CCA values say little.
+ */
+function degenerate(result: RepresentationResult, what: string, rx: number, ry: number): void {
+  const forced = rx + ry - (result.n - 1);
+  if (forced > 0) {
+    result.warnings.push(
+      `${what}: ${rx} + ${ry} directions for ${result.n} samples, so at least ${forced} canonical correlations are 1 regardless of the data; use more samples or fewer features (e.g. spatial averaging of conv maps)`,
+    );
+  }
+}
+
 export async function representationSimilarity(
   x: ActivationMatrix,
   y: ActivationMatrix,
@@ -77,7 +93,7 @@ export async function representationSimilarity(
   }
   const n = x.n;
   const want = new Set(measures);
-  const result: RepresentationResult = { n, px: x.p, py: y.p, values: {} };
+  const result: RepresentationResult = { n, px: x.p, py: y.p, values: {}, warnings: [] };
   const maxN = options.maxSampleGram ?? 8192;
   const needN2 = (what: string) =>
     check(
@@ -135,12 +151,14 @@ export async function representationSimilarity(
     if (want.has('procrustes')) result.values.procrustes = procrustesDistance(g);
     if (want.has('cca-mean') || want.has('pwcca')) {
       const c = canonicalCorrelations(g, { rankTolerance: tol });
+      degenerate(result, 'cca-mean/pwcca', c.keptX, c.keptY);
       if (want.has('cca-mean')) result.values['cca-mean'] = c.correlations.reduce((a, b) => a + b, 0) / c.correlations.length;
       if (want.has('pwcca')) result.values.pwcca = c.correlations.reduce((s, rho, i) => s + rho * c.weights[i], 0);
       result.ccaDirections = { ...result.ccaDirections, cca: c.correlations.length };
     }
     if (want.has('svcca')) {
       const c = canonicalCorrelations(g, { rankTolerance: tol, variance: options.svccaVariance ?? 0.99 });
+      degenerate(result, 'svcca', c.keptX, c.keptY);
       result.values.svcca = c.correlations.reduce((a, b) => a + b, 0) / c.correlations.length;
       result.ccaDirections = { ...result.ccaDirections, svcca: c.correlations.length };
     }

@@ -92,6 +92,7 @@ export function register(program: Command, io: CliIo): void {
         space: flags.space,
         batchSize,
       });
+      for (const p of result.pairs) for (const w of p.warnings) io.stderr(`modeldiff: warning: ${p.a.tensor} vs ${p.b.tensor}: ${w}\n`);
       io.stdout(flags.json ? toJson(result) + '\n' : formatResult(result));
     });
 }
