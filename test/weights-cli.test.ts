@@ -87,3 +87,17 @@ t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
   }
   t.notOk(fs.existsSync(path.join(dir, 'z.onnx')));
 });
+
+t.test('PyTorch BN-kept vs BN-folded exports: raw skipped with a note, hidden layers listed', async (t) => {
+  const fx = path.join(__dirname, 'fixtures', 'weights');
+  const r = await cli('weights', path.join(fx, 'torch_resnet_bn.onnx'), path.join(fx, 'torch_resnet_folded.onnx'));
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /note: raw: skipped, initializer .* has no counterpart/);
+  t.notMatch(r.out, /^raw /m);
+  t.match(r.out, /4 units, permutation\+scale, written by stem\.weight \+ blk\.c2\.weight \(BatchNorm folded\)/);
+  const j = JSON.parse((await cli('weights', path.join(fx, 'torch_resnet_bn.onnx'), path.join(fx, 'torch_resnet_folded.onnx'), '--json')).out);
+  t.same(j.hidden.map((h: { symmetry: string }) => h.symmetry), ['permutation+scale', 'permutation+scale']);
+  const explicit = await cli('weights', path.join(fx, 'torch_resnet_bn.onnx'), path.join(fx, 'torch_resnet_folded.onnx'), '--method', 'raw,aligned');
+  t.equal(explicit.code, 1, 'asking for raw explicitly is an error');
+  t.match(explicit.err, /has no counterpart/);
+});

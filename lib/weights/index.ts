@@ -18,7 +18,7 @@ import { type WeightDistanceSummary, weightDistances } from './distance';
 import { buildNetwork } from './graph';
 import type { SortKey } from './kernels';
 import { weightMatching } from './matching';
-import { type Network, cloneNetwork } from './network';
+import { type Network, type SymmetryKind, cloneNetwork, symmetryOf } from './network';
 import { canonicalizeNetwork, denormalizeNetwork, normalizeNetwork } from './symmetry';
 import { writeNetwork } from './writeback';
 
@@ -61,6 +61,32 @@ export interface AlignmentInfo {
   kept: 'matched' | 'identity';
 }
 
+export interface HiddenLayerInfo {
+  /** The tensor the next layer reads. */
+  tensor: string;
+  units: number;
+  symmetry: SymmetryKind;
+  /** Weight initializers writing these units (several for a residual stream). */
+  producers: string[];
+  /** BatchNormalization folded into a producer. */
+  batchNormFolded: boolean;
+}
+
+/** What the graph analysis found, for the result and the text output. */
+export function describeHidden(net: Network): HiddenLayerInfo[] {
+  return net.hidden.map((id) => {
+    const g = net.groups[id];
+    const producers = g.producers.map((p) => net.layers[p]);
+    return {
+      tensor: g.tensor ?? String(id),
+      units: g.units,
+      symmetry: symmetryOf(g.caps),
+      producers: producers.map((l) => l.weightName),
+      batchNormFolded: producers.some((l) => l.bnNode !== undefined),
+    };
+  });
+}
+
 export interface WeightDistanceResult {
   a: string;
   b: string;
@@ -68,6 +94,8 @@ export interface WeightDistanceResult {
   canonical?: WeightDistanceSummary;
   aligned?: WeightDistanceSummary;
   alignment?: AlignmentInfo;
+  /** The hidden layers found in A and the symmetry each has (when canonical or aligned ran). */
+  hidden?: HiddenLayerInfo[];
   /** Why a default method was skipped (raw needs the same initializer names and shapes). */
   notes?: string[];
   /** The rewritten B models, for writeback (ONNX bytes). */
@@ -95,6 +123,7 @@ export async function weightDistance(a: OnnxSource, b: OnnxSource, options: Weig
   const na = buildNetwork(ma);
   const nb = buildNetwork(mb);
   checkSameArchitecture(na, nb);
+  result.hidden = describeHidden(na);
   if (methods.includes('canonical')) {
     const ca = cloneNetwork(na);
     const cb = cloneNetwork(nb);

@@ -96,6 +96,12 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
     `${name.padEnd(11)} ${fmt(s.l2).padEnd(13)} ${fmt(s.relative).padEnd(13)} ${fmt(s.cosine)}`;
   for (const m of methods) if (r[m]) lines.push(row(m, r[m]!));
   for (const n of r.notes ?? []) lines.push(`note: ${n}`);
+  if (r.hidden) {
+    lines.push('', 'hidden layers (A):');
+    for (const h of r.hidden) {
+      lines.push(`  ${h.tensor}: ${h.units} units, ${h.symmetry}, written by ${h.producers.join(' + ')}${h.batchNormFolded ? ' (BatchNorm folded)' : ''}`);
+    }
+  }
   if (r.alignment) {
     const a = r.alignment;
     lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${a.converged ? 'converged' : 'not converged'}, seed ${a.seed}` : ''}`);
