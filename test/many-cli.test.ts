@@ -100,9 +100,11 @@ t.test('matrix --json: functional and weight matrices', async (t) => {
   t.equal(m.weights.raw[1][0], m.weights.raw[0][1], 'symmetric');
 
   // Streaming: outputs of two models at a time, re-read from the cache.
-  const s = await run(['matrix', ...models, '--data', 'x.npy', '--json', '--weights', 'none', '--max-memory', String(2 * N_SAMPLES * K * 4), ...cache]);
+  const s = await run(['matrix', ...models, '--data', 'x.npy', '--json', '--weights', 'none', '--max-memory', String(4 * N_SAMPLES * K * 4), ...cache]);
   t.equal(s.code, 0, s.err);
-  t.same(JSON.parse(s.out).functional, m.functional, 'blocked computation gives the same matrix');
+  const blocked: number[][] = JSON.parse(s.out).functional;
+  // Same numbers up to float summation order inside the kernel.
+  t.ok(blocked.every((row, i) => row.every((v, j) => Math.abs(v - m.functional[i][j]) <= 1e-12 * Math.max(1, m.functional[i][j]))), 'blocked computation gives the same matrix');
 });
 
 t.test('matrix text and CSV', async (t) => {

@@ -84,8 +84,8 @@ t.test('output store: blocks bounded by the memory budget', async (t) => {
   t.throws(() => blockSizeFor(10, 100, 150), { code: 'USAGE', message: /max-memory/ });
   t.throws(() => blockSizeFor(10, 100, -1), { code: 'USAGE' });
   const o = (n: number, k: number) => ({ data: new Float32Array(n * k), n, k });
-  const s = memoryStore(['a', 'b'], [o(3, 2), o(3, 2)], 48);
-  t.equal(s.blockSize, 1, 'two one-model blocks fit 48 bytes');
+  const s = memoryStore(['a', 'b'], [o(3, 2), o(3, 2)], 96);
+  t.equal(s.blockSize, 1, 'two one-model blocks (outputs + probabilities) fit 96 bytes');
   t.same(await s.load([1]), [o(3, 2)]);
   t.throws(() => memoryStore(['a', 'b'], [o(3, 2), o(4, 2)]), { code: 'SHAPE_MISMATCH', message: /b has outputs of shape \[4, 2\]/ });
   t.throws(() => memoryStore(['a'], [{ data: new Float32Array(5), n: 3, k: 2 }]), { code: 'SHAPE_MISMATCH' });

@@ -75,8 +75,11 @@ t.test('matrix of synthetic outputs equals the per-pair float64 reference', asyn
   }
   // Blocks of one model at a time (budget for two models' outputs) give the same matrix.
   const progress: string[] = [];
-  const blocked = await matrix(zoo.slice(0, 4), { maxMemory: 2 * n * k * 4, onProgress: (s, d, tot) => progress.push(`${s}:${d}/${tot}`) });
-  t.same(blocked.functional, r.functional);
+  const blocked = await matrix(zoo.slice(0, 4), { maxMemory: 2 * 2 * n * k * 4, onProgress: (s, d, tot) => progress.push(`${s}:${d}/${tot}`) });
+  t.ok(
+    blocked.functional.every((row, i) => row.every((v, j) => Math.abs(v - r.functional[i][j]) <= 1e-12 * Math.max(1, r.functional[i][j]))),
+    'blocked = unblocked (up to summation order)',
+  );
   t.equal(progress.at(-1), 'distances:6/6');
   // Asymmetric measure: row = first argument.
   const kl = await matrix(zoo.slice(3, 5), { metric: 'kl' });

@@ -58,7 +58,7 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
       const outs = await store.load(ids);
       const L = ids.length;
       const m = se && symmetric ? null : await pairwiseDivergence(outs, options.metric, { ...kernelOptions, names: ids.map((i) => store.names[i]) });
-      const probs = predictionDistance ? outs.map((o) => toProbabilities(o, options.outputKind)) : null;
+      const probs = predictionDistance ? outs.map((o) => Float32Array.from(toProbabilities(o, options.outputKind))) : null;
       // Pairs this block pair owns: within the block when bi === bj, else across.
       for (let x = 0; x < L; x++) {
         for (let y = x + 1; y < L; y++) {

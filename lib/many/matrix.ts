@@ -12,7 +12,7 @@ import { measureInfo } from '../measures/registry';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { functionalPass, type FunctionalPass } from './functional';
 import type { OutputLike } from './predictions';
-import { type OutputStore, blockSizeFor, memoryStore, outputBytes } from './store';
+import { type OutputStore, blockSizeFor, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
 
@@ -128,7 +128,7 @@ async function inferenceStore(
   for (let i = 0; i < N; i++) {
     const o = await inferOne(i);
     if (i === 0) {
-      perModel = outputBytes(o);
+      perModel = modelBytes(o);
       shape = [o.n, o.k];
     }
     check(
@@ -136,7 +136,7 @@ async function inferenceStore(
       'SHAPE_MISMATCH',
       `${names[i]} has outputs of shape [${o.n}, ${o.k}] but ${names[0]} has [${shape[0]}, ${shape[1]}]; models compared on one probe set must agree`,
     );
-    bytes += outputBytes(o);
+    bytes += modelBytes(o);
     if (options.maxMemory === undefined || bytes <= options.maxMemory) kept[i] = o;
     options.onProgress?.('inference', i + 1, N);
   }

@@ -48,8 +48,8 @@ export function toProbabilities(o: OutputLike, kind: string): Float64Array {
   return out;
 }
 
-/** Euclidean distance between two prediction vectors. */
-export function l2(a: Float64Array, b: Float64Array): number {
+/** Euclidean distance between two prediction vectors (accumulated in float64). */
+export function l2(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) {
     const d = a[i] - b[i];

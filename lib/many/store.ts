@@ -18,9 +18,13 @@ export interface OutputStore {
   load(ids: number[]): Promise<OutputLike[]>;
 }
 
-/** Bytes of one model's outputs as held in memory (float32 from onnxruntime, or whatever array was given). */
-export function outputBytes(o: OutputLike): number {
-  return o.data.byteLength;
+/**
+ * Bytes one model costs while its block is in memory: its outputs (float32
+ * from onnxruntime, or whatever array was given) plus their float32 class
+ * probabilities (the t-SNE input; two columns for a sigmoid output).
+ */
+export function modelBytes(o: OutputLike): number {
+  return o.data.byteLength + 4 * o.n * Math.max(2, o.k);
 }
 
 /**
@@ -35,7 +39,7 @@ export function blockSizeFor(models: number, bytesPerModel: number, maxMemory?: 
   check(
     perBlock >= 1,
     'USAGE',
-    `--max-memory ${maxMemory} bytes cannot hold the outputs of two models (${bytesPerModel} bytes each); raise it`,
+    `--max-memory ${maxMemory} bytes cannot hold the outputs of two models (${bytesPerModel} bytes each, with their probabilities); raise it`,
   );
   return Math.max(1, Math.min(models, perBlock));
 }
@@ -57,7 +61,7 @@ export function memoryStore(names: string[], outputs: OutputLike[], maxMemory?: 
     names,
     samples: n,
     classes: k,
-    blockSize: blockSizeFor(outputs.length, outputBytes(outputs[0]), maxMemory),
+    blockSize: blockSizeFor(outputs.length, modelBytes(outputs[0]), maxMemory),
     load: async (ids) => ids.map((i) => outputs[i]),
   };
 }
