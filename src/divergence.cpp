@@ -256,6 +256,29 @@ bool parse_kind(const std::string& name, Kind* out) {
   return true;
 }
 
+// Per-sample values of a batch: one tight loop per requested measure.
+void write_batch(const Plan& pl, const BatchSums& s, size_t rows, size_t r0, double* const out[kNumMeasures]) {
+  const double unit = pl.bits ? 1.0 / kLn2 : 1.0;
+  for (int m = 0; m < kNumMeasures; ++m) {
+    if (!((pl.measures >> m) & 1u)) continue;
+    double* o = out[m] + r0;
+    switch (m) {
+      case kKl: for (size_t l = 0; l < rows; ++l) o[l] = s.kl[l] * unit; break;
+      case kKlReverse: for (size_t l = 0; l < rows; ++l) o[l] = s.kl_reverse[l] * unit; break;
+      case kKlSymmetric: for (size_t l = 0; l < rows; ++l) o[l] = (s.kl[l] + s.kl_reverse[l]) * unit; break;
+      case kJs: for (size_t l = 0; l < rows; ++l) o[l] = s.js[l] * unit; break;
+      case kJsDistance: for (size_t l = 0; l < rows; ++l) o[l] = std::sqrt(s.js[l] * unit); break;
+      case kTv: for (size_t l = 0; l < rows; ++l) o[l] = 0.5 * s.tv[l]; break;
+      case kHellinger: for (size_t l = 0; l < rows; ++l) o[l] = std::sqrt(0.5 * s.hellinger[l]); break;
+      case kEmd: for (size_t l = 0; l < rows; ++l) o[l] = s.emd[l]; break;
+      case kDisagreement: for (size_t l = 0; l < rows; ++l) o[l] = s.label_a[l] != s.label_b[l] ? 1.0 : 0.0; break;
+      case kL2: for (size_t l = 0; l < rows; ++l) o[l] = std::sqrt(s.l2[l]); break;
+      case kCosine: for (size_t l = 0; l < rows; ++l) o[l] = s.cosine[l]; break;
+      default: break;  // emd-cost never takes the batch path
+    }
+  }
+}
+
 // Rows at or below this many classes go through the lane-per-row batch kernel.
 constexpr size_t kBatchMaxClasses = 64;
 
@@ -301,41 +324,14 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
     BatchSums sums;
     for (size_t tile = t0; tile < t1; ++tile) {
       const size_t r0 = tile * W, rows = r0 + W <= n ? W : n - r0;
-      for (size_t l = 0; l < W; ++l) {
-        const size_t row = r0 + (l < rows ? l : 0);  // spare lanes repeat the tile's first row
-        if (a.f32) {
-          const float* sa = static_cast<const float*>(a.data) + row * k;
-          for (size_t j = 0; j < k; ++j) xa[j * W + l] = sa[j];
-        } else {
-          const double* sa = static_cast<const double*>(a.data) + row * k;
-          for (size_t j = 0; j < k; ++j) xa[j * W + l] = sa[j];
-        }
-        if (b.f32) {
-          const float* sb = static_cast<const float*>(b.data) + row * k;
-          for (size_t j = 0; j < k; ++j) xb[j * W + l] = sb[j];
-        } else {
-          const double* sb = static_cast<const double*>(b.data) + row * k;
-          for (size_t j = 0; j < k; ++j) xb[j * W + l] = sb[j];
-        }
-      }
+      const size_t esz = a.f32 ? sizeof(float) : sizeof(double), bsz = b.f32 ? sizeof(float) : sizeof(double);
+      pl.kern->batch_load(static_cast<const char*>(a.data) + r0 * k * esz, a.f32, k, rows, xa.data());
+      pl.kern->batch_load(static_cast<const char*>(b.data) + r0 * k * bsz, b.f32, k, rows, xb.data());
       if (!pl.kern->batch(xa.data(), xb.data(), k, bs, scratch.data(), &sums)) {
         row_path(r0, r0 + rows, ra, rb);  // reports the first bad row (or agrees at the 1e-4 edge)
         continue;
       }
-      for (size_t l = 0; l < rows; ++l) {
-        RowSums r;
-        r.kl = sums.kl[l];
-        r.kl_reverse = sums.kl_reverse[l];
-        r.js = sums.js[l];
-        r.tv = sums.tv[l];
-        r.hellinger = sums.hellinger[l];
-        r.emd = sums.emd[l];
-        r.l2 = sums.l2[l];
-        r.cosine = sums.cosine[l];
-        const int la = static_cast<int>(sums.label_a[l]), lb = static_cast<int>(sums.label_b[l]);
-        for (int m = 0; m < kNumMeasures; ++m)
-          if ((measures >> m) & 1u) out[m][r0 + l] = finalize(pl, m, r, la, lb, nullptr, nullptr);
-      }
+      write_batch(pl, sums, rows, r0, out);
     }
   });
 }

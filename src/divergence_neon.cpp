@@ -27,6 +27,7 @@ struct V {
   static T fma(T a, T b, T c) { return vfmaq_f64(c, a, b); }
   static T abs(T a) { return vabsq_f64(a); }
   static T sqrt(T a) { return vsqrtq_f64(a); }
+  static T recip(T a) { return vdivq_f64(vdupq_n_f64(1.0), a); }
   static T max(T a, T b) { return vmaxq_f64(a, b); }
   static T round(T a) { return vrndnq_f64(a); }
   static M lt(T a, T b) { return vcltq_f64(a, b); }

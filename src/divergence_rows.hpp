@@ -63,6 +63,9 @@ struct RowKernels {
   // every vector op works on `width` different rows and needs no horizontal reduction.
   // scratch: 4 * k * width doubles. Returns false if any lane fails validation; the caller
   // then redoes those rows one by one to report the first bad one.
+  // Transpose `rows` <= width input rows (float32 or float64, k values each, starting at base)
+  // into x[j * width + lane]; spare lanes repeat the first row.
+  void (*batch_load)(const void* base, bool f32, size_t k, size_t rows, double* x);
   bool (*batch)(const double* xa, const double* xb, size_t k, const BatchSpec& spec, double* scratch,
                 BatchSums* out);
 };

@@ -2,6 +2,7 @@
 // paths' own polynomials are checked against an independent implementation by the parity tests.
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include "divergence_rows.hpp"
 
@@ -24,6 +25,7 @@ struct V {
   static T fma(T a, T b, T c) { return a * b + c; }
   static T abs(T a) { return std::fabs(a); }
   static T sqrt(T a) { return std::sqrt(a); }
+  static T recip(T a) { return 1.0 / a; }
   static T max(T a, T b) { return a > b ? a : b; }
   static M lt(T a, T b) { return a < b; }
   static M gt(T a, T b) { return a > b; }

@@ -1,7 +1,8 @@
 // Vectorized log and exp in double precision, written once over a vector type VV (see
 // src/divergence_kernel.hpp for the inclusion rules: include inside the ISA's namespace).
 // VV additionally provides frexp(x, &e) (mantissa in [1,2), exponent as double; x > 0, any
-// normal or subnormal), round (to nearest integer), ldexp(p, n) (p 2^n, n in [-1022, 1023]).
+// normal or subnormal), round (to nearest integer), ldexp(p, n) (p 2^n, n in [-1022, 1023]),
+// recip(x) (1/x to ~1 ulp for x in [1e-30, 1e30]).
 // log: fdlibm's e_log.c reduction and minimax polynomial (< 1 ulp), lane-parallel.
 template <class VV>
 static inline typename VV::T vec_log(typename VV::T x) {
@@ -14,7 +15,7 @@ static inline typename VV::T vec_log(typename VV::T x) {
   m = VV::select(big, VV::mul(m, VV::set1(0.5)), m);
   e = VV::select(big, VV::add(e, one), e);
   T f = VV::sub(m, one);
-  T s = VV::div(f, VV::add(VV::set1(2.0), f));
+  T s = VV::mul(f, VV::recip(VV::add(VV::set1(2.0), f)));  // 2 + f in [1.29, 2.42]
   T z = VV::mul(s, s);
   T R = VV::fma(z, VV::set1(1.479819860511658591e-01), VV::set1(1.531383769920937332e-01));
   R = VV::fma(z, R, VV::set1(1.818357216161805012e-01));

@@ -1,0 +1,278 @@
+/**
+ * Output divergences, side by side: modeldiff (1 thread, all threads), a plain TypeScript
+ * loop, ml-distance (one pair of rows per call) and simsimd (one pair per call), on float32
+ * model outputs, n = 10^6 rows of k = 10 classes and 10^4 rows of k = 1000. Plus a plain
+ * memory-read kernel (float64 sum in C++) as the ceiling, and the accuracy of each peer
+ * against a float64 reference (simsimd loses accuracy; its JS kernel mishandles zeros).
+ *
+ * Rates are best-of-3 wall time (this is a shared machine; the load average is printed).
+ * `npm run bench -- divergence`.
+ */
+import os from 'node:os';
+
+import { distance as mlDistance } from 'ml-distance';
+
+import {
+  divergencePerSample,
+  divergencePerSampleSync,
+  type FunctionMeasureName,
+  type OutputArray,
+  type OutputKind,
+} from '../lib/function/divergence';
+import { capabilities, native } from '../lib/native';
+import { createRng } from '../lib/util/rng';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const simsimd = require('simsimd') as {
+  jensenshannon(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number;
+  kullbackleibler(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number;
+};
+
+type Measure = 'js' | 'kl' | 'tv' | 'disagreement';
+const MEASURES: Measure[] = ['js', 'kl', 'tv', 'disagreement'];
+
+function best(runs: number, fn: () => void): number {
+  let t = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return t;
+}
+
+async function bestAsync(runs: number, fn: () => Promise<unknown>): Promise<number> {
+  let t = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  return t;
+}
+
+function makeData(n: number, k: number, seed: number): { logits: OutputArray[]; probs: OutputArray[] } {
+  const rng = createRng(seed);
+  const logits: OutputArray[] = [];
+  const probs: OutputArray[] = [];
+  for (let m = 0; m < 2; m++) {
+    const l = new Float32Array(n * k);
+    const p = new Float32Array(n * k);
+    for (let r = 0; r < n; r++) {
+      let max = -Infinity;
+      for (let j = 0; j < k; j++) {
+        l[r * k + j] = 2 * rng.normal();
+        max = Math.max(max, l[r * k + j]!);
+      }
+      let s = 0;
+      for (let j = 0; j < k; j++) s += Math.exp(l[r * k + j]! - max);
+      for (let j = 0; j < k; j++) p[r * k + j] = Math.exp(l[r * k + j]! - max) / s;
+    }
+    logits.push({ data: l, n, k });
+    probs.push({ data: p, n, k });
+  }
+  return { logits, probs };
+}
+
+// ---------- the plain TypeScript loop (what a user would write) ----------
+
+function tsLoop(a: OutputArray, b: OutputArray, measure: Measure, kind: OutputKind): Float64Array {
+  const { n, k } = a;
+  const out = new Float64Array(n);
+  const pa = new Float64Array(k);
+  const pb = new Float64Array(k);
+  const dist = (src: Float32Array | Float64Array, off: number, dst: Float64Array) => {
+    if (kind === 'probs') {
+      for (let j = 0; j < k; j++) dst[j] = src[off + j]!;
+      return;
+    }
+    let max = -Infinity;
+    for (let j = 0; j < k; j++) max = Math.max(max, src[off + j]!);
+    let s = 0;
+    for (let j = 0; j < k; j++) s += dst[j] = Math.exp(src[off + j]! - max);
+    for (let j = 0; j < k; j++) dst[j]! /= s;
+  };
+  for (let r = 0; r < n; r++) {
+    const off = r * k;
+    dist(a.data, off, pa);
+    dist(b.data, off, pb);
+    let v = 0;
+    if (measure === 'js') {
+      for (let j = 0; j < k; j++) {
+        const p = pa[j]!;
+        const q = pb[j]!;
+        const m = (p + q) / 2;
+        if (p > 0) v += 0.5 * p * Math.log(p / m);
+        if (q > 0) v += 0.5 * q * Math.log(q / m);
+      }
+    } else if (measure === 'kl') {
+      for (let j = 0; j < k; j++) if (pa[j]! > 0) v += pa[j]! * Math.log(pa[j]! / pb[j]!);
+    } else if (measure === 'tv') {
+      for (let j = 0; j < k; j++) v += 0.5 * Math.abs(pa[j]! - pb[j]!);
+    } else {
+      let ia = 0;
+      let ib = 0;
+      for (let j = 1; j < k; j++) {
+        if (pa[j]! > pa[ia]!) ia = j;
+        if (pb[j]! > pb[ib]!) ib = j;
+      }
+      v = ia === ib ? 0 : 1;
+    }
+    out[r] = v;
+  }
+  return out;
+}
+
+// ---------- per-pair peers ----------
+
+function rowsOf(x: OutputArray, n: number): Float32Array[] {
+  const rows: Float32Array[] = [];
+  for (let r = 0; r < n; r++) rows.push((x.data as Float32Array).subarray(r * x.k, (r + 1) * x.k));
+  return rows;
+}
+
+const mlFns: Partial<Record<Measure, (a: Float32Array, b: Float32Array) => number>> = {
+  js: (a, b) => mlDistance.jensenShannon(a as unknown as number[], b as unknown as number[]),
+  kl: (a, b) => mlDistance.kullbackLeibler(a as unknown as number[], b as unknown as number[]),
+  tv: (a, b) => mlDistance.manhattan(a as unknown as number[], b as unknown as number[]) / 2,
+};
+const simFns: Partial<Record<Measure, (a: Float32Array, b: Float32Array) => number>> = {
+  js: (a, b) => simsimd.jensenshannon(a, b),
+  kl: (a, b) => simsimd.kullbackleibler(a, b),
+};
+
+function perPair(fn: (a: Float32Array, b: Float32Array) => number, ra: Float32Array[], rb: Float32Array[]): Float64Array {
+  const out = new Float64Array(ra.length);
+  for (let r = 0; r < ra.length; r++) out[r] = fn(ra[r]!, rb[r]!);
+  return out;
+}
+
+// ---------- reporting ----------
+
+interface Row {
+  k: number;
+  inputs: OutputKind;
+  measure: Measure;
+  who: string;
+  rows: number;
+  seconds: number;
+}
+
+const fmtRate = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)} G` : v >= 1e6 ? `${(v / 1e6).toFixed(1)} M` : `${(v / 1e3).toFixed(1)} k`);
+
+function jsRef(p: ArrayLike<number>, q: ArrayLike<number>): number {
+  let v = 0;
+  for (let j = 0; j < p.length; j++) {
+    const m = (p[j]! + q[j]!) / 2;
+    if (p[j]! > 0) v += 0.5 * p[j]! * Math.log(p[j]! / m);
+    if (q[j]! > 0) v += 0.5 * q[j]! * Math.log(q[j]! / m);
+  }
+  return v;
+}
+
+export default async function main(): Promise<void> {
+  const caps = capabilities();
+  const all = caps.threads;
+  console.log(
+    `modeldiff isa ${caps.isa} (supported: ${caps.supported.join(', ')}), ${all} hardware threads, ` +
+      `${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}\n`,
+  );
+  const results: Row[] = [];
+  const ceilings: string[] = [];
+
+  for (const [k, n, nPeer] of [
+    [10, 1_000_000, 200_000],
+    [1000, 10_000, 10_000],
+  ] as const) {
+    const data = makeData(n, k, 42 + k);
+    // Memory-read ceiling: the same number of elements as one input pair, read as float64.
+    const flat = new Float64Array(2 * n * k).fill(1);
+    const t1 = best(3, () => native.divergenceMemoryRead(flat, 1));
+    const tall = best(3, () => native.divergenceMemoryRead(flat, all));
+    ceilings.push(
+      `| ${k} | ${fmtRate((n * k) / t1)} | ${fmtRate((n * k) / tall)} |`,
+    );
+    for (const inputs of ['probs', 'logits'] as OutputKind[]) {
+      const [a, b] = inputs === 'probs' ? data.probs : data.logits;
+      for (const measure of MEASURES) {
+        if (inputs === 'logits' && (measure === 'tv' || measure === 'disagreement')) continue;
+        const opts = { outputs: inputs, threads: 1 };
+        const m = [measure] as FunctionMeasureName[];
+        results.push({ k, inputs, measure, who: 'modeldiff, 1 thread', rows: n, seconds: best(3, () => divergencePerSampleSync(a!, b!, m, opts)) });
+        results.push({
+          k,
+          inputs,
+          measure,
+          who: `modeldiff, ${all} threads`,
+          rows: n,
+          seconds: await bestAsync(3, () => divergencePerSample(a!, b!, m, { outputs: inputs, threads: all })),
+        });
+        results.push({ k, inputs, measure, who: 'TypeScript loop', rows: n, seconds: best(2, () => tsLoop(a!, b!, measure, inputs)) });
+        if (inputs === 'probs') {
+          const ra = rowsOf(a!, nPeer);
+          const rb = rowsOf(b!, nPeer);
+          const ml = mlFns[measure];
+          if (ml) results.push({ k, inputs, measure, who: 'ml-distance', rows: nPeer, seconds: best(2, () => perPair(ml, ra, rb)) });
+          const sim = simFns[measure];
+          if (sim) results.push({ k, inputs, measure, who: 'simsimd', rows: nPeer, seconds: best(2, () => perPair(sim, ra, rb)) });
+        }
+      }
+    }
+  }
+
+  console.log('### Throughput (best of 3, one pair of n × k float32 output arrays)\n');
+  console.log('| k | inputs | measure | implementation | rows timed | elements/s | rows/s | modeldiff 1 thread ÷ this |');
+  console.log('|---:|---|---|---|---:|---:|---:|---:|');
+  for (const r of results) {
+    const rate = (r.rows * r.k) / r.seconds;
+    const base = results.find((x) => x.k === r.k && x.inputs === r.inputs && x.measure === r.measure && x.who === 'modeldiff, 1 thread')!;
+    const baseRate = (base.rows * base.k) / base.seconds;
+    console.log(
+      `| ${r.k} | ${r.inputs} | ${r.measure} | ${r.who} | ${r.rows} | ${fmtRate(rate)} | ${fmtRate(r.rows / r.seconds)} | ${(baseRate / rate).toFixed(2)}× |`,
+    );
+  }
+  console.log('\n### Memory-read ceiling (float64 sum in C++, elements/s)\n');
+  console.log('| k | 1 thread | all threads |');
+  console.log('|---:|---:|---:|');
+  for (const c of ceilings) console.log(c);
+
+  // ---------- accuracy vs a float64 reference ----------
+  console.log('\n### Accuracy of the JS distance sqrt(JS) vs a float64 reference (max abs error)\n');
+  const rng = createRng(7);
+  const cases: Array<[string, Float32Array[], Float32Array[]]> = [];
+  for (const k of [10, 1000, 100_000]) {
+    const rows = k >= 100_000 ? 10 : 200;
+    const mk = () =>
+      Array.from({ length: rows }, () => {
+        const v = Float32Array.from({ length: k }, () => rng.float() ** 2);
+        const s = v.reduce((x, y) => x + y, 0);
+        return v.map((x) => x / s);
+      });
+    cases.push([`random rows, k = ${k}`, mk(), mk()]);
+  }
+  cases.push(['p = [.5, .5, 0, 0], q = uniform', [new Float32Array([0.5, 0.5, 0, 0])], [new Float32Array([0.25, 0.25, 0.25, 0.25])]]);
+  console.log('| case | modeldiff | simsimd (float32) | simsimd (float64) | ml-distance |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [name, pa, pb] of cases) {
+    const k = pa[0]!.length;
+    const flatA = new Float32Array(pa.length * k);
+    const flatB = new Float32Array(pa.length * k);
+    pa.forEach((r, i) => flatA.set(r, i * k));
+    pb.forEach((r, i) => flatB.set(r, i * k));
+    const md = divergencePerSampleSync({ data: flatA, n: pa.length, k }, { data: flatB, n: pa.length, k }, ['js-distance'], { outputs: 'probs' })['js-distance'];
+    let eMd = 0;
+    let eS32 = 0;
+    let eS64 = 0;
+    let eMl = 0;
+    for (let i = 0; i < pa.length; i++) {
+      const ref = Math.sqrt(jsRef(pa[i]!, pb[i]!));
+      eMd = Math.max(eMd, Math.abs(md[i]! - ref));
+      eS32 = Math.max(eS32, Math.abs(simsimd.jensenshannon(pa[i]!, pb[i]!) - ref));
+      eS64 = Math.max(eS64, Math.abs(simsimd.jensenshannon(Float64Array.from(pa[i]!), Float64Array.from(pb[i]!)) - ref));
+      const ml = Math.sqrt(mlDistance.jensenShannon(pa[i]! as unknown as number[], pb[i]! as unknown as number[]));
+      eMl = Number.isNaN(ml) ? NaN : Math.max(eMl, Math.abs(ml - ref));
+    }
+    const f = (e: number) => (Number.isNaN(e) ? 'NaN' : e.toExponential(1));
+    console.log(`| ${name} | ${f(eMd)} | ${f(eS32)} | ${f(eS64)} | ${f(eMl)} |`);
+  }
+}
