@@ -15,7 +15,24 @@
 #error "define MD_LANES before including linalg_kernel.inl.hpp"
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
 typedef double vd __attribute__((vector_size(MD_LANES * sizeof(double))));
+#else
+// Portable stand-in for compilers without vector extensions (MSVC): the same
+// lane-wise arithmetic on a plain array, which the optimizer may vectorize.
+struct vd {
+  double v[MD_LANES];
+  double operator[](int i) const { return v[i]; }
+};
+static inline vd operator*(vd a, const vd& b) {
+  for (int i = 0; i < MD_LANES; ++i) a.v[i] *= b.v[i];
+  return a;
+}
+static inline vd& operator+=(vd& a, const vd& b) {
+  for (int i = 0; i < MD_LANES; ++i) a.v[i] += b.v[i];
+  return a;
+}
+#endif
 
 static inline vd vload(const double* p) {
   vd v;
