@@ -38,7 +38,7 @@ export function demoText(r: DemoResult, cwd: string = process.cwd()): string {
     `- ${s.seedRuns} runs from different seeds: ${s.solutions} distinct solution${s.solutions === 1 ? '' : 's'} within sampling noise ` +
       `(same solution = JS below ${num(s.threshold)}, the probe set's own bootstrap noise). ` +
       `Chao1 estimate: ${num(s.chao1.estimate)} solutions (95% CI ${num(s.chao1.lower)}–${num(s.chao1.upper)}); ` +
-      `${s.seedRuns} more runs would show about ${num(s.expectedAfterDoubling)}.`,
+      `after ${s.seedRuns} more runs, expect about ${num(s.expectedAfterDoubling)} distinct solutions.`,
     `- Does weight distance track output distance? Over all ${s.pairs} pairs, the share of JS variance explained: ${r2}.`,
     `- The perturbed run (${p.parent} + noise, retrained briefly) ${p.returned ? 'returned to' : 'did not return to'} its starting solution: ` +
       `JS = ${num(p.js.mean)} (${ci(p.js.ci95)}) from ${p.parent}; two independent seeds differ by median JS ${num(s.seedPairMedian.js)}. ` +
