@@ -37,13 +37,16 @@ export interface AssignmentOptions {
   /** Maximize the total instead of minimizing it (default false). */
   maximize?: boolean;
   /**
-   * Solver: `'auto'` (default) uses LAPJV (Jonker-Volgenant) for square
-   * matrices without forbidden entries and the rectangular shortest
-   * augmenting path method (Crouse 2016, as in scipy) otherwise. Both give an
-   * optimal assignment; forcing one is for testing and benchmarking.
+   * Solver. `'auto'` (default) = `'lapjv'`: Jonker-Volgenant, i.e. column
+   * reduction and reduction transfer for square finite matrices, then a
+   * vectorized Dijkstra shortest augmenting path per free row (for
+   * rectangular matrices or ones with forbidden entries, the shortest-path
+   * phase from every row). `'shortest-path'`: the Crouse (2016) method as in
+   * scipy, scalar, an independent implementation kept for cross-checks. Both
+   * give an optimal assignment (they may differ on ties).
    */
   method?: AssignmentMethod;
-  /** SIMD path (default: the active one, see `capabilities()`); for parity tests and benchmarks. */
+  /** SIMD path (default: the active one, see `capabilities()`); every path gives the same result. For parity tests and benchmarks. */
   isa?: Isa;
 }
 
@@ -86,8 +89,9 @@ function rethrow(fn: string, e: unknown): never {
  *
  * Forbidden pairs: `+Infinity` when minimizing, `-Infinity` when maximizing.
  * NaN, an infinity of the other sign, or a matrix with no complete assignment
- * avoiding the forbidden pairs is an INVALID_ARGUMENT error. Deterministic;
- * a constant matrix yields the identity. `cost` is read in place by a worker
+ * avoiding the forbidden pairs is an INVALID_ARGUMENT error. Deterministic
+ * (ties go to lower indices; a constant matrix yields the identity) and
+ * identical on every SIMD path. `cost` is read in place by a worker
  * thread: do not modify it until the promise settles.
  */
 export async function linearSumAssignment(
