@@ -38,7 +38,7 @@ const CSS = `
 :root{--ink:#1f2933;--muted:#616e7c;--line:#e4e7eb;--accent:#3b6ea8;--warm:#e4572e;--bg:#f5f7fa}
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.5 Helvetica,Arial,sans-serif;color:var(--ink);background:var(--bg)}
-main{max-width:1180px;margin:0 auto;padding:28px 24px 60px}
+main{max-width:1340px;margin:0 auto;padding:28px 24px 60px}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:36px 0 12px;padding-bottom:6px;border-bottom:2px solid var(--line)}
 .sub{color:var(--muted);margin:0 0 16px}
 pre.cmd{background:#1f2933;color:#e4e7eb;padding:10px 14px;border-radius:6px;overflow-x:auto;font-size:12.5px;white-space:pre-wrap;word-break:break-all}

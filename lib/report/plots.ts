@@ -11,8 +11,14 @@ export interface PlotDef {
 
 const fmt = (v: number): string => (Number.isFinite(v) ? (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(3) : v.toExponential(2)) : String(v));
 
+/** Plot labels: the model names without the ".onnx" every one of them has. */
+const short = (names: string[]): string[] => {
+  const stripped = names.map((n) => n.replace(/\.onnx$/i, ''));
+  return new Set(stripped).size === names.length ? stripped : names;
+};
+
 export function studyPlots(s: StudyResult): PlotDef[] {
-  const names = s.models;
+  const names = short(s.models);
   const order = s.clustering.order;
   const unit = s.metric;
   const plots: PlotDef[] = [
@@ -35,8 +41,8 @@ export function studyPlots(s: StudyResult): PlotDef[] {
     const m = s.weights[c.method];
     if (!m) continue;
     const points: ScatterPoint[] = s.pairs.map((p) => ({
-      a: p.a,
-      b: p.b,
+      a: names[p.i],
+      b: names[p.j],
       weight: m[p.i][p.j],
       functional: (p.functional.mean + p.functional.reverse) / 2,
       same: p.sameSolution,

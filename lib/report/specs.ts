@@ -41,7 +41,7 @@ export function heatmapSpec(title: string, names: string[], m: number[][], order
   }
   const sorted = order.map((i) => names[i]);
   const showLabels = names.length <= 40;
-  const axis = showLabels ? { labelAngle: -45, labelLimit: 140, grid: false } : { labels: false, ticks: false, grid: false };
+  const axis = showLabels ? { labelAngle: -45, labelLimit: 240, labelFontSize: 10, grid: false } : { labels: false, ticks: false, grid: false };
   return base(title, {
     width: side(names.length),
     height: side(names.length),
