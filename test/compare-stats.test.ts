@@ -8,7 +8,7 @@ import t from 'tap';
 
 import { ModeldiffError } from '../lib/errors';
 import { native } from '../lib/native';
-import { bootstrapMeanCI, bootstrapMeanCIAsync, describe, quantileSorted, samplesNeeded, standardDeviation } from '../lib/stats';
+import { bootstrapMeanCI, bootstrapMeanCIAsync, describe, median, quantileSorted, samplesNeeded, standardDeviation } from '../lib/stats';
 import { createRng } from '../lib/util/rng';
 
 function code(fn: () => unknown): string | undefined {
@@ -34,6 +34,18 @@ t.test('describe: mean, sample sd, stderr, median, max', async (t) => {
   t.equal(standardDeviation([1, 2, 3, 4], Infinity), Infinity);
   t.equal(code(() => describe([])), 'INVALID_ARGUMENT');
   t.equal(code(() => describe([1, NaN], 'js')), 'NON_FINITE');
+  // The O(n) median equals the sorted middle value(s), with ties, sorted runs and Infinity.
+  const rng = createRng(3);
+  for (let trial = 0; trial < 500; trial++) {
+    const n = 1 + rng.int(40);
+    const x = Float64Array.from({ length: n }, () => (rng.float() < 0.3 ? rng.int(4) : rng.normal()));
+    if (rng.float() < 0.1) x[rng.int(n)] = Infinity;
+    if (rng.float() < 0.2) x.sort();
+    if (rng.float() < 0.1) x.reverse();
+    const s = Float64Array.from(x).sort();
+    const ref = n % 2 ? s[(n - 1) / 2] : s[n / 2 - 1] === s[n / 2] ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    if (!(Math.abs(median(x) - ref) <= 1e-12 || median(x) === ref)) t.fail(`median of ${Array.from(x)}: ${median(x)} vs ${ref}`);
+  }
   // numpy.quantile(..., method='linear')
   t.equal(quantileSorted([1, 2, 3, 4], 0.25), 1.75);
   t.equal(quantileSorted([1, 2, 3, 4], 0.975), 3.925);

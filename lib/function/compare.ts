@@ -21,6 +21,7 @@ import {
   type OutputKind,
   cohenKappa,
   divergencePerSample,
+  divergencePerSampleSync,
   predict,
   resolveOutputKind,
 } from './divergence';
@@ -28,6 +29,9 @@ import { type PerClass, perClassBreakdown } from './per-class';
 import { type TopSample, topSamples } from './top';
 
 export type CompareMetric = FunctionMeasureName | 'kappa';
+
+/** Batches up to this many output values (n·k) run the divergence kernels on the calling thread. */
+const SYNC_BATCH_ELEMENTS = 1 << 16;
 
 export const DEFAULT_METRICS: FunctionMeasureName[] = ['js', 'tv', 'hellinger', 'disagreement', 'kl'];
 
@@ -192,7 +196,15 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
       }
       let values = {} as Record<FunctionMeasureName, Float64Array>;
       try {
-        if (measures.length > 0) values = await divergencePerSample(batch.a, batch.b, measures, divOptions);
+        if (measures.length > 0) {
+          // A typical batch (e.g. 256×10) takes tens of microseconds: computing it on this thread
+          // avoids a worker hop and a thread spawn per batch, which cost more than the work
+          // (and much more on a loaded machine). Big batches go to the threaded kernels.
+          values =
+            batch.a.n * batch.a.k <= SYNC_BATCH_ELEMENTS && options.threads === undefined
+              ? divergencePerSampleSync(batch.a, batch.b, measures, { ...divOptions, threads: 1 })
+              : await divergencePerSample(batch.a, batch.b, measures, divOptions);
+        }
       } catch (e) {
         // Kernel errors name rows of the batch; say which samples those are.
         if (e instanceof ModeldiffError && batch.start > 0) {

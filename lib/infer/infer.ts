@@ -112,7 +112,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
   const dir = options.cacheDir ?? defaultCacheDir();
   const key = useCache
     ? cacheKey({
-        modelSha256: handle.sha256!,
+        modelSha256: handle.sha256!(),
         outputName,
         inputs: plan.inputs.map((p) => [p.input, p.dtype, probe.inputs[p.probeKey]]),
       })

@@ -20,8 +20,8 @@ export interface ModelHandle {
   session: ort.InferenceSession;
   /** For messages: the path as given, "<bytes>" or "<session>". */
   label: string;
-  /** SHA-256 of the model bytes (hex), when known; keys the output cache. */
-  sha256?: string;
+  /** SHA-256 of the model bytes (hex), computed on first call; undefined for sessions passed in. Keys the output cache. */
+  sha256?: () => string;
   /** Whether modeldiff created the session (and must release it). */
   owned: boolean;
 }
@@ -57,7 +57,8 @@ export async function openModel(model: ModelSource, options: { cwd?: string; lab
   } else {
     throw new ModeldiffError('INVALID_ARGUMENT', 'a model must be an .onnx path, ONNX bytes or an onnxruntime InferenceSession');
   }
-  const sha256 = crypto.createHash('sha256').update(bytes).digest('hex');
+  let digest: string | undefined;
+  const sha256 = () => (digest ??= crypto.createHash('sha256').update(bytes).digest('hex'));
   let session: ort.InferenceSession;
   try {
     // From a path, onnxruntime resolves external data next to the model file.

@@ -41,8 +41,47 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return a + (h - lo) * (b - a);
 }
 
+/** The k-th smallest value (0-based) of `a`, reordering `a` in place (Hoare's quickselect, median-of-three pivot). */
+function select(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as the pivot keeps sorted and reversed inputs linear.
+    const x = a[lo];
+    const y = a[mid];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
+/** Median (the mean of the two middle values for even n), in O(n) without sorting. */
 export function median(x: ArrayLike<number>): number {
-  return quantileSorted(Float64Array.from(x).sort(), 0.5);
+  const n = x.length;
+  const a = Float64Array.from(x);
+  const upper = select(a, n >> 1);
+  if (n % 2 === 1) return upper;
+  // The lower middle value is the largest of the left part after selecting the upper one.
+  let lower = -Infinity;
+  for (let i = 0; i < n >> 1; i++) if (a[i] > lower) lower = a[i];
+  return lower === upper ? upper : lower + 0.5 * (upper - lower);
 }
 
 export function max(x: ArrayLike<number>): number {
