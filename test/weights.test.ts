@@ -15,7 +15,7 @@ import { weightMatching } from '../lib/weights/matching';
 import { cloneNetwork } from '../lib/weights/network';
 import { canonicalizeNetwork, normalizeNetwork } from '../lib/weights/symmetry';
 import { writeNetwork } from '../lib/weights/writeback';
-import { encodeOnnx } from '../lib/io/onnx';
+import { DataType, encodeOnnx, float64ToTensor, tensorDims, tensorToFloat64 } from '../lib/io/onnx';
 import { buildModel } from './helpers/onnx-builder';
 import {
   convBytes,
@@ -192,6 +192,13 @@ t.test('perturbed copy: aligned ≤ raw; canonical sorting flips near-tied units
   const r = await weightDistance(mlpBytes(A, 'relu'), mlpBytes(P, 'relu'));
   t.ok(r.aligned!.l2 <= r.raw!.l2 + 1e-12, `aligned ${r.aligned!.l2} ≤ raw ${r.raw!.l2}`);
   t.ok(r.aligned!.l2 > 0.5 * r.raw!.l2, 'and close to it');
+  // The same perturbed copy, permuted and rescaled: raw explodes, alignment recovers the perturbation level.
+  let Q = transformHidden(P, 0, randomPerm(rng, 10), Array.from({ length: 10 }, () => Math.exp(rng.float() - 0.5)));
+  Q = transformHidden(Q, 1, randomPerm(rng, 8), Array.from({ length: 8 }, () => Math.exp(rng.float() - 0.5)));
+  const q = await weightDistance(mlpBytes(A, 'relu'), mlpBytes(Q, 'relu'));
+  t.ok(q.raw!.relative > 5 * r.raw!.relative, `raw of the permuted perturbed copy ${q.raw!.relative}`);
+  t.equal(q.alignment!.kept, 'matched');
+  t.ok(q.aligned!.relative < 1.5 * r.raw!.relative, `aligned ${q.aligned!.relative} vs perturbation ${r.raw!.relative}`);
 
   // Instability of the sorting baseline: two units whose out-norm keys differ by 1e-4.
   const u0 = [1, 0, 0];
@@ -394,4 +401,18 @@ t.test('real PyTorch exports with BatchNorm: folding matches PyTorch’s own fol
   const mlp = buildNetwork(readOnnx(fx('torch_mlp_bn_gelu.onnx')));
   t.same(mlp.hidden.map((id) => mlp.groups[id].caps), [{ scale: true, sign: false }, { scale: false, sign: false }], 'ReLU then Gelu (Erf pattern)');
   await sameFunction(t, bytes('torch_mlp_bn_gelu.onnx'), [canonicalize(fx('torch_mlp_bn_gelu.onnx'))], randomInput(rng, N * 8), [N, 8]);
+});
+
+t.test('float16 weights: read, canonicalized in float64, written back as float16', async (t) => {
+  const rng = createRng(18);
+  const bytes = mlpBytes(randomDense(rng, [4, 5, 2]), 'relu');
+  const model = readOnnx(bytes);
+  const g = model.proto.graph!;
+  g.initializer = g.initializer!.map((init) => float64ToTensor(init.name!, tensorDims(init), tensorToFloat64(init), DataType.FLOAT16));
+  const half = encodeOnnx(model);
+  const canon = readOnnx(canonicalize(half));
+  t.same(canon.proto.graph!.initializer!.map((i) => i.dataType), [DataType.FLOAT16, DataType.FLOAT16, DataType.FLOAT16, DataType.FLOAT16]);
+  const d = await weightDistance(canonicalize(bytes), canonicalize(half), { methods: ['raw'] });
+  t.ok(d.raw!.relative < 2e-3, `float16 rounding only (${d.raw!.relative})`);
+  t.ok(d.raw!.relative > 0);
 });
