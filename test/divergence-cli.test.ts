@@ -93,6 +93,7 @@ t.test('usage errors exit 2, input errors exit 1, one line naming the culprit', 
     [['a.npy', 'ints.npy'], 1, /ints\.npy: dtype int32/],
     [['cube.npy', 'a.npy'], 1, /cube\.npy: outputs must be 1-D/],
     [['a.npy', 'nan.npy'], 1, /nan\.npy, row 3: contains NaN/],
+    [['a.npy', 'b.npy', '--metric', 'emd-cost', '--cost', 'cost2.npy'], 1, /cost2\.npy: the cost matrix must be 4 × 4/],
   ];
   for (const [args, code, msg] of cases) {
     const r = await cli(...args);

@@ -109,6 +109,12 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   options.outputs = kind;
   if (flags.cost !== undefined) {
     const c = loadOutputs(flags.cost, io.cwd);
+    const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : a.k;
+    check(
+      c.n === ke && c.k === ke,
+      'SHAPE_MISMATCH',
+      `${flags.cost}: the cost matrix must be ${ke} × ${ke} (one row and column per class), got [${c.n}, ${c.k}]`,
+    );
     options.cost = Float64Array.from(c.data);
   }
 
