@@ -315,6 +315,12 @@ t.test('bad input: clear errors naming the matrix, row and column', async (t) =>
   await t.rejects(representationSimilarity(act(X), act(Y), ['svcca'], { rankTolerance: -1 }), { message: /rankTolerance/ });
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear'], { space: 'x' as 'auto' }), { message: /space/ });
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-rbf'], { maxSampleGram: 10 }), { message: /exceeds maxSampleGram/ });
+  await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear', 'svcca', 'procrustes'], { maxDecomposition: 6 }), {
+    message: /svcca, procrustes on 7 units exceeds maxDecomposition = 6/,
+  });
+  await t.rejects(representationSimilarity(act(X), act(Y), ['procrustes'], { maxFeatureGram: 11 }), { message: /px \+ py = 12 exceeds maxFeatureGram = 11/ });
+  t.equal((await representationSimilarity(act(X), act(Y), ['cka-linear'], { maxFeatureGram: 11 })).space, 'sample', 'auto avoids a too-wide feature Gram');
+  await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear'], { maxFeatureGram: 11, space: 'feature' }), { message: /exceeds maxFeatureGram/ });
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear'], { isa: 'neon' }), { code: 'INVALID_ARGUMENT', message: /isa 'neon'/ });
   const constant = act(X.map(() => [1, 2, 3]));
   for (const m of ['cka-linear', 'cka-rbf', 'procrustes', 'cca-mean'] as const) {

@@ -18,7 +18,7 @@ export interface RepresentationOptions extends KernelOptions {
   /**
    * Where linear CKA is computed: `feature` (p×p Grams XᵀY, O(n·p²)),
    * `sample` (n×n Grams, O(n²·p)), or `auto` (default): feature unless
-   * px + py > n. Both give the same value up to rounding.
+   * px + py > n or px + py > maxFeatureGram. Both give the same value up to rounding.
    */
   space?: 'auto' | 'feature' | 'sample';
   /** RBF bandwidth multiplier σ (h = σ·median distance). Default 0.8. */
@@ -29,6 +29,14 @@ export interface RepresentationOptions extends KernelOptions {
   rankTolerance?: number;
   /** Largest n for which n×n matrices are formed (RBF, sample-space CKA). Default 8192 (512 MiB each). */
   maxSampleGram?: number;
+  /** Largest px + py for which the (px+py)² feature-space Gram is formed. Default 8192 (512 MiB). */
+  maxFeatureGram?: number;
+  /**
+   * Largest units per side for the CCA family and Procrustes, whose p×p
+   * eigen/singular value decompositions (ml-matrix, O(p³) in JS) take minutes
+   * beyond it. Default 2048.
+   */
+  maxDecomposition?: number;
 }
 
 export interface RepresentationResult {
@@ -103,9 +111,23 @@ export async function representationSimilarity(
     );
 
   const linear = want.has('cka-linear') || want.has('cka-linear-debiased');
-  const space = options.space && options.space !== 'auto' ? options.space : x.p + y.p > n ? 'sample' : 'feature';
+  const maxP = options.maxFeatureGram ?? 8192;
+  const space = options.space && options.space !== 'auto' ? options.space : x.p + y.p > Math.min(n, maxP) ? 'sample' : 'feature';
   const needFeatures =
     (linear && space === 'feature') || want.has('procrustes') || want.has('cca-mean') || want.has('svcca') || want.has('pwcca');
+  const decompositions = measures.filter((m) => m === 'procrustes' || m === 'cca-mean' || m === 'svcca' || m === 'pwcca');
+  const maxDec = options.maxDecomposition ?? 2048;
+  check(
+    decompositions.length === 0 || Math.max(x.p, y.p) <= maxDec,
+    'INVALID_ARGUMENT',
+    `${decompositions.join(', ')} on ${Math.max(x.p, y.p)} units exceeds maxDecomposition = ${maxDec} (their p×p decompositions grow as p³): ` +
+      'average conv maps over space (spatial: mean, --spatial mean), pick a narrower layer, or raise the limit',
+  );
+  check(
+    !needFeatures || x.p + y.p <= maxP,
+    'INVALID_ARGUMENT',
+    `px + py = ${x.p + y.p} exceeds maxFeatureGram = ${maxP} for the feature-space Gram: use sample-space linear CKA (space: sample), fewer units, or raise the limit`,
+  );
   let g: FeatureGrams | undefined;
   if (needFeatures) g = await featureGrams(x, y, options);
 
