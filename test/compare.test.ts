@@ -234,6 +234,15 @@ t.test('infinite KL is reported as Infinity with a hint about --epsilon', async 
   t.ok(Number.isFinite(smoothed.metrics.kl!.mean));
   t.same(smoothed.hints, []);
 
+  // Rows that stop being probabilities after the first batch: the error says where the batch starts.
+  const late = { data: new Float32Array([0.5, 0.5, 0, 1, 0, 0, 0.7, 0.7, 0.7]), shape: [3, 3] };
+  const e = await errorOf(compare(pa, pb, { data: late, outputs: 'probs', batchSize: 2, ...noCache }));
+  t.equal(e.code, 'INVALID_PROBS');
+  t.match(e.message, /row 0.*row numbers count from sample 2 of the probe set/);
+  // Explicit threads take the threaded (async) kernel path, with the same numbers.
+  const threaded = await compare(pa, pb, { data: probs, metrics: ['js'], threads: 2, ...noCache });
+  t.equal(threaded.metrics.js!.mean, r.metrics.js!.mean);
+
   const npy = path.join(tmp, 'probs.npy');
   writeNpy(npy, makeTensor(probs.data, probs.shape));
   const io = captureIo();
@@ -242,7 +251,9 @@ t.test('infinite KL is reported as Infinity with a hint about --epsilon', async 
   t.equal(doc.metrics.kl.mean, 'Infinity');
   t.match(doc.hints[0], /--epsilon/);
   const io2 = captureIo();
-  t.equal(await runCli(['compare', pa, pb, '--data', npy, '-m', 'kl', '--no-cache'], io2), 0);
+  t.equal(await runCli(['compare', pa, pb, '--data', npy, '-m', 'kl,l2', '--no-cache', '--bootstrap', '0'], io2), 0);
+  t.match(io2.out, /l2 +[\d.]+ /);
+  t.match(io2.out, /kl +Infinity +Infinity +- /);
   t.match(io2.out, /kl +Infinity/);
   t.match(io2.out, /hint: kl is infinite/);
 });
