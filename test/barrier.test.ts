@@ -154,6 +154,23 @@ t.test('a permuted copy: a naive barrier, none after weight matching', async (t)
   for (const v of r.aligned!.loss) t.ok(Math.abs(v - r.naive.loss[0]) < 1e-5);
 });
 
+t.test('activation matching also removes the barrier; bits; probability outputs', async (t) => {
+  const r = await lossBarrier(bytes(netA), bytes(netP), { data: probe, labels, steps: 3, align: 'activations', bits: true });
+  t.equal(r.lossUnit, 'bits');
+  t.equal(r.aligned!.alignment.method, 'activations');
+  t.ok(r.aligned!.lossBarrier < 1e-5, `aligned barrier ${r.aligned!.lossBarrier}`);
+  const nats = await lossBarrier(bytes(netA), bytes(netP), { data: probe, labels, steps: 3 });
+  r.naive.loss.forEach((v, i) => t.ok(Math.abs(v - nats.naive.loss[i] / Math.LN2) < 1e-12, 'bits = nats / ln 2'));
+  // The same network ending in Softmax: outputs are read as probabilities and give the same losses.
+  const softmax = (net: Net) =>
+    mlpModel({ layers: net.W.map((W, l) => ({ W: W.flat(), b: net.b[l], out: W.length, in: W[0].length, activation: l === 0 ? 'relu' : 'none' })), softmax: true });
+  const p = await lossBarrier(softmax(netA), softmax(netB), { data: probe, labels, steps: 3 });
+  t.equal(p.outputs, 'probs');
+  const l = await lossBarrier(bytes(netA), bytes(netB), { data: probe, labels, steps: 3 });
+  p.naive.loss.forEach((v, i) => t.ok(Math.abs(v - l.naive.loss[i]) < 1e-5, `probs vs logits at α=${p.naive.alphas[i]}: ${v} vs ${l.naive.loss[i]}`));
+  await t.rejects(lossBarrier(bytes(netA), bytes(netP), { data: { x: probe, z: probe }, labels, align: 'weights' }), { code: 'MODEL_INPUT' });
+});
+
 t.test('interpolation: pairing by position, integer tensors, architecture errors', async (t) => {
   const withShape = (name: string, shape: number[], w: number[]) =>
     buildModel({
@@ -213,13 +230,18 @@ t.test('CLI: modeldiff barrier', async (t) => {
   r = await run('--data', 'x.npy', '--labels', 'y.npy', '--steps', '2');
   t.equal(r.code, 0, r.err);
   t.notMatch(r.out, /aligned/);
+  t.match(r.out, /cross-entropy in nats/);
+  r = await run('--data', 'x.npy', '--labels', 'y.npy', '--steps', '3', '--align', 'activations', '--bits');
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /cross-entropy in bits/);
+  t.match(r.out, /\(activation matching\)/);
   for (const [args, re] of [
     [['--labels', 'y.npy'], /--data/],
     [['--data', 'x.npy'], /--labels/],
     [['--data', 'x.npy', '--labels', 'y.npy', '--steps', '1'], /--steps must be an integer ≥ 2/],
     [['--data', 'x.npy', '--labels', 'y.npy', '--seed', 'x'], /--seed/],
     [['--data', 'x.npy', '--labels', 'y.npy', '--batch-size', '0'], /--batch-size/],
-    [['--data', 'x.npy', '--labels', 'y.npy', '--align', 'activations'], /align/],
+    [['--data', 'x.npy', '--labels', 'y.npy', '--align', 'sideways'], /align/],
   ] as Array<[string[], RegExp]>) {
     r = await run(...args);
     t.equal(r.code, 2, args.join(' '));

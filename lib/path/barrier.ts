@@ -7,8 +7,9 @@
  *
  * (Frankle et al. 2020; Entezari et al. 2022), for the loss and for the error,
  * with the α where it peaks. B ≥ 0 since the endpoints contribute 0. With
- * `align: 'weights'`, B is first permuted into A's frame by weight matching
- * (lib/weights align(): Ainsworth et al. 2022's Git Re-Basin) and the path is
+ * `align: 'weights'` (or 'activations'), B is first permuted into A's frame by
+ * weight matching (lib/weights align(): Ainsworth et al. 2022's Git Re-Basin;
+ * or activation matching on the probe set) and the path is
  * walked between A and aligned B (both with BatchNorm folded, as align()
  * returns them), which removes the barrier that is only due to the
  * permutation symmetry.
@@ -31,8 +32,14 @@ export interface BarrierOptions {
   labels: string | ArrayLike<number> | Int32Array;
   /** Grid points on [0, 1], endpoints included. Default 11. */
   steps?: number;
-  /** 'none' (default): the naive path only; 'weights': also the path to B aligned by weight matching. */
-  align?: 'none' | 'weights';
+  /**
+   * 'none' (default): the naive path only. 'weights': also the path to B
+   * aligned to A by weight matching; 'activations': aligned by matching hidden
+   * units' activations on the probe set (both via lib/weights align()).
+   */
+  align?: 'none' | 'weights' | 'activations';
+  /** Report the loss in bits instead of nats. */
+  bits?: boolean;
   /** How to read model outputs; 'auto' (default) decides once, on model A's outputs. */
   outputs?: OutputKind | 'auto';
   /** Model output to read (default: the first). */
@@ -47,7 +54,7 @@ export interface BarrierOptions {
 
 export interface PathCurve {
   alphas: number[];
-  /** Mean cross-entropy (nats) at each α. */
+  /** Mean cross-entropy at each α (nats, or bits with `bits`). */
   loss: number[];
   /** Error rate at each α. */
   error: number[];
@@ -65,9 +72,13 @@ export interface BarrierResult {
   b: string;
   n: number;
   outputs: OutputKind;
+  /** Unit of the loss values. */
+  lossUnit: 'nats' | 'bits';
   naive: PathCurve;
-  /** Present with align: 'weights'. */
-  aligned?: PathCurve & { alignment: { iterations: number; converged: boolean; seed: number; kept: 'matched' | 'identity' } };
+  /** Present with align 'weights' or 'activations'. */
+  aligned?: PathCurve & {
+    alignment: { method: 'weights' | 'activations'; iterations: number; converged: boolean; seed: number; kept: 'matched' | 'identity' };
+  };
 }
 
 /** max_α [c(α) − ((1−α)c(0) + αc(1))] and its α (the first one on ties). */
@@ -107,7 +118,7 @@ async function walk(
     const { outputs } = await inferOutputs(interpolatedModel(plan, alpha), probe, { output: options.output, batchSize: options.batchSize, cache: false, label });
     state.kind ??= resolveOutputKind([outputs], options.outputs ?? 'auto');
     const r = classificationLoss(outputs, labels, state.kind, label);
-    loss.push(r.loss);
+    loss.push(options.bits ? r.loss / Math.LN2 : r.loss);
     error.push(r.error);
     options.onProgress?.(++state.done, state.total);
   }
@@ -119,21 +130,23 @@ async function walk(
 export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: BarrierOptions): Promise<BarrierResult> {
   const alphas = alphaGrid(options.steps ?? 11);
   const mode = options.align ?? 'none';
-  check(mode === 'none' || mode === 'weights', 'INVALID_ARGUMENT', `align must be none or weights, got ${mode}`);
+  check(mode === 'none' || mode === 'weights' || mode === 'activations', 'INVALID_ARGUMENT', `align must be none, weights or activations, got ${mode}`);
   const ma = readOnnx(a);
   const mb = readOnnx(b);
   const probe = loadProbe(options.data, { cwd: options.cwd });
   const labels = loadLabels(options.labels, probe.n, { cwd: options.cwd });
-  const state: { kind?: OutputKind; done: number; total: number } = { done: 0, total: alphas.length * (mode === 'weights' ? 2 : 1) };
+  const state: { kind?: OutputKind; done: number; total: number } = { done: 0, total: alphas.length * (mode === 'none' ? 1 : 2) };
   const naive = await walk(ma, mb, alphas, probe, labels, options, state);
-  const result: BarrierResult = { a: ma.label, b: mb.label, n: probe.n, outputs: state.kind as OutputKind, naive };
-  if (mode === 'weights') {
-    const aligned = await alignWeights(ma, mb, { align: 'weights', seed: options.seed });
+  const result: BarrierResult = { a: ma.label, b: mb.label, n: probe.n, outputs: state.kind as OutputKind, lossUnit: options.bits ? 'bits' : 'nats', naive };
+  if (mode !== 'none') {
+    const inputs = Object.values(probe.inputs);
+    check(inputs.length === 1, 'MODEL_INPUT', `aligning needs single-input models; the probe data has ${inputs.length} inputs`);
+    const aligned = await alignWeights(ma, mb, { align: mode, data: inputs[0], seed: options.seed });
     // align() returns B with BatchNorm folded; walk from A in the same (folded) form.
     const aFolded = encodeOnnx(writeNetwork(buildNetwork(ma)));
     const curve = await walk({ ...readOnnx(aFolded), label: ma.label }, { ...readOnnx(aligned.model), label: `${mb.label} (aligned)` }, alphas, probe, labels, options, state);
-    const { iterations, converged, seed, kept } = aligned.alignment;
-    result.aligned = { ...curve, alignment: { iterations, converged, seed, kept } };
+    const { method, iterations, converged, seed, kept } = aligned.alignment;
+    result.aligned = { ...curve, alignment: { method, iterations, converged, seed, kept } };
   }
   return result;
 }

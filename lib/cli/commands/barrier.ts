@@ -18,7 +18,8 @@ interface BarrierFlags {
   data: string;
   labels: string;
   steps: string;
-  align: 'none' | 'weights';
+  align: 'none' | 'weights' | 'activations';
+  bits?: boolean;
   outputs: OutputKind | 'auto';
   output?: string;
   seed: string;
@@ -41,7 +42,10 @@ export function register(program: Command, io: CliIo): void {
     .requiredOption('--data <probe.npy>', 'probe inputs (.npy/.npz, axis 0 = samples)')
     .requiredOption('--labels <y.npy>', 'true class ids, one per probe sample')
     .option('--steps <n>', 'grid points on [0, 1], endpoints included', '11')
-    .addOption(new Option('--align <how>', 'also walk the path to B aligned to A by weight matching').choices(['none', 'weights']).default('none'))
+    .addOption(
+      new Option('--align <how>', 'also walk the path to B aligned to A, by weight matching or by activation matching on --data').choices(['none', 'weights', 'activations']).default('none'),
+    )
+    .option('--bits', 'report the loss in bits instead of nats')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', ...OUTPUT_KINDS]).default('auto'))
     .option('--output <name>', 'model output to read (default: the first)')
     .option('--seed <n>', 'seed for weight matching', '0')
@@ -61,6 +65,7 @@ export function register(program: Command, io: CliIo): void {
         output: flags.output,
         seed: Number(flags.seed),
         batchSize,
+        bits: flags.bits,
       });
       io.stdout(flags.json ? toJson(result) + '\n' : formatText(result));
     });
@@ -69,7 +74,7 @@ export function register(program: Command, io: CliIo): void {
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(6) : String(x));
 
 function formatText(r: BarrierResult): string {
-  const lines = [`A: ${r.a}  (α = 0)`, `B: ${r.b}  (α = 1)`, `n = ${r.n} labelled probe samples, outputs read as ${r.outputs}, loss = cross-entropy in nats`, ''];
+  const lines = [`A: ${r.a}  (α = 0)`, `B: ${r.b}  (α = 1)`, `n = ${r.n} labelled probe samples, outputs read as ${r.outputs}, loss = cross-entropy in ${r.lossUnit}`, ''];
   const al = r.aligned;
   lines.push(`α        loss         error     ${al ? 'aligned loss  aligned error' : ''}`.trimEnd());
   r.naive.alphas.forEach((a, i) => {
@@ -79,7 +84,9 @@ function formatText(r: BarrierResult): string {
   lines.push('', `naive barrier:   loss ${f(r.naive.lossBarrier)} at α=${r.naive.lossBarrierAlpha.toFixed(4)}, error ${f(r.naive.errorBarrier)} at α=${r.naive.errorBarrierAlpha.toFixed(4)}`);
   if (al) {
     lines.push(`aligned barrier: loss ${f(al.lossBarrier)} at α=${al.lossBarrierAlpha.toFixed(4)}, error ${f(al.errorBarrier)} at α=${al.errorBarrierAlpha.toFixed(4)}`);
-    lines.push(`(weight matching: ${al.alignment.iterations} sweep(s), ${al.alignment.converged ? 'converged' : 'not converged'}, seed ${al.alignment.seed}${al.alignment.kept === 'identity' ? ', B kept as is' : ''})`);
+    const m = al.alignment;
+    const how = m.method === 'weights' ? `weight matching: ${m.iterations} sweep(s), ${m.converged ? 'converged' : 'not converged'}, seed ${m.seed}` : 'activation matching';
+    lines.push(`(${how}${m.kept === 'identity' ? ', B kept as is' : ''})`);
   }
   return lines.join('\n') + '\n';
 }
