@@ -5,6 +5,10 @@
  * models' logits (onnxruntime directly), the weight numbers against the
  * zoo's construction (the permuted copy is the same network).
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 import t from 'tap';
 import * as ort from 'onnxruntime-node';
 
@@ -49,9 +53,9 @@ function jsReference(a: Float32Array, b: Float32Array, k: number): number[] {
   return out;
 }
 
-async function logits(file: string): Promise<Float32Array> {
-  const s = await ort.InferenceSession.create(Z(file));
-  const x = readNpy(X);
+async function logits(file: string, probe = X): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(path.isAbsolute(file) ? file : Z(file));
+  const x = readNpy(probe);
   const r = await s.run({ x: new ort.Tensor('float32', x.data as Float32Array, x.shape) });
   return r.logits.data as Float32Array;
 }
@@ -109,6 +113,25 @@ t.test('weights on the other symmetry groups and the perturbed run: alignment ne
   // copy canonicalizes *farther* from its parent than the raw weights are.
   const p = await cliJson(['weights', Z('mlp_relu_seed0.onnx'), Z('mlp_relu_seed0_perturbed.onnx'), '--json']);
   t.ok(p.canonical.l2 > p.raw.l2, `canonical ${p.canonical.l2} > raw ${p.raw.l2}`);
+});
+
+t.test('rewritten real models compute the same function: aligned CNN, canonical tanh MLP', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-zoo-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const cases: Array<[string, string, string, string]> = [
+    ['cnn_seed0.onnx', 'cnn_seed1.onnx', '--write-aligned', Z('probe_x_img.npy')],
+    ['mlp_tanh_seed0.onnx', 'mlp_tanh_seed1.onnx', '--write-canonical', X],
+  ];
+  for (const [a, b, flag, probe] of cases) {
+    const out = path.join(dir, `${b}${flag}.onnx`);
+    await cliJson(['weights', Z(a), Z(b), flag, out, '--json']);
+    const before = await logits(b, probe);
+    const after = await logits(out, probe);
+    let worst = 0;
+    for (let i = 0; i < before.length; i++) worst = Math.max(worst, Math.abs(after[i] - before[i]) / Math.max(1, Math.abs(before[i])));
+    t.ok(worst < 1e-4, `${b} ${flag}: max output change ${worst}`);
+    t.notOk(fs.readFileSync(out).equals(fs.readFileSync(Z(b))), 'the weights were rewritten');
+  }
 });
 
 t.test('matrix over the ReLU MLPs: symmetric JS, zero diagonal, the copy at ≈ 0 on every view but raw', async (t) => {
