@@ -65,6 +65,8 @@ t.test('text output, --layers, --method subsets, activation matching', async (t)
   const j = JSON.parse(act.out);
   t.equal(j.alignment.method, 'activations');
   t.ok(j.aligned.relative < 1e-6, `activation-aligned ${j.aligned.relative}`);
+  const off = await cli('weights', 'a.onnx', 'b.onnx', '--no-normalize', '--method', 'aligned');
+  t.match(off.out, /permutations only/);
   const txt = await cli('weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe.npy', '--method', 'aligned');
   t.match(txt.out, /aligned by activations matching\n/);
 });

@@ -64,6 +64,13 @@ t.test('ReLU MLP, hidden units permuted and positively rescaled: raw large, cano
   t.equal(r.alignment!.method, 'weights');
   t.ok(r.alignment!.converged);
   await sameFunction(t, b, [r.models.canonical!, r.models.aligned!], randomInput(rng, N * 6), [N, 6]);
+  // DESIGN oracle: with normalization off, only permutations are searched and the rescaled copy stays far.
+  const off = await align(a, b, { normalize: false });
+  t.equal(off.alignment.normalized, false);
+  t.ok(off.distance.relative > 0.1, `permutation-only ${off.distance.relative}`);
+  await sameFunction(t, b, [off.model], randomInput(rng, N * 6), [N, 6]);
+  const permOnly = transformHidden(A, 0, randomPerm(rng, 8), Array(8).fill(1));
+  t.ok((await align(a, mlpBytes(permOnly, 'relu'), { normalize: false })).distance.relative < 1e-6, 'a pure permutation is found without normalization');
 });
 
 t.test('tanh MLP, permuted with sign flips: sign groups, canonical and aligned ≈ 0, same function', async (t) => {

@@ -17,9 +17,9 @@ import { checkSameArchitecture, initializerPairs, networkPairs } from './archite
 import { type WeightDistanceSummary, weightDistances } from './distance';
 import { buildNetwork } from './graph';
 import type { SortKey } from './kernels';
-import { weightMatching } from './matching';
+import { type Matcher, alignPrepared, byWeights, prepareAlignment } from './aligned';
 import { type Network, type SymmetryKind, cloneNetwork, symmetryOf } from './network';
-import { canonicalizeNetwork, denormalizeNetwork, normalizeNetwork } from './symmetry';
+import { canonicalizeNetwork } from './symmetry';
 import { writeNetwork } from './writeback';
 
 export type { WeightDistanceSummary, TensorDistance } from './distance';
@@ -40,6 +40,11 @@ export interface AlignOptions {
   seed?: number;
   /** Weight matching's sweep limit. Default 100. */
   maxSweeps?: number;
+  /**
+   * Scale/sign-normalize both models before matching (default true). Off,
+   * only permutations are searched: a rescaled copy then stays far away.
+   */
+  normalize?: boolean;
 }
 
 export interface WeightDistanceOptions extends AlignOptions {
@@ -55,6 +60,8 @@ export interface AlignmentInfo {
   iterations: number;
   converged: boolean;
   seed: number;
+  /** Whether scale/sign normalization ran before matching. */
+  normalized: boolean;
   /** Hidden layers as [tensor read by the next layer, permutation of B's units (new i = old perm[i])]. */
   permutations: Record<string, number[]>;
   /** 'identity' when B as it is was already closer to A than the matched B (then it is kept). */
@@ -170,39 +177,22 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions) {
   check(method === 'weights' || method === 'activations', 'INVALID_ARGUMENT', `unknown alignment "${method}" (weights, activations)`);
   const seed = options.seed ?? 0;
   check(Number.isInteger(seed), 'INVALID_ARGUMENT', `seed must be an integer, got ${seed}`);
-  const a = cloneNetwork(na);
-  const b = cloneNetwork(nb);
-  const frameA = normalizeNetwork(a);
-  normalizeNetwork(b);
-  let perms: Map<number, Int32Array>;
-  let iterations = 1;
-  let converged = true;
+  const maxSweeps = options.maxSweeps ?? 100;
+  check(Number.isInteger(maxSweeps) && maxSweeps >= 1, 'INVALID_ARGUMENT', `maxSweeps must be a positive integer, got ${maxSweeps}`);
+  let matcher: Matcher;
   if (method === 'weights') {
-    const maxSweeps = options.maxSweeps ?? 100;
-    check(Number.isInteger(maxSweeps) && maxSweeps >= 1, 'INVALID_ARGUMENT', `maxSweeps must be a positive integer, got ${maxSweeps}`);
-    const r = await weightMatching(a, b, { seed, maxSweeps });
-    perms = r.perms;
-    iterations = r.sweeps;
-    converged = r.converged;
+    matcher = byWeights({ seed, maxSweeps });
   } else {
     check(options.data !== undefined, 'USAGE', 'activation matching needs probe data (--data probe.npy)');
-    perms = (await activationMatching(a, b, probeInput(na.model, options.data))).perms;
+    const input = probeInput(na.model, options.data);
+    matcher = async (a, b) => ({ perms: (await activationMatching(a, b, input)).perms, iterations: 1, converged: true });
   }
+  const normalize = options.normalize ?? true;
+  const r = await alignPrepared(prepareAlignment(na, normalize), prepareAlignment(nb, normalize), matcher);
   const permutations: Record<string, number[]> = {};
-  for (const id of b.hidden) permutations[b.groups[id].tensor ?? String(id)] = Array.from(perms.get(id) ?? []);
-  // Back into A's own scale/sign frame: exactly A for a rescaled copy, and comparable with raw.
-  denormalizeNetwork(b, frameA);
-  // The aligned distance is a minimum over B's symmetry orbit, and B itself is in the orbit:
-  // if matching landed farther from A than B as it is, B as it is is the answer.
-  const matched = weightDistances(networkPairs(na, b));
-  const asIs = weightDistances(networkPairs(na, nb));
-  const keep = asIs.l2 < matched.l2;
-  if (keep) for (const k of Object.keys(permutations)) permutations[k] = permutations[k].map((_, i) => i);
-  return {
-    aligned: keep ? asIs : matched,
-    info: { method, iterations, converged, seed, permutations, kept: keep ? 'identity' : 'matched' } as AlignmentInfo,
-    model: encodeOnnx(writeNetwork(keep ? nb : b)),
-  };
+  for (const id of nb.hidden) permutations[nb.groups[id].tensor ?? String(id)] = Array.from(r.perms.get(id) ?? []);
+  const info: AlignmentInfo = { method, iterations: r.iterations, converged: r.converged, seed, normalized: normalize, permutations, kept: r.kept };
+  return { aligned: r.distance, info, model: encodeOnnx(writeNetwork(r.network)) };
 }
 
 function probeInput(model: OnnxModel, data: ProbeData): HiddenInput {

@@ -33,6 +33,7 @@ interface WeightsFlags {
   writeAligned?: string;
   force?: boolean;
   layers?: boolean;
+  normalize: boolean;
 }
 
 export function register(program: Command, io: CliIo): void {
@@ -47,6 +48,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--data <probe.npy>', 'probe inputs for --align activations')
     .addOption(new Option('--sort-key <key>', 'canonical unit order').choices([...SORT_KEYS]).default('out-norm'))
     .option('--seed <n>', 'seed for the layer order in weight matching', '0')
+    .option('--no-normalize', 'align by permutation only (no scale/sign normalization first)')
     .option('--write-canonical <out.onnx>', 'write B in canonical form (same function as B)')
     .option('--write-aligned <out.onnx>', 'write B aligned to A (same function as B)')
     .option('--force', 'overwrite existing output files')
@@ -70,6 +72,7 @@ export function register(program: Command, io: CliIo): void {
         data: flags.data ? resolve(flags.data) : undefined,
         sortKey: flags.sortKey,
         seed: Number(flags.seed),
+        normalize: flags.normalize,
       });
       if (flags.writeCanonical) writeFileAtomic(resolve(flags.writeCanonical), result.models.canonical!, { force: flags.force });
       if (flags.writeAligned) writeFileAtomic(resolve(flags.writeAligned), result.models.aligned!, { force: flags.force });
@@ -105,6 +108,8 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
   if (r.alignment) {
     const a = r.alignment;
     lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${a.converged ? 'converged' : 'not converged'}, seed ${a.seed}` : ''}`);
+    if (!a.normalized) lines.push('(permutations only: scale/sign normalization was off)');
+    if (a.kept === 'identity') lines.push('(B as it is was closer to A than any matched permutation found, so it was kept)');
   }
   if (layers) {
     for (const m of methods.filter((x) => r[x])) {
