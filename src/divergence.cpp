@@ -53,6 +53,7 @@ struct Plan {
   bool bits;
   bool need_logs;
   bool need_label;
+  bool need_dist;  // some requested measure reads the distributions (not only argmax / raw rows)
   uint32_t measures;
   MeasureSpec spec;
   const double* cost;
@@ -88,6 +89,7 @@ Plan make_plan(size_t k, uint32_t measures, const Options& opt) {
   pl.need_logs = opt.kind != Kind::Probs || s.kl || s.kl_reverse;
   s.have_logs = pl.need_logs;
   pl.need_label = has(kDisagreement);
+  pl.need_dist = s.kl || s.kl_reverse || s.js || s.tv || s.hellinger || s.emd || has(kEmdCost);
   pl.cost = opt.cost;
   if (has(kEmdCost)) {
     if (!opt.cost) throw Error("INVALID_ARGUMENT", -1, -1, "measure 'emd-cost' needs a cost matrix (option cost)");
@@ -119,8 +121,16 @@ struct RowBuf {
     x = store.data();
     p = x + pl.kpadraw;
     lp = p + pl.kpad;
+    // Unsmoothed probability rows are their own distribution: read them in place.
+    if (pl.kind == Kind::Probs && pl.eps == 0) p = x;
   }
 };
+
+bool all_finite(const double* x, size_t k) {
+  for (size_t i = 0; i < k; ++i)
+    if (!std::isfinite(x[i])) return false;
+  return true;
+}
 
 void load_row(const Matrix& m, size_t row, size_t k, double* x) {
   if (m.f32) {
@@ -156,7 +166,10 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
   if (pl.kind == Kind::Logits || pl.kind == Kind::Probs) {
     load_row(m, row, pl.k, b.x);
     for (size_t i = pl.k; i < pl.kpadraw; ++i) b.x[i] = 0.0;
-    if (pl.kind == Kind::Logits) {
+    if (pl.kind == Kind::Logits && !pl.need_dist) {
+      // Only argmax / raw-row measures: no softmax needed, just the finiteness check.
+      if (!all_finite(b.x, pl.k)) row_error(kRowNonFinite, matrix, row, 0);
+    } else if (pl.kind == Kind::Logits) {
       int st = K.logits(b.x, pl.k, pl.kpad, b.p, b.lp);
       if (st != kRowOk) row_error(st, matrix, row, 0);
       if (pl.eps > 0) {
@@ -167,8 +180,10 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
       double sum = 0;
       int st = K.probs(b.x, pl.k, pl.kpad, &sum);
       if (st != kRowOk) row_error(st, matrix, row, sum);
-      std::memcpy(b.p, b.x, pl.kpad * sizeof(double));
-      if (pl.eps > 0) K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
+      if (pl.eps > 0) {
+        std::memcpy(b.p, b.x, pl.kpad * sizeof(double));
+        K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
+      }
       if (pl.need_logs) K.logs(b.p, b.lp, pl.ke, pl.kpad);
     }
     if (pl.need_label) b.label = static_cast<int>(first_argmax(b.x, pl.k));
@@ -312,6 +327,7 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
   bs.eps = pl.eps;
   bs.need_logs = pl.need_logs;
   bs.need_label = pl.need_label;
+  bs.need_dist = pl.need_dist;
   bs.measure = pl.spec;
   // Tiles of W rows start at multiples of W whatever the thread count, so every row is
   // computed the same way (batch, or row by row after a failed tile) for any `threads`.

@@ -282,6 +282,7 @@ struct Kern {
         mx = V::max(mx, v);
       }
       if (V::any(bad)) return false;
+      if (!s.need_dist) return true;
       T sum = zero;
       for (size_t j = 0; j < k; ++j) {
         T t = V::sub(V::load(X + j * W), mx);
@@ -328,7 +329,8 @@ struct Kern {
     const MeasureSpec& s = bs.measure;
     const T zero = V::zero();
     T akl = zero, aklr = zero, ajs = zero, atv = zero, ahel = zero, aemd = zero, c = zero, comp = zero;
-    for (size_t j = 0; j < k; ++j) {
+    const bool dist = s.kl || s.kl_reverse || s.js || s.tv || s.hellinger || s.emd;
+    for (size_t j = 0; dist && j < k; ++j) {
       T p = V::load(PA + j * W), q = V::load(PB + j * W);
       T lp = zero, lq = zero;
       if (s.have_logs) {

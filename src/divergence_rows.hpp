@@ -42,6 +42,7 @@ struct BatchSpec {
   double eps = 0;
   bool need_logs = true;
   bool need_label = false;
+  bool need_dist = true;  // false: only argmax / raw-row measures, so logits skip the softmax
   MeasureSpec measure;
 };
 

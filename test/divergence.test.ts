@@ -439,6 +439,26 @@ t.test('errors name the input, the row and both shapes', async (t) => {
   t.throws(() => native.divergencePerSample(good.data, good.data, 3, 2, ['js'], { kind: 'x' as 'logits' }, false), { code: 'INVALID_ARGUMENT' });
 });
 
+t.test('argmax-only requests skip the softmax but still check finiteness', async (t) => {
+  const rng = createRng(9);
+  for (const k of [5, 300]) {
+    const a = randomLogits(rng, 40, k);
+    const b = randomLogits(rng, 40, k);
+    for (const isa of ISAS) {
+      const only = divergencePerSampleSync(a, b, ['disagreement', 'l2'], { outputs: 'logits', isa });
+      const all = divergencePerSampleSync(a, b, ['disagreement', 'l2', 'js'], { outputs: 'logits', isa });
+      t.same(only.disagreement, all.disagreement, `${isa} k=${k}: same labels as with the softmax`);
+      t.same(only.l2, all.l2);
+      const bad = copyOf(b);
+      bad.data[7 * k + 2] = Infinity;
+      t.throws(() => divergencePerSampleSync(a, bad, ['disagreement'], { outputs: 'logits', isa }), {
+        code: 'NON_FINITE',
+        message: /^b, row 7/,
+      });
+    }
+  }
+});
+
 t.test('thread count and sync/async do not change results', async (t) => {
   const rng = createRng(7);
   const a = randomLogits(rng, 30000, 10, true);
