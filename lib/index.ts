@@ -94,6 +94,6 @@ export { cka, flattenActivations, type ModelCkaOptions, type ModelCkaResult, typ
 export { listLayers, type LayerInfo } from './represent/layers';
 export { lossBarrier, type BarrierOptions, type BarrierResult, type PathCurve } from './path/barrier';
 export { planInterpolation, interpolatedModel, type InterpolationPlan } from './path/interpolate';
-export { runDemo, DEMO_REPORT, type DemoOptions, type DemoResult, type DemoSummary, type WeightGap } from './demo/run';
+export { runDemo, DEMO_REPORT, type DemoOptions, type DemoResult, type DemoSummary, type WeightGap, type OtherPair } from './demo/run';
 export { loadZoo, type Zoo, type ZooManifest, type ZooModel } from './demo/zoo';
 export type { CliIo } from './cli/context';

@@ -73,6 +73,19 @@ t.test('demo --json writes the report in the cwd and its numbers hold together',
   t.ok(q.js.mean < 1e-9, `copy JS ${q.js.mean}`);
   t.ok(q.relative.raw > 0.5 && q.relative.canonical < 1e-5 && q.relative.aligned < 1e-5);
   t.equal(pair(q.parent, q.model).sameSolution, true);
+
+  // the other architectures: one pair each, with the symmetry the graph analysis derived
+  t.same(
+    s.otherPairs.map((o: any) => [o.architecture, o.symmetry]),
+    [
+      ['mlp-tanh-64-64', 'permutation+sign'],
+      ['cnn-conv8-conv8', 'permutation+scale'],
+    ],
+  );
+  for (const o of s.otherPairs) {
+    t.ok(o.js > 1e-4, `${o.a} vs ${o.b} differ in function`);
+    t.ok(o.relative.aligned <= o.relative.raw, 'alignment does not increase the distance');
+  }
 });
 
 t.test('demo refuses to overwrite the report without --force', async (t) => {
@@ -107,6 +120,11 @@ t.test('demo --force overwrites; the summary prints the JSON numbers', async (t)
   t.ok(printed(text, 'raw relative weight distance ', s.permuted.relative.raw), 'copy raw');
   t.ok(printed(text, 'canonicalizes to ', s.permuted.relative.canonical), 'copy canonical');
   t.ok(printed(text, 'aligns to ', s.permuted.relative.aligned), 'copy aligned');
+  for (const o of s.otherPairs) {
+    const line = `${o.a} vs ${o.b}: JS = `;
+    t.ok(printed(text, line, o.js), `${o.architecture} JS`);
+    t.ok(printed(text.slice(text.indexOf(line)), 'aligned ', o.relative.aligned), `${o.architecture} aligned`);
+  }
   t.match(text, /\nReport: modeldiff-demo\.html\n/, 'report path shown relative to the cwd');
   t.match(text, `(zoo: ${path.join(__dirname, '..', 'examples', 'digits')})`, 'zoo outside the cwd: shown absolute');
 });

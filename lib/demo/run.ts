@@ -80,6 +80,19 @@ export interface DemoSummary {
     /** Relative weight distances ‖a−b‖ / sqrt(‖a‖‖b‖) from the parent. */
     relative: WeightGap;
   };
+  /** The zoo's other architectures (tanh MLPs, CNNs): two seeds of each, with their own symmetry groups. */
+  otherPairs: OtherPair[];
+}
+
+export interface OtherPair {
+  architecture: string;
+  a: string;
+  b: string;
+  /** Symmetry of the first hidden layer, as derived from the graph (e.g. "permutation+sign"). */
+  symmetry: string;
+  /** Mean JS between the two on their probe input. */
+  js: number;
+  relative: WeightGap;
 }
 
 export interface DemoResult {
@@ -130,6 +143,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     seedPairMedian: seedPairMedians(s, seedIdx),
     perturbed: await perturbedRun(zoo, s, idx, perturbed, seed, cache),
     permuted: await permutedCopy(zoo, permuted, seed, cache),
+    otherPairs: await otherPairs(zoo, seed, cache),
   };
   for (const c of s.correlations) {
     if (!c.pearson) continue;
@@ -153,9 +167,28 @@ function seedPairMedians(s: StudyResult, seedIdx: number[]): DemoSummary['seedPa
   return { js: median(pairs.map((p) => p.functional.mean)), raw: w('raw'), canonical: w('canonical'), aligned: w('aligned') };
 }
 
-async function jsOf(zoo: Zoo, a: string, b: string, seed: number, cache: boolean): Promise<MetricSummary> {
-  const c: Comparison = await compare(zoo.path(a), zoo.path(b), { data: zoo.path(zoo.manifest.probe.x), metrics: ['js'], seed, cache });
+async function jsOf(zoo: Zoo, a: string, b: string, seed: number, cache: boolean, probe = zoo.manifest.probe.x): Promise<MetricSummary> {
+  const c: Comparison = await compare(zoo.path(a), zoo.path(b), { data: zoo.path(probe), metrics: ['js'], seed, cache });
   return c.metrics.js as MetricSummary;
+}
+
+async function otherPairs(zoo: Zoo, seed: number, cache: boolean): Promise<OtherPair[]> {
+  const archs = [...new Set(zoo.manifest.models.map((m) => m.architecture))].filter((a) => a !== ARCH);
+  const out: OtherPair[] = [];
+  for (const architecture of archs) {
+    const [a, b] = zooModels(zoo, { role: 'seed', architecture });
+    if (!b) continue;
+    const w = await weightDistance(zoo.path(a.file), zoo.path(b.file), { seed });
+    out.push({
+      architecture,
+      a: a.file,
+      b: b.file,
+      symmetry: w.hidden?.[0]?.symmetry ?? 'unknown',
+      js: (await jsOf(zoo, a.file, b.file, seed, cache, a.input)).mean,
+      relative: { raw: w.raw!.relative, canonical: w.canonical!.relative, aligned: w.aligned!.relative },
+    });
+  }
+  return out;
 }
 
 /** The model a perturbed or permuted zoo entry was derived from. */

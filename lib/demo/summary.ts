@@ -47,6 +47,11 @@ export function demoText(r: DemoResult, cwd: string = process.cwd()): string {
       `canonical ${num(p.weights.canonical)} vs ${num(s.seedPairMedian.canonical)}).`,
     `- The permuted-and-rescaled copy of ${q.parent} is the same function (JS = ${num(q.js.mean)}, max ${num(q.js.max)}): ` +
       `raw relative weight distance ${num(q.relative.raw)}, but it canonicalizes to ${num(q.relative.canonical)} and aligns to ${num(q.relative.aligned)}.`,
+    ...s.otherPairs.map(
+      (o) =>
+        `- Another symmetry group, ${o.architecture} (${o.symmetry}): ${o.a} vs ${o.b}: JS = ${num(o.js)}; ` +
+        `relative weight distance raw ${num(o.relative.raw)}, canonical ${num(o.relative.canonical)}, aligned ${num(o.relative.aligned)}.`,
+    ),
     '',
     `Report: ${shown(r.report, cwd)}`,
   ];
