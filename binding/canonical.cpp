@@ -4,6 +4,7 @@
 //   normalizeScale(win, bin, wout, units, fanIn, outRows, block) -> Float64Array factors   (in place)
 //   fixSign(...same)                                               -> Int8Array signs      (in place)
 //   sortPermutation(...same, key)                                  -> Int32Array perm      (key 0..3)
+//   sortKeys(...same, key)                                         -> Float64Array keys
 //   applyPermutation(...same, perm)                                -> undefined            (in place)
 //   permuteUnitAxis(data, rows, units, block, perm)                -> undefined            (in place)
 //   matchingSimilarity(...A, ...B, isa?)                           -> Float64Array A.units x B.units
@@ -119,6 +120,15 @@ Napi::Value SortPermutation(const Napi::CallbackInfo& info) {
   return perm;
 }
 
+Napi::Value SortKeys(const Napi::CallbackInfo& info) {
+  LayerView l = layer(info, 0);
+  const size_t key = dim(info, 7, "key");
+  if (key > 3) throw invalid(info.Env(), "key must be 0..3");
+  Napi::Float64Array keys = Napi::Float64Array::New(info.Env(), l.units);
+  modeldiff::sort_keys(l, static_cast<modeldiff::SortKey>(key), keys.Data());
+  return keys;
+}
+
 Napi::Value ApplyPermutation(const Napi::CallbackInfo& info) {
   LayerView l = layer(info, 0);
   modeldiff::apply_permutation(l, permutation(info, 7, l.units));
@@ -149,6 +159,7 @@ void InitCanonical(Napi::Env env, Napi::Object exports) {
   exports.Set("normalizeScale", Napi::Function::New(env, NormalizeScale, "normalizeScale"));
   exports.Set("fixSign", Napi::Function::New(env, FixSign, "fixSign"));
   exports.Set("sortPermutation", Napi::Function::New(env, SortPermutation, "sortPermutation"));
+  exports.Set("sortKeys", Napi::Function::New(env, SortKeys, "sortKeys"));
   exports.Set("applyPermutation", Napi::Function::New(env, ApplyPermutation, "applyPermutation"));
   exports.Set("permuteUnitAxis", Napi::Function::New(env, PermuteUnitAxis, "permuteUnitAxis"));
   exports.Set("matchingSimilarity",

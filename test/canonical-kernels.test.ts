@@ -9,6 +9,7 @@ import {
   matchingSimilarity,
   normalizeScale,
   permuteUnitAxis,
+  sortKeys,
   sortPermutation,
   type LayerWeights,
   type SortKey,
@@ -234,6 +235,8 @@ t.test('sortPermutation: descending keys, stable ties, and a permuted layer has 
     const pa = sortPermutation(a, key);
     const ref = Array.from({ length: 9 }, (_, i) => i).sort((i, j) => keyOf[key](a, j) - keyOf[key](a, i) || i - j);
     t.same(Array.from(pa), ref, `${key}: matches a reference stable descending sort`);
+    const keysRef = Array.from({ length: 9 }, (_, u) => keyOf[key](a, u));
+    t.ok(sortKeys(a, key).every((k, u) => Math.abs(k - keysRef[u]) <= 1e-12 * Math.max(1, Math.abs(keysRef[u]))), `${key}: sortKeys`);
     applyPermutation(a, pa);
     applyPermutation(b, sortPermutation(b, key));
     t.same(b, a, `${key}: canonical forms agree exactly`);
@@ -312,6 +315,9 @@ t.test('bad layers are ModeldiffErrors naming the argument', async (t) => {
   t.throws(() => normalizeScale(null as unknown as LayerWeights), err(/layer must be a LayerWeights object/));
   t.throws(() => sortPermutation(good(), 'norm' as SortKey), err(/unknown key "norm"/));
   t.throws(() => sortPermutation(good(), 'constructor' as SortKey), err(/unknown key "constructor"/));
+  t.throws(() => sortKeys(good(), 'nope' as SortKey), err(/sortKeys: unknown key "nope"/));
+  t.throws(() => sortKeys({ ...good(), bin: new Float64Array(1) }), err(/sortKeys: layer\.bin has 1 elements/));
+  t.same(sortKeys({ win: new Float64Array([3, -4]), bin: new Float64Array([2]), wout: new Float64Array([6, 8]), units: 1, fanIn: 2, outRows: 2, block: 1 }), new Float64Array([10]));
   const nan = good();
   nan.win[4] = NaN;
   t.throws(() => normalizeScale(nan), err(/normalizeScale: win\[4\] is NaN/));

@@ -29,6 +29,7 @@ export interface WeightsAddon {
   normalizeScale(...layer: LayerArgs): Float64Array;
   fixSign(...layer: LayerArgs): Int8Array;
   sortPermutation(...args: [...LayerArgs, key: SortKeyCode]): Int32Array;
+  sortKeys(...args: [...LayerArgs, key: SortKeyCode]): Float64Array;
   applyPermutation(...args: [...LayerArgs, perm: Int32Array]): void;
   permuteUnitAxis(data: Float64Array, rows: number, units: number, block: number, perm: Int32Array): void;
   matchingSimilarity(...args: [...LayerArgs, ...LayerArgs, isa?: Isa]): Float64Array;

@@ -217,6 +217,17 @@ export function sortPermutation(layer: LayerWeights, key: SortKey = 'out-norm'):
 }
 
 /**
+ * The per-unit values `sortPermutation` sorts by (not sorted). Useful to see
+ * how close neighbouring keys are: near-ties are where the sorting baseline
+ * is unstable under small perturbations.
+ */
+export function sortKeys(layer: LayerWeights, key: SortKey = 'out-norm'): Float64Array {
+  const args = layerArgs('sortKeys', layer);
+  check(Object.hasOwn(SORT_KEY_CODES, key), 'INVALID_ARGUMENT', `sortKeys: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
+  return native.sortKeys(...args, SORT_KEY_CODES[key]);
+}
+
+/**
  * Reorders a layer's units in place: new unit i = old unit `perm[i]` (rows of
  * win, entries of bin, and the unit axis of wout, each unit's whole block).
  * The inverse permutation restores the layer exactly.
