@@ -177,6 +177,7 @@ t.test('usage and input errors', async (t) => {
   await bad([...base, '--max-memory', 'lots'], 2, /--max-memory/);
   await bad([...base, '--max-memory', '0'], 2, /--max-memory/);
   await bad([...base, '--json', '--csv'], 2, /exclusive/);
+  await bad([...base, '--no-cache', '--max-memory', '6000'], 2, /needs the inference cache/);
   await bad([...base, '--seed', 'x'], 2, /--seed/);
   await bad([...base, '--epsilon', '-1'], 2, /--epsilon/);
   await bad([...base, '--threads', '0'], 2, /--threads/);

@@ -96,6 +96,7 @@ t.test('matrix rejects bad input with a clear error', async (t) => {
   });
   await t.rejects(matrix(zoo.slice(0, 2), { weights: ['raw'] }), { code: 'USAGE', message: /ONNX file/ });
   await t.rejects(matrix(zoo.slice(0, 2), { weights: ['bogus' as 'raw'] }), { code: 'USAGE', message: /bogus/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { weights: 'raw' as 'none' }), { code: 'USAGE', message: /list/ });
   await t.rejects(matrix(['x.onnx', 'y.onnx']), { code: 'USAGE', message: /--data/ });
   await t.rejects(matrix(zoo.slice(0, 2), { maxMemory: 10 }), { code: 'USAGE', message: /max-memory/ });
   const none = await matrix(zoo.slice(0, 2), { weights: 'none' });

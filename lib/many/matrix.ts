@@ -80,6 +80,7 @@ export function displayNames(models: ModelInput[]): string[] {
 export async function prepare(models: ModelInput[], options: MatrixOptions): Promise<Prepared> {
   check(Array.isArray(models) && models.length >= 2, 'USAGE', `need at least 2 models, got ${Array.isArray(models) ? models.length : 0}`);
   const metric = checkMetric(options.metric ?? 'js');
+  checkWeightMethods(options.weights);
   const names = displayNames(models);
   const cwd = options.cwd ?? process.cwd();
   const paths = models.map((m) => (typeof m === 'string' ? path.resolve(cwd, m) : (m.path ?? null)));
@@ -138,11 +139,11 @@ async function inferenceStore(
     );
     bytes += modelBytes(o);
     if (options.maxMemory === undefined || bytes <= options.maxMemory) kept[i] = o;
+    else check(options.cache ?? true, 'USAGE', '--max-memory below the size of all outputs needs the inference cache (drop --no-cache)');
     options.onProgress?.('inference', i + 1, N);
   }
   const streaming = kept.some((o) => o === null);
   if (streaming) {
-    check(options.cache ?? true, 'USAGE', '--max-memory below the size of all outputs needs the inference cache (drop --no-cache)');
     for (let i = 0; i < N; i++) kept[i] = null; // hold no more than a block pair at a time
   }
   return {
@@ -158,13 +159,18 @@ async function inferenceStore(
   };
 }
 
+function checkWeightMethods(requested: MatrixOptions['weights']): void {
+  if (requested === undefined || requested === 'none') return;
+  check(Array.isArray(requested), 'USAGE', `weights must be "none" or a list of ${WEIGHT_METHODS.join(', ')}`);
+  for (const m of requested) {
+    check((WEIGHT_METHODS as readonly string[]).includes(m), 'USAGE', `unknown weight method "${m}" (choose from ${WEIGHT_METHODS.join(', ')}, or none)`);
+  }
+}
+
 /** The weight matrices options ask for, or why there are none. */
 export async function weightsFor(prep: Prepared, options: MatrixOptions): Promise<WeightMatrices> {
   const requested = options.weights ?? [...WEIGHT_METHODS];
   if (requested === 'none' || requested.length === 0) return { methods: [], skipped: 'not requested (--weights none)' };
-  for (const m of requested) {
-    check((WEIGHT_METHODS as readonly string[]).includes(m), 'USAGE', `unknown weight method "${m}" (choose from ${WEIGHT_METHODS.join(', ')}, or none)`);
-  }
   if (prep.paths.some((p) => p === null)) {
     if (options.weights === undefined) return { methods: [], skipped: 'models were given as outputs, not ONNX files' };
     throw new ModeldiffError('USAGE', 'weight distances need every model as an ONNX file');
