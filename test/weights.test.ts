@@ -11,6 +11,7 @@ import t, { type Test } from 'tap';
 import { readOnnx } from '../lib/io/onnx';
 import { buildNetwork } from '../lib/weights/graph';
 import { align, canonicalize, weightDistance } from '../lib/weights';
+import { weightDistances } from '../lib/weights/distance';
 import { weightMatching } from '../lib/weights/matching';
 import { cloneNetwork } from '../lib/weights/network';
 import { canonicalizeNetwork, normalizeNetwork } from '../lib/weights/symmetry';
@@ -422,4 +423,22 @@ t.test('float16 weights: read, canonicalized in float64, written back as float16
   const d = await weightDistance(canonicalize(bytes), canonicalize(half), { methods: ['raw'] });
   t.ok(d.raw!.relative < 2e-3, `float16 rounding only (${d.raw!.relative})`);
   t.ok(d.raw!.relative > 0);
+});
+
+t.test('distance definitions: closed forms and the conventions at zero', async (t) => {
+  const r = weightDistances([
+    { name: 'u', a: [3, 0], b: [0, 4] },
+    { name: 'zeros', a: [0, 0], b: [0, 0] },
+    { name: 'one-zero', a: [0, 0], b: [1, 0] },
+  ]);
+  t.same(r.layers[0], { name: 'u', l2: 5, relative: 5 / Math.sqrt(12), cosine: 0, size: 2 });
+  t.same(r.layers[1], { name: 'zeros', l2: 0, relative: 0, cosine: 1, size: 2 });
+  t.same(r.layers[2], { name: 'one-zero', l2: 1, relative: Infinity, cosine: 0, size: 2 });
+  // Totals over all tensors: ‖a−b‖² = 25 + 0 + 1, ‖a‖ = 3, ‖b‖ = √17, a·b = 0.
+  t.equal(r.l2, Math.sqrt(26));
+  t.equal(r.relative, Math.sqrt(26) / Math.sqrt(3 * Math.sqrt(17)));
+  t.equal(r.cosine, 0);
+  const same = weightDistances([{ name: 'x', a: [1, -2], b: [2, -4] }]);
+  t.ok(Math.abs(same.cosine - 1) < 1e-15);
+  t.ok(Math.abs(same.relative - Math.sqrt(5) / Math.sqrt(Math.sqrt(5) * Math.sqrt(20))) < 1e-15);
 });
