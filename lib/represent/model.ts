@@ -8,7 +8,7 @@
 import { check } from '../errors';
 import { hiddenActivations } from '../infer/hidden';
 import { type OnnxModel, type OnnxSource, graphOf, readOnnx } from '../io/onnx';
-import { type ProbeSource, loadProbe } from '../io/probe';
+import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { elementCount, formatShape, toFloat64 } from '../io/tensor';
 import { type LayerInfo, defaultLayers, findLayer, listLayers } from './layers';
 import type { ActivationMatrix } from './matrix';
@@ -84,8 +84,7 @@ function onlyInput(model: OnnxModel): string {
   return inputs[0] as string;
 }
 
-async function activations(model: OnnxModel, layers: LayerInfo[], data: ProbeSource, options: ModelCkaOptions) {
-  const probe = loadProbe(data, { cwd: options.cwd });
+async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeData, options: ModelCkaOptions) {
   const inputName = onlyInput(model);
   const entries = Object.entries(probe.inputs);
   const tensor = probe.inputs[inputName] ?? (entries.length === 1 ? entries[0][1] : undefined);
@@ -128,9 +127,10 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
     );
     pairs = da.map((l, i) => ({ a: l, b: db[i] }));
   }
+  const probe = loadProbe(options.data, { cwd: options.cwd }); // read once, shared by both models
   const [xa, xb] = await Promise.all([
-    activations(ma, [...new Set(pairs.map((p) => p.a))], options.data, options),
-    activations(mb, [...new Set(pairs.map((p) => p.b))], options.data, options),
+    activations(ma, [...new Set(pairs.map((p) => p.a))], probe, options),
+    activations(mb, [...new Set(pairs.map((p) => p.b))], probe, options),
   ]);
   const results: LayerPairResult[] = [];
   for (const p of pairs) {
