@@ -58,6 +58,11 @@ const supported: Array<[string, NodeSpec[], TensorInit[], { scale: boolean; sign
   ], [scalar('sqrt2', Math.SQRT2), scalar('one', 1), scalar('half', 0.5)], { scale: false, sign: false }],
   ['SiLU (x·sigmoid(x))', [{ op: 'Sigmoid', inputs: ['z'], outputs: ['s'] }, { op: 'Mul', inputs: ['z', 's'], outputs: ['a'] }], [], { scale: false, sign: false }],
   ['Softplus', [{ op: 'Softplus', inputs: ['z'], outputs: ['a'] }], [], { scale: false, sign: false }],
+  ['Reshape to [-1, units] and [0, -1] (no-ops on 2-D)', [
+    { op: 'Reshape', inputs: ['z', 'shapeA'], outputs: ['r1'] },
+    { op: 'Reshape', inputs: ['r1', 'shapeB'], outputs: ['r2'] },
+    { op: 'Relu', inputs: ['r2'], outputs: ['a'] },
+  ], [{ name: 'shapeA', dims: [2], data: [-1, 5], dtype: 'int64' }, { name: 'shapeB', dims: [2], data: [0, -1], dtype: 'int64' }], { scale: true, sign: false }],
   ['a Constant node operand', [{ op: 'Constant', inputs: [], outputs: ['c3'], attrs: { value: { t: { name: 'c3', dims: [], data: [3] } } } }, { op: 'Mul', inputs: ['c3', 'z'], outputs: ['a'] }], [], { scale: true, sign: true }],
 ];
 
@@ -94,6 +99,7 @@ const unsupported: Array<[string, NodeSpec[], TensorInit[], RegExp]> = [
   ], ['s', 'bb', 'm', 'v'].map((n) => ({ name: n, dims: [5], data: [1, 1, 1, 1, 1] })), /BatchNormalization node "bn".*directly follows/],
   ['a pooling op on a 2-D tensor', [{ op: 'MaxPool', name: 'mp', inputs: ['z'], outputs: ['a'], attrs: { kernel_shape: { ints: [1] } } }], [], /MaxPool node "mp".*spatial/],
   ['Flatten with axis 0', [{ op: 'Flatten', name: 'fl', inputs: ['z'], outputs: ['a'], attrs: { axis: { i: 0 } } }], [], /Flatten node "fl".*axis = 1/],
+  ['a Reshape that moves features into the batch axis', [{ op: 'Reshape', name: 'rb', inputs: ['z', 'shape'], outputs: ['a'] }], [{ name: 'shape', dims: [2], data: [10, 1], dtype: 'int64' }], /Reshape node "rb"/],
   ['a Reshape to 3-D', [{ op: 'Reshape', name: 'rs', inputs: ['z', 'shape'], outputs: ['a'] }], [{ name: 'shape', dims: [3], data: [0, 5, 1], dtype: 'int64' }], /Reshape node "rs"/],
 ];
 

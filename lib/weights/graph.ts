@@ -213,7 +213,7 @@ class GraphWalker {
       return this.set(out, { ...x, caps, layer: undefined });
     }
     if (op === 'Flatten' || op === 'Reshape' || op === 'Squeeze') return this.flatten(node, x, inputs);
-    if (BINARY.has(op)) return this.binary(node, index, inputs);
+    if (BINARY.has(op)) return this.binary(node, inputs);
     this.fail(node, `op ${op} is not supported`);
   }
 
@@ -222,8 +222,12 @@ class GraphWalker {
     const out = (node.output ?? [])[0];
     if (op === 'Flatten' && attrInt(node, 'axis', 1) !== 1) this.fail(node, 'only Flatten with axis = 1 is supported');
     if (op === 'Reshape') {
+      // Without shape inference we accept only reshapes that keep the batch axis and merge the rest.
       const shape = this.constants.get(inputs[1]);
-      if (shape && this.values(shape).length !== 2) this.fail(node, 'only a reshape to [batch, features] is supported');
+      const v = shape ? Array.from(this.values(shape)) : undefined;
+      const units = this.root(x.group).units;
+      const keepsFeatures = v && (v[0] === 0 || v[1] === -1 || (!x.flat && x.rank <= 2 && v[1] === units));
+      if (v && (v.length !== 2 || !keepsFeatures)) this.fail(node, 'only a reshape to [batch, features] is supported');
     }
     if (op === 'Squeeze') {
       const axes = attrInts(node, 'axes') ?? (inputs[1] && this.constants.get(inputs[1]) ? Array.from(this.values(this.constants.get(inputs[1])!)) : undefined);
@@ -234,7 +238,7 @@ class GraphWalker {
     this.set(out, { ...x, rank: 2, flat: true, layer: undefined });
   }
 
-  private binary(node: onnx.INodeProto, index: number, inputs: string[]): void {
+  private binary(node: onnx.INodeProto, inputs: string[]): void {
     const op = node.opType ?? '';
     const out = (node.output ?? [])[0];
     const [a, b] = inputs;
@@ -258,7 +262,6 @@ class GraphWalker {
     if (op === 'Mul' || (op === 'Div' && dataName === a)) caps = x.caps;
     else if ((op === 'Add' || op === 'Sub') && v[0] === 0) caps = x.caps;
     else caps = { scale: false, sign: false };
-    void index;
     this.set(out, { ...x, caps, layer: undefined });
   }
 
