@@ -1,6 +1,7 @@
 // Node-API glue for the canonicalization and matching kernels
 // (src/canonical.hpp, src/matching.hpp). All synchronous: they are linear in
-// the layer size, except matchingSimilarity, which threads internally.
+// the layer size, except matchingSimilarity, which threads internally and
+// also has an async variant.
 //   normalizeScale(win, bin, wout, units, fanIn, outRows, block) -> Float64Array factors   (in place)
 //   fixSign(...same)                                               -> Int8Array signs      (in place)
 //   sortPermutation(...same, key)                                  -> Int32Array perm      (key 0..3)
@@ -8,6 +9,7 @@
 //   applyPermutation(...same, perm)                                -> undefined            (in place)
 //   permuteUnitAxis(data, rows, units, block, perm)                -> undefined            (in place)
 //   matchingSimilarity(...A, ...B, isa?)                           -> Float64Array A.units x B.units
+//   matchingSimilarityAsync(...A, ...B, isa?)                      -> Promise<same> (worker thread)
 // Errors come back with code "INVALID_ARGUMENT".
 #include <cmath>
 #include <initializer_list>
@@ -142,17 +144,72 @@ Napi::Value PermuteUnitAxis(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value MatchingSimilarity(const Napi::CallbackInfo& info) {
-  LayerView a = layer(info, 0, "a."), b = layer(info, 7, "b.");
+modeldiff::Isa isa_arg(const Napi::CallbackInfo& info, size_t i) {
   modeldiff::Isa isa = modeldiff::active_isa();
-  if (info.Length() > 14 && !info[14].IsUndefined()) {
-    const std::string name = info[14].IsString() ? info[14].As<Napi::String>().Utf8Value() : "";
+  if (info.Length() > i && !info[i].IsUndefined()) {
+    const std::string name = info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : "";
     if (!modeldiff::parse_isa(name, &isa) || !modeldiff::isa_supported(isa))
       throw invalid(info.Env(), "isa '" + name + "' is not supported on this machine");
   }
+  return isa;
+}
+
+Napi::Value MatchingSimilarity(const Napi::CallbackInfo& info) {
+  LayerView a = layer(info, 0, "a."), b = layer(info, 7, "b.");
+  const modeldiff::Isa isa = isa_arg(info, 14);
   Napi::Float64Array out = Napi::Float64Array::New(info.Env(), a.units * b.units);
   kernel(info.Env(), [&] { modeldiff::matching_similarity(a, b, out.Data(), 0, isa); return 0; });
   return out;
+}
+
+// Off the main thread: keeps the six input arrays and the output alive and
+// touches only their raw pointers in Execute(). Inputs must not be mutated
+// until the promise settles.
+class MatchingWorker : public Napi::AsyncWorker {
+ public:
+  MatchingWorker(const Napi::CallbackInfo& info, const LayerView& a, const LayerView& b,
+                 modeldiff::Isa isa)
+      : Napi::AsyncWorker(info.Env(), "modeldiff:matchingSimilarity"),
+        deferred_(Napi::Promise::Deferred::New(info.Env())),
+        a_(a),
+        b_(b),
+        isa_(isa) {
+    for (size_t i = 0; i < 3; ++i) {
+      inputs_[i] = Napi::Persistent(info[i].As<Napi::Object>());
+      inputs_[3 + i] = Napi::Persistent(info[7 + i].As<Napi::Object>());
+    }
+    Napi::Float64Array out = Napi::Float64Array::New(info.Env(), a.units * b.units);
+    out_ = out.Data();
+    out_ref_ = Napi::Persistent(out);
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      modeldiff::matching_similarity(a_, b_, out_, 0, isa_);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(out_ref_.Value()); }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(invalid(Env(), e.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  LayerView a_, b_;
+  modeldiff::Isa isa_;
+  Napi::ObjectReference inputs_[6];
+  Napi::Reference<Napi::Float64Array> out_ref_;
+  double* out_ = nullptr;
+};
+
+Napi::Value MatchingSimilarityAsync(const Napi::CallbackInfo& info) {
+  LayerView a = layer(info, 0, "a."), b = layer(info, 7, "b.");
+  auto* worker = new MatchingWorker(info, a, b, isa_arg(info, 14));
+  Napi::Promise p = worker->Promise();
+  worker->Queue();
+  return p;
 }
 
 void InitCanonical(Napi::Env env, Napi::Object exports) {
@@ -164,6 +221,8 @@ void InitCanonical(Napi::Env env, Napi::Object exports) {
   exports.Set("permuteUnitAxis", Napi::Function::New(env, PermuteUnitAxis, "permuteUnitAxis"));
   exports.Set("matchingSimilarity",
               Napi::Function::New(env, MatchingSimilarity, "matchingSimilarity"));
+  exports.Set("matchingSimilarityAsync",
+              Napi::Function::New(env, MatchingSimilarityAsync, "matchingSimilarityAsync"));
 }
 
 modeldiff_binding::Registrar reg("canonical", InitCanonical);

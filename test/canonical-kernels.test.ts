@@ -7,6 +7,7 @@ import {
   fixSign,
   linearSumAssignmentSync,
   matchingSimilarity,
+  matchingSimilarityAsync,
   normalizeScale,
   permuteUnitAxis,
   sortKeys,
@@ -292,6 +293,25 @@ t.test('matchingSimilarity: every SIMD path equals the naive loop bit for bit', 
     code: 'INVALID_ARGUMENT',
     message: /isa 'mmx' is not supported/,
   });
+});
+
+t.test('matchingSimilarityAsync equals the sync result and rejects bad input', async (t) => {
+  const rng = createRng(31);
+  const a = randomLayer(rng, 150, 200, 30, 2);
+  const b = randomLayer(rng, 120, 200, 30, 2);
+  const sync = matchingSimilarity(a, b);
+  const pending = [matchingSimilarityAsync(a, b), matchingSimilarityAsync(a, b, { isa: 'scalar' })];
+  for (const r of await Promise.all(pending)) t.same(r, sync);
+  t.equal((await matchingSimilarityAsync(randomLayer(rng, 0, 3, 1, 1), randomLayer(rng, 2, 3, 1, 1))).length, 0);
+  const nan = randomLayer(rng, 3, 2, 2, 1);
+  nan.wout[5] = NaN;
+  await t.rejects(matchingSimilarityAsync(randomLayer(rng, 3, 2, 2, 1), nan), {
+    name: 'ModeldiffError',
+    code: 'INVALID_ARGUMENT',
+    message: /matchingSimilarityAsync: b\.wout\[5\] is NaN/,
+  });
+  await t.rejects(matchingSimilarityAsync(a, randomLayer(rng, 3, 2, 30, 2)), { code: 'INVALID_ARGUMENT', message: /a\.fanIn \(200\) differs/ });
+  await t.rejects(matchingSimilarityAsync(a, b, { isa: 'sse9' as never }), { code: 'INVALID_ARGUMENT', message: /isa 'sse9'/ });
 });
 
 t.test('weight matching recovers a permutation of the hidden units', async (t) => {

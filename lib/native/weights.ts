@@ -33,4 +33,5 @@ export interface WeightsAddon {
   applyPermutation(...args: [...LayerArgs, perm: Int32Array]): void;
   permuteUnitAxis(data: Float64Array, rows: number, units: number, block: number, perm: Int32Array): void;
   matchingSimilarity(...args: [...LayerArgs, ...LayerArgs, isa?: Isa]): Float64Array;
+  matchingSimilarityAsync(...args: [...LayerArgs, ...LayerArgs, isa?: Isa]): Promise<Float64Array>;
 }

@@ -274,14 +274,33 @@ export function permuteUnitAxis(data: Float64Array, rows: number, units: number,
  * `linearSumAssignment(C, a.units, b.units, { maximize: true })`.
  */
 export function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: { isa?: Isa } = {}): Float64Array {
-  const argsA = layerArgs('matchingSimilarity', a, 'a');
-  const argsB = layerArgs('matchingSimilarity', b, 'b');
-  for (const k of ['fanIn', 'outRows', 'block'] as const) {
-    check(a[k] === b[k], 'INVALID_ARGUMENT', `matchingSimilarity: a.${k} (${a[k]}) differs from b.${k} (${b[k]})`);
-  }
+  const [argsA, argsB] = matchingArgs('matchingSimilarity', a, b);
   try {
     return native.matchingSimilarity(...argsA, ...argsB, options.isa);
   } catch (e) {
     rethrow('matchingSimilarity', e);
   }
+}
+
+/**
+ * `matchingSimilarity` on a worker thread, for large layers (it does not block
+ * the event loop). Same result bit for bit. The layers' arrays are read in
+ * place: do not modify them until the promise settles.
+ */
+export async function matchingSimilarityAsync(a: LayerWeights, b: LayerWeights, options: { isa?: Isa } = {}): Promise<Float64Array> {
+  const [argsA, argsB] = matchingArgs('matchingSimilarityAsync', a, b);
+  try {
+    return await native.matchingSimilarityAsync(...argsA, ...argsB, options.isa);
+  } catch (e) {
+    rethrow('matchingSimilarityAsync', e);
+  }
+}
+
+function matchingArgs(fn: string, a: LayerWeights, b: LayerWeights) {
+  const argsA = layerArgs(fn, a, 'a');
+  const argsB = layerArgs(fn, b, 'b');
+  for (const k of ['fanIn', 'outRows', 'block'] as const) {
+    check(a[k] === b[k], 'INVALID_ARGUMENT', `${fn}: a.${k} (${a[k]}) differs from b.${k} (${b[k]})`);
+  }
+  return [argsA, argsB] as const;
 }
