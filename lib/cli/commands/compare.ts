@@ -1,7 +1,20 @@
 /**
  * `modeldiff compare a.onnx b.onnx --data probe.npy [...]`: how differently
  * two models behave on a probe set. A readable table by default, one JSON
- * document with --json (the Comparison object, serialized by toJson).
+ * document with --json: the library's `Comparison` (lib/function/compare.ts)
+ * serialized by toJson, keys in this order:
+ *
+ *   models: [{ path, outputName, cached }, { ... }]
+ *   n, k, outputs ('logits' | 'probs' | 'sigmoid' | 'sigmoid-logit'), units ('nats' | 'bits')
+ *   metrics: { <metric>: { mean, stderr, ci95: [lo, hi], median, max, samplesNeeded: { halfWidth, n } } }
+ *   inputConversions: string[], bootstrap: { replicates, seed }, hints: string[], warnings: string[]
+ *   kappa?                      (with --metric kappa)
+ *   accuracy?: { a, b, bothRight, bothWrong, exactlyOneWrong, onlyAWrong, onlyBWrong, disagreementWhenBothWrong }
+ *   top?: [{ index, value, labelA, labelB, confidenceA, confidenceB, trueLabel? }]   (with --top K)
+ *   perClass?: { confusion: k×k (A's label × B's label), classes: [{ class, count, changed, rate }] }
+ *
+ * Non-finite numbers are the strings "Infinity" / "-Infinity" / "NaN"
+ * (e.g. an infinite KL); ci95 is ["NaN", "NaN"] with --bootstrap 0.
  */
 import path from 'node:path';
 
