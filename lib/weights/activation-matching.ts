@@ -10,6 +10,8 @@
 import { ModeldiffError } from '../errors';
 import { type HiddenInput, type HiddenTensor, hiddenActivations } from '../infer/hidden';
 import { encodeOnnx } from '../io/onnx';
+import { featureGrams } from '../represent/gram';
+import type { ActivationMatrix } from '../represent/matrix';
 import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
@@ -34,7 +36,7 @@ export async function activationMatching(a: Network, b: Network, input: HiddenIn
   for (let h = 0; h < a.hidden.length; h++) {
     const id = a.hidden[h];
     const units = a.groups[id].units;
-    const C = unitCorrelation(unitColumns(actA[names[h]], units, names[h]), unitColumns(actB[namesB[h]], units, namesB[h]), units);
+    const C = await unitCorrelation(unitMatrix(actA[names[h]], units, names[h]), unitMatrix(actB[namesB[h]], units, namesB[h]));
     const gb = groupView(b, id);
     const tie = incomingCosine(groupView(a, id).view, gb.view);
     for (let i = 0; i < C.length; i++) C[i] += TIE_BREAK * tie[i];
@@ -72,51 +74,39 @@ function incomingCosine(a: LayerWeights, b: LayerWeights): Float64Array {
 
 /**
  * [batch, units, rest...] (or flattened channel-major [batch, units·rest]) as
- * one standardized column per unit over batch·rest values. A constant unit
- * (a dead ReLU) gets a zero column: it correlates with nothing.
+ * a samples × units matrix, every spatial position of every sample a row.
  */
-function unitColumns(t: HiddenTensor, units: number, name: string): { cols: Float64Array; m: number } {
+function unitMatrix(t: HiddenTensor, units: number, name: string): ActivationMatrix {
   const batch = t.dims[0];
   const R = t.data.length / (batch * units);
   if (!Number.isInteger(R) || R === 0) {
     throw new ModeldiffError('MODEL_OUTPUT', `hidden tensor "${name}" [${t.dims}] does not hold ${units} units per sample`);
   }
-  const m = batch * R;
-  const cols = new Float64Array(units * m);
+  if (R === 1) return { data: t.data, n: batch, p: units };
+  const data = new Float32Array(t.data.length);
   for (let n = 0; n < batch; n++) {
     for (let u = 0; u < units; u++) {
       const src = (n * units + u) * R;
-      const dst = u * m + n * R;
-      for (let r = 0; r < R; r++) cols[dst + r] = t.data[src + r];
+      for (let r = 0; r < R; r++) data[(n * R + r) * units + u] = t.data[src + r];
     }
   }
-  for (let u = 0; u < units; u++) {
-    const col = cols.subarray(u * m, (u + 1) * m);
-    let mean = 0;
-    for (let i = 0; i < m; i++) mean += col[i];
-    mean /= m;
-    let ss = 0;
-    for (let i = 0; i < m; i++) {
-      col[i] -= mean;
-      ss += col[i] * col[i];
-    }
-    const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
-    for (let i = 0; i < m; i++) col[i] *= inv;
-  }
-  return { cols, m };
+  return { data, n: batch * R, p: units };
 }
 
-/** Pearson correlation of every A unit with every B unit: units × units, row-major. */
-function unitCorrelation(a: { cols: Float64Array; m: number }, b: { cols: Float64Array; m: number }, units: number): Float64Array {
+/**
+ * Pearson correlation of every A unit with every B unit (units × units,
+ * row-major), from the centered cross-Gram (C++ kernel, float64). A unit
+ * constant on the probe set (a dead ReLU) correlates with nothing: 0.
+ */
+async function unitCorrelation(a: ActivationMatrix, b: ActivationMatrix): Promise<Float64Array> {
+  const g = await featureGrams(a, b);
+  const units = a.p;
   const C = new Float64Array(units * units);
-  const m = a.m;
   for (let i = 0; i < units; i++) {
-    const x = a.cols.subarray(i * m, (i + 1) * m);
+    const vi = g.xx[i * units + i];
     for (let j = 0; j < units; j++) {
-      const y = b.cols.subarray(j * m, (j + 1) * m);
-      let s = 0;
-      for (let k = 0; k < m; k++) s += x[k] * y[k];
-      C[i * units + j] = s;
+      const vj = g.yy[j * units + j];
+      C[i * units + j] = vi > 0 && vj > 0 ? g.xy[i * units + j] / Math.sqrt(vi * vj) : 0;
     }
   }
   return C;
