@@ -150,6 +150,15 @@ t.test('conv maps: flattened or averaged over space', async (t) => {
   const imgs = { data: Float32Array.from({ length: 20 * 9 }, () => rng.normal()), shape: [20, 1, 3, 3] };
   const r = await cka(conv, conv, { data: imgs, spatial: 'mean', layers: [{ a: 'c', b: 'r' }] });
   t.same([r.pairs[0].px, r.pairs[0].py], [2, 2]);
+  // Different input shapes for the two models: the same samples, reshaped for b.
+  const rows = { data: imgs.data, shape: [20, 9] };
+  const mlp9 = mlpModel({ layers: [{ W: Array.from({ length: 27 }, () => rng.normal()), b: [0, 0, 0], out: 3, in: 9, activation: 'relu' }] });
+  const mixed = await cka(conv, mlp9, { data: imgs, dataB: rows, layers: [{ a: 'r', b: 'a0' }] });
+  t.same([mixed.pairs[0].px, mixed.pairs[0].py], [8, 3]);
+  await t.rejects(cka(conv, mlp9, { data: imgs, dataB: { data: rows.data.slice(0, 90), shape: [10, 9] }, layers: [{ a: 'r', b: 'a0' }] }), {
+    code: 'SHAPE_MISMATCH',
+    message: /data has 20 samples but dataB has 10/,
+  });
   await t.rejects(cka(conv, conv, { data: imgs, spatial: 'x' as 'mean' }), { code: 'INVALID_ARGUMENT' });
 });
 
@@ -204,6 +213,9 @@ t.test('CLI: modeldiff cka', async (t) => {
   r = await run('--data', 'few.npy', '--metric', 'cca-mean', '--layers', 'a0');
   t.equal(r.code, 0, r.err);
   t.match(r.err, /^modeldiff: warning: a0 vs a0: cca-mean\/pwcca: .* directions for 6 samples/);
+  r = await run('--data', 'probe.npy', '--data-b', 'probe.npy', '--layers', 'a1', '--json');
+  t.equal(r.code, 0, r.err);
+  t.equal(JSON.parse(r.out).pairs.length, 1);
   r = await run('--list-layers');
   t.equal(r.code, 0);
   t.match(r.out, /#1\s+a0\s+Relu\s+activation/);

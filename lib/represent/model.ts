@@ -17,6 +17,11 @@ import { type RepresentationMeasureName, type RepresentationOptions, representat
 export interface ModelCkaOptions extends RepresentationOptions {
   /** Probe inputs (a .npy path, typed array with shape, or loaded ProbeData). */
   data: ProbeSource;
+  /**
+   * The same samples shaped for model b, when its input differs from a's
+   * (e.g. an MLP on n×64 vs a CNN on n×1×8×8); default: `data`.
+   */
+  dataB?: ProbeSource;
   /** Measures (default ['cka-linear']). */
   measures?: RepresentationMeasureName[];
   /**
@@ -128,9 +133,11 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
     pairs = da.map((l, i) => ({ a: l, b: db[i] }));
   }
   const probe = loadProbe(options.data, { cwd: options.cwd }); // read once, shared by both models
+  const probeB = options.dataB === undefined ? probe : loadProbe(options.dataB, { cwd: options.cwd });
+  check(probeB.n === probe.n, 'SHAPE_MISMATCH', `data has ${probe.n} samples but dataB has ${probeB.n}: both must hold the same samples`);
   const [xa, xb] = await Promise.all([
     activations(ma, [...new Set(pairs.map((p) => p.a))], probe, options),
-    activations(mb, [...new Set(pairs.map((p) => p.b))], probe, options),
+    activations(mb, [...new Set(pairs.map((p) => p.b))], probeB, options),
   ]);
   const results: LayerPairResult[] = [];
   for (const p of pairs) {

@@ -18,6 +18,7 @@ import type { CliIo } from '../context';
 
 interface CkaFlags {
   data?: string;
+  dataB?: string;
   layers?: string[];
   allLayers?: boolean;
   listLayers?: boolean;
@@ -52,6 +53,7 @@ export function register(program: Command, io: CliIo): void {
     .argument('<a>', 'first model (.onnx)')
     .argument('<b>', 'second model (.onnx)')
     .option('--data <probe.npy>', 'probe inputs (.npy/.npz, axis 0 = samples)')
+    .option('--data-b <probe.npy>', 'the same samples shaped for model b, if its input differs (e.g. n×1×8×8 for a CNN)')
     .option('--layers <pair>', 'layer pair a:NAME,b:NAME or NAME for both (tensor, node name or index #k; repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--all-layers', 'compare every hidden layer of a with every hidden layer of b (layer×layer matrix)')
     .option('--list-layers', 'list the candidate layers of both models and exit')
@@ -84,6 +86,7 @@ export function register(program: Command, io: CliIo): void {
       }
       const result = await cka(resolve(a), resolve(b), {
         data: resolve(flags.data),
+        dataB: flags.dataB === undefined ? undefined : resolve(flags.dataB),
         measures: measures as RepresentationMeasureName[],
         layers: flags.layers?.map(parseLayerPair),
         allLayers: flags.allLayers,
