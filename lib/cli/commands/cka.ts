@@ -117,8 +117,9 @@ function formatResult(r: ModelCkaResult): string {
       const { layersA, layersB, values } = r.matrix;
       const w = Math.max(8, ...layersA.map((l) => l.tensor.length));
       lines.push(`${m} (rows: layers of A, columns: layers of B)`);
-      lines.push(`${''.padEnd(w)}  ${layersB.map((l) => l.tensor.padStart(9)).join(' ')}`);
-      layersA.forEach((l, i) => lines.push(`${l.tensor.padEnd(w)}  ${values[m]![i].map((v) => fmt(v).padStart(9)).join(' ')}`));
+      const cw = layersB.map((l) => Math.max(9, l.tensor.length));
+      lines.push(`${''.padEnd(w)}  ${layersB.map((l, j) => l.tensor.padStart(cw[j])).join('  ')}`);
+      layersA.forEach((l, i) => lines.push(`${l.tensor.padEnd(w)}  ${values[m]![i].map((v, j) => fmt(v).padStart(cw[j])).join('  ')}`));
       lines.push('');
     }
     return lines.join('\n');
