@@ -322,6 +322,8 @@ t.test('bad input: clear errors naming the matrix, row and column', async (t) =>
   t.equal((await representationSimilarity(act(X), act(Y), ['cka-linear'], { maxFeatureGram: 11 })).space, 'sample', 'auto avoids a too-wide feature Gram');
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear'], { maxFeatureGram: 11, space: 'feature' }), { message: /exceeds maxFeatureGram/ });
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear'], { isa: 'neon' }), { code: 'INVALID_ARGUMENT', message: /isa 'neon'/ });
+  const huge = act(X.map((r) => r.map((v) => v * 1e100)));
+  await t.rejects(representationSimilarity(huge, act(Y)), { code: 'NON_FINITE', message: /overflowed float64/ });
   const constant = act(X.map(() => [1, 2, 3]));
   for (const m of ['cka-linear', 'cka-rbf', 'procrustes', 'cca-mean'] as const) {
     await t.rejects(representationSimilarity(constant, act(Y), [m]), { code: 'INVALID_ARGUMENT', message: /no variance|median pairwise distance is 0/ }, m);

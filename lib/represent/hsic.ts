@@ -99,6 +99,11 @@ export function linearHsicFromFeatures(
 /** CKA = HSIC(K,L) / sqrt(HSIC(K,K)·HSIC(L,L)); `what` names the inputs if undefined. */
 export function ckaFromHsic(kl: number, kk: number, ll: number, what: string): number {
   check(
+    Number.isFinite(kl) && Number.isFinite(kk) && Number.isFinite(ll),
+    'NON_FINITE',
+    `${what}: HSIC overflowed float64 (activations of magnitude ~1e70 or more); rescale the inputs (CKA is scale invariant)`,
+  );
+  check(
     kk > 0 && ll > 0,
     'INVALID_ARGUMENT',
     `${what}: CKA is undefined because ${kk > 0 ? 'Y' : 'X'} has no variance across samples (every sample has the same representation)`,
