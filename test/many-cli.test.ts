@@ -194,6 +194,15 @@ t.test('usage and input errors', async (t) => {
   fs.writeFileSync(wide, mlpModel({ layers: [{ W: r(8 * D), b: r(8), out: 8, in: D, activation: 'relu' }, { W: r(K * 8), b: r(K), out: K, in: 8 }] }));
   const mixed = await run(['matrix', models[0], wide, '--data', 'x.npy', '--json', ...cache]);
   t.equal(mixed.code, 0, mixed.err);
-  t.match(JSON.parse(mixed.out).weights.skipped, /skipped/);
+  t.match(JSON.parse(mixed.out).weights, { skipped: /raw skipped.*canonical and aligned skipped|canonical and aligned skipped.*raw skipped/ });
+  // Same shapes, different activation: raw distances exist, canonical/aligned do not (different symmetries).
+  const tanh = path.join(dir, 'tanh.onnx');
+  const t0 = zoo[0];
+  fs.writeFileSync(tanh, mlpModel({ layers: [{ W: t0.W1, b: t0.b1, out: H, in: D, activation: 'tanh' }, { W: t0.W2, b: t0.b2, out: K, in: H }] }));
+  const sym = await run(['matrix', models[0], tanh, '--data', 'x.npy', '--json', ...cache]);
+  const w = JSON.parse(sym.out).weights;
+  t.same(w.raw, [[0, 0], [0, 0]], 'same weights: raw distance 0');
+  t.equal(w.canonical, undefined);
+  t.match(w.skipped, /^canonical and aligned skipped: .*symmetries/);
   t.match(await run(['matrix', '--help']).then((h) => h.out), /--max-memory/);
 });

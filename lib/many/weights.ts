@@ -34,58 +34,69 @@ interface Prepared {
 
 export async function weightMatrices(paths: string[], methods: WeightMethod[], options: WeightMatrixOptions): Promise<WeightMatrices> {
   const N = paths.length;
-  const wantNet = methods.includes('canonical') || methods.includes('aligned');
-  const prepared: Prepared[] = [];
-  let first: Network | undefined;
-  try {
-    for (const p of paths) {
-      const model = readOnnx(p);
-      const entry: Prepared = { model };
-      if (wantNet) {
-        const net = buildNetwork(model);
+  const models = paths.map((p) => readOnnx(p));
+  const reasons: string[] = [];
+  // Raw needs matching initializer names and shapes only; the other two need
+  // networks of one architecture. A failure of either drops just those methods.
+  let active = [...methods];
+  const drop = (which: WeightMethod[], err: unknown) => {
+    if (!(err instanceof ModeldiffError && SKIPPABLE.has(err.code))) throw err;
+    active = active.filter((m) => !which.includes(m));
+    reasons.push(`${which.join(' and ')} skipped: ${err.message}`);
+  };
+  const prepared: Prepared[] = models.map((model) => ({ model }));
+  if (active.includes('canonical') || active.includes('aligned')) {
+    try {
+      let first: Network | undefined;
+      for (const entry of prepared) {
+        const net = buildNetwork(entry.model);
         if (first) checkSameArchitecture(first, net);
         else first = net;
-        if (methods.includes('canonical')) {
+        if (active.includes('canonical')) {
           entry.canonical = cloneNetwork(net);
           canonicalizeNetwork(entry.canonical);
         }
-        if (methods.includes('aligned')) {
+        if (active.includes('aligned')) {
           entry.normalized = cloneNetwork(net);
           normalizeNetwork(entry.normalized);
         }
       }
-      prepared.push(entry);
+    } catch (err) {
+      drop(['canonical', 'aligned'].filter((m) => active.includes(m as WeightMethod)) as WeightMethod[], err);
     }
-    const mats = new Map<WeightMethod, number[][]>();
-    for (const m of methods) mats.set(m, Array.from({ length: N }, () => new Array<number>(N).fill(0)));
-    const set = (m: WeightMethod, i: number, j: number, v: number) => {
-      (mats.get(m) as number[][])[i][j] = v;
-      (mats.get(m) as number[][])[j][i] = v;
-    };
-    const total = (N * (N - 1)) / 2;
-    let done = 0;
-    options.onProgress?.(0, total);
-    for (let i = 0; i < N; i++) {
-      for (let j = i + 1; j < N; j++) {
-        const a = prepared[i];
-        const b = prepared[j];
-        if (methods.includes('raw')) set('raw', i, j, weightDistances(initializerPairs(a.model, b.model)).l2);
-        if (a.canonical && b.canonical) set('canonical', i, j, weightDistances(networkPairs(a.canonical, b.canonical)).l2);
-        if (a.normalized && b.normalized) {
-          const moved = cloneNetwork(b.normalized);
-          await weightMatching(a.normalized, moved, { seed: options.seed });
-          set('aligned', i, j, weightDistances(networkPairs(a.normalized, moved)).l2);
-        }
-        options.onProgress?.(++done, total);
-      }
-    }
-    const out: WeightMatrices = { methods: [...methods] };
-    for (const m of methods) out[m] = mats.get(m);
-    return out;
-  } catch (err) {
-    if (err instanceof ModeldiffError && SKIPPABLE.has(err.code)) {
-      return { methods: [...methods], skipped: `weight distances skipped: ${err.message}` };
-    }
-    throw err;
   }
+  if (active.includes('raw')) {
+    try {
+      for (let i = 1; i < N; i++) initializerPairs(models[0], models[i]);
+    } catch (err) {
+      drop(['raw'], err);
+    }
+  }
+  const mats = new Map<WeightMethod, number[][]>();
+  for (const m of active) mats.set(m, Array.from({ length: N }, () => new Array<number>(N).fill(0)));
+  const set = (m: WeightMethod, i: number, j: number, v: number) => {
+    (mats.get(m) as number[][])[i][j] = v;
+    (mats.get(m) as number[][])[j][i] = v;
+  };
+  const total = (N * (N - 1)) / 2;
+  let done = 0;
+  options.onProgress?.(0, total);
+  for (let i = 0; i < N; i++) {
+    for (let j = i + 1; j < N; j++) {
+      const a = prepared[i];
+      const b = prepared[j];
+      if (mats.has('raw')) set('raw', i, j, weightDistances(initializerPairs(a.model, b.model)).l2);
+      if (mats.has('canonical')) set('canonical', i, j, weightDistances(networkPairs(a.canonical as Network, b.canonical as Network)).l2);
+      if (mats.has('aligned')) {
+        const moved = cloneNetwork(b.normalized as Network);
+        await weightMatching(a.normalized as Network, moved, { seed: options.seed });
+        set('aligned', i, j, weightDistances(networkPairs(a.normalized as Network, moved)).l2);
+      }
+      options.onProgress?.(++done, total);
+    }
+  }
+  const out: WeightMatrices = { methods: [...methods] };
+  for (const m of active) out[m] = mats.get(m);
+  if (reasons.length) out.skipped = reasons.join('; ');
+  return out;
 }
