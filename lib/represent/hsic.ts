@@ -106,7 +106,7 @@ export function ckaFromHsic(kl: number, kk: number, ll: number, what: string): n
   check(
     kk > 0 && ll > 0,
     'INVALID_ARGUMENT',
-    `${what}: CKA is undefined because ${kk > 0 ? 'Y' : 'X'} has no variance across samples (every sample has the same representation)`,
+    `${what}: CKA is undefined because ${kk > 0 ? 'Y' : 'X'} has no variance across samples (every sample has the same representation), or, for the debiased estimator, too few samples`,
   );
   return kl / Math.sqrt(kk * ll);
 }
