@@ -100,6 +100,7 @@ const unsupported: Array<[string, NodeSpec[], TensorInit[], RegExp]> = [
   ['a pooling op on a 2-D tensor', [{ op: 'MaxPool', name: 'mp', inputs: ['z'], outputs: ['a'], attrs: { kernel_shape: { ints: [1] } } }], [], /MaxPool node "mp".*spatial/],
   ['Flatten with axis 0', [{ op: 'Flatten', name: 'fl', inputs: ['z'], outputs: ['a'], attrs: { axis: { i: 0 } } }], [], /Flatten node "fl".*axis = 1/],
   ['a Reshape that moves features into the batch axis', [{ op: 'Reshape', name: 'rb', inputs: ['z', 'shape'], outputs: ['a'] }], [{ name: 'shape', dims: [2], data: [10, 1], dtype: 'int64' }], /Reshape node "rb"/],
+  ['a Transpose of hidden units', [{ op: 'Transpose', name: 'tr', inputs: ['z'], outputs: ['a'], attrs: { perm: { ints: [1, 0] } } }], [], /Transpose node "tr".*NHWC/],
   ['a Reshape to 3-D', [{ op: 'Reshape', name: 'rs', inputs: ['z', 'shape'], outputs: ['a'] }], [{ name: 'shape', dims: [3], data: [0, 5, 1], dtype: 'int64' }], /Reshape node "rs"/],
 ];
 
@@ -197,4 +198,30 @@ t.test('a PyTorch-style dynamic flatten (Shape → Gather → Concat → Reshape
   t.same(sq.layers[1].inBlock, 1);
   const ys = await runModel(squeezed, x, [5, 4, 2, 2]);
   t.ok(maxAbsDiff(ys, await runModel(canonicalize(squeezed), x, [5, 4, 2, 2])) < 1e-5 * Math.max(1, maxAbs(ys)));
+});
+
+t.test('an NHWC model input transposed to NCHW (tf2onnx) is fine: the input is fixed anyway', async (t) => {
+  const w = randomDense(rng, [2 * 9, 3])[0];
+  const bytes = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 4, 4, 2] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: [
+      { name: 'cw', dims: [3, 2, 3, 3], data: w.W }, { name: 'cb', dims: [3], data: w.b },
+      { name: 'fw', dims: [2, 3], data: [1, -1, 0.5, 0.2, 0.3, -0.7] }, { name: 'fb', dims: [2], data: [0, 0.1] },
+    ],
+    nodes: [
+      { op: 'Transpose', inputs: ['x'], outputs: ['xt'], attrs: { perm: { ints: [0, 3, 1, 2] } } },
+      { op: 'Conv', inputs: ['xt', 'cw', 'cb'], outputs: ['c'], attrs: { pads: { ints: [1, 1, 1, 1] } } },
+      { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+      { op: 'GlobalMaxPool', inputs: ['r'], outputs: ['g'] },
+      { op: 'Flatten', inputs: ['g'], outputs: ['f'] },
+      { op: 'Gemm', inputs: ['f', 'fw', 'fb'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+  const net = buildNetwork(readOnnx(bytes));
+  t.same(net.layers.map((l) => [l.inUnits, l.inBlock]), [[2, 9], [3, 1]]);
+  t.same(net.groups[net.hidden[0]].caps, { scale: true, sign: false });
+  const x = randomInput(rng, 3 * 32);
+  const y = await runModel(bytes, x, [3, 4, 4, 2]);
+  t.ok(maxAbsDiff(y, await runModel(canonicalize(bytes), x, [3, 4, 4, 2])) < 1e-5 * Math.max(1, maxAbs(y)));
 });

@@ -213,6 +213,11 @@ class GraphWalker {
       return this.set(out, { ...x, caps, layer: undefined });
     }
     if (op === 'Flatten' || op === 'Reshape' || op === 'Squeeze') return this.flatten(node, x, inputs);
+    if (op === 'Transpose') {
+      // tf2onnx turns NHWC model inputs into NCHW; moving hidden channels would need strided layouts.
+      if (!this.root(x.group).fixed) this.fail(node, 'transposing hidden channels (an NHWC layout) is not supported');
+      return this.set(out, { ...x, layer: undefined });
+    }
     if (BINARY.has(op)) return this.binary(node, inputs);
     this.fail(node, `op ${op} is not supported`);
   }
