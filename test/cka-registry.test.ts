@@ -65,6 +65,7 @@ for (const info of infos) {
     if (info.symmetric) t.ok(Math.abs(xy - yx) < 1e-9, `symmetric: ${xy} vs ${yx}`);
     const self = await value(X, { ...X, data: X.data.slice() }, m);
     t.ok(Math.abs(self - (info.largerIsSimilar ? 1 : 0)) < 1e-9, `identical inputs: ${self}`);
+    if (m === 'procrustes' || m === 'cka-linear') t.equal(self, info.largerIsSimilar ? 1 : 0, 'exactly, on identical inputs');
     for (const [name, transform] of Object.entries(transforms)) {
       // Transform each side in turn (PWCCA's weights only see the narrower side).
       const change = Math.max(Math.abs((await value(transform(X), Y, m)) - xy), Math.abs((await value(X, transform(Y), m)) - xy));

@@ -55,6 +55,12 @@ export interface RepresentationResult {
   warnings: string[];
 }
 
+function identical(x: ActivationMatrix, y: ActivationMatrix): boolean {
+  if (x.p !== y.p) return false;
+  for (let i = 0; i < x.data.length; i++) if (x.data[i] !== y.data[i]) return false;
+  return true;
+}
+
 export function isRepresentationMeasure(name: string): name is RepresentationMeasureName {
   return (REPRESENTATION_MEASURES as readonly string[]).includes(name);
 }
@@ -170,7 +176,9 @@ export async function representationSimilarity(
 
   if (g) {
     const tol = options.rankTolerance ?? 1e-10;
-    if (want.has('procrustes')) result.values.procrustes = procrustesDistance(g);
+    // A distance of identical inputs is exactly 0 (DESIGN.md); the SVD's nuclear
+    // norm would otherwise differ from the trace in the last bits.
+    if (want.has('procrustes')) result.values.procrustes = identical(x, y) ? 0 : procrustesDistance(g);
     if (want.has('cca-mean') || want.has('pwcca')) {
       const c = canonicalCorrelations(g, { rankTolerance: tol });
       degenerate(result, 'cca-mean/pwcca', c.keptX, c.keptY);
