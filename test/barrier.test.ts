@@ -135,6 +135,8 @@ t.test('the path matches a float64 forward pass of the interpolated weights; end
 
 t.test('a model with itself: flat path, zero barrier (naive and aligned)', async (t) => {
   const r = await lossBarrier(bytes(netA), bytes(netA), { data: probe, labels, steps: 4, align: 'weights' });
+  t.equal(r.naive.lossBarrier, 0, 'naive: exactly 0');
+  t.ok(r.naive.loss.every((v) => v === r.naive.loss[0]), 'naive: exactly flat');
   for (const curve of [r.naive, r.aligned!]) {
     for (const v of curve.loss) t.ok(Math.abs(v - curve.loss[0]) < 1e-6, `flat: ${v}`);
     t.ok(curve.lossBarrier < 1e-6);

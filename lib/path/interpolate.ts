@@ -106,7 +106,8 @@ export function interpolatedModel(plan: InterpolationPlan, alpha: number): Uint8
     // Endpoints exactly: no (1−α)·a + α·b rounding at α = 0 or 1.
     if (alpha === 0) mixed.set(t.a);
     else if (alpha === 1) mixed.set(t.b);
-    else for (let i = 0; i < mixed.length; i++) mixed[i] = (1 - alpha) * t.a[i] + alpha * t.b[i];
+    // Equal weights stay exactly equal (so a model with itself has an exactly flat path).
+    else for (let i = 0; i < mixed.length; i++) mixed[i] = t.a[i] === t.b[i] ? t.a[i] : (1 - alpha) * t.a[i] + alpha * t.b[i];
     inits[t.index] = float64ToTensor(t.name, t.dims, mixed, t.dataType);
   }
   return encodeOnnx(model);
