@@ -9,7 +9,9 @@ import path from 'node:path';
 
 import t from 'tap';
 
+import { parseSize } from '../lib/cli/commands/matrix';
 import { runCli } from '../lib/cli/main';
+import { displayNames } from '../lib/many/matrix';
 import { writeNpy } from '../lib/io/npy';
 import { createRng } from '../lib/util/rng';
 import { type DenseLayer, mlpModel } from './helpers/onnx-builder';
@@ -205,4 +207,17 @@ t.test('usage and input errors', async (t) => {
   t.equal(w.canonical, undefined);
   t.match(w.skipped, /^canonical and aligned skipped: .*symmetries/);
   t.match(await run(['matrix', '--help']).then((h) => h.out), /--max-memory/);
+});
+
+t.test('sizes and display names', async (t) => {
+  t.equal(parseSize('512M'), 512 * 2 ** 20);
+  t.equal(parseSize('1.5g'), 1.5 * 2 ** 30);
+  t.equal(parseSize('2KiB'), 2048);
+  t.equal(parseSize('1000'), 1000);
+  t.throws(() => parseSize('-1M'), { code: 'USAGE' });
+  t.same(displayNames(['a/m.onnx', 'b/m.onnx', 'c/x.onnx']), ['a/m.onnx#0', 'b/m.onnx#1', 'x.onnx']);
+  const o = { data: new Float32Array(2), n: 1, k: 2 };
+  t.same(displayNames([{ name: 'p', outputs: o }, { name: 'p', outputs: o }]), ['p#0', 'p#1']);
+  const big = await run(['matrix', ...models.slice(0, 2), '--data', 'x.npy', '--max-memory', '1G', '--weights', 'none', '--csv', ...cache]);
+  t.equal(big.code, 0, big.err);
 });
