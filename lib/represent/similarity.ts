@@ -29,7 +29,7 @@ export interface RepresentationOptions extends KernelOptions {
   rankTolerance?: number;
   /** Largest n for which n×n matrices are formed (RBF, sample-space CKA). Default 8192 (512 MiB each). */
   maxSampleGram?: number;
-  /** Largest px + py for which the (px+py)² feature-space Gram is formed. Default 8192 (512 MiB). */
+  /** Largest px + py for which the (px+py)² feature-space Gram is formed. Default 4096 (128 MiB, plus per-thread partials). */
   maxFeatureGram?: number;
   /**
    * Largest units per side for the CCA family and Procrustes, whose p×p
@@ -117,7 +117,7 @@ export async function representationSimilarity(
     );
 
   const linear = want.has('cka-linear') || want.has('cka-linear-debiased');
-  const maxP = options.maxFeatureGram ?? 8192;
+  const maxP = options.maxFeatureGram ?? 4096;
   const space = options.space && options.space !== 'auto' ? options.space : x.p + y.p > Math.min(n, maxP) ? 'sample' : 'feature';
   const needFeatures =
     (linear && space === 'feature') || want.has('procrustes') || want.has('cca-mean') || want.has('svcca') || want.has('pwcca');
