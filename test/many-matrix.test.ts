@@ -139,3 +139,20 @@ t.test('study: near-copies are one solution, distinct models are not; seeded JSO
   await t.rejects(study(zoo, { maxBootstrapPairs: 0 }), { code: 'USAGE' });
   await t.rejects(study(zoo, { labels: [1, 2] }), { code: 'SHAPE_MISMATCH' });
 });
+
+t.test('probabilities with zeros: KL matrix has Infinity, study refuses it clearly', async (t) => {
+  const p = (rows: number[][]) => ({ data: Float64Array.from(rows.flat()), n: rows.length, k: rows[0].length });
+  const m = [
+    { name: 'p', outputs: p([[1, 0], [0.5, 0.5]]) },
+    { name: 'q', outputs: p([[0.5, 0.5], [0.5, 0.5]]) },
+    { name: 'r', outputs: p([[0.25, 0.75], [0.5, 0.5]]) },
+  ];
+  const r = await matrix(m, { metric: 'kl' });
+  t.equal(r.probe.outputKind, 'probs');
+  t.equal(r.functional[1][0], Infinity, 'KL(q‖p) with p = 0 < q');
+  t.ok(Math.abs(r.functional[0][1] - Math.log(2) / 2) < 1e-12, 'KL(p‖q) = ½·ln 2');
+  t.match(toJson(r), /"Infinity"/);
+  await t.rejects(study(m, { metric: 'kl' }), { code: 'NON_FINITE', message: /distance matrix\[0\]\[1\].*js/ });
+  const smoothed = await study(m, { metric: 'kl', epsilon: 1e-3, permutations: 9 });
+  t.ok(smoothed.functional.flat().every(Number.isFinite), 'epsilon smoothing makes it finite');
+});
