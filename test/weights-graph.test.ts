@@ -7,7 +7,7 @@
 import t from 'tap';
 
 import { readOnnx } from '../lib/io/onnx';
-import { canonicalize } from '../lib/weights';
+import { canonicalize, weightDistance } from '../lib/weights';
 import { buildNetwork } from '../lib/weights/graph';
 import { type NodeSpec, type TensorInit, buildModel } from './helpers/onnx-builder';
 import { createRng, maxAbs, maxAbsDiff, randomDense, randomInput, runModel } from './helpers/onnx-models';
@@ -100,7 +100,7 @@ const unsupported: Array<[string, NodeSpec[], TensorInit[], RegExp]> = [
   ['a pooling op on a 2-D tensor', [{ op: 'MaxPool', name: 'mp', inputs: ['z'], outputs: ['a'], attrs: { kernel_shape: { ints: [1] } } }], [], /MaxPool node "mp".*spatial/],
   ['Flatten with axis 0', [{ op: 'Flatten', name: 'fl', inputs: ['z'], outputs: ['a'], attrs: { axis: { i: 0 } } }], [], /Flatten node "fl".*axis = 1/],
   ['a Reshape that moves features into the batch axis', [{ op: 'Reshape', name: 'rb', inputs: ['z', 'shape'], outputs: ['a'] }], [{ name: 'shape', dims: [2], data: [10, 1], dtype: 'int64' }], /Reshape node "rb"/],
-  ['a Transpose of hidden units', [{ op: 'Transpose', name: 'tr', inputs: ['z'], outputs: ['a'], attrs: { perm: { ints: [1, 0] } } }], [], /Transpose node "tr".*NHWC/],
+  ['a Transpose of hidden units', [{ op: 'Transpose', name: 'tr', inputs: ['z'], outputs: ['a'], attrs: { perm: { ints: [1, 0] } } }], [], /Transpose node "tr".*perm \[1,0\]/],
   ['a Reshape to 3-D', [{ op: 'Reshape', name: 'rs', inputs: ['z', 'shape'], outputs: ['a'] }], [{ name: 'shape', dims: [3], data: [0, 5, 1], dtype: 'int64' }], /Reshape node "rs"/],
 ];
 
@@ -224,4 +224,59 @@ t.test('an NHWC model input transposed to NCHW (tf2onnx) is fine: the input is f
   const x = randomInput(rng, 3 * 32);
   const y = await runModel(bytes, x, [3, 4, 4, 2]);
   t.ok(maxAbsDiff(y, await runModel(canonicalize(bytes), x, [3, 4, 4, 2])) < 1e-5 * Math.max(1, maxAbs(y)));
+});
+
+t.test('tf2onnx-style NHWC flatten (Conv → Relu → Transpose → Reshape → MatMul + Add): columns regrouped per channel', async (t) => {
+  const C = 3;
+  const cw = randomDense(rng, [2 * 9, C])[0];
+  const fw = randomDense(rng, [C * 4, 2])[0];
+  const fwT = new Float64Array(C * 4 * 2); // MatMul stores [in, out]; in = (h, w, c) position-major
+  for (let o = 0; o < 2; o++) for (let k = 0; k < C * 4; k++) fwT[k * 2 + o] = fw.W[o * C * 4 + k];
+  const bytes = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 2, 2, 2] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: [
+      { name: 'cw', dims: [C, 2, 3, 3], data: cw.W }, { name: 'cb', dims: [C], data: cw.b },
+      { name: 'fw', dims: [C * 4, 2], data: fwT }, { name: 'fb', dims: [2], data: fw.b },
+      { name: 'shape', dims: [2], data: [0, -1], dtype: 'int64' },
+    ],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'cw', 'cb'], outputs: ['c'], attrs: { pads: { ints: [1, 1, 1, 1] } } },
+      { op: 'Transpose', inputs: ['c'], outputs: ['ct'], attrs: { perm: { ints: [0, 2, 3, 1] } } },
+      { op: 'Relu', inputs: ['ct'], outputs: ['r'] },
+      { op: 'Reshape', inputs: ['r', 'shape'], outputs: ['f'] },
+      { op: 'MatMul', inputs: ['f', 'fw'], outputs: ['m'] },
+      { op: 'Add', inputs: ['m', 'fb'], outputs: ['y'] },
+    ],
+  });
+  const net = buildNetwork(readOnnx(bytes));
+  const dense = net.layers[1];
+  t.same([dense.inUnits, dense.inBlock, dense.inChannelLast], [C, 4, true]);
+  // Canonical column c·4 + s holds stored feature s·C + c.
+  for (let c = 0; c < C; c++) for (let s = 0; s < 4; s++) t.equal(dense.W[1 * C * 4 + c * 4 + s], Math.fround(fw.W[1 * C * 4 + s * C + c]));
+  t.equal(net.groups[net.hidden[0]].tensorChannelLast, true);
+  const x = randomInput(rng, 6 * 8);
+  const y = await runModel(bytes, x, [6, 2, 2, 2]);
+  const canon = canonicalize(bytes);
+  t.ok(maxAbsDiff(y, await runModel(canon, x, [6, 2, 2, 2])) < 1e-5 * Math.max(1, maxAbs(y)), 'canonical NHWC model computes the same function');
+  const r = await weightDistance(bytes, canon);
+  t.ok(r.raw!.relative > 0.01 && r.aligned!.relative < 1e-6, `raw ${r.raw!.relative}, aligned ${r.aligned!.relative}`);
+  const act = await weightDistance(bytes, canon, { methods: ['aligned'], align: 'activations', data: { dtype: 'float32', shape: [6, 2, 2, 2], data: x } });
+  t.ok(act.aligned!.relative < 1e-6, `activation-aligned ${act.aligned!.relative}`);
+  // Channel-last tensors cannot be pooled or convolved as if channels-first.
+  const pooled = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 2, 2, 2] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: [{ name: 'cw', dims: [C, 2, 3, 3], data: cw.W }, { name: 'fw', dims: [C, 2], data: fwT.slice(0, C * 2) }],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'cw'], outputs: ['c'], attrs: { pads: { ints: [1, 1, 1, 1] } } },
+      { op: 'Transpose', inputs: ['c'], outputs: ['ct'], attrs: { perm: { ints: [0, 2, 3, 1] } } },
+      { op: 'Transpose', inputs: ['ct'], outputs: ['cb'], attrs: { perm: { ints: [0, 3, 1, 2] } } },
+      { op: 'Transpose', inputs: ['cb'], outputs: ['c2'], attrs: { perm: { ints: [0, 2, 3, 1] } } },
+      { op: 'MaxPool', name: 'mp', inputs: ['c2'], outputs: ['p'], attrs: { kernel_shape: { ints: [2, 2] } } },
+      { op: 'Flatten', inputs: ['p'], outputs: ['f'] },
+      { op: 'MatMul', inputs: ['f', 'fw'], outputs: ['y'] },
+    ],
+  });
+  t.throws(() => buildNetwork(readOnnx(pooled)), { code: 'UNSUPPORTED_GRAPH', message: /MaxPool node "mp".*channels-first/ });
 });

@@ -36,7 +36,8 @@ export async function activationMatching(a: Network, b: Network, input: HiddenIn
   for (let h = 0; h < a.hidden.length; h++) {
     const id = a.hidden[h];
     const units = a.groups[id].units;
-    const C = await unitCorrelation(unitMatrix(actA[names[h]], units, names[h]), unitMatrix(actB[namesB[h]], units, namesB[h]));
+    const last = Boolean(a.groups[id].tensorChannelLast);
+    const C = await unitCorrelation(unitMatrix(actA[names[h]], units, names[h], last), unitMatrix(actB[namesB[h]], units, namesB[h], last));
     const gb = groupView(b, id);
     const tie = incomingCosine(groupView(a, id).view, gb.view);
     for (let i = 0; i < C.length; i++) C[i] += TIE_BREAK * tie[i];
@@ -73,16 +74,18 @@ function incomingCosine(a: LayerWeights, b: LayerWeights): Float64Array {
 }
 
 /**
- * [batch, units, rest...] (or flattened channel-major [batch, units·rest]) as
+ * [batch, units, rest...] (or flattened channel-major [batch, units·rest], or
+ * channel-last [batch, rest..., units]) as
  * a samples × units matrix, every spatial position of every sample a row.
  */
-function unitMatrix(t: HiddenTensor, units: number, name: string): ActivationMatrix {
+function unitMatrix(t: HiddenTensor, units: number, name: string, channelLast: boolean): ActivationMatrix {
   const batch = t.dims[0];
   const R = t.data.length / (batch * units);
   if (!Number.isInteger(R) || R === 0) {
     throw new ModeldiffError('MODEL_OUTPUT', `hidden tensor "${name}" [${t.dims}] does not hold ${units} units per sample`);
   }
-  if (R === 1) return { data: t.data, n: batch, p: units };
+  // Channel-last (NHWC) tensors already are (batch·positions) × units.
+  if (R === 1 || channelLast) return { data: t.data, n: batch * R, p: units };
   const data = new Float32Array(t.data.length);
   for (let n = 0; n < batch; n++) {
     for (let u = 0; u < units; u++) {

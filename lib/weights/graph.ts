@@ -35,6 +35,8 @@ interface TensorState {
   rank: number;
   /** Flattened from a tensor with spatial axes: feature = channel·block + position. */
   flat: boolean;
+  /** Channels moved to the last axis (NHWC, as tf2onnx leaves Keras conv nets before Flatten). */
+  channelLast?: boolean;
   /** Set when the tensor is a layer's direct (pre-activation) output. */
   layer?: number;
 }
@@ -140,7 +142,10 @@ class GraphWalker {
     k.units ||= d.units;
     k.caps = and(k.caps, d.caps);
     k.fixed ||= d.fixed;
-    k.tensor ??= d.tensor;
+    if (k.tensor === undefined) {
+      k.tensor = d.tensor;
+      k.tensorChannelLast = d.tensorChannelLast;
+    }
     this.parent[drop] = keep;
     return keep;
   }
@@ -208,18 +213,33 @@ class GraphWalker {
       return this.set(out, { ...x, caps: { scale: false, sign: false }, layer: undefined });
     }
     if (MAX_POOLS.has(op) || AVG_POOLS.has(op)) {
-      if (x.rank < 3 || x.flat) this.fail(node, 'pooling needs a tensor with spatial axes');
+      if (x.rank < 3 || x.flat || x.channelLast) this.fail(node, 'pooling needs a channels-first tensor with spatial axes');
       const caps = MAX_POOLS.has(op) ? and(x.caps, { scale: true, sign: false }) : x.caps;
       return this.set(out, { ...x, caps, layer: undefined });
     }
     if (op === 'Flatten' || op === 'Reshape' || op === 'Squeeze') return this.flatten(node, x, inputs);
-    if (op === 'Transpose') {
-      // tf2onnx turns NHWC model inputs into NCHW; moving hidden channels would need strided layouts.
-      if (!this.root(x.group).fixed) this.fail(node, 'transposing hidden channels (an NHWC layout) is not supported');
-      return this.set(out, { ...x, layer: undefined });
-    }
+    if (op === 'Transpose') return this.transpose(node, x);
     if (BINARY.has(op)) return this.binary(node, inputs);
     this.fail(node, `op ${op} is not supported`);
+  }
+
+  /**
+   * NCHW ↔ NHWC. A model input may be transposed freely (it is fixed); hidden
+   * channels may move to the last axis and back, and a channel-last tensor
+   * may be flattened into a dense layer (its columns are then position-major,
+   * which the layer's canonical view reorders to channel-major blocks).
+   */
+  private transpose(node: onnx.INodeProto, x: TensorState): void {
+    const out = (node.output ?? [])[0];
+    if (this.root(x.group).fixed) return this.set(out, { ...x, layer: undefined });
+    const perm = attrInts(node, 'perm') ?? [];
+    const r = x.rank;
+    const toLast = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2), 1];
+    const toFirst = [0, r - 1, ...Array.from({ length: r - 2 }, (_, i) => i + 1)];
+    const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+    if (r > 2 && !x.flat && !x.channelLast && same(perm, toLast)) return this.set(out, { ...x, channelLast: true, layer: undefined });
+    if (r > 2 && !x.flat && x.channelLast && same(perm, toFirst)) return this.set(out, { ...x, channelLast: false, layer: undefined });
+    this.fail(node, `only moving the channel axis of a hidden tensor last (NHWC) and back is supported, not perm [${perm}]`);
   }
 
   private flatten(node: onnx.INodeProto, x: TensorState, inputs: string[]): void {
@@ -250,11 +270,11 @@ class GraphWalker {
     if (!this.isConst(a) && !this.isConst(b)) {
       const sa = this.data(node, a);
       const sb = this.data(node, b);
-      if (sa.rank !== sb.rank || sa.flat !== sb.flat) this.fail(node, 'it joins tensors of different layouts');
+      if (sa.rank !== sb.rank || sa.flat !== sb.flat || Boolean(sa.channelLast) !== Boolean(sb.channelLast)) this.fail(node, 'it joins tensors of different layouts');
       const group = this.union(sa.group, sb.group, node);
       const linear = op === 'Add' || op === 'Sub';
       const caps = linear ? and(sa.caps, sb.caps) : { scale: false, sign: false };
-      this.set(out, { group, caps, rank: sa.rank, flat: sa.flat });
+      this.set(out, { group, caps, rank: sa.rank, flat: sa.flat, channelLast: sa.channelLast });
       return;
     }
     const dataName = this.isConst(a) ? b : a;
@@ -288,13 +308,14 @@ class GraphWalker {
     let spatialOut = false;
     if (op === 'Conv') {
       if (attrInt(node, 'group', 1) !== 1) this.fail(node, 'grouped/depthwise convolution (group != 1) is not supported');
-      if (x.rank < 3 || x.flat) this.fail(node, 'Conv input must have spatial axes');
+      if (x.rank < 3 || x.flat || x.channelLast) this.fail(node, 'Conv input must be channels-first with spatial axes');
       outUnits = dims[0];
       cols = dims.slice(1).reduce((p, q) => p * q, 1);
       W = raw;
       spatialOut = true;
     } else {
       if (x.rank !== 2) this.fail(node, `${op} input must be [batch, features] (got rank ${x.rank})`);
+      if (x.channelLast && !this.root(x.group).fixed && !x.flat) this.fail(node, 'a dense layer over channel-last positions is not supported');
       if (dims.length !== 2) this.fail(node, `its weight "${inputs[1]}" must be 2-D`);
       let trans: boolean;
       let alpha = 1;
@@ -351,8 +372,14 @@ class GraphWalker {
     if (!inUnits || cols % inUnits !== 0) this.fail(node, `its ${cols} input features do not divide into the ${inUnits || '?'} channels feeding it`);
     const inBlock = cols / inUnits;
     if (!x.flat && op !== 'Conv' && inBlock !== 1) this.fail(node, `its ${cols} input features do not match the ${inUnits} units feeding it`);
+    // Flattened NHWC: stored column s·C + c becomes canonical column c·S + s (undone on writeback).
+    const inChannelLast = Boolean(x.flat && x.channelLast && !inGroup.fixed && inBlock > 1);
+    if (inChannelLast) W = channelLastToBlocks(W, outUnits, inUnits, inBlock);
     inGroup.caps = and(inGroup.caps, x.caps);
-    inGroup.tensor ??= inputs[0];
+    if (inGroup.tensor === undefined) {
+      inGroup.tensor = inputs[0];
+      inGroup.tensorChannelLast = Boolean(x.channelLast);
+    }
     const layerIndex = this.layers.length;
     const outGroup = this.newGroup(outUnits, false);
     this.layers.push({
@@ -370,6 +397,7 @@ class GraphWalker {
       inBlock,
       outGroup,
       inGroup: inGroup.id,
+      inChannelLast: inChannelLast || undefined,
       W,
       b,
     });
@@ -433,4 +461,18 @@ class GraphWalker {
       .map((t) => ({ name: t.name ?? '', data: this.values(t) }));
     return { label: this.model.label, layers: this.layers, groups: this.groups, hidden, extras, model: this.model };
   }
+}
+
+/** Reorder the columns of [rows, S·C] (position-major, NHWC flatten) to [rows, C·S] (channel-major blocks). */
+export function channelLastToBlocks(W: Float64Array, rows: number, C: number, S: number): Float64Array {
+  const out = new Float64Array(W.length);
+  for (let o = 0; o < rows; o++) for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) out[o * C * S + c * S + s] = W[o * C * S + s * C + c];
+  return out;
+}
+
+/** The inverse of channelLastToBlocks. */
+export function blocksToChannelLast(W: Float64Array, rows: number, C: number, S: number): Float64Array {
+  const out = new Float64Array(W.length);
+  for (let o = 0; o < rows; o++) for (let s = 0; s < S; s++) for (let c = 0; c < C; c++) out[o * C * S + s * C + c] = W[o * C * S + c * S + s];
+  return out;
 }

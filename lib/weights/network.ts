@@ -51,6 +51,8 @@ export interface Layer {
   inBlock: number;
   outGroup: number;
   inGroup: number;
+  /** Fed by a flattened NHWC tensor: W's columns were reordered to channel-major blocks on read. */
+  inChannelLast?: boolean;
   W: Float64Array;
   b: Float64Array;
 }
@@ -67,6 +69,8 @@ export interface Group {
   consumers: number[];
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */
   tensor?: string;
+  /** That tensor holds the units on its last axis (NHWC). */
+  tensorChannelLast?: boolean;
 }
 
 export interface Network {

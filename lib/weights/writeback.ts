@@ -8,6 +8,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { type OnnxModel, attrInt, cloneModel, float64ToTensor, graphOf, onnx, setAttr, tensorDims } from '../io/onnx';
+import { blocksToChannelLast } from './graph';
 import type { Layer, Network } from './network';
 
 export function writeNetwork(net: Network): OnnxModel {
@@ -84,14 +85,15 @@ export function writeNetwork(net: Network): OnnxModel {
 
 /** Canonical W [out, in] → the stored layout (Gemm transB = 0 and MatMul store [in, out]). */
 function storedWeight(layer: Layer, node: onnx.INodeProto): Float64Array {
+  const W = layer.inChannelLast ? blocksToChannelLast(layer.W, layer.outUnits, layer.inUnits, layer.inBlock) : layer.W;
   const transposed =
     layer.op === 'MatMul' ||
     (layer.op === 'Gemm' && attrInt(node, 'transB', 0) !== 1);
-  if (!transposed) return layer.W;
+  if (!transposed) return W;
   const n = layer.outUnits;
-  const k = layer.W.length / n;
+  const k = W.length / n;
   const out = new Float64Array(n * k);
-  for (let o = 0; o < n; o++) for (let j = 0; j < k; j++) out[j * n + o] = layer.W[o * k + j];
+  for (let o = 0; o < n; o++) for (let j = 0; j < k; j++) out[j * n + o] = W[o * k + j];
   return out;
 }
 
