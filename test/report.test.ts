@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import t from 'tap';
 
-import { buildReportHtml, inlineSvg, num } from '../lib/report/html';
+import { buildReportHtml, inlineSvg, num, swatchColour } from '../lib/report/html';
 import { renderStudyPlots, studyPlots, writeReport } from '../lib/report';
 import { renderSvg } from '../lib/report/render';
 import { fixtureStudy } from './helpers/many-fixture';
@@ -86,6 +86,8 @@ t.test('report HTML: self-contained, every plot and table, command and versions'
 });
 
 t.test('HTML helpers', async (t) => {
+  t.equal(swatchColour(0, 3), '#4c78a8');
+  t.equal(swatchColour(21, 30), '#aec7e8');
   t.equal(num(null), '–');
   t.equal(num(Infinity), 'Infinity');
   t.equal(num(0), '0');

@@ -59,7 +59,14 @@ details{margin:10px 0}summary{cursor:pointer;color:var(--accent);font-weight:600
 .swatch{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:6px;vertical-align:baseline}
 `;
 
-const TABLEAU = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
+// The maps' colour schemes (vega's tableau10 up to 10 solutions, category20 beyond), so table swatches match the points.
+const TABLEAU10 = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
+const CATEGORY20 = [
+  '#1f77b4', '#aec7e8', '#ff7f0e', '#ffbb78', '#2ca02c', '#98df8a', '#d62728', '#ff9896', '#9467bd', '#c5b0d5',
+  '#8c564b', '#c49c94', '#e377c2', '#f7b6d2', '#7f7f7f', '#c7c7c7', '#bcbd22', '#dbdb8d', '#17becf', '#9edae5',
+];
+export const swatchColour = (cluster: number, clusters: number): string =>
+  clusters <= 10 ? TABLEAU10[cluster % 10] : CATEGORY20[cluster % 20];
 
 function table(head: string[], rows: string[][], numeric: boolean[]): string {
   const th = head.map((h) => `<th>${esc(h)}</th>`).join('');
@@ -86,7 +93,7 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
     .join(' · ');
 
   const clusterRows = s.clustering.clusters.map((members, c) => [
-    `<span class="swatch" style="background:${TABLEAU[c % TABLEAU.length]}"></span>S${c + 1}`,
+    `<span class="swatch" style="background:${swatchColour(c, s.clustering.clusters.length)}"></span>S${c + 1}`,
     String(members.length),
     s.accuracy ? num(members.reduce((t, m) => t + (s.accuracy as number[])[m], 0) / members.length) : '–',
     esc(members.map((m) => s.models[m]).join(', ')),
