@@ -282,6 +282,10 @@ t.test('unsupported graphs name the node; raw still works; architectures must ma
   await t.rejects(weightDistance(mlpBytes(A, 'relu'), wider, { methods: ['raw'] }), { code: 'ARCHITECTURE_MISMATCH', message: /W0/ });
   await t.rejects(weightDistance(mlpBytes(A, 'relu'), mlpBytes(A, 'tanh'), { methods: ['aligned'] }), { code: 'ARCHITECTURE_MISMATCH' });
   await t.rejects(weightDistance(wider, wider, { methods: ['nope' as 'raw'] }), { code: 'INVALID_ARGUMENT' });
+  const nan = A.map((l) => ({ ...l, W: l.W.slice() }));
+  nan[1].W[3] = NaN;
+  await t.rejects(weightDistance(mlpBytes(A, 'relu'), mlpBytes(nan, 'relu'), { methods: ['raw'] }), { code: 'NON_FINITE', message: /initializer W1 .* index 3/ });
+  await t.rejects(weightDistance(mlpBytes(A, 'relu'), mlpBytes(nan, 'relu'), { methods: ['aligned'] }), { code: 'NON_FINITE', message: /tensor W1 .* index 3/ });
   await t.rejects(weightDistance(wider, wider, { sortKey: 'nope' as 'bias' }), { code: 'INVALID_ARGUMENT' });
 });
 

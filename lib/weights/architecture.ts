@@ -5,7 +5,7 @@
  * initializer names and shapes.
  */
 import { ModeldiffError } from '../errors';
-import { type OnnxModel, graphOf, isFloatTensor, tensorDims, tensorToFloat64 } from '../io/onnx';
+import { type OnnxModel, graphOf, isFloatTensor, onnx, tensorDims, tensorToFloat64 } from '../io/onnx';
 import type { ParamPair } from './distance';
 import type { Network } from './network';
 
@@ -67,6 +67,13 @@ export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPair[] {
     if (da.join() !== db.join()) {
       throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${ta.name} has shape [${da}] in ${a.label} but [${db}] in ${b.label}`);
     }
-    return { name: ta.name ?? '', a: tensorToFloat64(ta, a.label), b: tensorToFloat64(tb, b.label) };
+    return { name: ta.name ?? '', a: finite(ta, a), b: finite(tb, b) };
   });
+}
+
+function finite(t: onnx.ITensorProto, model: OnnxModel): Float64Array {
+  const v = tensorToFloat64(t, model.label);
+  const bad = v.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new ModeldiffError('NON_FINITE', `${model.label}: initializer ${t.name} has a non-finite value (${v[bad]}) at index ${bad}`);
+  return v;
 }

@@ -174,6 +174,14 @@ class GraphWalker {
     return tensorToFloat64(t, this.model.label);
   }
 
+  /** A parameter's values; NaN or Infinity in weights is an error naming the tensor, not a NaN distance. */
+  private finite(t: onnx.ITensorProto): Float64Array {
+    const v = this.values(t);
+    const bad = v.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new ModeldiffError('NON_FINITE', `${this.model.label}: tensor ${t.name} has a non-finite value (${v[bad]}) at index ${bad}`);
+    return v;
+  }
+
   private set(name: string, s: TensorState): void {
     this.state.set(name, s);
   }
@@ -297,7 +305,7 @@ class GraphWalker {
     if (!this.inits.has(inputs[1])) this.fail(node, `its weight "${inputs[1]}" is not an initializer`);
     const wt = this.param(node, inputs[1], 'weight');
     const dims = tensorDims(wt);
-    const raw = this.values(wt);
+    const raw = this.finite(wt);
     let outUnits: number;
     let cols: number;
     let W: Float64Array;
@@ -336,7 +344,7 @@ class GraphWalker {
     const biasInput = op === 'MatMul' ? undefined : inputs[2];
     if (biasInput) {
       const bt = this.param(node, biasInput, 'bias');
-      const bv = this.values(bt);
+      const bv = this.finite(bt);
       if (bv.length !== outUnits && bv.length !== 1) this.fail(node, `its bias "${biasInput}" has ${bv.length} values for ${outUnits} units`);
       const beta = op === 'Gemm' ? attrFloat(node, 'beta', 1) : 1;
       for (let o = 0; o < outUnits; o++) b[o] = beta * bv[bv.length === 1 ? 0 : o];
@@ -351,7 +359,7 @@ class GraphWalker {
         const other = (add.input ?? []).find((n) => n !== out) ?? '';
         const bt = this.inits.get(other);
         if (bt && isFloatTensor(bt) && (this.uses.get(other) ?? []).length === 1) {
-          const bv = this.values(bt);
+          const bv = this.finite(bt);
           if (bv.length === outUnits) {
             this.param(add, other, 'bias');
             b.set(bv);
@@ -416,7 +424,7 @@ class GraphWalker {
     const layer = this.layers[x.layer];
     const [scale, bias, mean, variance] = inputs.slice(1, 5).map((name, i) => {
       const t = this.param(node, name, ['scale', 'bias', 'mean', 'variance'][i]);
-      const v = this.values(t);
+      const v = this.finite(t);
       if (v.length !== layer.outUnits) this.fail(node, `its ${name} has ${v.length} values for ${layer.outUnits} channels`);
       return v;
     });
