@@ -105,7 +105,9 @@ t.test('matrix rejects bad input with a clear error', async (t) => {
 
 t.test('study: near-copies are one solution, distinct models are not; seeded JSON is byte-identical', async (t) => {
   const labels = Array.from({ length: n }, (_, i) => i % k);
-  const s = await study(zoo, { seed: 7, labels, permutations: 99 });
+  const stages = new Set<string>();
+  const s = await study(zoo, { seed: 7, labels, permutations: 99, onProgress: (stage, d, tot) => stages.add(`${stage}:${d}/${tot}`) });
+  t.ok(stages.has('distances:15/15') && stages.has('analysis:5/5'), 'progress through distances and the analysis steps');
   t.equal(s.threshold.source, 'bootstrap');
   t.ok(s.threshold.value > 0, `threshold ${s.threshold.value}`);
   t.equal(s.threshold.pairsUsed, 15);

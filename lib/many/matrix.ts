@@ -19,7 +19,8 @@ import { weightMatrices } from './weights';
 /** A model: an ONNX file, or outputs already computed (with a display name). */
 export type ModelInput = string | { name: string; outputs: OutputLike; path?: string };
 
-export type ProgressStage = 'inference' | 'distances' | 'weights';
+/** Stages reported through onProgress; 'analysis' (study only) counts its steps: bootstrap, clusters, accuracy, correlations, maps. */
+export type ProgressStage = 'inference' | 'distances' | 'weights' | 'analysis';
 
 export interface MatrixOptions {
   /** Probe set (a .npy/.npz path or loaded probe data); required when any model is a file. */

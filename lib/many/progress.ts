@@ -1,6 +1,7 @@
 /**
  * Progress of a matrix/study run on stderr: one cli-progress bar per stage
- * (inference over models, distances over pairs, weights over pairs), drawn
+ * (inference over models, distances over pairs, weights over pairs, then
+ * the study's analysis steps), drawn
  * only on a terminal and never with --quiet, so pipes and tests stay clean.
  */
 import cliProgress from 'cli-progress';
@@ -13,7 +14,7 @@ export interface ProgressSink {
   quiet?: boolean;
 }
 
-const UNITS: Record<ProgressStage, string> = { inference: 'models', distances: 'pairs', weights: 'pairs' };
+const UNITS: Record<ProgressStage, string> = { inference: 'models', distances: 'pairs', weights: 'pairs', analysis: 'steps' };
 
 export function stageProgress(sink: ProgressSink): { update: (stage: ProgressStage, done: number, total: number) => void; stop: () => void } {
   if (!sink.isTTY || sink.quiet) return { update() {}, stop() {} };
@@ -52,7 +53,7 @@ export function stageProgress(sink: ProgressSink): { update: (stage: ProgressSta
         bar = new cliProgress.SingleBar(
           {
             stream: stream as unknown as NodeJS.WritableStream,
-            format: `${stage.padEnd(9)} [{bar}] {percentage}% | {value}/{total} ${UNITS[stage]} | ETA {eta_formatted}`,
+            format: `${stage.padEnd(10)} [{bar}] {percentage}% | {value}/{total} ${UNITS[stage]} | ETA {eta_formatted}`,
             hideCursor: false,
             clearOnComplete: true,
             fps: 10,

@@ -35,8 +35,13 @@ export interface StudyOptions extends MatrixOptions {
 export async function study(models: ModelInput[], options: StudyOptions = {}): Promise<StudyResult> {
   const seed = options.seed ?? 0;
   check(Number.isInteger(seed), 'USAGE', `seed must be an integer, got ${seed}`);
+  if (options.threshold !== undefined) {
+    check(Number.isFinite(options.threshold) && options.threshold >= 0, 'USAGE', `--threshold must be a number >= 0, got ${options.threshold}`);
+  }
   const prep = await prepare(models, options);
   const N = prep.names.length;
+  // Bad labels fail before the expensive part, not after.
+  const labels = options.labels === undefined ? null : loadStudyLabels(options.labels, prep.store.samples, options.cwd);
   const maxPairs = options.maxBootstrapPairs ?? 200;
   check(Number.isInteger(maxPairs) && maxPairs >= 1, 'USAGE', `maxBootstrapPairs must be a positive integer, got ${maxPairs}`);
   const sampled = samplePairs(N, maxPairs, seed);
@@ -51,6 +56,9 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
     onProgress: (d, t) => options.onProgress?.('distances', d, t),
   });
   const base = matrixResult(prep, pass, await weightsFor(prep, options));
+  const STEPS = 5;
+  const step = (k: number) => options.onProgress?.('analysis', k, STEPS);
+  step(0);
 
   // Same-solution threshold and the bootstrap intervals of the sampled pairs.
   const replicates = options.bootstrap ?? 200;
@@ -60,9 +68,9 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   );
   const ci = new Map<number, [number, number]>();
   sampled.forEach(([i, j], k) => ci.set(i * N + j, noise.intervals[k]));
+  step(1);
   let threshold: ThresholdInfo;
   if (options.threshold !== undefined) {
-    check(Number.isFinite(options.threshold) && options.threshold >= 0, 'USAGE', `--threshold must be a number >= 0, got ${options.threshold}`);
     threshold = { value: options.threshold, source: 'user', definition: 'Threshold given by the user.', pairsUsed: sampled.length, resamples: replicates };
   } else {
     threshold = { value: noise.threshold, source: 'bootstrap', definition: THRESHOLD_DEFINITION, pairsUsed: sampled.length, resamples: replicates };
@@ -71,9 +79,11 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   const clustering = clusterModels(pass.matrix, N, threshold.value);
   const richness = chao1(clustering.clusters.map((c) => c.length));
   const solutions = { ...richness, expectedAfterDoubling: expectedAfter(richness, N) };
-
-  const accuracy = options.labels === undefined ? null : await accuracies(prep, options);
+  step(2);
+  const accuracy = labels === null ? null : await accuracies(prep, labels);
+  step(3);
   const correlations = correlate(base.functional, base.weights, N, options.permutations ?? 999, seed);
+  step(4);
 
   const symmetric = symmetricDistances(pass.matrix, N).flat();
   const maps = {
@@ -81,6 +91,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
     tsne: pass.predictionDistance ? tsne(pass.predictionDistance, N, { seed }) : null,
     umap: N >= 4 ? umap(symmetric, N, { seed }) : null,
   };
+  step(5);
 
   const pairs: PairRecord[] = [];
   const se = pass.se as Float64Array;
@@ -118,11 +129,13 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
 /** Map coordinates carry no meaning past 1e-9; rounding keeps the JSON short. */
 const round = (pts: Point2[]): Point2[] => pts.map(([x, y]) => [Math.round(x * 1e9) / 1e9, Math.round(y * 1e9) / 1e9]);
 
-async function accuracies(prep: Awaited<ReturnType<typeof prepare>>, options: StudyOptions): Promise<number[]> {
-  const n = prep.store.samples;
-  const labels =
-    typeof options.labels === 'string' ? loadLabels(options.labels, n, { cwd: options.cwd }) : Array.from(options.labels as ArrayLike<number>);
+function loadStudyLabels(source: string | ArrayLike<number>, n: number, cwd?: string): ArrayLike<number> {
+  const labels = typeof source === 'string' ? loadLabels(source, n, { cwd }) : Array.from(source);
   check(labels.length === n, 'SHAPE_MISMATCH', `labels have ${labels.length} entries but the probe set has ${n} samples`);
+  return labels;
+}
+
+async function accuracies(prep: Awaited<ReturnType<typeof prepare>>, labels: ArrayLike<number>): Promise<number[]> {
   const out: number[] = [];
   for (const block of blocks(prep.names.length, prep.store.blockSize)) {
     const outs = await prep.store.load(block);
