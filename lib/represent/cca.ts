@@ -37,15 +37,35 @@ function asMatrix(a: Float64Array, rows: number, cols: number): Matrix {
   return m;
 }
 
+/** Eigen-decomposition of one side's Gram, computed once and shared by CCA variants. */
+export interface Eigen {
+  evd: EigenvalueDecomposition;
+  /** Indices of the eigenvalues, largest first. */
+  order: number[];
+}
+
+const eigenCache = new WeakMap<Float64Array, Eigen>();
+
+/** Eigenpairs of a symmetric PSD Gram (cached per Gram array, so cca-mean and svcca share them). */
+function eigen(gram: Float64Array, p: number): Eigen {
+  let e = eigenCache.get(gram);
+  if (!e) {
+    const evd = new EigenvalueDecomposition(asMatrix(gram, p, p), { assumeSymmetric: true });
+    const values = evd.realEigenvalues;
+    e = { evd, order: values.map((_, i) => i).sort((a, b) => values[b] - values[a]) };
+    eigenCache.set(gram, e);
+  }
+  return e;
+}
+
 /**
  * Eigenpairs of a symmetric PSD Gram, descending, keeping those above the
  * rank tolerance and (if `variance` < 1) only the leading ones that explain
  * that fraction of the total.
  */
 function basis(gram: Float64Array, p: number, rankTolerance: number, variance: number, side: string): Basis {
-  const evd = new EigenvalueDecomposition(asMatrix(gram, p, p), { assumeSymmetric: true });
+  const { evd, order } = eigen(gram, p);
   const values = evd.realEigenvalues;
-  const order = values.map((_, i) => i).sort((a, b) => values[b] - values[a]);
   const max = values[order[0]];
   check(max > 0, 'INVALID_ARGUMENT', `${side} has no variance across samples: CCA and Procrustes are undefined`);
   const kept = order.filter((i) => values[i] > rankTolerance * max);
