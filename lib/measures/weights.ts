@@ -55,3 +55,12 @@ export const weightMeasures: MeasureInfo[] = (Object.keys(METHOD) as Array<keyof
     description: `a·b / (‖a‖‖b‖) over ${METHOD[m].what}`,
   },
 ]);
+
+/** A registry name ('aligned-relative', ...) → its value in a weightDistance result (undefined if that method did not run). */
+export function weightMeasureValue(
+  result: Partial<Record<'raw' | 'canonical' | 'aligned', { l2: number; relative: number; cosine: number }>>,
+  name: string,
+): number | undefined {
+  const [method, stat] = name.split('-') as ['raw' | 'canonical' | 'aligned', 'l2' | 'relative' | 'cosine'];
+  return result[method]?.[stat];
+}
