@@ -298,6 +298,19 @@ t.test('Gram kernel equals a naive triple loop on every ISA, f32 and f64, odd si
   }
 });
 
+t.test('every SIMD path gives the scalar path\'s CKA (parity)', async (t) => {
+  const a = act(randn(501, 37, 1), true);
+  const b = act(randn(501, 29, -1), true);
+  for (const space of ['feature', 'sample'] as const) {
+    const ref = (await representationSimilarity(a, b, ['cka-linear', 'cka-linear-debiased'], { isa: 'scalar', space })).values;
+    for (const isa of capabilities().supported) {
+      const got = (await representationSimilarity(a, b, ['cka-linear', 'cka-linear-debiased'], { isa, space, threads: 2 })).values;
+      close(t, got['cka-linear'], ref['cka-linear'] as number, 1e-13, `${isa} ${space} cka-linear`);
+      close(t, got['cka-linear-debiased'], ref['cka-linear-debiased'] as number, 1e-12, `${isa} ${space} debiased`);
+    }
+  }
+});
+
 t.test('bad input: clear errors naming the matrix, row and column', async (t) => {
   const bad = act(X);
   bad.data[3 * 7 + 2] = NaN;
