@@ -139,6 +139,8 @@ t.test('study: near-copies are one solution, distinct models are not; seeded JSO
   await t.rejects(study(zoo, { threshold: -1 }), { code: 'USAGE' });
   await t.rejects(study(zoo, { seed: 1.5 }), { code: 'USAGE' });
   await t.rejects(study(zoo, { maxBootstrapPairs: 0 }), { code: 'USAGE' });
+  await t.rejects(study(zoo, { permutations: 0 }), { code: 'USAGE', message: /permutations/ });
+  await t.rejects(study(zoo, { bootstrap: 1.5 }), { code: 'USAGE', message: /bootstrap/ });
   await t.rejects(study(zoo, { labels: [1, 2] }), { code: 'SHAPE_MISMATCH' });
 });
 

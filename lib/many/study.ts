@@ -38,6 +38,10 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   if (options.threshold !== undefined) {
     check(Number.isFinite(options.threshold) && options.threshold >= 0, 'USAGE', `--threshold must be a number >= 0, got ${options.threshold}`);
   }
+  const permutations = options.permutations ?? 999;
+  check(Number.isInteger(permutations) && permutations >= 1, 'USAGE', `permutations must be a positive integer, got ${permutations}`);
+  const replicates = options.bootstrap ?? 200;
+  check(Number.isInteger(replicates) && replicates >= 1, 'USAGE', `bootstrap replicates must be a positive integer, got ${replicates}`);
   const prep = await prepare(models, options);
   const N = prep.names.length;
   // Bad labels fail before the expensive part, not after.
@@ -61,7 +65,6 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   step(0);
 
   // Same-solution threshold and the bootstrap intervals of the sampled pairs.
-  const replicates = options.bootstrap ?? 200;
   const noise = noiseThreshold(
     sampled.map(([i, j]) => pass.series.get(i * N + j) as Float64Array),
     { replicates, seed },
@@ -82,7 +85,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   step(2);
   const accuracy = labels === null ? null : await accuracies(prep, labels);
   step(3);
-  const correlations = correlate(base.functional, base.weights, N, options.permutations ?? 999, seed);
+  const correlations = correlate(base.functional, base.weights, N, permutations, seed);
   step(4);
 
   const symmetric = symmetricDistances(pass.matrix, N).flat();
