@@ -82,6 +82,7 @@ export {
 } from './weights';
 export { hiddenActivations, type HiddenInput, type HiddenTensor, type HiddenOptions } from './infer/hidden';
 export { readOnnx, encodeOnnx, type OnnxModel, type OnnxSource } from './io/onnx';
+export { weightMeasureValue } from './measures/weights';
 export {
   representationSimilarity,
   REPRESENTATION_MEASURES,
