@@ -133,7 +133,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   }
   const probe = loadProbe(options.data, { cwd: options.cwd });
   const n = probe.n;
-  const truth = options.labels !== undefined ? loadLabels(options.labels as string, n, { cwd: options.cwd }) : undefined;
+  const truth = options.labels !== undefined ? loadLabels(options.labels, n, { cwd: options.cwd }) : undefined;
   const labelsName = typeof options.labels === 'string' ? options.labels : 'labels';
 
   const done = [0, 0];
