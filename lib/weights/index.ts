@@ -4,8 +4,10 @@
  * - canonical: each model put in the canonical baseline form on its own
  *   (BatchNorm folded, scale/sign normalized, units sorted by a key);
  * - aligned: both normalized, then B's units permuted to best match A's
- *   (weight matching, or activation matching on a probe set).
- * Each reports L2, relative and cosine per tensor and in total.
+ *   (weight matching, or activation matching on a probe set), then B put
+ *   back into A's own scale/sign frame (see aligned.ts).
+ * Each reports L2, relative and cosine per tensor and in total, and the
+ * rewritten B (canonical, aligned) as ONNX bytes computing B's function.
  */
 import { ModeldiffError, check } from '../errors';
 import type { HiddenInput } from '../infer/hidden';
@@ -30,12 +32,12 @@ export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'ali
 export const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
 
 /** Probe data for activation matching: a .npy path or a tensor (fed to the model's only input). */
-export type ProbeData = string | Tensor;
+export type AlignProbe = string | Tensor;
 
 export interface AlignOptions {
   /** 'weights' (default): weight matching; 'activations': correlation of hidden activations on `data`. */
   align?: 'weights' | 'activations';
-  data?: ProbeData;
+  data?: AlignProbe;
   /** Seed for weight matching's layer order. Default 0. */
   seed?: number;
   /** Weight matching's sweep limit. Default 100. */
@@ -195,7 +197,7 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions) {
   return { aligned: r.distance, info, model: encodeOnnx(writeNetwork(r.network)) };
 }
 
-function probeInput(model: OnnxModel, data: ProbeData): HiddenInput {
+function probeInput(model: OnnxModel, data: AlignProbe): HiddenInput {
   const tensor = typeof data === 'string' ? readNpy(data) : data;
   const label = typeof data === 'string' ? data : 'probe data';
   const graph = graphOf(model);
