@@ -43,7 +43,7 @@ export function fixtureStudy(n = 8): StudyResult {
     weights: { methods: ['raw'], raw: w },
     seed: 0,
     accuracy: group.map((g, i) => 0.9 - 0.05 * g + 0.001 * i),
-    threshold: { value: 0.005, source: 'bootstrap', definition: 'test threshold', pairsUsed: pairs.length, resamples: 200 },
+    threshold: { value: 0.005, source: 'bootstrap', definition: 'Test threshold.', pairsUsed: pairs.length, resamples: 200 },
     clustering,
     solutions: { ...r, expectedAfterDoubling: expectedAfter(r, n) },
     correlations: [
