@@ -7,6 +7,8 @@
 import { type Command, Option } from 'commander';
 
 import { ModeldiffError, check } from '../../errors';
+import { FUNCTION_MEASURE_NAMES } from '../../function/divergence';
+import { measureInfo } from '../../measures/registry';
 import { type MatrixOptions, matrix } from '../../many/matrix';
 import { stageProgress } from '../../many/progress';
 import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many/types';
@@ -31,12 +33,15 @@ export interface MatrixFlags {
   csv?: boolean;
 }
 
+/** Registry measures that are per-sample output distances (what the matrices hold). */
+const distanceMeasures = (): string[] => FUNCTION_MEASURE_NAMES.filter((m) => !measureInfo(m).largerIsSimilar);
+
 /** Options `matrix` and `study` share. */
 export function addMatrixOptions(cmd: Command): Command {
   return cmd
     .argument('<models...>', 'ONNX models (at least 2), e.g. models/*.onnx')
     .requiredOption('--data <probe>', 'probe set (.npy or .npz) every model is run on')
-    .option('--metric <name>', 'output distance measure from the registry', 'js')
+    .option('--metric <name>', `output distance measure (${distanceMeasures().join(', ')})`, 'js')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
     .option('--output <name>', 'model output to compare, when a model has several')
     .option('--epsilon <x>', 'smoothing for KL-type measures (never applied silently)')
