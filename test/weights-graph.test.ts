@@ -90,7 +90,7 @@ t.test('Softmax at the end keeps the output fixed; over the wrong axis it is ref
 
 const unsupported: Array<[string, NodeSpec[], TensorInit[], RegExp]> = [
   ['PRelu with per-unit slopes', [{ op: 'PRelu', name: 'p', inputs: ['z', 'slope'], outputs: ['a'] }], [{ name: 'slope', dims: [5], data: [0.1, 0.2, 0.3, 0.4, 0.5] }], /PRelu node "p".*shared PRelu slope/],
-  ['a per-unit Mul', [{ op: 'Mul', name: 'scale', inputs: ['z', 'v'], outputs: ['a'] }], [{ name: 'v', dims: [5], data: [1, 2, 3, 4, 5] }], /Mul node "scale".*per-element/],
+  ['a per-unit Mul after the activation', [{ op: 'Relu', inputs: ['z'], outputs: ['r'] }, { op: 'Mul', name: 'scale', inputs: ['r', 'v'], outputs: ['a'] }], [{ name: 'v', dims: [5], data: [1, 2, 3, 4, 5] }], /Mul node "scale".*per-element/],
   ['an unknown op', [{ op: 'TopK', name: 'tk', inputs: ['z', 'k'], outputs: ['a', 'idx'] }], [{ name: 'k', dims: [1], data: [5], dtype: 'int64' }], /TopK node "tk".*not supported/],
   ['a custom-domain op', [{ op: 'Fancy', name: 'f', domain: 'com.example', inputs: ['z'], outputs: ['a'] }], [], /custom-domain op com\.example\.Fancy/],
   ['BatchNorm after the activation', [
@@ -279,4 +279,59 @@ t.test('tf2onnx-style NHWC flatten (Conv → Relu → Transpose → Reshape → 
     ],
   });
   t.throws(() => buildNetwork(readOnnx(pooled)), { code: 'UNSUPPORTED_GRAPH', message: /MaxPool node "mp".*channels-first/ });
+});
+
+t.test('per-channel Mul/Add/Sub/Div after a layer (tf2onnx-folded BatchNorm) fold into W and b exactly', async (t) => {
+  const vec = (name: string, dims: number[], f: (i: number) => number): TensorInit => ({ name, dims, data: Array.from({ length: 5 }, (_, i) => f(i)) });
+  const dense = mlpWith(
+    [
+      { op: 'Mul', inputs: ['z', 'g'], outputs: ['z1'] },
+      { op: 'Add', inputs: ['bt', 'z1'], outputs: ['z2'] },
+      { op: 'Sub', inputs: ['z2', 'mu'], outputs: ['z3'] },
+      { op: 'Div', inputs: ['z3', 'sd'], outputs: ['z4'] },
+      { op: 'Sub', inputs: ['k', 'z4'], outputs: ['z5'] },
+      { op: 'Relu', inputs: ['z5'], outputs: ['a'] },
+    ],
+    [vec('g', [5], (i) => 0.5 + i / 10), vec('bt', [1, 5], (i) => i / 7 - 0.3), vec('mu', [5], (i) => 0.1 * i), vec('sd', [5], (i) => 1 + i / 3), vec('k', [5], (i) => 0.2 - i / 9)],
+  );
+  const net = buildNetwork(readOnnx(dense));
+  t.same(net.layers[0].folded, [1, 2, 3, 4, 5]);
+  const canon = canonicalize(dense);
+  t.same(readOnnx(canon).proto.graph!.node!.map((n) => n.opType), ['Gemm', 'Relu', 'Gemm'], 'the affine nodes are gone');
+  const x = randomInput(rng, 8 * 3);
+  const y = await runModel(dense, x, [8, 3]);
+  t.ok(maxAbsDiff(y, await runModel(canon, x, [8, 3])) <= 1e-5 * Math.max(1, maxAbs(y)));
+
+  const cw = randomDense(rng, [2 * 9, 5])[0];
+  const conv = buildModel({
+    inputs: [{ name: 'x', shape: ['N', 2, 3, 3] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: [
+      { name: 'cw', dims: [5, 2, 3, 3], data: cw.W },
+      vec('s4', [1, 5, 1, 1], (i) => 1.5 - i / 5),
+      vec('t3', [5, 1, 1], (i) => i / 4 - 0.5),
+      { name: 'fw', dims: [2, 5], data: L1.W }, { name: 'fb', dims: [2], data: L1.b },
+    ],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'cw'], outputs: ['c'], attrs: { pads: { ints: [1, 1, 1, 1] } } },
+      { op: 'Mul', inputs: ['c', 's4'], outputs: ['c1'] },
+      { op: 'Add', inputs: ['c1', 't3'], outputs: ['c2'] },
+      { op: 'Relu', inputs: ['c2'], outputs: ['r'] },
+      { op: 'GlobalAveragePool', inputs: ['r'], outputs: ['g'] },
+      { op: 'Flatten', inputs: ['g'], outputs: ['f'] },
+      { op: 'Gemm', inputs: ['f', 'fw', 'fb'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+  const cc = canonicalize(conv);
+  t.same(readOnnx(cc).proto.graph!.node!.map((n) => n.opType), ['Conv', 'Relu', 'GlobalAveragePool', 'Flatten', 'Gemm']);
+  t.equal(readOnnx(cc).proto.graph!.node![0].input!.length, 3, 'the conv gained a bias');
+  const xc = randomInput(rng, 4 * 18);
+  const yc = await runModel(conv, xc, [4, 2, 3, 3]);
+  t.ok(maxAbsDiff(yc, await runModel(cc, xc, [4, 2, 3, 3])) <= 1e-5 * Math.max(1, maxAbs(yc)));
+
+  // A [C] vector on an NCHW tensor broadcasts along the width, not the channels: not foldable.
+  const wrongAxis = readOnnx(conv);
+  wrongAxis.proto.graph!.initializer!.find((i) => i.name === 't3')!.dims = [5];
+  wrongAxis.proto.graph!.node![2].name = 'add_w';
+  t.throws(() => buildNetwork(wrongAxis), { code: 'UNSUPPORTED_GRAPH', message: /Add node "add_w".*per-element/ });
 });

@@ -286,16 +286,46 @@ class GraphWalker {
       return;
     }
     const dataName = this.isConst(a) ? b : a;
+    const constName = this.isConst(a) ? a : b;
     const x = this.data(node, dataName);
-    const c = this.constants.get(this.isConst(a) ? a : b);
+    const c = this.constants.get(constName);
     if (!c) this.fail(node, 'its constant operand is computed at run time');
     const v = this.values(c);
+    if (this.foldAffine(node, op, x, dataName, constName, c, v)) return;
     if (v.length !== 1) this.fail(node, `a per-element constant operand ("${c.name || 'constant'}") is not supported`);
     let caps: Caps;
     if (op === 'Mul' || (op === 'Div' && dataName === a)) caps = x.caps;
     else if ((op === 'Add' || op === 'Sub') && v[0] === 0) caps = x.caps;
     else caps = { scale: false, sign: false };
     this.set(out, { ...x, caps, layer: undefined });
+  }
+
+  /**
+   * A per-channel Mul/Add/Sub/Div by a constant right after a layer (how
+   * tf2onnx writes a folded Keras BatchNormalization, or a bias kept apart) is
+   * an affine map of the layer's outputs: fold it into W and b, exactly.
+   */
+  private foldAffine(node: onnx.INodeProto, op: string, x: TensorState, dataName: string, constName: string, c: onnx.ITensorProto, v: Float64Array): boolean {
+    if (x.layer === undefined || (this.uses.get(dataName) ?? []).length !== 1) return false;
+    const layer = this.layers[x.layer];
+    if (v.length !== layer.outUnits || !this.inits.has(constName) || (this.uses.get(constName) ?? []).length !== 1) return false;
+    // The constant must run along the channel axis: [C] or [1, C] on [N, C]; [C, 1, 1] or [1, C, 1, 1] on [N, C, H, W].
+    const dims = tensorDims(c).filter((d, i, all) => !(d === 1 && i === 0 && all.length === x.rank));
+    if (dims.length !== x.rank - 1 || dims[0] !== layer.outUnits || dims.slice(1).some((d) => d !== 1)) return false;
+    const constFirst = (node.input ?? [])[0] === constName;
+    if (op === 'Div' && constFirst) return false;
+    const cols = layer.W.length / layer.outUnits;
+    this.param(node, constName, 'constant');
+    const value = this.finite(c);
+    for (let o = 0; o < layer.outUnits; o++) {
+      const k = value[o];
+      const [scale, shift] = op === 'Mul' ? [k, 0] : op === 'Div' ? [1 / k, 0] : op === 'Add' ? [1, k] : constFirst ? [-1, k] : [1, -k];
+      for (let j = 0; j < cols; j++) layer.W[o * cols + j] *= scale;
+      layer.b[o] = layer.b[o] * scale + shift;
+    }
+    (layer.folded ??= []).push(this.graph.node.indexOf(node as onnx.NodeProto));
+    this.set((node.output ?? [])[0], { ...x });
+    return true;
   }
 
   private linear(node: onnx.INodeProto, index: number, x: TensorState): void {
@@ -430,7 +460,8 @@ class GraphWalker {
     });
     foldBatchNorm(layer, { scale, bias, mean, variance, epsilon: attrFloat(node, 'epsilon', 1e-5) });
     layer.bnNode = this.graph.node.indexOf(node as onnx.NodeProto);
-    this.set((node.output ?? [])[0], { ...x, layer: undefined });
+    (layer.folded ??= []).push(layer.bnNode);
+    this.set((node.output ?? [])[0], { ...x });
   }
 
   private finish(): Network {

@@ -39,6 +39,8 @@ export interface Layer {
   addNode?: number;
   /** Folded BatchNormalization node, if any. */
   bnNode?: number;
+  /** Nodes folded into the layer, in order (BatchNorm, per-channel Mul/Add/Sub/Div); writeback removes them. */
+  folded?: number[];
   weightName: string;
   /** Bias initializer name, if the layer has one (else b is zeros). */
   biasName?: string;

@@ -1,9 +1,9 @@
 /**
  * A (rewritten) network back into its ONNX model: each layer's weights and
  * bias replace the original initializers in the original graph, in their
- * original layout and dtype. Folded BatchNorm nodes are removed (the layer
- * now writes the BatchNorm's output directly) and a bias initializer is added
- * where folding created one. Gemm alpha/beta become 1 (they were folded into
+ * original layout and dtype. Folded BatchNorm and per-channel affine nodes
+ * are removed (the layer now writes the last one's output directly) and a
+ * bias initializer is added where folding created one. Gemm alpha/beta become 1 (they were folded into
  * W and b on read). The user's model object is never modified.
  */
 import { ModeldiffError } from '../errors';
@@ -62,13 +62,16 @@ export function writeNetwork(net: Network): OnnxModel {
         if (layer.op === 'Gemm') setAttr(node, 'beta', { f: 1 });
       }
     }
-    if (layer.bnNode !== undefined) {
-      const bn = nodes[layer.bnNode];
-      const old = (last.output ?? [])[0];
-      last.output = [(bn.output ?? [])[0]];
-      removeNodes.add(bn);
-      for (const p of (bn.input ?? []).slice(1)) removeInits.add(p);
-      graph.valueInfo = graph.valueInfo.filter((v) => v.name !== old);
+    if (layer.folded?.length) {
+      // The layer now writes the last folded node's output; the folded nodes and their parameters go.
+      const chain = layer.folded.map((i) => nodes[i]);
+      const intermediate = [(last.output ?? [])[0], ...chain.slice(0, -1).map((n) => (n.output ?? [])[0])];
+      last.output = [(chain[chain.length - 1].output ?? [])[0]];
+      for (const n of chain) {
+        removeNodes.add(n);
+        for (const p of n.input ?? []) if (inits.has(p)) removeInits.add(p);
+      }
+      graph.valueInfo = graph.valueInfo.filter((v) => !intermediate.includes(v.name ?? ''));
     }
   }
   const rebuilt: onnx.INodeProto[] = [];
