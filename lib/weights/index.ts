@@ -77,7 +77,7 @@ export interface HiddenLayerInfo {
   symmetry: SymmetryKind;
   /** Weight initializers writing these units (several for a residual stream). */
   producers: string[];
-  /** BatchNormalization folded into a producer. */
+  /** A BatchNormalization (or a per-channel Mul/Add after the layer) was folded into a producer. */
   batchNormFolded: boolean;
 }
 
@@ -91,7 +91,7 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
       units: g.units,
       symmetry: symmetryOf(g.caps),
       producers: producers.map((l) => l.weightName),
-      batchNormFolded: producers.some((l) => l.bnNode !== undefined),
+      batchNormFolded: producers.some((l) => (l.folded?.length ?? 0) > 0),
     };
   });
 }
