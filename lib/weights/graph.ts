@@ -11,6 +11,13 @@
  * linear ops keep both, anything else elementwise keeps only permutation.
  * Groups that reach a model input or output are fixed.
  *
+ * Layers: Gemm (alpha, beta, transB folded into W and b), MatMul + Add, Conv
+ * (group 1). Folded into the layer before it: BatchNormalization, and
+ * per-channel Mul/Add/Sub/Div by a constant. Layout ops: Flatten, Reshape to
+ * [batch, features] (also PyTorch's Shape→Gather→Concat dynamic form),
+ * Squeeze of spatial axes, NCHW↔NHWC Transpose (tf2onnx); pools; Softmax
+ * over the features at the end; Identity/Dropout pass through.
+ *
  * Anything else stops with UNSUPPORTED_GRAPH naming the node.
  */
 import { ModeldiffError, check } from '../errors';
