@@ -76,6 +76,7 @@ t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw,bogus'], 2, /unknown method "bogus"/],
     [['weights', 'a.onnx', 'b.onnx', '--seed', 'x'], 2, /--seed/],
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations'], 2, /--data/],
+    [['weights', 'a.onnx', 'b.onnx', '--data', 'probe.npy'], 2, /--data is only used by --align activations/],
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-aligned', 'z.onnx'], 2, /--write-aligned needs/],
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-canonical', 'z.onnx'], 2, /--write-canonical needs/],
     [['weights', 'a.onnx', 'b.onnx', '--sort-key', 'nope'], 2, /nope/],

@@ -61,6 +61,7 @@ export function register(program: Command, io: CliIo): void {
       }
       if (!/^-?\d+$/.test(flags.seed)) throw new ModeldiffError('USAGE', `--seed must be an integer, got "${flags.seed}"`);
       if (flags.align === 'activations' && !flags.data) throw new ModeldiffError('USAGE', '--align activations needs --data probe.npy');
+      if (flags.align !== 'activations' && flags.data) throw new ModeldiffError('USAGE', '--data is only used by --align activations');
       if (flags.writeCanonical && !methods.includes('canonical')) throw new ModeldiffError('USAGE', '--write-canonical needs --method to include canonical');
       if (flags.writeAligned && !methods.includes('aligned')) throw new ModeldiffError('USAGE', '--write-aligned needs --method to include aligned');
       const resolve = (p: string) => path.resolve(io.cwd, p);
