@@ -14,6 +14,7 @@ import { runCli } from '../lib/cli/main';
 import { displayNames } from '../lib/many/matrix';
 import { writeNpy } from '../lib/io/npy';
 import { createRng } from '../lib/util/rng';
+import { weightDistance } from '../lib/weights';
 import { type DenseLayer, mlpModel } from './helpers/onnx-builder';
 
 const D = 4;
@@ -107,6 +108,33 @@ t.test('matrix --json: functional and weight matrices', async (t) => {
   const blocked: number[][] = JSON.parse(s.out).functional;
   // Same numbers up to float summation order inside the kernel.
   t.ok(blocked.every((row, i) => row.every((v, j) => Math.abs(v - m.functional[i][j]) <= 1e-12 * Math.max(1, m.functional[i][j]))), 'blocked computation gives the same matrix');
+});
+
+t.test('matrix weight entries are what `modeldiff weights` reports for the pair (aligned: row = A, column = B)', async (t) => {
+  const seed = 3;
+  const r = await run(['matrix', ...models, '--data', 'x.npy', '--json', '--seed', String(seed), ...cache]);
+  t.equal(r.code, 0, r.err);
+  const w = JSON.parse(r.out).weights;
+  t.match(w.definitions.aligned, /not symmetric/);
+  let asymmetric = 0;
+  for (let i = 0; i < models.length; i++) {
+    for (let j = 0; j < models.length; j++) {
+      if (i === j) continue;
+      const ref = await weightDistance(models[i], models[j], { methods: ['raw', 'canonical', 'aligned'], seed });
+      t.equal(w.raw[i][j], ref.raw!.l2, `raw [${i}][${j}]`);
+      t.equal(w.canonical[i][j], ref.canonical!.l2, `canonical [${i}][${j}]`);
+      t.equal(w.aligned[i][j], ref.aligned!.l2, `aligned [${i}][${j}]: model ${j} aligned to model ${i}`);
+      if (w.aligned[i][j] !== w.aligned[j][i]) asymmetric++;
+    }
+  }
+  t.ok(asymmetric > 0, 'aligned depends on which model is the frame (both orders computed)');
+  // study: pair records and correlations use the mean of the two directions.
+  const s = JSON.parse((await run(['study', ...models, '--data', 'x.npy', '--json', '--seed', String(seed), '--permutations', '9', ...cache])).out);
+  t.same(s.weights.aligned, w.aligned);
+  for (const p of s.pairs) {
+    t.equal(p.weights.aligned, (w.aligned[p.i][p.j] + w.aligned[p.j][p.i]) / 2);
+    t.equal(p.weights.raw, w.raw[p.i][p.j]);
+  }
 });
 
 t.test('matrix text and CSV', async (t) => {

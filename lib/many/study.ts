@@ -17,6 +17,7 @@ import { THRESHOLD_DEFINITION, noiseThreshold, samplePairs } from './noise';
 import { accuracy as accuracyOf } from './predictions';
 import { chao1, expectedAfter } from './richness';
 import { blocks } from './store';
+import { symmetricWeights } from './symmetric';
 import type { PairRecord, StudyResult, ThresholdInfo, WeightCorrelation, WeightMethod } from './types';
 
 export interface StudyOptions extends MatrixOptions {
@@ -98,13 +99,12 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
 
   const pairs: PairRecord[] = [];
   const se = pass.se as Float64Array;
+  // One number per pair: aligned is averaged over its two directions (see weights.ts).
+  const perPair = base.weights.methods.filter((m) => base.weights[m]).map((m) => [m, symmetricWeights(base.weights[m] as number[][])] as const);
   for (let i = 0; i < N; i++) {
     for (let j = i + 1; j < N; j++) {
       const weights: Partial<Record<WeightMethod, number>> = {};
-      for (const m of base.weights.methods) {
-        const w = base.weights[m];
-        if (w) weights[m] = w[i][j];
-      }
+      for (const [m, w] of perPair) weights[m] = w[i][j];
       pairs.push({
         i,
         j,
@@ -162,7 +162,8 @@ function correlate(
   for (const method of weights.methods) {
     const w = weights[method];
     if (!w) continue;
-    const wf = Float64Array.from(w.flat());
+    // Aligned is measured in the first model's frame: both directions averaged.
+    const wf = Float64Array.from(symmetricWeights(w).flat());
     const finite = f.every(Number.isFinite) && wf.every(Number.isFinite);
     const spearman = mantel(wf, f, N, { method: 'spearman', permutations, seed });
     const pearson = finite ? mantel(wf, f, N, { method: 'pearson', permutations, seed }) : null;

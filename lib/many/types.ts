@@ -16,7 +16,10 @@ export interface WeightMatrices {
   methods: WeightMethod[];
   raw?: number[][];
   canonical?: number[][];
+  /** Not symmetric: aligned[i][j] is model j aligned to model i, in i's frame (see `definitions`). */
   aligned?: number[][];
+  /** What each computed matrix holds (row/column convention included), in plain words. */
+  definitions?: Partial<Record<WeightMethod, string>>;
   /** Why weight matrices (or some methods) are missing, e.g. architectures differ. */
   skipped?: string;
 }
@@ -39,7 +42,7 @@ export interface PairRecord {
   b: string;
   /** Mean over the probe set, its standard error, and (when bootstrapped) the 95% percentile interval. */
   functional: { mean: number; reverse: number; se: number; ci95: [number, number] | null };
-  /** Weight distances of this pair for each available method (the matrices' entries). */
+  /** Weight distances of this pair for each available method: the matrices' entries, (w[i][j] + w[j][i]) / 2 for aligned. */
   weights: Partial<Record<WeightMethod, number>>;
   sameSolution: boolean;
 }

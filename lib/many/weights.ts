@@ -2,20 +2,29 @@
  * Weight distance matrices (raw, canonical, aligned L2) over all pairs of
  * model files. `weightDistance` (lib/weights) does one pair from scratch; for
  * N models we do the per-model work once — parse, build the network,
- * canonicalize, scale-normalize — and only the per-pair work (distances and
- * weight matching) N(N−1)/2 times, with the same definitions and seed as
- * `modeldiff weights`. The matrices only mean something when the models
- * share an architecture; if they do not (or a graph's symmetries cannot be
- * derived), they are skipped with the reason and the functional results stand.
+ * canonicalize, prepare the alignment (scale/sign normalization) — and only
+ * the per-pair work (distances and weight matching) per pair, through the
+ * same routines as `modeldiff weights` (`alignPrepared`, same seed), so every
+ * entry is the number `modeldiff weights` reports for that pair.
+ *
+ * raw and canonical are symmetric. aligned is not: it is measured in A's
+ * frame with B aligned to A, so both orders are computed and
+ * aligned[i][j] = `weightDistance(models[i], models[j]).aligned.l2`
+ * (row = A, column = B). `symmetricWeights` (symmetric.ts) averages the two orders for the
+ * correlations, plots and pair records, which need one number per pair.
+ *
+ * The matrices only mean something when the models share an architecture; if
+ * they do not (or a graph's symmetries cannot be derived), they are skipped
+ * with the reason and the functional results stand.
  */
 import { ModeldiffError } from '../errors';
 import { type OnnxModel, readOnnx } from '../io/onnx';
+import { type PreparedNetwork, alignPrepared, byWeights, prepareAlignment } from '../weights/aligned';
 import { checkSameArchitecture, initializerPairs, networkPairs } from '../weights/architecture';
 import { weightDistances } from '../weights/distance';
 import { buildNetwork } from '../weights/graph';
-import { weightMatching } from '../weights/matching';
 import { type Network, cloneNetwork } from '../weights/network';
-import { canonicalizeNetwork, normalizeNetwork } from '../weights/symmetry';
+import { canonicalizeNetwork } from '../weights/symmetry';
 import type { WeightMatrices, WeightMethod } from './types';
 
 export interface WeightMatrixOptions {
@@ -24,12 +33,21 @@ export interface WeightMatrixOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Written into the JSON next to the matrices: what row and column mean for each method. */
+export const WEIGHT_DEFINITIONS: Record<WeightMethod, string> = {
+  raw: 'L2 distance between the initializers as stored, matched by name; symmetric.',
+  canonical: 'L2 distance between the two models each put in canonical form on its own (BatchNorm folded, scale/sign normalized, units sorted by out-norm); symmetric.',
+  aligned:
+    "L2 distance in model i's frame after aligning model j to model i (weight matching with the seed), as `modeldiff weights i j` reports it; " +
+    'not symmetric: aligned[i][j] aligns column j to row i. Correlations, plots and pair records use (aligned[i][j] + aligned[j][i]) / 2.',
+};
+
 const SKIPPABLE = new Set(['ARCHITECTURE_MISMATCH', 'UNSUPPORTED_GRAPH']);
 
 interface Prepared {
   model: OnnxModel;
   canonical?: Network;
-  normalized?: Network;
+  alignment?: PreparedNetwork;
 }
 
 export async function weightMatrices(paths: string[], methods: WeightMethod[], options: WeightMatrixOptions): Promise<WeightMatrices> {
@@ -56,10 +74,7 @@ export async function weightMatrices(paths: string[], methods: WeightMethod[], o
           entry.canonical = cloneNetwork(net);
           canonicalizeNetwork(entry.canonical);
         }
-        if (active.includes('aligned')) {
-          entry.normalized = cloneNetwork(net);
-          normalizeNetwork(entry.normalized);
-        }
+        if (active.includes('aligned')) entry.alignment = prepareAlignment(net);
       }
     } catch (err) {
       drop(['canonical', 'aligned'].filter((m) => active.includes(m as WeightMethod)) as WeightMethod[], err);
@@ -78,6 +93,7 @@ export async function weightMatrices(paths: string[], methods: WeightMethod[], o
     (mats.get(m) as number[][])[i][j] = v;
     (mats.get(m) as number[][])[j][i] = v;
   };
+  const matcher = byWeights({ seed: options.seed });
   const total = (N * (N - 1)) / 2;
   let done = 0;
   options.onProgress?.(0, total);
@@ -87,16 +103,19 @@ export async function weightMatrices(paths: string[], methods: WeightMethod[], o
       const b = prepared[j];
       if (mats.has('raw')) set('raw', i, j, weightDistances(initializerPairs(a.model, b.model)).l2);
       if (mats.has('canonical')) set('canonical', i, j, weightDistances(networkPairs(a.canonical as Network, b.canonical as Network)).l2);
-      if (mats.has('aligned')) {
-        const moved = cloneNetwork(b.normalized as Network);
-        await weightMatching(a.normalized as Network, moved, { seed: options.seed });
-        set('aligned', i, j, weightDistances(networkPairs(a.normalized as Network, moved)).l2);
+      const aligned = mats.get('aligned');
+      if (aligned) {
+        const pa = a.alignment as PreparedNetwork;
+        const pb = b.alignment as PreparedNetwork;
+        aligned[i][j] = (await alignPrepared(pa, pb, matcher)).distance.l2;
+        aligned[j][i] = (await alignPrepared(pb, pa, matcher)).distance.l2;
       }
       options.onProgress?.(++done, total);
     }
   }
   const out: WeightMatrices = { methods: [...methods] };
   for (const m of active) out[m] = mats.get(m);
+  if (active.length) out.definitions = Object.fromEntries(active.map((m) => [m, WEIGHT_DEFINITIONS[m]]));
   if (reasons.length) out.skipped = reasons.join('; ');
   return out;
 }

@@ -175,7 +175,7 @@ ${corrRows.length ? table(['weight method', 'Spearman ρ', 'Mantel p (ρ)', 'Pea
 ${table(['#', 'model', 'solution', 'accuracy', 'nearest model', `distance (${unit})`], modelRows, [true, false, false, true, false, true])}
 <h2>All pairs</h2>
 <details${s.pairs.length <= 50 ? ' open' : ''}><summary>${s.pairs.length} pairs: mean, standard error, 95% bootstrap interval, weight distances</summary>
-${table(['model a', 'model b', `${unit} (a‖b)`, 'se', '95% CI', ...methods.map((m) => `${m} L2`), ''], pairRows, [false, false, true, true, true, ...methods.map(() => true), false])}
+${table(['model a', 'model b', `${unit} (a‖b)`, 'se', '95% CI', ...methods.map((m) => (m === 'aligned' ? 'aligned L2 (mean of both directions)' : `${m} L2`)), ''], pairRows, [false, false, true, true, true, ...methods.map(() => true), false])}
 </details>
 </main>
 </body>

@@ -1,4 +1,5 @@
 /** Which plots a study gets, each with a stable file-name id and a caption. */
+import { symmetricWeights } from '../many/symmetric';
 import type { StudyResult } from '../many/types';
 import { type ScatterPoint, type VlSpec, dendrogramSpec, heatmapSpec, mapSpec, scatterSpec } from './specs';
 
@@ -31,15 +32,17 @@ export function studyPlots(s: StudyResult): PlotDef[] {
   for (const method of s.weights.methods) {
     const m = s.weights[method];
     if (!m) continue;
+    const mean = method === 'aligned' ? ' (mean of aligning either model to the other)' : '';
     plots.push({
       id: `heatmap-weights-${method}`,
-      caption: `Weight distance (${method}, L2) between every pair of models, same order as the output heatmap.`,
-      spec: heatmapSpec(`Weight distance (${method})`, names, m, order, `${method} L2`),
+      caption: `Weight distance (${method}, L2)${mean} between every pair of models, same order as the output heatmap.`,
+      spec: heatmapSpec(`Weight distance (${method})`, names, symmetricWeights(m), order, `${method} L2`),
     });
   }
   for (const c of s.correlations) {
-    const m = s.weights[c.method];
-    if (!m) continue;
+    const w = s.weights[c.method];
+    if (!w) continue;
+    const m = symmetricWeights(w);
     const points: ScatterPoint[] = s.pairs.map((p) => ({
       a: names[p.i],
       b: names[p.j],

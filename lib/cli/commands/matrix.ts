@@ -133,7 +133,8 @@ export function matrixText(r: MatrixResult): string {
   );
   for (const m of r.weights.methods) {
     const w = r.weights[m];
-    if (w) out += '\n' + matrixTable(`${m} weight distance (L2)`, r.models, w);
+    const convention = m === 'aligned' ? '; row = A, column = B aligned to A, not symmetric' : '';
+    if (w) out += '\n' + matrixTable(`${m} weight distance (L2${convention})`, r.models, w);
   }
   if (r.weights.skipped) out += `\nweights: ${r.weights.skipped}\n`;
   return out;
