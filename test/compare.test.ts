@@ -191,6 +191,15 @@ t.test('reproducible bootstrap; batch size changes nothing; precision; bits; no 
   t.equal(same.perClass!.classes.reduce((s, c) => s + c.changed, 0), 0);
 });
 
+t.test('a float32 model against its float64 twin: tiny honest numbers, conversions reported', async (t) => {
+  const b64 = gemmSoftmaxModel({ W: WA.map(Math.fround), b: bA.map(Math.fround), k: K, d: D, softmax: false, inputDtype: 'float64' });
+  const r = await compare(aPath, b64, { data: xPath, batchSize: 9, metrics: ['js', 'disagreement'], ...noCache });
+  t.equal(r.inputConversions.length, 1);
+  t.match(r.inputConversions[0], /^<bytes>: x: float32 probe data converted to the model's float64 input$/);
+  t.ok(r.metrics.js!.mean < 1e-10, `js ${r.metrics.js!.mean}`);
+  t.equal(r.metrics.disagreement!.mean, 0);
+});
+
 t.test('the output cache: the second compare runs no model', async (t) => {
   const dir = path.join(tmp, 'cache');
   const first = await compare(aPath, bPath, { data: xPath, cacheDir: dir });
@@ -234,11 +243,18 @@ t.test('infinite KL is reported as Infinity with a hint about --epsilon', async 
   t.ok(Number.isFinite(smoothed.metrics.kl!.mean));
   t.same(smoothed.hints, []);
 
-  // Rows that stop being probabilities after the first batch: the error says where the batch starts.
-  const late = { data: new Float32Array([0.5, 0.5, 0, 1, 0, 0, 0.7, 0.7, 0.7]), shape: [3, 3] };
-  const e = await errorOf(compare(pa, pb, { data: late, outputs: 'probs', batchSize: 2, ...noCache }));
+  // Rows that stop being probabilities after the first batch: the error names the probe-set sample.
+  // (Small batches are merged into chunks of 2^15 values before the kernels, so use big ones here.)
+  const rowsOk = 12000;
+  const late = new Float32Array((rowsOk + 2) * 3).fill(1 / 4);
+  for (let i = 0; i < rowsOk + 2; i++) late[i * 3] = 0.5;
+  late[(rowsOk + 1) * 3] = 0.9; // row 12001 sums to 1.4
+  const e = await errorOf(compare(pa, pb, { data: { data: late, shape: [rowsOk + 2, 3] }, outputs: 'probs', batchSize: rowsOk, ...noCache }));
   t.equal(e.code, 'INVALID_PROBS');
-  t.match(e.message, /row 0.*row numbers count from sample 2 of the probe set/);
+  t.match(e.message, /ident\.onnx, sample 12001: probabilities sum to 1\.39/);
+  // Small batches are merged into chunks: the same sample is named.
+  const e2 = await errorOf(compare(pa, pb, { data: { data: late, shape: [rowsOk + 2, 3] }, outputs: 'probs', batchSize: 7, ...noCache }));
+  t.match(e2.message, /ident\.onnx, sample 12001: /);
   // Explicit threads take the threaded (async) kernel path, with the same numbers.
   const threaded = await compare(pa, pb, { data: probs, metrics: ['js'], threads: 2, ...noCache });
   t.equal(threaded.metrics.js!.mean, r.metrics.js!.mean);

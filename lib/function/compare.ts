@@ -9,7 +9,7 @@
  * and max, with the number of samples a chosen precision would need.
  */
 import { ModeldiffError } from '../errors';
-import { pairBatches } from '../infer/align';
+import { coalesce, pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
 import type { ModelSource } from '../infer/session';
 import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
@@ -32,6 +32,8 @@ export type CompareMetric = FunctionMeasureName | 'kappa';
 
 /** Batches up to this many output values (n·k) run the divergence kernels on the calling thread. */
 const SYNC_BATCH_ELEMENTS = 1 << 16;
+/** Small inference batches are merged into chunks of at least this many output values per model. */
+const CHUNK_VALUES = 1 << 15;
 
 export const DEFAULT_METRICS: FunctionMeasureName[] = ['js', 'tv', 'hellinger', 'disagreement', 'kl'];
 
@@ -167,8 +169,11 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   }
 
   const perSample = Object.fromEntries(measures.map((m) => [m, new Float64Array(n)])) as Record<FunctionMeasureName, Float64Array>;
-  const predA = { label: new Int32Array(n), confidence: new Float64Array(n) };
-  const predB = { label: new Int32Array(n), confidence: new Float64Array(n) };
+  // Predicted classes are only needed for kappa, accuracy, top-K and the per-class table.
+  const wantPerClass = options.perClass ?? options.top !== undefined;
+  const needPredictions = wantKappa || truth !== undefined || options.top !== undefined || wantPerClass;
+  const predA = { label: new Int32Array(needPredictions ? n : 0), confidence: new Float64Array(needPredictions ? n : 0) };
+  const predB = { label: new Int32Array(needPredictions ? n : 0), confidence: new Float64Array(needPredictions ? n : 0) };
   let kind: OutputKind | undefined;
   let k = 0;
   const divOptions: DivergenceOptions = {
@@ -180,7 +185,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     names: [sa.label, sb.label],
   };
   try {
-    for await (const batch of pairBatches(sa.batches, sb.batches)) {
+    for await (const batch of coalesce(pairBatches(sa.batches, sb.batches), CHUNK_VALUES)) {
       if (kind === undefined) {
         if (batch.a.k !== batch.b.k) {
           throw new ModeldiffError(
@@ -197,28 +202,31 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
       let values = {} as Record<FunctionMeasureName, Float64Array>;
       try {
         if (measures.length > 0) {
-          // A typical batch (e.g. 256×10) takes tens of microseconds: computing it on this thread
-          // avoids a worker hop and a thread spawn per batch, which cost more than the work
-          // (and much more on a loaded machine). Big batches go to the threaded kernels.
+          // A typical chunk (e.g. 3300×10) takes well under a millisecond: computing it on this
+          // thread avoids a worker hop and a thread spawn per chunk, which cost more than the
+          // work (and much more on a loaded machine). Big chunks go to the threaded kernels.
           values =
             batch.a.n * batch.a.k <= SYNC_BATCH_ELEMENTS && options.threads === undefined
               ? divergencePerSampleSync(batch.a, batch.b, measures, { ...divOptions, threads: 1 })
               : await divergencePerSample(batch.a, batch.b, measures, divOptions);
         }
       } catch (e) {
-        // Kernel errors name rows of the batch; say which samples those are.
-        if (e instanceof ModeldiffError && batch.start > 0) {
-          throw new ModeldiffError(e.code, `${e.message} (row numbers count from sample ${batch.start} of the probe set)`, { cause: e });
+        // Kernel errors name a row of the chunk; name the probe-set sample instead.
+        if (e instanceof ModeldiffError && /\brow \d+\b/.test(e.message)) {
+          const message = e.message.replace(/\brow (\d+)\b/, (_, r: string) => `sample ${batch.start + Number(r)}`);
+          throw new ModeldiffError(e.code, message, { cause: e });
         }
         throw e;
       }
       for (const m of measures) perSample[m].set(values[m], batch.start);
-      const pa = predict(batch.a, kind);
-      const pb = predict(batch.b, kind);
-      predA.label.set(pa.label, batch.start);
-      predA.confidence.set(pa.confidence, batch.start);
-      predB.label.set(pb.label, batch.start);
-      predB.confidence.set(pb.confidence, batch.start);
+      if (needPredictions) {
+        const pa = predict(batch.a, kind);
+        const pb = predict(batch.b, kind);
+        predA.label.set(pa.label, batch.start);
+        predA.confidence.set(pa.confidence, batch.start);
+        predB.label.set(pb.label, batch.start);
+        predB.confidence.set(pb.confidence, batch.start);
+      }
     }
   } finally {
     await Promise.all([sa.close(), sb.close()]);
@@ -265,7 +273,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     if (!first) throw new ModeldiffError('USAGE', '--top ranks samples by the first --metric; give at least one per-sample metric');
     result.top = topSamples(perSample[first], options.top, predA, predB, truth);
   }
-  if (options.perClass ?? options.top !== undefined) result.perClass = perClassBreakdown(predA.label, predB.label, Math.max(k, 2));
+  if (wantPerClass) result.perClass = perClassBreakdown(predA.label, predB.label, Math.max(k, 2));
   if (options.perSample) result.perSample = perSample;
   return result;
 }

@@ -39,3 +39,51 @@ export async function* pairBatches(a: AsyncIterable<OutputBatch>, b: AsyncIterab
     await ib.return?.();
   }
 }
+
+/**
+ * Merge consecutive small paired batches into chunks of at least `minValues`
+ * output values (n·k), so per-call costs of the consumer (kernel dispatch,
+ * result allocation) are paid per chunk, not per inference batch. Memory stays
+ * bounded by the chunk. Batches whose two sides differ in k pass through
+ * unchanged (the consumer reports the mismatch). Chunk buffers are reused:
+ * a chunk is valid until the consumer asks for the next one.
+ */
+export async function* coalesce(pairs: AsyncIterable<PairedBatch>, minValues: number): AsyncGenerator<PairedBatch> {
+  let bufA: Float32Array | Float64Array | undefined;
+  let bufB: Float32Array | Float64Array | undefined;
+  let start = 0;
+  let rows = 0;
+  let k = 0;
+  const flush = (): PairedBatch => {
+    const out = {
+      start,
+      end: start + rows,
+      a: { data: bufA!.subarray(0, rows * k), n: rows, k },
+      b: { data: bufB!.subarray(0, rows * k), n: rows, k },
+    };
+    start += rows;
+    rows = 0;
+    return out;
+  };
+  for await (const p of pairs) {
+    if (p.a.k !== p.b.k || p.a.n * p.a.k >= minValues) {
+      if (rows > 0) yield flush();
+      start = p.end;
+      yield p;
+      continue;
+    }
+    const capacity = Math.ceil(minValues / p.a.k) + p.a.n;
+    if (!bufA || k !== p.a.k || bufA.length < capacity * p.a.k || bufA.constructor !== p.a.data.constructor || bufB!.constructor !== p.b.data.constructor) {
+      if (rows > 0) yield flush();
+      k = p.a.k;
+      bufA = p.a.data instanceof Float64Array ? new Float64Array(capacity * k) : new Float32Array(capacity * k);
+      bufB = p.b.data instanceof Float64Array ? new Float64Array(capacity * k) : new Float32Array(capacity * k);
+    }
+    if (rows === 0) start = p.start;
+    bufA.set(p.a.data, rows * k);
+    bufB!.set(p.b.data, rows * k);
+    rows += p.a.n;
+    if (rows * k >= minValues) yield flush();
+  }
+  if (rows > 0) yield flush();
+}
