@@ -103,6 +103,19 @@ t.test('matrix rejects bad input with a clear error', async (t) => {
   t.match(none.weights.skipped, /not requested/);
 });
 
+t.test('emd-cost through the library: the cost reaches the kernels, its size is checked', async (t) => {
+  const models = [zoo[0], zoo[3], zoo[5]];
+  const zeroOne = Float64Array.from({ length: k * k }, (_, q) => (Math.floor(q / k) === q % k ? 0 : 1));
+  const emd = await matrix(models, { metric: 'emd-cost', cost: zeroOne });
+  const tv = await matrix(models, { metric: 'tv' });
+  t.ok(emd.functional.every((row, i) => row.every((v, j) => Math.abs(v - tv.functional[i][j]) < 1e-9)), '0/1 cost: emd-cost = tv');
+  t.ok(tv.functional[0][2] > 0.1);
+  await t.rejects(matrix(models, { metric: 'emd-cost' }), { code: 'USAGE', message: /needs a k×k cost matrix/ });
+  await t.rejects(matrix(models, { metric: 'emd-cost', cost: new Float64Array(7) }), { code: 'SHAPE_MISMATCH', message: /^cost matrix: .* 5 × 5 .*got 7 entries/ });
+  await t.rejects(matrix(models, { metric: 'emd-cost', cost: new Float64Array(16), costName: 'c.npy' }), { code: 'SHAPE_MISMATCH', message: /^c\.npy: .*got 4 × 4/ });
+  await t.rejects(matrix(models, { metric: 'emd-cost', cost: [0, 1] as unknown as Float64Array }), { code: 'INVALID_ARGUMENT', message: /Float64Array/ });
+});
+
 t.test('study: near-copies are one solution, distinct models are not; seeded JSON is byte-identical', async (t) => {
   const labels = Array.from({ length: n }, (_, i) => i % k);
   const stages = new Set<string>();

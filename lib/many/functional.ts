@@ -20,6 +20,8 @@ export interface FunctionalOptions {
   /** Resolved output kind, passed to the divergence kernels. */
   outputKind: OutputKind;
   epsilon?: number;
+  /** Cost matrix for 'emd-cost', passed to the divergence kernels. */
+  cost?: Float64Array;
   threads?: number;
   perPair?: boolean;
   /** Pairs (i < j) whose per-sample values to keep, as i·N + j. */
@@ -47,7 +49,7 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
   const predictionDistance = options.predictions ? new Float64Array(N * N) : null;
   const series = new Map<number, Float64Array>();
   const symmetric = measureInfo(options.metric).symmetric;
-  const kernelOptions = { outputs: options.outputKind, epsilon: options.epsilon, threads: options.threads, names: store.names };
+  const kernelOptions = { outputs: options.outputKind, epsilon: options.epsilon, cost: options.cost, threads: options.threads, names: store.names };
   const parts = blocks(N, store.blockSize);
   const totalPairs = (N * (N - 1)) / 2;
   let donePairs = 0;

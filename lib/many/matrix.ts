@@ -33,6 +33,10 @@ export interface MatrixOptions {
   output?: string;
   /** KL smoothing, passed to the divergence kernels. */
   epsilon?: number;
+  /** k × k row-major cost matrix for metric 'emd-cost' (2 × 2 for sigmoid outputs). */
+  cost?: Float64Array;
+  /** Names the cost matrix in errors (e.g. its file). Default "cost matrix". */
+  costName?: string;
   /** Weight distance methods, or "none". Default: all three when every model is a file. */
   weights?: 'none' | WeightMethod[];
   seed?: number;
@@ -81,6 +85,8 @@ export function displayNames(models: ModelInput[]): string[] {
 export async function prepare(models: ModelInput[], options: MatrixOptions): Promise<Prepared> {
   check(Array.isArray(models) && models.length >= 2, 'USAGE', `need at least 2 models, got ${Array.isArray(models) ? models.length : 0}`);
   const metric = checkMetric(options.metric ?? 'js');
+  // Before inference, not after: the cost matrix's size is checked once the classes are known.
+  check(metric !== 'emd-cost' || options.cost !== undefined, 'USAGE', '--metric emd-cost needs a k×k cost matrix: --cost FILE.npy (options.cost)');
   checkWeightMethods(options.weights);
   const names = displayNames(models);
   const cwd = options.cwd ?? process.cwd();
@@ -97,8 +103,22 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   }
   const first = await store.load([0]);
   const outputKind = resolveOutputKind(first, (options.outputs ?? 'auto') as OutputKind | 'auto');
+  if (metric === 'emd-cost') checkCost(options, outputKind === 'sigmoid' || outputKind === 'sigmoid-logit' ? 2 : store.classes);
   return { store, names, paths, outputKind, metric };
 }
+
+/** The emd-cost matrix must cover the models' classes; checked here so the error names it before any pair is computed. */
+function checkCost(options: MatrixOptions, k: number): void {
+  const name = options.costName ?? 'cost matrix';
+  check(options.cost instanceof Float64Array, 'INVALID_ARGUMENT', `${name}: the cost matrix must be a Float64Array`);
+  check(
+    options.cost.length === k * k,
+    'SHAPE_MISMATCH',
+    `${name}: the cost matrix must be ${k} × ${k} (one row and column per class of the models' outputs), got ${sizeOf(options.cost.length)}`,
+  );
+}
+
+const sizeOf = (len: number): string => (Number.isInteger(Math.sqrt(len)) ? `${Math.sqrt(len)} × ${Math.sqrt(len)}` : `${len} entries`);
 
 async function inferenceStore(
   models: ModelInput[],
@@ -203,6 +223,7 @@ export async function matrix(models: ModelInput[], options: MatrixOptions = {}):
     metric: prep.metric,
     outputKind: prep.outputKind,
     epsilon: options.epsilon,
+    cost: options.cost,
     threads: options.threads,
     onProgress: (d, t) => options.onProgress?.('distances', d, t),
   });

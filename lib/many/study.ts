@@ -54,6 +54,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
     metric: prep.metric,
     outputKind: prep.outputKind,
     epsilon: options.epsilon,
+    cost: options.cost,
     threads: options.threads,
     perPair: true,
     keepSeries: new Set(sampled.map(([i, j]) => i * N + j)),

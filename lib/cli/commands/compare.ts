@@ -16,20 +16,17 @@
  * Non-finite numbers are the strings "Infinity" / "-Infinity" / "NaN"
  * (e.g. an infinite KL); ci95 is ["NaN", "NaN"] with --bootstrap 0.
  */
-import path from 'node:path';
-
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
 import { type CompareMetric, type Comparison, DEFAULT_METRICS, compare } from '../../function/compare';
 import type { OutputKind } from '../../function/divergence';
 import { createProgress } from '../../infer/progress';
-import { readNpy } from '../../io/npy';
-import { toFloat64 } from '../../io/tensor';
 import { measuresOf } from '../../measures/registry';
 import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { readCostMatrix } from '../cost-option';
 
 /** --metric choices: every function-view measure in the registry (per-sample ones and the set-level kappa). */
 export const COMPARE_METRICS = measuresOf('function').map((m) => m.name) as CompareMetric[];
@@ -141,7 +138,7 @@ export function register(program: Command, io: CliIo): void {
     .option('-q, --quiet', 'no progress bar')
     .action(async (a: string, b: string, flags: CompareFlags) => {
       const data = parseDataSpecs(flags.data);
-      const cost = flags.cost !== undefined ? toFloat64(readNpy(path.resolve(io.cwd, flags.cost))) : undefined;
+      const cost = flags.cost !== undefined ? readCostMatrix(flags.cost, io.cwd) : undefined;
       const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
       let result: Comparison;
       try {

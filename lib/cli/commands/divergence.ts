@@ -25,6 +25,7 @@ import { readNpy } from '../../io/npy';
 import { measuresOf } from '../../measures/registry';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { readCostMatrix } from '../cost-option';
 
 interface DivergenceFlags {
   metric: string;
@@ -108,14 +109,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   const kind = resolveOutputKind([a, b], flags.outputs as DivergenceOptions['outputs']);
   options.outputs = kind;
   if (flags.cost !== undefined) {
-    const c = loadOutputs(flags.cost, io.cwd);
-    const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : a.k;
-    check(
-      c.n === ke && c.k === ke,
-      'SHAPE_MISMATCH',
-      `${flags.cost}: the cost matrix must be ${ke} × ${ke} (one row and column per class), got [${c.n}, ${c.k}]`,
-    );
-    options.cost = Float64Array.from(c.data);
+    options.cost = readCostMatrix(flags.cost, io.cwd, kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : a.k);
   }
 
   const perSample = metrics.filter((m) => m !== 'kappa') as FunctionMeasureName[];

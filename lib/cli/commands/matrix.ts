@@ -14,6 +14,7 @@ import { stageProgress } from '../../many/progress';
 import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many/types';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { readCostMatrix } from '../cost-option';
 
 export interface MatrixFlags {
   data?: string;
@@ -21,6 +22,7 @@ export interface MatrixFlags {
   outputs: string;
   output?: string;
   epsilon?: string;
+  cost?: string;
   weights: string;
   seed: string;
   batchSize?: string;
@@ -45,6 +47,7 @@ export function addMatrixOptions(cmd: Command): Command {
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
     .option('--output <name>', 'model output to compare, when a model has several')
     .option('--epsilon <x>', 'smoothing for KL-type measures (never applied silently)')
+    .option('--cost <file>', 'k × k cost matrix (.npy) for --metric emd-cost')
     .option('--weights <methods>', `weight matrices: none, or a comma list of ${WEIGHT_METHODS.join(',')}`, WEIGHT_METHODS.join(','))
     .option('--seed <n>', 'seed for everything random (weight matching, bootstrap, permutations, maps)', '0')
     .option('--batch-size <n>', 'samples per onnxruntime run')
@@ -91,6 +94,8 @@ export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: Mat
     outputs: flags.outputs,
     output: flags.output,
     epsilon,
+    cost: flags.cost === undefined ? undefined : readCostMatrix(flags.cost, io.cwd),
+    costName: flags.cost,
     weights: parseWeights(flags.weights),
     seed: int(flags.seed, '--seed', -(2 ** 31)),
     batchSize: flags.batchSize === undefined ? undefined : int(flags.batchSize, '--batch-size', 1),
