@@ -357,22 +357,39 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
   if (measure < 0 || measure >= kNumMeasures) throw Error("INVALID_ARGUMENT", -1, -1, "unknown measure");
   const Plan pl = make_plan(k, 1u << measure, opt);
   const bool symmetric = !(measure == kKl || measure == kKlReverse || measure == kEmdCost);
-  // Rows per block: all models' prepared rows of a block stay in cache while every pair uses them.
-  const size_t per_row = count * (pl.kpadraw + 2 * pl.kpad);
+  const bool batchable = (pl.kind == Kind::Logits || pl.kind == Kind::Probs) && k <= kBatchMaxClasses &&
+                         measure != kEmdCost;
+  const size_t W = pl.kern->width;
+  // Rows per block: all models' prepared rows of a block stay in cache while every pair uses
+  // them. Blocks are a multiple of W rows and independent of the thread count, and each
+  // block's pair sums are added in block order, so the result does not depend on `threads`.
+  const size_t per_row = count * (batchable ? 3 * k : pl.kpadraw + 2 * pl.kpad);
   size_t block = per_row > 0 ? (1u << 17) / per_row : 1;
-  if (block < 1) block = 1;
   if (block > 512) block = 512;
+  if (batchable) block = block < W ? W : block / W * W;
+  if (block < 1) block = 1;
   const size_t nblocks = (n + block - 1) / block;
   std::vector<double> partial(nblocks * count * count, 0.0);
+  BatchSpec bs;
+  bs.logits = pl.kind == Kind::Logits;
+  bs.eps = pl.eps;
+  bs.need_logs = pl.need_logs;
+  bs.need_label = pl.need_label;
+  bs.need_dist = pl.need_dist;
+  bs.measure = pl.spec;
   const unsigned threads = threads_for(n, k * count * count / 2 + 1, opt.threads);
   parallel_ranges(nblocks, threads, [&](size_t b0, size_t b1) {
-    std::vector<RowBuf> rows(count * block);
-    for (auto& r : rows) r.init(pl);
-    for (size_t blk = b0; blk < b1; ++blk) {
-      const size_t r0 = blk * block, r1 = r0 + block < n ? r0 + block : n;
+    std::vector<RowBuf> rows;
+    std::vector<double> tiles;  // per model and tile: x, p, lp (k * W each), labels (W)
+    const size_t tile_size = 3 * k * W + W, tiles_per_block = (block + W - 1) / W;
+    if (batchable) tiles.assign(count * tiles_per_block * tile_size, 0.0);
+    auto row_block = [&](size_t r0, size_t r1, double* acc) {
+      if (rows.empty()) {
+        rows.resize(count * block);
+        for (auto& r : rows) r.init(pl);
+      }
       for (size_t row = r0; row < r1; ++row)
         for (size_t m = 0; m < count; ++m) prepare(pl, models[m], static_cast<long>(m), row, rows[m * block + row - r0]);
-      double* acc = partial.data() + blk * count * count;
       for (size_t i = 0; i < count; ++i)
         for (size_t j = 0; j < count; ++j) {
           if (i == j || (symmetric && j < i)) continue;
@@ -386,6 +403,47 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
           }
           acc[i * count + j] = s;
         }
+    };
+    auto batch_block = [&](size_t r0, size_t r1, double* acc) -> bool {
+      const size_t ntiles = (r1 - r0 + W - 1) / W;
+      for (size_t m = 0; m < count; ++m) {
+        const size_t esz = models[m].f32 ? sizeof(float) : sizeof(double);
+        for (size_t t = 0; t < ntiles; ++t) {
+          double* x = tiles.data() + (m * tiles_per_block + t) * tile_size;
+          const size_t tr0 = r0 + t * W, rows_in = tr0 + W <= r1 ? W : r1 - tr0;
+          pl.kern->batch_load(static_cast<const char*>(models[m].data) + tr0 * k * esz, models[m].f32, k, rows_in, x);
+          if (!pl.kern->batch_prep(x, k, bs, x + k * W, x + 2 * k * W, x + 3 * k * W)) return false;
+        }
+      }
+      BatchSums sums;
+      double vals[kRowPad];
+      double* outp[kNumMeasures] = {};
+      outp[measure] = vals;
+      for (size_t i = 0; i < count; ++i)
+        for (size_t j = 0; j < count; ++j) {
+          if (i == j || (symmetric && j < i)) continue;
+          double s = 0;
+          for (size_t t = 0; t < ntiles; ++t) {
+            const double* a = tiles.data() + (i * tiles_per_block + t) * tile_size;
+            const double* b = tiles.data() + (j * tiles_per_block + t) * tile_size;
+            const size_t rows_in = r0 + (t + 1) * W <= r1 ? W : r1 - r0 - t * W;
+            pl.kern->batch_measure(a, a + k * W, a + 2 * k * W, b, b + k * W, b + 2 * k * W, k, pl.spec, &sums);
+            for (size_t l = 0; l < W; ++l) {
+              sums.label_a[l] = a[3 * k * W + l];
+              sums.label_b[l] = b[3 * k * W + l];
+            }
+            write_batch(pl, sums, rows_in, 0, outp);
+            for (size_t l = 0; l < rows_in; ++l) s += vals[l];
+          }
+          acc[i * count + j] = s;
+        }
+      return true;
+    };
+    for (size_t blk = b0; blk < b1; ++blk) {
+      const size_t r0 = blk * block, r1 = r0 + block < n ? r0 + block : n;
+      double* acc = partial.data() + blk * count * count;
+      // A block that fails batch validation is redone row by row, which reports the first bad row.
+      if (!batchable || !batch_block(r0, r1, acc)) row_block(r0, r1, acc);
     }
   });
   for (size_t i = 0; i < count; ++i)

@@ -321,12 +321,25 @@ struct Kern {
     return true;
   }
 
+  // Prepare one matrix's tile; labels (argmax per lane, as doubles) go to label[0..W).
+  static bool batch_prep(const double* X, size_t k, const BatchSpec& bs, double* P, double* LP, double* label) {
+    T lab = V::zero();
+    const bool ok = batch_prepare(X, k, bs, P, LP, &lab);
+    V::store(label, lab);
+    return ok;
+  }
+
   static bool batch(const double* XA, const double* XB, size_t k, const BatchSpec& bs, double* scratch,
                     BatchSums* out) {
     double *PA = scratch, *LA = PA + k * W, *PB = LA + k * W, *LB = PB + k * W;
-    T label_a = V::zero(), label_b = V::zero();
-    if (!batch_prepare(XA, k, bs, PA, LA, &label_a) || !batch_prepare(XB, k, bs, PB, LB, &label_b)) return false;
-    const MeasureSpec& s = bs.measure;
+    if (!batch_prep(XA, k, bs, PA, LA, out->label_a) || !batch_prep(XB, k, bs, PB, LB, out->label_b)) return false;
+    batch_measure(XA, PA, LA, XB, PB, LB, k, bs.measure, out);
+    return true;
+  }
+
+  // Per-lane sums for two prepared tiles (labels untouched).
+  static void batch_measure(const double* XA, const double* PA, const double* LA, const double* XB, const double* PB,
+                            const double* LB, size_t k, const MeasureSpec& s, BatchSums* out) {
     const T zero = V::zero();
     T akl = zero, aklr = zero, ajs = zero, atv = zero, ahel = zero, aemd = zero, c = zero, comp = zero;
     const bool dist = s.kl || s.kl_reverse || s.js || s.tv || s.hellinger || s.emd;
@@ -361,8 +374,6 @@ struct Kern {
     V::store(out->tv, atv);
     V::store(out->hellinger, ahel);
     V::store(out->emd, aemd);
-    V::store(out->label_a, label_a);
-    V::store(out->label_b, label_b);
     if (s.l2 || s.cosine) {
       T al2 = zero, axx = zero, ayy = zero;
       for (size_t j = 0; j < k; ++j) {
@@ -390,11 +401,10 @@ struct Kern {
         V::store(out->cosine, cosd);
       }
     }
-    return true;
   }
 
   static const RowKernels& table() {
-    static const RowKernels t{W, &logits, &probs, &logs, &smooth, &measure, &batch_load, &batch};
+    static const RowKernels t{W, &logits, &probs, &logs, &smooth, &measure, &batch_load, &batch, &batch_prep, &batch_measure};
     return t;
   }
 };

@@ -69,6 +69,11 @@ struct RowKernels {
   void (*batch_load)(const void* base, bool f32, size_t k, size_t rows, double* x);
   bool (*batch)(const double* xa, const double* xb, size_t k, const BatchSpec& spec, double* scratch,
                 BatchSums* out);
+  // The two halves of `batch`, for pairwise use (each model's tile prepared once):
+  // batch_prep fills p / lp (k * width each) and label[0..width); batch_measure leaves labels.
+  bool (*batch_prep)(const double* x, size_t k, const BatchSpec& spec, double* p, double* lp, double* label);
+  void (*batch_measure)(const double* xa, const double* pa, const double* la, const double* xb, const double* pb,
+                        const double* lb, size_t k, const MeasureSpec& spec, BatchSums* out);
 };
 
 const RowKernels& scalar_kernels();
