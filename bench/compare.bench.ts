@@ -83,11 +83,18 @@ async function runConfig(dir: string, name: string, hidden: number[], sizes: num
     const tr: number[] = [];
     const t0: number[] = [];
     const tc: number[] = [];
+    const runs: Array<[number[], () => Promise<unknown>]> = [
+      [tr, () => raw(aPath, bPath, probePath, batch)],
+      [t0, () => compare(aPath, bPath, { data: probePath, batchSize: batch, cache: false, bootstrap: 0 })],
+      [tc, () => compare(aPath, bPath, { data: probePath, batchSize: batch, cache: false })],
+    ];
     for (let r = 0; r < reps; r++) {
-      // Interleave so machine noise hits all three alike.
-      tr.push(await timeIt(() => raw(aPath, bPath, probePath, batch)));
-      t0.push(await timeIt(() => compare(aPath, bPath, { data: probePath, batchSize: batch, cache: false, bootstrap: 0 })));
-      tc.push(await timeIt(() => compare(aPath, bPath, { data: probePath, batchSize: batch, cache: false })));
+      // Interleave, rotating the order each round, so machine noise and after-effects
+      // (GC, thread pools) of one variant do not land on the same other variant.
+      for (let i = 0; i < runs.length; i++) {
+        const [times, fn] = runs[(i + r) % runs.length];
+        times.push(await timeIt(fn));
+      }
     }
     const r = Math.min(...tr);
     const c0 = Math.min(...t0);
