@@ -104,12 +104,7 @@ struct Kern {
       // g(d) = d e^d - (e^d - 1) >= 0. Series for small |d| (no cancellation), else the
       // direct p d - p + q (relative error ~ eps / d^2 <= 1e-11 for |d| >= 0.01).
       T d = V::sub(lp, lq);
-      T poly = V::fma(d, V::set1(1.0 / 5760), V::set1(1.0 / 840));
-      poly = V::fma(d, poly, V::set1(1.0 / 144));
-      poly = V::fma(d, poly, V::set1(1.0 / 30));
-      poly = V::fma(d, poly, V::set1(1.0 / 8));
-      poly = V::fma(d, poly, V::set1(1.0 / 3));
-      poly = V::fma(d, poly, V::set1(0.5));
+      T poly = poly7<V>(d, 0.5, 1.0 / 3, 1.0 / 8, 1.0 / 30, 1.0 / 144, 1.0 / 840, 1.0 / 5760);
       T series = V::mul(V::mul(q, V::mul(d, d)), poly);
       T direct = V::fma(p, d, V::sub(q, p));
       return V::select(V::lt(V::abs(d), V::set1(0.01)), series, direct);
@@ -130,12 +125,7 @@ struct Kern {
     T d2 = V::mul(d, d);
     M small = V::lt(V::abs(d), V::set1(0.1));
     // With m = s/2: term = (s/4) f(d), f(d) = (1+d)log(1+d) + (1-d)log(1-d) = sum d^2j / (j(2j-1)).
-    T poly = V::fma(d2, V::set1(1.0 / 91), V::set1(1.0 / 66));
-    poly = V::fma(d2, poly, V::set1(1.0 / 45));
-    poly = V::fma(d2, poly, V::set1(1.0 / 28));
-    poly = V::fma(d2, poly, V::set1(1.0 / 15));
-    poly = V::fma(d2, poly, V::set1(1.0 / 6));
-    poly = V::fma(d2, poly, V::set1(1.0));
+    T poly = poly7<V>(d2, 1.0, 1.0 / 6, 1.0 / 15, 1.0 / 28, 1.0 / 45, 1.0 / 66, 1.0 / 91);
     T out = V::mul(V::mul(V::mul(s, V::set1(0.25)), d2), poly);
     M need = V::mand(pos, V::mnot(small));
     if (V::any(need)) {

@@ -42,6 +42,7 @@ struct V {
   static T exp(T x) { return std::exp(x); }
 };
 
+#include "divergence_vecmath.hpp"  // poly7 (its vec_log / vec_exp are unused here)
 #include "divergence_kernel.hpp"
 
 }  // namespace scalar_impl

@@ -3,6 +3,22 @@
 // VV additionally provides frexp(x, &e) (mantissa in [1,2), exponent as double; x > 0, any
 // normal or subnormal), round (to nearest integer), ldexp(p, n) (p 2^n, n in [-1022, 1023]),
 // recip(x) (1/x to ~1 ulp for x in [1e-30, 1e30]).
+// c0 + c1 x + ... + c6 x^6 by Estrin's scheme: depth 4 instead of Horner's 6, so the
+// independent rows / elements in flight overlap better (the kernels are latency bound).
+template <class VV>
+static inline typename VV::T poly7(typename VV::T x, double c0, double c1, double c2, double c3, double c4, double c5,
+                                   double c6) {
+  using T = typename VV::T;
+  T x2 = VV::mul(x, x);
+  T x4 = VV::mul(x2, x2);
+  T a0 = VV::fma(x, VV::set1(c1), VV::set1(c0));
+  T a1 = VV::fma(x, VV::set1(c3), VV::set1(c2));
+  T a2 = VV::fma(x, VV::set1(c5), VV::set1(c4));
+  T b0 = VV::fma(x2, a1, a0);
+  T b1 = VV::fma(x2, VV::set1(c6), a2);
+  return VV::fma(x4, b1, b0);
+}
+
 // log: fdlibm's e_log.c reduction and minimax polynomial (< 1 ulp), lane-parallel.
 template <class VV>
 static inline typename VV::T vec_log(typename VV::T x) {
@@ -17,13 +33,9 @@ static inline typename VV::T vec_log(typename VV::T x) {
   T f = VV::sub(m, one);
   T s = VV::mul(f, VV::recip(VV::add(VV::set1(2.0), f)));  // 2 + f in [1.29, 2.42]
   T z = VV::mul(s, s);
-  T R = VV::fma(z, VV::set1(1.479819860511658591e-01), VV::set1(1.531383769920937332e-01));
-  R = VV::fma(z, R, VV::set1(1.818357216161805012e-01));
-  R = VV::fma(z, R, VV::set1(2.222219843214978396e-01));
-  R = VV::fma(z, R, VV::set1(2.857142874366239149e-01));
-  R = VV::fma(z, R, VV::set1(3.999999999940941908e-01));
-  R = VV::fma(z, R, VV::set1(6.666666666666735130e-01));
-  R = VV::mul(z, R);
+  T R = VV::mul(z, poly7<VV>(z, 6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+                             2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+                             1.479819860511658591e-01));
   T hfsq = VV::mul(VV::set1(0.5), VV::mul(f, f));
   // e ln2_hi - ((hfsq - (s (hfsq + R) + e ln2_lo)) - f)
   T inner = VV::fma(s, VV::add(hfsq, R), VV::mul(e, VV::set1(1.90821492927058770002e-10)));
@@ -40,20 +52,14 @@ static inline typename VV::T vec_exp(typename VV::T t) {
   T n = VV::round(VV::mul(t, VV::set1(1.44269504088896340736)));
   T r = VV::fma(n, VV::set1(-6.93147180559945286227e-01), t);
   r = VV::fma(n, VV::set1(-2.319046813846299558e-17), r);
-  T p = VV::set1(1.0 / 6227020800.0);
-  p = VV::fma(p, r, VV::set1(1.0 / 479001600.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 39916800.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 3628800.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 362880.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 40320.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 5040.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 720.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 120.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 24.0));
-  p = VV::fma(p, r, VV::set1(1.0 / 6.0));
-  p = VV::fma(p, r, VV::set1(0.5));
-  p = VV::fma(p, r, VV::set1(1.0));
-  p = VV::fma(p, r, VV::set1(1.0));
+  // Degree 13 as r^7 * (c7..c13 part) + (c0..c6 part), each half by Estrin.
+  T r2 = VV::mul(r, r);
+  T r4 = VV::mul(r2, r2);
+  T r7 = VV::mul(VV::mul(r4, r2), r);
+  T lo_part = poly7<VV>(r, 1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720);
+  T hi_part = poly7<VV>(r, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600,
+                        1.0 / 6227020800.0);
+  T p = VV::fma(r7, hi_part, lo_part);
   T lo = VV::set1(-708.39);
   T safe_n = VV::select(VV::lt(t, lo), VV::zero(), n);
   T out = VV::ldexp(p, safe_n);
