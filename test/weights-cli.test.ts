@@ -23,6 +23,8 @@ fs.writeFileSync(path.join(dir, 'a.onnx'), mlpBytes(A, 'relu'));
 fs.writeFileSync(path.join(dir, 'b.onnx'), mlpBytes(B, 'relu'));
 const x = randomInput(rng, 32 * 4);
 writeNpy(path.join(dir, 'probe.npy'), { dtype: 'float32', shape: [32, 4], data: x });
+writeNpy(path.join(dir, 'probe-nchw.npy'), { dtype: 'float32', shape: [32, 1, 2, 2], data: x });
+writeNpy(path.join(dir, 'probe-wide.npy'), { dtype: 'float32', shape: [16, 8], data: x });
 
 async function cli(...args: string[]) {
   const io = captureIo();
@@ -81,6 +83,10 @@ t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-canonical', 'z.onnx'], 2, /--write-canonical needs/],
     [['weights', 'a.onnx', 'b.onnx', '--sort-key', 'nope'], 2, /nope/],
     [['weights', 'a.onnx', 'missing.onnx'], 1, /missing\.onnx/],
+    // Probe data that does not fit the model's input: the data file and the model are named (not "<bytes>").
+    [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-nchw.npy'], 1, /probe-nchw\.npy: probe data \[32, 1, 2, 2\] does not fit input "x" \[N, 4\] of .*a\.onnx$/m],
+    [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-wide.npy'], 1, /probe-wide\.npy: .*\[16, 8\] does not fit input "x" \[N, 4\]/],
+    [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'a.onnx'], 1, /a\.onnx: not a \.npy file/],
   ];
   for (const [args, code, msg] of cases) {
     const r = await cli(...args);
