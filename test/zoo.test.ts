@@ -134,6 +134,28 @@ t.test('rewritten real models compute the same function: aligned CNN, canonical 
   }
 });
 
+t.test('barrier: a network and its permuted copy are separated on the naive path, one point after alignment', async (t) => {
+  const r = await cliJson([
+    'barrier', Z('mlp_relu_seed1.onnx'), Z('mlp_relu_seed1_permuted.onnx'),
+    '--data', X, '--labels', Y, '--align', 'weights', '--steps', '5', '--json',
+  ]);
+  // endpoint loss = mean cross-entropy of seed 1, computed here in float64 from its logits
+  const l = await logits('mlp_relu_seed1.onnx');
+  const y = readNpy(Y).data as BigInt64Array;
+  let ce = 0;
+  for (let i = 0; i < y.length; i++) {
+    const row = Array.from(l.subarray(i * 10, i * 10 + 10));
+    const m = Math.max(...row);
+    ce += m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) - row[Number(y[i])];
+  }
+  ce /= y.length;
+  t.ok(close(r.naive.loss[0], ce, 1e-6), `loss at α = 0: ${r.naive.loss[0]} vs ${ce}`);
+  t.ok(close(r.naive.loss[4], ce, 1e-5), 'the copy has the same loss');
+  t.ok(r.naive.lossBarrier > 1 && r.naive.errorBarrier > 0.5, `naive barrier ${r.naive.lossBarrier} nats, error ${r.naive.errorBarrier}`);
+  for (const v of r.aligned.loss) t.ok(close(v, ce, 1e-5), `aligned path stays at the endpoint loss (${v})`);
+  t.equal(r.aligned.errorBarrier, 0);
+});
+
 t.test('matrix over the ReLU MLPs: symmetric JS, zero diagonal, the copy at ≈ 0 on every view but raw', async (t) => {
   const files = [0, 1, 2, 3].map((s) => `mlp_relu_seed${s}.onnx`).concat('mlp_relu_seed1_permuted.onnx');
   const r = await cliJson(['matrix', ...files.map(Z), '--data', X, '--json', '--no-cache', '-q']);
