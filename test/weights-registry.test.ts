@@ -56,3 +56,25 @@ t.test('declared invariances: canonical and aligned ignore permutation and posit
     t.equal(atIdentity, invariant, `${m.name}: ${v}`);
   }
 });
+
+t.test('declared invariances hold against an unrelated model, on the side they name', async (t) => {
+  // One hidden layer: weight matching is then an exact assignment, so any
+  // difference comes from the measure's definition, not from a local optimum.
+  const one = [0, 1].map(() => randomDense(rng, [4, 7, 3]));
+  const g = (net: typeof one[0]) => mlpBytes(transformHidden(net, 0, randomPerm(rng, 7), Array.from({ length: 7 }, () => Math.exp(2 * rng.float() - 1))), 'relu');
+  const [a, c] = one.map((n) => mlpBytes(n, 'relu'));
+  const base = await weightDistance(a, c);
+  const movedA = await weightDistance(g(one[0]), c);
+  const movedC = await weightDistance(a, g(one[1]));
+  for (const m of infos) {
+    const rescaling = m.invariantTo.find((s) => s.startsWith('positive rescaling'));
+    const permutation = m.invariantTo.some((s) => s.startsWith('hidden-unit permutation'));
+    if (!rescaling || !permutation) continue;
+    const v = weightMeasureValue(base, m.name)!;
+    const close = (w: number) => Math.abs(w - v) <= 1e-6 * Math.max(1, Math.abs(v)); // float32 weights
+    t.ok(close(weightMeasureValue(movedC, m.name)!), `${m.name}: B permuted + rescaled ${weightMeasureValue(movedC, m.name)} vs ${v}`);
+    // Declared for both models unless the declaration names B only.
+    const bothSides = !/\bB's\b/.test(rescaling);
+    t.equal(close(weightMeasureValue(movedA, m.name)!), bothSides, `${m.name}: A permuted + rescaled ${weightMeasureValue(movedA, m.name)} vs ${v} (declared: ${rescaling})`);
+  }
+});

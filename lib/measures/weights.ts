@@ -15,7 +15,9 @@ const METHOD = {
     what: 'each model in canonical form (BatchNorm folded, units scale/sign-normalized, sorted by a key)',
   },
   aligned: {
-    invariantTo: ['BatchNorm folding', 'positive rescaling of hidden units (homogeneous activations)', 'sign flips (odd activations)', 'hidden-unit permutation'],
+    // B is normalized, matched and put into A's scale frame, so B's symmetries are removed
+    // but A's own unit scales set the units of the result: rescaling A's units changes it.
+    invariantTo: ['BatchNorm folding', "positive rescaling of B's hidden units (homogeneous activations; A's unit scales set the frame)", "sign flips of B's units (odd activations)", 'hidden-unit permutation'],
     what: "B's units matched to A's (weight or activation matching), in A's scale frame",
   },
 };
