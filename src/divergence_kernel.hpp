@@ -7,8 +7,13 @@
 // file uses no std:: templates, only <cmath> functions.
 //
 // V provides: T (vector of doubles), M (lane mask), W (lanes), load/store/set1/zero, add, sub,
-// mul, div, recip (see divergence_vecmath.hpp), fma(a,b,c)=a*b+c, abs, sqrt, max, lt/gt/eq, mand/mor/mnot, select(m,a,b),
-// any(m), finite(x), reduce_add (fixed lane order), reduce_max, log, exp.
+// mul, div, recip (see divergence_vecmath.hpp), fma(a,b,c)=a*b+c, abs, sqrt, max, lt/gt/eq,
+// mand/mor/mnot, select(m,a,b), any(m), finite(x), reduce_add (fixed lane order), reduce_max,
+// log, exp.
+//
+// Two layouts: the row path (any k) vectorizes along one row; the batch path (small k) puts
+// one row in each lane of a transposed W-row tile, so short rows waste no lanes and need no
+// horizontal reductions. Both use the same per-element terms (kl_term, js_term).
 //
 // Numerics (why each term looks the way it does):
 //  * Every per-element term is non-negative and computed without cancellation, so a tiny
