@@ -29,10 +29,14 @@ function median(xs: number[]): number {
   return s[s.length >> 1];
 }
 
-async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+/** Wall time and process CPU time (all threads: onnxruntime's pool, kernels, JS), in ms. */
+async function timeIt(fn: () => Promise<unknown>): Promise<[number, number]> {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c = process.cpuUsage(c0);
+  return [wall, (c.user + c.system) / 1000];
 }
 
 /** Raw onnxruntime: read the probe, create both sessions, run every batch through both. */
@@ -80,10 +84,10 @@ async function runConfig(dir: string, name: string, hidden: number[], sizes: num
     // Warm up both paths once.
     await raw(aPath, bPath, probePath, batch);
     await compare(aPath, bPath, { data: probePath, batchSize: batch, cache: false });
-    const tr: number[] = [];
-    const t0: number[] = [];
-    const tc: number[] = [];
-    const runs: Array<[number[], () => Promise<unknown>]> = [
+    const tr: Array<[number, number]> = [];
+    const t0: Array<[number, number]> = [];
+    const tc: Array<[number, number]> = [];
+    const runs: Array<[Array<[number, number]>, () => Promise<unknown>]> = [
       [tr, () => raw(aPath, bPath, probePath, batch)],
       [t0, () => compare(aPath, bPath, { data: probePath, batchSize: batch, cache: false, bootstrap: 0 })],
       [tc, () => compare(aPath, bPath, { data: probePath, batchSize: batch, cache: false })],
@@ -96,13 +100,14 @@ async function runConfig(dir: string, name: string, hidden: number[], sizes: num
         times.push(await timeIt(fn));
       }
     }
-    const r = Math.min(...tr);
-    const c0 = Math.min(...t0);
-    const c = Math.min(...tc);
-    const pct = (x: number) => `${((x / r - 1) * 100).toFixed(1)}%`;
+    const wall = (x: Array<[number, number]>) => median(x.map((v) => v[0]));
+    const cpu = (x: Array<[number, number]>) => median(x.map((v) => v[1]));
+    const pct = (x: number, ref: number) => `${((x / ref - 1) * 100).toFixed(1)}%`;
+    const [wr, w0, wc] = [wall(tr), wall(t0), wall(tc)];
+    const [cr, c0, cc] = [cpu(tr), cpu(t0), cpu(tc)];
     console.log(
-      `| ${name} | ${n} | ${r.toFixed(1)} | ${c0.toFixed(1)} | ${pct(c0)} | ${c.toFixed(1)} | ${pct(c)} | ` +
-        `${median(tr).toFixed(1)} / ${median(t0).toFixed(1)} / ${median(tc).toFixed(1)} |`,
+      `| ${name} | ${n} | ${wr.toFixed(0)} / ${cr.toFixed(0)} | ${w0.toFixed(0)} / ${c0.toFixed(0)} | ${pct(w0, wr)} / ${pct(c0, cr)} | ` +
+        `${wc.toFixed(0)} / ${cc.toFixed(0)} | ${pct(wc, wr)} / ${pct(cc, cr)} |`,
     );
   }
 }
@@ -112,10 +117,10 @@ export default async function bench(): Promise<void> {
   const reps = Number(process.env.BENCH_REPS ?? 7);
   console.log(
     `two MLPs with 784 inputs and 10 logits, batch 256, ${os.availableParallelism()} threads; compare with bootstrap 1000 and ` +
-      `the default metrics (js, tv, hellinger, disagreement, kl), no cache; best of ${reps} interleaved runs (medians in the last column)\n`,
+      `the default metrics (js, tv, hellinger, disagreement, kl), no cache; medians of ${reps} interleaved runs, wall / CPU time\n`,
   );
-  console.log('| models | n | raw ORT, 2 models (ms) | compare, --bootstrap 0 (ms) | overhead | compare, --bootstrap 1000 (ms) | overhead | medians raw / b0 / b1000 (ms) |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| models | n | raw ORT, 2 models (ms) | compare --bootstrap 0 (ms) | overhead | compare --bootstrap 1000 (ms) | overhead |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   await runConfig(dir, '784→256→10', [256], [2000, 10000, 50000], reps);
   await runConfig(dir, '784→1024→1024→10', [1024, 1024], [2000, 10000], reps);
   fs.rmSync(dir, { recursive: true, force: true });
