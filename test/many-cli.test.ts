@@ -223,6 +223,14 @@ t.test('study: report, SVGs, JSON, reproducibility, no overwrite', async (t) => 
   t.equal(forced.code, 0, forced.err);
   t.equal(forced.out, r.out, 'byte-identical JSON');
   t.notMatch(again.err, /internal/);
+  // Existing SVGs are refused before the run, and the new report is not written either.
+  const svgAgain = await run([...args, '--report', 'fresh.html', '--svg', 'plots']);
+  t.equal(svgAgain.code, 1);
+  t.match(svgAgain.err, /plots\/heatmap-functional\.svg already exists; pass --force/);
+  t.notOk(fs.existsSync(path.join(dir, 'fresh.html')));
+  const folder = await run([...args, '--report', '.']);
+  t.equal(folder.code, 1);
+  t.match(folder.err, /^modeldiff: --report .* is a folder/);
   const text = await run([...args, '--weights', 'none', '--threshold', '0']);
   t.equal(text.code, 0, text.err);
   t.match(text.out, /distinct solutions: 5/);

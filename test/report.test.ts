@@ -10,7 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 
 import { buildReportHtml, inlineSvg, num, swatchColour } from '../lib/report/html';
-import { renderStudyPlots, studyPlots, writeReport } from '../lib/report';
+import { STUDY_PLOT_IDS, checkReportTargets, renderStudyPlots, studyPlots, writeReport } from '../lib/report';
 import { renderSvg } from '../lib/report/render';
 import { fixtureStudy } from './helpers/many-fixture';
 
@@ -83,6 +83,28 @@ t.test('report HTML: self-contained, every plot and table, command and versions'
   const blocker = path.join(dir, 'blocker');
   fs.writeFileSync(blocker, '');
   await t.rejects(writeReport(s, { svgDir: path.join(blocker, 'svg') }), { code: 'IO', message: /--svg folder/ });
+});
+
+t.test('report targets are checked before anything is written', async (t) => {
+  const s = fixtureStudy();
+  for (const p of studyPlots(s)) t.ok(STUDY_PLOT_IDS.includes(p.id), `${p.id} is a known plot id (the CLI checks them before the run)`);
+  const d = fs.mkdtempSync(path.join(dir, 'targets-'));
+  const svgDir = path.join(d, 'svg');
+  fs.mkdirSync(svgDir);
+  fs.writeFileSync(path.join(svgDir, 'dendrogram.svg'), 'mine');
+  // One existing SVG: nothing at all is written (not the other SVGs, not the HTML).
+  await t.rejects(writeReport(s, { html: path.join(d, 'r.html'), svgDir }), { code: 'FILE_EXISTS', message: /dendrogram\.svg already exists/ });
+  t.same(fs.readdirSync(svgDir), ['dendrogram.svg']);
+  t.notOk(fs.existsSync(path.join(d, 'r.html')));
+  t.equal(fs.readFileSync(path.join(svgDir, 'dendrogram.svg'), 'utf8'), 'mine');
+  t.throws(() => checkReportTargets({ svgDir }), { code: 'FILE_EXISTS' });
+  t.doesNotThrow(() => checkReportTargets({ svgDir, force: true }));
+  // A folder given as the report, a missing folder, a file given as the SVG folder.
+  t.throws(() => checkReportTargets({ html: d }), { code: 'INVALID_ARGUMENT', message: /--report .* is a folder/ });
+  t.throws(() => checkReportTargets({ html: d, force: true }), { code: 'INVALID_ARGUMENT' });
+  t.throws(() => checkReportTargets({ html: path.join(d, 'nope', 'r.html') }), { code: 'FILE_NOT_FOUND', message: /folder .*nope does not exist/ });
+  t.throws(() => checkReportTargets({ svgDir: path.join(svgDir, 'dendrogram.svg') }), { code: 'INVALID_ARGUMENT', message: /is a file, not a folder/ });
+  t.doesNotThrow(() => checkReportTargets({ html: path.join(d, 'fresh.html'), svgDir: path.join(d, 'new-svg') }));
 });
 
 t.test('HTML helpers', async (t) => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { ModeldiffError } from '../errors';
 import type { StudyResult } from '../many/types';
 import { writeFileAtomic } from '../util/atomic-write';
+import { WEIGHT_METHODS } from '../many/types';
 import { type ReportMeta, type RenderedPlot, buildReportHtml } from './html';
 import { studyPlots } from './plots';
 import { plotLibraryVersions, renderSvg } from './render';
@@ -51,8 +52,57 @@ export function scopeIds(svg: string, plotId: string): string {
   return out;
 }
 
+/** Every plot id a study can produce (`--svg DIR` writes DIR/<id>.svg). */
+export const STUDY_PLOT_IDS: readonly string[] = [
+  'heatmap-functional',
+  ...WEIGHT_METHODS.map((m) => `heatmap-weights-${m}`),
+  ...WEIGHT_METHODS.map((m) => `scatter-${m}`),
+  'map-mds',
+  'map-tsne',
+  'map-umap',
+  'dendrogram',
+];
+
+/**
+ * Checks the report targets before anything is computed or written, so a
+ * long study does not end in "already exists" or a missing folder, and a
+ * report is never left half-written (some SVGs written, then a refusal):
+ * the HTML path must not be a folder, its folder must exist, and neither it
+ * nor any SVG this report could write may exist without `force`.
+ */
+export function checkReportTargets(options: Pick<ReportOptions, 'html' | 'svgDir' | 'force'>, plotIds: readonly string[] = STUDY_PLOT_IDS): void {
+  if (options.html) {
+    const st = statOrNull(options.html);
+    if (st?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `--report ${options.html} is a folder; give the HTML file to write, e.g. ${path.join(options.html, 'report.html')}`);
+    if (st && !options.force) throw new ModeldiffError('FILE_EXISTS', `${options.html} already exists; pass --force to overwrite it`);
+    const folder = path.dirname(path.resolve(options.html));
+    if (!statOrNull(folder)?.isDirectory()) throw new ModeldiffError('FILE_NOT_FOUND', `--report ${options.html}: folder ${folder} does not exist`);
+  }
+  if (options.svgDir) {
+    const st = statOrNull(options.svgDir);
+    if (st && !st.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `--svg ${options.svgDir} is a file, not a folder`);
+    if (st) {
+      for (const id of plotIds) {
+        const file = path.join(options.svgDir, `${id}.svg`);
+        const f = statOrNull(file);
+        if (f?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `${file} is a folder; cannot write the ${id} plot there`);
+        if (f && !options.force) throw new ModeldiffError('FILE_EXISTS', `${file} already exists; pass --force to overwrite it`);
+      }
+    }
+  }
+}
+
+function statOrNull(file: string): fs.Stats | null {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return null; // missing (or unreachable: the write itself then reports why)
+  }
+}
+
 export async function writeReport(s: StudyResult, options: ReportOptions): Promise<{ html?: string; svgs: string[] }> {
   const plots = await renderStudyPlots(s);
+  checkReportTargets(options, plots.map((p) => p.id));
   const written: { html?: string; svgs: string[] } = { svgs: [] };
   if (options.svgDir) {
     try {

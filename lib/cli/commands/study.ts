@@ -3,16 +3,15 @@
  * how many distinct solutions, how many more to expect, does weight distance
  * track output distance, and a map — as text, JSON, an HTML report and SVGs.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { ModeldiffError, check } from '../../errors';
+import { check } from '../../errors';
 import { stageProgress } from '../../many/progress';
 import { type StudyOptions, study } from '../../many/study';
 import type { StudyResult } from '../../many/types';
-import { writeReport } from '../../report';
+import { checkReportTargets, writeReport } from '../../report';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { type MatrixFlags, addMatrixOptions, matrixOptionsFrom } from './matrix';
@@ -68,10 +67,12 @@ export function register(program: Command, io: CliIo): void {
         check(flags.threshold.trim() !== '' && Number.isFinite(threshold) && threshold >= 0, 'USAGE', `--threshold must be a number >= 0, got "${flags.threshold}"`);
       }
       check(/^\d+$/.test(flags.permutations) && Number(flags.permutations) >= 1, 'USAGE', `--permutations must be a positive integer, got "${flags.permutations}"`);
-      // Fail before hours of work, not after: an existing report needs --force.
-      if (flags.report && !flags.force && fs.existsSync(path.resolve(io.cwd, flags.report))) {
-        throw new ModeldiffError('FILE_EXISTS', `${flags.report} already exists; pass --force to overwrite it`);
-      }
+      // Fail before hours of work, not after: existing report/SVG files need --force, folders must make sense.
+      checkReportTargets({
+        html: flags.report && path.resolve(io.cwd, flags.report),
+        svgDir: flags.svg && path.resolve(io.cwd, flags.svg),
+        force: flags.force,
+      });
       const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
       try {
         const options: StudyOptions = {
