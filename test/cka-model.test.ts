@@ -175,6 +175,11 @@ t.test('model errors name the model and layer', async (t) => {
     nodes: [{ op: 'Add', inputs: ['p', 'q'], outputs: ['s'] }],
   });
   await t.rejects(cka(two, two, { data: probe }), { code: 'MODEL_INPUT', message: /single-input/ });
+  // Probe data of the wrong shape is refused before running, naming the input and the model.
+  await t.rejects(cka(bytes(netA), bytes(netA), { data: { data: probe.data, shape: [n, 1, sizes[0]] } }), {
+    code: 'MODEL_INPUT',
+    message: /probe data \[64, 1, 5\] does not fit input "x" \[N, 5\] of <bytes>/,
+  });
   await t.rejects(cka(bytes(netA), bytes(netA), { data: { q: probe, extra: probe } }), { code: 'MODEL_INPUT', message: /no input "x"|probe data has no input/ });
 });
 
@@ -190,6 +195,10 @@ t.test('CLI: modeldiff cka', async (t) => {
     const code = await runCli(['cka', 'a.onnx', 'p.onnx', ...args], io);
     return { code, out: io.out, err: io.err };
   };
+  writeNpy(path.join(dir, 'flat.npy'), { dtype: 'float32', shape: [n * sizes[0]], data: probe.data });
+  const flat = await run('--data', 'flat.npy');
+  t.equal(flat.code, 1);
+  t.match(flat.err, /^modeldiff: \S*flat\.npy: probe data \[320\] does not fit input "x" \[N, 5\] of \S*a\.onnx\n$/);
   let r = await run('--data', 'probe.npy', '--json', '--metric', 'cka-linear,procrustes');
   t.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);

@@ -325,3 +325,22 @@ export function setAttr(node: onnx.INodeProto, name: string, value: { f: number 
 export function nodeLabel(node: onnx.INodeProto): string {
   return node.name ? `${node.opType} node "${node.name}"` : `${node.opType} node producing "${(node.output ?? [])[0] ?? '?'}"`;
 }
+
+/**
+ * Probe data must fit a model input's declared shape (rank and fixed
+ * dimensions; the batch axis is free). Checked against the user's file before
+ * running, because the model then run is often rewritten in memory (hidden
+ * tensors exposed, weights aligned) and onnxruntime's own error could name
+ * neither the data file nor the model. No declared shape: nothing to check.
+ */
+export function checkProbeFitsInput(model: OnnxModel, inputName: string, shape: readonly number[], dataLabel: string): void {
+  const input = graphOf(model).input.find((i) => i.name === inputName);
+  const dims = input?.type?.tensorType?.shape?.dim;
+  if (!dims) return;
+  const fixed = dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null));
+  const fits = fixed.length === shape.length && fixed.every((d, i) => i === 0 || d === null || d === shape[i]);
+  const declared = fixed.map((d, i) => (d === null ? dims[i].dimParam || '?' : String(d))).join(', ');
+  if (!fits) {
+    throw new ModeldiffError('MODEL_INPUT', `${dataLabel}: probe data [${shape.join(', ')}] does not fit input "${inputName}" [${declared}] of ${model.label}`);
+  }
+}

@@ -7,7 +7,7 @@
  */
 import { check } from '../errors';
 import { hiddenActivations } from '../infer/hidden';
-import { type OnnxModel, type OnnxSource, graphOf, readOnnx } from '../io/onnx';
+import { type OnnxModel, type OnnxSource, checkProbeFitsInput, graphOf, readOnnx } from '../io/onnx';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { elementCount, formatShape, toFloat64 } from '../io/tensor';
 import { type LayerInfo, defaultLayers, findLayer, listLayers } from './layers';
@@ -94,6 +94,7 @@ async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeDa
   const entries = Object.entries(probe.inputs);
   const tensor = probe.inputs[inputName] ?? (entries.length === 1 ? entries[0][1] : undefined);
   check(tensor, 'MODEL_INPUT', `${model.label}: probe data has no input "${inputName}" (it has ${Object.keys(probe.inputs).join(', ')})`);
+  checkProbeFitsInput(model, inputName, tensor.shape, probe.sources[inputName] ?? Object.values(probe.sources)[0] ?? 'probe data');
   const f32 = tensor.dtype === 'float32' ? (tensor.data as Float32Array) : Float32Array.from(toFloat64(tensor));
   const names = [...new Set(layers.map((l) => l.tensor))];
   const acts = await hiddenActivations(model, names, { name: inputName, data: f32, dims: tensor.shape.slice() }, { batchSize: options.batchSize });

@@ -11,7 +11,7 @@
  */
 import { ModeldiffError, check } from '../errors';
 import type { HiddenInput } from '../infer/hidden';
-import { type OnnxModel, type OnnxSource, encodeOnnx, graphOf, readOnnx } from '../io/onnx';
+import { type OnnxModel, type OnnxSource, checkProbeFitsInput, encodeOnnx, graphOf, readOnnx } from '../io/onnx';
 import { readNpy } from '../io/npy';
 import { type Tensor, convertTensor } from '../io/tensor';
 import { activationMatching } from './activation-matching';
@@ -207,22 +207,8 @@ function probeInput(model: OnnxModel, data: AlignProbe): HiddenInput {
   const name = inputs[0].name ?? '';
   const f32 = convertTensor(tensor, 'float32', name).tensor;
   check(f32.shape.length >= 1, 'MODEL_INPUT', `${label}: probe data must have a batch axis`);
-  checkInputShape(model, inputs[0], f32.shape, label);
+  checkProbeFitsInput(model, name, f32.shape, label);
   return { name, data: f32.data as Float32Array, dims: f32.shape };
-}
-
-/**
- * The probe data must fit the declared input (rank and fixed dimensions):
- * checked here, against the user's file, because the networks run later are
- * rewritten in memory and onnxruntime's own error could name neither file.
- */
-function checkInputShape(model: OnnxModel, input: { name?: string | null; type?: { tensorType?: { shape?: { dim?: Array<{ dimValue?: unknown; dimParam?: string | null }> | null } | null } | null } | null }, shape: number[], label: string): void {
-  const dims = input.type?.tensorType?.shape?.dim;
-  if (!dims) return; // no declared shape: nothing to check
-  const declared = dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? Number(d.dimValue) : null));
-  const fits = declared.length === shape.length && declared.every((d, i) => i === 0 || d === null || d === shape[i]);
-  const show = declared.map((d, i) => (d === null ? dims[i].dimParam || '?' : String(d))).join(', ');
-  check(fits, 'MODEL_INPUT', `${label}: probe data [${shape.join(', ')}] does not fit input "${input.name}" [${show}] of ${model.label}`);
 }
 
 function checkSortKey(key: SortKey | undefined): void {
