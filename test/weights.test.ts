@@ -278,7 +278,7 @@ t.test('unsupported graphs name the node; raw still works; architectures must ma
   t.equal(raw.raw!.l2, 0);
   t.equal(raw.raw!.cosine, 1);
   const wider = mlpBytes(randomDense(rng, [3, 5, 2]), 'relu');
-  await t.rejects(weightDistance(mlpBytes(A, 'relu'), wider, { methods: ['canonical'] }), { code: 'ARCHITECTURE_MISMATCH', message: /layer 1 \(W0 vs W0\)/ });
+  await t.rejects(weightDistance(mlpBytes(A, 'relu'), wider, { methods: ['canonical'] }), { code: 'ARCHITECTURE_MISMATCH', message: /layer 1 \(W0 vs W0\) has 4 units × 3 inputs vs 5 units × 3 inputs$/ });
   await t.rejects(weightDistance(mlpBytes(A, 'relu'), wider, { methods: ['raw'] }), { code: 'ARCHITECTURE_MISMATCH', message: /W0/ });
   await t.rejects(weightDistance(mlpBytes(A, 'relu'), mlpBytes(A, 'tanh'), { methods: ['aligned'] }), { code: 'ARCHITECTURE_MISMATCH' });
   await t.rejects(weightDistance(wider, wider, { methods: ['nope' as 'raw'] }), { code: 'INVALID_ARGUMENT' });

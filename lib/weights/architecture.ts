@@ -9,6 +9,11 @@ import { type OnnxModel, graphOf, isFloatTensor, onnx, tensorDims, tensorToFloat
 import type { ParamPair } from './distance';
 import type { Network } from './network';
 
+/** "6 units × 4 inputs", plus the per-input block (a conv filter, a flattened channel) when it is not 1. */
+function shapeOf(l: Network['layers'][number]): string {
+  return `${l.outUnits} units × ${l.inUnits} inputs${l.inBlock > 1 ? ` × ${l.inBlock} weights each` : ''}`;
+}
+
 export function checkSameArchitecture(a: Network, b: Network): void {
   const fail = (what: string) => {
     throw new ModeldiffError('ARCHITECTURE_MISMATCH', `${a.label} and ${b.label} differ: ${what}`);
@@ -19,7 +24,7 @@ export function checkSameArchitecture(a: Network, b: Network): void {
     const where = `layer ${i + 1} (${la.name} vs ${lb.name})`;
     if ((la.op === 'Conv') !== (lb.op === 'Conv')) fail(`${where} is ${la.op} vs ${lb.op}`);
     if (la.outUnits !== lb.outUnits || la.inUnits !== lb.inUnits || la.inBlock !== lb.inBlock || la.W.length !== lb.W.length) {
-      fail(`${where} has shape [${la.outUnits}, ${la.inUnits}×${la.inBlock}] vs [${lb.outUnits}, ${lb.inUnits}×${lb.inBlock}]`);
+      fail(`${where} has ${shapeOf(la)} vs ${shapeOf(lb)}`);
     }
     if (la.outGroup !== lb.outGroup || la.inGroup !== lb.inGroup) fail(`${where} is wired differently (residual connections differ)`);
   });
