@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import t from 'tap';
 
-import { parseSize } from '../lib/cli/commands/matrix';
+import { matrixTable, parseSize } from '../lib/cli/commands/matrix';
 import { runCli } from '../lib/cli/main';
 import { displayNames } from '../lib/many/matrix';
 import { writeNpy } from '../lib/io/npy';
@@ -186,6 +186,13 @@ t.test('matrix/study --metric emd-cost --cost FILE: 0/1 cost = tv, |i − j| cos
 });
 
 t.test('matrix text and CSV', async (t) => {
+  // Columns line up under their numbers, and a full-width value never touches the model name.
+  const table = matrixTable('t', ['longest-name.onnx', 'b.onnx'], [[0, 0.0042], [0.0042, 0]]).split('\n');
+  t.same(table.slice(1, 4), [
+    '                            0      1',
+    '  0  longest-name.onnx      0 0.0042',
+    '  1  b.onnx            0.0042      0',
+  ]);
   const txt = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--weights', 'raw', '--metric', 'tv', ...cache]);
   t.equal(txt.code, 0, txt.err);
   t.match(txt.out, /tv between 3 models on 200 probe samples/);

@@ -115,8 +115,8 @@ export function matrixTable(title: string, names: string[], m: number[][]): stri
   const cells = m.map((r) => r.map(fmt));
   const w = Math.max(6, ...cells.flat().map((c) => c.length));
   const nameW = Math.max(...names.map((n) => n.length), 5);
-  const lines = [title, `${''.padEnd(nameW + 5)}${names.map((_, j) => String(j).padStart(w)).join(' ')}`];
-  names.forEach((n, i) => lines.push(`${String(i).padStart(3)}  ${n.padEnd(nameW)}${cells[i].map((c) => c.padStart(w)).join(' ')}`));
+  const lines = [title, `${''.padEnd(nameW + 5)} ${names.map((_, j) => String(j).padStart(w)).join(' ')}`];
+  names.forEach((n, i) => lines.push(`${String(i).padStart(3)}  ${n.padEnd(nameW)} ${cells[i].map((c) => c.padStart(w)).join(' ')}`));
   return lines.join('\n') + '\n';
 }
 
