@@ -19,6 +19,17 @@ function softplus(x: number): number {
   return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
 }
 
+/** DESIGN.md: rows read as probabilities must be on the simplex (sum 1 within 1e-4), never silently renormalized. */
+function checkSimplexRow(data: OutputArray['data'], off: number, k: number, r: number, label: string): void {
+  let sum = 0;
+  for (let j = 0; j < k; j++) {
+    const v = data[off + j];
+    check(v >= 0, 'INVALID_PROBS', `${label}, row ${r}: has a negative probability (${v}); logits? use --outputs logits`);
+    sum += v;
+  }
+  check(Math.abs(sum - 1) <= 1e-4, 'INVALID_PROBS', `${label}, row ${r}: probabilities sum to ${sum}, not 1 (tolerance 1e-4); logits? use --outputs logits`);
+}
+
 export function classificationLoss(out: OutputArray, labels: Int32Array, kind: OutputKind, label = 'model'): LossResult {
   const { data, n, k } = out;
   check(labels.length === n, 'SHAPE_MISMATCH', `${label}: ${n} outputs but ${labels.length} labels`);
@@ -49,10 +60,12 @@ export function classificationLoss(out: OutputArray, labels: Int32Array, kind: O
       ce = max + Math.log(s) - data[off + y];
       pred = best;
     } else if (kind === 'probs') {
+      checkSimplexRow(data, off, k, r, label);
       ce = -Math.log(data[off + y]);
       pred = best;
     } else if (kind === 'sigmoid') {
       const p = data[off];
+      check(p >= 0 && p <= 1, 'INVALID_PROBS', `${label}, row ${r}: sigmoid probability ${p} is outside [0, 1] (logits? use --outputs sigmoid-logit)`);
       ce = -Math.log(y === 1 ? p : 1 - p);
       pred = p > 0.5 ? 1 : 0;
     } else {
