@@ -141,13 +141,6 @@ void load_row(const Matrix& m, size_t row, size_t k, double* x) {
   }
 }
 
-size_t first_argmax(const double* x, size_t k) {
-  size_t best = 0;
-  for (size_t i = 1; i < k; ++i)
-    if (x[i] > x[best]) best = i;
-  return best;
-}
-
 [[noreturn]] void row_error(int status, long matrix, size_t row, double value) {
   const long r = static_cast<long>(row);
   switch (status) {
@@ -186,7 +179,7 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
       }
       if (pl.need_logs) K.logs(b.p, b.lp, pl.ke, pl.kpad);
     }
-    if (pl.need_label) b.label = static_cast<int>(first_argmax(b.x, pl.k));
+    if (pl.need_label) b.label = static_cast<int>(K.argmax(b.x, pl.k));
     return;
   }
   // Sigmoid kinds: one column -> Bernoulli [1 - s, s].

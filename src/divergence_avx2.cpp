@@ -20,6 +20,7 @@ struct V {
   static void store(double* p, T v) { _mm256_storeu_pd(p, v); }
   static T set1(double x) { return _mm256_set1_pd(x); }
   static T zero() { return _mm256_setzero_pd(); }
+  static T iota() { return _mm256_set_pd(3, 2, 1, 0); }  // lane indices
   static T add(T a, T b) { return _mm256_add_pd(a, b); }
   static T sub(T a, T b) { return _mm256_sub_pd(a, b); }
   static T mul(T a, T b) { return _mm256_mul_pd(a, b); }

@@ -24,6 +24,7 @@ struct V {
   static void store(double* p, T v) { _mm512_storeu_pd(p, v); }
   static T set1(double x) { return _mm512_set1_pd(x); }
   static T zero() { return _mm512_setzero_pd(); }
+  static T iota() { return _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0); }  // lane indices
   static T add(T a, T b) { return _mm512_add_pd(a, b); }
   static T sub(T a, T b) { return _mm512_sub_pd(a, b); }
   static T mul(T a, T b) { return _mm512_mul_pd(a, b); }

@@ -67,6 +67,36 @@ struct Kern {
     return kRowOk;
   }
 
+  // Index of the first maximum of x[0..k) (numpy's argmax tie rule), one vector pass: each
+  // lane keeps its first maximum, then the lowest index among the lanes holding the maximum.
+  // x must be finite (rows are validated first).
+  static size_t argmax(const double* x, size_t k) {
+    size_t i = 0;
+    double best_v = x[0];
+    size_t best_i = 0;
+    if (k >= W) {
+      T best = V::load(x), idx = V::iota();
+      for (i = W; i + W <= k; i += W) {
+        T v = V::load(x + i);
+        M m = V::gt(v, best);
+        best = V::select(m, v, best);
+        idx = V::select(m, V::add(V::set1(static_cast<double>(i)), V::iota()), idx);
+      }
+      double bv[kRowPad], bi[kRowPad];
+      V::store(bv, best);
+      V::store(bi, idx);
+      best_v = bv[0];
+      best_i = static_cast<size_t>(bi[0]);
+      for (size_t l = 1; l < W; ++l) {
+        const size_t li = static_cast<size_t>(bi[l]);
+        if (bv[l] > best_v || (bv[l] == best_v && li < best_i)) best_v = bv[l], best_i = li;
+      }
+    }
+    for (; i < k; ++i)
+      if (x[i] > best_v) best_v = x[i], best_i = i;
+    return best_i;
+  }
+
   static int probs(const double* x, size_t k, size_t kpad, double* sum_out) {
     M bad = V::mnot(V::finite(V::load(x)));
     M neg = V::lt(V::load(x), V::zero());
@@ -399,7 +429,7 @@ struct Kern {
   }
 
   static const RowKernels& table() {
-    static const RowKernels t{W, &logits, &probs, &logs, &smooth, &measure, &batch_load, &batch, &batch_prep, &batch_measure};
+    static const RowKernels t{W, &logits, &probs, &logs, &smooth, &measure, &batch_load, &batch, &batch_prep, &batch_measure, &argmax};
     return t;
   }
 };

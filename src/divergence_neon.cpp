@@ -20,6 +20,10 @@ struct V {
   static void store(double* p, T v) { vst1q_f64(p, v); }
   static T set1(double x) { return vdupq_n_f64(x); }
   static T zero() { return vdupq_n_f64(0.0); }
+  static T iota() {  // lane indices
+    const double v[2] = {0.0, 1.0};
+    return vld1q_f64(v);
+  }
   static T add(T a, T b) { return vaddq_f64(a, b); }
   static T sub(T a, T b) { return vsubq_f64(a, b); }
   static T mul(T a, T b) { return vmulq_f64(a, b); }

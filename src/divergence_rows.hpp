@@ -74,6 +74,8 @@ struct RowKernels {
   bool (*batch_prep)(const double* x, size_t k, const BatchSpec& spec, double* p, double* lp, double* label);
   void (*batch_measure)(const double* xa, const double* pa, const double* la, const double* xb, const double* pb,
                         const double* lb, size_t k, const MeasureSpec& spec, BatchSums* out);
+  // Index of the first maximum of x[0..k) (x finite).
+  size_t (*argmax)(const double* x, size_t k);
 };
 
 const RowKernels& scalar_kernels();

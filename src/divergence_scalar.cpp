@@ -18,6 +18,7 @@ struct V {
   static void store(double* p, T v) { *p = v; }
   static T set1(double x) { return x; }
   static T zero() { return 0.0; }
+  static T iota() { return 0.0; }  // lane indices
   static T add(T a, T b) { return a + b; }
   static T sub(T a, T b) { return a - b; }
   static T mul(T a, T b) { return a * b; }

@@ -459,6 +459,30 @@ t.test('argmax-only requests skip the softmax but still check finiteness', async
   }
 });
 
+t.test('argmax ties go to the lowest index on every path and ISA', async (t) => {
+  const rng = createRng(10);
+  for (const k of [3, 5, 9, 17, 100, 301]) {
+    const n = 64;
+    // Few distinct values: many ties, within a vector and across lanes.
+    const a = { data: Float64Array.from({ length: n * k }, () => rng.int(3)), n, k };
+    const b = { data: Float64Array.from({ length: n * k }, () => rng.int(3)), n, k };
+    const ref = Array.from({ length: n }, (_, r) => (argmax(row(a, r)) === argmax(row(b, r)) ? 0 : 1));
+    for (const isa of ISAS) {
+      for (const outputs of ['logits', 'probs'] as OutputKind[]) {
+        const x = outputs === 'probs' ? { ...a, data: a.data.map((v, i) => (v + 1) / (rowSum(a, Math.floor(i / k)) + k)) } : a;
+        const y = outputs === 'probs' ? { ...b, data: b.data.map((v, i) => (v + 1) / (rowSum(b, Math.floor(i / k)) + k)) } : b;
+        const got = divergencePerSampleSync(x, y, ['disagreement'], { outputs, isa }).disagreement;
+        t.same(Array.from(got), ref, `${isa} ${outputs} k=${k}`);
+      }
+    }
+    t.same(Array.from(predict(a, 'logits').label), Array.from({ length: n }, (_, r) => argmax(row(a, r))), `predict k=${k}`);
+  }
+});
+
+function rowSum(a: OutputArray, r: number): number {
+  return row(a, r).reduce((s, v) => s + v, 0);
+}
+
 t.test('thread count and sync/async do not change results', async (t) => {
   const rng = createRng(7);
   const a = randomLogits(rng, 30000, 10, true);
