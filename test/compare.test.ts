@@ -19,6 +19,7 @@ import { compare } from '../lib/function/compare';
 import { inferOutputs, inferenceCounters } from '../lib/infer';
 import { createProgress } from '../lib/infer/progress';
 import { writeNpy } from '../lib/io/npy';
+import { readNpz } from '../lib/io/npz';
 import { makeTensor } from '../lib/io/tensor';
 import { createRng } from '../lib/util/rng';
 import { captureIo } from './cli.test';
@@ -368,6 +369,24 @@ t.test('CLI: JSON equals the library result; table; flags; one-line errors', asy
   t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'emd-cost,tv', '--cost', costPath, '--json', '--cache-dir', dir], ce), 0, ce.err);
   const cd = JSON.parse(ce.out);
   t.ok(close(cd.metrics['emd-cost'].mean, cd.metrics.tv.mean, 1e-6), 'emd with 0/1 costs = tv');
+
+  // --save-per-sample writes one float64 array per metric; refuses to overwrite without --force.
+  const psPath = path.join(tmp, 'per-sample.npz');
+  const ps = captureIo();
+  t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'js,tv', '--save-per-sample', psPath, '--json', '--cache-dir', dir], ps), 0, ps.err);
+  const saved = readNpz(psPath);
+  t.same(Object.keys(saved), ['js', 'tv']);
+  t.same(saved.js.shape, [N]);
+  t.equal(saved.js.dtype, 'float64');
+  const psDoc = JSON.parse(ps.out);
+  t.equal(psDoc.perSample, undefined);
+  const jsMean = Array.from(saved.js.data as Float64Array).reduce((a, c) => a + c, 0) / N;
+  t.ok(close(jsMean, psDoc.metrics.js.mean, 1e-12));
+  const again = captureIo();
+  t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '--save-per-sample', psPath, '--cache-dir', dir], again), 1);
+  t.match(again.err, /already exists; pass --force/);
+  t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'kl', '--save-per-sample', psPath, '--force', '--cache-dir', dir], captureIo()), 0);
+  t.same(Object.keys(readNpz(psPath)), ['kl']);
 
   // --no-cache writes nothing; an unwritable cache folder warns and carries on.
   const none = path.join(tmp, 'no-cache-dir');

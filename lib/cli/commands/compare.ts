@@ -16,12 +16,16 @@
  * Non-finite numbers are the strings "Infinity" / "-Infinity" / "NaN"
  * (e.g. an infinite KL); ci95 is ["NaN", "NaN"] with --bootstrap 0.
  */
+import path from 'node:path';
+
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
 import { type CompareMetric, type Comparison, DEFAULT_METRICS, compare } from '../../function/compare';
 import type { OutputKind } from '../../function/divergence';
 import { createProgress } from '../../infer/progress';
+import { writeNpz } from '../../io/npz';
+import { type Tensor, makeTensor } from '../../io/tensor';
 import { measuresOf } from '../../measures/registry';
 import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
 import { toJson } from '../../util/json';
@@ -107,6 +111,8 @@ interface CompareFlags {
   top?: number;
   perClass?: boolean;
   json?: boolean;
+  savePerSample?: string;
+  force?: boolean;
   cache: boolean;
   cacheDir?: string;
   quiet?: boolean;
@@ -133,6 +139,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--top <K>', 'list the K samples where the models differ most (by the first metric) and a per-class breakdown', positiveInt('--top'))
     .option('--per-class', 'include the per-class breakdown without --top')
     .option('--json', 'print one JSON document')
+    .option('--save-per-sample <FILE>', 'write the per-sample values (one float64 array per metric, length n) to a .npz file')
+    .option('--force', 'overwrite the --save-per-sample file if it exists')
     .option('--cache-dir <DIR>', 'output cache folder (default ~/.cache/modeldiff)')
     .option('--no-cache', 'do not read or write the output cache')
     .option('-q, --quiet', 'no progress bar')
@@ -157,6 +165,7 @@ export function register(program: Command, io: CliIo): void {
           precision: flags.precision,
           top: flags.top,
           perClass: flags.perClass || flags.top !== undefined,
+          perSample: flags.savePerSample !== undefined,
           cache: flags.cache,
           cacheDir: flags.cacheDir,
           cwd: io.cwd,
@@ -165,6 +174,12 @@ export function register(program: Command, io: CliIo): void {
         });
       } finally {
         progress.stop();
+      }
+      if (flags.savePerSample !== undefined) {
+        const arrays: Record<string, Tensor> = {};
+        for (const [m, v] of Object.entries(result.perSample ?? {})) arrays[m] = makeTensor(v, [v.length]);
+        writeNpz(path.resolve(io.cwd, flags.savePerSample), arrays, { compress: true, force: flags.force });
+        delete result.perSample; // saved to the file, not printed
       }
       if (flags.json) {
         io.stdout(toJson(result) + '\n');
