@@ -83,6 +83,10 @@ t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-canonical', 'z.onnx'], 2, /--write-canonical needs/],
     [['weights', 'a.onnx', 'b.onnx', '--sort-key', 'nope'], 2, /nope/],
     [['weights', 'a.onnx', 'missing.onnx'], 1, /missing\.onnx/],
+    // Output targets that cannot be written are refused before any work (a folder used to
+    // send the temporary file into the folder's parent).
+    [['weights', 'a.onnx', 'b.onnx', '--write-aligned', '.', '--force'], 1, /modeldiff-weights-cli-\w+ is a folder; give a file name/],
+    [['weights', 'a.onnx', 'b.onnx', '--write-canonical', 'nodir/c.onnx'], 1, /cannot write .*c\.onnx: folder .*nodir does not exist/],
     // Probe data that does not fit the model's input: the data file and the model are named (not "<bytes>").
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-nchw.npy'], 1, /probe-nchw\.npy: probe data \[32, 1, 2, 2\] does not fit input "x" \[N, 4\] of .*a\.onnx$/m],
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-wide.npy'], 1, /probe-wide\.npy: .*\[16, 8\] does not fit input "x" \[N, 4\]/],

@@ -15,10 +15,30 @@ export interface WriteOptions {
   force?: boolean;
 }
 
-export function writeFileAtomic(target: string, data: string | Uint8Array, options: WriteOptions = {}): void {
-  if (!options.force && fs.existsSync(target)) {
-    throw new ModeldiffError('FILE_EXISTS', `${target} already exists; pass --force (force: true) to overwrite it`);
+/**
+ * Whether `target` can be written, checked up front (commands call it before
+ * long work): not a folder (the temporary file would otherwise land in the
+ * folder's parent and the rename fail), in a folder that exists, and not an
+ * existing file unless `force`.
+ */
+export function checkWritableTarget(target: string, options: WriteOptions = {}): void {
+  const st = statOrNull(target);
+  if (st?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `${target} is a folder; give a file name to write`);
+  if (st && !options.force) throw new ModeldiffError('FILE_EXISTS', `${target} already exists; pass --force (force: true) to overwrite it`);
+  const dir = path.dirname(path.resolve(target));
+  if (!statOrNull(dir)?.isDirectory()) throw new ModeldiffError('FILE_NOT_FOUND', `cannot write ${target}: folder ${dir} does not exist`);
+}
+
+function statOrNull(file: string): fs.Stats | null {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return null;
   }
+}
+
+export function writeFileAtomic(target: string, data: string | Uint8Array, options: WriteOptions = {}): void {
+  checkWritableTarget(target, options);
   const dir = path.dirname(path.resolve(target));
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
   try {
