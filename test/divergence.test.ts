@@ -521,6 +521,15 @@ t.test('pairwise matrix equals the per-pair means', async (t) => {
     }
     t.equal(bad, 0, `${measure}: every entry is the per-pair mean, diagonal 0`);
   }
+  for (const k of [6, 80]) {
+    const twin = randomLogits(rng, 50, k);
+    const trio = [twin, randomLogits(rng, 50, k), copyOf(twin)];
+    const kc = Float64Array.from({ length: k * k }, (_, i) => (Math.floor(i / k) === i % k ? 0 : 1));
+    for (const measure of FUNCTION_MEASURE_NAMES) {
+      const m = await pairwiseDivergence(trio, measure, { outputs: 'logits', cost: kc });
+      t.ok(m[2] === 0 && m[6] === 0 && m[1]! > 0, `k=${k} ${measure}: identical models at different indices give exactly 0`);
+    }
+  }
   const kl = await pairwiseDivergence(models, 'kl', { outputs: 'logits' });
   t.not(kl[1], kl[4], 'KL matrix is not symmetric');
   const js1 = await pairwiseDivergence(models, 'js', { threads: 1 });
