@@ -37,6 +37,10 @@ t.test('every plot renders to an SVG with marks', async (t) => {
     t.match(p.svg, /^<svg/, `${p.id} is SVG`);
     t.ok(markCount(p.svg) > 0, `${p.id} has marks (${markCount(p.svg)})`);
   }
+  const withAligned = studyPlots({ ...s, weights: { ...s.weights, methods: ['raw', 'aligned'], aligned: s.weights.raw } });
+  const aligned = withAligned.find((p) => p.id === 'heatmap-weights-aligned');
+  t.match(aligned?.caption, /reference model's own unit scales/, 'the aligned heatmap says which frame its distances are in');
+  t.notMatch(withAligned.find((p) => p.id === 'heatmap-weights-raw')?.caption, /unit scales/);
   const heat = plots.find((p) => p.id === 'heatmap-functional') as { svg: string };
   t.ok(markCount(heat.svg) >= 64, 'one rect per matrix cell');
   // Without accuracy the map has no size channel; without t-SNE/UMAP those plots are left out.

@@ -33,9 +33,11 @@ export function studyPlots(s: StudyResult): PlotDef[] {
     const m = s.weights[method];
     if (!m) continue;
     const mean = method === 'aligned' ? ' (mean of aligning either model to the other)' : '';
+    // Aligned distances are measured in the reference model's own unit scales (see lib/weights/aligned.ts).
+    const frame = method === 'aligned' ? " Each direction is measured in the reference model's own unit scales, so a model whose hidden units are unusually scaled (e.g. a rescaled copy) sits far from the others here; the canonical distance has no such bias." : '';
     plots.push({
       id: `heatmap-weights-${method}`,
-      caption: `Weight distance (${method}, L2)${mean} between every pair of models, same order as the output heatmap.`,
+      caption: `Weight distance (${method}, L2)${mean} between every pair of models, same order as the output heatmap.${frame}`,
       spec: heatmapSpec(`Weight distance (${method})`, names, symmetricWeights(m), order, `${method} L2`),
     });
   }
