@@ -69,6 +69,7 @@ t.test('report HTML: self-contained, every plot and table, command and versions'
   t.match(fs.readFileSync(path.join(svgDir, 'dendrogram.svg'), 'utf8'), /xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, 'standalone SVGs keep their namespace');
   t.match(html, 'modeldiff study a.onnx b.onnx --report r.html');
   t.match(html, /onnxruntime 1\.2\.3/);
+  t.match(html, '<td>0.0100·w − 0.1000</td>', 'the fit reads as an equation (no "+ -")');
   t.match(html, new RegExp(`node ${process.versions.node.replace(/\./g, '\\.')}`));
   t.match(html, /vega-lite 5\./);
   t.match(html, /singletons/);

@@ -118,7 +118,7 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
     num(c.spearman.p),
     c.pearson ? num(c.pearson.r) : 'n/a',
     c.pearson ? num(c.pearson.p) : 'n/a',
-    c.fit ? `${num(c.fit.slope)}·w + ${num(c.fit.intercept)}` : 'n/a',
+    c.fit ? `${num(c.fit.slope)}·w ${c.fit.intercept < 0 ? '−' : '+'} ${num(Math.abs(c.fit.intercept))}` : 'n/a',
     String(c.spearman.pairs),
   ]);
 
