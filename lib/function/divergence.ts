@@ -323,7 +323,8 @@ export function predict(x: OutputArray, outputs: OutputKind): { label: Int32Arra
     let max = data[off]!;
     for (let j = 0; j < k; j++) {
       const v = data[off + j]!;
-      check(Number.isFinite(v), 'NON_FINITE', `outputs, row ${r}: contains NaN or Infinity`);
+      // A plain `if`, not check(): check's message argument would be built for every element.
+      if (!Number.isFinite(v)) throw new ModeldiffError('NON_FINITE', `outputs, row ${r}: contains NaN or Infinity`);
       if (v > max) {
         max = v;
         best = j;
@@ -368,7 +369,9 @@ export function cohenKappa(labelsA: Int32Array, labelsB: Int32Array, k: number):
   for (let i = 0; i < n; i++) {
     const x = labelsA[i]!;
     const y = labelsB[i]!;
-    check(x >= 0 && x < k && y >= 0 && y < k, 'INVALID_ARGUMENT', `labels, sample ${i}: label outside [0, ${k})`);
+    if (!(x >= 0 && x < k && y >= 0 && y < k)) {
+      throw new ModeldiffError('INVALID_ARGUMENT', `labels, sample ${i}: label outside [0, ${k})`);
+    }
     ca[x] += 1;
     cb[y] += 1;
     if (x === y) agree++;
