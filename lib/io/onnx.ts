@@ -16,6 +16,7 @@ import path from 'node:path';
 import { onnx } from 'onnx-proto';
 
 import { ModeldiffError, check } from '../errors';
+import { floatToHalf, halfToFloat } from './tensor';
 
 export { onnx };
 export const DataType = onnx.TensorProto.DataType;
@@ -234,44 +235,12 @@ export function float64ToTensor(name: string, dims: number[], data: Float64Array
   return onnx.TensorProto.create({ name, dims, dataType, rawData: bytes });
 }
 
-// IEEE 754 binary16 <-> binary64, written out because Node 20 has no Float16Array.
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
+// float16 conversion lives in io/tensor (shared with the .npy reader and inference outputs).
+export { floatToHalf, halfToFloat };
 
+// bfloat16 <-> float, via float32 bits.
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-
-/** Round to nearest even, via float32 bits (float64 → float32 → float16 double rounding is negligible here). */
-export function floatToHalf(x: number): number {
-  f32[0] = x;
-  const bits = u32[0];
-  const sign = (bits >>> 16) & 0x8000;
-  const exp = (bits >>> 23) & 0xff;
-  let mant = bits & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
 
 export function bfloatToFloat(h: number): number {
   u32[0] = (h & 0xffff) << 16;
