@@ -14,16 +14,17 @@ import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
 import { parseDataSpecs } from '../lib/cli/commands/compare';
-import { ModeldiffError } from '../lib/errors';
 import { compare } from '../lib/function/compare';
 import { inferOutputs, inferenceCounters } from '../lib/infer';
 import { createProgress } from '../lib/infer/progress';
+import { stageProgress } from '../lib/many/progress';
 import { writeNpy } from '../lib/io/npy';
 import { readNpz } from '../lib/io/npz';
 import { makeTensor } from '../lib/io/tensor';
 import { createRng } from '../lib/util/rng';
 import { captureIo } from './cli.test';
 import { buildModel, gemmSoftmaxModel } from './helpers/onnx-builder';
+import { errorOf } from './helpers/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-compare-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -78,16 +79,6 @@ function argmax(r: number[]): number {
   return b;
 }
 const close = (a: number, b: number, rel = 1e-6, abs = 1e-9) => Math.abs(a - b) <= Math.max(abs, rel * Math.abs(b));
-
-async function errorOf(p: Promise<unknown>): Promise<ModeldiffError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ModeldiffError) return e;
-    throw e;
-  }
-  throw new Error('expected a ModeldiffError');
-}
 
 t.test('compare matches a float64 reference end to end', async (t) => {
   const la = (await inferOutputs(aPath, xPath, noCache)).outputs.data;
@@ -460,4 +451,12 @@ t.test('--data parsing and the progress bar', async (t) => {
   const fast = createProgress({ write: (s) => (quiet += s), isTTY: true }, 'x', { now: () => (clock += 5000) });
   fast.update(2, 2); // already finished: no bar
   t.equal(quiet, '');
+  // lib/many's per-stage bars draw through the same bar helper.
+  let staged = '';
+  const stages = stageProgress({ write: (s) => (staged += s), isTTY: true });
+  stages.update('inference', 1, 4);
+  t.match(staged, /inference  \[.*\] 25% \| 1\/4 models/);
+  stages.update('distances', 2, 6);
+  t.match(staged, /distances  \[.*\] 33% \| 2\/6 pairs/);
+  stages.stop();
 });

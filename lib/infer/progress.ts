@@ -17,12 +17,11 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(sink: ProgressSink, label: string, options: { delayMs?: number; now?: () => number } = {}): Progress {
-  if (!sink.isTTY || sink.quiet) return { update() {}, stop() {} };
-  const now = options.now ?? (() => Date.now());
-  const started = now();
-  const delay = options.delayMs ?? 1000;
-  let bar: cliProgress.SingleBar | undefined;
+/**
+ * Start a cli-progress bar drawn through `sink` (shared with lib/many's stage bars).
+ * `format` is cli-progress's, e.g. '{bar} {percentage}%'.
+ */
+export function startBar(sink: ProgressSink, format: string, total: number, done: number): cliProgress.SingleBar {
   // cli-progress draws through a stream; give it one that forwards to the sink.
   const stream = {
     isTTY: true,
@@ -43,21 +42,31 @@ export function createProgress(sink: ProgressSink, label: string, options: { del
     },
     moveCursor: () => true,
   };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: stream as unknown as NodeJS.WritableStream,
+      format,
+      hideCursor: false,
+      clearOnComplete: true,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, done);
+  return bar;
+}
+
+export function createProgress(sink: ProgressSink, label: string, options: { delayMs?: number; now?: () => number } = {}): Progress {
+  if (!sink.isTTY || sink.quiet) return { update() {}, stop() {} };
+  const now = options.now ?? (() => Date.now());
+  const started = now();
+  const delay = options.delayMs ?? 1000;
+  let bar: cliProgress.SingleBar | undefined;
   return {
     update(done, total) {
       if (!bar) {
         if (now() - started < delay || done >= total) return;
-        bar = new cliProgress.SingleBar(
-          {
-            stream: stream as unknown as NodeJS.WritableStream,
-            format: `${label} [{bar}] {percentage}% | {value}/{total} samples | ETA {eta_formatted}`,
-            hideCursor: false,
-            clearOnComplete: true,
-            fps: 10,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(total, done);
+        bar = startBar(sink, `${label} [{bar}] {percentage}% | {value}/{total} samples | ETA {eta_formatted}`, total, done);
         return;
       }
       bar.update(done);

@@ -4,40 +4,17 @@
  * the study's analysis steps), drawn
  * only on a terminal and never with --quiet, so pipes and tests stay clean.
  */
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 
+import { type ProgressSink, startBar } from '../infer/progress';
 import type { ProgressStage } from './matrix';
 
-export interface ProgressSink {
-  write(text: string): void;
-  isTTY: boolean;
-  quiet?: boolean;
-}
+export type { ProgressSink };
 
 const UNITS: Record<ProgressStage, string> = { inference: 'models', distances: 'pairs', weights: 'pairs', analysis: 'steps' };
 
 export function stageProgress(sink: ProgressSink): { update: (stage: ProgressStage, done: number, total: number) => void; stop: () => void } {
   if (!sink.isTTY || sink.quiet) return { update() {}, stop() {} };
-  // cli-progress draws through a stream; this one forwards to the sink.
-  const stream = {
-    isTTY: true,
-    columns: 80,
-    write: (s: string) => {
-      sink.write(s);
-      return true;
-    },
-    on: () => stream,
-    removeListener: () => stream,
-    cursorTo: (x: number) => {
-      sink.write(`\x1b[${x + 1}G`);
-      return true;
-    },
-    clearLine: () => {
-      sink.write('\x1b[2K');
-      return true;
-    },
-    moveCursor: () => true,
-  };
   let bar: cliProgress.SingleBar | undefined;
   let current: ProgressStage | undefined;
   const stop = () => {
@@ -50,17 +27,7 @@ export function stageProgress(sink: ProgressSink): { update: (stage: ProgressSta
       if (stage !== current) {
         stop();
         current = stage;
-        bar = new cliProgress.SingleBar(
-          {
-            stream: stream as unknown as NodeJS.WritableStream,
-            format: `${stage.padEnd(10)} [{bar}] {percentage}% | {value}/{total} ${UNITS[stage]} | ETA {eta_formatted}`,
-            hideCursor: false,
-            clearOnComplete: true,
-            fps: 10,
-          },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(total, done);
+        bar = startBar(sink, `${stage.padEnd(10)} [{bar}] {percentage}% | {value}/{total} ${UNITS[stage]} | ETA {eta_formatted}`, total, done);
         return;
       }
       bar?.update(done);
