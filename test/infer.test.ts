@@ -10,7 +10,6 @@ import path from 'node:path';
 import t from 'tap';
 import * as ort from 'onnxruntime-node';
 
-import { ModeldiffError } from '../lib/errors';
 import { inferOutputs, inferenceCounters, streamOutputs } from '../lib/infer';
 import { cacheKey, cachePath, readCacheEntry } from '../lib/infer/cache';
 import { writeNpy } from '../lib/io/npy';
@@ -18,6 +17,7 @@ import { writeNpz } from '../lib/io/npz';
 import { autoBatchSize, loadLabels, loadProbe, probeBatches } from '../lib/io/probe';
 import { makeTensor } from '../lib/io/tensor';
 import { buildModel, gemmSoftmaxModel, mlpModel } from './helpers/onnx-builder';
+import { errorOf } from './helpers/errors';
 import { createRng } from '../lib/util/rng';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-infer-'));
@@ -43,16 +43,6 @@ function reference(x: ArrayLike<number>, row: number): number[] {
 const N = 23;
 const X = new Float32Array(N * D).map(() => rng.normal());
 const probe = { data: X, shape: [N, D] };
-
-async function errorOf(p: Promise<unknown>): Promise<ModeldiffError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ModeldiffError) return e;
-    throw e;
-  }
-  throw new Error('expected a ModeldiffError');
-}
 
 t.test('outputs match a float64 reference; any batch size gives the same numbers', async (t) => {
   const one = await inferOutputs(modelPath, probe, { cache: false, batchSize: N });
