@@ -250,6 +250,10 @@ t.test('CLI: modeldiff cka', async (t) => {
   r = await run('--data', 'probe.npy', '--layers', 'a:zz,b:a0');
   t.equal(r.code, 1);
   t.match(r.err, /no layer "zz"/);
+  // --data and --data-b of different lengths: the message names both files.
+  r = await run('--data', 'probe.npy', '--data-b', 'flat.npy');
+  t.equal(r.code, 1);
+  t.match(r.err, /data has 64 samples but dataB has 320: both must hold the same samples \(--data \S*probe\.npy, --data-b \S*flat\.npy\)\n$/);
 });
 
 t.test('parseLayerPair', async (t) => {

@@ -135,7 +135,12 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
   }
   const probe = loadProbe(options.data, { cwd: options.cwd }); // read once, shared by both models
   const probeB = options.dataB === undefined ? probe : loadProbe(options.dataB, { cwd: options.cwd });
-  check(probeB.n === probe.n, 'SHAPE_MISMATCH', `data has ${probe.n} samples but dataB has ${probeB.n}: both must hold the same samples`);
+  const from = (p: typeof probe) => [...new Set(Object.values(p.sources))].join(', ');
+  check(
+    probeB.n === probe.n,
+    'SHAPE_MISMATCH',
+    `data has ${probe.n} samples but dataB has ${probeB.n}: both must hold the same samples (--data ${from(probe)}, --data-b ${from(probeB)})`,
+  );
   const [xa, xb] = await Promise.all([
     activations(ma, [...new Set(pairs.map((p) => p.a))], probe, options),
     activations(mb, [...new Set(pairs.map((p) => p.b))], probeB, options),
