@@ -56,17 +56,20 @@ function bad(source: string, msg: string): ModeldiffError {
   return new ModeldiffError('BAD_NPY', `${source}: ${msg}`);
 }
 
-/** Read a .npy file. */
-export function readNpy(path: string): NpyArray {
-  let bytes: Buffer;
+/** A data file's bytes; a missing file is FILE_NOT_FOUND, any other failure IO, both naming the path. */
+export function readDataFile(path: string): Buffer {
   try {
-    bytes = fs.readFileSync(path);
+    return fs.readFileSync(path);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ModeldiffError('FILE_NOT_FOUND', `${path}: no such file`, { cause });
     throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
   }
-  return parseNpy(bytes, path);
+}
+
+/** Read a .npy file. */
+export function readNpy(path: string): NpyArray {
+  return parseNpy(readDataFile(path), path);
 }
 
 /**

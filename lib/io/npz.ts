@@ -3,26 +3,16 @@
  * stored or deflated, unpacked with fflate. Every entry must be a plain .npy
  * array; object arrays and pickled entries are refused (never unpickled).
  */
-import fs from 'node:fs';
-
 import { unzipSync, zipSync } from 'fflate';
 
 import { ModeldiffError } from '../errors';
-import { type NpyArray, encodeNpy, parseNpy } from './npy';
+import { type NpyArray, encodeNpy, parseNpy, readDataFile } from './npy';
 import type { Tensor } from './tensor';
 import { writeFileAtomic } from '../util/atomic-write';
 
 /** Read every array of a .npz file, keyed by name (the entry name without ".npy"). */
 export function readNpz(path: string): Record<string, NpyArray> {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ModeldiffError('FILE_NOT_FOUND', `${path}: no such file`, { cause });
-    throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
-  }
-  return parseNpz(bytes, path);
+  return parseNpz(readDataFile(path), path);
 }
 
 export function parseNpz(bytes: Uint8Array, source: string): Record<string, NpyArray> {
