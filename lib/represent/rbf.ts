@@ -8,35 +8,9 @@
  * K_ij = exp(−‖xᵢ − xⱼ‖² / (2h²)).
  */
 import { check } from '../errors';
+import { quickselect } from '../stats/describe';
 
-/** k-th smallest value (0-based) of `a`, in expected O(len); reorders `a`. */
-export function quickselect(a: Float64Array, k: number): number {
-  let lo = 0;
-  let hi = a.length - 1;
-  while (lo < hi) {
-    // Median-of-three pivot keeps sorted and constant inputs linear.
-    const mid = (lo + hi) >>> 1;
-    const x = a[lo], y = a[mid], z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}
+export { quickselect };
 
 /** Median of the strictly-upper-triangle entries of an n×n matrix (mean of the two middle values if even). */
 export function medianOffDiagonal(D: Float64Array, n: number): number {

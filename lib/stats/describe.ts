@@ -42,7 +42,7 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 }
 
 /** The k-th smallest value (0-based) of `a`, reordering `a` in place (Hoare's quickselect, median-of-three pivot). */
-function select(a: Float64Array, k: number): number {
+export function quickselect(a: Float64Array, k: number): number {
   let lo = 0;
   let hi = a.length - 1;
   while (hi > lo) {
@@ -76,7 +76,7 @@ function select(a: Float64Array, k: number): number {
 export function median(x: ArrayLike<number>): number {
   const n = x.length;
   const a = Float64Array.from(x);
-  const upper = select(a, n >> 1);
+  const upper = quickselect(a, n >> 1);
   if (n % 2 === 1) return upper;
   // The lower middle value is the largest of the left part after selecting the upper one.
   let lower = -Infinity;
