@@ -12,6 +12,7 @@ import t from 'tap';
 import { buildReportHtml, inlineSvg, num, swatchColour } from '../lib/report/html';
 import { STUDY_PLOT_IDS, checkReportTargets, renderStudyPlots, studyPlots, writeReport } from '../lib/report';
 import { renderSvg } from '../lib/report/render';
+import { heatmapSpec, scatterSpec } from '../lib/report/specs';
 import { fixtureStudy } from './helpers/many-fixture';
 
 /** Mark elements inside vega's mark groups (axes and legends excluded). */
@@ -110,6 +111,16 @@ t.test('report targets are checked before anything is written', async (t) => {
   t.throws(() => checkReportTargets({ html: path.join(d, 'nope', 'r.html') }), { code: 'FILE_NOT_FOUND', message: /folder .*nope does not exist/ });
   t.throws(() => checkReportTargets({ svgDir: path.join(svgDir, 'dendrogram.svg') }), { code: 'INVALID_ARGUMENT', message: /is a file, not a folder/ });
   t.doesNotThrow(() => checkReportTargets({ html: path.join(d, 'fresh.html'), svgDir: path.join(d, 'new-svg') }));
+});
+
+t.test('axis and legend labels stay short for tiny distances (float32 copies)', async (t) => {
+  const points = [0, 1, 2, 3].map((k) => ({ a: `m${k}`, b: `n${k}`, weight: k * 1e-7, functional: k * 1.5e-15, same: true }));
+  const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  const scatter = texts(await renderSvg(scatterSpec('tiny', points, 'w', 'f'), 'tiny'));
+  t.ok(scatter.some((s) => /^\de-1[56]$/.test(s)), `exponent labels: ${scatter.join(' | ')}`);
+  t.notOk(scatter.some((s) => /0\.0{6,}/.test(s)), 'no long runs of zeros');
+  const heat = texts(await renderSvg(heatmapSpec('tiny', ['a', 'b'], [[0, 4e-15], [4e-15, 0]], [0, 1], 'js'), 'tinyheat'));
+  t.notOk(heat.some((s) => /0\.0{6,}/.test(s)), `legend: ${heat.join(' | ')}`);
 });
 
 t.test('HTML helpers', async (t) => {

@@ -10,10 +10,15 @@ import type { Point2 } from '../many/embedding';
 export type VlSpec = Record<string, unknown>;
 
 const FONT = 'Helvetica, Arial, sans-serif';
+/** d3-format: up to 4 significant digits, trailing zeros trimmed (5e-15, 0.0045, 42). */
+export const NUMBER_FORMAT = '.4~g';
 const CONFIG = {
   font: FONT,
   view: { stroke: null },
   axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#eceff3', domainColor: '#9aa4b1', tickColor: '#9aa4b1' },
+  // Distances span 1e-15 (float32 copies) to 1e2: significant digits, not vega's fixed decimals
+  // (which printed "0.0000000000000050").
+  axisQuantitative: { format: NUMBER_FORMAT },
   legend: { labelFontSize: 11, titleFontSize: 12 },
   title: { fontSize: 14, fontWeight: 600, anchor: 'start', color: '#1f2933' },
 };
@@ -50,7 +55,7 @@ export function heatmapSpec(title: string, names: string[], m: number[][], order
     encoding: {
       x: { field: 'b', type: 'nominal', sort: sorted, title: null, axis },
       y: { field: 'a', type: 'nominal', sort: sorted, title: null, axis: { ...axis, labelAngle: 0 } },
-      color: { field: 'd', type: 'quantitative', title: unit, scale: { scheme: 'viridis', reverse: true } },
+      color: { field: 'd', type: 'quantitative', title: unit, scale: { scheme: 'viridis', reverse: true }, legend: { format: NUMBER_FORMAT } },
       tooltip: [
         { field: 'a', title: 'model' },
         { field: 'b', title: 'vs' },
