@@ -32,6 +32,9 @@ writeNpy(path.join(dir, 'cost.npy'), {
   data: Float64Array.from({ length: k * k }, (_, i) => Math.abs(Math.floor(i / k) - (i % k))),
 });
 writeNpy(path.join(dir, 'cost2.npy'), { dtype: 'float64', shape: [2, 2], data: new Float64Array([0, 1, 1, 0]) });
+// B gives class 1 probability 0 where A does not (row 0): KL(A‖B) is infinite there, JS is ln 2 / 2.
+writeNpy(path.join(dir, 'p.npy'), { dtype: 'float64', shape: [2, 3], data: new Float64Array([0.5, 0.5, 0, 0.2, 0.3, 0.5]) });
+writeNpy(path.join(dir, 'q.npy'), { dtype: 'float64', shape: [2, 3], data: new Float64Array([0.5, 0, 0.5, 0.2, 0.3, 0.5]) });
 writeNpy(path.join(dir, 'nan.npy'), { dtype: 'float32', shape: [n, k], data: Float32Array.from(a, (v, i) => (i === 3 * k + 1 ? NaN : v)) });
 
 async function cli(...args: string[]) {
@@ -101,4 +104,19 @@ t.test('usage errors exit 2, input errors exit 1, one line naming the culprit', 
     t.match(r.err, msg);
     t.equal(r.err.trim().split('\n').length, 1, 'one line');
   }
+});
+
+t.test('infinite KL is reported as Infinity with a hint about --epsilon', async (t) => {
+  const doc = JSON.parse((await cli('p.npy', 'q.npy', '--metric', 'kl,js', '--json')).out);
+  t.equal(doc.metrics.kl.mean, 'Infinity');
+  t.ok(Math.abs(doc.metrics.js.mean - Math.LN2 / 4) < 1e-12, 'js stays finite: (ln 2 / 2 + 0) / 2');
+  t.equal(doc.hints.length, 1);
+  t.match(doc.hints[0], /^kl is infinite on 1 of 2 samples: .*--epsilon/);
+  const text = await cli('p.npy', 'q.npy', '--metric', 'kl');
+  t.equal(text.code, 0);
+  t.match(text.out, /^kl\s+Infinity\s+Infinity$/m);
+  t.match(text.out, /^hint: kl is infinite on 1 of 2 samples/m);
+  const smoothed = JSON.parse((await cli('p.npy', 'q.npy', '--metric', 'kl', '--epsilon', '1e-9', '--json')).out);
+  t.ok(Number.isFinite(smoothed.metrics.kl.mean));
+  t.same(smoothed.hints, []);
 });

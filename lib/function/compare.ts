@@ -22,6 +22,7 @@ import {
   cohenKappa,
   divergencePerSample,
   divergencePerSampleSync,
+  infiniteMeasureHint,
   predict,
   resolveOutputKind,
 } from './divergence';
@@ -244,10 +245,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     if (d.mean === Infinity) {
       let inf = 0;
       for (const v of perSample[m]) if (v === Infinity) inf++;
-      hints.push(
-        `${m} is infinite on ${inf} of ${n} samples: one model gives probability 0 to a class the other does not; ` +
-          `pass --epsilon (e.g. --epsilon 1e-9) to smooth, or use js / tv / hellinger, which stay finite`,
-      );
+      hints.push(infiniteMeasureHint(m, inf, n));
     }
   });
 

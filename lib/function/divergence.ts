@@ -306,6 +306,17 @@ export async function pairwiseDivergence(
 }
 
 /**
+ * The advice shown when a KL-type measure is +Infinity on some samples (one model gives a class
+ * probability 0 that the other does not), naming how to get a finite number.
+ */
+export function infiniteMeasureHint(measure: string, infinite: number, n: number): string {
+  return (
+    `${measure} is infinite on ${infinite} of ${n} samples: one model gives probability 0 to a class the other does not; ` +
+    `pass --epsilon (e.g. --epsilon 1e-9) to smooth, or use js / tv / hellinger, which stay finite`
+  );
+}
+
+/**
  * Argmax class per row (ties → lowest index, as numpy) and the probability the model gives it.
  * For the sigmoid kinds the classes are [0, 1] with p(1) = s (or sigmoid(z)).
  */

@@ -2,8 +2,8 @@
  * `modeldiff divergence a.npy b.npy --metric js[,tv,...]`: function-view divergences between
  * two saved output arrays (n × k, or 1-D = n × 1; float32 or float64). A readable table by
  * default; with --json one document
- * `{ a, b, n, k, outputs, units, metrics: { <name>: { mean, perSampleMax } | { value } } }`
- * (set-level measures such as kappa have `value`). Metric names and help come from the
+ * `{ a, b, n, k, outputs, units, metrics: { <name>: { mean, perSampleMax } | { value } }, hints }`
+ * (set-level measures such as kappa have `value`; hints say e.g. how to get a finite KL). Metric names and help come from the
  * measure registry.
  */
 import path from 'node:path';
@@ -15,6 +15,7 @@ import {
   cohenKappa,
   divergencePerSample,
   type DivergenceOptions,
+  infiniteMeasureHint,
   type FunctionMeasureName,
   OUTPUT_KINDS,
   type OutputArray,
@@ -115,6 +116,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   const perSample = metrics.filter((m) => m !== 'kappa') as FunctionMeasureName[];
   const values = perSample.length > 0 ? await divergencePerSample(a, b, perSample, options) : undefined;
   const results: Record<string, MetricResult> = {};
+  const hints: string[] = [];
   for (const m of metrics) {
     if (m === 'kappa') {
       // divergencePerSample has validated shapes; predict checks finiteness per row.
@@ -130,11 +132,12 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
       if (x > max) max = x;
     }
     results[m] = { mean: sum / v.length, perSampleMax: max };
+    if (max === Infinity) hints.push(infiniteMeasureHint(m, v.filter((x) => x === Infinity).length, v.length));
   }
 
   const units = flags.bits ? 'bits' : 'nats';
   if (flags.json) {
-    io.stdout(toJson({ a: fileA, b: fileB, n: a.n, k: a.k, outputs: kind, units, metrics: results }) + '\n');
+    io.stdout(toJson({ a: fileA, b: fileB, n: a.n, k: a.k, outputs: kind, units, metrics: results, hints }) + '\n');
     return;
   }
   const auto = flags.outputs === 'auto' ? ' (auto)' : '';
@@ -148,6 +151,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   io.stdout(line(header) + '\n');
   for (const r of rows) io.stdout(line(r) + '\n');
+  for (const h of hints) io.stdout(`hint: ${h}\n`);
 }
 
 export function register(program: Command, io: CliIo): void {
