@@ -247,6 +247,7 @@ t.test('study: report, SVGs, JSON, reproducibility, no overwrite', async (t) => 
   t.match(corr.out, /raw weight vs output distance: Spearman/);
   const pair = await run(['study', models[0], models[1], '--data', 'x.npy', ...cache]);
   t.match(pair.out, /distinct solutions: 1/, 'two models, same function: one solution (float32 floor)');
+  t.match(pair.out, /^Correlating weight and output distance needs at least 3 models \(3 pairs\); this study has 2\.$/m, 'says why there is no correlation');
 });
 
 t.test('progress bars draw on a terminal only', async (t) => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import t from 'tap';
 
-import { buildReportHtml, inlineSvg, num, swatchColour } from '../lib/report/html';
+import { buildReportHtml, inlineSvg, noCorrelationReason, num, swatchColour } from '../lib/report/html';
 import { STUDY_PLOT_IDS, checkReportTargets, renderStudyPlots, studyPlots, writeReport } from '../lib/report';
 import { renderSvg } from '../lib/report/render';
 import { heatmapSpec, scatterSpec } from '../lib/report/specs';
@@ -121,6 +121,15 @@ t.test('axis and legend labels stay short for tiny distances (float32 copies)', 
   t.notOk(scatter.some((s) => /0\.0{6,}/.test(s)), 'no long runs of zeros');
   const heat = texts(await renderSvg(heatmapSpec('tiny', ['a', 'b'], [[0, 4e-15], [4e-15, 0]], [0, 1], 'js'), 'tinyheat'));
   t.notOk(heat.some((s) => /0\.0{6,}/.test(s)), `legend: ${heat.join(' | ')}`);
+});
+
+t.test('no correlations: the report says why (too few models, or no weight distances)', async (t) => {
+  const s = fixtureStudy();
+  const meta = { command: 'x', versions: {} };
+  const few = { ...s, correlations: [] };
+  t.match(buildReportHtml(few, [], meta), `needs at least 3 models (3 pairs); this study has ${s.models.length}.`);
+  const none = { ...s, correlations: [], weights: { methods: [], skipped: 'not requested (--weights none)' } };
+  t.equal(noCorrelationReason(none), 'No weight distances were computed (not requested (--weights none)), so there is nothing to correlate.');
 });
 
 t.test('HTML helpers', async (t) => {

@@ -169,7 +169,7 @@ ${figures}
 <h2>Solutions</h2>
 ${table(['solution', 'models', 'mean accuracy', 'members'], clusterRows, [false, true, true, false])}
 <h2>Weight distance vs output distance</h2>
-${corrRows.length ? table(['weight method', 'Spearman ρ', 'Mantel p (ρ)', 'Pearson r', 'Mantel p (r)', 'fit', 'pairs'], corrRows, [false, true, true, true, true, false, true]) : '<p class="note">No weight distances were computed, so there is nothing to correlate.</p>'}
+${corrRows.length ? table(['weight method', 'Spearman ρ', 'Mantel p (ρ)', 'Pearson r', 'Mantel p (r)', 'fit', 'pairs'], corrRows, [false, true, true, true, true, false, true]) : `<p class="note">${esc(noCorrelationReason(s))}</p>`}
 <p class="sub">Mantel p-values are one-sided (positive association), from permutations of the models (seed ${s.seed}).</p>
 <h2>Models</h2>
 ${table(['#', 'model', 'solution', 'accuracy', 'nearest model', `distance (${unit})`], modelRows, [true, false, false, true, false, true])}
@@ -181,4 +181,11 @@ ${table(['model a', 'model b', `${unit} (a‖b)`, 'se', '95% CI', ...methods.map
 </body>
 </html>
 `;
+}
+
+/** Why a study has no weight-vs-output correlations (shared by the report and the CLI text). */
+export function noCorrelationReason(s: StudyResult): string {
+  const computed = s.weights.methods.some((m) => s.weights[m]);
+  if (!computed) return `No weight distances were computed${s.weights.skipped ? ` (${s.weights.skipped})` : ''}, so there is nothing to correlate.`;
+  return `Correlating weight and output distance needs at least 3 models (3 pairs); this study has ${s.models.length}.`;
 }

@@ -12,6 +12,7 @@ import { stageProgress } from '../../many/progress';
 import { type StudyOptions, study } from '../../many/study';
 import type { StudyResult } from '../../many/types';
 import { checkReportTargets, writeReport } from '../../report';
+import { noCorrelationReason } from '../../report/html';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { type MatrixFlags, addMatrixOptions, matrixOptionsFrom } from './matrix';
@@ -43,6 +44,7 @@ export function studyText(s: StudyResult): string {
     const p = c.pearson ? `Pearson r ${f4(c.pearson.r)} (p ${f4(c.pearson.p)})` : 'Pearson n/a (non-finite distances)';
     lines.push(`${c.method} weight vs output distance: Spearman ρ ${f4(c.spearman.r)} (Mantel p ${f4(c.spearman.p)}), ${p}`);
   }
+  if (s.correlations.length === 0 && s.weights.methods.some((m) => s.weights[m])) lines.push(noCorrelationReason(s));
   if (s.weights.skipped) lines.push(`weights: ${s.weights.skipped}`);
   return lines.join('\n') + '\n';
 }
