@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 
 import { inferOutputs, inferenceCounters, streamOutputs } from '../lib/infer';
 import { cacheKey, cachePath, readCacheEntry } from '../lib/infer/cache';
+import { sessionOptions } from '../lib/infer/session';
 import { writeNpy } from '../lib/io/npy';
 import { writeNpz } from '../lib/io/npz';
 import { autoBatchSize, loadLabels, loadProbe, probeBatches } from '../lib/io/probe';
@@ -214,6 +215,10 @@ t.test('missing file, not an ONNX model, a session passed in, fixed batch sizes'
   t.ok(Math.abs(f.outputs.data[(N - 1) * K + 2] - reference(X, N - 1)[2]) < 1e-6, 'the padded last batch is trimmed');
   t.equal((await errorOf(inferOutputs(modelPath, probe, { cache: false, batchSize: 0 }))).code, 'USAGE');
   t.equal((await errorOf(inferOutputs(modelPath, probe, { cache: false, output: 'zz' }))).code, 'MODEL_OUTPUT');
+});
+
+t.test('sessions: CPU provider, one intra-op thread per core, all graph optimizations', async (t) => {
+  t.same(sessionOptions(), { executionProviders: ['cpu'], intraOpNumThreads: os.availableParallelism(), graphOptimizationLevel: 'all' });
 });
 
 t.test('output cache: hit, corrupt entries recomputed, --no-cache writes nothing, unwritable dir warns', async (t) => {
