@@ -14,6 +14,7 @@ import { encodeNpy, parseNpy, readNpy, writeNpy } from '../lib/io/npy';
 import { encodeNpz, parseNpz, readNpz, writeNpz } from '../lib/io/npz';
 import { convertTensor, floatToHalf, halfToFloat, makeTensor, sliceRows, toFloat64, dtypeOfArray } from '../lib/io/tensor';
 import { ModeldiffError } from '../lib/errors';
+import { createRng } from '../lib/util/rng';
 
 /** Hand-assemble a .npy file: magic, version, little-endian header length, padded header, data. */
 function handNpy(header: string, data: Uint8Array, major = 1): Uint8Array {
@@ -220,6 +221,49 @@ t.test('float16 conversion matches IEEE binary16', async (t) => {
   t.ok(Number.isNaN(halfToFloat(floatToHalf(NaN))));
   t.equal(halfToFloat(0xfc00), -Infinity);
   for (let h = 0; h < 0x7c00; h += 37) t.equal(floatToHalf(halfToFloat(h)), h, `round trip ${h}`);
+});
+
+t.test('float64 → float16 rounds once, from the float64 value (no double rounding through float32)', async (t) => {
+  // Reference: the nearest of all finite halves by binary search (infinity stands at 2^16, where
+  // IEEE overflow rounds to it), ties to the even code; the sign is copied.
+  const mags = Float64Array.from({ length: 0x7c01 }, (_, h) => (h === 0x7c00 ? 65536 : halfToFloat(h)));
+  const reference = (x: number): number => {
+    const a = Math.abs(x);
+    const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+    if (a >= 65536) return sign | 0x7c00;
+    let lo = 0;
+    let hi = 0x7c00;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (mags[mid]! <= a) lo = mid;
+      else hi = mid;
+    }
+    const dLo = a - mags[lo]!;
+    const dHi = mags[hi]! - a;
+    return sign | (dLo < dHi ? lo : dHi < dLo ? hi : lo % 2 === 0 ? lo : hi);
+  };
+  // Values just past a float16 midpoint by less than float32 can see: float32 rounds them onto the midpoint.
+  const cases: Array<[number, number]> = [
+    [1 + 2 ** -11 + 2 ** -40, 0x3c01],
+    [-(1 + 2 ** -11 + 2 ** -40), 0xbc01],
+    [1 + 3 * 2 ** -11 - 2 ** -40, 0x3c01],
+    [65520 - 2 ** -20, 0x7bff], // below the overflow threshold: the largest half, not infinity
+    [65520, 0x7c00],
+    [2 ** -25 + 2 ** -60, 0x0001], // past half the smallest subnormal
+    [2 ** -25, 0],
+  ];
+  for (const [v, h] of cases) t.equal(floatToHalf(v), h, `floatToHalf(${v})`);
+  for (const [v, h] of cases) t.equal(reference(v), h, `reference(${v})`);
+  const rng = createRng(5);
+  let bad = 0;
+  for (let i = 0; i < 20000; i++) {
+    // Random magnitudes from subnormal to overflow, half of them nudged next to a midpoint.
+    const h = rng.int(0x7c00);
+    const base = i % 2 === 0 ? (halfToFloat(h) + halfToFloat(h + 1)) / 2 : halfToFloat(h) * (1 + rng.float());
+    const x = (i % 4 < 2 ? 1 : -1) * base * (1 + (rng.float() - 0.5) * 2 ** -30);
+    if (floatToHalf(x) !== reference(x)) bad++;
+  }
+  t.equal(bad, 0, 'random values match the reference');
 });
 
 t.test('convertTensor: explicit, reported conversions; lossy ones refused', async (t) => {

@@ -123,7 +123,37 @@ export function halfToFloat(h: number): number {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
+/** A half's magnitude for rounding decisions: the infinity code counts as 2^16, where IEEE overflow rounds to it. */
+function halfMagnitude(h: number): number {
+  return h === 0x7c00 ? 65536 : halfToFloat(h);
+}
+
+/**
+ * float64 → float16 bits, rounding to nearest (ties to even) from the float64 value itself.
+ * Going through float32 alone rounds twice and can land on a float16 midpoint that the
+ * float64 value was not on (1 + 2⁻¹¹ + 2⁻⁴⁰ would become 1, 65519.999999 infinity), so the
+ * float32 result is checked against the exact midpoint to its neighbour, in float64
+ * (halves and their midpoints are exact there).
+ */
 export function floatToHalf(v: number): number {
+  const h = floatToHalf32(v);
+  if (Number.isNaN(v)) return h;
+  const a = Math.abs(v);
+  const sign = h & 0x8000;
+  const m = h & 0x7fff;
+  const vm = halfMagnitude(m);
+  if (a === vm) return h;
+  const other = a > vm ? m + 1 : m - 1;
+  if (other < 0 || other > 0x7c00) return h;
+  const mid = (vm + halfMagnitude(other)) / 2;
+  const beyond = a > vm ? a > mid : a < mid;
+  if (beyond) return sign | other;
+  if (a === mid) return sign | (m & 1 ? other : m);
+  return h;
+}
+
+/** float32 → float16 bits (round to nearest even), on the float32 rounding of `v`. */
+function floatToHalf32(v: number): number {
   f32[0] = v;
   const x = u32[0];
   const sign = (x >>> 16) & 0x8000;
