@@ -6,20 +6,10 @@
  */
 import t from 'tap';
 
-import { ModeldiffError } from '../lib/errors';
 import { native } from '../lib/native';
 import { bootstrapMeanCI, bootstrapMeanCIAsync, describe, median, quantileSorted, samplesNeeded, standardDeviation } from '../lib/stats';
 import { createRng } from '../lib/util/rng';
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ModeldiffError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+import { code } from './helpers/errors';
 
 t.test('describe: mean, sample sd, stderr, median, max', async (t) => {
   const d = describe([2, 4, 4, 4, 5, 5, 7, 9]);

@@ -15,6 +15,7 @@ import { encodeNpz, parseNpz, readNpz, writeNpz } from '../lib/io/npz';
 import { convertTensor, floatToHalf, halfToFloat, makeTensor, sliceRows, toFloat64, dtypeOfArray } from '../lib/io/tensor';
 import { ModeldiffError } from '../lib/errors';
 import { createRng } from '../lib/util/rng';
+import { code } from './helpers/errors';
 
 /** Hand-assemble a .npy file: magic, version, little-endian header length, padded header, data. */
 function handNpy(header: string, data: Uint8Array, major = 1): Uint8Array {
@@ -46,16 +47,6 @@ function caught(fn: () => unknown): Error | undefined {
     fn();
   } catch (e) {
     return e as Error;
-  }
-  return undefined;
-}
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ModeldiffError) return e.code;
-    throw e;
   }
   return undefined;
 }
