@@ -74,6 +74,12 @@ t.test('predictions: softmax / sigmoid probabilities, L2, accuracy', async (t) =
   t.equal(accuracy({ data: Float32Array.from([0.7, 0.2]), n: 2, k: 1 }, 'sigmoid', [1, 1]), 0.5);
   t.equal(accuracy({ data: Float32Array.from([-1, 2]), n: 2, k: 1 }, 'sigmoid-logit', [0, 1]), 1);
   t.throws(() => accuracy(logits, 'logits', [0], 'm.onnx'), { code: 'SHAPE_MISMATCH', message: /m\.onnx/ });
+  // A label the model has no class for is the wrong labels file, not a wrong prediction.
+  t.throws(() => accuracy({ data: Float32Array.from([1, 1, 0, 2, 3, 1]), n: 3, k: 2 }, 'logits', [0, 2, 0], 'm.onnx'), {
+    code: 'INVALID_ARGUMENT',
+    message: /^labels: label 2 at sample 1 is not a class of this 2-class model \(m\.onnx\)$/,
+  });
+  t.throws(() => accuracy({ data: Float32Array.from([0.7, 0.2]), n: 2, k: 1 }, 'sigmoid', [1, 2]), { code: 'INVALID_ARGUMENT', message: /label 2 at sample 1 .* 2-class/ });
 });
 
 t.test('output store: blocks bounded by the memory budget', async (t) => {

@@ -4,7 +4,7 @@
  * these vectors feed the t-SNE map (Erhan et al. 2009 embedded networks by
  * their concatenated outputs); argmax predictions give accuracy.
  */
-import { check } from '../errors';
+import { ModeldiffError, check } from '../errors';
 
 export interface OutputLike {
   data: Float32Array | Float64Array;
@@ -66,8 +66,11 @@ export function l2(a: Float32Array | Float64Array, b: Float32Array | Float64Arra
 export function accuracy(o: OutputLike, kind: string, labels: ArrayLike<number>, name = 'model'): number {
   const { data, n, k } = o;
   check(labels.length === n, 'SHAPE_MISMATCH', `labels have ${labels.length} entries but ${name} has outputs for ${n} probe samples`);
+  const classes = Math.max(k, 2); // one column: a binary classifier
   let right = 0;
   for (let i = 0; i < n; i++) {
+    // A label the model cannot predict means the wrong labels file, not a wrong prediction.
+    if (!(labels[i] < classes)) throw new ModeldiffError('INVALID_ARGUMENT', `labels: label ${labels[i]} at sample ${i} is not a class of this ${classes}-class model (${name})`);
     let best = 0;
     if (k === 1) {
       best = data[i] > (kind === 'sigmoid' || kind === 'probs' ? 0.5 : 0) ? 1 : 0;
