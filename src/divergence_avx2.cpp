@@ -28,14 +28,6 @@ struct V {
   static T fma(T a, T b, T c) { return _mm256_fmadd_pd(a, b, c); }
   static T abs(T a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
   static T sqrt(T a) { return _mm256_sqrt_pd(a); }
-  // 1/a for |a| in [1e-30, 1e30]: float reciprocal estimate (12 bits) + 3 Newton steps
-  // (error ~1 ulp), several times cheaper than vdivpd, the bottleneck of the JS kernel.
-  static T recip(T a) {
-    T r = _mm256_cvtps_pd(_mm_rcp_ps(_mm256_cvtpd_ps(a)));
-    const T one = _mm256_set1_pd(1.0);
-    for (int i = 0; i < 3; ++i) r = _mm256_fmadd_pd(r, _mm256_fnmadd_pd(a, r, one), r);
-    return r;
-  }
   static T max(T a, T b) { return _mm256_max_pd(a, b); }
   static T round(T a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static M lt(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
@@ -75,12 +67,31 @@ struct V {
     __m256i k = _mm256_castpd_si256(_mm256_add_pd(n, _mm256_set1_pd(4503599627370496.0 + 1023.0)));
     return _mm256_mul_pd(p, _mm256_castsi256_pd(_mm256_slli_epi64(k, 52)));
   }
+  // p[0..n) (n in [1, 4]) widened to doubles, zeros beyond; masked, so never reads past p + n.
+  static __m128i mask32(size_t n) { return _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(n)), _mm_set_epi32(3, 2, 1, 0)); }
+  static T load_part(const float* p, size_t n) {
+    return _mm256_cvtps_pd(n == 4 ? _mm_loadu_ps(p) : _mm_maskload_ps(p, mask32(n)));
+  }
+  static T load_part(const double* p, size_t n) {
+    return n == 4 ? _mm256_loadu_pd(p) : _mm256_maskload_pd(p, _mm256_cvtepi32_epi64(mask32(n)));
+  }
+  // In-place 4 x 4 transpose (r[i] lane j <-> r[j] lane i).
+  static void transpose(T* r) {
+    T t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);  // r0[0] r1[0] r0[2] r1[2]
+    T t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+  }
   static T log(T x);
+  static T log_pos(T x);  // x > 0 (no zero check)
   static T exp(T x);
 };
 
 #include "divergence_vecmath.hpp"
 inline V::T V::log(T x) { return vec_log<V>(x); }
+inline V::T V::log_pos(T x) { return vec_log<V, false>(x); }
 inline V::T V::exp(T x) { return vec_exp<V>(x); }
 
 #include "divergence_kernel.hpp"

@@ -7,7 +7,7 @@
 // file uses no std:: templates, only <cmath> functions.
 //
 // V provides: T (vector of doubles), M (lane mask), W (lanes), load/store/set1/zero, add, sub,
-// mul, div, recip (see divergence_vecmath.hpp), fma(a,b,c)=a*b+c, abs, sqrt, max, lt/gt/eq,
+// mul, div, fma(a,b,c)=a*b+c, abs, sqrt, max, lt/gt/eq,
 // mand/mor/mnot, select(m,a,b), any(m), finite(x), reduce_add (fixed lane order), reduce_max,
 // log, exp.
 //
@@ -149,38 +149,45 @@ struct Kern {
   }
 
   // One Jensen-Shannon term: 1/2 [p log(p/m) + q log(q/m)], m = (p+q)/2.
+  // Branch-free per lane, but each half is skipped when no lane needs it (the log half is
+  // most of the cost; with similar models the series half alone usually suffices).
   static T js_term(T p, T lp, T q, T lq, bool have_logs) {
-    const T zero = V::zero();
-    T s = V::add(p, q);
-    M pos = V::gt(s, zero);
-    T sd = V::select(pos, s, V::set1(1.0));
-    // 2 / (p+q): the cheap reciprocal unless some lane is tiny (rare: both probabilities < 1e-30).
-    T r = V::any(V::lt(sd, V::set1(1e-30))) ? V::div(V::set1(2.0), sd) : V::mul(V::set1(2.0), V::recip(sd));
-    T d = V::mul(V::sub(p, q), V::mul(r, V::set1(0.5)));         // (p-q)/(p+q) in [-1, 1]
-    T d2 = V::mul(d, d);
-    M small = V::lt(V::abs(d), V::set1(0.1));
-    // With m = s/2: term = (s/4) f(d), f(d) = (1+d)log(1+d) + (1-d)log(1-d) = sum d^2j / (j(2j-1)).
-    T poly = poly7<V>(d2, 1.0, 1.0 / 6, 1.0 / 15, 1.0 / 28, 1.0 / 45, 1.0 / 66, 1.0 / 91);
-    T out = V::mul(V::mul(V::mul(s, V::set1(0.25)), d2), poly);
-    M need = V::mand(pos, V::mnot(small));
+    const T zero = V::zero(), one = V::set1(1.0);
+    const T s = V::add(p, q);
+    const T ad = V::abs(V::sub(p, q));
+    // |d| = |p-q| / (p+q) >= 0.1 decided without a division.
+    const M need = V::gt(ad, V::mul(s, V::set1(0.1)));
+    const M small = V::mand(V::gt(s, zero), V::mnot(need));
+    T out = zero;
+    {
+      // With m = s/2: term = (s/4) f(d), f(d) = (1+d)log(1+d) + (1-d)log(1-d) = sum d^2j / (j(2j-1)).
+      const T sd = V::select(small, s, one);
+      const T d = V::div(ad, sd);
+      const T d2 = V::mul(d, d);
+      const T poly = poly7<V>(d2, 1.0, 1.0 / 6, 1.0 / 15, 1.0 / 28, 1.0 / 45, 1.0 / 66, 1.0 / 91);
+      out = V::select(small, V::mul(V::mul(V::mul(s, V::set1(0.25)), d2), poly), zero);
+    }
     if (V::any(need)) {
       T la, lb;  // log(p/m), log(q/m)
       if (have_logs) {
-        T lm = V::log(V::mul(s, V::set1(0.5)));
+        const T lm = V::log_pos(V::mul(V::select(need, s, one), V::set1(0.5)));
         la = V::sub(lp, lm);
         lb = V::sub(lq, lm);
       } else {
-        la = V::log(V::mul(p, r));
-        lb = V::log(V::mul(q, r));
+        const T r = V::div(V::set1(2.0), V::select(need, s, one));  // 1/m
+        la = V::log_pos(V::mul(p, r));
+        lb = V::log_pos(V::mul(q, r));
       }
-      T ta = V::select(V::gt(p, zero), V::mul(p, la), zero);
-      T tb = V::select(V::gt(q, zero), V::mul(q, lb), zero);
+      // p log(p/m) is 0 where p = 0 (the log there is -inf or garbage and is dropped).
+      const T ta = V::select(V::gt(p, zero), V::mul(p, la), zero);
+      const T tb = V::select(V::gt(q, zero), V::mul(q, lb), zero);
       // Each of p log(p/m), q log(q/m) may be negative; their sum is >= 0 up to rounding.
-      T direct = V::max(V::mul(V::add(ta, tb), V::set1(0.5)), zero);
+      const T direct = V::max(V::mul(V::add(ta, tb), V::set1(0.5)), zero);
       out = V::select(need, direct, out);
     }
-    return V::select(pos, out, zero);
+    return out;
   }
+
 
   static void measure(const double* p, const double* lp, const double* q, const double* lq, size_t k, size_t kpad,
                       const double* x, const double* y, size_t kraw, size_t kpadraw, const MeasureSpec& s,
@@ -271,13 +278,28 @@ struct Kern {
   // ---- batch path: lanes = rows ----
 
   // Transpose `rows` (<= W) rows of k values starting at `base` into X[j * W + lane]; spare
-  // lanes repeat row 0. Plain loads and stores: row reads are sequential and X stays in L1
-  // (hardware gathers measured 4x slower here).
+  // lanes repeat row 0. Blocks of W columns: W (masked) row loads, an in-register W x W
+  // transpose (V::transpose), W column stores; 3x cheaper than element-wise copies, which
+  // cost more than the TV kernel itself (hardware gathers measured 4x slower still).
   template <class In>
   static void load_rows(const In* src, size_t k, size_t rows, double* X) {
-    for (size_t l = 0; l < W; ++l) {
-      const In* row = src + (l < rows ? l : 0) * k;
-      for (size_t j = 0; j < k; ++j) X[j * W + l] = static_cast<double>(row[j]);
+    const In* rp[W];
+    for (size_t l = 0; l < W; ++l) rp[l] = src + (l < rows ? l : 0) * k;
+    T r[W];
+    size_t c = 0;
+    for (; c + W <= k; c += W) {
+#pragma GCC unroll 8
+      for (size_t l = 0; l < W; ++l) r[l] = V::load_part(rp[l] + c, W);
+      V::transpose(r);
+#pragma GCC unroll 8
+      for (size_t j = 0; j < W; ++j) V::store(X + (c + j) * W, r[j]);
+    }
+    if (c < k) {
+      const size_t nc = k - c;
+#pragma GCC unroll 8
+      for (size_t l = 0; l < W; ++l) r[l] = V::load_part(rp[l] + c, nc);
+      V::transpose(r);
+      for (size_t j = 0; j < nc; ++j) V::store(X + (c + j) * W, r[j]);
     }
   }
   static void batch_load(const void* base, bool f32, size_t k, size_t rows, double* X) {

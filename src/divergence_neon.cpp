@@ -31,23 +31,6 @@ struct V {
   static T fma(T a, T b, T c) { return vfmaq_f64(c, a, b); }
   static T abs(T a) { return vabsq_f64(a); }
   static T sqrt(T a) { return vsqrtq_f64(a); }
-  static T recip(T a) { return vdivq_f64(vdupq_n_f64(1.0), a); }
-  static T max(T a, T b) { return vmaxq_f64(a, b); }
-  static T round(T a) { return vrndnq_f64(a); }
-  static M lt(T a, T b) { return vcltq_f64(a, b); }
-  static M gt(T a, T b) { return vcgtq_f64(a, b); }
-  static M eq(T a, T b) { return vceqq_f64(a, b); }
-  static M mand(M a, M b) { return vandq_u64(a, b); }
-  static M mor(M a, M b) { return vorrq_u64(a, b); }
-  static M mnot(M a) { return vreinterpretq_u64_u32(vmvnq_u32(vreinterpretq_u32_u64(a))); }
-  static T select(M m, T a, T b) { return vbslq_f64(m, a, b); }
-  static bool any(M m) { return (vgetq_lane_u64(m, 0) | vgetq_lane_u64(m, 1)) != 0; }
-  static M finite(T x) { return vceqq_f64(vsubq_f64(x, x), vdupq_n_f64(0.0)); }
-  static double reduce_add(T a) { return vgetq_lane_f64(a, 0) + vgetq_lane_f64(a, 1); }
-  static double reduce_max(T a) {
-    double x = vgetq_lane_f64(a, 0), y = vgetq_lane_f64(a, 1);
-    return x > y ? x : y;
-  }
   static T frexp(T x, T* e) {
     M sub = lt(x, set1(2.2250738585072014e-308));
     x = select(sub, mul(x, set1(18014398509481984.0)), x);  // 2^54
@@ -62,12 +45,27 @@ struct V {
     int64x2_t k = vaddq_s64(vcvtq_s64_f64(n), vdupq_n_s64(1023));
     return vmulq_f64(p, vreinterpretq_f64_s64(vshlq_n_s64(k, 52)));
   }
+  // p[0..n) (n in [1, 2]) widened to doubles, zeros beyond; never reads past p + n.
+  static T load_part(const float* p, size_t n) {
+    return n == 2 ? vcvt_f64_f32(vld1_f32(p)) : vsetq_lane_f64(static_cast<double>(p[0]), vdupq_n_f64(0.0), 0);
+  }
+  static T load_part(const double* p, size_t n) {
+    return n == 2 ? vld1q_f64(p) : vsetq_lane_f64(p[0], vdupq_n_f64(0.0), 0);
+  }
+  // In-place 2 x 2 transpose.
+  static void transpose(T* r) {
+    T a = vzip1q_f64(r[0], r[1]), b = vzip2q_f64(r[0], r[1]);
+    r[0] = a;
+    r[1] = b;
+  }
   static T log(T x);
+  static T log_pos(T x);  // x > 0 (no zero check)
   static T exp(T x);
 };
 
 #include "divergence_vecmath.hpp"
 inline V::T V::log(T x) { return vec_log<V>(x); }
+inline V::T V::log_pos(T x) { return vec_log<V, false>(x); }
 inline V::T V::exp(T x) { return vec_exp<V>(x); }
 
 #include "divergence_kernel.hpp"

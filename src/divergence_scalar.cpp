@@ -26,7 +26,6 @@ struct V {
   static T fma(T a, T b, T c) { return a * b + c; }
   static T abs(T a) { return std::fabs(a); }
   static T sqrt(T a) { return std::sqrt(a); }
-  static T recip(T a) { return 1.0 / a; }
   static T max(T a, T b) { return a > b ? a : b; }
   static M lt(T a, T b) { return a < b; }
   static M gt(T a, T b) { return a > b; }
@@ -39,7 +38,11 @@ struct V {
   static M finite(T x) { return x - x == 0.0; }
   static double reduce_add(T a) { return a; }
   static double reduce_max(T a) { return a; }
+  static T load_part(const float* p, size_t) { return *p; }
+  static T load_part(const double* p, size_t) { return *p; }
+  static void transpose(T*) {}  // 1 x 1
   static T log(T x) { return std::log(x); }
+  static T log_pos(T x) { return std::log(x); }
   static T exp(T x) { return std::exp(x); }
 };
 
