@@ -25,6 +25,7 @@ const x = randomInput(rng, 32 * 4);
 writeNpy(path.join(dir, 'probe.npy'), { dtype: 'float32', shape: [32, 4], data: x });
 writeNpy(path.join(dir, 'probe-nchw.npy'), { dtype: 'float32', shape: [32, 1, 2, 2], data: x });
 writeNpy(path.join(dir, 'probe-wide.npy'), { dtype: 'float32', shape: [16, 8], data: x });
+writeNpy(path.join(dir, 'probe-one.npy'), { dtype: 'float32', shape: [1, 4], data: x.slice(0, 4) });
 
 async function cli(...args: string[]) {
   const io = captureIo();
@@ -91,6 +92,7 @@ t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-nchw.npy'], 1, /probe-nchw\.npy: probe data \[32, 1, 2, 2\] does not fit input "x" \[N, 4\] of .*a\.onnx$/m],
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-wide.npy'], 1, /probe-wide\.npy: .*\[16, 8\] does not fit input "x" \[N, 4\]/],
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'a.onnx'], 1, /a\.onnx: not a \.npy file/],
+    [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-one.npy'], 1, /probe-one\.npy: activation matching .* needs at least 2, got 1/],
   ];
   for (const [args, code, msg] of cases) {
     const r = await cli(...args);

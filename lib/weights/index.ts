@@ -208,6 +208,8 @@ function probeInput(model: OnnxModel, data: AlignProbe): HiddenInput {
   const f32 = convertTensor(tensor, 'float32', name).tensor;
   check(f32.shape.length >= 1, 'MODEL_INPUT', `${label}: probe data must have a batch axis`);
   checkProbeFitsInput(model, name, f32.shape, label);
+  // One sample gives every unit zero variance: all correlations vanish and the "matching" is arbitrary.
+  check(f32.shape[0] >= 2, 'INVALID_ARGUMENT', `${label}: activation matching correlates hidden units over the probe samples and needs at least 2, got ${f32.shape[0]}`);
   return { name, data: f32.data as Float32Array, dims: f32.shape };
 }
 
