@@ -29,9 +29,11 @@ struct V {
   static T abs(T a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
   static T sqrt(T a) { return _mm256_sqrt_pd(a); }
   static T max(T a, T b) { return _mm256_max_pd(a, b); }
+  static T min(T a, T b) { return _mm256_min_pd(a, b); }
   static T round(T a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static M lt(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
   static M gt(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+  static M le(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
   static M eq(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
   static M mand(M a, M b) { return _mm256_and_pd(a, b); }
   static M mor(M a, M b) { return _mm256_or_pd(a, b); }

@@ -74,9 +74,11 @@ struct V {
   static T abs(T a) { return _mm512_abs_pd(a); }
   static T sqrt(T a) { return _mm512_sqrt_pd(a); }
   static T max(T a, T b) { return _mm512_max_pd(a, b); }
+  static T min(T a, T b) { return _mm512_min_pd(a, b); }
   static T round(T a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static M lt(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
   static M gt(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static M le(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
   static M eq(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
   static M mand(M a, M b) { return static_cast<M>(a & b); }
   static M mor(M a, M b) { return static_cast<M>(a | b); }

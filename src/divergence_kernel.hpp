@@ -7,7 +7,7 @@
 // file uses no std:: templates, only <cmath> functions.
 //
 // V provides: T (vector of doubles), M (lane mask), W (lanes), load/store/set1/zero, add, sub,
-// mul, div, fma(a,b,c)=a*b+c, abs, sqrt, max, lt/gt/eq,
+// mul, div, fma(a,b,c)=a*b+c, abs, sqrt, max, min, lt/le/gt/eq,
 // mand/mor/mnot, select(m,a,b), any(m), finite(x), reduce_add (fixed lane order), reduce_max,
 // log, exp.
 //
@@ -344,15 +344,16 @@ struct Kern {
         V::store(P + j * W, V::mul(V::load(P + j * W), inv));
       }
     } else {
-      M bad = V::mnot(V::finite(V::load(X)));
-      T sum = zero;
+      // A NaN or infinity makes the sum non-finite, which fails the sum test below (so no
+      // per-element finiteness test); a negative entry shows in the running minimum.
+      T sum = zero, mn = V::load(X);
       for (size_t j = 0; j < k; ++j) {
         T v = V::load(X + j * W);
-        bad = V::mor(bad, V::mor(V::mnot(V::finite(v)), V::lt(v, zero)));
+        mn = V::min(mn, v);
         sum = V::add(sum, v);
-        V::store(P + j * W, v);
+        if (P != X) V::store(P + j * W, v);
       }
-      bad = V::mor(bad, V::gt(V::abs(V::sub(sum, V::set1(1.0))), V::set1(1e-4)));
+      const M bad = V::mor(V::lt(mn, zero), V::mnot(V::le(V::abs(V::sub(sum, V::set1(1.0))), V::set1(1e-4))));
       if (V::any(bad)) return false;
       if (s.need_logs && s.eps == 0)
         for (size_t j = 0; j < k; ++j) V::store(LP + j * W, V::log(V::load(P + j * W)));
@@ -379,33 +380,40 @@ struct Kern {
   static bool batch(const double* XA, const double* XB, size_t k, const BatchSpec& bs, double* scratch,
                     BatchSums* out) {
     double *PA = scratch, *LA = PA + k * W, *PB = LA + k * W, *LB = PB + k * W;
+    if (!bs.logits && bs.eps == 0) PA = const_cast<double*>(XA), PB = const_cast<double*>(XB);  // read in place
     if (!batch_prep(XA, k, bs, PA, LA, out->label_a) || !batch_prep(XB, k, bs, PB, LB, out->label_b)) return false;
     batch_measure(XA, PA, LA, XB, PB, LB, k, bs.measure, out);
     return true;
   }
 
   // Per-lane sums for two prepared tiles (labels untouched).
-  static void batch_measure(const double* XA, const double* PA, const double* LA, const double* XB, const double* PB,
-                            const double* LB, size_t k, const MeasureSpec& s, BatchSums* out) {
+  // The per-element loop of batch_measure. Mask = -1 reads which measures to sum from `s` at
+  // run time; the common single-measure requests get their own instantiation (bit 0 kl,
+  // 1 kl-reverse, 2 js, 3 tv), whose loop carries no per-measure branches.
+  template <int Mask>
+  static void dist_sums(const double* PA, const double* LA, const double* PB, const double* LB, size_t k,
+                        const MeasureSpec& s, BatchSums* out) {
+    const bool kl = Mask < 0 ? s.kl : (Mask & 1) != 0, klr = Mask < 0 ? s.kl_reverse : (Mask & 2) != 0;
+    const bool js = Mask < 0 ? s.js : (Mask & 4) != 0, tv = Mask < 0 ? s.tv : (Mask & 8) != 0;
+    const bool hel = Mask < 0 && s.hellinger, emd = Mask < 0 && s.emd;
     const T zero = V::zero();
     T akl = zero, aklr = zero, ajs = zero, atv = zero, ahel = zero, aemd = zero, c = zero, comp = zero;
-    const bool dist = s.kl || s.kl_reverse || s.js || s.tv || s.hellinger || s.emd;
-    for (size_t j = 0; dist && j < k; ++j) {
+    for (size_t j = 0; j < k; ++j) {
       T p = V::load(PA + j * W), q = V::load(PB + j * W);
       T lp = zero, lq = zero;
       if (s.have_logs) {
         lp = V::load(LA + j * W);
         lq = V::load(LB + j * W);
       }
-      if (s.kl) akl = V::add(akl, kl_term(p, lp, q, lq, s.normalized));
-      if (s.kl_reverse) aklr = V::add(aklr, kl_term(q, lq, p, lp, s.normalized));
-      if (s.js) ajs = V::add(ajs, js_term(p, lp, q, lq, s.have_logs));
-      if (s.tv) atv = V::add(atv, V::abs(V::sub(p, q)));
-      if (s.hellinger) {
+      if (kl) akl = V::add(akl, kl_term(p, lp, q, lq, s.normalized));
+      if (klr) aklr = V::add(aklr, kl_term(q, lq, p, lp, s.normalized));
+      if (js) ajs = V::add(ajs, js_term(p, lp, q, lq, s.have_logs));
+      if (tv) atv = V::add(atv, V::abs(V::sub(p, q)));
+      if (hel) {
         T dd = V::sub(V::sqrt(p), V::sqrt(q));
         ahel = V::fma(dd, dd, ahel);
       }
-      if (s.emd && j + 1 < k) {
+      if (emd && j + 1 < k) {
         // Lane-wise Neumaier-compensated CDF difference, as in the row path.
         T v = V::sub(p, q);
         T t = V::add(c, v);
@@ -421,6 +429,20 @@ struct Kern {
     V::store(out->tv, atv);
     V::store(out->hellinger, ahel);
     V::store(out->emd, aemd);
+  }
+
+  static void batch_measure(const double* XA, const double* PA, const double* LA, const double* XB, const double* PB,
+                            const double* LB, size_t k, const MeasureSpec& s, BatchSums* out) {
+    const T zero = V::zero();
+    const int mask = (s.kl ? 1 : 0) | (s.kl_reverse ? 2 : 0) | (s.js ? 4 : 0) | (s.tv ? 8 : 0);
+    if (s.hellinger || s.emd) dist_sums<-1>(PA, LA, PB, LB, k, s, out);
+    else if (mask == 1) dist_sums<1>(PA, LA, PB, LB, k, s, out);
+    else if (mask == 2) dist_sums<2>(PA, LA, PB, LB, k, s, out);
+    else if (mask == 3) dist_sums<3>(PA, LA, PB, LB, k, s, out);
+    else if (mask == 4) dist_sums<4>(PA, LA, PB, LB, k, s, out);
+    else if (mask == 8) dist_sums<8>(PA, LA, PB, LB, k, s, out);
+    else if (mask != 0) dist_sums<-1>(PA, LA, PB, LB, k, s, out);
+    else dist_sums<0>(PA, LA, PB, LB, 0, s, out);  // zero sums
     if (s.l2 || s.cosine) {
       T al2 = zero, axx = zero, ayy = zero;
       for (size_t j = 0; j < k; ++j) {

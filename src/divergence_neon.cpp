@@ -31,6 +31,24 @@ struct V {
   static T fma(T a, T b, T c) { return vfmaq_f64(c, a, b); }
   static T abs(T a) { return vabsq_f64(a); }
   static T sqrt(T a) { return vsqrtq_f64(a); }
+  static T max(T a, T b) { return vmaxq_f64(a, b); }
+  static T min(T a, T b) { return vminq_f64(a, b); }
+  static T round(T a) { return vrndnq_f64(a); }
+  static M lt(T a, T b) { return vcltq_f64(a, b); }
+  static M gt(T a, T b) { return vcgtq_f64(a, b); }
+  static M le(T a, T b) { return vcleq_f64(a, b); }
+  static M eq(T a, T b) { return vceqq_f64(a, b); }
+  static M mand(M a, M b) { return vandq_u64(a, b); }
+  static M mor(M a, M b) { return vorrq_u64(a, b); }
+  static M mnot(M a) { return vreinterpretq_u64_u32(vmvnq_u32(vreinterpretq_u32_u64(a))); }
+  static T select(M m, T a, T b) { return vbslq_f64(m, a, b); }
+  static bool any(M m) { return (vgetq_lane_u64(m, 0) | vgetq_lane_u64(m, 1)) != 0; }
+  static M finite(T x) { return vceqq_f64(vsubq_f64(x, x), vdupq_n_f64(0.0)); }
+  static double reduce_add(T a) { return vgetq_lane_f64(a, 0) + vgetq_lane_f64(a, 1); }
+  static double reduce_max(T a) {
+    double x = vgetq_lane_f64(a, 0), y = vgetq_lane_f64(a, 1);
+    return x > y ? x : y;
+  }
   static T frexp(T x, T* e) {
     M sub = lt(x, set1(2.2250738585072014e-308));
     x = select(sub, mul(x, set1(18014398509481984.0)), x);  // 2^54

@@ -27,8 +27,10 @@ struct V {
   static T abs(T a) { return std::fabs(a); }
   static T sqrt(T a) { return std::sqrt(a); }
   static T max(T a, T b) { return a > b ? a : b; }
+  static T min(T a, T b) { return a < b ? a : b; }
   static M lt(T a, T b) { return a < b; }
   static M gt(T a, T b) { return a > b; }
+  static M le(T a, T b) { return a <= b; }
   static M eq(T a, T b) { return a == b; }
   static M mand(M a, M b) { return a && b; }
   static M mor(M a, M b) { return a || b; }
