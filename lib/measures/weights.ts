@@ -17,7 +17,7 @@ const METHOD = {
   aligned: {
     // B is normalized, matched and put into A's scale frame, so B's symmetries are removed
     // but A's own unit scales set the units of the result: rescaling A's units changes it.
-    invariantTo: ['BatchNorm folding', "positive rescaling of B's hidden units (homogeneous activations; A's unit scales set the frame)", "sign flips of B's units (odd activations)", 'hidden-unit permutation'],
+    invariantTo: ['BatchNorm folding', "positive rescaling of either model's hidden units (homogeneous activations)", "sign flips of either model's units (odd activations)", 'hidden-unit permutation'],
     what: "B's units matched to A's (weight or activation matching), in A's scale frame",
   },
 };

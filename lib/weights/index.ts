@@ -68,6 +68,11 @@ export interface AlignmentInfo {
   permutations: Record<string, number[]>;
   /** 'identity' when B as it is was already closer to A than the matched B (then it is kept). */
   kept: 'matched' | 'identity';
+  /**
+   * Distance before matching, in the same scale-normalized frame the aligned
+   * distance is measured in (so `aligned.l2 <= unaligned.l2` always holds).
+   */
+  unaligned: { l2: number; relative: number; cosine: number };
 }
 
 export interface HiddenLayerInfo {
@@ -193,7 +198,8 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions) {
   const r = await alignPrepared(prepareAlignment(na, normalize), prepareAlignment(nb, normalize), matcher);
   const permutations: Record<string, number[]> = {};
   for (const id of nb.hidden) permutations[nb.groups[id].tensor ?? String(id)] = Array.from(r.perms.get(id) ?? []);
-  const info: AlignmentInfo = { method, iterations: r.iterations, converged: r.converged, seed, normalized: normalize, permutations, kept: r.kept };
+  const unaligned = { l2: r.unaligned.l2, relative: r.unaligned.relative, cosine: r.unaligned.cosine };
+  const info: AlignmentInfo = { method, iterations: r.iterations, converged: r.converged, seed, normalized: normalize, permutations, kept: r.kept, unaligned };
   return { aligned: r.distance, info, model: encodeOnnx(writeNetwork(r.network)) };
 }
 

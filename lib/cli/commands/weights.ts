@@ -110,6 +110,8 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
   if (r.alignment) {
     const a = r.alignment;
     lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${a.converged ? 'converged' : 'not converged'}, seed ${a.seed}` : ''}`);
+    const frame = a.normalized ? 'between the scale/sign-normalized networks' : 'between the networks as stored';
+    lines.push(`(aligned is measured ${frame}; in that frame, before matching:)`, row('unaligned', a.unaligned));
     if (!a.normalized) lines.push('(permutations only: scale/sign normalization was off)');
     if (a.kept === 'identity') lines.push('(B as it is was closer to A than any matched permutation found, so it was kept)');
   }
