@@ -86,6 +86,8 @@ struct V {
     r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
     r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
   }
+  static void load_block(const float* const* rp, size_t c, size_t nc, T* r);
+  static void load_block(const double* const* rp, size_t c, size_t nc, T* r);
   static T log(T x);
   static T log_pos(T x);  // x > 0 (no zero check)
   static T exp(T x);
@@ -95,6 +97,8 @@ struct V {
 inline V::T V::log(T x) { return vec_log<V>(x); }
 inline V::T V::log_pos(T x) { return vec_log<V, false>(x); }
 inline V::T V::exp(T x) { return vec_exp<V>(x); }
+inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
+inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
 
 #include "divergence_kernel.hpp"
 

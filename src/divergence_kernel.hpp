@@ -278,9 +278,9 @@ struct Kern {
   // ---- batch path: lanes = rows ----
 
   // Transpose `rows` (<= W) rows of k values starting at `base` into X[j * W + lane]; spare
-  // lanes repeat row 0. Blocks of W columns: W (masked) row loads, an in-register W x W
-  // transpose (V::transpose), W column stores; 3x cheaper than element-wise copies, which
-  // cost more than the TV kernel itself (hardware gathers measured 4x slower still).
+  // lanes repeat row 0. Blocks of W columns: W (masked) row loads and an in-register W x W
+  // transpose (V::load_block), then W column stores; element-wise copies cost more than the
+  // TV kernel itself (hardware gathers measured 4x slower still).
   template <class In>
   static void load_rows(const In* src, size_t k, size_t rows, double* X) {
     const In* rp[W];
@@ -288,18 +288,13 @@ struct Kern {
     T r[W];
     size_t c = 0;
     for (; c + W <= k; c += W) {
-#pragma GCC unroll 8
-      for (size_t l = 0; l < W; ++l) r[l] = V::load_part(rp[l] + c, W);
-      V::transpose(r);
+      V::load_block(rp, c, W, r);
 #pragma GCC unroll 8
       for (size_t j = 0; j < W; ++j) V::store(X + (c + j) * W, r[j]);
     }
     if (c < k) {
-      const size_t nc = k - c;
-#pragma GCC unroll 8
-      for (size_t l = 0; l < W; ++l) r[l] = V::load_part(rp[l] + c, nc);
-      V::transpose(r);
-      for (size_t j = 0; j < nc; ++j) V::store(X + (c + j) * W, r[j]);
+      V::load_block(rp, c, k - c, r);
+      for (size_t j = 0; j < k - c; ++j) V::store(X + (c + j) * W, r[j]);
     }
   }
   static void batch_load(const void* base, bool f32, size_t k, size_t rows, double* X) {

@@ -76,6 +76,8 @@ struct V {
     r[0] = a;
     r[1] = b;
   }
+  static void load_block(const float* const* rp, size_t c, size_t nc, T* r);
+  static void load_block(const double* const* rp, size_t c, size_t nc, T* r);
   static T log(T x);
   static T log_pos(T x);  // x > 0 (no zero check)
   static T exp(T x);
@@ -85,6 +87,8 @@ struct V {
 inline V::T V::log(T x) { return vec_log<V>(x); }
 inline V::T V::log_pos(T x) { return vec_log<V, false>(x); }
 inline V::T V::exp(T x) { return vec_exp<V>(x); }
+inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
+inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
 
 #include "divergence_kernel.hpp"
 

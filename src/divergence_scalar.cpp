@@ -43,12 +43,16 @@ struct V {
   static T load_part(const float* p, size_t) { return *p; }
   static T load_part(const double* p, size_t) { return *p; }
   static void transpose(T*) {}  // 1 x 1
+  static void load_block(const float* const* rp, size_t c, size_t nc, T* r);
+  static void load_block(const double* const* rp, size_t c, size_t nc, T* r);
   static T log(T x) { return std::log(x); }
   static T log_pos(T x) { return std::log(x); }
   static T exp(T x) { return std::exp(x); }
 };
 
 #include "divergence_vecmath.hpp"  // poly7 (its vec_log / vec_exp are unused here)
+inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
+inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
 #include "divergence_kernel.hpp"
 
 }  // namespace scalar_impl

@@ -67,3 +67,12 @@ static inline typename VV::T vec_exp(typename VV::T t) {
   T out = VV::ldexp(p, safe_n);
   return VV::select(VV::lt(t, lo), VV::zero(), out);
 }
+
+// Columns c .. c+nc-1 (nc <= W) of the W rows rp[0..W) into r[0..nc) as doubles (r[j] lane l =
+// rp[l][c + j]): W partial row loads, then an in-register W x W transpose.
+template <class VV, class In>
+static inline void generic_load_block(const In* const* rp, size_t c, size_t nc, typename VV::T* r) {
+#pragma GCC unroll 8
+  for (size_t l = 0; l < VV::W; ++l) r[l] = VV::load_part(rp[l] + c, nc);
+  VV::transpose(r);
+}
