@@ -15,10 +15,10 @@ const METHOD = {
     what: 'each model in canonical form (BatchNorm folded, units scale/sign-normalized, sorted by a key)',
   },
   aligned: {
-    // B is normalized, matched and put into A's scale frame, so B's symmetries are removed
-    // but A's own unit scales set the units of the result: rescaling A's units changes it.
+    // Both models are normalized and B is matched to A; the distance is taken between the
+    // normalized networks, so neither model's unit scales or signs affect it.
     invariantTo: ['BatchNorm folding', "positive rescaling of either model's hidden units (homogeneous activations)", "sign flips of either model's units (odd activations)", 'hidden-unit permutation'],
-    what: "B's units matched to A's (weight or activation matching), in A's scale frame",
+    what: "B's units matched to A's (weight or activation matching), both scale/sign-normalized",
   },
 };
 

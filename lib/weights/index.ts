@@ -4,7 +4,8 @@
  * - canonical: each model put in the canonical baseline form on its own
  *   (BatchNorm folded, scale/sign normalized, units sorted by a key);
  * - aligned: both normalized, then B's units permuted to best match A's
- *   (weight matching, or activation matching on a probe set), then B put
+ *   (weight matching, or activation matching on a probe set); the distance
+ *   is measured between the normalized networks, and the rewritten B is put
  *   back into A's own scale/sign frame (see aligned.ts).
  * Each reports L2, relative and cosine per tensor and in total, and the
  * rewritten B (canonical, aligned) as ONNX bytes computing B's function.
@@ -166,7 +167,7 @@ export function canonicalize(model: OnnxSource, options: { sortKey?: SortKey } =
 export interface AlignResult {
   /** B rewritten into A's frame (BatchNorm folded, permuted, A's unit scales/signs): same function as B. */
   model: Uint8Array;
-  /** Distance between A (BatchNorm folded) and B in A's frame. */
+  /** Distance between the scale/sign-normalized A and the matched, normalized B. */
   distance: WeightDistanceSummary;
   alignment: AlignmentInfo;
 }
