@@ -148,33 +148,29 @@ struct Kern {
     return V::select(V::gt(p, zero), V::mul(p, V::sub(lp, lq)), zero);
   }
 
-  // One Jensen-Shannon term: 1/2 [p log(p/m) + q log(q/m)], m = (p+q)/2.
-  // Branch-free per lane, but each half is skipped when no lane needs it (the log half is
-  // most of the cost; with similar models the series half alone usually suffices).
+  // One Jensen-Shannon term: 1/2 [p log(p/m) + q log(q/m)], m = (p+q)/2. Per lane either the
+  // series in d = (p-q)/(p+q) (|d| <= 0.1, cancellation-free) or the log form; the log form,
+  // most of the cost, is skipped when no lane needs it (nearly identical models).
   static T js_term(T p, T lp, T q, T lq, bool have_logs) {
-    const T zero = V::zero(), one = V::set1(1.0);
+    const T zero = V::zero();
     const T s = V::add(p, q);
     const T ad = V::abs(V::sub(p, q));
-    // |d| = |p-q| / (p+q) >= 0.1 decided without a division.
-    const M need = V::gt(ad, V::mul(s, V::set1(0.1)));
-    const M small = V::mand(V::gt(s, zero), V::mnot(need));
-    T out = zero;
-    {
-      // With m = s/2: term = (s/4) f(d), f(d) = (1+d)log(1+d) + (1-d)log(1-d) = sum d^2j / (j(2j-1)).
-      const T sd = V::select(small, s, one);
-      const T d = V::div(ad, sd);
-      const T d2 = V::mul(d, d);
-      const T poly = poly7<V>(d2, 1.0, 1.0 / 6, 1.0 / 15, 1.0 / 28, 1.0 / 45, 1.0 / 66, 1.0 / 91);
-      out = V::select(small, V::mul(V::mul(V::mul(s, V::set1(0.25)), d2), poly), zero);
-    }
+    const M pos = V::gt(s, zero);
+    const M need = V::gt(ad, V::mul(s, V::set1(0.1)));  // |d| > 0.1, decided without a division
+    // One division serves both forms: r = 2 / (p+q) = 1/m (lanes with p = q = 0 divide 2 by 2).
+    const T r = V::div(V::set1(2.0), V::select(pos, s, V::set1(2.0)));
+    // Series: term = (s/4) f(d), f(d) = (1+d)log(1+d) + (1-d)log(1-d) = sum d^2j / (j(2j-1)).
+    const T d = V::mul(V::mul(ad, r), V::set1(0.5));
+    const T d2 = V::mul(d, d);
+    const T poly = poly7<V>(d2, 1.0, 1.0 / 6, 1.0 / 15, 1.0 / 28, 1.0 / 45, 1.0 / 66, 1.0 / 91);
+    T out = V::select(pos, V::mul(V::mul(V::mul(s, V::set1(0.25)), d2), poly), zero);
     if (V::any(need)) {
       T la, lb;  // log(p/m), log(q/m)
       if (have_logs) {
-        const T lm = V::log_pos(V::mul(V::select(need, s, one), V::set1(0.5)));
+        const T lm = V::log_pos(V::mul(V::select(pos, s, V::set1(2.0)), V::set1(0.5)));
         la = V::sub(lp, lm);
         lb = V::sub(lq, lm);
       } else {
-        const T r = V::div(V::set1(2.0), V::select(need, s, one));  // 1/m
         la = V::log_pos(V::mul(p, r));
         lb = V::log_pos(V::mul(q, r));
       }
@@ -187,6 +183,7 @@ struct Kern {
     }
     return out;
   }
+
 
 
   static void measure(const double* p, const double* lp, const double* q, const double* lq, size_t k, size_t kpad,
