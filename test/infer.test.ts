@@ -284,6 +284,18 @@ t.test('output cache: hit, corrupt entries recomputed, --no-cache writes nothing
   t.match(warnings[0], /output cache disabled for this run: cannot write to .*a-file\/cache/);
   t.same(ro.warnings, warnings);
   t.same(Array.from(ro.outputs.data), Array.from(first.outputs.data));
+  // Nested missing folders are created.
+  const nested = path.join(tmp, 'n1', 'n2', 'n3');
+  t.equal((await inferOutputs(modelPath, probe, { cacheDir: nested })).warnings.length, 0);
+  t.equal(fs.readdirSync(nested).length, 1);
+  // Where mkdir fails with ENOENT under an existing parent (/proc), Node's recursive mkdir
+  // loops forever: the cache must give up with a warning instead.
+  if (process.platform === 'linux' && fs.existsSync('/proc/self')) {
+    const procWarnings: string[] = [];
+    const p = await inferOutputs(modelPath, probe, { cacheDir: '/proc/modeldiff-cache/x', onWarning: (m) => procWarnings.push(m) });
+    t.equal(p.cached, false);
+    t.match(procWarnings, [/output cache disabled for this run: cannot write to \/proc\/modeldiff-cache\/x/]);
+  }
   if (process.getuid?.() !== 0) {
     const roDir = path.join(tmp, 'ro');
     fs.mkdirSync(roDir, { mode: 0o555 });

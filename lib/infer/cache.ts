@@ -92,6 +92,29 @@ export function readCacheEntry(dir: string, key: string): CacheRead {
   return { status: 'hit', output: { data, n: header.n, k: header.k } };
 }
 
+/**
+ * mkdir -p, one level at a time. Node 20's `mkdirSync(dir, { recursive: true })` loops forever
+ * where mkdir fails with ENOENT although the parent exists (e.g. a folder under /proc); here
+ * that is an error like any other.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let d = path.resolve(dir);
+  while (!fs.existsSync(d)) {
+    missing.push(d);
+    const parent = path.dirname(d);
+    if (parent === d) break;
+    d = parent;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
 /** Write an entry; returns an error message instead of throwing when the directory is not writable. */
 export function writeCacheEntry(dir: string, key: string, out: OutputArray): string | undefined {
   const payload = new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
@@ -108,7 +131,7 @@ export function writeCacheEntry(dir: string, key: string, out: OutputArray): str
   pre.write(MAGIC, 0, 'latin1');
   pre.writeUInt32LE(header.length, 8);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     writeFileAtomic(cachePath(dir, key), Buffer.concat([pre, header, payload]), { force: true });
     return undefined;
   } catch (e) {
