@@ -162,6 +162,8 @@ t.test('readNpy / writeNpy on disk: missing file, atomic write, no overwrite wit
   t.same(vals(readNpy(p).data), [7]);
   t.equal(code(() => readNpy(path.join(tmp, 'missing.npy'))), 'FILE_NOT_FOUND');
   t.equal(code(() => readNpy(tmp)), 'IO'); // a directory
+  t.throws(() => readNpy(tmp), { message: `${tmp}: is a folder, not a data file` });
+  t.throws(() => readNpz(tmp), { message: `${tmp}: is a folder, not a data file` });
 });
 
 t.test('npz: stored and deflated archives, pickled and object entries refused', async (t) => {

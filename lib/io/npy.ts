@@ -63,6 +63,7 @@ export function readDataFile(path: string): Buffer {
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ModeldiffError('FILE_NOT_FOUND', `${path}: no such file`, { cause });
+    if (code === 'EISDIR') throw new ModeldiffError('IO', `${path}: is a folder, not a data file`, { cause });
     throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
   }
 }
