@@ -6,6 +6,8 @@
  * against a float64 reference (simsimd loses accuracy; its JS kernel mishandles zeros).
  *
  * Rates are best-of-5 (modeldiff) or best-of-2 (others) wall time (this is a shared machine; the load average is printed).
+ * The calls that run on the calling thread alone (modeldiff 1 thread, the TypeScript loop) are
+ * also timed in process CPU time, which other jobs on the machine inflate much less.
  * `npm run bench -- divergence`.
  */
 import os from 'node:os';
@@ -39,6 +41,21 @@ function best(runs: number, fn: () => void): number {
     t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
   }
   return t;
+}
+
+/** Best wall and best process CPU seconds of `runs` calls (for single-threaded calls). */
+function bestBoth(runs: number, fn: () => void): { seconds: number; cpuSeconds: number } {
+  let t = Infinity;
+  let c = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    fn();
+    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
+    const dc = process.cpuUsage(c0);
+    c = Math.min(c, (dc.user + dc.system) / 1e6);
+  }
+  return { seconds: t, cpuSeconds: c };
 }
 
 async function bestAsync(runs: number, fn: () => Promise<unknown>): Promise<number> {
@@ -156,6 +173,7 @@ interface Row {
   who: string;
   rows: number;
   seconds: number;
+  cpuSeconds?: number;
 }
 
 const fmtRate = (v: number) => (v >= 1e9 ? `${(v / 1e9).toFixed(2)} G` : v >= 1e6 ? `${(v / 1e6).toFixed(1)} M` : `${(v / 1e3).toFixed(1)} k`);
@@ -198,7 +216,7 @@ export default async function main(): Promise<void> {
         if (inputs === 'logits' && (measure === 'tv' || measure === 'disagreement')) continue;
         const opts = { outputs: inputs, threads: 1 };
         const m = [measure] as FunctionMeasureName[];
-        results.push({ k, inputs, measure, who: 'modeldiff, 1 thread', rows: n, seconds: best(5, () => divergencePerSampleSync(a!, b!, m, opts)) });
+        results.push({ k, inputs, measure, who: 'modeldiff, 1 thread', rows: n, ...bestBoth(5, () => divergencePerSampleSync(a!, b!, m, opts)) });
         results.push({
           k,
           inputs,
@@ -207,7 +225,7 @@ export default async function main(): Promise<void> {
           rows: n,
           seconds: await bestAsync(5, () => divergencePerSample(a!, b!, m, { outputs: inputs, threads: all })),
         });
-        results.push({ k, inputs, measure, who: 'TypeScript loop', rows: n, seconds: best(2, () => tsLoop(a!, b!, measure, inputs)) });
+        results.push({ k, inputs, measure, who: 'TypeScript loop', rows: n, ...bestBoth(2, () => tsLoop(a!, b!, measure, inputs)) });
         if (inputs === 'probs') {
           const ra = rowsOf(a!, nPeer);
           const rb = rowsOf(b!, nPeer);
@@ -221,14 +239,14 @@ export default async function main(): Promise<void> {
   }
 
   console.log('### Throughput (best of 5 or 2, one pair of n × k float32 output arrays)\n');
-  console.log('| k | inputs | measure | implementation | rows timed | elements/s | rows/s | modeldiff 1 thread ÷ this |');
-  console.log('|---:|---|---|---|---:|---:|---:|---:|');
+  console.log('| k | inputs | measure | implementation | rows timed | elements/s | rows/s | modeldiff 1 thread ÷ this | elements per CPU-second |');
+  console.log('|---:|---|---|---|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const rate = (r.rows * r.k) / r.seconds;
     const base = results.find((x) => x.k === r.k && x.inputs === r.inputs && x.measure === r.measure && x.who === 'modeldiff, 1 thread')!;
     const baseRate = (base.rows * base.k) / base.seconds;
     console.log(
-      `| ${r.k} | ${r.inputs} | ${r.measure} | ${r.who} | ${r.rows} | ${fmtRate(rate)} | ${fmtRate(r.rows / r.seconds)} | ${(baseRate / rate).toFixed(2)}× |`,
+      `| ${r.k} | ${r.inputs} | ${r.measure} | ${r.who} | ${r.rows} | ${fmtRate(rate)} | ${fmtRate(r.rows / r.seconds)} | ${(baseRate / rate).toFixed(2)}× | ${r.cpuSeconds ? fmtRate((r.rows * r.k) / r.cpuSeconds) : '—'} |`,
     );
   }
   console.log('\n### Memory-read ceiling (float64 sum in C++, elements/s)\n');
