@@ -30,3 +30,25 @@ t.test('an unknown command is a usage error: one line, exit 2', async (t) => {
   t.equal(await runCli(['no-such-command'], io), 2);
   t.equal(io.err.trim().split('\n').length, 1);
 });
+
+t.test('an unexpected (non-modeldiff) error is one line, exit 1; the stack only with MODELDIFF_DEBUG', async (t) => {
+  const broken = () => {
+    const io = captureIo();
+    io.stdout = () => {
+      throw new Error('write EPIPE\n    at somewhere');
+    };
+    return io;
+  };
+  const io = broken();
+  t.equal(await runCli(['--version'], io), 1);
+  t.equal(io.err, 'modeldiff: internal error: write EPIPE (set MODELDIFF_DEBUG=1 for the stack trace)\n');
+  process.env.MODELDIFF_DEBUG = '1';
+  try {
+    const dbg = broken();
+    t.equal(await runCli(['--version'], dbg), 1);
+    t.match(dbg.err, /^modeldiff: internal error: Error: write EPIPE\n/);
+    t.ok(dbg.err.split('\n').length > 2, 'stack trace included');
+  } finally {
+    delete process.env.MODELDIFF_DEBUG;
+  }
+});

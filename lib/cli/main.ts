@@ -38,7 +38,10 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
       io.stderr(`modeldiff: ${err.message.split('\n')[0]}\n`);
       return err.exitCode;
     }
-    io.stderr(`modeldiff: internal error: ${(err as Error).stack ?? String(err)}\n`);
+    // Still one line (the design's error policy); the stack only on request, for bug reports.
+    const e = err as Error;
+    const detail = process.env.MODELDIFF_DEBUG ? (e?.stack ?? String(err)) : String(e?.message ?? err).split('\n')[0];
+    io.stderr(`modeldiff: internal error: ${detail}${process.env.MODELDIFF_DEBUG ? '' : ' (set MODELDIFF_DEBUG=1 for the stack trace)'}\n`);
     return 1;
   }
 }
