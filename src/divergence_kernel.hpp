@@ -300,7 +300,11 @@ struct Kern {
   }
 
   // Prepare W transposed rows into P (and LP); false if any lane is invalid.
-  static bool batch_prepare(const double* X, size_t k, const BatchSpec& s, double* P, double* LP, T* label) {
+  // Logits with `norm` set: P and LP keep e^(x - max) and x - max, and norm[0] = log-sum,
+  // norm[1] = 1/sum are returned instead of normalizing in a second pass (the measure loop
+  // applies them as it reads, with the same operations, so the values are identical).
+  static bool batch_prepare(const double* X, size_t k, const BatchSpec& s, double* P, double* LP, T* label,
+                            T* norm = nullptr) {
     const T zero = V::zero();
     if (s.need_label) {
       T best = V::load(X), idx = zero;
@@ -331,6 +335,11 @@ struct Kern {
         sum = V::add(sum, e);
       }
       const T lse = V::log(sum), inv = V::div(V::set1(1.0), sum);
+      if (norm) {
+        norm[0] = lse;
+        norm[1] = inv;
+        return true;
+      }
       for (size_t j = 0; j < k; ++j) {
         V::store(LP + j * W, V::sub(V::load(LP + j * W), lse));
         V::store(P + j * W, V::mul(V::load(P + j * W), inv));
@@ -373,6 +382,15 @@ struct Kern {
                     BatchSums* out) {
     double *PA = scratch, *LA = PA + k * W, *PB = LA + k * W, *LB = PB + k * W;
     if (!bs.logits && bs.eps == 0) PA = const_cast<double*>(XA), PB = const_cast<double*>(XB);  // read in place
+    if (bs.logits && bs.eps == 0 && bs.need_dist) {
+      T la = V::zero(), lb = V::zero(), na[2], nb[2];
+      if (!batch_prepare(XA, k, bs, PA, LA, &la, na) || !batch_prepare(XB, k, bs, PB, LB, &lb, nb)) return false;
+      V::store(out->label_a, la);
+      V::store(out->label_b, lb);
+      dist_dispatch<true>(PA, LA, PB, LB, k, bs.measure, na, nb, out);
+      raw_sums(XA, XB, k, bs.measure, out);
+      return true;
+    }
     if (!batch_prep(XA, k, bs, PA, LA, out->label_a) || !batch_prep(XB, k, bs, PB, LB, out->label_b)) return false;
     batch_measure(XA, PA, LA, XB, PB, LB, k, bs.measure, out);
     return true;
@@ -382,9 +400,9 @@ struct Kern {
   // The per-element loop of batch_measure. Mask = -1 reads which measures to sum from `s` at
   // run time; the common single-measure requests get their own instantiation (bit 0 kl,
   // 1 kl-reverse, 2 js, 3 tv), whose loop carries no per-measure branches.
-  template <int Mask>
+  template <int Mask, bool Deferred>
   static void dist_sums(const double* PA, const double* LA, const double* PB, const double* LB, size_t k,
-                        const MeasureSpec& s, BatchSums* out) {
+                        const MeasureSpec& s, const T* na, const T* nb, BatchSums* out) {
     const bool kl = Mask < 0 ? s.kl : (Mask & 1) != 0, klr = Mask < 0 ? s.kl_reverse : (Mask & 2) != 0;
     const bool js = Mask < 0 ? s.js : (Mask & 4) != 0, tv = Mask < 0 ? s.tv : (Mask & 8) != 0;
     const bool hel = Mask < 0 && s.hellinger, emd = Mask < 0 && s.emd;
@@ -396,6 +414,12 @@ struct Kern {
       if (s.have_logs) {
         lp = V::load(LA + j * W);
         lq = V::load(LB + j * W);
+      }
+      if (Deferred) {
+        p = V::mul(p, na[1]);
+        q = V::mul(q, nb[1]);
+        lp = V::sub(lp, na[0]);
+        lq = V::sub(lq, nb[0]);
       }
       if (kl) akl = V::add(akl, kl_term(p, lp, q, lq, s.normalized));
       if (klr) aklr = V::add(aklr, kl_term(q, lq, p, lp, s.normalized));
@@ -423,18 +447,29 @@ struct Kern {
     V::store(out->emd, aemd);
   }
 
+  template <bool Deferred>
+  static void dist_dispatch(const double* PA, const double* LA, const double* PB, const double* LB, size_t k,
+                            const MeasureSpec& s, const T* na, const T* nb, BatchSums* out) {
+    const int mask = (s.kl ? 1 : 0) | (s.kl_reverse ? 2 : 0) | (s.js ? 4 : 0) | (s.tv ? 8 : 0);
+    if (s.hellinger || s.emd) dist_sums<-1, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
+    else if (mask == 1) dist_sums<1, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
+    else if (mask == 2) dist_sums<2, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
+    else if (mask == 3) dist_sums<3, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
+    else if (mask == 4) dist_sums<4, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
+    else if (mask == 8) dist_sums<8, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
+    else if (mask != 0) dist_sums<-1, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
+    else dist_sums<0, Deferred>(PA, LA, PB, LB, 0, s, na, nb, out);  // zero sums
+  }
+
   static void batch_measure(const double* XA, const double* PA, const double* LA, const double* XB, const double* PB,
                             const double* LB, size_t k, const MeasureSpec& s, BatchSums* out) {
+    dist_dispatch<false>(PA, LA, PB, LB, k, s, nullptr, nullptr, out);
+    raw_sums(XA, XB, k, s, out);
+  }
+
+  // L2 and cosine of the raw rows.
+  static void raw_sums(const double* XA, const double* XB, size_t k, const MeasureSpec& s, BatchSums* out) {
     const T zero = V::zero();
-    const int mask = (s.kl ? 1 : 0) | (s.kl_reverse ? 2 : 0) | (s.js ? 4 : 0) | (s.tv ? 8 : 0);
-    if (s.hellinger || s.emd) dist_sums<-1>(PA, LA, PB, LB, k, s, out);
-    else if (mask == 1) dist_sums<1>(PA, LA, PB, LB, k, s, out);
-    else if (mask == 2) dist_sums<2>(PA, LA, PB, LB, k, s, out);
-    else if (mask == 3) dist_sums<3>(PA, LA, PB, LB, k, s, out);
-    else if (mask == 4) dist_sums<4>(PA, LA, PB, LB, k, s, out);
-    else if (mask == 8) dist_sums<8>(PA, LA, PB, LB, k, s, out);
-    else if (mask != 0) dist_sums<-1>(PA, LA, PB, LB, k, s, out);
-    else dist_sums<0>(PA, LA, PB, LB, 0, s, out);  // zero sums
     if (s.l2 || s.cosine) {
       T al2 = zero, axx = zero, ayy = zero;
       for (size_t j = 0; j < k; ++j) {
