@@ -383,7 +383,7 @@ struct Kern {
     double *PA = scratch, *LA = PA + k * W, *PB = LA + k * W, *LB = PB + k * W;
     if (!bs.logits && bs.eps == 0) PA = const_cast<double*>(XA), PB = const_cast<double*>(XB);  // read in place
     if (bs.logits && bs.eps == 0 && bs.need_dist) {
-      T la = V::zero(), lb = V::zero(), na[2], nb[2];
+      T la = V::zero(), lb = V::zero(), na[2] = {la, la}, nb[2] = {la, la};
       if (!batch_prepare(XA, k, bs, PA, LA, &la, na) || !batch_prepare(XB, k, bs, PB, LB, &lb, nb)) return false;
       V::store(out->label_a, la);
       V::store(out->label_b, lb);
