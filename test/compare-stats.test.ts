@@ -64,6 +64,8 @@ t.test('bootstrap: seeded, thread-independent, sync = async', async (t) => {
   t.same(await bootstrapMeanCIAsync([a], { replicates: 0 }), [[NaN, NaN]]);
   t.equal(code(() => bootstrapMeanCI([a, b.subarray(1)])), 'SHAPE_MISMATCH');
   t.equal(code(() => bootstrapMeanCI([a], { replicates: 1.5 })), 'INVALID_ARGUMENT');
+  // Past the kernel's limit: a typed error naming the option, not the binding's untyped one.
+  t.throws(() => bootstrapMeanCI([a], { replicates: 100_000_001 }), { code: 'INVALID_ARGUMENT', message: /bootstrap replicates must be an integer in \[0, 100000000\], got 100000001/ });
   t.equal(code(() => bootstrapMeanCI([a], { seed: -1 })), 'INVALID_ARGUMENT');
   t.equal(code(() => bootstrapMeanCI([a], { level: 1 })), 'INVALID_ARGUMENT');
   // Nine statistics take the kernel's general (non-unrolled) path; each equals its own single-series run.

@@ -412,6 +412,7 @@ t.test('CLI: JSON equals the library result; table; flags; one-line errors', asy
     [['compare', aPath, bPath, '--data', xPath, '--metric', 'bogus'], 2, /unknown metric "bogus"/],
     [['compare', aPath, bPath, '--data', xPath, '--outputs', 'bogus'], 2, /invalid/],
     [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '-1'], 2, /non-negative integer/],
+    [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '1000000000', '--no-cache'], 2, /--bootstrap must be an integer in \[0, 100000000\], got 1000000000/],
     [['compare', aPath, bPath, '--data', xPath, '--epsilon', '0'], 2, /positive number/],
     [['compare', aPath, bPath, '--data', xPath, '--data', uPath], 2, /several unnamed --data/],
   ];

@@ -14,6 +14,7 @@ import { type InferenceStream, type InferOptions, streamOutputs } from '../infer
 import type { ModelSource } from '../infer/session';
 import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
 import { bootstrapMeanCIAsync, describe, samplesNeeded, type SamplesNeeded } from '../stats';
+import { MAX_REPLICATES } from '../stats/bootstrap';
 import { type Accuracy, accuracyStats } from './accuracy';
 import {
   type DivergenceOptions,
@@ -130,7 +131,9 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   const replicates = options.bootstrap ?? 1000;
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ModeldiffError('USAGE', `--seed must be a non-negative integer, got ${seed}`);
-  if (!Number.isInteger(replicates) || replicates < 0) throw new ModeldiffError('USAGE', `--bootstrap must be a non-negative integer, got ${replicates}`);
+  if (!Number.isInteger(replicates) || replicates < 0 || replicates > MAX_REPLICATES) {
+    throw new ModeldiffError('USAGE', `--bootstrap must be an integer in [0, ${MAX_REPLICATES}], got ${replicates}`);
+  }
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
     throw new ModeldiffError('USAGE', `--top must be a positive integer, got ${options.top}`);
   }

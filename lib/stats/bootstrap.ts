@@ -14,6 +14,9 @@ import { ModeldiffError } from '../errors';
 import { native } from '../native';
 import { quantileSorted } from './describe';
 
+/** The most replicates the kernel takes (binding/bootstrap.cpp); far beyond any useful interval. */
+export const MAX_REPLICATES = 100_000_000;
+
 export interface BootstrapOptions {
   /** Number of bootstrap replicates (default 1000). 0 disables: intervals are [NaN, NaN]. */
   replicates?: number;
@@ -38,7 +41,9 @@ function prepare(series: ArrayLike<number>[], options: BootstrapOptions): Prepar
   const B = options.replicates ?? 1000;
   const level = options.level ?? 0.95;
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(B) || B < 0) throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap replicates must be a non-negative integer, got ${B}`);
+  if (!Number.isInteger(B) || B < 0 || B > MAX_REPLICATES) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap replicates must be an integer in [0, ${MAX_REPLICATES}], got ${B}`);
+  }
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap seed must be a non-negative integer, got ${seed}`);
   if (!(level > 0 && level < 1)) throw new ModeldiffError('INVALID_ARGUMENT', `confidence level must be in (0, 1), got ${level}`);
   const m = series.length;
