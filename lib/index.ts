@@ -98,3 +98,15 @@ export { planInterpolation, interpolatedModel, type InterpolationPlan } from './
 export { runDemo, DEMO_REPORT, type DemoOptions, type DemoResult, type DemoSummary, type WeightGap, type OtherPair } from './demo/run';
 export { loadZoo, type Zoo, type ZooManifest, type ZooModel } from './demo/zoo';
 export type { CliIo } from './cli/context';
+// Types that public results and options refer to, exported so users can name them (and typedoc documents them).
+export type { Chao1Result } from './many/richness';
+export type { Clustering, DendrogramMerge } from './many/clustering';
+export type { ThresholdInfo, WeightCorrelation, StudyMaps } from './many/types';
+export type { MantelResult, CorrelationMethod } from './many/correlation';
+export type { Point2 } from './many/embedding';
+export type { ProgressStage } from './many/matrix';
+export type { OutputLike } from './many/predictions';
+export type { ProbeBatch } from './io/probe';
+export type { HiddenLayerInfo, AlignProbe } from './weights';
+export type { SymmetryKind } from './weights/network';
+export type { OutputArray as InferOutputArray } from './infer/outputs';
