@@ -11,9 +11,9 @@ import t from 'tap';
 import * as ort from 'onnxruntime-node';
 
 import { inferOutputs, inferenceCounters, streamOutputs } from '../lib/infer';
-import { cacheKey, cachePath, readCacheEntry } from '../lib/infer/cache';
+import { CACHE_FORMAT_VERSION, CacheWriter, VERIFY_CHUNK_BYTES, cacheKey, cachePath, cacheReadCounters, readCacheEntry, writeCacheEntry } from '../lib/infer/cache';
 import { sessionOptions } from '../lib/infer/session';
-import { writeNpy } from '../lib/io/npy';
+import { HASH_CHUNK_BYTES, npyReadCounters, writeNpy } from '../lib/io/npy';
 import { writeNpz } from '../lib/io/npz';
 import { autoBatchSize, loadLabels, loadProbe, probeBatches } from '../lib/io/probe';
 import { makeTensor } from '../lib/io/tensor';
@@ -39,6 +39,15 @@ function reference(x: ArrayLike<number>, row: number): number[] {
   const e = z.map((v) => Math.exp(v - m));
   const s = e.reduce((a, c) => a + c, 0);
   return e.map((v) => v / s);
+}
+
+/** A hand-assembled .npy v1.0 file (header padded to 64 bytes). */
+function npyBytes(header: string, data: Buffer): Buffer {
+  const pad = (64 - ((10 + header.length + 1) % 64)) % 64;
+  const h = Buffer.from(header + ' '.repeat(pad) + '\n', 'latin1');
+  const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
+  pre.writeUInt16LE(h.length, 8);
+  return Buffer.concat([pre, h, data]);
 }
 
 const N = 23;
@@ -372,4 +381,131 @@ t.test('probe helpers: labels, auto batch size, batches, errors', async (t) => {
   writeNpz(npz, { a: makeTensor(new Float32Array(2), [2, 1]), m: makeTensor(new Float32Array(2), [2, 1]) });
   t.same(Object.keys(loadProbe(npz).inputs).sort(), ['a', 'm']);
   t.throws(() => loadProbe({ a: npz, b: npz }), /given twice/);
+});
+
+t.test('streaming is bounded by the batch: probe rows and cache entries are read by offset', async (t) => {
+  // 5,000 samples × 8 float32 features (160 KB) and 4 outputs (80 KB per entry): both larger
+  // than one hashing/verification chunk, so a whole-file read would show in the counters.
+  const D2 = 8;
+  const n = 5000;
+  const batch = 64;
+  const W2 = Array.from({ length: K * D2 }, () => rng.normal());
+  const model2 = path.join(tmp, 'gs8.onnx');
+  fs.writeFileSync(model2, gemmSoftmaxModel({ W: W2, b: B, k: K, d: D2 }));
+  const Xb = new Float32Array(n * D2).map(() => rng.normal());
+  const big = path.join(tmp, 'big.npy');
+  writeNpy(big, makeTensor(Xb, [n, D2]));
+  const rowBytes = D2 * 4;
+  const outRowBytes = K * 4;
+  t.ok(fs.statSync(big).size > HASH_CHUNK_BYTES && n * outRowBytes > VERIFY_CHUNK_BYTES, 'file and entry span several chunks');
+
+  // Reference: the whole array in memory, no cache.
+  const whole = await inferOutputs(model2, { data: Xb, shape: [n, D2] }, { cache: false, batchSize: batch });
+
+  const dir = path.join(tmp, 'bounded-cache');
+  const reset = () => {
+    Object.assign(npyReadCounters, { rowReads: 0, maxRowReadBytes: 0, hashReads: 0, maxHashReadBytes: 0 });
+    Object.assign(cacheReadCounters, { batchReads: 0, maxBatchReadBytes: 0, verifyReads: 0, maxVerifyReadBytes: 0 });
+  };
+  const collect = async (s: Awaited<ReturnType<typeof streamOutputs>>) => {
+    const out = new Float32Array(n * K);
+    let largest = 0;
+    for await (const b of s.batches) {
+      largest = Math.max(largest, b.output.data.byteLength);
+      out.set(b.output.data, b.start * K);
+    }
+    return { out, largest };
+  };
+
+  reset();
+  const miss = await streamOutputs(model2, big, { cacheDir: dir, batchSize: batch });
+  t.equal(miss.cached, false);
+  const first = await collect(miss);
+  t.equal(npyReadCounters.rowReads, Math.ceil(n / batch), 'one positioned read per batch');
+  t.equal(npyReadCounters.maxRowReadBytes, batch * rowBytes, 'largest probe read = one batch of rows');
+  t.ok(npyReadCounters.hashReads >= 3 && npyReadCounters.maxHashReadBytes <= HASH_CHUNK_BYTES, 'the cache key hashes the file in chunks');
+  t.ok(first.largest <= batch * outRowBytes);
+  t.same(Buffer.from(first.out.buffer), Buffer.from(whole.outputs.data.buffer), 'streamed probe = whole array, bit for bit');
+  const entries = fs.readdirSync(dir);
+  t.equal(entries.length, 1, 'one entry, no temporary file left');
+
+  reset();
+  const runs = inferenceCounters.runs;
+  const hit = await streamOutputs(model2, big, { cacheDir: dir, batchSize: batch });
+  t.equal(hit.cached, true);
+  const second = await collect(hit);
+  t.equal(inferenceCounters.runs, runs, 'no onnxruntime run on a hit');
+  t.equal(npyReadCounters.rowReads, 0, 'a hit reads no probe rows');
+  t.ok(cacheReadCounters.verifyReads >= 2 && cacheReadCounters.maxVerifyReadBytes <= VERIFY_CHUNK_BYTES, 'verified in chunks');
+  t.equal(cacheReadCounters.batchReads, Math.ceil(n / batch));
+  t.equal(cacheReadCounters.maxBatchReadBytes, batch * outRowBytes, 'largest entry read = one batch of outputs');
+  t.same(Buffer.from(second.out.buffer), Buffer.from(first.out.buffer), 'cache hit = recompute, bit for bit');
+
+  // The same array in memory keys the same entry as the file streamed through the hash.
+  t.equal((await inferOutputs(model2, { data: Xb, shape: [n, D2] }, { cacheDir: dir })).cached, true);
+
+  // A bit flipped in the middle of the payload: detected, recomputed, rewritten.
+  const entry = path.join(dir, entries[0]);
+  const good = fs.readFileSync(entry);
+  const bad = Buffer.from(good);
+  bad[Math.floor(bad.length / 2)] ^= 0x10;
+  fs.writeFileSync(entry, bad);
+  const redo = await streamOutputs(model2, big, { cacheDir: dir, batchSize: 100 });
+  t.equal(redo.cached, false, 'corrupt entry not trusted');
+  t.same(Buffer.from((await collect(redo)).out.buffer), Buffer.from(whole.outputs.data.buffer));
+  t.same(fs.readFileSync(entry), good, 'entry rewritten');
+
+  // Stopping early leaves neither an entry nor a temporary file behind.
+  const dir2 = path.join(tmp, 'abandoned-cache');
+  const s = await streamOutputs(model2, big, { cacheDir: dir2, batchSize: batch });
+  for await (const b of s.batches) if (b.end >= 3 * batch) break;
+  t.same(fs.readdirSync(dir2), [], 'partial entry removed');
+  // A hit abandoned early closes its entry too (close() is idempotent).
+  const h2 = await streamOutputs(model2, big, { cacheDir: dir, batchSize: batch });
+  for await (const b of h2.batches) if (b.end > 0) break;
+  await h2.close();
+  await h2.close();
+
+  // Fortran-order and big-endian files: the same numbers (Fortran loads whole, big-endian streams swapped).
+  const fortran = path.join(tmp, 'big-f.npy');
+  const F = new Float32Array(n * D2);
+  for (let i = 0; i < n; i++) for (let j = 0; j < D2; j++) F[j * n + i] = Xb[i * D2 + j];
+  fs.writeFileSync(fortran, npyBytes(`{'descr': '<f4', 'fortran_order': True, 'shape': (${n}, ${D2}), }`, Buffer.from(F.buffer)));
+  const be = path.join(tmp, 'big-be.npy');
+  const swapped = Buffer.from(Xb.buffer.slice(0));
+  swapped.swap32();
+  fs.writeFileSync(be, npyBytes(`{'descr': '>f4', 'fortran_order': False, 'shape': (${n}, ${D2}), }`, swapped));
+  for (const f of [fortran, be]) {
+    const r = await inferOutputs(model2, f, { cacheDir: dir, batchSize: batch });
+    t.equal(r.cached, true, `${path.basename(f)}: same bytes, same cache key`);
+    t.same(Buffer.from(r.outputs.data.buffer), Buffer.from(whole.outputs.data.buffer));
+    const nc = await inferOutputs(model2, f, { cache: false, batchSize: batch });
+    t.same(Buffer.from(nc.outputs.data.buffer), Buffer.from(whole.outputs.data.buffer), `${path.basename(f)}: recomputed`);
+  }
+});
+
+t.test('cache writer: complete entries only; whole-entry helpers', async (t) => {
+  const dir = path.join(tmp, 'writer-cache');
+  const w = CacheWriter.create(dir, 'k1', 3, 2, 'float32');
+  w.append({ data: new Float32Array([1, 2, 3, 4]), n: 2, k: 2 });
+  t.throws(() => w.append({ data: new Float64Array(2), n: 1, k: 2 }), /changed shape or type/);
+  t.throws(() => w.append({ data: new Float32Array(6), n: 2, k: 2 }), /changed shape or type/);
+  t.throws(() => w.commit(), /only 2 of 3 rows were written/);
+  t.same(fs.readdirSync(dir), [], 'an incomplete entry never appears');
+  t.equal(writeCacheEntry(dir, 'k2', { data: new Float64Array([0.25, 0.75]), n: 1, k: 2 }), undefined);
+  const r = readCacheEntry(dir, 'k2');
+  t.equal(r.status, 'hit');
+  if (r.status === 'hit') t.same(Array.from(r.output.data), [0.25, 0.75]);
+  t.equal(readCacheEntry(dir, 'nope').status, 'miss');
+  // A folder where the entry should be: an error message, nothing written.
+  fs.mkdirSync(cachePath(dir, 'k3'));
+  t.match(writeCacheEntry(dir, 'k3', { data: new Float32Array(1), n: 1, k: 1 }), /is a folder/);
+  t.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')).length, 0);
+  // A footer that is not ours.
+  const good = fs.readFileSync(cachePath(dir, 'k2'));
+  const noFooter = Buffer.from(good);
+  noFooter.write('XXXXXXXX', good.length - 40, 'latin1');
+  fs.writeFileSync(cachePath(dir, 'k2'), noFooter);
+  t.match(readCacheEntry(dir, 'k2'), { status: 'corrupt', reason: 'bad footer' });
+  t.equal(CACHE_FORMAT_VERSION, 2);
 });

@@ -12,7 +12,7 @@ import { ModeldiffError } from '../errors';
 import { coalesce, pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
 import type { ModelSource } from '../infer/session';
-import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
+import { type ProbeSource, loadLabels, openProbe } from '../io/probe';
 import { bootstrapMeanCIAsync, describe, samplesNeeded, type SamplesNeeded } from '../stats';
 import { MAX_REPLICATES } from '../stats/bootstrap';
 import { type Accuracy, accuracyStats } from './accuracy';
@@ -137,7 +137,8 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
     throw new ModeldiffError('USAGE', `--top must be a positive integer, got ${options.top}`);
   }
-  const probe = loadProbe(options.data, { cwd: options.cwd });
+  // Opened for streaming: a C-order .npy is read a batch of rows at a time by each model.
+  const probe = openProbe(options.data, { cwd: options.cwd });
   const n = probe.n;
   const truth = options.labels !== undefined ? loadLabels(options.labels, n, { cwd: options.cwd }) : undefined;
   const labelsName = typeof options.labels === 'string' ? options.labels : 'labels';

@@ -7,8 +7,8 @@
 import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError } from '../errors';
-import type { ProbeData } from '../io/probe';
-import { type DType, type Tensor, convertTensor, formatShape, isDType, sliceRows } from '../io/tensor';
+import type { ProbeLayout } from '../io/probe';
+import { type DType, type Tensor, DTYPES, convertTensor, formatShape, isDType } from '../io/tensor';
 import type { ModelHandle } from './session';
 
 export interface InputPlan {
@@ -32,7 +32,7 @@ function inputError(handle: ModelHandle, msg: string): ModeldiffError {
   return new ModeldiffError('MODEL_INPUT', `${handle.label}: ${msg}`);
 }
 
-export function planFeeds(handle: ModelHandle, probe: ProbeData): FeedPlan {
+export function planFeeds(handle: ModelHandle, probe: ProbeLayout): FeedPlan {
   const session = handle.session;
   const names = session.inputNames;
   const keys = Object.keys(probe.inputs);
@@ -75,7 +75,9 @@ export function planFeeds(handle: ModelHandle, probe: ProbeData): FeedPlan {
         if (typeof shape[0] === 'number' && shape[0] > 0) fixedBatch = shape[0];
       }
       try {
-        const { note } = convertTensor(sliceRows(t, 0, 0), dtype, input);
+        // An empty batch of the probe's dtype: checks the conversion without touching the data.
+        const empty: Tensor = { dtype: t.dtype, shape: [0, ...t.shape.slice(1)], data: DTYPES[t.dtype].alloc(0) };
+        const { note } = convertTensor(empty, dtype, input);
         if (note) conversions.push(`${handle.label}: ${note}`);
       } catch (e) {
         throw inputError(handle, `input "${input}" expects ${m.type}, got ${got}: ${(e as Error).message.replace(/^input "[^"]*": /, '')}`);

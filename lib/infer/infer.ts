@@ -3,15 +3,17 @@
  *
  * `streamOutputs` opens the model, checks the probe data against its inputs,
  * and returns the output metadata plus an async iterator of per-batch output
- * matrices; memory stays bounded by the batch (unless the cache is on, which
- * keeps the n×k outputs to store them). `inferOutputs` collects the full n×k
- * matrix. Other commands (many models, the demo) build on these.
+ * matrices. Memory stays bounded by the batch: C-order .npy probe files are
+ * read a batch of rows at a time (see openProbe), outputs are appended to the
+ * cache entry as each batch arrives, and a cache hit is read back by batch.
+ * `inferOutputs` collects the full n×k matrix for callers that need it all
+ * (the many-model matrix, barriers). Other commands build on these.
  */
 import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError } from '../errors';
-import { type ProbeData, type ProbeSource, autoBatchSize, loadProbe, probeBatches } from '../io/probe';
-import { cacheKey, defaultCacheDir, readCacheEntry, writeCacheEntry } from './cache';
+import { type ProbeSource, type ProbeStream, autoBatchSize, openProbe, probeBatches } from '../io/probe';
+import { type CacheEntry, CacheWriter, cacheKey, defaultCacheDir, openCacheEntry } from './cache';
 import { type FeedPlan, makeFeeds, planFeeds } from './feeds';
 import { type OutputArray, outputMatrix } from './outputs';
 import { type ModelHandle, type ModelSource, closeModel, openModel } from './session';
@@ -80,8 +82,8 @@ function pickOutput(handle: ModelHandle, requested: string | undefined): string 
   return requested;
 }
 
-export async function streamOutputs(model: ModelSource, probeSource: ProbeSource, options: InferOptions = {}): Promise<InferenceStream> {
-  const probe = loadProbe(probeSource, { cwd: options.cwd });
+export async function streamOutputs(model: ModelSource, probeSource: ProbeSource | ProbeStream, options: InferOptions = {}): Promise<InferenceStream> {
+  const probe = openProbe(probeSource, { cwd: options.cwd });
   const opened = await openModel(model, { cwd: options.cwd, label: options.label });
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= closeModel(opened));
@@ -118,10 +120,11 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
       })
     : '';
   if (useCache) {
-    const read = readCacheEntry(dir, key);
-    if (read.status === 'hit' && read.output.n === probe.n) {
+    const read = openCacheEntry(dir, key);
+    if (read.status === 'hit' && read.entry.n !== probe.n) read.entry.close();
+    else if (read.status === 'hit') {
       await close();
-      const out = read.output;
+      const entry = read.entry;
       return {
         label: handle.label,
         outputName,
@@ -130,8 +133,8 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
         warnings,
         n: probe.n,
         batchSize,
-        batches: sliceBatches(out, batchSize, options.onProgress),
-        close,
+        batches: entryBatches(entry, batchSize, options.onProgress),
+        close: async () => entry.close(),
       };
     }
     // A corrupt entry is simply recomputed and overwritten below.
@@ -149,26 +152,43 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
   };
 }
 
-async function* sliceBatches(out: OutputArray, batchSize: number, onProgress?: (d: number, t: number) => void): AsyncGenerator<OutputBatch> {
-  for (let start = 0; start < out.n; start += batchSize) {
-    const end = Math.min(out.n, start + batchSize);
-    yield { start, end, output: { data: out.data.subarray(start * out.k, end * out.k), n: end - start, k: out.k } };
-    onProgress?.(end, out.n);
+/** A verified cache entry read back one batch at a time (closed when done or abandoned). */
+async function* entryBatches(entry: CacheEntry, batchSize: number, onProgress?: (d: number, t: number) => void): AsyncGenerator<OutputBatch> {
+  try {
+    for (let start = 0; start < entry.n; start += batchSize) {
+      const end = Math.min(entry.n, start + batchSize);
+      let output: OutputArray;
+      try {
+        output = entry.read(start, end);
+      } catch (cause) {
+        throw new ModeldiffError('IO', `output cache entry became unreadable: ${(cause as Error).message}`, { cause });
+      }
+      yield { start, end, output };
+      onProgress?.(end, entry.n);
+    }
+  } finally {
+    entry.close();
   }
 }
 
 async function* runBatches(
   handle: ModelHandle,
   close: () => Promise<void>,
-  probe: ProbeData,
+  probe: ProbeStream,
   plan: FeedPlan,
   outputName: string,
   batchSize: number,
   onProgress: ((d: number, t: number) => void) | undefined,
   cache: { dir: string; key: string; warn: (m: string) => void } | undefined,
 ): AsyncGenerator<OutputBatch> {
-  let all: Float32Array | Float64Array | undefined;
-  let k = -1;
+  // Each batch is appended to the entry as it arrives; nothing n×k is kept.
+  let writer: CacheWriter | undefined;
+  const dropCache = (e: unknown) => {
+    writer?.abort();
+    writer = undefined;
+    cache!.warn(`output cache disabled for this run: cannot write to ${cache!.dir} (${(e as Error).message})`);
+    cache = undefined;
+  };
   try {
     for (const batch of probeBatches(probe, batchSize)) {
       const rows = batch.end - batch.start;
@@ -181,19 +201,27 @@ async function* runBatches(
       }
       inferenceCounters.runs++;
       const output = outputMatrix(result[outputName] as ort.Tensor, rows, handle.label, outputName, batch.start);
-      if (k < 0) k = output.k;
       if (cache) {
-        all ??= output.data instanceof Float64Array ? new Float64Array(probe.n * k) : new Float32Array(probe.n * k);
-        all.set(output.data, batch.start * k);
+        try {
+          writer ??= CacheWriter.create(cache.dir, cache.key, probe.n, output.k, output.data instanceof Float64Array ? 'float64' : 'float32');
+          writer.append(output);
+        } catch (e) {
+          dropCache(e);
+        }
       }
       yield { start: batch.start, end: batch.end, output };
       onProgress?.(batch.end, probe.n);
     }
-    if (cache && all) {
-      const err = writeCacheEntry(cache.dir, cache.key, { data: all, n: probe.n, k });
-      if (err) cache.warn(`output cache disabled for this run: cannot write to ${cache.dir} (${err})`);
+    if (writer) {
+      try {
+        writer.commit();
+      } catch (e) {
+        dropCache(e);
+      }
     }
   } finally {
+    // Stopped early or failed: the partial entry is removed, never renamed into place.
+    writer?.abort();
     await close();
   }
 }

@@ -73,12 +73,26 @@ export function readNpy(path: string): NpyArray {
   return parseNpy(readDataFile(path), path);
 }
 
+/** Where and how a .npy file stores its array (everything but the data itself). */
+export interface NpyLayout {
+  dtype: DType;
+  shape: number[];
+  fortranOrder: boolean;
+  bigEndian: boolean;
+  itemBytes: number;
+  /** Byte offset of the data section. */
+  dataStart: number;
+  /** Bytes of the data section (elements × itemBytes). */
+  dataBytes: number;
+}
+
 /**
- * Parse .npy bytes; `source` names the file (or npz entry) in error messages.
- * Aligned little-endian C-order data is returned as a view sharing memory with `bytes`.
+ * Validate a .npy preamble and header. `bytes` holds at least the preamble
+ * and header (or the whole file); `fileLength` is the file's full length,
+ * checked against what the header promises.
  */
-export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
-  if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) {
+function npyLayout(bytes: Uint8Array, fileLength: number, source: string): NpyLayout {
+  if (fileLength < 10 || bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) {
     throw bad(source, 'not a .npy file (missing the \\x93NUMPY magic string)');
   }
   const major = bytes[6];
@@ -86,10 +100,10 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   if (major < 1 || major > 3 || minor !== 0) throw bad(source, `unsupported .npy format version ${major}.${minor} (supported: 1.0, 2.0, 3.0)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lenBytes = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lenBytes) throw bad(source, 'truncated header');
+  if (fileLength < 8 + lenBytes || bytes.length < 8 + lenBytes) throw bad(source, 'truncated header');
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = 8 + lenBytes + headerLen;
-  if (bytes.length < dataStart) throw bad(source, `truncated header (needs ${dataStart} bytes, file has ${bytes.length})`);
+  if (fileLength < dataStart || bytes.length < dataStart) throw bad(source, `truncated header (needs ${dataStart} bytes, file has ${fileLength})`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(8 + lenBytes, dataStart));
   const { descr, fortranOrder, shape } = parseHeader(header, source);
 
@@ -103,15 +117,33 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const dtype = DESCR[`${kind}${size}`];
   if (!dtype) throw bad(source, `unsupported dtype '${descr}' (supported: float16/32/64, int8-64, uint8-64, bool)`);
   const itemBytes = DTYPES[dtype].bytes;
-  const count = elementCount(shape);
-  const need = count * itemBytes;
-  const have = bytes.length - dataStart;
+  const need = elementCount(shape) * itemBytes;
+  const have = fileLength - dataStart;
   if (have < need) throw bad(source, `truncated data: shape ${formatShape(shape)} ${dtype} needs ${need} bytes, file has ${have}`);
   if (have > need) throw bad(source, `${have - need} unexpected bytes after the data of shape ${formatShape(shape)} ${dtype}`);
+  return { dtype, shape, fortranOrder, bigEndian: order === '>' && itemBytes > 1, itemBytes, dataStart, dataBytes: need };
+}
 
+/** Reject bool values other than 0 and 1 (`first` = flat index of data[0], for the message). */
+function checkBool(data: TypedArray, source: string, first = 0): void {
+  for (let i = 0; i < data.length; i++) if (data[i] > 1) throw bad(source, `bool value ${data[i]} at flat index ${first + i} is neither 0 nor 1`);
+}
+
+/** Swap the bytes of each big-endian item in place. */
+function swapItems(raw: Uint8Array, itemBytes: number): void {
+  for (let i = 0; i < raw.length; i += itemBytes) raw.subarray(i, i + itemBytes).reverse();
+}
+
+/**
+ * Parse .npy bytes; `source` names the file (or npz entry) in error messages.
+ * Aligned little-endian C-order data is returned as a view sharing memory with `bytes`.
+ */
+export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
+  const { dtype, shape, fortranOrder, bigEndian, itemBytes, dataStart, dataBytes: need } = npyLayout(bytes, bytes.length, source);
+  const count = need / itemBytes;
   let data: TypedArray;
   const offset = bytes.byteOffset + dataStart;
-  if ((order !== '>' || itemBytes === 1) && offset % itemBytes === 0) {
+  if (!bigEndian && offset % itemBytes === 0) {
     // Little-endian and aligned (numpy pads headers to 64 bytes): a view, no copy.
     data = DTYPES[dtype].make(bytes.buffer as ArrayBuffer, offset, count);
   } else {
@@ -119,16 +151,127 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
     const buf = new ArrayBuffer(need);
     const raw = new Uint8Array(buf);
     raw.set(bytes.subarray(dataStart, dataStart + need));
-    if (order === '>') {
-      for (let i = 0; i < need; i += itemBytes) raw.subarray(i, i + itemBytes).reverse();
-    }
+    if (bigEndian) swapItems(raw, itemBytes);
     data = DTYPES[dtype].make(buf, 0, count);
   }
-  if (dtype === 'bool') {
-    for (let i = 0; i < count; i++) if (data[i] > 1) throw bad(source, `bool value ${data[i]} at flat index ${i} is neither 0 nor 1`);
-  }
+  if (dtype === 'bool') checkBool(data, source);
   if (fortranOrder && shape.length > 1) data = fortranToC(data, shape);
   return { dtype, shape, data, fortranOrder };
+}
+
+/**
+ * How many reads the row reader made and the largest single read, in bytes:
+ * tests use these to check that streaming a probe file stays bounded by the
+ * batch (row reads) and by HASH_CHUNK_BYTES (hashing), never by the file.
+ */
+export const npyReadCounters = { rowReads: 0, maxRowReadBytes: 0, hashReads: 0, maxHashReadBytes: 0 };
+
+/** Bytes per read while hashing a data section. */
+export const HASH_CHUNK_BYTES = 64 * 1024;
+
+function openData(path: string): number {
+  try {
+    return fs.openSync(path, 'r');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ModeldiffError('FILE_NOT_FOUND', `${path}: no such file`, { cause });
+    throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Read exactly `length` bytes at `position` into `into` (short reads are retried; EOF is an error). */
+function readExactly(fd: number, into: Uint8Array, position: number, path: string): void {
+  let done = 0;
+  while (done < into.length) {
+    let got: number;
+    try {
+      got = fs.readSync(fd, into, done, into.length - done, position + done);
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR') throw new ModeldiffError('IO', `${path}: is a folder, not a data file`, { cause });
+      throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
+    }
+    if (got === 0) throw bad(path, 'file shrank while it was being read');
+    done += got;
+  }
+}
+
+/**
+ * A C-order .npy file read a block of rows at a time (positioned reads, no
+ * whole-file buffer): the header is parsed once, then `rows(start, end)`
+ * reads just those rows and converts them (byte swap, bool check). Fortran-
+ * order files cannot be read by rows; callers load them whole (`readNpy`).
+ */
+export class NpyRowReader {
+  readonly layout: NpyLayout;
+  /** Bytes of one row (one sample: all axes after the first). */
+  readonly rowBytes: number;
+
+  constructor(readonly path: string) {
+    const fd = openData(path);
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.isDirectory()) throw new ModeldiffError('IO', `${path}: is a folder, not a data file`);
+      const size = st.size;
+      const pre = new Uint8Array(Math.min(size, 12));
+      readExactly(fd, pre, 0, path);
+      let head = pre;
+      if (size >= 12 && pre[0] === MAGIC[0]) {
+        // Header length sits at bytes 8-9 (v1) or 8-11 (v2/3); read the preamble plus header only.
+        const dv = new DataView(pre.buffer);
+        const want = pre[6] === 1 ? 10 + dv.getUint16(8, true) : 12 + dv.getUint32(8, true);
+        head = new Uint8Array(Math.min(size, want));
+        readExactly(fd, head, 0, path);
+      }
+      this.layout = npyLayout(head, size, path);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.rowBytes = elementCount(this.layout.shape.slice(1)) * this.layout.itemBytes;
+  }
+
+  /** Rows [start, end) as a C-order tensor of the file's dtype (a fresh buffer). */
+  rows(start: number, end: number): Tensor {
+    const { dtype, shape, bigEndian, itemBytes, dataStart, fortranOrder } = this.layout;
+    if (fortranOrder && shape.length > 1) throw new ModeldiffError('INTERNAL', `${this.path}: a Fortran-order file cannot be read by rows`);
+    const bytes = (end - start) * this.rowBytes;
+    const buf = new ArrayBuffer(bytes);
+    const raw = new Uint8Array(buf);
+    const fd = openData(this.path);
+    try {
+      readExactly(fd, raw, dataStart + start * this.rowBytes, this.path);
+    } finally {
+      fs.closeSync(fd);
+    }
+    npyReadCounters.rowReads++;
+    npyReadCounters.maxRowReadBytes = Math.max(npyReadCounters.maxRowReadBytes, bytes);
+    if (bigEndian) swapItems(raw, itemBytes);
+    const data = DTYPES[dtype].make(buf, 0, bytes / itemBytes);
+    if (dtype === 'bool') checkBool(data, this.path, (start * this.rowBytes) / itemBytes);
+    return { dtype, shape: [end - start, ...shape.slice(1)], data };
+  }
+
+  /**
+   * Feed the data section (as little-endian items, i.e. the bytes `rows` would
+   * return) through `update`, HASH_CHUNK_BYTES at a time.
+   */
+  streamData(update: (chunk: Uint8Array) => void): void {
+    const { dataStart, dataBytes, bigEndian, itemBytes } = this.layout;
+    const chunk = new Uint8Array(Math.min(HASH_CHUNK_BYTES, dataBytes));
+    const fd = openData(this.path);
+    try {
+      for (let off = 0; off < dataBytes; off += chunk.length) {
+        const part = chunk.subarray(0, Math.min(chunk.length, dataBytes - off));
+        readExactly(fd, part, dataStart + off, this.path);
+        npyReadCounters.hashReads++;
+        npyReadCounters.maxHashReadBytes = Math.max(npyReadCounters.maxHashReadBytes, part.length);
+        if (bigEndian) swapItems(part, itemBytes);
+        update(part);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
 }
 
 /** Parse the Python-literal header dict, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }. */

@@ -9,9 +9,10 @@
 import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
-import { readNpy } from './npy';
+import { NpyRowReader, readNpy } from './npy';
 import { readNpz } from './npz';
 import { type DType, type Tensor, type TypedArray, DTYPES, elementCount, formatShape, makeTensor, sliceRows } from './tensor';
+import { arraySha256, tensorSha256 } from './tensor-hash';
 
 /** A probe array given in the library: a file path, or a typed array with its shape. */
 export type ProbeArraySource = string | Tensor | { data: TypedArray; shape: number[]; dtype?: DType };
@@ -28,8 +29,46 @@ export interface ProbeData {
   sources: Record<string, string>;
 }
 
+/** What sizing batches and matching model inputs needs: each input's dtype and shape. */
+export interface ProbeLayout {
+  inputs: Record<string, { dtype: DType; shape: number[] }>;
+  n: number;
+  sources: Record<string, string>;
+}
+
+/**
+ * One probe array read a batch of rows at a time. A C-order .npy file is
+ * read from disk by rows (memory bounded by the batch); Fortran-order .npy
+ * files, .npz members and in-memory arrays are held whole (a Fortran-order
+ * file stores each sample scattered across the file, and a zip member must
+ * be inflated as a whole).
+ */
+export interface ProbeArray {
+  dtype: DType;
+  shape: number[];
+  /** Whether rows come from the file on demand (true) or from an array in memory. */
+  streamed: boolean;
+  /** Rows [start, end) as a C-order tensor of `dtype`. */
+  rows(start: number, end: number): Tensor;
+  /** SHA-256 of dtype, shape and bytes (streamed through the hash for files; memoized). */
+  sha256(): string;
+  /** The whole array in memory. */
+  materialize(): Tensor;
+}
+
+/** Probe data opened for streaming (see `openProbe`). */
+export interface ProbeStream extends ProbeLayout {
+  inputs: Record<string, ProbeArray>;
+  /** Load every input whole (for callers that need all the data at once). */
+  materialize(): ProbeData;
+}
+
+export function isProbeStream(x: unknown): x is ProbeStream {
+  return typeof x === 'object' && x !== null && 'inputs' in x && 'n' in x && 'sources' in x && typeof (x as { materialize?: unknown }).materialize === 'function';
+}
+
 export function isProbeData(x: unknown): x is ProbeData {
-  return typeof x === 'object' && x !== null && 'inputs' in x && 'n' in x && 'sources' in x;
+  return typeof x === 'object' && x !== null && 'inputs' in x && 'n' in x && 'sources' in x && !isProbeStream(x);
 }
 
 function isArraySource(x: unknown): x is ProbeArraySource {
@@ -49,19 +88,18 @@ function loadArray(src: ProbeArraySource, name: string, cwd: string): Array<[str
   return [[null, makeTensor(src.data, src.shape, src.dtype, name === '' ? 'probe data' : `probe input "${name}"`), '<array>']];
 }
 
-/**
- * Assemble probe data. A .npz adds all its arrays, named by their keys; a
- * single-array .npz given with a name (or as the only source) takes that name.
- */
-export function loadProbe(source: ProbeSource, options: { cwd?: string } = {}): ProbeData {
-  if (isProbeData(source)) return source;
-  const cwd = options.cwd ?? process.cwd();
+/** Collect the arrays of every source under their input names and check they agree in n. */
+function assemble<T extends { shape: number[] }>(
+  source: ProbeArraySource | Record<string, ProbeArraySource>,
+  cwd: string,
+  load: (src: ProbeArraySource, name: string, cwd: string) => Array<[string | null, T, string]>,
+): { inputs: Record<string, T>; n: number; sources: Record<string, string> } {
   const entries: Array<[string, ProbeArraySource]> = isArraySource(source) ? [['', source]] : Object.entries(source);
   if (entries.length === 0) throw new ModeldiffError('INVALID_ARGUMENT', 'no probe data given');
-  const inputs: Record<string, Tensor> = {};
+  const inputs: Record<string, T> = {};
   const sources: Record<string, string> = {};
   for (const [name, src] of entries) {
-    const arrays = loadArray(src, name, cwd);
+    const arrays = load(src, name, cwd);
     const keepName = arrays.length === 1 && (name !== '' || entries.length === 1);
     for (const [key, tensor, from] of arrays) {
       const input = keepName || key === null ? name : key;
@@ -84,6 +122,62 @@ export function loadProbe(source: ProbeSource, options: { cwd?: string } = {}): 
   }
   if (n === 0) throw new ModeldiffError('INVALID_ARGUMENT', `${first}: probe data has zero samples`);
   return { inputs, n, sources };
+}
+
+/**
+ * Assemble probe data, every array whole in memory. A .npz adds all its
+ * arrays, named by their keys; a single-array .npz given with a name (or as
+ * the only source) takes that name.
+ */
+export function loadProbe(source: ProbeSource | ProbeStream, options: { cwd?: string } = {}): ProbeData {
+  if (isProbeStream(source)) return source.materialize();
+  if (isProbeData(source)) return source;
+  return assemble(source, options.cwd ?? process.cwd(), loadArray);
+}
+
+/** An in-memory tensor as a ProbeArray. */
+function memoryArray(t: Tensor): ProbeArray {
+  return { dtype: t.dtype, shape: t.shape, streamed: false, rows: (s, e) => sliceRows(t, s, e), sha256: () => tensorSha256(t), materialize: () => t };
+}
+
+/** A C-order .npy file as a ProbeArray read by rows. */
+function fileArray(reader: NpyRowReader): ProbeArray {
+  let hash: string | undefined;
+  return {
+    dtype: reader.layout.dtype,
+    shape: reader.layout.shape,
+    streamed: true,
+    rows: (s, e) => reader.rows(s, e),
+    sha256: () => (hash ??= arraySha256(reader.layout.dtype, reader.layout.shape, (update) => reader.streamData(update))),
+    materialize: () => reader.rows(0, reader.layout.shape[0]),
+  };
+}
+
+function openArray(src: ProbeArraySource, name: string, cwd: string): Array<[string | null, ProbeArray, string]> {
+  if (typeof src === 'string' && !src.toLowerCase().endsWith('.npz')) {
+    const reader = new NpyRowReader(path.resolve(cwd, src));
+    // Fortran order keeps each sample scattered through the file: load it whole.
+    if (reader.layout.fortranOrder && reader.layout.shape.length > 1) return [[null, memoryArray(readNpy(reader.path)), src]];
+    return [[null, fileArray(reader), src]];
+  }
+  return loadArray(src, name, cwd).map(([k, t, from]) => [k, memoryArray(t), from]);
+}
+
+/**
+ * Open probe data for streaming: C-order .npy files are read a batch of rows
+ * at a time (only their header is read here); .npz members, Fortran-order
+ * .npy files and in-memory arrays are held whole. Same naming and checks as
+ * `loadProbe`.
+ */
+export function openProbe(source: ProbeSource | ProbeStream, options: { cwd?: string } = {}): ProbeStream {
+  if (isProbeStream(source)) return source;
+  const opened = isProbeData(source)
+    ? { inputs: Object.fromEntries(Object.entries(source.inputs).map(([k, t]) => [k, memoryArray(t)])), n: source.n, sources: source.sources }
+    : assemble(source, options.cwd ?? process.cwd(), openArray);
+  return {
+    ...opened,
+    materialize: () => ({ inputs: Object.fromEntries(Object.entries(opened.inputs).map(([k, a]) => [k, a.materialize()])), n: opened.n, sources: opened.sources }),
+  };
 }
 
 /** Integer class labels (one per sample) from a .npy path or an array. */
@@ -114,7 +208,7 @@ export function loadLabels(source: string | ArrayLike<number> | Int32Array, n: n
 }
 
 /** Bytes of one sample across all inputs (sizes the automatic batch). */
-export function bytesPerSample(probe: ProbeData): number {
+export function bytesPerSample(probe: ProbeLayout): number {
   let b = 0;
   for (const t of Object.values(probe.inputs)) b += elementCount(t.shape.slice(1)) * DTYPES[t.dtype].bytes;
   return b;
@@ -125,7 +219,7 @@ export function bytesPerSample(probe: ProbeData): number {
  * samples (large enough to amortize onnxruntime's per-run overhead, small
  * enough to keep memory bounded), never more than n.
  */
-export function autoBatchSize(probe: ProbeData): number {
+export function autoBatchSize(probe: ProbeLayout): number {
   const per = Math.max(1, bytesPerSample(probe));
   const b = Math.max(16, Math.min(1024, Math.floor((8 << 20) / per)));
   return Math.min(b, probe.n);
@@ -137,13 +231,16 @@ export interface ProbeBatch {
   inputs: Record<string, Tensor>;
 }
 
-/** Consecutive batches of rows [start, end) (views, no copies). */
-export function* probeBatches(probe: ProbeData, batchSize: number): Generator<ProbeBatch> {
+/**
+ * Consecutive batches of rows [start, end): views of in-memory arrays, or
+ * just those rows read from the file for a streamed ProbeStream input.
+ */
+export function* probeBatches(probe: ProbeData | ProbeStream, batchSize: number): Generator<ProbeBatch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModeldiffError('USAGE', `batch size must be a positive integer, got ${batchSize}`);
   for (let start = 0; start < probe.n; start += batchSize) {
     const end = Math.min(probe.n, start + batchSize);
     const inputs: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(probe.inputs)) inputs[name] = sliceRows(t, start, end);
+    for (const [name, t] of Object.entries(probe.inputs)) inputs[name] = 'rows' in t ? t.rows(start, end) : sliceRows(t, start, end);
     yield { start, end, inputs };
   }
 }

@@ -1,0 +1,27 @@
+/**
+ * SHA-256 of a probe array: its dtype, shape and C-order little-endian bytes.
+ * The output cache keys on it. An in-memory tensor and the same array
+ * streamed from a .npy file hash alike, so both find the same cache entry.
+ */
+import crypto from 'node:crypto';
+
+import type { DType, Tensor } from './tensor';
+
+const tensorHashes = new WeakMap<object, string>();
+
+/** Hash `dtype|shape|` followed by the data bytes that `feed` passes to `update`. */
+export function arraySha256(dtype: DType, shape: readonly number[], feed: (update: (bytes: Uint8Array) => void) => void): string {
+  const h = crypto.createHash('sha256');
+  h.update(`${dtype}|${shape.join(',')}|`);
+  feed((bytes) => h.update(bytes));
+  return h.digest('hex');
+}
+
+/** SHA-256 of an in-memory tensor (memoized per typed array). */
+export function tensorSha256(t: Tensor): string {
+  const hit = tensorHashes.get(t.data);
+  if (hit) return hit;
+  const hex = arraySha256(t.dtype, t.shape, (update) => update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
+  tensorHashes.set(t.data, hex);
+  return hex;
+}
