@@ -10,7 +10,7 @@ import path from 'node:path';
 import t from 'tap';
 import { zipSync } from 'fflate';
 
-import { encodeNpy, parseNpy, readNpy, writeNpy } from '../lib/io/npy';
+import { NpyRowReader, encodeNpy, parseNpy, readNpy, writeNpy } from '../lib/io/npy';
 import { encodeNpz, parseNpz, readNpz, writeNpz } from '../lib/io/npz';
 import { convertTensor, floatToHalf, halfToFloat, makeTensor, sliceRows, toFloat64, dtypeOfArray } from '../lib/io/tensor';
 import { ModeldiffError } from '../lib/errors';
@@ -295,4 +295,80 @@ t.test('makeTensor / sliceRows / dtypeOfArray', async (t) => {
   const s = sliceRows(m, 1, 3);
   t.same(s.shape, [2, 2]);
   t.same(vals(s.data), [2, 3, 4, 5]);
+});
+
+t.test('NpyRowReader: rows by offset equal the whole-file parse; same errors as parseNpy', async (t) => {
+  const rng = createRng(5);
+  const cases: Array<[string, Uint8Array, number]> = [];
+  const f32 = Array.from({ length: 7 * 6 }, () => rng.normal());
+  cases.push(['le-f4', handNpy(`{'descr': '<f4', 'fortran_order': False, 'shape': (7, 2, 3), }`, le(4, f32, (b, v, o) => b.writeFloatLE(v, o))), 7]);
+  cases.push(['be-f8', handNpy(`{'descr': '>f8', 'fortran_order': False, 'shape': (7, 6), }`, le(8, f32, (b, v, o) => b.writeDoubleBE(v, o)), 2), 7]);
+  cases.push(['be-i2', handNpy(`{'descr': '>i2', 'fortran_order': False, 'shape': (5, 3), }`, le(2, Array.from({ length: 15 }, (_, i) => i * 37 - 200), (b, v, o) => b.writeInt16BE(v, o)), 3), 5]);
+  cases.push(['bool', handNpy(`{'descr': '|b1', 'fortran_order': False, 'shape': (4,), }`, new Uint8Array([1, 0, 0, 1])), 4]);
+  cases.push(['i8', handNpy(`{'descr': '<i8', 'fortran_order': False, 'shape': (3, 1), }`, le(8, [5, -6, 7], (b, v, o) => b.writeBigInt64LE(BigInt(v), o))), 3]);
+  for (const [name, bytes, n] of cases) {
+    const file = path.join(tmp, `rows-${name}.npy`);
+    fs.writeFileSync(file, bytes);
+    const whole = parseNpy(bytes, file);
+    const r = new NpyRowReader(file);
+    t.same(r.layout.shape, whole.shape, name);
+    t.equal(r.layout.dtype, whole.dtype, name);
+    const row = whole.data.length / n;
+    t.equal(r.rowBytes, row * r.layout.itemBytes);
+    for (const [s, e] of [[0, n], [1, 3], [n - 1, n], [2, 2]]) {
+      const got = r.rows(s, e);
+      t.same(got.shape, [e - s, ...whole.shape.slice(1)], `${name} rows ${s}..${e} shape`);
+      t.same(vals(got.data), vals(whole.data.subarray(s * row, e * row)), `${name} rows ${s}..${e}`);
+    }
+    // streamData gives the little-endian item bytes, i.e. the bytes of the parsed array.
+    const parts: Buffer[] = [];
+    r.streamData((c) => parts.push(Buffer.from(c)));
+    t.same(Buffer.concat(parts), Buffer.from(whole.data.buffer, whole.data.byteOffset, whole.data.byteLength), `${name} streamed bytes`);
+  }
+
+  // Every malformed file is refused by the reader with parseNpy's message.
+  const good = `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }`;
+  const data = le(4, [1, 2, 3, 4], (b, v, o) => b.writeFloatLE(v, o));
+  const v9 = handNpy(good, data);
+  v9[6] = 9;
+  const bads: Uint8Array[] = [
+    new TextEncoder().encode('just some text, not numpy at all'),
+    handNpy(good, data).subarray(0, 136),
+    handNpy(good, data).subarray(0, 30),
+    handNpy(good, data).subarray(0, 11),
+    handNpy(good, data).subarray(0, 9),
+    new Uint8Array(0),
+    new Uint8Array([...handNpy(good, data), 0, 0]),
+    handNpy(`{'descr': '|O', 'fortran_order': False, 'shape': (2,), }`, new Uint8Array(16)),
+    handNpy(`['descr']`, new Uint8Array(8)),
+    v9,
+  ];
+  bads.forEach((bytes, i) => {
+    const file = path.join(tmp, `rows-bad-${i}.npy`);
+    fs.writeFileSync(file, bytes);
+    const want = caught(() => parseNpy(bytes, file));
+    const got = caught(() => new NpyRowReader(file));
+    t.ok(got instanceof ModeldiffError && got.code === 'BAD_NPY', `bad ${i}: ${got?.message}`);
+    t.equal(got?.message, want?.message, `bad ${i}: same message`);
+  });
+  // A bad bool is found when its rows are read, at its flat index in the file.
+  const boolFile = path.join(tmp, 'rows-badbool.npy');
+  fs.writeFileSync(boolFile, handNpy(`{'descr': '|b1', 'fortran_order': False, 'shape': (3, 2), }`, new Uint8Array([1, 0, 0, 1, 1, 9])));
+  const br = new NpyRowReader(boolFile);
+  t.same(vals(br.rows(0, 2).data), [1, 0, 0, 1]);
+  t.throws(() => br.rows(1, 3), /rows-badbool\.npy: bool value 9 at flat index 5 is neither 0 nor 1/);
+  // Fortran order cannot be read by rows (callers load it whole).
+  const fFile = path.join(tmp, 'rows-f.npy');
+  fs.writeFileSync(fFile, handNpy(`{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }`, le(8, [1, 4, 2, 5, 3, 6], (b, v, o) => b.writeDoubleLE(v, o))));
+  t.equal(code(() => new NpyRowReader(fFile).rows(0, 1)), 'INTERNAL');
+  // Missing file, a folder, a file that shrinks after its header was read.
+  t.equal(code(() => new NpyRowReader(path.join(tmp, 'nope.npy'))), 'FILE_NOT_FOUND');
+  t.throws(() => new NpyRowReader(tmp), /is a folder, not a data file/);
+  const shrink = path.join(tmp, 'rows-shrink.npy');
+  fs.writeFileSync(shrink, handNpy(good, data));
+  const sr = new NpyRowReader(shrink);
+  fs.truncateSync(shrink, 130);
+  t.throws(() => sr.rows(0, 2), /rows-shrink\.npy: file shrank while it was being read/);
+  fs.rmSync(shrink);
+  t.equal(code(() => sr.rows(0, 1)), 'FILE_NOT_FOUND');
 });
