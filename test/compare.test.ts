@@ -18,7 +18,8 @@ import { compare } from '../lib/function/compare';
 import { inferOutputs, inferenceCounters } from '../lib/infer';
 import { createProgress } from '../lib/infer/progress';
 import { stageProgress } from '../lib/many/progress';
-import { writeNpy } from '../lib/io/npy';
+import { HASH_CHUNK_BYTES, npyReadCounters, writeNpy } from '../lib/io/npy';
+import { VERIFY_CHUNK_BYTES, cacheReadCounters } from '../lib/infer/cache';
 import { readNpz } from '../lib/io/npz';
 import { makeTensor } from '../lib/io/tensor';
 import { createRng } from '../lib/util/rng';
@@ -460,4 +461,51 @@ t.test('--data parsing and the progress bar', async (t) => {
   stages.update('distances', 2, 6);
   t.match(staged, /distances  \[.*\] 33% \| 2\/6 pairs/);
   stages.stop();
+});
+
+t.test('compare on 5,000 samples streams from the file and the cache: bounded reads, bit-identical per-sample values', async (t) => {
+  const n = 5000;
+  const batch = 64;
+  const Xb = new Float32Array(n * D).map(() => rng.normal());
+  const big = path.join(tmp, 'big.npy');
+  writeNpy(big, makeTensor(Xb, [n, D]));
+  const yb = Int32Array.from({ length: n }, () => rng.int(K));
+  const metrics: Array<'js' | 'tv' | 'kl'> = ['js', 'tv', 'kl'];
+  const base = { batchSize: batch, metrics, labels: yb, top: 5, bootstrap: 50, seed: 2, perSample: true };
+  // The whole-array path: the probe in memory, no cache.
+  const ref = await compare(aPath, bPath, { ...base, data: { data: Xb, shape: [n, D] }, cache: false });
+  const cacheDir = path.join(tmp, 'big-cache');
+  const rowBytes = D * 4;
+  const reset = () => {
+    Object.assign(npyReadCounters, { rowReads: 0, maxRowReadBytes: 0, hashReads: 0, maxHashReadBytes: 0 });
+    Object.assign(cacheReadCounters, { batchReads: 0, maxBatchReadBytes: 0, verifyReads: 0, maxVerifyReadBytes: 0 });
+  };
+  const same = (r: Awaited<ReturnType<typeof compare>>, what: string) => {
+    for (const m of metrics) {
+      t.same(Buffer.from(r.perSample![m]!.buffer), Buffer.from(ref.perSample![m]!.buffer), `${what}: ${m} per sample, bit for bit`);
+      t.same(r.metrics[m], ref.metrics[m], `${what}: ${m} summary`);
+    }
+    t.same(r.top, ref.top, `${what}: top`);
+    t.same(r.accuracy, ref.accuracy, `${what}: accuracy`);
+  };
+
+  reset();
+  const miss = await compare(aPath, bPath, { ...base, data: big, cacheDir });
+  t.same(miss.models.map((m) => m.cached), [false, false]);
+  same(miss, 'streamed from the file');
+  // Each model reads every batch of rows once; no read is larger than one batch.
+  t.equal(npyReadCounters.rowReads, 2 * Math.ceil(n / batch));
+  t.equal(npyReadCounters.maxRowReadBytes, batch * rowBytes, `largest probe read ${npyReadCounters.maxRowReadBytes} B = ${batch} rows × ${rowBytes} B`);
+  t.ok(npyReadCounters.maxHashReadBytes <= HASH_CHUNK_BYTES && npyReadCounters.hashReads === Math.ceil((n * rowBytes) / HASH_CHUNK_BYTES), 'file hashed once, in chunks');
+
+  reset();
+  const runs = inferenceCounters.runs;
+  const hit = await compare(aPath, bPath, { ...base, data: big, cacheDir });
+  t.same(hit.models.map((m) => m.cached), [true, true]);
+  t.equal(inferenceCounters.runs, runs);
+  same(hit, 'streamed from the cache');
+  t.equal(npyReadCounters.rowReads, 0);
+  t.equal(cacheReadCounters.batchReads, 2 * Math.ceil(n / batch));
+  t.equal(cacheReadCounters.maxBatchReadBytes, batch * K * 4, 'largest cache read = one batch of outputs');
+  t.ok(cacheReadCounters.maxVerifyReadBytes <= VERIFY_CHUNK_BYTES);
 });
