@@ -47,7 +47,7 @@ export {
   type ModelSource,
   type ModelHandle,
 } from './infer';
-export { loadProbe, loadLabels, probeBatches, autoBatchSize, type ProbeData, type ProbeSource, type ProbeArraySource } from './io/probe';
+export { loadProbe, openProbe, loadLabels, probeBatches, autoBatchSize, type ProbeData, type ProbeSource, type ProbeArraySource, type ProbeStream, type ProbeArray } from './io/probe';
 export { readNpy, parseNpy, writeNpy, encodeNpy, type NpyArray } from './io/npy';
 export { readNpz, parseNpz, writeNpz, encodeNpz } from './io/npz';
 export { makeTensor, convertTensor, toFloat64, type Tensor, type DType, type TypedArray } from './io/tensor';

@@ -15,7 +15,7 @@ import { CACHE_FORMAT_VERSION, CacheWriter, VERIFY_CHUNK_BYTES, cacheKey, cacheP
 import { sessionOptions } from '../lib/infer/session';
 import { HASH_CHUNK_BYTES, npyReadCounters, writeNpy } from '../lib/io/npy';
 import { writeNpz } from '../lib/io/npz';
-import { autoBatchSize, loadLabels, loadProbe, probeBatches } from '../lib/io/probe';
+import { autoBatchSize, loadLabels, loadProbe, openProbe, probeBatches } from '../lib/io/probe';
 import { makeTensor } from '../lib/io/tensor';
 import { buildModel, gemmSoftmaxModel, mlpModel } from './helpers/onnx-builder';
 import { errorOf } from './helpers/errors';
@@ -49,6 +49,8 @@ function npyBytes(header: string, data: Buffer): Buffer {
   pre.writeUInt16LE(h.length, 8);
   return Buffer.concat([pre, h, data]);
 }
+
+const vals = (a: ArrayLike<number | bigint>): number[] => Array.from(a as ArrayLike<number>, Number);
 
 const N = 23;
 const X = new Float32Array(N * D).map(() => rng.normal());
@@ -508,4 +510,27 @@ t.test('cache writer: complete entries only; whole-entry helpers', async (t) => 
   fs.writeFileSync(cachePath(dir, 'k2'), noFooter);
   t.match(readCacheEntry(dir, 'k2'), { status: 'corrupt', reason: 'bad footer' });
   t.equal(CACHE_FORMAT_VERSION, 2);
+});
+
+t.test('openProbe: C-order .npy files stream, other sources are held whole; loadProbe materializes', async (t) => {
+  const file = path.join(tmp, 'open.npy');
+  writeNpy(file, makeTensor(X, [N, D]));
+  const s = openProbe(file);
+  t.equal(s.n, N);
+  t.equal(s.inputs[''].streamed, true);
+  t.equal(openProbe(s), s, 'an open stream is passed through');
+  t.same(vals(s.inputs[''].rows(2, 4).data), vals(X.subarray(2 * D, 4 * D)));
+  const whole = loadProbe(s);
+  t.same(vals(whole.inputs[''].data), vals(X));
+  t.same(whole.sources, { '': file });
+  t.equal(s.inputs[''].sha256(), openProbe(probe).inputs[''].sha256(), 'file and array hash alike');
+  const mem = openProbe(loadProbe(probe));
+  t.equal(mem.inputs[''].streamed, false);
+  t.equal(mem.materialize().inputs[''].data, X, 'in-memory arrays are not copied');
+  const npz = path.join(tmp, 'open.npz');
+  writeNpz(npz, { a: makeTensor(X, [N, D]) });
+  t.equal(openProbe(npz).inputs[''].streamed, false, '.npz members are held whole');
+  t.same(Array.from(probeBatches(s, 10), (b) => vals(b.inputs[''].data).length), [10 * D, 10 * D, 3 * D]);
+  t.throws(() => openProbe({ a: file, b: path.join(tmp, 'y.npy') }), /probe inputs disagree in sample count: .*open\.npy has 23, .*y\.npy has 3/);
+  t.equal((await errorOf(inferOutputs(modelPath, path.join(tmp, 'missing.npy'), { cache: false }))).code, 'FILE_NOT_FOUND');
 });
