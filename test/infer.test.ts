@@ -531,6 +531,15 @@ t.test('openProbe: C-order .npy files stream, other sources are held whole; load
   writeNpz(npz, { a: makeTensor(X, [N, D]) });
   t.equal(openProbe(npz).inputs[''].streamed, false, '.npz members are held whole');
   t.same(Array.from(probeBatches(s, 10), (b) => vals(b.inputs[''].data).length), [10 * D, 10 * D, 3 * D]);
+  // reuse: one buffer serves every batch of a streamed input; each batch is right when it is read.
+  const buffers = new Set<ArrayBufferLike>();
+  for (const b of probeBatches(s, 10, { reuse: true })) {
+    buffers.add(b.inputs[''].data.buffer);
+    t.same(vals(b.inputs[''].data), vals(X.subarray(b.start * D, b.end * D)), `reused rows ${b.start}..${b.end}`);
+  }
+  t.equal(buffers.size, 1);
+  t.equal(new Set(Array.from(probeBatches(s, 10), (b) => b.inputs[''].data.buffer)).size, 3, 'without reuse, fresh buffers');
+  t.equal(new Set(Array.from(probeBatches(mem, 10, { reuse: true }), (b) => b.inputs[''].data.buffer)).size, 1, 'in-memory batches are views');
   t.throws(() => openProbe({ a: file, b: path.join(tmp, 'y.npy') }), /probe inputs disagree in sample count: .*open\.npy has 23, .*y\.npy has 3/);
   t.equal((await errorOf(inferOutputs(modelPath, path.join(tmp, 'missing.npy'), { cache: false }))).code, 'FILE_NOT_FOUND');
 });

@@ -190,7 +190,8 @@ async function* runBatches(
     cache = undefined;
   };
   try {
-    for (const batch of probeBatches(probe, batchSize)) {
+    // Each batch's input rows are dead once its run returns: one read buffer serves every batch.
+    for (const batch of probeBatches(probe, batchSize, { reuse: true })) {
       const rows = batch.end - batch.start;
       let result: ort.InferenceSession.ReturnType;
       try {

@@ -230,13 +230,17 @@ export class NpyRowReader {
     this.rowBytes = elementCount(this.layout.shape.slice(1)) * this.layout.itemBytes;
   }
 
-  /** Rows [start, end) as a C-order tensor of the file's dtype (a fresh buffer). */
-  rows(start: number, end: number): Tensor {
+  /**
+   * Rows [start, end) as a C-order tensor of the file's dtype: in a fresh
+   * buffer, or in `scratch` when it is large enough (the caller reuses it for
+   * the next batch, saving an allocation per batch).
+   */
+  rows(start: number, end: number, scratch?: ArrayBuffer): Tensor {
     const { dtype, shape, bigEndian, itemBytes, dataStart, fortranOrder } = this.layout;
     if (fortranOrder && shape.length > 1) throw new ModeldiffError('INTERNAL', `${this.path}: a Fortran-order file cannot be read by rows`);
     const bytes = (end - start) * this.rowBytes;
-    const buf = new ArrayBuffer(bytes);
-    const raw = new Uint8Array(buf);
+    const buf = scratch && scratch.byteLength >= bytes ? scratch : new ArrayBuffer(bytes);
+    const raw = new Uint8Array(buf, 0, bytes);
     const fd = openData(this.path);
     try {
       readExactly(fd, raw, dataStart + start * this.rowBytes, this.path);

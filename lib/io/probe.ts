@@ -48,8 +48,11 @@ export interface ProbeArray {
   shape: number[];
   /** Whether rows come from the file on demand (true) or from an array in memory. */
   streamed: boolean;
-  /** Rows [start, end) as a C-order tensor of `dtype`. */
-  rows(start: number, end: number): Tensor;
+  /**
+   * Rows [start, end) as a C-order tensor of `dtype`. For streamed files,
+   * `scratch` (if large enough) receives the rows instead of a new buffer.
+   */
+  rows(start: number, end: number, scratch?: ArrayBuffer): Tensor;
   /** SHA-256 of dtype, shape and bytes (streamed through the hash for files; memoized). */
   sha256(): string;
   /** The whole array in memory. */
@@ -147,7 +150,7 @@ function fileArray(reader: NpyRowReader): ProbeArray {
     dtype: reader.layout.dtype,
     shape: reader.layout.shape,
     streamed: true,
-    rows: (s, e) => reader.rows(s, e),
+    rows: (s, e, scratch) => reader.rows(s, e, scratch),
     sha256: () => (hash ??= arraySha256(reader.layout.dtype, reader.layout.shape, (update) => reader.streamData(update))),
     materialize: () => reader.rows(0, reader.layout.shape[0]),
   };
@@ -233,14 +236,24 @@ export interface ProbeBatch {
 
 /**
  * Consecutive batches of rows [start, end): views of in-memory arrays, or
- * just those rows read from the file for a streamed ProbeStream input.
+ * just those rows read from the file for a streamed ProbeStream input. With
+ * `reuse`, streamed rows go into one buffer per input that the next batch
+ * overwrites: only for a consumer done with a batch before asking for the next.
  */
-export function* probeBatches(probe: ProbeData | ProbeStream, batchSize: number): Generator<ProbeBatch> {
+export function* probeBatches(probe: ProbeData | ProbeStream, batchSize: number, options: { reuse?: boolean } = {}): Generator<ProbeBatch> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModeldiffError('USAGE', `batch size must be a positive integer, got ${batchSize}`);
+  const scratch: Record<string, ArrayBuffer> = {};
   for (let start = 0; start < probe.n; start += batchSize) {
     const end = Math.min(probe.n, start + batchSize);
     const inputs: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(probe.inputs)) inputs[name] = 'rows' in t ? t.rows(start, end) : sliceRows(t, start, end);
+    for (const [name, t] of Object.entries(probe.inputs)) {
+      if (!('rows' in t)) inputs[name] = sliceRows(t, start, end);
+      else if (!options.reuse || !t.streamed) inputs[name] = t.rows(start, end);
+      else {
+        inputs[name] = t.rows(start, end, scratch[name]);
+        scratch[name] = inputs[name].data.buffer as ArrayBuffer;
+      }
+    }
     yield { start, end, inputs };
   }
 }
