@@ -510,6 +510,19 @@ t.test('cache writer: complete entries only; whole-entry helpers', async (t) => 
   fs.writeFileSync(cachePath(dir, 'k2'), noFooter);
   t.match(readCacheEntry(dir, 'k2'), { status: 'corrupt', reason: 'bad footer' });
   t.equal(CACHE_FORMAT_VERSION, 2);
+  // An entry name that is a folder cannot be read: corrupt, not a crash.
+  t.match(readCacheEntry(dir, 'k3'), { status: 'corrupt' });
+  // An entry truncated after it was verified: a typed IO error, not short data.
+  const dir3 = path.join(tmp, 'shrink-cache');
+  await inferOutputs(modelPath, probe, { cacheDir: dir3 });
+  const s = await streamOutputs(modelPath, probe, { cacheDir: dir3, batchSize: 5 });
+  t.equal(s.cached, true);
+  fs.truncateSync(path.join(dir3, fs.readdirSync(dir3)[0]), 100);
+  const e = await errorOf((async () => {
+    for await (const b of s.batches) void b;
+  })());
+  t.equal(e.code, 'IO');
+  t.match(e.message, /output cache entry became unreadable: cache entry shrank/);
 });
 
 t.test('openProbe: C-order .npy files stream, other sources are held whole; loadProbe materializes', async (t) => {
