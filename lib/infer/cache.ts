@@ -25,6 +25,7 @@ import type { Tensor } from '../io/tensor';
 import { tensorSha256 } from '../io/tensor-hash';
 import { checkWritableTarget } from '../util/atomic-write';
 import type { OutputArray } from './outputs';
+import { makeDirs } from '../util/make-dirs';
 
 export { tensorSha256 };
 
@@ -185,29 +186,6 @@ export function readCacheEntry(dir: string, key: string): CacheRead {
     return { status: 'hit', output: { ...opened.entry.read(0, opened.entry.n), n: opened.entry.n } };
   } finally {
     opened.entry.close();
-  }
-}
-
-/**
- * mkdir -p, one level at a time. Node 20's `mkdirSync(dir, { recursive: true })` loops forever
- * where mkdir fails with ENOENT although the parent exists (e.g. a folder under /proc); here
- * that is an error like any other.
- */
-function makeDirs(dir: string): void {
-  const missing: string[] = [];
-  let d = path.resolve(dir);
-  while (!fs.existsSync(d)) {
-    missing.push(d);
-    const parent = path.dirname(d);
-    if (parent === d) break;
-    d = parent;
-  }
-  for (const m of missing.reverse()) {
-    try {
-      fs.mkdirSync(m);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
   }
 }
 

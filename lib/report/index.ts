@@ -14,6 +14,7 @@ import { WEIGHT_METHODS } from '../many/types';
 import { type ReportMeta, type RenderedPlot, buildReportHtml } from './html';
 import { studyPlots } from './plots';
 import { plotLibraryVersions, renderSvg } from './render';
+import { makeDirs } from '../util/make-dirs';
 
 export { buildReportHtml, type ReportMeta, type RenderedPlot } from './html';
 export { studyPlots, type PlotDef } from './plots';
@@ -106,7 +107,7 @@ export async function writeReport(s: StudyResult, options: ReportOptions): Promi
   const written: { html?: string; svgs: string[] } = { svgs: [] };
   if (options.svgDir) {
     try {
-      fs.mkdirSync(options.svgDir, { recursive: true });
+      makeDirs(options.svgDir);
     } catch (cause) {
       throw new ModeldiffError('IO', `could not create --svg folder ${options.svgDir}: ${(cause as Error).message}`, { cause });
     }
