@@ -106,7 +106,7 @@ export type { MantelResult, CorrelationMethod } from './many/correlation';
 export type { Point2 } from './many/embedding';
 export type { ProgressStage } from './many/matrix';
 export type { OutputLike } from './many/predictions';
-export type { ProbeBatch } from './io/probe';
+export type { ProbeBatch, ProbeLayout } from './io/probe';
 export type { HiddenLayerInfo, AlignProbe } from './weights';
 export type { SymmetryKind } from './weights/network';
 export type { OutputArray as InferOutputArray } from './infer/outputs';
