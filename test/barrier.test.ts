@@ -15,7 +15,7 @@ import { alphaGrid, barrierOf, lossBarrier } from '../lib/path/barrier';
 import { interpolatedModel, planInterpolation } from '../lib/path/interpolate';
 import { classificationLoss } from '../lib/path/loss';
 import { createRng } from '../lib/util/rng';
-import { captureIo } from './cli.test';
+import { captureIo } from './helpers/capture-io';
 import { buildModel, mlpModel } from './helpers/onnx-builder';
 
 const rng = createRng(11);

@@ -14,7 +14,7 @@ import { defaultLayers, findLayer, listLayers } from '../lib/represent/layers';
 import { cka, flattenActivations } from '../lib/represent/model';
 import { representationSimilarity } from '../lib/represent/similarity';
 import { createRng } from '../lib/util/rng';
-import { captureIo } from './cli.test';
+import { captureIo } from './helpers/capture-io';
 import { type DenseLayer, buildModel, mlpModel } from './helpers/onnx-builder';
 
 const rng = createRng(7);

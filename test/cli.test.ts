@@ -1,23 +1,9 @@
 import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
-import type { CliIo } from '../lib/cli/context';
+import { displayPath } from '../lib/cli/display-path';
+import { captureIo } from './helpers/capture-io';
 
-export function captureIo(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    isTTY: false,
-    cwd: process.cwd(),
-    stdout(s: string) {
-      io.out += s;
-    },
-    stderr(s: string) {
-      io.err += s;
-    },
-  };
-  return io;
-}
 
 t.test('--version prints the package version and exits 0', async (t) => {
   const io = captureIo();
@@ -51,4 +37,10 @@ t.test('an unexpected (non-modeldiff) error is one line, exit 1; the stack only 
   } finally {
     delete process.env.MODELDIFF_DEBUG;
   }
+});
+
+t.test('text output shows model paths relative to the working folder when inside it', async (t) => {
+  t.equal(displayPath('/w/p/examples/a.onnx', '/w/p'), 'examples/a.onnx');
+  t.equal(displayPath('/elsewhere/a.onnx', '/w/p'), '/elsewhere/a.onnx');
+  t.equal(displayPath('rel/a.onnx', '/w/p'), 'rel/a.onnx');
 });

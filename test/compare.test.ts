@@ -23,7 +23,7 @@ import { VERIFY_CHUNK_BYTES, cacheReadCounters } from '../lib/infer/cache';
 import { readNpz } from '../lib/io/npz';
 import { makeTensor } from '../lib/io/tensor';
 import { createRng } from '../lib/util/rng';
-import { captureIo } from './cli.test';
+import { captureIo } from './helpers/capture-io';
 import { buildModel, gemmSoftmaxModel } from './helpers/onnx-builder';
 import { errorOf } from './helpers/errors';
 

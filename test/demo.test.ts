@@ -14,7 +14,7 @@ import t from 'tap';
 import { runCli } from '../lib/cli/main';
 import { runDemo } from '../lib/demo/run';
 import { num } from '../lib/demo/summary';
-import { captureIo } from './cli.test';
+import { captureIo } from './helpers/capture-io';
 
 const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-demo-'));
 t.teardown(() => fs.rmSync(cwd, { recursive: true, force: true }));

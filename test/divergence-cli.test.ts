@@ -9,7 +9,7 @@ import { runCli } from '../lib/cli/main';
 import { divergencePerSampleSync } from '../lib/function/divergence';
 import { writeNpy } from '../lib/io/npy';
 import { createRng } from '../lib/util/rng';
-import { captureIo } from './cli.test';
+import { captureIo } from './helpers/capture-io';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-divergence-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

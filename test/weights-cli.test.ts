@@ -11,7 +11,7 @@ import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
 import { writeNpy } from '../lib/io/npy';
-import { captureIo } from './cli.test';
+import { captureIo } from './helpers/capture-io';
 import { createRng, maxAbs, maxAbsDiff, mlpBytes, randomDense, randomInput, randomPerm, runModel, transformHidden } from './helpers/onnx-models';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-weights-cli-'));

@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import { runCli } from '../lib/cli/main';
 import { loadZoo } from '../lib/demo/zoo';
 import { readNpy } from '../lib/io/npy';
-import { captureIo } from './cli.test';
+import { captureIo } from './helpers/capture-io';
 
 const zoo = loadZoo();
 const Z = (f: string) => zoo.path(f);

@@ -13,6 +13,7 @@ import { OUTPUT_KINDS, type OutputKind } from '../../function/divergence';
 import { type BarrierResult, lossBarrier } from '../../path/barrier';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { displayPath } from '../display-path';
 
 interface BarrierFlags {
   data: string;
@@ -67,14 +68,14 @@ export function register(program: Command, io: CliIo): void {
         batchSize,
         bits: flags.bits,
       });
-      io.stdout(flags.json ? toJson(result) + '\n' : formatText(result));
+      io.stdout(flags.json ? toJson(result) + '\n' : formatText(result, io.cwd));
     });
 }
 
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(6) : String(x));
 
-function formatText(r: BarrierResult): string {
-  const lines = [`A: ${r.a}  (α = 0)`, `B: ${r.b}  (α = 1)`, `n = ${r.n} labelled probe samples, outputs read as ${r.outputs}, loss = cross-entropy in ${r.lossUnit}`, ''];
+function formatText(r: BarrierResult, cwd: string): string {
+  const lines = [`A: ${displayPath(r.a, cwd)}  (α = 0)`, `B: ${displayPath(r.b, cwd)}  (α = 1)`, `n = ${r.n} labelled probe samples, outputs read as ${r.outputs}, loss = cross-entropy in ${r.lossUnit}`, ''];
   const al = r.aligned;
   lines.push(`α        loss         error     ${al ? 'aligned loss  aligned error' : ''}`.trimEnd());
   r.naive.alphas.forEach((a, i) => {

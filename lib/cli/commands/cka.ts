@@ -15,6 +15,7 @@ import { type ModelCkaResult, cka } from '../../represent/model';
 import { REPRESENTATION_MEASURES, type RepresentationMeasureName, isRepresentationMeasure } from '../../represent/similarity';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { displayPath } from '../display-path';
 
 interface CkaFlags {
   data?: string;
@@ -96,7 +97,7 @@ export function register(program: Command, io: CliIo): void {
         batchSize,
       });
       for (const p of result.pairs) for (const w of p.warnings) io.stderr(`modeldiff: warning: ${p.a.tensor} vs ${p.b.tensor}: ${w}\n`);
-      io.stdout(flags.json ? toJson(result) + '\n' : formatResult(result));
+      io.stdout(flags.json ? toJson(result) + '\n' : formatResult(result, io.cwd));
     });
 }
 
@@ -110,8 +111,8 @@ function fmt(x: number | undefined): string {
   return x === undefined ? '-' : x.toFixed(6);
 }
 
-function formatResult(r: ModelCkaResult): string {
-  const lines = [`A: ${r.a}`, `B: ${r.b}`, `n = ${r.n} probe samples${r.spatial === 'mean' ? ', conv maps averaged over space' : ''}`, ''];
+function formatResult(r: ModelCkaResult, cwd: string): string {
+  const lines = [`A: ${displayPath(r.a, cwd)}`, `B: ${displayPath(r.b, cwd)}`, `n = ${r.n} probe samples${r.spatial === 'mean' ? ', conv maps averaged over space' : ''}`, ''];
   if (r.matrix) {
     for (const m of r.measures) {
       const { layersA, layersB, values } = r.matrix;

@@ -21,6 +21,7 @@ import {
   weightDistance,
 } from '../../weights';
 import type { CliIo } from '../context';
+import { displayPath } from '../display-path';
 
 interface WeightsFlags {
   json?: boolean;
@@ -79,7 +80,7 @@ export function register(program: Command, io: CliIo): void {
       if (flags.writeAligned) writeFileAtomic(resolve(flags.writeAligned), result.models.aligned!, { force: flags.force });
       const { models: _models, ...printable } = result;
       void _models;
-      io.stdout(flags.json ? toJson(printable) + '\n' : formatText(result, methods as WeightMethod[], Boolean(flags.layers)));
+      io.stdout(flags.json ? toJson(printable) + '\n' : formatText(result, methods as WeightMethod[], Boolean(flags.layers), io.cwd));
     });
 }
 
@@ -95,8 +96,8 @@ function fmt(x: number): string {
   return x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toPrecision(6) : x.toExponential(3);
 }
 
-function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: boolean): string {
-  const lines = [`A: ${r.a}`, `B: ${r.b}`, '', 'method      L2            relative      cosine'];
+function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: boolean, cwd: string): string {
+  const lines = [`A: ${displayPath(r.a, cwd)}`, `B: ${displayPath(r.b, cwd)}`, '', 'method      L2            relative      cosine'];
   const row = (name: string, s: { l2: number; relative: number; cosine: number }) =>
     `${name.padEnd(11)} ${fmt(s.l2).padEnd(13)} ${fmt(s.relative).padEnd(13)} ${fmt(s.cosine)}`;
   for (const m of methods) if (r[m]) lines.push(row(m, r[m]!));
