@@ -271,6 +271,18 @@ bool parse_kind(const std::string& name, Kind* out) {
 }
 
 // Per-sample values of a batch: one tight loop per requested measure.
+// What the SIMD batch kernels need to know of a plan.
+BatchSpec batch_spec(const Plan& pl) {
+  BatchSpec bs;
+  bs.logits = pl.kind == Kind::Logits;
+  bs.eps = pl.eps;
+  bs.need_logs = pl.need_logs;
+  bs.need_label = pl.need_label;
+  bs.need_dist = pl.need_dist;
+  bs.measure = pl.spec;
+  return bs;
+}
+
 void write_batch(const Plan& pl, const BatchSums& s, size_t rows, size_t r0, double* const out[kNumMeasures]) {
   const double unit = pl.bits ? 1.0 / kLn2 : 1.0;
   for (int m = 0; m < kNumMeasures; ++m) {
@@ -321,13 +333,7 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
     });
     return;
   }
-  BatchSpec bs;
-  bs.logits = pl.kind == Kind::Logits;
-  bs.eps = pl.eps;
-  bs.need_logs = pl.need_logs;
-  bs.need_label = pl.need_label;
-  bs.need_dist = pl.need_dist;
-  bs.measure = pl.spec;
+  const BatchSpec bs = batch_spec(pl);
   // Tiles of W rows start at multiples of W whatever the thread count, so every row is
   // computed the same way (batch, or row by row after a failed tile) for any `threads`.
   const size_t W = pl.kern->width, tiles = (n + W - 1) / W;
@@ -374,13 +380,7 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
   if (block < 1) block = 1;
   const size_t nblocks = (n + block - 1) / block;
   std::vector<double> partial(nblocks * count * count, 0.0);
-  BatchSpec bs;
-  bs.logits = pl.kind == Kind::Logits;
-  bs.eps = pl.eps;
-  bs.need_logs = pl.need_logs;
-  bs.need_label = pl.need_label;
-  bs.need_dist = pl.need_dist;
-  bs.measure = pl.spec;
+  const BatchSpec bs = batch_spec(pl);
   const unsigned threads = threads_for(n, k * count * count / 2 + 1, opt.threads);
   parallel_ranges(nblocks, threads, [&](size_t b0, size_t b1) {
     std::vector<RowBuf> rows;
