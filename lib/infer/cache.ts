@@ -23,7 +23,7 @@ import * as ort from 'onnxruntime-node';
 
 import type { Tensor } from '../io/tensor';
 import { tensorSha256 } from '../io/tensor-hash';
-import { checkWritableTarget } from '../util/atomic-write';
+import { AtomicFile, checkWritableTarget } from '../util/atomic-write';
 import type { OutputArray } from './outputs';
 import { makeDirs } from '../util/make-dirs';
 
@@ -198,12 +198,9 @@ export function readCacheEntry(dir: string, key: string): CacheRead {
 export class CacheWriter {
   private readonly hash = crypto.createHash('sha256');
   private rows = 0;
-  private done = false;
 
   private constructor(
-    private readonly target: string,
-    private readonly tmp: string,
-    private readonly fd: number,
+    private readonly file: AtomicFile,
     readonly n: number,
     readonly k: number,
     readonly dtype: OutputDType,
@@ -214,9 +211,7 @@ export class CacheWriter {
     makeDirs(dir);
     const target = cachePath(dir, key);
     checkWritableTarget(target, { force: true });
-    const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-    const fd = fs.openSync(tmp, 'wx');
-    const w = new CacheWriter(target, tmp, fd, n, k, dtype);
+    const w = new CacheWriter(AtomicFile.open(target), n, k, dtype);
     try {
       const header = Buffer.from(JSON.stringify({ format: CACHE_FORMAT_VERSION, n, k, dtype }));
       const pre = Buffer.alloc(12);
@@ -232,8 +227,7 @@ export class CacheWriter {
   }
 
   private write(bytes: Uint8Array): void {
-    let done = 0;
-    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+    this.file.write(bytes);
     this.hash.update(bytes);
   }
 
@@ -254,30 +248,17 @@ export class CacheWriter {
       const footer = Buffer.alloc(FOOTER_BYTES);
       footer.write(FOOTER_MAGIC, 0, 'latin1');
       this.hash.digest().copy(footer, 8);
-      let done = 0;
-      while (done < footer.length) done += fs.writeSync(this.fd, footer, done, footer.length - done);
-      fs.fsyncSync(this.fd);
-      this.closeFd();
-      fs.renameSync(this.tmp, this.target);
-      this.done = true;
-    } finally {
-      if (!this.done) this.abort();
+      this.file.write(footer);
+    } catch (e) {
+      this.abort();
+      throw e;
     }
+    this.file.commit();
   }
 
   /** Drop the temporary file (idempotent; nothing appears under the entry's name). */
   abort(): void {
-    if (this.done) return;
-    this.done = true;
-    this.closeFd();
-    fs.rmSync(this.tmp, { force: true });
-  }
-
-  private fdOpen = true;
-  private closeFd(): void {
-    if (!this.fdOpen) return;
-    this.fdOpen = false;
-    fs.closeSync(this.fd);
+    this.file.abort();
   }
 }
 

@@ -39,19 +39,69 @@ function statOrNull(file: string): fs.Stats | null {
 
 export function writeFileAtomic(target: string, data: string | Uint8Array, options: WriteOptions = {}): void {
   checkWritableTarget(target, options);
-  const dir = path.dirname(path.resolve(target));
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+  let file: AtomicFile | undefined;
   try {
-    const fd = fs.openSync(tmp, 'wx');
-    try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, target);
+    file = AtomicFile.open(target);
+    file.write(typeof data === 'string' ? Buffer.from(data) : data);
+    file.commit();
   } catch (cause) {
-    fs.rmSync(tmp, { force: true });
+    file?.abort();
     throw new ModeldiffError('IO', `could not write ${target}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * The same temp + fsync + rename, for files written piece by piece (the
+ * output cache streams entries batch by batch): bytes are appended to a
+ * temporary file beside `target`, created exclusively; `commit` flushes and
+ * renames it over `target`, `abort` removes it. Nothing appears under
+ * `target` before `commit`. Callers check the target first
+ * (`checkWritableTarget`); errors are thrown as the file system reports them.
+ */
+export class AtomicFile {
+  private done = false;
+  private fdOpen = true;
+
+  private constructor(
+    readonly target: string,
+    private readonly tmp: string,
+    private readonly fd: number,
+  ) {}
+
+  static open(target: string): AtomicFile {
+    const dir = path.dirname(path.resolve(target));
+    const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
+    return new AtomicFile(target, tmp, fs.openSync(tmp, 'wx'));
+  }
+
+  write(bytes: Uint8Array): void {
+    let done = 0;
+    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+  }
+
+  /** Flush and rename into place; on failure the temporary file is removed and the error rethrown. */
+  commit(): void {
+    try {
+      fs.fsyncSync(this.fd);
+      this.closeFd();
+      fs.renameSync(this.tmp, this.target);
+      this.done = true;
+    } finally {
+      if (!this.done) this.abort();
+    }
+  }
+
+  /** Drop the temporary file (idempotent; a no-op after a successful commit). */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    this.closeFd();
+    fs.rmSync(this.tmp, { force: true });
+  }
+
+  private closeFd(): void {
+    if (!this.fdOpen) return;
+    this.fdOpen = false;
+    fs.closeSync(this.fd);
   }
 }
