@@ -10,7 +10,7 @@ import { ModeldiffError, check } from '../errors';
 import { type ProbeData, loadProbe } from '../io/probe';
 import { measureInfo } from '../measures/registry';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
-import { functionalPass, type FunctionalPass } from './functional';
+import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import type { OutputLike } from './predictions';
 import { type OutputStore, blockSizeFor, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
@@ -217,15 +217,20 @@ export function matrixResult(prep: Prepared, pass: FunctionalPass, weights: Weig
   };
 }
 
-export async function matrix(models: ModelInput[], options: MatrixOptions = {}): Promise<MatrixResult> {
-  const prep = await prepare(models, options);
-  const pass = await functionalPass(prep.store, {
+/** The functional-pass options `matrix` and `study` share (study adds its bootstrap extras). */
+export function passOptions(prep: Prepared, options: MatrixOptions): FunctionalOptions {
+  return {
     metric: prep.metric,
     outputKind: prep.outputKind,
     epsilon: options.epsilon,
     cost: options.cost,
     threads: options.threads,
     onProgress: (d, t) => options.onProgress?.('distances', d, t),
-  });
+  };
+}
+
+export async function matrix(models: ModelInput[], options: MatrixOptions = {}): Promise<MatrixResult> {
+  const prep = await prepare(models, options);
+  const pass = await functionalPass(prep.store, passOptions(prep, options));
   return matrixResult(prep, pass, await weightsFor(prep, options));
 }

@@ -12,7 +12,7 @@ import { clusterModels, symmetricDistances } from './clustering';
 import { mantel, upperTriangle } from './correlation';
 import { type Point2, classicalMds, tsne, umap } from './embedding';
 import { functionalPass } from './functional';
-import { type MatrixOptions, type ModelInput, matrixResult, prepare, weightsFor } from './matrix';
+import { type MatrixOptions, type ModelInput, matrixResult, passOptions, prepare, weightsFor } from './matrix';
 import { THRESHOLD_DEFINITION, noiseThreshold, samplePairs } from './noise';
 import { accuracy as accuracyOf } from './predictions';
 import { chao1, expectedAfter } from './richness';
@@ -51,15 +51,10 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   check(Number.isInteger(maxPairs) && maxPairs >= 1, 'USAGE', `maxBootstrapPairs must be a positive integer, got ${maxPairs}`);
   const sampled = samplePairs(N, maxPairs, seed);
   const pass = await functionalPass(prep.store, {
-    metric: prep.metric,
-    outputKind: prep.outputKind,
-    epsilon: options.epsilon,
-    cost: options.cost,
-    threads: options.threads,
+    ...passOptions(prep, options),
     perPair: true,
     keepSeries: new Set(sampled.map(([i, j]) => i * N + j)),
     predictions: N >= 4,
-    onProgress: (d, t) => options.onProgress?.('distances', d, t),
   });
   const base = matrixResult(prep, pass, await weightsFor(prep, options));
   const STEPS = 5;
