@@ -17,6 +17,7 @@ import { HASH_CHUNK_BYTES, npyReadCounters, writeNpy } from '../lib/io/npy';
 import { writeNpz } from '../lib/io/npz';
 import { autoBatchSize, loadLabels, loadProbe, openProbe, probeBatches } from '../lib/io/probe';
 import { makeTensor } from '../lib/io/tensor';
+import { arraySha256, tensorSha256 } from '../lib/io/tensor-hash';
 import { buildModel, gemmSoftmaxModel, mlpModel } from './helpers/onnx-builder';
 import { errorOf } from './helpers/errors';
 import { createRng } from '../lib/util/rng';
@@ -537,6 +538,12 @@ t.test('openProbe: C-order .npy files stream, other sources are held whole; load
   t.same(vals(whole.inputs[''].data), vals(X));
   t.same(whole.sources, { '': file });
   t.equal(s.inputs[''].sha256(), openProbe(probe).inputs[''].sha256(), 'file and array hash alike');
+  // The memoized hash belongs to the array as hashed: the same buffer with another shape or dtype hashes anew.
+  const asFlat = tensorSha256(makeTensor(X, [N * D]));
+  t.not(asFlat, s.inputs[''].sha256(), 'same bytes, other shape: other hash');
+  t.equal(asFlat, arraySha256('float32', [N * D], (update) => update(new Uint8Array(X.buffer, X.byteOffset, X.byteLength))));
+  t.equal(tensorSha256(makeTensor(X, [N, D])), s.inputs[''].sha256(), 'back to the first shape');
+  t.not(tensorSha256({ data: new Uint32Array(X.buffer, X.byteOffset, X.length), shape: [N, D], dtype: 'uint32' }), s.inputs[''].sha256(), 'other dtype: other hash');
   const mem = openProbe(loadProbe(probe));
   t.equal(mem.inputs[''].streamed, false);
   t.equal(mem.materialize().inputs[''].data, X, 'in-memory arrays are not copied');

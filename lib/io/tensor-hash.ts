@@ -7,7 +7,9 @@ import crypto from 'node:crypto';
 
 import type { DType, Tensor } from './tensor';
 
-const tensorHashes = new WeakMap<object, string>();
+// Keyed by the typed array, remembering the dtype and shape it was hashed as: the same buffer
+// viewed with another shape or dtype is a different probe array and must hash differently.
+const tensorHashes = new WeakMap<object, { layout: string; hex: string }>();
 
 /** Hash `dtype|shape|` followed by the data bytes that `feed` passes to `update`. */
 export function arraySha256(dtype: DType, shape: readonly number[], feed: (update: (bytes: Uint8Array) => void) => void): string {
@@ -17,11 +19,12 @@ export function arraySha256(dtype: DType, shape: readonly number[], feed: (updat
   return h.digest('hex');
 }
 
-/** SHA-256 of an in-memory tensor (memoized per typed array). */
+/** SHA-256 of an in-memory tensor (memoized per typed array, dtype and shape). */
 export function tensorSha256(t: Tensor): string {
+  const layout = `${t.dtype}|${t.shape.join(',')}`;
   const hit = tensorHashes.get(t.data);
-  if (hit) return hit;
+  if (hit?.layout === layout) return hit.hex;
   const hex = arraySha256(t.dtype, t.shape, (update) => update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)));
-  tensorHashes.set(t.data, hex);
+  tensorHashes.set(t.data, { layout, hex });
   return hex;
 }
