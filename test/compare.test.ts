@@ -304,6 +304,8 @@ t.test('bad input: typed errors naming the file, tensor or both shapes', async (
   t.match(badLabels.message, /label 9 at sample 0 is not a class of these 4-class models/);
   t.equal((await errorOf(compare(aPath, bPath, { data: xPath, top: 0 }))).code, 'USAGE');
   t.match((await errorOf(compare(aPath, bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }))).message, /--top ranks samples by the first --metric/);
+  // ... found before any model is opened or run (the first model here does not exist).
+  t.match((await errorOf(compare(path.join(tmp, 'missing.onnx'), bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }))).message, /--top ranks samples by the first --metric/);
   const kOnly = await compare(aPath, bPath, { data: xPath, metrics: ['kappa'], ...noCache });
   t.same(kOnly.metrics, {});
   t.type(kOnly.kappa, 'number');

@@ -137,6 +137,10 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
     throw new ModeldiffError('USAGE', `--top must be a positive integer, got ${options.top}`);
   }
+  // Checked before inference, not after: --top ranks by a per-sample measure.
+  if (options.top !== undefined && measures.length === 0) {
+    throw new ModeldiffError('USAGE', '--top ranks samples by the first --metric; give at least one per-sample metric');
+  }
   // Opened for streaming: a C-order .npy is read a batch of rows at a time by each model.
   const probe = openProbe(options.data, { cwd: options.cwd });
   const n = probe.n;
@@ -270,11 +274,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   };
   if (wantKappa) result.kappa = cohenKappa(predA.label, predB.label, Math.max(k, 2));
   if (truth) result.accuracy = accuracyStats(predA.label, predB.label, truth, Math.max(k, 2), labelsName);
-  if (options.top !== undefined) {
-    const first = measures[0];
-    if (!first) throw new ModeldiffError('USAGE', '--top ranks samples by the first --metric; give at least one per-sample metric');
-    result.top = topSamples(perSample[first], options.top, predA, predB, truth);
-  }
+  if (options.top !== undefined) result.top = topSamples(perSample[measures[0]], options.top, predA, predB, truth);
   if (wantPerClass) result.perClass = perClassBreakdown(predA.label, predB.label, Math.max(k, 2));
   if (options.perSample) result.perSample = perSample;
   return result;
