@@ -12,7 +12,7 @@ import { measureInfo } from '../measures/registry';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import type { OutputLike } from './predictions';
-import { type OutputStore, blockSizeFor, memoryStore, modelBytes } from './store';
+import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
 
@@ -153,11 +153,7 @@ async function inferenceStore(
       perModel = modelBytes(o);
       shape = [o.n, o.k];
     }
-    check(
-      o.n === shape[0] && o.k === shape[1],
-      'SHAPE_MISMATCH',
-      `${names[i]} has outputs of shape [${o.n}, ${o.k}] but ${names[0]} has [${shape[0]}, ${shape[1]}]; models compared on one probe set must agree`,
-    );
+    checkSameShape(names, i, o, shape[0], shape[1]);
     bytes += modelBytes(o);
     if (options.maxMemory === undefined || bytes <= options.maxMemory) kept[i] = o;
     else check(options.cache ?? true, 'USAGE', '--max-memory below the size of all outputs needs the inference cache (drop --no-cache)');

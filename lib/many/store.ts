@@ -44,17 +44,22 @@ export function blockSizeFor(models: number, bytesPerModel: number, maxMemory?: 
   return Math.max(1, Math.min(models, perBlock));
 }
 
+/** Model i's outputs must have the n×k shape of model 0's (names[0]). */
+export function checkSameShape(names: string[], i: number, o: { n: number; k: number }, n: number, k: number): void {
+  check(
+    o.n === n && o.k === k,
+    'SHAPE_MISMATCH',
+    `${names[i]} has outputs of shape [${o.n}, ${o.k}] but ${names[0]} has [${n}, ${k}]; models compared on one probe set must agree`,
+  );
+}
+
 /** A store over outputs already in memory. */
 export function memoryStore(names: string[], outputs: OutputLike[], maxMemory?: number): OutputStore {
   check(outputs.length === names.length, 'INTERNAL', 'names and outputs differ in length');
   check(outputs.length > 0, 'INVALID_ARGUMENT', 'no models given');
   const { n, k } = outputs[0];
   outputs.forEach((o, i) => {
-    check(
-      o.n === n && o.k === k,
-      'SHAPE_MISMATCH',
-      `${names[i]} has outputs of shape [${o.n}, ${o.k}] but ${names[0]} has [${n}, ${k}]; models compared on one probe set must agree`,
-    );
+    checkSameShape(names, i, o, n, k);
     check(o.data.length === o.n * o.k, 'SHAPE_MISMATCH', `${names[i]}: output data has ${o.data.length} values, expected ${o.n}×${o.k}`);
   });
   return {
