@@ -296,6 +296,12 @@ t.test('unsupported graphs name the node; raw still works; architectures must ma
   await t.rejects(weightDistance(mlpBytes(A, 'relu'), mlpBytes(nan, 'relu'), { methods: ['raw'] }), { code: 'NON_FINITE', message: /initializer W1 .* index 3/ });
   await t.rejects(weightDistance(mlpBytes(A, 'relu'), mlpBytes(nan, 'relu'), { methods: ['aligned'] }), { code: 'NON_FINITE', message: /tensor W1 .* index 3/ });
   await t.rejects(weightDistance(wider, wider, { sortKey: 'nope' as 'bias' }), { code: 'INVALID_ARGUMENT' });
+  // Alignment settings are checked before any model is compared: the bad setting is reported, not the architecture mismatch.
+  await t.rejects(weightDistance(mlpBytes(A, 'relu'), wider, { align: 'bogus' as 'weights' }), { code: 'INVALID_ARGUMENT', message: /unknown alignment "bogus"/ });
+  await t.rejects(weightDistance(mlpBytes(A, 'relu'), wider, { seed: 1.5 }), { code: 'INVALID_ARGUMENT', message: /seed must be an integer, got 1\.5/ });
+  await t.rejects(align(mlpBytes(A, 'relu'), wider, { maxSweeps: 0 }), { code: 'INVALID_ARGUMENT', message: /maxSweeps must be a positive integer, got 0/ });
+  // Settings only alignment uses are not checked when it is not asked for.
+  t.equal((await weightDistance(wider, wider, { methods: ['raw'], seed: 1.5 })).raw!.l2, 0);
 });
 
 t.test('canonical network keeps the function when cloned and canonicalized in memory', async (t) => {

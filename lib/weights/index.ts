@@ -121,6 +121,7 @@ export async function weightDistance(a: OnnxSource, b: OnnxSource, options: Weig
   const methods = options.methods ?? [...WEIGHT_METHODS];
   for (const m of methods) check(WEIGHT_METHODS.includes(m), 'INVALID_ARGUMENT', `unknown weight method "${m}" (raw, canonical, aligned)`);
   checkSortKey(options.sortKey);
+  const settings = methods.includes('aligned') ? alignSettings(options) : undefined;
   const ma = readOnnx(a);
   const mb = readOnnx(b);
   const result: WeightDistanceResult = { a: ma.label, b: mb.label, models: {} };
@@ -147,8 +148,8 @@ export async function weightDistance(a: OnnxSource, b: OnnxSource, options: Weig
     result.canonical = weightDistances(networkPairs(ca, cb));
     result.models.canonical = encodeOnnx(writeNetwork(cb));
   }
-  if (methods.includes('aligned')) {
-    const { aligned, info, model } = await alignNetworks(na, nb, options);
+  if (settings) {
+    const { aligned, info, model } = await alignNetworks(na, nb, options, settings);
     result.aligned = aligned;
     result.alignment = info;
     result.models.aligned = model;
@@ -173,20 +174,27 @@ export interface AlignResult {
 }
 
 export async function align(a: OnnxSource, b: OnnxSource, options: AlignOptions = {}): Promise<AlignResult> {
+  const settings = alignSettings(options);
   const na = buildNetwork(readOnnx(a));
   const nb = buildNetwork(readOnnx(b));
   checkSameArchitecture(na, nb);
-  const { aligned, info, model } = await alignNetworks(na, nb, options);
+  const { aligned, info, model } = await alignNetworks(na, nb, options, settings);
   return { model, distance: aligned, alignment: info };
 }
 
-async function alignNetworks(na: Network, nb: Network, options: AlignOptions) {
+/** The alignment settings with their defaults, checked before any model is read or rewritten. */
+function alignSettings(options: AlignOptions) {
   const method = options.align ?? 'weights';
   check(method === 'weights' || method === 'activations', 'INVALID_ARGUMENT', `unknown alignment "${method}" (weights, activations)`);
   const seed = options.seed ?? 0;
   check(Number.isInteger(seed), 'INVALID_ARGUMENT', `seed must be an integer, got ${seed}`);
   const maxSweeps = options.maxSweeps ?? 100;
   check(Number.isInteger(maxSweeps) && maxSweeps >= 1, 'INVALID_ARGUMENT', `maxSweeps must be a positive integer, got ${maxSweeps}`);
+  return { method, seed, maxSweeps };
+}
+
+async function alignNetworks(na: Network, nb: Network, options: AlignOptions, settings: ReturnType<typeof alignSettings>) {
+  const { method, seed, maxSweeps } = settings;
   let matcher: Matcher;
   if (method === 'weights') {
     matcher = byWeights({ seed, maxSweeps });
