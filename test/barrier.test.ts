@@ -210,6 +210,12 @@ t.test('interpolation: pairing by position, integer tensors, architecture errors
   t.throws(() => planInterpolation(bytes(netA), bytes(bad)), { code: 'NON_FINITE', message: /W0/ });
   await t.rejects(lossBarrier(bytes(netA), bytes(netB), { data: probe, labels: labels.subarray(1) }), { code: 'SHAPE_MISMATCH' });
   await t.rejects(lossBarrier(bytes(netA), bytes(netB), { data: probe, labels, align: 'x' as 'none' }), { code: 'INVALID_ARGUMENT' });
+  let walked = 0;
+  await t.rejects(lossBarrier(bytes(netA), bytes(netB), { data: probe, labels, align: 'weights', seed: 0.5, onProgress: () => walked++ }), {
+    code: 'INVALID_ARGUMENT',
+    message: /seed must be an integer, got 0\.5/,
+  });
+  t.equal(walked, 0, 'a bad seed is refused before the naive path is walked');
   await t.rejects(lossBarrier(bytes(netA), bytes(netB), { data: probe, labels, steps: 0 }), { code: 'INVALID_ARGUMENT' });
 });
 

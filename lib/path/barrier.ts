@@ -19,7 +19,7 @@ import { type OutputKind, resolveOutputKind } from '../function/divergence';
 import { inferOutputs } from '../infer/infer';
 import { type OnnxSource, encodeOnnx, readOnnx } from '../io/onnx';
 import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
-import { align as alignWeights } from '../weights';
+import { alignSettings, align as alignWeights } from '../weights';
 import { buildNetwork } from '../weights/graph';
 import { writeNetwork } from '../weights/writeback';
 import { interpolatedModel, planInterpolation } from './interpolate';
@@ -131,6 +131,7 @@ export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: Barrier
   const alphas = alphaGrid(options.steps ?? 11);
   const mode = options.align ?? 'none';
   check(mode === 'none' || mode === 'weights' || mode === 'activations', 'INVALID_ARGUMENT', `align must be none, weights or activations, got ${mode}`);
+  if (mode !== 'none') alignSettings({ align: mode, seed: options.seed }); // a bad seed fails now, not after the naive walk
   const ma = readOnnx(a);
   const mb = readOnnx(b);
   const probe = loadProbe(options.data, { cwd: options.cwd });

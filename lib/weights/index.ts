@@ -183,7 +183,7 @@ export async function align(a: OnnxSource, b: OnnxSource, options: AlignOptions 
 }
 
 /** The alignment settings with their defaults, checked before any model is read or rewritten. */
-function alignSettings(options: AlignOptions) {
+export function alignSettings(options: AlignOptions) {
   const method = options.align ?? 'weights';
   check(method === 'weights' || method === 'activations', 'INVALID_ARGUMENT', `unknown alignment "${method}" (weights, activations)`);
   const seed = options.seed ?? 0;
