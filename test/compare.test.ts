@@ -379,6 +379,10 @@ t.test('CLI: JSON equals the library result; table; flags; one-line errors', asy
   const again = captureIo();
   t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '--save-per-sample', psPath, '--cache-dir', dir], again), 1);
   t.match(again.err, /already exists; pass --force/);
+  // ... refused before any model is run (this first model does not exist).
+  const early = captureIo();
+  t.equal(await runCli(['compare', path.join(tmp, 'missing.onnx'), bPath, '--data', xPath, '--save-per-sample', psPath, '--cache-dir', dir], early), 1);
+  t.match(early.err, /already exists; pass --force/);
   t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'kl', '--save-per-sample', psPath, '--force', '--cache-dir', dir], captureIo()), 0);
   t.same(Object.keys(readNpz(psPath)), ['kl']);
 

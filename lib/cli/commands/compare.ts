@@ -28,6 +28,7 @@ import { writeNpz } from '../../io/npz';
 import { type Tensor, makeTensor } from '../../io/tensor';
 import { measuresOf } from '../../measures/registry';
 import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
+import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
@@ -147,6 +148,8 @@ export function register(program: Command, io: CliIo): void {
     .action(async (a: string, b: string, flags: CompareFlags) => {
       const data = parseDataSpecs(flags.data);
       const cost = flags.cost !== undefined ? readCostMatrix(flags.cost, io.cwd) : undefined;
+      // Refuse before both models are run, not after.
+      if (flags.savePerSample !== undefined) checkWritableTarget(path.resolve(io.cwd, flags.savePerSample), { force: flags.force });
       const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
       let result: Comparison;
       try {
