@@ -155,6 +155,9 @@ t.test('study: near-copies are one solution, distinct models are not; seeded JSO
   await t.rejects(study(zoo, { permutations: 0 }), { code: 'USAGE', message: /permutations/ });
   await t.rejects(study(zoo, { bootstrap: 1.5 }), { code: 'USAGE', message: /bootstrap/ });
   await t.rejects(study(zoo, { labels: [1, 2] }), { code: 'SHAPE_MISMATCH' });
+  // Labels given as an array are checked like a labels file: a class id that is negative or fractional is an error, not a silent miss.
+  await t.rejects(study(zoo, { labels: labels.map((v, i) => (i === 3 ? -1 : v)) }), { code: 'INVALID_ARGUMENT', message: /label -1 at sample 3 is not a non-negative class id/ });
+  await t.rejects(study(zoo, { labels: labels.map((v, i) => (i === 2 ? 0.5 : v)) }), { code: 'INVALID_ARGUMENT', message: /label 0\.5 at sample 2/ });
 });
 
 t.test('probabilities with zeros: KL matrix has Infinity, study refuses it clearly', async (t) => {

@@ -46,7 +46,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   const prep = await prepare(models, options);
   const N = prep.names.length;
   // Bad labels fail before the expensive part, not after.
-  const labels = options.labels === undefined ? null : loadStudyLabels(options.labels, prep.store.samples, options.cwd);
+  const labels = options.labels === undefined ? null : loadLabels(options.labels, prep.store.samples, { cwd: options.cwd });
   const maxPairs = options.maxBootstrapPairs ?? 200;
   check(Number.isInteger(maxPairs) && maxPairs >= 1, 'USAGE', `maxBootstrapPairs must be a positive integer, got ${maxPairs}`);
   const sampled = samplePairs(N, maxPairs, seed);
@@ -127,12 +127,6 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
 
 /** Map coordinates carry no meaning past 1e-9; rounding keeps the JSON short. */
 const round = (pts: Point2[]): Point2[] => pts.map(([x, y]) => [Math.round(x * 1e9) / 1e9, Math.round(y * 1e9) / 1e9]);
-
-function loadStudyLabels(source: string | ArrayLike<number>, n: number, cwd?: string): ArrayLike<number> {
-  const labels = typeof source === 'string' ? loadLabels(source, n, { cwd }) : Array.from(source);
-  check(labels.length === n, 'SHAPE_MISMATCH', `labels have ${labels.length} entries but the probe set has ${n} samples`);
-  return labels;
-}
 
 async function accuracies(prep: Awaited<ReturnType<typeof prepare>>, labels: ArrayLike<number>): Promise<number[]> {
   const out: number[] = [];
