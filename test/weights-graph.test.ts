@@ -335,3 +335,29 @@ t.test('per-channel Mul/Add/Sub/Div after a layer (tf2onnx-folded BatchNorm) fol
   wrongAxis.proto.graph!.node![2].name = 'add_w';
   t.throws(() => buildNetwork(wrongAxis), { code: 'UNSUPPORTED_GRAPH', message: /Add node "add_w".*per-element/ });
 });
+
+t.test('a depthwise (grouped) Conv stops with UNSUPPORTED_GRAPH naming the node; raw distances still work', async (t) => {
+  const rng = createRng(31);
+  const depthwise = (scale: number) =>
+    buildModel({
+      inputs: [{ name: 'x', shape: ['N', 2, 4, 4] }],
+      outputs: [{ name: 'y', shape: ['N', 3] }],
+      initializers: [
+        { name: 'dw.w', dims: [2, 1, 3, 3], data: Float32Array.from({ length: 18 }, () => scale * rng.normal()) },
+        { name: 'dw.b', dims: [2], data: Float32Array.from({ length: 2 }, () => rng.normal()) },
+        { name: 'fc.w', dims: [3, 32], data: Float32Array.from({ length: 96 }, () => rng.normal()) },
+        { name: 'fc.b', dims: [3], data: new Float32Array(3) },
+      ],
+      nodes: [
+        { op: 'Conv', name: 'depthwise', inputs: ['x', 'dw.w', 'dw.b'], outputs: ['c'], attrs: { group: { i: 2 }, kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } } },
+        { op: 'Relu', inputs: ['c'], outputs: ['r'] },
+        { op: 'Flatten', inputs: ['r'], outputs: ['f'], attrs: { axis: { i: 1 } } },
+        { op: 'Gemm', inputs: ['f', 'fc.w', 'fc.b'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+      ],
+    });
+  const a = depthwise(1);
+  t.throws(() => buildNetwork(readOnnx(a)), { code: 'UNSUPPORTED_GRAPH', message: /depthwise.*group != 1|group != 1.*depthwise/ });
+  t.throws(() => buildNetwork(readOnnx(a)), { message: /"depthwise"/ }, 'the message names the node');
+  const r = await weightDistance(a, depthwise(2), { methods: ['raw'] });
+  t.ok(r.raw!.l2 > 0 && Number.isFinite(r.raw!.l2), `raw L2 ${r.raw!.l2}`);
+});
