@@ -363,6 +363,13 @@ t.test('CLI: JSON equals the library result; table; flags; one-line errors', asy
   t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'emd-cost,tv', '--cost', costPath, '--json', '--cache-dir', dir], ce), 0, ce.err);
   const cd = JSON.parse(ce.out);
   t.ok(close(cd.metrics['emd-cost'].mean, cd.metrics.tv.mean, 1e-6), 'emd with 0/1 costs = tv');
+  // A cost matrix of the wrong size is refused in one line naming its file.
+  const badCost = path.join(tmp, 'cost-small.npy');
+  writeNpy(badCost, makeTensor(new Float64Array((K - 1) * (K - 1)), [K - 1, K - 1]));
+  const be = captureIo();
+  t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'emd-cost', '--cost', badCost, '--cache-dir', dir], be), 1);
+  t.match(be.err, new RegExp(`cost-small\\.npy: the cost matrix must be ${K} × ${K}`));
+  t.equal(be.err.trim().split('\n').length, 1);
 
   // --save-per-sample writes one float64 array per metric; refuses to overwrite without --force.
   const psPath = path.join(tmp, 'per-sample.npz');

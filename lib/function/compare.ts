@@ -8,7 +8,7 @@
  * mean, standard error, a seeded percentile-bootstrap 95% interval, median
  * and max, with the number of samples a chosen precision would need.
  */
-import { ModeldiffError } from '../errors';
+import { ModeldiffError, check } from '../errors';
 import { coalesce, pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
 import type { ModelSource } from '../infer/session';
@@ -56,6 +56,8 @@ export interface CompareOptions {
   bits?: boolean;
   /** k×k cost matrix for 'emd-cost'. */
   cost?: Float64Array;
+  /** Where the cost matrix came from (e.g. its file), for error messages. */
+  costName?: string;
   /** Bootstrap replicates for the 95% interval (default 1000; 0 = none). */
   bootstrap?: number;
   /** Bootstrap seed (default 0). */
@@ -207,6 +209,14 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
         // 'auto' is decided on the first batch; the kernels still validate every later batch.
         kind = resolveOutputKind([batch.a, batch.b], options.outputs ?? 'auto');
         divOptions.outputs = kind;
+        if (measures.includes('emd-cost') && options.cost !== undefined) {
+          const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : k;
+          check(
+            options.cost.length === ke * ke,
+            'SHAPE_MISMATCH',
+            `${options.costName ?? 'cost matrix'}: the cost matrix must be ${ke} × ${ke} (one row and column per class of the models' outputs), got ${options.cost.length} values`,
+          );
+        }
       }
       let values = {} as Record<FunctionMeasureName, Float64Array>;
       try {

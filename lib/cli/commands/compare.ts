@@ -162,6 +162,7 @@ export function register(program: Command, io: CliIo): void {
           epsilon: flags.epsilon,
           bits: flags.bits,
           cost,
+          costName: flags.cost,
           batchSize: flags.batchSize,
           bootstrap: flags.bootstrap,
           seed: flags.seed,
