@@ -90,12 +90,14 @@ struct V {
   static void load_block(const double* const* rp, size_t c, size_t nc, T* r);
   static T log(T x);
   static T log_pos(T x);  // x > 0 (no zero check)
+  static T log_away1(T x);  // x > 0, accurate for x outside [0.9, 1.1] (here: everywhere)
   static T exp(T x);
 };
 
 #include "divergence_vecmath.hpp"
 inline V::T V::log(T x) { return vec_log<V>(x); }
 inline V::T V::log_pos(T x) { return vec_log<V, false>(x); }
+inline V::T V::log_away1(T x) { return vec_log<V, false>(x); }
 inline V::T V::exp(T x) { return vec_exp<V>(x); }
 inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
 inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }

@@ -171,8 +171,9 @@ struct Kern {
         la = V::sub(lp, lm);
         lb = V::sub(lq, lm);
       } else {
-        la = V::log_pos(V::mul(p, r));
-        lb = V::log_pos(V::mul(q, r));
+        // p/m = 1 + d and q/m = 1 - d with |d| > 0.1 in the lanes kept: away from 1.
+        la = V::log_away1(V::mul(p, r));
+        lb = V::log_away1(V::mul(q, r));
       }
       // p log(p/m) is 0 where p = 0 (the log there is -inf or garbage and is dropped).
       const T ta = V::select(V::gt(p, zero), V::mul(p, la), zero);

@@ -47,6 +47,7 @@ struct V {
   static void load_block(const double* const* rp, size_t c, size_t nc, T* r);
   static T log(T x) { return std::log(x); }
   static T log_pos(T x) { return std::log(x); }
+  static T log_away1(T x) { return std::log(x); }
   static T exp(T x) { return std::exp(x); }
 };
 
