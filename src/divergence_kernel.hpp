@@ -152,6 +152,21 @@ struct Kern {
   // series in d = (p-q)/(p+q) (|d| <= 0.1, cancellation-free) or the log form; the log form,
   // most of the cost, is skipped when no lane needs it (nearly identical models).
   static T js_term(T p, T lp, T q, T lq, bool have_logs) {
+    // 0 < p + q < 2^-960 (float64 subnormal probabilities): 2 / (p+q) would overflow. The term
+    // is homogeneous of degree 1 in (p, q), so such lanes run on 2^64 (p, q) and are scaled back
+    // (log(p/m) is unchanged, so given logs shift by 64 ln 2 like log m). Rare: a branch.
+    const T s = V::add(p, q);
+    const M tiny = V::mand(V::lt(s, V::set1(0x1p-960)), V::gt(s, V::zero()));
+    if (V::any(tiny)) {
+      const T up = V::select(tiny, V::set1(0x1p64), V::set1(1.0));
+      const T down = V::select(tiny, V::set1(0x1p-64), V::set1(1.0));
+      const T shift = V::select(tiny, V::set1(64 * 0.69314718055994530942), V::zero());
+      return V::mul(js_core(V::mul(p, up), V::add(lp, shift), V::mul(q, up), V::add(lq, shift), have_logs), down);
+    }
+    return js_core(p, lp, q, lq, have_logs);
+  }
+
+  static T js_core(T p, T lp, T q, T lq, bool have_logs) {
     const T zero = V::zero();
     const T s = V::add(p, q);
     const T ad = V::abs(V::sub(p, q));
