@@ -595,3 +595,17 @@ t.test('memory-read ceiling kernel sums correctly', async (t) => {
   t.equal(native.divergenceMemoryRead(data, 1), ref);
   t.equal(native.divergenceMemoryRead(data, 3), ref);
 });
+
+t.test('float64 probabilities with subnormal entries: finite honest values, identical rows exactly 0, on every ISA', async (t) => {
+  const tiny = 1e-310; // subnormal: 2 / (p + q) overflows if computed naively
+  const a = { data: Float64Array.from([0, 1, tiny, 1 - tiny]), n: 2, k: 2 };
+  const b = { data: Float64Array.from([tiny, 1, tiny, 1 - tiny]), n: 2, k: 2 };
+  // Row 0 reference: only class 0 contributes, ½·q·ln(q / (q/2)) = ½·tiny·ln 2.
+  const ref0 = 0.5 * tiny * Math.LN2;
+  for (const isa of ISAS) {
+    const r = divergencePerSampleSync(a, b, ['js', 'kl-reverse'], { outputs: 'probs', isa });
+    t.ok(Number.isFinite(r.js[0]) && Math.abs(r.js[0] - ref0) <= 1e-6 * ref0, `${isa}: js row 0 = ${r.js[0]} (ref ${ref0})`);
+    t.equal(r.js[1], 0, `${isa}: identical subnormal rows give exactly 0`);
+    t.equal(r['kl-reverse'][1], 0, `${isa}: kl of identical subnormal rows is exactly 0`);
+  }
+});
