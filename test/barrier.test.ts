@@ -254,7 +254,7 @@ t.test('CLI: modeldiff barrier', async (t) => {
   for (const [args, re] of [
     [['--labels', 'y.npy'], /--data/],
     [['--data', 'x.npy'], /--labels/],
-    [['--data', 'x.npy', '--labels', 'y.npy', '--steps', '1'], /--steps must be an integer ≥ 2/],
+    [['--data', 'x.npy', '--labels', 'y.npy', '--steps', '1'], /--steps must be an integer from 2 to 1001, got "1"/],
     [['--data', 'x.npy', '--labels', 'y.npy', '--seed', 'x'], /--seed/],
     [['--data', 'x.npy', '--labels', 'y.npy', '--batch-size', '0'], /--batch-size/],
     [['--data', 'x.npy', '--labels', 'y.npy', '--align', 'sideways'], /align/],

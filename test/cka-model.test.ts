@@ -233,7 +233,7 @@ t.test('CLI: modeldiff cka', async (t) => {
   for (const [args, re] of [
     [[], /needs --data/],
     [['--data', 'probe.npy', '--metric', 'cka'], /unknown measure "cka"/],
-    [['--data', 'probe.npy', '--metric', ','], /--metric is empty/],
+    [['--data', 'probe.npy', '--metric', ','], /--metric must be a comma-separated list naming at least one measure, got ","/],
     [['--data', 'probe.npy', '--sigma', '-1'], /--sigma/],
     [['--data', 'probe.npy', '--batch-size', '0'], /--batch-size/],
     [['--data', 'probe.npy', '--layers', 'a0', '--all-layers'], /either --layers or --all-layers/],

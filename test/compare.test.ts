@@ -422,12 +422,12 @@ t.test('CLI: JSON equals the library result; table; flags; one-line errors', asy
     [['compare', aPath, bPath, '--data', uPath, '--no-cache'], 1, /expects float32 \[N, 5\], got float64 \[2, 2\]/],
     [['compare', aPath, nanModel, '--data', xPath, '--no-cache'], 1, /nan\.onnx: output "y" is NaN at sample \d+/],
     [['compare', aPath, bPath], 2, /needs probe data/],
-    [['compare', aPath, bPath, '--data', xPath, '--top', 'x'], 2, /--top must be a positive integer/],
+    [['compare', aPath, bPath, '--data', xPath, '--top', 'x'], 2, /--top must be a positive integer, got "x"/],
     [['compare', aPath, bPath, '--data', xPath, '--metric', 'bogus'], 2, /unknown metric "bogus"/],
     [['compare', aPath, bPath, '--data', xPath, '--outputs', 'bogus'], 2, /invalid/],
-    [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '-1'], 2, /non-negative integer/],
-    [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '1000000000', '--no-cache'], 2, /--bootstrap must be an integer in \[0, 100000000\], got 1000000000/],
-    [['compare', aPath, bPath, '--data', xPath, '--epsilon', '0'], 2, /positive number/],
+    [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '-1'], 2, /--bootstrap must be an integer from 0 to 100000000, got "-1"/],
+    [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '1000000000', '--no-cache'], 2, /--bootstrap must be an integer from 0 to 100000000, got "1000000000"/],
+    [['compare', aPath, bPath, '--data', xPath, '--epsilon', '-0.5'], 2, /--epsilon must be a non-negative number, got "-0.5"/],
     [['compare', aPath, bPath, '--data', xPath, '--data', uPath], 2, /several unnamed --data/],
   ];
   for (const [argv, exit, re] of cases) {

@@ -84,7 +84,7 @@ t.test('table output, --bits, --epsilon, --threads, --outputs', async (t) => {
 
 t.test('usage errors exit 2, input errors exit 1, one line naming the culprit', async (t) => {
   const cases: Array<[string[], number, RegExp]> = [
-    [['a.npy', 'b.npy', '--metric', 'nope'], 2, /unknown metric 'nope'/],
+    [['a.npy', 'b.npy', '--metric', 'nope'], 2, /--metric: unknown metric "nope"/],
     [['a.npy', 'b.npy', '--metric', ','], 2, /at least one metric/],
     [['a.npy', 'b.npy', '--outputs', 'softmax'], 2, /--outputs must be one of/],
     [['a.npy', 'b.npy', '--epsilon', '-1'], 2, /--epsilon/],

@@ -22,8 +22,10 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
     .configureOutput({
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
-      // commander formats usage errors as "error: ..." lines; keep them to one line.
-      outputError: (s, write) => write(s.split('\n')[0] + '\n'),
+      // commander formats usage errors (unknown option, bad choice, missing argument) as
+      // "error: ..."; print them one line long in the same "modeldiff: ..." style as a
+      // ModeldiffError('USAGE') (both exit 2, below).
+      outputError: (s, write) => write(`modeldiff: ${s.split('\n')[0].replace(/^error: /, '')}\n`),
     });
   for (const register of commands) register(program, io);
   try {

@@ -8,31 +8,29 @@ import path from 'node:path';
 
 import { type Command, Option } from 'commander';
 
-import { ModeldiffError } from '../../errors';
 import { OUTPUT_KINDS, type OutputKind } from '../../function/divergence';
 import { type BarrierResult, lossBarrier } from '../../path/barrier';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
+import { integer, positiveInteger } from '../option-parsers';
 
 interface BarrierFlags {
   data: string;
   labels: string;
-  steps: string;
+  steps: number;
   align: 'none' | 'weights' | 'activations';
   bits?: boolean;
   outputs: OutputKind | 'auto';
   output?: string;
-  seed: string;
-  batchSize?: string;
+  seed: number;
+  batchSize?: number;
   json?: boolean;
 }
 
-function positiveInt(flag: string, v: string, min: number): number {
-  const x = Number(v);
-  if (!/^\d+$/.test(v.trim()) || x < min) throw new ModeldiffError('USAGE', `${flag} must be an integer ≥ ${min}, got "${v}"`);
-  return x;
-}
+/** The grid sizes lossBarrier accepts (alphaGrid in lib/path/barrier.ts). */
+const MIN_STEPS = 2;
+const MAX_STEPS = 1001;
 
 export function register(program: Command, io: CliIo): void {
   program
@@ -42,30 +40,27 @@ export function register(program: Command, io: CliIo): void {
     .argument('<b>', 'second model (.onnx, same architecture); α = 1')
     .requiredOption('--data <probe.npy>', 'probe inputs (.npy/.npz, axis 0 = samples)')
     .requiredOption('--labels <y.npy>', 'true class ids, one per probe sample')
-    .option('--steps <n>', 'grid points on [0, 1], endpoints included', '11')
+    .option('--steps <n>', `grid points on [0, 1], endpoints included (${MIN_STEPS} to ${MAX_STEPS})`, integer('--steps', { min: MIN_STEPS, max: MAX_STEPS }), 11)
     .addOption(
       new Option('--align <how>', 'also walk the path to B aligned to A, by weight matching or by activation matching on --data').choices(['none', 'weights', 'activations']).default('none'),
     )
     .option('--bits', 'report the loss in bits instead of nats')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', ...OUTPUT_KINDS]).default('auto'))
     .option('--output <name>', 'model output to read (default: the first)')
-    .option('--seed <n>', 'seed for weight matching', '0')
-    .option('--batch-size <n>', 'samples per onnxruntime run')
+    .option('--seed <n>', 'seed for weight matching', integer('--seed'), 0)
+    .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
     .option('--json', 'print the result as JSON')
     .action(async (a: string, b: string, flags: BarrierFlags) => {
       const resolve = (p: string) => path.resolve(io.cwd, p);
-      const steps = positiveInt('--steps', flags.steps, 2);
-      if (!/^-?\d+$/.test(flags.seed)) throw new ModeldiffError('USAGE', `--seed must be an integer, got "${flags.seed}"`);
-      const batchSize = flags.batchSize === undefined ? undefined : positiveInt('--batch-size', flags.batchSize, 1);
       const result = await lossBarrier(resolve(a), resolve(b), {
         data: resolve(flags.data),
         labels: resolve(flags.labels),
-        steps,
+        steps: flags.steps,
         align: flags.align,
         outputs: flags.outputs,
         output: flags.output,
-        seed: Number(flags.seed),
-        batchSize,
+        seed: flags.seed,
+        batchSize: flags.batchSize,
         bits: flags.bits,
       });
       io.stdout(flags.json ? toJson(result) + '\n' : formatText(result, io.cwd));

@@ -12,10 +12,11 @@ import { ModeldiffError } from '../../errors';
 import { measuresOf } from '../../measures/registry';
 import { type LayerInfo, listLayers } from '../../represent/layers';
 import { type ModelCkaResult, cka } from '../../represent/model';
-import { REPRESENTATION_MEASURES, type RepresentationMeasureName, isRepresentationMeasure } from '../../represent/similarity';
+import { REPRESENTATION_MEASURES, type RepresentationMeasureName } from '../../represent/similarity';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
+import { commaList, positiveInteger, positiveNumber } from '../option-parsers';
 
 interface CkaFlags {
   data?: string;
@@ -23,11 +24,11 @@ interface CkaFlags {
   layers?: string[];
   allLayers?: boolean;
   listLayers?: boolean;
-  metric: string;
+  metric: RepresentationMeasureName[];
   spatial: 'flatten' | 'mean';
-  sigma: string;
+  sigma: number;
   space: 'auto' | 'feature' | 'sample';
-  batchSize?: string;
+  batchSize?: number;
   json?: boolean;
 }
 
@@ -58,11 +59,15 @@ export function register(program: Command, io: CliIo): void {
     .option('--layers <pair>', 'layer pair a:NAME,b:NAME or NAME for both (tensor, node name or index #k; repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--all-layers', 'compare every hidden layer of a with every hidden layer of b (layer×layer matrix)')
     .option('--list-layers', 'list the candidate layers of both models and exit')
-    .option('--metric <list>', `comma-separated measures:\n${measuresOf('representations').map((m) => `  ${m.name}: ${m.description}`).join('\n')}\n`, 'cka-linear')
+    .addOption(
+      new Option('--metric <list>', `comma-separated measures:\n${measuresOf('representations').map((m) => `  ${m.name}: ${m.description}`).join('\n')}\n`)
+        .argParser(commaList('--metric', REPRESENTATION_MEASURES, 'measure'))
+        .default(['cka-linear'], 'cka-linear'),
+    )
     .addOption(new Option('--spatial <how>', 'conv maps: flatten C·H·W or average over space per channel').choices(['flatten', 'mean']).default('flatten'))
-    .option('--sigma <s>', 'cka-rbf bandwidth as a multiple of the median pairwise distance', '0.8')
+    .option('--sigma <s>', 'cka-rbf bandwidth as a multiple of the median pairwise distance', positiveNumber('--sigma'), 0.8)
     .addOption(new Option('--space <where>', 'linear CKA via p×p (feature) or n×n (sample) Grams').choices(['auto', 'feature', 'sample']).default('auto'))
-    .option('--batch-size <n>', 'samples per onnxruntime run')
+    .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
     .option('--json', 'print the result as JSON')
     .action(async (a: string, b: string, flags: CkaFlags) => {
       const resolve = (p: string) => path.resolve(io.cwd, p);
@@ -73,28 +78,16 @@ export function register(program: Command, io: CliIo): void {
       }
       if (!flags.data) throw new ModeldiffError('USAGE', 'cka needs --data probe.npy');
       if (flags.layers && flags.allLayers) throw new ModeldiffError('USAGE', 'give either --layers or --all-layers, not both');
-      const measures = flags.metric.split(',').map((m) => m.trim()).filter(Boolean);
-      if (measures.length === 0) throw new ModeldiffError('USAGE', '--metric is empty');
-      for (const m of measures) {
-        if (!isRepresentationMeasure(m)) throw new ModeldiffError('USAGE', `--metric: unknown measure "${m}" (${REPRESENTATION_MEASURES.join(', ')})`);
-      }
-      const sigma = Number(flags.sigma);
-      if (!(sigma > 0) || !Number.isFinite(sigma)) throw new ModeldiffError('USAGE', `--sigma must be a positive number, got "${flags.sigma}"`);
-      let batchSize: number | undefined;
-      if (flags.batchSize !== undefined) {
-        batchSize = Number(flags.batchSize);
-        if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModeldiffError('USAGE', `--batch-size must be a positive integer, got "${flags.batchSize}"`);
-      }
       const result = await cka(resolve(a), resolve(b), {
         data: resolve(flags.data),
         dataB: flags.dataB === undefined ? undefined : resolve(flags.dataB),
-        measures: measures as RepresentationMeasureName[],
+        measures: flags.metric,
         layers: flags.layers?.map(parseLayerPair),
         allLayers: flags.allLayers,
         spatial: flags.spatial,
-        sigma,
+        sigma: flags.sigma,
         space: flags.space,
-        batchSize,
+        batchSize: flags.batchSize,
       });
       for (const p of result.pairs) for (const w of p.warnings) io.stderr(`modeldiff: warning: ${p.a.tensor} vs ${p.b.tensor}: ${w}\n`);
       io.stdout(flags.json ? toJson(result) + '\n' : formatResult(result, io.cwd));

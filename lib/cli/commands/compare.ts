@@ -18,7 +18,7 @@
  */
 import path from 'node:path';
 
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
 import { type CompareMetric, type Comparison, DEFAULT_METRICS, compare } from '../../function/compare';
@@ -28,51 +28,25 @@ import { writeNpz } from '../../io/npz';
 import { type Tensor, makeTensor } from '../../io/tensor';
 import { measuresOf } from '../../measures/registry';
 import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
+import { MAX_REPLICATES } from '../../stats/bootstrap';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
+import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../option-parsers';
 
 /** --metric choices: every function-view measure in the registry (per-sample ones and the set-level kappa). */
 export const COMPARE_METRICS = measuresOf('function').map((m) => m.name) as CompareMetric[];
 
 const OUTPUT_KINDS = ['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit'];
 
-function positiveInt(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
-    return n;
-  };
-}
-
-function nonNegativeInt(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
-    return n;
-  };
-}
-
-function positiveNumber(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a positive number`);
-    return n;
-  };
-}
-
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
+/** --metric: comma-separated and repeatable; the lists add up. */
 function metricList(v: string, prev: CompareMetric[] = []): CompareMetric[] {
-  const out = [...prev];
-  for (const m of v.split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!COMPARE_METRICS.includes(m as CompareMetric)) throw new InvalidArgumentError(`unknown metric "${m}" (choices: ${COMPARE_METRICS.join(', ')})`);
-    out.push(m as CompareMetric);
-  }
-  return out;
+  return [...new Set([...prev, ...commaList('--metric', COMPARE_METRICS, 'metric')(v)])];
 }
 
 /** --data values: "FILE" for a single-input model, or "NAME=FILE" per model input. */
@@ -130,14 +104,14 @@ export function register(program: Command, io: CliIo): void {
     .option('--output <NAME>', "model output to compare (default: each model's first)")
     .option('-m, --metric <NAMES>', `measures, comma-separated or repeated (default: ${DEFAULT_METRICS.join(', ')}; choices: ${COMPARE_METRICS.join(', ')})`, metricList)
     .addOption(new Option('--outputs <KIND>', 'how to read the outputs').choices(OUTPUT_KINDS).default('auto'))
-    .option('--epsilon <E>', 'smooth probabilities by E before KL-type measures (default: none; KL may be Infinity)', positiveNumber('--epsilon'))
+    .option('--epsilon <E>', 'smooth probabilities by E before KL-type measures (default: none; 0 = none; KL may be Infinity)', nonNegativeNumber('--epsilon'))
     .option('--bits', 'information measures in bits (default nats)')
     .option('--cost <FILE>', 'k×k cost matrix (.npy) for the emd-cost metric')
-    .option('--batch-size <N>', 'samples per inference batch (default: automatic)', positiveInt('--batch-size'))
-    .option('--bootstrap <B>', 'bootstrap replicates for the 95% interval', nonNegativeInt('--bootstrap'), 1000)
-    .option('--seed <S>', 'bootstrap seed', nonNegativeInt('--seed'), 0)
+    .option('--batch-size <N>', 'samples per inference batch (default: automatic)', positiveInteger('--batch-size'))
+    .option('--bootstrap <B>', 'bootstrap replicates for the 95% interval', integer('--bootstrap', { min: 0, max: MAX_REPLICATES }), 1000)
+    .option('--seed <S>', 'bootstrap seed', nonNegativeInteger('--seed'), 0)
     .option('--precision <H>', `target 95% CI half-width for the samples-needed estimate (default: ${DEFAULT_RELATIVE_PRECISION * 100}% of each mean)`, positiveNumber('--precision'))
-    .option('--top <K>', 'list the K samples where the models differ most (by the first metric) and a per-class breakdown', positiveInt('--top'))
+    .option('--top <K>', 'list the K samples where the models differ most (by the first metric) and a per-class breakdown', positiveInteger('--top'))
     .option('--per-class', 'include the per-class breakdown without --top')
     .option('--json', 'print one JSON document')
     .option('--save-per-sample <FILE>', 'write the per-sample values (one float64 array per metric, length n) to a .npz file')

@@ -27,14 +27,15 @@ import { measuresOf } from '../../measures/registry';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
+import { commaList, invalidOption, nonNegativeNumber, positiveInteger } from '../option-parsers';
 
 interface DivergenceFlags {
   metric: string;
   outputs: string;
   bits?: boolean;
-  epsilon?: string;
+  epsilon?: number;
   cost?: string;
-  threads?: string;
+  threads?: number;
   json?: boolean;
 }
 
@@ -58,18 +59,6 @@ export function loadOutputs(file: string, cwd: string): OutputArray {
   return { data: arr.data, n, k };
 }
 
-function parseMetrics(spec: string, known: string[]): string[] {
-  const names = spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  if (names.length === 0) throw usage('--metric: name at least one metric');
-  for (const n of names) {
-    if (!known.includes(n)) throw usage(`--metric: unknown metric '${n}' (choose from ${known.join(', ')})`);
-  }
-  return [...new Set(names)];
-}
-
 function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return '0';
@@ -81,26 +70,17 @@ type MetricResult = { mean: number; perSampleMax: number } | { value: number };
 
 export async function runDivergence(fileA: string, fileB: string, flags: DivergenceFlags, io: CliIo): Promise<void> {
   const registry = measuresOf('function');
-  const metrics = parseMetrics(
-    flags.metric,
+  const metrics = commaList(
+    '--metric',
     registry.map((m) => m.name),
-  );
+    'metric',
+  )(flags.metric);
   if (!['auto', ...OUTPUT_KINDS].includes(flags.outputs)) {
-    throw usage(`--outputs must be one of auto, ${OUTPUT_KINDS.join(', ')}; got '${flags.outputs}'`);
+    throw invalidOption('--outputs', `one of auto, ${OUTPUT_KINDS.join(', ')}`, flags.outputs);
   }
   const options: DivergenceOptions = { names: [fileA, fileB], bits: Boolean(flags.bits) };
-  if (flags.epsilon !== undefined) {
-    const e = Number(flags.epsilon);
-    if (!Number.isFinite(e) || e < 0 || flags.epsilon.trim() === '') {
-      throw usage(`--epsilon must be a number >= 0, got '${flags.epsilon}'`);
-    }
-    options.epsilon = e;
-  }
-  if (flags.threads !== undefined) {
-    const t = Number(flags.threads);
-    if (!Number.isInteger(t) || t < 1) throw usage(`--threads must be a positive integer, got '${flags.threads}'`);
-    options.threads = t;
-  }
+  if (flags.epsilon !== undefined) options.epsilon = flags.epsilon;
+  if (flags.threads !== undefined) options.threads = flags.threads;
   if (metrics.includes('emd-cost') && flags.cost === undefined) {
     throw usage('--metric emd-cost needs --cost <k×k cost .npy>');
   }
@@ -165,9 +145,9 @@ export function register(program: Command, io: CliIo): void {
     .option('--metric <names>', `comma-separated metrics: ${registry.map((m) => m.name).join(', ')}`, 'js')
     .option('--outputs <kind>', `how to read rows: auto, ${OUTPUT_KINDS.join(', ')}`, 'auto')
     .option('--bits', 'log measures in bits instead of nats')
-    .option('--epsilon <e>', 'smooth both distributions: p ← (p + e) / (1 + k·e) (off by default)')
+    .option('--epsilon <e>', 'smooth both distributions: p ← (p + e) / (1 + k·e) (off by default; 0 = off)', nonNegativeNumber('--epsilon'))
     .option('--cost <file>', 'k × k cost matrix (.npy) for emd-cost')
-    .option('--threads <n>', 'worker threads (default: all cores)')
+    .option('--threads <n>', 'worker threads (default: all cores)', positiveInteger('--threads'))
     .option('--json', 'one JSON document instead of a table')
     .addHelpText('after', `\nMetrics:\n${help}\n`)
     .action(async (a: string, b: string, flags: DivergenceFlags) => {

@@ -6,7 +6,7 @@
  */
 import { type Command, Option } from 'commander';
 
-import { ModeldiffError, check } from '../../errors';
+import { check } from '../../errors';
 import { FUNCTION_MEASURE_NAMES } from '../../function/divergence';
 import { measureInfo } from '../../measures/registry';
 import { type MatrixOptions, matrix } from '../../many/matrix';
@@ -15,21 +15,22 @@ import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
+import { commaList, integer, invalidOption, nonNegativeNumber, positiveInteger } from '../option-parsers';
 
 export interface MatrixFlags {
   data?: string;
   metric: string;
   outputs: string;
   output?: string;
-  epsilon?: string;
+  epsilon?: number;
   cost?: string;
-  weights: string;
-  seed: string;
-  batchSize?: string;
+  weights: 'none' | WeightMethod[];
+  seed: number;
+  batchSize?: number;
   cache: boolean;
   cacheDir?: string;
-  maxMemory?: string;
-  threads?: string;
+  maxMemory?: number;
+  threads?: number;
   quiet?: boolean;
   json?: boolean;
   csv?: boolean;
@@ -46,63 +47,54 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--metric <name>', `output distance measure (${distanceMeasures().join(', ')})`, 'js')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
     .option('--output <name>', 'model output to compare, when a model has several')
-    .option('--epsilon <x>', 'smoothing for KL-type measures (never applied silently)')
+    .option('--epsilon <x>', 'smoothing for KL-type measures (never applied silently; 0 = none)', nonNegativeNumber('--epsilon'))
     .option('--cost <file>', 'k × k cost matrix (.npy) for --metric emd-cost')
-    .option('--weights <methods>', `weight matrices: none, or a comma list of ${WEIGHT_METHODS.join(',')}`, WEIGHT_METHODS.join(','))
-    .option('--seed <n>', 'seed for everything random (weight matching, bootstrap, permutations, maps)', '0')
-    .option('--batch-size <n>', 'samples per onnxruntime run')
+    .addOption(
+      new Option('--weights <methods>', `weight matrices: none, or a comma list of ${WEIGHT_METHODS.join(',')}`)
+        .argParser(parseWeights)
+        .default([...WEIGHT_METHODS], WEIGHT_METHODS.join(',')),
+    )
+    .option('--seed <n>', 'seed for everything random (weight matching, bootstrap, permutations, maps)', integer('--seed'), 0)
+    .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
     .option('--no-cache', 'do not read or write the inference cache')
     .option('--cache-dir <dir>', 'inference cache folder')
-    .option('--max-memory <size>', 'memory budget for model outputs (e.g. 512M, 2G); above it, blocks of models are re-read from the cache')
-    .option('--threads <n>', 'threads for the distance kernels')
+    .option('--max-memory <size>', 'memory budget for model outputs (e.g. 512M, 2G); above it, blocks of models are re-read from the cache', parseSize)
+    .option('--threads <n>', 'threads for the distance kernels', positiveInteger('--threads'))
     .option('-q, --quiet', 'no progress bars');
 }
 
-const int = (v: string, flag: string, min: number): number => {
-  check(/^-?\d+$/.test(v) && Number(v) >= min, 'USAGE', `${flag} must be an integer >= ${min}, got "${v}"`);
-  return Number(v);
-};
-
 /** "512M", "2G", "1.5g", "1000000" → bytes. */
 export function parseSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v.trim());
-  check(m !== null, 'USAGE', `--max-memory must be a size like 512M or 2G, got "${v}"`);
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v);
+  if (m === null) throw invalidOption('--max-memory', 'a size like 512M or 2G', v);
   const scale = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   const bytes = Math.floor(Number(m[1]) * scale);
-  check(bytes > 0, 'USAGE', `--max-memory must be positive, got "${v}"`);
+  if (!(bytes > 0) || !Number.isSafeInteger(bytes)) throw invalidOption('--max-memory', 'a positive size like 512M or 2G', v);
   return bytes;
 }
 
+/** --weights: `none`, or a comma list of weight methods. */
 export function parseWeights(v: string): 'none' | WeightMethod[] {
-  if (v.trim() === 'none') return 'none';
-  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const m of list) {
-    if (!(WEIGHT_METHODS as readonly string[]).includes(m)) throw new ModeldiffError('USAGE', `--weights: unknown method "${m}" (none, or ${WEIGHT_METHODS.join(', ')})`);
-  }
-  return list as WeightMethod[];
+  if (v === 'none') return 'none';
+  return commaList('--weights', WEIGHT_METHODS, 'method', `none, or a list of ${WEIGHT_METHODS.join(', ')}`)(v);
 }
 
 export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: MatrixOptions['onProgress']): MatrixOptions {
-  let epsilon: number | undefined;
-  if (flags.epsilon !== undefined) {
-    epsilon = Number(flags.epsilon);
-    check(Number.isFinite(epsilon) && epsilon > 0, 'USAGE', `--epsilon must be a positive number, got "${flags.epsilon}"`);
-  }
   return {
     data: flags.data,
     metric: flags.metric,
     outputs: flags.outputs,
     output: flags.output,
-    epsilon,
+    epsilon: flags.epsilon,
     cost: flags.cost === undefined ? undefined : readCostMatrix(flags.cost, io.cwd),
     costName: flags.cost,
-    weights: parseWeights(flags.weights),
-    seed: int(flags.seed, '--seed', -(2 ** 31)),
-    batchSize: flags.batchSize === undefined ? undefined : int(flags.batchSize, '--batch-size', 1),
+    weights: flags.weights,
+    seed: flags.seed,
+    batchSize: flags.batchSize,
     cache: flags.cache,
     cacheDir: flags.cacheDir,
-    maxMemory: flags.maxMemory === undefined ? undefined : parseSize(flags.maxMemory),
-    threads: flags.threads === undefined ? undefined : int(flags.threads, '--threads', 1),
+    maxMemory: flags.maxMemory,
+    threads: flags.threads,
     cwd: io.cwd,
     onProgress,
   };

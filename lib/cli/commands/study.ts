@@ -7,7 +7,6 @@ import path from 'node:path';
 
 import type { Command } from 'commander';
 
-import { check } from '../../errors';
 import { stageProgress } from '../../many/progress';
 import { type StudyOptions, study } from '../../many/study';
 import type { StudyResult } from '../../many/types';
@@ -15,12 +14,13 @@ import { checkReportTargets, writeReport } from '../../report';
 import { noCorrelationReason } from '../../report/html';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { nonNegativeNumber, positiveInteger } from '../option-parsers';
 import { type MatrixFlags, addMatrixOptions, matrixOptionsFrom } from './matrix';
 
 interface StudyFlags extends MatrixFlags {
   labels?: string;
-  threshold?: string;
-  permutations: string;
+  threshold?: number;
+  permutations: number;
   report?: string;
   svg?: string;
   force?: boolean;
@@ -56,19 +56,13 @@ export function register(program: Command, io: CliIo): void {
       .description('many-model study: distinct solutions (clusters + Chao1), weight-vs-output correlation (Mantel), maps, HTML report'),
   )
     .option('--labels <y.npy>', 'class labels of the probe samples (accuracy sizes the map points)')
-    .option('--threshold <x>', 'same-solution distance threshold (default: from the probe set\'s bootstrap noise)')
-    .option('--permutations <n>', 'Mantel test permutations', '999')
+    .option('--threshold <x>', 'same-solution distance threshold (default: from the probe set\'s bootstrap noise)', nonNegativeNumber('--threshold'))
+    .option('--permutations <n>', 'Mantel test permutations', positiveInteger('--permutations'), 999)
     .option('--report <file.html>', 'write the self-contained HTML report')
     .option('--svg <dir>', 'write each plot as an SVG file into this folder')
     .option('--force', 'overwrite existing report/SVG files')
     .option('--json', 'print every number as JSON')
     .action(async (models: string[], flags: StudyFlags, cmd: Command) => {
-      let threshold: number | undefined;
-      if (flags.threshold !== undefined) {
-        threshold = Number(flags.threshold);
-        check(flags.threshold.trim() !== '' && Number.isFinite(threshold) && threshold >= 0, 'USAGE', `--threshold must be a number >= 0, got "${flags.threshold}"`);
-      }
-      check(/^\d+$/.test(flags.permutations) && Number(flags.permutations) >= 1, 'USAGE', `--permutations must be a positive integer, got "${flags.permutations}"`);
       // Fail before hours of work, not after: existing report/SVG files need --force, folders must make sense.
       checkReportTargets({
         html: flags.report && path.resolve(io.cwd, flags.report),
@@ -80,8 +74,8 @@ export function register(program: Command, io: CliIo): void {
         const options: StudyOptions = {
           ...matrixOptionsFrom(flags, io, progress.update),
           labels: flags.labels,
-          threshold,
-          permutations: Number(flags.permutations),
+          threshold: flags.threshold,
+          permutations: flags.permutations,
         };
         const s = await study(models, options);
         progress.stop();

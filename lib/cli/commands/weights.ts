@@ -22,14 +22,15 @@ import {
 } from '../../weights';
 import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
+import { commaList, integer } from '../option-parsers';
 
 interface WeightsFlags {
   json?: boolean;
-  method: string;
+  method: WeightMethod[];
   align: 'weights' | 'activations';
   data?: string;
   sortKey: SortKey;
-  seed: string;
+  seed: number;
   writeCanonical?: string;
   writeAligned?: string;
   force?: boolean;
@@ -44,11 +45,15 @@ export function register(program: Command, io: CliIo): void {
     .argument('<a>', 'reference model (.onnx)')
     .argument('<b>', 'model to compare (.onnx); rewritten models are B in A\'s frame')
     .option('--json', 'print the result as JSON')
-    .option('--method <list>', `comma-separated methods (${WEIGHT_METHODS.join(', ')})`, WEIGHT_METHODS.join(','))
+    .addOption(
+      new Option('--method <list>', `comma-separated methods (${WEIGHT_METHODS.join(', ')})`)
+        .argParser(commaList('--method', WEIGHT_METHODS, 'method'))
+        .default([...WEIGHT_METHODS], WEIGHT_METHODS.join(',')),
+    )
     .addOption(new Option('--align <how>', 'how to align: weight matching, or activation matching on --data').choices(['weights', 'activations']).default('weights'))
     .option('--data <probe.npy>', 'probe inputs for --align activations')
     .addOption(new Option('--sort-key <key>', 'canonical unit order').choices([...SORT_KEYS]).default('out-norm'))
-    .option('--seed <n>', 'seed for the layer order in weight matching', '0')
+    .option('--seed <n>', 'seed for the layer order in weight matching', integer('--seed'), 0)
     .option('--no-normalize', 'align by permutation only (no scale/sign normalization first)')
     .option('--write-canonical <out.onnx>', 'write B in canonical form (same function as B)')
     .option('--write-aligned <out.onnx>', 'write B aligned to A (same function as B)')
@@ -56,11 +61,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--layers', 'also print the per-tensor table (text output)')
     .action(async (a: string, b: string, flags: WeightsFlags) => {
       const explicit = program.commands.find((c) => c.name() === 'weights')?.getOptionValueSource('method') === 'cli';
-      const methods = flags.method.split(',').map((m) => m.trim()).filter(Boolean);
-      for (const m of methods) {
-        if (!WEIGHT_METHODS.includes(m as WeightMethod)) throw new ModeldiffError('USAGE', `--method: unknown method "${m}" (${WEIGHT_METHODS.join(', ')})`);
-      }
-      if (!/^-?\d+$/.test(flags.seed)) throw new ModeldiffError('USAGE', `--seed must be an integer, got "${flags.seed}"`);
+      const methods = flags.method;
       if (flags.align === 'activations' && !flags.data) throw new ModeldiffError('USAGE', '--align activations needs --data probe.npy');
       if (flags.align !== 'activations' && flags.data) throw new ModeldiffError('USAGE', '--data is only used by --align activations');
       if (flags.writeCanonical && !methods.includes('canonical')) throw new ModeldiffError('USAGE', '--write-canonical needs --method to include canonical');
@@ -69,18 +70,18 @@ export function register(program: Command, io: CliIo): void {
       // Refuse before the (possibly long) computation, not after it.
       for (const out of [flags.writeCanonical, flags.writeAligned]) if (out) refuseExisting(resolve(out), flags.force);
       const result = await weightDistance(resolve(a), resolve(b), {
-        methods: explicit ? (methods as WeightMethod[]) : undefined,
+        methods: explicit ? methods : undefined,
         align: flags.align,
         data: flags.data ? resolve(flags.data) : undefined,
         sortKey: flags.sortKey,
-        seed: Number(flags.seed),
+        seed: flags.seed,
         normalize: flags.normalize,
       });
       if (flags.writeCanonical) writeFileAtomic(resolve(flags.writeCanonical), result.models.canonical!, { force: flags.force });
       if (flags.writeAligned) writeFileAtomic(resolve(flags.writeAligned), result.models.aligned!, { force: flags.force });
       const { models: _models, ...printable } = result;
       void _models;
-      io.stdout(flags.json ? toJson(printable) + '\n' : formatText(result, methods as WeightMethod[], Boolean(flags.layers), io.cwd));
+      io.stdout(flags.json ? toJson(printable) + '\n' : formatText(result, methods, Boolean(flags.layers), io.cwd));
     });
 }
 
