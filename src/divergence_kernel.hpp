@@ -23,6 +23,17 @@
 //    order, so rounding error grows with k / kBlock, not with k.
 
 static constexpr size_t kBlock = 256;
+static constexpr size_t kPrefetchTiles = 4;
+
+// The per-element terms are inlined into each measure loop: called out of line, every call
+// re-broadcasts the polynomial constants and the loop cannot overlap consecutive columns.
+#if defined(__GNUC__)
+#define MODELDIFF_INLINE inline __attribute__((always_inline))
+#define MODELDIFF_PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define MODELDIFF_INLINE inline
+#define MODELDIFF_PREFETCH(addr) ((void)(addr))
+#endif
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -132,7 +143,7 @@ struct Kern {
   }
 
   // One KL(p||q) term.
-  static T kl_term(T p, T lp, T q, T lq, bool normalized) {
+  MODELDIFF_INLINE static T kl_term(T p, T lp, T q, T lq, bool normalized) {
     const T zero = V::zero();
     if (normalized) {
       // p = q e^d with d = lp - lq, and sum p = sum q = 1, so KL = sum q g(d) with
@@ -151,7 +162,7 @@ struct Kern {
   // One Jensen-Shannon term: 1/2 [p log(p/m) + q log(q/m)], m = (p+q)/2. Per lane either the
   // series in d = (p-q)/(p+q) (|d| <= 0.1, cancellation-free) or the log form; the log form,
   // most of the cost, is skipped when no lane needs it (nearly identical models).
-  static T js_term(T p, T lp, T q, T lq, bool have_logs) {
+  MODELDIFF_INLINE static T js_term(T p, T lp, T q, T lq, bool have_logs) {
     // 0 < p + q < 2^-960 (float64 subnormal probabilities): 2 / (p+q) would overflow. The term
     // is homogeneous of degree 1 in (p, q), so such lanes run on 2^64 (p, q) and are scaled back
     // (log(p/m) is unchanged, so given logs shift by 64 ln 2 like log m). Rare: a branch.
@@ -166,14 +177,14 @@ struct Kern {
     return js_core(p, lp, q, lq, have_logs);
   }
 
-  static T js_core(T p, T lp, T q, T lq, bool have_logs) {
+  MODELDIFF_INLINE static T js_core(T p, T lp, T q, T lq, bool have_logs) {
     const T zero = V::zero();
     const T s = V::add(p, q);
     const T ad = V::abs(V::sub(p, q));
     const M pos = V::gt(s, zero);
     const M need = V::gt(ad, V::mul(s, V::set1(0.1)));  // |d| > 0.1, decided without a division
-    // One division serves both forms: r = 2 / (p+q) = 1/m (lanes with p = q = 0 divide 2 by 2).
-    const T r = V::div(V::set1(2.0), V::select(pos, s, V::set1(2.0)));
+    // One reciprocal serves both forms: r = 2 / (p+q) = 1/m (lanes with p = q = 0 take 2 / 2).
+    const T r = V::mul(V::set1(2.0), V::recip(V::select(pos, s, V::set1(2.0))));
     // Series: term = (s/4) f(d), f(d) = (1+d)log(1+d) + (1-d)log(1-d) = sum d^2j / (j(2j-1)).
     const T d = V::mul(V::mul(ad, r), V::set1(0.5));
     const T d2 = V::mul(d, d);
@@ -298,6 +309,11 @@ struct Kern {
   static void load_rows(const In* src, size_t k, size_t rows, double* X) {
     const In* rp[W];
     for (size_t l = 0; l < W; ++l) rp[l] = src + (l < rows ? l : 0) * k;
+    // Prefetch the tile kPrefetchTiles ahead: with two input streams of short rows the hardware
+    // prefetcher alone leaves the tile load waiting on memory. A prefetch never faults, so the
+    // address may lie past the end (formed as an integer: a pointer there would be undefined).
+    const uintptr_t ahead = reinterpret_cast<uintptr_t>(src) + kPrefetchTiles * W * k * sizeof(In);
+    for (size_t b = 0; b < W * k * sizeof(In); b += 64) MODELDIFF_PREFETCH(reinterpret_cast<const void*>(ahead + b));
     T r[W];
     size_t c = 0;
     for (; c + W <= k; c += W) {
@@ -307,7 +323,10 @@ struct Kern {
     }
     if (c < k) {
       V::load_block(rp, c, k - c, r);
-      for (size_t j = 0; j < k - c; ++j) V::store(X + (c + j) * W, r[j]);
+      // Unrolled with a test per column: a loop of k - c stores compiles to a memcpy call.
+#pragma GCC unroll 8
+      for (size_t j = 0; j < W; ++j)
+        if (j < k - c) V::store(X + (c + j) * W, r[j]);
     }
   }
   static void batch_load(const void* base, bool f32, size_t k, size_t rows, double* X) {

@@ -231,6 +231,29 @@ t.test('random rows match the float64 reference at every k, kind and ISA', async
   }
 });
 
+t.test('small-k tiles: every column remainder, partial tiles and both dtypes load exactly', async (t) => {
+  // The batch path transposes W rows at a time in blocks of up to 8 columns; k = 1..20 covers
+  // every remainder of a block, and n = 21 leaves a partial last tile (spare lanes) at any W.
+  // TV and the raw-logit L2 read the loaded values directly, so a misplaced element shows.
+  const rng = createRng(31);
+  for (let k = 1; k <= 20; k++) {
+    for (const f32 of [true, false]) {
+      const dtype = f32 ? 'float32' : 'float64';
+      const cases: Array<[OutputKind, OutputArray, OutputArray]> = [['logits', randomLogits(rng, 21, k, f32), randomLogits(rng, 21, k, f32)]];
+      if (k > 1) cases.push(['probs', randomProbs(rng, 21, k, 0.3, f32), randomProbs(rng, 21, k, 0.3, f32)]);
+      for (const [kind, a, b] of cases) {
+        const ref = divergencePerSampleSync(a, b, ALL, { outputs: kind, isa: 'scalar' });
+        checkAgainstRef(t, a, b, kind, ref, `scalar ${kind} ${dtype} k=${k}`);
+        for (const isa of ISAS.filter((i) => i !== 'scalar')) {
+          const got = divergencePerSampleSync(a, b, ALL, { outputs: kind, isa });
+          const off = ALL.filter((m) => Array.from(got[m]).some((v, r) => !close(v, ref[m][r]!, 1e-12, 1e-15)));
+          t.same(off, [], `${isa} ${kind} ${dtype} k=${k}: every measure equals scalar`);
+        }
+      }
+    }
+  }
+});
+
 t.test('zeros in one distribution only: every SIMD path equals scalar', async (t) => {
   const rng = createRng(3);
   for (const k of [3, 4, 5, 8, 9, 17, 64, 257]) {
