@@ -25,7 +25,6 @@ struct V {
   static T sub(T a, T b) { return _mm256_sub_pd(a, b); }
   static T mul(T a, T b) { return _mm256_mul_pd(a, b); }
   static T div(T a, T b) { return _mm256_div_pd(a, b); }
-  static T recip(T a) { return _mm256_div_pd(_mm256_set1_pd(1.0), a); }
   static T fma(T a, T b, T c) { return _mm256_fmadd_pd(a, b, c); }
   static T abs(T a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
   static T sqrt(T a) { return _mm256_sqrt_pd(a); }

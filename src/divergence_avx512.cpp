@@ -110,13 +110,6 @@ struct V {
   static T sub(T a, T b) { return _mm512_sub_pd(a, b); }
   static T mul(T a, T b) { return _mm512_mul_pd(a, b); }
   static T div(T a, T b) { return _mm512_div_pd(a, b); }
-  // 1/a for normal a > 0: the 14-bit estimate and two Newton steps (error < 2 ulp), several times
-  // the throughput of vdivpd (16 cycles per zmm on Intel cores).
-  static T recip(T a) {
-    T y = _mm512_rcp14_pd(a);
-    y = _mm512_fmadd_pd(y, _mm512_fnmadd_pd(a, y, _mm512_set1_pd(1.0)), y);
-    return _mm512_fmadd_pd(y, _mm512_fnmadd_pd(a, y, _mm512_set1_pd(1.0)), y);
-  }
   static T fma(T a, T b, T c) { return _mm512_fmadd_pd(a, b, c); }
   static T abs(T a) { return _mm512_abs_pd(a); }
   static T sqrt(T a) { return _mm512_sqrt_pd(a); }

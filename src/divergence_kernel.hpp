@@ -183,8 +183,8 @@ struct Kern {
     const T ad = V::abs(V::sub(p, q));
     const M pos = V::gt(s, zero);
     const M need = V::gt(ad, V::mul(s, V::set1(0.1)));  // |d| > 0.1, decided without a division
-    // One reciprocal serves both forms: r = 2 / (p+q) = 1/m (lanes with p = q = 0 take 2 / 2).
-    const T r = V::mul(V::set1(2.0), V::recip(V::select(pos, s, V::set1(2.0))));
+    // One division serves both forms: r = 2 / (p+q) = 1/m (lanes with p = q = 0 divide 2 by 2).
+    const T r = V::div(V::set1(2.0), V::select(pos, s, V::set1(2.0)));
     // Series: term = (s/4) f(d), f(d) = (1+d)log(1+d) + (1-d)log(1-d) = sum d^2j / (j(2j-1)).
     const T d = V::mul(V::mul(ad, r), V::set1(0.5));
     const T d2 = V::mul(d, d);

@@ -23,7 +23,6 @@ struct V {
   static T sub(T a, T b) { return a - b; }
   static T mul(T a, T b) { return a * b; }
   static T div(T a, T b) { return a / b; }
-  static T recip(T a) { return 1.0 / a; }
   static T fma(T a, T b, T c) { return a * b + c; }
   static T abs(T a) { return std::fabs(a); }
   static T sqrt(T a) { return std::sqrt(a); }
