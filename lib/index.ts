@@ -21,6 +21,7 @@ export {
   type OutputArray,
   type OutputKind,
 } from './function/divergence';
+export { divergence, type DivergenceMetric, type DivergenceSummary, type DivergenceSummaryOptions } from './function/divergence-summary';
 export {
   compare,
   DEFAULT_METRICS,

@@ -13,7 +13,6 @@ import { coalesce, pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
 import type { ModelSource } from '../infer/session';
 import { type ProbeSource, loadLabels, openProbe } from '../io/probe';
-import { bootstrapMeanCIAsync, describe, samplesNeeded, type SamplesNeeded } from '../stats';
 import { MAX_REPLICATES } from '../stats/bootstrap';
 import { type Accuracy, accuracyStats } from './accuracy';
 import {
@@ -23,11 +22,11 @@ import {
   cohenKappa,
   divergencePerSample,
   divergencePerSampleSync,
-  infiniteMeasureHint,
   predict,
   resolveOutputKind,
 } from './divergence';
 import { type PerClass, perClassBreakdown } from './per-class';
+import { type MetricSummary, summarizeMeasures } from './summary';
 import { type TopSample, topSamples } from './top';
 
 export type CompareMetric = FunctionMeasureName | 'kappa';
@@ -81,14 +80,7 @@ export interface CompareOptions {
   threads?: number;
 }
 
-export interface MetricSummary {
-  mean: number;
-  stderr: number;
-  ci95: [number, number];
-  median: number;
-  max: number;
-  samplesNeeded: SamplesNeeded;
-}
+export type { MetricSummary } from './summary';
 
 export interface ComparedModel {
   /** The model as given: its path, or "<bytes>" / "<session>". */
@@ -251,20 +243,11 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     await Promise.all([sa.close(), sb.close()]);
   }
 
-  const cis = await bootstrapMeanCIAsync(
-    measures.map((m) => perSample[m]),
-    { replicates, seed, threads: options.threads },
-  );
-  const metrics: Partial<Record<FunctionMeasureName, MetricSummary>> = {};
-  const hints: string[] = [];
-  measures.forEach((m, i) => {
-    const d = describe(perSample[m], m);
-    metrics[m] = { mean: d.mean, stderr: d.stderr, ci95: cis[i], median: d.median, max: d.max, samplesNeeded: samplesNeeded(d.sd, d.mean, options.precision) };
-    if (d.mean === Infinity) {
-      let inf = 0;
-      for (const v of perSample[m]) if (v === Infinity) inf++;
-      hints.push(infiniteMeasureHint(m, inf, n));
-    }
+  const { metrics, hints } = await summarizeMeasures(perSample, measures, {
+    replicates,
+    seed,
+    threads: options.threads,
+    precision: options.precision,
   });
 
   const result: Comparison = {

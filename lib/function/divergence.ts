@@ -215,15 +215,25 @@ interface Prepared {
   opts: NativeDivergenceOptions;
 }
 
-function preparePair(a: OutputArray, b: OutputArray, measures: readonly string[], options: DivergenceOptions): Prepared {
-  const names = [options.names?.[0] ?? 'a', options.names?.[1] ?? 'b'];
-  checkArray(a, names[0]!);
-  checkArray(b, names[1]!);
+/**
+ * Check two models' outputs as the divergence functions do (typed arrays that fill their
+ * shapes, n > 0, equal shapes) and return the names errors use for them.
+ * @internal
+ */
+export function checkOutputPair(a: OutputArray, b: OutputArray, options: Pick<DivergenceOptions, 'names'> = {}): [string, string] {
+  const names: [string, string] = [options.names?.[0] ?? 'a', options.names?.[1] ?? 'b'];
+  checkArray(a, names[0]);
+  checkArray(b, names[1]);
   check(
     a.n === b.n && a.k === b.k,
     'SHAPE_MISMATCH',
     `${names[0]} has shape ${shapeOf(a)} but ${names[1]} has shape ${shapeOf(b)}; outputs compared on the same probe set must have the same shape`,
   );
+  return names;
+}
+
+function preparePair(a: OutputArray, b: OutputArray, measures: readonly string[], options: DivergenceOptions): Prepared {
+  const names = checkOutputPair(a, b, options);
   checkMeasures(measures);
   const kind = resolveOutputKind([a, b], options.outputs ?? 'auto');
   return { names, kind, opts: nativeOptions(kind, a.k, measures, options) };

@@ -1,0 +1,149 @@
+/**
+ * divergence(a, b, measures): the divergences between two models' saved outputs as set-level
+ * numbers, in one call. The per-sample values come from the divergence kernels
+ * ({@link divergencePerSample}); each measure is then summarized as `compare` summarizes it
+ * (mean, standard error, seeded percentile-bootstrap 95% interval, median, max, samples
+ * needed), so results from saved outputs and from models run by `compare` agree.
+ */
+import { check, ModeldiffError } from '../errors';
+import { MAX_REPLICATES } from '../stats/bootstrap';
+import {
+  checkOutputPair,
+  cohenKappa,
+  type DivergenceOptions,
+  divergencePerSample,
+  FUNCTION_MEASURE_NAMES,
+  type FunctionMeasureName,
+  type OutputArray,
+  type OutputKind,
+  predict,
+  resolveOutputKind,
+} from './divergence';
+import { type MetricSummary, summarizeMeasures } from './summary';
+
+/** A measure {@link divergence} can report: a per-sample measure, or 'kappa' (Cohen's kappa of the argmax labels). */
+export type DivergenceMetric = FunctionMeasureName | 'kappa';
+
+/** Options of {@link divergence}: those of {@link divergencePerSample} plus the summary's. */
+export interface DivergenceSummaryOptions extends DivergenceOptions {
+  /** Bootstrap replicates for the 95% interval (default 1000; 0 = none: every ci95 is [NaN, NaN]). */
+  bootstrap?: number;
+  /** Bootstrap seed, a non-negative safe integer (default 0). Same seed, same intervals. */
+  seed?: number;
+  /** Target ci95 half-width for the samples-needed estimate (default: 10% of each mean). */
+  precision?: number;
+  /** Keep the per-sample values in the result. */
+  perSample?: boolean;
+}
+
+/** What {@link divergence} returns. */
+export interface DivergenceSummary {
+  /** Samples (rows). */
+  n: number;
+  /** Output columns (classes; 1 for the sigmoid kinds). */
+  k: number;
+  /** How the rows were read (the kind 'auto' picked, or the one requested). */
+  outputs: OutputKind;
+  /** Units of the log measures (kl*, js, js-distance). */
+  units: 'nats' | 'bits';
+  /** One summary per requested per-sample measure, in the order requested. */
+  metrics: Partial<Record<FunctionMeasureName, MetricSummary>>;
+  /** The bootstrap behind every ci95. */
+  bootstrap: { replicates: number; seed: number };
+  /** Advice, e.g. how to get a finite KL. */
+  hints: string[];
+  /** Cohen's kappa between the two argmax labelings (when 'kappa' is requested). */
+  kappa?: number;
+  /** The per-sample values (with the perSample option). */
+  perSample?: Partial<Record<FunctionMeasureName, Float64Array>>;
+}
+
+const KNOWN: readonly string[] = [...FUNCTION_MEASURE_NAMES, 'kappa'];
+
+/**
+ * Divergences between two models' outputs on the same probe set, each as the mean over the
+ * samples with its standard error and a seeded bootstrap 95% interval (the numbers `compare`
+ * reports, from outputs you already have). `a` and `b` are n × k row-major outputs, read as
+ * `options.outputs` says ('auto' by default: the result says what was picked).
+ *
+ * Errors (ModeldiffError): `INVALID_ARGUMENT` for an unknown or missing measure, no samples
+ * (n = 0), or a bad option (bootstrap, seed, precision, epsilon, threads, isa);
+ * `SHAPE_MISMATCH` when the shapes differ or the data does not fill a shape (naming both
+ * inputs, by `options.names` when given); the kernels' errors (e.g. `NON_FINITE`,
+ * probabilities that do not sum to 1) name the input and the row.
+ *
+ * The inputs are read on worker threads: do not mutate them until the promise settles.
+ *
+ * @example
+ * const r = await divergence(a, b, ['js', 'tv', 'kappa'], { outputs: 'logits', seed: 1 });
+ * r.metrics.js; // { mean, stderr, ci95: [lo, hi], median, max, samplesNeeded }
+ */
+export async function divergence(
+  a: OutputArray,
+  b: OutputArray,
+  measures: DivergenceMetric[],
+  options: DivergenceSummaryOptions = {},
+): Promise<DivergenceSummary> {
+  check(Array.isArray(measures) && measures.length > 0, 'INVALID_ARGUMENT', 'measures: name at least one measure');
+  for (const m of measures) {
+    check(KNOWN.includes(m), 'INVALID_ARGUMENT', `measures: unknown measure '${String(m)}' (known: ${KNOWN.join(', ')})`);
+  }
+  const replicates = options.bootstrap ?? 1000;
+  const seed = options.seed ?? 0;
+  check(
+    Number.isInteger(replicates) && replicates >= 0 && replicates <= MAX_REPLICATES,
+    'INVALID_ARGUMENT',
+    `bootstrap must be an integer in [0, ${MAX_REPLICATES}], got ${String(replicates)}`,
+  );
+  check(Number.isSafeInteger(seed) && seed >= 0, 'INVALID_ARGUMENT', `seed must be a non-negative integer, got ${String(seed)}`);
+  check(
+    options.precision === undefined || (typeof options.precision === 'number' && options.precision > 0),
+    'INVALID_ARGUMENT',
+    `precision (target ci95 half-width) must be > 0, got ${String(options.precision)}`,
+  );
+  const names = checkOutputPair(a, b, options);
+
+  const perSampleMeasures = [...new Set(measures.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
+  const kind = resolveOutputKind([a, b], options.outputs ?? 'auto');
+  const { bootstrap: _b, seed: _s, precision: _p, perSample: _ps, ...kernelOptions } = options;
+  const divOptions: DivergenceOptions = { ...kernelOptions, outputs: kind, names };
+  const values =
+    perSampleMeasures.length > 0
+      ? await divergencePerSample(a, b, perSampleMeasures, divOptions)
+      : ({} as Record<FunctionMeasureName, Float64Array>);
+  const { metrics, hints } = await summarizeMeasures(values, perSampleMeasures, {
+    replicates,
+    seed,
+    threads: options.threads,
+    precision: options.precision,
+  });
+
+  const result: DivergenceSummary = {
+    n: a.n,
+    k: a.k,
+    outputs: kind,
+    units: options.bits ? 'bits' : 'nats',
+    metrics,
+    bootstrap: { replicates, seed },
+    hints,
+  };
+  if (measures.includes('kappa')) {
+    const labelsA = labelsOf(a, kind, names[0]);
+    const labelsB = labelsOf(b, kind, names[1]);
+    result.kappa = cohenKappa(labelsA, labelsB, Math.max(a.k, 2));
+  }
+  if (options.perSample) result.perSample = values;
+  return result;
+}
+
+/** Argmax labels of one model's outputs; predict's errors say "outputs, row r": name the input instead. */
+function labelsOf(x: OutputArray, kind: OutputKind, name: string): Int32Array {
+  try {
+    return predict(x, kind).label;
+  } catch (e) {
+    if (e instanceof ModeldiffError && e.message.startsWith('outputs, row ')) {
+      throw new ModeldiffError(e.code, name + e.message.slice('outputs'.length), { cause: e });
+    }
+    throw e;
+  }
+}

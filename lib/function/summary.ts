@@ -1,0 +1,72 @@
+/**
+ * A functional distance over a probe set is the mean of its per-sample values, reported with
+ * its standard error, a seeded percentile-bootstrap 95% interval, the median, the max and the
+ * number of samples a chosen precision would need. This module turns per-sample values (one
+ * Float64Array of length n per measure) into those summaries, for `compare` and `divergence`.
+ */
+import { bootstrapMeanCIAsync, describe, samplesNeeded, type SamplesNeeded } from '../stats';
+import { infiniteMeasureHint } from './divergence';
+
+/** How a measure's per-sample values are summarized over the probe set. */
+export interface MetricSummary {
+  /** Mean of the per-sample values (float64); +Infinity if any value is. */
+  mean: number;
+  /** Standard error of the mean: sample sd (n − 1) / √n. */
+  stderr: number;
+  /** Seeded percentile-bootstrap 95% interval of the mean; [NaN, NaN] with 0 replicates. */
+  ci95: [number, number];
+  median: number;
+  /** Largest per-sample value. */
+  max: number;
+  /** Samples needed for a 95% interval of the given half-width (normal approximation). */
+  samplesNeeded: SamplesNeeded;
+}
+
+/** Options of {@link summarizeMeasures}. */
+export interface SummaryOptions {
+  /** Bootstrap replicates for the 95% interval (default 1000; 0 = none: ci95 is [NaN, NaN]). */
+  replicates?: number;
+  /** Bootstrap seed (default 0). */
+  seed?: number;
+  /** Threads for the bootstrap resampling (default: all cores); results do not depend on it. */
+  threads?: number;
+  /** Target ci95 half-width for the samples-needed estimate (default: 10% of each mean). */
+  precision?: number;
+}
+
+/**
+ * Summarize each measure's per-sample values, in the order given. All measures share one
+ * paired bootstrap (the same resampled indices for every measure). `hints` has one line per
+ * measure whose mean is infinite (e.g. KL with a zero probability), saying how to get a
+ * finite number.
+ */
+export async function summarizeMeasures<M extends string>(
+  perSample: Readonly<Record<M, Float64Array>>,
+  measures: readonly M[],
+  options: SummaryOptions = {},
+): Promise<{ metrics: Partial<Record<M, MetricSummary>>; hints: string[] }> {
+  const cis = await bootstrapMeanCIAsync(
+    measures.map((m) => perSample[m]),
+    { replicates: options.replicates ?? 1000, seed: options.seed ?? 0, threads: options.threads },
+  );
+  const metrics: Partial<Record<M, MetricSummary>> = {};
+  const hints: string[] = [];
+  measures.forEach((m, i) => {
+    const values = perSample[m];
+    const d = describe(values, m);
+    metrics[m] = {
+      mean: d.mean,
+      stderr: d.stderr,
+      ci95: cis[i]!,
+      median: d.median,
+      max: d.max,
+      samplesNeeded: samplesNeeded(d.sd, d.mean, options.precision),
+    };
+    if (d.mean === Infinity) {
+      let inf = 0;
+      for (const v of values) if (v === Infinity) inf++;
+      hints.push(infiniteMeasureHint(m, inf, values.length));
+    }
+  });
+  return { metrics, hints };
+}
