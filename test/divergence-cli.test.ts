@@ -7,6 +7,7 @@ import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
 import { divergencePerSampleSync } from '../lib/function/divergence';
+import { divergence } from '../lib/function/divergence-summary';
 import { writeNpy } from '../lib/io/npy';
 import { createRng } from '../lib/util/rng';
 import { captureIo } from './helpers/capture-io';
@@ -114,9 +115,73 @@ t.test('infinite KL is reported as Infinity with a hint about --epsilon', async 
   t.match(doc.hints[0], /^kl is infinite on 1 of 2 samples: .*--epsilon/);
   const text = await cli('p.npy', 'q.npy', '--metric', 'kl');
   t.equal(text.code, 0);
-  t.match(text.out, /^kl\s+Infinity\s+Infinity$/m);
+  // Mean, 95% CI, max: resamples that miss row 0 have mean 0, the others Infinity.
+  t.match(text.out, /^kl\s+Infinity\s+\[0, Infinity\]\s+Infinity$/m);
   t.match(text.out, /^hint: kl is infinite on 1 of 2 samples/m);
   const smoothed = JSON.parse((await cli('p.npy', 'q.npy', '--metric', 'kl', '--epsilon', '1e-9', '--json')).out);
   t.ok(Number.isFinite(smoothed.metrics.kl.mean));
   t.same(smoothed.hints, []);
+});
+
+t.test('--json: stderr, ci95, median, samplesNeeded and the bootstrap used; perSampleMax stays as max', async (t) => {
+  const r = await cli('a.npy', 'b.npy', '--metric', 'js,tv,kappa', '--json');
+  t.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out);
+  t.same(Object.keys(doc), ['a', 'b', 'n', 'k', 'outputs', 'units', 'metrics', 'bootstrap', 'hints']);
+  t.same(doc.bootstrap, { replicates: 1000, seed: 0 }, 'defaults: 1000 replicates, seed 0');
+  const ref = divergencePerSampleSync({ data: a, n, k }, { data: b, n, k }, ['js', 'tv'], { outputs: 'logits' });
+  for (const m of ['js', 'tv'] as const) {
+    const v = doc.metrics[m];
+    t.same(Object.keys(v), ['mean', 'stderr', 'ci95', 'median', 'max', 'samplesNeeded', 'perSampleMax']);
+    const mu = mean(ref[m]);
+    const sd = Math.sqrt(ref[m].reduce((s, x) => s + (x - mu) ** 2, 0) / (n - 1));
+    t.ok(Math.abs(v.stderr - sd / Math.sqrt(n)) < 1e-12 * v.stderr, `${m} stderr = sd / √n`);
+    t.ok(v.ci95[0] < v.mean && v.mean < v.ci95[1], `${m} ci95 [${v.ci95}] brackets the mean`);
+    t.equal(v.max, Math.max(...ref[m]), `${m} max`);
+    t.equal(v.perSampleMax, v.max, `${m} perSampleMax is max`);
+    const sorted = Float64Array.from(ref[m]).sort();
+    t.equal(v.median, (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2, `${m} median`);
+    t.same(v.samplesNeeded, { halfWidth: 0.1 * v.mean, n: Math.ceil(((1.96 * sd) / (0.1 * v.mean)) ** 2) }, `${m} samplesNeeded`);
+  }
+  t.same(Object.keys(doc.metrics.kappa), ['value'], 'kappa keeps { value }');
+  // The CLI prints what the library's divergence() returns for the same options.
+  const lib = await divergence({ data: a, n, k }, { data: b, n, k }, ['js', 'tv', 'kappa'], { outputs: 'logits' });
+  t.same(doc.metrics.js.ci95, lib.metrics.js!.ci95);
+  t.equal(doc.metrics.kappa.value, lib.kappa);
+});
+
+t.test('--bootstrap and --seed: reproducible, seed-dependent, 0 = no interval', async (t) => {
+  const run = async (...args: string[]) => JSON.parse((await cli('a.npy', 'b.npy', '--metric', 'js', '--json', ...args)).out);
+  const s5 = await run('--seed', '5', '--bootstrap', '300');
+  t.same(s5.bootstrap, { replicates: 300, seed: 5 });
+  t.same((await run('--bootstrap', '300', '--seed', '5', '--threads', '1')).metrics, s5.metrics, 'same seed, same interval');
+  const s6 = await run('--seed', '6', '--bootstrap', '300');
+  t.not(s6.metrics.js.ci95[0], s5.metrics.js.ci95[0], 'another seed, another interval');
+  t.equal(s6.metrics.js.mean, s5.metrics.js.mean);
+  const lib = await divergence({ data: a, n, k }, { data: b, n, k }, ['js'], { bootstrap: 300, seed: 5 });
+  t.same(s5.metrics.js.ci95, lib.metrics.js!.ci95, 'the library gives the same interval for the same seed');
+  const none = await run('--bootstrap', '0');
+  t.same(none.metrics.js.ci95, ['NaN', 'NaN'], 'no interval with --bootstrap 0 (as compare)');
+  t.same(none.bootstrap, { replicates: 0, seed: 0 });
+  const text = await cli('a.npy', 'b.npy', '--metric', 'js,kappa', '--bootstrap', '0');
+  t.match(text.out, /^metric\s+mean\s+95% CI\s+max per sample$/m);
+  t.match(text.out, /^js\s+\S+\s+-\s+\S+$/m, 'no interval: -');
+  t.match(text.out, /^\(no 95% CI: --bootstrap 0\)$/m);
+  const table = await cli('a.npy', 'b.npy', '--seed', '5', '--bootstrap', '300');
+  const [, lo, hi] = /^js\s+\S+\s+\[(\S+), (\S+)\]\s+\S+$/m.exec(table.out) ?? [];
+  t.ok(Math.abs(Number(lo) - s5.metrics.js.ci95[0]) < 1e-5 * s5.metrics.js.ci95[0], 'table: CI lower end');
+  t.ok(Math.abs(Number(hi) - s5.metrics.js.ci95[1]) < 1e-5 * s5.metrics.js.ci95[1], 'table: CI upper end');
+  t.match(table.out, /^\(95% CI: percentile bootstrap of the mean, 300 replicates, seed 5\)$/m);
+  const usage: Array<[string[], RegExp]> = [
+    [['--bootstrap', '-1'], /--bootstrap must be an integer from 0 to 100000000, got "-1"/],
+    [['--bootstrap', '1.5'], /--bootstrap must be an integer from 0 to 100000000, got "1\.5"/],
+    [['--bootstrap', '100000001'], /--bootstrap must be an integer from 0 to 100000000/],
+    [['--seed', '-3'], /--seed must be a non-negative integer, got "-3"/],
+    [['--seed', 'x'], /--seed must be a non-negative integer, got "x"/],
+  ];
+  for (const [args, msg] of usage) {
+    const r = await cli('a.npy', 'b.npy', ...args);
+    t.equal(r.code, 2, args.join(' '));
+    t.match(r.err, msg);
+  }
 });

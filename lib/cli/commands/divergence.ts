@@ -1,33 +1,28 @@
 /**
  * `modeldiff divergence a.npy b.npy --metric js[,tv,...]`: function-view divergences between
- * two saved output arrays (n × k, or 1-D = n × 1; float32 or float64). A readable table by
- * default; with --json one document
- * `{ a, b, n, k, outputs, units, metrics: { <name>: { mean, perSampleMax } | { value } }, hints }`
- * (set-level measures such as kappa have `value`; hints say e.g. how to get a finite KL). Metric names and help come from the
- * measure registry.
+ * two saved output arrays (n × k, or 1-D = n × 1; float32 or float64), summarized by the
+ * library's `divergence()` as `compare` summarizes them. A readable table by default; with
+ * --json one document
+ * `{ a, b, n, k, outputs, units, metrics: { <name>: { mean, stderr, ci95, median, max, samplesNeeded, perSampleMax } | { value } }, bootstrap: { replicates, seed }, hints }`
+ * (set-level measures such as kappa have `value`; `perSampleMax` is `max`, kept for existing
+ * users; ci95 is ["NaN", "NaN"] with --bootstrap 0; hints say e.g. how to get a finite KL).
+ * Metric names and help come from the measure registry.
  */
 import path from 'node:path';
 
 import type { Command } from 'commander';
 
 import { check, ModeldiffError } from '../../errors';
-import {
-  cohenKappa,
-  divergencePerSample,
-  type DivergenceOptions,
-  infiniteMeasureHint,
-  type FunctionMeasureName,
-  OUTPUT_KINDS,
-  type OutputArray,
-  predict,
-  resolveOutputKind,
-} from '../../function/divergence';
+import { OUTPUT_KINDS, type OutputArray, resolveOutputKind } from '../../function/divergence';
+import { divergence, type DivergenceMetric, type DivergenceSummaryOptions } from '../../function/divergence-summary';
+import type { MetricSummary } from '../../function/summary';
 import { readNpy } from '../../io/npy';
 import { measuresOf } from '../../measures/registry';
+import { MAX_REPLICATES } from '../../stats/bootstrap';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
-import { commaList, invalidOption, nonNegativeNumber, positiveInteger } from '../option-parsers';
+import { commaList, integer, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../option-parsers';
 
 interface DivergenceFlags {
   metric: string;
@@ -36,6 +31,8 @@ interface DivergenceFlags {
   epsilon?: number;
   cost?: string;
   threads?: number;
+  bootstrap: number;
+  seed: number;
   json?: boolean;
 }
 
@@ -66,19 +63,25 @@ function formatNumber(v: number): string {
   return a >= 1e-4 && a < 1e6 ? v.toPrecision(6) : v.toExponential(4);
 }
 
-type MetricResult = { mean: number; perSampleMax: number } | { value: number };
+/** A per-sample measure's JSON entry: the library's summary plus `perSampleMax` (= max, the field's name before ci95 existed). */
+type MetricResult = (MetricSummary & { perSampleMax: number }) | { value: number };
 
 export async function runDivergence(fileA: string, fileB: string, flags: DivergenceFlags, io: CliIo): Promise<void> {
   const registry = measuresOf('function');
   const metrics = commaList(
     '--metric',
-    registry.map((m) => m.name),
+    registry.map((m) => m.name as DivergenceMetric),
     'metric',
   )(flags.metric);
   if (!['auto', ...OUTPUT_KINDS].includes(flags.outputs)) {
     throw invalidOption('--outputs', `one of auto, ${OUTPUT_KINDS.join(', ')}`, flags.outputs);
   }
-  const options: DivergenceOptions = { names: [fileA, fileB], bits: Boolean(flags.bits) };
+  const options: DivergenceSummaryOptions = {
+    names: [fileA, fileB],
+    bits: Boolean(flags.bits),
+    bootstrap: flags.bootstrap,
+    seed: flags.seed,
+  };
   if (flags.epsilon !== undefined) options.epsilon = flags.epsilon;
   if (flags.threads !== undefined) options.threads = flags.threads;
   if (metrics.includes('emd-cost') && flags.cost === undefined) {
@@ -87,51 +90,51 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
 
   const a = loadOutputs(fileA, io.cwd);
   const b = loadOutputs(fileB, io.cwd);
-  const kind = resolveOutputKind([a, b], flags.outputs as DivergenceOptions['outputs']);
+  // Resolved here, not left to divergence(): the cost matrix's size depends on it.
+  const kind = resolveOutputKind([a, b], flags.outputs as DivergenceSummaryOptions['outputs']);
   options.outputs = kind;
   if (flags.cost !== undefined) {
     options.cost = readCostMatrix(flags.cost, io.cwd, kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : a.k);
   }
 
-  const perSample = metrics.filter((m) => m !== 'kappa') as FunctionMeasureName[];
-  const values = perSample.length > 0 ? await divergencePerSample(a, b, perSample, options) : undefined;
+  const r = await divergence(a, b, metrics, options);
   const results: Record<string, MetricResult> = {};
-  const hints: string[] = [];
   for (const m of metrics) {
     if (m === 'kappa') {
-      // divergencePerSample has validated shapes; predict checks finiteness per row.
-      const k = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : a.k;
-      results[m] = { value: cohenKappa(predict(a, kind).label, predict(b, kind).label, k) };
-      continue;
+      results[m] = { value: r.kappa! };
+    } else {
+      const s = r.metrics[m]!;
+      results[m] = { ...s, perSampleMax: s.max };
     }
-    const v = values![m as FunctionMeasureName];
-    let sum = 0;
-    let max = -Infinity;
-    for (const x of v) {
-      sum += x;
-      if (x > max) max = x;
-    }
-    results[m] = { mean: sum / v.length, perSampleMax: max };
-    if (max === Infinity) hints.push(infiniteMeasureHint(m, v.filter((x) => x === Infinity).length, v.length));
   }
 
-  const units = flags.bits ? 'bits' : 'nats';
   if (flags.json) {
-    io.stdout(toJson({ a: fileA, b: fileB, n: a.n, k: a.k, outputs: kind, units, metrics: results, hints }) + '\n');
+    io.stdout(
+      toJson({ a: fileA, b: fileB, n: r.n, k: r.k, outputs: r.outputs, units: r.units, metrics: results, bootstrap: r.bootstrap, hints: r.hints }) + '\n',
+    );
     return;
   }
   const auto = flags.outputs === 'auto' ? ' (auto)' : '';
-  io.stdout(`${fileA} vs ${fileB}: n = ${a.n}, k = ${a.k}, outputs = ${kind}${auto}, log units = ${units}\n`);
+  io.stdout(`${fileA} vs ${fileB}: n = ${r.n}, k = ${r.k}, outputs = ${r.outputs}${auto}, log units = ${r.units}\n`);
   const rows = metrics.map((m) => {
-    const r = results[m]!;
-    return 'value' in r ? [m, formatNumber(r.value), '-'] : [m, formatNumber(r.mean), formatNumber(r.perSampleMax)];
+    const v = results[m]!;
+    if ('value' in v) return [m, formatNumber(v.value), '-', '-'];
+    const ci = r.bootstrap.replicates > 0 ? `[${formatNumber(v.ci95[0])}, ${formatNumber(v.ci95[1])}]` : '-';
+    return [m, formatNumber(v.mean), ci, formatNumber(v.max)];
   });
-  const header = ['metric', 'mean', 'max per sample'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const header = ['metric', 'mean', '95% CI', 'max per sample'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   io.stdout(line(header) + '\n');
-  for (const r of rows) io.stdout(line(r) + '\n');
-  for (const h of hints) io.stdout(`hint: ${h}\n`);
+  for (const row of rows) io.stdout(line(row) + '\n');
+  if (metrics.some((m) => m !== 'kappa')) {
+    io.stdout(
+      r.bootstrap.replicates > 0
+        ? `(95% CI: percentile bootstrap of the mean, ${r.bootstrap.replicates} replicates, seed ${r.bootstrap.seed})\n`
+        : '(no 95% CI: --bootstrap 0)\n',
+    );
+  }
+  for (const h of r.hints) io.stdout(`hint: ${h}\n`);
 }
 
 export function register(program: Command, io: CliIo): void {
@@ -148,6 +151,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--epsilon <e>', 'smooth both distributions: p ← (p + e) / (1 + k·e) (off by default; 0 = off)', nonNegativeNumber('--epsilon'))
     .option('--cost <file>', 'k × k cost matrix (.npy) for emd-cost')
     .option('--threads <n>', 'worker threads (default: all cores)', positiveInteger('--threads'))
+    .option('--bootstrap <B>', 'bootstrap replicates for the 95% interval (0 = none)', integer('--bootstrap', { min: 0, max: MAX_REPLICATES }), 1000)
+    .option('--seed <S>', 'bootstrap seed', nonNegativeInteger('--seed'), 0)
     .option('--json', 'one JSON document instead of a table')
     .addHelpText('after', `\nMetrics:\n${help}\n`)
     .action(async (a: string, b: string, flags: DivergenceFlags) => {
