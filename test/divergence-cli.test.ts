@@ -150,6 +150,17 @@ t.test('--json: stderr, ci95, median, samplesNeeded and the bootstrap used; perS
   t.equal(doc.metrics.kappa.value, lib.kappa);
 });
 
+t.test('--precision sets the samples-needed target half-width', async (t) => {
+  const doc = JSON.parse((await cli('a.npy', 'b.npy', '--metric', 'js', '--precision', '0.001', '--json')).out);
+  const ref = divergencePerSampleSync({ data: a, n, k }, { data: b, n, k }, ['js'], { outputs: 'logits' }).js;
+  const mu = mean(ref);
+  const sd = Math.sqrt(ref.reduce((s, x) => s + (x - mu) ** 2, 0) / (n - 1));
+  t.same(doc.metrics.js.samplesNeeded, { halfWidth: 0.001, n: Math.ceil(((1.96 * sd) / 0.001) ** 2) });
+  const bad = await cli('a.npy', 'b.npy', '--precision', '0');
+  t.equal(bad.code, 2);
+  t.match(bad.err, /--precision must be a positive number, got "0"/);
+});
+
 t.test('--bootstrap and --seed: reproducible, seed-dependent, 0 = no interval', async (t) => {
   const run = async (...args: string[]) => JSON.parse((await cli('a.npy', 'b.npy', '--metric', 'js', '--json', ...args)).out);
   const s5 = await run('--seed', '5', '--bootstrap', '300');

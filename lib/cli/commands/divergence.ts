@@ -18,11 +18,12 @@ import { divergence, type DivergenceMetric, type DivergenceSummaryOptions } from
 import type { MetricSummary } from '../../function/summary';
 import { readNpy } from '../../io/npy';
 import { measuresOf } from '../../measures/registry';
+import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
 import { MAX_REPLICATES } from '../../stats/bootstrap';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
-import { commaList, integer, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../option-parsers';
+import { commaList, integer, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../option-parsers';
 
 interface DivergenceFlags {
   metric: string;
@@ -33,6 +34,7 @@ interface DivergenceFlags {
   threads?: number;
   bootstrap: number;
   seed: number;
+  precision?: number;
   json?: boolean;
 }
 
@@ -82,6 +84,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
     bootstrap: flags.bootstrap,
     seed: flags.seed,
   };
+  if (flags.precision !== undefined) options.precision = flags.precision;
   if (flags.epsilon !== undefined) options.epsilon = flags.epsilon;
   if (flags.threads !== undefined) options.threads = flags.threads;
   if (metrics.includes('emd-cost') && flags.cost === undefined) {
@@ -153,6 +156,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--threads <n>', 'worker threads (default: all cores)', positiveInteger('--threads'))
     .option('--bootstrap <B>', 'bootstrap replicates for the 95% interval (0 = none)', integer('--bootstrap', { min: 0, max: MAX_REPLICATES }), 1000)
     .option('--seed <S>', 'bootstrap seed', nonNegativeInteger('--seed'), 0)
+    .option('--precision <H>', `target 95% CI half-width for the samples-needed estimate (default: ${DEFAULT_RELATIVE_PRECISION * 100}% of each mean)`, positiveNumber('--precision'))
     .option('--json', 'one JSON document instead of a table')
     .addHelpText('after', `\nMetrics:\n${help}\n`)
     .action(async (a: string, b: string, flags: DivergenceFlags) => {
