@@ -28,7 +28,6 @@ struct V {
   static T sub(T a, T b) { return vsubq_f64(a, b); }
   static T mul(T a, T b) { return vmulq_f64(a, b); }
   static T div(T a, T b) { return vdivq_f64(a, b); }
-  static T recip(T a) { return vdivq_f64(vdupq_n_f64(1.0), a); }
   static T fma(T a, T b, T c) { return vfmaq_f64(c, a, b); }
   static T abs(T a) { return vabsq_f64(a); }
   static T sqrt(T a) { return vsqrtq_f64(a); }
