@@ -266,14 +266,13 @@ Napi::Value Pairwise(const Napi::CallbackInfo& info) {
   return p;
 }
 
-// divergenceMemoryRead(data: Float64Array, threads) -> sum: the benchmark's memory-read ceiling.
+// divergenceMemoryRead(data: Float32Array | Float64Array, threads) -> sum: the benchmark's
+// memory-read ceiling.
 Napi::Value MemoryRead(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    fail(env, "INVALID_ARGUMENT", "data must be a Float64Array");
-  Napi::Float64Array a = info[0].As<Napi::Float64Array>();
+  const View v = view_of(env, info[0], "data");
   size_t threads = info[1].IsUndefined() ? 1 : size_arg(env, info[1], "threads");
-  return Napi::Number::New(env, dv::memory_read_sum(a.Data(), a.ElementLength(), threads < 1 ? 1u : unsigned(threads)));
+  return Napi::Number::New(env, dv::memory_read_sum(v.m, v.length, threads < 1 ? 1u : unsigned(threads)));
 }
 
 Napi::Value MaxEmdCostClasses(const Napi::CallbackInfo& info) {

@@ -617,6 +617,10 @@ t.test('memory-read ceiling kernel sums correctly', async (t) => {
   const ref = data.reduce((s, v) => s + v, 0);
   t.equal(native.divergenceMemoryRead(data, 1), ref);
   t.equal(native.divergenceMemoryRead(data, 3), ref);
+  const f32 = Float32Array.from(data);
+  t.equal(native.divergenceMemoryRead(f32, 1), ref, 'float32');
+  t.equal(native.divergenceMemoryRead(f32.subarray(7), 2), ref - data.subarray(0, 7).reduce((s, v) => s + v, 0), 'a view with an offset');
+  t.throws(() => native.divergenceMemoryRead(new Int32Array(4) as unknown as Float64Array), { code: 'INVALID_ARGUMENT' });
 });
 
 t.test('float64 probabilities with subnormal entries: finite honest values, identical rows exactly 0, on every ISA', async (t) => {

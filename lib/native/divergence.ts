@@ -46,8 +46,8 @@ export interface DivergenceAddon {
     measure: string,
     options: NativeDivergenceOptions,
   ): Promise<Float64Array>;
-  /** Sum of a Float64Array with `threads` threads: the benchmark's memory-read ceiling. */
-  divergenceMemoryRead(data: Float64Array, threads?: number): number;
+  /** Sum of a float array with `threads` threads: the benchmark's memory-read ceiling. */
+  divergenceMemoryRead(data: Float32Array | Float64Array, threads?: number): number;
   /** Largest class count the exact cost-matrix EMD accepts. */
   divergenceMaxEmdCostClasses(): number;
 }
