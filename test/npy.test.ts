@@ -285,6 +285,22 @@ t.test('makeTensor / sliceRows / dtypeOfArray', async (t) => {
   t.equal(code(() => makeTensor(new Float32Array(6), [2, -3])), 'INVALID_ARGUMENT');
   t.equal(code(() => makeTensor(new Float32Array(6), [2, 3], 'float64')), 'INVALID_ARGUMENT');
   t.equal(code(() => dtypeOfArray(new DataView(new ArrayBuffer(4)))), 'INVALID_ARGUMENT');
+  // JavaScript callers get messages naming what is wrong, not TypeErrors.
+  const bad = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof ModeldiffError ? `${e.code}: ${e.message}` : `not a ModeldiffError: ${String(e)}`;
+    }
+    return 'no error';
+  };
+  const js = makeTensor as unknown as (...args: unknown[]) => unknown;
+  t.equal(bad(() => js('float32', [2], new Float32Array(2))), 'INVALID_ARGUMENT: tensor: data must be a typed array, got "float32"');
+  t.equal(bad(() => js([1, 2], [2])), 'INVALID_ARGUMENT: tensor: data must be a typed array, got Array');
+  t.equal(bad(() => js(new DataView(new ArrayBuffer(8)), [2])), 'INVALID_ARGUMENT: tensor: data must be a typed array, got DataView');
+  t.equal(bad(() => js(new Float32Array(2), 2)), 'INVALID_ARGUMENT: tensor: shape must be an array of sizes, got number 2');
+  t.match(bad(() => js(new Float32Array(2), [2], 'float8', 'x')), /^INVALID_ARGUMENT: x: unknown dtype "float8" \(one of float32, float64, .*\)$/);
+  t.match(bad(() => js(new Float32Array(2), [2], 'constructor')), /^INVALID_ARGUMENT: tensor: unknown dtype "constructor"/);
   const types: Array<[ArrayBufferView, string]> = [
     [new Float32Array(1), 'float32'], [new Float64Array(1), 'float64'], [new Int8Array(1), 'int8'], [new Int16Array(1), 'int16'],
     [new Int32Array(1), 'int32'], [new BigInt64Array(1), 'int64'], [new Uint8Array(1), 'uint8'], [new Uint16Array(1), 'uint16'],

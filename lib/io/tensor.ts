@@ -94,8 +94,24 @@ export function dtypeOfArray(data: ArrayBufferView): DType {
   throw new ModeldiffError('INVALID_ARGUMENT', `unsupported typed array ${data.constructor.name}`);
 }
 
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
 /** Build a tensor, checking that the typed array matches the dtype and the shape. */
-export function makeTensor(data: TypedArray, shape: readonly number[], dtype: DType = dtypeOfArray(data), name = 'tensor'): Tensor {
+export function makeTensor(data: TypedArray, shape: readonly number[], dtype?: DType, name = 'tensor'): Tensor {
+  // Checked here, not left to the types: JavaScript callers get a message, not a TypeError.
+  if (!ArrayBuffer.isView(data) || data instanceof DataView) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `${name}: data must be a typed array, got ${describeValue(data)}`);
+  }
+  if (!Array.isArray(shape)) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: shape must be an array of sizes, got ${describeValue(shape)}`);
+  dtype ??= dtypeOfArray(data);
+  if (!Object.prototype.hasOwnProperty.call(DTYPES, dtype)) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `${name}: unknown dtype ${describeValue(dtype)} (one of ${Object.keys(DTYPES).join(', ')})`);
+  }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: invalid shape ${formatShape(shape)}`);
   }
