@@ -204,6 +204,24 @@ t.test('matrix text and CSV', async (t) => {
   t.equal(lines[0], 'model,m0.onnx,m1.onnx,m2.onnx');
   t.equal(lines.length, 4);
   t.equal(lines[1].split(',')[1], '0');
+  // --csv-weights <method>: a weight matrix instead, equal to the JSON's; one that was not computed says why.
+  const json = JSON.parse((await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--json', '--weights', 'raw,aligned', ...cache])).out);
+  for (const which of ['raw', 'aligned'] as const) {
+    const w = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--csv-weights', which, '--weights', 'raw,aligned', ...cache]);
+    t.equal(w.code, 0, w.err);
+    const out = w.out.trim().split('\n');
+    t.equal(out[0], 'model,m0.onnx,m1.onnx,m2.onnx');
+    t.same(out.slice(1).map((l) => l.split(',').slice(1).map(Number)), json.weights[which], `--csv-weights ${which} prints the ${which} weight matrix`);
+  }
+  const missing = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--csv-weights', 'canonical', '--weights', 'raw', ...cache]);
+  t.equal(missing.code, 2);
+  t.match(missing.err, /--csv-weights canonical: no canonical weight distance matrix: it was not requested \(--weights raw\)/);
+  const unknown = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--csv-weights', 'weights', ...cache]);
+  t.equal(unknown.code, 2);
+  t.match(unknown.err, /--csv-weights/);
+  const both = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--csv', '--csv-weights', 'raw', ...cache]);
+  t.equal(both.code, 2);
+  t.match(both.err, /exclusive/);
 });
 
 t.test('study: report, SVGs, JSON, reproducibility, no overwrite', async (t) => {

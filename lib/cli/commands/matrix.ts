@@ -2,11 +2,12 @@
  * `modeldiff matrix models/*.onnx --data probe.npy`: the N×N output distance
  * matrix (and weight distance matrices when the models share an
  * architecture). Text table by default, --json for every number, --csv for
- * the output distance matrix as a square table.
+ * the output distance matrix and --csv-weights <method> for a weight distance
+ * matrix as a square table.
  */
 import { type Command, Option } from 'commander';
 
-import { check } from '../../errors';
+import { check, ModeldiffError } from '../../errors';
 import { FUNCTION_MEASURE_NAMES } from '../../function/divergence';
 import { measureInfo } from '../../measures/registry';
 import { type MatrixOptions, matrix } from '../../many/matrix';
@@ -33,7 +34,6 @@ export interface MatrixFlags {
   threads?: number;
   quiet?: boolean;
   json?: boolean;
-  csv?: boolean;
 }
 
 /** Registry measures that are per-sample output distances (what the matrices hold). */
@@ -137,17 +137,33 @@ export function matrixText(r: MatrixResult): string {
   return out;
 }
 
+/** The weight matrix `--csv-weights` asked for; one that was not computed is an error saying why. */
+function weightMatrixFor(r: MatrixResult, method: WeightMethod): number[][] {
+  const m = r.weights[method];
+  if (!m) {
+    const why = !r.weights.methods.includes(method)
+      ? `it was not requested (--weights ${r.weights.methods.length > 0 ? r.weights.methods.join(',') : 'none'})`
+      : (r.weights.skipped ?? 'it could not be computed');
+    throw new ModeldiffError('USAGE', `--csv-weights ${method}: no ${method} weight distance matrix: ${why}`);
+  }
+  return m;
+}
+
 export function register(program: Command, io: CliIo): void {
   addMatrixOptions(program.command('matrix').description('N×N output distance matrix of many models (plus weight distance matrices when they share an architecture)'))
     .option('--json', 'print every number as JSON')
     .option('--csv', 'print the output distance matrix as CSV')
-    .action(async (models: string[], flags: MatrixFlags) => {
-      check(!(flags.json && flags.csv), 'USAGE', '--json and --csv are exclusive');
+    .addOption(new Option('--csv-weights <method>', 'print one weight distance matrix as CSV').choices([...WEIGHT_METHODS]))
+    .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod }) => {
+      check([flags.json, flags.csv, flags.csvWeights].filter(Boolean).length <= 1, 'USAGE', '--json, --csv and --csv-weights are exclusive');
       const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
       try {
         const r = await matrix(models, matrixOptionsFrom(flags, io, progress.update));
         progress.stop();
-        io.stdout(flags.json ? toJson(r) + '\n' : flags.csv ? matrixCsv(r.models, r.functional) : matrixText(r));
+        if (flags.json) io.stdout(toJson(r) + '\n');
+        else if (flags.csv) io.stdout(matrixCsv(r.models, r.functional));
+        else if (flags.csvWeights) io.stdout(matrixCsv(r.models, weightMatrixFor(r, flags.csvWeights)));
+        else io.stdout(matrixText(r));
       } finally {
         progress.stop();
       }
