@@ -108,7 +108,7 @@ struct Kern {
     return best_i;
   }
 
-  static int probs(const double* x, size_t k, size_t kpad, double* sum_out) {
+  static int probs(const double* x, size_t /*k*/, size_t kpad, double* sum_out) {  // pads read as 0
     M bad = V::mnot(V::finite(V::load(x)));
     M neg = V::lt(V::load(x), V::zero());
     double sum = 0;
