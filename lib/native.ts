@@ -1,8 +1,12 @@
 /**
- * Loads the C++ addon with node-gyp-build: a matching prebuild from
- * `prebuilds/<platform>-<arch>/` first, else the local cmake-js build in
- * `build/Release/`. The addon's surface is typed family by family in
- * `lib/native/*.ts`; this file only composes them.
+ * Loads the C++ addon with node-gyp-build, which takes a local cmake-js build
+ * in `build/Release/` if there is one, else the matching prebuild from
+ * `prebuilds/<platform>-<arch>/`. In an installed package the prebuild is what
+ * runs: the install step (`node-gyp-build-test || cmake-js compile`) compiles,
+ * and so creates `build/`, only when no prebuild loads. In a development
+ * checkout the fresh local build wins over a stale prebuild. The addon's
+ * surface is typed family by family in `lib/native/*.ts`; this file only
+ * composes them.
  */
 import path from 'node:path';
 
