@@ -185,8 +185,8 @@ inline V::T V::exp(T x) { return exp_table(x); }
 // and transposing 512-bit doubles, which is shuffle bound). Each 256-bit register is built from
 // two 128-bit row loads (row i and row i + 4, four columns), so only the in-lane 4 x 4 transposes
 // (unpack + shufps, 16 shuffles) remain: a third of the shuffles of a full 8 x 8, and with them
-// the tile load stops being the kernels' bottleneck (k = 10: ~1.3 -> ~0.35 ns per element for
-// two float32 matrices, at the machine's memory bandwidth). Masked loads never read past nc.
+// the tile load stops being the kernels' bottleneck (k = 10, two float32 tiles: 1.36 -> ~0.65 ns
+// per element in the kernel; ~0.35 standalone, at memory speed). Masked loads never read past nc.
 inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) {
   const __mmask8 m0 = static_cast<__mmask8>((1u << (nc < 4 ? nc : 4)) - 1);
   const __mmask8 m1 = static_cast<__mmask8>(nc > 4 ? (1u << (nc - 4)) - 1 : 0);

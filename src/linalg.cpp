@@ -42,7 +42,7 @@ SyrkFn pick_syrk(Isa isa) {
 int resolve_threads(int requested, std::size_t work_units) {
   int hw = static_cast<int>(std::thread::hardware_concurrency());
   if (hw <= 0) hw = 1;
-  int t = requested > 0 ? requested : hw;
+  int t = requested > 0 && requested < hw ? requested : hw;  // never more threads than the hardware's
   if (static_cast<std::size_t>(t) > work_units) t = static_cast<int>(std::max<std::size_t>(1, work_units));
   return std::max(1, t);
 }

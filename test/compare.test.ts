@@ -302,7 +302,12 @@ t.test('bad input: typed errors naming the file, tensor or both shapes', async (
   t.match(wrong.message, /expects float32 \[N, 5\], got float32 \[157, 3\]/);
   const badLabels = await errorOf(compare(aPath, bPath, { data: xPath, labels: new Array(N).fill(9), ...noCache }));
   t.match(badLabels.message, /label 9 at sample 0 is not a class of these 4-class models/);
-  t.equal((await errorOf(compare(aPath, bPath, { data: xPath, top: 0 }))).code, 'USAGE');
+  const top0 = await errorOf(compare(aPath, bPath, { data: xPath, top: 0 }));
+  t.same([top0.code, top0.message], ['INVALID_ARGUMENT', 'top must be a positive integer, got 0'], 'library errors name the option, not a CLI flag');
+  const seedBad = await errorOf(compare(aPath, bPath, { data: xPath, seed: -1 }));
+  t.same([seedBad.code, seedBad.message], ['INVALID_ARGUMENT', 'seed must be a non-negative integer, got -1']);
+  const bootBad = await errorOf(compare(aPath, bPath, { data: xPath, bootstrap: 0.5 }));
+  t.same([bootBad.code, bootBad.message], ['INVALID_ARGUMENT', 'bootstrap must be an integer in [0, 100000000], got 0.5']);
   t.match((await errorOf(compare(aPath, bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }))).message, /--top ranks samples by the first --metric/);
   // ... found before any model is opened or run (the first model here does not exist).
   t.match((await errorOf(compare(path.join(tmp, 'missing.onnx'), bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }))).message, /--top ranks samples by the first --metric/);

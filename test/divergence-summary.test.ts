@@ -129,6 +129,10 @@ t.test("kappa: a hand-computed Cohen's kappa, reported like compare's", async (t
   t.same(only.metrics, {}, 'kappa alone: no per-sample measures');
   t.ok(Math.abs(only.kappa! - 0.5) < 1e-15);
   t.notOk('kappa' in (await divergence(x, y, ['tv'])), 'no kappa unless asked');
+  // Options are checked even when no per-sample kernel runs.
+  for (const bad of [{ threads: -1 }, { threads: 0 }, { isa: 'bogus' as never }, { epsilon: -1 }]) {
+    await t.rejects(divergence(x, y, ['kappa'], bad), { code: 'INVALID_ARGUMENT' }, `kappa alone, ${JSON.stringify(bad)}`);
+  }
 });
 
 t.test('bits, infinite KL with a hint, options reach the kernels', async (t) => {

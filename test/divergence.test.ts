@@ -613,6 +613,8 @@ t.test('predict and cohenKappa', async (t) => {
 });
 
 t.test('memory-read ceiling kernel sums correctly', async (t) => {
+  const rng = createRng(77);
+  const randomLogitsFor = (n: number, k: number) => randomLogits(rng, n, k);
   const data = Float64Array.from({ length: 100001 }, (_, i) => i % 17);
   const ref = data.reduce((s, v) => s + v, 0);
   t.equal(native.divergenceMemoryRead(data, 1), ref);
@@ -621,6 +623,11 @@ t.test('memory-read ceiling kernel sums correctly', async (t) => {
   t.equal(native.divergenceMemoryRead(f32, 1), ref, 'float32');
   t.equal(native.divergenceMemoryRead(f32.subarray(7), 2), ref - data.subarray(0, 7).reduce((s, v) => s + v, 0), 'a view with an offset');
   t.throws(() => native.divergenceMemoryRead(new Int32Array(4) as unknown as Float64Array), { code: 'INVALID_ARGUMENT' });
+  // Absurd thread counts are capped at the hardware's, not honoured (or the process would die).
+  t.equal(native.divergenceMemoryRead(data, 100000), ref, 'threads: 1e5');
+  const a = randomLogitsFor(2000, 10);
+  const b = randomLogitsFor(2000, 10);
+  t.same(divergencePerSampleSync(a, b, ['js'], { threads: 100000 }).js, divergencePerSampleSync(a, b, ['js'], { threads: 1 }).js, 'per-sample with threads: 1e5');
 });
 
 t.test('float64 probabilities with subnormal entries: finite honest values, identical rows exactly 0, on every ISA', async (t) => {

@@ -213,7 +213,8 @@ t.test('matrix text and CSV', async (t) => {
     t.equal(out[0], 'model,m0.onnx,m1.onnx,m2.onnx');
     t.same(out.slice(1).map((l) => l.split(',').slice(1).map(Number)), json.weights[which], `--csv-weights ${which} prints the ${which} weight matrix`);
   }
-  const missing = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--csv-weights', 'canonical', '--weights', 'raw', ...cache]);
+  // Not requested: refused before anything runs (the data file here does not exist).
+  const missing = await run(['matrix', ...models.slice(0, 3), '--data', 'nope.npy', '--csv-weights', 'canonical', '--weights', 'raw', ...cache]);
   t.equal(missing.code, 2);
   t.match(missing.err, /--csv-weights canonical: no canonical weight distance matrix: it was not requested \(--weights raw\)/);
   const unknown = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--csv-weights', 'weights', ...cache]);
@@ -316,6 +317,10 @@ t.test('usage and input errors', async (t) => {
   t.same(w.raw, [[0, 0], [0, 0]], 'same weights: raw distance 0');
   t.equal(w.canonical, undefined);
   t.match(w.skipped, /^canonical and aligned skipped: .*symmetries/);
+  const symCsv = await run(['matrix', models[0], tanh, '--data', 'x.npy', '--csv-weights', 'aligned', ...cache]);
+  t.equal(symCsv.code, 2);
+  t.match(symCsv.err, /--csv-weights aligned: no aligned weight distance matrix: canonical and aligned skipped: .*symmetries/);
+  t.equal((await run(['matrix', models[0], tanh, '--data', 'x.npy', '--csv-weights', 'raw', ...cache])).out, 'model,m0.onnx,tanh.onnx\nm0.onnx,0,0\ntanh.onnx,0,0\n');
   t.match(await run(['matrix', '--help']).then((h) => h.out), /--max-memory/);
 });
 

@@ -301,6 +301,8 @@ t.test('makeTensor / sliceRows / dtypeOfArray', async (t) => {
   t.equal(bad(() => js(new Float32Array(2), 2)), 'INVALID_ARGUMENT: tensor: shape must be an array of sizes, got number 2');
   t.match(bad(() => js(new Float32Array(2), [2], 'float8', 'x')), /^INVALID_ARGUMENT: x: unknown dtype "float8" \(one of float32, float64, .*\)$/);
   t.match(bad(() => js(new Float32Array(2), [2], 'constructor')), /^INVALID_ARGUMENT: tensor: unknown dtype "constructor"/);
+  t.equal(bad(() => js(new Uint8ClampedArray(2), [2], undefined, 'x')), 'INVALID_ARGUMENT: x: unsupported typed array Uint8ClampedArray');
+  t.same(makeTensor(new Float32Array(6), Int32Array.from([2, 3]) as unknown as number[]).shape, [2, 3], 'a typed-array shape is accepted');
   const types: Array<[ArrayBufferView, string]> = [
     [new Float32Array(1), 'float32'], [new Float64Array(1), 'float64'], [new Int8Array(1), 'int8'], [new Int16Array(1), 'int16'],
     [new Int32Array(1), 'int32'], [new BigInt64Array(1), 'int64'], [new Uint8Array(1), 'uint8'], [new Uint16Array(1), 'uint16'],

@@ -124,12 +124,13 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   const wantKappa = requested.includes('kappa');
   const replicates = options.bootstrap ?? 1000;
   const seed = options.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new ModeldiffError('USAGE', `--seed must be a non-negative integer, got ${seed}`);
+  // The CLI's option parsers refuse these first; here they guard library callers (as divergence() does).
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ModeldiffError('INVALID_ARGUMENT', `seed must be a non-negative integer, got ${String(seed)}`);
   if (!Number.isInteger(replicates) || replicates < 0 || replicates > MAX_REPLICATES) {
-    throw new ModeldiffError('USAGE', `--bootstrap must be an integer in [0, ${MAX_REPLICATES}], got ${replicates}`);
+    throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap must be an integer in [0, ${MAX_REPLICATES}], got ${String(replicates)}`);
   }
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
-    throw new ModeldiffError('USAGE', `--top must be a positive integer, got ${options.top}`);
+    throw new ModeldiffError('INVALID_ARGUMENT', `top must be a positive integer, got ${String(options.top)}`);
   }
   // Checked before inference, not after: --top ranks by a per-sample measure.
   if (options.top !== undefined && measures.length === 0) {

@@ -150,7 +150,12 @@ function checkMeasures(measures: readonly string[]): void {
   }
 }
 
-function nativeOptions(
+/**
+ * Checks `options` against the inputs and turns them into the binding's form (throws
+ * INVALID_ARGUMENT naming the bad option).
+ * @internal
+ */
+export function nativeOptions(
   kind: OutputKind,
   k: number,
   measures: readonly string[],

@@ -107,8 +107,15 @@ export function makeTensor(data: TypedArray, shape: readonly number[], dtype?: D
   if (!ArrayBuffer.isView(data) || data instanceof DataView) {
     throw new ModeldiffError('INVALID_ARGUMENT', `${name}: data must be a typed array, got ${describeValue(data)}`);
   }
-  if (!Array.isArray(shape)) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: shape must be an array of sizes, got ${describeValue(shape)}`);
-  dtype ??= dtypeOfArray(data);
+  const shapeIsList = Array.isArray(shape) || (ArrayBuffer.isView(shape) && !(shape instanceof DataView));
+  if (!shapeIsList) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: shape must be an array of sizes, got ${describeValue(shape)}`);
+  if (dtype === undefined) {
+    try {
+      dtype = dtypeOfArray(data);
+    } catch (e) {
+      throw new ModeldiffError('INVALID_ARGUMENT', `${name}: ${(e as Error).message}`, { cause: e });
+    }
+  }
   if (!Object.prototype.hasOwnProperty.call(DTYPES, dtype)) {
     throw new ModeldiffError('INVALID_ARGUMENT', `${name}: unknown dtype ${describeValue(dtype)} (one of ${Object.keys(DTYPES).join(', ')})`);
   }

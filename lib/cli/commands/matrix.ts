@@ -137,15 +137,10 @@ export function matrixText(r: MatrixResult): string {
   return out;
 }
 
-/** The weight matrix `--csv-weights` asked for; one that was not computed is an error saying why. */
+/** The weight matrix `--csv-weights` asked for; one that could not be computed is an error saying why. */
 function weightMatrixFor(r: MatrixResult, method: WeightMethod): number[][] {
   const m = r.weights[method];
-  if (!m) {
-    const why = !r.weights.methods.includes(method)
-      ? `it was not requested (--weights ${r.weights.methods.length > 0 ? r.weights.methods.join(',') : 'none'})`
-      : (r.weights.skipped ?? 'it could not be computed');
-    throw new ModeldiffError('USAGE', `--csv-weights ${method}: no ${method} weight distance matrix: ${why}`);
-  }
+  if (!m) throw new ModeldiffError('USAGE', `--csv-weights ${method}: no ${method} weight distance matrix: ${r.weights.skipped ?? 'it could not be computed'}`);
   return m;
 }
 
@@ -156,6 +151,11 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--csv-weights <method>', 'print one weight distance matrix as CSV').choices([...WEIGHT_METHODS]))
     .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod }) => {
       check([flags.json, flags.csv, flags.csvWeights].filter(Boolean).length <= 1, 'USAGE', '--json, --csv and --csv-weights are exclusive');
+      // Refused before the (possibly long) computation; only "could not be computed" waits for it.
+      if (flags.csvWeights && (flags.weights === 'none' || !flags.weights.includes(flags.csvWeights))) {
+        const asked = flags.weights === 'none' ? 'none' : flags.weights.join(',');
+        throw new ModeldiffError('USAGE', `--csv-weights ${flags.csvWeights}: no ${flags.csvWeights} weight distance matrix: it was not requested (--weights ${asked})`);
+      }
       const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
       try {
         const r = await matrix(models, matrixOptionsFrom(flags, io, progress.update));
