@@ -306,6 +306,8 @@ t.test('bad input: typed errors naming the file, tensor or both shapes', async (
   t.same([top0.code, top0.message], ['INVALID_ARGUMENT', 'top must be a positive integer, got 0'], 'library errors name the option, not a CLI flag');
   const seedBad = await errorOf(compare(aPath, bPath, { data: xPath, seed: -1 }));
   t.same([seedBad.code, seedBad.message], ['INVALID_ARGUMENT', 'seed must be a non-negative integer, got -1']);
+  const precBad = await errorOf(compare(aPath, bPath, { data: xPath, precision: Infinity }));
+  t.same([precBad.code, precBad.message], ['INVALID_ARGUMENT', 'precision (target ci95 half-width) must be a finite number > 0, got Infinity']);
   const bootBad = await errorOf(compare(aPath, bPath, { data: xPath, bootstrap: 0.5 }));
   t.same([bootBad.code, bootBad.message], ['INVALID_ARGUMENT', 'bootstrap must be an integer in [0, 100000000], got 0.5']);
   t.match((await errorOf(compare(aPath, bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }))).message, /--top ranks samples by the first --metric/);

@@ -129,6 +129,9 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   if (!Number.isInteger(replicates) || replicates < 0 || replicates > MAX_REPLICATES) {
     throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap must be an integer in [0, ${MAX_REPLICATES}], got ${String(replicates)}`);
   }
+  if (options.precision !== undefined && !(typeof options.precision === 'number' && options.precision > 0 && Number.isFinite(options.precision))) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `precision (target ci95 half-width) must be a finite number > 0, got ${String(options.precision)}`);
+  }
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
     throw new ModeldiffError('INVALID_ARGUMENT', `top must be a positive integer, got ${String(options.top)}`);
   }

@@ -98,9 +98,9 @@ export async function divergence(
   );
   check(Number.isSafeInteger(seed) && seed >= 0, 'INVALID_ARGUMENT', `seed must be a non-negative integer, got ${String(seed)}`);
   check(
-    options.precision === undefined || (typeof options.precision === 'number' && options.precision > 0),
+    options.precision === undefined || (typeof options.precision === 'number' && options.precision > 0 && Number.isFinite(options.precision)),
     'INVALID_ARGUMENT',
-    `precision (target ci95 half-width) must be > 0, got ${String(options.precision)}`,
+    `precision (target ci95 half-width) must be a finite number > 0, got ${String(options.precision)}`,
   );
   const names = checkOutputPair(a, b, options);
 

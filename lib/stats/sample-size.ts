@@ -21,8 +21,8 @@ export interface SamplesNeeded {
 }
 
 export function samplesNeeded(sd: number, meanValue: number, precision?: number): SamplesNeeded {
-  if (precision !== undefined && !(precision > 0)) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `precision (target ci95 half-width) must be > 0, got ${precision}`);
+  if (precision !== undefined && !(precision > 0 && Number.isFinite(precision))) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `precision (target ci95 half-width) must be a finite number > 0, got ${precision}`);
   }
   const H = precision ?? DEFAULT_RELATIVE_PRECISION * Math.abs(meanValue);
   if (!Number.isFinite(sd)) return { halfWidth: H, n: Infinity };
