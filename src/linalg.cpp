@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "parallel.hpp"
+
 namespace modeldiff {
 namespace linalg {
 
@@ -47,24 +49,13 @@ int resolve_threads(int requested, std::size_t work_units) {
   return std::max(1, t);
 }
 
-// Runs fn(tid) on `threads` threads (tid 0 on the calling thread) and rethrows
-// the first exception any of them threw.
+// Runs fn(tid) for tid in [0, threads) (tid 0 on the calling thread) and rethrows the
+// exception of the lowest tid that threw: parallel_ranges with one range per tid.
 template <class Fn>
 void run_parallel(int threads, Fn fn) {
-  std::vector<std::exception_ptr> errors(threads);
-  std::vector<std::thread> pool;
-  auto guarded = [&](int tid) {
-    try {
-      fn(tid);
-    } catch (...) {
-      errors[tid] = std::current_exception();
-    }
-  };
-  for (int t = 1; t < threads; ++t) pool.emplace_back(guarded, t);
-  guarded(0);
-  for (auto& th : pool) th.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  parallel_ranges(static_cast<std::size_t>(threads), static_cast<unsigned>(threads), [&](std::size_t b, std::size_t e) {
+    for (std::size_t tid = b; tid < e; ++tid) fn(static_cast<int>(tid));
+  });
 }
 
 inline double load(const MatrixView& m, std::size_t r, std::size_t c) {
