@@ -13,7 +13,6 @@ import { coalesce, pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
 import type { ModelSource } from '../infer/session';
 import { type ProbeSource, loadLabels, openProbe } from '../io/probe';
-import { MAX_REPLICATES } from '../stats/bootstrap';
 import { type Accuracy, accuracyStats } from './accuracy';
 import {
   type DivergenceOptions,
@@ -26,7 +25,7 @@ import {
   resolveOutputKind,
 } from './divergence';
 import { type PerClass, perClassBreakdown } from './per-class';
-import { type MetricSummary, summarizeMeasures } from './summary';
+import { checkSummaryOptions, type MetricSummary, summarizeMeasures } from './summary';
 import { type TopSample, topSamples } from './top';
 
 export type CompareMetric = FunctionMeasureName | 'kappa';
@@ -122,16 +121,8 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   const requested = options.metrics && options.metrics.length > 0 ? options.metrics : DEFAULT_METRICS;
   const measures = [...new Set(requested.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
   const wantKappa = requested.includes('kappa');
-  const replicates = options.bootstrap ?? 1000;
-  const seed = options.seed ?? 0;
-  // The CLI's option parsers refuse these first; here they guard library callers (as divergence() does).
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new ModeldiffError('INVALID_ARGUMENT', `seed must be a non-negative integer, got ${String(seed)}`);
-  if (!Number.isInteger(replicates) || replicates < 0 || replicates > MAX_REPLICATES) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap must be an integer in [0, ${MAX_REPLICATES}], got ${String(replicates)}`);
-  }
-  if (options.precision !== undefined && !(typeof options.precision === 'number' && options.precision > 0 && Number.isFinite(options.precision))) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `precision (target ci95 half-width) must be a finite number > 0, got ${String(options.precision)}`);
-  }
+  // The CLI's option parsers refuse these first; here they guard library callers, before inference.
+  const { replicates, seed } = checkSummaryOptions(options);
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
     throw new ModeldiffError('INVALID_ARGUMENT', `top must be a positive integer, got ${String(options.top)}`);
   }

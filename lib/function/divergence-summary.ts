@@ -6,7 +6,6 @@
  * needed), so results from saved outputs and from models run by `compare` agree.
  */
 import { check, ModeldiffError } from '../errors';
-import { MAX_REPLICATES } from '../stats/bootstrap';
 import {
   checkOutputPair,
   cohenKappa,
@@ -20,7 +19,7 @@ import {
   predict,
   resolveOutputKind,
 } from './divergence';
-import { type MetricSummary, summarizeMeasures } from './summary';
+import { checkSummaryOptions, type MetricSummary, summarizeMeasures } from './summary';
 
 /** A measure {@link divergence} can report: a per-sample measure, or 'kappa' (Cohen's kappa of the argmax labels). */
 export type DivergenceMetric = FunctionMeasureName | 'kappa';
@@ -89,19 +88,7 @@ export async function divergence(
   for (const m of measures) {
     check(KNOWN.includes(m), 'INVALID_ARGUMENT', `measures: unknown measure '${String(m)}' (known: ${KNOWN.join(', ')})`);
   }
-  const replicates = options.bootstrap ?? 1000;
-  const seed = options.seed ?? 0;
-  check(
-    Number.isInteger(replicates) && replicates >= 0 && replicates <= MAX_REPLICATES,
-    'INVALID_ARGUMENT',
-    `bootstrap must be an integer in [0, ${MAX_REPLICATES}], got ${String(replicates)}`,
-  );
-  check(Number.isSafeInteger(seed) && seed >= 0, 'INVALID_ARGUMENT', `seed must be a non-negative integer, got ${String(seed)}`);
-  check(
-    options.precision === undefined || (typeof options.precision === 'number' && options.precision > 0 && Number.isFinite(options.precision)),
-    'INVALID_ARGUMENT',
-    `precision (target ci95 half-width) must be a finite number > 0, got ${String(options.precision)}`,
-  );
+  const { replicates, seed } = checkSummaryOptions(options);
   const names = checkOutputPair(a, b, options);
 
   const perSampleMeasures = [...new Set(measures.filter((m): m is FunctionMeasureName => m !== 'kappa'))];

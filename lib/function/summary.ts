@@ -4,7 +4,9 @@
  * number of samples a chosen precision would need. This module turns per-sample values (one
  * Float64Array of length n per measure) into those summaries, for `compare` and `divergence`.
  */
-import { bootstrapMeanCIAsync, describe, samplesNeeded, type SamplesNeeded } from '../stats';
+import { check } from '../errors';
+import { bootstrapMeanCIAsync, checkPrecision, describe, samplesNeeded, type SamplesNeeded } from '../stats';
+import { MAX_REPLICATES } from '../stats/bootstrap';
 import { infiniteMeasureHint } from './divergence';
 
 /** How a measure's per-sample values are summarized over the probe set. */
@@ -20,6 +22,23 @@ export interface MetricSummary {
   max: number;
   /** Samples needed for a 95% interval of the given half-width (normal approximation). */
   samplesNeeded: SamplesNeeded;
+}
+
+/**
+ * Checks the summary options `compare` and `divergence` share (INVALID_ARGUMENT naming the
+ * option) and fills in their defaults: 1000 bootstrap replicates, seed 0.
+ */
+export function checkSummaryOptions(o: { bootstrap?: number; seed?: number; precision?: number }): { replicates: number; seed: number } {
+  const replicates = o.bootstrap ?? 1000;
+  const seed = o.seed ?? 0;
+  check(Number.isSafeInteger(seed) && seed >= 0, 'INVALID_ARGUMENT', `seed must be a non-negative integer, got ${String(seed)}`);
+  check(
+    Number.isInteger(replicates) && replicates >= 0 && replicates <= MAX_REPLICATES,
+    'INVALID_ARGUMENT',
+    `bootstrap must be an integer in [0, ${MAX_REPLICATES}], got ${String(replicates)}`,
+  );
+  checkPrecision(o.precision);
+  return { replicates, seed };
 }
 
 /** Options of {@link summarizeMeasures}. */

@@ -20,10 +20,15 @@ export interface SamplesNeeded {
   n: number;
 }
 
-export function samplesNeeded(sd: number, meanValue: number, precision?: number): SamplesNeeded {
-  if (precision !== undefined && !(precision > 0 && Number.isFinite(precision))) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `precision (target ci95 half-width) must be a finite number > 0, got ${precision}`);
+/** Throws INVALID_ARGUMENT unless `precision` is undefined or a finite number > 0. */
+export function checkPrecision(precision: unknown): void {
+  if (precision !== undefined && !(typeof precision === 'number' && precision > 0 && Number.isFinite(precision))) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `precision (target ci95 half-width) must be a finite number > 0, got ${String(precision)}`);
   }
+}
+
+export function samplesNeeded(sd: number, meanValue: number, precision?: number): SamplesNeeded {
+  checkPrecision(precision);
   const H = precision ?? DEFAULT_RELATIVE_PRECISION * Math.abs(meanValue);
   if (!Number.isFinite(sd)) return { halfWidth: H, n: Infinity };
   if (sd === 0) return { halfWidth: H, n: 1 };
