@@ -95,8 +95,8 @@ export async function divergence(
   const kind = resolveOutputKind([a, b], options.outputs ?? 'auto');
   const { bootstrap: _b, seed: _s, precision: _p, perSample: _ps, ...kernelOptions } = options;
   const divOptions: DivergenceOptions = { ...kernelOptions, outputs: kind, names };
-  // Checked even when only kappa is asked for (no kernel call would check them then).
-  nativeOptions(kind, a.k, perSampleMeasures, divOptions);
+  // With kappa alone no kernel call checks the options (divergencePerSample does otherwise).
+  if (perSampleMeasures.length === 0) nativeOptions(kind, a.k, perSampleMeasures, divOptions);
   const values =
     perSampleMeasures.length > 0
       ? await divergencePerSample(a, b, perSampleMeasures, divOptions)
