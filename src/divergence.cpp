@@ -337,6 +337,15 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
   // Tiles of W rows start at multiples of W whatever the thread count, so every row is
   // computed the same way (batch, or row by row after a failed tile) for any `threads`.
   const size_t W = pl.kern->width, tiles = (n + W - 1) / W;
+  // Inputs of one dtype skip the tile buffers when the request needs no second pass over a tile:
+  // unsmoothed probabilities without log measures, or logits without the softmax (argmax and
+  // L2 only); cosine needs the norms first. Log measures stay on the tile path: their many
+  // constants plus two loaded column blocks exceed the vector registers, and the spills cost
+  // more than the tile round trip saves (JS +10%).
+  const MeasureSpec& sp = pl.spec;
+  const bool no_logs = !sp.js && !sp.kl && !sp.kl_reverse;
+  const bool one_pass = a.f32 == b.f32 && !sp.cosine &&
+                        ((pl.kind == Kind::Probs && pl.eps == 0 && no_logs) || (pl.kind == Kind::Logits && !pl.need_dist));
   parallel_ranges(tiles, threads_for(n, k, opt.threads), [&](size_t t0, size_t t1) {
     // Tiles 64-byte aligned: every W-double vector load / store of the kernels then stays in one
     // cache line (line-split AVX-512 accesses cost about double).
@@ -351,8 +360,15 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
     for (size_t tile = t0; tile < t1; ++tile) {
       const size_t r0 = tile * W, rows = r0 + W <= n ? W : n - r0;
       const size_t esz = a.f32 ? sizeof(float) : sizeof(double), bsz = b.f32 ? sizeof(float) : sizeof(double);
-      pl.kern->batch_load(static_cast<const char*>(a.data) + r0 * k * esz, a.f32, k, rows, xa);
-      pl.kern->batch_load(static_cast<const char*>(b.data) + r0 * k * bsz, b.f32, k, rows, xb);
+      const void* pa = static_cast<const char*>(a.data) + r0 * k * esz;
+      const void* pb = static_cast<const char*>(b.data) + r0 * k * bsz;
+      if (one_pass) {
+        if (pl.kern->batch_one_pass(pa, pb, a.f32, k, rows, bs, &sums)) write_batch(pl, sums, rows, r0, out);
+        else row_path(r0, r0 + rows, ra, rb);
+        continue;
+      }
+      pl.kern->batch_load(pa, a.f32, k, rows, xa);
+      pl.kern->batch_load(pb, b.f32, k, rows, xb);
       if (!pl.kern->batch(xa, xb, k, bs, scratch, &sums)) {
         row_path(r0, r0 + rows, ra, rb);  // reports the first bad row (or agrees at the 1e-4 edge)
         continue;
@@ -463,30 +479,14 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
     }
 }
 
-namespace {
-// 16 independent float64 accumulators: the compiler vectorizes the inner loop without
-// reassociating anything, so the loop runs at memory speed, not at one add's latency.
-template <class In>
-double sum_range(const In* x, size_t b, size_t e) {
-  double acc[16] = {};
-  size_t i = b;
-  for (; i + 16 <= e; i += 16)
-    for (size_t j = 0; j < 16; ++j) acc[j] += static_cast<double>(x[i + j]);
-  double s = 0;
-  for (; i < e; ++i) s += static_cast<double>(x[i]);
-  for (size_t j = 0; j < 16; ++j) s += acc[j];
-  return s;
-}
-}  // namespace
-
 double memory_read_sum(const Matrix& data, size_t count, unsigned threads) {
+  const RowKernels& kern = kernels_for(active_isa());
   const size_t chunks = threads < 1 ? 1 : threads;
   std::vector<double> part(chunks, 0.0);
   parallel_ranges(chunks, threads, [&](size_t c0, size_t c1) {
     for (size_t c = c0; c < c1; ++c) {
       const size_t b = count * c / chunks, e = count * (c + 1) / chunks;
-      part[c] = data.f32 ? sum_range(static_cast<const float*>(data.data), b, e)
-                         : sum_range(static_cast<const double*>(data.data), b, e);
+      part[c] = kern.read_sum(data.data, data.f32, b, e);
     }
   });
   double s = 0;

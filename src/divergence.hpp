@@ -84,8 +84,9 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
 // kMaxEmdCostClasses.
 double transport_cost(const double* a, const double* b, size_t k, const double* cost);
 
-// Plain sum of a float32 or float64 array (vectorized, float64 accumulators): the memory-read
-// ceiling the benchmark compares the kernels to, run on the same input arrays.
+// Plain sum of a float32 or float64 array in float64, vectorized with the active ISA's kernels
+// (as the measures are): the memory-read ceiling the benchmark compares them to, run on the same
+// input arrays.
 double memory_read_sum(const Matrix& data, size_t count, unsigned threads);
 
 }  // namespace divergence

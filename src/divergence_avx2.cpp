@@ -118,6 +118,7 @@ struct V {
   using T = __m256d;
   using M = __m256d;
   static constexpr size_t W = 4;
+  static constexpr size_t BC = W;  // columns per load_block
   static T load(const double* p) { return _mm256_loadu_pd(p); }
   static void store(double* p, T v) { _mm256_storeu_pd(p, v); }
   static T set1(double x) { return _mm256_set1_pd(x); }

@@ -101,6 +101,7 @@ struct V {
   using T = __m512d;
   using M = __mmask8;
   static constexpr size_t W = 8;
+  static constexpr size_t BC = 16;  // columns per load_block
   static T load(const double* p) { return _mm512_loadu_pd(p); }
   static void store(double* p, T v) { _mm512_storeu_pd(p, v); }
   static T set1(double x) { return _mm512_set1_pd(x); }
@@ -145,7 +146,7 @@ struct V {
   static T load_part(const double* p, size_t n) {
     return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1), p);
   }
-  // In-place 8 x 8 transpose (r[i] lane j <-> r[j] lane i): 24 shuffles.
+  // In-place 8 x 8 transpose (r[i] lane j <-> r[j] lane i): 24 shuffles (float64 rows).
   static void transpose(T* r) {
     T t[8], u[8];
     for (int i = 0; i < 4; ++i) {
@@ -181,37 +182,45 @@ inline V::T V::log(T x) { return _mm512_mask_blend_pd(eq(x, zero()), log_table(x
 inline V::T V::log_pos(T x) { return log_table(x); }
 inline V::T V::log_away1(T x) { return log_table<true>(x); }
 inline V::T V::exp(T x) { return exp_table(x); }
-// float32 rows: transpose 8 x 8 floats, then widen each column (4x cheaper than widening first
-// and transposing 512-bit doubles, which is shuffle bound). Each 256-bit register is built from
-// two 128-bit row loads (row i and row i + 4, four columns), so only the in-lane 4 x 4 transposes
-// (unpack + shufps, 16 shuffles) remain: a third of the shuffles of a full 8 x 8, and with them
-// the tile load stops being the kernels' bottleneck (k = 10, two float32 tiles: 1.36 -> ~0.65 ns
-// per element in the kernel; ~0.35 standalone, at memory speed). Masked loads never read past nc.
+// float32 rows, 16 columns per block (k = 10 fits one): each row is one masked 512-bit load, an
+// 8 x 16 float transpose in three shuffle stages (in-lane 4 x 4 transposes by unpack + shufps,
+// then one vpermt2ps per pair of columns to join rows 0-3 and 4-7), then each column is widened
+// to doubles. Transposing floats before widening keeps the shuffles at 24 per 16 columns; the
+// shuffle port, not the loads, bounds the tile load (the 8-column form needed ~60 shuffle-port
+// operations for a k = 10 tile, this one ~37). Masked loads never read past column c + nc.
 inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) {
-  const __mmask8 m0 = static_cast<__mmask8>((1u << (nc < 4 ? nc : 4)) - 1);
-  const __mmask8 m1 = static_cast<__mmask8>(nc > 4 ? (1u << (nc - 4)) - 1 : 0);
-  __m256 x[8];  // x[i]: columns c..c+3 of rows i | i+4; x[i + 4]: columns c+4..c+7
-  for (int i = 0; i < 4; ++i) {
-    x[i] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskz_loadu_ps(m0, rp[i] + c)),
-                                _mm_maskz_loadu_ps(m0, rp[i + 4] + c), 1);
-    if (m1) {
-      x[i + 4] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_maskz_loadu_ps(m1, rp[i] + c + 4)),
-                                      _mm_maskz_loadu_ps(m1, rp[i + 4] + c + 4), 1);
-    } else {
-      x[i + 4] = _mm256_setzero_ps();
+  const __mmask16 m = static_cast<__mmask16>(nc >= 16 ? 0xFFFFu : (1u << nc) - 1);
+  __m512 u[8];  // u[4h + j] 128-bit lane g: column 4g + j of rows 4h .. 4h + 3
+  for (int h = 0; h < 2; ++h) {
+    const __m512 x0 = _mm512_maskz_loadu_ps(m, rp[4 * h] + c), x1 = _mm512_maskz_loadu_ps(m, rp[4 * h + 1] + c);
+    const __m512 x2 = _mm512_maskz_loadu_ps(m, rp[4 * h + 2] + c), x3 = _mm512_maskz_loadu_ps(m, rp[4 * h + 3] + c);
+    const __m512 t0 = _mm512_unpacklo_ps(x0, x1), t1 = _mm512_unpackhi_ps(x0, x1);
+    const __m512 t2 = _mm512_unpacklo_ps(x2, x3), t3 = _mm512_unpackhi_ps(x2, x3);
+    u[4 * h + 0] = _mm512_shuffle_ps(t0, t2, 0x44);
+    u[4 * h + 1] = _mm512_shuffle_ps(t0, t2, 0xEE);
+    u[4 * h + 2] = _mm512_shuffle_ps(t1, t3, 0x44);
+    u[4 * h + 3] = _mm512_shuffle_ps(t1, t3, 0xEE);
+  }
+  // Lanes (g, g + 1) of u[j] and u[4 + j] interleaved: columns 4g + j (low half), 4g + 4 + j.
+  const __m512i lanes01 = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
+  const __m512i lanes23 = _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
+#pragma GCC unroll 4
+  for (size_t j = 0; j < 4; ++j) {
+    if (j >= nc) break;
+    const __m512 v = _mm512_permutex2var_ps(u[j], lanes01, u[4 + j]);
+    r[j] = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    if (4 + j < nc) r[4 + j] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    if (8 + j < nc) {
+      const __m512 w = _mm512_permutex2var_ps(u[j], lanes23, u[4 + j]);
+      r[8 + j] = _mm512_cvtps_pd(_mm512_castps512_ps256(w));
+      if (12 + j < nc) r[12 + j] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(w), 1)));
     }
   }
-  for (int h = 0; h < 2; ++h) {
-    const __m256* y = x + 4 * h;
-    const __m256 t0 = _mm256_unpacklo_ps(y[0], y[1]), t1 = _mm256_unpackhi_ps(y[0], y[1]);
-    const __m256 t2 = _mm256_unpacklo_ps(y[2], y[3]), t3 = _mm256_unpackhi_ps(y[2], y[3]);
-    r[4 * h + 0] = _mm512_cvtps_pd(_mm256_shuffle_ps(t0, t2, 0x44));  // rows 0-3 | 4-7 of one column
-    r[4 * h + 1] = _mm512_cvtps_pd(_mm256_shuffle_ps(t0, t2, 0xEE));
-    r[4 * h + 2] = _mm512_cvtps_pd(_mm256_shuffle_ps(t1, t3, 0x44));
-    r[4 * h + 3] = _mm512_cvtps_pd(_mm256_shuffle_ps(t1, t3, 0xEE));
-  }
 }
-inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
+inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) {
+  generic_load_block<V>(rp, c, nc < W ? nc : W, r);
+  if (nc > W) generic_load_block<V>(rp, c + W, nc - W, r + W);
+}
 
 #include "divergence_kernel.hpp"
 

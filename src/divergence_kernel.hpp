@@ -41,6 +41,7 @@ struct Kern {
   using T = typename V::T;
   using M = typename V::M;
   static constexpr size_t W = V::W;
+  static constexpr size_t BC = V::BC;  // columns per V::load_block
 
   static int logits(double* x, size_t k, size_t kpad, double* p, double* lp) {
     for (size_t i = k; i < kpad; ++i) x[i] = x[0];  // pads must not change the max
@@ -301,31 +302,35 @@ struct Kern {
 
   // ---- batch path: lanes = rows ----
 
+  // Prefetch the tile kPrefetchTiles ahead: with two input streams of short rows the hardware
+  // prefetcher alone leaves the tile load waiting on memory. A prefetch never faults, so the
+  // address may lie past the end (formed as an integer: a pointer there would be undefined).
+  template <class In>
+  MODELDIFF_INLINE static void prefetch_ahead(const In* src, size_t k) {
+    const uintptr_t ahead = reinterpret_cast<uintptr_t>(src) + kPrefetchTiles * W * k * sizeof(In);
+    for (size_t b = 0; b < W * k * sizeof(In); b += 64) MODELDIFF_PREFETCH(reinterpret_cast<const void*>(ahead + b));
+  }
   // Transpose `rows` (<= W) rows of k values starting at `base` into X[j * W + lane]; spare
-  // lanes repeat row 0. Blocks of W columns: W (masked) row loads and an in-register W x W
-  // transpose (V::load_block), then W column stores; element-wise copies cost more than the
-  // TV kernel itself (hardware gathers measured 4x slower still).
+  // lanes repeat row 0. Blocks of BC columns: W (masked) row loads and an in-register transpose
+  // (V::load_block), then one store per column; element-wise copies cost more than the TV
+  // kernel itself (hardware gathers measured 4x slower still).
   template <class In>
   static void load_rows(const In* src, size_t k, size_t rows, double* X) {
     const In* rp[W];
     for (size_t l = 0; l < W; ++l) rp[l] = src + (l < rows ? l : 0) * k;
-    // Prefetch the tile kPrefetchTiles ahead: with two input streams of short rows the hardware
-    // prefetcher alone leaves the tile load waiting on memory. A prefetch never faults, so the
-    // address may lie past the end (formed as an integer: a pointer there would be undefined).
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(src) + kPrefetchTiles * W * k * sizeof(In);
-    for (size_t b = 0; b < W * k * sizeof(In); b += 64) MODELDIFF_PREFETCH(reinterpret_cast<const void*>(ahead + b));
-    T r[W];
+    prefetch_ahead(src, k);
+    T r[BC];
     size_t c = 0;
-    for (; c + W <= k; c += W) {
-      V::load_block(rp, c, W, r);
-#pragma GCC unroll 8
-      for (size_t j = 0; j < W; ++j) V::store(X + (c + j) * W, r[j]);
+    for (; c + BC <= k; c += BC) {
+      V::load_block(rp, c, BC, r);
+#pragma GCC unroll 16
+      for (size_t j = 0; j < BC; ++j) V::store(X + (c + j) * W, r[j]);
     }
     if (c < k) {
       V::load_block(rp, c, k - c, r);
       // Unrolled with a test per column: a loop of k - c stores compiles to a memcpy call.
-#pragma GCC unroll 8
-      for (size_t j = 0; j < W; ++j)
+#pragma GCC unroll 16
+      for (size_t j = 0; j < BC; ++j)
         if (j < k - c) V::store(X + (c + j) * W, r[j]);
     }
   }
@@ -431,18 +436,56 @@ struct Kern {
     return true;
   }
 
-  // Per-lane sums for two prepared tiles (labels untouched).
-  // The per-element loop of batch_measure. Mask = -1 reads which measures to sum from `s` at
-  // run time; the common single-measure requests get their own instantiation (bit 0 kl,
-  // 1 kl-reverse, 2 js, 3 tv), whose loop carries no per-measure branches.
-  template <int Mask, bool Deferred>
-  static void dist_sums(const double* PA, const double* LA, const double* PB, const double* LB, size_t k,
-                        const MeasureSpec& s, const T* na, const T* nb, BatchSums* out) {
+  // Per-lane running sums of the distribution measures over a tile's columns, taken in class
+  // order (so the fused and the two-pass batch paths give identical values). Mask = -1 reads
+  // which measures to sum from `s` at run time; the common single-measure requests get their
+  // own instantiation (bit 0 kl, 1 kl-reverse, 2 js, 3 tv), whose loop carries no per-measure
+  // branches.
+  template <int Mask>
+  struct ColumnSums {
+    const MeasureSpec& s;
     const bool kl = Mask < 0 ? s.kl : (Mask & 1) != 0, klr = Mask < 0 ? s.kl_reverse : (Mask & 2) != 0;
     const bool js = Mask < 0 ? s.js : (Mask & 4) != 0, tv = Mask < 0 ? s.tv : (Mask & 8) != 0;
     const bool hel = Mask < 0 && s.hellinger, emd = Mask < 0 && s.emd;
+    T akl = V::zero(), aklr = V::zero(), ajs = V::zero(), atv = V::zero(), ahel = V::zero(), aemd = V::zero();
+    T c = V::zero(), comp = V::zero();
+    explicit ColumnSums(const MeasureSpec& spec) : s(spec) {}
+    // One class column; `inner` is false for the last class (the EMD's CDF stops before it).
+    MODELDIFF_INLINE void add(T p, T lp, T q, T lq, bool inner) {
+      if (kl) akl = V::add(akl, kl_term(p, lp, q, lq, s.normalized));
+      if (klr) aklr = V::add(aklr, kl_term(q, lq, p, lp, s.normalized));
+      if (js) ajs = V::add(ajs, js_term(p, lp, q, lq, s.have_logs));
+      if (tv) atv = V::add(atv, V::abs(V::sub(p, q)));
+      if (hel) {
+        T dd = V::sub(V::sqrt(p), V::sqrt(q));
+        ahel = V::fma(dd, dd, ahel);
+      }
+      if (emd && inner) {
+        // Lane-wise Neumaier-compensated CDF difference, as in the row path.
+        T v = V::sub(p, q);
+        T t = V::add(c, v);
+        M big = V::mnot(V::lt(V::abs(c), V::abs(v)));
+        comp = V::add(comp, V::select(big, V::add(V::sub(c, t), v), V::add(V::sub(v, t), c)));
+        c = t;
+        aemd = V::add(aemd, V::abs(V::add(c, comp)));
+      }
+    }
+    void store(BatchSums* out) const {
+      V::store(out->kl, akl);
+      V::store(out->kl_reverse, aklr);
+      V::store(out->js, ajs);
+      V::store(out->tv, atv);
+      V::store(out->hellinger, ahel);
+      V::store(out->emd, aemd);
+    }
+  };
+
+  // Per-lane sums for two prepared tiles (labels untouched).
+  template <int Mask, bool Deferred>
+  static void dist_sums(const double* PA, const double* LA, const double* PB, const double* LB, size_t k,
+                        const MeasureSpec& s, const T* na, const T* nb, BatchSums* out) {
+    ColumnSums<Mask> sums(s);
     const T zero = V::zero();
-    T akl = zero, aklr = zero, ajs = zero, atv = zero, ahel = zero, aemd = zero, c = zero, comp = zero;
     for (size_t j = 0; j < k; ++j) {
       T p = V::load(PA + j * W), q = V::load(PB + j * W);
       T lp = zero, lq = zero;
@@ -456,30 +499,9 @@ struct Kern {
         lp = V::sub(lp, na[0]);
         lq = V::sub(lq, nb[0]);
       }
-      if (kl) akl = V::add(akl, kl_term(p, lp, q, lq, s.normalized));
-      if (klr) aklr = V::add(aklr, kl_term(q, lq, p, lp, s.normalized));
-      if (js) ajs = V::add(ajs, js_term(p, lp, q, lq, s.have_logs));
-      if (tv) atv = V::add(atv, V::abs(V::sub(p, q)));
-      if (hel) {
-        T dd = V::sub(V::sqrt(p), V::sqrt(q));
-        ahel = V::fma(dd, dd, ahel);
-      }
-      if (emd && j + 1 < k) {
-        // Lane-wise Neumaier-compensated CDF difference, as in the row path.
-        T v = V::sub(p, q);
-        T t = V::add(c, v);
-        M big = V::mnot(V::lt(V::abs(c), V::abs(v)));
-        comp = V::add(comp, V::select(big, V::add(V::sub(c, t), v), V::add(V::sub(v, t), c)));
-        c = t;
-        aemd = V::add(aemd, V::abs(V::add(c, comp)));
-      }
+      sums.add(p, lp, q, lq, j + 1 < k);
     }
-    V::store(out->kl, akl);
-    V::store(out->kl_reverse, aklr);
-    V::store(out->js, ajs);
-    V::store(out->tv, atv);
-    V::store(out->hellinger, ahel);
-    V::store(out->emd, aemd);
+    sums.store(out);
   }
 
   template <bool Deferred>
@@ -494,6 +516,98 @@ struct Kern {
     else if (mask == 8) dist_sums<8, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
     else if (mask != 0) dist_sums<-1, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
     else dist_sums<0, Deferred>(PA, LA, PB, LB, 0, s, na, nb, out);  // zero sums
+  }
+
+  // Tiles in one pass, for unsmoothed probabilities asked for measures without logs, and for
+  // logits asked only for argmax / raw-row measures (no softmax): each block of columns of both
+  // inputs is loaded and transposed in registers, then validated, labelled and summed column by
+  // column; no tile is written to memory and read back (that round trip, and the separate
+  // validation pass, cost more than the TV kernel itself). Same operations in the same order
+  // as batch_load + batch, so the values are identical. False if a lane fails validation.
+  template <int Mask, class In>
+  static bool one_pass_of(const In* a, const In* b, size_t k, size_t rows, const BatchSpec& bs, BatchSums* out) {
+    const MeasureSpec& s = bs.measure;
+    const In* ra[W];
+    const In* rb[W];
+    for (size_t l = 0; l < W; ++l) {
+      ra[l] = a + (l < rows ? l : 0) * k;
+      rb[l] = b + (l < rows ? l : 0) * k;
+    }
+    prefetch_ahead(a, k);
+    prefetch_ahead(b, k);
+    ColumnSums<Mask> sums(s);
+    const T zero = V::zero();
+    T mna = zero, mnb = zero, suma = zero, sumb = zero, besta = zero, bestb = zero, ida = zero, idb = zero;
+    T al2 = zero, xa[BC], xb[BC];
+    M nonfinite = V::lt(zero, zero);  // all lanes false
+    for (size_t c = 0; c < k; c += BC) {
+      const size_t nc = min_size(BC, k - c);
+      V::load_block(ra, c, nc, xa);
+      V::load_block(rb, c, nc, xb);
+#pragma GCC unroll 16
+      for (size_t jj = 0; jj < BC; ++jj) {
+        if (jj >= nc) break;
+        const size_t j = c + jj;
+        const T p = xa[jj], q = xb[jj];
+        if (j == 0) mna = besta = p, mnb = bestb = q;
+        if (bs.logits) {
+          nonfinite = V::mor(nonfinite, V::mor(V::mnot(V::finite(p)), V::mnot(V::finite(q))));
+        } else {
+          mna = V::min(mna, p);
+          mnb = V::min(mnb, q);
+          suma = V::add(suma, p);
+          sumb = V::add(sumb, q);
+        }
+        if (bs.need_label && j > 0) {
+          const T jv = V::set1(static_cast<double>(j));
+          const M ma = V::gt(p, besta), mb = V::gt(q, bestb);  // strict: ties keep the lowest index
+          besta = V::select(ma, p, besta);
+          ida = V::select(ma, jv, ida);
+          bestb = V::select(mb, q, bestb);
+          idb = V::select(mb, jv, idb);
+        }
+        T lp = zero, lq = zero;
+        if (s.have_logs) {
+          lp = V::log(p);
+          lq = V::log(q);
+        }
+        sums.add(p, lp, q, lq, j + 1 < k);
+        if (s.l2) {
+          const T dd = V::sub(p, q);
+          al2 = V::fma(dd, dd, al2);
+        }
+      }
+    }
+    // As batch_prepare: logits must be finite; for probabilities a NaN or infinity fails the sum
+    // test and a negative entry the minimum.
+    if (bs.logits) {
+      if (V::any(nonfinite)) return false;
+    } else {
+      const T one = V::set1(1.0), tol = V::set1(1e-4);
+      const M bad = V::mor(V::mor(V::lt(mna, zero), V::mnot(V::le(V::abs(V::sub(suma, one)), tol))),
+                           V::mor(V::lt(mnb, zero), V::mnot(V::le(V::abs(V::sub(sumb, one)), tol))));
+      if (V::any(bad)) return false;
+    }
+    V::store(out->label_a, ida);
+    V::store(out->label_b, idb);
+    V::store(out->l2, al2);
+    sums.store(out);
+    return true;
+  }
+  template <int Mask>
+  static bool one_pass_typed(const void* a, const void* b, bool f32, size_t k, size_t rows, const BatchSpec& bs,
+                                BatchSums* out) {
+    if (f32) return one_pass_of<Mask>(static_cast<const float*>(a), static_cast<const float*>(b), k, rows, bs, out);
+    return one_pass_of<Mask>(static_cast<const double*>(a), static_cast<const double*>(b), k, rows, bs, out);
+  }
+  // Both inputs float32 or both float64; the caller checks that the request qualifies (see
+  // per_sample).
+  static bool one_pass(const void* a, const void* b, bool f32, size_t k, size_t rows, const BatchSpec& bs,
+                          BatchSums* out) {
+    const MeasureSpec& s = bs.measure;
+    if (s.tv && !(s.hellinger || s.emd || s.l2)) return one_pass_typed<8>(a, b, f32, k, rows, bs, out);
+    if (!(s.tv || s.hellinger || s.emd || s.l2)) return one_pass_typed<0>(a, b, f32, k, rows, bs, out);
+    return one_pass_typed<-1>(a, b, f32, k, rows, bs, out);
   }
 
   static void batch_measure(const double* XA, const double* PA, const double* LA, const double* XB, const double* PB,
@@ -534,8 +648,23 @@ struct Kern {
     }
   }
 
+  // Four independent accumulators hide the add latency; the tail is a masked partial load.
+  template <class In>
+  static double read_sum_of(const In* x, size_t b, size_t e) {
+    T acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+    size_t i = b;
+    for (; i + 4 * W <= e; i += 4 * W)
+      for (size_t j = 0; j < 4; ++j) acc[j] = V::add(acc[j], V::load_part(x + i + j * W, W));
+    for (; i < e; i += W) acc[0] = V::add(acc[0], V::load_part(x + i, min_size(W, e - i)));
+    return V::reduce_add(V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])));
+  }
+  static double read_sum(const void* x, bool f32, size_t b, size_t e) {
+    return f32 ? read_sum_of(static_cast<const float*>(x), b, e) : read_sum_of(static_cast<const double*>(x), b, e);
+  }
+
   static const RowKernels& table() {
-    static const RowKernels t{W, &logits, &probs, &logs, &smooth, &measure, &batch_load, &batch, &batch_prep, &batch_measure, &argmax};
+    static const RowKernels t{W,      &logits,        &probs,  &logs,     &smooth, &measure,
+                              &batch_load, &batch, &one_pass, &batch_prep, &batch_measure, &argmax, &read_sum};
     return t;
   }
 };

@@ -16,6 +16,7 @@ struct V {
   using T = float64x2_t;
   using M = uint64x2_t;
   static constexpr size_t W = 2;
+  static constexpr size_t BC = W;  // columns per load_block
   static T load(const double* p) { return vld1q_f64(p); }
   static void store(double* p, T v) { vst1q_f64(p, v); }
   static T set1(double x) { return vdupq_n_f64(x); }

@@ -69,6 +69,11 @@ struct RowKernels {
   void (*batch_load)(const void* base, bool f32, size_t k, size_t rows, double* x);
   bool (*batch)(const double* xa, const double* xb, size_t k, const BatchSpec& spec, double* scratch,
                 BatchSums* out);
+  // batch_load + batch in one pass, reading the inputs directly (a, b: `rows` rows of k values
+  // each, both float32 or both float64), for requests that need one pass over a tile: unsmoothed
+  // probabilities without log measures, logits without the softmax; no cosine. Same values.
+  bool (*batch_one_pass)(const void* a, const void* b, bool f32, size_t k, size_t rows, const BatchSpec& spec,
+                      BatchSums* out);
   // The two halves of `batch`, for pairwise use (each model's tile prepared once):
   // batch_prep fills p / lp (k * width each) and label[0..width); batch_measure leaves labels.
   bool (*batch_prep)(const double* x, size_t k, const BatchSpec& spec, double* p, double* lp, double* label);
@@ -76,6 +81,9 @@ struct RowKernels {
                         const double* lb, size_t k, const MeasureSpec& spec, BatchSums* out);
   // Index of the first maximum of x[0..k) (x finite).
   size_t (*argmax)(const double* x, size_t k);
+  // Sum of x[b..e) (float32 or float64) in float64: the benchmark's memory-read ceiling, so it
+  // must run at this ISA's load speed, as the kernels do.
+  double (*read_sum)(const void* x, bool f32, size_t b, size_t e);
 };
 
 const RowKernels& scalar_kernels();

@@ -14,6 +14,7 @@ struct V {
   using T = double;
   using M = bool;
   static constexpr size_t W = 1;
+  static constexpr size_t BC = W;  // columns per load_block
   static T load(const double* p) { return *p; }
   static void store(double* p, T v) { *p = v; }
   static T set1(double x) { return x; }

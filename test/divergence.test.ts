@@ -232,8 +232,9 @@ t.test('random rows match the float64 reference at every k, kind and ISA', async
 });
 
 t.test('small-k tiles: every column remainder, partial tiles and both dtypes load exactly', async (t) => {
-  // The batch path transposes W rows at a time in blocks of up to 8 columns; k = 1..20 covers
-  // every remainder of a block, and n = 21 leaves a partial last tile (spare lanes) at any W.
+  // The batch path transposes W rows at a time in blocks of up to 8 columns (16 for float32 on
+  // AVX-512); k = 1..20 covers every remainder of an 8-column block, and n = 21 leaves a
+  // partial last tile (spare lanes) at any W. The one-pass probability path has its own test.
   // TV and the raw-logit L2 read the loaded values directly, so a misplaced element shows.
   const rng = createRng(31);
   for (let k = 1; k <= 20; k++) {
@@ -251,6 +252,80 @@ t.test('small-k tiles: every column remainder, partial tiles and both dtypes loa
         }
       }
     }
+  }
+});
+
+t.test('one-pass tiles (no logs, no softmax) equal the two-pass path and the reference', async (t) => {
+  // Unsmoothed probabilities asked only for TV, Hellinger, EMD, L2 or disagreement, and logits
+  // asked only for disagreement or L2, are loaded, validated and summed in one pass over the
+  // inputs; adding 'js' to the request sends the same rows through the two-pass tile path. Both
+  // must give identical values (same operations in the same order), equal scalar and the
+  // reference. k up to 40 covers two 16-column blocks and every remainder; n = 21 leaves a
+  // partial last tile.
+  const rng = createRng(35);
+  const light: Array<[OutputKind, FunctionMeasureName[]]> = [
+    ['probs', ['tv']],
+    ['probs', ['disagreement']],
+    ['probs', ['hellinger', 'emd', 'l2', 'tv', 'disagreement']],
+    ['logits', ['disagreement']],
+    ['logits', ['disagreement', 'l2']],
+  ];
+  for (let k = 1; k <= 40; k += k < 20 ? 1 : 3) {
+    for (const f32 of [true, false]) {
+      const inputs = {
+        probs: [randomProbs(rng, 21, k, 0.3, f32), randomProbs(rng, 21, k, 0.3, f32)],
+        logits: [randomLogits(rng, 21, k, f32), randomLogits(rng, 21, k, f32)],
+      };
+      const label = `${f32 ? 'float32' : 'float64'} k=${k}`;
+      for (const isa of ISAS) {
+        for (const [kind, measures] of light) {
+          const [a, b] = inputs[kind as 'probs' | 'logits'] as [OutputArray, OutputArray];
+          const got = divergencePerSampleSync(a, b, measures, { outputs: kind, isa });
+          const twoPass = divergencePerSampleSync(a, b, [...measures, 'js'], { outputs: kind, isa });
+          const differ = measures.filter((m) => Array.from(got[m]).some((v, r) => !Object.is(v, twoPass[m][r])));
+          t.same(differ, [], `${isa} ${kind} ${measures.join('+')} ${label}: one pass equals two passes bit for bit`);
+          if (isa === 'scalar') checkAgainstRef(t, a, b, kind, got, `${isa} ${kind} ${measures.join('+')} ${label}`);
+        }
+      }
+    }
+  }
+  // A bad row in the middle of a tile, in either input: the tile is redone row by row and the
+  // error names that row, on every ISA.
+  for (const isa of ISAS) {
+    for (const [which, name] of [[0, 'a'], [1, 'b']] as const) {
+      for (const [value, code, message] of [
+        [-0.25, 'INVALID_PROBS', /has a negative probability/],
+        [NaN, 'NON_FINITE', /contains NaN or Infinity/],
+        [0.9, 'INVALID_PROBS', /probabilities sum to/],
+      ] as const) {
+        for (const f32 of [true, false]) {
+          const inputs = [randomProbs(rng, 21, 10, 0.3, f32), randomProbs(rng, 21, 10, 0.3, f32)];
+          inputs[which]!.data[11 * 10 + 3] = value;
+          t.throws(() => divergencePerSampleSync(inputs[0]!, inputs[1]!, ['tv'], { outputs: 'probs', isa }), {
+            code,
+            message: new RegExp(`^${name}, row 11: ${message.source}`),
+          });
+        }
+      }
+      for (const value of [NaN, -Infinity]) {
+        const inputs = [randomLogits(rng, 21, 10, true), randomLogits(rng, 21, 10, true)];
+        inputs[which]!.data[11 * 10 + 9] = value;
+        t.throws(() => divergencePerSampleSync(inputs[0]!, inputs[1]!, ['disagreement'], { outputs: 'logits', isa }), {
+          code: 'NON_FINITE',
+          message: new RegExp(`^${name}, row 11: contains NaN or Infinity`),
+        });
+      }
+    }
+  }
+  // Mixed dtypes take the two-pass path: same values as both float64.
+  const a = randomProbs(rng, 21, 10, 0.3, true);
+  const b = randomProbs(rng, 21, 10, 0.3, false);
+  const a64 = { data: Float64Array.from(a.data), n: a.n, k: a.k };
+  for (const isa of ISAS) {
+    const mixed = divergencePerSampleSync(a, b, ['tv', 'emd'], { outputs: 'probs', isa });
+    const same = divergencePerSampleSync(a64, b, ['tv', 'emd'], { outputs: 'probs', isa });
+    t.same(Array.from(mixed.tv), Array.from(same.tv), `${isa} mixed dtypes tv`);
+    t.same(Array.from(mixed.emd), Array.from(same.emd), `${isa} mixed dtypes emd`);
   }
 });
 
