@@ -138,13 +138,9 @@ bool all_finite(const double* x, size_t k) {
   return true;
 }
 
-void load_row(const Matrix& m, size_t row, size_t k, double* x) {
-  if (m.f32) {
-    const float* src = static_cast<const float*>(m.data) + row * k;
-    for (size_t i = 0; i < k; ++i) x[i] = src[i];
-  } else {
-    std::memcpy(x, static_cast<const double*>(m.data) + row * k, k * sizeof(double));
-  }
+// Value `row` of a one-column input (the sigmoid kinds).
+double value_at(const Matrix& m, size_t row) {
+  return m.f32 ? static_cast<double>(static_cast<const float*>(m.data)[row]) : static_cast<const double*>(m.data)[row];
 }
 
 [[noreturn]] void row_error(int status, long matrix, size_t row, double value) {
@@ -163,8 +159,8 @@ void load_row(const Matrix& m, size_t row, size_t k, double* x) {
 void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b) {
   const RowKernels& K = *pl.kern;
   if (pl.kind == Kind::Logits || pl.kind == Kind::Probs) {
-    load_row(m, row, pl.k, b.x);
-    for (size_t i = pl.k; i < pl.kpadraw; ++i) b.x[i] = 0.0;
+    const size_t esz = m.f32 ? sizeof(float) : sizeof(double);
+    K.widen(static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, pl.k, pl.kpadraw, b.x);
     if (pl.kind == Kind::Logits && !pl.need_dist) {
       // Only argmax / raw-row measures: no softmax needed, just the finiteness check.
       if (!all_finite(b.x, pl.k)) row_error(kRowNonFinite, matrix, row, 0);
@@ -189,8 +185,7 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
     return;
   }
   // Sigmoid kinds: one column -> Bernoulli [1 - s, s].
-  double v;
-  load_row(m, row, 1, &v);
+  const double v = value_at(m, row);
   if (!std::isfinite(v)) row_error(kRowNonFinite, matrix, row, v);
   std::memset(b.store.data(), 0, b.store.size() * sizeof(double));
   b.x[0] = v;

@@ -648,6 +648,22 @@ struct Kern {
     }
   }
 
+  // One input row as doubles: x[0..k) = src[0..k), x[k..kpad) = 0 (kpad a multiple of W).
+  template <class In>
+  static void widen_of(const In* src, size_t k, size_t kpad, double* x) {
+    size_t i = 0;
+    for (; i + W <= k; i += W) V::store(x + i, V::load_part(src + i, W));
+    if (i < k) {
+      V::store(x + i, V::load_part(src + i, k - i));  // zeros beyond k
+      i += W;
+    }
+    for (; i < kpad; i += W) V::store(x + i, V::zero());
+  }
+  static void widen(const void* src, bool f32, size_t k, size_t kpad, double* x) {
+    if (f32) widen_of(static_cast<const float*>(src), k, kpad, x);
+    else widen_of(static_cast<const double*>(src), k, kpad, x);
+  }
+
   // Four independent accumulators hide the add latency; the tail is a masked partial load.
   template <class In>
   static double read_sum_of(const In* x, size_t b, size_t e) {
@@ -664,7 +680,7 @@ struct Kern {
 
   static const RowKernels& table() {
     static const RowKernels t{W,      &logits,        &probs,  &logs,     &smooth, &measure,
-                              &batch_load, &batch, &one_pass, &batch_prep, &batch_measure, &argmax, &read_sum};
+                              &batch_load, &batch, &one_pass, &batch_prep, &batch_measure, &argmax, &widen, &read_sum};
     return t;
   }
 };

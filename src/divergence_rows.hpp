@@ -81,6 +81,10 @@ struct RowKernels {
                         const double* lb, size_t k, const MeasureSpec& spec, BatchSums* out);
   // Index of the first maximum of x[0..k) (x finite).
   size_t (*argmax)(const double* x, size_t k);
+  // One input row (float32 or float64) into x as doubles, pads [k, kpad) zeroed; kpad a multiple
+  // of kRowPad. The row path's load: a plain conversion loop in the baseline build took ~45% of
+  // the time of TV at k = 1000.
+  void (*widen)(const void* src, bool f32, size_t k, size_t kpad, double* x);
   // Sum of x[b..e) (float32 or float64) in float64: the benchmark's memory-read ceiling, so it
   // must run at this ISA's load speed, as the kernels do.
   double (*read_sum)(const void* x, bool f32, size_t b, size_t e);
