@@ -132,12 +132,6 @@ double* aligned64(double* p) {
   return reinterpret_cast<double*>((a + 63) & ~static_cast<uintptr_t>(63));
 }
 
-bool all_finite(const double* x, size_t k) {
-  for (size_t i = 0; i < k; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
-
 // Value `row` of a one-column input (the sigmoid kinds).
 double value_at(const Matrix& m, size_t row) {
   return m.f32 ? static_cast<double>(static_cast<const float*>(m.data)[row]) : static_cast<const double*>(m.data)[row];
@@ -163,7 +157,7 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
     K.widen(static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, pl.k, pl.kpadraw, b.x);
     if (pl.kind == Kind::Logits && !pl.need_dist) {
       // Only argmax / raw-row measures: no softmax needed, just the finiteness check.
-      if (!all_finite(b.x, pl.k)) row_error(kRowNonFinite, matrix, row, 0);
+      if (!K.finite(b.x, pl.kpadraw)) row_error(kRowNonFinite, matrix, row, 0);
     } else if (pl.kind == Kind::Logits) {
       int st = K.logits(b.x, pl.k, pl.kpad, b.p, b.lp);
       if (st != kRowOk) row_error(st, matrix, row, 0);

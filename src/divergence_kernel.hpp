@@ -648,6 +648,13 @@ struct Kern {
     }
   }
 
+  // True if x[0..kpad) holds no NaN or infinity (pads are 0).
+  static bool finite(const double* x, size_t kpad) {
+    M bad = V::lt(V::zero(), V::zero());  // all lanes false
+    for (size_t i = 0; i < kpad; i += W) bad = V::mor(bad, V::mnot(V::finite(V::load(x + i))));
+    return !V::any(bad);
+  }
+
   // One input row as doubles: x[0..k) = src[0..k), x[k..kpad) = 0 (kpad a multiple of W).
   template <class In>
   static void widen_of(const In* src, size_t k, size_t kpad, double* x) {
@@ -680,7 +687,7 @@ struct Kern {
 
   static const RowKernels& table() {
     static const RowKernels t{W,      &logits,        &probs,  &logs,     &smooth, &measure,
-                              &batch_load, &batch, &one_pass, &batch_prep, &batch_measure, &argmax, &widen, &read_sum};
+                              &batch_load, &batch, &one_pass, &batch_prep, &batch_measure, &argmax, &finite, &widen, &read_sum};
     return t;
   }
 };

@@ -81,6 +81,8 @@ struct RowKernels {
                         const double* lb, size_t k, const MeasureSpec& spec, BatchSums* out);
   // Index of the first maximum of x[0..k) (x finite).
   size_t (*argmax)(const double* x, size_t k);
+  // True if x[0..kpad) (a row with its zero pads) holds no NaN or infinity.
+  bool (*finite)(const double* x, size_t kpad);
   // One input row (float32 or float64) into x as doubles, pads [k, kpad) zeroed; kpad a multiple
   // of kRowPad. The row path's load: a plain conversion loop in the baseline build took ~45% of
   // the time of TV at k = 1000.

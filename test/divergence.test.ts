@@ -539,20 +539,22 @@ t.test('errors name the input, the row and both shapes', async (t) => {
 
 t.test('argmax-only requests skip the softmax but still check finiteness', async (t) => {
   const rng = createRng(9);
-  for (const k of [5, 300]) {
-    const a = randomLogits(rng, 40, k);
-    const b = randomLogits(rng, 40, k);
+  for (const [k, f32] of [[5, false], [300, false], [301, true]] as const) {
+    const a = randomLogits(rng, 40, k, f32);
+    const b = randomLogits(rng, 40, k, f32);
     for (const isa of ISAS) {
       const only = divergencePerSampleSync(a, b, ['disagreement', 'l2'], { outputs: 'logits', isa });
       const all = divergencePerSampleSync(a, b, ['disagreement', 'l2', 'js'], { outputs: 'logits', isa });
       t.same(only.disagreement, all.disagreement, `${isa} k=${k}: same labels as with the softmax`);
       t.same(only.l2, all.l2);
-      const bad = copyOf(b);
-      bad.data[7 * k + 2] = Infinity;
-      t.throws(() => divergencePerSampleSync(a, bad, ['disagreement'], { outputs: 'logits', isa }), {
-        code: 'NON_FINITE',
-        message: /^b, row 7/,
-      });
+      for (const [col, value] of [[2, Infinity], [k - 1, NaN]] as const) {
+        const bad = copyOf(b);
+        bad.data[7 * k + col] = value;
+        t.throws(() => divergencePerSampleSync(a, bad, ['disagreement'], { outputs: 'logits', isa }), {
+          code: 'NON_FINITE',
+          message: /^b, row 7/,
+        });
+      }
     }
   }
 });
