@@ -143,22 +143,31 @@ struct Kern {
     for (size_t i = k; i < kpad; ++i) p[i] = 0.0;
   }
 
-  // One KL(p||q) term.
+  // One KL(p||q) term, written q g(d) with d = lp - lq and g(d) = d e^d - (e^d - 1) >= 0: a
+  // series for small |d| (no cancellation), else the direct p d - p + q (relative error
+  // ~ eps / d^2 <= 1e-11 for |d| >= 0.01). Summed over a row this is the literal sum p log(p/q)
+  // minus the mass difference sum (p - q), which is 0 for normalized rows (logits); for
+  // probability rows kl_mass supplies it in its own accumulator. Computing p log(p/q) term by
+  // term instead leaves nearly identical rows with rounding noise: terms of ~1e-8 that cancel
+  // to ~1e-15 came out 3-36% off.
+  // The series is skipped when no lane needs it (rare for independent models, so the branch
+  // is predictable either way).
   MODELDIFF_INLINE static T kl_term(T p, T lp, T q, T lq, bool normalized) {
-    const T zero = V::zero();
-    if (normalized) {
-      // p = q e^d with d = lp - lq, and sum p = sum q = 1, so KL = sum q g(d) with
-      // g(d) = d e^d - (e^d - 1) >= 0. Series for small |d| (no cancellation), else the
-      // direct p d - p + q (relative error ~ eps / d^2 <= 1e-11 for |d| >= 0.01).
-      T d = V::sub(lp, lq);
-      T poly = poly7<V>(d, 0.5, 1.0 / 3, 1.0 / 8, 1.0 / 30, 1.0 / 144, 1.0 / 840, 1.0 / 5760);
-      T series = V::mul(V::mul(q, V::mul(d, d)), poly);
-      T direct = V::fma(p, d, V::sub(q, p));
-      return V::select(V::lt(V::abs(d), V::set1(0.01)), series, direct);
+    const T d = V::sub(lp, lq);
+    T out = V::fma(p, d, V::sub(q, p));  // direct; q = 0 < p: d = +inf, so +inf
+    const M small = V::lt(V::abs(d), V::set1(0.01));
+    if (V::any(small)) {
+      const T poly = poly7<V>(d, 0.5, 1.0 / 3, 1.0 / 8, 1.0 / 30, 1.0 / 144, 1.0 / 840, 1.0 / 5760);
+      out = V::select(small, V::mul(V::mul(q, V::mul(d, d)), poly), out);
     }
-    // Literal sum p log(p/q): 0 where p = 0, +inf where q = 0 < p (lq = -inf).
-    return V::select(V::gt(p, zero), V::mul(p, V::sub(lp, lq)), zero);
+    // Normalized rows keep p = 0 lanes (a softmax that underflowed: d is finite and the term is
+    // q g(d) ~ q, part of the identity). Otherwise p = 0 is the literal term 0 log(0/q) = 0, and
+    // d = -inf or NaN there is dropped (kl_mass drops the lane too).
+    return normalized ? out : V::select(V::gt(p, V::zero()), out, V::zero());
   }
+  // The KL term's mass part, p - q where p > 0 (exact for nearby p, q): zero-sum for rows that
+  // sum to the same mass.
+  MODELDIFF_INLINE static T kl_mass(T p, T q) { return V::select(V::gt(p, V::zero()), V::sub(p, q), V::zero()); }
 
   // One Jensen-Shannon term: 1/2 [p log(p/m) + q log(q/m)], m = (p+q)/2. Per lane either the
   // series in d = (p-q)/(p+q) (|d| <= 0.1, cancellation-free) or the log form; the log form,
@@ -218,9 +227,11 @@ struct Kern {
                       const double* x, const double* y, size_t kraw, size_t kpadraw, const MeasureSpec& s,
                       RowSums* out) {
     RowSums r;
+    double kl_mass_sum = 0, kl_reverse_mass_sum = 0;
     if (s.kl || s.kl_reverse || s.js || s.tv || s.hellinger) {
       for (size_t b = 0; b < kpad; b += kBlock) {
         T akl = V::zero(), aklr = V::zero(), ajs = V::zero(), atv = V::zero(), ahel = V::zero();
+        T aklm = V::zero(), aklrm = V::zero();  // KL mass parts (probability rows)
         const size_t e = min_size(b + kBlock, kpad);
         for (size_t i = b; i < e; i += W) {
           T vp = V::load(p + i), vq = V::load(q + i);
@@ -229,8 +240,14 @@ struct Kern {
             vlp = V::load(lp + i);
             vlq = V::load(lq + i);
           }
-          if (s.kl) akl = V::add(akl, kl_term(vp, vlp, vq, vlq, s.normalized));
-          if (s.kl_reverse) aklr = V::add(aklr, kl_term(vq, vlq, vp, vlp, s.normalized));
+          if (s.kl) {
+            akl = V::add(akl, kl_term(vp, vlp, vq, vlq, s.normalized));
+            if (!s.normalized) aklm = V::add(aklm, kl_mass(vp, vq));
+          }
+          if (s.kl_reverse) {
+            aklr = V::add(aklr, kl_term(vq, vlq, vp, vlp, s.normalized));
+            if (!s.normalized) aklrm = V::add(aklrm, kl_mass(vq, vp));
+          }
           if (s.js) ajs = V::add(ajs, js_term(vp, vlp, vq, vlq, s.have_logs));
           if (s.tv) atv = V::add(atv, V::abs(V::sub(vp, vq)));
           if (s.hellinger) {
@@ -240,10 +257,14 @@ struct Kern {
         }
         r.kl += V::reduce_add(akl);
         r.kl_reverse += V::reduce_add(aklr);
+        kl_mass_sum += V::reduce_add(aklm);
+        kl_reverse_mass_sum += V::reduce_add(aklrm);
         r.js += V::reduce_add(ajs);
         r.tv += V::reduce_add(atv);
         r.hellinger += V::reduce_add(ahel);
       }
+      r.kl += kl_mass_sum;
+      r.kl_reverse += kl_reverse_mass_sum;
     }
     if (s.emd) {
       // Sum over the first k-1 classes of |CDF_p - CDF_q|; the CDF difference is carried
@@ -448,12 +469,19 @@ struct Kern {
     const bool js = Mask < 0 ? s.js : (Mask & 4) != 0, tv = Mask < 0 ? s.tv : (Mask & 8) != 0;
     const bool hel = Mask < 0 && s.hellinger, emd = Mask < 0 && s.emd;
     T akl = V::zero(), aklr = V::zero(), ajs = V::zero(), atv = V::zero(), ahel = V::zero(), aemd = V::zero();
+    T aklm = V::zero(), aklrm = V::zero();  // KL mass parts (probability rows)
     T c = V::zero(), comp = V::zero();
     explicit ColumnSums(const MeasureSpec& spec) : s(spec) {}
     // One class column; `inner` is false for the last class (the EMD's CDF stops before it).
     MODELDIFF_INLINE void add(T p, T lp, T q, T lq, bool inner) {
-      if (kl) akl = V::add(akl, kl_term(p, lp, q, lq, s.normalized));
-      if (klr) aklr = V::add(aklr, kl_term(q, lq, p, lp, s.normalized));
+      if (kl) {
+        akl = V::add(akl, kl_term(p, lp, q, lq, s.normalized));
+        if (!s.normalized) aklm = V::add(aklm, kl_mass(p, q));
+      }
+      if (klr) {
+        aklr = V::add(aklr, kl_term(q, lq, p, lp, s.normalized));
+        if (!s.normalized) aklrm = V::add(aklrm, kl_mass(q, p));
+      }
       if (js) ajs = V::add(ajs, js_term(p, lp, q, lq, s.have_logs));
       if (tv) atv = V::add(atv, V::abs(V::sub(p, q)));
       if (hel) {
@@ -471,8 +499,8 @@ struct Kern {
       }
     }
     void store(BatchSums* out) const {
-      V::store(out->kl, akl);
-      V::store(out->kl_reverse, aklr);
+      V::store(out->kl, V::add(akl, aklm));
+      V::store(out->kl_reverse, V::add(aklr, aklrm));
       V::store(out->js, ajs);
       V::store(out->tv, atv);
       V::store(out->hellinger, ahel);

@@ -16,8 +16,10 @@ enum RowStatus : int { kRowOk = 0, kRowNonFinite, kRowNegative, kRowBadSum, kRow
 struct MeasureSpec {
   bool kl = false, kl_reverse = false, js = false, tv = false, hellinger = false, emd = false;
   bool l2 = false, cosine = false;
-  // Rows are normalized by construction (logits, sigmoid-logit): KL uses the cancellation-free
-  // form sum q*g(lp - lq), g(d) = d e^d - expm1(d) >= 0. Otherwise the literal sum p log(p/q).
+  // Rows are normalized by construction (logits, sigmoid-logit): KL is the cancellation-free
+  // sum q*g(lp - lq), g(d) = d e^d - expm1(d) >= 0. Otherwise (probabilities, which sum to 1
+  // only within a tolerance) the mass difference sum (p - q) over p > 0 is added, which makes
+  // it the literal sum p log(p/q).
   bool normalized = false;
   // lp / lq hold log-probabilities (saves logs in JS).
   bool have_logs = false;

@@ -406,6 +406,63 @@ t.test('nearly identical logits (1e-7 perturbation) give a tiny honest value', a
   }
 });
 
+t.test('extreme logits (scale 300): softmax underflow is handled alike on every ISA', async (t) => {
+  // Log-probabilities below -708 underflow to 0 in the SIMD exps and to subnormals in <cmath>;
+  // either way the KL term of such a class is ~q, which must not be dropped as if p were 0.
+  const rng = createRng(13);
+  for (const k of [2, 3, 4, 10]) {
+    const a = randomLogits(rng, 60, k, false, 300);
+    const b = randomLogits(rng, 60, k, false, 300);
+    const ms: FunctionMeasureName[] = ['kl', 'kl-reverse', 'js', 'tv', 'hellinger'];
+    const ref = divergencePerSampleSync(a, b, ms, { outputs: 'logits', isa: 'scalar' });
+    for (const isa of ISAS.filter((i) => i !== 'scalar')) {
+      const got = divergencePerSampleSync(a, b, ms, { outputs: 'logits', isa });
+      const off = ms.filter((m) => Array.from(got[m]).some((v, r) => !close(v, ref[m][r]!, 1e-12, 1e-15)));
+      t.same(off, [], `${isa} k=${k}: equals scalar`);
+    }
+  }
+});
+
+t.test('nearly identical probability rows: KL is the literal sum p log(p/q) to 1e-6, not rounding noise', async (t) => {
+  // Softmax rows 1e-7 apart, as float64 probabilities: each term p log(p/q) is ~1e-8 and they
+  // cancel to ~1e-15, so a term-by-term sum is rounding noise (it was 3-36% off). Reference:
+  // sum q g(d) + sum (p - q), d = log(p/q), g(d) = d e^d - e^d + 1 = d^2/2 + d^3/3 + d^4/8 + ...
+  // (exact to O(d^5) ~ 1e-35 here), which equals the literal sum for any rows.
+  const rng = createRng(12);
+  const n = 20;
+  for (const k of [3, 10, 1000]) {
+    const a = new Float64Array(n * k);
+    const b = new Float64Array(n * k);
+    for (let r = 0; r < n; r++) {
+      const x = Array.from({ length: k }, () => 3 * rng.normal());
+      a.set(softmax(x), r * k);
+      b.set(softmax(x.map((v) => v + 1e-7 * rng.normal())), r * k);
+    }
+    const lit = (p: Float64Array, q: Float64Array, r: number) => {
+      let g = 0;
+      let mass = 0;
+      for (let j = r * k; j < (r + 1) * k; j++) {
+        const d = Math.log(p[j]! / q[j]!);
+        g += q[j]! * (d * d / 2 + (d * d * d) / 3 + (d * d * d * d) / 8);
+        mass += p[j]! - q[j]!;
+      }
+      return g + mass;
+    };
+    for (const isa of ISAS) {
+      const got = divergencePerSampleSync({ data: a, n, k }, { data: b, n, k }, ['kl', 'kl-reverse', 'kl-symmetric'], { outputs: 'probs', isa });
+      const off: string[] = [];
+      for (let r = 0; r < n; r++) {
+        const kl = lit(a, b, r);
+        const klr = lit(b, a, r);
+        for (const [m, ref] of [['kl', kl], ['kl-reverse', klr], ['kl-symmetric', kl + klr]] as const) {
+          if (!close(got[m][r]!, ref, 1e-6, 0)) off.push(`${m} row ${r}: ${got[m][r]} vs ${ref}`);
+        }
+      }
+      t.same(off, [], `${isa} k=${k}: KL of rows 1e-7 apart (~${got.kl[0]!.toExponential(1)}) within 1e-6 relative`);
+    }
+  }
+});
+
 t.test('epsilon smoothing makes KL finite and equals the reference on smoothed rows', async (t) => {
   const a = { data: new Float64Array([0.5, 0.5, 0, 0]), n: 1, k: 4 };
   const b = { data: new Float64Array([0, 0.5, 0.5, 0]), n: 1, k: 4 };
