@@ -594,12 +594,7 @@ struct Kern {
           bestb = V::select(mb, q, bestb);
           idb = V::select(mb, jv, idb);
         }
-        T lp = zero, lq = zero;
-        if (s.have_logs) {
-          lp = V::log(p);
-          lq = V::log(q);
-        }
-        sums.add(p, lp, q, lq, j + 1 < k);
+        sums.add(p, zero, q, zero, j + 1 < k);  // no measure here reads logs (see per_sample)
         if (s.l2) {
           const T dd = V::sub(p, q);
           al2 = V::fma(dd, dd, al2);
@@ -624,14 +619,14 @@ struct Kern {
   }
   template <int Mask>
   static bool one_pass_typed(const void* a, const void* b, bool f32, size_t k, size_t rows, const BatchSpec& bs,
-                                BatchSums* out) {
+                             BatchSums* out) {
     if (f32) return one_pass_of<Mask>(static_cast<const float*>(a), static_cast<const float*>(b), k, rows, bs, out);
     return one_pass_of<Mask>(static_cast<const double*>(a), static_cast<const double*>(b), k, rows, bs, out);
   }
   // Both inputs float32 or both float64; the caller checks that the request qualifies (see
   // per_sample).
   static bool one_pass(const void* a, const void* b, bool f32, size_t k, size_t rows, const BatchSpec& bs,
-                          BatchSums* out) {
+                       BatchSums* out) {
     const MeasureSpec& s = bs.measure;
     if (s.tv && !(s.hellinger || s.emd || s.l2)) return one_pass_typed<8>(a, b, f32, k, rows, bs, out);
     if (!(s.tv || s.hellinger || s.emd || s.l2)) return one_pass_typed<0>(a, b, f32, k, rows, bs, out);
