@@ -18,7 +18,8 @@
 // Numerics (why each term looks the way it does):
 //  * Every per-element term is non-negative and computed without cancellation, so a tiny
 //    divergence between nearly identical rows is an honest tiny number, and identical rows
-//    give exactly 0.
+//    give exactly 0. The one signed sum, KL's mass difference sum (p - q) for probability rows,
+//    is kept in its own accumulator and is exact term by term for nearby p and q.
 //  * Sums are blocked: a vector accumulator per block of kBlock elements, blocks added in
 //    order, so rounding error grows with k / kBlock, not with k.
 

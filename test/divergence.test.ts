@@ -260,8 +260,8 @@ t.test('one-pass tiles (no logs, no softmax) equal the two-pass path and the ref
   // asked only for disagreement or L2, are loaded, validated and summed in one pass over the
   // inputs; adding 'js' to the request sends the same rows through the two-pass tile path. Both
   // must give identical values (same operations in the same order), equal scalar and the
-  // reference. k up to 40 covers two 16-column blocks and every remainder; n = 21 leaves a
-  // partial last tile.
+  // reference. k up to 64 (the batch path's limit) covers four 16-column blocks and every
+  // remainder below 20; n = 21 leaves a partial last tile.
   const rng = createRng(35);
   const light: Array<[OutputKind, FunctionMeasureName[]]> = [
     ['probs', ['tv']],
@@ -270,21 +270,24 @@ t.test('one-pass tiles (no logs, no softmax) equal the two-pass path and the ref
     ['logits', ['disagreement']],
     ['logits', ['disagreement', 'l2']],
   ];
-  for (let k = 1; k <= 40; k += k < 20 ? 1 : 3) {
+  for (let k = 1; k <= 64; k += k < 20 ? 1 : k < 60 ? 4 : 2) {
     for (const f32 of [true, false]) {
       const inputs = {
         probs: [randomProbs(rng, 21, k, 0.3, f32), randomProbs(rng, 21, k, 0.3, f32)],
         logits: [randomLogits(rng, 21, k, f32), randomLogits(rng, 21, k, f32)],
       };
       const label = `${f32 ? 'float32' : 'float64'} k=${k}`;
-      for (const isa of ISAS) {
-        for (const [kind, measures] of light) {
-          const [a, b] = inputs[kind as 'probs' | 'logits'] as [OutputArray, OutputArray];
+      for (const [kind, measures] of light) {
+        const [a, b] = inputs[kind as 'probs' | 'logits'] as [OutputArray, OutputArray];
+        const scalar = divergencePerSampleSync(a, b, measures, { outputs: kind, isa: 'scalar' });
+        checkAgainstRef(t, a, b, kind, scalar, `scalar ${kind} ${measures.join('+')} ${label}`);
+        for (const isa of ISAS) {
           const got = divergencePerSampleSync(a, b, measures, { outputs: kind, isa });
           const twoPass = divergencePerSampleSync(a, b, [...measures, 'js'], { outputs: kind, isa });
           const differ = measures.filter((m) => Array.from(got[m]).some((v, r) => !Object.is(v, twoPass[m][r])));
           t.same(differ, [], `${isa} ${kind} ${measures.join('+')} ${label}: one pass equals two passes bit for bit`);
-          if (isa === 'scalar') checkAgainstRef(t, a, b, kind, got, `${isa} ${kind} ${measures.join('+')} ${label}`);
+          const off = measures.filter((m) => Array.from(got[m]).some((v, r) => !close(v, scalar[m][r]!, 1e-12, 1e-15)));
+          t.same(off, [], `${isa} ${kind} ${measures.join('+')} ${label}: equals scalar`);
         }
       }
     }
@@ -299,12 +302,16 @@ t.test('one-pass tiles (no logs, no softmax) equal the two-pass path and the ref
         [0.9, 'INVALID_PROBS', /probabilities sum to/],
       ] as const) {
         for (const f32 of [true, false]) {
-          const inputs = [randomProbs(rng, 21, 10, 0.3, f32), randomProbs(rng, 21, 10, 0.3, f32)];
-          inputs[which]!.data[11 * 10 + 3] = value;
-          t.throws(() => divergencePerSampleSync(inputs[0]!, inputs[1]!, ['tv'], { outputs: 'probs', isa }), {
-            code,
-            message: new RegExp(`^${name}, row 11: ${message.source}`),
-          });
+          // First, middle and last row (the last tile is partial), first and last column, k of
+          // one 16-column block and of two.
+          for (const [row, col, k] of [[0, 0, 10], [11, 3, 10], [20, 9, 10], [8, 20, 21], [13, 0, 21]] as const) {
+            const inputs = [randomProbs(rng, 21, k, 0.3, f32), randomProbs(rng, 21, k, 0.3, f32)];
+            inputs[which]!.data[row * k + col] = value;
+            t.throws(() => divergencePerSampleSync(inputs[0]!, inputs[1]!, ['tv'], { outputs: 'probs', isa }), {
+              code,
+              message: new RegExp(`^${name}, row ${row}: ${message.source}`),
+            });
+          }
         }
       }
       for (const value of [NaN, -Infinity]) {
@@ -415,6 +422,31 @@ t.test('extreme logits (scale 300): softmax underflow is handled alike on every 
     const b = randomLogits(rng, 60, k, false, 300);
     const ms: FunctionMeasureName[] = ['kl', 'kl-reverse', 'js', 'tv', 'hellinger'];
     const ref = divergencePerSampleSync(a, b, ms, { outputs: 'logits', isa: 'scalar' });
+    // An independent reference in log space (the ratio form p/q would divide by an underflowed 0).
+    const logSoftmax = (x: number[]) => {
+      const mx = Math.max(...x);
+      const lse = mx + Math.log(x.reduce((s, v) => s + Math.exp(v - mx), 0));
+      return x.map((v) => v - lse);
+    };
+    const offRef: string[] = [];
+    for (let r = 0; r < a.n; r++) {
+      const lp = logSoftmax(row(a, r));
+      const lq = logSoftmax(row(b, r));
+      let kl = 0, klr = 0, js = 0, tv = 0, hel = 0;
+      for (let j = 0; j < k; j++) {
+        const p = Math.exp(lp[j]!), q = Math.exp(lq[j]!);
+        const hi = Math.max(lp[j]!, lq[j]!);
+        const lm = hi + Math.log1p(Math.exp(Math.min(lp[j]!, lq[j]!) - hi)) - Math.LN2;
+        kl += p * (lp[j]! - lq[j]!);
+        klr += q * (lq[j]! - lp[j]!);
+        js += 0.5 * (p * (lp[j]! - lm) + q * (lq[j]! - lm));
+        tv += 0.5 * Math.abs(p - q);
+        hel += 0.5 * (Math.sqrt(p) - Math.sqrt(q)) ** 2;
+      }
+      const refs = { kl, 'kl-reverse': klr, js, tv, hellinger: Math.sqrt(hel) } as Record<string, number>;
+      for (const m of ms) if (!close(ref[m][r]!, refs[m]!)) offRef.push(`${m} row ${r}: ${ref[m][r]} vs ${refs[m]}`);
+    }
+    t.same(offRef, [], `scalar k=${k}: equals the log-space reference`);
     for (const isa of ISAS.filter((i) => i !== 'scalar')) {
       const got = divergencePerSampleSync(a, b, ms, { outputs: 'logits', isa });
       const off = ms.filter((m) => Array.from(got[m]).some((v, r) => !close(v, ref[m][r]!, 1e-12, 1e-15)));
@@ -425,9 +457,10 @@ t.test('extreme logits (scale 300): softmax underflow is handled alike on every 
 
 t.test('nearly identical probability rows: KL is the literal sum p log(p/q) to 1e-6, not rounding noise', async (t) => {
   // Softmax rows 1e-7 apart, as float64 probabilities: each term p log(p/q) is ~1e-8 and they
-  // cancel to ~1e-15, so a term-by-term sum is rounding noise (it was 3-36% off). Reference:
-  // sum q g(d) + sum (p - q), d = log(p/q), g(d) = d e^d - e^d + 1 = d^2/2 + d^3/3 + d^4/8 + ...
-  // (exact to O(d^5) ~ 1e-35 here), which equals the literal sum for any rows.
+  // cancel to ~1e-15, so a term-by-term sum in plain float64 is rounding noise (it was 3-36%
+  // off). Reference: the literal sum itself, each log(p/q) as log1p((p - q) / q) (p - q is exact
+  // for nearby p, q, so each term is right to ~1e-16 relative) and a compensated sum; and,
+  // as a second, independent check, sum q g(d) + sum (p - q) with g(d) = d^2/2 + d^3/3 + d^4/8.
   const rng = createRng(12);
   const n = 20;
   for (const k of [3, 10, 1000]) {
@@ -439,15 +472,29 @@ t.test('nearly identical probability rows: KL is the literal sum p log(p/q) to 1
       b.set(softmax(x.map((v) => v + 1e-7 * rng.normal())), r * k);
     }
     const lit = (p: Float64Array, q: Float64Array, r: number) => {
+      let sum = 0;
+      let comp = 0;  // Neumaier
+      for (let j = r * k; j < (r + 1) * k; j++) {
+        const v = p[j]! * Math.log1p((p[j]! - q[j]!) / q[j]!);
+        const t2 = sum + v;
+        comp += Math.abs(sum) >= Math.abs(v) ? sum - t2 + v : v - t2 + sum;
+        sum = t2;
+      }
+      return sum + comp;
+    };
+    const split = (p: Float64Array, q: Float64Array, r: number) => {
       let g = 0;
       let mass = 0;
       for (let j = r * k; j < (r + 1) * k; j++) {
-        const d = Math.log(p[j]! / q[j]!);
+        const d = Math.log1p((p[j]! - q[j]!) / q[j]!);
         g += q[j]! * (d * d / 2 + (d * d * d) / 3 + (d * d * d * d) / 8);
         mass += p[j]! - q[j]!;
       }
       return g + mass;
     };
+    for (let r = 0; r < n; r++) {
+      t.ok(close(lit(a, b, r), split(a, b, r), 1e-6, 0), `k=${k} row ${r}: the two references agree`);
+    }
     for (const isa of ISAS) {
       const got = divergencePerSampleSync({ data: a, n, k }, { data: b, n, k }, ['kl', 'kl-reverse', 'kl-symmetric'], { outputs: 'probs', isa });
       const off: string[] = [];
