@@ -75,7 +75,7 @@ struct RowKernels {
   // each, both float32 or both float64), for requests that need one pass over a tile: unsmoothed
   // probabilities without log measures, logits without the softmax; no cosine. Same values.
   bool (*batch_one_pass)(const void* a, const void* b, bool f32, size_t k, size_t rows, const BatchSpec& spec,
-                      BatchSums* out);
+                         BatchSums* out);
   // The two halves of `batch`, for pairwise use (each model's tile prepared once):
   // batch_prep fills p / lp (k * width each) and label[0..width); batch_measure leaves labels.
   bool (*batch_prep)(const double* x, size_t k, const BatchSpec& spec, double* p, double* lp, double* label);
