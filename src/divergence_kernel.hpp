@@ -361,6 +361,37 @@ struct Kern {
     else load_rows(static_cast<const double*>(base), k, rows, X);
   }
 
+  // Per-lane validation and argmax of one input's tile, fed its columns in class order by
+  // batch_prepare and one_pass_of alike, so both paths accept, reject and label identically.
+  struct ColumnChecks {
+    const bool logits, label;
+    T mn = V::zero(), sum = V::zero(), best = V::zero(), idx = V::zero();
+    M nonfinite = V::lt(V::zero(), V::zero());  // all lanes false
+    ColumnChecks(bool logits_, bool label_) : logits(logits_), label(label_) {}
+    MODELDIFF_INLINE void add(T v, size_t j) {
+      if (j == 0) mn = best = v;
+      if (logits) {
+        nonfinite = V::mor(nonfinite, V::mnot(V::finite(v)));
+      } else {
+        mn = V::min(mn, v);
+        sum = V::add(sum, v);
+      }
+      if (label && j > 0) {
+        const M m = V::gt(v, best);  // strict: ties keep the lowest index
+        best = V::select(m, v, best);
+        idx = V::select(m, V::set1(static_cast<double>(j)), idx);
+      }
+    }
+    // Logits must be finite. Probabilities: a NaN or infinity makes the sum non-finite, which
+    // fails the sum test (so no per-element finiteness test); a negative entry shows in the
+    // running minimum.
+    bool ok() const {
+      if (logits) return !V::any(nonfinite);
+      const M bad = V::mor(V::lt(mn, V::zero()), V::mnot(V::le(V::abs(V::sub(sum, V::set1(1.0))), V::set1(1e-4))));
+      return !V::any(bad);
+    }
+  };
+
   // Prepare W transposed rows into P (and LP); false if any lane is invalid.
   // Logits with `norm` set: P and LP keep e^(x - max) and x - max, and norm[0] = log-sum,
   // norm[1] = 1/sum are returned instead of normalizing in a second pass (the measure loop
@@ -368,25 +399,17 @@ struct Kern {
   static bool batch_prepare(const double* X, size_t k, const BatchSpec& s, double* P, double* LP, T* label,
                             T* norm = nullptr) {
     const T zero = V::zero();
-    if (s.need_label) {
-      T best = V::load(X), idx = zero;
-      for (size_t j = 1; j < k; ++j) {
-        T v = V::load(X + j * W);
-        M m = V::gt(v, best);  // strict: ties keep the lowest index
-        best = V::select(m, v, best);
-        idx = V::select(m, V::set1(static_cast<double>(j)), idx);
-      }
-      *label = idx;
+    ColumnChecks ck(s.logits, s.need_label);
+    T mx = zero;
+    for (size_t j = 0; j < k; ++j) {
+      const T v = V::load(X + j * W);
+      ck.add(v, j);
+      if (s.logits) mx = j == 0 ? v : V::max(mx, v);
+      else if (P != X) V::store(P + j * W, v);
     }
+    if (s.need_label) *label = ck.idx;
+    if (!ck.ok()) return false;
     if (s.logits) {
-      T mx = V::load(X);
-      M bad = V::mnot(V::finite(mx));
-      for (size_t j = 1; j < k; ++j) {
-        T v = V::load(X + j * W);
-        bad = V::mor(bad, V::mnot(V::finite(v)));
-        mx = V::max(mx, v);
-      }
-      if (V::any(bad)) return false;
       if (!s.need_dist) return true;
       T sum = zero;
       for (size_t j = 0; j < k; ++j) {
@@ -407,17 +430,6 @@ struct Kern {
         V::store(P + j * W, V::mul(V::load(P + j * W), inv));
       }
     } else {
-      // A NaN or infinity makes the sum non-finite, which fails the sum test below (so no
-      // per-element finiteness test); a negative entry shows in the running minimum.
-      T sum = zero, mn = V::load(X);
-      for (size_t j = 0; j < k; ++j) {
-        T v = V::load(X + j * W);
-        mn = V::min(mn, v);
-        sum = V::add(sum, v);
-        if (P != X) V::store(P + j * W, v);
-      }
-      const M bad = V::mor(V::lt(mn, zero), V::mnot(V::le(V::abs(V::sub(sum, V::set1(1.0))), V::set1(1e-4))));
-      if (V::any(bad)) return false;
       if (s.need_logs && s.eps == 0)
         for (size_t j = 0; j < k; ++j) V::store(LP + j * W, V::log(V::load(P + j * W)));
     }
@@ -565,10 +577,9 @@ struct Kern {
     prefetch_ahead(a, k);
     prefetch_ahead(b, k);
     ColumnSums<Mask> sums(s);
+    ColumnChecks cka(bs.logits, bs.need_label), ckb(bs.logits, bs.need_label);
     const T zero = V::zero();
-    T mna = zero, mnb = zero, suma = zero, sumb = zero, besta = zero, bestb = zero, ida = zero, idb = zero;
     T al2 = zero, xa[BC], xb[BC];
-    M nonfinite = V::lt(zero, zero);  // all lanes false
     for (size_t c = 0; c < k; c += BC) {
       const size_t nc = min_size(BC, k - c);
       V::load_block(ra, c, nc, xa);
@@ -578,23 +589,8 @@ struct Kern {
         if (jj >= nc) break;
         const size_t j = c + jj;
         const T p = xa[jj], q = xb[jj];
-        if (j == 0) mna = besta = p, mnb = bestb = q;
-        if (bs.logits) {
-          nonfinite = V::mor(nonfinite, V::mor(V::mnot(V::finite(p)), V::mnot(V::finite(q))));
-        } else {
-          mna = V::min(mna, p);
-          mnb = V::min(mnb, q);
-          suma = V::add(suma, p);
-          sumb = V::add(sumb, q);
-        }
-        if (bs.need_label && j > 0) {
-          const T jv = V::set1(static_cast<double>(j));
-          const M ma = V::gt(p, besta), mb = V::gt(q, bestb);  // strict: ties keep the lowest index
-          besta = V::select(ma, p, besta);
-          ida = V::select(ma, jv, ida);
-          bestb = V::select(mb, q, bestb);
-          idb = V::select(mb, jv, idb);
-        }
+        cka.add(p, j);
+        ckb.add(q, j);
         sums.add(p, zero, q, zero, j + 1 < k);  // no measure here reads logs (see per_sample)
         if (s.l2) {
           const T dd = V::sub(p, q);
@@ -602,18 +598,9 @@ struct Kern {
         }
       }
     }
-    // As batch_prepare: logits must be finite; for probabilities a NaN or infinity fails the sum
-    // test and a negative entry the minimum.
-    if (bs.logits) {
-      if (V::any(nonfinite)) return false;
-    } else {
-      const T one = V::set1(1.0), tol = V::set1(1e-4);
-      const M bad = V::mor(V::mor(V::lt(mna, zero), V::mnot(V::le(V::abs(V::sub(suma, one)), tol))),
-                           V::mor(V::lt(mnb, zero), V::mnot(V::le(V::abs(V::sub(sumb, one)), tol))));
-      if (V::any(bad)) return false;
-    }
-    V::store(out->label_a, ida);
-    V::store(out->label_b, idb);
+    if (!cka.ok() || !ckb.ok()) return false;
+    V::store(out->label_a, cka.idx);
+    V::store(out->label_b, ckb.idx);
     V::store(out->l2, al2);
     sums.store(out);
     return true;
