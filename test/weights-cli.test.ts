@@ -91,7 +91,7 @@ t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
     // Probe data that does not fit the model's input: the data file and the model are named (not "<bytes>").
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-nchw.npy'], 1, /probe-nchw\.npy: probe data \[32, 1, 2, 2\] does not fit input "x" \[N, 4\] of .*a\.onnx$/m],
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-wide.npy'], 1, /probe-wide\.npy: .*\[16, 8\] does not fit input "x" \[N, 4\]/],
-    [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'a.onnx'], 1, /a\.onnx: not a \.npy file/],
+    [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'a.onnx'], 1, /a\.onnx: not a data file modeldiff reads \(expected \.npy/],
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations', '--data', 'probe-one.npy'], 1, /probe-one\.npy: activation matching .* needs at least 2, got 1/],
   ];
   for (const [args, code, msg] of cases) {

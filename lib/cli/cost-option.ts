@@ -1,20 +1,20 @@
 /**
  * `--cost FILE` (the k×k cost matrix of the emd-cost measure), shared by
  * compare, divergence, matrix and study so the file is read and checked one
- * way: a square 2-D numeric .npy, every entry finite and >= 0, and — when the
+ * way: a square 2-D numeric array file (.npy or another format `readArray` reads), every entry finite and >= 0, and — when the
  * caller knows the number of classes — k × k. Errors name the file as the
  * user typed it.
  */
 import path from 'node:path';
 
 import { check } from '../errors';
-import { readNpy } from '../io/npy';
+import { readArray } from '../io/array-file';
 import { toFloat64 } from '../io/tensor';
 
 /** The cost matrix in `file` (resolved against `cwd`), row-major float64; `k`: the classes it must cover. */
 export function readCostMatrix(file: string, cwd: string, k?: number): Float64Array {
-  const arr = readNpy(path.resolve(cwd, file));
-  check(arr.dtype !== 'bool', 'BAD_NPY', `${file}: a cost matrix must be numeric, got dtype bool`);
+  const arr = readArray(path.resolve(cwd, file), file);
+  check(arr.dtype !== 'bool', 'INVALID_ARGUMENT', `${file}: a cost matrix must be numeric, got dtype bool`);
   const [rows, cols] = arr.shape;
   check(
     arr.shape.length === 2 && rows === cols && rows >= 1,

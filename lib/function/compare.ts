@@ -38,9 +38,9 @@ const CHUNK_VALUES = 1 << 15;
 export const DEFAULT_METRICS: FunctionMeasureName[] = ['js', 'tv', 'hellinger', 'disagreement', 'kl'];
 
 export interface CompareOptions {
-  /** Probe data: a .npy/.npz path, a typed array with a shape, or arrays by model input name. */
+  /** Probe data: an array file path (.npy, .npz, .safetensors, ONNX TensorProto .pb), a typed array with a shape, or arrays by model input name. */
   data: ProbeSource;
-  /** Integer class labels (a .npy path or an array), adding accuracy and error-aware measures. */
+  /** Integer class labels (a one-array file path, e.g. .npy, or an array), adding accuracy and error-aware measures. */
   labels?: string | ArrayLike<number>;
   /** Model output to compare (default: each model's first output). */
   output?: string;

@@ -1,7 +1,8 @@
 /**
  * Probe data: the samples two models are compared on. One or more named
- * arrays (axis 0 = samples, all with the same n), from .npy / .npz files or
- * from typed arrays with a shape, plus optional integer class labels.
+ * arrays (axis 0 = samples, all with the same n), from array files (.npy,
+ * .npz, .safetensors, ONNX TensorProto .pb: see array-file.ts) or from typed
+ * arrays with a shape, plus optional integer class labels.
  *
  * An input without a name (key "") means "the model's only input"; named
  * inputs map to model inputs by name (`--data x=images.npy --data mask=m.npy`).
@@ -9,8 +10,8 @@
 import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
+import { arrayFileFormat, readArray, readArrays } from './array-file';
 import { NpyRowReader, readNpy } from './npy';
-import { readNpz } from './npz';
 import { type DType, type Tensor, type TypedArray, DTYPES, elementCount, formatShape, makeTensor, sliceRows } from './tensor';
 import { arraySha256, tensorSha256 } from './tensor-hash';
 
@@ -79,14 +80,13 @@ function isArraySource(x: unknown): x is ProbeArraySource {
 }
 
 /**
- * Load one array source: a .npy path, a .npz path (every array, with its key),
- * or an in-memory array. Returns [key in the .npz or null, tensor, label].
+ * Load one array source: a file path (a multi-array .npz / .safetensors gives
+ * every array, with its key) or an in-memory array. Returns [key or null,
+ * tensor, label].
  */
 function loadArray(src: ProbeArraySource, name: string, cwd: string): Array<[string | null, Tensor, string]> {
   if (typeof src === 'string') {
-    const file = path.resolve(cwd, src);
-    if (file.toLowerCase().endsWith('.npz')) return Object.entries(readNpz(file)).map(([k, t]) => [k, t, `${src}:${k}`]);
-    return [[null, readNpy(file), src]];
+    return readArrays(path.resolve(cwd, src)).map(([k, t]) => [k, t, k === null ? src : `${src}:${k}`]);
   }
   return [[null, makeTensor(src.data, src.shape, src.dtype, name === '' ? 'probe data' : `probe input "${name}"`), '<array>']];
 }
@@ -157,7 +157,7 @@ function fileArray(reader: NpyRowReader): ProbeArray {
 }
 
 function openArray(src: ProbeArraySource, name: string, cwd: string): Array<[string | null, ProbeArray, string]> {
-  if (typeof src === 'string' && !src.toLowerCase().endsWith('.npz')) {
+  if (typeof src === 'string' && arrayFileFormat(path.resolve(cwd, src)) === 'npy') {
     const reader = new NpyRowReader(path.resolve(cwd, src));
     // Fortran order keeps each sample scattered through the file: load it whole.
     if (reader.layout.fortranOrder && reader.layout.shape.length > 1) return [[null, memoryArray(readNpy(reader.path)), src]];
@@ -168,8 +168,8 @@ function openArray(src: ProbeArraySource, name: string, cwd: string): Array<[str
 
 /**
  * Open probe data for streaming: C-order .npy files are read a batch of rows
- * at a time (only their header is read here); .npz members, Fortran-order
- * .npy files and in-memory arrays are held whole. Same naming and checks as
+ * at a time (only their header is read here); the other file formats,
+ * Fortran-order .npy files and in-memory arrays are held whole. Same naming and checks as
  * `loadProbe`.
  */
 export function openProbe(source: ProbeSource | ProbeStream, options: { cwd?: string } = {}): ProbeStream {
@@ -183,13 +183,13 @@ export function openProbe(source: ProbeSource | ProbeStream, options: { cwd?: st
   };
 }
 
-/** Integer class labels (one per sample) from a .npy path or an array. */
+/** Integer class labels (one per sample) from a one-array file (any format `readArray` reads) or an array. */
 export function loadLabels(source: string | ArrayLike<number> | Int32Array, n: number, options: { cwd?: string } = {}): Int32Array {
   let values: ArrayLike<number | bigint>;
   let label = '<labels>';
   if (typeof source === 'string') {
     label = source;
-    const t = readNpy(path.resolve(options.cwd ?? process.cwd(), source));
+    const t = readArray(path.resolve(options.cwd ?? process.cwd(), source), source);
     const kind = DTYPES[t.dtype].kind;
     if (kind !== 'int' && kind !== 'uint') {
       throw new ModeldiffError('INVALID_ARGUMENT', `${source}: labels must be integer class ids, got dtype ${t.dtype}`);

@@ -23,7 +23,7 @@ export type ModelInput = string | { name: string; outputs: OutputLike; path?: st
 export type ProgressStage = 'inference' | 'distances' | 'weights' | 'analysis';
 
 export interface MatrixOptions {
-  /** Probe set (a .npy/.npz path or loaded probe data); required when any model is a file. */
+  /** Probe set (an array file path: .npy, .npz, .safetensors, .pb; or loaded probe data); required when any model is a file. */
   data?: string | ProbeData;
   /** Functional measure from the registry (default "js"). */
   metric?: string;

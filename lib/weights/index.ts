@@ -13,7 +13,7 @@
 import { ModeldiffError, check } from '../errors';
 import type { HiddenInput } from '../infer/hidden';
 import { type OnnxModel, type OnnxSource, checkProbeFitsInput, encodeOnnx, graphOf, readOnnx } from '../io/onnx';
-import { readNpy } from '../io/npy';
+import { readArray } from '../io/array-file';
 import { type Tensor, convertTensor } from '../io/tensor';
 import { activationMatching } from './activation-matching';
 import { checkSameArchitecture, initializerPairs, networkPairs } from './architecture';
@@ -32,7 +32,7 @@ export type WeightMethod = 'raw' | 'canonical' | 'aligned';
 export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'aligned'];
 export const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
 
-/** Probe data for activation matching: a .npy path or a tensor (fed to the model's only input). */
+/** Probe data for activation matching: a one-array file path (.npy, .safetensors, .pb, ...) or a tensor (fed to the model's only input). */
 export type AlignProbe = string | Tensor;
 
 export interface AlignOptions {
@@ -213,7 +213,7 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions, se
 }
 
 function probeInput(model: OnnxModel, data: AlignProbe): HiddenInput {
-  const tensor = typeof data === 'string' ? readNpy(data) : data;
+  const tensor = typeof data === 'string' ? readArray(data) : data;
   const label = typeof data === 'string' ? data : 'probe data';
   const graph = graphOf(model);
   const inits = new Set(graph.initializer.map((t) => t.name));

@@ -38,7 +38,7 @@ export function register(program: Command, io: CliIo): void {
     .description('mode connectivity: loss / error along the linear path between two models\' weights, and the barrier on it')
     .argument('<a>', 'first model (.onnx); the path starts here (α = 0)')
     .argument('<b>', 'second model (.onnx, same architecture); α = 1')
-    .requiredOption('--data <probe.npy>', 'probe inputs (.npy/.npz, axis 0 = samples)')
+    .requiredOption('--data <probe.npy>', 'probe inputs (.npy, .npz, .safetensors or .pb; axis 0 = samples)')
     .requiredOption('--labels <y.npy>', 'true class ids, one per probe sample')
     .option('--steps <n>', `grid points on [0, 1], endpoints included (${MIN_STEPS} to ${MAX_STEPS})`, integer('--steps', { min: MIN_STEPS, max: MAX_STEPS }), 11)
     .addOption(

@@ -54,7 +54,7 @@ export function register(program: Command, io: CliIo): void {
     .description('representation similarity of hidden layers (CKA, Procrustes, CCA family) between two models on a probe set')
     .argument('<a>', 'first model (.onnx)')
     .argument('<b>', 'second model (.onnx)')
-    .option('--data <probe.npy>', 'probe inputs (.npy/.npz, axis 0 = samples)')
+    .option('--data <probe.npy>', 'probe inputs (.npy, .npz, .safetensors or .pb; axis 0 = samples)')
     .option('--data-b <probe.npy>', 'the same samples shaped for model b, if its input differs (e.g. n×1×8×8 for a CNN)')
     .option('--layers <pair>', 'layer pair a:NAME,b:NAME or NAME for both (tensor, node name or index #k; repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--all-layers', 'compare every hidden layer of a with every hidden layer of b (layer×layer matrix)')

@@ -16,7 +16,7 @@ import { check, ModeldiffError } from '../../errors';
 import { OUTPUT_KINDS, type OutputArray, resolveOutputKind } from '../../function/divergence';
 import { divergence, type DivergenceMetric, type DivergenceSummaryOptions } from '../../function/divergence-summary';
 import type { MetricSummary } from '../../function/summary';
-import { readNpy } from '../../io/npy';
+import { readArray } from '../../io/array-file';
 import { measuresOf } from '../../measures/registry';
 import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
 import { MAX_REPLICATES } from '../../stats/bootstrap';
@@ -42,10 +42,10 @@ const usage = (msg: string) => new ModeldiffError('USAGE', msg);
 
 /** Load a saved output array as n × k float32/float64 (1-D → n × 1). */
 export function loadOutputs(file: string, cwd: string): OutputArray {
-  const arr = readNpy(path.resolve(cwd, file));
+  const arr = readArray(path.resolve(cwd, file), file);
   check(
     arr.data instanceof Float32Array || arr.data instanceof Float64Array,
-    'BAD_NPY',
+    'INVALID_ARGUMENT',
     `${file}: dtype ${arr.dtype} is not supported for model outputs; save them as float32 or float64`,
   );
   check(
@@ -145,14 +145,14 @@ export function register(program: Command, io: CliIo): void {
   const help = registry.map((m) => `  ${m.name.padEnd(13)} ${m.description}`).join('\n');
   program
     .command('divergence')
-    .description('divergences between two saved model output arrays (.npy, n × k)')
-    .argument('<a>', 'first model outputs (.npy, float32/float64, n × k or n)')
+    .description('divergences between two saved model output arrays (n × k; .npy, .safetensors, .pb or a one-array .npz)')
+    .argument('<a>', 'first model outputs (float32/float64, n × k or n)')
     .argument('<b>', 'second model outputs (same shape)')
     .option('--metric <names>', `comma-separated metrics: ${registry.map((m) => m.name).join(', ')}`, 'js')
     .option('--outputs <kind>', `how to read rows: auto, ${OUTPUT_KINDS.join(', ')}`, 'auto')
     .option('--bits', 'log measures in bits instead of nats')
     .option('--epsilon <e>', 'smooth both distributions: p ← (p + e) / (1 + k·e) (off by default; 0 = off)', nonNegativeNumber('--epsilon'))
-    .option('--cost <file>', 'k × k cost matrix (.npy) for emd-cost')
+    .option('--cost <file>', 'k × k cost matrix (one-array file, e.g. .npy) for emd-cost')
     .option('--threads <n>', 'worker threads (default: all cores)', positiveInteger('--threads'))
     .option('--bootstrap <B>', 'bootstrap replicates for the 95% interval (0 = none)', integer('--bootstrap', { min: 0, max: MAX_REPLICATES }), 1000)
     .option('--seed <S>', 'bootstrap seed', nonNegativeInteger('--seed'), 0)

@@ -43,12 +43,12 @@ const distanceMeasures = (): string[] => FUNCTION_MEASURE_NAMES.filter((m) => !m
 export function addMatrixOptions(cmd: Command): Command {
   return cmd
     .argument('<models...>', 'ONNX models (at least 2), e.g. models/*.onnx')
-    .requiredOption('--data <probe>', 'probe set (.npy or .npz) every model is run on')
+    .requiredOption('--data <probe>', 'probe set (.npy, .npz, .safetensors or ONNX TensorProto .pb) every model is run on')
     .option('--metric <name>', `output distance measure (${distanceMeasures().join(', ')})`, 'js')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
     .option('--output <name>', 'model output to compare, when a model has several')
     .option('--epsilon <x>', 'smoothing for KL-type measures (never applied silently; 0 = none)', nonNegativeNumber('--epsilon'))
-    .option('--cost <file>', 'k × k cost matrix (.npy) for --metric emd-cost')
+    .option('--cost <file>', 'k × k cost matrix (one-array file, e.g. .npy) for --metric emd-cost')
     .addOption(
       new Option('--weights <methods>', `weight matrices: none, or a comma list of ${WEIGHT_METHODS.join(',')}`)
         .argParser(parseWeights)

@@ -1,0 +1,152 @@
+/**
+ * safetensors files (Hugging Face's `safetensors.torch.save_file`,
+ * `safetensors.numpy.save_file`): an 8-byte little-endian header length, a
+ * JSON header mapping each tensor name to {dtype, shape, data_offsets}, then
+ * the tensors' little-endian bytes. Read strictly, as the format's own
+ * validation does: offsets must lie inside the data section, match each
+ * tensor's size and cover the section without overlaps or holes. bfloat16
+ * widens to float32 (lossless); 8-bit floats are refused.
+ */
+import { ModeldiffError } from '../errors';
+import { readDataFile } from './npy';
+import { DTYPES, type DType, type Tensor, elementCount, formatShape } from './tensor';
+import { writeFileAtomic } from '../util/atomic-write';
+
+/** safetensors dtype -> dtype; BF16 is read as float32. */
+const DTYPE_OF: Record<string, DType> = {
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'float32',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U64: 'uint64',
+  U32: 'uint32',
+  U16: 'uint16',
+  U8: 'uint8',
+  BOOL: 'bool',
+};
+
+const CODE_OF: Record<DType, string> = {
+  float64: 'F64',
+  float32: 'F32',
+  float16: 'F16',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint64: 'U64',
+  uint32: 'U32',
+  uint16: 'U16',
+  uint8: 'U8',
+  bool: 'BOOL',
+};
+
+/** The reference implementation's limit; a larger header is a corrupt length, not a header. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+interface Entry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+function isCount(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+/** Every tensor of a safetensors file, by name (the `__metadata__` entry is skipped). */
+export function parseSafetensors(bytes: Uint8Array, source: string): Record<string, Tensor> {
+  const bad = (why: string) => new ModeldiffError('BAD_DATA_FILE', `${source}: ${why}`);
+  if (bytes.length < 8) throw bad(`not a safetensors file (${bytes.length} bytes; the header length alone takes 8)`);
+  const headerBytes = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (headerBytes > MAX_HEADER_BYTES || 8 + headerBytes > bytes.length) {
+    throw bad(`not a safetensors file, or truncated: its header length (${headerBytes} bytes) does not fit in the file (${bytes.length} bytes)`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerBytes)));
+  } catch (cause) {
+    throw new ModeldiffError('BAD_DATA_FILE', `${source}: not a safetensors file: the header is not JSON (${(cause as Error).message})`, { cause });
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('not a safetensors file: the header is not a JSON object');
+  const dataStart = 8 + headerBytes;
+  const dataLength = bytes.length - dataStart;
+  const entries = Object.entries(header as Record<string, unknown>).filter(([name]) => name !== '__metadata__');
+  if (entries.length === 0) throw bad('the file holds no tensors');
+  const spans: Array<[number, number, string]> = [];
+  const out: Record<string, Tensor> = {};
+  for (const [name, value] of entries) {
+    const e = value as Partial<Entry> | null;
+    const where = `tensor "${name}"`;
+    if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
+      throw bad(`${where}: its header entry needs dtype, shape and data_offsets`);
+    }
+    const dtype = DTYPE_OF[e.dtype];
+    if (dtype === undefined) throw bad(`${where}: dtype ${e.dtype} is not supported (one of ${Object.keys(DTYPE_OF).join(', ')})`);
+    if (!e.shape.every(isCount)) throw bad(`${where}: invalid shape ${JSON.stringify(e.shape)}`);
+    const [begin, end] = e.data_offsets;
+    if (e.data_offsets.length !== 2 || !isCount(begin) || !isCount(end) || begin > end || end > dataLength) {
+      throw bad(`${where}: data_offsets ${JSON.stringify(e.data_offsets)} are not a range inside the ${dataLength}-byte data section (truncated file?)`);
+    }
+    const shape = e.shape;
+    const n = elementCount(shape);
+    const width = e.dtype === 'BF16' ? 2 : DTYPES[dtype].bytes;
+    if (end - begin !== n * width) throw bad(`${where}: ${end - begin} bytes of data, but ${e.dtype} ${formatShape(shape)} needs ${n * width}`);
+    const copy = new Uint8Array(end - begin); // aligned for the typed array
+    copy.set(bytes.subarray(dataStart + begin, dataStart + end));
+    if (e.dtype === 'BF16') {
+      const words = new Uint32Array(n);
+      const bits = new Uint16Array(copy.buffer);
+      for (let i = 0; i < n; i++) words[i] = bits[i] << 16;
+      out[name] = { dtype, shape, data: new Float32Array(words.buffer) };
+    } else {
+      out[name] = { dtype, shape, data: DTYPES[dtype].make(copy.buffer, 0, n) };
+    }
+    spans.push([begin, end, name]);
+  }
+  // The data section must be exactly the tensors, back to back (no overlaps, no holes).
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let at = 0;
+  for (const [begin, end, name] of spans) {
+    if (begin !== at) throw bad(`tensor "${name}": its data starts at byte ${begin} of the data section, expected ${at} (overlapping or missing data)`);
+    at = end;
+  }
+  if (at !== dataLength) throw bad(`the data section has ${dataLength - at} bytes after the last tensor`);
+  return out;
+}
+
+export function readSafetensors(path: string): Record<string, Tensor> {
+  return parseSafetensors(readDataFile(path), path);
+}
+
+/** Encode tensors as a safetensors file (names sorted, as the reference writer does). */
+export function encodeSafetensors(arrays: Record<string, Tensor>): Uint8Array {
+  const names = Object.keys(arrays).sort();
+  const header: Record<string, Entry> = {};
+  let offset = 0;
+  for (const name of names) {
+    const t = arrays[name];
+    header[name] = { dtype: CODE_OF[t.dtype], shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // the data section starts 8-byte aligned
+  const head = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let at = 8 + head.length;
+  for (const name of names) {
+    const d = arrays[name].data;
+    out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
+    at += d.byteLength;
+  }
+  return out;
+}
+
+export function writeSafetensors(path: string, arrays: Record<string, Tensor>, options: { force?: boolean } = {}): void {
+  writeFileAtomic(path, encodeSafetensors(arrays), { force: options.force });
+}
