@@ -40,7 +40,7 @@ View view_of(Napi::Env env, const Napi::Value& v, const char* what) {
   if (ta.TypedArrayType() == napi_float32_array) out.m.f32 = true;
   else if (ta.TypedArrayType() == napi_float64_array) out.m.f32 = false;
   else fail(env, "INVALID_ARGUMENT", std::string(what) + " must be a Float32Array or Float64Array");
-  out.m.data = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  out.m.data = modeldiff_binding::typed_array_data(ta);
   out.length = ta.ElementLength();
   return out;
 }

@@ -51,7 +51,7 @@ MatrixView matrix(const Napi::CallbackInfo& info, size_t i, size_t rows, size_t 
                     std::to_string(rows) + " x " + std::to_string(cols));
   MatrixView m;
   m.f64 = type == napi_float64_array;
-  m.data = static_cast<const char*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  m.data = modeldiff_binding::typed_array_data(t);
   m.rows = rows;
   m.cols = cols;
   m.name = name;

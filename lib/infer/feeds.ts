@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError } from '../errors';
 import type { ProbeLayout } from '../io/probe';
-import { type DType, type Tensor, DTYPES, convertTensor, formatShape, isDType } from '../io/tensor';
+import { type DType, type Tensor, DTYPES, convertTensor, formatShape, isDType, unshared } from '../io/tensor';
 import type { ModelHandle } from './session';
 
 export interface InputPlan {
@@ -94,7 +94,7 @@ export function makeFeeds(plan: FeedPlan, batch: Record<string, Tensor>): ort.In
   for (const p of plan.inputs) {
     let t = convertTensor(batch[p.probeKey], p.dtype, p.input).tensor;
     if (p.fixedBatch !== undefined && t.shape[0] !== p.fixedBatch) t = padRows(t, p.fixedBatch);
-    feeds[p.input] = new ort.Tensor(p.dtype, t.data as ort.Tensor.DataTypeMap[typeof p.dtype], t.shape);
+    feeds[p.input] = new ort.Tensor(p.dtype, unshared(t.data) as ort.Tensor.DataTypeMap[typeof p.dtype], t.shape);
   }
   return feeds;
 }

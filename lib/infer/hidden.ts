@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError, check } from '../errors';
 import { type OnnxSource, cloneModel, encodeOnnx, graphOf, onnx, readOnnx } from '../io/onnx';
+import { unshared } from '../io/tensor';
 
 export interface HiddenInput {
   /** Graph input name; must be the model's only non-initializer input. */
@@ -76,7 +77,7 @@ export async function hiddenActivations(
   try {
     for (let start = 0; start < batch; start += step) {
       const n = Math.min(step, batch - start);
-      const feed = new ort.Tensor('float32', input.data.subarray(start * rowSize, (start + n) * rowSize), [n, ...input.dims.slice(1)]);
+      const feed = new ort.Tensor('float32', unshared(input.data.subarray(start * rowSize, (start + n) * rowSize)), [n, ...input.dims.slice(1)]);
       let out: ort.InferenceSession.ReturnType;
       try {
         out = await session.run({ [input.name]: feed }, tensorNames);

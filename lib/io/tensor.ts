@@ -101,6 +101,14 @@ function describeValue(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/**
+ * `a`, or a copy of it in an ordinary ArrayBuffer if it lives in a SharedArrayBuffer:
+ * onnxruntime-node fails on shared memory with a bare "Invalid argument".
+ */
+export function unshared<T extends TypedArray>(a: T): T {
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer ? (a.slice() as T) : a;
+}
+
 /** Build a tensor, checking that the typed array matches the dtype and the shape. */
 export function makeTensor(data: TypedArray, shape: readonly number[], dtype?: DType, name = 'tensor'): Tensor {
   // Checked here, not left to the types: JavaScript callers get a message, not a TypeError.
