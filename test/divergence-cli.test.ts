@@ -36,6 +36,7 @@ writeNpy(path.join(dir, 'cost2.npy'), { dtype: 'float64', shape: [2, 2], data: n
 // B gives class 1 probability 0 where A does not (row 0): KL(A‖B) is infinite there, JS is ln 2 / 2.
 writeNpy(path.join(dir, 'p.npy'), { dtype: 'float64', shape: [2, 3], data: new Float64Array([0.5, 0.5, 0, 0.2, 0.3, 0.5]) });
 writeNpy(path.join(dir, 'q.npy'), { dtype: 'float64', shape: [2, 3], data: new Float64Array([0.5, 0, 0.5, 0.2, 0.3, 0.5]) });
+writeNpy(path.join(dir, 'b23.npy'), { dtype: 'float64', shape: [2, 3], data: new Float64Array([0.5, 0.5, 0.1, 0.2, 0.3, 0.5]) });
 writeNpy(path.join(dir, 'nan.npy'), { dtype: 'float32', shape: [n, k], data: Float32Array.from(a, (v, i) => (i === 3 * k + 1 ? NaN : v)) });
 
 async function cli(...args: string[]) {
@@ -97,6 +98,7 @@ t.test('usage errors exit 2, input errors exit 1, one line naming the culprit', 
     [['a.npy', 'ints.npy'], 1, /ints\.npy: dtype int32/],
     [['cube.npy', 'a.npy'], 1, /cube\.npy: outputs must be 1-D/],
     [['a.npy', 'nan.npy'], 1, /nan\.npy, row 3: contains NaN/],
+    [['p.npy', 'b23.npy'], 1, /outputs 'auto' cannot read these arrays one way: p\.npy looks like probabilities .* but b23\.npy like logits/],
     [['a.npy', 'b.npy', '--metric', 'emd-cost', '--cost', 'cost2.npy'], 1, /cost2\.npy: the cost matrix must be 4 × 4/],
   ];
   for (const [args, code, msg] of cases) {

@@ -756,7 +756,19 @@ t.test('resolveOutputKind picks and reports a kind', async (t) => {
   const probs = { data: new Float64Array([0.3, 0.7, 1, 0]), n: 2, k: 2 };
   const logits = { data: new Float64Array([0.3, 0.9, 1, 0]), n: 2, k: 2 };
   t.equal(resolveOutputKind([probs, probs]), 'probs');
-  t.equal(resolveOutputKind([probs, logits]), 'logits');
+  t.equal(resolveOutputKind([logits, logits]), 'logits');
+  // Arrays 'auto' would read differently are an error naming them, never a silent choice.
+  t.throws(() => resolveOutputKind([probs, logits], 'auto', ['p.npy', 'l.npy']), {
+    code: 'INVALID_ARGUMENT',
+    message: /^outputs 'auto' cannot read these arrays one way: p\.npy looks like probabilities .* but l\.npy like logits .*--outputs logits\|probs\|sigmoid\|sigmoid-logit/,
+  });
+  t.throws(() => resolveOutputKind([logits, logits, probs]), { message: /a looks like logits .* but c like probabilities/ });
+  const offRow = { data: new Float64Array([0.3, 0.7, 1.1, 0]), n: 2, k: 2 }; // row 1 sums to 1.1
+  t.throws(() => resolveOutputKind([probs, offRow]), { message: /b like logits/ }, 'a bad probability row is not quietly read as logits');
+  t.equal(resolveOutputKind([probs, logits], 'probs'), 'probs', 'an explicit kind is not second-guessed');
+  const sig = { data: new Float64Array([0.2, 0.9]), n: 2, k: 1 };
+  const sigLogit = { data: new Float64Array([-1.4, 2.2]), n: 2, k: 1 };
+  t.throws(() => resolveOutputKind([sig, sigLogit]), { message: /a looks like sigmoid probabilities .* but b like sigmoid logits/ });
   t.equal(resolveOutputKind([{ data: new Float64Array([-0.5, 1.5]), n: 2, k: 1 }]), 'sigmoid-logit');
   t.equal(resolveOutputKind([{ data: new Float32Array([0, 0.5, 1]), n: 3, k: 1 }]), 'sigmoid');
   t.equal(resolveOutputKind([probs], 'logits'), 'logits');

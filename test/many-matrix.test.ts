@@ -88,6 +88,21 @@ t.test('matrix of synthetic outputs equals the per-pair float64 reference', asyn
 
 t.test('matrix rejects bad input with a clear error', async (t) => {
   await t.rejects(matrix([zoo[0]]), { code: 'USAGE', message: /at least 2 models/ });
+  // A model whose outputs are probabilities among logits models: 'auto' must not read it as
+  // logits; found whichever block it lands in (here the second of two, by the memory limit).
+  const softmaxed = Float64Array.from(zoo[1].outputs.data);
+  for (let i = 0; i < n; i++) {
+    const row = softmaxed.subarray(i * k, (i + 1) * k);
+    const m = Math.max(...row);
+    let s = 0;
+    for (let j = 0; j < k; j++) s += row[j] = Math.exp(row[j] - m);
+    for (let j = 0; j < k; j++) row[j] /= s;
+  }
+  const mixed = [zoo[0], zoo[2], zoo[3], { name: 'soft', outputs: { data: softmaxed, n, k } }];
+  for (const maxMemory of [undefined, 2 * 2 * n * k * 8]) {
+    await t.rejects(matrix(mixed, { maxMemory }), { code: 'INVALID_ARGUMENT', message: /a0 looks like logits .* but soft like probabilities/ });
+  }
+  t.ok((await matrix(mixed, { outputs: 'logits' })).functional, 'an explicit kind is not second-guessed');
   await t.rejects(matrix(zoo.slice(0, 2), { metric: 'kappa' }), { code: 'USAGE', message: /not an output distance/ });
   await t.rejects(matrix(zoo.slice(0, 2), { metric: 'nope' }), { code: 'USAGE' });
   await t.rejects(matrix([zoo[0], { name: 'short', outputs: { data: new Float32Array(10), n: 2, k } }]), {

@@ -194,7 +194,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
         }
         k = batch.a.k;
         // 'auto' is decided on the first batch; the kernels still validate every later batch.
-        kind = resolveOutputKind([batch.a, batch.b], options.outputs ?? 'auto');
+        kind = resolveOutputKind([batch.a, batch.b], options.outputs ?? 'auto', [`${sa.label} output "${sa.outputName}"`, `${sb.label} output "${sb.outputName}"`]);
         divOptions.outputs = kind;
         if (measures.includes('emd-cost') && options.cost !== undefined) {
           const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : k;

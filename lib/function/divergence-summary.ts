@@ -92,7 +92,7 @@ export async function divergence(
   const names = checkOutputPair(a, b, options);
 
   const perSampleMeasures = [...new Set(measures.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
-  const kind = resolveOutputKind([a, b], options.outputs ?? 'auto');
+  const kind = resolveOutputKind([a, b], options.outputs ?? 'auto', names);
   const { bootstrap: _b, seed: _s, precision: _p, perSample: _ps, ...kernelOptions } = options;
   const divOptions: DivergenceOptions = { ...kernelOptions, outputs: kind, names };
   // With kappa alone no kernel call checks the options (divergencePerSample does otherwise).

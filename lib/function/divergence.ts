@@ -96,12 +96,28 @@ function inUnitInterval(x: OutputArray): boolean {
   return true;
 }
 
+/** How 'auto' reads one array (see resolveOutputKind). */
+function detectKind(x: OutputArray): OutputKind {
+  if (x.k === 1) return inUnitInterval(x) ? 'sigmoid' : 'sigmoid-logit';
+  return isProbRows(x) ? 'probs' : 'logits';
+}
+
+const KIND_LOOKS: Record<OutputKind, string> = {
+  probs: 'probabilities (non-negative rows summing to 1)',
+  logits: 'logits (rows that are not probabilities)',
+  sigmoid: 'sigmoid probabilities (one column in [0, 1])',
+  'sigmoid-logit': 'sigmoid logits (one column, not all in [0, 1])',
+};
+
 /**
  * Which {@link OutputKind} the arrays are read as. An explicit kind is returned as is. 'auto':
  * k = 1 with every value in [0, 1] → 'sigmoid', k = 1 otherwise → 'sigmoid-logit'; rows all
- * non-negative and summing to 1 within 1e-4 → 'probs'; anything else → 'logits'.
+ * non-negative and summing to 1 within 1e-4 → 'probs'; anything else → 'logits'. Arrays that
+ * would be read differently are an error naming them (`names`, default a, b, ...): reading a
+ * probability array as logits gives confident wrong numbers, and a probability array with one
+ * bad row would otherwise slip through as logits instead of failing validation.
  */
-export function resolveOutputKind(arrays: OutputArray[], requested: OutputKind | 'auto' = 'auto'): OutputKind {
+export function resolveOutputKind(arrays: OutputArray[], requested: OutputKind | 'auto' = 'auto', names?: readonly string[]): OutputKind {
   if (requested !== 'auto') {
     check(
       (OUTPUT_KINDS as readonly string[]).includes(requested),
@@ -110,10 +126,18 @@ export function resolveOutputKind(arrays: OutputArray[], requested: OutputKind |
     );
     return requested;
   }
-  if (arrays.length > 0 && arrays.every((x) => x.k === 1)) {
-    return arrays.every(inUnitInterval) ? 'sigmoid' : 'sigmoid-logit';
+  if (arrays.length === 0) return 'logits';
+  const kinds = arrays.map(detectKind);
+  const other = kinds.findIndex((k) => k !== kinds[0]);
+  if (other >= 0) {
+    const name = (i: number) => names?.[i] ?? String.fromCharCode(97 + (i % 26));
+    throw new ModeldiffError(
+      'INVALID_ARGUMENT',
+      `outputs 'auto' cannot read these arrays one way: ${name(0)} looks like ${KIND_LOOKS[kinds[0]]} but ${name(other)} like ${KIND_LOOKS[kinds[other]]}; ` +
+        `say how to read both with outputs (--outputs ${OUTPUT_KINDS.join('|')})`,
+    );
   }
-  return arrays.length > 0 && arrays.every(isProbRows) ? 'probs' : 'logits';
+  return kinds[0];
 }
 
 function shapeOf(x: OutputArray): string {
@@ -240,7 +264,7 @@ export function checkOutputPair(a: OutputArray, b: OutputArray, options: Pick<Di
 function preparePair(a: OutputArray, b: OutputArray, measures: readonly string[], options: DivergenceOptions): Prepared {
   const names = checkOutputPair(a, b, options);
   checkMeasures(measures);
-  const kind = resolveOutputKind([a, b], options.outputs ?? 'auto');
+  const kind = resolveOutputKind([a, b], options.outputs ?? 'auto', names);
   return { names, kind, opts: nativeOptions(kind, a.k, measures, options) };
 }
 
@@ -305,7 +329,7 @@ export async function pairwiseDivergence(
     ),
   );
   checkMeasures([measure]);
-  const kind = resolveOutputKind(models, options.outputs ?? 'auto');
+  const kind = resolveOutputKind(models, options.outputs ?? 'auto', names);
   const opts = nativeOptions(kind, first.k, [measure], options);
   try {
     return await native.divergencePairwise(

@@ -11,7 +11,7 @@
 import { check } from '../errors';
 import { measureInfo } from '../measures/registry';
 import { standardDeviation } from '../stats';
-import { type FunctionMeasureName, type OutputKind, divergencePerSample, pairwiseDivergence } from './deps';
+import { type FunctionMeasureName, type OutputKind, divergencePerSample, pairwiseDivergence, resolveOutputKind } from './deps';
 import { type OutputLike, l2, toProbabilities } from './predictions';
 import { type OutputStore, blocks } from './store';
 
@@ -19,6 +19,8 @@ export interface FunctionalOptions {
   metric: FunctionMeasureName;
   /** Resolved output kind, passed to the divergence kernels. */
   outputKind: OutputKind;
+  /** Whether outputKind was detected from the first model ('auto'): every model must then read the same way. */
+  detected?: boolean;
   epsilon?: number;
   /** Cost matrix for 'emd-cost', passed to the divergence kernels. */
   cost?: Float64Array;
@@ -53,12 +55,16 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
   const parts = blocks(N, store.blockSize);
   const totalPairs = (N * (N - 1)) / 2;
   let donePairs = 0;
+  let firstOutputs: OutputLike | undefined;
   options.onProgress?.(0, totalPairs);
   for (let bi = 0; bi < parts.length; bi++) {
     for (let bj = bi; bj < parts.length; bj++) {
       const ids = bi === bj ? parts[bi] : [...parts[bi], ...parts[bj]];
       const outs = await store.load(ids);
       const L = ids.length;
+      // 'auto' looked at the first model only; a model whose outputs read differently (say,
+      // probabilities among logits) would otherwise be compared as the wrong kind.
+      if (options.detected) resolveOutputKind([firstOutputs ??= (await store.load([0]))[0], ...outs], 'auto', [store.names[0], ...ids.map((i) => store.names[i])]);
       const m = se && symmetric ? null : await pairwiseDivergence(outs, options.metric, { ...kernelOptions, names: ids.map((i) => store.names[i]) });
       const probs = predictionDistance ? outs.map((o) => Float32Array.from(toProbabilities(o, options.outputKind))) : null;
       // Pairs this block pair owns: within the block when bi === bj, else across.

@@ -102,7 +102,7 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
     store = await inferenceStore(models, names, paths, probe, options);
   }
   const first = await store.load([0]);
-  const outputKind = resolveOutputKind(first, (options.outputs ?? 'auto') as OutputKind | 'auto');
+  const outputKind = resolveOutputKind(first, (options.outputs ?? 'auto') as OutputKind | 'auto', [names[0]]);
   if (metric === 'emd-cost') checkCost(options, outputKind === 'sigmoid' || outputKind === 'sigmoid-logit' ? 2 : store.classes);
   return { store, names, paths, outputKind, metric };
 }
@@ -218,6 +218,7 @@ export function passOptions(prep: Prepared, options: MatrixOptions): FunctionalO
   return {
     metric: prep.metric,
     outputKind: prep.outputKind,
+    detected: (options.outputs ?? 'auto') === 'auto',
     epsilon: options.epsilon,
     cost: options.cost,
     threads: options.threads,

@@ -94,7 +94,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   const a = loadOutputs(fileA, io.cwd);
   const b = loadOutputs(fileB, io.cwd);
   // Resolved here, not left to divergence(): the cost matrix's size depends on it.
-  const kind = resolveOutputKind([a, b], flags.outputs as DivergenceSummaryOptions['outputs']);
+  const kind = resolveOutputKind([a, b], flags.outputs as DivergenceSummaryOptions['outputs'], [fileA, fileB]);
   options.outputs = kind;
   if (flags.cost !== undefined) {
     options.cost = readCostMatrix(flags.cost, io.cwd, kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : a.k);
