@@ -90,7 +90,7 @@ function linearGram(x: M): M {
 function ckaRef(K: M, L: M, h = hsicNaive): number {
   return h(K, L) / Math.sqrt(h(K, K) * h(L, L));
 }
-function rbfGram(x: M, sigma: number): M {
+function rbfGram(x: M, sigma: number, minusOne = false): M {
   const n = x.length;
   const d2 = x.map((a) => x.map((b) => a.reduce((s, v, k) => s + (v - b[k]) ** 2, 0)));
   const pairs: number[] = [];
@@ -98,7 +98,7 @@ function rbfGram(x: M, sigma: number): M {
   pairs.sort((a, b) => a - b);
   const m = pairs.length;
   const med = m % 2 ? pairs[(m - 1) / 2] : (pairs[m / 2 - 1] + pairs[m / 2]) / 2;
-  return d2.map((r) => r.map((v) => Math.exp(-v / (2 * sigma * sigma * med))));
+  return d2.map((r) => r.map((v) => (minusOne ? Math.expm1 : Math.exp)(-v / (2 * sigma * sigma * med))));
 }
 /** Canonical correlations via orthonormal bases of the centered columns. */
 function ccaRef(x: M, y: M): { rho: number[]; alpha: number[] } {
@@ -176,6 +176,15 @@ t.test('RBF CKA matches a naive reference; σ changes it; 1 on itself', async (t
   }
   const self = await representationSimilarity(act(Y), act(Y), ['cka-rbf']);
   close(t, self.values['cka-rbf'], 1, 1e-12, 'rbf self');
+  // Wide bandwidths: K → 1 − d/(2h²), so RBF CKA tends to linear CKA (corrections O(1/σ²)) and
+  // must never exceed 1. The reference keeps K − 1 (expm1) so that its own centring is exact.
+  const linear = (await representationSimilarity(act(X), act(Y), ['cka-linear'])).values['cka-linear'] as number;
+  for (const sigma of [100, 1000, 1e4, 1e6]) {
+    const v = (await representationSimilarity(act(X), act(Y), ['cka-rbf'], { sigma })).values['cka-rbf'] as number;
+    t.ok(v <= 1, `σ=${sigma}: ${v} <= 1`);
+    t.ok(Math.abs(v - linear) <= 10 / sigma ** 2 + 1e-9, `σ=${sigma}: ${v} → linear CKA ${linear}`);
+    close(t, v, ckaRef(rbfGram(X, sigma, true), rbfGram(Y, sigma, true)), 1e-8, `σ=${sigma} vs the expm1 reference`);
+  }
   // Odd pair count path of the median.
   const odd = X.slice(0, 6); // 15 pairs
   const r = await representationSimilarity(act(odd), act(Y.slice(0, 6)), ['cka-rbf']);

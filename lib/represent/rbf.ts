@@ -5,7 +5,7 @@
  * Precisely: h² = σ² · median_{i<j} ‖xᵢ − xⱼ‖² (the median over distinct pairs;
  * Kornblith et al.'s reference code takes the median over the full n×n matrix
  * including its n zero diagonal entries, which differs only for small n), and
- * K_ij = exp(−‖xᵢ − xⱼ‖² / (2h²)).
+ * K_ij = exp(−‖xᵢ − xⱼ‖² / (2h²)), kept as K_ij − 1 (see rbfGramInPlace).
  */
 import { check } from '../errors';
 import { quickselect } from '../stats/describe';
@@ -26,12 +26,18 @@ export function medianOffDiagonal(D: Float64Array, n: number): number {
   return (lower + upper) / 2;
 }
 
-/** Turns squared distances (in place) into the RBF Gram; returns the bandwidth h. */
+/**
+ * Turns squared distances (in place) into the RBF Gram *minus one*, K − 11ᵀ = expm1(−d/2h²);
+ * returns the bandwidth h. HSIC centres its Grams, so the constant changes nothing, but at a
+ * wide bandwidth every K_ij is 1 − O(1/σ²): stored as is, the centring inside HSIC cancelled
+ * those leading ones and left rounding noise (CKA came out above 1 at σ = 1000). The shifted
+ * entries keep full relative precision.
+ */
 export function rbfGramInPlace(sqdist: Float64Array, n: number, sigma: number, name: string): number {
   const med = medianOffDiagonal(sqdist, n);
   check(med > 0, 'INVALID_ARGUMENT', `${name}: the median pairwise distance is 0 (most samples have identical representations), so the RBF bandwidth is undefined`);
   const h2 = sigma * sigma * med;
   const scale = -1 / (2 * h2);
-  for (let i = 0; i < sqdist.length; i++) sqdist[i] = Math.exp(sqdist[i] * scale);
+  for (let i = 0; i < sqdist.length; i++) sqdist[i] = Math.expm1(sqdist[i] * scale);
   return Math.sqrt(h2);
 }
