@@ -235,6 +235,8 @@ t.test('infinite KL is reported as Infinity with a hint about --epsilon', async 
   const smoothed = await compare(pa, pb, { data: probs, metrics: ['kl'], epsilon: 1e-6, ...noCache });
   t.ok(Number.isFinite(smoothed.metrics.kl!.mean));
   t.same(smoothed.hints, []);
+  t.equal(smoothed.epsilon, 1e-6, 'the smoothing is reported');
+  t.notOk('epsilon' in r, 'and absent when none was applied');
 
   // Rows that stop being probabilities after the first batch: the error names the probe-set sample.
   // (Small batches are merged into chunks of 2^15 values before the kernels, so use big ones here.)
@@ -265,6 +267,14 @@ t.test('infinite KL is reported as Infinity with a hint about --epsilon', async 
   t.match(io2.out, /kl +Infinity +Infinity +- /);
   t.match(io2.out, /kl +Infinity/);
   t.match(io2.out, /hint: kl is infinite/);
+  t.match(io2.out, /\(no 95% CI: --bootstrap 0\)/, 'no claim of a bootstrap that did not run');
+  t.notMatch(io2.out, /percentile bootstrap/);
+  const io3 = captureIo();
+  t.equal(await runCli(['compare', pa, pb, '--data', npy, '-m', 'kl', '--no-cache', '--epsilon', '0.001', '--json'], io3), 0);
+  t.equal(JSON.parse(io3.out).epsilon, 0.001);
+  const io4 = captureIo();
+  t.equal(await runCli(['compare', pa, pb, '--data', npy, '-m', 'kl', '--no-cache', '--epsilon', '0.001'], io4), 0);
+  t.match(io4.out, /outputs read as probs, smoothed by epsilon = 0\.001, units nats/);
 });
 
 t.test('sigmoid models (one output column)', async (t) => {

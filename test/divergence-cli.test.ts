@@ -77,6 +77,9 @@ t.test('table output, --bits, --epsilon, --threads, --outputs', async (t) => {
   const eps = JSON.parse((await cli('a.npy', 'b.npy', '--json', '--epsilon', '0.01', '--outputs', 'logits', '--metric', 'kl')).out);
   const plain = JSON.parse((await cli('a.npy', 'b.npy', '--json', '--outputs', 'logits', '--metric', 'kl')).out);
   t.ok(eps.metrics.kl.mean < plain.metrics.kl.mean, 'smoothing shrinks KL');
+  t.equal(eps.epsilon, 0.01, 'the smoothing is reported');
+  t.notOk('epsilon' in plain);
+  t.match((await cli('a.npy', 'b.npy', '--epsilon', '0.01')).out, /outputs = logits \(auto\), smoothed by epsilon = 0\.01, log units/);
   const withCost = await cli('a.npy', 'b.npy', '--metric', 'emd,emd-cost', '--cost', 'cost.npy', '--json');
   const doc = JSON.parse(withCost.out);
   t.ok(Math.abs(doc.metrics['emd-cost'].mean - doc.metrics.emd.mean) < 1e-9, 'emd-cost with |i - j| = emd');

@@ -83,6 +83,8 @@ t.test('matrix of synthetic outputs equals the per-pair float64 reference', asyn
   t.equal(progress.at(-1), 'distances:6/6');
   // Asymmetric measure: row = first argument.
   const kl = await matrix(zoo.slice(3, 5), { metric: 'kl' });
+  t.notOk('epsilon' in kl.probe);
+  t.equal((await matrix(zoo.slice(3, 5), { metric: 'kl', epsilon: 0.01 })).probe.epsilon, 0.01, 'the smoothing is reported');
   t.not(kl.functional[0][1], kl.functional[1][0]);
 });
 

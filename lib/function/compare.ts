@@ -97,6 +97,8 @@ export interface Comparison {
   /** How outputs were interpreted. */
   outputs: OutputKind;
   units: 'nats' | 'bits';
+  /** The smoothing applied to both distributions before every distribution measure (absent = none). */
+  epsilon?: number;
   metrics: Partial<Record<FunctionMeasureName, MetricSummary>>;
   /** Cohen's kappa between the two argmax labelings (when 'kappa' is requested). */
   kappa?: number;
@@ -254,6 +256,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     k,
     outputs: kind!,
     units: options.bits ? 'bits' : 'nats',
+    ...(options.epsilon ? { epsilon: options.epsilon } : {}),
     metrics,
     inputConversions: [...sa.inputConversions, ...sb.inputConversions],
     bootstrap: { replicates, seed },

@@ -46,6 +46,8 @@ export interface DivergenceSummary {
   outputs: OutputKind;
   /** Units of the log measures (kl*, js, js-distance). */
   units: 'nats' | 'bits';
+  /** The smoothing applied to both distributions before every distribution measure (absent = none). */
+  epsilon?: number;
   /** One summary per requested per-sample measure, in the order requested. */
   metrics: Partial<Record<FunctionMeasureName, MetricSummary>>;
   /** The bootstrap behind every ci95. */
@@ -113,6 +115,7 @@ export async function divergence(
     k: a.k,
     outputs: kind,
     units: options.bits ? 'bits' : 'nats',
+    ...(options.epsilon ? { epsilon: options.epsilon } : {}),
     metrics,
     bootstrap: { replicates, seed },
     hints,

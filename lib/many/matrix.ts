@@ -58,6 +58,8 @@ export interface Prepared {
   paths: Array<string | null>;
   outputKind: OutputKind;
   metric: FunctionMeasureName;
+  /** Smoothing applied before the measure (absent = none). */
+  epsilon?: number;
 }
 
 /** A per-sample function-view measure where larger means more different (a distance or divergence). */
@@ -104,7 +106,7 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   const first = await store.load([0]);
   const outputKind = resolveOutputKind(first, (options.outputs ?? 'auto') as OutputKind | 'auto', [names[0]]);
   if (metric === 'emd-cost') checkCost(options, outputKind === 'sigmoid' || outputKind === 'sigmoid-logit' ? 2 : store.classes);
-  return { store, names, paths, outputKind, metric };
+  return { store, names, paths, outputKind, metric, ...(options.epsilon ? { epsilon: options.epsilon } : {}) };
 }
 
 /** The emd-cost matrix must cover the models' classes; checked here so the error names it before any pair is computed. */
@@ -207,7 +209,7 @@ export function matrixResult(prep: Prepared, pass: FunctionalPass, weights: Weig
   return {
     models: prep.names,
     metric: prep.metric,
-    probe: { samples: prep.store.samples, classes: prep.store.classes, outputKind: prep.outputKind },
+    probe: { samples: prep.store.samples, classes: prep.store.classes, outputKind: prep.outputKind, ...(prep.epsilon ? { epsilon: prep.epsilon } : {}) },
     functional: toRows(pass.matrix, N),
     weights,
   };

@@ -29,7 +29,8 @@ export interface MatrixResult {
   models: string[];
   /** Functional measure (registry name), e.g. "js". */
   metric: string;
-  probe: { samples: number; classes: number; outputKind: string };
+  /** epsilon: the smoothing applied before the measure, when one was. */
+  probe: { samples: number; classes: number; outputKind: string; epsilon?: number };
   /** N×N mean per-sample divergence on the probe set (row = first argument). */
   functional: number[][];
   weights: WeightMatrices;

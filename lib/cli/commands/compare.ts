@@ -104,7 +104,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--output <NAME>', "model output to compare (default: each model's first)")
     .option('-m, --metric <NAMES>', `measures, comma-separated or repeated (default: ${DEFAULT_METRICS.join(', ')}; choices: ${COMPARE_METRICS.join(', ')})`, metricList)
     .addOption(new Option('--outputs <KIND>', 'how to read the outputs').choices(OUTPUT_KINDS).default('auto'))
-    .option('--epsilon <E>', 'smooth probabilities by E before KL-type measures (default: none; 0 = none; KL may be Infinity)', nonNegativeNumber('--epsilon'))
+    .option('--epsilon <E>', 'smooth both distributions, p ← (p + E) / (1 + k·E), before every distribution measure; makes KL finite where a model gives a class probability 0 (default: none; 0 = none)', nonNegativeNumber('--epsilon'))
     .option('--bits', 'information measures in bits (default nats)')
     .option('--cost <FILE>', 'k×k cost matrix (one-array file, e.g. .npy) for the emd-cost metric')
     .option('--batch-size <N>', 'samples per inference batch (default: automatic)', positiveInteger('--batch-size'))
@@ -187,7 +187,7 @@ function table(rows: string[][]): string {
 /** The human-readable report. */
 export function formatComparison(r: Comparison): string {
   let s = `modeldiff compare: ${r.models[0].path} vs ${r.models[1].path}\n`;
-  s += `  ${r.n} samples, ${r.k} ${r.k === 1 ? 'output column' : 'classes'}, outputs read as ${r.outputs}, units ${r.units}`;
+  s += `  ${r.n} samples, ${r.k} ${r.k === 1 ? 'output column' : 'classes'}, outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}`;
   const cached = r.models.filter((m) => m.cached).map((m) => m.path);
   s += cached.length ? ` (cached outputs: ${cached.join(', ')})\n` : '\n';
   for (const c of r.inputConversions) s += `  note: ${c}\n`;
@@ -202,7 +202,7 @@ export function formatComparison(r: Comparison): string {
       rows.push([m, num(v.mean), num(v.stderr), ci, num(v.median), num(v.max), need]);
     }
     s += table(rows);
-    s += `  (95% CI: percentile bootstrap, ${r.bootstrap.replicates} replicates, seed ${r.bootstrap.seed})\n`;
+    s += r.bootstrap.replicates > 0 ? `  (95% CI: percentile bootstrap, ${r.bootstrap.replicates} replicates, seed ${r.bootstrap.seed})\n` : '  (no 95% CI: --bootstrap 0)\n';
   }
   if (r.kappa !== undefined) s += `\n  Cohen's kappa (argmax labels): ${num(r.kappa)}\n`;
   if (r.accuracy) {

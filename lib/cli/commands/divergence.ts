@@ -3,7 +3,7 @@
  * two saved output arrays (n × k, or 1-D = n × 1; float32 or float64), summarized by the
  * library's `divergence()` as `compare` summarizes them. A readable table by default; with
  * --json one document
- * `{ a, b, n, k, outputs, units, metrics: { <name>: { mean, stderr, ci95, median, max, samplesNeeded, perSampleMax } | { value } }, bootstrap: { replicates, seed }, hints }`
+ * `{ a, b, n, k, outputs, units, epsilon?, metrics: { <name>: { mean, stderr, ci95, median, max, samplesNeeded, perSampleMax } | { value } }, bootstrap: { replicates, seed }, hints }`
  * (set-level measures such as kappa have `value`; `perSampleMax` is `max`, kept for existing
  * users; ci95 is ["NaN", "NaN"] with --bootstrap 0; hints say e.g. how to get a finite KL).
  * Metric names and help come from the measure registry.
@@ -113,12 +113,12 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
 
   if (flags.json) {
     io.stdout(
-      toJson({ a: fileA, b: fileB, n: r.n, k: r.k, outputs: r.outputs, units: r.units, metrics: results, bootstrap: r.bootstrap, hints: r.hints }) + '\n',
+      toJson({ a: fileA, b: fileB, n: r.n, k: r.k, outputs: r.outputs, units: r.units, ...(r.epsilon ? { epsilon: r.epsilon } : {}), metrics: results, bootstrap: r.bootstrap, hints: r.hints }) + '\n',
     );
     return;
   }
   const auto = flags.outputs === 'auto' ? ' (auto)' : '';
-  io.stdout(`${fileA} vs ${fileB}: n = ${r.n}, k = ${r.k}, outputs = ${r.outputs}${auto}, log units = ${r.units}\n`);
+  io.stdout(`${fileA} vs ${fileB}: n = ${r.n}, k = ${r.k}, outputs = ${r.outputs}${auto}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, log units = ${r.units}\n`);
   const rows = metrics.map((m) => {
     const v = results[m]!;
     if ('value' in v) return [m, formatNumber(v.value), '-', '-'];
@@ -151,7 +151,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--metric <names>', `comma-separated metrics: ${registry.map((m) => m.name).join(', ')}`, 'js')
     .option('--outputs <kind>', `how to read rows: auto, ${OUTPUT_KINDS.join(', ')}`, 'auto')
     .option('--bits', 'log measures in bits instead of nats')
-    .option('--epsilon <e>', 'smooth both distributions: p ← (p + e) / (1 + k·e) (off by default; 0 = off)', nonNegativeNumber('--epsilon'))
+    .option('--epsilon <e>', 'smooth both distributions, p ← (p + e) / (1 + k·e), before every distribution measure (off by default; 0 = off)', nonNegativeNumber('--epsilon'))
     .option('--cost <file>', 'k × k cost matrix (one-array file, e.g. .npy) for emd-cost')
     .option('--threads <n>', 'worker threads (default: all cores)', positiveInteger('--threads'))
     .option('--bootstrap <B>', 'bootstrap replicates for the 95% interval (0 = none)', integer('--bootstrap', { min: 0, max: MAX_REPLICATES }), 1000)

@@ -47,7 +47,7 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--metric <name>', `output distance measure (${distanceMeasures().join(', ')})`, 'js')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
     .option('--output <name>', 'model output to compare, when a model has several')
-    .option('--epsilon <x>', 'smoothing for KL-type measures (never applied silently; 0 = none)', nonNegativeNumber('--epsilon'))
+    .option('--epsilon <x>', 'smooth both distributions, p ← (p + x) / (1 + k·x), before the measure; makes KL finite where a model gives a class probability 0 (0 = none)', nonNegativeNumber('--epsilon'))
     .option('--cost <file>', 'k × k cost matrix (one-array file, e.g. .npy) for --metric emd-cost')
     .addOption(
       new Option('--weights <methods>', `weight matrices: none, or a comma list of ${WEIGHT_METHODS.join(',')}`)
@@ -124,7 +124,7 @@ export function matrixCsv(names: string[], m: number[][]): string {
 
 export function matrixText(r: MatrixResult): string {
   let out = matrixTable(
-    `${r.metric} between ${r.models.length} models on ${r.probe.samples} probe samples (outputs read as ${r.probe.outputKind}; row = first argument)`,
+    `${r.metric} between ${r.models.length} models on ${r.probe.samples} probe samples (outputs read as ${r.probe.outputKind}${r.probe.epsilon ? `, smoothed by epsilon = ${r.probe.epsilon}` : ''}; row = first argument)`,
     r.models,
     r.functional,
   );

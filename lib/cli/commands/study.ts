@@ -31,7 +31,7 @@ const f4 = (v: number): string => (Number.isFinite(v) ? (v === 0 ? '0' : Math.ab
 export function studyText(s: StudyResult): string {
   const sol = s.solutions;
   const lines = [
-    `${s.models.length} models, ${s.probe.samples} probe samples, output distance ${s.metric} (outputs read as ${s.probe.outputKind})`,
+    `${s.models.length} models, ${s.probe.samples} probe samples, output distance ${s.metric} (outputs read as ${s.probe.outputKind}${s.probe.epsilon ? `, smoothed by epsilon = ${s.probe.epsilon}` : ''})`,
     `same-solution threshold: ${f4(s.threshold.value)} (${s.threshold.source})`,
     `distinct solutions: ${sol.observed} (singletons ${sol.singletons}, doubletons ${sol.doubletons})`,
     `Chao1 estimate: ${sol.estimate.toFixed(1)} solutions (95% CI ${sol.lower.toFixed(1)}–${sol.upper.toFixed(1)}); expected after ${s.models.length} more runs: ${sol.expectedAfterDoubling.toFixed(1)}`,
