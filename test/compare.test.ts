@@ -277,6 +277,21 @@ t.test('infinite KL is reported as Infinity with a hint about --epsilon', async 
   t.match(io4.out, /outputs read as probs, smoothed by epsilon = 0\.001, units nats/);
 });
 
+t.test('a single probe sample: no spread, so no stderr, interval or samples-needed', async (t) => {
+  const one = { data: Float32Array.from({ length: D }, (_, i) => i / D - 0.5), shape: [1, D] };
+  const r = await compare(aPath, bPath, { data: one, metrics: ['js', 'tv'], ...noCache });
+  t.equal(r.n, 1);
+  t.ok(r.metrics.js!.mean > 0);
+  for (const m of ['js', 'tv'] as const) {
+    t.ok(Number.isNaN(r.metrics[m]!.stderr), `${m} stderr`);
+    t.ok(r.metrics[m]!.ci95.every(Number.isNaN), `${m} ci95`);
+    t.ok(Number.isNaN(r.metrics[m]!.samplesNeeded.n), `${m} samples needed`);
+  }
+  t.match(r.hints, [/one sample: no standard error, interval or samples-needed estimate/]);
+  const two = await compare(aPath, bPath, { data: { data: new Float32Array(2 * D).fill(0.25), shape: [2, D] }, metrics: ['js'], ...noCache });
+  t.ok(Number.isFinite(two.metrics.js!.stderr), 'two samples do have a spread');
+});
+
 t.test('sigmoid models (one output column)', async (t) => {
   const mk = (w: number) =>
     buildModel({

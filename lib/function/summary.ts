@@ -73,14 +73,19 @@ export async function summarizeMeasures<M extends string>(
   measures.forEach((m, i) => {
     const values = perSample[m];
     const d = describe(values, m);
+    // One sample has no spread to estimate: its sd of 0 would claim an exact mean (a zero-width
+    // interval, "1 sample needed"). Not available instead, with a hint saying why.
+    const single = values.length < 2;
+    const need = samplesNeeded(d.sd, d.mean, options.precision);
     metrics[m] = {
       mean: d.mean,
-      stderr: d.stderr,
-      ci95: cis[i]!,
+      stderr: single ? NaN : d.stderr,
+      ci95: single ? [NaN, NaN] : cis[i]!,
       median: d.median,
       max: d.max,
-      samplesNeeded: samplesNeeded(d.sd, d.mean, options.precision),
+      samplesNeeded: single ? { halfWidth: need.halfWidth, n: NaN } : need,
     };
+    if (single && i === 0) hints.push('one sample: no standard error, interval or samples-needed estimate (they need at least 2 samples)');
     if (d.mean === Infinity) {
       let inf = 0;
       for (const v of values) if (v === Infinity) inf++;

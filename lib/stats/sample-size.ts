@@ -16,7 +16,10 @@ const Z95 = 1.96; // as in the documented formula
 export interface SamplesNeeded {
   /** Target ci95 half-width, in the metric's units. */
   halfWidth: number;
-  /** Samples needed for that half-width; Infinity when the spread is infinite or the target is 0 with sd > 0. */
+  /**
+   * Samples needed for that half-width; Infinity when the spread is infinite or the target is 0
+   * with sd > 0; NaN in results computed from a single sample (no spread to go on).
+   */
   n: number;
 }
 

@@ -197,7 +197,7 @@ export function formatComparison(r: Comparison): string {
     const rows = [['metric', 'mean', 'stderr', '95% CI', 'median', 'max', 'n needed (±H)']];
     for (const m of names) {
       const v = r.metrics[m]!;
-      const ci = r.bootstrap.replicates > 0 ? `[${num(v.ci95[0])}, ${num(v.ci95[1])}]` : '-';
+      const ci = r.bootstrap.replicates > 0 && !Number.isNaN(v.ci95[0]) ? `[${num(v.ci95[0])}, ${num(v.ci95[1])}]` : '-';
       const need = Number.isFinite(v.samplesNeeded.n) ? `${v.samplesNeeded.n} (±${num(v.samplesNeeded.halfWidth)})` : 'n/a';
       rows.push([m, num(v.mean), num(v.stderr), ci, num(v.median), num(v.max), need]);
     }

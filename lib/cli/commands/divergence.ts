@@ -122,7 +122,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   const rows = metrics.map((m) => {
     const v = results[m]!;
     if ('value' in v) return [m, formatNumber(v.value), '-', '-'];
-    const ci = r.bootstrap.replicates > 0 ? `[${formatNumber(v.ci95[0])}, ${formatNumber(v.ci95[1])}]` : '-';
+    const ci = r.bootstrap.replicates > 0 && !Number.isNaN(v.ci95[0]) ? `[${formatNumber(v.ci95[0])}, ${formatNumber(v.ci95[1])}]` : '-';
     return [m, formatNumber(v.mean), ci, formatNumber(v.max)];
   });
   const header = ['metric', 'mean', '95% CI', 'max per sample'];
