@@ -460,6 +460,7 @@ t.test('CLI: JSON equals the library result; table; flags; one-line errors', asy
     [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '-1'], 2, /--bootstrap must be an integer from 0 to 100000000, got "-1"/],
     [['compare', aPath, bPath, '--data', xPath, '--bootstrap', '1000000000', '--no-cache'], 2, /--bootstrap must be an integer from 0 to 100000000, got "1000000000"/],
     [['compare', aPath, bPath, '--data', xPath, '--epsilon', '-0.5'], 2, /--epsilon must be a non-negative number, got "-0.5"/],
+    [['compare', aPath, bPath, '--data', xPath, '--metric', 'js,emd-cost'], 2, /--metric emd-cost needs --cost/],
     [['compare', aPath, bPath, '--data', xPath, '--data', uPath], 2, /several unnamed --data/],
   ];
   for (const [argv, exit, re] of cases) {

@@ -135,7 +135,9 @@ t.test('--out resolves against the cwd; runDemo errors are typed', async (t) => 
   t.equal(await runCli(['demo', '--out', 'mine.html', '-q'], o), 1);
   t.match(o.err, `${path.join(cwd, 'mine.html')} already exists`);
   t.equal(fs.readFileSync(path.join(cwd, 'mine.html'), 'utf8'), 'keep');
-  await t.rejects(runDemo({ cwd, out: 'out/r.html', zooDir: path.join(cwd, 'nowhere') }), { code: 'FILE_NOT_FOUND', message: /manifest\.json not found/ });
+  await t.rejects(runDemo({ cwd, out: 'out/r.html' }), { code: 'FILE_NOT_FOUND', message: /^--out .*out\/r\.html: folder .*out does not exist/ }, 'the demo names its own option');
+  await t.rejects(runDemo({ cwd, out: '.', force: true }), { code: 'INVALID_ARGUMENT', message: /^--out .* is a folder; give the HTML file to write/ }, '--force does not make a folder writable');
+  await t.rejects(runDemo({ cwd, out: 'r.html', zooDir: path.join(cwd, 'nowhere') }), { code: 'FILE_NOT_FOUND', message: /manifest\.json not found/ });
   await t.rejects(runDemo({ cwd, out: 'modeldiff-demo.html' }), { code: 'FILE_EXISTS' });
 });
 

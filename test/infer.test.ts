@@ -370,6 +370,7 @@ t.test('probe helpers: labels, auto batch size, batches, errors', async (t) => {
   t.throws(() => loadLabels(lp, 4), /3 labels for 4 probe samples/);
   t.throws(() => loadLabels([0.5], 1), /label 0\.5 at sample 0 is not a non-negative class id/);
   t.throws(() => loadLabels([-1], 1), /not a non-negative class id/);
+  t.throws(() => loadLabels([2 ** 40], 1), /label 1099511627776 at sample 0 is out of range for a class id \(at most 2147483647\)/);
   const fl = path.join(tmp, 'yf.npy');
   writeNpy(fl, makeTensor(new Float32Array([0, 1]), [2]));
   t.throws(() => loadLabels(fl, 2), /labels must be integer class ids, got dtype float32/);

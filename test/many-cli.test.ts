@@ -293,6 +293,8 @@ t.test('usage and input errors', async (t) => {
   await bad([...base, '--no-cache', '--max-memory', '6000'], 2, /needs the inference cache/);
   await bad([...base, '--seed', 'x'], 2, /--seed/);
   await bad([...base, '--epsilon', '-1'], 2, /--epsilon/);
+  await bad([...base, '--seed', '-1'], 2, /--seed must be a non-negative integer, got "-1"/);
+  await bad(['study', ...models.slice(0, 2), '--data', 'x.npy', '--permutations', '1000000000', ...cache], 2, /--permutations must be an integer from 1 to 1000000, got "1000000000"/);
   await bad([...base, '--threads', '0'], 2, /--threads/);
   await bad([...base, '--metric', 'kappa'], 2, /not an output distance/);
   await bad(['matrix', models[0], '--data', 'x.npy'], 2, /at least 2 models/);

@@ -78,6 +78,7 @@ t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
   const cases: Array<[string[], number, RegExp]> = [
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw,bogus'], 2, /unknown method "bogus"/],
     [['weights', 'a.onnx', 'b.onnx', '--seed', 'x'], 2, /--seed/],
+    [['weights', 'a.onnx', 'b.onnx', '--seed', '-1'], 2, /--seed must be a non-negative integer, got "-1"/],
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations'], 2, /--data/],
     [['weights', 'a.onnx', 'b.onnx', '--data', 'probe.npy'], 2, /--data is only used by --align activations/],
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-aligned', 'z.onnx'], 2, /--write-aligned needs/],

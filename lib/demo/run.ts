@@ -16,7 +16,7 @@ import { type Comparison, compare, type MetricSummary } from '../function/compar
 import { type Chao1Result, chao1, expectedAfter } from '../many/richness';
 import { type StudyOptions, study } from '../many/study';
 import type { StudyResult, WeightMethod } from '../many/types';
-import { writeReport } from '../report';
+import { checkReportTargets, writeReport } from '../report';
 import { weightDistance } from '../weights';
 import { type Zoo, type ZooModel, loadZoo, zooModelByRole, zooModels } from './zoo';
 
@@ -112,7 +112,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const cwd = options.cwd ?? process.cwd();
   const report = path.resolve(cwd, options.out ?? DEMO_REPORT);
   // Fail before minutes of work, not after (writeReport checks again, atomically).
-  check(options.force || !fs.existsSync(report), 'FILE_EXISTS', `${report} already exists; pass --force to overwrite it`);
+  checkReportTargets({ html: report, force: options.force, htmlOption: '--out' }, []);
   const zoo = loadZoo(options.zooDir);
   const seed = options.seed ?? 0;
   const cache = options.cache ?? false;
@@ -128,6 +128,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   await writeReport(s, {
     html: report,
     force: options.force,
+    htmlOption: '--out',
     command: `modeldiff demo${options.out && options.out !== DEMO_REPORT ? ` --out ${options.out}` : ''}${options.force ? ' --force' : ''}`,
     versions: { onnxruntime: (require('onnxruntime-node/package.json') as { version: string }).version },
   });

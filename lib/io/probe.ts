@@ -204,7 +204,8 @@ export function loadLabels(source: string | ArrayLike<number> | Int32Array, n: n
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const v = Number(values[i]);
-    if (!Number.isInteger(v) || v < 0 || v > 2147483647) throw new ModeldiffError('INVALID_ARGUMENT', `${label}: label ${String(values[i])} at sample ${i} is not a non-negative class id`);
+    if (!Number.isInteger(v) || v < 0) throw new ModeldiffError('INVALID_ARGUMENT', `${label}: label ${String(values[i])} at sample ${i} is not a non-negative class id`);
+    if (v > 2147483647) throw new ModeldiffError('INVALID_ARGUMENT', `${label}: label ${String(values[i])} at sample ${i} is out of range for a class id (at most 2147483647)`);
     out[i] = v;
   }
   return out;

@@ -26,6 +26,8 @@ export interface ReportOptions {
   /** Folder for one SVG per plot (created if missing). */
   svgDir?: string;
   force?: boolean;
+  /** The option that named `html`, for messages (default "--report"; the demo's is "--out"). */
+  htmlOption?: string;
   /** Command line to show; default "(library call)". */
   command?: string;
   /** Extra version entries (e.g. onnxruntime), merged after modeldiff/node/vega. */
@@ -71,13 +73,14 @@ export const STUDY_PLOT_IDS: readonly string[] = [
  * the HTML path must not be a folder, its folder must exist, and neither it
  * nor any SVG this report could write may exist without `force`.
  */
-export function checkReportTargets(options: Pick<ReportOptions, 'html' | 'svgDir' | 'force'>, plotIds: readonly string[] = STUDY_PLOT_IDS): void {
+export function checkReportTargets(options: Pick<ReportOptions, 'html' | 'svgDir' | 'force' | 'htmlOption'>, plotIds: readonly string[] = STUDY_PLOT_IDS): void {
   if (options.html) {
+    const flag = options.htmlOption ?? '--report';
     const st = statOrNull(options.html);
-    if (st?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `--report ${options.html} is a folder; give the HTML file to write, e.g. ${path.join(options.html, 'report.html')}`);
+    if (st?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `${flag} ${options.html} is a folder; give the HTML file to write, e.g. ${path.join(options.html, 'report.html')}`);
     if (st && !options.force) throw new ModeldiffError('FILE_EXISTS', `${options.html} already exists; pass --force to overwrite it`);
     const folder = path.dirname(path.resolve(options.html));
-    if (!statOrNull(folder)?.isDirectory()) throw new ModeldiffError('FILE_NOT_FOUND', `--report ${options.html}: folder ${folder} does not exist`);
+    if (!statOrNull(folder)?.isDirectory()) throw new ModeldiffError('FILE_NOT_FOUND', `${flag} ${options.html}: folder ${folder} does not exist`);
   }
   if (options.svgDir) {
     const st = statOrNull(options.svgDir);

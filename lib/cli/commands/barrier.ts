@@ -13,7 +13,7 @@ import { type BarrierResult, lossBarrier } from '../../path/barrier';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
-import { integer, positiveInteger } from '../option-parsers';
+import { integer, nonNegativeInteger, positiveInteger } from '../option-parsers';
 
 interface BarrierFlags {
   data: string;
@@ -47,7 +47,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--bits', 'report the loss in bits instead of nats')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', ...OUTPUT_KINDS]).default('auto'))
     .option('--output <name>', 'model output to read (default: the first)')
-    .option('--seed <n>', 'seed for weight matching', integer('--seed'), 0)
+    .option('--seed <n>', 'seed for weight matching', nonNegativeInteger('--seed'), 0)
     .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
     .option('--json', 'print the result as JSON')
     .action(async (a: string, b: string, flags: BarrierFlags) => {

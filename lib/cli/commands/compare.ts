@@ -121,6 +121,7 @@ export function register(program: Command, io: CliIo): void {
     .option('-q, --quiet', 'no progress bar')
     .action(async (a: string, b: string, flags: CompareFlags) => {
       const data = parseDataSpecs(flags.data);
+      if (flags.metric?.includes('emd-cost') && flags.cost === undefined) throw new ModeldiffError('USAGE', '--metric emd-cost needs --cost <k×k cost matrix file>');
       const cost = flags.cost !== undefined ? readCostMatrix(flags.cost, io.cwd) : undefined;
       // Refuse before both models are run, not after.
       if (flags.savePerSample !== undefined) checkWritableTarget(path.resolve(io.cwd, flags.savePerSample), { force: flags.force });

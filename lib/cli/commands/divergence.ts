@@ -88,7 +88,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   if (flags.epsilon !== undefined) options.epsilon = flags.epsilon;
   if (flags.threads !== undefined) options.threads = flags.threads;
   if (metrics.includes('emd-cost') && flags.cost === undefined) {
-    throw usage('--metric emd-cost needs --cost <k×k cost .npy>');
+    throw usage('--metric emd-cost needs --cost <k×k cost matrix file>');
   }
 
   const a = loadOutputs(fileA, io.cwd);

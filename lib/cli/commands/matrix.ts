@@ -16,7 +16,7 @@ import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
-import { commaList, integer, invalidOption, nonNegativeNumber, positiveInteger } from '../option-parsers';
+import { commaList, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../option-parsers';
 
 export interface MatrixFlags {
   data?: string;
@@ -54,7 +54,7 @@ export function addMatrixOptions(cmd: Command): Command {
         .argParser(parseWeights)
         .default([...WEIGHT_METHODS], WEIGHT_METHODS.join(',')),
     )
-    .option('--seed <n>', 'seed for everything random (weight matching, bootstrap, permutations, maps)', integer('--seed'), 0)
+    .option('--seed <n>', 'seed for everything random (weight matching, bootstrap, permutations, maps)', nonNegativeInteger('--seed'), 0)
     .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
     .option('--no-cache', 'do not read or write the inference cache')
     .option('--cache-dir <dir>', 'inference cache folder')

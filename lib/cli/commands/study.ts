@@ -14,7 +14,7 @@ import { checkReportTargets, writeReport } from '../../report';
 import { noCorrelationReason } from '../../report/html';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
-import { nonNegativeNumber, positiveInteger } from '../option-parsers';
+import { integer, nonNegativeNumber } from '../option-parsers';
 import { type MatrixFlags, addMatrixOptions, matrixOptionsFrom } from './matrix';
 
 interface StudyFlags extends MatrixFlags {
@@ -57,7 +57,7 @@ export function register(program: Command, io: CliIo): void {
   )
     .option('--labels <y.npy>', 'class labels of the probe samples (accuracy sizes the map points)')
     .option('--threshold <x>', 'same-solution distance threshold (default: from the probe set\'s bootstrap noise)', nonNegativeNumber('--threshold'))
-    .option('--permutations <n>', 'Mantel test permutations', positiveInteger('--permutations'), 999)
+    .option('--permutations <n>', 'Mantel test permutations (the smallest p-value is 1 / (n + 1))', integer('--permutations', { min: 1, max: 1_000_000 }), 999)
     .option('--report <file.html>', 'write the self-contained HTML report')
     .option('--svg <dir>', 'write each plot as an SVG file into this folder')
     .option('--force', 'overwrite existing report/SVG files')

@@ -22,7 +22,7 @@ import {
 } from '../../weights';
 import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
-import { commaList, integer } from '../option-parsers';
+import { commaList, nonNegativeInteger } from '../option-parsers';
 
 interface WeightsFlags {
   json?: boolean;
@@ -53,7 +53,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--align <how>', 'how to align: weight matching, or activation matching on --data').choices(['weights', 'activations']).default('weights'))
     .option('--data <probe.npy>', 'probe inputs for --align activations')
     .addOption(new Option('--sort-key <key>', 'canonical unit order').choices([...SORT_KEYS]).default('out-norm'))
-    .option('--seed <n>', 'seed for the layer order in weight matching', integer('--seed'), 0)
+    .option('--seed <n>', 'seed for the layer order in weight matching', nonNegativeInteger('--seed'), 0)
     .option('--no-normalize', 'align by permutation only (no scale/sign normalization first)')
     .option('--write-canonical <out.onnx>', 'write B in canonical form (same function as B)')
     .option('--write-aligned <out.onnx>', 'write B aligned to A (same function as B)')
