@@ -8,6 +8,7 @@
  * mean, standard error, a seeded percentile-bootstrap 95% interval, median
  * and max, with the number of samples a chosen precision would need.
  */
+import { checkArrayOption, checkBooleanOption, optionsObject, requireOption } from '../util/options';
 import { ModeldiffError, check } from '../errors';
 import { coalesce, pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
@@ -120,6 +121,10 @@ function modelLabel(m: ModelSource): string {
 }
 
 export async function compare(a: ModelSource, b: ModelSource, options: CompareOptions): Promise<Comparison> {
+  options = optionsObject(options, 'compare');
+  requireOption(options.data, 'compare', 'data', 'the probe set: an array file path, a typed array with a shape, or arrays by model input name');
+  checkArrayOption(options.metrics, 'compare', 'metrics');
+  checkBooleanOption(options.bits, 'compare', 'bits');
   const requested = options.metrics && options.metrics.length > 0 ? options.metrics : DEFAULT_METRICS;
   const measures = [...new Set(requested.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
   const wantKappa = requested.includes('kappa');

@@ -5,6 +5,7 @@
  * (mean, standard error, seeded percentile-bootstrap 95% interval, median, max, samples
  * needed), so results from saved outputs and from models run by `compare` agree.
  */
+import { optionsObject } from '../util/options';
 import { check, ModeldiffError } from '../errors';
 import {
   checkOutputPair,
@@ -87,6 +88,7 @@ export async function divergence(
   options: DivergenceSummaryOptions = {},
 ): Promise<DivergenceSummary> {
   check(Array.isArray(measures) && measures.length > 0, 'INVALID_ARGUMENT', 'measures: name at least one measure');
+  options = optionsObject(options, 'divergence');
   for (const m of measures) {
     check(KNOWN.includes(m), 'INVALID_ARGUMENT', `measures: unknown measure '${String(m)}' (known: ${KNOWN.join(', ')})`);
   }
@@ -97,8 +99,10 @@ export async function divergence(
   const kind = resolveOutputKind([a, b], options.outputs ?? 'auto', names);
   const { bootstrap: _b, seed: _s, precision: _p, perSample: _ps, ...kernelOptions } = options;
   const divOptions: DivergenceOptions = { ...kernelOptions, outputs: kind, names };
-  // With kappa alone no kernel call checks the options (divergencePerSample does otherwise).
-  if (perSampleMeasures.length === 0) nativeOptions(kind, a.k, perSampleMeasures, divOptions);
+  // With kappa alone no requested measure runs the kernel, which is what validates the rows
+  // (probabilities on the simplex, no NaN): run it for disagreement, off the main thread, and
+  // keep only its verdict.
+  if (perSampleMeasures.length === 0) await divergencePerSample(a, b, ['disagreement'], divOptions);
   const values =
     perSampleMeasures.length > 0
       ? await divergencePerSample(a, b, perSampleMeasures, divOptions)
@@ -121,22 +125,38 @@ export async function divergence(
     hints,
   };
   if (measures.includes('kappa')) {
-    const labelsA = labelsOf(a, kind, names[0]);
-    const labelsB = labelsOf(b, kind, names[1]);
+    const labelsA = await argmaxLabels(a, kind);
+    const labelsB = await argmaxLabels(b, kind);
     result.kappa = cohenKappa(labelsA, labelsB, Math.max(a.k, 2));
   }
   if (options.perSample) result.perSample = values;
   return result;
 }
 
-/** Argmax labels of one model's outputs; predict's errors say "outputs, row r": name the input instead. */
-function labelsOf(x: OutputArray, kind: OutputKind, name: string): Int32Array {
-  try {
-    return predict(x, kind).label;
-  } catch (e) {
-    if (e instanceof ModeldiffError && e.message.startsWith('outputs, row ')) {
-      throw new ModeldiffError(e.code, name + e.message.slice('outputs'.length), { cause: e });
+/**
+ * Predicted classes (rows already validated by the kernel): the first maximum of each row, or
+ * the sigmoid threshold for one-column outputs. In slices that yield to the event loop, since a
+ * million rows take a noticeable fraction of a second.
+ */
+async function argmaxLabels(x: OutputArray, kind: OutputKind): Promise<Int32Array> {
+  const { data, n, k } = x;
+  const label = new Int32Array(n);
+  const threshold = kind === 'sigmoid' ? 0.5 : 0; // sigmoid-logit: p > 0.5 <=> logit > 0
+  for (let start = 0; start < n; start += LABEL_SLICE_ROWS) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const end = Math.min(n, start + LABEL_SLICE_ROWS);
+    for (let r = start; r < end; r++) {
+      const off = r * k;
+      if (kind === 'sigmoid' || kind === 'sigmoid-logit') {
+        label[r] = data[off]! > threshold ? 1 : 0;
+        continue;
+      }
+      let best = 0;
+      for (let j = 1; j < k; j++) if (data[off + j]! > data[off + best]!) best = j;
+      label[r] = best;
     }
-    throw e;
   }
+  return label;
 }
+
+const LABEL_SLICE_ROWS = 1 << 16;

@@ -13,6 +13,7 @@
  * settles.
  */
 import { check, type ErrorCode, ModeldiffError } from '../errors';
+import { checkBooleanOption, optionsObject } from '../util/options';
 import { capabilities, type Isa, native } from '../native';
 import type { NativeDivergenceOptions } from '../native/divergence';
 
@@ -186,16 +187,19 @@ export function nativeOptions(
   options: DivergenceOptions,
 ): NativeDivergenceOptions {
   const out: NativeDivergenceOptions = { kind };
+  const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : k;
   if (options.epsilon !== undefined) {
     check(
       typeof options.epsilon === 'number' && Number.isFinite(options.epsilon) && options.epsilon >= 0,
       'INVALID_ARGUMENT',
       `epsilon must be a finite number >= 0, got ${String(options.epsilon)}`,
     );
+    // (p + ε) / (1 + k·ε): a k·ε that overflows would turn every row into NaN.
+    check(Number.isFinite(1 + ke * options.epsilon), 'INVALID_ARGUMENT', `epsilon ${options.epsilon} is too large for ${ke} classes (1 + k·epsilon overflows)`);
     out.epsilon = options.epsilon;
   }
+  checkBooleanOption(options.bits, 'divergence', 'bits');
   if (options.bits) out.bits = true;
-  const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : k;
   if (measures.includes('emd-cost')) {
     const max = native.divergenceMaxEmdCostClasses();
     check(ke <= max, 'INVALID_ARGUMENT', `emd-cost supports at most ${max} classes, got ${ke}`);
@@ -262,6 +266,7 @@ export function checkOutputPair(a: OutputArray, b: OutputArray, options: Pick<Di
 }
 
 function preparePair(a: OutputArray, b: OutputArray, measures: readonly string[], options: DivergenceOptions): Prepared {
+  options = optionsObject(options, 'divergencePerSample');
   const names = checkOutputPair(a, b, options);
   checkMeasures(measures);
   const kind = resolveOutputKind([a, b], options.outputs ?? 'auto', names);
@@ -318,6 +323,7 @@ export async function pairwiseDivergence(
   options: DivergenceOptions = {},
 ): Promise<Float64Array> {
   check(Array.isArray(models) && models.length > 0, 'INVALID_ARGUMENT', 'models: pass at least one model output');
+  options = optionsObject(options, 'pairwiseDivergence');
   const names = models.map((_, i) => options.names?.[i] ?? `model ${i}`);
   models.forEach((m, i) => checkArray(m, names[i]!));
   const first = models[0]!;
@@ -421,6 +427,9 @@ export function cohenKappa(labelsA: Int32Array, labelsB: Int32Array, k: number):
     const y = labelsB[i]!;
     if (!(x >= 0 && x < k && y >= 0 && y < k)) {
       throw new ModeldiffError('INVALID_ARGUMENT', `labels, sample ${i}: label outside [0, ${k})`);
+    }
+    if (!Number.isInteger(x) || !Number.isInteger(y)) {
+      throw new ModeldiffError('INVALID_ARGUMENT', `labels, sample ${i}: label ${Number.isInteger(x) ? y : x} is not an integer class id`);
     }
     ca[x] += 1;
     cb[y] += 1;

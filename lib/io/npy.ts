@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 
 import { ModeldiffError } from '../errors';
-import { DTYPES, type DType, type Tensor, type TypedArray, elementCount, formatShape } from './tensor';
+import { DTYPES, type DType, type Tensor, type TypedArray, elementCount, formatShape, makeTensor } from './tensor';
 import { writeFileAtomic } from '../util/atomic-write';
 
 export interface NpyArray extends Tensor {
@@ -329,7 +329,9 @@ function fortranToC(src: TypedArray, shape: number[]): TypedArray {
 }
 
 /** Encode a tensor (C order, little-endian) as .npy version 1.0 bytes. */
-export function encodeNpy(t: Tensor): Uint8Array {
+export function encodeNpy(t: Tensor, name = 'array'): Uint8Array {
+  // A file must never promise a shape or dtype its data does not have.
+  t = makeTensor(t.data, t.shape, t.dtype, name);
   const shapeStr = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let header = `{'descr': '${DESCR_OF[t.dtype]}', 'fortran_order': False, 'shape': ${shapeStr}, }`;
   // Pad with spaces so the data starts on a 64-byte boundary, newline-terminated.

@@ -39,7 +39,7 @@ export function parseNpz(bytes: Uint8Array, source: string): Record<string, NpyA
 /** Encode tensors as .npz bytes (stored, or deflated with `compress`). */
 export function encodeNpz(arrays: Record<string, Tensor>, options: { compress?: boolean } = {}): Uint8Array {
   const files: Record<string, Uint8Array> = {};
-  for (const [name, t] of Object.entries(arrays)) files[`${name}.npy`] = encodeNpy(t);
+  for (const [name, t] of Object.entries(arrays)) files[`${name}.npy`] = encodeNpy(t, `array "${name}"`);
   return zipSync(files, { level: options.compress ? 6 : 0 });
 }
 

@@ -9,7 +9,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { readDataFile } from './npy';
-import { DTYPES, type DType, type Tensor, elementCount, formatShape } from './tensor';
+import { DTYPES, type DType, type Tensor, elementCount, formatShape, makeTensor } from './tensor';
 import { writeFileAtomic } from '../util/atomic-write';
 
 /** safetensors dtype -> dtype; BF16 is read as float32. */
@@ -128,7 +128,7 @@ export function encodeSafetensors(arrays: Record<string, Tensor>): Uint8Array {
   const header: Record<string, Entry> = {};
   let offset = 0;
   for (const name of names) {
-    const t = arrays[name];
+    const t = makeTensor(arrays[name].data, arrays[name].shape, arrays[name].dtype, `tensor "${name}"`);
     header[name] = { dtype: CODE_OF[t.dtype], shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }

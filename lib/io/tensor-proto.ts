@@ -13,7 +13,7 @@
 import { ModeldiffError } from '../errors';
 import { readDataFile } from './npy';
 import { DataType, onnx } from './onnx';
-import { DTYPES, type DType, type Tensor, type TypedArray, elementCount, formatShape } from './tensor';
+import { DTYPES, type DType, type Tensor, type TypedArray, elementCount, formatShape, makeTensor } from './tensor';
 
 /** ONNX data type -> dtype; bfloat16 is read as float32. */
 const DTYPE_OF: Partial<Record<number, DType>> = {
@@ -122,6 +122,7 @@ export function readTensorProto(path: string): Tensor {
 
 /** Serialize a tensor as an ONNX TensorProto (raw_data, little-endian). */
 export function encodeTensorProto(t: Tensor, name = ''): Uint8Array {
+  t = makeTensor(t.data, t.shape, t.dtype, name === '' ? 'tensor' : `tensor "${name}"`);
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   return onnx.TensorProto.encode({ name, dims: t.shape, dataType: DATA_TYPE_OF[t.dtype], rawData: bytes }).finish();
 }

@@ -14,6 +14,7 @@
  * returns them), which removes the barrier that is only due to the
  * permutation symmetry.
  */
+import { optionsObject, requireOption } from '../util/options';
 import { check } from '../errors';
 import { type OutputKind, resolveOutputKind } from '../function/divergence';
 import { inferOutputs } from '../infer/infer';
@@ -128,6 +129,9 @@ async function walk(
 }
 
 export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: BarrierOptions): Promise<BarrierResult> {
+  options = optionsObject(options, 'lossBarrier');
+  requireOption(options.data, 'lossBarrier', 'data', 'the probe inputs the interpolated models are run on');
+  requireOption(options.labels, 'lossBarrier', 'labels', 'the true class of each probe sample');
   const alphas = alphaGrid(options.steps ?? 11);
   const mode = options.align ?? 'none';
   check(mode === 'none' || mode === 'weights' || mode === 'activations', 'INVALID_ARGUMENT', `align must be none, weights or activations, got ${mode}`);

@@ -5,6 +5,7 @@
  * n×C×H×W → n×(C·H·W), or n×C with `spatial: 'mean'`), then compared with
  * representationSimilarity, per layer pair or as a layer×layer matrix.
  */
+import { checkArrayOption, optionsObject, requireOption } from '../util/options';
 import { check } from '../errors';
 import { hiddenActivations } from '../infer/hidden';
 import { type OnnxModel, type OnnxSource, checkProbeFitsInput, graphOf, readOnnx } from '../io/onnx';
@@ -105,6 +106,10 @@ async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeDa
 }
 
 export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions): Promise<ModelCkaResult> {
+  options = optionsObject(options, 'cka');
+  requireOption(options.data, 'cka', 'data', 'the probe inputs both models are run on');
+  checkArrayOption(options.measures, 'cka', 'measures');
+  checkArrayOption(options.layers, 'cka', 'layers');
   const measures = options.measures ?? ['cka-linear'];
   const spatial = options.spatial ?? 'flatten';
   check(spatial === 'flatten' || spatial === 'mean', 'INVALID_ARGUMENT', `spatial must be flatten or mean, got ${spatial}`);

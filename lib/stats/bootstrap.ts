@@ -34,6 +34,7 @@ interface Prepared {
   m: number;
   B: number;
   seed: number;
+  threads: number;
   alpha: number;
 }
 
@@ -46,12 +47,17 @@ function prepare(series: ArrayLike<number>[], options: BootstrapOptions): Prepar
   }
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap seed must be a non-negative integer, got ${seed}`);
   if (!(level > 0 && level < 1)) throw new ModeldiffError('INVALID_ARGUMENT', `confidence level must be in (0, 1), got ${level}`);
+  const threads = options.threads ?? 0;
+  if (!Number.isInteger(threads) || threads < 0) throw new ModeldiffError('INVALID_ARGUMENT', `threads must be an integer >= 1 (or 0 = all cores), got ${String(threads)}`);
   const m = series.length;
   if (m === 0) return [];
   const n = series[0].length;
-  for (const s of series) {
+  series.forEach((s, i) => {
     if (s.length !== n) throw new ModeldiffError('SHAPE_MISMATCH', `bootstrap series lengths differ (${n} vs ${s.length})`);
-  }
+    for (let j = 0; j < n; j++) {
+      if (Number.isNaN(s[j])) throw new ModeldiffError('NON_FINITE', `bootstrap series ${i}, value ${j}: NaN (an interval from it would be meaningless)`);
+    }
+  });
   if (B === 0 || n === 0) return series.map(() => [NaN, NaN]);
   // Interleave: rows[j·m + s] = series[s][j], so each draw reads one contiguous row.
   const rows = new Float64Array(n * m);
@@ -59,7 +65,8 @@ function prepare(series: ArrayLike<number>[], options: BootstrapOptions): Prepar
     const x = series[s];
     for (let j = 0; j < n; j++) rows[j * m + s] = x[j];
   }
-  return { rows, n, m, B, seed, alpha: (1 - level) / 2 };
+  // More threads than the binding takes are capped, as the divergence kernels cap theirs at the hardware's.
+  return { rows, n, m, B, seed, threads: Math.min(threads, 4096), alpha: (1 - level) / 2 };
 }
 
 function intervals(means: Float64Array, p: Prepared): Array<[number, number]> {
@@ -78,12 +85,12 @@ function intervals(means: Float64Array, p: Prepared): Array<[number, number]> {
 export function bootstrapMeanCI(series: ArrayLike<number>[], options: BootstrapOptions = {}): Array<[number, number]> {
   const p = prepare(series, options);
   if (Array.isArray(p)) return p;
-  return intervals(native.bootstrapResampleMeans(p.rows, p.n, p.m, p.B, p.seed, options.threads ?? 0, false), p);
+  return intervals(native.bootstrapResampleMeans(p.rows, p.n, p.m, p.B, p.seed, p.threads, false), p);
 }
 
 /** {@link bootstrapMeanCI} with the resampling on a worker thread (same numbers). */
 export async function bootstrapMeanCIAsync(series: ArrayLike<number>[], options: BootstrapOptions = {}): Promise<Array<[number, number]>> {
   const p = prepare(series, options);
   if (Array.isArray(p)) return p;
-  return intervals(await native.bootstrapResampleMeans(p.rows, p.n, p.m, p.B, p.seed, options.threads ?? 0, true), p);
+  return intervals(await native.bootstrapResampleMeans(p.rows, p.n, p.m, p.B, p.seed, p.threads, true), p);
 }
