@@ -404,7 +404,7 @@ t.test('nearly identical logits (1e-7 perturbation) give a tiny honest value', a
         const cos = 0.5 * x.reduce((s, v, j) => s + (v / nx - y[j]! / ny) ** 2, 0);
         const refs: Record<string, number> = { kl, 'kl-reverse': klr, js, tv, hellinger: Math.sqrt(hel), cosine: cos };
         for (const m of Object.keys(refs)) {
-          const g = got[m as FunctionMeasureName][r]!;
+          const g = got[m as keyof typeof got][r]!;
           if (!close(g, refs[m]!, 1e-5, 0)) t.fail(`${isa} k=${k} ${m} row ${r}: got ${g}, reference ${refs[m]}`);
         }
       }

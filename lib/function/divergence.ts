@@ -9,8 +9,9 @@
  * the set-level pieces (argmax predictions, Cohen's kappa).
  *
  * Definitions, units and zero handling are the registry's (lib/measures/function.ts).
- * Async calls read the input arrays on worker threads: do not mutate them until the promise
- * settles.
+ * Async calls read the input arrays in place on worker threads: until the promise settles, do
+ * not mutate them or transfer their buffers (a transferred buffer may be freed while a worker
+ * reads it; Node-API cannot pin it or detect that). The Sync variant has no such window.
  */
 import { check, type ErrorCode, ModeldiffError } from '../errors';
 import { checkBooleanOption, optionsObject } from '../util/options';
@@ -277,12 +278,12 @@ function preparePair(a: OutputArray, b: OutputArray, measures: readonly string[]
  * Per-sample values of each requested measure, computed in one pass over the rows, off the
  * main thread. Only the requested keys are present in the result.
  */
-export async function divergencePerSample(
+export async function divergencePerSample<M extends FunctionMeasureName>(
   a: OutputArray,
   b: OutputArray,
-  measures: FunctionMeasureName[],
+  measures: M[],
   options: DivergenceOptions = {},
-): Promise<Record<FunctionMeasureName, Float64Array>> {
+): Promise<Record<M, Float64Array>> {
   const p = preparePair(a, b, measures, options);
   try {
     return (await native.divergencePerSample(a.data, b.data, a.n, a.k, measures, p.opts, true)) as Record<
@@ -295,12 +296,12 @@ export async function divergencePerSample(
 }
 
 /** {@link divergencePerSample} on the calling thread (fine for small inputs). */
-export function divergencePerSampleSync(
+export function divergencePerSampleSync<M extends FunctionMeasureName>(
   a: OutputArray,
   b: OutputArray,
-  measures: FunctionMeasureName[],
+  measures: M[],
   options: DivergenceOptions = {},
-): Record<FunctionMeasureName, Float64Array> {
+): Record<M, Float64Array> {
   const p = preparePair(a, b, measures, options);
   try {
     return native.divergencePerSample(a.data, b.data, a.n, a.k, measures, p.opts, false) as Record<

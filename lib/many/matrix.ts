@@ -7,7 +7,7 @@
 import path from 'node:path';
 
 import { ModeldiffError, check } from '../errors';
-import { type ProbeData, loadProbe } from '../io/probe';
+import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { measureInfo } from '../measures/registry';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
@@ -23,15 +23,15 @@ export type ModelInput = string | { name: string; outputs: OutputLike; path?: st
 export type ProgressStage = 'inference' | 'distances' | 'weights' | 'analysis';
 
 export interface MatrixOptions {
-  /** Probe set (an array file path: .npy, .npz, .safetensors, .pb; or loaded probe data); required when any model is a file. */
-  data?: string | ProbeData;
+  /** Probe set, as compare takes it (an array file path, a typed array with a shape, arrays by model input name, or loaded probe data); required when any model is a file. */
+  data?: ProbeSource;
   /** Functional measure from the registry (default "js"). */
   metric?: string;
   /** How to read model outputs: "auto" (default), "logits", "probs", "sigmoid", "sigmoid-logit". */
   outputs?: string;
   /** Model output to use, when a model has several. */
   output?: string;
-  /** KL smoothing, passed to the divergence kernels. */
+  /** Smoothing of both distributions before the measure, p ← (p + ε) / (1 + kε); passed to the divergence kernels. */
   epsilon?: number;
   /** k × k row-major cost matrix for metric 'emd-cost' (2 × 2 for sigmoid outputs). */
   cost?: Float64Array;
@@ -100,7 +100,7 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
     store = memoryStore(names, outputs, options.maxMemory);
   } else {
     check(options.data !== undefined, 'USAGE', 'model files need a probe set: pass --data probe.npy (options.data)');
-    const probe = typeof options.data === 'string' ? loadProbe(options.data, { cwd }) : options.data;
+    const probe = loadProbe(options.data, { cwd });
     store = await inferenceStore(models, names, paths, probe, options);
   }
   const first = await store.load([0]);
