@@ -41,6 +41,11 @@ export const DEFAULT_METRICS: FunctionMeasureName[] = ['js', 'tv', 'hellinger', 
 export interface CompareOptions {
   /** Probe data: an array file path (.npy, .npz, .safetensors, ONNX TensorProto .pb), a typed array with a shape, or arrays by model input name. */
   data: ProbeSource;
+  /**
+   * The same samples, in the same order, shaped for model b when its inputs differ from a's
+   * (an MLP on flat 64-vectors against a CNN on 1×8×8 images). Default: `data` for both.
+   */
+  dataB?: ProbeSource;
   /** Integer class labels (a one-array file path, e.g. .npy, or an array), adding accuracy and error-aware measures. */
   labels?: string | ArrayLike<number>;
   /** Model output to compare (default: each model's first output). */
@@ -140,6 +145,10 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   // Opened for streaming: a C-order .npy is read a batch of rows at a time by each model.
   const probe = openProbe(options.data, { cwd: options.cwd });
   const n = probe.n;
+  const probeB = options.dataB !== undefined ? openProbe(options.dataB, { cwd: options.cwd }) : probe;
+  if (probeB.n !== n) {
+    throw new ModeldiffError('SHAPE_MISMATCH', `data has ${n} samples but dataB has ${probeB.n}; dataB must hold the same samples as data, shaped for model b`);
+  }
   const truth = options.labels !== undefined ? loadLabels(options.labels, n, { cwd: options.cwd }) : undefined;
   const labelsName = typeof options.labels === 'string' ? options.labels : 'labels';
 
@@ -167,7 +176,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   const sa: InferenceStream = await streamOutputs(a, probe, inferOpts(0, a));
   let sb: InferenceStream;
   try {
-    sb = await streamOutputs(b, probe, inferOpts(1, b));
+    sb = await streamOutputs(b, probeB, inferOpts(1, b));
   } catch (e) {
     await sa.close();
     throw e;

@@ -50,28 +50,29 @@ function metricList(v: string, prev: CompareMetric[] = []): CompareMetric[] {
 }
 
 /** --data values: "FILE" for a single-input model, or "NAME=FILE" per model input. */
-export function parseDataSpecs(specs: string[]): string | Record<string, string> {
-  if (specs.length === 0) throw new ModeldiffError('USAGE', 'compare needs probe data: --data FILE (or --data NAME=FILE per model input)');
+export function parseDataSpecs(specs: string[], flag = '--data'): string | Record<string, string> {
+  if (specs.length === 0) throw new ModeldiffError('USAGE', `compare needs probe data: ${flag} FILE (or ${flag} NAME=FILE per model input)`);
   const named: Record<string, string> = {};
   let unnamed: string | undefined;
   for (const s of specs) {
     const m = /^([A-Za-z_][\w.:/-]*?)=(.+)$/.exec(s);
     if (m && !m[1].includes('/')) {
-      if (m[1] in named) throw new ModeldiffError('USAGE', `--data ${m[1]}=... is given twice`);
+      if (m[1] in named) throw new ModeldiffError('USAGE', `${flag} ${m[1]}=... is given twice`);
       named[m[1]] = m[2];
     } else {
-      if (unnamed !== undefined) throw new ModeldiffError('USAGE', `several unnamed --data files (${unnamed}, ${s}); name them: --data INPUT=FILE`);
+      if (unnamed !== undefined) throw new ModeldiffError('USAGE', `several unnamed ${flag} files (${unnamed}, ${s}); name them: ${flag} INPUT=FILE`);
       unnamed = s;
     }
   }
   if (unnamed !== undefined && Object.keys(named).length > 0) {
-    throw new ModeldiffError('USAGE', `mix of named and unnamed --data (${unnamed}); name every input: --data INPUT=FILE`);
+    throw new ModeldiffError('USAGE', `mix of named and unnamed ${flag} (${unnamed}); name every input: ${flag} INPUT=FILE`);
   }
   return unnamed ?? named;
 }
 
 interface CompareFlags {
   data: string[];
+  dataB: string[];
   labels?: string;
   output?: string;
   metric?: CompareMetric[];
@@ -100,6 +101,7 @@ export function register(program: Command, io: CliIo): void {
     .argument('<a>', 'first model (.onnx)')
     .argument('<b>', 'second model (.onnx)')
     .option('-d, --data <FILE|NAME=FILE>', 'probe data (.npy, .npz, .safetensors or ONNX TensorProto .pb), axis 0 = samples; repeat NAME=FILE for several model inputs', collect, [])
+    .option('--data-b <FILE|NAME=FILE>', "the same samples shaped for model b, when its inputs differ from a's (e.g. n×1×8×8 images for a CNN against n×64 for an MLP); repeatable like --data", collect, [])
     .option('--labels <FILE>', 'integer class labels (one-array file, e.g. .npy) for accuracy and error-aware measures')
     .option('--output <NAME>', "model output to compare (default: each model's first)")
     .option('-m, --metric <NAMES>', `measures, comma-separated or repeated (default: ${DEFAULT_METRICS.join(', ')}; choices: ${COMPARE_METRICS.join(', ')})`, metricList)
@@ -121,6 +123,7 @@ export function register(program: Command, io: CliIo): void {
     .option('-q, --quiet', 'no progress bar')
     .action(async (a: string, b: string, flags: CompareFlags) => {
       const data = parseDataSpecs(flags.data);
+      const dataB = flags.dataB.length > 0 ? parseDataSpecs(flags.dataB, '--data-b') : undefined;
       if (flags.metric?.includes('emd-cost') && flags.cost === undefined) throw new ModeldiffError('USAGE', '--metric emd-cost needs --cost <k×k cost matrix file>');
       const cost = flags.cost !== undefined ? readCostMatrix(flags.cost, io.cwd) : undefined;
       // Refuse before both models are run, not after.
@@ -130,6 +133,7 @@ export function register(program: Command, io: CliIo): void {
       try {
         result = await compare(a, b, {
           data,
+          dataB,
           labels: flags.labels,
           output: flags.output,
           metrics: flags.metric,
