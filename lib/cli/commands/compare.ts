@@ -40,7 +40,8 @@ export const COMPARE_METRICS = measuresOf('function').map((m) => m.name) as Comp
 
 const OUTPUT_KINDS = ['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit'];
 
-function collect(v: string, prev: string[] = []): string[] {
+/** A repeatable string option's values, in order. */
+export function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
@@ -50,8 +51,8 @@ function metricList(v: string, prev: CompareMetric[] = []): CompareMetric[] {
 }
 
 /** --data values: "FILE" for a single-input model, or "NAME=FILE" per model input. */
-export function parseDataSpecs(specs: string[], flag = '--data'): string | Record<string, string> {
-  if (specs.length === 0) throw new ModeldiffError('USAGE', `compare needs probe data: ${flag} FILE (or ${flag} NAME=FILE per model input)`);
+export function parseDataSpecs(specs: string[], flag = '--data', command = 'compare'): string | Record<string, string> {
+  if (specs.length === 0) throw new ModeldiffError('USAGE', `${command} needs probe data: ${flag} FILE (or ${flag} NAME=FILE per model input)`);
   const named: Record<string, string> = {};
   let unnamed: string | undefined;
   for (const s of specs) {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../context';
 import { register as compare } from './compare';
 import { register as divergence } from './divergence';
+import { register as outputs } from './outputs';
 import { register as barrier } from './barrier';
 import { register as cka } from './cka';
 import { register as weights } from './weights';
@@ -13,4 +14,4 @@ import { register as demo } from './demo';
 
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: RegisterCommand[] = [compare, divergence, weights, cka, barrier, matrix, study, demo];
+export const commands: RegisterCommand[] = [compare, divergence, outputs, weights, cka, barrier, matrix, study, demo];

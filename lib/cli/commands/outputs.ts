@@ -1,0 +1,75 @@
+/**
+ * `modeldiff outputs model.onnx --data probe.npy --out logits.npy`: run one
+ * model on a probe set and save its output array (n × k, float32 or float64
+ * as the model produces it), the input `modeldiff divergence` and the
+ * library's divergence functions take. Refuses to overwrite without --force;
+ * the file is written atomically.
+ */
+import path from 'node:path';
+
+import type { Command } from 'commander';
+
+import { inferOutputs } from '../../infer';
+import { writeNpy } from '../../io/npy';
+import { checkWritableTarget } from '../../util/atomic-write';
+import { toJson } from '../../util/json';
+import type { CliIo } from '../context';
+import { createProgress } from '../../infer/progress';
+import { positiveInteger } from '../option-parsers';
+import { collect, parseDataSpecs } from './compare';
+
+interface OutputsFlags {
+  data: string[];
+  out: string;
+  output?: string;
+  batchSize?: number;
+  force?: boolean;
+  cache: boolean;
+  cacheDir?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('outputs')
+    .description('run one model on a probe set and save its outputs (n × k) as .npy, for `modeldiff divergence`')
+    .argument('<model>', 'the model (.onnx)')
+    .option('-d, --data <FILE|NAME=FILE>', 'probe data (.npy, .npz, .safetensors or .pb), axis 0 = samples; repeat NAME=FILE for several model inputs', collect, [])
+    .requiredOption('-o, --out <FILE.npy>', 'where to write the outputs')
+    .option('--output <name>', 'model output to save (default: the first)')
+    .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
+    .option('--force', 'overwrite --out if it exists')
+    .option('--cache-dir <DIR>', 'output cache folder (default ~/.cache/modeldiff)')
+    .option('--no-cache', 'do not read or write the output cache')
+    .option('-q, --quiet', 'no progress bar')
+    .option('--json', 'print what was written as JSON')
+    .action(async (model: string, flags: OutputsFlags) => {
+      const data = parseDataSpecs(flags.data, '--data', 'outputs');
+      const out = path.resolve(io.cwd, flags.out);
+      checkWritableTarget(out, { force: flags.force }); // before inference, not after
+      const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
+      let r;
+      try {
+        r = await inferOutputs(model, data, {
+          output: flags.output,
+          batchSize: flags.batchSize,
+          cache: flags.cache,
+          cacheDir: flags.cacheDir,
+          cwd: io.cwd,
+          onProgress: (d, t) => progress.update(d, t),
+          onWarning: (w) => io.stderr(`modeldiff: warning: ${w}\n`),
+        });
+      } finally {
+        progress.stop();
+      }
+      const { data: values, n, k } = r.outputs;
+      writeNpy(out, { dtype: values instanceof Float64Array ? 'float64' : 'float32', shape: [n, k], data: values }, { force: flags.force });
+      const summary = { model, output: r.outputName, file: flags.out, n, k, dtype: values instanceof Float64Array ? 'float64' : 'float32', cached: r.cached, inputConversions: r.inputConversions };
+      if (flags.json) io.stdout(toJson(summary) + '\n');
+      else {
+        for (const c of r.inputConversions) io.stdout(`note: ${c}\n`);
+        io.stdout(`${model} output "${r.outputName}": ${n} × ${k} ${summary.dtype} → ${flags.out}${r.cached ? ' (from the cache)' : ''}\n`);
+      }
+    });
+}
