@@ -13,8 +13,8 @@ export type ErrorCode =
   | 'FILE_NOT_FOUND'
   | 'FILE_EXISTS' // refusing to overwrite a user's file without --force
   | 'BAD_NPY' // malformed, truncated or unsupported .npy / .npz
-  | 'BAD_ONNX' // malformed ONNX or one that onnxruntime rejects (also a malformed TensorProto .pb data file)
-  | 'BAD_DATA_FILE' // malformed .safetensors, or a data file in no supported format
+  | 'BAD_ONNX' // malformed ONNX model or one that onnxruntime rejects
+  | 'BAD_DATA_FILE' // malformed .safetensors or TensorProto .pb data file, or a data file in no supported format
   | 'MODEL_INPUT' // probe data does not fit a model input (dtype, shape, name)
   | 'MODEL_OUTPUT' // model output missing, wrong shape, or not finite
   | 'UNSUPPORTED_GRAPH' // symmetry structure cannot be derived; names the node

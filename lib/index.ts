@@ -52,8 +52,8 @@ export { loadProbe, openProbe, loadLabels, probeBatches, autoBatchSize, type Pro
 export { readNpy, parseNpy, writeNpy, encodeNpy, type NpyArray } from './io/npy';
 export { readNpz, parseNpz, writeNpz, encodeNpz } from './io/npz';
 export { readSafetensors, parseSafetensors, writeSafetensors, encodeSafetensors } from './io/safetensors';
-export { readTensorProto, parseTensorProto, encodeTensorProto } from './io/tensor-proto';
-export { readArray, readArrays, arrayFileFormat, type ArrayFileFormat } from './io/array-file';
+export { readTensorProto, parseTensorProto, encodeTensorProto, writeTensorProto } from './io/tensor-proto';
+export { readArray, readArrays, writeArray, arrayFileFormat, type ArrayFileFormat } from './io/array-file';
 export { makeTensor, convertTensor, toFloat64, type Tensor, type DType, type TypedArray } from './io/tensor';
 export { bootstrapMeanCI, describe, samplesNeeded, type Description, type SamplesNeeded, type BootstrapOptions } from './stats';
 export { measureInfo, measures, measuresOf, type MeasureInfo, type MeasureView } from './measures/registry';

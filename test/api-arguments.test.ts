@@ -18,7 +18,10 @@ import { divergence } from '../lib/function/divergence-summary';
 import { encodeNpy, writeNpy } from '../lib/io/npy';
 import { writeNpz } from '../lib/io/npz';
 import { encodeSafetensors } from '../lib/io/safetensors';
+import { matrix } from '../lib/many/matrix';
+import { study } from '../lib/many/study';
 import { lossBarrier } from '../lib/path/barrier';
+import { representationSimilarity } from '../lib/represent/similarity';
 import { cka } from '../lib/represent/model';
 import { bootstrapMeanCI } from '../lib/stats';
 import { createRng } from '../lib/util/rng';
@@ -64,6 +67,13 @@ t.test('options objects', async (t) => {
   await failure(t, () => cka(A, B, any({})), 'INVALID_ARGUMENT', /^cka: options\.data is required/, 'cka without data');
   await failure(t, () => cka(A, B, any({ data: X, layers: 'a:x,b:y' })), 'INVALID_ARGUMENT', /^cka: options\.layers must be an array/, 'cka layers');
   await failure(t, () => lossBarrier(A, B, any({ data: X })), 'INVALID_ARGUMENT', /^lossBarrier: options\.labels is required/, 'barrier without labels');
+  await failure(t, () => matrix([A, B], any(null)), 'INVALID_ARGUMENT', /^matrix: options must be an object, got null/, 'matrix(null)');
+  await failure(t, () => study([A, B], any('x')), 'INVALID_ARGUMENT', /^study: options must be an object, got the string "x"/, "study('x')");
+  const act = { data: new Float64Array([1, 2, 3, 4, 5, 7, 8, 9]), n: 4, p: 2 };
+  await failure(t, () => representationSimilarity(act, act, ['cka-linear'], any(null)), 'INVALID_ARGUMENT', /^representationSimilarity: options must be an object/, 'representationSimilarity(null)');
+  const viaNull = await compare(A, B, { data: X, dataB: any(null), metrics: ['js'], bootstrap: 0, cache: false });
+  const plain = await compare(A, B, { data: X, metrics: ['js'], bootstrap: 0, cache: false });
+  t.equal(viaNull.metrics.js?.mean, plain.metrics.js?.mean, 'dataB: null reads as absent');
 });
 
 t.test('invalid data never becomes a number', async (t) => {

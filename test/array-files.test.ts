@@ -6,16 +6,19 @@
  * Then every way such a file can be malformed, and probe data in the new
  * formats giving the same comparison as the .npy it was converted from.
  */
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { zipSync } from 'fflate';
 import t, { type Test as Tap } from 'tap';
 
 import { type CompareMetric, compare } from '../lib/function/compare';
-import { arrayFileFormat, readArray, readArrays } from '../lib/io/array-file';
-import { readNpy } from '../lib/io/npy';
-import { readNpz } from '../lib/io/npz';
+import { arrayFileFormat, readArray, readArrays, writeArray } from '../lib/io/array-file';
+import { encodeNpy, parseNpy, readNpy } from '../lib/io/npy';
+import { parseNpz, readNpz } from '../lib/io/npz';
 import { onnx } from '../lib/io/onnx';
 import { loadLabels, loadProbe } from '../lib/io/probe';
 import { encodeSafetensors, parseSafetensors, readSafetensors, writeSafetensors } from '../lib/io/safetensors';
@@ -127,24 +130,35 @@ t.test('malformed TensorProto files: errors name the file and what is wrong', as
     return { code: code(() => parseTensorProto(bytes, 'x.pb')), message: e };
   };
   const enc = (m: onnx.ITensorProto) => onnx.TensorProto.encode(m).finish();
-  t.match(bad(new Uint8Array(0)), { code: 'BAD_ONNX', message: /^x\.pb: not a serialized ONNX TensorProto \(no data type\)/ });
-  t.match(bad(fs.readFileSync(path.join(ZOO, 'probe_y.npy'))), { code: 'BAD_ONNX', message: /^x\.pb: / }, 'a .npy renamed .pb');
+  t.match(bad(new Uint8Array(0)), { code: 'BAD_DATA_FILE', message: /^x\.pb: not a serialized ONNX TensorProto \(no data type\)/ });
+  t.match(bad(fs.readFileSync(path.join(ZOO, 'probe_y.npy'))), { code: 'BAD_DATA_FILE', message: /^x\.pb: / }, 'a .npy renamed .pb');
   t.match(bad(enc({ name: 'w', dims: [2, 3], dataType: onnx.TensorProto.DataType.FLOAT, floatData: [1, 2, 3] })), {
-    code: 'BAD_ONNX',
-    message: /tensor "w" has 3 FLOAT values, but dims \[2, 3\] need 6/,
+    code: 'BAD_DATA_FILE',
+    message: /^x\.pb: tensor "w": 3 FLOAT values in float_data, but dims \[2, 3\] need 6/,
   });
   t.match(bad(enc({ name: 'w', dims: [2], dataType: onnx.TensorProto.DataType.DOUBLE, rawData: new Uint8Array(12) })), { message: /1\.5 DOUBLE values in raw_data, but dims \[2\] need 2/ });
+  // Typed-field values outside their type are errors, not wrapped; bools are 0 or 1.
+  const typed = (dataType: number, field: onnx.ITensorProto) => bad(enc({ dims: [2], dataType, ...field }));
+  const T = onnx.TensorProto.DataType;
+  t.match(typed(T.INT8, { int32Data: [300, -200] }), { message: /INT8 value 300 at flat index 0 of int32_data is out of range/ });
+  t.match(typed(T.UINT8, { int32Data: [1, -1] }), { message: /UINT8 value -1 at flat index 1/ });
+  t.match(typed(T.INT16, { int32Data: [0, 40000] }), { message: /INT16 value 40000/ });
+  t.match(typed(T.UINT16, { int32Data: [70000, 0] }), { message: /UINT16 value 70000/ });
+  t.match(typed(T.FLOAT16, { int32Data: [70000, 0] }), { message: /FLOAT16 value 70000/ });
+  t.match(typed(T.BOOL, { int32Data: [1, 2] }), { message: /BOOL value 2 at flat index 1/ });
+  t.match(typed(T.UINT32, { uint64Data: [5, 2 ** 40 + 5] }), { message: /UINT32 value 1099511627781 at flat index 1 is out of range/ });
+  t.match(bad(enc({ dims: [2], dataType: T.BOOL, rawData: new Uint8Array([1, 7]) })), { message: /bool value 7 at flat index 1 is neither 0 nor 1/ });
   t.match(bad(enc({ dims: [1], dataType: onnx.TensorProto.DataType.STRING, stringData: [Buffer.from('a')] })), { message: /data type STRING is not supported/ });
   t.match(bad(enc({ dims: [1], dataType: onnx.TensorProto.DataType.COMPLEX64, floatData: [1, 2] })), { message: /COMPLEX64 is not supported/ });
   t.match(
     bad(enc({ dims: [1], dataType: onnx.TensorProto.DataType.FLOAT, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: [{ key: 'location', value: '/etc/passwd' }] })),
-    { message: /external file, which is not supported/ },
+    { message: /its data is in an external file that was not loaded/ },
   );
   t.match(bad(enc({ dims: [-1], dataType: onnx.TensorProto.DataType.FLOAT })), { message: /invalid dims \[-1\]/ });
   t.match(bad(enc({ dims: [1], dataType: onnx.TensorProto.DataType.FLOAT, floatData: [1], segment: { begin: 0, end: 1 } })), { message: /segmented/ });
   // A truncated file: protobuf cannot finish the message.
   const whole = fs.readFileSync(path.join(FIX, 'raw_f64.pb'));
-  t.equal(bad(whole.subarray(0, whole.length - 5)).code, 'BAD_ONNX');
+  t.equal(bad(whole.subarray(0, whole.length - 5)).code, 'BAD_DATA_FILE');
 });
 
 t.test('malformed safetensors files: errors name the file and what is wrong', async (t) => {
@@ -210,4 +224,75 @@ t.test('probe data, labels and outputs in the new formats', async (t) => {
     t.equal(r.metrics.tv?.mean, viaNpy.metrics.tv?.mean);
     t.same(r.accuracy, viaNpy.accuracy);
   }
+});
+
+t.test('names and dtypes that are also object properties', async (t) => {
+  const x = reference.f32;
+  for (const name of ['__proto__', 'constructor', 'toString']) {
+    const back = parseSafetensors(encodeSafetensors({ [name]: x }), '<bytes>');
+    t.same(Object.keys(back), [name], `a tensor called ${name} round-trips`);
+    same(t, back[name], x, name);
+  }
+  const two = path.join(tmp, 'two.safetensors');
+  writeSafetensors(two, { ['__proto__']: x, x: reference.f64 });
+  t.match(messageOf(() => readArray(two, 'two.safetensors')), /two\.safetensors: holds 2 arrays \("__proto__", "x"\)/, 'not silently one array');
+  const npz = parseNpz(zipSync({ ['__proto__.npy']: encodeNpy(x) }), '<npz>');
+  t.same(Object.keys(npz), ['__proto__']);
+  // Probe inputs named like Object's own properties are just names.
+  const probeFile = path.join(tmp, 'ctor.safetensors');
+  writeSafetensors(probeFile, { constructor: x, valueOf: x });
+  t.same(Object.keys(loadProbe(probeFile).inputs).sort(), ['constructor', 'valueOf']);
+  // A dtype string naming an Object property is an unsupported dtype, not a crash.
+  const header = (dtype: string) => {
+    const json = Buffer.from(JSON.stringify({ x: { dtype, shape: [2, 2], data_offsets: [0, 16] } }));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    return new Uint8Array(Buffer.concat([len, json, Buffer.alloc(16)]));
+  };
+  for (const dtype of ['toString', 'constructor', '__proto__', 'valueOf']) {
+    t.equal(code(() => parseSafetensors(header(dtype), 'm.safetensors')), 'BAD_DATA_FILE', dtype);
+    t.match(messageOf(() => parseSafetensors(header(dtype), 'm.safetensors')), new RegExp(`dtype ${dtype} is not supported`));
+  }
+});
+
+t.test('bool data must be 0 or 1, in files and in what we write', async (t) => {
+  const json = Buffer.from(JSON.stringify({ b: { dtype: 'BOOL', shape: [2], data_offsets: [0, 2] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  const file = new Uint8Array(Buffer.concat([len, json, Buffer.from([1, 2])]));
+  t.match(messageOf(() => parseSafetensors(file, 'b.safetensors')), /tensor "b": bool value 2 at flat index 1 is neither 0 nor 1/);
+  t.equal(code(() => encodeNpy({ dtype: 'bool', shape: [2], data: new Uint8Array([2, 1]) })), 'INVALID_ARGUMENT', 'a bool 2 is not written');
+});
+
+t.test("Node's Buffer is a Uint8Array to the writers", async (t) => {
+  const b = Buffer.from([1, 2, 3]);
+  const back = parseNpy(encodeNpy({ dtype: 'uint8', shape: [3], data: b }), '<npy>');
+  t.same(Array.from(back.data as Uint8Array), [1, 2, 3]);
+});
+
+t.test('writeArray writes the format the extension names; readArray reads it back', async (t) => {
+  const x = reference.i64;
+  for (const ext of ['.npy', '.npz', '.safetensors', '.pb']) {
+    const file = path.join(tmp, `wa${ext}`);
+    writeArray(file, x, { name: 'logits' });
+    same(t, readArray(file), x, ext);
+    t.equal(code(() => writeArray(file, x)), 'FILE_EXISTS', `${ext}: no overwrite without force`);
+    writeArray(file, reference.f64, { force: true });
+    same(t, readArray(file), reference.f64, `${ext} with force`);
+  }
+  t.same(Object.keys(readSafetensors(path.join(tmp, 'wa.safetensors'))), ['array'], 'the default key');
+  t.equal(code(() => writeArray(path.join(tmp, 'w.bin'), x)), 'USAGE');
+  t.match(messageOf(() => writeArray(path.join(tmp, 'w.bin'), x, { label: 'w.bin' })), /^w\.bin: give the file one of the extensions \.npy, \.npz, \.safetensors or \.pb/);
+  t.notOk(fs.existsSync(path.join(tmp, 'w.bin')));
+});
+
+t.test('pipes and FIFOs: read once and recognized in memory', async (t) => {
+  const fifo = path.join(tmp, 'stream');
+  execFileSync('mkfifo', [fifo]);
+  for (const [file, want] of [[path.join(ZOO, 'probe_y.npy'), readNpy(path.join(ZOO, 'probe_y.npy'))], [path.join(FIX, 'single.safetensors'), reference.f32]] as const) {
+    const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', file, fifo]);
+    same(t, readArray(fifo), want, path.basename(file));
+    await once(writer, 'exit');
+  }
+  t.equal(arrayFileFormat(fifo), undefined, 'a FIFO without an extension is not peeked at');
 });

@@ -5,6 +5,7 @@
  * together while distinct models do not, and the same seed gives
  * byte-identical JSON.
  */
+import { blockSizeFor, modelBytes } from '../lib/many/store';
 import t from 'tap';
 
 import { matrix } from '../lib/many/matrix';
@@ -101,7 +102,9 @@ t.test('matrix rejects bad input with a clear error', async (t) => {
     for (let j = 0; j < k; j++) row[j] /= s;
   }
   const mixed = [zoo[0], zoo[2], zoo[3], { name: 'soft', outputs: { data: softmaxed, n, k } }];
-  for (const maxMemory of [undefined, 2 * 2 * n * k * 8]) {
+  const budget = 2 * 2 * modelBytes(mixed[3].outputs);
+  t.equal(blockSizeFor(4, modelBytes(mixed[3].outputs), budget), 2, 'the budget makes blocks of 2: "soft" is in the second');
+  for (const maxMemory of [undefined, budget]) {
     await t.rejects(matrix(mixed, { maxMemory }), { code: 'INVALID_ARGUMENT', message: /a0 looks like logits .* but soft like probabilities/ });
   }
   t.ok((await matrix(mixed, { outputs: 'logits' })).functional, 'an explicit kind is not second-guessed');

@@ -43,6 +43,19 @@ t.test('saves the outputs inferOutputs computes, for divergence to read', async 
   const cmp = await compare(A, B, { data: X, metrics: ['js', 'tv'], bootstrap: 0, cache: false });
   t.equal(div.metrics.js.mean, cmp.metrics.js!.mean, 'divergence of the saved outputs = compare');
   t.equal(div.metrics.tv.mean, cmp.metrics.tv!.mean);
+  // The other formats, by --out's extension, read back by divergence with the same numbers.
+  for (const ext of ['safetensors', 'pb', 'npz']) {
+    t.equal((await cli('outputs', A, '-d', X, '-o', `a.${ext}`, '--no-cache', '-q')).code, 0, ext);
+    t.equal((await cli('outputs', B, '-d', X, '-o', `b.${ext}`, '--no-cache', '-q')).code, 0, ext);
+    const d = JSON.parse((await cli('divergence', `a.${ext}`, `b.${ext}`, '--metric', 'js,tv', '--json', '--bootstrap', '0')).out);
+    t.equal(d.metrics.js.mean, div.metrics.js.mean, `${ext}: same js`);
+  }
+  const mixed = JSON.parse((await cli('divergence', 'a.pb', 'b.safetensors', '--metric', 'js', '--json', '--bootstrap', '0')).out);
+  t.equal(mixed.metrics.js.mean, div.metrics.js.mean, 'formats mix');
+  const badExt = await cli('outputs', A, '--data', X, '--out', 'a.bin', '--no-cache');
+  t.equal(badExt.code, 2);
+  t.match(badExt.err, /a\.bin: give the file one of the extensions/);
+  t.notOk(fs.existsSync(path.join(tmp, 'a.bin')));
   const text = await cli('outputs', A, '--data', X, '--out', 'c.npy', '--no-cache');
   t.match(text.out, /mlp_relu_seed0\.onnx output ".*": 450 × 10 float32 → c\.npy/);
 });

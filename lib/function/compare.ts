@@ -145,7 +145,8 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   // Opened for streaming: a C-order .npy is read a batch of rows at a time by each model.
   const probe = openProbe(options.data, { cwd: options.cwd });
   const n = probe.n;
-  const probeB = options.dataB !== undefined ? openProbe(options.dataB, { cwd: options.cwd }) : probe;
+  // null reads as absent, as undefined does.
+  const probeB = options.dataB !== undefined && options.dataB !== null ? openProbe(options.dataB, { cwd: options.cwd }) : probe;
   if (probeB.n !== n) {
     throw new ModeldiffError('SHAPE_MISMATCH', `data has ${n} samples but dataB has ${probeB.n}; dataB must hold the same samples as data, shaped for model b`);
   }

@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { ModeldiffError, check } from '../errors';
 import { type OnnxSource, cloneModel, encodeOnnx, graphOf, onnx, readOnnx } from '../io/onnx';
 import { unshared } from '../io/tensor';
+import { sessionOptions } from './session';
 
 export interface HiddenInput {
   /** Graph input name; must be the model's only non-initializer input. */
@@ -68,7 +69,7 @@ export async function hiddenActivations(
   }
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(encodeOnnx(model));
+    session = await ort.InferenceSession.create(encodeOnnx(model), sessionOptions());
   } catch (cause) {
     throw new ModeldiffError('BAD_ONNX', `${model.label}: onnxruntime rejected the model: ${(cause as Error).message}`, { cause });
   }

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 
 import { ModeldiffError } from '../errors';
-import { DTYPES, type DType, type Tensor, type TypedArray, elementCount, formatShape, makeTensor } from './tensor';
+import { DTYPES, type DType, type Tensor, type TypedArray, elementCount, firstNonBool, formatShape, makeTensor } from './tensor';
 import { writeFileAtomic } from '../util/atomic-write';
 
 export interface NpyArray extends Tensor {
@@ -126,7 +126,8 @@ function npyLayout(bytes: Uint8Array, fileLength: number, source: string): NpyLa
 
 /** Reject bool values other than 0 and 1 (`first` = flat index of data[0], for the message). */
 function checkBool(data: TypedArray, source: string, first = 0): void {
-  for (let i = 0; i < data.length; i++) if (data[i] > 1) throw bad(source, `bool value ${data[i]} at flat index ${first + i} is neither 0 nor 1`);
+  const i = firstNonBool(data as Uint8Array);
+  if (i >= 0) throw bad(source, `bool value ${data[i]} at flat index ${first + i} is neither 0 nor 1`);
 }
 
 /** Swap the bytes of each big-endian item in place. */

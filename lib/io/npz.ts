@@ -22,7 +22,7 @@ export function parseNpz(bytes: Uint8Array, source: string): Record<string, NpyA
   } catch (cause) {
     throw new ModeldiffError('BAD_NPY', `${source}: not a valid .npz (zip) archive: ${(cause as Error).message}`, { cause });
   }
-  const out: Record<string, NpyArray> = {};
+  const out: Record<string, NpyArray> = Object.create(null); // an entry may be called __proto__
   const names = Object.keys(entries).filter((n) => !n.endsWith('/'));
   if (names.length === 0) throw new ModeldiffError('BAD_NPY', `${source}: the .npz archive holds no arrays`);
   for (const entry of names) {

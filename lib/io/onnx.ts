@@ -16,7 +16,8 @@ import path from 'node:path';
 import { onnx } from 'onnx-proto';
 
 import { ModeldiffError, check } from '../errors';
-import { floatToHalf, halfToFloat } from './tensor';
+import { floatToHalf, halfToFloat, toFloat64 } from './tensor';
+import { decodeTensorProto } from './tensor-proto';
 
 export { onnx };
 export const DataType = onnx.TensorProto.DataType;
@@ -172,53 +173,12 @@ export function isFloatTensor(t: onnx.ITensorProto): boolean {
   return d === DataType.FLOAT || d === DataType.DOUBLE || d === DataType.FLOAT16 || d === DataType.BFLOAT16;
 }
 
-/** An aligned copy of a byte range (raw_data may sit at any offset in the message buffer). */
-function aligned(bytes: Uint8Array): ArrayBuffer {
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return copy.buffer;
-}
-
-/** Any numeric tensor as float64 values, from raw_data or the typed fields. */
+/**
+ * Any numeric tensor as float64 values, from raw_data or the typed fields (decoded by the one
+ * TensorProto decoder, lib/io/tensor-proto.ts, that also reads .pb data files).
+ */
 export function tensorToFloat64(t: onnx.ITensorProto, label = '<model>'): Float64Array {
-  const n = tensorSize(t);
-  const type = t.dataType ?? 0;
-  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
-  const bad = (why: string) => new ModeldiffError('BAD_ONNX', `${label}: tensor ${t.name}: ${why}`);
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw bad('external data was not loaded');
-  const width = BYTES[type];
-  if (width === undefined) throw bad(`unsupported data type ${DataType[type] ?? type}`);
-  if (raw) {
-    if (raw.length !== n * width) throw bad(`raw_data has ${raw.length} bytes, expected ${n * width} for shape [${tensorDims(t)}]`);
-    const buf = aligned(raw);
-    switch (type) {
-      case DataType.FLOAT: return Float64Array.from(new Float32Array(buf));
-      case DataType.DOUBLE: return new Float64Array(buf);
-      case DataType.FLOAT16: return Float64Array.from(new Uint16Array(buf), halfToFloat);
-      case DataType.BFLOAT16: return Float64Array.from(new Uint16Array(buf), bfloatToFloat);
-      case DataType.INT8: return Float64Array.from(new Int8Array(buf));
-      case DataType.UINT8: case DataType.BOOL: return Float64Array.from(new Uint8Array(buf));
-      case DataType.INT16: return Float64Array.from(new Int16Array(buf));
-      case DataType.UINT16: return Float64Array.from(new Uint16Array(buf));
-      case DataType.INT32: return Float64Array.from(new Int32Array(buf));
-      case DataType.UINT32: return Float64Array.from(new Uint32Array(buf));
-      case DataType.INT64: return Float64Array.from(new BigInt64Array(buf), Number);
-      default: return Float64Array.from(new BigUint64Array(buf), Number);
-    }
-  }
-  let values: ArrayLike<number>;
-  switch (type) {
-    case DataType.FLOAT: values = t.floatData ?? []; break;
-    case DataType.DOUBLE: values = t.doubleData ?? []; break;
-    // float16/bfloat16 typed values live in int32_data as their bit patterns.
-    case DataType.FLOAT16: values = (t.int32Data ?? []).map(halfToFloat); break;
-    case DataType.BFLOAT16: values = (t.int32Data ?? []).map(bfloatToFloat); break;
-    case DataType.INT64: values = (t.int64Data ?? []).map(toNumber); break;
-    case DataType.UINT32: case DataType.UINT64: values = (t.uint64Data ?? []).map(toNumber); break;
-    default: values = t.int32Data ?? [];
-  }
-  if (values.length !== n) throw bad(`has ${values.length} values, expected ${n} for shape [${tensorDims(t)}]`);
-  return Float64Array.from(values);
+  return toFloat64(decodeTensorProto(t, (why) => new ModeldiffError('BAD_ONNX', `${label}: tensor ${t.name}: ${why}`)));
 }
 
 /** Encode float64 values as a tensor of the given floating dtype (raw_data). */

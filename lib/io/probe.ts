@@ -99,8 +99,9 @@ function assemble<T extends { shape: number[] }>(
 ): { inputs: Record<string, T>; n: number; sources: Record<string, string> } {
   const entries: Array<[string, ProbeArraySource]> = isArraySource(source) ? [['', source]] : Object.entries(source);
   if (entries.length === 0) throw new ModeldiffError('INVALID_ARGUMENT', 'no probe data given');
-  const inputs: Record<string, T> = {};
-  const sources: Record<string, string> = {};
+  // No prototypes: an array may be called "constructor" or "__proto__".
+  const inputs: Record<string, T> = Object.create(null);
+  const sources: Record<string, string> = Object.create(null);
   for (const [name, src] of entries) {
     const arrays = load(src, name, cwd);
     const keepName = arrays.length === 1 && (name !== '' || entries.length === 1);

@@ -9,7 +9,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { readDataFile } from './npy';
-import { DTYPES, type DType, type Tensor, elementCount, formatShape, makeTensor } from './tensor';
+import { DTYPES, type DType, type Tensor, bfloat16ToFloat32, elementCount, firstNonBool, formatShape, makeTensor } from './tensor';
 import { writeFileAtomic } from '../util/atomic-write';
 
 /** safetensors dtype -> dtype; BF16 is read as float32. */
@@ -77,14 +77,15 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Record<stri
   const entries = Object.entries(header as Record<string, unknown>).filter(([name]) => name !== '__metadata__');
   if (entries.length === 0) throw bad('the file holds no tensors');
   const spans: Array<[number, number, string]> = [];
-  const out: Record<string, Tensor> = {};
+  // No prototype: a tensor may be called "__proto__" or "constructor".
+  const out: Record<string, Tensor> = Object.create(null);
   for (const [name, value] of entries) {
     const e = value as Partial<Entry> | null;
     const where = `tensor "${name}"`;
     if (typeof e !== 'object' || e === null || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets)) {
       throw bad(`${where}: its header entry needs dtype, shape and data_offsets`);
     }
-    const dtype = DTYPE_OF[e.dtype];
+    const dtype = Object.hasOwn(DTYPE_OF, e.dtype) ? DTYPE_OF[e.dtype] : undefined;
     if (dtype === undefined) throw bad(`${where}: dtype ${e.dtype} is not supported (one of ${Object.keys(DTYPE_OF).join(', ')})`);
     if (!e.shape.every(isCount)) throw bad(`${where}: invalid shape ${JSON.stringify(e.shape)}`);
     const [begin, end] = e.data_offsets;
@@ -97,14 +98,10 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Record<stri
     if (end - begin !== n * width) throw bad(`${where}: ${end - begin} bytes of data, but ${e.dtype} ${formatShape(shape)} needs ${n * width}`);
     const copy = new Uint8Array(end - begin); // aligned for the typed array
     copy.set(bytes.subarray(dataStart + begin, dataStart + end));
-    if (e.dtype === 'BF16') {
-      const words = new Uint32Array(n);
-      const bits = new Uint16Array(copy.buffer);
-      for (let i = 0; i < n; i++) words[i] = bits[i] << 16;
-      out[name] = { dtype, shape, data: new Float32Array(words.buffer) };
-    } else {
-      out[name] = { dtype, shape, data: DTYPES[dtype].make(copy.buffer, 0, n) };
-    }
+    const data = e.dtype === 'BF16' ? bfloat16ToFloat32(new Uint16Array(copy.buffer)) : DTYPES[dtype].make(copy.buffer, 0, n);
+    const badBool = dtype === 'bool' ? firstNonBool(data as Uint8Array) : -1;
+    if (badBool >= 0) throw bad(`${where}: bool value ${data[badBool]} at flat index ${badBool} is neither 0 nor 1`);
+    out[name] = { dtype, shape, data };
     spans.push([begin, end, name]);
   }
   // The data section must be exactly the tensors, back to back (no overlaps, no holes).
@@ -125,7 +122,7 @@ export function readSafetensors(path: string): Record<string, Tensor> {
 /** Encode tensors as a safetensors file (names sorted, as the reference writer does). */
 export function encodeSafetensors(arrays: Record<string, Tensor>): Uint8Array {
   const names = Object.keys(arrays).sort();
-  const header: Record<string, Entry> = {};
+  const header: Record<string, Entry> = Object.create(null);
   let offset = 0;
   for (const name of names) {
     const t = makeTensor(arrays[name].data, arrays[name].shape, arrays[name].dtype, `tensor "${name}"`);

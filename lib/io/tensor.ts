@@ -101,6 +101,19 @@ function describeValue(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/** bfloat16 bit patterns widened to float32 (exact: bfloat16 is float32's upper half). */
+export function bfloat16ToFloat32(bits: Uint16Array): Float32Array {
+  const words = new Uint32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) words[i] = bits[i] << 16;
+  return new Float32Array(words.buffer);
+}
+
+/** Index of the first bool value that is neither 0 nor 1, or -1. */
+export function firstNonBool(data: ArrayLike<number>): number {
+  for (let i = 0; i < data.length; i++) if (data[i] > 1) return i;
+  return -1;
+}
+
 /**
  * `a`, or a copy of it in an ordinary ArrayBuffer if it lives in a SharedArrayBuffer:
  * onnxruntime-node fails on shared memory with a bare "Invalid argument".
@@ -130,13 +143,16 @@ export function makeTensor(data: TypedArray, shape: readonly number[], dtype?: D
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: invalid shape ${formatShape(shape)}`);
   }
-  const expectedClass = DTYPES[dtype].alloc(0).constructor;
-  if (data.constructor !== expectedClass) {
+  const expectedClass = DTYPES[dtype].alloc(0).constructor as new (n: number) => TypedArray;
+  // instanceof, so subclasses (Node's Buffer is a Uint8Array) are accepted.
+  if (!(data instanceof expectedClass)) {
     throw new ModeldiffError('INVALID_ARGUMENT', `${name}: dtype ${dtype} needs a ${expectedClass.name}, got a ${data.constructor.name}`);
   }
   if (data.length !== elementCount(shape)) {
     throw new ModeldiffError('SHAPE_MISMATCH', `${name}: shape ${formatShape(shape)} needs ${elementCount(shape)} values, got ${data.length}`);
   }
+  const badBool = dtype === 'bool' ? firstNonBool(data as Uint8Array) : -1;
+  if (badBool >= 0) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: bool value ${data[badBool]} at flat index ${badBool} is neither 0 nor 1`);
   return { dtype, shape: [...shape], data };
 }
 

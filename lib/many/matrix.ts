@@ -4,6 +4,7 @@
  * weight distance matrices when the models are ONNX files sharing an
  * architecture. `study` builds on the same preparation.
  */
+import { optionsObject } from '../util/options';
 import path from 'node:path';
 
 import { ModeldiffError, check } from '../errors';
@@ -229,6 +230,7 @@ export function passOptions(prep: Prepared, options: MatrixOptions): FunctionalO
 }
 
 export async function matrix(models: ModelInput[], options: MatrixOptions = {}): Promise<MatrixResult> {
+  options = optionsObject(options, 'matrix');
   const prep = await prepare(models, options);
   const pass = await functionalPass(prep.store, passOptions(prep, options));
   return matrixResult(prep, pass, await weightsFor(prep, options));

@@ -6,6 +6,7 @@
  * correlations with Mantel tests, and 2-D maps. Everything random is seeded:
  * the same inputs and seed give byte-identical JSON.
  */
+import { optionsObject } from '../util/options';
 import { check } from '../errors';
 import { loadLabels } from '../io/probe';
 import { clusterModels, symmetricDistances } from './clustering';
@@ -34,6 +35,7 @@ export interface StudyOptions extends MatrixOptions {
 }
 
 export async function study(models: ModelInput[], options: StudyOptions = {}): Promise<StudyResult> {
+  options = optionsObject(options, 'study');
   const seed = options.seed ?? 0;
   check(Number.isInteger(seed), 'USAGE', `seed must be an integer, got ${seed}`);
   if (options.threshold !== undefined) {

@@ -4,6 +4,7 @@
  * between measures (one feature-space pass for linear CKA, Procrustes and the
  * CCA family; n×n sample-space matrices only where needed).
  */
+import { optionsObject } from '../util/options';
 import { check } from '../errors';
 import { canonicalCorrelations, procrustesDistance } from './cca';
 import { type FeatureGrams, type KernelOptions, featureGrams, sampleGram } from './gram';
@@ -100,6 +101,7 @@ export async function representationSimilarity(
   options: RepresentationOptions = {},
 ): Promise<RepresentationResult> {
   checkPair(x, y);
+  options = optionsObject(options, 'representationSimilarity');
   validateOptions(options);
   check(measures.length > 0, 'INVALID_ARGUMENT', 'no representation measure requested');
   for (const m of measures) {

@@ -2,7 +2,8 @@
  * `modeldiff outputs model.onnx --data probe.npy --out logits.npy`: run one
  * model on a probe set and save its output array (n × k, float32 or float64
  * as the model produces it), the input `modeldiff divergence` and the
- * library's divergence functions take. Refuses to overwrite without --force;
+ * library's divergence functions take; in the format --out's extension names
+ * (.npy, .npz, .safetensors, .pb; keyed by the output's name in the named ones). Refuses to overwrite without --force;
  * the file is written atomically.
  */
 import path from 'node:path';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { inferOutputs } from '../../infer';
-import { writeNpy } from '../../io/npy';
+import { formatForWriting, writeArray } from '../../io/array-file';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
@@ -33,10 +34,10 @@ interface OutputsFlags {
 export function register(program: Command, io: CliIo): void {
   program
     .command('outputs')
-    .description('run one model on a probe set and save its outputs (n × k) as .npy, for `modeldiff divergence`')
+    .description('run one model on a probe set and save its outputs (n × k), for `modeldiff divergence`')
     .argument('<model>', 'the model (.onnx)')
     .option('-d, --data <FILE|NAME=FILE>', 'probe data (.npy, .npz, .safetensors or .pb), axis 0 = samples; repeat NAME=FILE for several model inputs', collect, [])
-    .requiredOption('-o, --out <FILE.npy>', 'where to write the outputs')
+    .requiredOption('-o, --out <FILE>', 'where to write the outputs: .npy, .npz, .safetensors or .pb, by extension')
     .option('--output <name>', 'model output to save (default: the first)')
     .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
     .option('--force', 'overwrite --out if it exists')
@@ -47,7 +48,9 @@ export function register(program: Command, io: CliIo): void {
     .action(async (model: string, flags: OutputsFlags) => {
       const data = parseDataSpecs(flags.data, '--data', 'outputs');
       const out = path.resolve(io.cwd, flags.out);
-      checkWritableTarget(out, { force: flags.force }); // before inference, not after
+      // Before inference, not after: the format the extension asks for, and the target.
+      formatForWriting(out, flags.out);
+      checkWritableTarget(out, { force: flags.force });
       const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
       let r;
       try {
@@ -64,7 +67,7 @@ export function register(program: Command, io: CliIo): void {
         progress.stop();
       }
       const { data: values, n, k } = r.outputs;
-      writeNpy(out, { dtype: values instanceof Float64Array ? 'float64' : 'float32', shape: [n, k], data: values }, { force: flags.force });
+      writeArray(out, { dtype: values instanceof Float64Array ? 'float64' : 'float32', shape: [n, k], data: values }, { name: r.outputName, force: flags.force, label: flags.out });
       const summary = { model, output: r.outputName, file: flags.out, n, k, dtype: values instanceof Float64Array ? 'float64' : 'float32', cached: r.cached, inputConversions: r.inputConversions };
       if (flags.json) io.stdout(toJson(summary) + '\n');
       else {
