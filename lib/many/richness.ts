@@ -32,7 +32,8 @@ export interface Chao1Result {
 
 /**
  * Chao1 from solution abundances (models per cluster), with the variance and
- * log-normal interval as in EstimateS (Colwell) and Chao (1987):
+ * log-normal interval of Chao (1987), with the (n−1)/n small-sample factor A (Gotelli & Colwell
+ * 2011; Chao & Jost 2012):
  * - f2 > 0: S = S_obs + A·f1²/(2 f2), A = (n−1)/n,
  *   var = f2·[A/2·(f1/f2)² + A²·(f1/f2)³ + A²/4·(f1/f2)⁴];
  * - f2 = 0: S = S_obs + A·f1(f1−1)/2 (bias-corrected),
