@@ -32,6 +32,7 @@ import { MAX_REPLICATES } from '../../stats/bootstrap';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { inferenceOptions } from '../inference-options';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../option-parsers';
 
@@ -150,11 +151,7 @@ export function register(program: Command, io: CliIo): void {
           top: flags.top,
           perClass: flags.perClass || flags.top !== undefined,
           perSample: flags.savePerSample !== undefined,
-          cache: flags.cache,
-          cacheDir: flags.cacheDir,
-          cwd: io.cwd,
-          onProgress: (d, t) => progress.update(d, t),
-          onWarning: (w) => io.stderr(`modeldiff: warning: ${w}\n`),
+          ...inferenceOptions(flags, io, progress),
         });
       } finally {
         progress.stop();

@@ -15,6 +15,7 @@ import { formatForWriting, writeArray } from '../../io/array-file';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { inferenceOptions } from '../inference-options';
 import { createProgress } from '../../infer/progress';
 import { positiveInteger } from '../option-parsers';
 import { collect, parseDataSpecs } from './compare';
@@ -57,11 +58,7 @@ export function register(program: Command, io: CliIo): void {
         r = await inferOutputs(model, data, {
           output: flags.output,
           batchSize: flags.batchSize,
-          cache: flags.cache,
-          cacheDir: flags.cacheDir,
-          cwd: io.cwd,
-          onProgress: (d, t) => progress.update(d, t),
-          onWarning: (w) => io.stderr(`modeldiff: warning: ${w}\n`),
+          ...inferenceOptions(flags, io, progress),
         });
       } finally {
         progress.stop();
