@@ -61,9 +61,9 @@ function head(file: string, bytes: number): Uint8Array {
 }
 
 /**
- * Which reader a file needs: by extension, else by its first bytes; undefined for a pipe or
- * other non-regular file without a known extension (it cannot be peeked at without consuming
- * it: read it whole, see readArrays).
+ * Which reader a file needs, without reading it whole (for streaming): by extension, else by
+ * its first bytes; undefined for a pipe or other non-regular file without a known extension (it
+ * cannot be peeked at without consuming it: read it whole, see readArrays).
  */
 export function arrayFileFormat(file: string): ArrayFileFormat | undefined {
   const ext = byExtension(file);
@@ -100,9 +100,9 @@ function parse(format: ArrayFileFormat, bytes: Uint8Array, file: string): Array<
  * single-array formats (.npy, .pb) and the array's key for .npz / .safetensors.
  */
 export function readArrays(file: string): Array<[string | null, Tensor]> {
-  const known = arrayFileFormat(file);
+  // The whole file is read anyway: recognize it from those bytes, not from a second, peeking read.
   const bytes = readDataFile(file);
-  const format = known ?? bySignature(bytes);
+  const format = byExtension(file) ?? bySignature(bytes);
   if (!format) throw unknown(file);
   return parse(format, bytes, file);
 }
