@@ -8,7 +8,6 @@
  * distance each weight distance explains, and the two controlled
  * experiments checked pair by pair with `compare` and `weightDistance`.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 
 import { check } from '../errors';

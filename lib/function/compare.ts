@@ -8,12 +8,12 @@
  * mean, standard error, a seeded percentile-bootstrap 95% interval, median
  * and max, with the number of samples a chosen precision would need.
  */
-import { checkArrayOption, checkBooleanOption, optionsObject, requireOption } from '../util/options';
 import { ModeldiffError, check } from '../errors';
 import { coalesce, pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
 import type { ModelSource } from '../infer/session';
 import { type ProbeSource, loadLabels, openProbe } from '../io/probe';
+import { checkArrayOption, checkBooleanOption, optionsObject, requireOption } from '../util/options';
 import { type Accuracy, accuracyStats } from './accuracy';
 import {
   type DivergenceOptions,

@@ -5,8 +5,8 @@
  * (mean, standard error, seeded percentile-bootstrap 95% interval, median, max, samples
  * needed), so results from saved outputs and from models run by `compare` agree.
  */
+import { check } from '../errors';
 import { optionsObject } from '../util/options';
-import { check, ModeldiffError } from '../errors';
 import {
   checkOutputPair,
   cohenKappa,
@@ -16,8 +16,6 @@ import {
   type FunctionMeasureName,
   type OutputArray,
   type OutputKind,
-  nativeOptions,
-  predict,
   resolveOutputKind,
 } from './divergence';
 import { checkSummaryOptions, type MetricSummary, summarizeMeasures } from './summary';

@@ -179,9 +179,8 @@ function checkMeasures(measures: readonly string[]): void {
 /**
  * Checks `options` against the inputs and turns them into the binding's form (throws
  * INVALID_ARGUMENT naming the bad option).
- * @internal
  */
-export function nativeOptions(
+function nativeOptions(
   kind: OutputKind,
   k: number,
   measures: readonly string[],

@@ -4,12 +4,12 @@
  * weight distance matrices when the models are ONNX files sharing an
  * architecture. `study` builds on the same preparation.
  */
-import { optionsObject } from '../util/options';
 import path from 'node:path';
 
 import { ModeldiffError, check } from '../errors';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { measureInfo } from '../measures/registry';
+import { optionsObject } from '../util/options';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import type { OutputLike } from './predictions';

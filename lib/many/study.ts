@@ -6,9 +6,9 @@
  * correlations with Mantel tests, and 2-D maps. Everything random is seeded:
  * the same inputs and seed give byte-identical JSON.
  */
-import { optionsObject } from '../util/options';
 import { check } from '../errors';
 import { loadLabels } from '../io/probe';
+import { optionsObject } from '../util/options';
 import { clusterModels, symmetricDistances } from './clustering';
 import { mantel, upperTriangle } from './correlation';
 import { type Point2, classicalMds, tsne, umap } from './embedding';

@@ -14,7 +14,6 @@
  * returns them), which removes the barrier that is only due to the
  * permutation symmetry.
  */
-import { optionsObject, requireOption } from '../util/options';
 import { check } from '../errors';
 import { type OutputKind, resolveOutputKind } from '../function/divergence';
 import { inferOutputs } from '../infer/infer';
@@ -23,6 +22,7 @@ import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
 import { alignSettings, align as alignWeights } from '../weights';
 import { buildNetwork } from '../weights/graph';
 import { writeNetwork } from '../weights/writeback';
+import { optionsObject, requireOption } from '../util/options';
 import { interpolatedModel, planInterpolation } from './interpolate';
 import { classificationLoss } from './loss';
 

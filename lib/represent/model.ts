@@ -5,12 +5,12 @@
  * n×C×H×W → n×(C·H·W), or n×C with `spatial: 'mean'`), then compared with
  * representationSimilarity, per layer pair or as a layer×layer matrix.
  */
-import { checkArrayOption, optionsObject, requireOption } from '../util/options';
 import { check } from '../errors';
 import { hiddenActivations } from '../infer/hidden';
 import { type OnnxModel, type OnnxSource, checkProbeFitsInput, graphOf, readOnnx } from '../io/onnx';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { elementCount, formatShape, toFloat64 } from '../io/tensor';
+import { checkArrayOption, optionsObject, requireOption } from '../util/options';
 import { type LayerInfo, defaultLayers, findLayer, listLayers } from './layers';
 import type { ActivationMatrix } from './matrix';
 import { type RepresentationMeasureName, type RepresentationOptions, representationSimilarity } from './similarity';

@@ -4,8 +4,8 @@
  * between measures (one feature-space pass for linear CKA, Procrustes and the
  * CCA family; n×n sample-space matrices only where needed).
  */
-import { optionsObject } from '../util/options';
 import { check } from '../errors';
+import { optionsObject } from '../util/options';
 import { canonicalCorrelations, procrustesDistance } from './cca';
 import { type FeatureGrams, type KernelOptions, featureGrams, sampleGram } from './gram';
 import { ckaFromHsic, frobenius2, hsicBiased, hsicUnbiased, linearHsicFromFeatures, summarize } from './hsic';

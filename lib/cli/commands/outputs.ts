@@ -3,20 +3,20 @@
  * model on a probe set and save its output array (n × k, float32 or float64
  * as the model produces it), the input `modeldiff divergence` and the
  * library's divergence functions take; in the format --out's extension names
- * (.npy, .npz, .safetensors, .pb; keyed by the output's name in the named ones). Refuses to overwrite without --force;
- * the file is written atomically.
+ * (.npy, .npz, .safetensors, .pb; keyed by the output's name in the named
+ * ones). Refuses to overwrite without --force; the file is written atomically.
  */
 import path from 'node:path';
 
 import type { Command } from 'commander';
 
 import { inferOutputs } from '../../infer';
+import { createProgress } from '../../infer/progress';
 import { formatForWriting, writeArray } from '../../io/array-file';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { inferenceOptions } from '../inference-options';
-import { createProgress } from '../../infer/progress';
 import { positiveInteger } from '../option-parsers';
 import { collect, parseDataSpecs } from './compare';
 
@@ -64,12 +64,13 @@ export function register(program: Command, io: CliIo): void {
         progress.stop();
       }
       const { data: values, n, k } = r.outputs;
-      writeArray(out, { dtype: values instanceof Float64Array ? 'float64' : 'float32', shape: [n, k], data: values }, { name: r.outputName, force: flags.force, label: flags.out });
-      const summary = { model, output: r.outputName, file: flags.out, n, k, dtype: values instanceof Float64Array ? 'float64' : 'float32', cached: r.cached, inputConversions: r.inputConversions };
+      const dtype = values instanceof Float64Array ? 'float64' : 'float32';
+      writeArray(out, { dtype, shape: [n, k], data: values }, { name: r.outputName, force: flags.force, label: flags.out });
+      const summary = { model, output: r.outputName, file: flags.out, n, k, dtype, cached: r.cached, inputConversions: r.inputConversions };
       if (flags.json) io.stdout(toJson(summary) + '\n');
       else {
         for (const c of r.inputConversions) io.stdout(`note: ${c}\n`);
-        io.stdout(`${model} output "${r.outputName}": ${n} × ${k} ${summary.dtype} → ${flags.out}${r.cached ? ' (from the cache)' : ''}\n`);
+        io.stdout(`${model} output "${r.outputName}": ${n} × ${k} ${dtype} → ${flags.out}${r.cached ? ' (from the cache)' : ''}\n`);
       }
     });
 }
