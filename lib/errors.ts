@@ -26,10 +26,16 @@ export type ErrorCode =
 
 export class ModeldiffError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /**
+   * The option field the message is about, when one is (e.g. 'output'): programs can act on
+   * it, and the CLI names its flag for it. The message itself never names a command-line flag.
+   */
+  readonly option?: string;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; option?: string }) {
     super(message, options);
     this.name = 'ModeldiffError';
     this.code = code;
+    if (options?.option !== undefined) this.option = options.option;
   }
 
   /** Process exit status the CLI uses for this error: 2 for usage, else 1. */

@@ -760,7 +760,8 @@ t.test('resolveOutputKind picks and reports a kind', async (t) => {
   // Arrays 'auto' would read differently are an error naming them, never a silent choice.
   t.throws(() => resolveOutputKind([probs, logits], 'auto', ['p.npy', 'l.npy']), {
     code: 'INVALID_ARGUMENT',
-    message: /^outputs 'auto' cannot read these arrays one way: p\.npy looks like probabilities .* but l\.npy like logits .*--outputs logits\|probs\|sigmoid\|sigmoid-logit/,
+    option: 'outputs',
+    message: /^outputs 'auto' cannot read these arrays one way: p\.npy looks like probabilities .* but l\.npy like logits .*option outputs \(logits\|probs\|sigmoid\|sigmoid-logit\)/,
   });
   t.throws(() => resolveOutputKind([logits, logits, probs]), { message: /a looks like logits .* but c like probabilities/ });
   const offRow = { data: new Float64Array([0.3, 0.7, 1.1, 0]), n: 2, k: 2 }; // row 1 sums to 1.1

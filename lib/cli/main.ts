@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 
 import { ModeldiffError } from '../errors';
 import { commands } from './commands';
+import { flagForOption } from './flags';
 import { type CliIo, processIo } from './context';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -37,7 +38,9 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof ModeldiffError) {
-      io.stderr(`modeldiff: ${err.message.split('\n')[0]}\n`);
+      // The library names option fields, never flags; the CLI adds the flag that sets it.
+      const flag = err.option !== undefined ? ` (flag ${flagForOption(err.option)})` : '';
+      io.stderr(`modeldiff: ${err.message.split('\n')[0]}${flag}\n`);
       return err.exitCode;
     }
     // Still one line (the design's error policy); the stack only on request, for bug reports.

@@ -21,6 +21,7 @@ import {
   type OutputKind,
   cohenKappa,
   divergencePerSample,
+  outputKindWarning,
   divergencePerSampleSync,
   predict,
   resolveOutputKind,
@@ -159,6 +160,12 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     options.onProgress?.(done[0] + done[1], 2 * n);
   };
   const warnings: string[] = [];
+  const warn = (w: string) => {
+    if (!warnings.includes(w)) {
+      warnings.push(w);
+      options.onWarning?.(w);
+    }
+  };
   const inferOpts = (i: number, m: ModelSource): InferOptions => ({
     output: options.output,
     batchSize: options.batchSize,
@@ -167,12 +174,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     cwd: options.cwd,
     label: modelLabel(m),
     onProgress: progress(i),
-    onWarning: (w) => {
-      if (!warnings.includes(w)) {
-        warnings.push(w);
-        options.onWarning?.(w);
-      }
-    },
+    onWarning: warn,
   });
   const sa: InferenceStream = await streamOutputs(a, probe, inferOpts(0, a));
   let sb: InferenceStream;
@@ -211,7 +213,13 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
         }
         k = batch.a.k;
         // 'auto' is decided on the first batch; the kernels still validate every later batch.
-        kind = resolveOutputKind([batch.a, batch.b], options.outputs ?? 'auto', [`${sa.label} output "${sa.outputName}"`, `${sb.label} output "${sb.outputName}"`]);
+        const outputLabels = [`${sa.label} output "${sa.outputName}"`, `${sb.label} output "${sb.outputName}"`];
+        kind = resolveOutputKind([batch.a, batch.b], options.outputs ?? 'auto', outputLabels, [
+          { model: sa.label, outputs: sa.outputNames },
+          { model: sb.label, outputs: sb.outputNames },
+        ]);
+        const misread = outputKindWarning([batch.a, batch.b], kind, outputLabels);
+        if (misread !== undefined) warn(misread);
         divOptions.outputs = kind;
         if (measures.includes('emd-cost') && options.cost !== undefined) {
           const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : k;

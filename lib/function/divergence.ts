@@ -118,8 +118,18 @@ const KIND_LOOKS: Record<OutputKind, string> = {
  * would be read differently are an error naming them (`names`, default a, b, ...): reading a
  * probability array as logits gives confident wrong numbers, and a probability array with one
  * bad row would otherwise slip through as logits instead of failing validation.
+ *
+ * `outputChoices` lists, per array, its model and the outputs that model has: when any has more than one,
+ * the error says to pick the same output of each model by name (option `output`), since the usual
+ * cause is one model whose first output is probabilities and another whose first is logits, and
+ * forcing one reading on both would make a confident wrong number.
  */
-export function resolveOutputKind(arrays: OutputArray[], requested: OutputKind | 'auto' = 'auto', names?: readonly string[]): OutputKind {
+export function resolveOutputKind(
+  arrays: OutputArray[],
+  requested: OutputKind | 'auto' = 'auto',
+  names?: readonly string[],
+  outputChoices?: readonly { model: string; outputs: readonly string[] }[],
+): OutputKind {
   if (requested !== 'auto') {
     check(
       (OUTPUT_KINDS as readonly string[]).includes(requested),
@@ -133,13 +143,36 @@ export function resolveOutputKind(arrays: OutputArray[], requested: OutputKind |
   const other = kinds.findIndex((k) => k !== kinds[0]);
   if (other >= 0) {
     const name = (i: number) => names?.[i] ?? String.fromCharCode(97 + (i % 26));
+    const found = `outputs 'auto' cannot read these arrays one way: ${name(0)} looks like ${KIND_LOOKS[kinds[0]]} but ${name(other)} like ${KIND_LOOKS[kinds[other]]}`;
+    if (outputChoices?.some((c) => c.outputs.length > 1)) {
+      const listed = outputChoices.map((c) => `${c.model}: ${c.outputs.join(', ')}`).join('; ');
+      throw new ModeldiffError('INVALID_ARGUMENT', `${found}; compare the same output of each model, chosen by name with option output (outputs of ${listed})`, {
+        option: 'output',
+      });
+    }
     throw new ModeldiffError(
       'INVALID_ARGUMENT',
-      `outputs 'auto' cannot read these arrays one way: ${name(0)} looks like ${KIND_LOOKS[kinds[0]]} but ${name(other)} like ${KIND_LOOKS[kinds[other]]}; ` +
-        `say how to read both with outputs (--outputs ${OUTPUT_KINDS.join('|')})`,
+      `${found}; both are read the same way, so make them the same kind (reading probabilities as logits gives wrong numbers), or set option outputs (${OUTPUT_KINDS.join('|')}) if you know what both hold`,
+      { option: 'outputs' },
     );
   }
   return kinds[0];
+}
+
+/**
+ * What 'auto' would have said when an explicit reading contradicts it on these arrays, e.g.
+ * probabilities read as logits: a warning, since it is legal but usually a mistake that gives
+ * confident wrong numbers. Undefined when the reading matches what the arrays look like.
+ */
+export function outputKindWarning(arrays: OutputArray[], used: OutputKind, names?: readonly string[]): string | undefined {
+  const name = (i: number) => names?.[i] ?? String.fromCharCode(97 + (i % 26));
+  for (let i = 0; i < arrays.length; i++) {
+    const looks = detectKind(arrays[i]);
+    if ((used === 'logits' && looks === 'probs') || (used === 'sigmoid-logit' && looks === 'sigmoid')) {
+      return `${name(i)} looks like ${KIND_LOOKS[looks]} but is read as ${used}: the numbers are right only if these really are ${used}`;
+    }
+  }
+  return undefined;
 }
 
 function shapeOf(x: OutputArray): string {

@@ -46,6 +46,8 @@ export interface OutputBatch {
 export interface InferenceStream {
   label: string;
   outputName: string;
+  /** Every output the model has, in its order (outputName is one of them). */
+  outputNames: readonly string[];
   /** Notes for each dtype conversion of probe data to the model's inputs. */
   inputConversions: string[];
   /** Whether the outputs come from the cache (no inference runs). */
@@ -128,6 +130,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
       return {
         label: handle.label,
         outputName,
+        outputNames: handle.session.outputNames,
         inputConversions: plan.conversions,
         cached: true,
         warnings,
@@ -142,6 +145,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
   return {
     label: handle.label,
     outputName,
+    outputNames: handle.session.outputNames,
     inputConversions: plan.conversions,
     cached: false,
     warnings,

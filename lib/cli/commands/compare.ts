@@ -190,6 +190,8 @@ function table(rows: string[][]): string {
 /** The human-readable report. */
 export function formatComparison(r: Comparison): string {
   let s = `modeldiff compare: ${r.models[0].path} vs ${r.models[1].path}\n`;
+  const [oa, ob] = r.models.map((m) => m.outputName);
+  s += oa === ob ? `  output "${oa}" of both models\n` : `  output "${oa}" of ${r.models[0].path}, "${ob}" of ${r.models[1].path}\n`;
   s += `  ${r.n} samples, ${r.k} ${r.k === 1 ? 'output column' : 'classes'}, outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}`;
   const cached = r.models.filter((m) => m.cached).map((m) => m.path);
   s += cached.length ? ` (cached outputs: ${cached.join(', ')})\n` : '\n';
