@@ -1,7 +1,7 @@
 // Output divergences between two models' per-sample outputs (n rows x k classes).
 // Plain C++17, no Node-API: binding/divergence.cpp is the only caller from JS.
 //
-// Conventions (see the project's DESIGN.md): natural logs (optionally bits),
+// Conventions (docs/design.md): natural logs (optionally bits),
 // float64 accumulation, identical inputs give exactly 0, KL is +Infinity
 // where q = 0 < p, NaN/Inf in an input is an error naming the matrix and row.
 #pragma once

@@ -2,7 +2,7 @@
  * The `modeldiff` command line. Each subcommand lives in lib/cli/commands/
  * and registers itself on the commander program; this file only wires
  * them up and turns errors into one line on stderr and an exit status
- * (2 for usage, 1 for input/runtime, as the design notes say).
+ * (2 for usage, 1 for input/runtime, as docs/design.md says).
  */
 import { Command, CommanderError } from 'commander';
 

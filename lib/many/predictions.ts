@@ -12,7 +12,7 @@ export interface OutputLike {
   k: number;
 }
 
-/** Interpretations of a row that map it to class probabilities (see DESIGN.md). */
+/** Interpretations of a row that map it to class probabilities (docs/design.md, "Reading model outputs"). */
 export type ProbabilityKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
 
 /**

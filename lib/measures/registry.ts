@@ -1,5 +1,5 @@
 /**
- * The one registry of measures (DESIGN.md "One registry of measures"). Every measure modeldiff
+ * The one registry of measures (docs/design.md). Every measure modeldiff
  * reports is declared once, with its name, view, range and properties; the CLI's `--metric`
  * choices and help, JSON keys, report labels and the property tests all read it. A new
  * measure is one entry here plus one kernel. Each view declares its measures in its own file

@@ -2,7 +2,7 @@
  * Classification loss and error of one model's outputs against labels: mean
  * cross-entropy in nats (−log p(true class), computed stably from logits by
  * log-sum-exp) and the error rate (argmax ≠ label; ties → lowest index).
- * Output kinds follow DESIGN.md: logits, probs, sigmoid, sigmoid-logit.
+ * Output kinds follow docs/design.md: logits, probs, sigmoid, sigmoid-logit.
  */
 import { check } from '../errors';
 import type { OutputKind } from '../function/divergence';
@@ -19,7 +19,7 @@ function softplus(x: number): number {
   return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
 }
 
-/** DESIGN.md: rows read as probabilities must be on the simplex (sum 1 within 1e-4), never silently renormalized. */
+/** docs/design.md: rows read as probabilities must be on the simplex (sum 1 within 1e-4), never silently renormalized. */
 function checkSimplexRow(data: OutputArray['data'], off: number, k: number, r: number, label: string): void {
   let sum = 0;
   for (let j = 0; j < k; j++) {

@@ -178,7 +178,7 @@ export async function representationSimilarity(
 
   if (g) {
     const tol = options.rankTolerance ?? 1e-10;
-    // A distance of identical inputs is exactly 0 (DESIGN.md); the SVD's nuclear
+    // A distance of identical inputs is exactly 0 (docs/design.md); the SVD's nuclear
     // norm would otherwise differ from the trace in the last bits.
     if (want.has('procrustes')) result.values.procrustes = identical(x, y) ? 0 : procrustesDistance(g);
     if (want.has('cca-mean') || want.has('pwcca')) {
