@@ -5,7 +5,8 @@
  * initializer names and shapes.
  */
 import { ModeldiffError } from '../errors';
-import { type OnnxModel, graphOf, isFloatTensor, onnx, tensorDims, tensorToFloat64 } from '../io/onnx';
+import { type OnnxModel, graphOf, onnx, tensorDims, tensorToFloat64 } from '../io/onnx';
+import { type CountedWeights, countedWeights } from './counted';
 import type { ParamPair } from './distance';
 import type { Network } from './network';
 
@@ -56,24 +57,54 @@ export function networkPairs(a: Network, b: Network): ParamPair[] {
   return pairs;
 }
 
-/** Raw pairs: every floating-point initializer, matched by name and shape. */
+/**
+ * Raw pairs: every weight (see counted.ts: initializers feeding weighted ops,
+ * and weights held in ai.onnx.ml attributes), matched by name and shape.
+ * A model with no weights at all is an error, not a distance of 0.
+ */
 export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPair[] {
-  const floats = (m: OnnxModel) => graphOf(m).initializer.filter(isFloatTensor);
-  const inB = new Map(floats(b).map((t) => [t.name ?? '', t]));
-  const names = new Set(floats(a).map((t) => t.name ?? ''));
-  for (const name of inB.keys()) {
-    if (!names.has(name)) throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} of ${b.label} has no counterpart in ${a.label}`);
+  const [ca, cb] = [countedOf(a), countedOf(b)];
+  const initsB = new Map(graphOf(b).initializer.map((t) => [t.name ?? '', t]));
+  const initsA = new Map(graphOf(a).initializer.map((t) => [t.name ?? '', t]));
+  const namesA = new Set(ca.initializers);
+  for (const name of cb.initializers) {
+    if (!namesA.has(name)) throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} of ${b.label} has no counterpart in ${a.label}`);
   }
-  return floats(a).map((ta) => {
-    const tb = inB.get(ta.name ?? '');
-    if (!tb) throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${ta.name} of ${a.label} has no counterpart in ${b.label}`);
+  const namesB = new Set(cb.initializers);
+  const pairs: ParamPair[] = ca.initializers.map((name) => {
+    const ta = initsA.get(name)!;
+    const tb = initsB.get(name);
+    if (!tb || !namesB.has(name)) throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} of ${a.label} has no counterpart in ${b.label}`);
     const da = tensorDims(ta);
     const db = tensorDims(tb);
     if (da.join() !== db.join()) {
-      throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${ta.name} has shape [${da}] in ${a.label} but [${db}] in ${b.label}`);
+      throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} has shape [${da}] in ${a.label} but [${db}] in ${b.label}`);
     }
-    return { name: ta.name ?? '', a: finite(ta, a), b: finite(tb, b) };
+    return { name, a: finite(ta, a), b: finite(tb, b) };
   });
+  const attrsB = new Map(cb.attributes.map((w) => [w.name, w.data]));
+  if (ca.attributes.length !== cb.attributes.length) {
+    throw new ModeldiffError('ARCHITECTURE_MISMATCH', `${a.label} has ${ca.attributes.length} weight attributes, ${b.label} has ${cb.attributes.length}`);
+  }
+  for (const w of ca.attributes) {
+    const other = attrsB.get(w.name);
+    if (!other || other.length !== w.data.length) {
+      throw new ModeldiffError('ARCHITECTURE_MISMATCH', `weight attribute ${w.name} of ${a.label} has no counterpart of ${w.data.length} values in ${b.label}`);
+    }
+    pairs.push({ name: w.name, a: w.data, b: other });
+  }
+  return pairs;
+}
+
+function countedOf(model: OnnxModel): CountedWeights {
+  const c = countedWeights(model);
+  if (c.initializers.length === 0 && c.attributes.length === 0) {
+    throw new ModeldiffError(
+      'UNSUPPORTED_GRAPH',
+      `${model.label}: found no weights (no float initializer feeds a weighted op such as Gemm, MatMul, Conv, a normalization or an embedding)`,
+    );
+  }
+  return c;
 }
 
 function finite(t: onnx.ITensorProto, model: OnnxModel): Float64Array {

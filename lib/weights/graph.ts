@@ -33,6 +33,7 @@ import {
   tensorDims,
   tensorToFloat64,
 } from '../io/onnx';
+import { countedWeights } from './counted';
 import { foldBatchNorm } from './fold';
 import type { Caps, Group, Layer, Network } from './network';
 
@@ -501,9 +502,10 @@ class GraphWalker {
       const g = this.groups[id];
       check(g.producers.length > 0, 'INTERNAL', `group ${id} has no producing layer`);
     }
-    const bnParams = new Set<string>(this.paramNames);
+    // Extras are the other weights (a shared PRelu slope, ...), never a mask fill or a scalar constant.
+    const weights = new Set(countedWeights(this.model).initializers);
     const extras = this.graph.initializer
-      .filter((t) => isFloatTensor(t) && !bnParams.has(t.name ?? ''))
+      .filter((t) => weights.has(t.name ?? '') && !this.paramNames.has(t.name ?? ''))
       .map((t) => ({ name: t.name ?? '', data: this.values(t) }));
     return { label: this.model.label, layers: this.layers, groups: this.groups, hidden, extras, model: this.model };
   }
