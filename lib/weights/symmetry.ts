@@ -4,10 +4,12 @@
  * units are normalized):
  * - scale groups: each unit's incoming vector to unit L2 norm (normalizeScale);
  * - sign groups: each unit's sign fixed by its largest incoming weight (fixSign);
- * - canonical form then sorts each group's units by a key (sortPermutation).
+ * - canonical form then sorts each group's units by a key, ties broken by
+ *   secondary keys (canonical-order.ts).
  * All of it is exact: the rewritten network computes the same function.
  */
-import { type LayerWeights, type SortKey, applyPermutation, fixSign, normalizeScale, sortPermutation } from './kernels';
+import { canonicalOrder } from './canonical-order';
+import { type LayerWeights, type SortKey, applyPermutation, fixSign, normalizeScale } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
 
@@ -105,7 +107,7 @@ export function canonicalizeNetwork(net: Network, key: SortKey = 'out-norm'): vo
   normalizeNetwork(net);
   for (const id of net.hidden) {
     const { view, commit } = groupView(net, id);
-    applyPermutation(view, sortPermutation(view, key));
+    applyPermutation(view, canonicalOrder(view, key));
     commit();
   }
 }
