@@ -63,6 +63,7 @@ const OTHER_ELEMENTWISE = new Set([
 const MAX_POOLS = new Set(['MaxPool', 'GlobalMaxPool']);
 const AVG_POOLS = new Set(['AveragePool', 'GlobalAveragePool']);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
+const RESHAPES = new Set(['Reshape', 'Flatten', 'Unsqueeze', 'Squeeze']);
 
 export function buildNetwork(model: OnnxModel): Network {
   return new GraphWalker(model).run();
@@ -233,6 +234,7 @@ class GraphWalker {
       const caps = MAX_POOLS.has(op) ? and(x.caps, { scale: true, sign: false }) : x.caps;
       return this.set(out, { ...x, caps, layer: undefined });
     }
+    if (RESHAPES.has(op) && this.root(x.group).fixed) return this.reshapeFixed(node, x, inputs);
     if (op === 'Flatten' || op === 'Reshape' || op === 'Squeeze') return this.flatten(node, x, inputs);
     if (op === 'Transpose') return this.transpose(node, x);
     if (BINARY.has(op)) return this.binary(node, inputs);
@@ -256,6 +258,50 @@ class GraphWalker {
     if (r > 2 && !x.flat && !x.channelLast && same(perm, toLast)) return this.set(out, { ...x, channelLast: true, layer: undefined });
     if (r > 2 && !x.flat && x.channelLast && same(perm, toFirst)) return this.set(out, { ...x, channelLast: false, layer: undefined });
     this.fail(node, `only moving the channel axis of a hidden tensor last (NHWC) and back is supported, not perm [${perm}]`);
+  }
+
+  /**
+   * Any reshape of a fixed tensor (a model input, before any weight: an
+   * nn.Unflatten to [N, 1, 28, 28], an Unsqueeze of a sequence): nothing is
+   * permuted there, so the result is a new fixed tensor whose channel count
+   * the layer reading it tells. Only its rank must be known.
+   */
+  private reshapeFixed(node: onnx.INodeProto, x: TensorState, inputs: string[]): void {
+    const op = node.opType ?? '';
+    const out = (node.output ?? [])[0];
+    const axes = () => attrInts(node, 'axes') ?? (inputs[1] ? this.constValues(inputs[1]) : undefined);
+    let rank: number | undefined;
+    if (op === 'Flatten') rank = 2;
+    else if (op === 'Reshape') rank = this.lengthOf(inputs[1]) ?? this.declaredRank(out);
+    else if (op === 'Unsqueeze') rank = axes() ? x.rank + axes()!.length : this.declaredRank(out);
+    else rank = axes() ? x.rank - axes()!.length : this.declaredRank(out);
+    if (rank === undefined) this.fail(node, 'the rank of the reshaped input cannot be told from the graph');
+    const id = this.newGroup(0, true);
+    this.set(out, { group: id, caps: ALL, rank, flat: false });
+  }
+
+  private constValues(name: string): number[] | undefined {
+    const c = this.constants.get(name);
+    return c ? Array.from(this.values(c)) : undefined;
+  }
+
+  /** The length of a 1-D shape tensor: a constant's, or a Concat of one-element pieces (PyTorch's dynamic shapes). */
+  private lengthOf(name: string): number | undefined {
+    const c = this.constants.get(name);
+    if (c) return tensorDims(c)[0];
+    const producer = this.graph.node.find((n) => (n.output ?? []).includes(name));
+    if (producer?.opType !== 'Concat') return undefined;
+    let n = 0;
+    for (const part of producer.input ?? []) {
+      const k = this.constants.get(part) ? tensorDims(this.constants.get(part)!)[0] : 1;
+      n += k;
+    }
+    return n;
+  }
+
+  private declaredRank(name: string): number | undefined {
+    const v = [...this.graph.valueInfo, ...this.graph.output].find((i) => i.name === name);
+    return v?.type?.tensorType?.shape?.dim?.length;
   }
 
   private flatten(node: onnx.INodeProto, x: TensorState, inputs: string[]): void {
