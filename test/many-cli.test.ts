@@ -269,6 +269,25 @@ t.test('study: report, SVGs, JSON, reproducibility, no overwrite', async (t) => 
   t.match(pair.out, /^Correlating weight and output distance needs at least 3 models \(3 pairs\); this study has 2\.$/m, 'says why there is no correlation');
 });
 
+t.test('study: p-values and clusters do not depend on the order the models are given in', async (t) => {
+  const common = ['--data', 'x.npy', '--seed', '3', '--permutations', '99', '--json', ...cache];
+  const given = JSON.parse((await run(['study', ...models, ...common])).out);
+  const partition = (s: any) => s.clustering.clusters.map((c: number[]) => c.map((i) => s.models[i]).sort().join('+')).sort();
+  for (const order of [[4, 3, 2, 1, 0], [2, 0, 4, 1, 3]]) {
+    const r = await run(['study', ...order.map((i) => models[i]), ...common]);
+    t.equal(r.code, 0, r.err);
+    const s = JSON.parse(r.out);
+    t.same(partition(s), partition(given), `order ${order}: the same clusters (as sets of models)`);
+    t.equal(s.threshold.value, given.threshold.value, 'the same threshold');
+    for (const c of given.correlations) {
+      const d = s.correlations.find((x: any) => x.method === c.method);
+      t.equal(d.spearman.p, c.spearman.p, `order ${order}: ${c.method} Spearman p ${c.spearman.p}`);
+      t.equal(d.pearson.p, c.pearson.p, `order ${order}: ${c.method} Pearson p ${c.pearson.p}`);
+      t.ok(Math.abs(d.spearman.r - c.spearman.r) < 1e-12);
+    }
+  }
+});
+
 t.test('progress bars draw on a terminal only', async (t) => {
   const tty = await run(['matrix', ...models.slice(0, 3), '--data', 'x.npy', '--weights', 'raw', '--json', ...cache], true);
   t.equal(tty.code, 0, 'exit 0');

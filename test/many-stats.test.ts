@@ -74,6 +74,31 @@ t.test('Mantel: small p for related matrices, not small for independent ones, re
   t.ok(Number.isNaN(flat.r) && Number.isNaN(flat.p), 'constant distances: undefined, not a number');
 });
 
+t.test('Mantel with model names: the p-value does not depend on the order the models are given in', async (t) => {
+  const rng = createRng(5);
+  const n = 9;
+  const pts = Array.from({ length: n }, () => [rng.normal(), rng.normal()]);
+  const a = euclid(pts);
+  const b = euclid(pts.map(([x, y]) => [x + 0.8 * rng.normal(), y + 0.8 * rng.normal()]));
+  const names = pts.map((_, i) => `m${i}`);
+  const reorder = (m: number[], order: number[]) => order.flatMap((i) => order.map((j) => m[i * n + j]));
+  const base = { spearman: mantel(a, b, n, { seed: 3, keys: names }), pearson: mantel(a, b, n, { seed: 3, method: 'pearson', keys: names }) };
+  t.ok(base.spearman.p > 0.001 && base.spearman.p < 1, `an informative p (${base.spearman.p}), not the floor`);
+  const unkeyed = new Set<number>();
+  for (let trial = 0; trial < 5; trial++) {
+    const order = createRng(100 + trial).shuffle(names.map((_, i) => i));
+    const [pa, pb, keys] = [reorder(a, order), reorder(b, order), order.map((i) => names[i])];
+    for (const method of ['spearman', 'pearson'] as const) {
+      const r = mantel(pa, pb, n, { seed: 3, method, keys });
+      t.equal(r.p, base[method].p, `${method}: same p for order ${order.join(',')}`);
+      t.ok(Math.abs(r.r - base[method].r) < 1e-12, `${method}: same r`);
+    }
+    unkeyed.add(mantel(pa, pb, n, { seed: 3 }).p);
+  }
+  t.ok(unkeyed.size > 1, 'without names the permutations follow the given order (the reason for keys)');
+  t.throws(() => mantel(a, b, n, { keys: names.slice(1) }), { code: 'SHAPE_MISMATCH' });
+});
+
 t.test('Chao1 equals the closed form on hand counts', async (t) => {
   // 7 solutions from 15 models: f1 = 3, f2 = 2.
   const r = chao1([1, 1, 1, 2, 2, 3, 5, 0]);

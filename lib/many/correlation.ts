@@ -7,6 +7,7 @@
  */
 import { ModeldiffError, check } from '../errors';
 import { createRng } from '../util/rng';
+import { canonicalOrder, reorderMatrix } from './canonical-order';
 
 export type CorrelationMethod = 'pearson' | 'spearman';
 
@@ -88,6 +89,12 @@ export interface MantelOptions {
   /** Number of permutations (default 999, so the smallest p is 0.001). */
   permutations?: number;
   seed?: number;
+  /**
+   * Model names. The permutations are drawn over the models sorted by name,
+   * so the p-value does not depend on the order the models are given in
+   * (without names, it is drawn over the given order).
+   */
+  keys?: readonly string[];
 }
 
 export interface MantelResult {
@@ -117,6 +124,12 @@ export function mantel(a: ArrayLike<number>, b: ArrayLike<number>, n: number, op
   check(n >= 3, 'INVALID_ARGUMENT', `a Mantel test needs at least 3 models, got ${n}`);
   check(a.length === n * n, 'SHAPE_MISMATCH', `first matrix has ${a.length} entries, expected ${n}×${n}`);
   check(b.length === n * n, 'SHAPE_MISMATCH', `second matrix has ${b.length} entries, expected ${n}×${n}`);
+  if (options.keys) {
+    check(options.keys.length === n, 'SHAPE_MISMATCH', `${options.keys.length} model names for ${n} models`);
+    const order = canonicalOrder(options.keys);
+    a = reorderMatrix(a, n, order);
+    b = reorderMatrix(b, n, order);
+  }
   let ua = upperTriangle(a, n);
   let ub = upperTriangle(b, n);
   if (method === 'spearman') {

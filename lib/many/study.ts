@@ -9,6 +9,7 @@
 import { check } from '../errors';
 import { loadLabels } from '../io/probe';
 import { optionsObject } from '../util/options';
+import { canonicalOrder } from './canonical-order';
 import { clusterModels, symmetricDistances } from './clustering';
 import { mantel, upperTriangle } from './correlation';
 import { type Point2, classicalMds, tsne, umap } from './embedding';
@@ -51,7 +52,11 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   const labels = options.labels === undefined ? null : loadLabels(options.labels, prep.store.samples, { cwd: options.cwd });
   const maxPairs = options.maxBootstrapPairs ?? 200;
   check(Number.isInteger(maxPairs) && maxPairs >= 1, 'USAGE', `maxBootstrapPairs must be a positive integer, got ${maxPairs}`);
-  const sampled = samplePairs(N, maxPairs, seed);
+  // Sampled in name order, so the same pairs are bootstrapped whatever order the models came in.
+  const canon = canonicalOrder(prep.names);
+  const sampled = samplePairs(N, maxPairs, seed)
+    .map(([i, j]): [number, number] => [Math.min(canon[i], canon[j]), Math.max(canon[i], canon[j])])
+    .sort((p, q) => p[0] - q[0] || p[1] - q[1]);
   const pass = await functionalPass(prep.store, {
     ...passOptions(prep, options),
     perPair: true,
@@ -78,13 +83,13 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
     threshold = { value: noise.threshold, source: 'bootstrap', definition: THRESHOLD_DEFINITION, pairsUsed: sampled.length, resamples: replicates };
   }
 
-  const clustering = clusterModels(pass.matrix, N, threshold.value);
+  const clustering = clusterModels(pass.matrix, N, threshold.value, prep.names);
   const richness = chao1(clustering.clusters.map((c) => c.length));
   const solutions = { ...richness, expectedAfterDoubling: expectedAfter(richness, N) };
   step(2);
   const accuracy = labels === null ? null : await accuracies(prep, labels);
   step(3);
-  const correlations = correlate(base.functional, base.weights, N, permutations, seed);
+  const correlations = correlate(base.functional, base.weights, prep.names, permutations, seed);
   step(4);
 
   const symmetric = symmetricDistances(pass.matrix, N).flat();
@@ -142,10 +147,11 @@ async function accuracies(prep: Awaited<ReturnType<typeof prepare>>, labels: Arr
 function correlate(
   functional: number[][],
   weights: StudyResult['weights'],
-  N: number,
+  names: readonly string[],
   permutations: number,
   seed: number,
 ): WeightCorrelation[] {
+  const N = names.length;
   if (N < 3) return [];
   // The functional side is symmetrized: asymmetric measures (KL) are averaged over both directions.
   const f = new Float64Array(N * N);
@@ -157,8 +163,8 @@ function correlate(
     // Aligned is measured in the first model's frame: both directions averaged.
     const wf = Float64Array.from(symmetricWeights(w).flat());
     const finite = f.every(Number.isFinite) && wf.every(Number.isFinite);
-    const spearman = mantel(wf, f, N, { method: 'spearman', permutations, seed });
-    const pearson = finite ? mantel(wf, f, N, { method: 'pearson', permutations, seed }) : null;
+    const spearman = mantel(wf, f, N, { method: 'spearman', permutations, seed, keys: names });
+    const pearson = finite ? mantel(wf, f, N, { method: 'pearson', permutations, seed, keys: names }) : null;
     out.push({ method, spearman, pearson, fit: finite ? leastSquares(upperTriangle(wf, N), upperTriangle(f, N)) : null });
   }
   return out;
