@@ -53,6 +53,13 @@ t.test('demo --json writes the report in the cwd and its numbers hold together',
   t.equal(s.solutions, new Set(seedIdx.map((i: number) => st.clustering.labels[i])).size);
   t.equal(s.chao1.models, 8);
   t.equal(s.chao1.observed, s.solutions);
+  // One source of truth: the study's own count is over the seed runs, and the report's cards show it.
+  t.same(st.solutions.counted, seedIdx.map((i: number) => st.models[i]).sort());
+  t.equal(st.solutions.observed, s.solutions);
+  t.equal(st.solutions.estimate, s.chao1.estimate);
+  t.match(html, `<div class="v">${s.solutions}</div><div class="l">distinct solutions among 8 of the 10 models</div>`);
+  t.match(html, `<div class="v">${num(s.chao1.estimate)}</div><div class="l">Chao1 estimate (95% CI ${num(s.chao1.lower)}–${num(s.chao1.upper)})</div>`);
+  t.match(html, /count only the 8 independent runs \(mlp_relu_seed0\.onnx, /);
   t.ok(s.chao1.estimate >= s.solutions && s.chao1.lower <= s.chao1.estimate && s.chao1.estimate <= s.chao1.upper);
   t.equal(s.threshold, st.threshold.value);
   t.equal(s.pairs, 45);

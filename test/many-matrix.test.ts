@@ -169,6 +169,13 @@ t.test('study: near-copies are one solution, distinct models are not; seeded JSO
   t.equal(strict.solutions.observed, 3);
   t.equal(strict.maps.tsne, null, 'fewer than 4 models: no t-SNE');
   t.equal(strict.pairs.filter((p) => p.functional.ci95).length, 1, 'only sampled pairs are bootstrapped');
+  const seedsOnly = await study(zoo, { seed: 7, permutations: 9, independentRuns: [4, 0, 1] });
+  t.same(seedsOnly.solutions.counted, ['a0', 'a1', 'b1'], 'counted: the named runs, in model order');
+  t.match(seedsOnly.solutions, { models: 3, observed: 2, singletons: 1, doubletons: 1 }, 'a0 and a1 are one solution, b1 another');
+  t.same(seedsOnly.clustering.clusters, s.clustering.clusters, 'the clusters themselves are over every model');
+  for (const bad of [[], [0, 0], [6], [1.5]]) {
+    await t.rejects(study(zoo, { independentRuns: bad }), { code: 'USAGE', option: 'independentRuns', message: /^independentRuns must list distinct model indices 0\.\.5/ });
+  }
   await t.rejects(study(zoo, { threshold: -1 }), { code: 'USAGE' });
   await t.rejects(study(zoo, { seed: 1.5 }), { code: 'USAGE' });
   await t.rejects(study(zoo, { maxBootstrapPairs: 0 }), { code: 'USAGE' });

@@ -13,6 +13,7 @@ import { buildReportHtml, inlineSvg, noCorrelationReason, num, swatchColour } fr
 import { STUDY_PLOT_IDS, checkReportTargets, renderStudyPlots, studyPlots, writeReport } from '../lib/report';
 import { renderSvg } from '../lib/report/render';
 import { heatmapSpec, scatterSpec } from '../lib/report/specs';
+import { studyText } from '../lib/cli/commands/study';
 import { fixtureStudy } from './helpers/many-fixture';
 
 /** Mark elements inside vega's mark groups (axes and legends excluded). */
@@ -70,7 +71,7 @@ t.test('report HTML: self-contained, every plot and table, command and versions'
   t.match(fs.readFileSync(path.join(svgDir, 'dendrogram.svg'), 'utf8'), /xmlns="http:\/\/www\.w3\.org\/2000\/svg"/, 'standalone SVGs keep their namespace');
   t.match(html, 'modeldiff study a.onnx b.onnx --report r.html');
   t.match(html, /onnxruntime 1\.2\.3/);
-  t.match(html, '<td>0.0100·w − 0.1000</td>', 'the fit reads as an equation (no "+ -")');
+  t.match(html, '<td>0.01·w − 0.1</td>', 'the fit reads as an equation (no "+ -")');
   t.match(html, new RegExp(`node ${process.versions.node.replace(/\./g, '\\.')}`));
   t.match(html, /vega-lite 5\./);
   t.match(html, /singletons/);
@@ -123,6 +124,27 @@ t.test('axis and legend labels stay short for tiny distances (float32 copies)', 
   t.notOk(heat.some((s) => /0\.0{6,}/.test(s)), `legend: ${heat.join(' | ')}`);
 });
 
+t.test('one number rule: the dendrogram caption, the cards and the text print the threshold alike', async (t) => {
+  const s = { ...fixtureStudy(), threshold: { ...fixtureStudy().threshold, value: 0.0026123 } };
+  const caption = studyPlots(s).find((p) => p.id === 'dendrogram')!.caption;
+  t.match(caption, 'threshold 0.002612 (bootstrap)');
+  const html = buildReportHtml(s, [], { command: 'x', versions: {} });
+  t.match(html, '<div class="v">0.002612</div><div class="l">same-solution threshold');
+  t.match(studyText(s), 'same-solution threshold: 0.002612 (bootstrap)');
+  t.match(studyText(s), `Chao1 estimate: ${num(s.solutions.estimate)} solutions`);
+});
+
+t.test('the report says which models its solution count covers', async (t) => {
+  const s = fixtureStudy();
+  const all = buildReportHtml(s, [], { command: 'x', versions: {} });
+  t.match(all, `<div class="v">${s.solutions.observed}</div><div class="l">distinct solutions among the 8 models</div>`);
+  t.match(all, 'Solutions and Chao1 count all 8 models as independent runs.');
+  const counted = s.models.slice(0, 5);
+  const some = buildReportHtml({ ...s, solutions: { ...s.solutions, counted } }, [], { command: 'x', versions: {} });
+  t.match(some, 'distinct solutions among 5 of the 8 models');
+  t.match(some, `count only the 5 independent runs (${counted.join(', ')})`);
+});
+
 t.test('no correlations: the report says why (too few models, or no weight distances)', async (t) => {
   const s = fixtureStudy();
   const meta = { command: 'x', versions: {} };
@@ -138,7 +160,10 @@ t.test('HTML helpers', async (t) => {
   t.equal(num(null), '–');
   t.equal(num(Infinity), 'Infinity');
   t.equal(num(0), '0');
-  t.equal(num(0.5), '0.5000');
+  t.equal(num(0.5), '0.5');
+  t.equal(num(0.0026123), '0.002612');
+  t.equal(num(16.104), '16.1');
+  t.equal(num(123456), '1.23e+5');
   t.equal(num(1.5e-6), '1.50e-6');
   t.equal(inlineSvg('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" a="1">'), '<svg a="1">');
   const s = fixtureStudy(5);

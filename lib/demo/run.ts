@@ -12,7 +12,7 @@ import path from 'node:path';
 
 import { check } from '../errors';
 import { type Comparison, compare, type MetricSummary } from '../function/compare';
-import { type Chao1Result, chao1, expectedAfter } from '../many/richness';
+import type { Chao1Result } from '../many/richness';
 import { type StudyOptions, study } from '../many/study';
 import type { StudyResult, WeightMethod } from '../many/types';
 import { checkReportTargets, writeReport } from '../report';
@@ -46,7 +46,7 @@ export interface WeightGap {
 export interface DemoSummary {
   /** Independent runs of the same recipe (different seeds). */
   seedRuns: number;
-  /** Distinct solutions among them (study clusters that contain a seed run). */
+  /** Distinct solutions among them (the study's `solutions`, counted over the seed runs). */
   solutions: number;
   /** Chao1 richness over the seed runs' clusters. */
   chao1: Chao1Result;
@@ -120,9 +120,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const perturbed = zooModelByRole(zoo, 'perturbed-retrained');
   const permuted = zooModelByRole(zoo, 'permuted-rescaled-copy');
   const files = [...seeds, perturbed, permuted].map((m) => m.file);
+  const idx = (file: string): number => files.indexOf(file);
+  const seedIdx = seeds.map((m) => idx(m.file));
+  // Solutions and Chao1 count the seed runs only (the two derived models are not
+  // independent draws); the study result, hence the summary and the report, carries that count.
   const s = await study(
     files.map((f) => zoo.path(f)),
-    { data: zoo.path(zoo.manifest.probe.x), labels: zoo.path(zoo.manifest.probe.y), metric: 'js', seed, cache, onProgress: options.onProgress },
+    { data: zoo.path(zoo.manifest.probe.x), labels: zoo.path(zoo.manifest.probe.y), metric: 'js', seed, cache, onProgress: options.onProgress, independentRuns: seedIdx },
   );
   await writeReport(s, {
     html: report,
@@ -132,10 +136,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     versions: { onnxruntime: (require('onnxruntime-node/package.json') as { version: string }).version },
   });
 
-  const idx = (file: string): number => files.indexOf(file);
-  const seedIdx = seeds.map((m) => idx(m.file));
   const summary: DemoSummary = {
-    ...solutionsAmongSeeds(s, seedIdx),
+    seedRuns: seedIdx.length,
+    solutions: s.solutions.observed,
+    chao1: s.solutions,
+    expectedAfterDoubling: s.solutions.expectedAfterDoubling,
     threshold: s.threshold.value,
     pairs: s.pairs.length,
     r2: {},
@@ -151,13 +156,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     summary.mantelP[c.method] = c.pearson.p;
   }
   return { zoo: zoo.dir, report, summary, study: s };
-}
-
-function solutionsAmongSeeds(s: StudyResult, seedIdx: number[]) {
-  const counts = new Map<number, number>();
-  for (const i of seedIdx) counts.set(s.clustering.labels[i], (counts.get(s.clustering.labels[i]) ?? 0) + 1);
-  const richness = chao1([...counts.values()]);
-  return { seedRuns: seedIdx.length, solutions: counts.size, chao1: richness, expectedAfterDoubling: expectedAfter(richness, seedIdx.length) };
 }
 
 function seedPairMedians(s: StudyResult, seedIdx: number[]): DemoSummary['seedPairMedian'] {

@@ -5,14 +5,11 @@
  */
 import path from 'node:path';
 
+import { formatNumber } from '../util/format-number';
 import type { DemoResult } from './run';
 
-/** 4 significant digits; exponent form below 1e-3 so tiny distances stay visible. */
-export function num(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
-  return Math.abs(v) < 1e-3 ? v.toExponential(2) : Number(v.toPrecision(4)).toString();
-}
+/** The report's number rule, so the summary and the report's cards print the same digits. */
+export const num = formatNumber;
 
 /** A path relative to `cwd` when it lies inside it (shorter, and the same on every machine). */
 function shown(p: string, cwd: string): string {

@@ -6,7 +6,7 @@
  * correlations with Mantel tests, and 2-D maps. Everything random is seeded:
  * the same inputs and seed give byte-identical JSON.
  */
-import { check } from '../errors';
+import { ModeldiffError, check } from '../errors';
 import { loadLabels } from '../io/probe';
 import { optionsObject } from '../util/options';
 import { canonicalOrder } from './canonical-order';
@@ -33,6 +33,12 @@ export interface StudyOptions extends MatrixOptions {
   bootstrap?: number;
   /** At most this many pairs are bootstrapped (a seeded sample; default 200). */
   maxBootstrapPairs?: number;
+  /**
+   * Indices (into `models`) of the independent runs: the solution count and
+   * Chao1 are over these only (default: every model). Models derived from
+   * others (copies, fine-tunes) are not independent draws of the recipe.
+   */
+  independentRuns?: number[];
 }
 
 export async function study(models: ModelInput[], options: StudyOptions = {}): Promise<StudyResult> {
@@ -48,6 +54,11 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   check(Number.isInteger(replicates) && replicates >= 1, 'USAGE', `bootstrap replicates must be a positive integer, got ${replicates}`);
   const prep = await prepare(models, options);
   const N = prep.names.length;
+  const independent = options.independentRuns ?? prep.names.map((_, i) => i);
+  const validRuns = Array.isArray(independent) && independent.length > 0 && new Set(independent).size === independent.length;
+  if (!validRuns || !independent.every((i) => Number.isInteger(i) && i >= 0 && i < N)) {
+    throw new ModeldiffError('USAGE', `independentRuns must list distinct model indices 0..${N - 1}, got ${JSON.stringify(options.independentRuns)}`, { option: 'independentRuns' });
+  }
   // Bad labels fail before the expensive part, not after.
   const labels = options.labels === undefined ? null : loadLabels(options.labels, prep.store.samples, { cwd: options.cwd });
   const maxPairs = options.maxBootstrapPairs ?? 200;
@@ -84,8 +95,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   }
 
   const clustering = clusterModels(pass.matrix, N, threshold.value, prep.names);
-  const richness = chao1(clustering.clusters.map((c) => c.length));
-  const solutions = { ...richness, expectedAfterDoubling: expectedAfter(richness, N) };
+  const solutions = countSolutions(clustering.labels, independent, prep.names);
   step(2);
   const accuracy = labels === null ? null : await accuracies(prep, labels);
   step(3);
@@ -130,6 +140,15 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
     maps: { mds: round(maps.mds), tsne: maps.tsne && round(maps.tsne), umap: maps.umap && round(maps.umap) },
     pairs,
   };
+}
+
+/** Distinct solutions among the counted models and Chao1 over their clusters' sizes. */
+function countSolutions(labels: number[], counted: number[], names: string[]): StudyResult['solutions'] {
+  const abundance = new Map<number, number>();
+  for (const i of counted) abundance.set(labels[i], (abundance.get(labels[i]) ?? 0) + 1);
+  const richness = chao1([...abundance.values()]);
+  const sorted = [...counted].sort((a, b) => a - b);
+  return { ...richness, expectedAfterDoubling: expectedAfter(richness, counted.length), counted: sorted.map((i) => names[i]) };
 }
 
 /** Map coordinates carry no meaning past 1e-9; rounding keeps the JSON short. */

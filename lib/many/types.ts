@@ -83,7 +83,8 @@ export interface StudyResult extends MatrixResult {
   accuracy: number[] | null;
   threshold: ThresholdInfo;
   clustering: Clustering;
-  solutions: Chao1Result & { expectedAfterDoubling: number };
+  /** Distinct solutions and Chao1 over the `counted` models (all of them unless the study was told which are independent runs). */
+  solutions: Chao1Result & { expectedAfterDoubling: number; counted: string[] };
   correlations: WeightCorrelation[];
   maps: StudyMaps;
   pairs: PairRecord[];

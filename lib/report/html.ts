@@ -5,6 +5,7 @@
  * the same bytes.
  */
 import type { StudyResult } from '../many/types';
+import { formatNumber } from '../util/format-number';
 
 export interface RenderedPlot {
   id: string;
@@ -21,13 +22,8 @@ export interface ReportMeta {
 const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-export function num(v: number | null | undefined, digits = 4): string {
-  if (v === null || v === undefined) return '–';
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  return a >= 1e-3 && a < 1e5 ? v.toFixed(digits) : v.toExponential(2);
-}
+/** Every number in the report, the plots' captions included, goes through this one rule. */
+export const num = formatNumber;
 
 /** Inline SVG needs no namespace declarations in HTML5; dropping them keeps the file free of URLs. */
 export function inlineSvg(svg: string): string {
@@ -80,12 +76,17 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
   const N = s.models.length;
   const sol = s.solutions;
   const unit = s.metric;
+  const everyModel = sol.counted.length === N;
+  const countedWords = everyModel ? `the ${N} models` : `${sol.counted.length} of the ${N} models`;
+  const countedNote = everyModel
+    ? `Solutions and Chao1 count all ${N} models as independent runs.`
+    : `Solutions and Chao1 count only the ${sol.counted.length} independent runs (${sol.counted.join(', ')}); the other models are derived from these and are not independent draws.`;
   const cards: Array<[string, string]> = [
     [String(N), 'models'],
     [`${s.probe.samples} × ${s.probe.classes}`, `probe samples × classes (${s.probe.outputKind})`],
-    [String(sol.observed), 'distinct solutions found'],
-    [`${num(sol.estimate, 1)}`, `Chao1 estimate (95% CI ${num(sol.lower, 1)}–${num(sol.upper, 1)})`],
-    [num(sol.expectedAfterDoubling, 1), `expected after ${N} more runs`],
+    [String(sol.observed), `distinct solutions among ${countedWords}`],
+    [`${num(sol.estimate)}`, `Chao1 estimate (95% CI ${num(sol.lower)}–${num(sol.upper)})`],
+    [num(sol.expectedAfterDoubling), `expected after ${sol.models} more runs`],
     [num(s.threshold.value), `same-solution threshold (${unit}, ${s.threshold.source})`],
   ];
   const versions = Object.entries(meta.versions)
@@ -158,9 +159,10 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
 <p class="versions">${versions}</p>
 <div class="cards">${cards.map(([v, l]) => `<div class="card"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>
 <p class="note">Two models are <b>the same solution</b> when average-linkage clustering joins them below the threshold. ${esc(s.threshold.definition)}
+${esc(countedNote)}
 Of the ${sol.observed} solutions, <b>${sol.singletons}</b> were found by exactly one model (singletons) and <b>${sol.doubletons}</b> by exactly two (doubletons).
-Chao1 (${sol.formula}) reads many singletons relative to doubletons as evidence of solutions not yet found: it estimates <b>${num(sol.estimate, 1)}</b> solutions in all
-(≈ ${num(sol.unseen, 1)} unseen, 95% interval ${num(sol.lower, 1)}–${num(sol.upper, 1)}).</p>
+Chao1 (${sol.formula}) reads many singletons relative to doubletons as evidence of solutions not yet found: it estimates <b>${num(sol.estimate)}</b> solutions in all
+(≈ ${num(sol.unseen)} unseen, 95% interval ${num(sol.lower)}–${num(sol.upper)}).</p>
 ${weightNote}
 <h2>Plots</h2>
 <div class="plots">

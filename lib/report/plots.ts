@@ -1,6 +1,7 @@
 /** Which plots a study gets, each with a stable file-name id and a caption. */
 import { symmetricWeights } from '../many/symmetric';
 import type { StudyResult } from '../many/types';
+import { formatNumber } from '../util/format-number';
 import { type ScatterPoint, type VlSpec, dendrogramSpec, heatmapSpec, mapSpec, scatterSpec } from './specs';
 
 export interface PlotDef {
@@ -10,7 +11,8 @@ export interface PlotDef {
   spec: VlSpec;
 }
 
-const fmt = (v: number): string => (Number.isFinite(v) ? (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(3) : v.toExponential(2)) : String(v));
+/** The report's one number rule (the cards and tables use it too). */
+const fmt = formatNumber;
 
 /** Plot labels: the model names without the ".onnx" every one of them has. */
 const short = (names: string[]): string[] => {

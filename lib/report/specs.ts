@@ -5,6 +5,7 @@
  */
 import type { DendrogramMerge } from '../many/clustering';
 import type { Point2 } from '../many/embedding';
+import { formatNumber } from '../util/format-number';
 
 // vega-lite's TopLevelSpec is very wide; a loose record keeps this file readable.
 export type VlSpec = Record<string, unknown>;
@@ -41,7 +42,7 @@ export function heatmapSpec(title: string, names: string[], m: number[][], order
   for (const i of order) {
     for (const j of order) {
       const v = m[i][j];
-      values.push({ a: names[i], b: names[j], d: Number.isFinite(v) ? v : null, label: Number.isFinite(v) ? v.toPrecision(3) : String(v) });
+      values.push({ a: names[i], b: names[j], d: Number.isFinite(v) ? v : null, label: formatNumber(v) });
     }
   }
   const sorted = order.map((i) => names[i]);

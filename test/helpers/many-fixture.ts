@@ -45,7 +45,7 @@ export function fixtureStudy(n = 8): StudyResult {
     accuracy: group.map((g, i) => 0.9 - 0.05 * g + 0.001 * i),
     threshold: { value: 0.005, source: 'bootstrap', definition: 'Test threshold.', pairsUsed: pairs.length, resamples: 200 },
     clustering,
-    solutions: { ...r, expectedAfterDoubling: expectedAfter(r, n) },
+    solutions: { ...r, expectedAfterDoubling: expectedAfter(r, n), counted: Array.from({ length: n }, (_, i) => `model-${i}.onnx`) },
     correlations: [
       {
         method: 'raw',

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { stageProgress } from '../../many/progress';
 import { type StudyOptions, study } from '../../many/study';
 import type { StudyResult } from '../../many/types';
+import { formatNumber } from '../../util/format-number';
 import { checkReportTargets, writeReport } from '../../report';
 import { noCorrelationReason } from '../../report/html';
 import { toJson } from '../../util/json';
@@ -26,15 +27,16 @@ interface StudyFlags extends MatrixFlags {
   force?: boolean;
 }
 
-const f4 = (v: number): string => (Number.isFinite(v) ? (v === 0 ? '0' : Math.abs(v) >= 1e-3 ? v.toFixed(4) : v.toExponential(3)) : String(v));
+/** The report's number rule: the text and the report print the same digits. */
+const f4 = formatNumber;
 
 export function studyText(s: StudyResult): string {
   const sol = s.solutions;
   const lines = [
     `${s.models.length} models, ${s.probe.samples} probe samples, output distance ${s.metric} (outputs read as ${s.probe.outputKind}${s.probe.epsilon ? `, smoothed by epsilon = ${s.probe.epsilon}` : ''})`,
     `same-solution threshold: ${f4(s.threshold.value)} (${s.threshold.source})`,
-    `distinct solutions: ${sol.observed} (singletons ${sol.singletons}, doubletons ${sol.doubletons})`,
-    `Chao1 estimate: ${sol.estimate.toFixed(1)} solutions (95% CI ${sol.lower.toFixed(1)}–${sol.upper.toFixed(1)}); expected after ${s.models.length} more runs: ${sol.expectedAfterDoubling.toFixed(1)}`,
+    `distinct solutions${sol.counted.length === s.models.length ? '' : ` among the ${sol.counted.length} independent runs`}: ${sol.observed} (singletons ${sol.singletons}, doubletons ${sol.doubletons})`,
+    `Chao1 estimate: ${f4(sol.estimate)} solutions (95% CI ${f4(sol.lower)}–${f4(sol.upper)}); expected after ${sol.models} more runs: ${f4(sol.expectedAfterDoubling)}`,
   ];
   s.clustering.clusters.forEach((c, k) => {
     const acc = s.accuracy ? `, mean accuracy ${f4(c.reduce((t, m) => t + (s.accuracy as number[])[m], 0) / c.length)}` : '';
