@@ -1,5 +1,7 @@
 #include "bootstrap.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -90,46 +92,68 @@ inline void draw_indices(size_t n, Xoshiro256& rng, F&& f) {
   }
 }
 
-template <size_t M>
-void replicate_fixed(const double* rows, size_t n, Xoshiro256& rng, double* sums) {
-  double acc[M] = {};
-  draw_indices(n, rng, [&](uint64_t j) {
-    const double* r = rows + j * M;
-    for (size_t s = 0; s < M; ++s) acc[s] += r[s];
-  });
-  for (size_t s = 0; s < M; ++s) sums[s] = acc[s];
+// Weighted sum sum_u counts[u]·x[u] with four accumulators (the summation order is fixed, so
+// results do not depend on the thread count).
+inline double count_dot(const uint8_t* counts, const double* x, size_t G) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  size_t u = 0;
+  for (; u + 4 <= G; u += 4) {
+    a0 += static_cast<double>(counts[u]) * x[u];
+    a1 += static_cast<double>(counts[u + 1]) * x[u + 1];
+    a2 += static_cast<double>(counts[u + 2]) * x[u + 2];
+    a3 += static_cast<double>(counts[u + 3]) * x[u + 3];
+  }
+  for (; u < G; ++u) a0 += static_cast<double>(counts[u]) * x[u];
+  return (a0 + a1) + (a2 + a3);
 }
 
-void replicate_any(const double* rows, size_t n, size_t m, Xoshiro256& rng, double* sums) {
-  for (size_t s = 0; s < m; ++s) sums[s] = 0;
-  draw_indices(n, rng, [&](uint64_t j) {
-    const double* r = rows + j * m;
-    for (size_t s = 0; s < m; ++s) sums[s] += r[s];
-  });
+// The same sum for a column holding ±Infinity, where 0·Infinity would be NaN: units not drawn
+// are skipped (a resample without the infinite value has a finite mean).
+inline double count_dot_drawn(const uint8_t* counts, const double* x, size_t G) {
+  double a = 0;
+  for (size_t u = 0; u < G; ++u)
+    if (counts[u] != 0) a += static_cast<double>(counts[u]) * x[u];
+  return a;
+}
+
+inline bool all_finite(const double* x, size_t G) {
+  for (size_t u = 0; u < G; ++u)
+    if (!std::isfinite(x[u])) return false;
+  return true;
 }
 
 }  // namespace
 
-void bootstrap_resample_means(const double* rows, size_t n, size_t m, size_t B, uint64_t seed, double* means,
-                              unsigned threads) {
-  if (n == 0 || m == 0) throw std::invalid_argument("bootstrap needs n >= 1 samples and m >= 1 statistics");
-  parallel_ranges(B, threads, [&](size_t begin, size_t end) {
-    std::vector<double> sums(m);
+void bootstrap_resample_ratios(const double* const* numerators, size_t m, const double* denominators, size_t G,
+                               uint64_t first, size_t count, uint64_t seed, double* out, unsigned threads) {
+  if (G == 0 || m == 0) throw std::invalid_argument("bootstrap needs at least one unit and one statistic");
+  std::vector<bool> finite(m);
+  for (size_t s = 0; s < m; ++s) finite[s] = all_finite(numerators[s], G);
+  const bool finite_denominators = denominators == nullptr || all_finite(denominators, G);
+  parallel_ranges(count, threads, [&](size_t begin, size_t end) {
+    // One byte per unit: a count above 255 (probability below 1e-500 for any G) wraps, and the
+    // wrapped units are remembered so their 256s are added back; the counts stay exact.
+    std::vector<uint8_t> counts(G);
+    std::vector<size_t> wrapped;
     for (size_t b = begin; b < end; ++b) {
-      uint64_t mix = seed ^ (0xd1b54a32d192ed03ULL * (b + 1));
+      uint64_t mix = seed ^ (0xd1b54a32d192ed03ULL * (first + b + 1));
       Xoshiro256 rng(splitmix64(mix));
-      switch (m) {
-        case 1: replicate_fixed<1>(rows, n, rng, sums.data()); break;
-        case 2: replicate_fixed<2>(rows, n, rng, sums.data()); break;
-        case 3: replicate_fixed<3>(rows, n, rng, sums.data()); break;
-        case 4: replicate_fixed<4>(rows, n, rng, sums.data()); break;
-        case 5: replicate_fixed<5>(rows, n, rng, sums.data()); break;
-        case 6: replicate_fixed<6>(rows, n, rng, sums.data()); break;
-        case 7: replicate_fixed<7>(rows, n, rng, sums.data()); break;
-        case 8: replicate_fixed<8>(rows, n, rng, sums.data()); break;
-        default: replicate_any(rows, n, m, rng, sums.data());
+      std::fill(counts.begin(), counts.end(), uint8_t(0));
+      wrapped.clear();
+      uint8_t* c = counts.data();
+      draw_indices(G, rng, [&](uint64_t j) {
+        if (++c[j] == 0) wrapped.push_back(j);
+      });
+      double denominator = static_cast<double>(G);
+      if (denominators != nullptr) {
+        denominator = finite_denominators ? count_dot(c, denominators, G) : count_dot_drawn(c, denominators, G);
+        for (size_t j : wrapped) denominator += 256.0 * denominators[j];
       }
-      for (size_t s = 0; s < m; ++s) means[s * B + b] = sums[s] / static_cast<double>(n);
+      for (size_t s = 0; s < m; ++s) {
+        double sum = finite[s] ? count_dot(c, numerators[s], G) : count_dot_drawn(c, numerators[s], G);
+        for (size_t j : wrapped) sum += 256.0 * numerators[s][j];
+        out[s * count + b] = sum / denominator;
+      }
     }
   });
 }

@@ -78,26 +78,29 @@ t.test('bootstrap: seeded, thread-independent, sync = async', async (t) => {
 t.test('bootstrap kernel: the exact resampling distribution on tiny inputs', async (t) => {
   // n = 2, values [0, 1]: resample means are 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4.
   const B = 40000;
-  const means = native.bootstrapResampleMeans(new Float64Array([0, 1]), 2, 1, B, 123, 0, false);
-  const freq = [0, 0.5, 1].map((v) => means.filter((x) => x === v).length / B);
+  const means = native.bootstrapResampleRatios([new Float64Array([0, 1])], null, 0, B, 123, 0, false);
+  const freq = [0, 0.5, 1].map((v) => means.filter((x: number) => x === v).length / B);
   t.ok(Math.abs(freq[0] - 0.25) < 0.01 && Math.abs(freq[1] - 0.5) < 0.01 && Math.abs(freq[2] - 0.25) < 0.01, `frequencies ${freq}`);
   t.equal(freq[0] + freq[1] + freq[2], 1);
   // n = 7 one-hot statistics: every index is drawn with probability 1/7 (no modulo bias).
   const n = 7;
-  const rows = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) rows[j * n + j] = 1;
-  const m = native.bootstrapResampleMeans(rows, n, n, 20000, 5, 2, false);
+  const columns = Array.from({ length: n }, (_, s) => Float64Array.from({ length: n }, (_, j) => (j === s ? 1 : 0)));
+  const m = native.bootstrapResampleRatios(columns, null, 0, 20000, 5, 2, false);
   for (let s = 0; s < n; s++) {
     let avg = 0;
     for (let b = 0; b < 20000; b++) avg += m[s * 20000 + b];
     avg /= 20000;
     t.ok(Math.abs(avg - 1 / n) < 0.005, `index ${s}: ${avg}`);
   }
-  t.throws(() => native.bootstrapResampleMeans(new Float64Array(3), 2, 1, 10, 0, 0, false), /expected n\*m = 2/);
-  t.throws(() => native.bootstrapResampleMeans(new Float32Array(2) as unknown as Float64Array, 2, 1, 10, 0, 0, false), /Float64Array/);
-  t.throws(() => native.bootstrapResampleMeans(new Float64Array(2), 2, 1, 0, 0, 0, false), /replicates must be an integer/);
-  t.throws(() => native.bootstrapResampleMeans(new Float64Array(2), 2, 1, 10, 0.5, 0, false), /seed/);
-  t.throws(() => native.bootstrapResampleMeans(new Float64Array(2), 2, 1, 10, 0, 'x' as unknown as number, false), /threads must be a number/);
+  t.throws(() => native.bootstrapResampleRatios([new Float64Array(3), new Float64Array(2)], null, 0, 10, 0, 0, false), /of one length/);
+  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], new Float64Array(3), 0, 10, 0, 0, false), /denominators has 3 values, expected 2/);
+  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], new Float32Array(2) as unknown as Float64Array, 0, 10, 0, 0, false), /denominators must be a Float64Array/);
+  t.throws(() => native.bootstrapResampleRatios([new Float32Array(2) as unknown as Float64Array], null, 0, 10, 0, 0, false), /numerators\[0\] must be a Float64Array/);
+  t.throws(() => native.bootstrapResampleRatios(new Float64Array(2) as unknown as Float64Array[], null, 0, 10, 0, 0, false), /numerators must be an array/);
+  t.throws(() => native.bootstrapResampleRatios([], null, 0, 10, 0, 0, false), /1 to 65535 columns/);
+  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], null, 0, 0, 0, 0, false), /count must be an integer/);
+  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], null, 0, 10, 0.5, 0, false), /seed/);
+  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], null, 0, 10, 0, 'x' as unknown as number, false), /threads must be a number/);
 });
 
 t.test('samples needed for a target ci95 half-width', async (t) => {

@@ -70,7 +70,7 @@ const relClose = (got: number, want: number, tol: number) => Math.abs(got - want
 t.test('mean and stderr of JS and TV equal the reference mean and sd / √n', async (t) => {
   const ref = reference(a, b);
   const r = await divergence(a, b, ['js', 'tv'], { outputs: 'logits', perSample: true });
-  t.match(r, { n, k, outputs: 'logits', units: 'nats', bootstrap: { replicates: 1000, seed: 0 }, hints: [] });
+  t.match(r, { n, k, outputs: 'logits', units: 'nats', bootstrap: { replicates: 1000, seed: 0, method: 'percentile' }, hints: [] });
   t.same(Object.keys(r.metrics), ['js', 'tv'], 'one summary per measure, in the order asked');
   for (const m of ['js', 'tv'] as const) {
     const s = r.metrics[m]!;
@@ -105,11 +105,11 @@ t.test('ci95: brackets the mean, about mean ± 1.96 stderr, reproducible per see
   const other = await divergence(a, b, ['js', 'tv'], { seed: 4 });
   t.not(other.metrics.js!.ci95[0], r.metrics.js!.ci95[0], 'another seed, another resample');
   t.equal(other.metrics.js!.mean, r.metrics.js!.mean, 'the mean does not depend on the seed');
-  t.same(other.bootstrap, { replicates: 1000, seed: 4 });
+  t.match(other.bootstrap, { replicates: 1000, seed: 4, method: 'percentile' });
 
   const none = await divergence(a, b, ['js'], { bootstrap: 0 });
   t.ok(none.metrics.js!.ci95.every(Number.isNaN), 'bootstrap 0: ci95 is [NaN, NaN], as in compare');
-  t.same(none.bootstrap, { replicates: 0, seed: 0 });
+  t.same(none.bootstrap, { replicates: 0, seed: 0, method: 'none', rule: 'no interval: 0 replicates' });
   t.equal(none.metrics.js!.mean, r.metrics.js!.mean);
   t.equal(none.metrics.js!.stderr, r.metrics.js!.stderr, 'stderr needs no bootstrap');
 });

@@ -27,7 +27,7 @@ import {
   resolveOutputKind,
 } from './divergence';
 import { type PerClass, perClassBreakdown } from './per-class';
-import { checkSummaryOptions, type MetricSummary, summarizeMeasures } from './summary';
+import { checkSummaryOptions, type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
 import { type TopSample, topSamples } from './top';
 
 export type CompareMetric = FunctionMeasureName | 'kappa';
@@ -79,8 +79,10 @@ export interface CompareOptions {
   cache?: boolean;
   cacheDir?: string;
   cwd?: string;
-  /** Progress over both models' inference: samples done of 2n. */
+  /** Inference progress: samples with both models' outputs done, of n. */
   onProgress?: (done: number, total: number) => void;
+  /** Bootstrap progress: replicates done, of the total (not called for a normal-theory interval). */
+  onBootstrapProgress?: (done: number, total: number) => void;
   onWarning?: (message: string) => void;
   isa?: DivergenceOptions['isa'];
   threads?: number;
@@ -114,7 +116,8 @@ export interface Comparison {
   perClass?: PerClass;
   /** Every dtype conversion applied to the probe data. */
   inputConversions: string[];
-  bootstrap: { replicates: number; seed: number };
+  /** How every ci95 was computed: replicates, seed, method ('percentile' | 'normal' | 'none') and the rule that chose it. */
+  bootstrap: IntervalSummary;
   /** Advice, e.g. how to get a finite KL. */
   hints: string[];
   /** Non-fatal problems (e.g. an unwritable cache folder). */
@@ -157,7 +160,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   const done = [0, 0];
   const progress = (i: number) => (d: number) => {
     done[i] = d;
-    options.onProgress?.(done[0] + done[1], 2 * n);
+    options.onProgress?.(Math.min(done[0], done[1]), n);
   };
   const warnings: string[] = [];
   const warn = (w: string) => {
@@ -263,11 +266,12 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     await Promise.all([sa.close(), sb.close()]);
   }
 
-  const { metrics, hints } = await summarizeMeasures(perSample, measures, {
+  const { metrics, hints, bootstrap } = await summarizeMeasures(perSample, measures, {
     replicates,
     seed,
     threads: options.threads,
     precision: options.precision,
+    onProgress: options.onBootstrapProgress,
   });
 
   const result: Comparison = {
@@ -282,7 +286,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     ...(options.epsilon ? { epsilon: options.epsilon } : {}),
     metrics,
     inputConversions: [...sa.inputConversions, ...sb.inputConversions],
-    bootstrap: { replicates, seed },
+    bootstrap,
     hints,
     warnings,
   };

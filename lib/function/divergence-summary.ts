@@ -18,7 +18,7 @@ import {
   type OutputKind,
   resolveOutputKind,
 } from './divergence';
-import { checkSummaryOptions, type MetricSummary, summarizeMeasures } from './summary';
+import { checkSummaryOptions, type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
 
 /** A measure {@link divergence} can report: a per-sample measure, or 'kappa' (Cohen's kappa of the argmax labels). */
 export type DivergenceMetric = FunctionMeasureName | 'kappa';
@@ -49,8 +49,8 @@ export interface DivergenceSummary {
   epsilon?: number;
   /** One summary per requested per-sample measure, in the order requested. */
   metrics: Partial<Record<FunctionMeasureName, MetricSummary>>;
-  /** The bootstrap behind every ci95. */
-  bootstrap: { replicates: number; seed: number };
+  /** How every ci95 was computed: replicates, seed, method and the rule that chose it. */
+  bootstrap: IntervalSummary;
   /** Advice, e.g. how to get a finite KL. */
   hints: string[];
   /** Cohen's kappa between the two argmax labelings (when 'kappa' is requested). */
@@ -105,7 +105,7 @@ export async function divergence(
     perSampleMeasures.length > 0
       ? await divergencePerSample(a, b, perSampleMeasures, divOptions)
       : ({} as Record<FunctionMeasureName, Float64Array>);
-  const { metrics, hints } = await summarizeMeasures(values, perSampleMeasures, {
+  const { metrics, hints, bootstrap } = await summarizeMeasures(values, perSampleMeasures, {
     replicates,
     seed,
     threads: options.threads,
@@ -119,7 +119,7 @@ export async function divergence(
     units: options.bits ? 'bits' : 'nats',
     ...(options.epsilon ? { epsilon: options.epsilon } : {}),
     metrics,
-    bootstrap: { replicates, seed },
+    bootstrap,
     hints,
   };
   if (measures.includes('kappa')) {

@@ -5,8 +5,8 @@
  * Float64Array of length n per measure) into those summaries, for `compare` and `divergence`.
  */
 import { check } from '../errors';
-import { bootstrapMeanCIAsync, checkPrecision, describe, samplesNeeded, type SamplesNeeded } from '../stats';
-import { MAX_REPLICATES } from '../stats/bootstrap';
+import { checkPrecision, describe, samplesNeeded, type SamplesNeeded } from '../stats';
+import { bootstrapMeanAsync, type IntervalMethod, MAX_REPLICATES } from '../stats/bootstrap';
 import { infiniteMeasureHint } from './divergence';
 
 /** How a measure's per-sample values are summarized over the probe set. */
@@ -15,7 +15,7 @@ export interface MetricSummary {
   mean: number;
   /** Standard error of the mean: sample sd (n − 1) / √n. */
   stderr: number;
-  /** Seeded percentile-bootstrap 95% interval of the mean; [NaN, NaN] with 0 replicates. */
+  /** 95% interval of the mean (seeded percentile bootstrap, or normal-theory: see {@link IntervalSummary}); [NaN, NaN] with 0 replicates. */
   ci95: [number, number];
   median: number;
   /** Largest per-sample value. */
@@ -41,6 +41,18 @@ export function checkSummaryOptions(o: { bootstrap?: number; seed?: number; prec
   return { replicates, seed };
 }
 
+/** How every ci95 of a summary was computed (lib/stats/bootstrap.ts). */
+export interface IntervalSummary {
+  replicates: number;
+  seed: number;
+  /** 'percentile' bootstrap, 'normal'-theory interval, or 'none' (0 replicates, or fewer than 2 samples). */
+  method: IntervalMethod;
+  /** The rule that chose the method, in words. */
+  rule: string;
+  /** Clusters resampled, when the samples were grouped into clusters (e.g. sequences). */
+  clusters?: number;
+}
+
 /** Options of {@link summarizeMeasures}. */
 export interface SummaryOptions {
   /** Bootstrap replicates for the 95% interval (default 1000; 0 = none: ci95 is [NaN, NaN]). */
@@ -51,11 +63,18 @@ export interface SummaryOptions {
   threads?: number;
   /** Target ci95 half-width for the samples-needed estimate (default: 10% of each mean). */
   precision?: number;
+  /** Per-sample cluster id (e.g. the sequence of each token): the bootstrap resamples whole clusters. */
+  clusters?: ArrayLike<number>;
+  /** 'auto' (default), or force 'percentile' or 'normal' (lib/stats/bootstrap.ts). */
+  method?: 'auto' | 'percentile' | 'normal';
+  /** Bootstrap progress: replicates done of the total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
  * Summarize each measure's per-sample values, in the order given. All measures share one
- * paired bootstrap (the same resampled indices for every measure). `hints` has one line per
+ * paired bootstrap (the same resampled indices for every measure), or the normal-theory
+ * interval where lib/stats/bootstrap.ts's rule says the two agree; `bootstrap` says which. `hints` has one line per
  * measure whose mean is infinite (e.g. KL with a zero probability), saying how to get a
  * finite number.
  */
@@ -63,11 +82,14 @@ export async function summarizeMeasures<M extends string>(
   perSample: Readonly<Record<M, Float64Array>>,
   measures: readonly M[],
   options: SummaryOptions = {},
-): Promise<{ metrics: Partial<Record<M, MetricSummary>>; hints: string[] }> {
-  const cis = await bootstrapMeanCIAsync(
+): Promise<{ metrics: Partial<Record<M, MetricSummary>>; hints: string[]; bootstrap: IntervalSummary }> {
+  const replicates = options.replicates ?? 1000;
+  const seed = options.seed ?? 0;
+  const boot = await bootstrapMeanAsync(
     measures.map((m) => perSample[m]),
-    { replicates: options.replicates ?? 1000, seed: options.seed ?? 0, threads: options.threads },
+    { replicates, seed, threads: options.threads, clusters: options.clusters, method: options.method, onProgress: options.onProgress },
   );
+  const cis = boot.intervals;
   const metrics: Partial<Record<M, MetricSummary>> = {};
   const hints: string[] = [];
   for (let i = 0; i < measures.length; i++) {
@@ -96,5 +118,7 @@ export async function summarizeMeasures<M extends string>(
       hints.push(infiniteMeasureHint(m, inf, values.length));
     }
   }
-  return { metrics, hints };
+  const bootstrap: IntervalSummary = { replicates, seed, method: boot.method, rule: boot.rule };
+  if (options.clusters !== undefined) bootstrap.clusters = boot.units;
+  return { metrics, hints, bootstrap };
 }

@@ -56,7 +56,8 @@ export function startBar(sink: ProgressSink, format: string, total: number, done
   return bar;
 }
 
-export function createProgress(sink: ProgressSink, label: string, options: { delayMs?: number; now?: () => number } = {}): Progress {
+/** `unit` names what the bar counts (default 'samples'; the bootstrap's bar counts 'replicates'). */
+export function createProgress(sink: ProgressSink, label: string, options: { delayMs?: number; now?: () => number; unit?: string } = {}): Progress {
   if (!sink.isTTY || sink.quiet) return { update() {}, stop() {} };
   const now = options.now ?? (() => Date.now());
   const started = now();
@@ -66,7 +67,7 @@ export function createProgress(sink: ProgressSink, label: string, options: { del
     update(done, total) {
       if (!bar) {
         if (now() - started < delay || done >= total) return;
-        bar = startBar(sink, `${label} [{bar}] {percentage}% | {value}/{total} samples | ETA {eta_formatted}`, total, done);
+        bar = startBar(sink, `${label} [{bar}] {percentage}% | {value}/{total} ${options.unit ?? 'samples'} | ETA {eta_formatted}`, total, done);
         return;
       }
       bar.update(done);

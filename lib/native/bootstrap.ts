@@ -1,14 +1,16 @@
 /**
  * Raw addon surface of the bootstrap kernel (binding/bootstrap.cpp,
- * src/bootstrap.cpp). Use `bootstrapMeanCI` in lib/stats instead.
+ * src/bootstrap.cpp). Use `bootstrapMean` / `bootstrapMeanCI` in lib/stats instead.
  */
 export interface BootstrapAddon {
   /**
-   * Resample means: `rows` is n×m row-major (m statistics per sample); returns
-   * m×B row-major means, replicate b drawn from its own stream seeded by
-   * (seed, b), so results do not depend on `threads` (0 = all cores).
-   * With `async`, runs on a worker thread: do not mutate `rows` until it settles.
+   * Resample G units with replacement, replicates `first` .. `first + count − 1`: for each
+   * replicate and column s, sum_u c_u·numerators[s][u] / sum_u c_u·denominators[u] (c = the
+   * draw counts, shared by all columns; denominators null = every unit weighs 1). Returns
+   * m×count row-major. Replicate r draws from its own stream seeded by (seed, r), so results
+   * depend neither on `threads` (0 = all cores) nor on how replicates are split across calls.
+   * With `async`, runs on a worker thread: do not mutate the inputs until it settles.
    */
-  bootstrapResampleMeans(rows: Float64Array, n: number, m: number, replicates: number, seed: number, threads: number, async: false): Float64Array;
-  bootstrapResampleMeans(rows: Float64Array, n: number, m: number, replicates: number, seed: number, threads: number, async: true): Promise<Float64Array>;
+  bootstrapResampleRatios(numerators: Float64Array[], denominators: Float64Array | null, first: number, count: number, seed: number, threads: number, async: false): Float64Array;
+  bootstrapResampleRatios(numerators: Float64Array[], denominators: Float64Array | null, first: number, count: number, seed: number, threads: number, async: true): Promise<Float64Array>;
 }

@@ -7,7 +7,7 @@
  *   models: [{ path, outputName, cached }, { ... }]
  *   n, k, outputs ('logits' | 'probs' | 'sigmoid' | 'sigmoid-logit'), units ('nats' | 'bits')
  *   metrics: { <metric>: { mean, stderr, ci95: [lo, hi], median, max, samplesNeeded: { halfWidth, n } } }
- *   inputConversions: string[], bootstrap: { replicates, seed }, hints: string[], warnings: string[]
+ *   inputConversions: string[], bootstrap: { replicates, seed, method ('percentile' | 'normal' | 'none'), rule }, hints: string[], warnings: string[]
  *   kappa?                      (with --metric kappa)
  *   accuracy?: { a, b, bothRight, bothWrong, exactlyOneWrong, onlyAWrong, onlyBWrong, disagreementWhenBothWrong }
  *   top?: [{ index, value, labelA, labelB, confidenceA, confidenceB, trueLabel? }]   (with --top K)
@@ -130,7 +130,9 @@ export function register(program: Command, io: CliIo): void {
       const cost = flags.cost !== undefined ? readCostMatrix(flags.cost, io.cwd) : undefined;
       // Refuse before both models are run, not after.
       if (flags.savePerSample !== undefined) checkWritableTarget(path.resolve(io.cwd, flags.savePerSample), { force: flags.force });
-      const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
+      const sink = { write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet };
+      const progress = createProgress(sink, 'inference');
+      let bootstrapBar: ReturnType<typeof createProgress> | undefined;
       let result: Comparison;
       try {
         result = await compare(a, b, {
@@ -152,9 +154,17 @@ export function register(program: Command, io: CliIo): void {
           perClass: flags.perClass || flags.top !== undefined,
           perSample: flags.savePerSample !== undefined,
           ...inferenceOptions(flags, io, progress),
+          onBootstrapProgress: (done, total) => {
+            if (!bootstrapBar) {
+              progress.stop();
+              bootstrapBar = createProgress(sink, 'bootstrap', { unit: 'replicates' });
+            }
+            bootstrapBar.update(done, total);
+          },
         });
       } finally {
         progress.stop();
+        bootstrapBar?.stop();
       }
       if (flags.savePerSample !== undefined) {
         const arrays: Record<string, Tensor> = {};
@@ -187,6 +197,14 @@ function table(rows: string[][]): string {
   return rows.map((r) => '  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+/** One line saying how the 95% intervals were made, and by which rule. */
+export function intervalNote(b: Comparison['bootstrap']): string {
+  const clusters = b.clusters !== undefined ? `, resampling ${b.clusters} clusters` : '';
+  if (b.method === 'percentile') return `95% CI: percentile bootstrap, ${b.replicates} replicates, seed ${b.seed}${clusters}; rule: ${b.rule}`;
+  if (b.method === 'normal') return `95% CI: normal-theory (mean ± 1.96·stderr${b.clusters !== undefined ? ', cluster-robust' : ''}); rule: ${b.rule}`;
+  return b.replicates === 0 ? 'no 95% CI: --bootstrap 0' : `no 95% CI: ${b.rule}`;
+}
+
 /** The human-readable report. */
 export function formatComparison(r: Comparison): string {
   let s = `modeldiff compare: ${r.models[0].path} vs ${r.models[1].path}\n`;
@@ -207,7 +225,7 @@ export function formatComparison(r: Comparison): string {
       rows.push([m, num(v.mean), num(v.stderr), ci, num(v.median), num(v.max), need]);
     }
     s += table(rows);
-    s += r.bootstrap.replicates > 0 ? `  (95% CI: percentile bootstrap, ${r.bootstrap.replicates} replicates, seed ${r.bootstrap.seed})\n` : '  (no 95% CI: --bootstrap 0)\n';
+    s += `  (${intervalNote(r.bootstrap)})\n`;
   }
   if (r.kappa !== undefined) s += `\n  Cohen's kappa (argmax labels): ${num(r.kappa)}\n`;
   if (r.accuracy) {

@@ -3,7 +3,7 @@
  * two saved output arrays (n × k, or 1-D = n × 1; float32 or float64), summarized by the
  * library's `divergence()` as `compare` summarizes them. A readable table by default; with
  * --json one document
- * `{ a, b, n, k, outputs, units, epsilon?, metrics: { <name>: { mean, stderr, ci95, median, max, samplesNeeded, perSampleMax } | { value } }, bootstrap: { replicates, seed }, hints }`
+ * `{ a, b, n, k, outputs, units, epsilon?, metrics: { <name>: { mean, stderr, ci95, median, max, samplesNeeded, perSampleMax } | { value } }, bootstrap: { replicates, seed, method, rule }, hints }`
  * (set-level measures such as kappa have `value`; `perSampleMax` is `max`, kept for existing
  * users; ci95 is ["NaN", "NaN"] with --bootstrap 0; hints say e.g. how to get a finite KL).
  * Metric names and help come from the measure registry.
@@ -20,6 +20,7 @@ import { readArray } from '../../io/array-file';
 import { measuresOf } from '../../measures/registry';
 import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
 import { MAX_REPLICATES } from '../../stats/bootstrap';
+import { intervalNote } from './compare';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
@@ -131,11 +132,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   io.stdout(line(header) + '\n');
   for (const row of rows) io.stdout(line(row) + '\n');
   if (metrics.some((m) => m !== 'kappa')) {
-    io.stdout(
-      r.bootstrap.replicates > 0
-        ? `(95% CI: percentile bootstrap of the mean, ${r.bootstrap.replicates} replicates, seed ${r.bootstrap.seed})\n`
-        : '(no 95% CI: --bootstrap 0)\n',
-    );
+    io.stdout(`(${intervalNote(r.bootstrap)})\n`);
   }
   for (const h of r.hints) io.stdout(`hint: ${h}\n`);
 }
