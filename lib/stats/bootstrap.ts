@@ -74,8 +74,7 @@ const METHODS = ['auto', 'percentile', 'normal'];
 
 /** The rule 'auto' applies, as reports state it. */
 export const AUTO_RULE =
-  `normal-theory when there are at least ${NORMAL_MIN_UNITS} resampled units and every measure's skewness puts ` +
-  `the percentile interval within ${NORMAL_MAX_GAP * 100}% of its half-width of it (Edgeworth: |skew|·(z²−1)/(6z·√units)); percentile bootstrap otherwise`;
+  `normal-theory if >= ${NORMAL_MIN_UNITS} units and each measure's skewness moves the percentile interval by < ${NORMAL_MAX_GAP * 100}% of its half-width, else percentile`;
 
 interface Prepared {
   numerators: Float64Array[];
