@@ -7,8 +7,8 @@
 // prebuildify names and strips each build (prebuilds/linux-arm64/modeldiff.glibc.node: the libc
 // tag keeps node-gyp-build from offering a glibc build to musl, where the install compiles
 // instead). Each arch builds in its own staging folder under build-prebuilds/ (incremental across
-// runs), never in build/, which stays the developer's own build. Old prebuilds are removed first,
-// so a tarball never carries a binary older than its sources.
+// runs), never in build/, which stays the developer's own build. The old prebuilds of the
+// targets it builds are removed first, so those are never older than their sources.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -30,9 +30,9 @@ function onPath(command) {
   return path.isAbsolute(command) ? fs.existsSync(command) : dirs.some((d) => d && fs.existsSync(path.join(d, command)));
 }
 
-for (const dir of fs.readdirSync(path.join(root, 'prebuilds'), { withFileTypes: true })) {
-  if (dir.isDirectory()) fs.rmSync(path.join(root, 'prebuilds', dir.name), { recursive: true, force: true });
-}
+// Other platforms' folders stay: .github/workflows/prebuilds.yml puts macOS and Windows builds
+// there before packing on Linux.
+for (const arch of archs) fs.rmSync(path.join(root, 'prebuilds', `${process.platform}-${arch}`), { recursive: true, force: true });
 
 const prebuildify = require.resolve('prebuildify/bin.js');
 for (const arch of archs) {
@@ -50,7 +50,11 @@ for (const arch of archs) {
   }
   const staging = path.join(root, 'build-prebuilds', target);
   fs.mkdirSync(staging, { recursive: true });
-  const args = [prebuildify, '--napi', '--strip', '--arch', arch, '--name', 'modeldiff', '--node-gyp', path.join(__dirname, 'prebuild-shim.js'), '--cwd', staging, '--out', root];
+  const shim = path.join(__dirname, 'prebuild-shim.js');
+  // prebuildify spawns --node-gyp without a shell, which runs the shim through its #! line; Windows
+  // has none, so there it goes through cmd.exe with node named (untested: see the workflow).
+  const nodeGyp = process.platform === 'win32' ? ['--node-gyp', `"${process.execPath}" "${shim}"`, '--shell', process.env.ComSpec || 'cmd.exe'] : ['--node-gyp', shim];
+  const args = [prebuildify, '--napi', '--strip', '--arch', arch, '--name', 'modeldiff', ...nodeGyp, '--cwd', staging, '--out', root];
   if (process.platform === 'linux') args.push('--tag-libc');
   if (cross) args.push('--strip-bin', tools[1]);
   console.log(`prebuilds: building ${target}`);
