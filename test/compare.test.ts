@@ -417,11 +417,11 @@ t.test('CLI: JSON equals the library result; table; flags; one-line errors', asy
   t.ok(close(jsMean, psDoc.metrics.js.mean, 1e-12));
   const again = captureIo();
   t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '--save-per-sample', psPath, '--cache-dir', dir], again), 1);
-  t.match(again.err, /already exists; pass --force/);
+  t.match(again.err, /already exists; set force to overwrite it \(flag --force\)$/m);
   // ... refused before any model is run (this first model does not exist).
   const early = captureIo();
   t.equal(await runCli(['compare', path.join(tmp, 'missing.onnx'), bPath, '--data', xPath, '--save-per-sample', psPath, '--cache-dir', dir], early), 1);
-  t.match(early.err, /already exists; pass --force/);
+  t.match(early.err, /already exists; set force to overwrite it \(flag --force\)$/m);
   t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'kl', '--save-per-sample', psPath, '--force', '--cache-dir', dir], captureIo()), 0);
   t.same(Object.keys(readNpz(psPath)), ['kl']);
 

@@ -99,7 +99,7 @@ t.test('demo refuses to overwrite the report without --force', async (t) => {
   const before = fs.statSync(report).mtimeMs;
   const o = io();
   t.equal(await runCli(['demo'], o), 1);
-  t.match(o.err, /modeldiff-demo\.html already exists; pass --force/);
+  t.match(o.err, /modeldiff-demo\.html already exists; set force to overwrite it \(flag --force\)$/m);
   t.equal(o.err.trim().split('\n').length, 1);
   t.equal(o.out, '');
   t.equal(fs.statSync(report).mtimeMs, before, 'file untouched');

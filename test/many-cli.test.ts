@@ -252,7 +252,7 @@ t.test('study: report, SVGs, JSON, reproducibility, no overwrite', async (t) => 
   // Existing SVGs are refused before the run, and the new report is not written either.
   const svgAgain = await run([...args, '--report', 'fresh.html', '--svg', 'plots']);
   t.equal(svgAgain.code, 1);
-  t.match(svgAgain.err, /plots\/heatmap-functional\.svg already exists; pass --force/);
+  t.match(svgAgain.err, /plots\/heatmap-functional\.svg already exists; set force to overwrite it \(flag --force\)$/m);
   t.notOk(fs.existsSync(path.join(dir, 'fresh.html')));
   const folder = await run([...args, '--report', '.']);
   t.equal(folder.code, 1);

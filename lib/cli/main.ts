@@ -10,11 +10,24 @@ import { ModeldiffError } from '../errors';
 import { commands } from './commands';
 import { flagForOption } from './flags';
 import { type CliIo, processIo } from './context';
+import { installInterruptHandlers } from './interrupt';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
 
-export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+/**
+ * Runs one command. Without `io` it is the process's own command line: it
+ * prints to stdout/stderr and handles SIGINT/SIGTERM (temporary files removed, exit 130).
+ */
+export async function runCli(argv: string[], io?: CliIo): Promise<number> {
+  if (io === undefined) {
+    io = processIo();
+    installInterruptHandlers(io.stderr);
+  }
+  return run(argv, io);
+}
+
+async function run(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('modeldiff')
     .description('How different are two trained neural networks? Compare ONNX models by function, weights, representations and paths.')
     .version(version)

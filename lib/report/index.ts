@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
 import type { StudyResult } from '../many/types';
-import { writeFileAtomic } from '../util/atomic-write';
+import { checkWritableFolder, existsError, writeFileAtomic } from '../util/atomic-write';
 import { WEIGHT_METHODS } from '../many/types';
 import { type ReportMeta, type RenderedPlot, buildReportHtml } from './html';
 import { studyPlots } from './plots';
@@ -78,19 +78,24 @@ export function checkReportTargets(options: Pick<ReportOptions, 'html' | 'svgDir
     const flag = options.htmlOption ?? '--report';
     const st = statOrNull(options.html);
     if (st?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `${flag} ${options.html} is a folder; give the HTML file to write, e.g. ${path.join(options.html, 'report.html')}`);
-    if (st && !options.force) throw new ModeldiffError('FILE_EXISTS', `${options.html} already exists; pass --force to overwrite it`);
+    if (st && !options.force) throw existsError(options.html);
     const folder = path.dirname(path.resolve(options.html));
     if (!statOrNull(folder)?.isDirectory()) throw new ModeldiffError('FILE_NOT_FOUND', `${flag} ${options.html}: folder ${folder} does not exist`);
+    checkWritableFolder(folder, options.html);
   }
   if (options.svgDir) {
     const st = statOrNull(options.svgDir);
     if (st && !st.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `--svg ${options.svgDir} is a file, not a folder`);
+    // The folder itself, or the nearest existing folder it would be created in, must be writable.
+    let existing = path.resolve(options.svgDir);
+    while (!statOrNull(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+    checkWritableFolder(existing, options.svgDir);
     if (st) {
       for (const id of plotIds) {
         const file = path.join(options.svgDir, `${id}.svg`);
         const f = statOrNull(file);
         if (f?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `${file} is a folder; cannot write the ${id} plot there`);
-        if (f && !options.force) throw new ModeldiffError('FILE_EXISTS', `${file} already exists; pass --force to overwrite it`);
+        if (f && !options.force) throw existsError(file);
       }
     }
   }

@@ -18,15 +18,34 @@ export interface WriteOptions {
 /**
  * Whether `target` can be written, checked up front (commands call it before
  * long work): not a folder (the temporary file would otherwise land in the
- * folder's parent and the rename fail), in a folder that exists, and not an
- * existing file unless `force`.
+ * folder's parent and the rename fail), in a folder that exists and may be
+ * written to, and not an existing file unless `force`.
  */
 export function checkWritableTarget(target: string, options: WriteOptions = {}): void {
   const st = statOrNull(target);
   if (st?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `${target} is a folder; give a file name to write`);
-  if (st && !options.force) throw new ModeldiffError('FILE_EXISTS', `${target} already exists; pass --force (force: true) to overwrite it`);
+  if (st && !options.force) throw existsError(target);
   const dir = path.dirname(path.resolve(target));
   if (!statOrNull(dir)?.isDirectory()) throw new ModeldiffError('FILE_NOT_FOUND', `cannot write ${target}: folder ${dir} does not exist`);
+  checkWritableFolder(dir, target);
+}
+
+/** "already exists" for a file the caller did not allow overwriting (the `force` option does). */
+export function existsError(target: string): ModeldiffError {
+  return new ModeldiffError('FILE_EXISTS', `${target} already exists; set force to overwrite it`, { option: 'force' });
+}
+
+/**
+ * A folder files can be created in (checked before work, so a read-only folder
+ * fails at once and the message names the user's path, not a temporary name).
+ */
+export function checkWritableFolder(dir: string, target: string = dir): void {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ModeldiffError('IO', `cannot write ${target}: folder ${dir} is not writable (${code})`, { cause: e });
+  }
 }
 
 function statOrNull(file: string): fs.Stats | null {
@@ -58,6 +77,62 @@ export function writeFileAtomic(target: string, data: string | Uint8Array, optio
  * `target` before `commit`. Callers check the target first
  * (`checkWritableTarget`); errors are thrown as the file system reports them.
  */
+/** Temporary files this process has open, removed on an interrupt (see removePendingTempFiles). */
+const pendingTemps = new Set<string>();
+/** Folders already swept for stale temporary files in this process. */
+const swept = new Set<string>();
+/** Temporary files older than this are left-overs of a killed run. */
+export const STALE_TEMP_MS = 24 * 3600 * 1000;
+/** `.<target name>.<pid>.<12 hex>.tmp`: the names AtomicFile gives its temporary files. */
+const TEMP_NAME = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Remove the temporary files of writes still in progress (the CLI calls this
+ * on SIGINT/SIGTERM before exiting). Synchronous, so it can run in a signal
+ * handler. Returns how many were removed.
+ */
+export function removePendingTempFiles(): number {
+  let removed = 0;
+  for (const tmp of pendingTemps) {
+    try {
+      fs.rmSync(tmp, { force: true });
+      removed++;
+    } catch {
+      // best effort: the process is exiting
+    }
+  }
+  pendingTemps.clear();
+  return removed;
+}
+
+/**
+ * Remove modeldiff temporary files older than `maxAgeMs` from `dir`: left
+ * behind by a run that was killed outright (SIGKILL, power loss). Errors are
+ * ignored (another process may remove them first). Returns the names removed.
+ */
+export function sweepStaleTempFiles(dir: string, maxAgeMs: number = STALE_TEMP_MS, now: number = Date.now()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!TEMP_NAME.test(name)) continue;
+    const file = path.join(dir, name);
+    try {
+      if (now - fs.statSync(file).mtimeMs > maxAgeMs) {
+        fs.rmSync(file, { force: true });
+        removed.push(name);
+      }
+    } catch {
+      // gone already
+    }
+  }
+  return removed;
+}
+
 export class AtomicFile {
   private done = false;
   private fdOpen = true;
@@ -70,8 +145,15 @@ export class AtomicFile {
 
   static open(target: string): AtomicFile {
     const dir = path.dirname(path.resolve(target));
+    // Once per folder and process: left-overs of runs killed before they could clean up.
+    if (!swept.has(dir)) {
+      swept.add(dir);
+      sweepStaleTempFiles(dir);
+    }
     const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
-    return new AtomicFile(target, tmp, fs.openSync(tmp, 'wx'));
+    const fd = fs.openSync(tmp, 'wx');
+    pendingTemps.add(tmp);
+    return new AtomicFile(target, tmp, fd);
   }
 
   write(bytes: Uint8Array): void {
@@ -86,6 +168,7 @@ export class AtomicFile {
       this.closeFd();
       fs.renameSync(this.tmp, this.target);
       this.done = true;
+      pendingTemps.delete(this.tmp);
     } finally {
       if (!this.done) this.abort();
     }
@@ -97,6 +180,7 @@ export class AtomicFile {
     this.done = true;
     this.closeFd();
     fs.rmSync(this.tmp, { force: true });
+    pendingTemps.delete(this.tmp);
   }
 
   private closeFd(): void {

@@ -10,7 +10,7 @@ import { type Command, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
 import { toJson } from '../../util/json';
-import { checkWritableTarget, writeFileAtomic } from '../../util/atomic-write';
+import { checkWritableTarget, existsError, writeFileAtomic } from '../../util/atomic-write';
 import {
   SORT_KEYS,
   type SortKey,
@@ -87,7 +87,7 @@ export function register(program: Command, io: CliIo): void {
 
 function refuseExisting(file: string, force: boolean | undefined): void {
   if (!force && fs.existsSync(file) && !fs.statSync(file).isDirectory()) {
-    throw new ModeldiffError('FILE_EXISTS', `${file} already exists; pass --force to overwrite it`);
+    throw existsError(file);
   }
   checkWritableTarget(file, { force }); // a folder, or a missing folder: refused before any work
 }
