@@ -9,6 +9,7 @@ import { onnx } from 'onnx-proto';
 
 import { align, canonicalize, weightDistance } from '../lib/weights';
 import { type NodeSpec, type TensorInit, buildModel, tensorProto } from './helpers/onnx-builder';
+import { type UnitAxes, permuteModel } from './helpers/permute-model';
 import { convBytes, createRng, maxAbs, maxAbsDiff, randomConvNet, randomInput, runModel, transformConvNet } from './helpers/onnx-models';
 
 /** B, its canonical form and B aligned to A compute B's function; canonical and aligned distances ≤ 1e-6. */
@@ -44,8 +45,8 @@ function unflattened(bytes: Uint8Array, dynamic: boolean): Uint8Array {
   const spec = [...shapeNodes, { op: 'Reshape', inputs: ['flat', 'shape'], outputs: ['x'] }];
   const nodes = buildModel({ inputs: [], outputs: [], nodes: spec }).slice();
   const extra = onnx.ModelProto.decode(nodes).graph!.node;
-  g.node = [...extra, ...g.node];
-  g.initializer.push(...inits.map((i) => onnx.TensorProto.create(tensorProto(i))));
+  g.node = [...(extra ?? []), ...(g.node ?? [])];
+  (g.initializer ??= []).push(...inits.map((i) => onnx.TensorProto.create(tensorProto(i))));
   return onnx.ModelProto.encode(m).finish();
 }
 
@@ -57,3 +58,62 @@ for (const dynamic of [false, true]) {
     await checkCopy(t, unflattened(convBytes(A), dynamic), unflattened(convBytes(B), dynamic), randomInput(rng, 6 * 16), [6, 16]);
   });
 }
+
+/**
+ * A MobileNet/EfficientNet-like net: stem → ReLU6 (Clip) → depthwise → ReLU6
+ * → 1×1 projection added back to the stem (the t = 1 inverted residual) →
+ * expand → HardSwish → depthwise → SiLU → Squeeze-and-Excitation (global
+ * pool → 1×1 → Relu → 1×1 → HardSigmoid → Mul) → projection → ReduceMean
+ * (keepdims, as the dynamo exporter writes the pool) → Reshape → Gemm.
+ */
+function mobileLike(rng: ReturnType<typeof createRng>): Uint8Array {
+  const r = (dims: number[], s = 0.5): TensorInit => ({ name: '', dims, data: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => s * rng.normal()) });
+  const w = (name: string, dims: number[], s?: number): TensorInit => ({ ...r(dims, s), name });
+  const conv = (x: string, wt: string, b: string, y: string, k: number, group = 1): NodeSpec => ({
+    op: 'Conv', inputs: [x, wt, b], outputs: [y], attrs: { kernel_shape: { ints: [k, k] }, pads: { ints: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] }, group: { i: group } },
+  });
+  return buildModel({
+    opset: 14,
+    inputs: [{ name: 'x', shape: ['N', 3, 6, 6] }],
+    outputs: [{ name: 'y', shape: ['N', 3] }],
+    initializers: [
+      w('s.w', [4, 3, 3, 3]), w('s.b', [4], 0.1), w('dw1.w', [4, 1, 3, 3]), w('dw1.b', [4], 0.1), w('pj1.w', [4, 4, 1, 1]), w('pj1.b', [4], 0.1),
+      w('ex.w', [6, 4, 1, 1]), w('ex.b', [6], 0.1), w('dw2.w', [6, 1, 3, 3]), w('dw2.b', [6], 0.1),
+      w('se1.w', [2, 6, 1, 1]), w('se1.b', [2], 0.1), w('se2.w', [6, 2, 1, 1]), w('se2.b', [6], 0.1),
+      w('pj2.w', [5, 6, 1, 1]), w('pj2.b', [5], 0.1), w('fc.w', [3, 5]), w('fc.b', [3], 0.1),
+      { name: 'zero', dims: [], data: [0] }, { name: 'six', dims: [], data: [6] }, { name: 'flat', dims: [2], data: [-1, 5], dtype: 'int64' },
+    ],
+    nodes: [
+      conv('x', 's.w', 's.b', 'c0', 3), { op: 'Clip', inputs: ['c0', 'zero', 'six'], outputs: ['a0'] },
+      conv('a0', 'dw1.w', 'dw1.b', 'c1', 3, 4), { op: 'Clip', inputs: ['c1', 'zero', 'six'], outputs: ['a1'] },
+      conv('a1', 'pj1.w', 'pj1.b', 'p1', 1), { op: 'Add', inputs: ['a0', 'p1'], outputs: ['r1'] },
+      conv('r1', 'ex.w', 'ex.b', 'e', 1), { op: 'HardSwish', inputs: ['e'], outputs: ['h'] },
+      conv('h', 'dw2.w', 'dw2.b', 'c2', 3, 6), { op: 'Sigmoid', inputs: ['c2'], outputs: ['sg'] }, { op: 'Mul', inputs: ['c2', 'sg'], outputs: ['d2'] },
+      { op: 'GlobalAveragePool', inputs: ['d2'], outputs: ['q'] }, conv('q', 'se1.w', 'se1.b', 'f1', 1), { op: 'Relu', inputs: ['f1'], outputs: ['f1r'] },
+      conv('f1r', 'se2.w', 'se2.b', 'f2', 1), { op: 'HardSigmoid', inputs: ['f2'], outputs: ['gate'], attrs: { alpha: { f: 1 / 6 } } },
+      { op: 'Mul', inputs: ['d2', 'gate'], outputs: ['m'] },
+      conv('m', 'pj2.w', 'pj2.b', 'p2', 1),
+      { op: 'ReduceMean', inputs: ['p2'], outputs: ['pool'], attrs: { axes: { ints: [2, 3] }, keepdims: { i: 1 } } },
+      { op: 'Reshape', inputs: ['pool', 'flat'], outputs: ['v'] },
+      { op: 'Gemm', inputs: ['v', 'fc.w', 'fc.b'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+}
+
+/** Where each hidden group's units sit in mobileLike's initializers. */
+const MOBILE_GROUPS: UnitAxes[] = [
+  [['s.w', 0], ['s.b', 0], ['dw1.w', 0], ['dw1.b', 0], ['pj1.w', 0], ['pj1.w', 1], ['pj1.b', 0], ['ex.w', 1]],
+  [['ex.w', 0], ['ex.b', 0], ['dw2.w', 0], ['dw2.b', 0], ['se1.w', 1], ['se2.w', 0], ['se2.b', 0], ['pj2.w', 1]],
+  [['se1.w', 0], ['se1.b', 0], ['se2.w', 1]],
+  [['pj2.w', 0], ['pj2.b', 0], ['fc.w', 1]],
+];
+
+t.test('MobileNet/EfficientNet patterns (ReLU6, depthwise, residual around one layer, HardSwish, SiLU, SE, ReduceMean pool)', async (t) => {
+  const rng = createRng(50);
+  const a = mobileLike(rng);
+  const x = randomInput(rng, 5 * 3 * 36);
+  const r = await checkCopy(t, a, permuteModel(a, MOBILE_GROUPS, rng), x, [5, 3, 6, 6]);
+  t.same(r.hidden!.map((h) => `${h.units} ${h.symmetry}`), ['4 permutation', '6 permutation', '2 permutation+scale', '5 permutation+scale+sign']);
+  const other = await weightDistance(a, mobileLike(rng));
+  t.ok(other.aligned!.relative < other.raw!.relative, `two seeds: aligned ${other.aligned!.relative} < raw ${other.raw!.relative}`);
+});

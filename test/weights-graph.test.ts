@@ -110,7 +110,7 @@ for (const [name, act, inits, message] of unsupported) {
   });
 }
 
-t.test('a residual around a single linear layer, shared weights, and a data weight are refused', async (t) => {
+t.test('a residual around a single linear layer and a weight shared by two layers are supported; a data weight is refused', async (t) => {
   const square = randomDense(rng, [5, 5])[0];
   const inits = [...base, { name: 'Ws', dims: [5, 5], data: square.W }];
   const residual = buildModel({
@@ -125,7 +125,11 @@ t.test('a residual around a single linear layer, shared weights, and a data weig
       { op: 'Gemm', inputs: ['a', 'W1', 'b1'], outputs: ['y'], attrs: { transB: { i: 1 } } },
     ],
   });
-  t.throws(() => buildNetwork(readOnnx(residual)), { code: 'UNSUPPORTED_GRAPH', message: /Gemm node "inner".*single linear layer/ });
+  // W_s reads and writes the same units: P·W_s·Pᵀ keeps the function, no per-unit scale does.
+  const net = buildNetwork(readOnnx(residual));
+  t.same(net.hidden.map((id) => net.groups[id].caps), [{ scale: false, sign: false }]);
+  const x = randomInput(rng, 6 * 3);
+  t.ok(maxAbsDiff(await runModel(residual, x, [6, 3]), await runModel(canonicalize(residual), x, [6, 3])) < 1e-5, 'canonical form computes the same function');
   const shared = buildModel({
     inputs: [{ name: 'x', shape: ['N', 5] }],
     outputs: [{ name: 'y', shape: ['N', 5] }],
@@ -136,7 +140,11 @@ t.test('a residual around a single linear layer, shared weights, and a data weig
       { op: 'Gemm', inputs: ['r', 'Ws'], outputs: ['y'], attrs: { transB: { i: 1 } } },
     ],
   });
-  t.throws(() => buildNetwork(readOnnx(shared)), { code: 'UNSUPPORTED_GRAPH', message: /g1.*shared with other nodes/ });
+  // Tied: each layer gets its own copy on writeback, so each can be permuted on its own.
+  const sharedNet = buildNetwork(readOnnx(shared));
+  t.equal(sharedNet.layers.length, 2);
+  const xs = randomInput(rng, 6 * 5);
+  t.ok(maxAbsDiff(await runModel(shared, xs, [6, 5]), await runModel(canonicalize(shared), xs, [6, 5])) < 1e-5, 'canonical form computes the same function');
   const dataWeight = buildModel({
     inputs: [{ name: 'x', shape: ['N', 3] }, { name: 'w', shape: [2, 3] }],
     outputs: [{ name: 'y', shape: ['N', 2] }],
@@ -336,14 +344,14 @@ t.test('per-channel Mul/Add/Sub/Div after a layer (tf2onnx-folded BatchNorm) fol
   t.throws(() => buildNetwork(wrongAxis), { code: 'UNSUPPORTED_GRAPH', message: /Add node "add_w".*per-element/ });
 });
 
-t.test('a depthwise (grouped) Conv stops with UNSUPPORTED_GRAPH naming the node; raw distances still work', async (t) => {
+t.test('a grouped (not depthwise) Conv stops with UNSUPPORTED_GRAPH naming the node and what still works; raw distances work', async (t) => {
   const rng = createRng(31);
   const depthwise = (scale: number) =>
     buildModel({
-      inputs: [{ name: 'x', shape: ['N', 2, 4, 4] }],
+      inputs: [{ name: 'x', shape: ['N', 4, 4, 4] }],
       outputs: [{ name: 'y', shape: ['N', 3] }],
       initializers: [
-        { name: 'dw.w', dims: [2, 1, 3, 3], data: Float32Array.from({ length: 18 }, () => scale * rng.normal()) },
+        { name: 'dw.w', dims: [2, 2, 3, 3], data: Float32Array.from({ length: 36 }, () => scale * rng.normal()) },
         { name: 'dw.b', dims: [2], data: Float32Array.from({ length: 2 }, () => rng.normal()) },
         { name: 'fc.w', dims: [3, 32], data: Float32Array.from({ length: 96 }, () => rng.normal()) },
         { name: 'fc.b', dims: [3], data: new Float32Array(3) },
@@ -356,7 +364,7 @@ t.test('a depthwise (grouped) Conv stops with UNSUPPORTED_GRAPH naming the node;
       ],
     });
   const a = depthwise(1);
-  t.throws(() => buildNetwork(readOnnx(a)), { code: 'UNSUPPORTED_GRAPH', message: /depthwise.*group != 1|group != 1.*depthwise/ });
+  t.throws(() => buildNetwork(readOnnx(a)), { code: 'UNSUPPORTED_GRAPH', message: /grouped convolution \(group = 2, 2 channels per group\).*raw weight distance, output comparison and CKA still work/ });
   t.throws(() => buildNetwork(readOnnx(a)), { message: /"depthwise"/ }, 'the message names the node');
   const r = await weightDistance(a, depthwise(2), { methods: ['raw'] });
   t.ok(r.raw!.l2 > 0 && Number.isFinite(r.raw!.l2), `raw L2 ${r.raw!.l2}`);

@@ -43,7 +43,7 @@ export async function activationMatching(a: Network, b: Network, input: HiddenIn
     for (let i = 0; i < C.length; i++) C[i] += TIE_BREAK * tie[i];
     const { rowToCol, total } = await linearSumAssignment(C, units, units, { maximize: true });
     applyPermutation(gb.view, rowToCol);
-    gb.commit();
+    gb.commit(rowToCol);
     perms.set(id, rowToCol);
     correlation.set(id, total / units);
   }

@@ -13,7 +13,11 @@
  * 4. the returned network is B put back into A's scale/sign frame (A's
  *    normalization undone on matched B): exactly A for a rescaled, permuted
  *    copy, and ready for writeback and interpolation with A;
- * 5. the unpermuted B is also a point of its orbit: if it is closer to A in
+ * 5. matching starts from the canonical correspondence (B's units put where
+ *    A's canonical order has the units of the same rank): coordinate descent
+ *    from the identity got stuck far from an exact permuted copy of a
+ *    MobileNetV2 (0.93 relative), while the canonical order finds it at once;
+ * 6. the unpermuted B is also a point of its orbit: if it is closer to A in
  *    the normalized frame than the matched B, it is kept (alignment never
  *    makes the distance worse than not aligning).
  */
@@ -22,6 +26,9 @@ import { networkPairs } from './architecture';
 import { type Network, cloneNetwork } from './network';
 import { type UnitFactors, denormalizeNetwork, normalizeNetwork } from './symmetry';
 import { weightMatching } from './matching';
+import { canonicalOrder } from './canonical-order';
+import { applyPermutation } from './kernels';
+import { groupView } from './views';
 
 export interface PreparedNetwork {
   /** BatchNorm folded, otherwise as stored. */
@@ -29,12 +36,14 @@ export interface PreparedNetwork {
   /** Scale/sign normalized copy (same as original with normalize off). */
   normalized: Network;
   factors: UnitFactors;
+  /** Per hidden group: the canonical order of the normalized network's units (the matching's warm start). */
+  order: Map<number, Int32Array>;
 }
 
 export function prepareAlignment(net: Network, normalize = true): PreparedNetwork {
   const normalized = cloneNetwork(net);
   const factors = normalize ? normalizeNetwork(normalized) : new Map();
-  return { original: net, normalized, factors };
+  return { original: net, normalized, factors, order: canonicalOrders(normalized) };
 }
 
 export interface Matcher {
@@ -56,7 +65,15 @@ export interface AlignedPair {
 
 export async function alignPrepared(a: PreparedNetwork, b: PreparedNetwork, match: Matcher): Promise<AlignedPair> {
   const moved = cloneNetwork(b.normalized);
-  const m = await match(a.normalized, moved);
+  const warm = warmStart(a, b);
+  for (const [id, p] of warm) {
+    const { view, commit } = groupView(moved, id);
+    applyPermutation(view, p);
+    commit(p);
+  }
+  const found = await match(a.normalized, moved);
+  // New unit i of B = warm-started unit found[i] = original unit warm[found[i]].
+  const m = { ...found, perms: new Map([...warm].map(([id, w]) => [id, Int32Array.from(found.perms.get(id) ?? w.map((_, i) => i), (j) => w[j])])) };
   const matched = weightDistances(networkPairs(a.normalized, moved));
   denormalizeNetwork(moved, a.factors);
   const asIs = weightDistances(networkPairs(a.normalized, b.normalized));
@@ -73,4 +90,30 @@ export function byWeights(options: { seed?: number; maxSweeps?: number } = {}): 
     const r = await weightMatching(a, b, options);
     return { perms: r.perms, iterations: r.sweeps, converged: r.converged };
   };
+}
+
+/** Each group's canonical order (sorted in forward order, so a group's key sees its upstream group sorted). */
+function canonicalOrders(net: Network): Map<number, Int32Array> {
+  const sorted = cloneNetwork(net);
+  const orders = new Map<number, Int32Array>();
+  for (const id of sorted.hidden) {
+    const { view, commit } = groupView(sorted, id);
+    const perm = canonicalOrder(view);
+    applyPermutation(view, perm);
+    commit(perm);
+    orders.set(id, perm);
+  }
+  return orders;
+}
+
+/** B's units placed at the positions A's canonical order gives the units of the same rank: new j = old pB[invA[j]]. */
+function warmStart(a: PreparedNetwork, b: PreparedNetwork): Map<number, Int32Array> {
+  const warm = new Map<number, Int32Array>();
+  for (const [id, pA] of a.order) {
+    const pB = b.order.get(id)!;
+    const invA = new Int32Array(pA.length);
+    pA.forEach((old, i) => (invA[old] = i));
+    warm.set(id, Int32Array.from(invA, (rank) => pB[rank]));
+  }
+  return warm;
 }

@@ -43,6 +43,8 @@ interface TensorState {
   rank: number;
   /** Flattened from a tensor with spatial axes: feature = channel·block + position. */
   flat: boolean;
+  /** Every spatial axis has size 1 (after a global pool): a reshape to [batch, channels] is a squeeze. */
+  pooled?: boolean;
   /** Channels moved to the last axis (NHWC, as tf2onnx leaves Keras conv nets before Flatten). */
   channelLast?: boolean;
   /** Set when the tensor is a layer's direct (pre-activation) output. */
@@ -74,6 +76,10 @@ class GraphWalker {
   private readonly inits = new Map<string, onnx.ITensorProto>();
   /** Constant values: initializers and Constant-node outputs. */
   private readonly constants = new Map<string, onnx.ITensorProto>();
+  /** Cast/Identity outputs of an initializer → the initializer (weights stored in another dtype). */
+  private readonly castOf = new Map<string, string>();
+  /** Parameters other nodes read too (each layer writes its own copy back). */
+  private readonly sharedParams = new Set<string>();
   /** Tensors computed only from constants and shapes (e.g. a dynamic Reshape target). */
   private readonly shapeOnly = new Set<string>();
   private readonly uses = new Map<string, number[]>();
@@ -119,13 +125,13 @@ class GraphWalker {
   private fail(node: onnx.INodeProto, why: string): never {
     throw new ModeldiffError(
       'UNSUPPORTED_GRAPH',
-      `${this.model.label}: cannot derive weight-space symmetries at ${nodeLabel(node)}: ${why} (raw per-initializer distances still work: --method raw)`,
+      `${this.model.label}: cannot derive weight-space symmetries at ${nodeLabel(node)}: ${why} (the raw weight distance, output comparison and CKA still work)`,
     );
   }
 
   private newGroup(units: number, fixed: boolean): number {
     const id = this.groups.length;
-    this.groups.push({ id, units, caps: { ...ALL }, fixed, producers: [], consumers: [] });
+    this.groups.push({ id, units, caps: { ...ALL }, fixed, producers: [], consumers: [], channelwise: [] });
     this.parent.push(id);
     return id;
   }
@@ -169,13 +175,23 @@ class GraphWalker {
     return s;
   }
 
-  /** A parameter initializer used by exactly this node (shared weights would tie layers in ways we do not model). */
-  private param(node: onnx.INodeProto, name: string, what: string): onnx.ITensorProto {
-    const t = this.inits.get(name);
+  /**
+   * A parameter initializer, seen through a Cast/Identity (fp16/bf16
+   * weights in a model computing in fp32). Shared by several nodes (an
+   * exporter merges identical constants, e.g. fresh BatchNorm statistics):
+   * fine when the parameter is only read ('read': folded away), or when
+   * each layer may get its own copy on writeback ('copy'); the caller learns
+   * which through `shared`.
+   */
+  private param(node: onnx.INodeProto, name: string, what: string, sharing: 'read' | 'copy' | 'none'): onnx.ITensorProto {
+    const real = this.castOf.get(name) ?? name;
+    const t = this.inits.get(real);
     if (!t) this.fail(node, `its ${what} "${name}" is not an initializer`);
     if (!isFloatTensor(t)) this.fail(node, `its ${what} "${name}" is not a floating-point tensor`);
-    if ((this.uses.get(name) ?? []).length !== 1) this.fail(node, `its ${what} "${name}" is shared with other nodes`);
-    this.paramNames.add(name);
+    const shared = (this.uses.get(real) ?? []).length !== 1 || (real !== name && (this.uses.get(name) ?? []).length !== 1);
+    if (shared && (sharing === 'none' || (sharing === 'copy' && real !== name))) this.fail(node, `its ${what} "${name}" is shared with other nodes`);
+    this.paramNames.add(real);
+    if (shared) this.sharedParams.add(name);
     return t;
   }
 
@@ -205,6 +221,12 @@ class GraphWalker {
       else this.shapeOnly.add(outputs[0]);
       return;
     }
+    if ((op === 'Cast' || op === 'Identity' || op === 'CastLike') && this.constants.has(inputs[0])) {
+      const source = this.castOf.get(inputs[0]) ?? inputs[0];
+      if (this.inits.has(source)) this.castOf.set(outputs[0], source);
+      this.constants.set(outputs[0], this.constants.get(inputs[0])!);
+      return;
+    }
     if (inputs.every((x) => this.isConst(x)) || op === 'Shape' || op === 'Size') {
       for (const o of outputs) this.shapeOnly.add(o);
       return;
@@ -229,16 +251,53 @@ class GraphWalker {
       if (!(x.rank === 2 && (axis === 1 || axis === -1))) this.fail(node, 'softmax must run over the feature axis of a 2-D tensor');
       return this.set(out, { ...x, caps: { scale: false, sign: false }, layer: undefined });
     }
+    if (op === 'Clip') return this.set(out, { ...x, caps: and(x.caps, this.clipCaps(node)), layer: undefined });
+    if (op === 'ReduceMean' || op === 'ReduceMax') return this.reduce(node, x, inputs);
     if (MAX_POOLS.has(op) || AVG_POOLS.has(op)) {
       if (x.rank < 3 || x.flat || x.channelLast) this.fail(node, 'pooling needs a channels-first tensor with spatial axes');
       const caps = MAX_POOLS.has(op) ? and(x.caps, { scale: true, sign: false }) : x.caps;
-      return this.set(out, { ...x, caps, layer: undefined });
+      return this.set(out, { ...x, caps, pooled: op.startsWith('Global') || undefined, layer: undefined });
     }
     if (RESHAPES.has(op) && this.root(x.group).fixed) return this.reshapeFixed(node, x, inputs);
     if (op === 'Flatten' || op === 'Reshape' || op === 'Squeeze') return this.flatten(node, x, inputs);
     if (op === 'Transpose') return this.transpose(node, x);
     if (BINARY.has(op)) return this.binary(node, inputs);
     this.fail(node, `op ${op} is not supported`);
+  }
+
+  /**
+   * Clip(min, max): ReLU when min = 0 and there is no max (positively
+   * homogeneous); odd when the bounds are symmetric; otherwise (ReLU6) only
+   * permutation.
+   */
+  private clipCaps(node: onnx.INodeProto): Caps {
+    const inputs = node.input ?? [];
+    const bound = (i: number, attr: string, fallback: number) => {
+      if (inputs[i]) {
+        const c = this.constants.get(inputs[i]);
+        if (!c) this.fail(node, 'its bounds are computed at run time');
+        return this.values(c)[0];
+      }
+      return attrFloat(node, attr, fallback);
+    };
+    const lo = bound(1, 'min', -Infinity);
+    const hi = bound(2, 'max', Infinity);
+    if (lo === 0 && hi === Infinity) return { scale: true, sign: false };
+    if (lo === -hi) return { scale: false, sign: true };
+    return { scale: false, sign: false };
+  }
+
+  /** ReduceMean/ReduceMax over the spatial axes: a global pool (how the dynamo exporter writes adaptive_avg_pool2d(1)). */
+  private reduce(node: onnx.INodeProto, x: TensorState, inputs: string[]): void {
+    const axes = attrInts(node, 'axes') ?? (inputs[1] ? this.constValues(inputs[1]) : undefined);
+    const spatial = axes?.map((a) => (a < 0 ? a + x.rank : a)).sort((p, q) => p - q);
+    const all = Array.from({ length: x.rank - 2 }, (_, i) => i + 2);
+    if (x.rank < 3 || x.flat || x.channelLast || !spatial || spatial.join() !== all.join()) {
+      this.fail(node, 'only a reduction over all spatial axes of a channels-first tensor (a global pool) is supported');
+    }
+    const keep = attrInt(node, 'keepdims', 1) === 1;
+    const caps = node.opType === 'ReduceMax' ? and(x.caps, { scale: true, sign: false }) : x.caps;
+    this.set((node.output ?? [])[0], { ...x, caps, rank: keep ? x.rank : 2, pooled: keep, layer: undefined });
   }
 
   /**
@@ -313,7 +372,7 @@ class GraphWalker {
       const shape = this.constants.get(inputs[1]);
       const v = shape ? Array.from(this.values(shape)) : undefined;
       const units = this.root(x.group).units;
-      const keepsFeatures = v && (v[0] === 0 || v[1] === -1 || (!x.flat && x.rank <= 2 && v[1] === units));
+      const keepsFeatures = v && (v[0] === 0 || v[1] === -1 || (!x.flat && (x.rank <= 2 || x.pooled) && v[1] === units));
       if (v && (v.length !== 2 || !keepsFeatures)) this.fail(node, 'only a reshape to [batch, features] is supported');
     }
     if (op === 'Squeeze') {
@@ -369,7 +428,7 @@ class GraphWalker {
     const constFirst = (node.input ?? [])[0] === constName;
     if (op === 'Div' && constFirst) return false;
     const cols = layer.W.length / layer.outUnits;
-    this.param(node, constName, 'constant');
+    this.param(node, constName, 'constant', 'none');
     const value = this.finite(c);
     for (let o = 0; o < layer.outUnits; o++) {
       const k = value[o];
@@ -386,8 +445,7 @@ class GraphWalker {
     const op = node.opType as Layer['op'];
     const inputs = node.input ?? [];
     let out = (node.output ?? [])[0];
-    if (!this.inits.has(inputs[1])) this.fail(node, `its weight "${inputs[1]}" is not an initializer`);
-    const wt = this.param(node, inputs[1], 'weight');
+    const wt = this.param(node, inputs[1], 'weight', 'copy');
     const dims = tensorDims(wt);
     const raw = this.finite(wt);
     let outUnits: number;
@@ -398,8 +456,17 @@ class GraphWalker {
     let biasDtype: number | undefined;
     let addNode: number | undefined;
     let spatialOut = false;
+    let depthwise = false;
     if (op === 'Conv') {
-      if (attrInt(node, 'group', 1) !== 1) this.fail(node, 'grouped/depthwise convolution (group != 1) is not supported');
+      const groups = attrInt(node, 'group', 1);
+      if (groups !== 1) {
+        // Depthwise (one filter per channel): channel c in → channel c out, so it permutes with its input's units.
+        const units = this.root(x.group).units;
+        depthwise = dims[0] === groups && dims[1] === 1 && (units === groups || units === 0);
+        if (!depthwise) {
+          this.fail(node, `grouped convolution (group = ${groups}, ${dims[1]} channels per group) is not supported, only depthwise (one filter per channel)`);
+        }
+      }
       if (x.rank < 3 || x.flat || x.channelLast) this.fail(node, 'Conv input must be channels-first with spatial axes');
       outUnits = dims[0];
       cols = dims.slice(1).reduce((p, q) => p * q, 1);
@@ -427,12 +494,12 @@ class GraphWalker {
     b = new Float64Array(outUnits);
     const biasInput = op === 'MatMul' ? undefined : inputs[2];
     if (biasInput) {
-      const bt = this.param(node, biasInput, 'bias');
+      const bt = this.param(node, biasInput, 'bias', 'copy');
       const bv = this.finite(bt);
       if (bv.length !== outUnits && bv.length !== 1) this.fail(node, `its bias "${biasInput}" has ${bv.length} values for ${outUnits} units`);
       const beta = op === 'Gemm' ? attrFloat(node, 'beta', 1) : 1;
       for (let o = 0; o < outUnits; o++) b[o] = beta * bv[bv.length === 1 ? 0 : o];
-      biasName = biasInput;
+      biasName = this.castOf.get(biasInput) ?? biasInput;
       biasDtype = bt.dataType ?? undefined;
     }
     if (op === 'MatMul') {
@@ -445,7 +512,7 @@ class GraphWalker {
         if (bt && isFloatTensor(bt) && (this.uses.get(other) ?? []).length === 1) {
           const bv = this.finite(bt);
           if (bv.length === outUnits) {
-            this.param(add, other, 'bias');
+            this.param(add, other, 'bias', 'none');
             b.set(bv);
             biasName = other;
             biasDtype = bt.dataType ?? undefined;
@@ -457,6 +524,7 @@ class GraphWalker {
       }
     }
     const inGroup = this.root(x.group);
+    if (depthwise) return this.channelwise(node, index, x, { W, b, dims, weightName: inputs[1], biasName, biasDtype, weightDtype: wt.dataType ?? onnx.TensorProto.DataType.FLOAT, out });
     // A model input's channel count is first learned from the layer reading it.
     if (!inGroup.units) inGroup.units = op === 'Conv' ? dims[1] : cols;
     const inUnits = inGroup.units;
@@ -479,7 +547,9 @@ class GraphWalker {
       op,
       node: index,
       addNode,
-      weightName: inputs[1],
+      weightName: this.castOf.get(inputs[1]) ?? inputs[1],
+      ownWeight: this.sharedParams.has(inputs[1]) || undefined,
+      ownBias: (biasName !== undefined && this.sharedParams.has(biasName)) || undefined,
       biasName,
       weightDtype: wt.dataType ?? onnx.TensorProto.DataType.FLOAT,
       biasDtype,
@@ -495,7 +565,49 @@ class GraphWalker {
     });
     inGroup.consumers.push(layerIndex);
     this.groups[outGroup].producers.push(layerIndex);
-    this.set(out, { group: outGroup, caps: ALL, rank: spatialOut ? x.rank : 2, flat: false, layer: layerIndex });
+    this.set(out, { group: outGroup, caps: ALL, rank: spatialOut ? x.rank : 2, flat: false, pooled: spatialOut && x.pooled, layer: layerIndex });
+  }
+
+  /**
+   * A depthwise Conv: a layer whose units are its input's units (filter c
+   * reads channel c only). It joins its input's group as channel-wise
+   * parameters, permuted with the group's units; the group keeps only the
+   * permutation symmetry (a per-unit scale or sign would have to pass
+   * through the depthwise bias and the activations on both sides).
+   */
+  private channelwise(
+    node: onnx.INodeProto,
+    index: number,
+    x: TensorState,
+    p: { W: Float64Array; b: Float64Array; dims: number[]; weightName: string; biasName?: string; biasDtype?: number; weightDtype: number; out: string },
+  ): void {
+    const group = this.root(x.group);
+    const units = p.dims[0];
+    group.units ||= units;
+    group.caps = { scale: false, sign: false };
+    const layerIndex = this.layers.length;
+    this.layers.push({
+      name: p.weightName,
+      op: 'Conv',
+      node: index,
+      weightName: this.castOf.get(p.weightName) ?? p.weightName,
+      ownWeight: this.sharedParams.has(p.weightName) || undefined,
+      ownBias: (p.biasName !== undefined && this.sharedParams.has(p.biasName)) || undefined,
+      biasName: p.biasName,
+      weightDtype: p.weightDtype,
+      biasDtype: p.biasDtype,
+      weightDims: p.dims,
+      outUnits: units,
+      inUnits: 1,
+      inBlock: p.W.length / units,
+      outGroup: group.id,
+      inGroup: group.id,
+      channelwise: true,
+      W: p.W,
+      b: p.b,
+    });
+    group.channelwise.push(layerIndex);
+    this.set(p.out, { group: group.id, caps: { scale: false, sign: false }, rank: x.rank, flat: false, layer: layerIndex });
   }
 
   private batchNorm(node: onnx.INodeProto, x: TensorState): void {
@@ -507,7 +619,7 @@ class GraphWalker {
     }
     const layer = this.layers[x.layer];
     const [scale, bias, mean, variance] = inputs.slice(1, 5).map((name, i) => {
-      const t = this.param(node, name, ['scale', 'bias', 'mean', 'variance'][i]);
+      const t = this.param(node, name, ['scale', 'bias', 'mean', 'variance'][i], 'read');
       const v = this.finite(t);
       if (v.length !== layer.outUnits) this.fail(node, `its ${name} has ${v.length} values for ${layer.outUnits} channels`);
       return v;
@@ -524,22 +636,22 @@ class GraphWalker {
       l.outGroup = this.find(l.outGroup);
       l.inGroup = this.find(l.inGroup);
     }
-    for (const l of this.layers) {
-      if (l.inGroup === l.outGroup && !this.groups[l.inGroup].fixed) {
-        this.fail(this.graph.node[l.node], 'a residual connection around a single linear layer ties its input and output units');
-      }
-    }
+    // A residual around one linear layer after a depthwise conv (MobileNetV2's t = 1 block) reads and
+    // writes the same units: W becomes P·W·Pᵀ. Only the permutation survives such a loop.
+    for (const l of this.layers) if (l.inGroup === l.outGroup && !l.channelwise) this.groups[l.inGroup].caps = { scale: false, sign: false };
     const roots = this.groups.filter((g) => this.find(g.id) === g.id);
     for (const g of this.groups) {
       if (this.find(g.id) !== g.id) {
         const r = this.root(g.id);
         r.producers.push(...g.producers);
         r.consumers.push(...g.consumers);
+        r.channelwise.push(...g.channelwise);
       }
     }
     for (const r of roots) {
       r.producers.sort((a, b) => a - b);
       r.consumers.sort((a, b) => a - b);
+      r.channelwise.sort((a, b) => a - b);
       // A group nothing reads is dead code: leave it alone.
       if (r.consumers.length === 0) r.fixed = true;
     }

@@ -73,7 +73,7 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
       const { rowToCol, total } = await linearSumAssignment(C, n, n, { maximize: true });
       if (total - current > MATCHING_TOLERANCE * Math.max(Math.abs(current), Math.abs(total))) {
         applyPermutation(gb.view, rowToCol);
-        gb.commit();
+        gb.commit(rowToCol);
         const old = perms.get(id)!;
         perms.set(id, Int32Array.from(rowToCol, (j) => old[j]));
         changed = true;

@@ -33,6 +33,11 @@ export interface Layer {
   /** The weight initializer's name (used in messages and per-layer results). */
   name: string;
   op: 'Gemm' | 'MatMul' | 'Conv';
+  /** A depthwise Conv: one filter per unit of its group (inGroup = outGroup), W is [units, kh·kw]. */
+  channelwise?: boolean;
+  /** The weight (bias) initializer is shared with other nodes: writeback gives this layer its own copy. */
+  ownWeight?: boolean;
+  ownBias?: boolean;
   /** Index of the Gemm/MatMul/Conv node in graph.node. */
   node: number;
   /** MatMul's bias Add node, if fused. */
@@ -69,6 +74,8 @@ export interface Group {
   producers: number[];
   /** Layers reading this group's units. */
   consumers: number[];
+  /** Depthwise layers along the group: their filters and biases are per-unit parameters of the group. */
+  channelwise: number[];
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */
   tensor?: string;
   /** That tensor holds the units on its last axis (NHWC). */

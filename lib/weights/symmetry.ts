@@ -107,7 +107,8 @@ export function canonicalizeNetwork(net: Network, key: SortKey = 'out-norm'): vo
   normalizeNetwork(net);
   for (const id of net.hidden) {
     const { view, commit } = groupView(net, id);
-    applyPermutation(view, canonicalOrder(view, key));
-    commit();
+    const perm = canonicalOrder(view, key);
+    applyPermutation(view, perm);
+    commit(perm);
   }
 }

@@ -7,42 +7,51 @@
  * arrays — the canonical layout was chosen for that — so kernels edit the
  * network in place. A residual group has several producers and consumers;
  * then the view is a gathered copy and `commit()` scatters it back:
- *   win  = [W_p1 | W_p2 | b_p2 | ...] (extra biases are just more incoming weights),
+ *   win  = [W_p1 | W_p2 | b_p2 | ... | W_d1 | b_d1 ...] (extra biases are just more
+ *          incoming weights; d: depthwise layers along the group),
  *   wout = consumers' rows stacked (block kept if all consumers share it, else
  *          each (row, position) pair becomes a row with block 1).
  */
 import type { LayerWeights } from './kernels';
-import type { Network } from './network';
+import type { Layer, Network } from './network';
 
 export interface GroupView {
   view: LayerWeights;
-  /** Write the (possibly modified) view back into the network's layers. */
-  commit(): void;
+  /**
+   * Write the (possibly modified) view back into the network's layers. After
+   * a permutation of the view's units, pass it: a layer both reading and
+   * writing the group (a residual around one layer) is in the view as a
+   * consumer only, and its rows (and bias) are permuted here.
+   */
+  commit(perm?: Int32Array): void;
 }
 
 export function groupView(net: Network, groupId: number): GroupView {
   const g = net.groups[groupId];
   const units = g.units;
-  const producers = g.producers.map((i) => net.layers[i]);
+  const loops = g.producers.map((i) => net.layers[i]).filter((l) => l.inGroup === l.outGroup);
+  const producers = g.producers.map((i) => net.layers[i]).filter((l) => l.inGroup !== l.outGroup);
   const consumers = g.consumers.map((i) => net.layers[i]);
+  // Depthwise filters and biases along the group are more incoming weights of its units.
+  const incoming = [...producers, ...g.channelwise.map((i) => net.layers[i])];
   const commits: Array<() => void> = [];
 
   let win: Float64Array;
   let bin: Float64Array;
   let fanIn: number;
-  if (producers.length === 1) {
-    win = producers[0].W;
-    bin = producers[0].b;
+  if (incoming.length === 1) {
+    win = incoming[0].W;
+    bin = incoming[0].b;
     fanIn = win.length / units;
   } else {
-    const widths = producers.map((p, i) => p.W.length / units + (i > 0 ? 1 : 0));
+    const widths = incoming.map((p, i) => p.W.length / units + (i > 0 ? 1 : 0));
     fanIn = widths.reduce((a, b) => a + b, 0);
     win = new Float64Array(units * fanIn);
-    bin = producers[0].b.slice();
+    bin = incoming[0].b.slice();
     const place = (write: boolean) => {
       for (let u = 0; u < units; u++) {
         let off = u * fanIn;
-        producers.forEach((p, i) => {
+        incoming.forEach((p, i) => {
           const cols = p.W.length / units;
           const row = p.W.subarray(u * cols, (u + 1) * cols);
           if (write) row.set(win.subarray(off, off + cols));
@@ -55,7 +64,7 @@ export function groupView(net: Network, groupId: number): GroupView {
           }
         });
       }
-      if (write) producers[0].b.set(bin);
+      if (write) incoming[0].b.set(bin);
     };
     place(false);
     commits.push(() => place(true));
@@ -106,6 +115,20 @@ export function groupView(net: Network, groupId: number): GroupView {
   }
   return {
     view: { win, bin, wout, units, fanIn, outRows, block },
-    commit: () => commits.forEach((c) => c()),
+    commit: (perm?: Int32Array) => {
+      commits.forEach((c) => c());
+      if (perm) for (const l of loops) permuteRows(l, perm);
+    },
   };
+}
+
+/** New row i of the layer (its weights and bias) = old row perm[i]. */
+function permuteRows(l: Layer, perm: Int32Array): void {
+  const cols = l.W.length / l.outUnits;
+  const W = l.W.slice();
+  const b = l.b.slice();
+  for (let i = 0; i < l.outUnits; i++) {
+    l.W.set(W.subarray(perm[i] * cols, (perm[i] + 1) * cols), i * cols);
+    l.b[i] = b[perm[i]];
+  }
 }

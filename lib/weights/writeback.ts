@@ -38,14 +38,19 @@ export function writeNetwork(net: Network): OnnxModel {
 
   for (const layer of net.layers) {
     const node = nodes[layer.node];
-    put(layer.weightName, float64ToTensor(layer.weightName, layer.weightDims, storedWeight(layer, node), layer.weightDtype));
+    // A weight the exporter shared between nodes gets one copy per layer (each layer permutes its own).
+    const weightName = layer.ownWeight ? unique(`${layer.weightName}_${layer.node}`) : layer.weightName;
+    if (layer.ownWeight) node.input = [(node.input ?? [])[0], weightName, ...(node.input ?? []).slice(2)];
+    put(weightName, float64ToTensor(weightName, layer.weightDims, storedWeight(layer, node), layer.weightDtype));
     if (layer.op === 'Gemm') setAttr(node, 'alpha', { f: 1 });
     // The node whose output is the layer's (pre-BatchNorm) result.
     let last = layer.addNode !== undefined ? nodes[layer.addNode] : node;
     const hasBias = layer.biasName !== undefined;
     if (hasBias) {
       const biasDims = layer.op === 'MatMul' ? biasDimsOf(model, layer.biasName!) : [layer.outUnits];
-      put(layer.biasName!, float64ToTensor(layer.biasName!, biasDims, layer.b, layer.biasDtype ?? layer.weightDtype));
+      const biasName = layer.ownBias ? unique(`${layer.biasName}_${layer.node}`) : layer.biasName!;
+      if (layer.ownBias) node.input = [...(node.input ?? []).slice(0, 2), biasName];
+      put(biasName, float64ToTensor(biasName, biasDims, layer.b, layer.biasDtype ?? layer.weightDtype));
       if (layer.op === 'Gemm') setAttr(node, 'beta', { f: 1 });
     } else if (layer.b.some((v) => v !== 0)) {
       // BatchNorm folding gave a bias the layer did not have.
@@ -81,6 +86,14 @@ export function writeNetwork(net: Network): OnnxModel {
     for (const a of addNodes) if (a.after === n) rebuilt.push(a.node);
   }
   graph.node = rebuilt as onnx.NodeProto[];
+  // Folded parameters go, unless a node still reads them (an exporter shares identical constants);
+  // so do shared weights every reader now has its own copy of.
+  const read = new Set(rebuilt.flatMap((n) => n.input ?? []));
+  for (const l of net.layers) {
+    if (l.ownWeight && !read.has(l.weightName)) removeInits.add(l.weightName);
+    if (l.ownBias && !read.has(l.biasName!)) removeInits.add(l.biasName!);
+  }
+  for (const name of removeInits) if (read.has(name)) removeInits.delete(name);
   graph.initializer = graph.initializer.filter((t) => !removeInits.has(t.name ?? ''));
   graph.input = graph.input.filter((i) => !removeInits.has(i.name ?? ''));
   return model;
