@@ -6,6 +6,7 @@
 /** Fields whose flag is not the field name in kebab case. */
 const FLAG_EXCEPTIONS: Readonly<Record<string, string>> = {
   metrics: '--metric',
+  executionProviders: '--execution-provider',
 };
 
 /** The flag that sets library option `field` (batchSize → --batch-size). */

@@ -12,7 +12,11 @@ import { ModeldiffError, check } from '../errors';
 import { coalesce, pairBatches } from '../infer/align';
 import { type InferenceStream, type InferOptions, streamOutputs } from '../infer/infer';
 import type { ModelSource } from '../infer/session';
-import { type ProbeSource, loadLabels, openProbe } from '../io/probe';
+import path from 'node:path';
+
+import { readArray } from '../io/array-file';
+import { type ProbeSource, type ProbeStream, loadLabels, openProbe } from '../io/probe';
+import { DTYPES, type Tensor, makeTensor } from '../io/tensor';
 import { checkArrayOption, checkBooleanOption, optionsObject, requireOption } from '../util/options';
 import { type Accuracy, accuracyStats } from './accuracy';
 import {
@@ -29,6 +33,8 @@ import {
 import { type PerClass, perClassBreakdown } from './per-class';
 import { checkSummaryOptions, type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
 import { type TopSample, topSamples } from './top';
+import { type TokenGrid, nextTokenTargets, readMask, readTargets, toRows, tokenGrid } from './token-grid';
+import { TokenAccumulator, type TokenSummary } from './token-summary';
 
 export type CompareMetric = FunctionMeasureName | 'kappa';
 
@@ -38,6 +44,8 @@ const SYNC_BATCH_ELEMENTS = 1 << 16;
 const CHUNK_VALUES = 1 << 15;
 
 export const DEFAULT_METRICS: FunctionMeasureName[] = ['js', 'tv', 'hellinger', 'disagreement', 'kl'];
+/** Sequence outputs: KL(A‖B) first, as llama.cpp reports it; top-1 agreement replaces disagreement. */
+export const DEFAULT_TOKEN_METRICS: FunctionMeasureName[] = ['kl', 'js', 'tv', 'hellinger'];
 
 export interface CompareOptions {
   /** Probe data: an array file path (.npy, .npz, .safetensors, ONNX TensorProto .pb), a typed array with a shape, or arrays by model input name. */
@@ -86,9 +94,29 @@ export interface CompareOptions {
   onWarning?: (message: string) => void;
   isa?: DivergenceOptions['isa'];
   threads?: number;
+  /**
+   * Outputs of rank ≥ 3 (e.g. an LM's [batch, sequence, vocab] logits): the class axis, counted
+   * in the full output shape (default the last; negative counts from the end). Every other
+   * position is a row that remembers its sequence.
+   */
+  classAxis?: number;
+  /**
+   * Sequence outputs: the probe input holding the mask (1 = counted, 0 = excluded). Default:
+   * the input named attention_mask, when there is one; false = no mask.
+   */
+  mask?: string | false;
+  /** Sequence outputs: the mask from an array file (or an array) of shape [n, ...positions] instead. */
+  maskFile?: string | { data: ArrayLike<number> | BigInt64Array; shape: number[] };
+  /** Sequence outputs: 'next' scores each model's next-token prediction (the target at t is input_ids at t + 1). Per-token targets come from `labels`. */
+  targets?: 'next';
+  /** k of the top-k overlap of sequence outputs (default 5). */
+  topk?: number;
+  /** onnxruntime execution providers in order of preference (default ['cpu']). */
+  executionProviders?: string[];
 }
 
 export type { MetricSummary } from './summary';
+export type { TokenSummary } from './token-summary';
 
 export interface ComparedModel {
   /** The model as given: its path, or "<bytes>" / "<session>". */
@@ -100,7 +128,14 @@ export interface ComparedModel {
 
 export interface Comparison {
   models: [ComparedModel, ComparedModel];
+  /** Probe samples (sequences, for sequence outputs). */
   n: number;
+  /** Sequence outputs: rows counted (unmasked positions); metrics summarize these. */
+  rows?: number;
+  /** Sequence outputs: sequences with at least one counted row. */
+  sequences?: number;
+  /** Sequence outputs: the class axis of the output (axis 0 = batch). */
+  classAxis?: number;
   /** Classes (output columns). */
   k: number;
   /** How outputs were interpreted. */
@@ -122,7 +157,23 @@ export interface Comparison {
   hints: string[];
   /** Non-fatal problems (e.g. an unwritable cache folder). */
   warnings: string[];
+  /** Per-sample values (per counted token, for sequence outputs). */
   perSample?: Partial<Record<FunctionMeasureName, Float64Array>>;
+  /** Sequence outputs: the token-level summary (llama.cpp's KL-divergence report and more); its measures are `metrics`. */
+  tokens?: Omit<TokenSummary, 'metrics'>;
+}
+
+/** The probe input that holds token ids: input_ids, else the only integer input. */
+function tokenIdInput(probe: ProbeStream): string | undefined {
+  if ('input_ids' in probe.inputs) return 'input_ids';
+  const ints = Object.keys(probe.inputs).filter((k) => DTYPES[probe.inputs[k].dtype].kind === 'int' || DTYPES[probe.inputs[k].dtype].kind === 'uint');
+  return ints.length === 1 ? ints[0] : undefined;
+}
+
+function asInt32(t: Tensor): Int32Array {
+  const out = new Int32Array(t.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Number(t.data[i]);
+  return out;
 }
 
 function modelLabel(m: ModelSource): string {
@@ -135,7 +186,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   checkArrayOption(options.metrics, 'compare', 'metrics');
   checkBooleanOption(options.bits, 'compare', 'bits');
   const requested = options.metrics && options.metrics.length > 0 ? options.metrics : DEFAULT_METRICS;
-  const measures = [...new Set(requested.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
+  let measures = [...new Set(requested.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
   const wantKappa = requested.includes('kappa');
   // The CLI's option parsers refuse these first; here they guard library callers, before inference.
   const { replicates, seed } = checkSummaryOptions(options);
@@ -154,8 +205,34 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   if (probeB.n !== n) {
     throw new ModeldiffError('SHAPE_MISMATCH', `data has ${n} samples but dataB has ${probeB.n}; dataB must hold the same samples as data, shaped for model b`);
   }
-  const truth = options.labels !== undefined ? loadLabels(options.labels, n, { cwd: options.cwd }) : undefined;
   const labelsName = typeof options.labels === 'string' ? options.labels : 'labels';
+  // Labels of more than one axis are per-position targets of a sequence output, checked
+  // against its token grid once the output shape is known; one axis: class labels, as before.
+  const labelsTensor = typeof options.labels === 'string' ? readArray(path.resolve(options.cwd ?? process.cwd(), options.labels), options.labels) : undefined;
+  const perPositionLabels = labelsTensor !== undefined && labelsTensor.shape.filter((d, i) => i === 0 || d !== 1).length > 1;
+  const truth = options.labels !== undefined && !perPositionLabels ? loadLabels(options.labels, n, { cwd: options.cwd }) : undefined;
+  if (options.targets !== undefined && options.targets !== 'next') {
+    throw new ModeldiffError('INVALID_ARGUMENT', `targets must be 'next', got ${JSON.stringify(options.targets)} (per-token targets come from labels)`, { option: 'targets' });
+  }
+  if (options.targets === 'next' && options.labels !== undefined) {
+    throw new ModeldiffError('USAGE', "give targets 'next' or per-token labels, not both", { option: 'targets' });
+  }
+  if (options.topk !== undefined && !(Number.isInteger(options.topk) && options.topk >= 1)) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `topk must be a positive integer, got ${String(options.topk)}`, { option: 'topk' });
+  }
+  if (typeof options.mask === 'string' && !(options.mask in probe.inputs)) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `mask: the probe data has no input named "${options.mask}" (its inputs: ${Object.keys(probe.inputs).join(', ')})`, { option: 'mask' });
+  }
+  const maskFile: { tensor: Tensor; source: string } | undefined =
+    options.maskFile === undefined
+      ? undefined
+      : typeof options.maskFile === 'string'
+        ? { tensor: readArray(path.resolve(options.cwd ?? process.cwd(), options.maskFile), options.maskFile), source: options.maskFile }
+        : { tensor: makeTensor(options.maskFile.data as never, options.maskFile.shape, undefined, 'maskFile'), source: 'maskFile' };
+  const idsInput = tokenIdInput(probe);
+  if (options.targets === 'next' && idsInput === undefined) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `targets 'next' needs the token ids: a probe input named input_ids (inputs given: ${Object.keys(probe.inputs).join(', ')})`, { option: 'targets' });
+  }
 
   const done = [0, 0];
   const progress = (i: number) => (d: number) => {
@@ -178,6 +255,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     label: modelLabel(m),
     onProgress: progress(i),
     onWarning: warn,
+    executionProviders: options.executionProviders,
   });
   const sa: InferenceStream = await streamOutputs(a, probe, inferOpts(0, a));
   let sb: InferenceStream;
@@ -196,6 +274,9 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   const predB = { label: new Int32Array(needPredictions ? n : 0), confidence: new Float64Array(needPredictions ? n : 0) };
   let kind: OutputKind | undefined;
   let k = 0;
+  // Sequence outputs (rank ≥ 3): the token grid and the accumulator of per-token numbers.
+  let grid: TokenGrid | undefined;
+  let tokens: TokenAccumulator | undefined;
   const divOptions: DivergenceOptions = {
     epsilon: options.epsilon,
     bits: options.bits,
@@ -204,9 +285,90 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     threads: options.threads,
     names: [sa.label, sb.label],
   };
+  const outputLabel = (i: number) => (i === 0 ? `${sa.label} output "${sa.outputName}"` : `${sb.label} output "${sb.outputName}"`);
+  /** The token grid of both models' sequence outputs, which must agree. */
+  const startTokens = (da: number[] | undefined, db: number[] | undefined): TokenGrid => {
+    if (!da || !db) {
+      const [seqModel, other] = da ? [0, 1] : [1, 0];
+      throw new ModeldiffError('SHAPE_MISMATCH', `${outputLabel(seqModel)} is a sequence output [N, ${(da ?? db)!.join(', ')}] but ${outputLabel(other)} has one row per sample`);
+    }
+    if (wantKappa) throw new ModeldiffError('INVALID_ARGUMENT', "metric 'kappa' is for one row per sample; sequence outputs report top-1 agreement instead", { option: 'metrics' });
+    const ga = tokenGrid(da, options.classAxis, outputLabel(0));
+    const gb = tokenGrid(db, options.classAxis, outputLabel(1));
+    if (ga.vocab !== gb.vocab) {
+      throw new ModeldiffError(
+        'SHAPE_MISMATCH',
+        `the models' vocabularies differ: ${outputLabel(0)} has ${ga.vocab} classes on axis ${ga.classAxis}, ${outputLabel(1)} has ${gb.vocab}; token-level measures need the same vocabulary`,
+      );
+    }
+    if (ga.positionDims.join() !== gb.positionDims.join()) {
+      throw new ModeldiffError('SHAPE_MISMATCH', `the models' outputs disagree in positions: ${outputLabel(0)} is [N, ${da.join(', ')}], ${outputLabel(1)} is [N, ${db.join(', ')}]`);
+    }
+    return ga;
+  };
+  /** The mask, targets and token ids that go with the grid, read from the probe and files. */
+  const tokenInputs = (g: TokenGrid) => {
+    const gridName = outputLabel(0);
+    let mask: Uint8Array | undefined;
+    let maskSource: string | undefined;
+    if (maskFile) {
+      mask = readMask(maskFile.tensor, n, g, maskFile.source, gridName, 'maskFile');
+      maskSource = maskFile.source;
+    } else if (options.mask !== false) {
+      const name = options.mask ?? ('attention_mask' in probe.inputs ? 'attention_mask' : undefined);
+      if (name !== undefined) {
+        const src = probe.sources[name];
+        mask = readMask(probe.inputs[name].materialize(), n, g, src === '<array>' ? `probe input "${name}"` : src, gridName, 'mask');
+        maskSource = name;
+      }
+    }
+    const idsTensor = idsInput !== undefined ? probe.inputs[idsInput].materialize() : undefined;
+    const idsSource = idsInput !== undefined ? (probe.sources[idsInput] === '<array>' ? `probe input "${idsInput}"` : probe.sources[idsInput]) : '';
+    let targets: Int32Array | undefined;
+    let targetSource: string | undefined;
+    if (options.targets === 'next') {
+      targets = nextTokenTargets(idsTensor!, mask, n, g, idsSource, gridName);
+      targetSource = 'next';
+    } else if (perPositionLabels) {
+      targets = readTargets(labelsTensor!, n, g, labelsName, gridName);
+      targetSource = labelsName;
+    }
+    const sameGrid = idsTensor !== undefined && idsTensor.shape.length === g.positionDims.length + 1 && idsTensor.data.length === n * g.positions;
+    return { mask, maskSource, targets, targetSource, tokenIds: sameGrid ? asInt32(idsTensor) : undefined };
+  };
   try {
     for await (const batch of coalesce(pairBatches(sa.batches, sb.batches), CHUNK_VALUES)) {
+      if (kind === undefined && (batch.a.dims || batch.b.dims)) {
+        grid = startTokens(batch.a.dims, batch.b.dims);
+        kind = resolveOutputKind([], options.outputs === 'auto' || options.outputs === undefined ? 'logits' : options.outputs);
+        divOptions.outputs = kind;
+        k = grid.vocab;
+        if (!options.metrics || options.metrics.length === 0) measures = DEFAULT_TOKEN_METRICS;
+        tokens = new TokenAccumulator({
+          n,
+          grid,
+          measures,
+          divergence: divOptions,
+          topk: options.topk,
+          top: options.top,
+          ...tokenInputs(grid),
+        });
+      }
+      if (grid && tokens) {
+        await tokens.add(batch.start, batch.a.n, toRows(batch.a.data, batch.a.n, grid), toRows(batch.b.data, batch.b.n, grid));
+        continue;
+      }
       if (kind === undefined) {
+        if (options.classAxis !== undefined) tokenGrid([batch.a.k], options.classAxis, `${sa.label} output "${sa.outputName}"`);
+        if (options.maskFile !== undefined || typeof options.mask === 'string' || options.targets !== undefined || perPositionLabels) {
+          const what = options.targets !== undefined ? 'targets' : perPositionLabels ? 'labels' : options.maskFile !== undefined ? 'maskFile' : 'mask';
+          if (what === 'labels') loadLabels(options.labels!, n, { cwd: options.cwd }); // its one-line error for labels that are not [n]
+          throw new ModeldiffError(
+            'INVALID_ARGUMENT',
+            `${what} applies to sequence outputs (rank ≥ 3, e.g. [batch, sequence, vocab]); output "${sa.outputName}" of ${sa.label} has one row per sample, [${n}, ${batch.a.k}]`,
+            { option: what },
+          );
+        }
         if (batch.a.k !== batch.b.k) {
           throw new ModeldiffError(
             'SHAPE_MISMATCH',
@@ -266,13 +428,17 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     await Promise.all([sa.close(), sb.close()]);
   }
 
-  const { metrics, hints, bootstrap } = await summarizeMeasures(perSample, measures, {
-    replicates,
-    seed,
-    threads: options.threads,
-    precision: options.precision,
-    onProgress: options.onBootstrapProgress,
-  });
+  let tokenSummary: TokenSummary | undefined;
+  const summaryOptions = { replicates, seed, threads: options.threads, precision: options.precision, onProgress: options.onBootstrapProgress };
+  let summarized: Awaited<ReturnType<typeof summarizeMeasures<FunctionMeasureName>>>;
+  if (tokens) {
+    const t = await tokens.summarize(summaryOptions);
+    tokenSummary = t.summary;
+    summarized = { metrics: t.summary.metrics, hints: t.hints, bootstrap: t.bootstrap };
+  } else {
+    summarized = await summarizeMeasures(perSample, measures, summaryOptions);
+  }
+  const { metrics, hints, bootstrap } = summarized;
 
   const result: Comparison = {
     models: [
@@ -280,6 +446,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
       { path: sb.label, outputName: sb.outputName, cached: sb.cached },
     ],
     n,
+    ...(tokenSummary ? { rows: tokenSummary.rows, sequences: tokenSummary.sequences, classAxis: tokenSummary.classAxis } : {}),
     k,
     outputs: kind!,
     units: options.bits ? 'bits' : 'nats',
@@ -290,6 +457,13 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     hints,
     warnings,
   };
+  if (tokenSummary && tokens) {
+    const { top, metrics: _measures, ...rest } = tokenSummary;
+    result.tokens = rest;
+    if (top) result.tokens.top = top;
+    if (options.perSample) result.perSample = tokens.perToken();
+    return result;
+  }
   if (wantKappa) result.kappa = cohenKappa(predA.label, predB.label, Math.max(k, 2));
   if (truth) result.accuracy = accuracyStats(predA.label, predB.label, truth, Math.max(k, 2), labelsName);
   if (options.top !== undefined) result.top = topSamples(perSample[measures[0]], options.top, predA, predB, truth);

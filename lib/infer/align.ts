@@ -16,7 +16,9 @@ export interface PairedBatch {
 
 function view(b: OutputBatch, start: number, end: number): OutputArray {
   const k = b.output.k;
-  return { data: b.output.data.subarray((start - b.start) * k, (end - b.start) * k), n: end - start, k };
+  const out: OutputArray = { data: b.output.data.subarray((start - b.start) * k, (end - b.start) * k), n: end - start, k };
+  if (b.output.dims) out.dims = b.output.dims;
+  return out;
 }
 
 export async function* pairBatches(a: AsyncIterable<OutputBatch>, b: AsyncIterable<OutputBatch>): AsyncGenerator<PairedBatch> {
@@ -54,12 +56,14 @@ export async function* coalesce(pairs: AsyncIterable<PairedBatch>, minValues: nu
   let start = 0;
   let rows = 0;
   let k = 0;
+  let dimsA: number[] | undefined;
+  let dimsB: number[] | undefined;
   const flush = (): PairedBatch => {
     const out = {
       start,
       end: start + rows,
-      a: { data: bufA!.subarray(0, rows * k), n: rows, k },
-      b: { data: bufB!.subarray(0, rows * k), n: rows, k },
+      a: { data: bufA!.subarray(0, rows * k), n: rows, k, ...(dimsA ? { dims: dimsA } : {}) },
+      b: { data: bufB!.subarray(0, rows * k), n: rows, k, ...(dimsB ? { dims: dimsB } : {}) },
     };
     start += rows;
     rows = 0;
@@ -80,6 +84,8 @@ export async function* coalesce(pairs: AsyncIterable<PairedBatch>, minValues: nu
       bufB = p.b.data instanceof Float64Array ? new Float64Array(capacity * k) : new Float32Array(capacity * k);
     }
     if (rows === 0) start = p.start;
+    dimsA = p.a.dims;
+    dimsB = p.b.dims;
     bufA.set(p.a.data, rows * k);
     bufB!.set(p.b.data, rows * k);
     rows += p.a.n;

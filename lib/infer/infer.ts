@@ -35,6 +35,40 @@ export interface InferOptions {
   cwd?: string;
   /** Name used for the model in messages (default: its path). */
   label?: string;
+  /** onnxruntime execution providers in order of preference (default ['cpu']). */
+  executionProviders?: readonly string[];
+}
+
+/**
+ * Automatic batches hold at most about this many bytes of one model's output: a language
+ * model's logits are sequence × vocabulary floats per sample (16 × 256k × 4 bytes = 16 MiB).
+ */
+export const OUTPUT_BATCH_BYTES = 64 << 20;
+
+/**
+ * Bytes of one sample's output, from the model's declared output shape with symbolic axes
+ * resolved through the inputs that share their names (e.g. "sequence" of input_ids);
+ * undefined when an axis cannot be resolved.
+ */
+function outputBytesPerSample(handle: ModelHandle, outputName: string, probe: ProbeStream, plan: FeedPlan): number | undefined {
+  const out = (handle.session.outputMetadata ?? []).find((m) => m.name === outputName);
+  if (!out || !out.isTensor || out.shape.length < 2) return undefined;
+  const symbols = new Map<string, number>();
+  for (const m of handle.session.inputMetadata ?? []) {
+    const p = plan.inputs.find((x) => x.input === m.name);
+    if (!p || !m.isTensor) continue;
+    const shape = probe.inputs[p.probeKey].shape;
+    m.shape.forEach((d, i) => {
+      if (typeof d === 'string' && i < shape.length) symbols.set(d, shape[i]);
+    });
+  }
+  let elements = 1;
+  for (const d of out.shape.slice(1)) {
+    const size = typeof d === 'number' && d >= 0 ? d : typeof d === 'string' ? symbols.get(d) : undefined;
+    if (size === undefined) return undefined;
+    elements *= size;
+  }
+  return elements * 4;
 }
 
 export interface OutputBatch {
@@ -86,7 +120,7 @@ function pickOutput(handle: ModelHandle, requested: string | undefined): string 
 
 export async function streamOutputs(model: ModelSource, probeSource: ProbeSource | ProbeStream, options: InferOptions = {}): Promise<InferenceStream> {
   const probe = openProbe(probeSource, { cwd: options.cwd });
-  const opened = await openModel(model, { cwd: options.cwd, label: options.label });
+  const opened = await openModel(model, { cwd: options.cwd, label: options.label, executionProviders: options.executionProviders });
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= closeModel(opened));
   const handle = opened;
@@ -100,6 +134,11 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
     throw e;
   }
   let batchSize = options.batchSize ?? autoBatchSize(probe);
+  if (options.batchSize === undefined) {
+    // Sized by bytes too: outputs, not inputs, dominate for language models.
+    const perSample = outputBytesPerSample(handle, outputName, probe, plan);
+    if (perSample !== undefined) batchSize = Math.max(1, Math.min(batchSize, Math.floor(OUTPUT_BATCH_BYTES / perSample)));
+  }
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     await close();
     throw new ModeldiffError('USAGE', `--batch-size must be a positive integer, got ${batchSize}`);
@@ -206,6 +245,12 @@ async function* runBatches(
       }
       inferenceCounters.runs++;
       const output = outputMatrix(result[outputName] as ort.Tensor, rows, handle.label, outputName, batch.start);
+      // Entries store [n, k] rows without the sample shape, so sequence outputs are not cached.
+      if (cache && output.dims) {
+        writer?.abort();
+        writer = undefined;
+        cache = undefined;
+      }
       if (cache) {
         try {
           writer ??= CacheWriter.create(cache.dir, cache.key, probe.n, output.k, output.data instanceof Float64Array ? 'float64' : 'float32');
@@ -240,6 +285,7 @@ export async function inferOutputs(model: ModelSource, probe: ProbeSource, optio
       if (!outputs) {
         const Ctor = b.output.data instanceof Float64Array ? Float64Array : Float32Array;
         outputs = { data: new Ctor(stream.n * b.output.k), n: stream.n, k: b.output.k };
+        if (b.output.dims) outputs.dims = b.output.dims;
       }
       outputs.data.set(b.output.data, b.start * outputs.k);
     }

@@ -1,7 +1,10 @@
 /**
  * Turning an onnxruntime output tensor into an n×k matrix of scores: axis 0
- * is the batch, the remaining axes must flatten to one class axis (extra
- * axes of size 1 are squeezed). Floating outputs only; float16 widens to
+ * is the batch; the remaining axes flatten to one row per sample (axes of
+ * size 1 are squeezed). When more than one axis remains (a language model's
+ * [batch, sequence, vocab] logits, a segmentation map) the row is the whole
+ * sample and `dims` keeps its shape, for the token-level reading
+ * (lib/function/token-grid.ts). Floating outputs only; float16 widens to
  * float32. NaN or ±Infinity is an error naming the model, output, sample and
  * class — never passed on as a number.
  */
@@ -15,18 +18,20 @@ export interface OutputArray {
   data: Float32Array | Float64Array;
   n: number;
   k: number;
+  /** A sample's output shape (batch axis excluded) when it has more than one axis; k is its product. */
+  dims?: number[];
 }
 
 export function outputMatrix(tensor: ort.Tensor, rows: number, label: string, outputName: string, sampleOffset: number): OutputArray {
   const dims = tensor.dims;
   const rest = dims.slice(1).filter((d) => d !== 1);
-  if (dims.length === 0 || dims[0] < rows || rest.length > 1) {
+  if (dims.length === 0 || dims[0] < rows) {
     throw new ModeldiffError(
       'MODEL_OUTPUT',
-      `${label}: output "${outputName}" has shape ${formatShape(dims)}; expected [${rows}, k] (one row of class scores per sample)`,
+      `${label}: output "${outputName}" has shape ${formatShape(dims)}; expected [${rows}, ...] (axis 0 is the batch of ${rows} samples)`,
     );
   }
-  const k = rest.length === 0 ? 1 : rest[0];
+  const k = rest.reduce((a, d) => a * d, 1);
   let data: Float32Array | Float64Array;
   if (tensor.type === 'float32') data = tensor.data as Float32Array;
   else if (tensor.type === 'float64') data = tensor.data as Float64Array;
@@ -49,5 +54,5 @@ export function outputMatrix(tensor: ort.Tensor, rows: number, label: string, ou
       );
     }
   }
-  return { data, n: rows, k };
+  return rest.length > 1 ? { data, n: rows, k, dims: dims.slice(1) } : { data, n: rows, k };
 }

@@ -27,9 +27,10 @@ export interface ModelHandle {
   owned: boolean;
 }
 
-export function sessionOptions(): ort.InferenceSession.SessionOptions {
+export function sessionOptions(executionProviders: readonly string[] = ['cpu']): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: ['cpu'],
+    executionProviders: [...executionProviders],
+
     intraOpNumThreads: os.availableParallelism(),
     graphOptimizationLevel: 'all',
     // onnxruntime's pool threads spin-wait for work by default. With several sessions alive at
@@ -44,7 +45,66 @@ function isSession(x: unknown): x is ort.InferenceSession {
   return typeof x === 'object' && x !== null && typeof (x as ort.InferenceSession).run === 'function' && Array.isArray((x as ort.InferenceSession).inputNames);
 }
 
-export async function openModel(model: ModelSource, options: { cwd?: string; label?: string } = {}): Promise<ModelHandle> {
+/** onnxruntime-node's execution providers and whether each ships in its package. */
+function knownProviders(): Array<{ name: string; bundled: boolean }> {
+  const list = (ort as unknown as { listSupportedBackends?: () => Array<{ name: string; bundled: boolean }> }).listSupportedBackends;
+  /* c8 ignore next -- every onnxruntime-node modeldiff supports has it */
+  return typeof list === 'function' ? list() : [{ name: 'cpu', bundled: true }];
+}
+
+/**
+ * Checks requested execution providers against the ones onnxruntime-node knows (one-line
+ * INVALID_ARGUMENT for an unknown name); returns them, CPU when none are given.
+ */
+export function checkExecutionProviders(providers: readonly string[] | undefined): string[] {
+  if (providers === undefined || providers.length === 0) return ['cpu'];
+  if (!Array.isArray(providers) || providers.some((p) => typeof p !== 'string')) {
+    throw new ModeldiffError('INVALID_ARGUMENT', 'executionProviders must be an array of provider names, e.g. ["cuda", "cpu"]', { option: 'executionProviders' });
+  }
+  const known = knownProviders().map((p) => p.name);
+  for (const p of providers) {
+    if (!known.includes(p)) {
+      throw new ModeldiffError('INVALID_ARGUMENT', `unknown execution provider '${p}' (onnxruntime-node knows: ${known.join(', ')})`, { option: 'executionProviders' });
+    }
+  }
+  return [...providers];
+}
+
+/**
+ * Whether a provider that onnxruntime-node does not bundle has its library next to the binding
+ * (onnxruntime-node's install script puts it there). Checked before a session is made: a missing
+ * library makes onnxruntime print a multi-line native log before it throws.
+ */
+function providerLibraryPresent(name: string): boolean {
+  let dir: string;
+  try {
+    dir = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin');
+    /* c8 ignore next 3 -- onnxruntime-node is a dependency */
+  } catch {
+    return true; // cannot tell: let onnxruntime try
+  }
+  const wanted = new RegExp(`onnxruntime_providers_${name}\\.(so|dll|dylib)$`);
+  const walk = (d: string, depth: number): boolean => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    return entries.some((e) => (e.isDirectory() ? depth < 4 && walk(path.join(d, e.name), depth + 1) : wanted.test(e.name)));
+  };
+  return walk(dir, 0);
+}
+
+/** The one-line error for a provider that is known but whose binaries are not installed. */
+function providerNotInstalled(providers: readonly string[], cause?: unknown): ModeldiffError | undefined {
+  const missing = knownProviders().find((k) => !k.bundled && providers.includes(k.name) && (cause !== undefined ? /fail(ed)? to load|shared (object|library)/i.test(String((cause as Error).message ?? cause)) : !providerLibraryPresent(k.name)));
+  if (!missing) return undefined;
+  const how = missing.name === 'cuda' ? 'npm install onnxruntime-node --onnxruntime-node-install=cuda12 (CUDA 12 and cuDNN 9 must be on the machine)' : `install onnxruntime-node's ${missing.name} binaries (npm install onnxruntime-node --onnxruntime-node-install)`;
+  return new ModeldiffError('INVALID_ARGUMENT', `execution provider '${missing.name}' is not installed in onnxruntime-node: ${how}`, { option: 'executionProviders', cause });
+}
+
+export async function openModel(model: ModelSource, options: { cwd?: string; label?: string; executionProviders?: readonly string[] } = {}): Promise<ModelHandle> {
   if (isSession(model)) return { session: model, label: options.label ?? '<session>', owned: false };
   let bytes: Uint8Array;
   let label: string;
@@ -66,13 +126,18 @@ export async function openModel(model: ModelSource, options: { cwd?: string; lab
   let digest: string | undefined;
   const sha256 = () => (digest ??= crypto.createHash('sha256').update(bytes).digest('hex'));
   let session: ort.InferenceSession;
+  const providers = checkExecutionProviders(options.executionProviders);
+  const notInstalled = providerNotInstalled(providers);
+  if (notInstalled) throw notInstalled;
   try {
     // From a path, onnxruntime resolves external data next to the model file.
     session =
       typeof model === 'string'
-        ? await ort.InferenceSession.create(path.resolve(options.cwd ?? process.cwd(), model), sessionOptions())
-        : await ort.InferenceSession.create(bytes, sessionOptions());
+        ? await ort.InferenceSession.create(path.resolve(options.cwd ?? process.cwd(), model), sessionOptions(providers))
+        : await ort.InferenceSession.create(bytes, sessionOptions(providers));
   } catch (cause) {
+    const missing = providerNotInstalled(providers, cause);
+    if (missing) throw missing;
     const why = ((cause as Error).message ?? String(cause)).split('\n')[0];
     throw new ModeldiffError('BAD_ONNX', `${label}: not a valid ONNX model for onnxruntime (${why})`, { cause });
   }

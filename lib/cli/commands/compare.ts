@@ -22,6 +22,7 @@ import { type Command, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
 import { type CompareMetric, type Comparison, DEFAULT_METRICS, compare } from '../../function/compare';
+import type { TokenMeasureSummary } from '../../function/token-summary';
 import type { OutputKind } from '../../function/divergence';
 import { createProgress } from '../../infer/progress';
 import { writeNpz } from '../../io/npz';
@@ -94,6 +95,19 @@ interface CompareFlags {
   cache: boolean;
   cacheDir?: string;
   quiet?: boolean;
+  classAxis?: number;
+  mask?: string;
+  maskFile?: string;
+  targets?: 'next';
+  topk?: number;
+  executionProvider?: string[];
+}
+
+/** --execution-provider: comma-separated and repeatable, in order of preference. */
+function providerList(v: string, prev: string[] = []): string[] {
+  const names = v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  if (names.length === 0) throw new ModeldiffError('USAGE', `--execution-provider must name a provider (e.g. cuda, cpu), got ${JSON.stringify(v)}`);
+  return [...new Set([...prev, ...names])];
 }
 
 export function register(program: Command, io: CliIo): void {
@@ -104,7 +118,7 @@ export function register(program: Command, io: CliIo): void {
     .argument('<b>', 'second model (.onnx)')
     .option('-d, --data <FILE|NAME=FILE>', 'probe data (.npy, .npz, .safetensors or ONNX TensorProto .pb), axis 0 = samples; repeat NAME=FILE for several model inputs', collect, [])
     .option('--data-b <FILE|NAME=FILE>', "the same samples shaped for model b, when its inputs differ from a's (e.g. n×1×8×8 images for a CNN against n×64 for an MLP); repeatable like --data", collect, [])
-    .option('--labels <FILE>', 'integer class labels (one-array file, e.g. .npy) for accuracy and error-aware measures')
+    .option('--labels <FILE>', 'integer class labels (one-array file, e.g. .npy) for accuracy and error-aware measures; for sequence outputs, per-token targets [n, sequence] (negative = none) for next-token quality')
     .option('--output <NAME>', "model output to compare (default: each model's first)")
     .option('-m, --metric <NAMES>', `measures, comma-separated or repeated (default: ${DEFAULT_METRICS.join(', ')}; choices: ${COMPARE_METRICS.join(', ')})`, metricList)
     .addOption(new Option('--outputs <KIND>', 'how to read the outputs').choices(OUTPUT_KINDS).default('auto'))
@@ -120,6 +134,12 @@ export function register(program: Command, io: CliIo): void {
     .option('--json', 'print one JSON document')
     .option('--save-per-sample <FILE>', 'write the per-sample values (one float64 array per metric, length n) to a .npz file')
     .option('--force', 'overwrite the --save-per-sample file if it exists')
+    .option('--class-axis <AXIS>', 'outputs of rank >= 3: the class axis, counted with axis 0 = batch (default: the last; negative counts from the end)', integer('--class-axis'))
+    .option('--mask <NAME>', 'sequence outputs: the probe input holding the 0/1 mask (default: attention_mask when given)')
+    .option('--mask-file <FILE>', 'sequence outputs: the 0/1 mask [n, sequence] from an array file')
+    .addOption(new Option('--targets <WHICH>', "sequence outputs: 'next' scores next-token prediction (target at t = input_ids at t+1): cross-entropy, perplexity, RMS Δp").choices(['next']))
+    .option('--topk <K>', 'sequence outputs: k of the top-k overlap (default 5)', positiveInteger('--topk'))
+    .option('--execution-provider <NAMES>', 'onnxruntime execution providers in order of preference, comma-separated (default cpu; e.g. cuda,cpu)', providerList)
     .option('--cache-dir <DIR>', 'output cache folder (default ~/.cache/modeldiff)')
     .option('--no-cache', 'do not read or write the output cache')
     .option('-q, --quiet', 'no progress bar')
@@ -153,6 +173,12 @@ export function register(program: Command, io: CliIo): void {
           top: flags.top,
           perClass: flags.perClass || flags.top !== undefined,
           perSample: flags.savePerSample !== undefined,
+          classAxis: flags.classAxis,
+          mask: flags.mask,
+          maskFile: flags.maskFile,
+          targets: flags.targets,
+          topk: flags.topk,
+          executionProviders: flags.executionProvider,
           ...inferenceOptions(flags, io, progress),
           onBootstrapProgress: (done, total) => {
             if (!bootstrapBar) {
@@ -205,11 +231,59 @@ export function intervalNote(b: Comparison['bootstrap']): string {
   return b.replicates === 0 ? 'no 95% CI: --bootstrap 0' : `no 95% CI: ${b.rule}`;
 }
 
+function interval(ci: [number, number], scale = 1, unit = ''): string {
+  return Number.isNaN(ci[0]) ? '-' : `[${num(scale * ci[0])}${unit}, ${num(scale * ci[1])}${unit}]`;
+}
+
+/** The report of a sequence output: llama.cpp's KL-divergence report, token by token. */
+function formatTokens(r: Comparison): string {
+  const t = r.tokens!;
+  let s = `  ${r.n} sequences × ${t.positions} positions: ${t.rows} tokens counted in ${t.sequences} sequences`;
+  s += t.mask !== null ? ` (${t.maskedRows} masked by ${t.mask}${t.skippedSequences ? `, ${t.skippedSequences} sequences all masked: skipped` : ''})\n` : ' (no mask)\n';
+  s += `  vocabulary ${t.vocab} (class axis ${t.classAxis}), outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}\n`;
+  for (const c of r.inputConversions) s += `  note: ${c}\n`;
+  const names = Object.keys(r.metrics) as Array<keyof Comparison['metrics']>;
+  if (names.length) {
+    s += '\n';
+    const rows = [['metric', 'mean', '± stderr', '95% CI', 'per-seq mean', 'median', '90%', '95%', '99%', '99.9%', 'max']];
+    for (const m of names) {
+      const v = r.metrics[m]! as TokenMeasureSummary;
+      rows.push([m, num(v.mean), num(v.stderr), interval(v.ci95), num(v.perSequenceMean), num(v.median), num(v.percentiles['90']), num(v.percentiles['95']), num(v.percentiles['99']), num(v.percentiles['99.9']), num(v.max)]);
+    }
+    s += table(rows);
+  }
+  s += `\n  same top token: ${pct(t.top1Agreement.value)} ${interval(t.top1Agreement.ci95, 100, '%')}; top-${t.topkOverlap.k} overlap: ${pct(t.topkOverlap.value)} ${interval(t.topkOverlap.ci95, 100, '%')}\n`;
+  if (t.next) {
+    const q = t.next;
+    s += `\n  next-token quality (${q.source === 'next' ? 'target: the next input id' : `targets from ${q.source}`}, ${q.targets} tokens):\n`;
+    s += table([
+      ['', 'A', 'B'],
+      ['cross-entropy', num(q.crossEntropy[0]), num(q.crossEntropy[1])],
+      ['perplexity', num(q.perplexity[0]), num(q.perplexity[1])],
+    ]);
+    s += `  Δ perplexity (B − A): ${num(q.deltaPerplexity.value)} ${interval(q.deltaPerplexity.ci95)}\n`;
+    s += `  ln(PPL(B)/PPL(A)): ${num(q.lnPerplexityRatio.value)} ± ${num(q.lnPerplexityRatio.stderr)} ${interval(q.lnPerplexityRatio.ci95)}\n`;
+    s += `  RMS Δp of the target: ${num(100 * q.rmsDeltaP.value)}% ${interval(q.rmsDeltaP.ci95, 100, '%')}\n`;
+  }
+  s += `  (means are token-weighted; stderr is cluster-robust over sequences; ${intervalNote(r.bootstrap)})\n`;
+  if (t.top) {
+    const metric = names[0];
+    s += `\n  top ${t.top.length} tokens by ${metric}:\n`;
+    const shown = (m: { tokens: Array<{ id: number; p: number }> }) => m.tokens.map((x) => `${x.id} (${num(x.p)})`).join(' ');
+    const rows = [['sequence', 'position', 'token', metric, 'A top tokens (p)', 'B top tokens (p)']];
+    for (const x of t.top) rows.push([String(x.sequence), String(x.position), x.tokenId !== undefined ? String(x.tokenId) : '-', num(x.value), shown(x.a), shown(x.b)]);
+    s += table(rows);
+  }
+  for (const h of r.hints) s += `\nhint: ${h}\n`;
+  return s;
+}
+
 /** The human-readable report. */
 export function formatComparison(r: Comparison): string {
   let s = `modeldiff compare: ${r.models[0].path} vs ${r.models[1].path}\n`;
   const [oa, ob] = r.models.map((m) => m.outputName);
   s += oa === ob ? `  output "${oa}" of both models\n` : `  output "${oa}" of ${r.models[0].path}, "${ob}" of ${r.models[1].path}\n`;
+  if (r.tokens) return s + formatTokens(r);
   s += `  ${r.n} samples, ${r.k} ${r.k === 1 ? 'output column' : 'classes'}, outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}`;
   const cached = r.models.filter((m) => m.cached).map((m) => m.path);
   s += cached.length ? ` (cached outputs: ${cached.join(', ')})\n` : '\n';

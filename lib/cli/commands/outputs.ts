@@ -63,14 +63,16 @@ export function register(program: Command, io: CliIo): void {
       } finally {
         progress.stop();
       }
-      const { data: values, n, k } = r.outputs;
+      const { data: values, n, k, dims } = r.outputs;
       const dtype = values instanceof Float64Array ? 'float64' : 'float32';
-      writeArray(out, { dtype, shape: [n, k], data: values }, { name: r.outputName, force: flags.force, label: flags.out });
-      const summary = { model, output: r.outputName, file: flags.out, n, k, dtype, cached: r.cached, inputConversions: r.inputConversions };
+      // Sequence outputs keep their shape ([n, sequence, vocab]): divergence reads them token by token.
+      const shape = dims ? [n, ...dims] : [n, k];
+      writeArray(out, { dtype, shape, data: values }, { name: r.outputName, force: flags.force, label: flags.out });
+      const summary = { model, output: r.outputName, file: flags.out, n, k, ...(dims ? { shape } : {}), dtype, cached: r.cached, inputConversions: r.inputConversions };
       if (flags.json) io.stdout(toJson(summary) + '\n');
       else {
         for (const c of r.inputConversions) io.stdout(`note: ${c}\n`);
-        io.stdout(`${model} output "${r.outputName}": ${n} × ${k} ${dtype} → ${flags.out}${r.cached ? ' (from the cache)' : ''}\n`);
+        io.stdout(`${model} output "${r.outputName}": ${shape.join(' × ')} ${dtype} → ${flags.out}${r.cached ? ' (from the cache)' : ''}\n`);
       }
     });
 }

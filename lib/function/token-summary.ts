@@ -1,0 +1,405 @@
+/**
+ * Token-level comparison of two models' sequence outputs, as llama.cpp's
+ * `llama-perplexity --kl-divergence` reports it (A is the base, B the candidate; `kl` is
+ * KL(A‖B)). Rows (tokens) arrive a batch of sequences at a time; masked rows are dropped before
+ * anything is computed, so they count nowhere. Only per-token numbers are kept (a few float64
+ * per token), never the rows themselves. At the end every measure is summarized by its
+ * token-weighted mean, the per-sequence mean, percentiles and max, with a cluster-robust
+ * standard error and a cluster (sequence) bootstrap interval (see cluster.ts); plus top-1
+ * agreement, top-k overlap, next-token quality when targets are given, and the K tokens where
+ * the models differ most.
+ */
+import { ModeldiffError } from '../errors';
+import { quantileSorted } from '../stats/describe';
+import { samplesNeeded } from '../stats/sample-size';
+import { clusterBootstrapCI, clusterStderr, clusterSums } from './cluster';
+import { type DivergenceOptions, type FunctionMeasureName, type OutputArray, divergencePerSample, divergencePerSampleSync } from './divergence';
+import { type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
+import type { TokenGrid } from './token-grid';
+
+/** The percentiles reported for every token-level measure (as llama.cpp's KL report). */
+export const TOKEN_PERCENTILES = ['50', '90', '95', '99', '99.9'] as const;
+export type TokenPercentile = (typeof TOKEN_PERCENTILES)[number];
+
+/** Rows at most this many values run the kernels on the calling thread. */
+const SYNC_ELEMENTS = 1 << 16;
+/** Tokens listed per model in a top-list entry. */
+const TOP_TOKENS_SHOWN = 3;
+
+/** One measure over the counted tokens. */
+export interface TokenMeasureSummary extends MetricSummary {
+  /** Mean over sequences of each sequence's mean (every sequence weighs the same). */
+  perSequenceMean: number;
+  /** Token percentiles, numpy's linear interpolation. */
+  percentiles: Record<TokenPercentile, number>;
+}
+
+/** A token-weighted rate with its cluster-robust standard error and cluster-bootstrap interval. */
+export interface TokenRate {
+  value: number;
+  stderr: number;
+  ci95: [number, number];
+}
+
+export interface NextTokenQuality {
+  /** Where the targets came from: 'next' (the next input id) or the labels' source. */
+  source: string;
+  /** Tokens that have a target (and are unmasked). */
+  targets: number;
+  /** Mean negative log-likelihood of the target, nats: [A, B]. */
+  crossEntropy: [number, number];
+  /** exp(crossEntropy): [A, B]. */
+  perplexity: [number, number];
+  /** perplexity B − perplexity A. */
+  deltaPerplexity: TokenRate;
+  /** ln(perplexity B / perplexity A) = crossEntropy B − crossEntropy A. */
+  lnPerplexityRatio: TokenRate;
+  /** √(mean over targets of (p_B(target) − p_A(target))²). */
+  rmsDeltaP: TokenRate;
+}
+
+export interface TopTokenModel {
+  /** The model's most likely tokens there (id and probability), best first. */
+  tokens: Array<{ id: number; p: number }>;
+}
+
+export interface TopToken {
+  sequence: number;
+  position: number;
+  value: number;
+  /** The input token id at that position (when the probe has input ids). */
+  tokenId?: number;
+  /** The target there (when targets are given and the position has one). */
+  target?: number;
+  a: TopTokenModel;
+  b: TopTokenModel;
+}
+
+export interface TokenSummary {
+  /** Rows counted (unmasked tokens). */
+  rows: number;
+  /** Sequences with at least one counted row. */
+  sequences: number;
+  /** Sequences every row of which is masked: skipped. */
+  skippedSequences: number;
+  /** Rows excluded by the mask. */
+  maskedRows: number;
+  /** Rows per sequence (positions). */
+  positions: number;
+  /** Classes per row (the vocabulary). */
+  vocab: number;
+  /** The class axis of the output (axis 0 = batch). */
+  classAxis: number;
+  /** Where the mask came from (an input name or a file), or null for none. */
+  mask: string | null;
+  /** How intervals treat correlated tokens. */
+  uncertainty: 'cluster bootstrap over sequences';
+  metrics: Partial<Record<FunctionMeasureName, TokenMeasureSummary>>;
+  /** Share of counted tokens where both models' most likely token is the same. */
+  top1Agreement: TokenRate;
+  /** Mean |top-k of A ∩ top-k of B| / k over counted tokens. */
+  topkOverlap: TokenRate & { k: number };
+  next?: NextTokenQuality;
+  /** The tokens with the largest value of the first measure. */
+  top?: TopToken[];
+}
+
+export interface TokenAccumulatorOptions {
+  /** Sequences (probe samples). */
+  n: number;
+  grid: TokenGrid;
+  measures: FunctionMeasureName[];
+  divergence: DivergenceOptions;
+  /** 1 = counted, 0 = excluded, per row (n × positions); absent = every row counts. */
+  mask?: Uint8Array;
+  maskSource?: string;
+  /** Target class per row, -1 = none. */
+  targets?: Int32Array;
+  targetSource?: string;
+  /** Input token id per row, for the top list. */
+  tokenIds?: Int32Array;
+  /** k of the top-k overlap (default 5). */
+  topk?: number;
+  /** List the K tokens where the first measure is largest. */
+  top?: number;
+}
+
+/** The k best ids of a row, best first; ties keep the lower id first. */
+function topIds(data: Float32Array | Float64Array, off: number, V: number, k: number, ids: Int32Array, vals: Float64Array): void {
+  let filled = 0;
+  for (let j = 0; j < V; j++) {
+    const v = data[off + j];
+    if (filled === k && !(v > vals[k - 1])) continue;
+    let i = filled < k ? filled++ : k - 1;
+    while (i > 0 && v > vals[i - 1]) {
+      vals[i] = vals[i - 1];
+      ids[i] = ids[i - 1];
+      i--;
+    }
+    vals[i] = v;
+    ids[i] = j;
+  }
+}
+
+function logSumExp(data: Float32Array | Float64Array, off: number, V: number, max: number): number {
+  let s = 0;
+  for (let j = 0; j < V; j++) s += Math.exp(data[off + j] - max);
+  return max + Math.log(s);
+}
+
+export class TokenAccumulator {
+  private readonly o: TokenAccumulatorOptions;
+  private readonly k: number;
+  private count = 0;
+  private masked = 0;
+  private readonly values: Float64Array[];
+  private readonly seq: Int32Array;
+  private readonly pos: Int32Array;
+  private readonly agree: Float64Array;
+  private readonly overlap: Float64Array;
+  private readonly nllA?: Float64Array;
+  private readonly nllB?: Float64Array;
+  private readonly hasTarget?: Uint8Array;
+  private bufA?: Float32Array | Float64Array;
+  private bufB?: Float32Array | Float64Array;
+  private readonly top: TopToken[] = [];
+  private readonly idsA: Int32Array;
+  private readonly idsB: Int32Array;
+  private readonly valsA: Float64Array;
+  private readonly valsB: Float64Array;
+
+  constructor(o: TokenAccumulatorOptions) {
+    this.o = o;
+    const cap = o.n * o.grid.positions;
+    this.k = Math.min(o.topk ?? 5, o.grid.vocab);
+    this.values = o.measures.map(() => new Float64Array(cap));
+    this.seq = new Int32Array(cap);
+    this.pos = new Int32Array(cap);
+    this.agree = new Float64Array(cap);
+    this.overlap = new Float64Array(cap);
+    if (o.targets) {
+      this.nllA = new Float64Array(cap);
+      this.nllB = new Float64Array(cap);
+      this.hasTarget = new Uint8Array(cap);
+    }
+    const kk = Math.max(this.k, TOP_TOKENS_SHOWN);
+    this.idsA = new Int32Array(kk);
+    this.idsB = new Int32Array(kk);
+    this.valsA = new Float64Array(kk);
+    this.valsB = new Float64Array(kk);
+  }
+
+  /** Rows of sequences [start, start + samples): a and b are [samples × positions, vocab]. */
+  async add(start: number, samples: number, a: Float32Array | Float64Array, b: Float32Array | Float64Array): Promise<void> {
+    const { grid, mask } = this.o;
+    const V = grid.vocab;
+    const P = grid.positions;
+    const first = start * P;
+    const rows = samples * P;
+    // Keep only the counted rows, contiguous, for the kernels.
+    let kept = 0;
+    const keptRows: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      if (mask && !mask[first + r]) continue;
+      keptRows.push(r);
+      kept++;
+    }
+    this.masked += rows - kept;
+    if (kept === 0) return;
+    let ra: Float32Array | Float64Array = a;
+    let rb: Float32Array | Float64Array = b;
+    if (kept < rows) {
+      const need = kept * V;
+      if (!this.bufA || this.bufA.length < need || this.bufA.constructor !== a.constructor) this.bufA = new (a.constructor as Float32ArrayConstructor)(need);
+      if (!this.bufB || this.bufB.length < need || this.bufB.constructor !== b.constructor) this.bufB = new (b.constructor as Float32ArrayConstructor)(need);
+      for (let i = 0; i < kept; i++) {
+        const r = keptRows[i];
+        this.bufA.set(a.subarray(r * V, (r + 1) * V), i * V);
+        this.bufB.set(b.subarray(r * V, (r + 1) * V), i * V);
+      }
+      ra = this.bufA.subarray(0, need);
+      rb = this.bufB.subarray(0, need);
+    }
+    const oa: OutputArray = { data: ra, n: kept, k: V };
+    const ob: OutputArray = { data: rb, n: kept, k: V };
+    const measures = this.o.measures;
+    let values = {} as Record<FunctionMeasureName, Float64Array>;
+    if (measures.length > 0) {
+      try {
+        values =
+          kept * V <= SYNC_ELEMENTS && this.o.divergence.threads === undefined
+            ? divergencePerSampleSync(oa, ob, measures, { ...this.o.divergence, threads: 1 })
+            : await divergencePerSample(oa, ob, measures, this.o.divergence);
+      } catch (e) {
+        // Kernel errors name a row of the batch; name the sequence and position instead.
+        if (e instanceof ModeldiffError && /\brow \d+\b/.test(e.message)) {
+          const message = e.message.replace(/\brow (\d+)\b/, (_, r: string) => {
+            const g = first + keptRows[Number(r)];
+            return `sequence ${Math.floor(g / P)}, position ${g % P}`;
+          });
+          throw new ModeldiffError(e.code, message, { cause: e });
+        }
+        throw e;
+      }
+    }
+    const k = this.k;
+    const { targets, tokenIds } = this.o;
+    for (let i = 0; i < kept; i++) {
+      const g = first + keptRows[i];
+      const t = this.count++;
+      this.seq[t] = Math.floor(g / P);
+      this.pos[t] = g % P;
+      for (let m = 0; m < measures.length; m++) this.values[m][t] = values[measures[m]][i];
+      const off = i * V;
+      topIds(ra, off, V, k, this.idsA, this.valsA);
+      topIds(rb, off, V, k, this.idsB, this.valsB);
+      this.agree[t] = this.idsA[0] === this.idsB[0] ? 1 : 0;
+      let common = 0;
+      for (let x = 0; x < k; x++) for (let y = 0; y < k; y++) if (this.idsA[x] === this.idsB[y]) common++;
+      this.overlap[t] = common / k;
+      const target = targets ? targets[g] : -1;
+      if (targets && target >= 0) {
+        this.hasTarget![t] = 1;
+        this.nllA![t] = logSumExp(ra, off, V, this.valsA[0]) - ra[off + target];
+        this.nllB![t] = logSumExp(rb, off, V, this.valsB[0]) - rb[off + target];
+      }
+      if (this.o.top !== undefined && measures.length > 0) this.offerTop(t, g, ra, rb, off, target, tokenIds);
+    }
+  }
+
+  /** Keep the K tokens with the largest first measure (ties: the earlier token). */
+  private offerTop(t: number, g: number, ra: Float32Array | Float64Array, rb: Float32Array | Float64Array, off: number, target: number, tokenIds?: Int32Array): void {
+    const K = this.o.top!;
+    const v = this.values[0][t];
+    if (this.top.length === K && !(v > this.top[K - 1].value)) return;
+    const V = this.o.grid.vocab;
+    const shown = Math.min(TOP_TOKENS_SHOWN, V);
+    const model = (data: Float32Array | Float64Array, ids: Int32Array, vals: Float64Array): TopTokenModel => {
+      topIds(data, off, V, shown, ids, vals);
+      const lse = logSumExp(data, off, V, vals[0]);
+      return { tokens: Array.from({ length: shown }, (_, j) => ({ id: ids[j], p: Math.exp(vals[j] - lse) })) };
+    };
+    const entry: TopToken = { sequence: this.seq[t], position: this.pos[t], value: v, a: model(ra, this.idsA, this.valsA), b: model(rb, this.idsB, this.valsB) };
+    if (tokenIds) entry.tokenId = tokenIds[g];
+    if (target >= 0) entry.target = target;
+    let i = this.top.length;
+    while (i > 0 && v > this.top[i - 1].value) i--;
+    this.top.splice(i, 0, entry);
+    if (this.top.length > K) this.top.pop();
+  }
+
+  /** Per-token values of each measure, in row order (counted rows only). */
+  perToken(): Partial<Record<FunctionMeasureName, Float64Array>> {
+    return Object.fromEntries(this.o.measures.map((m, i) => [m, this.values[i].subarray(0, this.count)]));
+  }
+
+  /**
+   * The summary of everything added. Means, intervals and samples-needed of the measures,
+   * top-1 agreement and top-k overlap come from the shared summary (lib/function/summary.ts)
+   * with each token's sequence as its cluster; the standard errors are cluster-robust.
+   */
+  async summarize(options: {
+    replicates: number;
+    seed: number;
+    threads?: number;
+    precision?: number;
+    onProgress?: (done: number, total: number) => void;
+  }): Promise<{ summary: TokenSummary; bootstrap: IntervalSummary; hints: string[] }> {
+    const { n, grid, measures } = this.o;
+    const N = this.count;
+    if (N === 0) {
+      throw new ModeldiffError('INVALID_ARGUMENT', `${this.o.maskSource ?? 'the mask'}: every position of every sequence is masked; nothing to compare`, { option: 'mask' });
+    }
+    const seq = this.seq.subarray(0, N);
+    const series: Record<string, Float64Array> = {};
+    measures.forEach((m, j) => (series[m] = this.values[j].subarray(0, N)));
+    series['top-1 agreement'] = this.agree.subarray(0, N);
+    series['top-k overlap'] = this.overlap.subarray(0, N);
+    const names = Object.keys(series);
+    const shared = await summarizeMeasures(series, names, { ...options, clusters: seq });
+    const c = clusterSums(names.map((m) => series[m]), this.seq, N, n);
+    let sequences = 0;
+    for (let s = 0; s < n; s++) if (c.counts[s] > 0) sequences++;
+    const rate = (j: number): TokenRate => {
+      const base = shared.metrics[names[j]]!;
+      return { value: base.mean, stderr: clusterStderr(c, j), ci95: base.ci95 };
+    };
+    const metrics: Partial<Record<FunctionMeasureName, TokenMeasureSummary>> = {};
+    measures.forEach((m, j) => {
+      const base = shared.metrics[m]!;
+      const stderr = clusterStderr(c, j);
+      let perSeq = 0;
+      for (let s = 0; s < n; s++) if (c.counts[s] > 0) perSeq += c.sums[j][s] / c.counts[s];
+      const sorted = Float64Array.from(series[m]).sort();
+      // Sequences needed, not tokens: the cluster standard error scales as 1/√sequences.
+      const need = samplesNeeded(stderr * Math.sqrt(sequences), base.mean, options.precision);
+      metrics[m] = {
+        ...base,
+        stderr,
+        samplesNeeded: Number.isNaN(stderr) ? { halfWidth: need.halfWidth, n: NaN } : need,
+        perSequenceMean: perSeq / sequences,
+        percentiles: Object.fromEntries(TOKEN_PERCENTILES.map((p) => [p, quantileSorted(sorted, Number(p) / 100)])) as Record<TokenPercentile, number>,
+      };
+    });
+    const nm = measures.length;
+    const summary: TokenSummary = {
+      rows: N,
+      sequences,
+      skippedSequences: n - sequences,
+      maskedRows: this.masked,
+      positions: grid.positions,
+      vocab: grid.vocab,
+      classAxis: grid.classAxis,
+      mask: this.o.maskSource ?? null,
+      uncertainty: 'cluster bootstrap over sequences',
+      metrics,
+      top1Agreement: rate(nm),
+      topkOverlap: { k: this.k, ...rate(nm + 1) },
+    };
+    if (this.o.targets) summary.next = this.nextTokenQuality(options);
+    if (this.o.top !== undefined && measures.length > 0) summary.top = this.top;
+    const hints = shared.hints.filter((h) => !/^top-/.test(h));
+    return { summary, bootstrap: shared.bootstrap, hints };
+  }
+
+  private nextTokenQuality(options: { replicates: number; seed: number }): NextTokenQuality {
+    const N = this.count;
+    const nllA = this.nllA!;
+    const nllB = this.nllB!;
+    const dp2 = new Float64Array(N);
+    const diff = new Float64Array(N);
+    let targets = 0;
+    for (let t = 0; t < N; t++) {
+      if (!this.hasTarget![t]) continue;
+      targets++;
+      const d = Math.exp(-nllB[t]) - Math.exp(-nllA[t]);
+      dp2[t] = d * d;
+      diff[t] = nllB[t] - nllA[t];
+    }
+    const source = this.o.targetSource ?? 'targets';
+    if (targets === 0) {
+      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: no unmasked position has a target; nothing to score`, { option: this.o.targetSource === 'next' ? 'targets' : 'labels' });
+    }
+    const c = clusterSums([nllA, nllB, dp2, diff], this.seq, N, this.o.n, this.hasTarget);
+    const total = (j: number) => c.sums[j].reduce((x, y) => x + y, 0);
+    const ceA = total(0) / targets;
+    const ceB = total(1) / targets;
+    const { replicates, seed } = options;
+    const ci = (f: (s: Float64Array, n: number) => number) => clusterBootstrapCI(c, f, replicates, seed);
+    const dPpl = Math.exp(ceB) - Math.exp(ceA);
+    // Delta method for exp: se(e^B − e^A) from the cluster se of the per-sequence linearization.
+    const linear = new Float64Array(N);
+    for (let t = 0; t < N; t++) if (this.hasTarget![t]) linear[t] = Math.exp(ceB) * nllB[t] - Math.exp(ceA) * nllA[t];
+    const cl = clusterSums([linear], this.seq, N, this.o.n, this.hasTarget);
+    const rms = Math.sqrt(total(2) / targets);
+    return {
+      source,
+      targets,
+      crossEntropy: [ceA, ceB],
+      perplexity: [Math.exp(ceA), Math.exp(ceB)],
+      deltaPerplexity: { value: dPpl, stderr: clusterStderr(cl, 0), ci95: ci((s, n) => Math.exp(s[1] / n) - Math.exp(s[0] / n)) },
+      lnPerplexityRatio: { value: ceB - ceA, stderr: clusterStderr(c, 3), ci95: ci((s, n) => s[3] / n) },
+      rmsDeltaP: { value: rms, stderr: rms > 0 ? clusterStderr(c, 2) / (2 * rms) : 0, ci95: ci((s, n) => Math.sqrt(s[2] / n)) },
+    };
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Language models token by token: compare on the committed tiny GPT-2 and Llama-style LMs
+ * (test/fixtures/lm, built by scripts/fixtures/make-lm-fixtures.py) against the float64 numpy
+ * reference the script computed from the same ONNX models' logits; the exact-zero, re-export
+ * and int8 properties; and each bad input as a one-line error with nothing written.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+
+import { runCli } from '../lib/cli/main';
+import { type Comparison, compare } from '../lib/function/compare';
+import { writeNpy } from '../lib/io/npy';
+import { readNpz } from '../lib/io/npz';
+import { captureIo } from './helpers/capture-io';
+
+const LM = path.join(__dirname, 'fixtures', 'lm');
+const TOKENS = path.join(LM, 'tokens.npz');
+const model = (name: string) => path.join(LM, `${name}.onnx`);
+
+interface MeasureRef {
+  mean: number;
+  perSequenceMean: number;
+  percentiles: Record<string, number>;
+  max: number;
+}
+interface PairRef {
+  tokens: number;
+  sequences: number;
+  kl: MeasureRef;
+  js: MeasureRef;
+  tv: MeasureRef;
+  top1Agreement: number;
+  topkOverlap: number;
+  next: { targets: number; crossEntropyA: number; crossEntropyB: number; perplexityA: number; perplexityB: number; deltaPerplexity: number; lnPerplexityRatio: number; rmsDeltaP: number };
+}
+const REF = JSON.parse(fs.readFileSync(path.join(LM, 'reference.json'), 'utf8')) as { pairs: Record<string, PairRef> };
+
+function close(t: { ok(c: boolean, m: string): unknown }, got: number, want: number, what: string, rel = 1e-6): void {
+  const ok = got === want || Math.abs(got - want) <= rel * Math.abs(want);
+  t.ok(ok, `${what}: ${got} vs reference ${want}`);
+}
+
+async function lmCompare(a: string, b: string, extra: Record<string, unknown> = {}): Promise<Comparison> {
+  return compare(model(a), model(b), { data: TOKENS, targets: 'next', metrics: ['kl', 'js', 'tv'], cache: false, bootstrap: 200, ...extra });
+}
+
+for (const pair of ['gpt2:int8', 'llama:int8', 'llama:fp16']) {
+  t.test(`${pair}: token-level numbers match the float64 reference`, async (t) => {
+    const [base, other] = pair.split(':');
+    const ref = REF.pairs[pair];
+    const r = await lmCompare(base, `${base}.${other}`);
+    t.equal(r.rows, ref.tokens, 'unmasked tokens counted');
+    t.equal(r.sequences, ref.sequences);
+    t.equal(r.classAxis, 2);
+    t.equal(r.tokens!.maskedRows, 6 * 16 - ref.tokens);
+    for (const m of ['kl', 'js', 'tv'] as const) {
+      const got = r.metrics[m]! as unknown as MeasureRef & { median: number };
+      close(t, got.mean, ref[m].mean, `${m} token-weighted mean`);
+      close(t, got.perSequenceMean, ref[m].perSequenceMean, `${m} per-sequence mean`);
+      for (const p of ['50', '90', '95', '99', '99.9']) close(t, got.percentiles[p], ref[m].percentiles[p], `${m} ${p}th percentile`);
+      close(t, got.max, ref[m].max, `${m} max`);
+      t.equal(got.median, got.percentiles['50']);
+    }
+    close(t, r.tokens!.top1Agreement.value, ref.top1Agreement, 'top-1 agreement');
+    close(t, r.tokens!.topkOverlap.value, ref.topkOverlap, 'top-5 overlap');
+    const q = r.tokens!.next!;
+    t.equal(q.targets, ref.next.targets);
+    close(t, q.perplexity[0], ref.next.perplexityA, 'perplexity A');
+    close(t, q.perplexity[1], ref.next.perplexityB, 'perplexity B');
+    close(t, q.crossEntropy[0], ref.next.crossEntropyA, 'cross-entropy A');
+    close(t, q.deltaPerplexity.value, ref.next.deltaPerplexity, 'Δ perplexity', 1e-5);
+    close(t, q.lnPerplexityRatio.value, ref.next.lnPerplexityRatio, 'ln ppl ratio', 1e-5);
+    close(t, q.rmsDeltaP.value, ref.next.rmsDeltaP, 'RMS Δp');
+  });
+}
+
+t.test('the int8 copy: small positive KL whose cluster-bootstrap interval excludes 0', async (t) => {
+  for (const base of ['gpt2', 'llama']) {
+    const r = await lmCompare(base, `${base}.int8`);
+    const kl = r.metrics.kl!;
+    t.ok(kl.mean > 0 && kl.mean < 0.01, `${base}: KL ${kl.mean} small and positive`);
+    t.ok(kl.ci95[0] > 0 && kl.ci95[0] <= kl.mean && kl.mean <= kl.ci95[1], `${base}: interval [${kl.ci95}] excludes 0 and holds the mean`);
+    t.ok(kl.stderr > 0);
+    t.equal(r.tokens!.uncertainty, 'cluster bootstrap over sequences');
+  }
+});
+
+t.test('an LM against itself re-exported by the other exporter: <= 1e-6 on every measure', async (t) => {
+  for (const base of ['gpt2', 'llama']) {
+    const r = await lmCompare(base, `${base}.dynamo`);
+    for (const m of ['kl', 'js', 'tv'] as const) t.ok(r.metrics[m]!.max <= 1e-6, `${base} ${m} max ${r.metrics[m]!.max}`);
+    t.equal(r.tokens!.top1Agreement.value, 1);
+    t.ok(Math.abs(r.tokens!.next!.lnPerplexityRatio.value) <= 1e-6);
+    t.ok(r.tokens!.next!.rmsDeltaP.value <= 1e-6);
+  }
+});
+
+t.test('a copy that differs only at padded positions: exactly 0 on every measure', async (t) => {
+  const r = await lmCompare('llama', 'llama.padrow', { metrics: ['kl', 'kl-reverse', 'js', 'tv', 'hellinger', 'disagreement', 'l2'] });
+  for (const [m, s] of Object.entries(r.metrics)) t.equal(s!.max, 0, `${m} is 0 at every counted token`);
+  t.equal(r.tokens!.top1Agreement.value, 1);
+  t.equal(r.tokens!.topkOverlap.value, 1);
+  t.equal(r.tokens!.next!.deltaPerplexity.value, 0);
+  t.equal(r.tokens!.next!.rmsDeltaP.value, 0);
+  // Without the mask the padded positions count, and there the copy differs.
+  const unmasked = await lmCompare('llama', 'llama.padrow', { mask: false, targets: undefined });
+  t.equal(unmasked.rows, 96);
+  t.ok(unmasked.metrics.kl!.max > 0, 'padded positions differ');
+});
+
+t.test('per-token labels equal to the next ids give the next-token numbers; top list', async (t) => {
+  const { input_ids: ids, attention_mask: mask } = readNpz(TOKENS);
+  const T = 16;
+  const labels = new BigInt64Array(6 * T).fill(-100n);
+  for (let s = 0; s < 6; s++) for (let p = 0; p + 1 < T; p++) if (mask.data[s * T + p] && mask.data[s * T + p + 1]) labels[s * T + p] = (ids.data as BigInt64Array)[s * T + p + 1];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-'));
+  const file = path.join(dir, 'labels.npy');
+  writeNpy(file, { dtype: 'int64', shape: [6, T], data: labels });
+  const viaLabels = await compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, labels: file, metrics: ['kl'], cache: false, bootstrap: 0, top: 4 });
+  const ref = REF.pairs['gpt2:int8'];
+  close(t, viaLabels.tokens!.next!.perplexity[1], ref.next.perplexityB, 'perplexity B from labels');
+  t.equal(viaLabels.tokens!.next!.source, file);
+  const top = viaLabels.tokens!.top!;
+  t.equal(top.length, 4);
+  t.equal(top[0].value, viaLabels.metrics.kl!.max, 'the first entry is the largest KL');
+  for (let i = 1; i < top.length; i++) t.ok(top[i - 1].value >= top[i].value, 'sorted by KL');
+  for (const e of top) {
+    t.equal(mask.data[e.sequence * T + e.position], 1n, 'only counted tokens are listed');
+    t.equal(e.tokenId, Number((ids.data as BigInt64Array)[e.sequence * T + e.position]));
+    t.equal(e.a.tokens.length, 3);
+    t.ok(e.a.tokens[0].p >= e.a.tokens[1].p && e.a.tokens[0].p <= 1);
+  }
+  t.ok(Number.isNaN(viaLabels.metrics.kl!.ci95[0]), 'no interval with 0 replicates');
+  fs.rmSync(dir, { recursive: true });
+});
+
+t.test('all-masked sequences are skipped and counted; all masked is an error', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-'));
+  const { attention_mask: mask } = readNpz(TOKENS);
+  const m = new BigInt64Array(mask.data as BigInt64Array);
+  m.fill(0n, 16, 32); // sequence 1 all masked
+  writeNpy(path.join(dir, 'mask.npy'), { dtype: 'int64', shape: [6, 16], data: m });
+  const r = await compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, maskFile: path.join(dir, 'mask.npy'), metrics: ['kl'], cache: false, bootstrap: 0 });
+  t.equal(r.sequences, 5);
+  t.equal(r.tokens!.skippedSequences, 1);
+  t.equal(r.rows, REF.pairs['gpt2:int8'].tokens - 12);
+  t.equal(r.tokens!.mask, path.join(dir, 'mask.npy'));
+  writeNpy(path.join(dir, 'zeros.npy'), { dtype: 'int64', shape: [6, 16], data: new BigInt64Array(96) });
+  await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, maskFile: path.join(dir, 'zeros.npy'), cache: false }), { message: /every position of every sequence is masked/ });
+  fs.rmSync(dir, { recursive: true });
+});
+
+t.test('bad input: one line naming the file, tensor or flag; nothing written', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-'));
+  const out = path.join(dir, 'per-token.npz');
+  writeNpy(path.join(dir, 'short-mask.npy'), { dtype: 'int64', shape: [6, 15], data: new BigInt64Array(90).fill(1n) });
+  const twos = new BigInt64Array(96).fill(1n);
+  twos[20] = 2n;
+  writeNpy(path.join(dir, 'two-mask.npy'), { dtype: 'int64', shape: [6, 16], data: twos });
+  writeNpy(path.join(dir, 'short-labels.npy'), { dtype: 'int64', shape: [6, 15], data: new BigInt64Array(90) });
+  const cases: Array<[string, string[], RegExp]> = [
+    ['mask shape', ['--mask-file', path.join(dir, 'short-mask.npy')], /short-mask\.npy: the mask has shape \[6, 15\] but the token grid .* is \[6, 16\].*\(flag --mask-file\)/],
+    ['mask values', ['--mask-file', path.join(dir, 'two-mask.npy')], /two-mask\.npy: mask values must be 0 or 1, found 2 at sequence 1, position 4/],
+    ['class axis', ['--class-axis', '3'], /classAxis 3 is out of range for .*logits.* of shape \[N, 16, 256\].*\(flag --class-axis\)/],
+    ['class axis 0', ['--class-axis', '0'], /classAxis 0 is out of range/],
+    ['labels shape', ['--labels', path.join(dir, 'short-labels.npy')], /short-labels\.npy: the labels have|short-labels\.npy: the labels has shape \[6, 15\]/],
+    ['mask name', ['--mask', 'nope'], /no input named "nope".*\(flag --mask\)/],
+  ];
+  for (const [what, flags, message] of cases) {
+    const io = captureIo();
+    const code = await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--save-per-sample', out, ...flags], io);
+    t.equal(code, 1, `${what}: exit 1`);
+    t.match(io.err, message, what);
+    t.equal(io.err.trim().split('\n').length, 1, `${what}: one line`);
+    t.notOk(fs.existsSync(out), `${what}: nothing written`);
+  }
+  const io = captureIo();
+  t.equal(await runCli(['compare', model('gpt2'), model('llama'), '--data', TOKENS, '--no-cache'], io), 1);
+  t.match(io.err, /vocabularies differ: .*gpt2\.onnx output "logits" has 256 classes.*llama\.onnx output "logits" has 320/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+t.test('modeldiff compare on an LM pair: text and JSON', async (t) => {
+  const io = captureIo();
+  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--targets', 'next', '--no-cache', '--top', '2', '--bootstrap', '100'], io), 0, io.err);
+  t.match(io.out, /6 sequences × 16 positions: 72 tokens counted in 6 sequences \(24 masked by attention_mask\)/);
+  t.match(io.out, /^ {2}kl /m);
+  t.match(io.out, /same top token: 100\.0%/);
+  t.match(io.out, /perplexity +351\.8 +351\.4/);
+  t.match(io.out, /top 2 tokens by kl/);
+  const json = captureIo();
+  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--json', '--topk', '3', '--bootstrap', '0'], json), 0, json.err);
+  const r = JSON.parse(json.out);
+  t.equal(r.rows, 72);
+  t.equal(r.sequences, 6);
+  t.equal(r.classAxis, 2);
+  t.equal(r.tokens.topkOverlap.k, 3);
+  t.same(Object.keys(r.metrics), ['kl', 'js', 'tv', 'hellinger'], 'KL first by default for sequence outputs');
+});
+
+t.test('execution providers: unknown and not installed are one-line errors', async (t) => {
+  const io = captureIo();
+  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--execution-provider', 'warp-drive'], io), 1);
+  t.match(io.err, /unknown execution provider 'warp-drive' \(onnxruntime-node knows: cpu.*\(flag --execution-provider\)/);
+  const cuda = captureIo();
+  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--execution-provider', 'cuda'], cuda), 1);
+  t.match(cuda.err, /execution provider 'cuda' is not installed in onnxruntime-node: npm install onnxruntime-node --onnxruntime-node-install=cuda12/);
+  t.equal(cuda.err.trim().split('\n').length, 1);
+  const cpu = await compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, executionProviders: ['cpu'], metrics: ['kl'], cache: false, bootstrap: 0 });
+  close(t, cpu.metrics.kl!.mean, REF.pairs['gpt2:int8'].kl.mean, 'explicit cpu');
+});
