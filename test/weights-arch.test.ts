@@ -4,9 +4,14 @@
  * arithmetic in the test canonicalizes and aligns onto the original, and the
  * rewritten models compute the same function under onnxruntime.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+
 import t, { type Test } from 'tap';
 import { onnx } from 'onnx-proto';
 
+import { readArrays } from '../lib/io/array-file';
+import { lossBarrier } from '../lib/path/barrier';
 import { align, canonicalize, weightDistance } from '../lib/weights';
 import { type NodeSpec, type TensorInit, buildModel, tensorProto } from './helpers/onnx-builder';
 import { type UnitAxes, permuteModel } from './helpers/permute-model';
@@ -117,3 +122,59 @@ t.test('MobileNet/EfficientNet patterns (ReLU6, depthwise, residual around one l
   const other = await weightDistance(a, mobileLike(rng));
   t.ok(other.aligned!.relative < other.raw!.relative, `two seeds: aligned ${other.aligned!.relative} < raw ${other.raw!.relative}`);
 });
+
+/** Mean Jensen-Shannon divergence (nats) between the softmaxes of two [n, k] logit arrays, in float64. */
+function meanJs(a: Float32Array, b: Float32Array, k: number): number {
+  const softmax = (z: Float32Array, r: number) => {
+    const row = Array.from(z.subarray(r * k, (r + 1) * k));
+    const m = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - m));
+    const s = e.reduce((p, q) => p + q, 0);
+    return e.map((v) => v / s);
+  };
+  const n = a.length / k;
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const p = softmax(a, r);
+    const q = softmax(b, r);
+    for (let i = 0; i < k; i++) {
+      const m = (p[i] + q[i]) / 2;
+      total += (p[i] > 0 ? 0.5 * p[i] * Math.log(p[i] / m) : 0) + (q[i] > 0 ? 0.5 * q[i] * Math.log(q[i] / m) : 0);
+    }
+  }
+  return total / n;
+}
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'arch');
+const probe = readArrays(path.join(FIXTURES, 'probe-image32.npz'))[0][1];
+const probeX = probe.data as Float32Array;
+
+for (const arch of ['mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0']) {
+  for (const exporter of ['ts13', 'dyn18']) {
+    t.test(`${arch} (${exporter === 'ts13' ? 'TorchScript exporter, opset 13' : 'dynamo exporter, opset 18'}): permuted copy, write-back, two seeds`, async (t) => {
+      const file = (s: string) => path.join(FIXTURES, `${arch}-${exporter}-${s}.onnx`);
+      const a = fs.readFileSync(file('s0'));
+      const b = fs.readFileSync(file('s0-perm'));
+      const r = await weightDistance(a, b);
+      t.ok(r.raw!.relative > 0.5, `raw relative ${r.raw!.relative}`);
+      t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
+      t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);
+      const yb = await runModel(b, probeX, probe.shape);
+      const k = yb.length / probe.shape[0];
+      for (const [name, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {
+        const js = meanJs(yb, await runModel(m, probeX, probe.shape), k);
+        t.ok(js <= 1e-9, `${name} written back computes B's function: JS ${js}`);
+      }
+      if (exporter !== 'ts13') return;
+      const other = await weightDistance(a, fs.readFileSync(file('s1')), { methods: ['raw', 'aligned'] });
+      t.ok(other.aligned!.relative < other.raw!.relative, `two seeds: aligned ${other.aligned!.relative} < raw ${other.raw!.relative}`);
+      const ya = await runModel(a, probeX, probe.shape);
+      const labels = Int32Array.from({ length: probe.shape[0] }, (_, i) => {
+        const row = Array.from(ya.subarray(i * k, (i + 1) * k));
+        return row.indexOf(Math.max(...row));
+      });
+      const barrier = await lossBarrier(a, file('s1'), { data: path.join(FIXTURES, 'probe-image32.npz'), labels, steps: 3, align: 'weights' });
+      t.ok(Number.isFinite(barrier.aligned!.lossBarrier), `barrier with weight alignment runs: ${barrier.aligned!.lossBarrier} (naive ${barrier.naive.lossBarrier})`);
+    });
+  }
+}

@@ -78,6 +78,8 @@ class GraphWalker {
   private readonly constants = new Map<string, onnx.ITensorProto>();
   /** Cast/Identity outputs of an initializer → the initializer (weights stored in another dtype). */
   private readonly castOf = new Map<string, string>();
+  /** The data type a Cast/Identity of an initializer yields (a layer's own copy is written in it). */
+  private readonly castTo = new Map<string, number>();
   /** Parameters other nodes read too (each layer writes its own copy back). */
   private readonly sharedParams = new Set<string>();
   /** Tensors computed only from constants and shapes (e.g. a dynamic Reshape target). */
@@ -189,10 +191,26 @@ class GraphWalker {
     if (!t) this.fail(node, `its ${what} "${name}" is not an initializer`);
     if (!isFloatTensor(t)) this.fail(node, `its ${what} "${name}" is not a floating-point tensor`);
     const shared = (this.uses.get(real) ?? []).length !== 1 || (real !== name && (this.uses.get(name) ?? []).length !== 1);
-    if (shared && (sharing === 'none' || (sharing === 'copy' && real !== name))) this.fail(node, `its ${what} "${name}" is shared with other nodes`);
+    if (shared && (sharing === 'none' || (sharing === 'copy' && real !== name && !this.castTo.has(name)))) {
+      this.fail(node, `its ${what} "${name}" is shared with other nodes`);
+    }
     this.paramNames.add(real);
     if (shared) this.sharedParams.add(name);
     return t;
+  }
+
+  /**
+   * The initializer a layer writes its parameter to: the one behind a Cast
+   * (written in its stored type), or, when shared, the name the node reads
+   * (writeback then gives the layer its own initializer of that name's type).
+   */
+  private ownName(name: string): string {
+    return this.sharedParams.has(name) ? name : (this.castOf.get(name) ?? name);
+  }
+
+  private dtypeSeen(name: string, t: onnx.ITensorProto): number {
+    const stored = t.dataType ?? onnx.TensorProto.DataType.FLOAT;
+    return this.sharedParams.has(name) ? (this.castTo.get(name) ?? stored) : stored;
   }
 
   private values(t: onnx.ITensorProto): Float64Array {
@@ -223,7 +241,11 @@ class GraphWalker {
     }
     if ((op === 'Cast' || op === 'Identity' || op === 'CastLike') && this.constants.has(inputs[0])) {
       const source = this.castOf.get(inputs[0]) ?? inputs[0];
-      if (this.inits.has(source)) this.castOf.set(outputs[0], source);
+      if (this.inits.has(source)) {
+        this.castOf.set(outputs[0], source);
+        const from = this.castTo.get(inputs[0]) ?? this.inits.get(source)!.dataType ?? onnx.TensorProto.DataType.FLOAT;
+        if (op !== 'CastLike') this.castTo.set(outputs[0], op === 'Cast' ? attrInt(node, 'to', from) : from);
+      }
       this.constants.set(outputs[0], this.constants.get(inputs[0])!);
       return;
     }
@@ -499,8 +521,8 @@ class GraphWalker {
       if (bv.length !== outUnits && bv.length !== 1) this.fail(node, `its bias "${biasInput}" has ${bv.length} values for ${outUnits} units`);
       const beta = op === 'Gemm' ? attrFloat(node, 'beta', 1) : 1;
       for (let o = 0; o < outUnits; o++) b[o] = beta * bv[bv.length === 1 ? 0 : o];
-      biasName = this.castOf.get(biasInput) ?? biasInput;
-      biasDtype = bt.dataType ?? undefined;
+      biasName = this.ownName(biasInput);
+      biasDtype = this.dtypeSeen(biasInput, bt);
     }
     if (op === 'MatMul') {
       // tf2onnx/Keras: MatMul followed by Add of a bias initializer.
@@ -524,7 +546,7 @@ class GraphWalker {
       }
     }
     const inGroup = this.root(x.group);
-    if (depthwise) return this.channelwise(node, index, x, { W, b, dims, weightName: inputs[1], biasName, biasDtype, weightDtype: wt.dataType ?? onnx.TensorProto.DataType.FLOAT, out });
+    if (depthwise) return this.channelwise(node, index, x, { W, b, dims, weightName: inputs[1], biasName, biasDtype, weightDtype: this.dtypeSeen(inputs[1], wt), out });
     // A model input's channel count is first learned from the layer reading it.
     if (!inGroup.units) inGroup.units = op === 'Conv' ? dims[1] : cols;
     const inUnits = inGroup.units;
@@ -547,11 +569,11 @@ class GraphWalker {
       op,
       node: index,
       addNode,
-      weightName: this.castOf.get(inputs[1]) ?? inputs[1],
+      weightName: this.ownName(inputs[1]),
       ownWeight: this.sharedParams.has(inputs[1]) || undefined,
       ownBias: (biasName !== undefined && this.sharedParams.has(biasName)) || undefined,
       biasName,
-      weightDtype: wt.dataType ?? onnx.TensorProto.DataType.FLOAT,
+      weightDtype: this.dtypeSeen(inputs[1], wt),
       biasDtype,
       weightDims: dims,
       outUnits,
@@ -590,7 +612,7 @@ class GraphWalker {
       name: p.weightName,
       op: 'Conv',
       node: index,
-      weightName: this.castOf.get(p.weightName) ?? p.weightName,
+      weightName: this.ownName(p.weightName),
       ownWeight: this.sharedParams.has(p.weightName) || undefined,
       ownBias: (p.biasName !== undefined && this.sharedParams.has(p.biasName)) || undefined,
       biasName: p.biasName,
