@@ -217,7 +217,8 @@ export default async function main(): Promise<void> {
     // Memory-read ceiling: a plain vectorized sum over the same pair of float32 input arrays
     // the kernels read (the bytes they must at least load), per n·k elements.
     const [ca, cb] = data.probs;
-    const readPair = (threads: number) => native.divergenceMemoryRead(ca.data, threads) + native.divergenceMemoryRead(cb.data, threads);
+    const read = (data: Float32Array | Float64Array, threads: number) => native.divergenceMemoryReadSync({ data, length: data.length, threads });
+    const readPair = (threads: number) => read(ca.data, threads) + read(cb.data, threads);
     // Warm-up: on this VM, reads of freshly written arrays start at ~1/3 of full speed and ramp
     // up over ~10 passes (host-side memory effects, not the caches: the arrays are 40 MB each),
     // which would penalize whichever kernels ran first. Read until the rate stops improving.

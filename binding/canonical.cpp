@@ -1,228 +1,132 @@
-// Node-API glue for the canonicalization and matching kernels
-// (src/canonical.hpp, src/matching.hpp). All synchronous: they are linear in
-// the layer size, except matchingSimilarity, which threads internally and
-// also has an async variant.
-//   normalizeScale(win, bin, wout, units, fanIn, outRows, block) -> Float64Array factors   (in place)
-//   fixSign(...same)                                               -> Int8Array signs      (in place)
-//   sortPermutation(...same, key)                                  -> Int32Array perm      (key 0..3)
-//   sortKeys(...same, key)                                         -> Float64Array keys
-//   applyPermutation(...same, perm)                                -> undefined            (in place)
-//   permuteUnitAxis(data, rows, units, block, perm)                -> undefined            (in place)
-//   matchingSimilarity(...A, ...B, isa?)                           -> Float64Array A.units x B.units
-//   matchingSimilarityAsync(...A, ...B, isa?)                      -> Promise<same> (worker thread)
-// Errors come back with code "INVALID_ARGUMENT".
-#include <cmath>
-#include <initializer_list>
-#include <stdexcept>
+// Node-API glue for the canonicalization and matching kernels (src/canonical.hpp,
+// src/matching.hpp), on binding/binding.hpp. A layer is an object
+// { win, bin, wout, units, fanIn, outRows, block } (see LayerWeights in lib/weights/kernels.ts).
+//   normalizeScale[Sync]({ layer })               -> Float64Array factors   (in place)
+//   fixSign[Sync]({ layer })                      -> Int8Array signs        (in place)
+//   sortPermutation[Sync]({ layer, key })         -> Int32Array perm        (key: out-norm | bias | in-l1 | first-weight)
+//   sortKeys[Sync]({ layer, key })                -> Float64Array keys
+//   applyPermutation[Sync]({ layer, perm })       -> undefined              (in place)
+//   permuteUnitAxis[Sync]({ data, rows, units, block, perm }) -> undefined  (in place)
+//   matchingSimilarity[Sync]({ a, b, isa? })      -> Float64Array a.units x b.units
+// lib/weights/kernels.ts checks values (permutations, matching shapes) before calling.
 #include <string>
 
+#include "binding.hpp"
 #include "canonical.hpp"
-#include "cpu_features.hpp"
 #include "matching.hpp"
-#include "registry.hpp"
 
 namespace {
 
 using modeldiff::LayerView;
+using modeldiff_binding::Args;
+using modeldiff_binding::Output;
 
-Napi::Error invalid(Napi::Env env, const std::string& msg) {
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Value().Set("code", Napi::String::New(env, "INVALID_ARGUMENT"));
-  return e;
+LayerView layer_of(Args args) {
+  const size_t units = args.size("units"), fan_in = args.size("fanIn"), out_rows = args.size("outRows"),
+               block = args.size("block");
+  return LayerView{args.array<double>("win", modeldiff_binding::product(args, {units, fan_in})),
+                   args.array<double>("bin", units),
+                   args.array<double>("wout", modeldiff_binding::product(args, {out_rows, units, block})),
+                   units,
+                   fan_in,
+                   out_rows,
+                   block};
 }
 
-size_t dim(const Napi::CallbackInfo& info, size_t i, const std::string& name) {
-  if (info.Length() <= i || !info[i].IsNumber())
-    throw invalid(info.Env(), name + " must be a number");
-  const double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0) || d != std::floor(d) || d > 2147483647.0)
-    throw invalid(info.Env(), name + " must be a non-negative integer");
-  return static_cast<size_t>(d);
-}
-
-template <typename T>
-T typed(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, size_t expected,
-        const std::string& name, const char* type_name) {
-  if (info.Length() <= i || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != type)
-    throw invalid(info.Env(), name + " must be a " + type_name);
-  T a = info[i].As<T>();
-  if (a.ElementLength() != expected)
-    throw invalid(info.Env(), name + " has " + std::to_string(a.ElementLength()) +
-                                  " elements, expected " + std::to_string(expected));
-  return a;
-}
-
-Napi::Float64Array f64(const Napi::CallbackInfo& info, size_t i, size_t n, const std::string& name) {
-  return typed<Napi::Float64Array>(info, i, napi_float64_array, n, name, "Float64Array");
-}
-
-// a*b*c, refusing products past 2^53 (no size_t wrap-around can then make a
-// huge shape match a small buffer).
-size_t product(Napi::Env env, std::initializer_list<size_t> dims, const std::string& what) {
-  double p = 1;
-  for (size_t d : dims) p *= static_cast<double>(d);
-  if (p > 9007199254740992.0) throw invalid(env, what + ": shape too large");
-  size_t r = 1;
-  for (size_t d : dims) r *= d;
-  return r;
-}
-
-// Reads (win, bin, wout, units, fanIn, outRows, block) starting at argument i.
-LayerView layer(const Napi::CallbackInfo& info, size_t i, const std::string& prefix = "") {
-  const size_t units = dim(info, i + 3, prefix + "units"), fan_in = dim(info, i + 4, prefix + "fanIn"),
-               out_rows = dim(info, i + 5, prefix + "outRows"), block = dim(info, i + 6, prefix + "block");
-  Napi::Env env = info.Env();
-  return LayerView{f64(info, i, product(env, {units, fan_in}, prefix + "win"), prefix + "win").Data(),
-                   f64(info, i + 1, units, prefix + "bin").Data(),
-                   f64(info, i + 2, product(env, {out_rows, units, block}, prefix + "wout"), prefix + "wout").Data(),
-                   units, fan_in, out_rows, block};
-}
-
-const int32_t* permutation(const Napi::CallbackInfo& info, size_t i, size_t units) {
-  const int32_t* p =
-      typed<Napi::Int32Array>(info, i, napi_int32_array, units, "perm", "Int32Array").Data();
-  if (!modeldiff::is_permutation(p, units))
-    throw invalid(info.Env(), "perm is not a permutation of 0.." + std::to_string(units) + "-1");
-  return p;
-}
-
-template <typename F>
-auto kernel(Napi::Env env, F&& f) {
-  try {
-    return f();
-  } catch (const std::invalid_argument& e) {
-    throw invalid(env, e.what());
-  }
-}
-
-Napi::Value NormalizeScale(const Napi::CallbackInfo& info) {
-  LayerView l = layer(info, 0);
-  Napi::Float64Array factors = Napi::Float64Array::New(info.Env(), l.units);
-  kernel(info.Env(), [&] { modeldiff::normalize_scale(l, factors.Data()); return 0; });
-  return factors;
-}
-
-Napi::Value FixSign(const Napi::CallbackInfo& info) {
-  LayerView l = layer(info, 0);
-  Napi::Int8Array signs = Napi::Int8Array::New(info.Env(), l.units);
-  kernel(info.Env(), [&] { modeldiff::fix_sign(l, signs.Data()); return 0; });
-  return signs;
-}
-
-Napi::Value SortPermutation(const Napi::CallbackInfo& info) {
-  LayerView l = layer(info, 0);
-  const size_t key = dim(info, 7, "key");
-  if (key > 3) throw invalid(info.Env(), "key must be 0..3");
-  Napi::Int32Array perm = Napi::Int32Array::New(info.Env(), l.units);
-  kernel(info.Env(), [&] {
-    modeldiff::sort_permutation(l, static_cast<modeldiff::SortKey>(key), perm.Data());
-    return 0;
-  });
+// An index out of range would write outside the layer's arrays: refused here, with the buffer
+// sizes, although lib/weights/kernels.ts has already checked it.
+const int32_t* permutation_of(Args& args, size_t units) {
+  const int32_t* perm = args.array<int32_t>("perm", units);
+  if (!modeldiff::is_permutation(perm, units)) args.fail("perm is not a permutation of 0.." + std::to_string(units) + "-1");
   return perm;
 }
 
-Napi::Value SortKeys(const Napi::CallbackInfo& info) {
-  LayerView l = layer(info, 0);
-  const size_t key = dim(info, 7, "key");
-  if (key > 3) throw invalid(info.Env(), "key must be 0..3");
-  Napi::Float64Array keys = Napi::Float64Array::New(info.Env(), l.units);
-  modeldiff::sort_keys(l, static_cast<modeldiff::SortKey>(key), keys.Data());
-  return keys;
+modeldiff::SortKey key_of(const Args& args) {
+  const std::string key = args.string("key");
+  if (key == "out-norm") return modeldiff::SortKey::OutNorm;
+  if (key == "bias") return modeldiff::SortKey::Bias;
+  if (key == "in-l1") return modeldiff::SortKey::InL1;
+  if (key == "first-weight") return modeldiff::SortKey::FirstWeight;
+  args.fail("key must be one of out-norm, bias, in-l1, first-weight");
 }
 
-Napi::Value ApplyPermutation(const Napi::CallbackInfo& info) {
-  LayerView l = layer(info, 0);
-  modeldiff::apply_permutation(l, permutation(info, 7, l.units));
-  return info.Env().Undefined();
-}
-
-Napi::Value PermuteUnitAxis(const Napi::CallbackInfo& info) {
-  const size_t rows = dim(info, 1, "rows"), units = dim(info, 2, "units"), block = dim(info, 3, "block");
-  double* data = f64(info, 0, product(info.Env(), {rows, units, block}, "data"), "data").Data();
-  modeldiff::permute_unit_axis(data, rows, units, block, permutation(info, 4, units));
-  return info.Env().Undefined();
-}
-
-modeldiff::Isa isa_arg(const Napi::CallbackInfo& info, size_t i) {
-  modeldiff::Isa isa = modeldiff::active_isa();
-  if (info.Length() > i && !info[i].IsUndefined()) {
-    const std::string name = info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : "";
-    if (!modeldiff::parse_isa(name, &isa) || !modeldiff::isa_supported(isa))
-      throw invalid(info.Env(), "isa '" + name + "' is not supported on this machine");
-  }
-  return isa;
-}
-
-Napi::Value MatchingSimilarity(const Napi::CallbackInfo& info) {
-  LayerView a = layer(info, 0, "a."), b = layer(info, 7, "b.");
-  const modeldiff::Isa isa = isa_arg(info, 14);
-  Napi::Float64Array out = Napi::Float64Array::New(info.Env(), a.units * b.units);
-  kernel(info.Env(), [&] { modeldiff::matching_similarity(a, b, out.Data(), 0, isa); return 0; });
-  return out;
-}
-
-// Off the main thread: keeps the six input arrays and the output alive and
-// touches only their raw pointers in Execute(). Inputs must not be mutated
-// until the promise settles.
-class MatchingWorker : public Napi::AsyncWorker {
- public:
-  MatchingWorker(const Napi::CallbackInfo& info, const LayerView& a, const LayerView& b,
-                 modeldiff::Isa isa)
-      : Napi::AsyncWorker(info.Env(), "modeldiff:matchingSimilarity"),
-        deferred_(Napi::Promise::Deferred::New(info.Env())),
-        a_(a),
-        b_(b),
-        isa_(isa) {
-    for (size_t i = 0; i < 3; ++i) {
-      inputs_[i] = Napi::Persistent(info[i].As<Napi::Object>());
-      inputs_[3 + i] = Napi::Persistent(info[7 + i].As<Napi::Object>());
-    }
-    Napi::Float64Array out = Napi::Float64Array::New(info.Env(), a.units * b.units);
-    out_ = out.Data();
-    out_ref_ = Napi::Persistent(out);
-  }
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      modeldiff::matching_similarity(a_, b_, out_, 0, isa_);
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(out_ref_.Value()); }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(invalid(Env(), e.Message()).Value());
-  }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  LayerView a_, b_;
-  modeldiff::Isa isa_;
-  Napi::ObjectReference inputs_[6];
-  Napi::Reference<Napi::Float64Array> out_ref_;
-  double* out_ = nullptr;
+struct NormalizeScale {
+  LayerView layer;
+  Output<double> factors;
+  explicit NormalizeScale(Args& args) : layer(layer_of(args.object("layer"))), factors(args.env(), layer.units) {}
+  void run() { modeldiff::normalize_scale(layer, factors.data); }
+  Napi::Value result(Napi::Env) { return factors.value(); }
 };
 
-Napi::Value MatchingSimilarityAsync(const Napi::CallbackInfo& info) {
-  LayerView a = layer(info, 0, "a."), b = layer(info, 7, "b.");
-  auto* worker = new MatchingWorker(info, a, b, isa_arg(info, 14));
-  Napi::Promise p = worker->Promise();
-  worker->Queue();
-  return p;
-}
+struct FixSign {
+  LayerView layer;
+  Output<int8_t> signs;
+  explicit FixSign(Args& args) : layer(layer_of(args.object("layer"))), signs(args.env(), layer.units) {}
+  void run() { modeldiff::fix_sign(layer, signs.data); }
+  Napi::Value result(Napi::Env) { return signs.value(); }
+};
+
+struct SortPermutation {
+  LayerView layer;
+  modeldiff::SortKey key;
+  Output<int32_t> perm;
+  explicit SortPermutation(Args& args)
+      : layer(layer_of(args.object("layer"))), key(key_of(args)), perm(args.env(), layer.units) {}
+  void run() { modeldiff::sort_permutation(layer, key, perm.data); }
+  Napi::Value result(Napi::Env) { return perm.value(); }
+};
+
+struct SortKeys {
+  LayerView layer;
+  modeldiff::SortKey key;
+  Output<double> keys;
+  explicit SortKeys(Args& args) : layer(layer_of(args.object("layer"))), key(key_of(args)), keys(args.env(), layer.units) {}
+  void run() { modeldiff::sort_keys(layer, key, keys.data); }
+  Napi::Value result(Napi::Env) { return keys.value(); }
+};
+
+struct ApplyPermutation {
+  LayerView layer;
+  const int32_t* perm;
+  explicit ApplyPermutation(Args& args)
+      : layer(layer_of(args.object("layer"))), perm(permutation_of(args, layer.units)) {}
+  void run() { modeldiff::apply_permutation(layer, perm); }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+struct PermuteUnitAxis {
+  size_t rows, units, block;
+  double* data;
+  const int32_t* perm;
+  explicit PermuteUnitAxis(Args& args)
+      : rows(args.size("rows")),
+        units(args.size("units")),
+        block(args.size("block")),
+        data(args.array<double>("data", modeldiff_binding::product(args, {rows, units, block}))),
+        perm(permutation_of(args, units)) {}
+  void run() { modeldiff::permute_unit_axis(data, rows, units, block, perm); }
+  Napi::Value result(Napi::Env env) { return env.Undefined(); }
+};
+
+struct MatchingSimilarity {
+  LayerView a, b;
+  modeldiff::Isa isa;
+  Output<double> out;
+  explicit MatchingSimilarity(Args& args)
+      : a(layer_of(args.object("a"))), b(layer_of(args.object("b"))), isa(args.isa()), out(args.env(), a.units * b.units) {}
+  void run() { modeldiff::matching_similarity(a, b, out.data, 0, isa); }
+  Napi::Value result(Napi::Env) { return out.value(); }
+};
 
 void InitCanonical(Napi::Env env, Napi::Object exports) {
-  exports.Set("normalizeScale", Napi::Function::New(env, NormalizeScale, "normalizeScale"));
-  exports.Set("fixSign", Napi::Function::New(env, FixSign, "fixSign"));
-  exports.Set("sortPermutation", Napi::Function::New(env, SortPermutation, "sortPermutation"));
-  exports.Set("sortKeys", Napi::Function::New(env, SortKeys, "sortKeys"));
-  exports.Set("applyPermutation", Napi::Function::New(env, ApplyPermutation, "applyPermutation"));
-  exports.Set("permuteUnitAxis", Napi::Function::New(env, PermuteUnitAxis, "permuteUnitAxis"));
-  exports.Set("matchingSimilarity",
-              Napi::Function::New(env, MatchingSimilarity, "matchingSimilarity"));
-  exports.Set("matchingSimilarityAsync",
-              Napi::Function::New(env, MatchingSimilarityAsync, "matchingSimilarityAsync"));
+  using modeldiff_binding::export_call;
+  export_call<NormalizeScale>(env, exports, "normalizeScale");
+  export_call<FixSign>(env, exports, "fixSign");
+  export_call<SortPermutation>(env, exports, "sortPermutation");
+  export_call<SortKeys>(env, exports, "sortKeys");
+  export_call<ApplyPermutation>(env, exports, "applyPermutation");
+  export_call<PermuteUnitAxis>(env, exports, "permuteUnitAxis");
+  export_call<MatchingSimilarity>(env, exports, "matchingSimilarity");
 }
 
 modeldiff_binding::Registrar reg("canonical", InitCanonical);

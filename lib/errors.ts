@@ -31,11 +31,17 @@ export class ModeldiffError extends Error {
    * it, and the CLI names its flag for it. The message itself never names a command-line flag.
    */
   readonly option?: string;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; option?: string }) {
+  /** The input at fault, when one is (e.g. a model's file name, or 'a' / 'b'). */
+  readonly input?: string;
+  /** The row (sample) of that input at fault, when one is (0-based). */
+  readonly row?: number;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; option?: string; input?: string; row?: number }) {
     super(message, options);
     this.name = 'ModeldiffError';
     this.code = code;
     if (options?.option !== undefined) this.option = options.option;
+    if (options?.input !== undefined) this.input = options.input;
+    if (options?.row !== undefined) this.row = options.row;
   }
 
   /** Process exit status the CLI uses for this error: 2 for usage, else 1. */

@@ -22,6 +22,8 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+
+#include "error.hpp"
 #include <string>
 #include <vector>
 
@@ -245,9 +247,9 @@ bool validate(const double* cost, size_t rows, size_t cols, bool maximize) {
     for (size_t col = 0; col < cols; ++col) {
       const double h = src[col];
       if (std::isfinite(h)) continue;
-      if (std::isnan(h)) throw std::invalid_argument("cost" + at(r, col) + " is NaN");
+      if (std::isnan(h)) throw Error("INVALID_ARGUMENT", "cost" + at(r, col) + " is NaN");
       if (h != forbidden)
-        throw std::invalid_argument(
+        throw Error("INVALID_ARGUMENT", 
             "cost" + at(r, col) + " is " + (h > 0 ? "+Infinity" : "-Infinity") +
             ", which makes the " + (maximize ? "maximum" : "minimum") + " unbounded; only " +
             (maximize ? "-Infinity" : "+Infinity") + " may mark a forbidden pair");
@@ -271,7 +273,7 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
   for (size_t i = 0; i < rows; ++i) row_to_col_out[i] = -1;
   if (rows == 0 || cols == 0) return 0.0;
   if (rows > static_cast<size_t>(INT32_MAX) || cols > static_cast<size_t>(INT32_MAX))
-    throw std::invalid_argument("cost: too many rows or columns");
+    throw Error("INVALID_ARGUMENT", "cost: too many rows or columns");
 
   // Square: LAPJV, unless a non-finite entry turns up in the first pass.
   const double sign = maximize ? -1.0 : 1.0;
@@ -288,7 +290,7 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
                              count.data(), n);
     if (finite) {
       if (!lapjv(cost, sign, static_cast<int>(n), vmin, imin, count, k, row_to_col_out))
-        throw std::invalid_argument(overflow);
+        throw Error("INVALID_ARGUMENT", overflow);
       return total_of(cost, rows, cols, row_to_col_out);
     }
   }
@@ -317,7 +319,7 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
       for (double& h : signed_copy) h = -h;
       work = signed_copy.data();
     }
-    if (!shortest_path(work, nr, nc, col4row.data())) throw std::invalid_argument(infeasible);
+    if (!shortest_path(work, nr, nc, col4row.data())) throw Error("INVALID_ARGUMENT", infeasible);
   } else {
     // Jonker-Volgenant shortest augmenting paths from every row, no
     // initialization (zero prices are dual feasible for rows <= cols and keep
@@ -327,7 +329,7 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
     for (size_t i = 0; i < nr; ++i) all_rows[i] = static_cast<int>(i);
     if (!augment(work, sign, static_cast<int>(nr), static_cast<int>(nc), k, v, col4row.data(), y,
                  all_rows))
-      throw std::invalid_argument(has_forbidden ? infeasible : std::string(overflow));
+      throw Error("INVALID_ARGUMENT", has_forbidden ? infeasible : std::string(overflow));
   }
   if (transpose) {
     for (size_t j = 0; j < nr; ++j) row_to_col_out[col4row[j]] = static_cast<int32_t>(j);

@@ -23,7 +23,7 @@ enum class AssignmentMethod {
 // Writes row_to_col_out[rows] (-1 for rows left unassigned when rows > cols)
 // and returns the total of the ORIGINAL costs over the assigned pairs.
 // Forbidden pairs: +Inf when minimizing, -Inf when maximizing.
-// Throws std::invalid_argument naming `cost` on NaN, on an infinity of the
+// Throws modeldiff::Error (INVALID_ARGUMENT) naming `cost` on NaN, on an infinity of the
 // unbounded sign, or when no complete assignment avoids the forbidden pairs.
 // Deterministic: same input, same output (ties resolved by index order; a
 // constant matrix yields the identity), and identical for every `isa`.

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
+
+#include "error.hpp"
 #include <string>
 #include <vector>
 
@@ -13,7 +15,7 @@ namespace modeldiff {
 void check_finite(const double* data, size_t n, const char* name) {
   for (size_t i = 0; i < n; ++i) {
     if (!std::isfinite(data[i]))
-      throw std::invalid_argument(std::string(name) + "[" + std::to_string(i) + "] is " +
+      throw Error("INVALID_ARGUMENT", std::string(name) + "[" + std::to_string(i) + "] is " +
                                   (std::isnan(data[i]) ? "NaN" : "infinite") +
                                   "; weights must be finite");
   }

@@ -5,7 +5,7 @@
 //   wout : out_rows x units x block, row-major (unit u's outgoing weights are
 //          wout[o, u, 0..block) for every o)
 // Every function here works IN PLACE on these arrays and throws
-// std::invalid_argument (naming the array) on non-finite input.
+// modeldiff::Error (INVALID_ARGUMENT) (naming the array) on non-finite input.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -61,7 +61,7 @@ void permute_unit_axis(double* data, size_t rows, size_t units, size_t block,
 // axis of wout (a unit's whole block moves).
 void apply_permutation(const LayerView& layer, const int32_t* perm);
 
-// Throws std::invalid_argument("<name>[index] is NaN/Infinity...") if any of
+// Throws modeldiff::Error(INVALID_ARGUMENT, "<name>[index] is NaN/Infinity...") if any of
 // data[0..n) is not finite.
 void check_finite(const double* data, size_t n, const char* name);
 

@@ -103,10 +103,6 @@ Plan make_plan(size_t k, uint32_t measures, const Options& opt) {
                     "cost matrix entry [" + std::to_string(i / pl.ke) + "][" + std::to_string(i % pl.ke) +
                         "] = " + fmt(opt.cost[i]) + " must be finite and >= 0");
   }
-  if (!(opt.epsilon >= 0) || !std::isfinite(opt.epsilon))
-    throw Error("INVALID_ARGUMENT", -1, -1, "epsilon must be a finite number >= 0, got " + fmt(opt.epsilon));
-  if (!isa_supported(opt.isa))
-    throw Error("INVALID_ARGUMENT", -1, -1, std::string("ISA '") + isa_name(opt.isa) + "' is not supported on this CPU");
   pl.kern = &kernels_for(opt.isa);
   return pl;
 }
@@ -369,7 +365,6 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
 
 void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measure, const Options& opt, double* out) {
   if (n == 0 || k == 0) throw Error("INVALID_ARGUMENT", -1, -1, "inputs must have at least one row and one column");
-  if (measure < 0 || measure >= kNumMeasures) throw Error("INVALID_ARGUMENT", -1, -1, "unknown measure");
   const Plan pl = make_plan(k, 1u << measure, opt);
   const bool symmetric = !(measure == kKl || measure == kKlReverse || measure == kEmdCost);
   const bool batchable = (pl.kind == Kind::Logits || pl.kind == Kind::Probs) && k <= kBatchMaxClasses &&

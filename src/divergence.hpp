@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cpu_features.hpp"
+#include "error.hpp"
 
 namespace modeldiff {
 namespace divergence {
@@ -58,16 +59,9 @@ struct Options {
   unsigned threads = 1;           // >= 1
 };
 
-// A failure the caller caused. `code` is one of the ErrorCode strings of lib/errors.ts.
-// `matrix` (0 = first input, 1 = second, or model index for pairwise; -1 = none) and
-// `row` (-1 = none) let the TypeScript layer name the input at fault.
-struct Error : std::runtime_error {
-  std::string code;
-  long matrix;
-  long row;
-  Error(std::string code_, long matrix_, long row_, const std::string& detail)
-      : std::runtime_error(detail), code(std::move(code_)), matrix(matrix_), row(row_) {}
-};
+// Failures the caller caused are thrown as modeldiff::Error (src/error.hpp) with `input`
+// 0 = first input, 1 = second, or the model index for pairwise, and the row at fault.
+using modeldiff::Error;
 
 // Per-sample values of every measure whose bit is set in `measures` (bit m = Measure m),
 // written to out[m][0..n). Throws Error. Results do not depend on options.threads.

@@ -67,7 +67,7 @@ inline double load(const MatrixView& m, std::size_t r, std::size_t c) {
   std::ostringstream os;
   os << "matrix " << m.name << " has a non-finite value (" << load(m, r, c) << ") at row " << r
      << ", column " << c;
-  throw NonFiniteError(os.str());
+  throw Error("NON_FINITE", m.input, static_cast<long>(r), os.str());
 }
 
 // Column means in float64 (per-thread partial sums over row ranges), checking
@@ -116,7 +116,7 @@ void mirror_upper(double* C, std::size_t m) {
 void feature_gram(const MatrixView& x, const MatrixView* y, bool center, Isa isa, int threads,
                   double* gram, double* mean_out, double* rowsq_x, double* rowsq_y) {
   const std::size_t n = x.rows, px = x.cols, py = y ? y->cols : 0, P = px + py;
-  if (y && y->rows != n) throw std::invalid_argument("X and Y must have the same number of rows (samples)");
+  if (y && y->rows != n) throw Error("INVALID_ARGUMENT", "X and Y must have the same number of rows (samples)");
   if (P == 0) return;
 
   std::vector<double> mean(P, 0.0);

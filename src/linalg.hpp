@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cpu_features.hpp"
+#include "error.hpp"
 
 namespace modeldiff {
 namespace linalg {
@@ -21,12 +22,9 @@ struct MatrixView {
   std::size_t rows = 0;
   std::size_t cols = 0;
   const char* name = "X";
+  long input = 0;  // the Error's `input` when this matrix holds a NaN/Inf
 };
 
-// A NaN/Inf in an input; what() names the matrix, row and column.
-struct NonFiniteError : std::invalid_argument {
-  explicit NonFiniteError(const std::string& what) : std::invalid_argument(what) {}
-};
 
 // Feature-space Gram of Z = [X | Y] (n x P, P = px + py; Y optional):
 //   gram   (P x P, full symmetric): Zc^T Zc, Zc = Z with column means removed
@@ -34,7 +32,8 @@ struct NonFiniteError : std::invalid_argument {
 //   mean   (P):  the column means that were removed (zeros if !center);
 //   rowsq_x / rowsq_y (n each): squared norm of each centered row of X / Y
 //          (the diagonal of the sample-space Gram, needed by debiased HSIC).
-// Any output pointer may be null. Throws NonFiniteError, std::invalid_argument.
+// Any output pointer may be null. Throws modeldiff::Error: NON_FINITE (input 0 = X,
+// 1 = Y, and the row; what() also names the column) or INVALID_ARGUMENT.
 void feature_gram(const MatrixView& x, const MatrixView* y, bool center, Isa isa, int threads,
                   double* gram, double* mean, double* rowsq_x, double* rowsq_y);
 

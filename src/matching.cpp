@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
+
+#include "error.hpp"
 #include <thread>
 #include <vector>
 
@@ -62,7 +64,7 @@ constexpr size_t kRowBlock = 4;  // rows of C per work item (the micro-kernel he
 void matching_similarity(const LayerView& a, const LayerView& b, double* out, unsigned threads,
                          Isa isa) {
   if (a.fan_in != b.fan_in || a.out_rows != b.out_rows || a.block != b.block)
-    throw std::invalid_argument("matching similarity: layers a and b differ in fanIn, outRows or block");
+    throw Error("INVALID_ARGUMENT", "matching similarity: layers a and b differ in fanIn, outRows or block");
   check_finite(a.win, a.units * a.fan_in, "a.win");
   check_finite(a.bin, a.units, "a.bin");
   check_finite(a.wout, a.out_rows * a.units * a.block, "a.wout");

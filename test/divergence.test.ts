@@ -637,8 +637,8 @@ t.test('errors name the input, the row and both shapes', async (t) => {
     t.throws(() => divergencePerSampleSync(good, good, ['js'], { isa: unsupported }), { code: 'INVALID_ARGUMENT', message: /not supported on this CPU/ });
   }
   // Errors raised by the binding itself (bypassing the TS checks) still carry a code.
-  t.throws(() => native.divergencePerSample(good.data, good.data, 3, 3, ['js'], { kind: 'logits' }, false), { code: 'SHAPE_MISMATCH' });
-  t.throws(() => native.divergencePerSample(good.data, good.data, 3, 2, ['js'], { kind: 'x' as 'logits' }, false), { code: 'INVALID_ARGUMENT' });
+  t.throws(() => native.divergencePerSampleSync({ a: good.data, b: good.data, n: 3, k: 3, measures: ['js'], kind: 'logits' }), { code: 'SHAPE_MISMATCH' });
+  t.throws(() => native.divergencePerSampleSync({ a: good.data, b: good.data, n: 3, k: 2, measures: ['js'], kind: 'x' as 'logits' }), { code: 'INVALID_ARGUMENT' });
 });
 
 t.test('argmax-only requests skip the softmax but still check finiteness', async (t) => {
@@ -807,18 +807,19 @@ t.test('predict and cohenKappa', async (t) => {
 });
 
 t.test('memory-read ceiling kernel sums correctly', async (t) => {
+  const memoryRead = (data: Float32Array | Float64Array, threads: number) => native.divergenceMemoryReadSync({ data, length: data.length, threads });
   const rng = createRng(77);
   const randomLogitsFor = (n: number, k: number) => randomLogits(rng, n, k);
   const data = Float64Array.from({ length: 100001 }, (_, i) => i % 17);
   const ref = data.reduce((s, v) => s + v, 0);
-  t.equal(native.divergenceMemoryRead(data, 1), ref);
-  t.equal(native.divergenceMemoryRead(data, 3), ref);
+  t.equal(memoryRead(data, 1), ref);
+  t.equal(memoryRead(data, 3), ref);
   const f32 = Float32Array.from(data);
-  t.equal(native.divergenceMemoryRead(f32, 1), ref, 'float32');
-  t.equal(native.divergenceMemoryRead(f32.subarray(7), 2), ref - data.subarray(0, 7).reduce((s, v) => s + v, 0), 'a view with an offset');
-  t.throws(() => native.divergenceMemoryRead(new Int32Array(4) as unknown as Float64Array), { code: 'INVALID_ARGUMENT' });
+  t.equal(memoryRead(f32, 1), ref, 'float32');
+  t.equal(memoryRead(f32.subarray(7), 2), ref - data.subarray(0, 7).reduce((s, v) => s + v, 0), 'a view with an offset');
+  t.throws(() => native.divergenceMemoryReadSync({ data: new Int32Array(4) as unknown as Float64Array, length: 4 }), { code: 'INVALID_ARGUMENT' });
   // Absurd thread counts are capped at the hardware's, not honoured (or the process would die).
-  t.equal(native.divergenceMemoryRead(data, 100000), ref, 'threads: 1e5');
+  t.equal(memoryRead(data, 100000), ref, 'threads: 1e5');
   const a = randomLogitsFor(2000, 10);
   const b = randomLogitsFor(2000, 10);
   t.same(divergencePerSampleSync(a, b, ['js'], { threads: 100000 }).js, divergencePerSampleSync(a, b, ['js'], { threads: 1 }).js, 'per-sample with threads: 1e5');

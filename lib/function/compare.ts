@@ -17,6 +17,7 @@ import path from 'node:path';
 import { readArray } from '../io/array-file';
 import { type ProbeSource, type ProbeStream, loadLabels, openProbe } from '../io/probe';
 import { DTYPES, type Tensor, makeTensor } from '../io/tensor';
+import { withRowOffset } from '../native/call';
 import { checkArrayOption, checkBooleanOption, optionsObject, requireOption } from '../util/options';
 import { type Accuracy, accuracyStats } from './accuracy';
 import {
@@ -408,11 +409,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
         }
       } catch (e) {
         // Kernel errors name a row of the chunk; name the probe-set sample instead.
-        if (e instanceof ModeldiffError && /\brow \d+\b/.test(e.message)) {
-          const message = e.message.replace(/\brow (\d+)\b/, (_, r: string) => `sample ${batch.start + Number(r)}`);
-          throw new ModeldiffError(e.code, message, { cause: e });
-        }
-        throw e;
+        throw withRowOffset(e, batch.start, 'sample');
       }
       for (const m of measures) perSample[m].set(values[m], batch.start);
       if (needPredictions) {

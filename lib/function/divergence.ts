@@ -13,10 +13,11 @@
  * not mutate them or transfer their buffers (a transferred buffer may be freed while a worker
  * reads it; Node-API cannot pin it or detect that). The Sync variant has no such window.
  */
-import { check, type ErrorCode, ModeldiffError } from '../errors';
+import { check, ModeldiffError } from '../errors';
 import { checkBooleanOption, optionsObject } from '../util/options';
 import { capabilities, type Isa, native } from '../native';
 import type { NativeDivergenceOptions } from '../native/divergence';
+import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
 
 export type OutputKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
 
@@ -234,7 +235,7 @@ function nativeOptions(
   checkBooleanOption(options.bits, 'divergence', 'bits');
   if (options.bits) out.bits = true;
   if (measures.includes('emd-cost')) {
-    const max = native.divergenceMaxEmdCostClasses();
+    const max = native.divergenceMaxEmdCostClasses;
     check(ke <= max, 'INVALID_ARGUMENT', `emd-cost supports at most ${max} classes, got ${ke}`);
     check(
       options.cost instanceof Float64Array && options.cost.length === ke * ke,
@@ -243,36 +244,10 @@ function nativeOptions(
     );
   }
   if (options.cost !== undefined) out.cost = options.cost;
-  if (options.isa !== undefined) {
-    const { supported } = capabilities();
-    check(
-      (supported as string[]).includes(options.isa),
-      'INVALID_ARGUMENT',
-      `isa '${String(options.isa)}' is not supported on this CPU (supported: ${supported.join(', ')})`,
-    );
-    out.isa = options.isa;
-  }
-  if (options.threads !== undefined) {
-    check(
-      Number.isInteger(options.threads) && options.threads >= 1,
-      'INVALID_ARGUMENT',
-      `threads must be an integer >= 1, got ${String(options.threads)}`,
-    );
-    out.threads = options.threads;
-  }
+  checkKernelOptions(options);
+  if (options.isa !== undefined) out.isa = options.isa;
+  if (options.threads !== undefined) out.threads = options.threads;
   return out;
-}
-
-/** Turn a binding error (code + input index + row) into a ModeldiffError naming the input. */
-function toModeldiffError(err: unknown, names: readonly string[]): unknown {
-  const e = err as { code?: unknown; matrix?: unknown; row?: unknown; message?: string };
-  if (!(err instanceof Error) || typeof e.code !== 'string') return err;
-  const matrix = typeof e.matrix === 'number' ? e.matrix : -1;
-  const row = typeof e.row === 'number' ? e.row : -1;
-  let where = '';
-  if (matrix >= 0) where = names[matrix] ?? `model ${matrix}`;
-  if (row >= 0) where += `${where ? ', ' : ''}row ${row}`;
-  return new ModeldiffError(e.code as ErrorCode, where ? `${where}: ${e.message}` : String(e.message), { cause: err });
 }
 
 interface Prepared {
@@ -317,14 +292,10 @@ export async function divergencePerSample<M extends FunctionMeasureName>(
   options: DivergenceOptions = {},
 ): Promise<Record<M, Float64Array>> {
   const p = preparePair(a, b, measures, options);
-  try {
-    return (await native.divergencePerSample(a.data, b.data, a.n, a.k, measures, p.opts, true)) as Record<
-      FunctionMeasureName,
-      Float64Array
-    >;
-  } catch (err) {
-    throw toModeldiffError(err, p.names);
-  }
+  return (await callNative('divergencePerSample', { ...p.opts, a: a.data, b: b.data, n: a.n, k: a.k, measures }, { inputs: p.names })) as Record<
+    M,
+    Float64Array
+  >;
 }
 
 /** {@link divergencePerSample} on the calling thread (fine for small inputs). */
@@ -335,14 +306,10 @@ export function divergencePerSampleSync<M extends FunctionMeasureName>(
   options: DivergenceOptions = {},
 ): Record<M, Float64Array> {
   const p = preparePair(a, b, measures, options);
-  try {
-    return native.divergencePerSample(a.data, b.data, a.n, a.k, measures, p.opts, false) as Record<
-      FunctionMeasureName,
-      Float64Array
-    >;
-  } catch (err) {
-    throw toModeldiffError(err, p.names);
-  }
+  return callNativeSync('divergencePerSample', { ...p.opts, a: a.data, b: b.data, n: a.n, k: a.k, measures }, { inputs: p.names }) as Record<
+    M,
+    Float64Array
+  >;
 }
 
 /**
@@ -370,17 +337,11 @@ export async function pairwiseDivergence(
   checkMeasures([measure]);
   const kind = resolveOutputKind(models, options.outputs ?? 'auto', names);
   const opts = nativeOptions(kind, first.k, [measure], options);
-  try {
-    return await native.divergencePairwise(
-      models.map((m) => m.data),
-      first.n,
-      first.k,
-      measure,
-      opts,
-    );
-  } catch (err) {
-    throw toModeldiffError(err, names);
-  }
+  return callNative(
+    'divergencePairwise',
+    { ...opts, models: models.map((m) => m.data), n: first.n, k: first.k, measure },
+    { inputs: names },
+  );
 }
 
 /**

@@ -1,53 +1,35 @@
 /** The divergence kernels' addon surface (binding/divergence.cpp). Use lib/function/divergence.ts instead. */
+import type { AddonCall, KernelCallOptions, RealArray } from './types';
 
-/** Options as the binding reads them. */
-export interface NativeDivergenceOptions {
+/** Options both divergence calls read. */
+export interface NativeDivergenceOptions extends KernelCallOptions {
   kind: 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
   epsilon?: number;
   bits?: boolean;
   cost?: Float64Array;
-  isa?: string;
-  threads?: number;
 }
 
-/**
- * Errors the binding throws (or rejects with) carry a ModeldiffError code and, where one input
- * is at fault, its index (`matrix`: 0 = a, 1 = b, or the model index) and `row`; -1 = none.
- */
-export interface NativeDivergenceError extends Error {
-  code: string;
-  matrix: number;
-  row: number;
+export interface PerSampleCall extends NativeDivergenceOptions {
+  a: RealArray;
+  b: RealArray;
+  n: number;
+  k: number;
+  measures: readonly string[];
 }
 
-export interface DivergenceAddon {
-  divergencePerSample(
-    a: Float32Array | Float64Array,
-    b: Float32Array | Float64Array,
-    n: number,
-    k: number,
-    measures: string[],
-    options: NativeDivergenceOptions,
-    async: false,
-  ): Record<string, Float64Array>;
-  divergencePerSample(
-    a: Float32Array | Float64Array,
-    b: Float32Array | Float64Array,
-    n: number,
-    k: number,
-    measures: string[],
-    options: NativeDivergenceOptions,
-    async: true,
-  ): Promise<Record<string, Float64Array>>;
-  divergencePairwise(
-    models: Array<Float32Array | Float64Array>,
-    n: number,
-    k: number,
-    measure: string,
-    options: NativeDivergenceOptions,
-  ): Promise<Float64Array>;
-  /** Sum of a float array with `threads` threads: the benchmark's memory-read ceiling. */
-  divergenceMemoryRead(data: Float32Array | Float64Array, threads?: number): number;
-  /** Largest class count the exact cost-matrix EMD accepts. */
-  divergenceMaxEmdCostClasses(): number;
+export interface PairwiseCall extends NativeDivergenceOptions {
+  models: RealArray[];
+  n: number;
+  k: number;
+  measure: string;
 }
+
+export type DivergenceAddon = AddonCall<'divergencePerSample', PerSampleCall, Record<string, Float64Array>> &
+  AddonCall<'divergencePairwise', PairwiseCall, Float64Array> &
+  /** Sum of a float array: the benchmark's memory-read ceiling. */
+  AddonCall<'divergenceMemoryRead', { data: RealArray; length: number; threads?: number }, number> & {
+    /** The measure names the kernels know, in kernel order. */
+    readonly divergenceMeasures: readonly string[];
+    /** Largest class count the exact cost-matrix EMD accepts. */
+    readonly divergenceMaxEmdCostClasses: number;
+  };

@@ -1,11 +1,12 @@
 /**
  * Raw addon surface of the Gram kernels (binding/linalg.cpp, src/linalg.cpp).
  * Use the validated wrappers in `lib/represent/gram.ts` instead of calling these
- * directly. Both run off the JS thread and resolve a promise; the input arrays
- * must not be mutated until it settles. Rejections are Error objects whose
- * `code` is 'NON_FINITE' (message names the matrix, row and column),
- * 'INVALID_ARGUMENT' or 'INTERNAL'.
+ * directly. A NaN/Inf in x or y fails with code 'NON_FINITE' (input 0 = x, 1 = y, and the row).
  */
+import type { AddonCall, KernelCallOptions, RealArray } from './types';
+
+export type { RealArray } from './types';
+
 export interface FeatureGramRaw {
   /** P×P row-major (P = px + py), Zcᵀ·Zc for Z = [X | Y], centered if asked. */
   gram: Float64Array;
@@ -17,26 +18,21 @@ export interface FeatureGramRaw {
   rowSqY: Float64Array | null;
 }
 
-export type RealArray = Float32Array | Float64Array;
-
-export interface LinalgAddon {
-  linalgFeatureGram(
-    x: RealArray,
-    n: number,
-    px: number,
-    y: RealArray | null,
-    py: number,
-    center: boolean,
-    isa?: string,
-    threads?: number,
-  ): Promise<FeatureGramRaw>;
-  linalgSampleGram(
-    x: RealArray,
-    n: number,
-    p: number,
-    center: boolean,
-    kind: 'dot' | 'sqdist',
-    isa?: string,
-    threads?: number,
-  ): Promise<Float64Array>;
+export interface FeatureGramCall extends KernelCallOptions {
+  x: RealArray;
+  n: number;
+  px: number;
+  y?: RealArray;
+  py?: number;
+  center: boolean;
 }
+
+export interface SampleGramCall extends KernelCallOptions {
+  x: RealArray;
+  n: number;
+  p: number;
+  center: boolean;
+  kind: 'dot' | 'sqdist';
+}
+
+export type LinalgAddon = AddonCall<'featureGram', FeatureGramCall, FeatureGramRaw> & AddonCall<'sampleGram', SampleGramCall, Float64Array>;

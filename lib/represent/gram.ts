@@ -2,8 +2,7 @@
  * Validated wrappers over the C++ Gram kernels (src/linalg.cpp): the heavy
  * O(n·p²) and O(n²·p) products, in float64, off the main thread.
  */
-import { ModeldiffError } from '../errors';
-import { native } from '../native';
+import { callNative, checkKernelOptions } from '../native/call';
 import type { Isa } from '../native/capabilities';
 import type { ActivationMatrix } from './matrix';
 
@@ -30,24 +29,14 @@ export interface FeatureGrams {
   rowSqY: Float64Array;
 }
 
-/** Maps an addon rejection (Error with `code`) to a ModeldiffError. */
-function rethrow(what: string, e: unknown): never {
-  const code = (e as { code?: unknown })?.code;
-  if (code === 'NON_FINITE' || code === 'INVALID_ARGUMENT') {
-    throw new ModeldiffError(code, `${what}: ${(e as Error).message}`);
-  }
-  /* c8 ignore next -- out-of-memory and similar */
-  throw new ModeldiffError('INTERNAL', `${what}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
-}
-
 /** Xcᵀ·Xc, Xcᵀ·Yc, Ycᵀ·Yc and centered row norms, in one pass over [X | Y]. */
 export async function featureGrams(x: ActivationMatrix, y: ActivationMatrix, options: KernelOptions = {}): Promise<FeatureGrams> {
-  let raw;
-  try {
-    raw = await native.linalgFeatureGram(x.data, x.n, x.p, y.data, y.p, true, options.isa, options.threads);
-  } catch (e) {
-    rethrow('feature Gram', e);
-  }
+  checkKernelOptions(options, 'feature Gram');
+  const raw = await callNative(
+    'featureGram',
+    { x: x.data, n: x.n, px: x.p, y: y.data, py: y.p, center: true, isa: options.isa, threads: options.threads },
+    { what: 'feature Gram', inputs: ['X', 'Y'], located: true },
+  );
   const P = x.p + y.p;
   const xx = new Float64Array(x.p * x.p);
   const yy = new Float64Array(y.p * y.p);
@@ -65,9 +54,10 @@ export async function featureGrams(x: ActivationMatrix, y: ActivationMatrix, opt
  * squared Euclidean distances between samples (`sqdist`).
  */
 export async function sampleGram(x: ActivationMatrix, kind: 'dot' | 'sqdist', options: KernelOptions = {}): Promise<Float64Array> {
-  try {
-    return await native.linalgSampleGram(x.data, x.n, x.p, true, kind, options.isa, options.threads);
-  } catch (e) {
-    rethrow('sample Gram', e);
-  }
+  checkKernelOptions(options, 'sample Gram');
+  return callNative(
+    'sampleGram',
+    { x: x.data, n: x.n, p: x.p, center: true, kind, isa: options.isa, threads: options.threads },
+    { what: 'sample Gram', inputs: ['X'], located: true },
+  );
 }

@@ -14,10 +14,10 @@
  * Functions marked "in place" modify the arrays of the layer they are given.
  * Everything is float64 and deterministic.
  */
-import { check, ModeldiffError } from '../errors';
-import { native } from '../native';
+import { check } from '../errors';
+import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
 import type { Isa } from '../native/capabilities';
-import type { AssignmentMethodCode, AssignmentResult, SortKeyCode } from '../native/weights';
+import type { AssignmentResult } from '../native/weights';
 
 export type { AssignmentResult } from '../native/weights';
 
@@ -50,7 +50,7 @@ export interface AssignmentOptions {
   isa?: Isa;
 }
 
-const METHOD_CODES: Record<AssignmentMethod, AssignmentMethodCode> = { auto: 0, lapjv: 1, 'shortest-path': 2 };
+const METHODS: readonly AssignmentMethod[] = ['auto', 'lapjv', 'shortest-path'];
 
 function isDim(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
@@ -67,19 +67,10 @@ function lsaArgs(cost: Float64Array, rows: number, cols: number, options: Assign
     `linearSumAssignment: cost has ${cost.length} elements, expected rows × cols = ${rows} × ${cols} = ${rows * cols}`,
   );
   const method = options.method ?? 'auto';
-  check(Object.hasOwn(METHOD_CODES, method), 'INVALID_ARGUMENT', `linearSumAssignment: unknown method "${method}" (auto, lapjv, shortest-path)`);
-  return [cost, rows, cols, options.maximize === true, METHOD_CODES[method], options.isa] as const;
+  check(METHODS.includes(method), 'INVALID_ARGUMENT', `linearSumAssignment: unknown method "${method}" (auto, lapjv, shortest-path)`);
+  checkKernelOptions({ isa: options.isa }, 'linearSumAssignment');
+  return { cost, rows, cols, maximize: options.maximize === true, method, isa: options.isa };
 }
-
-/** Re-throws an addon argument error as a ModeldiffError, prefixed with the function name. */
-function rethrow(fn: string, e: unknown): never {
-  if (e instanceof Error && (e as { code?: unknown }).code === 'INVALID_ARGUMENT') {
-    throw new ModeldiffError('INVALID_ARGUMENT', `${fn}: ${e.message}`);
-  }
-  /* c8 ignore start -- only out-of-memory and similar failures get here */
-  throw e;
-}
-/* c8 ignore stop */
 
 /**
  * Optimal linear sum assignment of a dense `rows × cols` cost matrix
@@ -101,11 +92,7 @@ export async function linearSumAssignment(
   options: AssignmentOptions = {},
 ): Promise<AssignmentResult> {
   const args = lsaArgs(cost, rows, cols, options);
-  try {
-    return await native.lsaAsync(...args);
-  } catch (e) {
-    rethrow('linearSumAssignment', e);
-  }
+  return callNative('linearSumAssignment', args, { what: 'linearSumAssignment' });
 }
 
 /** Synchronous `linearSumAssignment` (blocks the event loop; fine for small matrices). */
@@ -116,11 +103,7 @@ export function linearSumAssignmentSync(
   options: AssignmentOptions = {},
 ): AssignmentResult {
   const args = lsaArgs(cost, rows, cols, options);
-  try {
-    return native.lsaSync(...args);
-  } catch (e) {
-    rethrow('linearSumAssignmentSync', e);
-  }
+  return callNativeSync('linearSumAssignment', args, { what: 'linearSumAssignmentSync' });
 }
 
 /** Validates a layer's dims and array lengths, naming the argument at fault. */
@@ -143,7 +126,7 @@ function layerArgs(fn: string, layer: LayerWeights, name = 'layer') {
       `${fn}: ${name}.${k} has ${arr.length} elements, expected ${n} (units ${units}, fanIn ${fanIn}, outRows ${outRows}, block ${block})`,
     );
   }
-  return [win, bin, wout, units, fanIn, outRows, block] as const;
+  return { win, bin, wout, units, fanIn, outRows, block };
 }
 
 function checkPermutation(fn: string, perm: Int32Array, n: number): void {
@@ -165,12 +148,7 @@ function checkPermutation(fn: string, perm: Int32Array, n: number): void {
  * unit, which is left untouched). Idempotent: a second call returns factors ≈ 1.
  */
 export function normalizeScale(layer: LayerWeights): Float64Array {
-  const args = layerArgs('normalizeScale', layer);
-  try {
-    return native.normalizeScale(...args);
-  } catch (e) {
-    rethrow('normalizeScale', e);
-  }
+  return callNativeSync('normalizeScale', { layer: layerArgs('normalizeScale', layer) }, { what: 'normalizeScale' });
 }
 
 /**
@@ -181,12 +159,7 @@ export function normalizeScale(layer: LayerWeights): Float64Array {
  * +1 per unit. Idempotent; an all-zero incoming vector is left alone.
  */
 export function fixSign(layer: LayerWeights): Int8Array {
-  const args = layerArgs('fixSign', layer);
-  try {
-    return native.fixSign(...args);
-  } catch (e) {
-    rethrow('fixSign', e);
-  }
+  return callNativeSync('fixSign', { layer: layerArgs('fixSign', layer) }, { what: 'fixSign' });
 }
 
 /**
@@ -199,7 +172,7 @@ export function fixSign(layer: LayerWeights): Int8Array {
  */
 export type SortKey = 'out-norm' | 'bias' | 'in-l1' | 'first-weight';
 
-const SORT_KEY_CODES: Record<SortKey, SortKeyCode> = { 'out-norm': 0, bias: 1, 'in-l1': 2, 'first-weight': 3 };
+const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
 
 /**
  * The canonical order of a layer's units: `perm[i]` is the unit to place at
@@ -208,12 +181,8 @@ const SORT_KEY_CODES: Record<SortKey, SortKeyCode> = { 'out-norm': 0, bias: 1, '
  */
 export function sortPermutation(layer: LayerWeights, key: SortKey = 'out-norm'): Int32Array {
   const args = layerArgs('sortPermutation', layer);
-  check(Object.hasOwn(SORT_KEY_CODES, key), 'INVALID_ARGUMENT', `sortPermutation: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
-  try {
-    return native.sortPermutation(...args, SORT_KEY_CODES[key]);
-  } catch (e) {
-    rethrow('sortPermutation', e);
-  }
+  check(SORT_KEYS.includes(key), 'INVALID_ARGUMENT', `sortPermutation: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
+  return callNativeSync('sortPermutation', { layer: args, key }, { what: 'sortPermutation' });
 }
 
 /**
@@ -223,8 +192,8 @@ export function sortPermutation(layer: LayerWeights, key: SortKey = 'out-norm'):
  */
 export function sortKeys(layer: LayerWeights, key: SortKey = 'out-norm'): Float64Array {
   const args = layerArgs('sortKeys', layer);
-  check(Object.hasOwn(SORT_KEY_CODES, key), 'INVALID_ARGUMENT', `sortKeys: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
-  return native.sortKeys(...args, SORT_KEY_CODES[key]);
+  check(SORT_KEYS.includes(key), 'INVALID_ARGUMENT', `sortKeys: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
+  return callNativeSync('sortKeys', { layer: args, key }, { what: 'sortKeys' });
 }
 
 /**
@@ -235,7 +204,7 @@ export function sortKeys(layer: LayerWeights, key: SortKey = 'out-norm'): Float6
 export function applyPermutation(layer: LayerWeights, perm: Int32Array): void {
   const args = layerArgs('applyPermutation', layer);
   checkPermutation('applyPermutation', perm, layer.units);
-  native.applyPermutation(...args, perm);
+  callNativeSync('applyPermutation', { layer: args, perm }, { what: 'applyPermutation' });
 }
 
 /**
@@ -259,7 +228,7 @@ export function permuteUnitAxis(data: Float64Array, rows: number, units: number,
     `permuteUnitAxis: data has ${data.length} elements, expected rows × units × block = ${rows * units * block}`,
   );
   checkPermutation('permuteUnitAxis', perm, units);
-  native.permuteUnitAxis(data, rows, units, block, perm);
+  callNativeSync('permuteUnitAxis', { data, rows, units, block, perm }, { what: 'permuteUnitAxis' });
 }
 
 /**
@@ -274,12 +243,7 @@ export function permuteUnitAxis(data: Float64Array, rows: number, units: number,
  * `linearSumAssignment(C, a.units, b.units, { maximize: true })`.
  */
 export function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: { isa?: Isa } = {}): Float64Array {
-  const [argsA, argsB] = matchingArgs('matchingSimilarity', a, b);
-  try {
-    return native.matchingSimilarity(...argsA, ...argsB, options.isa);
-  } catch (e) {
-    rethrow('matchingSimilarity', e);
-  }
+  return callNativeSync('matchingSimilarity', matchingArgs('matchingSimilarity', a, b, options), { what: 'matchingSimilarity' });
 }
 
 /**
@@ -288,19 +252,15 @@ export function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: { 
  * place: do not modify them until the promise settles.
  */
 export async function matchingSimilarityAsync(a: LayerWeights, b: LayerWeights, options: { isa?: Isa } = {}): Promise<Float64Array> {
-  const [argsA, argsB] = matchingArgs('matchingSimilarityAsync', a, b);
-  try {
-    return await native.matchingSimilarityAsync(...argsA, ...argsB, options.isa);
-  } catch (e) {
-    rethrow('matchingSimilarityAsync', e);
-  }
+  return callNative('matchingSimilarity', matchingArgs('matchingSimilarityAsync', a, b, options), { what: 'matchingSimilarityAsync' });
 }
 
-function matchingArgs(fn: string, a: LayerWeights, b: LayerWeights) {
+function matchingArgs(fn: string, a: LayerWeights, b: LayerWeights, options: { isa?: Isa }) {
   const argsA = layerArgs(fn, a, 'a');
   const argsB = layerArgs(fn, b, 'b');
+  checkKernelOptions({ isa: options.isa }, fn);
   for (const k of ['fanIn', 'outRows', 'block'] as const) {
     check(a[k] === b[k], 'INVALID_ARGUMENT', `${fn}: a.${k} (${a[k]}) differs from b.${k} (${b[k]})`);
   }
-  return [argsA, argsB] as const;
+  return { a: argsA, b: argsB, isa: options.isa };
 }

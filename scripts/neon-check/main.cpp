@@ -599,8 +599,8 @@ void divergence_errors() {
               run(a, b, mask, o, isa);
               fail(lab + ": no error thrown");
             } catch (const dv::Error& e) {
-              if (e.code != "NON_FINITE" || e.matrix != c.matrix || e.row != c.row)
-                fail(lab + ": got " + e.code + " matrix " + std::to_string(e.matrix) + " row " + std::to_string(e.row) +
+              if (e.code != "NON_FINITE" || e.input != c.matrix || e.row != c.row)
+                fail(lab + ": got " + e.code + " matrix " + std::to_string(e.input) + " row " + std::to_string(e.row) +
                      " (" + e.what() + ")");
             } catch (const std::exception& e) {
               fail(lab + ": wrong exception type: " + e.what());
@@ -626,8 +626,8 @@ void divergence_errors() {
           run(a, b, kAllMask, o, isa);
           fail(lab + ": no error thrown");
         } catch (const dv::Error& e) {
-          if (e.code != "INVALID_PROBS" || e.matrix != want_m || e.row != want_r)
-            fail(lab + ": got " + e.code + " matrix " + std::to_string(e.matrix) + " row " + std::to_string(e.row) +
+          if (e.code != "INVALID_PROBS" || e.input != want_m || e.row != want_r)
+            fail(lab + ": got " + e.code + " matrix " + std::to_string(e.input) + " row " + std::to_string(e.row) +
                  " (" + e.what() + ")");
         }
       }
@@ -648,8 +648,8 @@ void divergence_errors() {
         dv::pairwise(mats.data(), 4, 20, k, dv::kJs, opt, out.data());
         fail(lab + ": no error thrown");
       } catch (const dv::Error& e) {
-        if (e.code != "NON_FINITE" || e.matrix != 2 || e.row != 13)
-          fail(lab + ": got " + e.code + " matrix " + std::to_string(e.matrix) + " row " + std::to_string(e.row));
+        if (e.code != "NON_FINITE" || e.input != 2 || e.row != 13)
+          fail(lab + ": got " + e.code + " matrix " + std::to_string(e.input) + " row " + std::to_string(e.row));
       }
     }
 }

@@ -1,0 +1,81 @@
+// The one native boundary (binding/binding.hpp, lib/native/call.ts): every addon call comes as
+// `name` (promise) and `nameSync`, takes one options object, and every failure becomes a
+// ModeldiffError with the kernel's input and row as fields.
+import t from 'tap';
+
+import { ModeldiffError } from '../lib/errors';
+import { divergencePerSample, divergencePerSampleSync } from '../lib/function/divergence';
+import { native } from '../lib/native';
+import { withRowOffset } from '../lib/native/call';
+import { featureGrams } from '../lib/represent/gram';
+
+const out = (rows: number[][]) => ({ data: Float64Array.from(rows.flat()), n: rows.length, k: rows[0]!.length });
+
+t.test('every addon call is exported as name and nameSync', async (t) => {
+  const fns = Object.keys(native).filter((k) => typeof (native as unknown as Record<string, unknown>)[k] === 'function');
+  // capabilities() is a plain query; the bootstrap calls keep their own form until
+  // binding/bootstrap.cpp moves onto binding/binding.hpp.
+  const calls = fns.filter((k) => !k.endsWith('Sync') && k !== 'capabilities' && !k.startsWith('bootstrap'));
+  t.ok(calls.length >= 10, `${calls.length} calls`);
+  for (const name of calls) t.ok(fns.includes(`${name}Sync`), `${name}Sync exists`);
+  for (const name of fns.filter((k) => k.endsWith('Sync'))) t.ok(fns.includes(name.slice(0, -4)), `${name} has a promise form`);
+});
+
+t.test('a kernel failure names its input and row, as fields and in the message', async (t) => {
+  const a = out([
+    [0, 1],
+    [1, 0],
+    [2, 2],
+  ]);
+  const b = out([
+    [0, 1],
+    [1, 0],
+    [NaN, 2],
+  ]);
+  let sync: unknown;
+  try {
+    divergencePerSampleSync(a, b, ['js'], { names: ['left.npy', 'right.npy'] });
+  } catch (e) {
+    sync = e;
+  }
+  t.ok(sync instanceof ModeldiffError);
+  const s = sync as ModeldiffError;
+  t.same([s.code, s.input, s.row, s.message], ['NON_FINITE', 'right.npy', 2, 'right.npy, row 2: contains NaN or Infinity']);
+  const err = (await divergencePerSample(a, b, ['js']).catch((e: unknown) => e)) as ModeldiffError;
+  t.ok(err instanceof ModeldiffError, 'the promise form rejects the same way');
+  t.same([err.code, err.input, err.row], ['NON_FINITE', 'b', 2]);
+  // A caller that ran the kernel on a chunk re-words the row from the fields, not the message.
+  const moved = withRowOffset(err, 1000, 'sample') as ModeldiffError;
+  t.same([moved.code, moved.input, moved.row, moved.message], ['NON_FINITE', 'b', 1002, 'b, sample 1002: contains NaN or Infinity']);
+  const other = new ModeldiffError('IO', 'disk full');
+  t.equal(withRowOffset(other, 5, 'sample'), other, 'errors not from a kernel pass through');
+});
+
+t.test('the Gram kernels report the matrix and row as fields', async (t) => {
+  const x = { data: Float64Array.from([1, 2, 3, 4, 5, NaN]), n: 3, p: 2 };
+  const y = { data: Float64Array.from([1, 2, 3]), n: 3, p: 1 };
+  const err = (await featureGrams(x, y).catch((e: unknown) => e)) as ModeldiffError;
+  t.same([err.code, err.input, err.row], ['NON_FINITE', 'X', 2]);
+  t.match(err.message, /^feature Gram: matrix X has a non-finite value \(nan\) at row 2, column 1$/);
+  const errY = (await featureGrams(y, x).catch((e: unknown) => e)) as ModeldiffError;
+  t.same([errY.input, errY.row], ['Y', 2]);
+});
+
+t.test('the binding checks types and buffer sizes, in both forms', async (t) => {
+  const a = new Float64Array(6);
+  t.throws(() => native.divergencePerSampleSync({ a, b: a, n: 2, k: 2, measures: ['js'], kind: 'logits' }), {
+    code: 'SHAPE_MISMATCH',
+    message: /^divergencePerSample: a has 6 elements, expected 4$/,
+  });
+  await t.rejects(native.divergencePerSample({ a, b: a, n: 3, k: 2, measures: ['js'], kind: 'logits', epsilon: 'x' as unknown as number }), {
+    code: 'INVALID_ARGUMENT',
+    message: /epsilon must be a number/,
+  });
+  t.throws(() => (native.featureGramSync as (o: unknown) => unknown)(undefined), { code: 'INVALID_ARGUMENT', message: /expects one options object/ });
+  const layer = { win: new Float64Array(2), bin: new Float64Array(2), wout: new Float64Array(2), units: 2, fanIn: 1, outRows: 1, block: 1 };
+  t.throws(() => native.matchingSimilaritySync({ a: layer, b: { ...layer, bin: new Float64Array(3) } }), {
+    code: 'SHAPE_MISMATCH',
+    message: /^matchingSimilarity: b\.bin has 3 elements, expected 2$/,
+  });
+  t.throws(() => native.applyPermutationSync({ layer, perm: Int32Array.from([1, 1]) }), { code: 'INVALID_ARGUMENT', message: /not a permutation/ });
+});
