@@ -13,6 +13,7 @@ import fs from 'node:fs';
 
 import { ModeldiffError } from '../errors';
 import { DTYPES, type DType, type Tensor, type TypedArray, elementCount, firstNonBool, formatShape, makeTensor } from './tensor';
+import { parseNpyHeader } from './npy-header';
 import { writeFileAtomic } from '../util/atomic-write';
 
 export interface NpyArray extends Tensor {
@@ -52,6 +53,18 @@ const DESCR_OF: Record<DType, string> = {
   bool: '|b1',
 };
 
+/** numpy's default `max_header_size`: longer headers are refused unless the caller raises the cap. */
+export const MAX_NPY_HEADER_SIZE = 10000;
+
+export interface NpyReadOptions {
+  /**
+   * Longest .npy header accepted, in characters (default 10000, numpy's `max_header_size`).
+   * numpy itself never writes headers that long; a larger one is usually a hostile or
+   * broken file, so raise this only for files you trust.
+   */
+  maxHeaderSize?: number;
+}
+
 function bad(source: string, msg: string): ModeldiffError {
   return new ModeldiffError('BAD_NPY', `${source}: ${msg}`);
 }
@@ -69,8 +82,8 @@ export function readDataFile(path: string): Buffer {
 }
 
 /** Read a .npy file. */
-export function readNpy(path: string): NpyArray {
-  return parseNpy(readDataFile(path), path);
+export function readNpy(path: string, options: NpyReadOptions = {}): NpyArray {
+  return parseNpy(readDataFile(path), path, options);
 }
 
 /** Where and how a .npy file stores its array (everything but the data itself). */
@@ -91,7 +104,7 @@ export interface NpyLayout {
  * and header (or the whole file); `fileLength` is the file's full length,
  * checked against what the header promises.
  */
-function npyLayout(bytes: Uint8Array, fileLength: number, source: string): NpyLayout {
+function npyLayout(bytes: Uint8Array, fileLength: number, source: string, options: NpyReadOptions): NpyLayout {
   if (fileLength < 10 || bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) {
     throw bad(source, 'not a .npy file (missing the \\x93NUMPY magic string)');
   }
@@ -103,9 +116,13 @@ function npyLayout(bytes: Uint8Array, fileLength: number, source: string): NpyLa
   if (fileLength < 8 + lenBytes || bytes.length < 8 + lenBytes) throw bad(source, 'truncated header');
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = 8 + lenBytes + headerLen;
+  const maxHeader = options.maxHeaderSize ?? MAX_NPY_HEADER_SIZE;
+  // A UTF-8 character is at most 4 bytes: refuse a huge header before reading or decoding it.
+  if (headerLen > maxHeaderBytes(major, maxHeader)) throw headerTooLong(source, headerLen, maxHeader);
   if (fileLength < dataStart || bytes.length < dataStart) throw bad(source, `truncated header (needs ${dataStart} bytes, file has ${fileLength})`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(8 + lenBytes, dataStart));
-  const { descr, fortranOrder, shape } = parseHeader(header, source);
+  if (header.length > maxHeader) throw headerTooLong(source, header.length, maxHeader);
+  const { descr, fortranOrder, shape } = parseNpyHeader(header, source, major < 3);
 
   const m = /^([<>|=])([a-zA-Z])(\d+)$/.exec(descr);
   if (!m) {
@@ -124,6 +141,18 @@ function npyLayout(bytes: Uint8Array, fileLength: number, source: string): NpyLa
   return { dtype, shape, fortranOrder, bigEndian: order === '>' && itemBytes > 1, itemBytes, dataStart, dataBytes: need };
 }
 
+function maxHeaderBytes(major: number, maxHeader: number): number {
+  return major === 3 ? 4 * maxHeader : maxHeader;
+}
+
+function headerTooLong(source: string, length: number, max: number): ModeldiffError {
+  return new ModeldiffError(
+    'BAD_NPY',
+    `${source}: the .npy header is ${length} characters, over the ${max}-character limit (maxHeaderSize); numpy refuses it too — raise the limit only for a file you trust`,
+    { option: 'maxHeaderSize' },
+  );
+}
+
 /** Reject bool values other than 0 and 1 (`first` = flat index of data[0], for the message). */
 function checkBool(data: TypedArray, source: string, first = 0): void {
   const i = firstNonBool(data as Uint8Array);
@@ -139,8 +168,8 @@ function swapItems(raw: Uint8Array, itemBytes: number): void {
  * Parse .npy bytes; `source` names the file (or npz entry) in error messages.
  * Aligned little-endian C-order data is returned as a view sharing memory with `bytes`.
  */
-export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
-  const { dtype, shape, fortranOrder, bigEndian, itemBytes, dataStart, dataBytes: need } = npyLayout(bytes, bytes.length, source);
+export function parseNpy(bytes: Uint8Array, source: string, options: NpyReadOptions = {}): NpyArray {
+  const { dtype, shape, fortranOrder, bigEndian, itemBytes, dataStart, dataBytes: need } = npyLayout(bytes, bytes.length, source, options);
   const count = need / itemBytes;
   let data: TypedArray;
   const offset = bytes.byteOffset + dataStart;
@@ -208,7 +237,10 @@ export class NpyRowReader {
   /** Bytes of one row (one sample: all axes after the first). */
   readonly rowBytes: number;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    options: NpyReadOptions = {},
+  ) {
     const fd = openData(path);
     try {
       const st = fs.fstatSync(fd);
@@ -221,10 +253,11 @@ export class NpyRowReader {
         // Header length sits at bytes 8-9 (v1) or 8-11 (v2/3); read the preamble plus header only.
         const dv = new DataView(pre.buffer);
         const want = pre[6] === 1 ? 10 + dv.getUint16(8, true) : 12 + dv.getUint32(8, true);
-        head = new Uint8Array(Math.min(size, want));
+        // Never more than the cap allows: npyLayout refuses a longer header without it.
+        head = new Uint8Array(Math.min(size, want, 12 + maxHeaderBytes(pre[6], options.maxHeaderSize ?? MAX_NPY_HEADER_SIZE)));
         readExactly(fd, head, 0, path);
       }
-      this.layout = npyLayout(head, size, path);
+      this.layout = npyLayout(head, size, path, options);
     } finally {
       fs.closeSync(fd);
     }
@@ -277,28 +310,6 @@ export class NpyRowReader {
       fs.closeSync(fd);
     }
   }
-}
-
-/** Parse the Python-literal header dict, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }. */
-function parseHeader(header: string, source: string): { descr: string; fortranOrder: boolean; shape: number[] } {
-  const h = header.trim();
-  if (!h.startsWith('{') || !h.endsWith('}')) throw bad(source, `malformed header ${JSON.stringify(h.slice(0, 80))}`);
-  const descrM = /['"]descr['"]\s*:\s*(['"])(.*?)\1/.exec(h);
-  const fortM = /['"]fortran_order['"]\s*:\s*(True|False)/.exec(h);
-  const shapeM = /['"]shape['"]\s*:\s*\(([^)]*)\)/.exec(h);
-  if (!descrM) {
-    if (/['"]descr['"]\s*:\s*\[/.test(h)) throw bad(source, 'structured (record) dtypes are not supported');
-    throw bad(source, `header has no 'descr' string: ${JSON.stringify(h.slice(0, 80))}`);
-  }
-  if (!fortM) throw bad(source, "header has no 'fortran_order'");
-  if (!shapeM) throw bad(source, "header has no 'shape' tuple");
-  const parts = shapeM[1].split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  const shape = parts.map((p) => {
-    const v = Number(p.replace(/L$/, ''));
-    if (!Number.isSafeInteger(v) || v < 0) throw bad(source, `invalid shape (${shapeM[1]})`);
-    return v;
-  });
-  return { descr: descrM[2], fortranOrder: fortM[1] === 'True', shape };
 }
 
 /** Reorder column-major data into row-major for the given shape. */
