@@ -1,37 +1,33 @@
 /**
  * numpy .npz archives (np.savez / np.savez_compressed): a zip of .npy files,
- * stored or deflated, unpacked with fflate. Every entry must be a plain .npy
- * array; object arrays and pickled entries are refused (never unpickled).
+ * stored or deflated, read by the strict zip reader (./zip: CRC-32 and names
+ * checked) and written with fflate. Every entry must be a plain .npy array;
+ * object arrays and pickled entries are refused (never unpickled).
  */
-import { unzipSync, zipSync } from 'fflate';
+import { zipSync } from 'fflate';
 
 import { ModeldiffError } from '../errors';
-import { type NpyArray, encodeNpy, parseNpy, readDataFile } from './npy';
+import { type NpyArray, type NpyReadOptions, encodeNpy, parseNpy, readDataFile } from './npy';
+import { unzipStrict } from './zip';
 import type { Tensor } from './tensor';
 import { writeFileAtomic } from '../util/atomic-write';
 
 /** Read every array of a .npz file, keyed by name (the entry name without ".npy"). */
-export function readNpz(path: string): Record<string, NpyArray> {
-  return parseNpz(readDataFile(path), path);
+export function readNpz(path: string, options: NpyReadOptions = {}): Record<string, NpyArray> {
+  return parseNpz(readDataFile(path), path, options);
 }
 
-export function parseNpz(bytes: Uint8Array, source: string): Record<string, NpyArray> {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes);
-  } catch (cause) {
-    throw new ModeldiffError('BAD_NPY', `${source}: not a valid .npz (zip) archive: ${(cause as Error).message}`, { cause });
-  }
+export function parseNpz(bytes: Uint8Array, source: string, options: NpyReadOptions = {}): Record<string, NpyArray> {
+  const entries = unzipStrict(bytes, source);
   const out: Record<string, NpyArray> = Object.create(null); // an entry may be called __proto__
-  const names = Object.keys(entries).filter((n) => !n.endsWith('/'));
-  if (names.length === 0) throw new ModeldiffError('BAD_NPY', `${source}: the .npz archive holds no arrays`);
-  for (const entry of names) {
+  if (entries.size === 0) throw new ModeldiffError('BAD_NPY', `${source}: the .npz archive holds no arrays`);
+  for (const [entry, data] of entries) {
     const name = entry.endsWith('.npy') ? entry.slice(0, -4) : entry;
-    const data = entries[entry];
     if (data.length > 0 && data[0] === 0x80) {
       throw new ModeldiffError('BAD_NPY', `${source}: entry "${entry}" is a pickle; pickled data is refused`);
     }
-    out[name] = parseNpy(data, `${source}:${entry}`);
+    if (name in out) throw new ModeldiffError('BAD_NPY', `${source}: two entries are both named "${name}"`);
+    out[name] = parseNpy(data, `${source}:${entry}`, options);
   }
   return out;
 }
