@@ -17,6 +17,7 @@ import { onnx } from 'onnx-proto';
 
 import { ModeldiffError, check } from '../errors';
 import { floatToHalf, halfToFloat, toFloat64 } from './tensor';
+import { ONNX_MODEL, checkProtobuf } from './onnx-wire';
 import { decodeTensorProto } from './tensor-proto';
 
 export { onnx };
@@ -58,8 +59,9 @@ export function readOnnx(source: OnnxSource): OnnxModel {
 /** Decode model bytes; `dir` is the folder external data is resolved against. */
 export function decodeOnnx(bytes: Uint8Array, label: string, dir?: string): OnnxModel {
   let proto: onnx.ModelProto;
+  const checked = checkProtobuf(bytes, ONNX_MODEL, (why) => new ModeldiffError('BAD_ONNX', `${label} is not a valid ONNX model: ${why}`));
   try {
-    proto = onnx.ModelProto.decode(bytes);
+    proto = onnx.ModelProto.decode(checked);
   } catch (cause) {
     throw new ModeldiffError('BAD_ONNX', `${label} is not a valid ONNX model: ${(cause as Error).message}`, { cause });
   }

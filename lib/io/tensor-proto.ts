@@ -18,6 +18,7 @@ import { onnx } from 'onnx-proto';
 import { ModeldiffError } from '../errors';
 import { writeFileAtomic } from '../util/atomic-write';
 import { readDataFile } from './npy';
+import { ONNX_TENSOR, checkProtobuf } from './onnx-wire';
 import { DTYPES, type DType, type Tensor, type TypedArray, bfloat16ToFloat32, elementCount, firstNonBool, formatShape, makeTensor } from './tensor';
 
 const DataType = onnx.TensorProto.DataType;
@@ -140,8 +141,9 @@ export function decodeTensorProto(t: onnx.ITensorProto, bad: (why: string) => Mo
 export function parseTensorProto(bytes: Uint8Array, source: string): Tensor {
   const bad = (why: string) => new ModeldiffError('BAD_DATA_FILE', `${source}: ${why}`);
   let t: onnx.TensorProto;
+  const checked = checkProtobuf(bytes, ONNX_TENSOR, (why) => new ModeldiffError('BAD_DATA_FILE', `${source}: not a serialized ONNX TensorProto: ${why}`));
   try {
-    t = onnx.TensorProto.decode(bytes);
+    t = onnx.TensorProto.decode(checked);
   } catch (cause) {
     throw new ModeldiffError('BAD_DATA_FILE', `${source}: not a serialized ONNX TensorProto: ${(cause as Error).message}`, { cause });
   }
