@@ -32,6 +32,26 @@ function inputError(handle: ModelHandle, msg: string): ModeldiffError {
   return new ModeldiffError('MODEL_INPUT', `${handle.label}: ${msg}`);
 }
 
+/**
+ * Most elements one input's batch may hold: a typed array's length limit, and far past any
+ * batch that fits in memory. A model declaring a larger fixed batch (a broken or hostile
+ * file: dimension 2^31) is refused here, before the padded batch is allocated.
+ */
+export const MAX_BATCH_ELEMENTS = 2 ** 31 - 1;
+
+/** Refuse declared dimensions no batch could have, naming the input and axis. */
+function checkDeclaredDims(handle: ModelHandle, input: string, shape: ReadonlyArray<number | string>, rowElements: number): void {
+  shape.forEach((d, axis) => {
+    if (typeof d === 'number' && d > MAX_BATCH_ELEMENTS) {
+      throw inputError(handle, `input "${input}" declares dimension ${axis} as ${d}, more than modeldiff can feed (at most ${MAX_BATCH_ELEMENTS})`);
+    }
+  });
+  const batch = shape[0];
+  if (typeof batch === 'number' && batch > 0 && batch * rowElements > MAX_BATCH_ELEMENTS) {
+    throw inputError(handle, `input "${input}" fixes its batch (dimension 0) at ${batch} rows of ${rowElements} values, more than one batch can hold (${MAX_BATCH_ELEMENTS} values)`);
+  }
+}
+
 export function planFeeds(handle: ModelHandle, probe: ProbeLayout): FeedPlan {
   const session = handle.session;
   const names = session.inputNames;
@@ -64,6 +84,7 @@ export function planFeeds(handle: ModelHandle, probe: ProbeLayout): FeedPlan {
       if (!isDType(m.type)) throw inputError(handle, `input "${input}" has type ${m.type}, which modeldiff cannot feed`);
       dtype = m.type;
       const shape = m.shape;
+      checkDeclaredDims(handle, input, shape, t.shape.slice(1).reduce((a, b) => a * b, 1));
       if (shape.length > 0) {
         const expected = `${m.type} ${formatShape(shape.map((d, i) => (typeof d === 'number' && d >= 0 ? d : i === 0 ? 'N' : String(d))))}`;
         let ok = shape.length === t.shape.length;
