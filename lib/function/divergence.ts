@@ -17,39 +17,18 @@ import { check, ModeldiffError } from '../errors';
 import { checkBooleanOption, optionsObject } from '../util/options';
 import { capabilities, type Isa, native } from '../native';
 import type { NativeDivergenceOptions } from '../native/divergence';
+import { functionMeasures } from '../measures/function';
 import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
 
 export type OutputKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
 
-export type FunctionMeasureName =
-  | 'kl'
-  | 'kl-reverse'
-  | 'kl-symmetric'
-  | 'js'
-  | 'js-distance'
-  | 'tv'
-  | 'hellinger'
-  | 'emd'
-  | 'emd-cost'
-  | 'disagreement'
-  | 'l2'
-  | 'cosine';
+/** A per-sample function-view measure: every function measure of the registry that is not set-level. */
+export type FunctionMeasureName = Exclude<(typeof functionMeasures)[number], { setLevel: true }>['name'];
 
 /** Every per-sample function-view measure the kernels compute, in registry order. */
-export const FUNCTION_MEASURE_NAMES: readonly FunctionMeasureName[] = [
-  'kl',
-  'kl-reverse',
-  'kl-symmetric',
-  'js',
-  'js-distance',
-  'tv',
-  'hellinger',
-  'emd',
-  'emd-cost',
-  'disagreement',
-  'l2',
-  'cosine',
-];
+export const FUNCTION_MEASURE_NAMES: readonly FunctionMeasureName[] = functionMeasures.filter(
+  (m): m is Exclude<(typeof functionMeasures)[number], { setLevel: true }> => !('setLevel' in m && m.setLevel),
+).map((m) => m.name);
 
 export const OUTPUT_KINDS: readonly OutputKind[] = ['logits', 'probs', 'sigmoid', 'sigmoid-logit'];
 

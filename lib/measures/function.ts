@@ -15,7 +15,8 @@ const logUnits = 'nats (bits with --bits)';
 const relabel = 'the same class permutation applied to both';
 const logitShift = 'adding a constant to all logits of a row (logits outputs)';
 
-export const functionMeasures: MeasureInfo[] = [
+/** `as const`: the function-view name types (lib/function/divergence.ts) are derived from this list. */
+export const functionMeasures = [
   {
     name: 'kl',
     view: 'function',
@@ -162,4 +163,4 @@ export const functionMeasures: MeasureInfo[] = [
     description: "Cohen's kappa between the two argmax labelings: agreement beyond chance (1 = identical, 0 = chance)",
     setLevel: true,
   },
-];
+] as const satisfies readonly MeasureInfo[];

@@ -18,7 +18,7 @@ export interface MeasureInfo {
   name: string;
   view: MeasureView;
   /** Closed range of possible values (Infinity where unbounded). */
-  range: [number, number];
+  readonly range: readonly [number, number];
   /** Whether larger values mean "more similar" (kappa, CKA) rather than "more different". */
   largerIsSimilar: boolean;
   /** m(a, b) = m(b, a). */
@@ -26,7 +26,7 @@ export interface MeasureInfo {
   /** Satisfies the triangle inequality and m(a, a) = 0 (a pseudometric: distinct inputs may give 0). */
   metric: boolean;
   /** Transformations of the inputs that leave the value unchanged. */
-  invariantTo: string[];
+  readonly invariantTo: readonly string[];
   /** Units of the value, e.g. 'nats (bits with --bits)', 'probability', 'fraction of samples'. */
   units: string;
   /** One-line definition, shown in `--help` and the report. */

@@ -17,7 +17,8 @@ export const REPRESENTATION_INVARIANCES = {
 const I = REPRESENTATION_INVARIANCES;
 const similarityUnits = 'similarity (1 = identical up to the invariances)';
 
-export const representationMeasures: MeasureInfo[] = [
+/** `as const`: RepresentationMeasureName (lib/represent/similarity.ts) is derived from this list. */
+export const representationMeasures = [
   {
     name: 'cka-linear',
     view: 'representations',
@@ -95,4 +96,4 @@ export const representationMeasures: MeasureInfo[] = [
     units: 'weighted mean canonical correlation',
     description: 'projection-weighted CCA (Morcos et al. 2018): canonical correlations weighted by how much of the smaller side\'s units each canonical variate accounts for',
   },
-];
+] as const satisfies readonly MeasureInfo[];

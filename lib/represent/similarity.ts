@@ -5,6 +5,7 @@
  * CCA family; n×n sample-space matrices only where needed).
  */
 import { check } from '../errors';
+import { representationMeasures } from '../measures/representations';
 import { optionsObject } from '../util/options';
 import { canonicalCorrelations, procrustesDistance } from './cca';
 import { type FeatureGrams, type KernelOptions, featureGrams, sampleGram } from './gram';
@@ -12,8 +13,9 @@ import { ckaFromHsic, frobenius2, hsicBiased, hsicUnbiased, linearHsicFromFeatur
 import { type ActivationMatrix, checkPair } from './matrix';
 import { rbfGramInPlace } from './rbf';
 
-export const REPRESENTATION_MEASURES = ['cka-linear', 'cka-linear-debiased', 'cka-rbf', 'procrustes', 'cca-mean', 'svcca', 'pwcca'] as const;
-export type RepresentationMeasureName = (typeof REPRESENTATION_MEASURES)[number];
+/** The representation-view measures, from the registry (lib/measures/representations.ts). */
+export type RepresentationMeasureName = (typeof representationMeasures)[number]['name'];
+export const REPRESENTATION_MEASURES: readonly RepresentationMeasureName[] = representationMeasures.map((m) => m.name);
 
 export interface RepresentationOptions extends KernelOptions {
   /**
