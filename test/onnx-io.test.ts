@@ -106,6 +106,54 @@ t.test('external data loads from next to the model; paths leaving the folder are
   t.throws(() => readOnnx(bytes), { code: 'BAD_ONNX', message: /load the model from its path/ });
 });
 
+t.test('external data is read per tensor, lazily, and equals the eager (inline) reading', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-lazy-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const values = new Float32Array([6, 5, 4, 3, 2, 1]);
+  const blob = new Uint8Array(8 + values.byteLength);
+  blob.set(new Uint8Array(values.buffer), 8);
+  fs.writeFileSync(path.join(dir, 'w.bin'), blob);
+  const lazy = readOnnx(externalModel(dir, 'w.bin', values));
+  // The eager reference: the same model with W0 inline in the protobuf.
+  const inline = onnx.ModelProto.decode(encodeOnnx(lazy));
+  const eager = decodeOnnx(onnx.ModelProto.encode(inline).finish(), 'inline');
+  const names = graphOf(eager).initializer.map((x) => x.name);
+  t.same(graphOf(lazy).initializer.map((x) => x.name), names);
+  for (const [i, x] of graphOf(lazy).initializer.entries()) {
+    t.same(Array.from(tensorToFloat64(x)), Array.from(tensorToFloat64(graphOf(eager).initializer[i])), `${x.name}: lazy equals eager`);
+  }
+  t.same(Array.from(new Float32Array(new Uint8Array(graphOf(eager).initializer[0].rawData!).buffer)), [6, 5, 4, 3, 2, 1]);
+  // Each use reads the file again: a change on disk shows (nothing is cached in memory).
+  const w = graphOf(lazy).initializer[0];
+  fs.writeFileSync(path.join(dir, 'w.bin'), Uint8Array.from([...blob.subarray(0, 8), ...new Uint8Array(Float32Array.from([9, 9, 9, 9, 9, 9]).buffer)]));
+  t.same(Array.from(tensorToFloat64(w)), [9, 9, 9, 9, 9, 9]);
+  fs.writeFileSync(path.join(dir, 'w.bin'), blob.subarray(0, 10));
+  t.throws(() => tensorToFloat64(w), { code: 'IO', message: /external data w\.bin of tensor W0: the file shrank/ });
+  fs.rmSync(path.join(dir, 'w.bin'));
+  t.throws(() => tensorToFloat64(w), { code: 'IO', message: /external data w\.bin of tensor W0/ });
+  // Assigning rawData (weight write-back) replaces the file reader with the value.
+  w.rawData = new Uint8Array(Float32Array.from([1, 2, 3, 4, 5, 6]).buffer);
+  t.same(Array.from(tensorToFloat64(w)), [1, 2, 3, 4, 5, 6]);
+});
+
+t.test('external data at offsets past 2 GB (a sparse 3 GB file) is read', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-sparse-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const values = new Float32Array([0.5, -1.5, 2.25, 3, -4, 5.5]);
+  const offset = 2 ** 31 + 2 ** 30 + 12345; // past int32 and past Buffer-sized whole-file reads
+  const fd = fs.openSync(path.join(dir, 'big.bin'), 'w');
+  try {
+    fs.ftruncateSync(fd, offset + values.byteLength + 100); // a hole: no disk blocks for the zeros
+    fs.writeSync(fd, new Uint8Array(values.buffer), 0, values.byteLength, offset);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const file = externalModel(dir, 'big.bin', values, { offset: String(offset) });
+  const model = readOnnx(file);
+  t.same(Array.from(tensorToFloat64(graphOf(model).initializer[0])), Array.from(values));
+  t.throws(() => readOnnx(externalModel(dir, 'big.bin', values, { offset: String(offset + 101) })), { code: 'BAD_ONNX', message: /too short/ });
+});
+
 t.test('attributes and node labels', async (t) => {
   const node: onnx.INodeProto = {
     opType: 'Conv',

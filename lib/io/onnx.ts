@@ -1,9 +1,10 @@
 /**
  * Reading and writing ONNX models with onnx-proto (protobufjs).
  *
- * On read, every tensor stored as external data is pulled into `rawData`, so
- * the in-memory model is self-contained: it can be handed to onnxruntime as
- * bytes and re-encoded without the side files. External paths must stay
+ * On read, every tensor stored as external data gets a `rawData` that reads
+ * its bytes from the side file when used (a positioned read per tensor, never
+ * the whole file), so the in-memory model is self-contained: it can be handed
+ * to onnxruntime as bytes and re-encoded without the side files. External paths must stay
  * inside the model's folder (UNSAFE_PATH otherwise) — a model file must not be
  * able to make us read arbitrary files.
  *
@@ -105,24 +106,56 @@ function inlineExternalData(t: onnx.ITensorProto, model: OnnxModel, dir: string 
     'BAD_ONNX',
     `${model.label}: tensor ${t.name} has a bad external offset/length`,
   );
-  let data: Buffer;
+  let size: number;
   try {
-    data = fs.readFileSync(file);
+    size = fs.statSync(file).size;
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO';
     throw new ModeldiffError(code, `${model.label}: cannot read external data ${location} of tensor ${t.name}`, { cause });
   }
   check(
-    offset + length <= data.length,
+    offset + length <= size,
     'BAD_ONNX',
-    `${model.label}: external data ${location} is too short for tensor ${t.name} (needs ${offset + length} bytes, has ${data.length})`,
+    `${model.label}: external data ${location} is too short for tensor ${t.name} (needs ${offset + length} bytes, has ${size})`,
   );
   if (expected >= 0) {
     check(length === expected, 'BAD_ONNX', `${model.label}: tensor ${t.name} needs ${expected} bytes but its external length is ${length}`);
   }
-  t.rawData = new Uint8Array(data.subarray(offset, offset + length));
+  // Read lazily, per tensor and per use, with a positioned read: the external file is never
+  // loaded whole (it may be far larger than memory, with offsets past 2 GB), and a tensor's
+  // bytes live only while its user holds them. Assigning rawData replaces the reader.
+  const label = `${model.label}: external data ${location} of tensor ${t.name}`;
+  Object.defineProperty(t, 'rawData', {
+    configurable: true,
+    enumerable: true,
+    get: () => readRange(file, offset, length, label),
+    set(value: Uint8Array) {
+      Object.defineProperty(t, 'rawData', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
   t.externalData = [];
   t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+}
+
+/** Bytes [offset, offset + length) of a file, by positioned reads (offsets past 2 GB work). */
+function readRange(file: string, offset: number, length: number, label: string): Uint8Array {
+  const out = Buffer.allocUnsafe(length);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    let done = 0;
+    while (done < length) {
+      const got = fs.readSync(fd, out, done, length - done, offset + done);
+      if (got === 0) throw new ModeldiffError('IO', `${label}: the file shrank while it was being read`);
+      done += got;
+    }
+  } catch (cause) {
+    if (cause instanceof ModeldiffError) throw cause;
+    throw new ModeldiffError('IO', `${label}: ${(cause as Error).message}`, { cause });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  return out;
 }
 
 /** Resolve `location` inside `dir`, refusing anything that leaves it (also via symlinks). */

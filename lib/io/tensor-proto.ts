@@ -95,7 +95,8 @@ export function decodeTensorProto(t: onnx.ITensorProto, bad: (why: string) => Mo
   if (t.segment) throw bad('segmented tensors are not supported');
   const shape = tensorProtoShape(t, bad);
   const n = elementCount(shape);
-  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
+  const rawData = t.rawData; // read once: for external data each read goes to the file
+  const raw = rawData && rawData.length > 0 ? rawData : null;
   const mismatch = (got: number, where: string) => bad(`${got} ${name} values in ${where}, but dims ${formatShape(shape)} need ${n}`);
   const isBf16 = type === DataType.BFLOAT16;
   let data: TypedArray;
