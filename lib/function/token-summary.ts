@@ -127,9 +127,11 @@ export interface TokenAccumulatorOptions {
 /** The k best ids of a row, best first; ties keep the lower id first. */
 function topIds(data: Float32Array | Float64Array, off: number, V: number, k: number, ids: Int32Array, vals: Float64Array): void {
   let filled = 0;
+  // The k-th best so far: most values fail this one comparison (the hot path at V = 256k).
+  let floor = -Infinity;
   for (let j = 0; j < V; j++) {
     const v = data[off + j];
-    if (filled === k && !(v > vals[k - 1])) continue;
+    if (filled === k && !(v > floor)) continue;
     let i = filled < k ? filled++ : k - 1;
     while (i > 0 && v > vals[i - 1]) {
       vals[i] = vals[i - 1];
@@ -138,6 +140,7 @@ function topIds(data: Float32Array | Float64Array, off: number, V: number, k: nu
     }
     vals[i] = v;
     ids[i] = j;
+    if (filled === k) floor = vals[k - 1];
   }
 }
 
