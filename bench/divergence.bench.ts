@@ -23,6 +23,7 @@ import {
   type OutputKind,
 } from '../lib/function/divergence';
 import { capabilities, native } from '../lib/native';
+import type { DivergenceBenchAddon } from '../lib/native/divergence';
 import { createRng } from '../lib/util/rng';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -189,6 +190,37 @@ function jsRef(p: ArrayLike<number>, q: ArrayLike<number>): number {
   return v;
 }
 
+/**
+ * The memory-read ceiling (binding/divergence.cpp's divergenceMemoryRead, in MODELDIFF_BENCH_KERNELS
+ * builds only), checked against a plain sum before it is timed.
+ */
+function memoryRead(): (data: Float32Array | Float64Array, threads: number) => number {
+  const fn = (native as DivergenceBenchAddon).divergenceMemoryReadSync;
+  if (fn === undefined) {
+    throw new Error('the memory-read ceiling needs the benchmark build: npx cmake-js compile --CDMODELDIFF_BENCH_KERNELS=ON');
+  }
+  const read = (data: Float32Array | Float64Array, threads: number) => fn({ data, length: data.length, threads });
+  const data = Float64Array.from({ length: 100001 }, (_, i) => i % 17);
+  const ref = data.reduce((s, v) => s + v, 0);
+  const f32 = Float32Array.from(data);
+  const checks: Array<[string, number, number]> = [
+    ['1 thread', read(data, 1), ref],
+    ['3 threads', read(data, 3), ref],
+    ['float32', read(f32, 1), ref],
+    ['a view with an offset', read(f32.subarray(7), 2), ref - data.subarray(0, 7).reduce((s, v) => s + v, 0)],
+    ['threads: 1e5 (capped at the hardware\'s)', read(data, 100000), ref],
+  ];
+  for (const [what, got, want] of checks) if (got !== want) throw new Error(`memory-read ceiling, ${what}: sum ${got}, expected ${want}`);
+  let typeChecked = false;
+  try {
+    fn({ data: new Int32Array(4) as unknown as Float64Array, length: 4 });
+  } catch (e) {
+    typeChecked = (e as { code?: string }).code === 'INVALID_ARGUMENT';
+  }
+  if (!typeChecked) throw new Error('memory-read ceiling: an Int32Array was not refused with INVALID_ARGUMENT');
+  return read;
+}
+
 export default async function main(): Promise<void> {
   const caps = capabilities();
   const all = caps.threads;
@@ -217,7 +249,7 @@ export default async function main(): Promise<void> {
     // Memory-read ceiling: a plain vectorized sum over the same pair of float32 input arrays
     // the kernels read (the bytes they must at least load), per n·k elements.
     const [ca, cb] = data.probs;
-    const read = (data: Float32Array | Float64Array, threads: number) => native.divergenceMemoryReadSync({ data, length: data.length, threads });
+    const read = memoryRead();
     const readPair = (threads: number) => read(ca.data, threads) + read(cb.data, threads);
     // Warm-up: on this VM, reads of freshly written arrays start at ~1/3 of full speed and ramp
     // up over ~10 passes (host-side memory effects, not the caches: the arrays are 40 MB each),

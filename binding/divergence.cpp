@@ -3,7 +3,8 @@
 //     -> Record<measure, Float64Array n>; error `input` 0 = a, 1 = b
 //   divergencePairwise[Sync]({ models, n, k, measure, kind, epsilon?, bits?, cost?, isa?, threads? })
 //     -> Float64Array N x N; error `input` = model index
-//   divergenceMemoryRead[Sync]({ data, length, threads? }) -> sum (the benchmark's ceiling)
+//   divergenceMemoryRead[Sync]({ data, length, threads? }) -> sum: the benchmark's memory-read
+//     ceiling, only in a MODELDIFF_BENCH_KERNELS build (CMakeLists.txt)
 //   divergenceMeasures: the measure names the kernels know, in kernel order
 //   divergenceMaxEmdCostClasses: the largest class count emd-cost accepts
 // Values (epsilon, threads, cost shape, measure list) are checked by lib/function/divergence.ts.
@@ -92,6 +93,7 @@ struct Pairwise {
   Napi::Value result(Napi::Env) { return out.value(); }
 };
 
+#if defined(MODELDIFF_BENCH_KERNELS)
 // The benchmark's memory-read ceiling: a plain vectorized sum of one float array.
 struct MemoryRead {
   FloatView data;
@@ -102,11 +104,14 @@ struct MemoryRead {
   void run() { sum = dv::memory_read_sum(matrix_of(data), data.length, threads); }
   Napi::Value result(Napi::Env env) { return Napi::Number::New(env, sum); }
 };
+#endif
 
 void InitDivergence(Napi::Env env, Napi::Object exports) {
   modeldiff_binding::export_call<PerSample>(env, exports, "divergencePerSample");
   modeldiff_binding::export_call<Pairwise>(env, exports, "divergencePairwise");
+#if defined(MODELDIFF_BENCH_KERNELS)
   modeldiff_binding::export_call<MemoryRead>(env, exports, "divergenceMemoryRead");
+#endif
   Napi::Array names = Napi::Array::New(env, dv::kNumMeasures);
   for (int m = 0; m < dv::kNumMeasures; ++m) names.Set(m, dv::measure_name(m));
   exports.Set("divergenceMeasures", names);

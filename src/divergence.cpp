@@ -463,6 +463,7 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
     }
 }
 
+#if defined(MODELDIFF_BENCH_KERNELS)
 double memory_read_sum(const Matrix& data, size_t count, unsigned threads) {
   const RowKernels& kern = kernels_for(active_isa());
   const size_t chunks = threads < 1 ? 1 : threads;
@@ -477,6 +478,7 @@ double memory_read_sum(const Matrix& data, size_t count, unsigned threads) {
   for (double v : part) s += v;
   return s;
 }
+#endif
 
 }  // namespace divergence
 }  // namespace modeldiff

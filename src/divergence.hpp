@@ -81,7 +81,10 @@ double transport_cost(const double* a, const double* b, size_t k, const double* 
 // Plain sum of a float32 or float64 array in float64, vectorized with the active ISA's kernels
 // (as the measures are): the memory-read ceiling the benchmark compares them to, run on the same
 // input arrays.
+// Built only for the benchmark (CMake option MODELDIFF_BENCH_KERNELS).
+#if defined(MODELDIFF_BENCH_KERNELS)
 double memory_read_sum(const Matrix& data, size_t count, unsigned threads);
+#endif
 
 }  // namespace divergence
 }  // namespace modeldiff

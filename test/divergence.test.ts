@@ -15,6 +15,7 @@ import {
   resolveOutputKind,
 } from '../lib/function/divergence';
 import { capabilities, native } from '../lib/native';
+import type { DivergenceBenchAddon } from '../lib/native/divergence';
 import { createRng } from '../lib/util/rng';
 
 const ISAS = capabilities().supported;
@@ -806,20 +807,13 @@ t.test('predict and cohenKappa', async (t) => {
   t.throws(() => cohenKappa(new Int32Array(1), new Int32Array(1), 0), { code: 'INVALID_ARGUMENT' });
 });
 
-t.test('memory-read ceiling kernel sums correctly', async (t) => {
-  const memoryRead = (data: Float32Array | Float64Array, threads: number) => native.divergenceMemoryReadSync({ data, length: data.length, threads });
+t.test('absurd thread counts are capped; the memory-read ceiling is benchmark-only', async (t) => {
+  // divergenceMemoryRead is built only with MODELDIFF_BENCH_KERNELS; bench/divergence.bench.ts
+  // checks its sums (checkMemoryRead) before timing it.
+  t.equal((native as DivergenceBenchAddon).divergenceMemoryReadSync, undefined, 'not in the product build');
   const rng = createRng(77);
   const randomLogitsFor = (n: number, k: number) => randomLogits(rng, n, k);
-  const data = Float64Array.from({ length: 100001 }, (_, i) => i % 17);
-  const ref = data.reduce((s, v) => s + v, 0);
-  t.equal(memoryRead(data, 1), ref);
-  t.equal(memoryRead(data, 3), ref);
-  const f32 = Float32Array.from(data);
-  t.equal(memoryRead(f32, 1), ref, 'float32');
-  t.equal(memoryRead(f32.subarray(7), 2), ref - data.subarray(0, 7).reduce((s, v) => s + v, 0), 'a view with an offset');
-  t.throws(() => native.divergenceMemoryReadSync({ data: new Int32Array(4) as unknown as Float64Array, length: 4 }), { code: 'INVALID_ARGUMENT' });
   // Absurd thread counts are capped at the hardware's, not honoured (or the process would die).
-  t.equal(memoryRead(data, 100000), ref, 'threads: 1e5');
   const a = randomLogitsFor(2000, 10);
   const b = randomLogitsFor(2000, 10);
   t.same(divergencePerSampleSync(a, b, ['js'], { threads: 100000 }).js, divergencePerSampleSync(a, b, ['js'], { threads: 1 }).js, 'per-sample with threads: 1e5');

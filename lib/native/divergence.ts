@@ -26,10 +26,15 @@ export interface PairwiseCall extends NativeDivergenceOptions {
 
 export type DivergenceAddon = AddonCall<'divergencePerSample', PerSampleCall, Record<string, Float64Array>> &
   AddonCall<'divergencePairwise', PairwiseCall, Float64Array> &
-  /** Sum of a float array: the benchmark's memory-read ceiling. */
-  AddonCall<'divergenceMemoryRead', { data: RealArray; length: number; threads?: number }, number> & {
+  {
     /** The measure names the kernels know, in kernel order. */
     readonly divergenceMeasures: readonly string[];
     /** Largest class count the exact cost-matrix EMD accepts. */
     readonly divergenceMaxEmdCostClasses: number;
   };
+
+/**
+ * Benchmark-only exports, present only in a MODELDIFF_BENCH_KERNELS build (CMakeLists.txt):
+ * the sum of a float array, the benchmark's memory-read ceiling.
+ */
+export type DivergenceBenchAddon = Partial<AddonCall<'divergenceMemoryRead', { data: RealArray; length: number; threads?: number }, number>>;
