@@ -136,6 +136,39 @@ t.test('external data is read per tensor, lazily, and equals the eager (inline) 
   t.same(Array.from(tensorToFloat64(w)), [1, 2, 3, 4, 5, 6]);
 });
 
+t.test('from a path, initializer weights are read from the file per tensor and equal the eager reading', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-lazyfile-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const bytes = mlpModel({
+    layers: [
+      { W: [1, 2, 3, 4, 5, 6], b: [0.5, -0.5, 0.25], out: 3, in: 2, activation: 'relu' },
+      { W: [1, -1, 2], b: [7], out: 1, in: 3 },
+    ],
+  });
+  const withTyped = onnx.ModelProto.decode(bytes);
+  // A typed-field tensor and an int64 one, which have no raw_data to detach.
+  withTyped.graph!.initializer!.push(onnx.TensorProto.create({ name: 'typed', dims: [2], dataType: DataType.FLOAT, floatData: [3.5, -2] }));
+  withTyped.graph!.initializer!.push(onnx.TensorProto.create({ name: 'i64', dims: [2], dataType: DataType.INT64, rawData: new Uint8Array(BigInt64Array.from([5n, -9n]).buffer) }));
+  const file = path.join(dir, 'm.onnx');
+  const full = onnx.ModelProto.encode(withTyped).finish();
+  fs.writeFileSync(file, full);
+  const lazy = readOnnx(file);
+  const eager = readOnnx(new Uint8Array(full));
+  const lazyInits = graphOf(lazy).initializer;
+  t.same(lazyInits.map((x) => x.name), graphOf(eager).initializer.map((x) => x.name));
+  for (const [i, x] of lazyInits.entries()) {
+    t.same(Array.from(tensorToFloat64(x)), Array.from(tensorToFloat64(graphOf(eager).initializer[i])), `${x.name}: lazy equals eager`);
+  }
+  t.ok(Object.getOwnPropertyDescriptor(lazyInits[0], 'rawData')?.get, 'a raw_data tensor reads from the file');
+  t.same(encodeOnnx(lazy), full, 're-encoding the lazy model gives the file back byte for byte');
+  // Nothing is cached: overwriting the file changes what the next use reads.
+  const damaged = Buffer.from(full);
+  const at = damaged.indexOf(Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer));
+  damaged.writeFloatLE(42, at);
+  fs.writeFileSync(file, damaged);
+  t.equal(tensorToFloat64(lazyInits[0])[0], 42);
+});
+
 t.test('external data at offsets past 2 GB (a sparse 3 GB file) is read', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-sparse-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -219,10 +219,34 @@ export function checkProtobuf(bytes: Uint8Array, schema: MessageSchema, fail: (w
   return concat(out);
 }
 
+/** Where one graph initializer's raw_data bytes are in the model bytes. */
+export interface RawDataRange {
+  /** Index in graph.initializer. */
+  initializer: number;
+  offset: number;
+  length: number;
+}
+
+/**
+ * Check model bytes (as checkProtobuf) and return them without the raw_data of the main
+ * graph's initializers, plus where each one's bytes are: the weights can then be read from
+ * the file one tensor at a time instead of keeping the whole file alive.
+ */
+export function detachInitializerData(bytes: Uint8Array, fail: (why: string) => ModeldiffError): { model: Uint8Array; ranges: RawDataRange[] } {
+  const walker = new Walker(bytes, fail);
+  walker.walk(0, bytes.length, ONNX_MODEL, 0, null);
+  const out: Uint8Array[] = [];
+  walker.detach = [];
+  walker.walk(0, bytes.length, ONNX_MODEL, 0, out);
+  return { model: concat(out), ranges: walker.detach };
+}
+
 class Walker {
   pos = 0;
   /** Set when a varint read as 32 bits is 6-9 bytes long (protobufjs misreads those). */
   misreadVarint = false;
+  /** When set (emitting), the main graph's initializer raw_data is left out and its range recorded here. */
+  detach: RawDataRange[] | null = null;
   /** Start of the last varint read and its byte length. */
   private varintStart = 0;
   private readonly stack: Frame[] = [];
@@ -286,7 +310,7 @@ class Walker {
           throw this.error(schema, name, `has wire type ${WIRE_NAMES[wire]}, but a ${typeof field.kind === 'string' ? field.kind : 'message'} field needs ${WIRE_NAMES[scalar]}${packable ? ' or length-delimited (packed)' : ''}`);
         }
       }
-      if (out) out.push(encodeVarint(tag.lo));
+      const tagAt = out ? out.push(encodeVarint(tag.lo)) - 1 : -1;
       switch (wire) {
         case 0: {
           const v = this.varint(end, schema, name);
@@ -323,6 +347,9 @@ class Walker {
             }
           } else if (field && field.kind !== 'bytes') {
             this.packed(bodyStart, bodyEnd, field, schema, out);
+          } else if (this.detach && number === 9 && schema === Tensor && this.isMainInitializer()) {
+            this.detach.push({ initializer: this.stack[1].index, offset: bodyStart, length: len.value });
+            if (out) out[tagAt] = new Uint8Array(0); // the field goes entirely, tag included
           } else if (out) {
             out.push(encodeVarint(len.value), this.bytes.subarray(bodyStart, bodyEnd));
           }
@@ -330,6 +357,11 @@ class Walker {
         }
       }
     }
+  }
+
+  /** Whether the walk is in ModelProto.graph.initializer[i] itself (not a nested graph's). */
+  private isMainInitializer(): boolean {
+    return this.stack.length === 2 && this.stack[0].field === 'graph' && this.stack[1].field === 'initializer';
   }
 
   /** A packed repeated scalar: a whole number of fixed-size values, or a run of valid varints. */

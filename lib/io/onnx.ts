@@ -18,7 +18,7 @@ import { onnx } from 'onnx-proto';
 
 import { ModeldiffError, check } from '../errors';
 import { floatToHalf, halfToFloat, toFloat64 } from './tensor';
-import { ONNX_MODEL, checkProtobuf } from './onnx-wire';
+import { ONNX_MODEL, checkProtobuf, detachInitializerData } from './onnx-wire';
 import { decodeTensorProto } from './tensor-proto';
 
 export { onnx };
@@ -41,7 +41,12 @@ export function toNumber(x: Int64 | null | undefined): number {
   return typeof x === 'number' ? x : x.toNumber();
 }
 
-/** Load a model from a path, bytes, or pass an already loaded one through. */
+/**
+ * Load a model from a path, bytes, or pass an already loaded one through. From a path, the
+ * initializers' weights are not kept in memory: each one's rawData reads its byte range from
+ * the model file when used (see lazyRawData), so a loaded model costs its graph, not its
+ * weights.
+ */
 export function readOnnx(source: OnnxSource): OnnxModel {
   if (typeof source === 'string') {
     let bytes: Uint8Array;
@@ -51,7 +56,16 @@ export function readOnnx(source: OnnxSource): OnnxModel {
       const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO';
       throw new ModeldiffError(code, `cannot read ONNX model ${source}: ${(cause as Error).message}`, { cause });
     }
-    return decodeOnnx(bytes, source, path.dirname(path.resolve(source)));
+    const { model, ranges } = detachInitializerData(bytes, (why) => new ModeldiffError('BAD_ONNX', `${source} is not a valid ONNX model: ${why}`));
+    const decoded = decodeOnnx(model, source, path.dirname(path.resolve(source)));
+    const initializers = graphOf(decoded).initializer;
+    for (const r of ranges) {
+      const t = initializers[r.initializer];
+      // External data (set up by decodeOnnx) wins over raw_data, as before.
+      if (Object.getOwnPropertyDescriptor(t, 'rawData')?.get) continue;
+      lazyRawData(t, source, r.offset, r.length, `${source}: tensor ${t.name}`);
+    }
+    return decoded;
   }
   if (source instanceof Uint8Array) return decodeOnnx(source, '<bytes>');
   return source;
@@ -124,7 +138,17 @@ function inlineExternalData(t: onnx.ITensorProto, model: OnnxModel, dir: string 
   // Read lazily, per tensor and per use, with a positioned read: the external file is never
   // loaded whole (it may be far larger than memory, with offsets past 2 GB), and a tensor's
   // bytes live only while its user holds them. Assigning rawData replaces the reader.
-  const label = `${model.label}: external data ${location} of tensor ${t.name}`;
+  lazyRawData(t, file, offset, length, `${model.label}: external data ${location} of tensor ${t.name}`);
+  t.externalData = [];
+  t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
+}
+
+/**
+ * Make `t.rawData` read bytes [offset, offset + length) of `file` at each use (nothing is
+ * cached: the bytes live only while their user holds them). Assigning rawData replaces the
+ * reader with the value (weight write-back).
+ */
+function lazyRawData(t: onnx.ITensorProto, file: string, offset: number, length: number, label: string): void {
   Object.defineProperty(t, 'rawData', {
     configurable: true,
     enumerable: true,
@@ -133,8 +157,6 @@ function inlineExternalData(t: onnx.ITensorProto, model: OnnxModel, dir: string 
       Object.defineProperty(t, 'rawData', { value, writable: true, enumerable: true, configurable: true });
     },
   });
-  t.externalData = [];
-  t.dataLocation = onnx.TensorProto.DataLocation.DEFAULT;
 }
 
 /** Bytes [offset, offset + length) of a file, by positioned reads (offsets past 2 GB work). */
