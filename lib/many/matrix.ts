@@ -10,6 +10,7 @@ import { ModeldiffError, check } from '../errors';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { measureInfo } from '../measures/registry';
 import { optionsObject } from '../util/options';
+import { type SavedOutputs, checkSameProbe, isOutputsFile, probeSha256, readSavedOutputs } from './saved-outputs';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import type { OutputLike } from './predictions';
@@ -17,7 +18,10 @@ import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
 
-/** A model: an ONNX file, or outputs already computed (with a display name). */
+/**
+ * A model: an ONNX file, saved outputs (an array file from `modeldiff outputs`, with its .json
+ * beside it), or outputs already computed (with a display name).
+ */
 export type ModelInput = string | { name: string; outputs: OutputLike; path?: string };
 
 /** Stages reported through onProgress; 'analysis' (study only) counts its steps: bootstrap, clusters, accuracy, correlations, maps. */
@@ -91,8 +95,9 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   // Before inference, not after: the cost matrix's size is checked once the classes are known.
   check(metric !== 'emd-cost' || options.cost !== undefined, 'USAGE', '--metric emd-cost needs a k×k cost matrix: --cost FILE.npy (options.cost)');
   checkWeightMethods(options.weights);
-  const names = displayNames(models);
   const cwd = options.cwd ?? process.cwd();
+  models = withSavedOutputs(models, options, cwd);
+  const names = displayNames(models);
   const paths = models.map((m) => (typeof m === 'string' ? path.resolve(cwd, m) : (m.path ?? null)));
   const files = models.some((m) => typeof m === 'string');
   let store: OutputStore;
@@ -108,6 +113,27 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   const outputKind = resolveOutputKind(first, (options.outputs ?? 'auto') as OutputKind | 'auto', [names[0]]);
   if (metric === 'emd-cost') checkCost(options, outputKind === 'sigmoid' || outputKind === 'sigmoid-logit' ? 2 : store.classes);
   return { store, names, paths, outputKind, metric, ...(options.epsilon ? { epsilon: options.epsilon } : {}) };
+}
+
+/**
+ * Model arguments that name saved outputs (an array file written by `modeldiff outputs`, see
+ * saved-outputs.ts) become outputs named after their model; they must all come from one probe
+ * set, the one in `options.data` when given.
+ */
+function withSavedOutputs(models: ModelInput[], options: MatrixOptions, cwd: string): ModelInput[] {
+  const saved: SavedOutputs[] = [];
+  const labels: string[] = [];
+  const out = models.map((m): ModelInput => {
+    if (typeof m !== 'string' || !isOutputsFile(path.resolve(cwd, m))) return m;
+    const s = readSavedOutputs(path.resolve(cwd, m), m);
+    saved.push(s);
+    labels.push(m);
+    return { name: s.name, outputs: s.outputs };
+  });
+  if (saved.length === 0) return models;
+  const probe = options.data !== undefined ? { sha256: probeSha256(options.data, { cwd }), label: typeof options.data === 'string' ? options.data : 'the probe set' } : undefined;
+  checkSameProbe(saved, labels, probe);
+  return out;
 }
 
 /** The emd-cost matrix must cover the models' classes; checked here so the error names it before any pair is computed. */

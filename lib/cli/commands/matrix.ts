@@ -42,8 +42,8 @@ const distanceMeasures = (): string[] => FUNCTION_MEASURE_NAMES.filter((m) => !m
 /** Options `matrix` and `study` share. */
 export function addMatrixOptions(cmd: Command): Command {
   return cmd
-    .argument('<models...>', 'ONNX models (at least 2), e.g. models/*.onnx')
-    .requiredOption('--data <probe>', 'probe set (.npy, .npz, .safetensors or ONNX TensorProto .pb) every model is run on')
+    .argument('<models...>', 'ONNX models (at least 2), e.g. models/*.onnx, or outputs saved by `modeldiff outputs` (e.g. outputs/*.npy), or both')
+    .option('--data <probe>', 'probe set (.npy, .npz, .safetensors or ONNX TensorProto .pb) every model is run on; needed for ONNX models, checked against saved outputs')
     .option('--metric <name>', `output distance measure (${distanceMeasures().join(', ')})`, 'js')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
     .option('--output <name>', 'model output to compare, when a model has several')
@@ -79,7 +79,12 @@ export function parseWeights(v: string): 'none' | WeightMethod[] {
   return commaList('--weights', WEIGHT_METHODS, 'method', `none, or a list of ${WEIGHT_METHODS.join(', ')}`)(v);
 }
 
-export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: MatrixOptions['onProgress']): MatrixOptions {
+/**
+ * The library options from the shared flags. `cmd` tells a --weights left at its default from
+ * one given: the default is the library's (all three, skipped for saved outputs), a given list
+ * is a request (an error when a model is saved outputs).
+ */
+export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: MatrixOptions['onProgress'], cmd?: Command): MatrixOptions {
   return {
     data: flags.data,
     metric: flags.metric,
@@ -88,7 +93,7 @@ export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: Mat
     epsilon: flags.epsilon,
     cost: flags.cost === undefined ? undefined : readCostMatrix(flags.cost, io.cwd),
     costName: flags.cost,
-    weights: flags.weights,
+    weights: cmd?.getOptionValueSource('weights') === 'default' ? undefined : flags.weights,
     seed: flags.seed,
     batchSize: flags.batchSize,
     cache: flags.cache,
@@ -149,7 +154,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--json', 'print every number as JSON')
     .option('--csv', 'print the output distance matrix as CSV')
     .addOption(new Option('--csv-weights <method>', 'print one weight distance matrix as CSV').choices([...WEIGHT_METHODS]))
-    .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod }) => {
+    .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod }, cmd: Command) => {
       check([flags.json, flags.csv, flags.csvWeights].filter(Boolean).length <= 1, 'USAGE', '--json, --csv and --csv-weights are exclusive');
       // Refused before the (possibly long) computation; only "could not be computed" waits for it.
       if (flags.csvWeights && (flags.weights === 'none' || !flags.weights.includes(flags.csvWeights))) {
@@ -158,7 +163,7 @@ export function register(program: Command, io: CliIo): void {
       }
       const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
       try {
-        const r = await matrix(models, matrixOptionsFrom(flags, io, progress.update));
+        const r = await matrix(models, matrixOptionsFrom(flags, io, progress.update, cmd));
         progress.stop();
         if (flags.json) io.stdout(toJson(r) + '\n');
         else if (flags.csv) io.stdout(matrixCsv(r.models, r.functional));

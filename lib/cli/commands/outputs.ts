@@ -4,13 +4,17 @@
  * as the model produces it), the input `modeldiff divergence` and the
  * library's divergence functions take; in the format --out's extension names
  * (.npy, .npz, .safetensors, .pb; keyed by the output's name in the named
- * ones). Refuses to overwrite without --force; the file is written atomically.
+ * ones). Beside it, <out>.json records the model, the output and the probe set's
+ * content hash, so `matrix` and `study` can take the file in place of the model
+ * (lib/many/saved-outputs.ts). Refuses to overwrite without --force; both files
+ * are written atomically.
  */
 import path from 'node:path';
 
 import type { Command } from 'commander';
 
 import { inferOutputs } from '../../infer';
+import { metaPathOf, probeSha256, writeOutputsMeta } from '../../many/saved-outputs';
 import { createProgress } from '../../infer/progress';
 import { formatForWriting, writeArray } from '../../io/array-file';
 import { checkWritableTarget } from '../../util/atomic-write';
@@ -35,7 +39,7 @@ interface OutputsFlags {
 export function register(program: Command, io: CliIo): void {
   program
     .command('outputs')
-    .description('run one model on a probe set and save its outputs (n × k), for `modeldiff divergence`')
+    .description('run one model on a probe set and save its outputs (n × k), for `modeldiff divergence`, `matrix` and `study`')
     .argument('<model>', 'the model (.onnx)')
     .option('-d, --data <FILE|NAME=FILE>', 'probe data (.npy, .npz, .safetensors or .pb), axis 0 = samples; repeat NAME=FILE for several model inputs', collect, [])
     .requiredOption('-o, --out <FILE>', 'where to write the outputs: .npy, .npz, .safetensors or .pb, by extension')
@@ -52,6 +56,7 @@ export function register(program: Command, io: CliIo): void {
       // Before inference, not after: the format the extension asks for, and the target.
       formatForWriting(out, flags.out);
       checkWritableTarget(out, { force: flags.force });
+      checkWritableTarget(metaPathOf(out), { force: flags.force });
       const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
       let r;
       try {
@@ -67,12 +72,15 @@ export function register(program: Command, io: CliIo): void {
       const dtype = values instanceof Float64Array ? 'float64' : 'float32';
       // Sequence outputs keep their shape ([n, sequence, vocab]): divergence reads them token by token.
       const shape = dims ? [n, ...dims] : [n, k];
+      const probe = probeSha256(data, { cwd: io.cwd });
       writeArray(out, { dtype, shape, data: values }, { name: r.outputName, force: flags.force, label: flags.out });
-      const summary = { model, output: r.outputName, file: flags.out, n, k, ...(dims ? { shape } : {}), dtype, cached: r.cached, inputConversions: r.inputConversions };
+      writeOutputsMeta(out, { model, output: r.outputName, probeSha256: probe, n, k, dtype }, { force: flags.force });
+      const summary = { model, output: r.outputName, file: flags.out, n, k, ...(dims ? { shape } : {}), dtype, probeSha256: probe, cached: r.cached, inputConversions: r.inputConversions };
       if (flags.json) io.stdout(toJson(summary) + '\n');
       else {
         for (const c of r.inputConversions) io.stdout(`note: ${c}\n`);
         io.stdout(`${model} output "${r.outputName}": ${shape.join(' × ')} ${dtype} → ${flags.out}${r.cached ? ' (from the cache)' : ''}\n`);
+        io.stdout(`probe sha256 ${probe} (in ${flags.out}.json, for matrix and study)\n`);
       }
     });
 }

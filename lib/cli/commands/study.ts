@@ -74,7 +74,7 @@ export function register(program: Command, io: CliIo): void {
       const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
       try {
         const options: StudyOptions = {
-          ...matrixOptionsFrom(flags, io, progress.update),
+          ...matrixOptionsFrom(flags, io, progress.update, cmd),
           labels: flags.labels,
           threshold: flags.threshold,
           permutations: flags.permutations,
