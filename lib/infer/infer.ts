@@ -106,16 +106,41 @@ export interface InferResult {
 /** How many onnxruntime runs this process made (tests assert cache hits with it). */
 export const inferenceCounters = { runs: 0 };
 
-function pickOutput(handle: ModelHandle, requested: string | undefined): string {
+const INTEGER_TYPES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'bool']);
+
+/**
+ * The output to read: the one requested, else the first — except that scikit-learn exports
+ * (skl2onnx) put integer class labels first and the probabilities after them, so a first
+ * output of integers is passed over for the first floating-point one (and the note says so).
+ */
+function pickOutput(handle: ModelHandle, requested: string | undefined): { name: string; note?: string } {
   const names = handle.session.outputNames;
+  const meta = new Map((handle.session.outputMetadata ?? []).map((m) => [m.name, m]));
+  let name: string;
+  let note: string | undefined;
   if (requested === undefined) {
     if (names.length === 0) throw new ModeldiffError('MODEL_OUTPUT', `${handle.label}: the model has no outputs`);
-    return names[0];
+    name = names[0];
+    const first = meta.get(name);
+    const scores = names.find((o) => !INTEGER_TYPES.has((meta.get(o) as { type?: string } | undefined)?.type ?? ''));
+    if (first?.isTensor && INTEGER_TYPES.has(first.type) && scores !== undefined) {
+      name = scores;
+      note = `${handle.label}: reading output "${name}" (the first output, "${names[0]}", holds integer class labels)`;
+    }
+  } else {
+    if (!names.includes(requested)) {
+      throw new ModeldiffError('MODEL_OUTPUT', `${handle.label}: no output named "${requested}" (its outputs: ${names.join(', ')})`);
+    }
+    name = requested;
   }
-  if (!names.includes(requested)) {
-    throw new ModeldiffError('MODEL_OUTPUT', `${handle.label}: no output named "${requested}" (its outputs: ${names.join(', ')})`);
+  if (meta.get(name)?.isTensor === false) {
+    throw new ModeldiffError(
+      'MODEL_OUTPUT',
+      `${handle.label}: output "${name}" is not a tensor (a sequence of maps, as scikit-learn's ZipMap writes probabilities), which onnxruntime-node cannot return; export the model with zipmap=False (skl2onnx: options={'zipmap': False})`,
+      { option: 'output' },
+    );
   }
-  return requested;
+  return { name, note };
 }
 
 export async function streamOutputs(model: ModelSource, probeSource: ProbeSource | ProbeStream, options: InferOptions = {}): Promise<InferenceStream> {
@@ -126,8 +151,9 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
   const handle = opened;
   let plan: FeedPlan;
   let outputName: string;
+  let outputNote: string | undefined;
   try {
-    outputName = pickOutput(handle, options.output);
+    ({ name: outputName, note: outputNote } = pickOutput(handle, options.output));
     plan = planFeeds(handle, probe);
   } catch (e) {
     await close();
@@ -151,6 +177,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
     warnings.push(m);
     options.onWarning?.(m);
   };
+  if (outputNote) warn(outputNote);
   const useCache = (options.cache ?? true) && handle.sha256 !== undefined;
   const dir = options.cacheDir ?? defaultCacheDir();
   const key = useCache
