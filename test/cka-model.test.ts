@@ -174,13 +174,16 @@ t.test('model errors name the model and layer', async (t) => {
     initializers: [],
     nodes: [{ op: 'Add', inputs: ['p', 'q'], outputs: ['s'] }],
   });
-  await t.rejects(cka(two, two, { data: probe }), { code: 'MODEL_INPUT', message: /single-input/ });
+  // Several inputs are fed by name; unnamed data for a two-input model says so.
+  await t.rejects(cka(two, two, { data: probe }), { code: 'MODEL_INPUT', message: /has 2 inputs \(p, q\); give each one by name/ });
+  const both = await cka(two, two, { data: { p: probe, q: probe } });
+  t.ok(Math.abs((both.pairs[0].values['cka-linear'] as number) - 1) < 1e-12);
   // Probe data of the wrong shape is refused before running, naming the input and the model.
   await t.rejects(cka(bytes(netA), bytes(netA), { data: { data: probe.data, shape: [n, 1, sizes[0]] } }), {
     code: 'MODEL_INPUT',
-    message: /probe data \[64, 1, 5\] does not fit input "x" \[N, 5\] of <bytes>/,
+    message: /<bytes>: input "x" expects float32 \[N, 5\], got float32 \[64, 1, 5\]/,
   });
-  await t.rejects(cka(bytes(netA), bytes(netA), { data: { q: probe, extra: probe } }), { code: 'MODEL_INPUT', message: /no input "x"|probe data has no input/ });
+  await t.rejects(cka(bytes(netA), bytes(netA), { data: { q: probe, extra: probe } }), { code: 'MODEL_INPUT', message: /has no input named "q"/ });
 });
 
 t.test('CLI: modeldiff cka', async (t) => {
@@ -198,7 +201,7 @@ t.test('CLI: modeldiff cka', async (t) => {
   writeNpy(path.join(dir, 'flat.npy'), { dtype: 'float32', shape: [n * sizes[0]], data: probe.data });
   const flat = await run('--data', 'flat.npy');
   t.equal(flat.code, 1);
-  t.match(flat.err, /^modeldiff: \S*flat\.npy: probe data \[320\] does not fit input "x" \[N, 5\] of \S*a\.onnx\n$/);
+  t.match(flat.err, /^modeldiff: \S*a\.onnx: input "x" expects float32 \[N, 5\], got float32 \[320\] from \S*flat\.npy\n$/);
   let r = await run('--data', 'probe.npy', '--json', '--metric', 'cka-linear,procrustes');
   t.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);

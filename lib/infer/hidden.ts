@@ -3,12 +3,18 @@
  * outputs (an in-memory edit of the ModelProto; the user's file is never
  * touched), run it with onnxruntime on the probe set, and return them.
  * Used by activation matching (weights) and by CKA (representations).
+ *
+ * Inputs are matched and converted as `compare` does (lib/infer/feeds.ts):
+ * several inputs by name, int64 token ids, and models that fix their batch
+ * size (batches are padded to it and the padding rows dropped again).
  */
 import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError, check } from '../errors';
 import { type OnnxSource, cloneModel, encodeOnnx, graphOf, onnx, readOnnx } from '../io/onnx';
-import { unshared } from '../io/tensor';
+import { type ProbeData, probeBatches } from '../io/probe';
+import { halfToFloat } from '../io/tensor';
+import { makeFeeds, planFeeds } from './feeds';
 import { sessionOptions } from './session';
 
 export interface HiddenInput {
@@ -20,8 +26,16 @@ export interface HiddenInput {
 }
 
 export interface HiddenTensor {
+  /** Values as float32 (float16 and float64 tensors are widened or rounded to it). */
   data: Float32Array;
+  /** Shape; dims[0] is the sample axis when `perSample` is true. */
   dims: number[];
+  /**
+   * Whether the tensor's first axis runs over the samples fed (false for tensors such as
+   * attention maps laid out [batch·heads, s, s], or an RNN's [seq, batch, hidden] states).
+   * Such tensors are returned for the first batch only.
+   */
+  perSample: boolean;
 }
 
 export interface HiddenOptions {
@@ -29,10 +43,12 @@ export interface HiddenOptions {
   batchSize?: number;
 }
 
+const TENSOR_TYPES = new Set(['float32', 'float16', 'float64']);
+
 export async function hiddenActivations(
   modelBytesOrProto: OnnxSource | onnx.IModelProto,
   tensorNames: string[],
-  input: HiddenInput,
+  input: HiddenInput | ProbeData,
   options: HiddenOptions = {},
 ): Promise<Record<string, HiddenTensor>> {
   const source = isModelProto(modelBytesOrProto) ? encodeOnnx(modelBytesOrProto) : modelBytesOrProto;
@@ -44,28 +60,12 @@ export async function hiddenActivations(
   for (const name of tensorNames) {
     check(produced.has(name), 'MODEL_OUTPUT', `${model.label}: no tensor named "${name}" in the graph`);
   }
-  const inits = new Set(graph.initializer.map((t) => t.name));
-  const inputs = graph.input.filter((i) => !inits.has(i.name));
-  check(
-    inputs.some((i) => i.name === input.name),
-    'MODEL_INPUT',
-    `${model.label}: has no input "${input.name}" (inputs: ${inputs.map((i) => i.name).join(', ')})`,
-  );
-  check(inputs.length === 1, 'MODEL_INPUT', `${model.label}: hidden activations need a single-input model, it has ${inputs.length}`);
-  const batch = input.dims[0];
-  const rowSize = input.dims.slice(1).reduce((a, b) => a * b, 1);
-  check(
-    input.dims.length >= 1 && batch * rowSize === input.data.length,
-    'MODEL_INPUT',
-    `input "${input.name}": data length ${input.data.length} does not match shape [${input.dims}]`,
-  );
-
-  // Hidden tensors keep the input's element type (float32 models are the norm).
-  const elemType = inputs[0].type?.tensorType?.elemType ?? onnx.TensorProto.DataType.FLOAT;
-  check(elemType === onnx.TensorProto.DataType.FLOAT, 'MODEL_INPUT', `${model.label}: input "${input.name}" must be float32 for hidden activations`);
+  const probe = 'inputs' in input ? input : singleInput(model.label, graph, input);
+  // The tensor's own type (float16 in half-precision models): onnxruntime infers it when the
+  // extra output declares none, where declaring float32 would be a type error.
   const existing = new Set(graph.output.map((o) => o.name));
   for (const name of tensorNames) {
-    if (!existing.has(name)) graph.output.push(onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType } } }));
+    if (!existing.has(name)) graph.output.push(onnx.ValueInfoProto.create({ name }));
   }
   let session: ort.InferenceSession;
   try {
@@ -73,23 +73,37 @@ export async function hiddenActivations(
   } catch (cause) {
     throw new ModeldiffError('BAD_ONNX', `${model.label}: onnxruntime rejected the model: ${(cause as Error).message}`, { cause });
   }
-  const step = Math.max(1, options.batchSize ?? 256);
-  const parts: Record<string, { chunks: Float32Array[]; dims: number[] }> = {};
+  const parts = new Map<string, { chunks: Float32Array[]; dims: number[]; perSample: boolean }>();
   try {
-    for (let start = 0; start < batch; start += step) {
-      const n = Math.min(step, batch - start);
-      const feed = new ort.Tensor('float32', unshared(input.data.subarray(start * rowSize, (start + n) * rowSize)), [n, ...input.dims.slice(1)]);
+    const plan = planFeeds({ session, label: model.label, owned: true }, probe);
+    const fixed = plan.inputs.map((p) => p.fixedBatch).filter((b): b is number => b !== undefined);
+    const step = fixed.length > 0 ? Math.min(...fixed) : Math.max(1, options.batchSize ?? 256);
+    for (const batch of probeBatches(probe, step)) {
+      const rows = batch.end - batch.start;
       let out: ort.InferenceSession.ReturnType;
       try {
-        out = await session.run({ [input.name]: feed }, tensorNames);
+        out = await session.run(makeFeeds(plan, batch.inputs), tensorNames);
       } catch (cause) {
-        throw new ModeldiffError('MODEL_INPUT', `${model.label}: running on input "${input.name}" [${input.dims}] failed: ${(cause as Error).message}`, { cause });
+        const fed = Object.entries(batch.inputs).map(([k, t]) => `"${k}" [${t.shape}]`);
+        throw new ModeldiffError('MODEL_INPUT', `${model.label}: running on input ${fed.join(', ')} failed: ${(cause as Error).message}`, { cause });
       }
+      const fedRows = fixed.length > 0 ? step : rows;
       for (const name of tensorNames) {
         const t = out[name];
-        check(t.type === 'float32', 'MODEL_OUTPUT', `${model.label}: tensor "${name}" is ${t.type}, expected float32`);
-        const p = (parts[name] ??= { chunks: [], dims: t.dims.slice(1) as number[] });
-        p.chunks.push(t.data as Float32Array);
+        check(TENSOR_TYPES.has(t.type), 'MODEL_OUTPUT', `${model.label}: tensor "${name}" is ${t.type}, not a floating-point representation`);
+        const dims = t.dims.slice() as number[];
+        const part = parts.get(name) ?? { chunks: [], dims: dims.slice(1), perSample: dims.length >= 1 && dims[0] === fedRows };
+        if (!parts.has(name)) parts.set(name, part);
+        if (!part.perSample) {
+          if (part.chunks.length === 0) {
+            part.dims = dims;
+            part.chunks.push(asFloat32(t));
+          }
+          continue;
+        }
+        check(dims[0] === fedRows, 'MODEL_OUTPUT', `${model.label}: tensor "${name}" has ${dims[0]} rows for a batch of ${fedRows}`);
+        const values = asFloat32(t);
+        part.chunks.push(rows === fedRows ? values : values.subarray(0, (values.length / fedRows) * rows)); // drop padding rows
       }
     }
   } finally {
@@ -97,16 +111,45 @@ export async function hiddenActivations(
   }
   const result: Record<string, HiddenTensor> = {};
   for (const name of tensorNames) {
-    const p = parts[name];
-    const data = new Float32Array(p ? p.chunks.reduce((a, c) => a + c.length, 0) : 0);
+    const p = parts.get(name)!;
+    const data = new Float32Array(p.chunks.reduce((a, c) => a + c.length, 0));
     let off = 0;
-    for (const c of p?.chunks ?? []) {
+    for (const c of p.chunks) {
       data.set(c, off);
       off += c.length;
     }
-    result[name] = { data, dims: [batch, ...(p?.dims ?? [])] };
+    result[name] = { data, dims: p.perSample ? [probe.n, ...p.dims] : p.dims, perSample: p.perSample };
   }
   return result;
+}
+
+/** The old single-float32-input form, as probe data (the model must have exactly that one input). */
+function singleInput(label: string, graph: onnx.GraphProto, input: HiddenInput): ProbeData {
+  const inits = new Set(graph.initializer.map((t) => t.name));
+  const inputs = graph.input.filter((i) => !inits.has(i.name));
+  check(
+    inputs.some((i) => i.name === input.name),
+    'MODEL_INPUT',
+    `${label}: has no input "${input.name}" (inputs: ${inputs.map((i) => i.name).join(', ')})`,
+  );
+  check(inputs.length === 1, 'MODEL_INPUT', `${label}: hidden activations from one array need a single-input model, it has ${inputs.length}`);
+  const batch = input.dims[0];
+  const rowSize = input.dims.slice(1).reduce((a, b) => a * b, 1);
+  check(
+    input.dims.length >= 1 && batch * rowSize === input.data.length,
+    'MODEL_INPUT',
+    `input "${input.name}": data length ${input.data.length} does not match shape [${input.dims}]`,
+  );
+  return { inputs: { [input.name]: { dtype: 'float32', shape: input.dims.slice(), data: input.data } }, n: batch, sources: { [input.name]: '<array>' } };
+}
+
+function asFloat32(t: ort.Tensor): Float32Array {
+  if (t.type === 'float32') return t.data as Float32Array;
+  if (t.type === 'float64') return Float32Array.from(t.data as Float64Array);
+  const bits = t.data as Uint16Array; // float16: raw IEEE half bits
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = halfToFloat(bits[i]);
+  return out;
 }
 
 function isModelProto(x: unknown): x is onnx.IModelProto {

@@ -7,7 +7,7 @@
  */
 import { check } from '../errors';
 import { hiddenActivations } from '../infer/hidden';
-import { type OnnxModel, type OnnxSource, checkProbeFitsInput, graphOf, readOnnx } from '../io/onnx';
+import { type OnnxModel, type OnnxSource, graphOf, onnx, readOnnx } from '../io/onnx';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { elementCount, formatShape, toFloat64 } from '../io/tensor';
 import { checkArrayOption, optionsObject, requireOption } from '../util/options';
@@ -47,6 +47,8 @@ export interface LayerPairResult {
   /** Features compared on each side after flattening. */
   px: number;
   py: number;
+  /** Rows compared: the probe samples, or for token-level layers of sequence models the unmasked token positions. */
+  samples: number;
   values: Partial<Record<RepresentationMeasureName, number>>;
   /** Caveats from representationSimilarity (e.g. degenerate CCA). */
   warnings: string[];
@@ -60,6 +62,8 @@ export interface ModelCkaResult {
   spatial: 'flatten' | 'mean';
   /** Per compared pair (with allLayers: every pair, row-major over layersA × layersB). */
   pairs: LayerPairResult[];
+  /** Default layers left out (not one row per sample, e.g. attention maps). */
+  warnings: string[];
   /** With allLayers: the layer×layer matrices, one per measure (rows: layers of a). */
   matrix?: { layersA: LayerInfo[]; layersB: LayerInfo[]; values: Partial<Record<RepresentationMeasureName, number[][]>> };
 }
@@ -82,27 +86,85 @@ export function flattenActivations(data: Float32Array, dims: number[], spatial: 
   return { data: out, n, p: c };
 }
 
-function onlyInput(model: OnnxModel): string {
-  const graph = graphOf(model);
-  const inits = new Set(graph.initializer.map((t) => t.name));
-  const inputs = graph.input.filter((i) => !inits.has(i.name)).map((i) => i.name);
-  check(inputs.length === 1, 'MODEL_INPUT', `${model.label}: representation similarity needs a single-input model, it has ${inputs.length} (${inputs.join(', ')})`);
-  return inputs[0] as string;
+/**
+ * Token positions of a sequence model: its integer token-id input is [n, s]; `attention_mask`
+ * in the probe (0 = padding) says which positions count. Hidden tensors [n, s, d] of such a
+ * model are compared per position (token-level): samples are the unmasked positions.
+ */
+interface TokenPositions {
+  seq: number;
+  /** n·s flags, 1 = a real token. */
+  keep: Uint8Array;
+  count: number;
 }
 
-async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeData, options: ModelCkaOptions) {
-  const inputName = onlyInput(model);
-  const entries = Object.entries(probe.inputs);
-  const tensor = probe.inputs[inputName] ?? (entries.length === 1 ? entries[0][1] : undefined);
-  check(tensor, 'MODEL_INPUT', `${model.label}: probe data has no input "${inputName}" (it has ${Object.keys(probe.inputs).join(', ')})`);
-  checkProbeFitsInput(model, inputName, tensor.shape, probe.sources[inputName] ?? Object.values(probe.sources)[0] ?? 'probe data');
-  const f32 = tensor.dtype === 'float32' ? (tensor.data as Float32Array) : Float32Array.from(toFloat64(tensor));
+function tokenPositions(model: OnnxModel, probe: ProbeData): TokenPositions | undefined {
+  const graph = graphOf(model);
+  const inits = new Set(graph.initializer.map((t) => t.name));
+  const INTEGER = new Set([onnx.TensorProto.DataType.INT64, onnx.TensorProto.DataType.INT32]);
+  const ids = graph.input.find((i) => !inits.has(i.name) && INTEGER.has(i.type?.tensorType?.elemType ?? 0) && (i.type?.tensorType?.shape?.dim?.length ?? 0) === 2);
+  if (!ids) return undefined;
+  const given = probe.inputs[ids.name ?? ''] ?? probe.inputs[''];
+  if (!given || given.shape.length !== 2) return undefined;
+  const seq = given.shape[1];
+  const keep = new Uint8Array(probe.n * seq).fill(1);
+  const mask = probe.inputs.attention_mask;
+  if (mask) {
+    check(mask.shape.length === 2 && mask.shape[0] === probe.n && mask.shape[1] === seq, 'SHAPE_MISMATCH', `${model.label}: attention_mask ${formatShape(mask.shape)} does not match the token ids ${formatShape(given.shape)}`);
+    const m = toFloat64(mask);
+    for (let i = 0; i < keep.length; i++) keep[i] = m[i] !== 0 ? 1 : 0;
+  }
+  return { seq, keep, count: keep.reduce((a, b) => a + b, 0) };
+}
+
+/** Token-level view of a hidden tensor [n, s, d]: the kept positions as samples (or their mean per sequence). */
+function tokenActivations(data: Float32Array, dims: number[], tokens: TokenPositions, spatial: 'flatten' | 'mean'): ActivationMatrix {
+  const [n, s] = dims;
+  const d = elementCount(dims.slice(2));
+  if (spatial === 'mean') {
+    const out = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      let kept = 0;
+      for (let j = 0; j < s; j++) {
+        if (!tokens.keep[i * s + j]) continue;
+        kept++;
+        for (let k = 0; k < d; k++) out[i * d + k] += data[(i * s + j) * d + k];
+      }
+      for (let k = 0; k < d; k++) out[i * d + k] /= Math.max(1, kept);
+    }
+    return { data: out, n, p: d };
+  }
+  const out = new Float32Array(tokens.count * d);
+  let row = 0;
+  for (let i = 0; i < n * s; i++) {
+    if (!tokens.keep[i]) continue;
+    out.set(data.subarray(i * d, (i + 1) * d), row * d);
+    row++;
+  }
+  return { data: out, n: tokens.count, p: d };
+}
+
+interface ModelActivations {
+  n: number;
+  acts: Map<string, ActivationMatrix>;
+  /** Tensors that are not one row per sample (attention maps, [seq, batch, h] RNN states): name → shape. */
+  notPerSample: Map<string, number[]>;
+}
+
+async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeData, options: ModelCkaOptions): Promise<ModelActivations> {
   const names = [...new Set(layers.map((l) => l.tensor))];
-  const acts = await hiddenActivations(model, names, { name: inputName, data: f32, dims: tensor.shape.slice() }, { batchSize: options.batchSize });
+  const hidden = await hiddenActivations(model, names, probe, { batchSize: options.batchSize });
   const spatial = options.spatial ?? 'flatten';
-  const out = new Map<string, ActivationMatrix>();
-  for (const name of names) out.set(name, flattenActivations(acts[name].data, acts[name].dims, spatial, `${model.label}: layer ${name}`));
-  return { n: probe.n, acts: out };
+  const tokens = tokenPositions(model, probe);
+  const acts = new Map<string, ActivationMatrix>();
+  const notPerSample = new Map<string, number[]>();
+  for (const name of names) {
+    const { data, dims, perSample } = hidden[name];
+    if (!perSample) notPerSample.set(name, dims);
+    else if (tokens && dims.length >= 3 && dims[1] === tokens.seq) acts.set(name, tokenActivations(data, dims, tokens, spatial));
+    else acts.set(name, flattenActivations(data, dims, spatial, `${model.label}: layer ${name}`));
+  }
+  return { n: probe.n, acts, notPerSample };
 }
 
 export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions): Promise<ModelCkaResult> {
@@ -117,27 +179,9 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
   const mb = readOnnx(b);
   const la = listLayers(ma);
   const lb = listLayers(mb);
-  let pairs: Array<{ a: LayerInfo; b: LayerInfo }>;
-  let rows: LayerInfo[] = [];
-  let cols: LayerInfo[] = [];
-  if (options.allLayers) {
-    check(!options.layers, 'INVALID_ARGUMENT', 'give either layers or allLayers, not both');
-    rows = defaultLayers(la);
-    cols = defaultLayers(lb);
-    pairs = rows.flatMap((ra) => cols.map((cb) => ({ a: ra, b: cb })));
-  } else if (options.layers) {
-    check(options.layers.length > 0, 'INVALID_ARGUMENT', 'layers is empty');
-    pairs = options.layers.map((p) => ({ a: findLayer(la, p.a, ma.label), b: findLayer(lb, p.b, mb.label) }));
-  } else {
-    const da = defaultLayers(la);
-    const db = defaultLayers(lb);
-    check(
-      da.length === db.length && da.length > 0,
-      'ARCHITECTURE_MISMATCH',
-      `${ma.label} has ${da.length} default layers but ${mb.label} has ${db.length}: name the layer pairs (layers / --layers) or compare all of them (allLayers / --all-layers)`,
-    );
-    pairs = da.map((l, i) => ({ a: l, b: db[i] }));
-  }
+  check(!(options.allLayers && options.layers), 'INVALID_ARGUMENT', 'give either layers or allLayers, not both');
+  check(!options.layers || options.layers.length > 0, 'INVALID_ARGUMENT', 'layers is empty');
+  const named = options.layers?.map((p) => ({ a: findLayer(la, p.a, ma.label), b: findLayer(lb, p.b, mb.label) }));
   const probe = loadProbe(options.data, { cwd: options.cwd }); // read once, shared by both models
   const probeB = options.dataB === undefined ? probe : loadProbe(options.dataB, { cwd: options.cwd });
   const from = (p: typeof probe) => [...new Set(Object.values(p.sources))].join(', ');
@@ -147,9 +191,44 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
     `data has ${probe.n} samples but dataB has ${probeB.n}: both must hold the same samples (--data ${from(probe)}, --data-b ${from(probeB)})`,
   );
   const [xa, xb] = await Promise.all([
-    activations(ma, [...new Set(pairs.map((p) => p.a))], probe, options),
-    activations(mb, [...new Set(pairs.map((p) => p.b))], probeB, options),
+    activations(ma, named ? named.map((p) => p.a) : defaultLayers(la), probe, options),
+    activations(mb, named ? named.map((p) => p.b) : defaultLayers(lb), probeB, options),
   ]);
+  const warnings: string[] = [];
+  const notRows = (label: string, tensor: string, dims: number[]) =>
+    `${label}: layer ${tensor} ${formatShape(dims)} does not have one row per sample (an attention map or a [seq, batch, ...] state)`;
+  // Default layers: tensors that are not one row per sample are left out, with a warning.
+  const usable = (layers: LayerInfo[], x: ModelActivations, label: string) =>
+    layers.filter((l) => {
+      const dims = x.notPerSample.get(l.tensor);
+      if (dims) warnings.push(`${notRows(label, l.tensor, dims)}: skipped`);
+      return !dims;
+    });
+  let pairs: Array<{ a: LayerInfo; b: LayerInfo }>;
+  let rows: LayerInfo[] = [];
+  let cols: LayerInfo[] = [];
+  if (named) {
+    for (const p of named) {
+      for (const [l, x, label] of [[p.a, xa, ma.label], [p.b, xb, mb.label]] as const) {
+        const dims = x.notPerSample.get(l.tensor);
+        check(!dims, 'MODEL_OUTPUT', `${notRows(label, l.tensor, dims ?? [])}: pick another layer`);
+      }
+    }
+    pairs = named;
+  } else if (options.allLayers) {
+    rows = usable(defaultLayers(la), xa, ma.label);
+    cols = usable(defaultLayers(lb), xb, mb.label);
+    pairs = rows.flatMap((ra) => cols.map((cb) => ({ a: ra, b: cb })));
+  } else {
+    const da = usable(defaultLayers(la), xa, ma.label);
+    const db = usable(defaultLayers(lb), xb, mb.label);
+    check(
+      da.length === db.length && da.length > 0,
+      'ARCHITECTURE_MISMATCH',
+      `${ma.label} has ${da.length} default layers but ${mb.label} has ${db.length}: name the layer pairs (layers / --layers) or compare all of them (allLayers / --all-layers)`,
+    );
+    pairs = da.map((l, i) => ({ a: l, b: db[i] }));
+  }
   const results: LayerPairResult[] = [];
   for (const p of pairs) {
     const x = xa.acts.get(p.a.tensor) as ActivationMatrix;
@@ -158,9 +237,9 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
       e.message = `${ma.label} layer ${p.a.tensor} vs ${mb.label} layer ${p.b.tensor}: ${e.message}`;
       throw e;
     });
-    results.push({ a: p.a, b: p.b, px: x.p, py: y.p, values: r.values, warnings: r.warnings });
+    results.push({ a: p.a, b: p.b, px: x.p, py: y.p, samples: x.n, values: r.values, warnings: r.warnings });
   }
-  const result: ModelCkaResult = { a: ma.label, b: mb.label, n: xa.n, measures: [...measures], spatial, pairs: results };
+  const result: ModelCkaResult = { a: ma.label, b: mb.label, n: xa.n, measures: [...measures], spatial, pairs: results, warnings };
   if (options.allLayers) {
     const values: Partial<Record<RepresentationMeasureName, number[][]>> = {};
     for (const m of measures) values[m] = rows.map((_, i) => cols.map((_, j) => results[i * cols.length + j].values[m] as number));

@@ -89,6 +89,7 @@ export function register(program: Command, io: CliIo): void {
         space: flags.space,
         batchSize: flags.batchSize,
       });
+      for (const w of result.warnings) io.stderr(`modeldiff: warning: ${w}\n`);
       for (const p of result.pairs) for (const w of p.warnings) io.stderr(`modeldiff: warning: ${p.a.tensor} vs ${p.b.tensor}: ${w}\n`);
       io.stdout(flags.json ? toJson(result) + '\n' : formatResult(result, io.cwd));
     });
