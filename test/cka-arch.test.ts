@@ -77,6 +77,8 @@ t.test('fixtures: activation layers as each exporter writes them, no attention m
   t.same([...ops('bert-ts13-s0.onnx')].sort(), ['GELU(erf)', 'Tanh']);
   t.same([...ops('gpt2-ts13-s0.onnx')], ['GELU(tanh)']);
   t.same([...ops('llama-ts13-s0.onnx')], ['SiLU']);
+  t.same([...ops('lstm-ts13-s0.onnx')], ['LSTM(Y_h)']);
+  t.same([...ops('gru-dyn18-s0.onnx')], ['GRU(Y)']); // the dynamo export drops Y_h: every step's state
   for (const file of ['vit-ts17-s0.onnx', 'vit-dyn18-s0.onnx', 'bert-dyn18-s0.onnx', 'gpt2-ts17-s0.onnx']) {
     const layers = listLayers(f(file));
     t.notOk(layers.some((l) => l.op === 'Softmax'), `${file}: no attention softmax among the candidates`);
@@ -86,6 +88,15 @@ t.test('fixtures: activation layers as each exporter writes them, no attention m
 
 // One export per architecture with its permuted copy (opset 17: every architecture has one).
 const torchArchs = ['mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'densenet', 'vit', 'bert', 'gpt2', 'llama', 'lstm', 'gru'];
+
+t.test('dynamo exports: the permuted copy of an RNN (all steps) and a transformer has CKA 1', async (t) => {
+  for (const file of ['gru-dyn18-s0-perm.onnx', 'llama-dyn18-s0-perm.onnx']) {
+    const perm = entry(file);
+    const r = await cka(f(perm.permuted_of!), f(file), { data: probeOf(perm) });
+    t.ok(r.pairs.length >= 2, `${file}: ${r.pairs.map((p) => p.a.op)}`);
+    for (const p of r.pairs) t.ok(Math.abs((p.values['cka-linear'] as number) - 1) < 1e-6, `${file} ${p.a.op}: ${p.values['cka-linear']}`);
+  }
+});
 
 t.test('a permuted copy has linear CKA 1 at every default layer; a second seed lies in [0, 1]', async (t) => {
   for (const arch of torchArchs) {
@@ -160,6 +171,18 @@ t.test('fixed-batch and float16 models', async (t) => {
       for (let c = 0; c < d; c++) z += r16(x[i * d + c]) * r16(W[j * d + c]);
       t.ok(Math.abs(hh.rh.data[i * k + j] - Math.max(0, z)) < 4e-3 * (1 + Math.abs(z)), `fp16 row ${i} col ${j}`);
     }
+  // A tensor whose samples are on axis 1 (as an RNN's Y_h [directions, n, hidden]) comes back sample-first.
+  const transposed = buildModel({
+    inputs: [{ name: 'x', shape: ['N', d] }],
+    outputs: [{ name: 'y', shape: ['N', d] }],
+    nodes: [
+      { op: 'Transpose', inputs: ['x'], outputs: ['xt'], attrs: { perm: { ints: [1, 0] } } },
+      { op: 'Transpose', inputs: ['xt'], outputs: ['y'], attrs: { perm: { ints: [1, 0] } } },
+    ],
+  });
+  const back = await hiddenActivations(transposed, ['xt'], { name: 'x', data: x, dims: [n, d] }, { batchSize: 4, sampleAxes: { xt: 1 } });
+  t.same(back.xt.dims, [n, d]);
+  t.same(Array.from(back.xt.data), Array.from(x));
   const r = await cka(half, half, { data: { data: x, shape: [n, d] } });
   t.same(r.pairs.map((p) => p.a.tensor), ['rh', 'y']);
   t.ok(Math.abs((r.pairs[0].values['cka-linear'] as number) - 1) < 1e-12);

@@ -41,6 +41,8 @@ export interface HiddenTensor {
 export interface HiddenOptions {
   /** Samples per onnxruntime run (bounds memory for big probe sets). Default 256. */
   batchSize?: number;
+  /** Tensors whose sample axis is not 0 (an RNN's Y_h [directions, n, hidden]: 1); they are returned sample-first. */
+  sampleAxes?: Record<string, number>;
 }
 
 const TENSOR_TYPES = new Set(['float32', 'float16', 'float64']);
@@ -91,18 +93,20 @@ export async function hiddenActivations(
       for (const name of tensorNames) {
         const t = out[name];
         check(TENSOR_TYPES.has(t.type), 'MODEL_OUTPUT', `${model.label}: tensor "${name}" is ${t.type}, not a floating-point representation`);
-        const dims = t.dims.slice() as number[];
+        let dims = t.dims.slice() as number[];
+        let values = asFloat32(t);
+        const axis = options.sampleAxes?.[name] ?? 0;
+        if (axis > 0 && dims[axis] === fedRows) ({ values, dims } = sampleAxisFirst(values, dims, axis));
         const part = parts.get(name) ?? { chunks: [], dims: dims.slice(1), perSample: dims.length >= 1 && dims[0] === fedRows };
         if (!parts.has(name)) parts.set(name, part);
         if (!part.perSample) {
           if (part.chunks.length === 0) {
             part.dims = dims;
-            part.chunks.push(asFloat32(t));
+            part.chunks.push(values);
           }
           continue;
         }
         check(dims[0] === fedRows, 'MODEL_OUTPUT', `${model.label}: tensor "${name}" has ${dims[0]} rows for a batch of ${fedRows}`);
-        const values = asFloat32(t);
         part.chunks.push(rows === fedRows ? values : values.subarray(0, (values.length / fedRows) * rows)); // drop padding rows
       }
     }
@@ -141,6 +145,17 @@ function singleInput(label: string, graph: onnx.GraphProto, input: HiddenInput):
     `input "${input.name}": data length ${input.data.length} does not match shape [${input.dims}]`,
   );
   return { inputs: { [input.name]: { dtype: 'float32', shape: input.dims.slice(), data: input.data } }, n: batch, sources: { [input.name]: '<array>' } };
+}
+
+/** Move axis `axis` of a C-order tensor to the front. */
+function sampleAxisFirst(values: Float32Array, dims: number[], axis: number): { values: Float32Array; dims: number[] } {
+  const n = dims[axis];
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(values.length);
+  for (let o = 0; o < outer; o++)
+    for (let i = 0; i < n; i++) out.set(values.subarray((o * n + i) * inner, (o * n + i + 1) * inner), (i * outer + o) * inner);
+  return { values: out, dims: [n, ...dims.slice(0, axis), ...dims.slice(axis + 1)] };
 }
 
 function asFloat32(t: ort.Tensor): Float32Array {

@@ -16,7 +16,7 @@
  * (tanh(relu(x))) form one cluster too: the last one is the layer.
  */
 import { ModeldiffError } from '../errors';
-import { DataType, type OnnxSource, graphOf, readOnnx } from '../io/onnx';
+import { DataType, type OnnxSource, attrInt, graphOf, readOnnx } from '../io/onnx';
 
 /** Nonlinearities (as single ops) and pooling: their outputs are the classic "hidden layers". */
 const ACTIVATION_OPS = new Set([
@@ -44,7 +44,12 @@ export interface LayerInfo {
   node: string;
   /** `activation`: nonlinearity / pooling; `linear`: Gemm, Conv, Add, ...; `output`: a graph output. */
   kind: 'activation' | 'linear' | 'output';
+  /** The tensor's sample axis when it is not 0: an LSTM/GRU/RNN's Y_h [directions, n, hidden] (1) or Y [seq, directions, n, hidden] (2). */
+  sampleAxis?: number;
 }
+
+/** Recurrent ops: their final hidden state Y_h (second output) is the layer, else all steps' states Y. */
+const RECURRENT_OPS = new Set(['LSTM', 'GRU', 'RNN']);
 
 interface GraphNode {
   opType?: string | null;
@@ -72,7 +77,19 @@ export function listLayers(model: OnnxSource): LayerInfo[] {
   for (const node of graph.node) {
     const op = node.opType ?? '';
     // ai.onnx.ml classifiers write (label, scores): the scores are the representation.
-    const tensor = op.endsWith('Classifier') && node.domain === 'ai.onnx.ml' ? node.output?.[1] : node.output?.[0];
+    const second = op.endsWith('Classifier') && node.domain === 'ai.onnx.ml';
+    if (RECURRENT_OPS.has(op)) {
+      // Y_h [directions, n, hidden], or when the export dropped it Y [seq, directions, n, hidden]
+      // (layout 0, the default; layout 1 puts the samples first).
+      const finalState = node.output?.[1];
+      const tensor = finalState || node.output?.[0];
+      if (!tensor) continue;
+      const batchFirst = attrInt(node, 'layout', 0) === 1;
+      const axis = finalState ? 1 : 2;
+      layers.push({ index: layers.length, tensor, node: node.name ?? '', op: `${op}(${finalState ? 'Y_h' : 'Y'})`, kind: 'activation', ...(batchFirst ? {} : { sampleAxis: axis }) });
+      continue;
+    }
+    const tensor = second ? node.output?.[1] : node.output?.[0];
     if (!tensor || skipped.has(tensor)) continue;
     const isOut = outputs.has(tensor);
     const cluster = clusters.get(tensor);

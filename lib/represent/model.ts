@@ -153,7 +153,8 @@ interface ModelActivations {
 
 async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeData, options: ModelCkaOptions): Promise<ModelActivations> {
   const names = [...new Set(layers.map((l) => l.tensor))];
-  const hidden = await hiddenActivations(model, names, probe, { batchSize: options.batchSize });
+  const sampleAxes = Object.fromEntries(layers.filter((l) => l.sampleAxis).map((l) => [l.tensor, l.sampleAxis as number]));
+  const hidden = await hiddenActivations(model, names, probe, { batchSize: options.batchSize, sampleAxes });
   const spatial = options.spatial ?? 'flatten';
   const tokens = tokenPositions(model, probe);
   const acts = new Map<string, ActivationMatrix>();
