@@ -7,6 +7,8 @@
 const FLAG_EXCEPTIONS: Readonly<Record<string, string>> = {
   metrics: '--metric',
   executionProviders: '--execution-provider',
+  cacheMaxBytes: '--cache-size',
+  cacheEntryMaxBytes: '--cache-max',
 };
 
 /** The flag that sets library option `field` (batchSize → --batch-size). */

@@ -87,6 +87,10 @@ export interface CompareOptions {
   batchSize?: number;
   cache?: boolean;
   cacheDir?: string;
+  /** Cap on the cache folder in bytes (see InferOptions). */
+  cacheMaxBytes?: number;
+  /** Outputs bigger than this are not cached (see InferOptions). */
+  cacheEntryMaxBytes?: number;
   cwd?: string;
   /** Inference progress: samples with both models' outputs done, of n. */
   onProgress?: (done: number, total: number) => void;
@@ -252,6 +256,8 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     batchSize: options.batchSize,
     cache: options.cache,
     cacheDir: options.cacheDir,
+    cacheMaxBytes: options.cacheMaxBytes,
+    cacheEntryMaxBytes: options.cacheEntryMaxBytes,
     cwd: options.cwd,
     label: modelLabel(m),
     onProgress: progress(i),

@@ -13,7 +13,9 @@ import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError } from '../errors';
 import { type ProbeSource, type ProbeStream, autoBatchSize, openProbe, probeBatches } from '../io/probe';
-import { type CacheEntry, CacheWriter, cacheKey, defaultCacheDir, openCacheEntry } from './cache';
+import { formatBytes } from '../util/size';
+import { type CacheEntry, CacheWriter, cacheKey, cachePath, defaultCacheDir, openCacheEntry } from './cache';
+import { cacheEntryMaxBytes, cacheMaxBytes, pruneCache, touchCacheEntry } from './cache-budget';
 import { type FeedPlan, makeFeeds, planFeeds } from './feeds';
 import { type OutputArray, outputMatrix } from './outputs';
 import { type ModelHandle, type ModelSource, closeModel, openModel } from './session';
@@ -27,6 +29,10 @@ export interface InferOptions {
   cache?: boolean;
   /** Cache folder (default ~/.cache/modeldiff, or $MODELDIFF_CACHE_DIR). */
   cacheDir?: string;
+  /** Cap on the cache folder in bytes (default $MODELDIFF_CACHE_SIZE, else 10 GiB); least recently used entries go first. */
+  cacheMaxBytes?: number;
+  /** Outputs bigger than this many bytes are not cached (default 2 GiB). */
+  cacheEntryMaxBytes?: number;
   /** Called after each batch with samples done and the total. */
   onProgress?: (done: number, total: number) => void;
   /** Called with non-fatal problems (e.g. an unwritable cache folder); default: ignored (they are also returned). */
@@ -101,6 +107,11 @@ export interface InferResult {
   inputConversions: string[];
   cached: boolean;
   warnings: string[];
+}
+
+interface CacheLimits {
+  maxBytes: number;
+  entryMaxBytes: number;
 }
 
 /** How many onnxruntime runs this process made (tests assert cache hits with it). */
@@ -180,6 +191,13 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
   if (outputNote) warn(outputNote);
   const useCache = (options.cache ?? true) && handle.sha256 !== undefined;
   const dir = options.cacheDir ?? defaultCacheDir();
+  let limits: CacheLimits | undefined;
+  try {
+    limits = useCache ? { maxBytes: cacheMaxBytes(options.cacheMaxBytes), entryMaxBytes: cacheEntryMaxBytes(options.cacheEntryMaxBytes) } : undefined;
+  } catch (e) {
+    await close();
+    throw e;
+  }
   const key = useCache
     ? cacheKey({
         modelSha256: handle.sha256!(),
@@ -192,6 +210,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
     if (read.status === 'hit' && read.entry.n !== probe.n) read.entry.close();
     else if (read.status === 'hit') {
       await close();
+      touchCacheEntry(cachePath(dir, key));
       const entry = read.entry;
       return {
         label: handle.label,
@@ -217,7 +236,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
     warnings,
     n: probe.n,
     batchSize,
-    batches: runBatches(handle, close, probe, plan, outputName, batchSize, options.onProgress, useCache ? { dir, key, warn } : undefined),
+    batches: runBatches(handle, close, probe, plan, outputName, batchSize, options.onProgress, limits ? { dir, key, warn, ...limits } : undefined),
     close,
   };
 }
@@ -249,7 +268,7 @@ async function* runBatches(
   outputName: string,
   batchSize: number,
   onProgress: ((d: number, t: number) => void) | undefined,
-  cache: { dir: string; key: string; warn: (m: string) => void } | undefined,
+  cache: ({ dir: string; key: string; warn: (m: string) => void } & CacheLimits) | undefined,
 ): AsyncGenerator<OutputBatch> {
   // Each batch is appended to the entry as it arrives; nothing n×k is kept.
   let writer: CacheWriter | undefined;
@@ -278,6 +297,13 @@ async function* runBatches(
         writer = undefined;
         cache = undefined;
       }
+      if (cache && !writer) {
+        const entryBytes = probe.n * output.k * output.data.BYTES_PER_ELEMENT;
+        if (entryBytes > cache.entryMaxBytes) {
+          cache.warn(`${handle.label}: outputs not cached: ${formatBytes(entryBytes)} is above the cache's one-entry budget of ${formatBytes(cache.entryMaxBytes)}`);
+          cache = undefined;
+        }
+      }
       if (cache) {
         try {
           writer ??= CacheWriter.create(cache.dir, cache.key, probe.n, output.k, output.data instanceof Float64Array ? 'float64' : 'float32');
@@ -292,6 +318,8 @@ async function* runBatches(
     if (writer) {
       try {
         writer.commit();
+        // Within the folder's cap: least recently used entries go, never the one just written.
+        pruneCache(cache!.dir, cache!.maxBytes, `${cache!.key}.bin`);
       } catch (e) {
         dropCache(e);
       }

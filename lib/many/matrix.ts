@@ -50,6 +50,10 @@ export interface MatrixOptions {
   /** Use the inference cache (default true). Streaming under maxMemory needs it. */
   cache?: boolean;
   cacheDir?: string;
+  /** Cap on the cache folder in bytes (see InferOptions). */
+  cacheMaxBytes?: number;
+  /** Outputs bigger than this are not cached (see InferOptions). */
+  cacheEntryMaxBytes?: number;
   /** Memory budget in bytes for model outputs; above it, outputs are processed in blocks re-read from the cache. */
   maxMemory?: number;
   /** Relative file names resolve against this folder (default process.cwd()). */
@@ -165,6 +169,8 @@ async function inferenceStore(
       batchSize: options.batchSize,
       cache: options.cache ?? true,
       cacheDir: options.cacheDir,
+      cacheMaxBytes: options.cacheMaxBytes,
+      cacheEntryMaxBytes: options.cacheEntryMaxBytes,
       label: names[i],
     });
     return r.outputs;

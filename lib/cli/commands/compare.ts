@@ -35,7 +35,7 @@ import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { inferenceOptions } from '../inference-options';
 import { readCostMatrix } from '../cost-option';
-import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../option-parsers';
+import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, sizeOption } from '../option-parsers';
 
 /** --metric choices: every function-view measure in the registry (per-sample ones and the set-level kappa). */
 export const COMPARE_METRICS = measuresOf('function').map((m) => m.name) as CompareMetric[];
@@ -94,6 +94,8 @@ interface CompareFlags {
   force?: boolean;
   cache: boolean;
   cacheDir?: string;
+  cacheSize?: number;
+  cacheMax?: number;
   quiet?: boolean;
   classAxis?: number;
   mask?: string;
@@ -142,6 +144,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--execution-provider <NAMES>', 'onnxruntime execution providers in order of preference, comma-separated (default cpu; e.g. cuda,cpu)', providerList)
     .option('--cache-dir <DIR>', 'output cache folder (default ~/.cache/modeldiff)')
     .option('--no-cache', 'do not read or write the output cache')
+    .option('--cache-size <SIZE>', 'cap on the cache folder, least recently used entries removed first (default $MODELDIFF_CACHE_SIZE, else 10G)', sizeOption('--cache-size'))
+    .option('--cache-max <SIZE>', 'outputs bigger than this are not cached (default 2G)', sizeOption('--cache-max'))
     .option('-q, --quiet', 'no progress bar')
     .action(async (a: string, b: string, flags: CompareFlags) => {
       const data = parseDataSpecs(flags.data);

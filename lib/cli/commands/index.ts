@@ -11,7 +11,8 @@ import { register as weights } from './weights';
 import { register as matrix } from './matrix';
 import { register as study } from './study';
 import { register as demo } from './demo';
+import { register as cache } from './cache';
 
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const commands: RegisterCommand[] = [compare, divergence, outputs, weights, cka, barrier, matrix, study, demo];
+export const commands: RegisterCommand[] = [compare, divergence, outputs, weights, cka, barrier, matrix, study, demo, cache];

@@ -16,7 +16,7 @@ import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
-import { commaList, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger } from '../option-parsers';
+import { commaList, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, sizeOption } from '../option-parsers';
 
 export interface MatrixFlags {
   data?: string;
@@ -30,6 +30,8 @@ export interface MatrixFlags {
   batchSize?: number;
   cache: boolean;
   cacheDir?: string;
+  cacheSize?: number;
+  cacheMax?: number;
   maxMemory?: number;
   threads?: number;
   quiet?: boolean;
@@ -58,6 +60,8 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
     .option('--no-cache', 'do not read or write the inference cache')
     .option('--cache-dir <dir>', 'inference cache folder')
+    .option('--cache-size <SIZE>', 'cap on the cache folder, least recently used entries removed first (default $MODELDIFF_CACHE_SIZE, else 10G)', sizeOption('--cache-size'))
+    .option('--cache-max <SIZE>', 'outputs bigger than this are not cached (default 2G)', sizeOption('--cache-max'))
     .option('--max-memory <size>', 'memory budget for model outputs (e.g. 512M, 2G); above it, blocks of models are re-read from the cache', parseSize)
     .option('--threads <n>', 'threads for the distance kernels', positiveInteger('--threads'))
     .option('-q, --quiet', 'no progress bars');
@@ -65,12 +69,7 @@ export function addMatrixOptions(cmd: Command): Command {
 
 /** "512M", "2G", "1.5g", "1000000" → bytes. */
 export function parseSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v);
-  if (m === null) throw invalidOption('--max-memory', 'a size like 512M or 2G', v);
-  const scale = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
-  const bytes = Math.floor(Number(m[1]) * scale);
-  if (!(bytes > 0) || !Number.isSafeInteger(bytes)) throw invalidOption('--max-memory', 'a positive size like 512M or 2G', v);
-  return bytes;
+  return sizeOption('--max-memory')(v);
 }
 
 /** --weights: `none`, or a comma list of weight methods. */
@@ -98,6 +97,8 @@ export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: Mat
     batchSize: flags.batchSize,
     cache: flags.cache,
     cacheDir: flags.cacheDir,
+    cacheMaxBytes: flags.cacheSize,
+    cacheEntryMaxBytes: flags.cacheMax,
     maxMemory: flags.maxMemory,
     threads: flags.threads,
     cwd: io.cwd,

@@ -21,7 +21,7 @@ import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { inferenceOptions } from '../inference-options';
-import { positiveInteger } from '../option-parsers';
+import { positiveInteger, sizeOption } from '../option-parsers';
 import { collect, parseDataSpecs } from './compare';
 
 interface OutputsFlags {
@@ -32,6 +32,8 @@ interface OutputsFlags {
   force?: boolean;
   cache: boolean;
   cacheDir?: string;
+  cacheSize?: number;
+  cacheMax?: number;
   quiet?: boolean;
   json?: boolean;
 }
@@ -48,6 +50,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--force', 'overwrite --out if it exists')
     .option('--cache-dir <DIR>', 'output cache folder (default ~/.cache/modeldiff)')
     .option('--no-cache', 'do not read or write the output cache')
+    .option('--cache-size <SIZE>', 'cap on the cache folder, least recently used entries removed first (default $MODELDIFF_CACHE_SIZE, else 10G)', sizeOption('--cache-size'))
+    .option('--cache-max <SIZE>', 'outputs bigger than this are not cached (default 2G)', sizeOption('--cache-max'))
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print what was written as JSON')
     .action(async (model: string, flags: OutputsFlags) => {
