@@ -215,3 +215,54 @@ t.test('scikit-learn exports: the probability output, ZipMap refused with a hint
   const lr = await cka(f('sklearn_logreg-zipmap-s0.onnx'), f('sklearn_logreg-zipmap-s1.onnx'), { data: probe });
   t.same(lr.pairs.map((p) => p.a.tensor), ['probabilities']);
 });
+
+t.test('tensors that are not one row per sample; pooled tokens; other dtypes', async (t) => {
+  const rng = createRng(11);
+  const n = 10;
+  const d = 3;
+  const x = Float32Array.from({ length: n * d }, () => rng.normal());
+  // r is [d, n]: its first axis is not the samples (like an attention map [batch·heads, s, s]).
+  const sideways = buildModel({
+    inputs: [{ name: 'x', shape: ['N', d] }],
+    outputs: [{ name: 'y', shape: ['N', d] }],
+    nodes: [
+      { op: 'Transpose', inputs: ['x'], outputs: ['xt'], attrs: { perm: { ints: [1, 0] } } },
+      { op: 'Relu', inputs: ['xt'], outputs: ['r'] },
+      { op: 'Transpose', inputs: ['r'], outputs: ['y'], attrs: { perm: { ints: [1, 0] } } },
+    ],
+  });
+  const probe = { data: x, shape: [n, d] };
+  const r = await cka(sideways, sideways, { data: probe, batchSize: 4 });
+  t.same(r.pairs.map((p) => p.a.tensor), ['y']);
+  t.match(r.warnings[0], /layer r \[3, 4\] does not have one row per sample .*: skipped/);
+  await t.rejects(cka(sideways, sideways, { data: probe, layers: [{ a: 'r', b: 'y' }] }), { code: 'MODEL_OUTPUT', message: /layer r \[3, \d+\] does not have one row per sample.*pick another layer/ });
+  // float64 and integer hidden tensors
+  const typed = buildModel({
+    inputs: [{ name: 'x', shape: ['N', d] }],
+    outputs: [{ name: 'y', shape: ['N', d] }],
+    nodes: [
+      { op: 'Cast', inputs: ['x'], outputs: ['x64'], attrs: { to: { i: 11 } } },
+      { op: 'Relu', inputs: ['x64'], outputs: ['r64'] },
+      { op: 'Cast', inputs: ['r64'], outputs: ['y'], attrs: { to: { i: 1 } } },
+      { op: 'Cast', inputs: ['x'], outputs: ['xi'], attrs: { to: { i: 7 } } },
+    ],
+  });
+  const h = await hiddenActivations(typed, ['r64'], { name: 'x', data: x, dims: [n, d] });
+  t.same(Array.from(h.r64.data), Array.from(x, (v) => Math.max(0, v)));
+  await t.rejects(hiddenActivations(typed, ['xi'], { name: 'x', data: x, dims: [n, d] }), { code: 'MODEL_OUTPUT', message: /tensor "xi" is int64, not a floating-point representation/ });
+  // Sequence models: spatial 'mean' pools each sequence's unmasked tokens (one row per sequence).
+  const ref = manifest.cka_reference;
+  const gelu = Object.keys(ref.cka_linear)[0];
+  const pooled = await cka(f(ref.a), f(ref.b), { data: f(ref.probe), spatial: 'mean', layers: [{ a: gelu, b: gelu }] });
+  t.equal(pooled.pairs[0].samples, pooled.n);
+  t.equal(pooled.pairs[0].px, 32);
+  const v = pooled.pairs[0].values['cka-linear'] as number;
+  t.ok(v >= 0 && v <= 1 && Math.abs(v - ref.cka_linear[gelu]) > 1e-3, `sequence-level ${v} differs from token-level ${ref.cka_linear[gelu]}`);
+  // A mask that does not match the token ids is refused.
+  const ids = { dtype: 'int64' as const, shape: [2, 8], data: BigInt64Array.from({ length: 16 }, (_, i) => BigInt(1 + (i % 7))) };
+  const mask = { dtype: 'int64' as const, shape: [2, 7], data: new BigInt64Array(14).fill(1n) };
+  await t.rejects(cka(f(ref.a), f(ref.b), { data: { input_ids: ids, attention_mask: mask } }), { code: /SHAPE_MISMATCH|MODEL_INPUT/ });
+  // An all-ones mask: every position is a sample.
+  const all = await cka(f(ref.a), f(ref.b), { data: { input_ids: ids, attention_mask: { ...mask, shape: [2, 8], data: new BigInt64Array(16).fill(1n) } }, layers: [{ a: gelu, b: gelu }] });
+  t.equal(all.pairs[0].samples, 16);
+});
