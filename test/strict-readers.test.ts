@@ -262,6 +262,70 @@ t.test('.npz container damage is refused with a reason', async (t) => {
   t.match(thrown(() => parseNpz(truncatedDeflate, 'c.npz')).message, /inflates to \d+ bytes, not the declared \d+/);
 });
 
+t.test('.npz: zip64 central entries and end records (as written for > 4 GB archives) are read', async (t) => {
+  const data = npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }`, f32(2.5, -1));
+  const name = Buffer.from('z.npy');
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(45, 4);
+  local.writeUInt32LE(crc32(data), 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  // Central entry: sizes and offset all moved to the zip64 extra field (id 1: size, packed, offset).
+  const extra = Buffer.alloc(4 + 24);
+  extra.writeUInt16LE(1, 0);
+  extra.writeUInt16LE(24, 2);
+  extra.writeBigUInt64LE(BigInt(data.length), 4);
+  extra.writeBigUInt64LE(BigInt(data.length), 12);
+  extra.writeBigUInt64LE(0n, 20);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(45, 4);
+  central.writeUInt16LE(45, 6);
+  central.writeUInt32LE(crc32(data), 16);
+  central.writeUInt32LE(0xffffffff, 20);
+  central.writeUInt32LE(0xffffffff, 24);
+  central.writeUInt16LE(name.length, 28);
+  central.writeUInt16LE(extra.length, 30);
+  central.writeUInt32LE(0xffffffff, 42);
+  const cdOffset = 30 + name.length + data.length;
+  const cdSize = 46 + name.length + extra.length;
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0);
+  record.writeBigUInt64LE(44n, 4);
+  record.writeBigUInt64LE(1n, 24);
+  record.writeBigUInt64LE(1n, 32);
+  record.writeBigUInt64LE(BigInt(cdSize), 40);
+  record.writeBigUInt64LE(BigInt(cdOffset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(cdOffset + cdSize), 8);
+  locator.writeUInt32LE(1, 16);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(0xffff, 8);
+  end.writeUInt16LE(0xffff, 10);
+  end.writeUInt32LE(0xffffffff, 12);
+  end.writeUInt32LE(0xffffffff, 16);
+  const zip = Buffer.concat([local, name, Buffer.from(data), central, name, extra, record, locator, end]);
+  t.same(Array.from(parseNpz(new Uint8Array(zip), 'z64.npz').z.data as Float32Array), [2.5, -1]);
+
+  const broken = (at: number, value: bigint | number, bytes: 4 | 8) => {
+    const b = Buffer.from(zip);
+    if (bytes === 8) b.writeBigUInt64LE(BigInt(value), at);
+    else b.writeUInt32LE(Number(value), at);
+    return thrown(() => parseNpz(new Uint8Array(b), 'z64.npz')).message;
+  };
+  const recordAt = cdOffset + cdSize;
+  t.match(broken(recordAt, 0x06064b51, 4), /bad zip64 end-of-central-directory signature/);
+  t.match(broken(recordAt + 24, 2n, 8), /multi-disk/);
+  t.match(broken(recordAt + 48, 2n ** 60n, 8), /64-bit size or offset \d+ is out of range/);
+  t.match(broken(recordAt + 56 + 8, BigInt(zip.length), 8), /zip64 end-of-central-directory record runs past the end/);
+  t.match(broken(cdOffset + 46 + name.length + 2, 40, 4), /corrupt extra field/);
+  t.match(broken(cdOffset + 46 + name.length + 2, 8, 4), /corrupt zip64 extra field/);
+});
+
 t.test('the table CRC-32 agrees with zlib on the check value and random data', async (t) => {
   t.equal(tableCrc32(new TextEncoder().encode('123456789')), 0xcbf43926); // the CRC-32 check value
   const r = new Uint8Array(10007).map((_, i) => (i * 2654435761) >>> 24);

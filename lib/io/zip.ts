@@ -87,7 +87,6 @@ export function unzipStrict(bytes: Uint8Array, source: string): Map<string, Uint
     const record = u64(eocd - 12);
     within(record, 56, 'the zip64 end-of-central-directory record');
     if (u32(record) !== ZIP64_EOCD) throw fail('bad zip64 end-of-central-directory signature');
-    if (record + 56 > eocd - 20) throw fail('the zip64 end-of-central-directory record overlaps its locator');
     count = u64(record + 32);
     if (u64(record + 24) !== count) throw fail('multi-disk archives are not supported');
     cdSize = u64(record + 40);
