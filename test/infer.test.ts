@@ -227,7 +227,8 @@ t.test('missing file, not an ONNX model, a session passed in, fixed batch sizes'
   const f = await inferOutputs(fixed, probe, { cache: false, batchSize: 100 });
   t.same([f.outputs.n, f.outputs.k], [N, K]);
   t.ok(Math.abs(f.outputs.data[(N - 1) * K + 2] - reference(X, N - 1)[2]) < 1e-6, 'the padded last batch is trimmed');
-  t.equal((await errorOf(inferOutputs(modelPath, probe, { cache: false, batchSize: 0 }))).code, 'USAGE');
+  const badBatch = await errorOf(inferOutputs(modelPath, probe, { cache: false, batchSize: 0 }));
+  t.same([badBatch.code, badBatch.option, badBatch.message], ['INVALID_ARGUMENT', 'batchSize', 'batchSize must be a positive integer, got 0']);
   t.equal((await errorOf(inferOutputs(modelPath, probe, { cache: false, output: 'zz' }))).code, 'MODEL_OUTPUT');
 });
 
