@@ -198,9 +198,9 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
     throw new ModeldiffError('INVALID_ARGUMENT', `top must be a positive integer, got ${String(options.top)}`);
   }
-  // Checked before inference, not after: --top ranks by a per-sample measure.
+  // Checked before inference, not after: top ranks by a per-sample measure.
   if (options.top !== undefined && measures.length === 0) {
-    throw new ModeldiffError('USAGE', '--top ranks samples by the first --metric; give at least one per-sample metric');
+    throw new ModeldiffError('INVALID_ARGUMENT', 'top ranks samples by the first of metrics; give at least one per-sample metric', { option: 'top' });
   }
   // Opened for streaming: a C-order .npy is read a batch of rows at a time by each model.
   const probe = openProbe(options.data, { cwd: options.cwd });
