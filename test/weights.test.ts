@@ -266,7 +266,11 @@ t.test('activation matching recovers a permutation from the probe set', async (t
   t.ok(r.distance.relative < 1e-5, `activation-aligned ${r.distance.relative}`);
   t.equal(r.alignment.method, 'activations');
   await sameFunction(t, mlpBytes(B, 'tanh'), [r.model], randomInput(rng, N * 4), [N, 4]);
-  await t.rejects(align(mlpBytes(A, 'tanh'), mlpBytes(B, 'tanh'), { align: 'activations' }), { code: 'USAGE' });
+  await t.rejects(align(mlpBytes(A, 'tanh'), mlpBytes(B, 'tanh'), { align: 'activations' }), {
+    code: 'INVALID_ARGUMENT',
+    option: 'data',
+    message: 'activation matching needs probe data',
+  });
 });
 
 t.test('unsupported graphs name the node; raw still works; architectures must match', async (t) => {

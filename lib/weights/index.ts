@@ -199,7 +199,7 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions, se
   if (method === 'weights') {
     matcher = byWeights({ seed, maxSweeps });
   } else {
-    check(options.data !== undefined, 'USAGE', 'activation matching needs probe data (--data probe.npy)');
+    if (options.data === undefined) throw new ModeldiffError('INVALID_ARGUMENT', 'activation matching needs probe data', { option: 'data' });
     const input = probeInput(na.model, options.data);
     matcher = async (a, b) => ({ perms: (await activationMatching(a, b, input)).perms, iterations: 1, converged: true });
   }
