@@ -149,7 +149,7 @@ const FIXTURES = path.join(__dirname, 'fixtures', 'arch');
 const probe = readArrays(path.join(FIXTURES, 'probe-image32.npz'))[0][1];
 const probeX = probe.data as Float32Array;
 
-for (const arch of ['mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0']) {
+for (const arch of ['mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0', 'densenet']) {
   for (const exporter of ['ts13', 'dyn18']) {
     t.test(`${arch} (${exporter === 'ts13' ? 'TorchScript exporter, opset 13' : 'dynamo exporter, opset 18'}): permuted copy, write-back, two seeds`, async (t) => {
       const file = (s: string) => path.join(FIXTURES, `${arch}-${exporter}-${s}.onnx`);
@@ -178,3 +178,52 @@ for (const arch of ['mobilenet_v2', 'mobilenet_v3_small', 'efficientnet_b0']) {
     });
   }
 }
+
+/**
+ * A DenseNet-like block: stem → Relu gives A; BN(A) → Relu → conv gives B;
+ * Concat(A, B) → BatchNormalization (unfolded: it follows a Concat) → Relu
+ * → 1×1 conv → Relu → GlobalAveragePool → Flatten → Gemm.
+ */
+function denseLike(rng: ReturnType<typeof createRng>): Uint8Array {
+  const w = (name: string, dims: number[], s = 0.5, shift = 0): TensorInit => ({ name, dims, data: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => shift + s * rng.normal()) });
+  const conv = (x: string, wt: string, b: string, y: string, k: number): NodeSpec => ({
+    op: 'Conv', inputs: [x, wt, b], outputs: [y], attrs: { kernel_shape: { ints: [k, k] }, pads: { ints: k === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0] } },
+  });
+  const bn = (p: string, c: number) => [w(`${p}.g`, [c], 0.2, 1), w(`${p}.b`, [c], 0.1), w(`${p}.m`, [c], 0.1), { name: `${p}.v`, dims: [c], data: Array.from({ length: c }, () => 0.5 + rng.float()) }];
+  return buildModel({
+    inputs: [{ name: 'x', shape: ['N', 3, 5, 5] }],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: [
+      w('s.w', [4, 3, 3, 3]), w('s.b', [4], 0.1), ...bn('n1', 4), w('c1.w', [3, 4, 3, 3]), w('c1.b', [3], 0.1),
+      ...bn('n2', 7), w('t.w', [5, 7, 1, 1]), w('t.b', [5], 0.1), w('fc.w', [2, 5]), w('fc.b', [2], 0.1),
+    ],
+    nodes: [
+      conv('x', 's.w', 's.b', 'c0', 3), { op: 'Relu', inputs: ['c0'], outputs: ['A'] },
+      { op: 'BatchNormalization', inputs: ['A', 'n1.g', 'n1.b', 'n1.m', 'n1.v'], outputs: ['nA'] }, { op: 'Relu', inputs: ['nA'], outputs: ['rA'] },
+      conv('rA', 'c1.w', 'c1.b', 'B', 3),
+      { op: 'Concat', inputs: ['A', 'B'], outputs: ['cat'], attrs: { axis: { i: 1 } } },
+      { op: 'BatchNormalization', inputs: ['cat', 'n2.g', 'n2.b', 'n2.m', 'n2.v'], outputs: ['ncat'] }, { op: 'Relu', inputs: ['ncat'], outputs: ['rcat'] },
+      conv('rcat', 't.w', 't.b', 'T', 1), { op: 'Relu', inputs: ['T'], outputs: ['rT'] },
+      { op: 'GlobalAveragePool', inputs: ['rT'], outputs: ['g'] }, { op: 'Flatten', inputs: ['g'], outputs: ['f'] },
+      { op: 'Gemm', inputs: ['f', 'fc.w', 'fc.b'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+}
+
+t.test('DenseNet patterns (Concat on the channel axis, BatchNorm of a concatenation): permuted copy ≈ 0, same function', async (t) => {
+  const rng = createRng(60);
+  const a = denseLike(rng);
+  // A's units are the first 4 channels of the concatenation (its norm n2 and t.w's inputs), B's the last 3.
+  const n2 = (offset: number): UnitAxes => ['n2.g', 'n2.b', 'n2.m', 'n2.v'].map((name) => [name, 0, offset]);
+  const b = permuteModel(a, [
+    [['s.w', 0], ['s.b', 0], ['n1.g', 0], ['n1.b', 0], ['n1.m', 0], ['n1.v', 0], ['c1.w', 1], ...n2(0), ['t.w', 1, 0]],
+    [['c1.w', 0], ['c1.b', 0], ...n2(4), ['t.w', 1, 4]],
+    [['t.w', 0], ['t.b', 0], ['fc.w', 1]],
+  ], rng);
+  const x = randomInput(rng, 4 * 75);
+  const r = await checkCopy(t, a, b, x, [4, 3, 5, 5]);
+  t.same(r.hidden!.map((h) => h.units), [4, 3, 5]);
+  // A part read only through the concatenation is correlated on its producer's output.
+  const byActivations = await weightDistance(a, b, { methods: ['aligned'], align: 'activations', data: { dtype: 'float32', shape: [4, 3, 5, 5], data: x } });
+  t.ok(byActivations.aligned!.relative <= 1e-6, `activation-aligned relative ${byActivations.aligned!.relative}`);
+});

@@ -63,6 +63,13 @@ const supported: Array<[string, NodeSpec[], TensorInit[], { scale: boolean; sign
     { op: 'Reshape', inputs: ['r1', 'shapeB'], outputs: ['r2'] },
     { op: 'Relu', inputs: ['r2'], outputs: ['a'] },
   ], [{ name: 'shapeA', dims: [2], data: [-1, 5], dtype: 'int64' }, { name: 'shapeB', dims: [2], data: [0, -1], dtype: 'int64' }], { scale: true, sign: false }],
+  ['BatchNorm after the activation (a per-unit affine, permuted with the units)', [
+    { op: 'Relu', inputs: ['z'], outputs: ['r'] },
+    { op: 'BatchNormalization', name: 'bn', inputs: ['r', 's', 'bb', 'm', 'v'], outputs: ['a'] },
+  ], [
+    { name: 's', dims: [5], data: [1.5, 0.5, -1, 2, 0.7] }, { name: 'bb', dims: [5], data: [0.1, -0.2, 0.3, 0, 0.5] },
+    { name: 'm', dims: [5], data: [0.2, 0.1, 0, -0.3, 0.4] }, { name: 'v', dims: [5], data: [0.5, 1, 2, 0.8, 1.2] },
+  ], { scale: false, sign: false }],
   ['a Constant node operand', [{ op: 'Constant', inputs: [], outputs: ['c3'], attrs: { value: { t: { name: 'c3', dims: [], data: [3] } } } }, { op: 'Mul', inputs: ['c3', 'z'], outputs: ['a'] }], [], { scale: true, sign: true }],
 ];
 
@@ -93,10 +100,6 @@ const unsupported: Array<[string, NodeSpec[], TensorInit[], RegExp]> = [
   ['a per-unit Mul after the activation', [{ op: 'Relu', inputs: ['z'], outputs: ['r'] }, { op: 'Mul', name: 'scale', inputs: ['r', 'v'], outputs: ['a'] }], [{ name: 'v', dims: [5], data: [1, 2, 3, 4, 5] }], /Mul node "scale".*per-element/],
   ['an unknown op', [{ op: 'TopK', name: 'tk', inputs: ['z', 'k'], outputs: ['a', 'idx'] }], [{ name: 'k', dims: [1], data: [5], dtype: 'int64' }], /TopK node "tk".*not supported/],
   ['a custom-domain op', [{ op: 'Fancy', name: 'f', domain: 'com.example', inputs: ['z'], outputs: ['a'] }], [], /custom-domain op com\.example\.Fancy/],
-  ['BatchNorm after the activation', [
-    { op: 'Relu', inputs: ['z'], outputs: ['r'] },
-    { op: 'BatchNormalization', name: 'bn', inputs: ['r', 's', 'bb', 'm', 'v'], outputs: ['a'] },
-  ], ['s', 'bb', 'm', 'v'].map((n) => ({ name: n, dims: [5], data: [1, 1, 1, 1, 1] })), /BatchNormalization node "bn".*directly follows/],
   ['a pooling op on a 2-D tensor', [{ op: 'MaxPool', name: 'mp', inputs: ['z'], outputs: ['a'], attrs: { kernel_shape: { ints: [1] } } }], [], /MaxPool node "mp".*spatial/],
   ['Flatten with axis 0', [{ op: 'Flatten', name: 'fl', inputs: ['z'], outputs: ['a'], attrs: { axis: { i: 0 } } }], [], /Flatten node "fl".*axis = 1/],
   ['a Reshape that moves features into the batch axis', [{ op: 'Reshape', name: 'rb', inputs: ['z', 'shape'], outputs: ['a'] }], [{ name: 'shape', dims: [2], data: [10, 1], dtype: 'int64' }], /Reshape node "rb"/],

@@ -27,7 +27,9 @@ export function checkSameArchitecture(a: Network, b: Network): void {
     if (la.outUnits !== lb.outUnits || la.inUnits !== lb.inUnits || la.inBlock !== lb.inBlock || la.W.length !== lb.W.length) {
       fail(`${where} has ${shapeOf(la)} vs ${shapeOf(lb)}`);
     }
-    if (la.outGroup !== lb.outGroup || la.inGroup !== lb.inGroup) fail(`${where} is wired differently (residual connections differ)`);
+    if (la.outGroup !== lb.outGroup || la.inGroup !== lb.inGroup || JSON.stringify(la.inParts) !== JSON.stringify(lb.inParts)) {
+      fail(`${where} is wired differently (residual connections differ)`);
+    }
   });
   if (a.hidden.join() !== b.hidden.join()) fail('their hidden layers differ');
   for (const id of a.hidden) {

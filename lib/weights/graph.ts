@@ -43,6 +43,11 @@ interface TensorState {
   rank: number;
   /** Flattened from a tensor with spatial axes: feature = channel·block + position. */
   flat: boolean;
+  /**
+   * Concatenated on the channel axis (DenseNet): the channels are these
+   * groups' units in order (a direct sum), and `group` is the first part's.
+   */
+  parts?: Array<{ group: number; units: number }>;
   /** Every spatial axis has size 1 (after a global pool): a reshape to [batch, channels] is a squeeze. */
   pooled?: boolean;
   /** Channels moved to the last axis (NHWC, as tf2onnx leaves Keras conv nets before Flatten). */
@@ -66,6 +71,8 @@ const MAX_POOLS = new Set(['MaxPool', 'GlobalMaxPool']);
 const AVG_POOLS = new Set(['AveragePool', 'GlobalAveragePool']);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
 const RESHAPES = new Set(['Reshape', 'Flatten', 'Unsqueeze', 'Squeeze']);
+/** Ops that may read a concatenation of several groups (each part keeps its own units). */
+const PARTS_OK = new Set(['Conv', 'Gemm', 'MatMul', 'BatchNormalization', 'Flatten', 'Reshape', 'Squeeze', 'ReduceMean', 'ReduceMax', 'Clip', 'Concat', 'PRelu', ...PASS, ...HOMOGENEOUS, ...ODD, ...OTHER_ELEMENTWISE, ...MAX_POOLS, ...AVG_POOLS]);
 
 export function buildNetwork(model: OnnxModel): Network {
   return new GraphWalker(model).run();
@@ -119,7 +126,7 @@ class GraphWalker {
     });
     for (const o of g.output) {
       const s = this.state.get(o.name ?? '');
-      if (s) this.root(s.group).fixed = true;
+      if (s) for (const p of s.parts ?? [{ group: s.group }]) this.root(p.group).fixed = true;
     }
     return this.finish();
   }
@@ -283,6 +290,8 @@ class GraphWalker {
     if (RESHAPES.has(op) && this.root(x.group).fixed) return this.reshapeFixed(node, x, inputs);
     if (op === 'Flatten' || op === 'Reshape' || op === 'Squeeze') return this.flatten(node, x, inputs);
     if (op === 'Transpose') return this.transpose(node, x);
+    if (op === 'Concat') return this.concat(node, inputs);
+    if (x.parts && !PARTS_OK.has(op)) this.fail(node, 'it reads channels concatenated from several layers');
     if (BINARY.has(op)) return this.binary(node, inputs);
     this.fail(node, `op ${op} is not supported`);
   }
@@ -393,7 +402,7 @@ class GraphWalker {
       // Without shape inference we accept only reshapes that keep the batch axis and merge the rest.
       const shape = this.constants.get(inputs[1]);
       const v = shape ? Array.from(this.values(shape)) : undefined;
-      const units = this.root(x.group).units;
+      const units = x.parts ? x.parts.reduce((n, q) => n + q.units, 0) : this.root(x.group).units;
       const keepsFeatures = v && (v[0] === 0 || v[1] === -1 || (!x.flat && (x.rank <= 2 || x.pooled) && v[1] === units));
       if (v && (v.length !== 2 || !keepsFeatures)) this.fail(node, 'only a reshape to [batch, features] is supported');
     }
@@ -545,6 +554,8 @@ class GraphWalker {
         }
       }
     }
+    if (x.parts && depthwise) this.fail(node, 'a depthwise convolution over concatenated channels is not supported');
+    if (x.parts) return this.concatConsumer(node, index, x, { op, W, b, dims, cols, outUnits, biasName, biasDtype, addNode, out, spatialOut, weightDtype: this.dtypeSeen(inputs[1], wt) });
     const inGroup = this.root(x.group);
     if (depthwise) return this.channelwise(node, index, x, { W, b, dims, weightName: inputs[1], biasName, biasDtype, weightDtype: this.dtypeSeen(inputs[1], wt), out });
     // A model input's channel count is first learned from the layer reading it.
@@ -590,6 +601,57 @@ class GraphWalker {
     this.set(out, { group: outGroup, caps: ALL, rank: spatialOut ? x.rank : 2, flat: false, pooled: spatialOut && x.pooled, layer: layerIndex });
   }
 
+  /** A layer reading concatenated channels: each part's group is read at its offset. */
+  private concatConsumer(
+    node: onnx.INodeProto,
+    index: number,
+    x: TensorState,
+    p: { op: Layer['op']; W: Float64Array; b: Float64Array; dims: number[]; cols: number; outUnits: number; biasName?: string; biasDtype?: number; addNode?: number; out: string; spatialOut: boolean; weightDtype: number },
+  ): void {
+    const parts = x.parts!;
+    const inUnits = parts.reduce((n, q) => n + q.units, 0);
+    if (p.cols % inUnits !== 0 || (p.op === 'Conv' && p.dims[1] !== inUnits)) this.fail(node, `its ${p.cols} input features do not divide into the ${inUnits} concatenated channels`);
+    const inBlock = p.cols / inUnits;
+    if (!x.flat && p.op !== 'Conv' && inBlock !== 1) this.fail(node, `its ${p.cols} input features do not match the ${inUnits} channels feeding it`);
+    const layerIndex = this.layers.length;
+    const outGroup = this.newGroup(p.outUnits, false);
+    let offset = 0;
+    const inParts = parts.map((q) => {
+      const part = { group: q.group, offset, units: q.units };
+      offset += q.units;
+      return part;
+    });
+    const inputName = (node.input ?? [])[1];
+    this.layers.push({
+      name: inputName,
+      op: p.op,
+      node: index,
+      addNode: p.addNode,
+      weightName: this.ownName(inputName),
+      ownWeight: this.sharedParams.has(inputName) || undefined,
+      ownBias: (p.biasName !== undefined && this.sharedParams.has(p.biasName)) || undefined,
+      biasName: p.biasName,
+      weightDtype: p.weightDtype,
+      biasDtype: p.biasDtype,
+      weightDims: p.dims,
+      outUnits: p.outUnits,
+      inUnits,
+      inBlock,
+      outGroup,
+      inGroup: parts[0].group,
+      inParts,
+      W: p.W,
+      b: p.b,
+    });
+    for (const q of parts) {
+      const g = this.root(q.group);
+      g.caps = and(g.caps, x.caps);
+      g.consumers.push(layerIndex);
+    }
+    this.groups[outGroup].producers.push(layerIndex);
+    this.set(p.out, { group: outGroup, caps: ALL, rank: p.spatialOut ? x.rank : 2, flat: false, pooled: p.spatialOut && x.pooled, layer: layerIndex });
+  }
+
   /**
    * A depthwise Conv: a layer whose units are its input's units (filter c
    * reads channel c only). It joins its input's group as channel-wise
@@ -632,11 +694,84 @@ class GraphWalker {
     this.set(p.out, { group: group.id, caps: { scale: false, sign: false }, rank: x.rank, flat: false, layer: layerIndex });
   }
 
+  /**
+   * Concat on the channel axis (DenseNet's dense blocks): the result's
+   * channels are its inputs' units in order, each input keeping its own
+   * group (and permutation); a layer reading it reads each part at its
+   * offset.
+   */
+  private concat(node: onnx.INodeProto, inputs: string[]): void {
+    const states = inputs.map((i) => (this.isConst(i) ? this.fail(node, 'it concatenates a constant with data') : this.data(node, i)));
+    const first = states[0];
+    const axis = attrInt(node, 'axis', 0);
+    if ((axis !== 1 && axis !== 1 - first.rank) || first.flat || first.channelLast) this.fail(node, 'only a concatenation of channels-first tensors on the channel axis is supported');
+    if (states.some((s) => s.rank !== first.rank || s.flat || s.channelLast)) this.fail(node, 'it joins tensors of different layouts');
+    const out = (node.output ?? [])[0];
+    if (states.length === 1) return this.set(out, { ...first, layer: undefined });
+    const parts = states.flatMap((s) => s.parts ?? [{ group: s.group, units: this.root(s.group).units }]);
+    if (parts.some((p) => !p.units)) this.fail(node, 'the channel count of an input is unknown');
+    const roots = parts.map((p) => this.find(p.group));
+    if (new Set(roots).size !== roots.length) this.fail(node, 'it concatenates the same units more than once');
+    const caps = states.reduce((c, s) => and(c, s.caps), ALL);
+    this.set(out, { group: parts[0].group, parts, caps, rank: first.rank, flat: false, pooled: states.every((s) => s.pooled) || undefined });
+  }
+
+  /**
+   * A BatchNormalization that follows no layer (DenseNet normalizes the
+   * concatenation before each layer): a per-channel affine map
+   * y = a·x + d, a = scale/√(var + ε), d = bias − a·mean. Each part's slice
+   * is a channel-wise parameter of that part's group (permutation only);
+   * writeback stores a and d as the scale and bias, with mean 0 and
+   * variance 1 − ε.
+   */
+  private unfoldedNorm(node: onnx.INodeProto, x: TensorState): void {
+    const inputs = node.input ?? [];
+    const values = inputs.slice(1, 5).map((name, i) => this.finite(this.param(node, name, ['scale', 'bias', 'mean', 'variance'][i], 'read')));
+    const [scale, bias, mean, variance] = values;
+    const eps = attrFloat(node, 'epsilon', 1e-5);
+    const parts = x.parts ?? [{ group: x.group, units: this.root(x.group).units }];
+    const total = parts.reduce((n, p) => n + p.units, 0);
+    if (values.some((v) => v.length !== total)) this.fail(node, `its parameters do not have one value per channel (${total})`);
+    const index = this.graph.node.indexOf(node as onnx.NodeProto);
+    let offset = 0;
+    for (const p of parts) {
+      const group = this.root(p.group);
+      if (group.fixed) this.fail(node, 'it normalizes a model input; fold it into the first layer before comparing');
+      group.caps = { scale: false, sign: false };
+      const a = Float64Array.from({ length: p.units }, (_, u) => scale[offset + u] / Math.sqrt(variance[offset + u] + eps));
+      const d = Float64Array.from({ length: p.units }, (_, u) => bias[offset + u] - a[u] * mean[offset + u]);
+      const layerIndex = this.layers.length;
+      const name = `${inputs[1]}[${offset}:${offset + p.units}]`;
+      this.layers.push({
+        name,
+        op: 'BatchNormalization',
+        node: index,
+        weightName: name,
+        biasName: `${inputs[2]}[${offset}:${offset + p.units}]`,
+        weightDtype: this.inits.get(this.castOf.get(inputs[1]) ?? inputs[1])!.dataType ?? onnx.TensorProto.DataType.FLOAT,
+        weightDims: [total],
+        outUnits: p.units,
+        inUnits: 1,
+        inBlock: 1,
+        outGroup: group.id,
+        inGroup: group.id,
+        channelwise: true,
+        normOffset: offset,
+        W: a,
+        b: d,
+      });
+      group.channelwise.push(layerIndex);
+      offset += p.units;
+    }
+    this.set((node.output ?? [])[0], { ...x, caps: { scale: false, sign: false }, layer: undefined });
+  }
+
   private batchNorm(node: onnx.INodeProto, x: TensorState): void {
     const inputs = node.input ?? [];
     if ((node.output ?? []).filter((o) => o).length !== 1) this.fail(node, 'training-mode BatchNormalization (extra outputs) is not supported');
     const users = this.uses.get(inputs[0]) ?? [];
-    if (x.layer === undefined || users.length !== 1) {
+    if (x.layer === undefined) return this.unfoldedNorm(node, x);
+    if (users.length !== 1) {
       this.fail(node, 'BatchNormalization can only be folded when it directly follows a Conv/Gemm/MatMul whose output nothing else reads');
     }
     const layer = this.layers[x.layer];
@@ -657,10 +792,11 @@ class GraphWalker {
     for (const l of this.layers) {
       l.outGroup = this.find(l.outGroup);
       l.inGroup = this.find(l.inGroup);
+      for (const p of l.inParts ?? []) p.group = this.find(p.group);
     }
     // A residual around one linear layer after a depthwise conv (MobileNetV2's t = 1 block) reads and
     // writes the same units: W becomes P·W·Pᵀ. Only the permutation survives such a loop.
-    for (const l of this.layers) if (l.inGroup === l.outGroup && !l.channelwise) this.groups[l.inGroup].caps = { scale: false, sign: false };
+    for (const l of this.layers) if (l.inGroup === l.outGroup && !l.channelwise && !l.inParts) this.groups[l.inGroup].caps = { scale: false, sign: false };
     const roots = this.groups.filter((g) => this.find(g.id) === g.id);
     for (const g of this.groups) {
       if (this.find(g.id) !== g.id) {
@@ -671,6 +807,12 @@ class GraphWalker {
       }
     }
     for (const r of roots) {
+      if (r.tensor === undefined && r.producers.length) {
+        // Read only through concatenations (DenseNet): its units are its first producer's output.
+        const l = this.layers[r.producers[0]];
+        const last = l.folded?.length ? l.folded[l.folded.length - 1] : (l.addNode ?? l.node);
+        r.tensor = (this.graph.node[last].output ?? [])[0];
+      }
       r.producers.sort((a, b) => a - b);
       r.consumers.sort((a, b) => a - b);
       r.channelwise.sort((a, b) => a - b);

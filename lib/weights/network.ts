@@ -32,9 +32,14 @@ export function symmetryOf(caps: Caps): SymmetryKind {
 export interface Layer {
   /** The weight initializer's name (used in messages and per-layer results). */
   name: string;
-  op: 'Gemm' | 'MatMul' | 'Conv';
+  /** BatchNormalization: an unfolded norm's per-channel affine (W = a as [units, 1], b = d), channel-wise. */
+  op: 'Gemm' | 'MatMul' | 'Conv' | 'BatchNormalization';
   /** A depthwise Conv: one filter per unit of its group (inGroup = outGroup), W is [units, kh·kw]. */
   channelwise?: boolean;
+  /** An unfolded norm's slice: the first of its channels in the norm's parameters. */
+  normOffset?: number;
+  /** Reads concatenated channels: each part's group at its offset among the inUnits channels (inGroup is the first's). */
+  inParts?: Array<{ group: number; offset: number; units: number }>;
   /** The weight (bias) initializer is shared with other nodes: writeback gives this layer its own copy. */
   ownWeight?: boolean;
   ownBias?: boolean;

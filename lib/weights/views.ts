@@ -73,11 +73,13 @@ export function groupView(net: Network, groupId: number): GroupView {
   let wout: Float64Array;
   let outRows: number;
   let block: number;
-  if (consumers.length === 1) {
+  // A layer reading concatenated channels (DenseNet) holds this group's units at an offset: gathered row by row.
+  const whole = consumers.every((c) => !c.inParts);
+  if (consumers.length === 1 && whole) {
     wout = consumers[0].W;
     outRows = consumers[0].outUnits;
     block = consumers[0].inBlock;
-  } else if (consumers.every((c) => c.inBlock === consumers[0].inBlock)) {
+  } else if (whole && consumers.every((c) => c.inBlock === consumers[0].inBlock)) {
     block = consumers[0].inBlock;
     outRows = consumers.reduce((a, c) => a + c.outUnits, 0);
     wout = new Float64Array(outRows * units * block);
@@ -98,11 +100,12 @@ export function groupView(net: Network, groupId: number): GroupView {
     const place = (write: boolean) => {
       let r = 0;
       for (const c of consumers) {
-        const cols = units * c.inBlock;
+        const cols = c.inUnits * c.inBlock;
+        const offset = c.inParts?.find((p) => p.group === groupId)?.offset ?? 0;
         for (let o = 0; o < c.outUnits; o++) {
           for (let k = 0; k < c.inBlock; k++, r++) {
             for (let u = 0; u < units; u++) {
-              const src = o * cols + u * c.inBlock + k;
+              const src = o * cols + (offset + u) * c.inBlock + k;
               if (write) c.W[src] = wout[r * units + u];
               else wout[r * units + u] = c.W[src];
             }

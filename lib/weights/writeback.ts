@@ -7,7 +7,7 @@
  * W and b on read). The user's model object is never modified.
  */
 import { ModeldiffError } from '../errors';
-import { type OnnxModel, attrInt, cloneModel, float64ToTensor, graphOf, onnx, setAttr, tensorDims } from '../io/onnx';
+import { type OnnxModel, attrFloat, attrInt, cloneModel, float64ToTensor, graphOf, onnx, setAttr, tensorDims } from '../io/onnx';
 import { blocksToChannelLast } from './graph';
 import type { Layer, Network } from './network';
 
@@ -36,8 +36,14 @@ export function writeNetwork(net: Network): OnnxModel {
     }
   };
 
+  // Unfolded norms (per-channel affine slices, one layer per part): gathered per node, written after.
+  const norms = new Map<number, Layer[]>();
   for (const layer of net.layers) {
     const node = nodes[layer.node];
+    if (layer.op === 'BatchNormalization') {
+      norms.set(layer.node, [...(norms.get(layer.node) ?? []), layer]);
+      continue;
+    }
     // A weight the exporter shared between nodes gets one copy per layer (each layer permutes its own).
     const weightName = layer.ownWeight ? unique(`${layer.weightName}_${layer.node}`) : layer.weightName;
     if (layer.ownWeight) node.input = [(node.input ?? [])[0], weightName, ...(node.input ?? []).slice(2)];
@@ -79,6 +85,11 @@ export function writeNetwork(net: Network): OnnxModel {
       graph.valueInfo = graph.valueInfo.filter((v) => !intermediate.includes(v.name ?? ''));
     }
   }
+  for (const [index, slices] of norms) {
+    // The old parameters go unless another node still reads them (checked below).
+    for (const p of (nodes[index].input ?? []).slice(1)) if (inits.has(p)) removeInits.add(p);
+    writeNorm(nodes[index], slices, unique, put);
+  }
   const rebuilt: onnx.INodeProto[] = [];
   for (const n of nodes) {
     if (removeNodes.has(n)) continue;
@@ -118,4 +129,25 @@ function biasDimsOf(model: OnnxModel, name: string): number[] {
   /* c8 ignore next -- the graph walk only records biases that are initializers */
   if (!t) throw new ModeldiffError('INTERNAL', `bias ${name} vanished from ${model.label}`);
   return tensorDims(t);
+}
+
+/**
+ * An unfolded BatchNormalization rewritten as the per-channel affine its
+ * slices hold: scale a, bias d, mean 0, variance 1 − ε (so √(var + ε) = 1).
+ * New initializers (the old ones may be shared with other norms).
+ */
+function writeNorm(node: onnx.INodeProto, slices: Layer[], unique: (base: string) => string, put: (name: string, t: onnx.TensorProto) => void): void {
+  const total = slices[0].weightDims[0];
+  const dtype = slices[0].weightDtype;
+  const eps = attrFloat(node, 'epsilon', 1e-5);
+  const a = new Float64Array(total);
+  const d = new Float64Array(total);
+  for (const l of slices) {
+    a.set(l.W, l.normOffset);
+    d.set(l.b, l.normOffset);
+  }
+  const values = [a, d, new Float64Array(total), new Float64Array(total).fill(1 - eps)];
+  const names = ['scale', 'bias', 'mean', 'var'].map((k) => unique(`${node.name || (node.output ?? [])[0]}_${k}`));
+  names.forEach((name, i) => put(name, float64ToTensor(name, [total], values[i], dtype)));
+  node.input = [(node.input ?? [])[0], ...names];
 }
