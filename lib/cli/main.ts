@@ -15,6 +15,13 @@ import { installInterruptHandlers } from './interrupt';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
 
+/** "error: unknown command 'comapre'\n(Did you mean compare?)" → "unknown command 'comapre' (did you mean compare?)". */
+function oneLine(commanderMessage: string): string {
+  const [first, ...rest] = commanderMessage.trim().split('\n');
+  const hint = rest.find((l) => /^\(Did you mean /.test(l.trim()));
+  return `${first.replace(/^error: /, '')}${hint ? ` ${hint.trim().replace('(Did', '(did')}` : ''}`;
+}
+
 /**
  * Runs one command. Without `io` it is the process's own command line: it
  * prints to stdout/stderr and handles SIGINT/SIGTERM (temporary files removed, exit 130).
@@ -39,7 +46,8 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       // commander formats usage errors (unknown option, bad choice, missing argument) as
       // "error: ..."; print them one line long in the same "modeldiff: ..." style as a
       // ModeldiffError('USAGE') (both exit 2, below).
-      outputError: (s, write) => write(`modeldiff: ${s.split('\n')[0].replace(/^error: /, '')}\n`),
+      // Commander's "(Did you mean compare?)" comes on a second line: kept, on the same line.
+      outputError: (s, write) => write(`modeldiff: ${oneLine(s)}\n`),
     });
   for (const register of commands) register(program, io);
   try {

@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import { formatNumber } from '../util/format-number';
 import type { DemoResult } from './run';
+import { plural } from '../util/plural';
 
 /** The report's number rule, so the summary and the report's cards print the same digits. */
 export const num = formatNumber;
@@ -30,7 +31,7 @@ export function demoText(r: DemoResult, cwd: string = process.cwd()): string {
     .join(', ');
   const lines = [
     `modeldiff demo: ${st.models.length} ReLU MLPs (64→64→64→10) trained on scikit-learn's digits,`,
-    `compared on ${st.probe.samples} held-out probe images (zoo: ${shown(r.zoo, cwd)}). Output distance: Jensen-Shannon divergence (JS, nats).`,
+    `compared on ${plural(st.probe.samples, 'held-out probe image')} (zoo: ${shown(r.zoo, cwd)}). Output distance: Jensen-Shannon divergence (JS, nats).`,
     '',
     `- ${s.seedRuns} runs from different seeds: ${s.solutions} distinct solution${s.solutions === 1 ? '' : 's'} within sampling noise ` +
       `(same solution = JS below ${num(s.threshold)}, the probe set's own bootstrap noise). ` +

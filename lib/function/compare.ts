@@ -36,6 +36,7 @@ import { checkSummaryOptions, type IntervalSummary, type MetricSummary, summariz
 import { type TopSample, topSamples } from './top';
 import { type TokenGrid, nextTokenTargets, readMask, readTargets, toRows, tokenGrid } from './token-grid';
 import { TokenAccumulator, type TokenSummary } from './token-summary';
+import { plural } from '../util/plural';
 
 export type CompareMetric = FunctionMeasureName | 'kappa';
 
@@ -208,7 +209,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   // null reads as absent, as undefined does.
   const probeB = options.dataB !== undefined && options.dataB !== null ? openProbe(options.dataB, { cwd: options.cwd }) : probe;
   if (probeB.n !== n) {
-    throw new ModeldiffError('SHAPE_MISMATCH', `data has ${n} samples but dataB has ${probeB.n}; dataB must hold the same samples as data, shaped for model b`);
+    throw new ModeldiffError('SHAPE_MISMATCH', `data has ${plural(n, 'sample')} but dataB has ${probeB.n}; dataB must hold the same samples as data, shaped for model b`);
   }
   const labelsName = typeof options.labels === 'string' ? options.labels : 'labels';
   // Labels of more than one axis are per-position targets of a sequence output, checked

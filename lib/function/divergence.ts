@@ -19,6 +19,7 @@ import { capabilities, type Isa, native } from '../native';
 import type { NativeDivergenceOptions } from '../native/divergence';
 import { functionMeasures } from '../measures/function';
 import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
+import { plural } from '../util/plural';
 
 export type OutputKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
 
@@ -388,7 +389,7 @@ export function cohenKappa(labelsA: Int32Array, labelsB: Int32Array, k: number):
   check(
     labelsA.length === labelsB.length,
     'SHAPE_MISMATCH',
-    `labelsA has ${labelsA.length} samples but labelsB has ${labelsB.length}`,
+    `labelsA has ${plural(labelsA.length, 'sample')} but labelsB has ${labelsB.length}`,
   );
   const n = labelsA.length;
   check(n > 0, 'INVALID_ARGUMENT', 'cohenKappa: no samples (n = 0)');

@@ -15,6 +15,7 @@ import { ModeldiffError } from '../errors';
 import { type ProbeSource, type ProbeStream, autoBatchSize, openProbe, probeBatches } from '../io/probe';
 import { formatBytes } from '../util/size';
 import { type CacheEntry, CacheWriter, cacheKey, cachePath, defaultCacheDir, openCacheEntry } from './cache';
+import { checkProbeFinite } from './probe-check';
 import { cacheEntryMaxBytes, cacheMaxBytes, pruneCache, touchCacheEntry } from './cache-budget';
 import { type FeedPlan, makeFeeds, planFeeds } from './feeds';
 import { type OutputArray, outputMatrix } from './outputs';
@@ -282,6 +283,7 @@ async function* runBatches(
     // Each batch's input rows are dead once its run returns: one read buffer serves every batch.
     for (const batch of probeBatches(probe, batchSize, { reuse: true })) {
       const rows = batch.end - batch.start;
+      for (const [key, t] of Object.entries(batch.inputs)) checkProbeFinite(t, probe.sources[key] ?? key, batch.start);
       let result: ort.InferenceSession.ReturnType;
       try {
         result = await handle.session.run(makeFeeds(plan, batch.inputs), [outputName]);

@@ -6,6 +6,7 @@
  */
 import type { StudyResult } from '../many/types';
 import { formatNumber } from '../util/format-number';
+import { plural } from '../util/plural';
 
 export interface RenderedPlot {
   id: string;
@@ -154,7 +155,7 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
 <body>
 <main>
 <h1>How many different solutions?</h1>
-<p class="sub">modeldiff study of ${N} models on a probe set of ${s.probe.samples} samples, output distance <b>${esc(unit)}</b>, seed ${s.seed}.</p>
+<p class="sub">modeldiff study of ${N} models on a probe set of ${plural(s.probe.samples, 'sample')}, output distance <b>${esc(unit)}</b>, seed ${s.seed}.</p>
 <pre class="cmd">${esc(meta.command)}</pre>
 <p class="versions">${versions}</p>
 <div class="cards">${cards.map(([v, l]) => `<div class="card"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>

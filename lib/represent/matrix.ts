@@ -4,6 +4,7 @@
  * computed on the same n samples.
  */
 import { check } from '../errors';
+import { plural } from '../util/plural';
 
 export interface ActivationMatrix {
   data: Float32Array | Float64Array;
@@ -28,6 +29,6 @@ export function checkActivations(m: ActivationMatrix, name: string): void {
 export function checkPair(x: ActivationMatrix, y: ActivationMatrix, nameX = 'X', nameY = 'Y'): void {
   checkActivations(x, nameX);
   checkActivations(y, nameY);
-  check(x.n === y.n, 'SHAPE_MISMATCH', `${nameX} has ${x.n} samples but ${nameY} has ${y.n}: representations must be computed on the same samples`);
+  check(x.n === y.n, 'SHAPE_MISMATCH', `${nameX} has ${plural(x.n, 'sample')} but ${nameY} has ${y.n}: representations must be computed on the same samples`);
   check(x.n >= 2, 'INVALID_ARGUMENT', `${nameX}: need at least 2 samples, got ${x.n}`);
 }

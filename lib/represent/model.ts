@@ -14,6 +14,7 @@ import { checkArrayOption, optionsObject, requireOption } from '../util/options'
 import { type LayerInfo, defaultLayers, findLayer, listLayers } from './layers';
 import type { ActivationMatrix } from './matrix';
 import { type RepresentationMeasureName, type RepresentationOptions, representationSimilarity } from './similarity';
+import { plural } from '../util/plural';
 
 export interface ModelCkaOptions extends RepresentationOptions {
   /** Probe inputs (a .npy path, typed array with shape, or loaded ProbeData). */
@@ -189,7 +190,7 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
   check(
     probeB.n === probe.n,
     'SHAPE_MISMATCH',
-    `data has ${probe.n} samples but dataB has ${probeB.n}: both must hold the same samples (--data ${from(probe)}, --data-b ${from(probeB)})`,
+    `data has ${plural(probe.n, 'sample')} but dataB has ${probeB.n}: both must hold the same samples (--data ${from(probe)}, --data-b ${from(probeB)})`,
   );
   const [xa, xb] = await Promise.all([
     activations(ma, named ? named.map((p) => p.a) : defaultLayers(la), probe, options),

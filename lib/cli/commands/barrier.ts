@@ -14,6 +14,7 @@ import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
 import { integer, nonNegativeInteger, positiveInteger } from '../option-parsers';
+import { plural } from '../../util/plural';
 
 interface BarrierFlags {
   data: string;
@@ -70,7 +71,7 @@ export function register(program: Command, io: CliIo): void {
 const f = (x: number) => (Number.isFinite(x) ? x.toFixed(6) : String(x));
 
 function formatText(r: BarrierResult, cwd: string): string {
-  const lines = [`A: ${displayPath(r.a, cwd)}  (α = 0)`, `B: ${displayPath(r.b, cwd)}  (α = 1)`, `n = ${r.n} labelled probe samples, outputs read as ${r.outputs}, loss = cross-entropy in ${r.lossUnit}`, ''];
+  const lines = [`A: ${displayPath(r.a, cwd)}  (α = 0)`, `B: ${displayPath(r.b, cwd)}  (α = 1)`, `n = ${plural(r.n, 'labelled probe sample')}, outputs read as ${r.outputs}, loss = cross-entropy in ${r.lossUnit}`, ''];
   const al = r.aligned;
   lines.push(`α        loss         error     ${al ? 'aligned loss  aligned error' : ''}`.trimEnd());
   r.naive.alphas.forEach((a, i) => {

@@ -17,6 +17,7 @@ import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
 import { commaList, positiveInteger, positiveNumber } from '../option-parsers';
+import { plural } from '../../util/plural';
 
 interface CkaFlags {
   data?: string;
@@ -106,7 +107,7 @@ function fmt(x: number | undefined): string {
 }
 
 function formatResult(r: ModelCkaResult, cwd: string): string {
-  const lines = [`A: ${displayPath(r.a, cwd)}`, `B: ${displayPath(r.b, cwd)}`, `n = ${r.n} probe samples${r.spatial === 'mean' ? ', conv maps averaged over space' : ''}`, ''];
+  const lines = [`A: ${displayPath(r.a, cwd)}`, `B: ${displayPath(r.b, cwd)}`, `n = ${plural(r.n, 'probe sample')}${r.spatial === 'mean' ? ', conv maps averaged over space' : ''}`, ''];
   if (r.matrix) {
     for (const m of r.measures) {
       const { layersA, layersB, values } = r.matrix;

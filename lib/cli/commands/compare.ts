@@ -36,6 +36,7 @@ import type { CliIo } from '../context';
 import { inferenceOptions } from '../inference-options';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, sizeOption } from '../option-parsers';
+import { plural } from '../../util/plural';
 
 /** --metric choices: every function-view measure in the registry (per-sample ones and the set-level kappa). */
 export const COMPARE_METRICS = measuresOf('function').map((m) => m.name) as CompareMetric[];
@@ -288,7 +289,7 @@ export function formatComparison(r: Comparison): string {
   const [oa, ob] = r.models.map((m) => m.outputName);
   s += oa === ob ? `  output "${oa}" of both models\n` : `  output "${oa}" of ${r.models[0].path}, "${ob}" of ${r.models[1].path}\n`;
   if (r.tokens) return s + formatTokens(r);
-  s += `  ${r.n} samples, ${r.k} ${r.k === 1 ? 'output column' : 'classes'}, outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}`;
+  s += `  ${plural(r.n, 'sample')}, ${r.k} ${r.k === 1 ? 'output column' : 'classes'}, outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}`;
   const cached = r.models.filter((m) => m.cached).map((m) => m.path);
   s += cached.length ? ` (cached outputs: ${cached.join(', ')})\n` : '\n';
   for (const c of r.inputConversions) s += `  note: ${c}\n`;

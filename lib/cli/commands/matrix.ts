@@ -17,6 +17,7 @@ import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { readCostMatrix } from '../cost-option';
 import { commaList, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, sizeOption } from '../option-parsers';
+import { plural } from '../../util/plural';
 
 export interface MatrixFlags {
   data?: string;
@@ -130,7 +131,7 @@ export function matrixCsv(names: string[], m: number[][]): string {
 
 export function matrixText(r: MatrixResult): string {
   let out = matrixTable(
-    `${r.metric} between ${r.models.length} models on ${r.probe.samples} probe samples (outputs read as ${r.probe.outputKind}${r.probe.epsilon ? `, smoothed by epsilon = ${r.probe.epsilon}` : ''}; row = first argument)`,
+    `${r.metric} between ${r.models.length} models on ${plural(r.probe.samples, 'probe sample')} (outputs read as ${r.probe.outputKind}${r.probe.epsilon ? `, smoothed by epsilon = ${r.probe.epsilon}` : ''}; row = first argument)`,
     r.models,
     r.functional,
   );

@@ -17,6 +17,7 @@ import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { integer, nonNegativeNumber } from '../option-parsers';
 import { type MatrixFlags, addMatrixOptions, matrixOptionsFrom } from './matrix';
+import { plural } from '../../util/plural';
 
 interface StudyFlags extends MatrixFlags {
   labels?: string;
@@ -33,7 +34,7 @@ const f4 = formatNumber;
 export function studyText(s: StudyResult): string {
   const sol = s.solutions;
   const lines = [
-    `${s.models.length} models, ${s.probe.samples} probe samples, output distance ${s.metric} (outputs read as ${s.probe.outputKind}${s.probe.epsilon ? `, smoothed by epsilon = ${s.probe.epsilon}` : ''})`,
+    `${s.models.length} models, ${plural(s.probe.samples, 'probe sample')}, output distance ${s.metric} (outputs read as ${s.probe.outputKind}${s.probe.epsilon ? `, smoothed by epsilon = ${s.probe.epsilon}` : ''})`,
     `same-solution threshold: ${f4(s.threshold.value)} (${s.threshold.source})`,
     `distinct solutions${sol.counted.length === s.models.length ? '' : ` among the ${sol.counted.length} independent runs`}: ${sol.observed} (singletons ${sol.singletons}, doubletons ${sol.doubletons})`,
     `Chao1 estimate: ${f4(sol.estimate)} solutions (95% CI ${f4(sol.lower)}–${f4(sol.upper)}); expected after ${sol.models} more runs: ${f4(sol.expectedAfterDoubling)}`,

@@ -1,0 +1,40 @@
+/**
+ * NaN or ±Infinity in the probe data, caught before the batch reaches a
+ * model: otherwise it comes back as a NaN output and the message blames the
+ * model ("mlp.onnx: output logits is NaN at sample 17") for the data's fault.
+ */
+import { ModeldiffError } from '../errors';
+import type { Tensor } from '../io/tensor';
+
+const name = (v: number): string => (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Inf' : '-Inf');
+
+/** Where flat element `e` of one sample of shape `sampleShape` sits: "column 3", or "element [1, 0, 2]". */
+function position(e: number, sampleShape: readonly number[]): string {
+  if (sampleShape.length <= 1) return `column ${e}`;
+  const idx: number[] = [];
+  for (let d = sampleShape.length - 1; d >= 0; d--) {
+    idx.unshift(e % sampleShape[d]);
+    e = Math.floor(e / sampleShape[d]);
+  }
+  return `element [${idx.join(', ')}]`;
+}
+
+/**
+ * Throws NON_FINITE naming `source` (the probe file), the row (sample index
+ * in the whole probe set, `firstRow` being the batch's first) and the column
+ * of the first NaN or infinite value in a float batch. Other dtypes pass.
+ */
+export function checkProbeFinite(t: Tensor, source: string, firstRow: number): void {
+  if (t.dtype !== 'float32' && t.dtype !== 'float64') return; // integers cannot hold NaN; float16 is checked by its model
+  const data = t.data as Float32Array | Float64Array;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (v - v !== 0) {
+      // v - v is NaN exactly for NaN and ±Infinity: one test in the hot loop.
+      const sampleShape = t.shape.slice(1);
+      const per = sampleShape.reduce((a, b) => a * b, 1);
+      const row = firstRow + Math.floor(i / per);
+      throw new ModeldiffError('NON_FINITE', `${source}: probe data is ${name(v)} at row ${row}, ${position(i % per, sampleShape)}; models need finite inputs`);
+    }
+  }
+}
