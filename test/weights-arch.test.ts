@@ -15,7 +15,7 @@ import { lossBarrier } from '../lib/path/barrier';
 import { align, canonicalize, weightDistance } from '../lib/weights';
 import { type NodeSpec, type TensorInit, buildModel, tensorProto } from './helpers/onnx-builder';
 import { type UnitAxes, permuteModel } from './helpers/permute-model';
-import { convBytes, createRng, maxAbs, maxAbsDiff, randomConvNet, randomInput, runModel, transformConvNet } from './helpers/onnx-models';
+import { convBytes, createRng, randomDense, maxAbs, maxAbsDiff, randomConvNet, randomInput, runModel, transformConvNet } from './helpers/onnx-models';
 
 /** B, its canonical form and B aligned to A compute B's function; canonical and aligned distances ≤ 1e-6. */
 async function checkCopy(t: Test, a: Uint8Array, b: Uint8Array, x: Float32Array, dims: number[]) {
@@ -226,4 +226,34 @@ t.test('DenseNet patterns (Concat on the channel axis, BatchNorm of a concatenat
   // A part read only through the concatenation is correlated on its producer's output.
   const byActivations = await weightDistance(a, b, { methods: ['aligned'], align: 'activations', data: { dtype: 'float32', shape: [4, 3, 5, 5], data: x } });
   t.ok(byActivations.aligned!.relative <= 1e-6, `activation-aligned relative ${byActivations.aligned!.relative}`);
+});
+
+t.test('weights stored in float64 behind a Cast: read, permuted, and written back in their stored type', async (t) => {
+  const rng = createRng(70);
+  const [L0, L1] = randomDense(rng, [3, 6, 2]);
+  const model = (W0: ArrayLike<number>, b0: ArrayLike<number>, W1: ArrayLike<number>) =>
+    buildModel({
+      inputs: [{ name: 'x', shape: ['N', 3] }],
+      outputs: [{ name: 'y', shape: ['N', 2] }],
+      initializers: [
+        { name: 'W0', dims: [6, 3], data: W0, dtype: 'float64' }, { name: 'b0', dims: [6], data: b0 },
+        { name: 'W1', dims: [2, 6], data: W1 }, { name: 'b1', dims: [2], data: L1.b },
+      ],
+      nodes: [
+        { op: 'Cast', inputs: ['W0'], outputs: ['W0f'], attrs: { to: { i: 1 } } },
+        { op: 'Gemm', inputs: ['x', 'W0f', 'b0'], outputs: ['z'], attrs: { transB: { i: 1 } } },
+        { op: 'Relu', inputs: ['z'], outputs: ['r'] },
+        { op: 'Gemm', inputs: ['r', 'W1', 'b1'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+      ],
+    });
+  const perm = [4, 2, 0, 5, 1, 3];
+  const a = model(L0.W, L0.b, L1.W);
+  const b = model(
+    perm.flatMap((j) => Array.from(L0.W.subarray(j * 3, j * 3 + 3))),
+    perm.map((j) => L0.b[j]),
+    Array.from({ length: 12 }, (_, i) => L1.W[Math.floor(i / 6) * 6 + perm[i % 6]]),
+  );
+  await checkCopy(t, a, b, randomInput(rng, 5 * 3), [5, 3]);
+  const w0 = onnx.ModelProto.decode(canonicalize(b)).graph!.initializer!.find((i) => i.name === 'W0')!;
+  t.equal(w0.dataType, onnx.TensorProto.DataType.DOUBLE, 'the weight stays float64 behind its Cast');
 });

@@ -70,6 +70,9 @@ const supported: Array<[string, NodeSpec[], TensorInit[], { scale: boolean; sign
     { name: 's', dims: [5], data: [1.5, 0.5, -1, 2, 0.7] }, { name: 'bb', dims: [5], data: [0.1, -0.2, 0.3, 0, 0.5] },
     { name: 'm', dims: [5], data: [0.2, 0.1, 0, -0.3, 0.4] }, { name: 'v', dims: [5], data: [0.5, 1, 2, 0.8, 1.2] },
   ], { scale: false, sign: false }],
+  ['Clip(0, ∞) is a ReLU', [{ op: 'Clip', inputs: ['z', 'zero'], outputs: ['a'] }], [scalar('zero', 0)], { scale: true, sign: false }],
+  ['Clip(−1, 1) is odd', [{ op: 'Clip', inputs: ['z', 'm1', 'p1'], outputs: ['a'] }], [scalar('m1', -1), scalar('p1', 1)], { scale: false, sign: true }],
+  ['ReLU6 (Clip(0, 6)) keeps only permutation', [{ op: 'Clip', inputs: ['z', 'zero', 'six'], outputs: ['a'] }], [scalar('zero', 0), scalar('six', 6)], { scale: false, sign: false }],
   ['a Constant node operand', [{ op: 'Constant', inputs: [], outputs: ['c3'], attrs: { value: { t: { name: 'c3', dims: [], data: [3] } } } }, { op: 'Mul', inputs: ['c3', 'z'], outputs: ['a'] }], [], { scale: true, sign: true }],
 ];
 
