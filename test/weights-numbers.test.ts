@@ -170,3 +170,18 @@ t.test('every sort key gives ≤ 1e-6 on permuted, rescaled copies of a wider ne
     t.ok(r.canonical!.relative <= 1e-6, `${sortKey}: canonical relative ${r.canonical!.relative}`);
   }
 });
+
+t.test('a Scaler → SVMRegressor pipeline: fitted attributes of both read as weights', async (t) => {
+  const svm = (sv: number[], coef: number[], rho: number, offset: number[]) =>
+    buildModel({
+      inputs: [{ name: 'x', shape: ['N', 2] }],
+      outputs: [{ name: 'y', shape: ['N', 1] }],
+      nodes: [
+        { op: 'Scaler', domain: 'ai.onnx.ml', name: 'scaler', inputs: ['x'], outputs: ['s'], attrs: { offset: { floats: offset }, scale: { floats: [1, 2] } } },
+        { op: 'SVMRegressor', domain: 'ai.onnx.ml', name: 'svr', inputs: ['s'], outputs: ['y'], attrs: { support_vectors: { floats: sv }, coefficients: { floats: coef }, rho: { floats: [rho] }, n_supports: { i: 2 } } },
+      ],
+    });
+  const r = await weightDistance(svm([1, 2, 3, 4], [0.5, -0.5], 0.1, [0, 0]), svm([1, 2, 3, 5], [0.5, -0.5], 0.3, [0, 1]), { methods: ['raw'] });
+  t.same(r.raw!.layers.map((l) => l.name), ['scaler.offset', 'scaler.scale', 'svr.coefficients', 'svr.support_vectors', 'svr.rho']);
+  t.ok(Math.abs(r.raw!.l2 - Math.sqrt(1 + 1 + 0.04)) < 1e-6, `L2 ${r.raw!.l2}`);
+});
