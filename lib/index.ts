@@ -2,11 +2,12 @@
  * modeldiff: how different are two trained neural networks?
  *
  * The public API. Everything exported here is also in the ESM entry
- * (generated from this module's export names).
+ * (generated from this module's export names). The command line (lib/cli/, bin/modeldiff),
+ * the demo and its zoo loader are not part of it: importing the library loads none of them
+ * (nor commander).
  */
 export { ModeldiffError, type ErrorCode } from './errors';
 export { capabilities, type Capabilities, type Isa } from './native';
-export { runCli } from './cli/main';
 export {
   cohenKappa,
   divergencePerSample,
@@ -100,9 +101,6 @@ export { cka, flattenActivations, type ModelCkaOptions, type ModelCkaResult, typ
 export { listLayers, type LayerInfo } from './represent/layers';
 export { lossBarrier, type BarrierOptions, type BarrierResult, type PathCurve } from './path/barrier';
 export { planInterpolation, interpolatedModel, type InterpolationPlan } from './path/interpolate';
-export { runDemo, DEMO_REPORT, type DemoOptions, type DemoResult, type DemoSummary, type WeightGap, type OtherPair } from './demo/run';
-export { loadZoo, type Zoo, type ZooManifest, type ZooModel } from './demo/zoo';
-export type { CliIo } from './cli/context';
 // Types that public results and options refer to, exported so users can name them (and typedoc documents them).
 export type { Chao1Result } from './many/richness';
 export type { Clustering, DendrogramMerge } from './many/clustering';
