@@ -178,7 +178,7 @@ t.test('--epsilon 0 is accepted (no smoothing) by every command that has it', as
   t.equal(await runCli(['divergence', 'p.npy', 'q.npy', '--outputs', 'probs', '--metric', 'js,kl', '--epsilon', '0', '--json'], io), 0, io.err);
   const doc = JSON.parse(io.out);
   t.ok(Math.abs(doc.metrics.js.mean - Math.LN2 / 4) < 1e-12, `js mean ${doc.metrics.js.mean} = ln 2 / 4`);
-  t.equal(doc.metrics.kl.perSampleMax, 'Infinity', 'epsilon 0 smooths nothing: KL stays infinite');
+  t.equal(doc.metrics.kl.max, 'Infinity', 'epsilon 0 smooths nothing: KL stays infinite');
   // compare and matrix: 0 gets past option parsing; the run then stops at the missing model (exit 1, not 2).
   for (const cmd of ['compare', 'matrix', 'study']) {
     const e = captureIo();

@@ -3,9 +3,8 @@
  * two saved output arrays (n × k, or 1-D = n × 1; float32 or float64), summarized by the
  * library's `divergence()` as `compare` summarizes them. A readable table by default; with
  * --json one document
- * `{ a, b, n, k, outputs, units, epsilon?, metrics: { <name>: { mean, stderr, ci95, median, max, samplesNeeded, perSampleMax } | { value } }, bootstrap: { replicates, seed, method, rule }, hints }`
- * (set-level measures such as kappa have `value`; `perSampleMax` is `max`, kept for existing
- * users; ci95 is ["NaN", "NaN"] with --bootstrap 0; hints say e.g. how to get a finite KL).
+ * `{ a, b, n, k, outputs, units, epsilon?, metrics: { <name>: { mean, stderr, ci95, median, max, samplesNeeded } | { value } }, bootstrap: { replicates, seed, method, rule }, hints }`
+ * (set-level measures such as kappa have `value`; ci95 is ["NaN", "NaN"] with --bootstrap 0; hints say e.g. how to get a finite KL).
  * Metric names and help come from the measure registry.
  */
 import path from 'node:path';
@@ -66,8 +65,8 @@ function formatNumber(v: number): string {
   return a >= 1e-4 && a < 1e6 ? v.toPrecision(6) : v.toExponential(4);
 }
 
-/** A per-sample measure's JSON entry: the library's summary plus `perSampleMax` (= max, the field's name before ci95 existed). */
-type MetricResult = (MetricSummary & { perSampleMax: number }) | { value: number };
+/** A measure's JSON entry: the library's summary, or a set-level measure's value. */
+type MetricResult = MetricSummary | { value: number };
 
 export async function runDivergence(fileA: string, fileB: string, flags: DivergenceFlags, io: CliIo): Promise<void> {
   const registry = measuresOf('function');
@@ -108,7 +107,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
       results[m] = { value: r.kappa! };
     } else {
       const s = r.metrics[m]!;
-      results[m] = { ...s, perSampleMax: s.max };
+      results[m] = s;
     }
   }
 
