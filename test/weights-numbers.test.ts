@@ -10,6 +10,8 @@
  *   Before, float32 noise decided the order of tied units (VGG11 vs its
  *   permuted copy: canonical relative distance 0.049).
  */
+import path from 'node:path';
+
 import t from 'tap';
 
 import { readOnnx } from '../lib/io/onnx';
@@ -184,4 +186,13 @@ t.test('a Scaler → SVMRegressor pipeline: fitted attributes of both read as we
   const r = await weightDistance(svm([1, 2, 3, 4], [0.5, -0.5], 0.1, [0, 0]), svm([1, 2, 3, 5], [0.5, -0.5], 0.3, [0, 1]), { methods: ['raw'] });
   t.same(r.raw!.layers.map((l) => l.name), ['scaler.offset', 'scaler.scale', 'svr.coefficients', 'svr.support_vectors', 'svr.rho']);
   t.ok(Math.abs(r.raw!.l2 - Math.sqrt(1 + 1 + 0.04)) < 1e-6, `L2 ${r.raw!.l2}`);
+});
+
+t.test('BERT and GPT-2 dynamo exports: the -3.4e38 mask fill is not a weight, so a permuted copy is far in raw distance', async (t) => {
+  for (const arch of ['bert', 'gpt2']) {
+    const file = (s: string) => path.join(__dirname, 'fixtures', 'arch', `${arch}-dyn18-${s}.onnx`);
+    const r = await weightDistance(file('s0'), file('s0-perm'), { methods: ['raw'] });
+    t.ok(r.raw!.relative > 0.5, `${arch}: raw relative ${r.raw!.relative} (2.8e-38 while the fill was counted)`);
+    t.notOk(r.raw!.layers.some((l) => l.size === 1), `${arch}: no scalar among the ${r.raw!.layers.length} tensors counted`);
+  }
 });
