@@ -12,7 +12,8 @@ import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
 import { type Comparison, compare } from '../lib/function/compare';
-import { writeNpy } from '../lib/io/npy';
+import { matrix } from '../lib/many/matrix';
+import { readNpy, writeNpy } from '../lib/io/npy';
 import { readNpz } from '../lib/io/npz';
 import { captureIo } from './helpers/capture-io';
 
@@ -211,4 +212,41 @@ t.test('execution providers: unknown and not installed are one-line errors', asy
   t.equal(cuda.err.trim().split('\n').length, 1);
   const cpu = await compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, executionProviders: ['cpu'], metrics: ['kl'], cache: false, bootstrap: 0 });
   close(t, cpu.metrics.kl!.mean, REF.pairs['gpt2:int8'].kl.mean, 'explicit cpu');
+});
+
+t.test('sequence-only options on classifiers, mixed outputs, kappa, option checks: one-line errors', async (t) => {
+  const ZOO = path.join(__dirname, '..', 'examples', 'digits');
+  const mlp = path.join(ZOO, 'mlp_relu_seed0.onnx');
+  const X = path.join(ZOO, 'probe_x.npy');
+  const base = { data: X, cache: false, bootstrap: 0 };
+  await t.rejects(compare(mlp, mlp, { ...base, targets: 'next' }), { message: /input_ids/, option: 'targets' });
+  await t.rejects(compare(mlp, mlp, { ...base, maskFile: { data: new Float32Array(450), shape: [450] } }), {
+    option: 'maskFile',
+    message: /maskFile applies to sequence outputs .* has one row per sample, \[450, 10\]/,
+  });
+  await t.rejects(compare(mlp, mlp, { ...base, classAxis: 2 }), { option: 'classAxis', message: /classAxis 2 is out of range .* \[N, 10\]/ });
+  await t.rejects(compare(mlp, mlp, { ...base, topk: 0 }), { option: 'topk', message: /topk must be a positive integer/ });
+  await t.rejects(compare(mlp, mlp, { ...base, targets: 'previous' as 'next' }), { option: 'targets', message: /targets must be 'next'/ });
+  await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, cache: false, targets: 'next', labels: X }), { option: 'targets', message: /not both/ });
+  await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, cache: false, metrics: ['kl', 'kappa'] }), { option: 'metrics', message: /kappa' is for one row per sample/ });
+  // Labels of one axis on an LM are class labels of the wrong kind: the labels' own error.
+  await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, cache: false, labels: [1, 2, 3, 4, 5, 6] }), { option: 'labels', message: /one label per sequence/ });
+});
+
+t.test('matrix refuses sequence outputs instead of reading sequence × vocab as classes', async (t) => {
+  await t.rejects(matrix([model('gpt2'), model('gpt2.int8')], { data: TOKENS, cache: false }), {
+    option: 'output',
+    message: /gpt2.*output "logits" has shape \[N, 16, 256\]; the model matrix reads one row of class scores per sample/,
+  });
+});
+
+t.test('modeldiff outputs saves LM logits in their full shape, outside the output cache', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-'));
+  const io = captureIo();
+  t.equal(await runCli(['outputs', model('gpt2'), '--data', TOKENS, '-o', path.join(dir, 'logits.npy'), '--cache-dir', path.join(dir, 'cache'), '-q'], io), 0, io.err);
+  t.match(io.out, /6 × 16 × 256 float32/);
+  t.same(readNpy(path.join(dir, 'logits.npy')).shape, [6, 16, 256]);
+  const cached = fs.existsSync(path.join(dir, 'cache')) ? fs.readdirSync(path.join(dir, 'cache')).filter((f) => f.endsWith('.bin')) : [];
+  t.same(cached, [], 'no cache entry for sequence outputs');
+  fs.rmSync(dir, { recursive: true });
 });

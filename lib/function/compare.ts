@@ -303,6 +303,9 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     if (wantKappa) throw new ModeldiffError('INVALID_ARGUMENT', "metric 'kappa' is for one row per sample; sequence outputs report top-1 agreement instead", { option: 'metrics' });
     const ga = tokenGrid(da, options.classAxis, outputLabel(0));
     const gb = tokenGrid(db, options.classAxis, outputLabel(1));
+    if (truth !== undefined) {
+      throw new ModeldiffError('SHAPE_MISMATCH', `${labelsName}: one label per sequence, but sequence outputs need per-position targets of shape [${n}, ${ga.positionDims.join(', ')}] (negative = no target)`, { option: 'labels' });
+    }
     if (ga.vocab !== gb.vocab) {
       throw new ModeldiffError(
         'SHAPE_MISMATCH',

@@ -173,6 +173,15 @@ async function inferenceStore(
       cacheEntryMaxBytes: options.cacheEntryMaxBytes,
       label: names[i],
     });
+    // Sequence outputs ([batch, sequence, vocab] logits) are rows of tokens, not one row per
+    // sample: reading them here would treat sequence × vocab as classes.
+    if (r.outputs.dims) {
+      throw new ModeldiffError(
+        'INVALID_ARGUMENT',
+        `${names[i]}: output "${r.outputName}" has shape [N, ${r.outputs.dims.join(', ')}]; the model matrix reads one row of class scores per sample, and compares sequence outputs pair by pair with compare so far`,
+        { option: 'output' },
+      );
+    }
     return r.outputs;
   };
   // First pass: infer every model once (this fills the cache) and keep the
