@@ -4,17 +4,22 @@
 // positions left out (against a float64 reference the script wrote), permuted copies
 // give CKA 1, fixed-batch and float16 models, and scikit-learn output choice.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import t from 'tap';
 
+import { runCli } from '../lib/cli/main';
 import { compare } from '../lib/function/compare';
 import { hiddenActivations } from '../lib/infer/hidden';
 import { inferOutputs } from '../lib/infer/infer';
+import { writeNpy } from '../lib/io/npy';
+import { loadProbe } from '../lib/io/probe';
 import { halfToFloat, floatToHalf } from '../lib/io/tensor';
 import { defaultLayers, listLayers } from '../lib/represent/layers';
 import { cka } from '../lib/represent/model';
 import { createRng } from '../lib/util/rng';
+import { captureIo } from './helpers/capture-io';
 import { buildModel, gemmSoftmaxModel } from './helpers/onnx-builder';
 
 const dir = path.join(__dirname, 'fixtures', 'arch');
@@ -265,4 +270,23 @@ t.test('tensors that are not one row per sample; pooled tokens; other dtypes', a
   // An all-ones mask: every position is a sample.
   const all = await cka(f(ref.a), f(ref.b), { data: { input_ids: ids, attention_mask: { ...mask, shape: [2, 8], data: new BigInt64Array(16).fill(1n) } }, layers: [{ a: gelu, b: gelu }] });
   t.equal(all.pairs[0].samples, 16);
+});
+
+t.test('CLI: cka takes several inputs as --data NAME=FILE', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-cka-arch-'));
+  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const ref = manifest.cka_reference;
+  const probe = loadProbe(f(ref.probe));
+  for (const name of ['input_ids', 'attention_mask']) writeNpy(path.join(tmp, `${name}.npy`), probe.inputs[name]);
+  const io = captureIo();
+  io.cwd = tmp;
+  const args = ['cka', f(ref.a), f(ref.b), '--data', 'input_ids=input_ids.npy', '--data', 'attention_mask=attention_mask.npy', '--json'];
+  t.equal(await runCli(args, io), 0, io.err);
+  const out = JSON.parse(io.out) as { pairs: Array<{ a: { tensor: string }; samples: number; values: { 'cka-linear': number } }> };
+  const gelu = out.pairs.filter((p) => p.a.tensor in ref.cka_linear && p.samples === ref.tokens);
+  t.equal(gelu.length, 2);
+  for (const p of gelu) t.ok(Math.abs(p.values['cka-linear'] - ref.cka_linear[p.a.tensor]) < 1e-6);
+  const none = captureIo();
+  t.equal(await runCli(['cka', f(ref.a), f(ref.b)], none), 2);
+  t.match(none.err, /cka needs probe data: --data FILE \(or --data NAME=FILE per model input\)/);
 });

@@ -234,7 +234,7 @@ t.test('CLI: modeldiff cka', async (t) => {
   r = await run('--list-layers', '--json');
   t.equal(JSON.parse(r.out).b.length, 6);
   for (const [args, re] of [
-    [[], /needs --data/],
+    [[], /needs probe data: --data FILE/],
     [['--data', 'probe.npy', '--metric', 'cka'], /unknown measure "cka"/],
     [['--data', 'probe.npy', '--metric', ','], /--metric must be a comma-separated list naming at least one measure, got ","/],
     [['--data', 'probe.npy', '--sigma', '-1'], /--sigma/],

@@ -18,10 +18,11 @@ import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
 import { commaList, positiveInteger, positiveNumber } from '../option-parsers';
 import { plural } from '../../util/plural';
+import { collect, parseDataSpecs } from './compare';
 
 interface CkaFlags {
-  data?: string;
-  dataB?: string;
+  data: string[];
+  dataB: string[];
   layers?: string[];
   allLayers?: boolean;
   listLayers?: boolean;
@@ -55,8 +56,8 @@ export function register(program: Command, io: CliIo): void {
     .description('representation similarity of hidden layers (CKA, Procrustes, CCA family) between two models on a probe set')
     .argument('<a>', 'first model (.onnx)')
     .argument('<b>', 'second model (.onnx)')
-    .option('--data <probe.npy>', 'probe inputs (.npy, .npz, .safetensors or .pb; axis 0 = samples)')
-    .option('--data-b <probe.npy>', 'the same samples shaped for model b, if its input differs (e.g. n×1×8×8 for a CNN)')
+    .option('--data <FILE|NAME=FILE>', 'probe inputs (.npy, .npz, .safetensors or .pb; axis 0 = samples); repeat NAME=FILE for several model inputs (e.g. input_ids and attention_mask)', collect, [])
+    .option('--data-b <FILE|NAME=FILE>', 'the same samples shaped for model b, if its input differs (e.g. n×1×8×8 for a CNN); repeatable like --data', collect, [])
     .option('--layers <pair>', 'layer pair a:NAME,b:NAME or NAME for both (tensor, node name or index #k; repeatable)', (v: string, acc: string[] = []) => [...acc, v])
     .option('--all-layers', 'compare every hidden layer of a with every hidden layer of b (layer×layer matrix)')
     .option('--list-layers', 'list the candidate layers of both models and exit')
@@ -65,7 +66,7 @@ export function register(program: Command, io: CliIo): void {
         .argParser(commaList('--metric', REPRESENTATION_MEASURES, 'measure'))
         .default(['cka-linear'], 'cka-linear'),
     )
-    .addOption(new Option('--spatial <how>', 'conv maps: flatten C·H·W or average over space per channel').choices(['flatten', 'mean']).default('flatten'))
+    .addOption(new Option('--spatial <how>', 'conv maps: flatten C·H·W or average over space per channel; sequence models: one row per token or per sequence (mean of its unmasked tokens)').choices(['flatten', 'mean']).default('flatten'))
     .option('--sigma <s>', 'cka-rbf bandwidth as a multiple of the median pairwise distance', positiveNumber('--sigma'), 0.8)
     .addOption(new Option('--space <where>', 'linear CKA via p×p (feature) or n×n (sample) Grams').choices(['auto', 'feature', 'sample']).default('auto'))
     .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
@@ -77,11 +78,12 @@ export function register(program: Command, io: CliIo): void {
         io.stdout(flags.json ? toJson(out) + '\n' : `${formatLayers(a, out.a)}\n${formatLayers(b, out.b)}`);
         return;
       }
-      if (!flags.data) throw new ModeldiffError('USAGE', 'cka needs --data probe.npy');
+      const data = parseDataSpecs(flags.data, '--data', 'cka');
       if (flags.layers && flags.allLayers) throw new ModeldiffError('USAGE', 'give either --layers or --all-layers, not both');
       const result = await cka(resolve(a), resolve(b), {
-        data: resolve(flags.data),
-        dataB: flags.dataB === undefined ? undefined : resolve(flags.dataB),
+        data,
+        dataB: flags.dataB.length > 0 ? parseDataSpecs(flags.dataB, '--data-b', 'cka') : undefined,
+        cwd: io.cwd,
         measures: flags.metric,
         layers: flags.layers?.map(parseLayerPair),
         allLayers: flags.allLayers,
