@@ -54,6 +54,29 @@ t.test('headless Chromium renders every plot with marks', { skip: fs.existsSync(
     t.ok(c.width > 100, `${c.id} is laid out (${c.width}px wide)`);
   }
   t.same(requests, [], 'the page requested nothing from the network');
+
+  // Every map names its models: a text label and a hover <title> per point, in the rendered SVG.
+  const names = s.models.map((m) => m.replace(/\.onnx$/, ''));
+  for (const id of ['map-mds', 'map-tsne', 'map-umap']) {
+    const seen = await page.$eval(`figure[data-plot="${id}"] svg`, (svg) => ({
+      titles: [...svg.querySelectorAll('path > title')].map((e) => e.textContent),
+      labels: [...svg.querySelectorAll('g.role-mark text')].map((e) => e.textContent),
+    }));
+    t.same([...seen.titles].sort(), [...names].sort(), `${id}: one hover title per model`);
+    t.same([...seen.labels].sort(), [...names].sort(), `${id}: one text label per model`);
+  }
+  // Header on every column of the "All pairs" table; distances start at 0 on the scatter axes.
+  const heads = await page.$$eval('table', (ts) => ts.map((tb) => [...tb.querySelectorAll('thead th')].map((h) => h.textContent?.trim() ?? '')));
+  for (const h of heads) t.notOk(h.includes(''), `every column has a header: ${h.join(' | ')}`);
+  const xTicks = await page.$$eval('figure[data-plot="scatter-raw"] g.role-axis-label text', (ts) => ts.map((e) => e.textContent));
+  t.ok(xTicks.includes('0'), `scatter axes start at 0 (${xTicks.join(' ')})`);
+  // No empty band under the heatmaps: each figure is as tall as its plot and caption.
+  const slack = await page.$eval('figure[data-plot="heatmap-functional"]', (f) => {
+    const svg = f.querySelector('svg')!.getBoundingClientRect();
+    const cap = f.querySelector('figcaption')!.getBoundingClientRect();
+    return f.getBoundingClientRect().bottom - Math.max(svg.bottom, cap.bottom);
+  });
+  t.ok(slack < 20, `heatmap figure ends under its caption (${slack.toFixed(1)}px)`);
   const shots = path.resolve('.tap/screenshots');
   fs.mkdirSync(shots, { recursive: true });
   await page.screenshot({ path: path.join(shots, 'report.png'), fullPage: true });

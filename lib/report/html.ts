@@ -44,7 +44,7 @@ pre.cmd{background:#1f2933;color:#e4e7eb;padding:10px 14px;border-radius:6px;ove
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 14px}
 .card .v{font-size:24px;font-weight:600}.card .l{color:var(--muted);font-size:12.5px}
 .note{background:#fff;border-left:4px solid var(--accent);padding:10px 14px;border-radius:0 6px 6px 0;margin:12px 0}
-.plots{display:flex;flex-wrap:wrap;gap:16px}
+.plots{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
 figure.plot{background:#fff;border:1px solid var(--line);border-radius:8px;margin:0;padding:10px;max-width:100%;overflow-x:auto}
 figure.plot svg{display:block;max-width:100%;height:auto}
 figcaption{color:var(--muted);font-size:12.5px;max-width:520px;margin-top:6px}
@@ -132,7 +132,7 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
     num(p.functional.se),
     p.functional.ci95 ? `${num(p.functional.ci95[0])} – ${num(p.functional.ci95[1])}` : '–',
     ...methods.map((m) => num(p.weights[m])),
-    p.sameSolution ? 'same' : '',
+    p.sameSolution ? 'yes' : 'no',
   ]);
 
   const figures = plots
@@ -178,7 +178,7 @@ ${corrRows.length ? table(['weight method', 'Spearman ρ', 'Mantel p (ρ)', 'Pea
 ${table(['#', 'model', 'solution', 'accuracy', 'nearest model', `distance (${unit})`], modelRows, [true, false, false, true, false, true])}
 <h2>All pairs</h2>
 <details${s.pairs.length <= 50 ? ' open' : ''}><summary>${s.pairs.length} pairs: mean, standard error, 95% bootstrap interval, weight distances</summary>
-${table(['model a', 'model b', `${unit} (a‖b)`, 'se', '95% CI', ...methods.map((m) => (m === 'aligned' ? 'aligned L2 (mean of both directions)' : `${m} L2`)), ''], pairRows, [false, false, true, true, true, ...methods.map(() => true), false])}
+${table(['model a', 'model b', `${unit} (a‖b)`, 'se', '95% CI', ...methods.map((m) => (m === 'aligned' ? 'aligned L2 (mean of both directions)' : `${m} L2`)), 'same solution'], pairRows, [false, false, true, true, true, ...methods.map(() => true), false])}
 </details>
 </main>
 </body>

@@ -14,6 +14,7 @@ import { WEIGHT_METHODS } from '../many/types';
 import { type ReportMeta, type RenderedPlot, buildReportHtml } from './html';
 import { studyPlots } from './plots';
 import { plotLibraryVersions, renderSvg } from './render';
+import { withPointTitles } from './specs';
 import { makeDirs } from '../util/make-dirs';
 
 export { buildReportHtml, type ReportMeta, type RenderedPlot } from './html';
@@ -36,7 +37,10 @@ export interface ReportOptions {
 
 export async function renderStudyPlots(s: StudyResult): Promise<RenderedPlot[]> {
   const out: RenderedPlot[] = [];
-  for (const p of studyPlots(s)) out.push({ id: p.id, caption: p.caption, svg: scopeIds(await renderSvg(p.spec, p.id), p.id) });
+  for (const p of studyPlots(s)) {
+    const svg = scopeIds(await renderSvg(p.spec, p.id), p.id);
+    out.push({ id: p.id, caption: p.caption, svg: p.id.startsWith('map-') ? withPointTitles(svg) : svg });
+  }
   return out;
 }
 

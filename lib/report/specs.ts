@@ -85,8 +85,9 @@ export function scatterSpec(title: string, points: ScatterPoint[], xTitle: strin
       {
         mark: { type: 'point', filled: true, opacity: 0.6, size: 36 },
         encoding: {
-          x: { field: 'weight', type: 'quantitative', title: xTitle, scale: { zero: false } },
-          y: { field: 'functional', type: 'quantitative', title: yTitle, scale: { zero: false } },
+          // Distances: the axes start at 0, so how far apart pairs are reads off the plot.
+          x: { field: 'weight', type: 'quantitative', title: xTitle, scale: { zero: true } },
+          y: { field: 'functional', type: 'quantitative', title: yTitle, scale: { zero: true } },
           color: {
             field: 'pair',
             type: 'nominal',
@@ -130,15 +131,34 @@ export function mapSpec(title: string, names: string[], points: Point2[], labels
       legend: solutions.length <= 20 ? {} : null,
     },
     tooltip: [{ field: 'model' }, { field: 'solution' }, ...(accuracy ? [{ field: 'accuracy', format: '.4f' }] : [])],
+    // Rendered as each point's aria-label, which withPointTitles turns into an SVG <title> (hover text).
+    description: { field: 'model' },
   };
   if (accuracy) encoding.size = { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { range: [50, 300], zero: false } };
   return base(title, {
     width: 300,
     height: 300,
     data: { values },
-    mark: { type: 'circle', opacity: 0.85, stroke: 'white', strokeWidth: 0.8, ...(accuracy ? {} : { size: 110 }) },
-    encoding,
+    layer: [
+      { mark: { type: 'circle', opacity: 0.85, stroke: 'white', strokeWidth: 0.8, ...(accuracy ? {} : { size: 110 }) }, encoding },
+      // Names beside the points while they stay readable; beyond that the hover titles carry them.
+      ...(names.length <= MAP_LABELS_UP_TO
+        ? [{ mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 10, color: '#3e4c59' }, encoding: { x: encoding.x, y: encoding.y, text: { field: 'model' } } }]
+        : []),
+    ],
   });
+}
+
+/** Maps label their points with model names up to this many models. */
+export const MAP_LABELS_UP_TO = 20;
+
+/**
+ * vega's SVG has no hover text; each map point carries its model name as
+ * aria-label (the `description` channel): repeat it as the point's <title>,
+ * which browsers show on hover and which stays in the file.
+ */
+export function withPointTitles(svg: string): string {
+  return svg.replace(/<path aria-label="([^"]*)" role="graphics-symbol"([^>]*?)\/>/g, '<path aria-label="$1" role="graphics-symbol"$2><title>$1</title></path>');
 }
 
 /**
