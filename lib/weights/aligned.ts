@@ -25,7 +25,7 @@ import { type WeightDistanceSummary, weightDistances } from './distance';
 import { networkPairs } from './architecture';
 import { type Network, cloneNetwork } from './network';
 import { type UnitFactors, denormalizeNetwork, normalizeNetwork } from './symmetry';
-import { weightMatching } from './matching';
+import { type MatchingOptions, weightMatching } from './matching';
 import { canonicalOrder } from './canonical-order';
 import { applyPermutation } from './kernels';
 import { groupView } from './views';
@@ -84,8 +84,8 @@ export async function alignPrepared(a: PreparedNetwork, b: PreparedNetwork, matc
   return { network: moved, distance: matched, unaligned: asIs, perms: m.perms, iterations: m.iterations, converged: m.converged, kept: 'matched' };
 }
 
-/** Weight matching as a Matcher (seeded layer order, sweep limit). */
-export function byWeights(options: { seed?: number; maxSweeps?: number } = {}): Matcher {
+/** Weight matching as a Matcher (seeded layer order, sweep limit, tolerance, per-sweep callback). */
+export function byWeights(options: MatchingOptions = {}): Matcher {
   return async (a, b) => {
     const r = await weightMatching(a, b, options);
     return { perms: r.perms, iterations: r.sweeps, converged: r.converged };

@@ -43,6 +43,10 @@ export interface AlignOptions {
   seed?: number;
   /** Weight matching's sweep limit. Default 100. */
   maxSweeps?: number;
+  /** Weight matching stops once a sweep improves its objective by at most this fraction (default 0: at a fixed point). */
+  tol?: number;
+  /** Weight matching's progress: called after each sweep with its number and objective. */
+  onSweep?: (sweep: number, objective: number) => void;
   /**
    * Scale/sign-normalize both models before matching (default true). Off,
    * only permutations are searched: a rescaled copy then stays far away.
@@ -190,14 +194,16 @@ export function alignSettings(options: AlignOptions) {
   check(Number.isInteger(seed), 'INVALID_ARGUMENT', `seed must be an integer, got ${seed}`);
   const maxSweeps = options.maxSweeps ?? 100;
   check(Number.isInteger(maxSweeps) && maxSweeps >= 1, 'INVALID_ARGUMENT', `maxSweeps must be a positive integer, got ${maxSweeps}`);
-  return { method, seed, maxSweeps };
+  const tol = options.tol ?? 0;
+  check(typeof tol === 'number' && tol >= 0 && Number.isFinite(tol), 'INVALID_ARGUMENT', `tol must be a finite number >= 0, got ${String(tol)}`);
+  return { method, seed, maxSweeps, tol };
 }
 
 async function alignNetworks(na: Network, nb: Network, options: AlignOptions, settings: ReturnType<typeof alignSettings>) {
-  const { method, seed, maxSweeps } = settings;
+  const { method, seed, maxSweeps, tol } = settings;
   let matcher: Matcher;
   if (method === 'weights') {
-    matcher = byWeights({ seed, maxSweeps });
+    matcher = byWeights({ seed, maxSweeps, tol, onSweep: options.onSweep });
   } else {
     if (options.data === undefined) throw new ModeldiffError('INVALID_ARGUMENT', 'activation matching needs probe data', { option: 'data' });
     const input = probeInput(na.model, options.data);

@@ -9,9 +9,11 @@
  * accepted when it beats the current one by more than a float32-aware
  * relative tolerance, so the objective never decreases, a network aligned to
  * itself keeps the identity, and rounding cannot make it cycle. Stops after
- * a sweep with no accepted change (a single group needs one sweep), or after
- * `maxSweeps`.
+ * a sweep with no accepted change (a fixed point; a single group needs one sweep), when a
+ * sweep improves the objective by at most `tol` times its value (big networks creep towards
+ * their fixed point for many sweeps of negligible gain), or after `maxSweeps`.
  */
+import { ModeldiffError } from '../errors';
 import { createRng } from '../util/rng';
 import { applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
@@ -25,6 +27,13 @@ export interface MatchingOptions {
   seed?: number;
   /** Default 100. */
   maxSweeps?: number;
+  /**
+   * Stop once a sweep improves the objective by at most this fraction of it (default 0: run to
+   * a fixed point). 1e-4 stops a 4096-wide MLP within a few sweeps of the fixed point's value.
+   */
+  tol?: number;
+  /** Called after each sweep with its number (1-based) and the objective, e.g. for a progress line. */
+  onSweep?: (sweep: number, objective: number) => void;
 }
 
 export interface MatchingResult {
@@ -33,6 +42,8 @@ export interface MatchingResult {
   /** Sweeps run (including the final one that changed nothing, unless only one group). */
   sweeps: number;
   converged: boolean;
+  /** Why it stopped: no accepted change, the relative-improvement tolerance, or the sweep limit. */
+  stopped: 'fixed-point' | 'tolerance' | 'max-sweeps';
   /** Σ over all layers of ⟨A, B⟩ after each sweep (index 0: identity start). */
   objective: number[];
 }
@@ -56,10 +67,15 @@ function identity(n: number): Int32Array {
 export async function weightMatching(a: Network, b: Network, options: MatchingOptions = {}): Promise<MatchingResult> {
   const rng = createRng(options.seed ?? 0);
   const maxSweeps = options.maxSweeps ?? 100;
+  const tol = options.tol ?? 0;
+  if (!(typeof tol === 'number' && tol >= 0 && Number.isFinite(tol))) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `matching tolerance must be a finite number >= 0, got ${String(tol)}`, { option: 'tol' });
+  }
   const perms = new Map(b.hidden.map((id) => [id, identity(b.groups[id].units)]));
   const objective = [matchingObjective(a, b)];
   let sweeps = 0;
   let converged = b.hidden.length === 0;
+  let stopped: MatchingResult['stopped'] = 'fixed-point';
   while (!converged && sweeps < maxSweeps) {
     sweeps++;
     let changed = false;
@@ -79,9 +95,17 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
         changed = true;
       }
     }
-    objective.push(matchingObjective(a, b));
+    const value = matchingObjective(a, b);
+    const gain = value - objective[objective.length - 1];
+    objective.push(value);
+    options.onSweep?.(sweeps, value);
     // With one group the assignment is already optimal given everything else.
     converged = !changed || b.hidden.length === 1;
+    if (!converged && tol > 0 && gain <= tol * Math.abs(value)) {
+      stopped = 'tolerance';
+      break;
+    }
   }
-  return { perms, sweeps, converged, objective };
+  if (!converged && stopped !== 'tolerance') stopped = 'max-sweeps';
+  return { perms, sweeps, converged, stopped, objective };
 }

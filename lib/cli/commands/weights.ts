@@ -22,7 +22,7 @@ import {
 } from '../../weights';
 import type { CliIo } from '../context';
 import { displayPath } from '../display-path';
-import { commaList, nonNegativeInteger } from '../option-parsers';
+import { commaList, nonNegativeInteger, nonNegativeNumber } from '../option-parsers';
 
 interface WeightsFlags {
   json?: boolean;
@@ -36,6 +36,8 @@ interface WeightsFlags {
   force?: boolean;
   layers?: boolean;
   normalize: boolean;
+  tol: number;
+  quiet?: boolean;
 }
 
 export function register(program: Command, io: CliIo): void {
@@ -54,6 +56,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--data <probe.npy>', 'probe inputs for --align activations')
     .addOption(new Option('--sort-key <key>', 'canonical unit order').choices([...SORT_KEYS]).default('out-norm'))
     .option('--seed <n>', 'seed for the layer order in weight matching', nonNegativeInteger('--seed'), 0)
+    .option('--tol <x>', 'stop weight matching once a sweep improves its objective by at most this fraction (0 = at a fixed point)', nonNegativeNumber('--tol'), 0)
+    .option('-q, --quiet', 'no progress line')
     .option('--no-normalize', 'align by permutation only (no scale/sign normalization first)')
     .option('--write-canonical <out.onnx>', 'write B in canonical form (same function as B)')
     .option('--write-aligned <out.onnx>', 'write B aligned to A (same function as B)')
@@ -69,6 +73,8 @@ export function register(program: Command, io: CliIo): void {
       const resolve = (p: string) => path.resolve(io.cwd, p);
       // Refuse before the (possibly long) computation, not after it.
       for (const out of [flags.writeCanonical, flags.writeAligned]) if (out) refuseExisting(resolve(out), flags.force);
+      // On a terminal, weight matching's sweeps and objective on one updating line (big models take minutes).
+      const sweepLine = io.isTTY && !flags.quiet && !flags.json ? (sweep: number, objective: number) => io.stderr(`\r\x1b[2Kaligned: sweep ${sweep}, objective ${objective.toPrecision(8)}`) : undefined;
       const result = await weightDistance(resolve(a), resolve(b), {
         methods: explicit ? methods : undefined,
         align: flags.align,
@@ -76,7 +82,10 @@ export function register(program: Command, io: CliIo): void {
         sortKey: flags.sortKey,
         seed: flags.seed,
         normalize: flags.normalize,
+        tol: flags.tol,
+        onSweep: sweepLine,
       });
+      if (sweepLine) io.stderr('\r\x1b[2K');
       if (flags.writeCanonical) writeFileAtomic(resolve(flags.writeCanonical), result.models.canonical!, { force: flags.force });
       if (flags.writeAligned) writeFileAtomic(resolve(flags.writeAligned), result.models.aligned!, { force: flags.force });
       const { models: _models, ...printable } = result;
