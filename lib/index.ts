@@ -58,6 +58,9 @@ export { readArray, readArrays, writeArray, arrayFileFormat, type ArrayFileForma
 export { makeTensor, convertTensor, toFloat64, type Tensor, type DType, type TypedArray } from './io/tensor';
 export { bootstrapMeanCI, describe, samplesNeeded, type Description, type SamplesNeeded, type BootstrapOptions } from './stats';
 export { measureInfo, measures, measuresOf, type MeasureInfo, type MeasureView } from './measures/registry';
+// The per-view registry lists the measure name types are derived from.
+export { functionMeasures } from './measures/function';
+export { representationMeasures } from './measures/representations';
 export {
   linearSumAssignment,
   linearSumAssignmentSync,
