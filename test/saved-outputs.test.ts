@@ -86,10 +86,8 @@ t.test('one `outputs` process per model, then one study: the same JSON as one pr
   t.equal(matrixSaved.out, matrixModels.out, 'matrix: byte for byte');
 
   // Weight matrices need the models: by default they are skipped for saved outputs, and asking is an error.
-  const withWeights = JSON.parse((await run(['matrix', ...models, '--data', x, ...common])).out);
   const savedDefault = JSON.parse((await run(['matrix', ...saved, ...common])).out);
-  t.same(savedDefault.functional, withWeights.functional, 'the functional part does not need the models');
-  t.same(withWeights.weights.methods, ['raw', 'canonical', 'aligned']);
+  t.same(savedDefault.functional, JSON.parse(matrixModels.out).functional, 'the functional part does not need the models');
   t.same(savedDefault.weights, { methods: [], skipped: 'models were given as outputs, not ONNX files' });
   const asked = await run(['matrix', ...saved, '--weights', 'raw', ...common]);
   t.equal(asked.code, 2);
