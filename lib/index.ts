@@ -1,21 +1,20 @@
 /**
  * modeldiff: how different are two trained neural networks?
  *
- * The public API. Everything exported here is also in the ESM entry
- * (generated from this module's export names). The command line (lib/cli/, bin/modeldiff),
+ * The public API's front page: the workflows and the types they take and return. The file
+ * codecs are `modeldiff/io` (lib/io/index.ts) and the numeric kernels `modeldiff/kernels`
+ * (lib/kernels/index.ts). Every entry's ESM twin is generated from its export names
+ * (scripts/write-esm-entry.js). The command line (lib/cli/, bin/modeldiff),
  * the demo and its zoo loader are not part of it: importing the library loads none of them
  * (nor commander).
+ *
+ * @module modeldiff
  */
 export { ModeldiffError, type ErrorCode } from './errors';
 export { capabilities, type Capabilities, type Isa } from './native';
 export {
-  cohenKappa,
-  divergencePerSample,
-  divergencePerSampleSync,
   FUNCTION_MEASURE_NAMES,
   OUTPUT_KINDS,
-  pairwiseDivergence,
-  predict,
   resolveOutputKind,
   type DivergenceOptions,
   type FunctionMeasureName,
@@ -50,24 +49,10 @@ export {
   type ModelHandle,
 } from './infer';
 export { loadProbe, openProbe, loadLabels, probeBatches, autoBatchSize, type ProbeData, type ProbeSource, type ProbeArraySource, type ProbeStream, type ProbeArray } from './io/probe';
-export { readNpy, parseNpy, writeNpy, encodeNpy, type NpyArray } from './io/npy';
-export { readNpz, parseNpz, writeNpz, encodeNpz } from './io/npz';
-export { readSafetensors, parseSafetensors, writeSafetensors, encodeSafetensors } from './io/safetensors';
-export { readTensorProto, parseTensorProto, encodeTensorProto, writeTensorProto } from './io/tensor-proto';
-export { readArray, readArrays, writeArray, arrayFileFormat, type ArrayFileFormat } from './io/array-file';
-export { makeTensor, convertTensor, toFloat64, type Tensor, type DType, type TypedArray } from './io/tensor';
-export { bootstrapMeanCI, describe, samplesNeeded, type Description, type SamplesNeeded, type BootstrapOptions } from './stats';
 export { measureInfo, measures, measuresOf, type MeasureInfo, type MeasureView } from './measures/registry';
 // The per-view registry lists the measure name types are derived from.
 export { functionMeasures } from './measures/function';
 export { representationMeasures } from './measures/representations';
-export {
-  linearSumAssignment,
-  linearSumAssignmentSync,
-  type AssignmentMethod,
-  type AssignmentOptions,
-  type AssignmentResult,
-} from './weights/kernels';
 export { matrix, type MatrixOptions, type ModelInput } from './many/matrix';
 export { study, type StudyOptions } from './many/study';
 export { probeSha256, readSavedOutputs, type SavedOutputs, type SavedOutputsMeta } from './many/saved-outputs';
@@ -90,14 +75,11 @@ export {
   type SortKey,
 } from './weights';
 export { hiddenActivations, type HiddenInput, type HiddenTensor, type HiddenOptions } from './infer/hidden';
-export { readOnnx, encodeOnnx, type OnnxModel, type OnnxSource } from './io/onnx';
 export { weightMeasureValue } from './measures/weights';
 export {
-  representationSimilarity,
   REPRESENTATION_MEASURES,
   type RepresentationMeasureName,
   type RepresentationOptions,
-  type RepresentationResult,
 } from './represent/similarity';
 export type { ActivationMatrix } from './represent/matrix';
 export { cka, flattenActivations, type ModelCkaOptions, type ModelCkaResult, type LayerPairResult } from './represent/model';
@@ -113,6 +95,9 @@ export type { Point2 } from './many/embedding';
 export type { ProgressStage } from './many/matrix';
 export type { OutputLike } from './many/predictions';
 export type { ProbeBatch, ProbeLayout } from './io/probe';
+export type { Tensor, DType, TypedArray } from './io/tensor';
+export type { OnnxModel, OnnxSource } from './io/onnx';
+export type { SamplesNeeded } from './stats';
 export type { HiddenLayerInfo, AlignProbe } from './weights';
 export type { SymmetryKind } from './weights/network';
 export type { OutputArray as InferOutputArray } from './infer/outputs';

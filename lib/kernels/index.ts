@@ -1,0 +1,37 @@
+/**
+ * `modeldiff/kernels`: the numeric building blocks under the workflows, for users who bring
+ * their own arrays — per-sample and pairwise output divergences, linear assignment, Gram
+ * matrices and representation similarities (CKA family), and bootstrap intervals.
+ *
+ * Each is the same validated, SIMD-backed call the workflows make; the root export
+ * (`modeldiff`) keeps the workflows themselves.
+ *
+ * @module modeldiff/kernels
+ */
+export {
+  divergencePerSample,
+  divergencePerSampleSync,
+  pairwiseDivergence,
+  predict,
+  cohenKappa,
+  type DivergenceOptions,
+  type FunctionMeasureName,
+  type OutputArray,
+  type OutputKind,
+} from '../function/divergence';
+export {
+  linearSumAssignment,
+  linearSumAssignmentSync,
+  type AssignmentMethod,
+  type AssignmentOptions,
+  type AssignmentResult,
+} from '../weights/kernels';
+export { sampleGram, featureGrams, type FeatureGrams, type KernelOptions } from '../represent/gram';
+export {
+  representationSimilarity,
+  type RepresentationMeasureName,
+  type RepresentationOptions,
+  type RepresentationResult,
+} from '../represent/similarity';
+export type { ActivationMatrix } from '../represent/matrix';
+export { bootstrapMeanCI, describe, samplesNeeded, type Description, type SamplesNeeded, type BootstrapOptions } from '../stats';
