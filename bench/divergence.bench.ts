@@ -25,6 +25,7 @@ import {
 import { capabilities, native } from '../lib/native';
 import type { DivergenceBenchAddon } from '../lib/native/divergence';
 import { createRng } from '../lib/util/rng';
+import { best, bestAsync } from './timing';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const simsimd = require('simsimd') as {
@@ -34,16 +35,6 @@ const simsimd = require('simsimd') as {
 
 type Measure = 'js' | 'kl' | 'tv' | 'disagreement';
 const MEASURES: Measure[] = ['js', 'kl', 'tv', 'disagreement'];
-
-function best(runs: number, fn: () => void): number {
-  let t = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return t;
-}
 
 /** Best wall and best process CPU seconds of `runs` calls (for single-threaded calls). */
 function bestBoth(runs: number, fn: () => void): { seconds: number; cpuSeconds: number } {
@@ -58,16 +49,6 @@ function bestBoth(runs: number, fn: () => void): { seconds: number; cpuSeconds: 
     c = Math.min(c, (dc.user + dc.system) / 1e6);
   }
   return { seconds: t, cpuSeconds: c };
-}
-
-async function bestAsync(runs: number, fn: () => Promise<unknown>): Promise<number> {
-  let t = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return t;
 }
 
 function makeData(n: number, k: number, seed: number): { logits: OutputArray[]; probs: OutputArray[] } {

@@ -28,30 +28,11 @@ import { writeNpy } from '../lib/io/npy';
 import { writeNpz } from '../lib/io/npz';
 import { makeTensor } from '../lib/io/tensor';
 import { createRng } from '../lib/util/rng';
+import { best, bestAsync } from './timing';
 
-const PYTHON = process.env.MODELDIFF_BENCH_PYTHON ?? '/work/venv/bin/python';
+const PYTHON = process.env.MODELDIFF_BENCH_PYTHON ?? 'python3';
 const V = 32000;
 const TOKENS = 256;
-
-function best(runs: number, fn: () => void): number {
-  let t = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return t;
-}
-
-async function bestAsync(runs: number, fn: () => Promise<unknown>): Promise<number> {
-  let t = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    await fn();
-    t = Math.min(t, Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return t;
-}
 
 const TORCH_SCRIPT = `
 import sys, time, json, numpy as np, torch

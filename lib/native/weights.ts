@@ -12,7 +12,7 @@ export interface AssignmentResult {
   total: number;
 }
 
-/** A hidden layer as the kernels read it (LayerWeights in lib/weights/kernels.ts). */
+/** A hidden layer as the kernels read it (exported as LayerWeights by lib/weights/kernels.ts). */
 export interface NativeLayer {
   win: Float64Array;
   bin: Float64Array;

@@ -17,19 +17,12 @@
 import { check } from '../errors';
 import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
 import type { Isa } from '../native/capabilities';
-import type { AssignmentResult } from '../native/weights';
+import type { AssignmentResult, NativeLayer } from '../native/weights';
 
 export type { AssignmentResult } from '../native/weights';
 
-export interface LayerWeights {
-  win: Float64Array;
-  bin: Float64Array;
-  wout: Float64Array;
-  units: number;
-  fanIn: number;
-  outRows: number;
-  block: number;
-}
+/** A hidden layer as the kernels read it: incoming weights and bias, outgoing weights. */
+export type LayerWeights = NativeLayer;
 
 export type AssignmentMethod = 'auto' | 'lapjv' | 'shortest-path';
 
