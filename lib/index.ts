@@ -32,6 +32,17 @@ export {
   type MetricSummary,
 } from './function/compare';
 export type { Accuracy } from './function/accuracy';
+export type { IntervalSummary } from './function/summary';
+export {
+  TOKEN_PERCENTILES,
+  type NextTokenQuality,
+  type TokenMeasureSummary,
+  type TokenPercentile,
+  type TokenRate,
+  type TokenSummary,
+  type TopToken,
+  type TopTokenModel,
+} from './function/token-summary';
 export type { TopSample } from './function/top';
 export type { PerClass, ClassChange } from './function/per-class';
 export {

@@ -30,7 +30,7 @@ const MOVED_TO_KERNELS = [
   'linearSumAssignment', 'linearSumAssignmentSync', 'representationSimilarity',
   'bootstrapMeanCI', 'describe', 'samplesNeeded',
 ];
-const NEW_IN_KERNELS = ['sampleGram', 'featureGrams'];
+const NEW_IN_KERNELS = ['sampleGram', 'featureGrams', 'bootstrapMean'];
 const WORKFLOWS = [
   'compare', 'divergence', 'weightDistance', 'canonicalize', 'align', 'cka', 'lossBarrier', 'matrix', 'study',
   'writeReport', 'inferOutputs', 'readSavedOutputs', 'hiddenActivations', 'capabilities', 'ModeldiffError',

@@ -34,4 +34,14 @@ export {
   type RepresentationResult,
 } from '../represent/similarity';
 export type { ActivationMatrix } from '../represent/matrix';
-export { bootstrapMeanCI, describe, samplesNeeded, type Description, type SamplesNeeded, type BootstrapOptions } from '../stats';
+export {
+  bootstrapMean,
+  bootstrapMeanCI,
+  describe,
+  samplesNeeded,
+  type BootstrapOptions,
+  type BootstrapResult,
+  type Description,
+  type IntervalMethod,
+  type SamplesNeeded,
+} from '../stats';
