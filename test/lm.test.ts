@@ -148,7 +148,7 @@ t.test('all-masked sequences are skipped and counted; all masked is an error', a
   t.equal(r.sequences, 5);
   t.equal(r.tokens!.skippedSequences, 1);
   t.equal(r.rows, REF.pairs['gpt2:int8'].tokens - 12);
-  t.equal(r.tokens!.mask, path.join(dir, 'mask.npy'));
+  t.equal(r.tokens!.mask, `attention_mask and ${path.join(dir, 'mask.npy')}`, 'the file narrows the probe mask');
   writeNpy(path.join(dir, 'zeros.npy'), { dtype: 'int64', shape: [6, 16], data: new BigInt64Array(96) });
   await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, maskFile: path.join(dir, 'zeros.npy'), cache: false }), { message: /every position of every sequence is masked/ });
   fs.rmSync(dir, { recursive: true });

@@ -111,7 +111,11 @@ export interface CompareOptions {
    * the input named attention_mask, when there is one; false = no mask.
    */
   mask?: string | false;
-  /** Sequence outputs: the mask from an array file (or an array) of shape [n, ...positions] instead. */
+  /**
+   * Sequence outputs: a further mask from an array file (or an array) of shape [n, ...positions].
+   * It is combined with the probe's mask (a position counts when both are 1); with mask: false
+   * it is the only mask.
+   */
   maskFile?: string | { data: ArrayLike<number> | BigInt64Array; shape: number[] };
   /** Sequence outputs: 'next' scores each model's next-token prediction (the target at t is input_ids at t + 1). Per-token targets come from `labels`. */
   targets?: 'next';
@@ -322,16 +326,21 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     const gridName = outputLabel(0);
     let mask: Uint8Array | undefined;
     let maskSource: string | undefined;
-    if (maskFile) {
-      mask = readMask(maskFile.tensor, n, g, maskFile.source, gridName, 'maskFile');
-      maskSource = maskFile.source;
-    } else if (options.mask !== false) {
+    if (options.mask !== false) {
       const name = options.mask ?? ('attention_mask' in probe.inputs ? 'attention_mask' : undefined);
       if (name !== undefined) {
         const src = probe.sources[name];
         mask = readMask(probe.inputs[name].materialize(), n, g, src === '<array>' ? `probe input "${name}"` : src, gridName, 'mask');
         maskSource = name;
       }
+    }
+    if (maskFile) {
+      // The file narrows the probe's mask, never widens it: the models were fed that mask, so
+      // a position it pads is not a token whatever the file says (mask: false drops it).
+      const fileMask = readMask(maskFile.tensor, n, g, maskFile.source, gridName, 'maskFile');
+      if (mask) for (let i = 0; i < mask.length; i++) mask[i] &= fileMask[i];
+      mask ??= fileMask;
+      maskSource = maskSource === undefined ? maskFile.source : `${maskSource} and ${maskFile.source}`;
     }
     const idsTensor = idsInput !== undefined ? probe.inputs[idsInput].materialize() : undefined;
     const idsSource = idsInput !== undefined ? (probe.sources[idsInput] === '<array>' ? `probe input "${idsInput}"` : probe.sources[idsInput]) : '';
@@ -466,6 +475,9 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   };
   if (tokenSummary && tokens) {
     const { top, metrics: _measures, ...rest } = tokenSummary;
+    // Cross-entropy is an information measure: it follows the result's units like every
+    // divergence (perplexity does not depend on them; the log ratio is ln by its name).
+    if (options.bits && rest.next) rest.next = { ...rest.next, crossEntropy: [rest.next.crossEntropy[0] / Math.LN2, rest.next.crossEntropy[1] / Math.LN2] };
     result.tokens = rest;
     if (top) result.tokens.top = top;
     if (options.perSample) result.perSample = tokens.perToken();

@@ -46,9 +46,9 @@ export interface NextTokenQuality {
   source: string;
   /** Tokens that have a target (and are unmasked). */
   targets: number;
-  /** Mean negative log-likelihood of the target, nats: [A, B]. */
+  /** Mean negative log-likelihood of the target, [A, B], in the result's units (nats, or bits with `bits`). */
   crossEntropy: [number, number];
-  /** exp(crossEntropy): [A, B]. */
+  /** exp(cross-entropy in nats): [A, B]. */
   perplexity: [number, number];
   /** perplexity B − perplexity A. */
   deltaPerplexity: TokenRate;

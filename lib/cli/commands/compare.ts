@@ -139,7 +139,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--force', 'overwrite the --save-per-sample file if it exists')
     .option('--class-axis <AXIS>', 'outputs of rank >= 3: the class axis, counted with axis 0 = batch (default: the last; negative counts from the end)', integer('--class-axis'))
     .option('--mask <NAME>', 'sequence outputs: the probe input holding the 0/1 mask (default: attention_mask when given)')
-    .option('--mask-file <FILE>', 'sequence outputs: the 0/1 mask [n, sequence] from an array file')
+    .option('--mask-file <FILE>', 'sequence outputs: a further 0/1 mask [n, sequence] from an array file, combined with the probe mask (both must be 1)')
     .addOption(new Option('--targets <WHICH>', "sequence outputs: 'next' scores next-token prediction (target at t = input_ids at t+1): cross-entropy, perplexity, RMS Δp").choices(['next']))
     .option('--topk <K>', 'sequence outputs: k of the top-k overlap (default 5)', positiveInteger('--topk'))
     .option('--execution-provider <NAMES>', 'onnxruntime execution providers in order of preference, comma-separated (default cpu; e.g. cuda,cpu)', providerList)
@@ -263,7 +263,7 @@ function formatTokens(r: Comparison): string {
     s += `\n  next-token quality (${q.source === 'next' ? 'target: the next input id' : `targets from ${q.source}`}, ${q.targets} tokens):\n`;
     s += table([
       ['', 'A', 'B'],
-      ['cross-entropy', num(q.crossEntropy[0]), num(q.crossEntropy[1])],
+      [`cross-entropy (${r.units})`, num(q.crossEntropy[0]), num(q.crossEntropy[1])],
       ['perplexity', num(q.perplexity[0]), num(q.perplexity[1])],
     ]);
     s += `  Δ perplexity (B − A): ${num(q.deltaPerplexity.value)} ${interval(q.deltaPerplexity.ci95)}\n`;
