@@ -15,7 +15,7 @@ import { hiddenActivations } from '../lib/infer/hidden';
 import { inferOutputs } from '../lib/infer/infer';
 import { writeNpy } from '../lib/io/npy';
 import { loadProbe } from '../lib/io/probe';
-import { halfToFloat, floatToHalf } from '../lib/io/tensor';
+import { halfToFloat, floatToHalf, type Tensor } from '../lib/io/tensor';
 import { defaultLayers, listLayers } from '../lib/represent/layers';
 import { cka } from '../lib/represent/model';
 import { createRng } from '../lib/util/rng';
@@ -263,6 +263,21 @@ t.test('tensors that are not one row per sample; pooled tokens; other dtypes', a
   t.equal(pooled.pairs[0].px, 32);
   const v = pooled.pairs[0].values['cka-linear'] as number;
   t.ok(v >= 0 && v <= 1 && Math.abs(v - ref.cka_linear[gelu]) > 1e-3, `sequence-level ${v} differs from token-level ${ref.cka_linear[gelu]}`);
+  // A sequence with every position masked is left out of the pooled rows, exactly as if the
+  // probe did not hold it (it was once a row of zeros that moved CKA).
+  const full = loadProbe(f(ref.probe));
+  const [ns, sl] = full.inputs.input_ids.shape;
+  const maskedFirst: Tensor = { ...full.inputs.attention_mask, data: full.inputs.attention_mask.data.slice() };
+  maskedFirst.data.fill((maskedFirst.data instanceof BigInt64Array ? 0n : 0) as never, 0, sl);
+  const dropFirst = (x: Tensor): Tensor => ({ ...x, shape: [ns - 1, sl], data: x.data.slice(sl) });
+  const withEmpty = await cka(f(ref.a), f(ref.b), { data: { input_ids: full.inputs.input_ids, attention_mask: maskedFirst }, spatial: 'mean', layers: [{ a: gelu, b: gelu }] });
+  const without = await cka(f(ref.a), f(ref.b), {
+    data: { input_ids: dropFirst(full.inputs.input_ids), attention_mask: dropFirst(full.inputs.attention_mask) },
+    spatial: 'mean',
+    layers: [{ a: gelu, b: gelu }],
+  });
+  t.equal(withEmpty.pairs[0].samples, ns - 1, 'the empty sequence is not a row');
+  t.ok(Math.abs((withEmpty.pairs[0].values['cka-linear'] as number) - (without.pairs[0].values['cka-linear'] as number)) < 1e-12);
   // A mask that does not match the token ids is refused.
   const ids = { dtype: 'int64' as const, shape: [2, 8], data: BigInt64Array.from({ length: 16 }, (_, i) => BigInt(1 + (i % 7))) };
   const mask = { dtype: 'int64' as const, shape: [2, 7], data: new BigInt64Array(14).fill(1n) };

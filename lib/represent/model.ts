@@ -123,17 +123,21 @@ function tokenActivations(data: Float32Array, dims: number[], tokens: TokenPosit
   const [n, s] = dims;
   const d = elementCount(dims.slice(2));
   if (spatial === 'mean') {
-    const out = new Float64Array(n * d);
-    for (let i = 0; i < n; i++) {
+    // A sequence with no kept token has no representation: it is left out (as compare skips
+    // it), never a row of zeros that would pull every similarity toward the zero row.
+    const sequences: number[] = [];
+    for (let i = 0; i < n; i++) if (tokens.keep.subarray(i * s, (i + 1) * s).some((v) => v !== 0)) sequences.push(i);
+    const out = new Float64Array(sequences.length * d);
+    sequences.forEach((i, r) => {
       let kept = 0;
       for (let j = 0; j < s; j++) {
         if (!tokens.keep[i * s + j]) continue;
         kept++;
-        for (let k = 0; k < d; k++) out[i * d + k] += data[(i * s + j) * d + k];
+        for (let k = 0; k < d; k++) out[r * d + k] += data[(i * s + j) * d + k];
       }
-      for (let k = 0; k < d; k++) out[i * d + k] /= Math.max(1, kept);
-    }
-    return { data: out, n, p: d };
+      for (let k = 0; k < d; k++) out[r * d + k] /= kept;
+    });
+    return { data: out, n: sequences.length, p: d };
   }
   const out = new Float32Array(tokens.count * d);
   let row = 0;
