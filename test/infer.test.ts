@@ -233,7 +233,7 @@ t.test('missing file, not an ONNX model, a session passed in, fixed batch sizes'
 });
 
 t.test('sessions: CPU provider, one intra-op thread per core, all graph optimizations', async (t) => {
-  t.same(sessionOptions(), { executionProviders: ['cpu'], intraOpNumThreads: os.availableParallelism(), graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } });
+  t.same(sessionOptions(), { executionProviders: ['cpu'], intraOpNumThreads: os.availableParallelism(), graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } }, logSeverityLevel: 4 });
 });
 
 t.test('output cache: hit, corrupt entries recomputed, --no-cache writes nothing, unwritable dir warns', async (t) => {

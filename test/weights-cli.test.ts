@@ -117,3 +117,15 @@ t.test('PyTorch BN-kept vs BN-folded exports: raw skipped with a note, hidden la
   t.equal(explicit.code, 1, 'asking for raw explicitly is an error');
   t.match(explicit.err, /has no counterpart/);
 });
+
+t.test('an architecture whose symmetries are not derived: the error points at --method raw, which works', async (t) => {
+  const arch = path.join(__dirname, 'fixtures', 'arch');
+  const [a, b] = [path.join(arch, 'bert-ts13-s0.onnx'), path.join(arch, 'bert-ts13-s0-perm.onnx')];
+  const refused = captureIo();
+  t.equal(await runCli(['weights', a, b], refused), 1);
+  t.match(refused.err, /cannot derive weight-space symmetries at .*methods \['raw'\].* \(flag --method\)\n$/);
+  const raw = captureIo();
+  t.equal(await runCli(['weights', a, b, '--method', 'raw', '--json'], raw), 0, raw.err);
+  const r = JSON.parse(raw.out) as { raw: { relative: number } };
+  t.ok(r.raw.relative > 0.1, `a permuted copy is far apart raw (${r.raw.relative})`);
+});

@@ -6,6 +6,7 @@
 /** Fields whose flag is not the field name in kebab case. */
 const FLAG_EXCEPTIONS: Readonly<Record<string, string>> = {
   metrics: '--metric',
+  methods: '--method',
   executionProviders: '--execution-provider',
   cacheMaxBytes: '--cache-size',
   cacheEntryMaxBytes: '--cache-max',

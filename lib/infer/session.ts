@@ -38,6 +38,9 @@ export function sessionOptions(executionProviders: readonly string[] = ['cpu']):
     // and the event loop: 20 concurrent compares took 10x their sequential time. modeldiff runs
     // large batches, where waking a sleeping thread costs nothing measurable.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    // onnxruntime logs a failed run to stderr (in colour) before throwing; the thrown error
+    // reaches the user as modeldiff's one line, so its own log would be a second, raw copy.
+    logSeverityLevel: 4,
   };
 }
 

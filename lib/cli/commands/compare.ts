@@ -244,7 +244,7 @@ function interval(ci: [number, number], scale = 1, unit = ''): string {
 function formatTokens(r: Comparison): string {
   const t = r.tokens!;
   let s = `  ${r.n} sequences × ${t.positions} positions: ${t.rows} tokens counted in ${t.sequences} sequences`;
-  s += t.mask !== null ? ` (${t.maskedRows} masked by ${t.mask}${t.skippedSequences ? `, ${t.skippedSequences} sequences all masked: skipped` : ''})\n` : ' (no mask)\n';
+  s += t.mask !== null ? ` (${t.maskedRows} masked by ${t.mask}${t.skippedSequences ? `, ${plural(t.skippedSequences, 'sequence')} all masked: skipped` : ''})\n` : ' (no mask)\n';
   s += `  vocabulary ${t.vocab} (class axis ${t.classAxis}), outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}\n`;
   for (const c of r.inputConversions) s += `  note: ${c}\n`;
   const names = Object.keys(r.metrics) as Array<keyof Comparison['metrics']>;
