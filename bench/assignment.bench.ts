@@ -7,18 +7,13 @@
  */
 import { createRng } from '../lib/util/rng';
 import { linearSumAssignment, linearSumAssignmentSync } from '../lib/weights/kernels';
+import { best } from './timing';
 
 type PeerFn = (m: number[][], o: { maximaze: boolean }) => { rowAssignments: Float64Array; gain: number };
 
 /** Best of `reps` wall times, in ms. */
 function time(fn: () => void, reps: number): number {
-  let best = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return best;
+  return best(reps, fn) * 1e3;
 }
 
 export default async function bench(): Promise<void> {
