@@ -35,7 +35,17 @@ interface PairRef {
   tv: MeasureRef;
   top1Agreement: number;
   topkOverlap: number;
-  next: { targets: number; crossEntropyA: number; crossEntropyB: number; perplexityA: number; perplexityB: number; deltaPerplexity: number; lnPerplexityRatio: number; rmsDeltaP: number };
+  next: {
+    targets: number;
+    crossEntropyA: number;
+    crossEntropyB: number;
+    perplexityA: number;
+    perplexityB: number;
+    deltaPerplexity: number;
+    lnPerplexityRatio: number;
+    rmsDeltaP: number;
+    deltaP: { mean: number; min: number; max: number; percentiles: Record<string, number> };
+  };
 }
 const REF = JSON.parse(fs.readFileSync(path.join(LM, 'reference.json'), 'utf8')) as { pairs: Record<string, PairRef> };
 
@@ -75,6 +85,12 @@ for (const pair of ['gpt2:int8', 'llama:int8', 'llama:fp16']) {
     close(t, q.deltaPerplexity.value, ref.next.deltaPerplexity, 'Δ perplexity', 1e-5);
     close(t, q.lnPerplexityRatio.value, ref.next.lnPerplexityRatio, 'ln ppl ratio', 1e-5);
     close(t, q.rmsDeltaP.value, ref.next.rmsDeltaP, 'RMS Δp');
+    close(t, q.deltaP.value, ref.next.deltaP.mean, 'mean Δp');
+    close(t, q.deltaP.min, ref.next.deltaP.min, 'min Δp');
+    close(t, q.deltaP.max, ref.next.deltaP.max, 'max Δp');
+    t.same(Object.keys(q.deltaP.percentiles).sort(), Object.keys(ref.next.deltaP.percentiles).sort(), "llama.cpp's Δp percentiles");
+    for (const [p, want] of Object.entries(ref.next.deltaP.percentiles)) close(t, q.deltaP.percentiles[p as '50'], want, `Δp ${p}th percentile`);
+    t.ok(q.deltaP.ci95[0] <= q.deltaP.value && q.deltaP.value <= q.deltaP.ci95[1], 'the Δp interval holds its mean');
   });
 }
 
@@ -191,6 +207,16 @@ t.test('modeldiff compare on an LM pair: text and JSON', async (t) => {
   t.match(io.out, /^ {2}kl /m);
   t.match(io.out, /same top token: 100\.0%/);
   t.match(io.out, /perplexity +351\.8 +351\.4/);
+  // llama.cpp's "Token probability statistics", in percent, printed to 4 significant digits.
+  const dp = REF.pairs['gpt2:int8'].next.deltaP;
+  const meanLine = /mean Δp of the target \(p_B − p_A\): (\S+)% ± \S+% \[/.exec(io.out);
+  t.ok(meanLine, 'mean Δp line');
+  close(t, Number(meanLine![1]), 100 * dp.mean, 'printed mean Δp', 1e-3);
+  const line = /Δp percentiles: max (\S+)%, 99\.9% \S+%, 99% \S+%, 95% \S+%, 90% \S+%, 75% \S+%, median (\S+)%, 25% \S+%, 10% \S+%, 5% \S+%, 1% \S+%, 0\.1% \S+%, min (\S+)%\n/.exec(io.out);
+  t.ok(line, 'Δp percentiles line, max to min');
+  close(t, Number(line![1]), 100 * dp.max, 'printed max Δp', 1e-3);
+  close(t, Number(line![2]), 100 * dp.percentiles['50'], 'printed median Δp', 1e-3);
+  close(t, Number(line![3]), 100 * dp.min, 'printed min Δp', 1e-3);
   t.match(io.out, /top 2 tokens by kl/);
   const json = captureIo();
   t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--json', '--topk', '3', '--bootstrap', '0'], json), 0, json.err);

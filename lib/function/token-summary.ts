@@ -20,6 +20,9 @@ import type { TokenGrid } from './token-grid';
 /** The percentiles reported for every token-level measure (as llama.cpp's KL report). */
 export const TOKEN_PERCENTILES = ['50', '90', '95', '99', '99.9'] as const;
 export type TokenPercentile = (typeof TOKEN_PERCENTILES)[number];
+/** The percentiles of Δp between its min and max, as llama.cpp's "Token probability statistics". */
+export const DELTA_P_PERCENTILES = ['0.1', '1', '5', '10', '25', '50', '75', '90', '95', '99', '99.9'] as const;
+export type DeltaPPercentile = (typeof DELTA_P_PERCENTILES)[number];
 
 /** Rows at most this many values run the kernels on the calling thread. */
 const SYNC_ELEMENTS = 1 << 16;
@@ -56,6 +59,12 @@ export interface NextTokenQuality {
   lnPerplexityRatio: TokenRate;
   /** √(mean over targets of (p_B(target) − p_A(target))²). */
   rmsDeltaP: TokenRate;
+  /**
+   * Δp = p_B(target) − p_A(target), the change in the target's probability: its mean over
+   * targets (with the cluster-robust stderr and cluster-bootstrap interval), min, max and
+   * percentiles (numpy's linear interpolation).
+   */
+  deltaP: TokenRate & { min: number; max: number; percentiles: Record<DeltaPPercentile, number> };
 }
 
 export interface TopTokenModel {
@@ -369,6 +378,7 @@ export class TokenAccumulator {
     const N = this.count;
     const nllA = this.nllA!;
     const nllB = this.nllB!;
+    const dp = new Float64Array(N);
     const dp2 = new Float64Array(N);
     const diff = new Float64Array(N);
     let targets = 0;
@@ -376,6 +386,7 @@ export class TokenAccumulator {
       if (!this.hasTarget![t]) continue;
       targets++;
       const d = Math.exp(-nllB[t]) - Math.exp(-nllA[t]);
+      dp[t] = d;
       dp2[t] = d * d;
       diff[t] = nllB[t] - nllA[t];
     }
@@ -383,7 +394,7 @@ export class TokenAccumulator {
     if (targets === 0) {
       throw new ModeldiffError('INVALID_ARGUMENT', `${source}: no unmasked position has a target; nothing to score`, { option: this.o.targetSource === 'next' ? 'targets' : 'labels' });
     }
-    const c = clusterSums([nllA, nllB, dp2, diff], this.seq, N, this.o.n, this.hasTarget);
+    const c = clusterSums([nllA, nllB, dp2, diff, dp], this.seq, N, this.o.n, this.hasTarget);
     const total = (j: number) => c.sums[j].reduce((x, y) => x + y, 0);
     const ceA = total(0) / targets;
     const ceB = total(1) / targets;
@@ -395,6 +406,9 @@ export class TokenAccumulator {
     for (let t = 0; t < N; t++) if (this.hasTarget![t]) linear[t] = Math.exp(ceB) * nllB[t] - Math.exp(ceA) * nllA[t];
     const cl = clusterSums([linear], this.seq, N, this.o.n, this.hasTarget);
     const rms = Math.sqrt(total(2) / targets);
+    const sortedDp = new Float64Array(targets);
+    for (let t = 0, j = 0; t < N; t++) if (this.hasTarget![t]) sortedDp[j++] = dp[t];
+    sortedDp.sort();
     return {
       source,
       targets,
@@ -403,6 +417,14 @@ export class TokenAccumulator {
       deltaPerplexity: { value: dPpl, stderr: clusterStderr(cl, 0), ci95: ci((s, n) => Math.exp(s[1] / n) - Math.exp(s[0] / n)) },
       lnPerplexityRatio: { value: ceB - ceA, stderr: clusterStderr(c, 3), ci95: ci((s, n) => s[3] / n) },
       rmsDeltaP: { value: rms, stderr: rms > 0 ? clusterStderr(c, 2) / (2 * rms) : 0, ci95: ci((s, n) => Math.sqrt(s[2] / n)) },
+      deltaP: {
+        value: total(4) / targets,
+        stderr: clusterStderr(c, 4),
+        ci95: ci((s, n) => s[4] / n),
+        min: sortedDp[0],
+        max: sortedDp[targets - 1],
+        percentiles: Object.fromEntries(DELTA_P_PERCENTILES.map((p) => [p, quantileSorted(sortedDp, Number(p) / 100)])) as Record<DeltaPPercentile, number>,
+      },
     };
   }
 }

@@ -22,7 +22,7 @@ import { type Command, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
 import { type CompareMetric, type Comparison, DEFAULT_METRICS, compare } from '../../function/compare';
-import type { TokenMeasureSummary } from '../../function/token-summary';
+import { DELTA_P_PERCENTILES, type TokenMeasureSummary } from '../../function/token-summary';
 import type { OutputKind } from '../../function/divergence';
 import { createProgress } from '../../infer/progress';
 import { writeNpz } from '../../io/npz';
@@ -269,6 +269,10 @@ function formatTokens(r: Comparison): string {
     s += `  Δ perplexity (B − A): ${num(q.deltaPerplexity.value)} ${interval(q.deltaPerplexity.ci95)}\n`;
     s += `  ln(PPL(B)/PPL(A)): ${num(q.lnPerplexityRatio.value)} ± ${num(q.lnPerplexityRatio.stderr)} ${interval(q.lnPerplexityRatio.ci95)}\n`;
     s += `  RMS Δp of the target: ${num(100 * q.rmsDeltaP.value)}% ${interval(q.rmsDeltaP.ci95, 100, '%')}\n`;
+    const d = q.deltaP;
+    s += `  mean Δp of the target (p_B − p_A): ${num(100 * d.value)}% ± ${num(100 * d.stderr)}% ${interval(d.ci95, 100, '%')}\n`;
+    const shown: Array<[string, number]> = [['max', d.max], ...[...DELTA_P_PERCENTILES].reverse().map((p): [string, number] => [p === '50' ? 'median' : `${p}%`, d.percentiles[p]]), ['min', d.min]];
+    s += `  Δp percentiles: ${shown.map(([label, v]) => `${label} ${num(100 * v)}%`).join(', ')}\n`;
   }
   s += `  (means are token-weighted; stderr is cluster-robust over sequences; ${intervalNote(r.bootstrap)})\n`;
   if (t.top) {
