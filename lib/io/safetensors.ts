@@ -9,6 +9,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { readDataFile } from './npy';
+import { scanHeader } from './safetensors-header';
 import { DTYPES, type DType, type Tensor, bfloat16ToFloat32, elementCount, firstNonBool, formatShape, makeTensor } from './tensor';
 import { writeFileAtomic } from '../util/atomic-write';
 
@@ -66,12 +67,18 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Record<stri
     throw bad(`not a safetensors file, or truncated: its header length (${headerBytes} bytes) does not fit in the file (${bytes.length} bytes)`);
   }
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerBytes)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerBytes));
+    header = JSON.parse(text);
   } catch (cause) {
     throw new ModeldiffError('BAD_DATA_FILE', `${source}: not a safetensors file: the header is not JSON (${(cause as Error).message})`, { cause });
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('not a safetensors file: the header is not a JSON object');
+  // JSON.parse keeps the last of two equal keys and reads 2.0 as 2: both would pass unseen.
+  const scan = scanHeader(text);
+  if (scan.duplicate?.tensor === undefined && scan.duplicate) throw bad(`tensor "${scan.duplicate.key}" appears twice in the header`);
+  if (scan.duplicate) throw bad(`tensor "${scan.duplicate.tensor}": its header entry gives "${scan.duplicate.key}" twice`);
   const dataStart = 8 + headerBytes;
   const dataLength = bytes.length - dataStart;
   const entries = Object.entries(header as Record<string, unknown>).filter(([name]) => name !== '__metadata__');
@@ -87,7 +94,10 @@ export function parseSafetensors(bytes: Uint8Array, source: string): Record<stri
     }
     const dtype = Object.hasOwn(DTYPE_OF, e.dtype) ? DTYPE_OF[e.dtype] : undefined;
     if (dtype === undefined) throw bad(`${where}: dtype ${e.dtype} is not supported (one of ${Object.keys(DTYPE_OF).join(', ')})`);
-    if (!e.shape.every(isCount)) throw bad(`${where}: invalid shape ${JSON.stringify(e.shape)}`);
+    const written = scan.shapeTokens.get(name) ?? [];
+    if (!e.shape.every(isCount) || written.some((d) => !/^(0|[1-9][0-9]*)$/.test(d))) {
+      throw bad(`${where}: shape [${written.join(', ')}] is not a list of non-negative integers`);
+    }
     const [begin, end] = e.data_offsets;
     if (e.data_offsets.length !== 2 || !isCount(begin) || !isCount(end) || begin > end || end > dataLength) {
       throw bad(`${where}: data_offsets ${JSON.stringify(e.data_offsets)} are not a range inside the ${dataLength}-byte data section (truncated file?)`);
