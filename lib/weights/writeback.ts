@@ -8,7 +8,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { type OnnxModel, attrFloat, attrInt, cloneModel, float64ToTensor, graphOf, onnx, setAttr, tensorDims } from '../io/onnx';
-import { blocksToChannelLast } from './graph';
+import { blocksToChannelLast } from './channel-layout';
 import type { Layer, Network } from './network';
 
 export function writeNetwork(net: Network): OnnxModel {

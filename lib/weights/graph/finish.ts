@@ -1,0 +1,55 @@
+/**
+ * After the walk: resolve merged groups to their roots, gather each root's
+ * producers, consumers and channel-wise layers, fix the groups nothing
+ * reads, and collect the weights no layer holds (extras).
+ */
+import { check } from '../../errors';
+import { countedWeights } from '../counted';
+import type { Network } from '../network';
+import { PERMUTATION_ONLY } from './tensor-state';
+import type { GraphWalker } from './walker';
+
+export function finishNetwork(w: GraphWalker): Network {
+  // Flatten the union-find: every layer points at its root group.
+  for (const l of w.layers) {
+    l.outGroup = w.find(l.outGroup);
+    l.inGroup = w.find(l.inGroup);
+    for (const p of l.inParts ?? []) p.group = w.find(p.group);
+  }
+  // A residual around one linear layer after a depthwise conv (MobileNetV2's t = 1 block) reads and
+  // writes the same units: W becomes P·W·Pᵀ. Only the permutation survives such a loop.
+  for (const l of w.layers) if (l.inGroup === l.outGroup && !l.channelwise && !l.inParts) w.groups[l.inGroup].caps = PERMUTATION_ONLY;
+  const roots = w.groups.filter((g) => w.find(g.id) === g.id);
+  for (const g of w.groups) {
+    if (w.find(g.id) !== g.id) {
+      const r = w.root(g.id);
+      r.producers.push(...g.producers);
+      r.consumers.push(...g.consumers);
+      r.channelwise.push(...g.channelwise);
+    }
+  }
+  for (const r of roots) {
+    if (r.tensor === undefined && r.producers.length) {
+      // Read only through concatenations (DenseNet): its units are its first producer's output.
+      const l = w.layers[r.producers[0]];
+      const last = l.folded?.length ? l.folded[l.folded.length - 1] : (l.addNode ?? l.node);
+      r.tensor = (w.graph.node[last].output ?? [])[0];
+    }
+    r.producers.sort((a, b) => a - b);
+    r.consumers.sort((a, b) => a - b);
+    r.channelwise.sort((a, b) => a - b);
+    // A group nothing reads is dead code: leave it alone.
+    if (r.consumers.length === 0) r.fixed = true;
+  }
+  const hidden = roots.filter((g) => !g.fixed).map((g) => g.id);
+  for (const id of hidden) {
+    const g = w.groups[id];
+    check(g.producers.length > 0, 'INTERNAL', `group ${id} has no producing layer`);
+  }
+  // Extras are the other weights (a shared PRelu slope, ...), never a mask fill or a scalar constant.
+  const weights = new Set(countedWeights(w.model).initializers);
+  const extras = w.graph.initializer
+    .filter((t) => weights.has(t.name ?? '') && !w.paramNames.has(t.name ?? ''))
+    .map((t) => ({ name: t.name ?? '', data: w.values(t) }));
+  return { label: w.model.label, layers: w.layers, groups: w.groups, hidden, extras, model: w.model };
+}

@@ -1,0 +1,62 @@
+/**
+ * Graph → layers and symmetry groups.
+ *
+ * One forward pass over the nodes (ONNX keeps them topologically sorted)
+ * tracks, for every data tensor, which group its channel axis belongs to and
+ * which symmetries the ops since the producing layers preserve. Each linear
+ * layer opens a new group for its outputs; a residual Add (two data inputs)
+ * merges the groups it joins, as Git Re-Basin's permutation specs tie them.
+ * A group's symmetry is the AND over every path from its producers to its
+ * consumers: Relu/LeakyRelu/MaxPool keep positive scale, Tanh/Erf keep sign,
+ * linear ops keep both, anything else elementwise keeps only permutation.
+ * Groups that reach a model input or output are fixed.
+ *
+ * Layers: Gemm (alpha, beta, transB folded into W and b), MatMul + Add, Conv
+ * (group 1, depthwise). Folded into the layer before it: BatchNormalization,
+ * and per-channel Mul/Add/Sub/Div by a constant. Layout ops: Flatten,
+ * Reshape to [batch, features] (also PyTorch's Shape→Gather→Concat dynamic
+ * form), Squeeze of spatial axes, NCHW↔NHWC Transpose (tf2onnx); pools;
+ * Softmax over the features at the end; Identity/Dropout pass through.
+ *
+ * The modules here: walker.ts (shared state, union-find, parameter access),
+ * rules.ts (op → rule) and one module per op family, finish.ts (roots and
+ * extras). Anything else stops with UNSUPPORTED_GRAPH naming the node.
+ */
+import type { OnnxModel } from '../../io/onnx';
+import type { Network } from '../network';
+import { finishNetwork } from './finish';
+import { RULES } from './rules';
+import { ALL } from './tensor-state';
+import { GraphWalker } from './walker';
+
+export function buildNetwork(model: OnnxModel): Network {
+  const w = new GraphWalker(model);
+  const g = w.graph;
+  for (const input of g.input) {
+    const name = input.name ?? '';
+    if (w.inits.has(name)) continue;
+    const rank = input.type?.tensorType?.shape?.dim?.length ?? 2;
+    const id = w.newGroup(0, true);
+    w.set(name, { group: id, caps: ALL, rank, flat: false });
+  }
+  g.node.forEach((node, index) => {
+    if (!w.absorbed.has(index)) visit(w, node, index);
+  });
+  for (const o of g.output) {
+    const s = w.state.get(o.name ?? '');
+    if (s) for (const p of s.parts ?? [{ group: s.group }]) w.root(p.group).fixed = true;
+  }
+  return finishNetwork(w);
+}
+
+function visit(w: GraphWalker, node: GraphWalker['graph']['node'][number], index: number): void {
+  if (w.trackConstant(node)) return;
+  const op = node.opType ?? '';
+  if (node.domain && node.domain !== 'ai.onnx') w.fail(node, `custom-domain op ${node.domain}.${op}`);
+  const inputs = (node.input ?? []).filter((i) => i);
+  const x = w.data(node, inputs.find((i) => !w.isConst(i))!);
+  const rule = RULES.get(op);
+  if (rule) return rule({ walker: w, node, index, x, inputs, out: (node.output ?? [])[0] });
+  if (x.parts) w.fail(node, 'it reads channels concatenated from several layers');
+  w.fail(node, `op ${op} is not supported`);
+}

@@ -1,0 +1,34 @@
+/**
+ * Which rule handles which op. A new op family adds its module beside the
+ * others and its line here; an op listed nowhere stops the walk with
+ * UNSUPPORTED_GRAPH naming the node.
+ */
+import { batchNorm } from './batch-norm';
+import { BINARY, binary } from './binary';
+import { concat } from './concat';
+import { HOMOGENEOUS, LINEAR_UNARY, ODD, OTHER_ELEMENTWISE, PASS, clip, keepAll, keepPermutation, keepScale, keepSign, prelu, softmax } from './elementwise';
+import { reshape, transpose } from './layout';
+import { linear } from './linear';
+import { AVG_POOLS, MAX_POOLS, pool, reducePool } from './pooling';
+import type { OpRule } from './rule';
+
+const table: Array<[string[], OpRule]> = [
+  [['Gemm', 'MatMul', 'Conv'], linear],
+  [['BatchNormalization'], batchNorm],
+  [PASS, keepAll],
+  [HOMOGENEOUS, keepScale],
+  [['PRelu'], prelu],
+  [ODD, keepSign],
+  [LINEAR_UNARY, keepAll],
+  [OTHER_ELEMENTWISE, keepPermutation],
+  [['Softmax', 'LogSoftmax'], softmax],
+  [['Clip'], clip],
+  [['ReduceMean', 'ReduceMax'], reducePool],
+  [[...MAX_POOLS, ...AVG_POOLS], pool],
+  [['Reshape', 'Flatten', 'Unsqueeze', 'Squeeze'], reshape],
+  [['Transpose'], transpose],
+  [['Concat'], concat],
+  [BINARY, binary],
+];
+
+export const RULES: ReadonlyMap<string, OpRule> = new Map(table.flatMap(([ops, rule]) => ops.map((op) => [op, rule] as const)));

@@ -1,0 +1,32 @@
+/**
+ * What the graph walk knows about each data tensor: which symmetry group its
+ * unit (channel) axis belongs to, which symmetries the ops since the
+ * producing layers preserve, and how the units are laid out.
+ */
+import type { Caps } from '../network';
+
+export interface TensorState {
+  group: number;
+  caps: Caps;
+  rank: number;
+  /** Flattened from a tensor with spatial axes: feature = channel·block + position. */
+  flat: boolean;
+  /**
+   * Concatenated on the channel axis (DenseNet): the channels are these
+   * groups' units in order (a direct sum), and `group` is the first part's.
+   */
+  parts?: Array<{ group: number; units: number }>;
+  /** Every spatial axis has size 1 (after a global pool): a reshape to [batch, channels] is a squeeze. */
+  pooled?: boolean;
+  /** Channels moved to the last axis (NHWC, as tf2onnx leaves Keras conv nets before Flatten). */
+  channelLast?: boolean;
+  /** Set when the tensor is a layer's direct (pre-activation) output. */
+  layer?: number;
+}
+
+/** Every symmetry (a linear path). */
+export const ALL: Caps = { scale: true, sign: true };
+/** Only permutation survives (a generic nonlinearity, a norm). */
+export const PERMUTATION_ONLY: Caps = { scale: false, sign: false };
+/** The symmetries both paths keep. */
+export const and = (a: Caps, b: Caps): Caps => ({ scale: a.scale && b.scale, sign: a.sign && b.sign });
