@@ -156,6 +156,18 @@ class Args {
     return out;
   }
 
+  // An array of typed arrays of element type T, each of exactly `length` elements.
+  template <typename T>
+  std::vector<const T*> array_list(const char* key, size_t length) {
+    Napi::Value v = obj_.Get(key);
+    if (!v.IsArray()) fail(std::string(key) + " must be an array of " + TypedArrayTraits<T>::name);
+    Napi::Array arr = v.As<Napi::Array>();
+    std::vector<const T*> out;
+    for (uint32_t i = 0; i < arr.Length(); ++i)
+      out.push_back(array_of<T>(arr.Get(i), std::string(key) + "[" + std::to_string(i) + "]", length));
+    return out;
+  }
+
   // An array of strings.
   std::vector<std::string> strings(const char* key) const {
     Napi::Value v = obj_.Get(key);

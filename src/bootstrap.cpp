@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
+#include <limits>
 #include <vector>
 
 #include "parallel.hpp"
@@ -126,7 +126,10 @@ inline bool all_finite(const double* x, size_t G) {
 
 void bootstrap_resample_ratios(const double* const* numerators, size_t m, const double* denominators, size_t G,
                                uint64_t first, size_t count, uint64_t seed, double* out, unsigned threads) {
-  if (G == 0 || m == 0) throw std::invalid_argument("bootstrap needs at least one unit and one statistic");
+  if (G == 0) {  // the mean of no units: 0 / 0 (and no index to draw)
+    std::fill(out, out + m * count, std::numeric_limits<double>::quiet_NaN());
+    return;
+  }
   std::vector<bool> finite(m);
   for (size_t s = 0; s < m; ++s) finite[s] = all_finite(numerators[s], G);
   const bool finite_denominators = denominators == nullptr || all_finite(denominators, G);

@@ -78,29 +78,39 @@ t.test('bootstrap: seeded, thread-independent, sync = async', async (t) => {
 t.test('bootstrap kernel: the exact resampling distribution on tiny inputs', async (t) => {
   // n = 2, values [0, 1]: resample means are 0, 0.5, 1 with probabilities 1/4, 1/2, 1/4.
   const B = 40000;
-  const means = native.bootstrapResampleRatios([new Float64Array([0, 1])], null, 0, B, 123, 0, false);
+  const resample = (numerators: Float64Array[], count: number, seed: number, threads?: number) =>
+    native.bootstrapSync({ numerators, units: numerators[0].length, first: 0, count, seed, threads });
+  const means = resample([new Float64Array([0, 1])], B, 123);
   const freq = [0, 0.5, 1].map((v) => means.filter((x: number) => x === v).length / B);
   t.ok(Math.abs(freq[0] - 0.25) < 0.01 && Math.abs(freq[1] - 0.5) < 0.01 && Math.abs(freq[2] - 0.25) < 0.01, `frequencies ${freq}`);
   t.equal(freq[0] + freq[1] + freq[2], 1);
   // n = 7 one-hot statistics: every index is drawn with probability 1/7 (no modulo bias).
   const n = 7;
   const columns = Array.from({ length: n }, (_, s) => Float64Array.from({ length: n }, (_, j) => (j === s ? 1 : 0)));
-  const m = native.bootstrapResampleRatios(columns, null, 0, 20000, 5, 2, false);
+  const m = resample(columns, 20000, 5, 2);
   for (let s = 0; s < n; s++) {
     let avg = 0;
     for (let b = 0; b < 20000; b++) avg += m[s * 20000 + b];
     avg /= 20000;
     t.ok(Math.abs(avg - 1 / n) < 0.005, `index ${s}: ${avg}`);
   }
-  t.throws(() => native.bootstrapResampleRatios([new Float64Array(3), new Float64Array(2)], null, 0, 10, 0, 0, false), /of one length/);
-  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], new Float64Array(3), 0, 10, 0, 0, false), /denominators has 3 values, expected 2/);
-  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], new Float32Array(2) as unknown as Float64Array, 0, 10, 0, 0, false), /denominators must be a Float64Array/);
-  t.throws(() => native.bootstrapResampleRatios([new Float32Array(2) as unknown as Float64Array], null, 0, 10, 0, 0, false), /numerators\[0\] must be a Float64Array/);
-  t.throws(() => native.bootstrapResampleRatios(new Float64Array(2) as unknown as Float64Array[], null, 0, 10, 0, 0, false), /numerators must be an array/);
-  t.throws(() => native.bootstrapResampleRatios([], null, 0, 10, 0, 0, false), /1 to 65535 columns/);
-  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], null, 0, 0, 0, 0, false), /count must be an integer/);
-  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], null, 0, 10, 0.5, 0, false), /seed/);
-  t.throws(() => native.bootstrapResampleRatios([new Float64Array(2)], null, 0, 10, 0, 'x' as unknown as number, false), /threads must be a number/);
+  // The promise form returns the same replicates; a chunk from `first` on equals that slice.
+  t.same(await native.bootstrap({ numerators: columns, units: n, first: 0, count: 20000, seed: 5 }), m);
+  const chunk = native.bootstrapSync({ numerators: columns, units: n, first: 100, count: 50, seed: 5 });
+  t.same(chunk.subarray(0, 50), m.subarray(100, 150), 'replicate r depends only on (seed, r)');
+  // No units: the mean of nothing is NaN (not a crash).
+  t.ok(native.bootstrapSync({ numerators: [new Float64Array(0)], units: 0, first: 0, count: 3, seed: 0 }).every(Number.isNaN));
+  // The binding checks types and buffer sizes; values are checked in lib/stats (tested above).
+  const call = (o: Record<string, unknown>) => native.bootstrapSync({ numerators: [new Float64Array(2)], units: 2, first: 0, count: 10, seed: 0, ...o } as never);
+  t.throws(() => call({ numerators: [new Float64Array(2), new Float64Array(3)] }), { code: 'SHAPE_MISMATCH', message: /^bootstrap: numerators\[1\] has 3 elements, expected 2$/ });
+  t.throws(() => call({ denominators: new Float64Array(3) }), { code: 'SHAPE_MISMATCH', message: /denominators has 3 elements, expected 2/ });
+  t.throws(() => call({ denominators: new Float32Array(2) }), { code: 'INVALID_ARGUMENT', message: /denominators must be a Float64Array/ });
+  t.throws(() => call({ numerators: [new Float32Array(2)] }), { code: 'INVALID_ARGUMENT', message: /numerators\[0\] must be a Float64Array/ });
+  t.throws(() => call({ numerators: new Float64Array(2) }), { code: 'INVALID_ARGUMENT', message: /numerators must be an array/ });
+  t.throws(() => call({ count: 1.5 }), { code: 'INVALID_ARGUMENT', message: /count must be a non-negative integer/ });
+  t.throws(() => call({ seed: 0.5 }), { code: 'INVALID_ARGUMENT', message: /seed/ });
+  t.throws(() => call({ threads: 'x' }), { code: 'INVALID_ARGUMENT', message: /threads must be a number/ });
+  await t.rejects(native.bootstrap({ numerators: [], units: -1, first: 0, count: 1, seed: 0 }), { code: 'INVALID_ARGUMENT', message: /units must be a non-negative integer/ });
 });
 
 t.test('samples needed for a target ci95 half-width', async (t) => {

@@ -25,7 +25,7 @@
  * half-width at 1000 replicates) — and the percentile bootstrap otherwise.
  */
 import { ModeldiffError } from '../errors';
-import { native } from '../native';
+import { callNative, callNativeSync } from '../native/call';
 import { quantileSorted } from './describe';
 
 /** The most replicates the kernel takes (binding/bootstrap.cpp); far beyond any useful interval. */
@@ -223,6 +223,16 @@ function percentileIntervals(replicateMeans: Float64Array[], p: Prepared): Boots
   return { intervals, method: 'percentile', rule: p.method === 'auto' ? AUTO_RULE : 'percentile bootstrap, as requested', units: p.units };
 }
 
+/** The kernel call for replicates first .. first + count − 1 (threads 0 = all cores). */
+function call(p: Prepared, first: number, count: number) {
+  const { numerators, denominators, units, seed, threads } = p;
+  return { numerators, denominators, units, first, count, seed, threads };
+}
+
+function resampleSync(p: Prepared, first: number, count: number): Float64Array {
+  return callNativeSync('bootstrap', call(p, first, count), { what: 'bootstrap' });
+}
+
 /** Splits the m×B kernel output into one array of B replicate statistics per series. */
 function bySeries(out: Float64Array, m: number, B: number): Float64Array[] {
   return Array.from({ length: m }, (_, s) => out.slice(s * B, (s + 1) * B));
@@ -232,7 +242,7 @@ function bySeries(out: Float64Array, m: number, B: number): Float64Array[] {
 export function bootstrapReplicates(series: ArrayLike<number>[], options: BootstrapOptions = {}): Float64Array[] {
   const p = prepare(series, { ...options, method: 'percentile' });
   if ('intervals' in p) return series.map(() => new Float64Array(0));
-  return bySeries(native.bootstrapResampleRatios(p.numerators, p.denominators, 0, p.B, p.seed, p.threads, false), p.numerators.length, p.B);
+  return bySeries(resampleSync(p, 0, p.B), p.numerators.length, p.B);
 }
 
 /** Intervals for the mean of each series (all of length n), with the method and rule. On the calling thread. */
@@ -241,7 +251,7 @@ export function bootstrapMean(series: ArrayLike<number>[], options: BootstrapOpt
   if ('intervals' in p) return p;
   const normal = normalIntervals(p);
   if (normal) return normal;
-  const out = native.bootstrapResampleRatios(p.numerators, p.denominators, 0, p.B, p.seed, p.threads, false);
+  const out = resampleSync(p, 0, p.B);
   options.onProgress?.(p.B, p.B);
   return percentileIntervals(bySeries(out, p.numerators.length, p.B), p);
 }
@@ -261,7 +271,7 @@ export async function bootstrapMeanAsync(series: ArrayLike<number>[], options: B
   options.onProgress?.(0, p.B);
   for (let first = 0; first < p.B; first += step) {
     const count = Math.min(step, p.B - first);
-    const out = await native.bootstrapResampleRatios(p.numerators, p.denominators, first, count, p.seed, p.threads, true);
+    const out = await callNative('bootstrap', call(p, first, count), { what: 'bootstrap' });
     for (let s = 0; s < m; s++) replicateMeans[s].set(out.subarray(s * count, (s + 1) * count), first);
     options.onProgress?.(first + count, p.B);
   }
