@@ -9,6 +9,8 @@
  * `inferOutputs` collects the full n×k matrix for callers that need it all
  * (the many-model matrix, barriers). Other commands build on these.
  */
+import path from 'node:path';
+
 import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError } from '../errors';
@@ -20,6 +22,7 @@ import { cacheEntryMaxBytes, cacheMaxBytes, pruneCache, touchCacheEntry } from '
 import { type FeedPlan, makeFeeds, planFeeds } from './feeds';
 import { type OutputArray, outputMatrix } from './outputs';
 import { type ModelHandle, type ModelSource, closeModel, openModel } from './session';
+import { unzipMapOutput } from './zipmap';
 
 export interface InferOptions {
   /** Output to read (default: the model's first output). */
@@ -125,7 +128,7 @@ const INTEGER_TYPES = new Set(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint
  * (skl2onnx) put integer class labels first and the probabilities after them, so a first
  * output of integers is passed over for the first floating-point one (and the note says so).
  */
-function pickOutput(handle: ModelHandle, requested: string | undefined): { name: string; note?: string } {
+function pickOutput(handle: ModelHandle, requested: string | undefined): { name: string; note?: string; tensor: boolean } {
   const names = handle.session.outputNames;
   const meta = new Map((handle.session.outputMetadata ?? []).map((m) => [m.name, m]));
   let name: string;
@@ -145,32 +148,50 @@ function pickOutput(handle: ModelHandle, requested: string | undefined): { name:
     }
     name = requested;
   }
-  if (meta.get(name)?.isTensor === false) {
-    throw new ModeldiffError(
-      'MODEL_OUTPUT',
-      `${handle.label}: output "${name}" is not a tensor (a sequence of maps, as scikit-learn's ZipMap writes probabilities), which onnxruntime-node cannot return; export the model with zipmap=False (skl2onnx: options={'zipmap': False})`,
-      { option: 'output' },
-    );
+  return { name, note, tensor: meta.get(name)?.isTensor !== false };
+}
+
+/**
+ * A non-tensor output: ZipMap's maps are read as probability rows (the model
+ * is reopened rewritten, see zipmap.ts); anything else onnxruntime-node cannot
+ * return is an error.
+ */
+async function openUnzipped(model: ModelSource, handle: ModelHandle, name: string, options: InferOptions): Promise<{ handle: ModelHandle; note: string }> {
+  const source = typeof model === 'string' ? path.resolve(options.cwd ?? process.cwd(), model) : model instanceof Uint8Array ? model : undefined;
+  const unzipped = source === undefined ? undefined : unzipMapOutput(source, name, handle.label);
+  if (!unzipped) {
+    const why = source === undefined ? "; pass the model's file or bytes instead of a session, or export it with zipmap=False (skl2onnx: options={'zipmap': False})" : '';
+    throw new ModeldiffError('MODEL_OUTPUT', `${handle.label}: output "${name}" is not a tensor (a sequence or a map), which onnxruntime-node cannot return${why}`, { option: 'output' });
   }
-  return { name, note };
+  const opened = await openModel(unzipped.bytes, { label: handle.label, executionProviders: options.executionProviders });
+  const note = `${handle.label}: reading output "${name}" (ZipMap's maps) as probability rows in class order: ${unzipped.labels.join(', ')}`;
+  return { handle: opened, note };
 }
 
 export async function streamOutputs(model: ModelSource, probeSource: ProbeSource | ProbeStream, options: InferOptions = {}): Promise<InferenceStream> {
   const probe = openProbe(probeSource, { cwd: options.cwd });
-  const opened = await openModel(model, { cwd: options.cwd, label: options.label, executionProviders: options.executionProviders });
+  let opened = await openModel(model, { cwd: options.cwd, label: options.label, executionProviders: options.executionProviders });
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= closeModel(opened));
-  const handle = opened;
   let plan: FeedPlan;
   let outputName: string;
-  let outputNote: string | undefined;
+  const outputNotes: string[] = [];
   try {
-    ({ name: outputName, note: outputNote } = pickOutput(handle, options.output));
-    plan = planFeeds(handle, probe);
+    const picked = pickOutput(opened, options.output);
+    outputName = picked.name;
+    if (picked.note) outputNotes.push(picked.note);
+    if (!picked.tensor) {
+      const unzipped = await openUnzipped(model, opened, outputName, options);
+      await closeModel(opened);
+      opened = unzipped.handle;
+      outputNotes.push(unzipped.note);
+    }
+    plan = planFeeds(opened, probe);
   } catch (e) {
     await close();
     throw e;
   }
+  const handle = opened;
   let batchSize = options.batchSize ?? autoBatchSize(probe);
   if (options.batchSize === undefined) {
     // Sized by bytes too: outputs, not inputs, dominate for language models.
@@ -189,7 +210,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
     warnings.push(m);
     options.onWarning?.(m);
   };
-  if (outputNote) warn(outputNote);
+  outputNotes.forEach(warn);
   const useCache = (options.cache ?? true) && handle.sha256 !== undefined;
   const dir = options.cacheDir ?? defaultCacheDir();
   let limits: CacheLimits | undefined;
