@@ -13,7 +13,9 @@
  * - or, non-scalar, an Add/Sub/Mul/Div/Concat/Where with data (biases kept
  *   apart, decomposed LayerNorm/RMSNorm scales, ViT positional embeddings
  *   and class tokens).
- * Not counted: scalars in elementwise ops (eps, 0.5, √2, a mask fill value
+ * Not counted: exporter artefacts (rotary cos/sin tables, a tied
+ * embedding's second copy for the LM head: see exporter-artefacts.ts),
+ * scalars in elementwise ops (eps, 0.5, √2, a mask fill value
  * such as -3.4e38), shape tensors, integer tensors, and masks (tensors whose
  * every value is 0 or a huge/infinite fill), which are constants of the
  * architecture, not learned: counting a -3.4e38 fill made two different
@@ -26,6 +28,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { type OnnxModel, graphOf, isFloatTensor, nodeLabel, onnx, tensorSize, tensorToFloat64 } from '../io/onnx';
+import { rotaryTables, tiedCopies } from './exporter-artefacts';
 
 /** Ops whose output is their first input's values rearranged or converted (weights pass through them). */
 const PASS_THROUGH = new Set(['Cast', 'CastLike', 'Identity', 'Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Expand', 'Tile', 'Gather', 'Slice', 'Split', 'Concat']);
@@ -101,7 +104,10 @@ export function countedWeights(model: OnnxModel): CountedWeights {
     const from = p.opType === 'Concat' ? (p.input ?? []) : (p.input ?? []).slice(0, 1);
     return from.flatMap((x) => sources(x, seen));
   };
+  const rotary = rotaryTables(graph, (name) => !data.has(name));
   const counted = new Set<string>();
+  const tables = new Set<string>();
+  const matrices = new Set<string>();
   const attributes: CountedWeights['attributes'] = [];
   graph.node.forEach((node, index) => {
     const op = node.opType ?? '';
@@ -112,23 +118,34 @@ export function countedWeights(model: OnnxModel): CountedWeights {
     const constant = (i: number) => Boolean(inputs[i]) && !data.has(inputs[i]);
     if (op in WEIGHT_SLOTS) {
       const slots = WEIGHT_SLOTS[op] ?? inputs.map((_, i) => i);
-      for (const i of slots) if (constant(i)) for (const s of sources(inputs[i])) counted.add(s);
+      for (const i of slots) {
+        if (!constant(i)) continue;
+        for (const s of sources(inputs[i])) {
+          counted.add(s);
+          if (op === 'MatMul' || op === 'Gemm') matrices.add(s);
+        }
+      }
       return;
     }
     if (op === 'Gather' && constant(0)) {
-      for (const s of sources(inputs[0])) if ((inits.get(s)!.dims ?? []).length >= 2) counted.add(s);
+      for (const s of sources(inputs[0])) {
+        if ((inits.get(s)!.dims ?? []).length < 2) continue;
+        counted.add(s);
+        tables.add(s);
+      }
       return;
     }
     if (!ELEMENTWISE.has(op)) return;
     inputs.forEach((x, i) => {
-      if (!constant(i) || (op === 'Where' && i === 0)) return;
+      if (!constant(i) || (op === 'Where' && i === 0) || rotary.has(x)) return;
       for (const s of sources(x)) {
         const t = inits.get(s)!;
         if (tensorSize(t) > 1 && !isMask(tensorToFloat64(t, model.label))) counted.add(s);
       }
     });
   });
-  return { initializers: graph.initializer.map((t) => t.name ?? '').filter((n) => counted.has(n)), attributes };
+  const copies = tiedCopies(model, [...tables], [...matrices].filter((m) => !tables.has(m)));
+  return { initializers: graph.initializer.map((t) => t.name ?? '').filter((n) => counted.has(n) && !copies.has(n)), attributes };
 }
 
 function readMlWeights(model: OnnxModel, node: onnx.INodeProto, index: number, out: CountedWeights['attributes']): void {
