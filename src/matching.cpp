@@ -30,7 +30,7 @@ namespace generic {
 #include "matching_kernel.inl.hpp"
 #undef MD_MT_LANES
 }  // namespace generic
-Gemm gemm_generic() { return Gemm{generic::MT_NR, generic::mt_pack_b, generic::mt_rows}; }
+Gemm gemm_generic() { return Gemm{generic::MT_NR, generic::MT_MR, generic::mt_pack_b, generic::mt_rows}; }
 }  // namespace matching
 
 namespace {
@@ -57,8 +57,6 @@ std::vector<double> features(const LayerView& l, size_t D) {
   return phi;
 }
 
-constexpr size_t kRowBlock = 4;  // rows of C per work item (the micro-kernel height)
-
 }  // namespace
 
 void matching_similarity(const LayerView& a, const LayerView& b, double* out, unsigned threads,
@@ -81,11 +79,11 @@ void matching_similarity(const LayerView& a, const LayerView& b, double* out, un
   gemm.pack_b(features(b, D).data(), nb, D, Bp.data());
 
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  const size_t blocks = (na + kRowBlock - 1) / kRowBlock;
+  const size_t blocks = (na + gemm.mr - 1) / gemm.mr;  // work items: one register tile of rows
   // Below ~4M multiply-adds a thread costs more than it saves.
   if (static_cast<double>(na) * nb * D < 4e6) threads = 1;
   parallel_ranges(blocks, threads, [&](size_t b0, size_t b1) {
-    gemm.rows(phiA.data(), Bp.data(), out, nb, D, b0 * kRowBlock, std::min(na, b1 * kRowBlock));
+    gemm.rows(phiA.data(), Bp.data(), out, nb, D, b0 * gemm.mr, std::min(na, b1 * gemm.mr));
   });
 }
 

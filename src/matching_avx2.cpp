@@ -19,6 +19,6 @@ namespace avx2 {
 #include "matching_kernel.inl.hpp"
 #undef MD_MT_LANES
 }  // namespace avx2
-Gemm gemm_avx2() { return Gemm{avx2::MT_NR, avx2::mt_pack_b, avx2::mt_rows}; }
+Gemm gemm_avx2() { return Gemm{avx2::MT_NR, avx2::MT_MR, avx2::mt_pack_b, avx2::mt_rows}; }
 }  // namespace matching
 }  // namespace modeldiff

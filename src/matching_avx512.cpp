@@ -19,6 +19,6 @@ namespace avx512 {
 #include "matching_kernel.inl.hpp"
 #undef MD_MT_LANES
 }  // namespace avx512
-Gemm gemm_avx512() { return Gemm{avx512::MT_NR, avx512::mt_pack_b, avx512::mt_rows}; }
+Gemm gemm_avx512() { return Gemm{avx512::MT_NR, avx512::MT_MR, avx512::mt_pack_b, avx512::mt_rows}; }
 }  // namespace matching
 }  // namespace modeldiff

@@ -13,6 +13,8 @@ namespace matching {
 struct Gemm {
   // Panel width (columns of C per packed B panel).
   size_t nr;
+  // Micro-kernel height (rows of C per register tile).
+  size_t mr;
   // Packs phi (nb x D, row-major) into panels of nr columns, zero padded.
   void (*pack_b)(const double* phi, size_t nb, size_t D, double* packed);
   // C rows [r0, r1) = A rows [r0, r1) times packed B (C is na x nb, row-major).
