@@ -238,6 +238,17 @@ export function tensorToFloat64(t: onnx.ITensorProto, label = '<model>'): Float6
   return toFloat64(decodeTensorProto(t, (why) => new ModeldiffError('BAD_ONNX', `${label}: tensor ${t.name}: ${why}`)));
 }
 
+/**
+ * A floating tensor's values without widening float32 (the raw distance reads them in
+ * float64 accumulators, so a float32 model costs 4 bytes a value, not 8); float64 stays
+ * float64, float16 and bfloat16 widen to float32 (lossless).
+ */
+export function tensorValues(t: onnx.ITensorProto, label = '<model>'): Float32Array | Float64Array {
+  const decoded = decodeTensorProto(t, (why) => new ModeldiffError('BAD_ONNX', `${label}: tensor ${t.name}: ${why}`));
+  if (decoded.dtype === 'float32' || decoded.dtype === 'float64') return decoded.data as Float32Array | Float64Array;
+  return Float32Array.from(toFloat64(decoded));
+}
+
 /** Encode float64 values as a tensor of the given floating dtype (raw_data). */
 export function float64ToTensor(name: string, dims: number[], data: Float64Array, dataType: number = DataType.FLOAT): onnx.TensorProto {
   let bytes: Uint8Array;

@@ -95,7 +95,10 @@ export function decodeTensorProto(t: onnx.ITensorProto, bad: (why: string) => Mo
   if (t.segment) throw bad('segmented tensors are not supported');
   const shape = tensorProtoShape(t, bad);
   const n = elementCount(shape);
-  const rawData = t.rawData; // read once: for external data each read goes to the file
+  // Read once: a lazily read tensor (lib/io/onnx.ts) goes to the file at each read, and
+  // returns a fresh buffer nobody else holds, which can then be used in place.
+  const fresh = Object.getOwnPropertyDescriptor(t, 'rawData')?.get !== undefined;
+  const rawData = t.rawData;
   const raw = rawData && rawData.length > 0 ? rawData : null;
   const mismatch = (got: number, where: string) => bad(`${got} ${name} values in ${where}, but dims ${formatShape(shape)} need ${n}`);
   const isBf16 = type === DataType.BFLOAT16;
@@ -103,9 +106,10 @@ export function decodeTensorProto(t: onnx.ITensorProto, bad: (why: string) => Mo
   if (raw) {
     const width = isBf16 ? 2 : DTYPES[dtype].bytes;
     if (raw.length !== n * width) throw mismatch(raw.length / width, 'raw_data');
-    const copy = new Uint8Array(raw.length); // aligned, and detached from the message buffer
-    copy.set(raw);
-    data = isBf16 ? bfloat16ToFloat32(new Uint16Array(copy.buffer)) : DTYPES[dtype].make(copy.buffer, 0, n);
+    // Otherwise a copy: aligned, and detached from the message buffer the bytes are a view of.
+    const copy = fresh && raw.byteOffset % width === 0 ? raw : new Uint8Array(raw.length);
+    if (copy !== raw) copy.set(raw);
+    data = isBf16 ? bfloat16ToFloat32(new Uint16Array(copy.buffer, copy.byteOffset, n)) : DTYPES[dtype].make(copy.buffer as ArrayBuffer, copy.byteOffset, n);
   } else if (type === DataType.INT64 || type === DataType.UINT64 || type === DataType.UINT32) {
     const values = (type === DataType.INT64 ? t.int64Data : t.uint64Data) ?? [];
     if (values.length !== n) throw mismatch(values.length, type === DataType.INT64 ? 'int64_data' : 'uint64_data');

@@ -5,9 +5,9 @@
  * initializer names and shapes.
  */
 import { ModeldiffError } from '../errors';
-import { type OnnxModel, graphOf, onnx, tensorDims, tensorToFloat64 } from '../io/onnx';
+import { type OnnxModel, graphOf, onnx, tensorDims, tensorValues } from '../io/onnx';
 import { type CountedWeights, countedWeights } from './counted';
-import type { ParamPair } from './distance';
+import type { ParamPair, ParamPairSource } from './distance';
 import type { Network } from './network';
 
 /** "6 units × 4 inputs", plus the per-input block (a conv filter, a flattened channel) when it is not 1. */
@@ -63,8 +63,12 @@ export function networkPairs(a: Network, b: Network): ParamPair[] {
  * Raw pairs: every weight (see counted.ts: initializers feeding weighted ops,
  * and weights held in ai.onnx.ml attributes), matched by name and shape.
  * A model with no weights at all is an error, not a distance of 0.
+ *
+ * Names and shapes are checked here, from the graph alone; each initializer
+ * pair's values are read only when its function is called (and are then the
+ * caller's to drop), so a distance over them holds one pair at a time.
  */
-export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPair[] {
+export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPairSource[] {
   const [ca, cb] = [countedOf(a), countedOf(b)];
   const initsB = new Map(graphOf(b).initializer.map((t) => [t.name ?? '', t]));
   const initsA = new Map(graphOf(a).initializer.map((t) => [t.name ?? '', t]));
@@ -73,7 +77,7 @@ export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPair[] {
     if (!namesA.has(name)) throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} of ${b.label} has no counterpart in ${a.label}`);
   }
   const namesB = new Set(cb.initializers);
-  const pairs: ParamPair[] = ca.initializers.map((name) => {
+  const pairs: ParamPairSource[] = ca.initializers.map((name) => {
     const ta = initsA.get(name)!;
     const tb = initsB.get(name);
     if (!tb || !namesB.has(name)) throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} of ${a.label} has no counterpart in ${b.label}`);
@@ -82,7 +86,7 @@ export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPair[] {
     if (da.join() !== db.join()) {
       throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} has shape [${da}] in ${a.label} but [${db}] in ${b.label}`);
     }
-    return { name, a: finite(ta, a), b: finite(tb, b) };
+    return () => ({ name, a: finite(ta, a), b: finite(tb, b) });
   });
   const attrsB = new Map(cb.attributes.map((w) => [w.name, w.data]));
   if (ca.attributes.length !== cb.attributes.length) {
@@ -109,9 +113,11 @@ function countedOf(model: OnnxModel): CountedWeights {
   return c;
 }
 
-function finite(t: onnx.ITensorProto, model: OnnxModel): Float64Array {
-  const v = tensorToFloat64(t, model.label);
-  const bad = v.findIndex((x) => !Number.isFinite(x));
+/** The tensor's values as stored (float32 is not widened), refusing NaN and infinities. */
+function finite(t: onnx.ITensorProto, model: OnnxModel): Float32Array | Float64Array {
+  const v = tensorValues(t, model.label);
+  let bad = -1;
+  for (let i = 0; i < v.length && bad < 0; i++) if (!Number.isFinite(v[i])) bad = i;
   if (bad >= 0) throw new ModeldiffError('NON_FINITE', `${model.label}: initializer ${t.name} has a non-finite value (${v[bad]}) at index ${bad}`);
   return v;
 }

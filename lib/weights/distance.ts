@@ -26,6 +26,12 @@ export interface ParamPair {
   b: ArrayLike<number>;
 }
 
+/**
+ * A pair, or a function that reads one when it is used: raw distances stream the model's
+ * tensors one pair at a time (read, summed, dropped), so they hold one pair, not the models.
+ */
+export type ParamPairSource = ParamPair | (() => ParamPair);
+
 interface Sums {
   dd: number;
   aa: number;
@@ -43,24 +49,35 @@ function finish(s: Sums): { l2: number; relative: number; cosine: number } {
   return { l2, relative, cosine };
 }
 
-export function weightDistances(pairs: ParamPair[]): WeightDistanceSummary {
+export function weightDistances(pairs: Iterable<ParamPairSource>): WeightDistanceSummary {
   const total: Sums = { dd: 0, aa: 0, bb: 0, ab: 0 };
-  const layers = pairs.map(({ name, a, b }) => {
-    const s: Sums = { dd: 0, aa: 0, bb: 0, ab: 0 };
-    for (let i = 0; i < a.length; i++) {
-      const x = a[i];
-      const y = b[i];
-      const d = x - y;
-      s.dd += d * d;
-      s.aa += x * x;
-      s.bb += y * y;
-      s.ab += x * y;
-    }
+  const layers: TensorDistance[] = [];
+  for (const source of pairs) {
+    const { name, a, b } = typeof source === 'function' ? source() : source;
+    const s = sums(a, b);
     total.dd += s.dd;
     total.aa += s.aa;
     total.bb += s.bb;
     total.ab += s.ab;
-    return { name, ...finish(s), size: a.length };
-  });
+    layers.push({ name, ...finish(s), size: a.length });
+  }
   return { ...finish(total), layers };
+}
+
+/** The four sums of one pair, in float64 whatever the arrays hold (float32 views are read as they are). */
+function sums(a: ArrayLike<number>, b: ArrayLike<number>): Sums {
+  let dd = 0;
+  let aa = 0;
+  let bb = 0;
+  let ab = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    const d = x - y;
+    dd += d * d;
+    aa += x * x;
+    bb += y * y;
+    ab += x * y;
+  }
+  return { dd, aa, bb, ab };
 }
