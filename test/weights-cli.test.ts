@@ -59,7 +59,7 @@ t.test('text output, --layers, --method subsets, activation matching', async (t)
   const r = await cli('weights', 'a.onnx', 'b.onnx', '--layers', '--sort-key', 'bias');
   t.equal(r.code, 0, r.err);
   t.match(r.out, /^method\s+L2\s+relative\s+cosine$/m);
-  t.match(r.out, /aligned by weights matching: 1 sweep\(s\), converged/);
+  t.match(r.out, /aligned by weights matching: 1 sweep\(s\), converged, seed 0, started from the canonical order\n/);
   t.match(r.out, /raw, per tensor:\n\s+W0 /);
   const raw = await cli('weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--json');
   t.same(Object.keys(JSON.parse(raw.out)), ['a', 'b', 'raw']);
@@ -80,7 +80,7 @@ t.test('usage and input errors: one line, exit 2 / 1', async (t) => {
     [['weights', 'a.onnx', 'b.onnx', '--seed', 'x'], 2, /--seed/],
     [['weights', 'a.onnx', 'b.onnx', '--seed', '-1'], 2, /--seed must be a non-negative integer, got "-1"/],
     [['weights', 'a.onnx', 'b.onnx', '--align', 'activations'], 2, /--data/],
-    [['weights', 'a.onnx', 'b.onnx', '--data', 'probe.npy'], 2, /--data is only used by --align activations/],
+    [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--data', 'probe.npy'], 2, /--data is only used by --method aligned/],
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-aligned', 'z.onnx'], 2, /--write-aligned needs/],
     [['weights', 'a.onnx', 'b.onnx', '--method', 'raw', '--write-canonical', 'z.onnx'], 2, /--write-canonical needs/],
     [['weights', 'a.onnx', 'b.onnx', '--sort-key', 'nope'], 2, /nope/],

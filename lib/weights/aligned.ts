@@ -16,7 +16,9 @@
  * 5. matching starts from the canonical correspondence (B's units put where
  *    A's canonical order has the units of the same rank): coordinate descent
  *    from the identity got stuck far from an exact permuted copy of a
- *    MobileNetV2 (0.93 relative), while the canonical order finds it at once;
+ *    MobileNetV2 (0.93 relative), while the canonical order finds it at once.
+ *    With probe data, `byActivationsThenWeights` starts from activation
+ *    matching's permutation instead;
  * 6. the unpermuted B is also a point of its orbit: if it is closer to A in
  *    the normalized frame than the matched B, it is kept (alignment never
  *    makes the distance worse than not aligning).
@@ -26,6 +28,8 @@ import { networkPairs } from './architecture';
 import { type Network, cloneNetwork } from './network';
 import { type UnitFactors, denormalizeNetwork, normalizeNetwork } from './symmetry';
 import { type MatchingOptions, weightMatching } from './matching';
+import { activationMatching } from './activation-matching';
+import type { HiddenInput } from '../infer/hidden';
 import { canonicalOrder } from './canonical-order';
 import { applyPermutation } from './kernels';
 import { groupView } from './views';
@@ -47,7 +51,15 @@ export function prepareAlignment(net: Network, normalize = true): PreparedNetwor
 }
 
 export interface Matcher {
-  (a: Network, b: Network): Promise<{ perms: Map<number, Int32Array>; iterations: number; converged: boolean }>;
+  (a: Network, b: Network): Promise<MatcherResult>;
+}
+
+export interface MatcherResult {
+  perms: Map<number, Int32Array>;
+  iterations: number;
+  converged: boolean;
+  /** Weight matching's objective at its start and after each sweep. */
+  objective?: number[];
 }
 
 export interface AlignedPair {
@@ -60,6 +72,8 @@ export interface AlignedPair {
   perms: Map<number, Int32Array>;
   iterations: number;
   converged: boolean;
+  /** Weight matching's objective at its start and after each sweep. */
+  objective?: number[];
   kept: 'matched' | 'identity';
 }
 
@@ -79,16 +93,32 @@ export async function alignPrepared(a: PreparedNetwork, b: PreparedNetwork, matc
   const asIs = weightDistances(networkPairs(a.normalized, b.normalized));
   if (asIs.l2 < matched.l2) {
     const perms = new Map([...m.perms].map(([id, p]) => [id, Int32Array.from(p, (_, i) => i)]));
-    return { network: cloneNetwork(b.original), distance: asIs, unaligned: asIs, perms, iterations: m.iterations, converged: m.converged, kept: 'identity' };
+    return { network: cloneNetwork(b.original), distance: asIs, unaligned: asIs, perms, iterations: m.iterations, converged: m.converged, objective: m.objective, kept: 'identity' };
   }
-  return { network: moved, distance: matched, unaligned: asIs, perms: m.perms, iterations: m.iterations, converged: m.converged, kept: 'matched' };
+  return { network: moved, distance: matched, unaligned: asIs, perms: m.perms, iterations: m.iterations, converged: m.converged, objective: m.objective, kept: 'matched' };
 }
 
 /** Weight matching as a Matcher (seeded layer order, sweep limit, tolerance, per-sweep callback). */
 export function byWeights(options: MatchingOptions = {}): Matcher {
   return async (a, b) => {
     const r = await weightMatching(a, b, options);
-    return { perms: r.perms, iterations: r.sweeps, converged: r.converged };
+    return { perms: r.perms, iterations: r.sweeps, converged: r.converged, objective: r.objective };
+  };
+}
+
+/**
+ * Weight matching started from activation matching's permutation on `input`
+ * (Git Re-Basin's cheaper, comparable method) instead of the canonical
+ * correspondence: on a permuted copy activation matching already finds the
+ * answer, so weight matching only confirms it.
+ */
+export function byActivationsThenWeights(input: HiddenInput, options: MatchingOptions = {}): Matcher {
+  return async (a, b) => {
+    const start = await activationMatching(a, b, input);
+    const r = await weightMatching(a, b, options);
+    // New unit i of B = activation-matched unit r[i] = unit start[r[i]] of B as given.
+    const perms = new Map([...start.perms].map(([id, s]) => [id, Int32Array.from(r.perms.get(id)!, (j) => s[j])]));
+    return { perms, iterations: r.sweeps, converged: r.converged, objective: r.objective };
   };
 }
 

@@ -20,7 +20,7 @@ import { checkSameArchitecture, initializerPairs, networkPairs } from './archite
 import { type WeightDistanceSummary, weightDistances } from './distance';
 import { buildNetwork } from './graph';
 import type { SortKey } from './kernels';
-import { type Matcher, alignPrepared, byWeights, prepareAlignment } from './aligned';
+import { type Matcher, alignPrepared, byActivationsThenWeights, byWeights, prepareAlignment } from './aligned';
 import { type Network, type SymmetryKind, cloneNetwork, symmetryOf } from './network';
 import { canonicalizeNetwork } from './symmetry';
 import { writeNetwork } from './writeback';
@@ -39,6 +39,11 @@ export interface AlignOptions {
   /** 'weights' (default): weight matching; 'activations': correlation of hidden activations on `data`. */
   align?: 'weights' | 'activations';
   data?: AlignProbe;
+  /**
+   * Where weight matching starts: 'canonical' (default), B's units put in A's canonical order;
+   * 'activations', activation matching's permutation on `data` (needs `data`).
+   */
+  start?: 'canonical' | 'activations';
   /** Seed for weight matching's layer order. Default 0. */
   seed?: number;
   /** Weight matching's sweep limit. Default 100. */
@@ -63,8 +68,16 @@ export interface WeightDistanceOptions extends AlignOptions {
 
 export interface AlignmentInfo {
   method: 'weights' | 'activations';
+  /** Weight matching's starting point (see {@link AlignOptions.start}); absent for activation matching. */
+  start?: 'canonical' | 'activations';
   /** Weight matching: sweeps over the layers; activation matching: 1. */
   iterations: number;
+  /**
+   * Weight matching's objective, Σ over layers of ⟨A, B⟩ between the normalized networks, at
+   * its start and after each sweep (iterations + 1 values, never decreasing); absent for
+   * activation matching.
+   */
+  objective?: number[];
   converged: boolean;
   seed: number;
   /** Whether scale/sign normalization ran before matching. */
@@ -196,14 +209,22 @@ export function alignSettings(options: AlignOptions) {
   check(Number.isInteger(maxSweeps) && maxSweeps >= 1, 'INVALID_ARGUMENT', `maxSweeps must be a positive integer, got ${maxSweeps}`);
   const tol = options.tol ?? 0;
   check(typeof tol === 'number' && tol >= 0 && Number.isFinite(tol), 'INVALID_ARGUMENT', `tol must be a finite number >= 0, got ${String(tol)}`);
-  return { method, seed, maxSweeps, tol };
+  const start = options.start ?? 'canonical';
+  if (start !== 'canonical' && start !== 'activations') {
+    throw new ModeldiffError('INVALID_ARGUMENT', `unknown matching start "${String(start)}" (canonical, activations)`, { option: 'start' });
+  }
+  if (method === 'weights' && start === 'activations' && options.data === undefined) {
+    throw new ModeldiffError('INVALID_ARGUMENT', 'a weight-matching start from activations needs probe data', { option: 'data' });
+  }
+  return { method, seed, maxSweeps, tol, start };
 }
 
 async function alignNetworks(na: Network, nb: Network, options: AlignOptions, settings: ReturnType<typeof alignSettings>) {
-  const { method, seed, maxSweeps, tol } = settings;
+  const { method, seed, maxSweeps, tol, start } = settings;
   let matcher: Matcher;
   if (method === 'weights') {
-    matcher = byWeights({ seed, maxSweeps, tol, onSweep: options.onSweep });
+    const matching = { seed, maxSweeps, tol, onSweep: options.onSweep };
+    matcher = start === 'activations' ? byActivationsThenWeights(probeInput(na.model, options.data!), matching) : byWeights(matching);
   } else {
     if (options.data === undefined) throw new ModeldiffError('INVALID_ARGUMENT', 'activation matching needs probe data', { option: 'data' });
     const input = probeInput(na.model, options.data);
@@ -214,7 +235,18 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions, se
   const permutations: Record<string, number[]> = {};
   for (const id of nb.hidden) permutations[nb.groups[id].tensor ?? String(id)] = Array.from(r.perms.get(id) ?? []);
   const unaligned = { l2: r.unaligned.l2, relative: r.unaligned.relative, cosine: r.unaligned.cosine };
-  const info: AlignmentInfo = { method, iterations: r.iterations, converged: r.converged, seed, normalized: normalize, permutations, kept: r.kept, unaligned };
+  const info: AlignmentInfo = {
+    method,
+    ...(method === 'weights' ? { start } : {}),
+    iterations: r.iterations,
+    converged: r.converged,
+    ...(method === 'weights' ? { objective: r.objective } : {}),
+    seed,
+    normalized: normalize,
+    permutations,
+    kept: r.kept,
+    unaligned,
+  };
   return { aligned: r.distance, info, model: encodeOnnx(writeNetwork(r.network)) };
 }
 

@@ -53,7 +53,7 @@ export function register(program: Command, io: CliIo): void {
         .default([...WEIGHT_METHODS], WEIGHT_METHODS.join(',')),
     )
     .addOption(new Option('--align <how>', 'how to align: weight matching, or activation matching on --data').choices(['weights', 'activations']).default('weights'))
-    .option('--data <probe.npy>', 'probe inputs for --align activations')
+    .option('--data <probe.npy>', 'probe inputs for --align activations; with weight matching, it starts from activation matching on them')
     .addOption(new Option('--sort-key <key>', 'canonical unit order').choices([...SORT_KEYS]).default('out-norm'))
     .option('--seed <n>', 'seed for the layer order in weight matching', nonNegativeInteger('--seed'), 0)
     .option('--tol <x>', 'stop weight matching once a sweep improves its objective by at most this fraction (0 = at a fixed point)', nonNegativeNumber('--tol'), 0)
@@ -67,7 +67,7 @@ export function register(program: Command, io: CliIo): void {
       const explicit = program.commands.find((c) => c.name() === 'weights')?.getOptionValueSource('method') === 'cli';
       const methods = flags.method;
       if (flags.align === 'activations' && !flags.data) throw new ModeldiffError('USAGE', '--align activations needs --data probe.npy');
-      if (flags.align !== 'activations' && flags.data) throw new ModeldiffError('USAGE', '--data is only used by --align activations');
+      if (flags.data && !methods.includes('aligned')) throw new ModeldiffError('USAGE', '--data is only used by --method aligned');
       if (flags.writeCanonical && !methods.includes('canonical')) throw new ModeldiffError('USAGE', '--write-canonical needs --method to include canonical');
       if (flags.writeAligned && !methods.includes('aligned')) throw new ModeldiffError('USAGE', '--write-aligned needs --method to include aligned');
       const resolve = (p: string) => path.resolve(io.cwd, p);
@@ -79,6 +79,7 @@ export function register(program: Command, io: CliIo): void {
         methods: explicit ? methods : undefined,
         align: flags.align,
         data: flags.data ? resolve(flags.data) : undefined,
+        start: flags.data && flags.align === 'weights' ? 'activations' : 'canonical',
         sortKey: flags.sortKey,
         seed: flags.seed,
         normalize: flags.normalize,
@@ -120,7 +121,9 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
   }
   if (r.alignment) {
     const a = r.alignment;
-    lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${a.converged ? 'converged' : 'not converged'}, seed ${a.seed}` : ''}`);
+    const from = a.start === 'activations' ? ', started from activation matching on the probe' : ', started from the canonical order';
+    lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${a.converged ? 'converged' : 'not converged'}, seed ${a.seed}${from}` : ''}`);
+    if (a.objective) lines.push(`objective ${fmt(a.objective[0])} at the start, ${fmt(a.objective[a.objective.length - 1])} after the last sweep`);
     const frame = a.normalized ? 'between the scale/sign-normalized networks' : 'between the networks as stored';
     lines.push(`(aligned is measured ${frame}; in that frame, before matching:)`, row('unaligned', a.unaligned));
     if (!a.normalized) lines.push('(permutations only: scale/sign normalization was off)');
