@@ -1,0 +1,120 @@
+/**
+ * The similarity products of weight matching (`matchingSimilarity`, the GEMM every sweep runs
+ * per hidden group) against numpy + OpenBLAS on the same machine, in one run
+ * (`npm run bench -- matching-gemm`):
+ *
+ *   C = W_A·W_Bᵀ + b_A⊗b_B + W'_Aᵀ·W'_B     (units × units, depth fanIn + 1 + outRows·block)
+ *
+ * numpy computes it the way a numpy user (and the Git Re-Basin code) writes it, one matmul per
+ * weight plus the outer product, and, as the ceiling, as one GEMM Φ_A·Φ_Bᵀ on the features
+ * concatenated beforehand (not timed). Same float64 data (through .npy files), both sides on
+ * all cores (OpenBLAS's default, modeldiff's default), every result checked against numpy's
+ * before it counts. Rounds alternate between the two, best of several calls per round, best
+ * round kept: the machine is shared, so the load average is printed with the table.
+ *
+ *   MODELDIFF_BENCH_PYTHON=/work/venv/bin/python npm run bench -- matching-gemm
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { readNpy, writeNpy } from '../lib/io/npy';
+import { makeTensor } from '../lib/io/tensor';
+import { createRng } from '../lib/util/rng';
+import { type LayerWeights, matchingSimilarity } from '../lib/weights/kernels';
+import { best } from './timing';
+
+const PYTHON = process.env.MODELDIFF_BENCH_PYTHON ?? 'python3';
+const ROUNDS = Number(process.env.MODELDIFF_BENCH_ROUNDS ?? 3);
+
+/** The products weight matching runs on the networks of the big-model table. */
+const SHAPES: Array<{ label: string; units: number; fanIn: number; outRows: number; block: number; calls: number }> = [
+  { label: 'MLP 784→1024, next 1024', units: 1024, fanIn: 784, outRows: 1024, block: 1, calls: 5 },
+  { label: 'MLP 1024→1024, next 1024', units: 1024, fanIn: 1024, outRows: 1024, block: 1, calls: 5 },
+  { label: 'MLP 2048→2048, next 2048', units: 2048, fanIn: 2048, outRows: 2048, block: 1, calls: 2 },
+  { label: 'ResNet-50 3×3 conv, 512 ch (→ 1×1, 2048)', units: 512, fanIn: 512 * 9, outRows: 2048, block: 1, calls: 5 },
+  { label: 'ResNet-50 1×1 conv, 2048 ch (→ 1×1, 512)', units: 2048, fanIn: 512, outRows: 512, block: 1, calls: 3 },
+  { label: 'ResNet-50 1×1 conv, 256 ch (→ 3×3, 64)', units: 256, fanIn: 64, outRows: 64, block: 9, calls: 9 },
+];
+
+const NUMPY_SCRIPT = `
+import sys, json, time, numpy as np
+d, calls = sys.argv[1], int(sys.argv[2])
+L = {k: np.load(f"{d}/{k}.npy") for k in ["winA", "binA", "woutA", "winB", "binB", "woutB"]}
+u, blk = L["winA"].shape[0], int(sys.argv[3])
+# wout is outRows x units x block: unit u's outgoing weights as one row of units x (outRows*block).
+oA = np.ascontiguousarray(L["woutA"].reshape(-1, u, blk).transpose(1, 0, 2).reshape(u, -1))
+oB = np.ascontiguousarray(L["woutB"].reshape(-1, u, blk).transpose(1, 0, 2).reshape(u, -1))
+def step():
+    return L["winA"] @ L["winB"].T + np.outer(L["binA"], L["binB"]) + oA @ oB.T
+phiA = np.hstack([L["winA"], L["binA"][:, None], oA]); phiB = np.hstack([L["winB"], L["binB"][:, None], oB])
+def gemm():
+    return phiA @ phiB.T
+def best(f):
+    t = 1e9
+    for _ in range(calls):
+        t0 = time.perf_counter(); f(); t = min(t, time.perf_counter() - t0)
+    return t
+C = step()
+np.save(f"{d}/C.npy", C)
+print(json.dumps({"step": best(step), "gemm": best(gemm)}))
+`;
+
+function layer(rng: ReturnType<typeof createRng>, s: (typeof SHAPES)[number]): LayerWeights {
+  const fill = (n: number) => Float64Array.from({ length: n }, () => rng.normal() * 0.05);
+  return { win: fill(s.units * s.fanIn), bin: fill(s.units), wout: fill(s.outRows * s.units * s.block), units: s.units, fanIn: s.fanIn, outRows: s.outRows, block: s.block };
+}
+
+function loadavg(): string {
+  return os.loadavg().map((x) => x.toFixed(1)).join(' / ');
+}
+
+export default async function bench(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-gemm-bench-'));
+  const script = path.join(dir, 'numpy_step.py');
+  fs.writeFileSync(script, NUMPY_SCRIPT);
+  const rng = createRng(15);
+  const rows: string[] = [];
+  console.log(`load average (1/5/15 min) at the start: ${loadavg()}; ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''}`);
+  try {
+    for (const s of SHAPES) {
+      const a = layer(rng, s);
+      const b = layer(rng, s);
+      for (const [side, l] of [['A', a], ['B', b]] as const) {
+        writeNpy(path.join(dir, `win${side}.npy`), makeTensor(l.win, [s.units, s.fanIn]), { force: true });
+        writeNpy(path.join(dir, `bin${side}.npy`), makeTensor(l.bin, [s.units]), { force: true });
+        writeNpy(path.join(dir, `wout${side}.npy`), makeTensor(l.wout, [s.outRows, s.units * s.block]), { force: true });
+      }
+      let ours = Infinity;
+      let np = { step: Infinity, gemm: Infinity };
+      let C: Float64Array = new Float64Array(0);
+      for (let round = 0; round < ROUNDS; round++) {
+        ours = Math.min(ours, best(s.calls, () => (C = matchingSimilarity(a, b))));
+        const out = JSON.parse(execFileSync(PYTHON, [script, dir, String(s.calls), String(s.block)], { encoding: 'utf8' })) as typeof np;
+        np = { step: Math.min(np.step, out.step), gemm: Math.min(np.gemm, out.gemm) };
+      }
+      // numpy's C, read back from its .npy: the two must agree.
+      const ref = readNpy(path.join(dir, 'C.npy')).data as Float64Array;
+      let maxErr = 0;
+      let maxAbs = 0;
+      for (let i = 0; i < ref.length; i++) {
+        maxErr = Math.max(maxErr, Math.abs(C[i] - ref[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(ref[i]));
+      }
+      const agree = ref.length === C.length && maxErr <= 1e-12 * Math.max(1, maxAbs);
+      const D = s.fanIn + 1 + s.outRows * s.block;
+      const gflop = (2 * s.units * s.units * D) / 1e9;
+      const ms = (x: number) => (x * 1e3).toFixed(x < 0.01 ? 2 : 1);
+      rows.push(
+        `| ${s.label} | ${s.units}×${s.units}×${D} | ${ms(ours)} (${(gflop / ours).toFixed(1)} GFLOP/s) | ${ms(np.step)} | ${ms(np.gemm)} (${(gflop / np.gemm).toFixed(1)} GFLOP/s) | ${(np.step / ours).toFixed(2)} | ${(np.gemm / ours).toFixed(2)} | ${agree ? 'yes' : `NO (${maxErr.toExponential(1)})`} |`,
+      );
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  console.log('| product | units × units × depth | modeldiff matchingSimilarity (ms) | numpy W·Wᵀ + b⊗b + W′ᵀ·W′ (ms) | numpy one GEMM Φ_A·Φ_Bᵀ (ms) | speed vs numpy step | speed vs one GEMM | same C (1e-12) |');
+  console.log('|---|---|---:|---:|---:|---:|---:|:---:|');
+  for (const r of rows) console.log(r);
+  console.log(`\nload average at the end: ${loadavg()}. "speed vs" = numpy's time / modeldiff's (≥ 0.70 is issue 15's target).`);
+}
