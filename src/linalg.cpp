@@ -1,6 +1,5 @@
-// Gram kernels (see linalg.hpp): centering, packing, threading and ISA dispatch
-// around the micro-kernel in linalg_kernel.inl.hpp; this file also holds its
-// baseline (SSE2 / plain) instantiation.
+// Gram kernels (see linalg.hpp): centering, packing and threading around the per-ISA
+// micro-kernel (src/linalg_kernel.hpp, instantiated by src/linalg_<isa>.cpp).
 #include "linalg.hpp"
 
 #include <algorithm>
@@ -13,32 +12,17 @@
 #include <thread>
 #include <vector>
 
+#include "isa_dispatch.hpp"
+#include "linalg_kernel.hpp"
 #include "parallel.hpp"
 
 namespace modeldiff {
 namespace linalg {
 
-namespace scalar_impl {
-#define MD_LANES 2
-#define MD_TILE4 0
-#include "linalg_kernel.inl.hpp"
-#undef MD_LANES
-#undef MD_TILE4
-}  // namespace scalar_impl
-
-void syrk_upper_scalar(const double* A, std::size_t m, std::size_t len, std::size_t lda, double* C,
-                       std::size_t ldc, std::size_t i0, std::size_t i1) {
-  scalar_impl::syrk_upper_rows(A, m, len, lda, C, ldc, i0, i1);
-}
-
 namespace {
 
 SyrkFn pick_syrk(Isa isa) {
-#if defined(MODELDIFF_X86)
-  if (isa == Isa::Avx512 && isa_supported(Isa::Avx512)) return syrk_upper_avx512;
-  if (isa == Isa::Avx2 && isa_supported(Isa::Avx2)) return syrk_upper_avx2;
-#endif
-  return syrk_upper_scalar;
+  return for_isa(isa, [](auto i) { return syrk_kernel<decltype(i)::value>(); });
 }
 
 int resolve_threads(int requested, std::size_t work_units) {

@@ -46,16 +46,5 @@ enum class SampleKernel { Dot, SquaredDistance };
 void sample_gram(const MatrixView& x, bool center, SampleKernel kind, Isa isa, int threads,
                  double* out);
 
-// Per-ISA entry points of the micro-kernel (linalg_kernel.inl.hpp): adds
-// <A_i, A_j> into C for i in [i0, i1), j >= i (upper triangle only).
-using SyrkFn = void (*)(const double* A, std::size_t m, std::size_t len, std::size_t lda, double* C,
-                        std::size_t ldc, std::size_t i0, std::size_t i1);
-void syrk_upper_scalar(const double*, std::size_t, std::size_t, std::size_t, double*, std::size_t,
-                       std::size_t, std::size_t);
-void syrk_upper_avx2(const double*, std::size_t, std::size_t, std::size_t, double*, std::size_t,
-                     std::size_t, std::size_t);
-void syrk_upper_avx512(const double*, std::size_t, std::size_t, std::size_t, double*, std::size_t,
-                       std::size_t, std::size_t);
-
 }  // namespace linalg
 }  // namespace modeldiff
