@@ -1,46 +1,26 @@
 // Weight-matching similarity as one GEMM: each unit becomes a feature row
 // phi(u) = [win[u,:], bin[u], wout[:,u,:]] of length D, and C = PhiA PhiB^T,
-// computed by the per-ISA kernel (matching_kernel.inl.hpp), threaded over
+// computed by the per-ISA kernel (src/matching_kernel.hpp), threaded over
 // blocks of rows of C. Each C[i, j] is a plain sequential float64 sum over k
 // in that order, so neither the ISA nor the thread count changes the result.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
 #include "matching.hpp"
 
 #include <algorithm>
 #include <cstddef>
-#include <cstring>
-#include <stdexcept>
-
-#include "error.hpp"
 #include <thread>
 #include <vector>
 
+#include "error.hpp"
+#include "isa_dispatch.hpp"
 #include "matching_kernel.hpp"
 #include "parallel.hpp"
 
 namespace modeldiff {
 
-namespace matching {
-namespace generic {
-#define MD_MT_LANES 2
-#include "matching_kernel.inl.hpp"
-#undef MD_MT_LANES
-}  // namespace generic
-Gemm gemm_generic() { return Gemm{generic::MT_NR, generic::MT_MR, generic::mt_pack_b, generic::mt_rows}; }
-}  // namespace matching
-
 namespace {
 
 matching::Gemm gemm_for(Isa isa) {
-#if defined(MODELDIFF_X86)
-  if (isa == Isa::Avx512 && isa_supported(Isa::Avx512)) return matching::gemm_avx512();
-  if (isa == Isa::Avx2 && isa_supported(Isa::Avx2)) return matching::gemm_avx2();
-#endif
-  return matching::gemm_generic();
+  return for_isa(isa, [](auto i) { return matching::gemm_kernel<decltype(i)::value>(); });
 }
 
 // phi rows, units x D, row-major.

@@ -1,24 +1,20 @@
-// The matching GEMM (matching_kernel.inl.hpp) compiled with AVX2 flags.
-// Contraction stays off: the flags enable FMA, which would change rounding
-// and break bit-equality with the other paths.
+// AVX2 instance (4 doubles per vector) of the matching GEMM (src/matching_kernel.hpp).
+// Contraction stays off: FMA would change the rounding and break bit-equality across ISAs
+// (and the pragma must come before the kernel's templates are defined).
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #elif defined(__GNUC__)
 #pragma GCC optimize("fp-contract=off")
 #endif
-#include <algorithm>
-#include <cstddef>
-#include <cstring>
-
 #include "matching_kernel.hpp"
 
 namespace modeldiff {
 namespace matching {
-namespace avx2 {
-#define MD_MT_LANES 4
-#include "matching_kernel.inl.hpp"
-#undef MD_MT_LANES
-}  // namespace avx2
-Gemm gemm_avx2() { return Gemm{avx2::MT_NR, avx2::MT_MR, avx2::mt_pack_b, avx2::mt_rows}; }
+
+template <>
+Gemm gemm_kernel<Isa::Avx2>() {
+  return GemmKernel<simd::Avx2>::table();
+}
+
 }  // namespace matching
 }  // namespace modeldiff

@@ -74,7 +74,9 @@ struct VectorPolicy {
     return v;
   }
   static inline void store(double* p, T v) { std::memcpy(p, &v, sizeof(T)); }
-  static inline T set1(double x) { return T{} + x; }
+  // x - 0, not 0 + x: exact for every x (-0 and NaN included), and compilers fold it into
+  // one broadcast load; 0 + x is not an identity for x = -0, so it costs an add.
+  static inline T set1(double x) { return x - T{}; }
   static inline T zero() { return T{}; }
   static inline T add(T a, T b) { return a + b; }
   static inline T sub(T a, T b) { return a - b; }
