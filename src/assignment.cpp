@@ -7,7 +7,7 @@
 // scans than the shortest-path phase needs to place the same free rows, and
 // was the slowest phase. The shortest-path phase runs on dense rows with a
 // +Inf mask for scanned columns instead of the paper's column list, so its one
-// pass per step (relax + argmin) vectorizes (assignment_kernel.inl.hpp).
+// pass per step (relax + argmin) vectorizes (src/assignment_kernel.hpp).
 //
 // Rectangular matrices, or ones with forbidden entries: the same vectorized
 // shortest augmenting path phase from every row, without the column reduction
@@ -19,37 +19,22 @@
 #include "assignment.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <stdexcept>
-
-#include "error.hpp"
 #include <string>
 #include <vector>
 
 #include "assignment_kernel.hpp"
+#include "error.hpp"
+#include "isa_dispatch.hpp"
 
 namespace modeldiff {
-
-namespace lsa {
-namespace generic {
-#define MD_LSA_LANES 2
-#include "assignment_kernel.inl.hpp"
-#undef MD_LSA_LANES
-}  // namespace generic
-Kernels kernels_generic() { return Kernels{generic::lsa_relax, generic::lsa_reduce_row}; }
-}  // namespace lsa
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 lsa::Kernels kernels_for(Isa isa) {
-#if defined(MODELDIFF_X86)
-  if (isa == Isa::Avx512 && isa_supported(Isa::Avx512)) return lsa::kernels_avx512();
-  if (isa == Isa::Avx2 && isa_supported(Isa::Avx2)) return lsa::kernels_avx2();
-#endif
-  return lsa::kernels_generic();
+  return for_isa(isa, [](auto i) { return lsa::kernels<decltype(i)::value>(); });
 }
 
 std::string at(size_t r, size_t c) {

@@ -1,18 +1,13 @@
-// The assignment kernels (assignment_kernel.inl.hpp) compiled with AVX2 flags.
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-
+// AVX2 instance (4 doubles per vector) of the assignment kernels (src/assignment_kernel.hpp).
 #include "assignment_kernel.hpp"
 
 namespace modeldiff {
 namespace lsa {
-namespace avx2 {
-#define MD_LSA_LANES 4
-#include "assignment_kernel.inl.hpp"
-#undef MD_LSA_LANES
-}  // namespace avx2
-Kernels kernels_avx2() { return Kernels{avx2::lsa_relax, avx2::lsa_reduce_row}; }
+
+template <>
+Kernels kernels<Isa::Avx2>() {
+  return AssignmentKernel<simd::Avx2>::table();
+}
+
 }  // namespace lsa
 }  // namespace modeldiff

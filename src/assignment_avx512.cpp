@@ -1,18 +1,13 @@
-// The assignment kernels (assignment_kernel.inl.hpp) compiled with AVX512 flags.
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <limits>
-
+// AVX-512 instance (8 doubles per vector) of the assignment kernels (src/assignment_kernel.hpp).
 #include "assignment_kernel.hpp"
 
 namespace modeldiff {
 namespace lsa {
-namespace avx512 {
-#define MD_LSA_LANES 8
-#include "assignment_kernel.inl.hpp"
-#undef MD_LSA_LANES
-}  // namespace avx512
-Kernels kernels_avx512() { return Kernels{avx512::lsa_relax, avx512::lsa_reduce_row}; }
+
+template <>
+Kernels kernels<Isa::Avx512>() {
+  return AssignmentKernel<simd::Avx512>::table();
+}
+
 }  // namespace lsa
 }  // namespace modeldiff
