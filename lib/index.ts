@@ -21,7 +21,14 @@ export {
   type OutputArray,
   type OutputKind,
 } from './function/divergence';
-export { divergence, type DivergenceMetric, type DivergenceSummary, type DivergenceSummaryOptions } from './function/divergence-summary';
+export {
+  divergence,
+  type DivergenceMetric,
+  type DivergenceSummary,
+  type DivergenceSummaryOptions,
+  type SequenceOutputArray,
+  type TokenGridArray,
+} from './function/divergence-summary';
 export {
   compare,
   DEFAULT_METRICS,

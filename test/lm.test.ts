@@ -219,8 +219,21 @@ t.test('modeldiff compare on an LM pair: text and JSON', async (t) => {
   close(t, Number(line![3]), 100 * dp.min, 'printed min Δp', 1e-3);
   t.match(io.out, /top 2 tokens by kl/);
   const json = captureIo();
-  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--json', '--topk', '3', '--bootstrap', '0'], json), 0, json.err);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-'));
+  const saved = path.join(dir, 'per-token.npz');
+  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--json', '--topk', '3', '--bootstrap', '0', '--save-per-sample', saved], json), 0, json.err);
   const r = JSON.parse(json.out);
+  // Per counted token, with the sequence and position each value belongs to.
+  const perToken = readNpz(saved);
+  const { attention_mask: mask } = readNpz(TOKENS);
+  t.same(Object.keys(perToken).sort(), ['hellinger', 'js', 'kl', 'position', 'sequence', 'tv']);
+  const where = Array.from(perToken.sequence.data as Int32Array, (s, i) => s * 16 + (perToken.position.data[i] as number));
+  const unmasked = Array.from(mask.data as BigInt64Array).flatMap((v, i) => (v ? [i] : []));
+  t.same(where, unmasked, 'one value per unmasked position, in order');
+  const klMean = (perToken.kl.data as Float64Array).reduce((x, y) => x + y, 0) / where.length;
+  close(t, klMean, REF.pairs['gpt2:int8'].kl.mean, 'saved per-token KL averages to the reference mean');
+  t.notOk('perSample' in r || 'perSampleIndex' in r, 'saved, not printed');
+  fs.rmSync(dir, { recursive: true });
   t.equal(r.rows, 72);
   t.equal(r.sequences, 6);
   t.equal(r.classAxis, 2);

@@ -169,6 +169,8 @@ export interface Comparison {
   warnings: string[];
   /** Per-sample values (per counted token, for sequence outputs). */
   perSample?: Partial<Record<FunctionMeasureName, Float64Array>>;
+  /** Sequence outputs: each per-token value's sequence and position (flat over the position axes). */
+  perSampleIndex?: { sequence: Int32Array; position: Int32Array };
   /** Sequence outputs: the token-level summary (llama.cpp's KL-divergence report and more); its measures are `metrics`. */
   tokens?: Omit<TokenSummary, 'metrics'>;
 }
@@ -475,12 +477,12 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   };
   if (tokenSummary && tokens) {
     const { top, metrics: _measures, ...rest } = tokenSummary;
-    // Cross-entropy is an information measure: it follows the result's units like every
-    // divergence (perplexity does not depend on them; the log ratio is ln by its name).
-    if (options.bits && rest.next) rest.next = { ...rest.next, crossEntropy: [rest.next.crossEntropy[0] / Math.LN2, rest.next.crossEntropy[1] / Math.LN2] };
     result.tokens = rest;
     if (top) result.tokens.top = top;
-    if (options.perSample) result.perSample = tokens.perToken();
+    if (options.perSample) {
+      result.perSample = tokens.perToken();
+      result.perSampleIndex = tokens.perTokenIndex();
+    }
     return result;
   }
   if (wantKappa) result.kappa = cohenKappa(predA.label, predB.label, Math.max(k, 2));

@@ -5,7 +5,9 @@
  * (mean, standard error, seeded percentile-bootstrap 95% interval, median, max, samples
  * needed), so results from saved outputs and from models run by `compare` agree.
  */
-import { check } from '../errors';
+import { check, ModeldiffError } from '../errors';
+import { formatShape } from '../io/tensor';
+import { tokenGrid } from './token-grid';
 import { optionsObject } from '../util/options';
 import {
   checkOutputPair,
@@ -19,6 +21,10 @@ import {
   resolveOutputKind,
 } from './divergence';
 import { checkSummaryOptions, type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
+import { type SequenceOutputArray, type TokenGridArray, isSequenceOutput, sequenceDivergence } from './token-divergence';
+import type { TokenSummary } from './token-summary';
+
+export type { SequenceOutputArray, TokenGridArray } from './token-divergence';
 
 /** A measure {@link divergence} can report: a per-sample measure, or 'kappa' (Cohen's kappa of the argmax labels). */
 export type DivergenceMetric = FunctionMeasureName | 'kappa';
@@ -33,6 +39,20 @@ export interface DivergenceSummaryOptions extends DivergenceOptions {
   precision?: number;
   /** Keep the per-sample values in the result. */
   perSample?: boolean;
+  /** Sequence outputs (rank ≥ 3): the class axis, counted in the full shape (default the last; negative counts from the end). */
+  classAxis?: number;
+  /** Sequence outputs: 1 = counted, 0 = excluded, per position, shape [n, ...positions] (e.g. the probe's attention_mask, as compare's maskFile). */
+  maskFile?: TokenGridArray;
+  /** Where the mask came from (e.g. its file), for messages and the result. */
+  maskName?: string;
+  /** Sequence outputs: per-token target ids [n, ...positions] (negative = none), for next-token quality. */
+  labels?: TokenGridArray;
+  /** Where the labels came from, for messages and the result. */
+  labelsName?: string;
+  /** Sequence outputs: k of the top-k overlap (default 5). */
+  topk?: number;
+  /** Sequence outputs: list the K tokens where the first measure is largest. */
+  top?: number;
 }
 
 /** What {@link divergence} returns. */
@@ -55,8 +75,18 @@ export interface DivergenceSummary {
   hints: string[];
   /** Cohen's kappa between the two argmax labelings (when 'kappa' is requested). */
   kappa?: number;
-  /** The per-sample values (with the perSample option). */
+  /** The per-sample values (with the perSample option; per counted token for sequence outputs). */
   perSample?: Partial<Record<FunctionMeasureName, Float64Array>>;
+  /** Sequence outputs with perSample: each value's sequence and position (flat over the position axes). */
+  perSampleIndex?: { sequence: Int32Array; position: Int32Array };
+  /** Sequence outputs: rows counted (unmasked positions); metrics summarize these. */
+  rows?: number;
+  /** Sequence outputs: sequences with at least one counted row. */
+  sequences?: number;
+  /** Sequence outputs: the class axis (axis 0 = batch). */
+  classAxis?: number;
+  /** Sequence outputs: the token-level summary, as compare reports it; its measures are `metrics`. */
+  tokens?: Omit<TokenSummary, 'metrics'>;
 }
 
 const KNOWN: readonly string[] = [...FUNCTION_MEASURE_NAMES, 'kappa'];
@@ -80,8 +110,8 @@ const KNOWN: readonly string[] = [...FUNCTION_MEASURE_NAMES, 'kappa'];
  * r.metrics.js; // { mean, stderr, ci95: [lo, hi], median, max, samplesNeeded }
  */
 export async function divergence(
-  a: OutputArray,
-  b: OutputArray,
+  a: OutputArray | SequenceOutputArray,
+  b: OutputArray | SequenceOutputArray,
   measures: DivergenceMetric[],
   options: DivergenceSummaryOptions = {},
 ): Promise<DivergenceSummary> {
@@ -91,6 +121,12 @@ export async function divergence(
     check(KNOWN.includes(m), 'INVALID_ARGUMENT', `measures: unknown measure '${String(m)}' (known: ${KNOWN.join(', ')})`);
   }
   const { replicates, seed } = checkSummaryOptions(options);
+  if (isSequenceOutput(a) || isSequenceOutput(b)) return sequenceSummary(a, b, measures, options, replicates, seed);
+  const sequenceOnly = (['maskFile', 'labels', 'topk', 'top'] as const).find((o) => options[o] !== undefined);
+  if (sequenceOnly !== undefined) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `${sequenceOnly} applies to sequence outputs (rank ≥ 3, e.g. [n, sequence, vocab]); these are n × k rows`, { option: sequenceOnly });
+  }
+  if (options.classAxis !== undefined) tokenGrid([(a as OutputArray).k], options.classAxis, options.names?.[0] ?? 'a');
   const names = checkOutputPair(a, b, options);
 
   const perSampleMeasures = [...new Set(measures.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
@@ -128,6 +164,45 @@ export async function divergence(
     result.kappa = cohenKappa(labelsA, labelsB, Math.max(a.k, 2));
   }
   if (options.perSample) result.perSample = values;
+  return result;
+}
+
+/** divergence() on two sequence outputs: the token-level comparison compare makes. */
+async function sequenceSummary(
+  a: OutputArray | SequenceOutputArray,
+  b: OutputArray | SequenceOutputArray,
+  measures: DivergenceMetric[],
+  options: DivergenceSummaryOptions,
+  replicates: number,
+  seed: number,
+): Promise<DivergenceSummary> {
+  const names: [string, string] = [options.names?.[0] ?? 'a', options.names?.[1] ?? 'b'];
+  if (!isSequenceOutput(a) || !isSequenceOutput(b)) {
+    const [seq, other] = isSequenceOutput(a) ? [0, 1] : [1, 0];
+    const shape = (isSequenceOutput(a) ? a : (b as SequenceOutputArray)).shape;
+    throw new ModeldiffError('SHAPE_MISMATCH', `${names[seq]} is a sequence output ${formatShape(shape)} but ${names[other]} has one row per sample`);
+  }
+  if (measures.includes('kappa')) throw new ModeldiffError('INVALID_ARGUMENT', "metric 'kappa' is for one row per sample; sequence outputs report top-1 agreement instead", { option: 'metrics' });
+  const { bootstrap: _b, seed: _s, ...rest } = options;
+  const r = await sequenceDivergence(a, b, names, measures as FunctionMeasureName[], { ...rest, replicates, seed });
+  const result: DivergenceSummary = {
+    n: r.n,
+    rows: r.tokens.rows,
+    sequences: r.tokens.sequences,
+    classAxis: r.tokens.classAxis,
+    k: r.k,
+    outputs: r.outputs,
+    units: options.bits ? 'bits' : 'nats',
+    ...(options.epsilon ? { epsilon: options.epsilon } : {}),
+    metrics: r.metrics,
+    bootstrap: r.bootstrap,
+    hints: r.hints,
+    tokens: r.tokens,
+  };
+  if (r.perSample) {
+    result.perSample = r.perSample;
+    result.perSampleIndex = r.perSampleIndex;
+  }
   return result;
 }
 

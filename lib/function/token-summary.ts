@@ -305,6 +305,11 @@ export class TokenAccumulator {
     return Object.fromEntries(this.o.measures.map((m, i) => [m, this.values[i].subarray(0, this.count)]));
   }
 
+  /** Each counted token's sequence and position (flat index over the position axes), in the order of {@link perToken}. */
+  perTokenIndex(): { sequence: Int32Array; position: Int32Array } {
+    return { sequence: this.seq.slice(0, this.count), position: this.pos.slice(0, this.count) };
+  }
+
   /**
    * The summary of everything added. Means, intervals and samples-needed of the measures,
    * top-1 agreement and top-k overlap come from the shared summary (lib/function/summary.ts)
@@ -409,10 +414,13 @@ export class TokenAccumulator {
     const sortedDp = new Float64Array(targets);
     for (let t = 0, j = 0; t < N; t++) if (this.hasTarget![t]) sortedDp[j++] = dp[t];
     sortedDp.sort();
+    // Cross-entropy is an information measure: it follows the units of the divergences
+    // (perplexity does not depend on them; the log ratio is ln by its name).
+    const unit = this.o.divergence.bits ? Math.LN2 : 1;
     return {
       source,
       targets,
-      crossEntropy: [ceA, ceB],
+      crossEntropy: [ceA / unit, ceB / unit],
       perplexity: [Math.exp(ceA), Math.exp(ceB)],
       deltaPerplexity: { value: dPpl, stderr: clusterStderr(cl, 0), ci95: ci((s, n) => Math.exp(s[1] / n) - Math.exp(s[0] / n)) },
       lnPerplexityRatio: { value: ceB - ceA, stderr: clusterStderr(c, 3), ci95: ci((s, n) => s[3] / n) },

@@ -135,7 +135,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--top <K>', 'list the K samples where the models differ most (by the first metric) and a per-class breakdown', positiveInteger('--top'))
     .option('--per-class', 'include the per-class breakdown without --top')
     .option('--json', 'print one JSON document')
-    .option('--save-per-sample <FILE>', 'write the per-sample values (one float64 array per metric, length n) to a .npz file')
+    .option('--save-per-sample <FILE>', 'write the per-sample values (one float64 array per metric, length n) to a .npz file; sequence outputs: per counted token, with int32 sequence and position arrays')
     .option('--force', 'overwrite the --save-per-sample file if it exists')
     .option('--class-axis <AXIS>', 'outputs of rank >= 3: the class axis, counted with axis 0 = batch (default: the last; negative counts from the end)', integer('--class-axis'))
     .option('--mask <NAME>', 'sequence outputs: the probe input holding the 0/1 mask (default: attention_mask when given)')
@@ -198,10 +198,9 @@ export function register(program: Command, io: CliIo): void {
         bootstrapBar?.stop();
       }
       if (flags.savePerSample !== undefined) {
-        const arrays: Record<string, Tensor> = {};
-        for (const [m, v] of Object.entries(result.perSample ?? {})) arrays[m] = makeTensor(v, [v.length]);
-        writeNpz(path.resolve(io.cwd, flags.savePerSample), arrays, { compress: true, force: flags.force });
+        writePerSample(path.resolve(io.cwd, flags.savePerSample), result, flags.force);
         delete result.perSample; // saved to the file, not printed
+        delete result.perSampleIndex;
       }
       if (flags.json) {
         io.stdout(toJson(result) + '\n');
@@ -209,6 +208,20 @@ export function register(program: Command, io: CliIo): void {
         io.stdout(formatComparison(result));
       }
     });
+}
+
+/**
+ * --save-per-sample: one float64 array per measure; for sequence outputs (per counted token)
+ * also int32 `sequence` and `position` arrays saying where each value is.
+ */
+export function writePerSample(file: string, r: Pick<Comparison, 'perSample' | 'perSampleIndex'>, force?: boolean): void {
+  const arrays: Record<string, Tensor> = {};
+  for (const [m, v] of Object.entries(r.perSample ?? {})) arrays[m] = makeTensor(v, [v.length]);
+  if (r.perSampleIndex) {
+    arrays.sequence = makeTensor(r.perSampleIndex.sequence, [r.perSampleIndex.sequence.length]);
+    arrays.position = makeTensor(r.perSampleIndex.position, [r.perSampleIndex.position.length]);
+  }
+  writeNpz(file, arrays, { compress: true, force });
 }
 
 function num(v: number): string {
@@ -240,9 +253,14 @@ function interval(ci: [number, number], scale = 1, unit = ''): string {
   return Number.isNaN(ci[0]) ? '-' : `[${num(scale * ci[0])}${unit}, ${num(scale * ci[1])}${unit}]`;
 }
 
+/** What the token report prints: compare's result, or divergence's on saved sequence outputs. */
+export type TokenReport = Pick<Comparison, 'n' | 'outputs' | 'epsilon' | 'units' | 'inputConversions' | 'metrics' | 'bootstrap' | 'hints'> & {
+  tokens: NonNullable<Comparison['tokens']>;
+};
+
 /** The report of a sequence output: llama.cpp's KL-divergence report, token by token. */
-function formatTokens(r: Comparison): string {
-  const t = r.tokens!;
+export function formatTokens(r: TokenReport): string {
+  const t = r.tokens;
   let s = `  ${r.n} sequences × ${t.positions} positions: ${t.rows} tokens counted in ${t.sequences} sequences`;
   s += t.mask !== null ? ` (${t.maskedRows} masked by ${t.mask}${t.skippedSequences ? `, ${plural(t.skippedSequences, 'sequence')} all masked: skipped` : ''})\n` : ' (no mask)\n';
   s += `  vocabulary ${t.vocab} (class axis ${t.classAxis}), outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}\n`;
@@ -292,7 +310,7 @@ export function formatComparison(r: Comparison): string {
   let s = `modeldiff compare: ${r.models[0].path} vs ${r.models[1].path}\n`;
   const [oa, ob] = r.models.map((m) => m.outputName);
   s += oa === ob ? `  output "${oa}" of both models\n` : `  output "${oa}" of ${r.models[0].path}, "${ob}" of ${r.models[1].path}\n`;
-  if (r.tokens) return s + formatTokens(r);
+  if (r.tokens) return s + formatTokens({ ...r, tokens: r.tokens });
   s += `  ${plural(r.n, 'sample')}, ${r.k} ${r.k === 1 ? 'output column' : 'classes'}, outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}`;
   const cached = r.models.filter((m) => m.cached).map((m) => m.path);
   s += cached.length ? ` (cached outputs: ${cached.join(', ')})\n` : '\n';
