@@ -2,7 +2,10 @@
  * scikit-learn exports in skl2onnx's layout (test/fixtures/arch, made by
  * scripts/fixtures/make-arch-fixtures.py): ZipMap outputs (a sequence of
  * {class: probability} maps) are read as probability rows in class order,
- * checked against the zipmap=False export of the same fitted model.
+ * checked against the zipmap=False export of the same fitted model; weight
+ * distances leave the label branch (ArgMax → ArrayFeatureExtractor → Cast)
+ * alone, permute the MLP's hidden units, and give a model without hidden units
+ * (LinearClassifier) its raw distance for all three methods.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +19,10 @@ import { inferOutputs } from '../lib/infer/infer';
 import { unzipMapOutput } from '../lib/infer/zipmap';
 import { readNpy } from '../lib/io/npy';
 import { onnx } from '../lib/io/onnx';
+import { lossBarrier } from '../lib/path/barrier';
+import { align, weightDistance } from '../lib/weights';
 import { captureIo } from './helpers/capture-io';
+import { maxAbsDiff } from './helpers/onnx-models';
 
 const dir = path.join(__dirname, 'fixtures', 'arch');
 const f = (name: string) => path.join(dir, name);
@@ -84,5 +90,83 @@ t.test('non-tensor outputs that cannot be unzipped are one-line errors', async (
   await t.rejects(inferOutputs(onnx.ModelProto.encode(proto).finish(), probe, { cache: false, output: 'seq' }), {
     code: 'MODEL_OUTPUT',
     message: /^<bytes>: output "seq" is not a tensor \(a sequence or a map\), which onnxruntime-node cannot return$/,
+  });
+});
+
+/** The rows of a model's probability output (ZipMap or not) on the tabular probe. */
+async function probabilities(model: string | Uint8Array): Promise<Float32Array> {
+  return (await inferOutputs(model, probe, { cache: false })).outputs.data as Float32Array;
+}
+
+t.test('weights on an MLPClassifier export: the label branch is left alone, the hidden layer permutes', async (t) => {
+  for (const zip of ['nozipmap', 'zipmap']) {
+    const a = f(`sklearn_mlp-${zip}-s0.onnx`);
+    const b = f(`sklearn_mlp-${zip}-s0-perm.onnx`);
+    const r = await weightDistance(a, b);
+    t.same(r.hidden!.map((h) => [h.tensor, h.units, h.symmetry]), [['next_activations0', 8, 'permutation+scale']], zip);
+    t.ok(r.raw!.relative > 0.5, `raw relative ${r.raw!.relative}`);
+    t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
+    t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);
+    const yb = await probabilities(b);
+    for (const [name, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {
+      const y = await probabilities(m);
+      t.ok(maxAbsDiff(y, yb) <= 1e-6, `${name} written back computes B's probabilities (max diff ${maxAbsDiff(y, yb)})`);
+    }
+    const seeds = await weightDistance(a, f(`sklearn_mlp-${zip}-s1.onnx`), { methods: ['raw', 'aligned'] });
+    t.ok(seeds.aligned!.relative < seeds.raw!.relative, `two seeds: aligned ${seeds.aligned!.relative} < raw ${seeds.raw!.relative}`);
+  }
+});
+
+t.test('barrier on MLPClassifier exports (ZipMap read as rows), aligned by weights and by activations', async (t) => {
+  const a = f('sklearn_mlp-zipmap-s0.onnx');
+  const ya = await probabilities(a);
+  const labels = Int32Array.from({ length: ya.length / 3 }, (_, i) => {
+    const row = Array.from(ya.subarray(i * 3, i * 3 + 3));
+    return row.indexOf(Math.max(...row));
+  });
+  for (const align of ['weights', 'activations'] as const) {
+    // The permuted, rescaled copy aligned back onto A: the path is flat.
+    const copy = await lossBarrier(a, f('sklearn_mlp-zipmap-s0-perm.onnx'), { data: probe, labels, steps: 5, align });
+    t.ok(copy.naive.lossBarrier > 1e-3, `naive path to the permuted copy rises: ${copy.naive.lossBarrier}`);
+    t.ok(Math.abs(copy.aligned!.lossBarrier) <= 1e-6, `${align}: the aligned path is flat: ${copy.aligned!.lossBarrier}`);
+    const seeds = await lossBarrier(a, f('sklearn_mlp-zipmap-s1.onnx'), { data: probe, labels, steps: 3, align });
+    t.ok(Number.isFinite(seeds.aligned!.lossBarrier), `${align}, two seeds: ${seeds.aligned!.lossBarrier} (naive ${seeds.naive.lossBarrier})`);
+  }
+});
+
+/** A LinearClassifier's attribute weights, read here from the model (the reference for raw). */
+function linearClassifierWeights(file: string): number[] {
+  const node = onnx.ModelProto.decode(fs.readFileSync(file)).graph!.node!.find((n) => n.opType === 'LinearClassifier')!;
+  const floats = (name: string) => node.attribute!.find((x) => x.name === name)!.floats!;
+  return [...floats('coefficients'), ...floats('intercepts')];
+}
+
+t.test('weights on a LogisticRegression export: raw from the LinearClassifier attributes; canonical and aligned equal it', async (t) => {
+  const [a, b] = [f('sklearn_logreg-zipmap-s0.onnx'), f('sklearn_logreg-zipmap-s1.onnx')];
+  const [wa, wb] = [linearClassifierWeights(a), linearClassifierWeights(b)];
+  const l2 = Math.sqrt(wa.reduce((s, v, i) => s + (v - wb[i]) ** 2, 0));
+  const r = await weightDistance(a, b);
+  t.ok(Math.abs(r.raw!.l2 - l2) <= 1e-12 * l2, `raw L2 ${r.raw!.l2} = ${l2} from the attributes`);
+  t.same(r.hidden, []);
+  t.same(r.canonical, r.raw);
+  t.same(r.aligned, r.raw);
+  t.same([r.alignment!.kept, r.alignment!.iterations, r.alignment!.permutations], ['identity', 0, {}]);
+  t.match(r.notes!.join('\n'), /canonical and aligned: .*sklearn_logreg-zipmap-s0\.onnx has no hidden units to permute or rescale, so both are the raw distance/);
+  const only = await weightDistance(a, b, { methods: ['canonical'] });
+  t.match(only.notes!.join('\n'), /canonical: .* so it is the raw distance/);
+  t.same(only.canonical, r.raw);
+  const aligned = await align(a, b);
+  t.same(aligned.distance, r.raw);
+  t.same(Array.from(await probabilities(aligned.model)), Array.from(await probabilities(b)), 'aligned B is B');
+});
+
+t.test('class indices (an ArgMax result) feeding a computation are refused, naming the node', async (t) => {
+  const proto = onnx.ModelProto.decode(fs.readFileSync(f('sklearn_mlp-nozipmap-s0.onnx')));
+  const g = proto.graph!;
+  g.node!.push(onnx.NodeProto.create({ opType: 'Add', name: 'uses_labels', input: ['label', 'label'], output: ['twice'] }));
+  g.output!.push(onnx.ValueInfoProto.create({ name: 'twice', type: { tensorType: { elemType: 7 } } }));
+  await t.rejects(weightDistance(onnx.ModelProto.encode(proto).finish(), f('sklearn_mlp-nozipmap-s0.onnx'), { methods: ['canonical'] }), {
+    code: 'UNSUPPORTED_GRAPH',
+    message: /at Add node "uses_labels": it computes on class indices \(an ArgMax result\)/,
   });
 });

@@ -157,6 +157,22 @@ export async function weightDistance(a: OnnxSource, b: OnnxSource, options: Weig
   const nb = buildNetwork(mb);
   checkSameArchitecture(na, nb);
   result.hidden = describeHidden(na);
+  if (na.hidden.length === 0) {
+    // Nothing to permute or rescale (a logistic regression): canonical and aligned are raw, never
+    // the empty sum over layers a LinearClassifier's attribute weights would give.
+    const raw = result.raw ?? weightDistances(initializerPairs(ma, mb));
+    const same = { canonical: methods.includes('canonical'), aligned: Boolean(settings) };
+    if (same.canonical) result.canonical = raw;
+    if (same.canonical) result.models.canonical = encodeOnnx(writeNetwork(nb));
+    if (settings) {
+      const identity = await alignNetworks(na, nb, options, settings, raw);
+      result.aligned = identity.aligned;
+      result.alignment = identity.info;
+      result.models.aligned = identity.model;
+    }
+    (result.notes ??= []).push(`${[same.canonical && 'canonical', same.aligned && 'aligned'].filter(Boolean).join(' and ')}: ${ma.label} has no hidden units to permute or rescale, so ${same.canonical && same.aligned ? 'both are' : 'it is'} the raw distance`);
+    return result;
+  }
   if (methods.includes('canonical')) {
     const ca = cloneNetwork(na);
     const cb = cloneNetwork(nb);
@@ -195,7 +211,8 @@ export async function align(a: OnnxSource, b: OnnxSource, options: AlignOptions 
   const na = buildNetwork(readOnnx(a));
   const nb = buildNetwork(readOnnx(b));
   checkSameArchitecture(na, nb);
-  const { aligned, info, model } = await alignNetworks(na, nb, options, settings);
+  const raw = na.hidden.length === 0 ? weightDistances(initializerPairs(na.model, nb.model)) : undefined;
+  const { aligned, info, model } = await alignNetworks(na, nb, options, settings, raw);
   return { model, distance: aligned, alignment: info };
 }
 
@@ -219,8 +236,18 @@ export function alignSettings(options: AlignOptions) {
   return { method, seed, maxSweeps, tol, start };
 }
 
-async function alignNetworks(na: Network, nb: Network, options: AlignOptions, settings: ReturnType<typeof alignSettings>) {
+/**
+ * B matched to A. `raw`: the networks have no hidden units (B is kept as it
+ * is, and its distance is the raw one, which counts weights held in
+ * attributes too).
+ */
+async function alignNetworks(na: Network, nb: Network, options: AlignOptions, settings: ReturnType<typeof alignSettings>, raw?: WeightDistanceSummary) {
   const { method, seed, maxSweeps, tol, start } = settings;
+  if (raw) {
+    const unaligned = { l2: raw.l2, relative: raw.relative, cosine: raw.cosine };
+    const info: AlignmentInfo = { method, iterations: 0, converged: true, seed, normalized: options.normalize ?? true, permutations: {}, kept: 'identity', unaligned };
+    return { aligned: raw, info, model: encodeOnnx(writeNetwork(nb)) };
+  }
   let matcher: Matcher;
   if (method === 'weights') {
     const matching = { seed, maxSweeps, tol, onSweep: options.onSweep };

@@ -25,6 +25,7 @@
 import type { OnnxModel } from '../../io/onnx';
 import type { Network } from '../network';
 import { finishNetwork } from './finish';
+import { labelBranch } from './label-branch';
 import { RULES } from './rules';
 import { ALL } from './tensor-state';
 import { GraphWalker } from './walker';
@@ -52,11 +53,15 @@ export function buildNetwork(model: OnnxModel): Network {
 function visit(w: GraphWalker, node: GraphWalker['graph']['node'][number], index: number): void {
   if (w.trackConstant(node)) return;
   const op = node.opType ?? '';
-  if (node.domain && node.domain !== 'ai.onnx') w.fail(node, `custom-domain op ${node.domain}.${op}`);
+  // Ops of other domains are listed as "domain.Op" (ai.onnx.ml.ZipMap).
+  const key = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}.${op}` : op;
+  const rule = RULES.get(key);
   const inputs = (node.input ?? []).filter((i) => i);
   const x = w.data(node, inputs.find((i) => !w.isConst(i))!);
-  const rule = RULES.get(op);
-  if (rule) return rule({ walker: w, node, index, x, inputs, out: (node.output ?? [])[0] });
+  const context = { walker: w, node, index, x, inputs, out: (node.output ?? [])[0] };
+  if (x.label) return labelBranch(context, key);
+  if (!rule && key !== op) w.fail(node, `custom-domain op ${key}`);
+  if (rule) return rule(context);
   if (x.parts) w.fail(node, 'it reads channels concatenated from several layers');
   w.fail(node, `op ${op} is not supported`);
 }

@@ -7,6 +7,7 @@ import { batchNorm } from './batch-norm';
 import { BINARY, binary } from './binary';
 import { concat } from './concat';
 import { HOMOGENEOUS, LINEAR_UNARY, ODD, OTHER_ELEMENTWISE, PASS, clip, keepAll, keepPermutation, keepScale, keepSign, prelu, softmax } from './elementwise';
+import { argMax, attributeWeights, zipMap } from './label-branch';
 import { reshape, transpose } from './layout';
 import { linear } from './linear';
 import { AVG_POOLS, MAX_POOLS, pool, reducePool } from './pooling';
@@ -29,6 +30,10 @@ const table: Array<[string[], OpRule]> = [
   [['Transpose'], transpose],
   [['Concat'], concat],
   [BINARY, binary],
+  [['ArgMax', 'ArgMin'], argMax],
+  [['ai.onnx.ml.ZipMap'], zipMap],
+  [['ai.onnx.ml.LinearClassifier', 'ai.onnx.ml.LinearRegressor'], attributeWeights],
+  [['ai.onnx.ml.Normalizer'], keepPermutation],
 ];
 
 export const RULES: ReadonlyMap<string, OpRule> = new Map(table.flatMap(([ops, rule]) => ops.map((op) => [op, rule] as const)));

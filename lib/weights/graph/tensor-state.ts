@@ -22,6 +22,8 @@ export interface TensorState {
   channelLast?: boolean;
   /** Set when the tensor is a layer's direct (pre-activation) output. */
   layer?: number;
+  /** Class indices (an ArgMax result, scikit-learn's label branch): no units, only label ops may read it. */
+  label?: boolean;
 }
 
 /** Every symmetry (a linear path). */
