@@ -2,7 +2,8 @@
  * Two language-model options checked against the same comparison computed without them:
  * a mask file narrows the probe's attention_mask (a padded position never counts, whatever the
  * file says), and with bits the cross-entropy is in bits (nats / ln 2) while perplexity, which
- * does not depend on units, is unchanged.
+ * does not depend on units, is unchanged. And a probe whose attention_mask does not fit its
+ * input_ids is refused before onnxruntime sees it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,10 +11,12 @@ import path from 'node:path';
 
 import t from 'tap';
 
+import { runCli } from '../lib/cli/main';
 import { compare } from '../lib/function/compare';
-import { readNpz } from '../lib/io/npz';
+import { readNpz, writeNpz } from '../lib/io/npz';
 import { writeNpy } from '../lib/io/npy';
 import { makeTensor } from '../lib/io/tensor';
+import { captureIo } from './helpers/capture-io';
 
 const dir = path.join(__dirname, '..', 'examples', 'lm');
 const base = path.join(dir, 'base.onnx');
@@ -62,4 +65,16 @@ t.test('bits: cross-entropy in bits, perplexity unchanged', async (t) => {
     t.ok(Math.abs(2 ** bits.tokens!.next!.crossEntropy[m] - bits.tokens!.next!.perplexity[m]) < 1e-9 * bits.tokens!.next!.perplexity[m], 'perplexity = 2^(bits)');
   }
   t.ok(Math.abs(bits.metrics.kl!.mean * Math.LN2 - nats.metrics.kl!.mean) < 1e-15, 'KL converted the same way');
+});
+
+t.test('an attention_mask of the wrong length is one line naming the file and tensor, before onnxruntime', async (t) => {
+  const probe = readNpz(data);
+  const short = path.join(tmp, 'short-mask.npz');
+  const cut = new BigInt64Array(n * (positions - 1));
+  for (let s = 0; s < n; s++) cut.set((attention.data as BigInt64Array).subarray(s * positions, (s + 1) * positions - 1), s * (positions - 1));
+  writeNpz(short, { input_ids: probe.input_ids, attention_mask: makeTensor(cut, [n, positions - 1]) });
+  const io = captureIo();
+  t.equal(await runCli(['compare', base, int8, '--data', short, '--no-cache', '-q'], io), 1);
+  t.equal(io.err, `modeldiff: ${short}:attention_mask: attention_mask has shape [${n}, ${positions - 1}] but input_ids (${short}:input_ids) has [${n}, ${positions}]; per-token inputs need one value per token\n`);
+  t.notMatch(io.err, /onnxruntime/);
 });

@@ -17,7 +17,7 @@ import { ModeldiffError } from '../errors';
 import { type ProbeSource, type ProbeStream, autoBatchSize, openProbe, probeBatches } from '../io/probe';
 import { formatBytes } from '../util/size';
 import { type CacheEntry, CacheWriter, cacheKey, cachePath, defaultCacheDir, openCacheEntry } from './cache';
-import { checkProbeFinite } from './probe-check';
+import { checkProbeFinite, checkTokenInputs } from './probe-check';
 import { cacheEntryMaxBytes, cacheMaxBytes, pruneCache, touchCacheEntry } from './cache-budget';
 import { type FeedPlan, makeFeeds, planFeeds } from './feeds';
 import { type OutputArray, outputMatrix } from './outputs';
@@ -170,6 +170,7 @@ async function openUnzipped(model: ModelSource, handle: ModelHandle, name: strin
 
 export async function streamOutputs(model: ModelSource, probeSource: ProbeSource | ProbeStream, options: InferOptions = {}): Promise<InferenceStream> {
   const probe = openProbe(probeSource, { cwd: options.cwd });
+  checkTokenInputs(probe);
   let opened = await openModel(model, { cwd: options.cwd, label: options.label, executionProviders: options.executionProviders });
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= closeModel(opened));

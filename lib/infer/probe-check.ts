@@ -1,10 +1,32 @@
 /**
- * NaN or ±Infinity in the probe data, caught before the batch reaches a
- * model: otherwise it comes back as a NaN output and the message blames the
- * model ("mlp.onnx: output logits is NaN at sample 17") for the data's fault.
+ * Probe data faults caught before a batch reaches a model, where onnxruntime would report them
+ * as the model's (a NaN output, or a broadcast failure deep in an attention node):
+ * - NaN or ±Infinity in float inputs ("mlp.onnx: output logits is NaN at sample 17" would blame
+ *   the model for the data's fault);
+ * - a language model's per-token inputs (attention_mask, token_type_ids, position_ids) whose
+ *   shape is not that of input_ids.
  */
 import { ModeldiffError } from '../errors';
-import type { Tensor } from '../io/tensor';
+import type { ProbeLayout } from '../io/probe';
+import { type Tensor, formatShape } from '../io/tensor';
+
+/** Inputs that hold one value per token of input_ids (Hugging Face's names). */
+const PER_TOKEN_INPUTS = ['attention_mask', 'token_type_ids', 'position_ids'];
+
+/** Throws SHAPE_MISMATCH naming the file and tensor when a per-token input's shape differs from input_ids'. */
+export function checkTokenInputs(probe: ProbeLayout): void {
+  const ids = probe.inputs.input_ids;
+  if (!ids) return;
+  for (const name of PER_TOKEN_INPUTS) {
+    const t = probe.inputs[name];
+    if (!t || formatShape(t.shape) === formatShape(ids.shape)) continue;
+    const where = (k: string) => probe.sources[k] ?? k;
+    throw new ModeldiffError(
+      'SHAPE_MISMATCH',
+      `${where(name)}: ${name} has shape ${formatShape(t.shape)} but input_ids (${where('input_ids')}) has ${formatShape(ids.shape)}; per-token inputs need one value per token`,
+    );
+  }
+}
 
 const name = (v: number): string => (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Inf' : '-Inf');
 
