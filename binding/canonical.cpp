@@ -113,7 +113,11 @@ struct MatchingSimilarity {
   modeldiff::Isa isa;
   Output<double> out;
   explicit MatchingSimilarity(Args& args)
-      : a(layer_of(args.object("a"))), b(layer_of(args.object("b"))), isa(args.isa()), out(args.env(), a.units * b.units) {}
+      : a(layer_of(args.object("a"))), b(layer_of(args.object("b"))), isa(args.isa()), out(args.env(), a.units * b.units) {
+    // The kernel reads b's rows with a's length: unequal dimensions would read past b's arrays.
+    if (b.fan_in != a.fan_in || b.out_rows != a.out_rows || b.block != a.block)
+      args.fail("b.fanIn, b.outRows and b.block must equal a's");
+  }
   void run() { modeldiff::matching_similarity(a, b, out.data, 0, isa); }
   Napi::Value result(Napi::Env) { return out.value(); }
 };

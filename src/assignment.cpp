@@ -257,8 +257,6 @@ double linear_sum_assignment(const double* cost, size_t rows, size_t cols, bool 
                              int32_t* row_to_col_out, AssignmentMethod method, Isa isa) {
   for (size_t i = 0; i < rows; ++i) row_to_col_out[i] = -1;
   if (rows == 0 || cols == 0) return 0.0;
-  if (rows > static_cast<size_t>(INT32_MAX) || cols > static_cast<size_t>(INT32_MAX))
-    throw Error("INVALID_ARGUMENT", "cost: too many rows or columns");
 
   // Square: LAPJV, unless a non-finite entry turns up in the first pass.
   const double sign = maximize ? -1.0 : 1.0;

@@ -19,7 +19,8 @@ enum class AssignmentMethod {
 
 // Solves min (or max) sum_i cost[i, row_to_col[i]] over assignments where every
 // row (if rows <= cols) or every column (if rows > cols) is matched to a
-// distinct partner. `cost` is rows x cols, row-major, read only.
+// distinct partner. `cost` is rows x cols, row-major, read only; rows and cols are below
+// 2^31 (the caller checks: the result holds 32-bit column indices).
 // Writes row_to_col_out[rows] (-1 for rows left unassigned when rows > cols)
 // and returns the total of the ORIGINAL costs over the assigned pairs.
 // Forbidden pairs: +Inf when minimizing, -Inf when maximizing.

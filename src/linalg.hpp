@@ -32,8 +32,8 @@ struct MatrixView {
 //   mean   (P):  the column means that were removed (zeros if !center);
 //   rowsq_x / rowsq_y (n each): squared norm of each centered row of X / Y
 //          (the diagonal of the sample-space Gram, needed by debiased HSIC).
-// Any output pointer may be null. Throws modeldiff::Error: NON_FINITE (input 0 = X,
-// 1 = Y, and the row; what() also names the column) or INVALID_ARGUMENT.
+// Any output pointer may be null. Y, if given, has X's rows (the caller checks). Throws
+// modeldiff::Error NON_FINITE (input 0 = X, 1 = Y, and the row; what() also names the column).
 void feature_gram(const MatrixView& x, const MatrixView* y, bool center, Isa isa, int threads,
                   double* gram, double* mean, double* rowsq_x, double* rowsq_y);
 

@@ -41,8 +41,6 @@ std::vector<double> features(const LayerView& l, size_t D) {
 
 void matching_similarity(const LayerView& a, const LayerView& b, double* out, unsigned threads,
                          Isa isa) {
-  if (a.fan_in != b.fan_in || a.out_rows != b.out_rows || a.block != b.block)
-    throw Error("INVALID_ARGUMENT", "matching similarity: layers a and b differ in fanIn, outRows or block");
   check_finite(a.win, a.units * a.fan_in, "a.win");
   check_finite(a.bin, a.units, "a.bin");
   check_finite(a.wout, a.out_rows * a.units * a.block, "a.wout");

@@ -12,8 +12,8 @@
 
 namespace modeldiff {
 
-// Writes C (a.units x b.units, row-major) to out. A and B must have equal
-// fan_in, out_rows and block (units may differ). Each C[i, j] is summed in
+// Writes C (a.units x b.units, row-major) to out. A and B have equal fan_in, out_rows
+// and block (units may differ; the caller checks). Each C[i, j] is summed in
 // float64 in one fixed order (incoming weights, bias, then outgoing weights in
 // (o, t) order, no fused multiply-add), so the result depends neither on
 // `threads` (0 = hardware concurrency; small problems run on the calling

@@ -7,7 +7,8 @@ import { ModeldiffError } from '../lib/errors';
 import { divergencePerSample, divergencePerSampleSync } from '../lib/function/divergence';
 import { native } from '../lib/native';
 import { withRowOffset } from '../lib/native/call';
-import { featureGrams } from '../lib/represent/gram';
+import { featureGrams, sampleGram } from '../lib/represent/gram';
+import { linearSumAssignmentSync, matchingSimilarity } from '../lib/weights/kernels';
 
 const out = (rows: number[][]) => ({ data: Float64Array.from(rows.flat()), n: rows.length, k: rows[0]!.length });
 
@@ -78,4 +79,20 @@ t.test('the binding checks types and buffer sizes, in both forms', async (t) => 
     message: /^matchingSimilarity: b\.bin has 3 elements, expected 2$/,
   });
   t.throws(() => native.applyPermutationSync({ layer, perm: Int32Array.from([1, 1]) }), { code: 'INVALID_ARGUMENT', message: /not a permutation/ });
+  // b is read with a's row length: the binding refuses unequal dimensions (a buffer-size check).
+  const wide = { ...layer, fanIn: 2, win: new Float64Array(4) };
+  t.throws(() => native.matchingSimilaritySync({ a: layer, b: wide }), { code: 'INVALID_ARGUMENT', message: /^matchingSimilarity: b\.fanIn, b\.outRows and b\.block must equal a's$/ });
+});
+
+t.test('values and shapes are checked in TypeScript, before the call', async (t) => {
+  const x = { data: new Float64Array(6), n: 3, p: 2 };
+  await t.rejects(featureGrams(x, { data: new Float64Array(4), n: 2, p: 2 }), { code: 'SHAPE_MISMATCH', message: /^feature Gram: X has 3 samples but feature Gram: Y has 2/ });
+  await t.rejects(featureGrams(x, { data: new Float64Array(5), n: 3, p: 2 }), { code: 'SHAPE_MISMATCH', message: /^feature Gram: Y: data has 5 values, expected n×p = 3×2$/ });
+  await t.rejects(sampleGram({ data: new Float64Array(5), n: 3, p: 2 }, 'dot'), { code: 'SHAPE_MISMATCH', message: /^sample Gram: X: data has 5 values/ });
+  await t.rejects(sampleGram(x, 'dot', { threads: 0 }), { code: 'INVALID_ARGUMENT', message: /^sample Gram: threads must be an integer >= 1, got 0$/ });
+  // Row and column indices are 32-bit in the kernels: 2^31 rows are refused before anything is allocated.
+  t.throws(() => linearSumAssignmentSync(new Float64Array(0), 2 ** 31, 0), { code: 'INVALID_ARGUMENT', message: /rows must be a non-negative integer below 2\^31, got 2147483648/ });
+  t.throws(() => linearSumAssignmentSync(new Float64Array(0), 0, 2 ** 31), { code: 'INVALID_ARGUMENT', message: /cols must be a non-negative integer below 2\^31/ });
+  const layer = (fanIn: number) => ({ win: new Float64Array(2 * fanIn), bin: new Float64Array(2), wout: new Float64Array(2), units: 2, fanIn, outRows: 1, block: 1 });
+  t.throws(() => matchingSimilarity(layer(1), layer(2)), { code: 'INVALID_ARGUMENT', message: /a\.fanIn \(1\) differs from b\.fanIn \(2\)/ });
 });

@@ -4,7 +4,7 @@
  */
 import { callNative, checkKernelOptions } from '../native/call';
 import type { Isa } from '../native/capabilities';
-import type { ActivationMatrix } from './matrix';
+import { type ActivationMatrix, checkActivations, checkSameSamples } from './matrix';
 
 export interface KernelOptions {
   /** Force a SIMD path (tests, benchmarks); default: the best supported. */
@@ -31,6 +31,7 @@ export interface FeatureGrams {
 
 /** Xcᵀ·Xc, Xcᵀ·Yc, Ycᵀ·Yc and centered row norms, in one pass over [X | Y]. */
 export async function featureGrams(x: ActivationMatrix, y: ActivationMatrix, options: KernelOptions = {}): Promise<FeatureGrams> {
+  checkSameSamples(x, y, 'feature Gram: X', 'feature Gram: Y');
   checkKernelOptions(options, 'feature Gram');
   const raw = await callNative(
     'featureGram',
@@ -54,6 +55,7 @@ export async function featureGrams(x: ActivationMatrix, y: ActivationMatrix, opt
  * squared Euclidean distances between samples (`sqdist`).
  */
 export async function sampleGram(x: ActivationMatrix, kind: 'dot' | 'sqdist', options: KernelOptions = {}): Promise<Float64Array> {
+  checkActivations(x, 'sample Gram: X');
   checkKernelOptions(options, 'sample Gram');
   return callNative(
     'sampleGram',

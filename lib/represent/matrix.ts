@@ -25,10 +25,15 @@ export function checkActivations(m: ActivationMatrix, name: string): void {
   check(m.data.length === m.n * m.p, 'SHAPE_MISMATCH', `${name}: data has ${m.data.length} values, expected n×p = ${m.n}×${m.p}`);
 }
 
-/** Validates a pair: both well-formed and over the same number of samples. */
-export function checkPair(x: ActivationMatrix, y: ActivationMatrix, nameX = 'X', nameY = 'Y'): void {
+/** Validates two matrices over the same samples (any number of them). */
+export function checkSameSamples(x: ActivationMatrix, y: ActivationMatrix, nameX = 'X', nameY = 'Y'): void {
   checkActivations(x, nameX);
   checkActivations(y, nameY);
   check(x.n === y.n, 'SHAPE_MISMATCH', `${nameX} has ${plural(x.n, 'sample')} but ${nameY} has ${y.n}: representations must be computed on the same samples`);
+}
+
+/** Validates a pair: both well-formed and over the same number (at least 2) of samples. */
+export function checkPair(x: ActivationMatrix, y: ActivationMatrix, nameX = 'X', nameY = 'Y'): void {
+  checkSameSamples(x, y, nameX, nameY);
   check(x.n >= 2, 'INVALID_ARGUMENT', `${nameX}: need at least 2 samples, got ${x.n}`);
 }

@@ -45,6 +45,7 @@ export interface AssignmentOptions {
 
 const METHODS: readonly AssignmentMethod[] = ['auto', 'lapjv', 'shortest-path'];
 
+// Below 2^31: the kernels index rows, columns and units with 32-bit integers (Int32Array results).
 function isDim(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0x7fffffff;
 }
@@ -52,8 +53,8 @@ function isDim(n: unknown): n is number {
 /** Validates and converts the assignment arguments to the addon's. */
 function lsaArgs(cost: Float64Array, rows: number, cols: number, options: AssignmentOptions) {
   check(cost instanceof Float64Array, 'INVALID_ARGUMENT', 'linearSumAssignment: cost must be a Float64Array (rows × cols, row-major)');
-  check(isDim(rows), 'INVALID_ARGUMENT', `linearSumAssignment: rows must be a non-negative integer, got ${rows}`);
-  check(isDim(cols), 'INVALID_ARGUMENT', `linearSumAssignment: cols must be a non-negative integer, got ${cols}`);
+  check(isDim(rows), 'INVALID_ARGUMENT', `linearSumAssignment: rows must be a non-negative integer below 2^31, got ${rows}`);
+  check(isDim(cols), 'INVALID_ARGUMENT', `linearSumAssignment: cols must be a non-negative integer below 2^31, got ${cols}`);
   check(
     cost.length === rows * cols,
     'INVALID_ARGUMENT',
