@@ -68,6 +68,8 @@ t.test('bootstrap: seeded, thread-independent, sync = async', async (t) => {
   t.throws(() => bootstrapMeanCI([a], { replicates: 100_000_001 }), { code: 'INVALID_ARGUMENT', message: /bootstrap replicates must be an integer in \[0, 100000000\], got 100000001/ });
   t.equal(code(() => bootstrapMeanCI([a], { seed: -1 })), 'INVALID_ARGUMENT');
   t.equal(code(() => bootstrapMeanCI([a], { level: 1 })), 'INVALID_ARGUMENT');
+  // A NaN is refused before the kernel (which assumes none) sees it.
+  t.throws(() => bootstrapMeanCI([a, Float64Array.of(1, NaN, ...a.subarray(2))]), { code: 'NON_FINITE', message: /^bootstrap series 1, value 1: NaN/ });
   // Nine statistics take the kernel's general (non-unrolled) path; each equals its own single-series run.
   const many = Array.from({ length: 9 }, (_, s) => Float64Array.from(a, (v) => v + s));
   const nine = bootstrapMeanCI(many, { seed: 4, replicates: 200 });
