@@ -8,6 +8,7 @@
  * (LinearClassifier) its raw distance for all three methods.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import t from 'tap';
@@ -45,7 +46,8 @@ t.test('ZipMap outputs are read as probability rows in class order, as the zipma
   t.equal(zc.metrics.js!.mean, pc.metrics.js!.mean, 'compare: the same JS as the zipmap=False exports');
   // The CLI's outputs command writes the same rows.
   const io = captureIo();
-  const out = path.join(t.testdir(), 'p.npy');
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-sklearn-')), 'p.npy');
+  t.teardown(() => fs.rmSync(path.dirname(out), { recursive: true, force: true }));
   t.equal(await runCli(['outputs', f('sklearn_mlp-zipmap-s1.onnx'), '--data', probe, '--no-cache', '--out', out], io), 0, io.err);
   const plain = await inferOutputs(f('sklearn_mlp-nozipmap-s1.onnx'), probe, { cache: false });
   t.same(Array.from(readNpy(out).data as Float32Array), Array.from(plain.outputs.data), 'outputs --out writes the rows');

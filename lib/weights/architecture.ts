@@ -61,7 +61,8 @@ export function networkPairs(a: Network, b: Network): ParamPair[] {
 
 /**
  * Raw pairs: every weight (see counted.ts: initializers feeding weighted ops,
- * and weights held in ai.onnx.ml attributes), matched by name and shape.
+ * and weights held in ai.onnx.ml attributes), matched by name and shape, or,
+ * when the names differ, by where the graph reads them (pairsByUse).
  * A model with no weights at all is an error, not a distance of 0.
  *
  * Names and shapes are checked here, from the graph alone; each initializer
@@ -73,19 +74,22 @@ export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPairSource[] 
   const initsB = new Map(graphOf(b).initializer.map((t) => [t.name ?? '', t]));
   const initsA = new Map(graphOf(a).initializer.map((t) => [t.name ?? '', t]));
   const namesA = new Set(ca.initializers);
-  for (const name of cb.initializers) {
-    if (!namesA.has(name)) throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} of ${b.label} has no counterpart in ${a.label}`);
-  }
   const namesB = new Set(cb.initializers);
-  const pairs: ParamPairSource[] = ca.initializers.map((name) => {
-    const ta = initsA.get(name)!;
-    const tb = initsB.get(name);
-    if (!tb || !namesB.has(name)) throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} of ${a.label} has no counterpart in ${b.label}`);
+  const missing =
+    cb.initializers.filter((n) => !namesA.has(n)).map((n) => `initializer ${n} of ${b.label} has no counterpart in ${a.label}`)[0] ??
+    ca.initializers.filter((n) => !namesB.has(n)).map((n) => `initializer ${n} of ${a.label} has no counterpart in ${b.label}`)[0];
+  const named = missing === undefined ? ca.initializers.map((n): [string, string] => [n, n]) : pairsByUse(a, b, namesA, namesB);
+  if (!named) throw new ModeldiffError('ARCHITECTURE_MISMATCH', missing!);
+  const pairs: ParamPairSource[] = named.map(([na, nb]) => {
+    const ta = initsA.get(na)!;
+    const tb = initsB.get(nb)!;
     const da = tensorDims(ta);
     const db = tensorDims(tb);
     if (da.join() !== db.join()) {
-      throw new ModeldiffError('ARCHITECTURE_MISMATCH', `initializer ${name} has shape [${da}] in ${a.label} but [${db}] in ${b.label}`);
+      const which = na === nb ? `initializer ${na} has` : `initializers ${na} and ${nb} have`;
+      throw new ModeldiffError('ARCHITECTURE_MISMATCH', `${which} shape [${da}] in ${a.label} but [${db}] in ${b.label}`);
     }
+    const name = na === nb ? na : `${na} / ${nb}`;
     return () => ({ name, a: finite(ta, a), b: finite(tb, b) });
   });
   const attrsB = new Map(cb.attributes.map((w) => [w.name, w.data]));
@@ -99,6 +103,29 @@ export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPairSource[] 
     }
     pairs.push({ name: w.name, a: w.data, b: other });
   }
+  return pairs;
+}
+
+/**
+ * Weights paired by where they are read (node and input slot) when their
+ * names differ: an exporter that merges identical constants (the zero
+ * biases of a fresh network) gives one model a single initializer where the
+ * other has one per layer. The merged tensor is then tied: paired, and
+ * counted, once per layer reading it (as canonical and aligned count it).
+ * Undefined when the two graphs do not read their weights at the same places.
+ */
+function pairsByUse(a: OnnxModel, b: OnnxModel, weightsA: Set<string>, weightsB: Set<string>): Array<[string, string]> | undefined {
+  const uses = (model: OnnxModel, weights: Set<string>) =>
+    graphOf(model).node.flatMap((n, i) => (n.input ?? []).map((x, slot) => ({ x, at: `${i}:${slot}` })).filter((u) => weights.has(u.x)));
+  const [ua, ub] = [uses(a, weightsA), uses(b, weightsB)];
+  if (ua.length !== ub.length || ua.some((u, k) => u.at !== ub[k].at)) return undefined;
+  const seen = new Set<string>();
+  const pairs: Array<[string, string]> = [];
+  ua.forEach((u, k) => {
+    const key = JSON.stringify([u.x, ub[k].x]);
+    if (!seen.has(key)) pairs.push([u.x, ub[k].x]);
+    seen.add(key);
+  });
   return pairs;
 }
 
