@@ -10,13 +10,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 import t from 'tap';
 
-import { graphOf, readOnnx, tensorDims, tensorToFloat64 } from '../lib/io/onnx';
+import { encodeOnnx, graphOf, onnx, readOnnx, tensorDims, tensorToFloat64 } from '../lib/io/onnx';
 import { weightDistance } from '../lib/weights';
 import { initializerPairs } from '../lib/weights/architecture';
 import { mlpSizes, writeBigMlp } from '../scripts/make-big-mlp';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 
 const WIDTH = 512;
 const DEPTH = 6; // hidden layers: 5 W×W matrices of 1 MiB (float32) per model
@@ -47,6 +52,32 @@ function watchReads<T>(run: () => T, onRead: (length: number) => void = () => {}
   }
 }
 
+t.test('a model file is read by its structure, never whole, and its weights not at all', async (t) => {
+  const size = fs.statSync(fileA).size;
+  const { result: model, reads } = watchReads(() => readOnnx(fileA));
+  const read = reads.reduce((a, b) => a + b, 0);
+  t.ok(Math.max(...reads) <= 64 * 1024, `reads of at most one 64 KiB window (largest ${Math.max(...reads)} bytes)`);
+  t.ok(read < 0.1 * size, `${read} of the file's ${size} bytes read at load (the weights are skipped)`);
+  const eager = readOnnx(new Uint8Array(fs.readFileSync(fileA)));
+  for (const [i, x] of graphOf(model).initializer.entries()) {
+    const [lazy, want] = [tensorToFloat64(x), tensorToFloat64(graphOf(eager).initializer[i])];
+    t.ok(lazy.length === want.length && lazy.every((v, k) => v === want[k]), `${x.name}: equals the eager reading`);
+  }
+});
+
+t.test('a field longer than the read window, kept in the graph, is read whole and equals the file', async (t) => {
+  const proto = onnx.ModelProto.decode(fs.readFileSync(fileA));
+  const doc = 'weights '.repeat(20000); // 160 kB: spans several windows
+  proto.graph!.docString = doc;
+  proto.graph!.node![0].docString = 'first node';
+  const file = path.join(dir, 'doc.onnx');
+  fs.writeFileSync(file, onnx.ModelProto.encode(proto).finish());
+  const model = readOnnx(file);
+  t.equal(graphOf(model).docString, doc);
+  t.equal(graphOf(model).node[0].docString, 'first node');
+  t.same(encodeOnnx(model), fs.readFileSync(file), 're-encoding gives the file back byte for byte');
+});
+
 t.test('raw pairs are checked from the graph and read one pair at a time, when used', async (t) => {
   const [ma, mb] = [readOnnx(fileA), readOnnx(fileB)];
   const { result: pairs, reads } = watchReads(() => initializerPairs(ma, mb));
@@ -62,7 +93,26 @@ t.test('raw pairs are checked from the graph and read one pair at a time, when u
   }
 });
 
-t.test('weights --method raw equals a float64 reference', async (t) => {
+t.test('weights --method raw holds one tensor pair, and its numbers equal a float64 reference', async (t) => {
+  gc();
+  gc(); // V8 frees array buffers after a GC concurrently: the second GC waits for that
+  const baseline = process.memoryUsage().arrayBuffers;
+  let held = 0;
+  // At each file read, what is still held after a full GC: the previous pairs must be gone.
+  // (weightDistance does the raw part synchronously, before its first await.)
+  const watched = watchReads(() => weightDistance(fileA, fileB, { methods: ['raw'] }), (length) => {
+    if (length < PAIR / 4) return; // a bias, or the graph's structure: too small to matter
+    gc();
+    gc();
+    held = Math.max(held, process.memoryUsage().arrayBuffers - baseline);
+  });
+  const r = await watched.result;
+  const models = 2 * (fs.statSync(fileA).size + fs.statSync(fileB).size);
+  const mib = (x: number) => `${(x / 2 ** 20).toFixed(2)} MiB`;
+  // Reading a pair's second tensor, its first and the buffer the read fills are held: one
+  // pair, which the measure must see (more would be an earlier pair kept alive).
+  t.ok(held >= 0.75 * PAIR && held <= 1.25 * PAIR, `one pair held at most while reading (${mib(held)}; a pair is ${mib(PAIR)}, both models ${mib(models)})`);
+
   // The reference: every tensor decoded eagerly from the file's bytes, summed in float64 here.
   const [ea, eb] = [fileA, fileB].map((f) => graphOf(readOnnx(new Uint8Array(fs.readFileSync(f)))).initializer);
   let [dd, aa, bb, ab] = [0, 0, 0, 0];
@@ -78,11 +128,6 @@ t.test('weights --method raw equals a float64 reference', async (t) => {
     dd += d2;
     return { name: ta.name, l2: Math.sqrt(d2) };
   });
-  const models = 2 * ea.reduce((n, x) => n + 4 * tensorDims(x).reduce((p, q) => p * q, 1), 0);
-  t.ok(models > 4 * PAIR, 'the two models are several pairs big');
-
-  const r = await weightDistance(fileA, fileB, { methods: ['raw'] });
-
   const raw = r.raw!;
   const close = (got: number, want: number) => Math.abs(got - want) <= 1e-12 * Math.abs(want);
   t.same(raw.layers.map((l) => l.name), perTensor.map((l) => l.name));

@@ -211,7 +211,7 @@ interface Frame {
  * the error (the caller names the file and picks the code).
  */
 export function checkProtobuf(bytes: Uint8Array, schema: MessageSchema, fail: (why: string) => ModeldiffError): Uint8Array {
-  const walker = new Walker(bytes, fail);
+  const walker = new Walker(new MemoryBytes(bytes), fail);
   walker.walk(0, bytes.length, schema, 0, null);
   if (!walker.misreadVarint) return bytes;
   const out: Uint8Array[] = [];
@@ -227,18 +227,79 @@ export interface RawDataRange {
   length: number;
 }
 
+/** A file (or any byte store) read by ranges: `read(offset, length)` returns those bytes. */
+export interface RangeReader {
+  readonly length: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
 /**
- * Check model bytes (as checkProtobuf) and return them without the raw_data of the main
- * graph's initializers, plus where each one's bytes are: the weights can then be read from
- * the file one tensor at a time instead of keeping the whole file alive.
+ * Check a model (as checkProtobuf) and return it without the raw_data of the main graph's
+ * initializers, plus where each one's bytes are: the weights can then be read one tensor at
+ * a time instead of keeping the whole model in memory. Given a RangeReader (a model file),
+ * the walk reads the file through a small window and jumps over each detached raw_data, so
+ * the weights are never read here at all.
  */
-export function detachInitializerData(bytes: Uint8Array, fail: (why: string) => ModeldiffError): { model: Uint8Array; ranges: RawDataRange[] } {
+export function detachInitializerData(source: Uint8Array | RangeReader, fail: (why: string) => ModeldiffError): { model: Uint8Array; ranges: RawDataRange[] } {
+  const bytes = source instanceof Uint8Array ? new MemoryBytes(source) : new WindowBytes(source);
   const walker = new Walker(bytes, fail);
-  walker.walk(0, bytes.length, ONNX_MODEL, 0, null);
   const out: Uint8Array[] = [];
   walker.detach = [];
+  // One pass: it checks what it emits (and emits minimal varints, so no second pass is needed).
   walker.walk(0, bytes.length, ONNX_MODEL, 0, out);
   return { model: concat(out), ranges: walker.detach };
+}
+
+/** What the walk reads: one byte at a time, and ranges to emit. */
+interface Bytes {
+  readonly length: number;
+  at(pos: number): number;
+  /** Bytes [start, end), never modified by the walk (a view in memory, a copy from a file). */
+  slice(start: number, end: number): Uint8Array;
+}
+
+class MemoryBytes implements Bytes {
+  constructor(private readonly bytes: Uint8Array) {}
+  get length(): number {
+    return this.bytes.length;
+  }
+  at(pos: number): number {
+    return this.bytes[pos];
+  }
+  slice(start: number, end: number): Uint8Array {
+    return this.bytes.subarray(start, end);
+  }
+}
+
+/**
+ * A RangeReader seen through a window of WINDOW bytes: reading the message structure costs
+ * one read per window, and a skipped field longer than the window (a weight's raw_data) is
+ * never read.
+ */
+class WindowBytes implements Bytes {
+  static readonly WINDOW = 1 << 16;
+  private window: Uint8Array = new Uint8Array(0);
+  private start = 0;
+
+  constructor(private readonly reader: RangeReader) {}
+
+  get length(): number {
+    return this.reader.length;
+  }
+
+  at(pos: number): number {
+    const i = pos - this.start;
+    if (i >= 0 && i < this.window.length) return this.window[i];
+    this.start = pos;
+    this.window = this.reader.read(pos, Math.min(WindowBytes.WINDOW, this.reader.length - pos));
+    return this.window[0];
+  }
+
+  slice(start: number, end: number): Uint8Array {
+    const i = start - this.start;
+    if (i >= 0 && end - this.start <= this.window.length) return this.window.slice(i, end - this.start);
+    return this.reader.read(start, end - start);
+  }
 }
 
 class Walker {
@@ -252,7 +313,7 @@ class Walker {
   private readonly stack: Frame[] = [];
 
   constructor(
-    private readonly bytes: Uint8Array,
+    private readonly bytes: Bytes,
     private readonly fail: (why: string) => ModeldiffError,
   ) {}
 
@@ -274,7 +335,7 @@ class Walker {
     let scale = 1;
     for (let i = 0; i < 10; i++) {
       if (this.pos >= end) throw this.error(schema, field, 'truncated varint');
-      const b = this.bytes[this.pos++];
+      const b = this.bytes.at(this.pos++);
       if (i < 5) lo = (lo | ((b & 0x7f) << (7 * i))) >>> 0;
       value += (b & 0x7f) * scale;
       scale *= 128;
@@ -317,14 +378,14 @@ class Walker {
           const is32 = field?.kind === 'int32' || field?.kind === 'enum';
           if (is32) this.read32(v.length);
           if (field?.kind === 'enum' && (v.lo | 0) < 0) throw this.error(schema, name, `negative enum value ${v.lo | 0}`);
-          if (out) out.push(is32 ? encodeInt32(v.lo | 0) : this.bytes.subarray(this.varintStart, this.pos));
+          if (out) out.push(is32 ? encodeInt32(v.lo | 0) : this.bytes.slice(this.varintStart, this.pos));
           break;
         }
         case 1:
         case 5: {
           const size = wire === 1 ? 8 : 4;
           if (this.pos + size > end) throw this.error(schema, name, `truncated ${WIRE_NAMES[wire]} value`);
-          if (out) out.push(this.bytes.subarray(this.pos, this.pos + size));
+          if (out) out.push(this.bytes.slice(this.pos, this.pos + size));
           this.pos += size;
           break;
         }
@@ -351,7 +412,7 @@ class Walker {
             this.detach.push({ initializer: this.stack[1].index, offset: bodyStart, length: len.value });
             if (out) out[tagAt] = new Uint8Array(0); // the field goes entirely, tag included
           } else if (out) {
-            out.push(encodeVarint(len.value), this.bytes.subarray(bodyStart, bodyEnd));
+            out.push(encodeVarint(len.value), this.bytes.slice(bodyStart, bodyEnd));
           }
           this.pos = bodyEnd;
         }
@@ -370,7 +431,7 @@ class Walker {
     if (field.kind === 'float' || field.kind === 'double') {
       const size = field.kind === 'float' ? 4 : 8;
       if (length % size !== 0) throw this.error(schema, field.name, `packed ${field.kind} data of ${length} bytes is not a whole number of values`);
-      if (out) out.push(encodeVarint(length), this.bytes.subarray(start, end));
+      if (out) out.push(encodeVarint(length), this.bytes.slice(start, end));
       return;
     }
     const is32 = field.kind === 'int32';
@@ -379,7 +440,7 @@ class Walker {
     while (this.pos < end) {
       const v = this.varint(end, schema, field.name);
       if (is32) this.read32(v.length);
-      if (out) values.push(is32 ? encodeInt32(v.lo | 0) : this.bytes.subarray(this.varintStart, this.pos));
+      if (out) values.push(is32 ? encodeInt32(v.lo | 0) : this.bytes.slice(this.varintStart, this.pos));
     }
     if (out) {
       const body = concat(values);

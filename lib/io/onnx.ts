@@ -49,17 +49,31 @@ export function toNumber(x: Int64 | null | undefined): number {
  */
 export function readOnnx(source: OnnxSource): OnnxModel {
   if (typeof source === 'string') {
-    let bytes: Uint8Array;
-    try {
-      bytes = fs.readFileSync(source);
-    } catch (cause) {
+    const cannot = (cause: unknown) => {
+      if (cause instanceof ModeldiffError) return cause;
       const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO';
-      throw new ModeldiffError(code, `cannot read ONNX model ${source}: ${(cause as Error).message}`, { cause });
+      return new ModeldiffError(code, `cannot read ONNX model ${source}: ${(cause as Error).message}`, { cause });
+    };
+    let fd: number;
+    try {
+      fd = fs.openSync(source, 'r');
+    } catch (cause) {
+      throw cannot(cause);
     }
-    const { model, ranges } = detachInitializerData(bytes, (why) => new ModeldiffError('BAD_ONNX', `${source} is not a valid ONNX model: ${why}`));
-    const decoded = decodeOnnx(model, source, path.dirname(path.resolve(source)));
+    let detached: ReturnType<typeof detachInitializerData>;
+    try {
+      // The model's structure is read through a small window; the weights' bytes are skipped
+      // (located, not read): a model file is never read whole.
+      const reader = { length: fs.fstatSync(fd).size, read: (offset: number, length: number) => readAt(fd, offset, length, `cannot read ONNX model ${source}`) };
+      detached = detachInitializerData(reader, (why) => new ModeldiffError('BAD_ONNX', `${source} is not a valid ONNX model: ${why}`));
+    } catch (cause) {
+      throw cannot(cause);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const decoded = decodeOnnx(detached.model, source, path.dirname(path.resolve(source)));
     const initializers = graphOf(decoded).initializer;
-    for (const r of ranges) {
+    for (const r of detached.ranges) {
       const t = initializers[r.initializer];
       // External data (set up by decodeOnnx) wins over raw_data, as before.
       if (Object.getOwnPropertyDescriptor(t, 'rawData')?.get) continue;
@@ -161,21 +175,26 @@ function lazyRawData(t: onnx.ITensorProto, file: string, offset: number, length:
 
 /** Bytes [offset, offset + length) of a file, by positioned reads (offsets past 2 GB work). */
 function readRange(file: string, offset: number, length: number, label: string): Uint8Array {
-  const out = Buffer.allocUnsafe(length);
   let fd: number | undefined;
   try {
     fd = fs.openSync(file, 'r');
-    let done = 0;
-    while (done < length) {
-      const got = fs.readSync(fd, out, done, length - done, offset + done);
-      if (got === 0) throw new ModeldiffError('IO', `${label}: the file shrank while it was being read`);
-      done += got;
-    }
+    return readAt(fd, offset, length, label);
   } catch (cause) {
     if (cause instanceof ModeldiffError) throw cause;
     throw new ModeldiffError('IO', `${label}: ${(cause as Error).message}`, { cause });
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Bytes [offset, offset + length) of an open file; a file that ends early is an IO error. */
+function readAt(fd: number, offset: number, length: number, label: string): Uint8Array {
+  const out = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const got = fs.readSync(fd, out, done, length - done, offset + done);
+    if (got === 0) throw new ModeldiffError('IO', `${label}: the file shrank while it was being read`);
+    done += got;
   }
   return out;
 }

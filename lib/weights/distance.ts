@@ -52,16 +52,23 @@ function finish(s: Sums): { l2: number; relative: number; cosine: number } {
 export function weightDistances(pairs: Iterable<ParamPairSource>): WeightDistanceSummary {
   const total: Sums = { dd: 0, aa: 0, bb: 0, ab: 0 };
   const layers: TensorDistance[] = [];
-  for (const source of pairs) {
-    const { name, a, b } = typeof source === 'function' ? source() : source;
-    const s = sums(a, b);
-    total.dd += s.dd;
-    total.aa += s.aa;
-    total.bb += s.bb;
-    total.ab += s.ab;
-    layers.push({ name, ...finish(s), size: a.length });
-  }
+  for (const source of pairs) layers.push(addPair(source, total));
   return { ...finish(total), layers };
+}
+
+/**
+ * One pair's distance, its sums added to `total`. A function of its own so that the pair's
+ * arrays die when it returns: a loop body's locals stay referenced from the frame until
+ * overwritten, which would keep the previous pair alive while the next one is read.
+ */
+function addPair(source: ParamPairSource, total: Sums): TensorDistance {
+  const { name, a, b } = typeof source === 'function' ? source() : source;
+  const s = sums(a, b);
+  total.dd += s.dd;
+  total.aa += s.aa;
+  total.bb += s.bb;
+  total.ab += s.ab;
+  return { name, ...finish(s), size: a.length };
 }
 
 /** The four sums of one pair, in float64 whatever the arrays hold (float32 views are read as they are). */
