@@ -1,6 +1,10 @@
 // Node-API glue for the divergence kernels (src/divergence.hpp), on binding/binding.hpp:
-//   divergencePerSample[Sync]({ a, b, n, k, measures, kind, epsilon?, bits?, cost?, isa?, threads? })
-//     -> Record<measure, Float64Array n>; error `input` 0 = a, 1 = b
+//   divergencePerSample[Sync]({ a, b, n, k, measures, kind, epsilon?, bits?, cost?, isa?, threads?,
+//                               topk?, targets? })
+//     -> { values: Record<measure, Float64Array n>, top?: [Int32Array n*topk, same for b],
+//          targetLogProb?: [Float64Array n, same for b], targetProb?: [...] }; error `input` 0 = a,
+//     1 = b. top / targetLogProb / targetProb (dv::RowExtras) only when topk >= 1 / targets
+//     (Int32Array n, -1 = none) are given.
 //   divergencePairwise[Sync]({ models, n, k, measure, kind, epsilon?, bits?, cost?, isa?, threads? })
 //     -> Float64Array N x N; error `input` = model index
 //   divergenceMemoryRead[Sync]({ data, length, threads? }) -> sum: the benchmark's memory-read
@@ -53,6 +57,9 @@ struct PerSample {
   dv::Options opt;
   std::vector<Output<double>> outs;
   double* out_ptrs[dv::kNumMeasures] = {};
+  dv::RowExtras extras;
+  Output<int32_t> top[2];
+  Output<double> target_log_prob[2], target_prob[2];
 
   explicit PerSample(Args& args) : n(args.size("n")), k(args.size("k")) {
     a = args.floats("a", n * k);
@@ -67,11 +74,38 @@ struct PerSample {
       outs.emplace_back(args.env(), n);
       out_ptrs[m] = outs.back().data;
     }
+    if (args.has("topk")) extras.topk = args.size("topk");
+    if (args.has("targets")) extras.targets = args.array<int32_t>("targets", n);
+    for (int i = 0; i < 2; ++i) {
+      if (extras.topk > 0) {
+        top[i] = Output<int32_t>(args.env(), modeldiff_binding::product(args, {n, extras.topk}));
+        extras.top[i] = top[i].data;
+      }
+      if (extras.targets) {
+        target_log_prob[i] = Output<double>(args.env(), n);
+        target_prob[i] = Output<double>(args.env(), n);
+        extras.target_log_prob[i] = target_log_prob[i].data;
+        extras.target_prob[i] = target_prob[i].data;
+      }
+    }
   }
-  void run() { dv::per_sample(matrix_of(a), matrix_of(b), n, k, mask, opt, out_ptrs); }
+  void run() { dv::per_sample(matrix_of(a), matrix_of(b), n, k, mask, opt, out_ptrs, extras); }
   Napi::Value result(Napi::Env env) {
+    Napi::Object values = Napi::Object::New(env);
+    for (size_t i = 0; i < measures.size(); ++i) values.Set(dv::measure_name(measures[i]), outs[i].value());
     Napi::Object o = Napi::Object::New(env);
-    for (size_t i = 0; i < measures.size(); ++i) o.Set(dv::measure_name(measures[i]), outs[i].value());
+    o.Set("values", values);
+    auto pair = [&](const char* key, const auto& outs2) {
+      Napi::Array p = Napi::Array::New(env, 2);
+      p.Set(0u, outs2[0].value());
+      p.Set(1u, outs2[1].value());
+      o.Set(key, p);
+    };
+    if (extras.topk > 0) pair("top", top);
+    if (extras.targets) {
+      pair("targetLogProb", target_log_prob);
+      pair("targetProb", target_prob);
+    }
     return o;
   }
 };

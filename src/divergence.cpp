@@ -54,14 +54,17 @@ struct Plan {
   bool need_logs;
   bool need_label;
   bool need_dist;  // some requested measure reads the distributions (not only argmax / raw rows)
+  bool need_softmax;  // logits: build p / lp (need_dist, or a target's log-probability)
   uint32_t measures;
+  const RowExtras* extras;  // per_sample's top-k / targets; null in pairwise
   MeasureSpec spec;
   const double* cost;
   const RowKernels* kern;
 };
 
-Plan make_plan(size_t k, uint32_t measures, const Options& opt) {
+Plan make_plan(size_t k, uint32_t measures, const Options& opt, const RowExtras* extras = nullptr) {
   Plan pl{};
+  pl.extras = extras != nullptr && extras->any() ? extras : nullptr;
   pl.kind = opt.kind;
   pl.k = k;
   const bool sig = opt.kind == Kind::Sigmoid || opt.kind == Kind::SigmoidLogit;
@@ -90,6 +93,7 @@ Plan make_plan(size_t k, uint32_t measures, const Options& opt) {
   s.have_logs = pl.need_logs;
   pl.need_label = has(kDisagreement);
   pl.need_dist = s.kl || s.kl_reverse || s.js || s.tv || s.hellinger || s.emd || has(kEmdCost);
+  pl.need_softmax = pl.need_dist || (pl.extras != nullptr && pl.extras->targets != nullptr);
   pl.cost = opt.cost;
   if (has(kEmdCost)) {
     if (!opt.cost) throw Error("INVALID_ARGUMENT", -1, -1, "measure 'emd-cost' needs a cost matrix (option cost)");
@@ -110,9 +114,11 @@ Plan make_plan(size_t k, uint32_t measures, const Options& opt) {
 // One prepared row: raw values x (kpadraw), distribution p and log-distribution lp (kpad).
 struct RowBuf {
   std::vector<double> store;
+  std::vector<double> top_vals;  // the top-k kernel's scratch
   double *x, *p, *lp;
   int label = 0;
   void init(const Plan& pl) {
+    if (pl.extras) top_vals.assign(pl.extras->topk + 1, 0.0);
     store.assign(pl.kpadraw + 2 * pl.kpad, 0.0);
     x = store.data();
     p = x + pl.kpadraw;
@@ -145,18 +151,49 @@ double value_at(const Matrix& m, size_t row) {
   }
 }
 
+// The target class of `row`, -1 = none.
+int32_t target_of(const Plan& pl, size_t row) {
+  return pl.extras != nullptr && pl.extras->targets != nullptr ? pl.extras->targets[row] : -1;
+}
+
+// The extras of one prepared row of input `matrix` (0 = a, 1 = b): the target's probability
+// and log-probability under the unsmoothed distribution (p_t, lp_t; ignored without targets),
+// and the top-k of `scores` (the raw row, or the Bernoulli pair), whose first id is the row's
+// label.
+void record_extras(const Plan& pl, long matrix, size_t row, double p_t, double lp_t, const double* scores,
+                   size_t classes, RowBuf& b) {
+  const RowExtras& ex = *pl.extras;
+  if (ex.targets) {
+    const bool has = ex.targets[row] >= 0;
+    ex.target_prob[matrix][row] = has ? p_t : NAN;
+    ex.target_log_prob[matrix][row] = has ? lp_t : NAN;
+  }
+  if (ex.topk > 0) {
+    int32_t* ids = ex.top[matrix] + row * ex.topk;
+    pl.kern->top(scores, classes, ex.topk, ids, b.top_vals.data());
+    b.label = ids[0];
+  }
+}
+
 // Fill `b` from row `row` of `m`; throws Error naming (matrix, row) on bad input.
 void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b) {
   const RowKernels& K = *pl.kern;
   if (pl.kind == Kind::Logits || pl.kind == Kind::Probs) {
     const size_t esz = m.f32 ? sizeof(float) : sizeof(double);
     K.widen(static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, pl.k, pl.kpadraw, b.x);
-    if (pl.kind == Kind::Logits && !pl.need_dist) {
+    bool labelled = false;
+    if (pl.kind == Kind::Logits && !pl.need_softmax) {
       // Only argmax / raw-row measures: no softmax needed, just the finiteness check.
       if (!K.finite(b.x, pl.kpadraw)) row_error(kRowNonFinite, matrix, row, 0);
+      if (pl.extras) record_extras(pl, matrix, row, NAN, NAN, b.x, pl.k, b), labelled = true;
     } else if (pl.kind == Kind::Logits) {
       int st = K.logits(b.x, pl.k, pl.kpad, b.p, b.lp);
       if (st != kRowOk) row_error(st, matrix, row, 0);
+      if (pl.extras) {
+        const int32_t t = target_of(pl, row);
+        record_extras(pl, matrix, row, t >= 0 ? b.p[t] : NAN, t >= 0 ? b.lp[t] : NAN, b.x, pl.k, b);
+        labelled = true;
+      }
       if (pl.eps > 0) {
         K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
         K.logs(b.p, b.lp, pl.ke, pl.kpad);
@@ -165,13 +202,18 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
       double sum = 0;
       int st = K.probs(b.x, pl.k, pl.kpad, &sum);
       if (st != kRowOk) row_error(st, matrix, row, sum);
+      if (pl.extras) {
+        const int32_t t = target_of(pl, row);
+        record_extras(pl, matrix, row, t >= 0 ? b.x[t] : NAN, t >= 0 ? std::log(b.x[t]) : NAN, b.x, pl.k, b);
+        labelled = true;
+      }
       if (pl.eps > 0) {
         std::memcpy(b.p, b.x, pl.kpad * sizeof(double));
         K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
       }
       if (pl.need_logs) K.logs(b.p, b.lp, pl.ke, pl.kpad);
     }
-    if (pl.need_label) b.label = static_cast<int>(K.argmax(b.x, pl.k));
+    if (pl.need_label && !(labelled && pl.extras->topk > 0)) b.label = static_cast<int>(K.argmax(b.x, pl.k));
     return;
   }
   // Sigmoid kinds: one column -> Bernoulli [1 - s, s].
@@ -192,6 +234,14 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
     b.lp[0] = -softplus(v);
     b.lp[1] = -softplus(-v);
     b.label = v > 0 ? 1 : 0;
+  }
+  if (pl.extras) {
+    // Ranked by the pair's logits [0, v] for sigmoid-logit, so ties (v = 0) go to class 0 as the
+    // label does, even where the two probabilities round equal.
+    const double logit_pair[2] = {0.0, v};
+    const int32_t t = target_of(pl, row);
+    record_extras(pl, matrix, row, t >= 0 ? b.p[t] : NAN, t >= 0 ? b.lp[t] : NAN,
+                  pl.kind == Kind::Sigmoid ? b.p : logit_pair, 2, b);
   }
   if (pl.eps > 0) {
     K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
@@ -294,21 +344,24 @@ void write_batch(const Plan& pl, const BatchSums& s, size_t rows, size_t r0, dou
 constexpr size_t kBatchMaxClasses = 64;
 
 void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t measures, const Options& opt,
-                double* const out[kNumMeasures]) {
+                double* const out[kNumMeasures], const RowExtras& extras) {
   if (n == 0 || k == 0) throw Error("INVALID_ARGUMENT", -1, -1, "inputs must have at least one row and one column");
-  const Plan pl = make_plan(k, measures, opt);
+  const Plan pl = make_plan(k, measures, opt, &extras);
   auto row_path = [&](size_t begin, size_t end, RowBuf& ra, RowBuf& rb) {
     for (size_t row = begin; row < end; ++row) {
       prepare(pl, a, 0, row, ra);
       prepare(pl, b, 1, row, rb);
+      if (measures == 0) continue;
       RowSums r;
       measure_pair(pl, pl.spec, ra, rb, &r);
       for (int m = 0; m < kNumMeasures; ++m)
         if ((measures >> m) & 1u) out[m][row] = finalize(pl, m, r, ra, rb);
     }
   };
+  // The extras (top-k, targets) are row-path work: the lane-per-row tiles have no per-row
+  // top-k, and rows of at most kBatchMaxClasses are cheap row by row anyway.
   const bool batchable = (pl.kind == Kind::Logits || pl.kind == Kind::Probs) && k <= kBatchMaxClasses &&
-                         !((measures >> kEmdCost) & 1u);
+                         !((measures >> kEmdCost) & 1u) && pl.extras == nullptr;
   if (!batchable) {
     parallel_ranges(n, threads_for(n, k, opt.threads), [&](size_t begin, size_t end) {
       RowBuf ra, rb;

@@ -63,10 +63,29 @@ struct Options {
 // 0 = first input, 1 = second, or the model index for pairwise, and the row at fault.
 using modeldiff::Error;
 
+// What the token summaries read besides the measures, computed in the same pass over each row
+// (so a [rows, V] logits batch is read and softmaxed once). Per input i (0 = a, 1 = b):
+//   top[i][row * topk ..]: the topk classes with the largest inputs (logits or probabilities;
+//     for the sigmoid kinds the Bernoulli pair [1 - s, s]), best first, ties to the lower id;
+//     top-1 is the argmax.
+//   target_log_prob[i][row], target_prob[i][row]: log p and p of class targets[row] under the
+//     input's distribution before smoothing (float64; log p stays exact where p underflows to
+//     0); NaN where targets[row] < 0.
+// Valid values are the caller's to check: 1 <= topk <= classes, -1 <= targets[row] < classes.
+struct RowExtras {
+  size_t topk = 0;  // 0 = no top-k
+  int32_t* top[2] = {nullptr, nullptr};
+  const int32_t* targets = nullptr;  // n entries; null = no targets
+  double* target_log_prob[2] = {nullptr, nullptr};
+  double* target_prob[2] = {nullptr, nullptr};
+  bool any() const { return topk > 0 || targets != nullptr; }
+};
+
 // Per-sample values of every measure whose bit is set in `measures` (bit m = Measure m),
-// written to out[m][0..n). Throws Error. Results do not depend on options.threads.
+// written to out[m][0..n), and the `extras` asked for. Throws Error. Results do not depend on
+// options.threads.
 void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t measures,
-                const Options& opt, double* const out[kNumMeasures]);
+                const Options& opt, double* const out[kNumMeasures], const RowExtras& extras = RowExtras());
 
 // N models' outputs (each n x k) -> N x N row-major matrix of the mean per-sample
 // `measure`; diagonal 0. Each model's row is prepared (softmax / logs) once per pair block.

@@ -110,6 +110,36 @@ struct Kern {
     return best_i;
   }
 
+  // The K largest of x[0..k) (K <= k), best first, into ids / vals; ties keep the lower index
+  // first (numpy's stable argsort of -x). One vector pass: a block of W values is looked at only
+  // if one of them beats the current K-th best, which after the first few blocks is rare (about
+  // K ln(k / K) insertions for random rows), so the pass runs at compare-and-branch speed.
+  // x must be finite (rows are validated first).
+  static void top(const double* x, size_t k, size_t K, int32_t* ids, double* vals) {
+    size_t filled = 0;
+    double floor = -INFINITY;
+    auto insert = [&](double v, size_t j) {
+      if (filled == K && !(v > floor)) return;
+      size_t i = filled < K ? filled++ : K - 1;
+      for (; i > 0 && v > vals[i - 1]; --i) {
+        vals[i] = vals[i - 1];
+        ids[i] = ids[i - 1];
+      }
+      vals[i] = v;
+      ids[i] = static_cast<int32_t>(j);
+      if (filled == K) floor = vals[K - 1];
+    };
+    size_t i = 0;
+    for (; i + W <= k; i += W) {
+      const T v = V::load(x + i);
+      if (filled == K && !V::any(V::gt(v, V::set1(floor)))) continue;
+      double lane[kRowPad];
+      V::store(lane, v);
+      for (size_t l = 0; l < W; ++l) insert(lane[l], i + l);
+    }
+    for (; i < k; ++i) insert(x[i], i);
+  }
+
   static int probs(const double* x, size_t /*k*/, size_t kpad, double* sum_out) {  // pads read as 0
     M bad = V::mnot(V::finite(V::load(x)));
     M neg = V::lt(V::load(x), V::zero());
@@ -698,7 +728,7 @@ struct Kern {
 
   static const RowKernels& table() {
     static const RowKernels t{W,      &logits,        &probs,  &logs,     &smooth, &measure,
-                              &batch_load, &batch, &one_pass, &batch_prep, &batch_measure, &argmax, &finite, &widen, &read_sum};
+                              &batch_load, &batch, &one_pass, &batch_prep, &batch_measure, &argmax, &top, &finite, &widen, &read_sum};
     return t;
   }
 };

@@ -3,6 +3,7 @@
 // of kRowPad; pads must read as zero probability after preparation.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace modeldiff {
 namespace divergence {
@@ -83,6 +84,9 @@ struct RowKernels {
                         const double* lb, size_t k, const MeasureSpec& spec, BatchSums* out);
   // Index of the first maximum of x[0..k) (x finite).
   size_t (*argmax)(const double* x, size_t k);
+  // The K <= k largest of x[0..k) (x finite), best first, ties to the lower index: ids and
+  // values.
+  void (*top)(const double* x, size_t k, size_t K, int32_t* ids, double* vals);
   // True if x[0..kpad) (a row with its zero pads) holds no NaN or infinity.
   bool (*finite)(const double* x, size_t kpad);
   // One input row (float32 or float64) into x as doubles, pads [k, kpad) zeroed; kpad a multiple

@@ -16,7 +16,7 @@
 import { check, ModeldiffError } from '../errors';
 import { checkBooleanOption, optionsObject } from '../util/options';
 import { capabilities, type Isa, native } from '../native';
-import type { NativeDivergenceOptions } from '../native/divergence';
+import type { NativeDivergenceOptions, PerSampleCall } from '../native/divergence';
 import { functionMeasures } from '../measures/function';
 import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
 import { plural } from '../util/plural';
@@ -272,7 +272,7 @@ export async function divergencePerSample<M extends FunctionMeasureName>(
   options: DivergenceOptions = {},
 ): Promise<Record<M, Float64Array>> {
   const p = preparePair(a, b, measures, options);
-  return (await callNative('divergencePerSample', { ...p.opts, a: a.data, b: b.data, n: a.n, k: a.k, measures }, { inputs: p.names })) as Record<
+  return (await callNative('divergencePerSample', { ...p.opts, a: a.data, b: b.data, n: a.n, k: a.k, measures }, { inputs: p.names })).values as Record<
     M,
     Float64Array
   >;
@@ -286,10 +286,84 @@ export function divergencePerSampleSync<M extends FunctionMeasureName>(
   options: DivergenceOptions = {},
 ): Record<M, Float64Array> {
   const p = preparePair(a, b, measures, options);
-  return callNativeSync('divergencePerSample', { ...p.opts, a: a.data, b: b.data, n: a.n, k: a.k, measures }, { inputs: p.names }) as Record<
+  return callNativeSync('divergencePerSample', { ...p.opts, a: a.data, b: b.data, n: a.n, k: a.k, measures }, { inputs: p.names }).values as Record<
     M,
     Float64Array
   >;
+}
+
+/** What {@link divergenceRows} computes per row besides the measures. @internal */
+export interface RowExtrasRequest {
+  /** Each model's `topk` best classes per row (1 ≤ topk ≤ classes). */
+  topk?: number;
+  /** Target class per row (-1 = none): each model's log-probability and probability of it. */
+  targets?: Int32Array;
+}
+
+/** {@link divergenceRows}' result; every pair is [a, b]. @internal */
+export interface RowsResult<M extends FunctionMeasureName> {
+  values: Record<M, Float64Array>;
+  /** n × topk class ids per model, best first, ties to the lower id (top-1 is the argmax). */
+  top?: [Int32Array, Int32Array];
+  /** log p(target) under each model's unsmoothed distribution (float64); NaN where the target is -1. */
+  targetLogProb?: [Float64Array, Float64Array];
+  /** p(target); NaN where the target is -1. */
+  targetProb?: [Float64Array, Float64Array];
+}
+
+function prepareRows(a: OutputArray, b: OutputArray, measures: readonly string[], extras: RowExtrasRequest, options: DivergenceOptions) {
+  const wanted = extras.topk !== undefined || extras.targets !== undefined;
+  const p = wanted && measures.length === 0 ? preparePair(a, b, ['tv'], options) : preparePair(a, b, measures, options);
+  const classes = p.kind === 'sigmoid' || p.kind === 'sigmoid-logit' ? 2 : a.k;
+  const call: PerSampleCall = { ...p.opts, a: a.data, b: b.data, n: a.n, k: a.k, measures };
+  if (extras.topk !== undefined) {
+    if (!(Number.isInteger(extras.topk) && extras.topk >= 1 && extras.topk <= classes)) {
+      throw new ModeldiffError('INVALID_ARGUMENT', `topk must be an integer in [1, ${classes}] (the number of classes), got ${String(extras.topk)}`, { option: 'topk' });
+    }
+    call.topk = extras.topk;
+  }
+  if (extras.targets !== undefined) {
+    const t = extras.targets;
+    if (!(t instanceof Int32Array && t.length === a.n)) {
+      throw new ModeldiffError('SHAPE_MISMATCH', `targets must be an Int32Array of ${a.n} values (one per row)`, { option: 'targets' });
+    }
+    for (let r = 0; r < t.length; r++) {
+      if (!(t[r] >= -1 && t[r] < classes)) {
+        throw new ModeldiffError('INVALID_ARGUMENT', `targets, row ${r}: class ${t[r]} is outside [0, ${classes}) (-1 = no target)`, { option: 'targets' });
+      }
+    }
+    call.targets = t;
+  }
+  return { call, names: p.names };
+}
+
+/**
+ * {@link divergencePerSample} plus, in the same pass over each row (one softmax per row and
+ * model), each model's top-k classes and the log-probability and probability of a target class:
+ * what the token summaries need from a [rows, vocab] batch. `measures` may be empty.
+ * @internal
+ */
+export async function divergenceRows<M extends FunctionMeasureName>(
+  a: OutputArray,
+  b: OutputArray,
+  measures: M[],
+  extras: RowExtrasRequest,
+  options: DivergenceOptions = {},
+): Promise<RowsResult<M>> {
+  const p = prepareRows(a, b, measures, extras, options);
+  return (await callNative('divergencePerSample', p.call, { inputs: p.names })) as RowsResult<M>;
+}
+
+/** {@link divergenceRows} on the calling thread. @internal */
+export function divergenceRowsSync<M extends FunctionMeasureName>(
+  a: OutputArray,
+  b: OutputArray,
+  measures: M[],
+  extras: RowExtrasRequest,
+  options: DivergenceOptions = {},
+): RowsResult<M> {
+  const p = prepareRows(a, b, measures, extras, options);
+  return callNativeSync('divergencePerSample', p.call, { inputs: p.names }) as RowsResult<M>;
 }
 
 /**

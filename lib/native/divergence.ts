@@ -15,6 +15,22 @@ export interface PerSampleCall extends NativeDivergenceOptions {
   n: number;
   k: number;
   measures: readonly string[];
+  /** Also return each row's `topk` best classes per input (>= 1; at most the class count). */
+  topk?: number;
+  /** Also return each input's log-probability and probability of class targets[row] (-1 = none). */
+  targets?: Int32Array;
+}
+
+/** What one per-sample call returns; each pair is [a, b]. */
+export interface PerSampleResult {
+  /** Per-sample values of each requested measure. */
+  values: Record<string, Float64Array>;
+  /** n × topk class ids, best first (ties: the lower id first); top-1 is the argmax. */
+  top?: [Int32Array, Int32Array];
+  /** log p(target) under the unsmoothed distribution, float64; NaN where the target is -1. */
+  targetLogProb?: [Float64Array, Float64Array];
+  /** p(target); NaN where the target is -1. */
+  targetProb?: [Float64Array, Float64Array];
 }
 
 export interface PairwiseCall extends NativeDivergenceOptions {
@@ -24,7 +40,7 @@ export interface PairwiseCall extends NativeDivergenceOptions {
   measure: string;
 }
 
-export type DivergenceAddon = AddonCall<'divergencePerSample', PerSampleCall, Record<string, Float64Array>> &
+export type DivergenceAddon = AddonCall<'divergencePerSample', PerSampleCall, PerSampleResult> &
   AddonCall<'divergencePairwise', PairwiseCall, Float64Array> &
   {
     /** The measure names the kernels know, in kernel order. */

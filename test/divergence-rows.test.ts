@@ -1,0 +1,198 @@
+// The row kernel's extras (top-k ids, the argmax, a target's log-probability and probability),
+// computed in the same pass as the measures, against a float64 reference written here: a full
+// stable sort for the top-k (not the kernel's threshold scan) and a textbook log-sum-exp.
+import t from 'tap';
+
+import {
+  divergencePerSampleSync,
+  divergenceRows,
+  divergenceRowsSync,
+  type OutputArray,
+  type OutputKind,
+} from '../lib/function/divergence';
+import { capabilities } from '../lib/native';
+import { createRng } from '../lib/util/rng';
+
+const ISAS = capabilities().supported;
+
+/** Class ids of a row by decreasing score, ties to the lower id (numpy's stable argsort of -x). */
+function stableTop(x: ArrayLike<number>, k: number): number[] {
+  const ids = Array.from({ length: x.length }, (_, i) => i);
+  ids.sort((i, j) => (x[j]! > x[i]! ? 1 : x[j]! < x[i]! ? -1 : i - j));
+  return ids.slice(0, k);
+}
+
+/** log p(target) of a logits row: (x_t − max) − log Σ exp(x_j − max), in float64. */
+function logSoftmaxAt(x: ArrayLike<number>, target: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < x.length; j++) max = Math.max(max, x[j]!);
+  let s = 0;
+  for (let j = 0; j < x.length; j++) s += Math.exp(x[j]! - max);
+  return x[target]! - max - Math.log(s);
+}
+
+function row(x: OutputArray, r: number): number[] {
+  return Array.from(x.data.subarray(r * x.k, (r + 1) * x.k));
+}
+
+function close(got: number, want: number, rel: number): boolean {
+  return Math.abs(got - want) <= rel * Math.max(1, Math.abs(want));
+}
+
+/** Checks every row's extras against the reference; returns the number of mismatches. */
+function mismatches(a: OutputArray, b: OutputArray, kind: OutputKind, topk: number, targets: Int32Array, isa: string): string[] {
+  const r = divergenceRowsSync(a, b, ['kl', 'js'], { topk, targets }, { outputs: kind, isa: isa as never, threads: 1 });
+  const bad: string[] = [];
+  [a, b].forEach((x, m) => {
+    for (let i = 0; i < x.n; i++) {
+      const xs = row(x, i);
+      const scores = kind === 'sigmoid' ? [1 - xs[0]!, xs[0]!] : kind === 'sigmoid-logit' ? [0, xs[0]!] : xs;
+      const want = stableTop(scores, topk);
+      const got = Array.from(r.top![m].subarray(i * topk, (i + 1) * topk));
+      if (want.join() !== got.join()) bad.push(`model ${m} row ${i} top ${got} != ${want}`);
+      const tg = targets[i]!;
+      const lp = r.targetLogProb![m][i]!;
+      const p = r.targetProb![m][i]!;
+      if (tg < 0) {
+        if (!Number.isNaN(lp) || !Number.isNaN(p)) bad.push(`model ${m} row ${i}: no target but ${lp}, ${p}`);
+        continue;
+      }
+      const wantLp = kind === 'logits' ? logSoftmaxAt(xs, tg) : kind === 'probs' ? Math.log(xs[tg]!) : Math.log(kind === 'sigmoid' ? scores[tg]! : 1 / (1 + Math.exp(tg === 1 ? -xs[0]! : xs[0]!)));
+      if (!(lp === wantLp || close(lp, wantLp, 1e-13))) bad.push(`model ${m} row ${i}: log p ${lp} != ${wantLp}`);
+      if (!close(p, Math.exp(wantLp), 1e-13)) bad.push(`model ${m} row ${i}: p ${p} != ${Math.exp(wantLp)}`);
+    }
+  });
+  // The measures are the same numbers with or without the extras: identical on the row path
+  // (k > 64), to rounding where the request without extras takes the lane-per-row batch path.
+  const plain = divergencePerSampleSync(a, b, ['kl', 'js'], { outputs: kind, isa: isa as never, threads: 1 });
+  const tol = a.k > 64 ? 0 : 1e-12;
+  for (const m of ['kl', 'js'] as const) {
+    for (let i = 0; i < a.n; i++) if (!close(r.values[m][i]!, plain[m][i]!, tol)) bad.push(`${m} row ${i} changed by the extras`);
+  }
+  return bad;
+}
+
+function randomLogits(n: number, k: number, seed: number, f32: boolean): OutputArray {
+  const rng = createRng(seed);
+  const data = f32 ? new Float32Array(n * k) : new Float64Array(n * k);
+  for (let i = 0; i < data.length; i++) data[i] = 3 * rng.normal();
+  return { data, n, k };
+}
+
+function randomTargets(n: number, k: number, seed: number): Int32Array {
+  const rng = createRng(seed);
+  return Int32Array.from({ length: n }, (_, i) => (i % 5 === 4 ? -1 : rng.int(k)));
+}
+
+t.test('random logits: top-k, argmax and target log p / p against a float64 reference', async (t) => {
+  // Class counts around and off the vector widths (2, 4, 8 doubles), and an LM-sized row.
+  for (const isa of ISAS) {
+    for (const [k, topk] of [[1, 1], [3, 2], [5, 5], [7, 3], [9, 1], [13, 5], [67, 5], [1001, 5], [4099, 10]] as const) {
+      for (const f32 of [true, false]) {
+        const n = k > 1000 ? 4 : 23;
+        const a = randomLogits(n, k, 10 * k + 1, f32);
+        const b = randomLogits(n, k, 10 * k + 2, f32);
+        t.same(mismatches(a, b, 'logits', topk, randomTargets(n, k, k), isa), [], `${isa} k=${k} topk=${topk} ${f32 ? 'f32' : 'f64'}`);
+      }
+    }
+  }
+});
+
+t.test('ties: the lower class id comes first, in top-k and argmax', async (t) => {
+  const rng = createRng(5);
+  const n = 40;
+  for (const k of [6, 11, 33]) {
+    // Integer logits in 0..3: every row has many ties, often at the top.
+    const tie = (): OutputArray => ({ data: Float64Array.from({ length: n * k }, () => rng.int(4)), n, k });
+    for (const isa of ISAS) t.same(mismatches(tie(), tie(), 'logits', 4, randomTargets(n, k, 3), isa), [], `${isa} k=${k}`);
+  }
+  // A constant row: the top-k is 0, 1, ..., k-1.
+  const flat: OutputArray = { data: new Float64Array(2 * 9).fill(0.25), n: 2, k: 9 };
+  for (const isa of ISAS) {
+    const r = divergenceRowsSync(flat, flat, [], { topk: 9 }, { outputs: 'logits', isa });
+    t.same(Array.from(r.top![0].subarray(0, 9)), [0, 1, 2, 3, 4, 5, 6, 7, 8], isa);
+  }
+});
+
+t.test('very negative logits: p underflows to 0, log p stays exact', async (t) => {
+  const k = 11;
+  const data = new Float64Array(2 * k).fill(-1e300);
+  data[3] = 0.5; // row 0: one finite-mass class
+  // row 1: all equal, a tie everywhere
+  const f32 = Float32Array.from(data, (v) => (v === -1e300 ? -3.4e38 : v));
+  const targets = Int32Array.from([5, 7]);
+  for (const isa of ISAS) {
+    const r = divergenceRowsSync({ data, n: 2, k }, { data: f32, n: 2, k }, ['js'], { topk: 3, targets }, { outputs: 'logits', isa });
+    // Row 0, class 5: log p = -1e300 - 0.5 - log(1 + 10 exp(-1e300 - 0.5)) = -1e300 (exactly, in float64).
+    t.equal(r.targetLogProb![0][0], -1e300 - 0.5, `${isa}: float64 log p of an underflowing class`);
+    t.equal(r.targetProb![0][0], 0, `${isa}: its p is 0`);
+    t.equal(r.targetLogProb![1][0], Math.fround(-3.4e38) - 0.5, `${isa}: float32 input`);
+    t.same(Array.from(r.top![0].subarray(0, 3)), [3, 0, 1], `${isa}: top-3, ties to the lower id`);
+    // Row 1: uniform over 11 classes.
+    t.ok(close(r.targetLogProb![0][1]!, -Math.log(k), 1e-15), `${isa}: uniform row`);
+    t.same(Array.from(r.top![0].subarray(3, 6)), [0, 1, 2], `${isa}: uniform row top-3`);
+  }
+});
+
+t.test('non-finite logits are an error naming the input and row', async (t) => {
+  const k = 5;
+  const a = { data: new Float64Array(3 * k), n: 3, k };
+  const b = { data: new Float64Array(3 * k), n: 3, k };
+  b.data[2 * k + 1] = -Infinity;
+  for (const isa of ISAS) {
+    t.throws(() => divergenceRowsSync(a, b, [], { topk: 2 }, { outputs: 'logits', isa }), { code: 'NON_FINITE', input: 'b', row: 2 });
+    t.throws(() => divergenceRowsSync(a, b, [], { targets: Int32Array.from([0, 0, 0]) }, { outputs: 'logits', isa }), { code: 'NON_FINITE', input: 'b', row: 2 });
+  }
+});
+
+t.test('probabilities and the sigmoid kinds', async (t) => {
+  const rng = createRng(9);
+  const n = 17;
+  for (const k of [4, 7, 10]) {
+    const probs = (): OutputArray => {
+      const data = new Float64Array(n * k);
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < k; j++) s += data[i * k + j] = j === i % k ? 0 : rng.float() < 0.2 ? 0.5 : rng.float();
+        for (let j = 0; j < k; j++) data[i * k + j] /= s;
+      }
+      return { data, n, k };
+    };
+    // Targets at zero-probability classes too: log p = -Infinity, p = 0.
+    const targets = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? i % k : i % 4 === 0 ? -1 : rng.int(k)));
+    for (const isa of ISAS) t.same(mismatches(probs(), probs(), 'probs', 3, targets, isa), [], `${isa} probs k=${k}`);
+  }
+  const sig = (logit: boolean): OutputArray => ({ data: Float64Array.from({ length: n }, (_, i) => (logit ? (i === 0 ? 0 : 4 * rng.normal()) : i === 0 ? 0.5 : rng.float())), n, k: 1 });
+  const targets = Int32Array.from({ length: n }, (_, i) => (i % 4 === 0 ? -1 : i % 2));
+  for (const isa of ISAS) {
+    t.same(mismatches(sig(false), sig(false), 'sigmoid', 2, targets, isa), [], `${isa} sigmoid`);
+    t.same(mismatches(sig(true), sig(true), 'sigmoid-logit', 1, targets, isa), [], `${isa} sigmoid-logit`);
+  }
+});
+
+t.test('async, threads and the batch-sized rows give the same extras', async (t) => {
+  const a = randomLogits(300, 12, 1, true);
+  const b = randomLogits(300, 12, 2, true);
+  const targets = randomTargets(300, 12, 3);
+  const one = divergenceRowsSync(a, b, ['tv', 'disagreement'], { topk: 3, targets }, { outputs: 'logits', threads: 1 });
+  const many = await divergenceRows(a, b, ['tv', 'disagreement'], { topk: 3, targets }, { outputs: 'logits', threads: 2 });
+  t.same(many, one);
+  // disagreement is the top-1 ids differing.
+  for (let i = 0; i < 300; i++) if (one.values.disagreement[i] !== (one.top![0][3 * i] !== one.top![1][3 * i] ? 1 : 0)) t.fail(`row ${i}`);
+  const batch = divergencePerSampleSync(a, b, ['tv'], { outputs: 'logits' }).tv;
+  t.ok(batch.every((v, i) => close(v, one.values.tv[i]!, 1e-12)), 'the batch path (no extras) agrees to rounding');
+});
+
+t.test('bad extras are refused naming the option', async (t) => {
+  const a = randomLogits(2, 4, 1, false);
+  const o = { outputs: 'logits' as const };
+  t.throws(() => divergenceRowsSync(a, a, [], { topk: 0 }, o), { code: 'INVALID_ARGUMENT', option: 'topk' });
+  t.throws(() => divergenceRowsSync(a, a, [], { topk: 5 }, o), { code: 'INVALID_ARGUMENT', option: 'topk', message: /\[1, 4\]/ });
+  t.throws(() => divergenceRowsSync(a, a, [], { topk: 1.5 }, o), { code: 'INVALID_ARGUMENT', option: 'topk' });
+  t.throws(() => divergenceRowsSync(a, a, [], { targets: new Int32Array(3) }, o), { code: 'SHAPE_MISMATCH', option: 'targets' });
+  t.throws(() => divergenceRowsSync(a, a, [], { targets: Int32Array.from([0, 4]) }, o), { code: 'INVALID_ARGUMENT', option: 'targets', message: /row 1/ });
+  t.throws(() => divergenceRowsSync(a, a, [], { targets: Int32Array.from([-2, 0]) }, o), { code: 'INVALID_ARGUMENT', option: 'targets', message: /row 0/ });
+  const s = { data: new Float64Array([0.2, 0.7]), n: 2, k: 1 };
+  t.throws(() => divergenceRowsSync(s, s, [], { topk: 3 }, { outputs: 'sigmoid' }), { message: /\[1, 2\]/ });
+  t.throws(() => divergenceRowsSync(a, a, [], {}, o), { code: 'INVALID_ARGUMENT', message: /at least one measure/ });
+});
