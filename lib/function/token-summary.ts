@@ -13,7 +13,7 @@ import { ModeldiffError } from '../errors';
 import { quantileSorted } from '../stats/describe';
 import { samplesNeeded } from '../stats/sample-size';
 import { clusterBootstrapCI, clusterStderr, clusterSums } from './cluster';
-import { type DivergenceOptions, type FunctionMeasureName, type OutputArray, divergencePerSample, divergencePerSampleSync } from './divergence';
+import { type DivergenceOptions, type FunctionMeasureName, type OutputArray, type RowsResult, divergenceRows, divergenceRowsSync } from './divergence';
 import { type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
 import type { TokenGrid } from './token-grid';
 
@@ -235,27 +235,35 @@ export class TokenAccumulator {
     const oa: OutputArray = { data: ra, n: kept, k: V };
     const ob: OutputArray = { data: rb, n: kept, k: V };
     const measures = this.o.measures;
-    let values = {} as Record<FunctionMeasureName, Float64Array>;
-    if (measures.length > 0) {
-      try {
-        values =
-          kept * V <= SYNC_ELEMENTS && this.o.divergence.threads === undefined
-            ? divergencePerSampleSync(oa, ob, measures, { ...this.o.divergence, threads: 1 })
-            : await divergencePerSample(oa, ob, measures, this.o.divergence);
-      } catch (e) {
-        // Kernel errors name a row of the batch; name the sequence and position instead.
-        if (e instanceof ModeldiffError && /\brow \d+\b/.test(e.message)) {
-          const message = e.message.replace(/\brow (\d+)\b/, (_, r: string) => {
-            const g = first + keptRows[Number(r)];
-            return `sequence ${Math.floor(g / P)}, position ${g % P}`;
-          });
-          throw new ModeldiffError(e.code, message, { cause: e });
-        }
-        throw e;
-      }
-    }
     const k = this.k;
     const { targets, tokenIds } = this.o;
+    // The kernel's row pass also gives each model's top-k and the target's log-probability (one
+    // softmax per row and model).
+    let keptTargets: Int32Array | undefined;
+    if (targets) {
+      keptTargets = new Int32Array(kept);
+      for (let i = 0; i < kept; i++) keptTargets[i] = targets[first + keptRows[i]];
+    }
+    let rowsOut: RowsResult<FunctionMeasureName>;
+    try {
+      const extras = { topk: k, targets: keptTargets };
+      rowsOut =
+        kept * V <= SYNC_ELEMENTS && this.o.divergence.threads === undefined
+          ? divergenceRowsSync(oa, ob, measures, extras, { ...this.o.divergence, threads: 1 })
+          : await divergenceRows(oa, ob, measures, extras, this.o.divergence);
+    } catch (e) {
+      // Kernel errors name a row of the batch; name the sequence and position instead.
+      if (e instanceof ModeldiffError && /\brow \d+\b/.test(e.message)) {
+        const message = e.message.replace(/\brow (\d+)\b/, (_, r: string) => {
+          const g = first + keptRows[Number(r)];
+          return `sequence ${Math.floor(g / P)}, position ${g % P}`;
+        });
+        throw new ModeldiffError(e.code, message, { cause: e });
+      }
+      throw e;
+    }
+    const values = rowsOut.values;
+    const [topA, topB] = rowsOut.top!;
     for (let i = 0; i < kept; i++) {
       const g = first + keptRows[i];
       const t = this.count++;
@@ -263,17 +271,16 @@ export class TokenAccumulator {
       this.pos[t] = g % P;
       for (let m = 0; m < measures.length; m++) this.values[m][t] = values[measures[m]][i];
       const off = i * V;
-      topIds(ra, off, V, k, this.idsA, this.valsA);
-      topIds(rb, off, V, k, this.idsB, this.valsB);
-      this.agree[t] = this.idsA[0] === this.idsB[0] ? 1 : 0;
+      const ka = i * k;
+      this.agree[t] = topA[ka] === topB[ka] ? 1 : 0;
       let common = 0;
-      for (let x = 0; x < k; x++) for (let y = 0; y < k; y++) if (this.idsA[x] === this.idsB[y]) common++;
+      for (let x = 0; x < k; x++) for (let y = 0; y < k; y++) if (topA[ka + x] === topB[ka + y]) common++;
       this.overlap[t] = common / k;
       const target = targets ? targets[g] : -1;
       if (targets && target >= 0) {
         this.hasTarget![t] = 1;
-        this.nllA![t] = logSumExp(ra, off, V, this.valsA[0]) - ra[off + target];
-        this.nllB![t] = logSumExp(rb, off, V, this.valsB[0]) - rb[off + target];
+        this.nllA![t] = -rowsOut.targetLogProb![0][i];
+        this.nllB![t] = -rowsOut.targetLogProb![1][i];
       }
       if (this.o.top !== undefined && measures.length > 0) this.offerTop(t, g, ra, rb, off, target, tokenIds);
     }
