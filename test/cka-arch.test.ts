@@ -277,7 +277,10 @@ t.test('tensors that are not one row per sample; pooled tokens; other dtypes', a
   // A mask that does not match the token ids is refused.
   const ids = { dtype: 'int64' as const, shape: [2, 8], data: BigInt64Array.from({ length: 16 }, (_, i) => BigInt(1 + (i % 7))) };
   const mask = { dtype: 'int64' as const, shape: [2, 7], data: new BigInt64Array(14).fill(1n) };
-  await t.rejects(cka(f(ref.a), f(ref.b), { data: { input_ids: ids, attention_mask: mask } }), { code: /SHAPE_MISMATCH|MODEL_INPUT/ });
+  await t.rejects(cka(f(ref.a), f(ref.b), { data: { input_ids: ids, attention_mask: mask } }), {
+    code: 'SHAPE_MISMATCH',
+    message: /attention_mask has shape \[2, 7\] but input_ids .* has \[2, 8\]; per-token inputs need one value per token/,
+  });
   // An all-ones mask: every position is a sample.
   const all = await cka(f(ref.a), f(ref.b), { data: { input_ids: ids, attention_mask: { ...mask, shape: [2, 8], data: new BigInt64Array(16).fill(1n) } }, layers: [{ a: gelu, b: gelu }] });
   t.equal(all.pairs[0].samples, 16);
@@ -297,6 +300,17 @@ t.test('CLI: cka takes several inputs as --data NAME=FILE', async (t) => {
   const gelu = out.pairs.filter((p) => p.a.tensor in ref.cka_linear && p.samples === ref.tokens);
   t.equal(gelu.length, 2);
   for (const p of gelu) t.ok(Math.abs(p.values['cka-linear'] - ref.cka_linear[p.a.tensor]) < 1e-6);
+  // The text says how many rows (unmasked tokens) the n probe samples gave; -q is accepted.
+  const text = captureIo();
+  text.cwd = tmp;
+  const gelu0 = Object.keys(ref.cka_linear)[0];
+  t.equal(await runCli(['cka', f(ref.a), f(ref.b), '--data', 'input_ids=input_ids.npy', '--data', 'attention_mask=attention_mask.npy', '--layers', gelu0, '-q'], text), 0, text.err);
+  t.match(text.out, `n = ${probe.n} probe samples, compared on ${ref.tokens} rows (unmasked tokens)\n`);
+  // Library progress: both models' samples, ending at 2·n.
+  const seen: Array<[number, number]> = [];
+  await cka(f(ref.a), f(ref.b), { data: f(ref.probe), layers: [{ a: gelu0, b: gelu0 }], batchSize: 2, onProgress: (d, total) => seen.push([d, total]) });
+  t.same(seen.at(-1), [2 * probe.n, 2 * probe.n]);
+  t.ok(seen.length >= 2 && seen.every(([d], i) => i === 0 || d >= seen[i - 1][0]), 'progress never goes back');
   const none = captureIo();
   t.equal(await runCli(['cka', f(ref.a), f(ref.b)], none), 2);
   t.match(none.err, /cka needs probe data: --data FILE \(or --data NAME=FILE per model input\)/);

@@ -15,6 +15,7 @@ import { type OnnxSource, cloneModel, encodeOnnx, graphOf, onnx, readOnnx } from
 import { type ProbeData, probeBatches } from '../io/probe';
 import { halfToFloat } from '../io/tensor';
 import { makeFeeds, planFeeds } from './feeds';
+import { checkTokenInputs } from './probe-check';
 import { sessionOptions } from './session';
 
 export interface HiddenInput {
@@ -43,6 +44,8 @@ export interface HiddenOptions {
   batchSize?: number;
   /** Tensors whose sample axis is not 0 (an RNN's Y_h [directions, n, hidden]: 1); they are returned sample-first. */
   sampleAxes?: Record<string, number>;
+  /** Progress: samples run so far, of the probe's n. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 const TENSOR_TYPES = new Set(['float32', 'float16', 'float64']);
@@ -63,6 +66,7 @@ export async function hiddenActivations(
     check(produced.has(name), 'MODEL_OUTPUT', `${model.label}: no tensor named "${name}" in the graph`);
   }
   const probe = 'inputs' in input ? input : singleInput(model.label, graph, input);
+  checkTokenInputs(probe);
   // The tensor's own type (float16 in half-precision models): onnxruntime infers it when the
   // extra output declares none, where declaring float32 would be a type error.
   const existing = new Set(graph.output.map((o) => o.name));
@@ -109,6 +113,7 @@ export async function hiddenActivations(
         check(dims[0] === fedRows, 'MODEL_OUTPUT', `${model.label}: tensor "${name}" has ${dims[0]} rows for a batch of ${fedRows}`);
         part.chunks.push(rows === fedRows ? values : values.subarray(0, (values.length / fedRows) * rows)); // drop padding rows
       }
+      options.onProgress?.(batch.end, probe.n);
     }
   } finally {
     await session.release();

@@ -40,6 +40,8 @@ export interface ModelCkaOptions extends RepresentationOptions {
   batchSize?: number;
   /** Resolves relative paths (default process.cwd()). */
   cwd?: string;
+  /** Inference progress: samples run by both models so far, of 2·n. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface LayerPairResult {
@@ -156,10 +158,10 @@ interface ModelActivations {
   notPerSample: Map<string, number[]>;
 }
 
-async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeData, options: ModelCkaOptions): Promise<ModelActivations> {
+async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeData, options: ModelCkaOptions, onProgress?: (done: number) => void): Promise<ModelActivations> {
   const names = [...new Set(layers.map((l) => l.tensor))];
   const sampleAxes = Object.fromEntries(layers.filter((l) => l.sampleAxis).map((l) => [l.tensor, l.sampleAxis as number]));
-  const hidden = await hiddenActivations(model, names, probe, { batchSize: options.batchSize, sampleAxes });
+  const hidden = await hiddenActivations(model, names, probe, { batchSize: options.batchSize, sampleAxes, onProgress });
   const spatial = options.spatial ?? 'flatten';
   const tokens = tokenPositions(model, probe);
   const acts = new Map<string, ActivationMatrix>();
@@ -196,9 +198,14 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
     'SHAPE_MISMATCH',
     `data has ${plural(probe.n, 'sample')} but dataB has ${probeB.n}: both must hold the same samples (--data ${from(probe)}, --data-b ${from(probeB)})`,
   );
+  const done = [0, 0];
+  const progress = (i: number) => (d: number) => {
+    done[i] = d;
+    options.onProgress?.(done[0] + done[1], 2 * probe.n);
+  };
   const [xa, xb] = await Promise.all([
-    activations(ma, named ? named.map((p) => p.a) : defaultLayers(la), probe, options),
-    activations(mb, named ? named.map((p) => p.b) : defaultLayers(lb), probeB, options),
+    activations(ma, named ? named.map((p) => p.a) : defaultLayers(la), probe, options, progress(0)),
+    activations(mb, named ? named.map((p) => p.b) : defaultLayers(lb), probeB, options, progress(1)),
   ]);
   const warnings: string[] = [];
   const notRows = (label: string, tensor: string, dims: number[]) =>

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { type Command, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
+import { createProgress } from '../../infer/progress';
 import { measuresOf } from '../../measures/registry';
 import { type LayerInfo, listLayers } from '../../represent/layers';
 import { type ModelCkaResult, cka } from '../../represent/model';
@@ -21,6 +22,7 @@ import { plural } from '../../util/plural';
 import { collect, parseDataSpecs } from './compare';
 
 interface CkaFlags {
+  quiet?: boolean;
   data: string[];
   dataB: string[];
   layers?: string[];
@@ -71,6 +73,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(new Option('--space <where>', 'linear CKA via p×p (feature) or n×n (sample) Grams').choices(['auto', 'feature', 'sample']).default('auto'))
     .option('--batch-size <n>', 'samples per onnxruntime run', positiveInteger('--batch-size'))
     .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'no progress bar')
     .action(async (a: string, b: string, flags: CkaFlags) => {
       const resolve = (p: string) => path.resolve(io.cwd, p);
       if (flags.listLayers) {
@@ -80,18 +83,25 @@ export function register(program: Command, io: CliIo): void {
       }
       const data = parseDataSpecs(flags.data, '--data', 'cka');
       if (flags.layers && flags.allLayers) throw new ModeldiffError('USAGE', 'give either --layers or --all-layers, not both');
-      const result = await cka(resolve(a), resolve(b), {
-        data,
-        dataB: flags.dataB.length > 0 ? parseDataSpecs(flags.dataB, '--data-b', 'cka') : undefined,
-        cwd: io.cwd,
-        measures: flags.metric,
-        layers: flags.layers?.map(parseLayerPair),
-        allLayers: flags.allLayers,
-        spatial: flags.spatial,
-        sigma: flags.sigma,
-        space: flags.space,
-        batchSize: flags.batchSize,
-      });
+      const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
+      let result: ModelCkaResult;
+      try {
+        result = await cka(resolve(a), resolve(b), {
+          data,
+          dataB: flags.dataB.length > 0 ? parseDataSpecs(flags.dataB, '--data-b', 'cka') : undefined,
+          cwd: io.cwd,
+          measures: flags.metric,
+          layers: flags.layers?.map(parseLayerPair),
+          allLayers: flags.allLayers,
+          spatial: flags.spatial,
+          sigma: flags.sigma,
+          space: flags.space,
+          batchSize: flags.batchSize,
+          onProgress: (d, total) => progress.update(d, total),
+        });
+      } finally {
+        progress.stop();
+      }
       for (const w of result.warnings) io.stderr(`modeldiff: warning: ${w}\n`);
       for (const p of result.pairs) for (const w of p.warnings) io.stderr(`modeldiff: warning: ${p.a.tensor} vs ${p.b.tensor}: ${w}\n`);
       io.stdout(flags.json ? toJson(result) + '\n' : formatResult(result, io.cwd));
@@ -109,7 +119,11 @@ function fmt(x: number | undefined): string {
 }
 
 function formatResult(r: ModelCkaResult, cwd: string): string {
-  const lines = [`A: ${displayPath(r.a, cwd)}`, `B: ${displayPath(r.b, cwd)}`, `n = ${plural(r.n, 'probe sample')}${r.spatial === 'mean' ? ', conv maps averaged over space' : ''}`, ''];
+  // Sequence models compare one row per unmasked token (or per sequence with --spatial mean):
+  // say how many rows each layer pair used when that is not one per probe sample.
+  const rowCounts = [...new Set(r.pairs.map((p) => p.samples))];
+  const rowNote = rowCounts.length === 1 && rowCounts[0] !== r.n ? `, compared on ${rowCounts[0]} rows (${r.spatial === 'mean' ? 'sequences with an unmasked token' : 'unmasked tokens'})` : rowCounts.length > 1 ? `, compared on ${Math.min(...rowCounts)} to ${Math.max(...rowCounts)} rows per layer pair (pairs[].samples in --json)` : '';
+  const lines = [`A: ${displayPath(r.a, cwd)}`, `B: ${displayPath(r.b, cwd)}`, `n = ${plural(r.n, 'probe sample')}${rowNote}${r.spatial === 'mean' ? ', conv maps averaged over space' : ''}`, ''];
   if (r.matrix) {
     for (const m of r.measures) {
       const { layersA, layersB, values } = r.matrix;
