@@ -175,9 +175,9 @@ t.test('activation matching also removes the barrier; bits; probability outputs'
   t.equal(p.outputs, 'probs');
   const l = await lossBarrier(bytes(netA), bytes(netB), { data: probe, labels, steps: 3 });
   p.naive.loss.forEach((v, i) => t.ok(Math.abs(v - l.naive.loss[i]) < 1e-5, `probs vs logits at α=${p.naive.alphas[i]}: ${v} vs ${l.naive.loss[i]}`));
-  await t.rejects(lossBarrier(bytes(netA), bytes(netP), { data: { x: probe, z: probe }, labels, align: 'weights' }), {
+  await t.rejects(lossBarrier(bytes(netA), bytes(netP), { data: { x: probe, z: probe }, labels, align: 'activations' }), {
     code: 'MODEL_INPUT',
-    message: /aligning needs single-input models; the probe data has 2 inputs/,
+    message: /aligning by activations needs single-input models; the probe data has 2 inputs/,
   });
 });
 

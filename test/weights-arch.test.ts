@@ -15,7 +15,7 @@ import { lossBarrier } from '../lib/path/barrier';
 import { align, canonicalize, weightDistance } from '../lib/weights';
 import { type NodeSpec, type TensorInit, buildModel, tensorProto } from './helpers/onnx-builder';
 import { type UnitAxes, permuteModel } from './helpers/permute-model';
-import { convBytes, createRng, randomDense, maxAbs, maxAbsDiff, randomConvNet, randomInput, runModel, transformConvNet } from './helpers/onnx-models';
+import { convBytes, createRng, meanJs, randomDense, maxAbs, maxAbsDiff, randomConvNet, randomInput, runModel, transformConvNet } from './helpers/onnx-models';
 
 /** B, its canonical form and B aligned to A compute B's function; canonical and aligned distances ≤ 1e-6. */
 async function checkCopy(t: Test, a: Uint8Array, b: Uint8Array, x: Float32Array, dims: number[]) {
@@ -122,28 +122,6 @@ t.test('MobileNet/EfficientNet patterns (ReLU6, depthwise, residual around one l
   const other = await weightDistance(a, mobileLike(rng));
   t.ok(other.aligned!.relative < other.raw!.relative, `two seeds: aligned ${other.aligned!.relative} < raw ${other.raw!.relative}`);
 });
-
-/** Mean Jensen-Shannon divergence (nats) between the softmaxes of two [n, k] logit arrays, in float64. */
-function meanJs(a: Float32Array, b: Float32Array, k: number): number {
-  const softmax = (z: Float32Array, r: number) => {
-    const row = Array.from(z.subarray(r * k, (r + 1) * k));
-    const m = Math.max(...row);
-    const e = row.map((v) => Math.exp(v - m));
-    const s = e.reduce((p, q) => p + q, 0);
-    return e.map((v) => v / s);
-  };
-  const n = a.length / k;
-  let total = 0;
-  for (let r = 0; r < n; r++) {
-    const p = softmax(a, r);
-    const q = softmax(b, r);
-    for (let i = 0; i < k; i++) {
-      const m = (p[i] + q[i]) / 2;
-      total += (p[i] > 0 ? 0.5 * p[i] * Math.log(p[i] / m) : 0) + (q[i] > 0 ? 0.5 * q[i] * Math.log(q[i] / m) : 0);
-    }
-  }
-  return total / n;
-}
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'arch');
 const probe = readArrays(path.join(FIXTURES, 'probe-image32.npz'))[0][1];

@@ -100,7 +100,8 @@ t.test('Softmax at the end keeps the output fixed; over the wrong axis it is ref
 
 const unsupported: Array<[string, NodeSpec[], TensorInit[], RegExp]> = [
   ['PRelu with per-unit slopes', [{ op: 'PRelu', name: 'p', inputs: ['z', 'slope'], outputs: ['a'] }], [{ name: 'slope', dims: [5], data: [0.1, 0.2, 0.3, 0.4, 0.5] }], /PRelu node "p".*shared PRelu slope/],
-  ['a per-unit Mul after the activation', [{ op: 'Relu', inputs: ['z'], outputs: ['r'] }, { op: 'Mul', name: 'scale', inputs: ['r', 'v'], outputs: ['a'] }], [{ name: 'v', dims: [5], data: [1, 2, 3, 4, 5] }], /Mul node "scale".*per-element/],
+  // (a per-unit Mul there is a channel-wise scale of the group, as a norm's; a per-unit Add with no scale before it is not)
+  ['a per-unit Add after the activation', [{ op: 'Relu', inputs: ['z'], outputs: ['r'] }, { op: 'Add', name: 'shift', inputs: ['r', 'v'], outputs: ['a'] }], [{ name: 'v', dims: [5], data: [1, 2, 3, 4, 5] }], /Add node "shift".*per-element/],
   ['an unknown op', [{ op: 'TopK', name: 'tk', inputs: ['z', 'k'], outputs: ['a', 'idx'] }], [{ name: 'k', dims: [1], data: [5], dtype: 'int64' }], /TopK node "tk".*not supported/],
   ['a custom-domain op', [{ op: 'Fancy', name: 'f', domain: 'com.example', inputs: ['z'], outputs: ['a'] }], [], /custom-domain op com\.example\.Fancy/],
   ['a pooling op on a 2-D tensor', [{ op: 'MaxPool', name: 'mp', inputs: ['z'], outputs: ['a'], attrs: { kernel_shape: { ints: [1] } } }], [], /MaxPool node "mp".*spatial/],

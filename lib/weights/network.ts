@@ -32,8 +32,13 @@ export function symmetryOf(caps: Caps): SymmetryKind {
 export interface Layer {
   /** The weight initializer's name (used in messages and per-layer results). */
   name: string;
-  /** BatchNormalization: an unfolded norm's per-channel affine (W = a as [units, 1], b = d), channel-wise. */
-  op: 'Gemm' | 'MatMul' | 'Conv' | 'BatchNormalization';
+  /**
+   * BatchNormalization: an unfolded norm's per-channel affine (W = a as [units, 1], b = d), channel-wise.
+   * Norm: a LayerNorm/RMSNorm scale (W as [units, 1]) and shift (b), channel-wise, stored as they are.
+   * Gather: an embedding table [rows, units] read by a Gather, W = its transpose (a layer from one-hot rows).
+   * Table: a constant [..., rows, units] added to the units (positional embeddings), W = its transpose.
+   */
+  op: 'Gemm' | 'MatMul' | 'Conv' | 'BatchNormalization' | 'Norm' | 'Gather' | 'Table';
   /** A depthwise Conv: one filter per unit of its group (inGroup = outGroup), W is [units, kh·kw]. */
   channelwise?: boolean;
   /** An unfolded norm's slice: the first of its channels in the norm's parameters. */
@@ -54,6 +59,8 @@ export interface Layer {
   weightName: string;
   /** Bias initializer name, if the layer has one (else b is zeros). */
   biasName?: string;
+  /** Stored bias dims when they are not [outUnits] (a norm's shift stored as [1, 1, units]). */
+  biasDims?: number[];
   weightDtype: number;
   biasDtype?: number;
   /** Stored weight dims (for writeback). */

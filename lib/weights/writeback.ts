@@ -44,6 +44,10 @@ export function writeNetwork(net: Network): OnnxModel {
       norms.set(layer.node, [...(norms.get(layer.node) ?? []), layer]);
       continue;
     }
+    if (layer.op === 'Norm' || layer.op === 'Gather' || layer.op === 'Table') {
+      writeStored(layer, put);
+      continue;
+    }
     // A weight the exporter shared between nodes gets one copy per layer (each layer permutes its own).
     const weightName = layer.ownWeight ? unique(`${layer.weightName}_${layer.node}`) : layer.weightName;
     if (layer.ownWeight) node.input = [(node.input ?? [])[0], weightName, ...(node.input ?? []).slice(2)];
@@ -53,9 +57,14 @@ export function writeNetwork(net: Network): OnnxModel {
     let last = layer.addNode !== undefined ? nodes[layer.addNode] : node;
     const hasBias = layer.biasName !== undefined;
     if (hasBias) {
-      const biasDims = layer.op === 'MatMul' ? biasDimsOf(model, layer.biasName!) : [layer.outUnits];
+      const biasDims = layer.biasDims ?? (layer.op === 'MatMul' ? biasDimsOf(model, layer.biasName!) : [layer.outUnits]);
       const biasName = layer.ownBias ? unique(`${layer.biasName}_${layer.node}`) : layer.biasName!;
-      if (layer.ownBias) node.input = [...(node.input ?? []).slice(0, 2), biasName];
+      if (layer.ownBias && layer.addNode !== undefined) {
+        const add = nodes[layer.addNode];
+        add.input = (add.input ?? []).map((i) => (i === layer.biasName ? biasName : i));
+      } else if (layer.ownBias) {
+        node.input = [...(node.input ?? []).slice(0, 2), biasName];
+      }
       put(biasName, float64ToTensor(biasName, biasDims, layer.b, layer.biasDtype ?? layer.weightDtype));
       if (layer.op === 'Gemm') setAttr(node, 'beta', { f: 1 });
     } else if (layer.b.some((v) => v !== 0)) {
@@ -122,6 +131,23 @@ function storedWeight(layer: Layer, node: onnx.INodeProto): Float64Array {
   const out = new Float64Array(n * k);
   for (let o = 0; o < n; o++) for (let j = 0; j < k; j++) out[j * n + o] = W[o * k + j];
   return out;
+}
+
+/**
+ * Parameters written as they are stored, the graph untouched: a norm's
+ * scale (W) and shift (b); an embedding or positional table, whose W is
+ * the stored [..., rows, units] transposed.
+ */
+function writeStored(layer: Layer, put: (name: string, t: onnx.TensorProto) => void): void {
+  const units = layer.outUnits;
+  let stored = layer.W;
+  if (layer.op !== 'Norm') {
+    const rows = layer.W.length / units;
+    stored = new Float64Array(layer.W.length);
+    for (let u = 0; u < units; u++) for (let r = 0; r < rows; r++) stored[r * units + u] = layer.W[u * rows + r];
+  }
+  put(layer.weightName, float64ToTensor(layer.weightName, layer.weightDims, stored, layer.weightDtype));
+  if (layer.biasName !== undefined) put(layer.biasName, float64ToTensor(layer.biasName, layer.biasDims ?? [units], layer.b, layer.biasDtype ?? layer.weightDtype));
 }
 
 function biasDimsOf(model: OnnxModel, name: string): number[] {

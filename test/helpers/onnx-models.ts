@@ -223,3 +223,25 @@ export function transformResMlp(m: ResMlp, rng: Rng, signs = false): ResMlp {
 }
 
 export { createRng };
+
+/** Mean Jensen-Shannon divergence (nats) between the softmaxes of two [n, k] logit arrays, in float64. */
+export function meanJs(a: Float32Array, b: Float32Array, k: number): number {
+  const softmax = (z: Float32Array, r: number) => {
+    const row = Array.from(z.subarray(r * k, (r + 1) * k));
+    const m = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - m));
+    const s = e.reduce((p, q) => p + q, 0);
+    return e.map((v) => v / s);
+  };
+  const n = a.length / k;
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const p = softmax(a, r);
+    const q = softmax(b, r);
+    for (let i = 0; i < k; i++) {
+      const m = (p[i] + q[i]) / 2;
+      total += (p[i] > 0 ? 0.5 * p[i] * Math.log(p[i] / m) : 0) + (q[i] > 0 ? 0.5 * q[i] * Math.log(q[i] / m) : 0);
+    }
+  }
+  return total / n;
+}

@@ -7,8 +7,10 @@
  */
 import type { Caps } from '../network';
 import { foldAffine } from './fold-affine';
+import { perUnitScale, perUnitShift } from './norm';
 import type { OpRule } from './rule';
-import { PERMUTATION_ONLY, and } from './tensor-state';
+import { additiveTable } from './sequence';
+import { PERMUTATION_ONLY, and, unitsLast } from './tensor-state';
 
 export const BINARY = ['Add', 'Sub', 'Mul', 'Div', 'Pow'];
 
@@ -19,6 +21,20 @@ export const binary: OpRule = ({ walker, node, x: first, inputs, out }) => {
   if (!walker.isConst(a) && !walker.isConst(b)) {
     const sa = walker.data(node, a);
     const sb = walker.data(node, b);
+    // A norm's statistic broadcasts along the units: the data keeps its group, permutation only.
+    if (sa.unitless && sb.unitless) return walker.set(out, { ...sa, layer: undefined });
+    if (sa.unitless || sb.unitless) {
+      const s = sa.unitless ? sb : sa;
+      if (s.opaque) walker.fail(node, 'it joins a norm statistic with attention data');
+      return walker.set(out, { ...s, caps: PERMUTATION_ONLY, layer: undefined });
+    }
+    if (sa.opaque || sb.opaque) walker.fail(node, "it joins attention's inner data with hidden units");
+    if (unitsLast(sa) && unitsLast(sb) && (sa.rank > 2 || sb.rank > 2)) {
+      // [N, S, d] with [N, S, d] or [S, d] (broadcast over the batch): the units are last in both.
+      const group = walker.union(sa.group, sb.group, node);
+      const caps = op === 'Add' || op === 'Sub' ? and(sa.caps, sb.caps) : PERMUTATION_ONLY;
+      return walker.set(out, { group, caps, rank: Math.max(sa.rank, sb.rank), flat: false, channelLast: true });
+    }
     if (sa.rank !== sb.rank || sa.flat !== sb.flat || Boolean(sa.channelLast) !== Boolean(sb.channelLast)) walker.fail(node, 'it joins tensors of different layouts');
     const group = walker.union(sa.group, sb.group, node);
     const linear = op === 'Add' || op === 'Sub';
@@ -32,7 +48,9 @@ export const binary: OpRule = ({ walker, node, x: first, inputs, out }) => {
   const c = walker.constants.get(constName);
   if (!c) return walker.fail(node, 'its constant operand is computed at run time');
   const v = walker.values(c);
+  if (x.unitless) return walker.set(out, { ...x, layer: undefined });
   if (foldAffine(walker, node, op, x, dataName, constName, c, v)) return;
+  if (perUnitShift(walker, node, x, dataName, constName) || perUnitScale(walker, node, x, constName) || additiveTable(walker, node, x, constName)) return;
   if (v.length !== 1) walker.fail(node, `a per-element constant operand ("${c.name || 'constant'}") is not supported`);
   let caps: Caps;
   if (op === 'Mul' || (op === 'Div' && dataName === a)) caps = x.caps;

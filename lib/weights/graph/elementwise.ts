@@ -10,7 +10,7 @@ import type { OpRule } from './rule';
 import { PERMUTATION_ONLY, and } from './tensor-state';
 import type { GraphWalker } from './walker';
 
-export const PASS = ['Identity', 'Dropout'];
+export const PASS = ['Identity', 'Dropout', 'Cast'];
 export const HOMOGENEOUS = ['Relu', 'LeakyRelu', 'Abs'];
 export const ODD = ['Tanh', 'Erf', 'Softsign', 'Asinh', 'Atan', 'Sinh', 'Sin', 'Tan', 'Asin'];
 export const LINEAR_UNARY = ['Neg'];

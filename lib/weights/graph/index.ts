@@ -22,11 +22,12 @@
  * rules.ts (op → rule) and one module per op family, finish.ts (roots and
  * extras). Anything else stops with UNSUPPORTED_GRAPH naming the node.
  */
-import type { OnnxModel } from '../../io/onnx';
+import { type OnnxModel, onnx } from '../../io/onnx';
 import type { Network } from '../network';
 import { finishNetwork } from './finish';
 import { labelBranch } from './label-branch';
 import { RULES } from './rules';
+import { embedding, opaque } from './sequence';
 import { ALL } from './tensor-state';
 import { GraphWalker } from './walker';
 
@@ -38,7 +39,9 @@ export function buildNetwork(model: OnnxModel): Network {
     if (w.inits.has(name)) continue;
     const rank = input.type?.tensorType?.shape?.dim?.length ?? 2;
     const id = w.newGroup(0, true);
-    w.set(name, { group: id, caps: ALL, rank, flat: false });
+    // Integer inputs (token ids, attention masks) are looked up or masked with, never multiplied by weights.
+    const elem = input.type?.tensorType?.elemType ?? onnx.TensorProto.DataType.FLOAT;
+    w.set(name, { group: id, caps: ALL, rank, flat: false, opaque: !FLOAT_TYPES.has(elem) || undefined });
   }
   g.node.forEach((node, index) => {
     if (!w.absorbed.has(index)) visit(w, node, index);
@@ -50,16 +53,35 @@ export function buildNetwork(model: OnnxModel): Network {
   return finishNetwork(w);
 }
 
+const FLOAT_TYPES = new Set<number>([
+  onnx.TensorProto.DataType.FLOAT,
+  onnx.TensorProto.DataType.FLOAT16,
+  onnx.TensorProto.DataType.BFLOAT16,
+  onnx.TensorProto.DataType.DOUBLE,
+]);
+
 function visit(w: GraphWalker, node: GraphWalker['graph']['node'][number], index: number): void {
-  if (w.trackConstant(node)) return;
   const op = node.opType ?? '';
+  if (op === 'Gather' && embedding(w, node, index)) return;
+  if (w.trackConstant(node)) return;
   // Ops of other domains are listed as "domain.Op" (ai.onnx.ml.ZipMap).
   const key = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}.${op}` : op;
   const rule = RULES.get(key);
   const inputs = (node.input ?? []).filter((i) => i);
-  const x = w.data(node, inputs.find((i) => !w.isConst(i))!);
+  const dataInputs = inputs.filter((i) => !w.isConst(i)).map((i) => w.data(node, i));
+  const x = dataInputs[0];
   const context = { walker: w, node, index, x, inputs, out: (node.output ?? [])[0] };
   if (x.label) return labelBranch(context, key);
+  const projection = (op === 'MatMul' || op === 'Gemm') && w.isConst(inputs[1] ?? '');
+  if (!projection && dataInputs.every((s) => s.opaque)) {
+    // Computed from token ids, masks or attention's inner data alone: unchanged by every symmetry.
+    for (const o of node.output ?? []) if (o) w.set(o, opaque(w));
+    return;
+  }
+  if (dataInputs.every((s) => s.unitless || s.opaque) && dataInputs.some((s) => s.unitless)) {
+    for (const o of node.output ?? []) if (o) w.set(o, { ...x, unitless: true, layer: undefined });
+    return;
+  }
   if (!rule && key !== op) w.fail(node, `custom-domain op ${key}`);
   if (rule) return rule(context);
   if (x.parts) w.fail(node, 'it reads channels concatenated from several layers');

@@ -5,11 +5,15 @@
  */
 import { attrInt, attrInts } from '../../io/onnx';
 import type { OpRule } from './rule';
-import { ALL } from './tensor-state';
+import { selectPositions, sequenceReshape } from './sequence';
+import { ALL, unitsLast } from './tensor-state';
 
 /** Reshape/Flatten/Unsqueeze/Squeeze: free on a fixed tensor, otherwise only to [batch, features]. */
 export const reshape: OpRule = (c) => {
   if (c.walker.root(c.x.group).fixed) return reshapeFixed(c);
+  const op = c.node.opType;
+  if (op === 'Reshape' && unitsLast(c.x) && sequenceReshape(c.walker, c.node, c.x, c.out)) return;
+  if (op === 'Squeeze' && unitsLast(c.x) && c.x.rank > 2) return selectPositions(c);
   if (c.node.opType === 'Unsqueeze') {
     if (c.x.parts) c.walker.fail(c.node, 'it reads channels concatenated from several layers');
     c.walker.fail(c.node, 'op Unsqueeze is not supported');

@@ -7,7 +7,7 @@ import { attrFloat, attrInt, isFloatTensor, type onnx, tensorDims } from '../../
 import { channelLastToBlocks } from '../channel-layout';
 import type { Layer } from '../network';
 import type { OpRule } from './rule';
-import { ALL, PERMUTATION_ONLY, type TensorState, and } from './tensor-state';
+import { ALL, PERMUTATION_ONLY, type TensorState, and, unitsLast } from './tensor-state';
 import type { GraphWalker } from './walker';
 
 /** What a layer node holds once its weight and bias are read. */
@@ -39,6 +39,7 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
   let biasName: string | undefined;
   let biasDtype: number | undefined;
   let addNode: number | undefined;
+  let biasDims: number[] | undefined;
   let spatialOut = false;
   let depthwise = false;
   if (op === 'Conv') {
@@ -57,8 +58,10 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
     W = raw;
     spatialOut = true;
   } else {
-    if (x.rank !== 2) w.fail(node, `${op} input must be [batch, features] (got rank ${x.rank})`);
-    if (x.channelLast && !w.root(x.group).fixed && !x.flat) w.fail(node, 'a dense layer over channel-last positions is not supported');
+    // A MatMul applies to the last axis: [batch, features], or [batch, positions..., units] (transformers).
+    const sequence = x.opaque || (op === 'MatMul' && x.rank > 2 && unitsLast(x));
+    if (x.rank !== 2 && !sequence) w.fail(node, `${op} input must be [batch, features] (got rank ${x.rank})`);
+    if (x.channelLast && !w.root(x.group).fixed && !x.flat && !sequence) w.fail(node, 'a dense layer over channel-last positions is not supported');
     if (dims.length !== 2) w.fail(node, `its weight "${inputs[1]}" must be 2-D`);
     let trans: boolean;
     let alpha = 1;
@@ -92,14 +95,16 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
     const add = users.length === 1 && users[0] >= 0 ? w.graph.node[users[0]] : undefined;
     if (add && add.opType === 'Add') {
       const other = (add.input ?? []).find((n) => n !== out) ?? '';
-      const bt = w.inits.get(other);
-      if (bt && isFloatTensor(bt) && (w.uses.get(other) ?? []).length === 1) {
+      // An exporter may alias equal biases (all zeros at init) through Identity: each layer then gets its own copy.
+      const bt = w.inits.get(w.castOf.get(other) ?? other);
+      if (bt && isFloatTensor(bt)) {
         const bv = w.finite(bt);
         if (bv.length === outUnits) {
-          w.param(add, other, 'bias', 'none');
+          w.param(add, other, 'bias', 'copy');
           b.set(bv);
-          biasName = other;
-          biasDtype = bt.dataType ?? undefined;
+          biasName = w.ownName(other);
+          biasDtype = w.dtypeSeen(other, bt);
+          biasDims = tensorDims(bt);
           addNode = users[0];
           w.absorbed.add(users[0]);
           out = (add.output ?? [])[0];
@@ -138,6 +143,7 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
     ownWeight: w.sharedParams.has(inputs[1]) || undefined,
     ownBias: (biasName !== undefined && w.sharedParams.has(biasName)) || undefined,
     biasName,
+    biasDims,
     weightDtype,
     biasDtype,
     weightDims: dims,
@@ -152,7 +158,9 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
   });
   inGroup.consumers.push(layerIndex);
   w.groups[outGroup].producers.push(layerIndex);
-  w.set(out, { group: outGroup, caps: ALL, rank: spatialOut ? x.rank : 2, flat: false, pooled: spatialOut && x.pooled, layer: layerIndex });
+  const perPosition = op === 'MatMul' && (x.opaque || (x.rank > 2 && unitsLast(x)));
+  const rank = spatialOut ? x.rank : perPosition ? Math.max(x.rank, 3) : 2;
+  w.set(out, { group: outGroup, caps: ALL, rank, flat: false, pooled: spatialOut && x.pooled, channelLast: perPosition || undefined, layer: layerIndex });
 };
 
 /** A layer reading concatenated channels: each part's group is read at its offset. */

@@ -4,6 +4,7 @@
  * max keeps only positive scale.
  */
 import { attrInt, attrInts } from '../../io/onnx';
+import { reduceUnits } from './norm';
 import type { OpRule } from './rule';
 import { and } from './tensor-state';
 
@@ -19,6 +20,7 @@ export const pool: OpRule = ({ walker, node, x, out }) => {
 
 /** ReduceMean/ReduceMax over the spatial axes: a global pool. */
 export const reducePool: OpRule = ({ walker, node, x, inputs, out }) => {
+  if (reduceUnits(walker, node, x, out)) return;
   const axes = attrInts(node, 'axes') ?? (inputs[1] ? walker.constValues(inputs[1]) : undefined);
   const spatial = axes?.map((a) => (a < 0 ? a + x.rank : a)).sort((p, q) => p - q);
   const all = Array.from({ length: x.rank - 2 }, (_, i) => i + 2);

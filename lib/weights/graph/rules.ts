@@ -11,7 +11,9 @@ import { argMax, attributeWeights, zipMap } from './label-branch';
 import { reshape, transpose } from './layout';
 import { linear } from './linear';
 import { AVG_POOLS, MAX_POOLS, pool, reducePool } from './pooling';
+import { fusedNorm } from './norm';
 import type { OpRule } from './rule';
+import { selectPositions, splitUnits } from './sequence';
 
 const table: Array<[string[], OpRule]> = [
   [['Gemm', 'MatMul', 'Conv'], linear],
@@ -24,7 +26,7 @@ const table: Array<[string[], OpRule]> = [
   [OTHER_ELEMENTWISE, keepPermutation],
   [['Softmax', 'LogSoftmax'], softmax],
   [['Clip'], clip],
-  [['ReduceMean', 'ReduceMax'], reducePool],
+  [['ReduceMean', 'ReduceMax', 'ReduceSum'], reducePool],
   [[...MAX_POOLS, ...AVG_POOLS], pool],
   [['Reshape', 'Flatten', 'Unsqueeze', 'Squeeze'], reshape],
   [['Transpose'], transpose],
@@ -34,6 +36,9 @@ const table: Array<[string[], OpRule]> = [
   [['ai.onnx.ml.ZipMap'], zipMap],
   [['ai.onnx.ml.LinearClassifier', 'ai.onnx.ml.LinearRegressor'], attributeWeights],
   [['ai.onnx.ml.Normalizer'], keepPermutation],
+  [['LayerNormalization', 'SimplifiedLayerNormalization', 'RMSNormalization'], fusedNorm],
+  [['Split'], splitUnits],
+  [['Gather', 'Slice'], selectPositions],
 ];
 
 export const RULES: ReadonlyMap<string, OpRule> = new Map(table.flatMap(([ops, rule]) => ops.map((op) => [op, rule] as const)));

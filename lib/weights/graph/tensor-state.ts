@@ -24,6 +24,19 @@ export interface TensorState {
   layer?: number;
   /** Class indices (an ArgMax result, scikit-learn's label branch): no units, only label ops may read it. */
   label?: boolean;
+  /**
+   * Fixed data whose layout is not followed: integer model inputs (token ids,
+   * masks) and attention's inside once the heads are split off. Anything
+   * computed from such tensors alone is unchanged by every symmetry.
+   */
+  opaque?: boolean;
+  /** Reduced over the unit axis (a norm's mean or variance): broadcasts along the units, belongs to no group. */
+  unitless?: boolean;
+}
+
+/** The units are on the last axis: [batch, units], or [batch, positions..., units] (a transformer's stream). */
+export function unitsLast(s: TensorState): boolean {
+  return !s.flat && !s.opaque && !s.unitless && (s.rank <= 2 || Boolean(s.channelLast));
 }
 
 /** Every symmetry (a linear path). */

@@ -32,6 +32,8 @@ export class GraphWalker {
   readonly absorbed = new Set<number>();
   /** Initializers some layer or norm reads as its parameters (the rest are extras). */
   readonly paramNames = new Set<string>();
+  /** The node writing each tensor. */
+  private readonly producer = new Map<string, onnx.INodeProto>();
 
   constructor(readonly model: OnnxModel) {
     this.graph = graphOf(model);
@@ -43,6 +45,11 @@ export class GraphWalker {
       for (const x of n.input ?? []) if (x) this.uses.set(x, [...(this.uses.get(x) ?? []), i]);
     });
     for (const o of this.graph.output) this.uses.set(o.name ?? '', [...(this.uses.get(o.name ?? '') ?? []), -1]);
+    for (const n of this.graph.node) for (const o of n.output ?? []) this.producer.set(o, n);
+  }
+
+  producerOf(name: string): onnx.INodeProto | undefined {
+    return this.producer.get(name);
   }
 
   fail(node: onnx.INodeProto, why: string): never {

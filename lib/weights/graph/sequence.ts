@@ -1,0 +1,162 @@
+/**
+ * Transformer layouts: tensors [batch, positions..., units] with the units
+ * on the last axis (the residual stream, an MLP's hidden units).
+ * - an embedding Gather of a float table [rows, units] is a layer from
+ *   one-hot rows (token and position embeddings), opening the stream;
+ * - a constant [..., rows, units] added to the stream (a positional table
+ *   the dynamo exporter folded) is one more producer of the stream;
+ * - reshapes keeping the last axis ([N, S, d] ↔ [N·S, d]) keep the units;
+ * - a reshape splitting the last axis into heads ([N, S, h, d/h]), or a
+ *   Split of it (GPT-2's packed q|k|v), enters attention: the projection's
+ *   units are fixed there (heads are not permuted) and everything computed
+ *   inside is opaque fixed data, until a projection reads it back;
+ * - Gather/Slice/Squeeze of positions (BERT's pooler reads x[:, 0]) keep
+ *   the units.
+ */
+import { attrInt, attrInts, isFloatTensor, type onnx, tensorDims } from '../../io/onnx';
+import type { OpRule } from './rule';
+import { shapeElements } from './shape-elements';
+import { ALL, type TensorState, unitsLast } from './tensor-state';
+import type { GraphWalker } from './walker';
+
+/** Gather(table, ids) on a float initializer table of rank 2: an embedding layer. False when it is not one. */
+export function embedding(w: GraphWalker, node: onnx.INodeProto, index: number): boolean {
+  const [table, ids] = node.input ?? [];
+  const t = w.inits.get(w.castOf.get(table) ?? table);
+  if (!t || !isFloatTensor(t) || tensorDims(t).length !== 2 || attrInt(node, 'axis', 0) !== 0) return false;
+  const idState = w.state.get(ids);
+  if (idState && !idState.opaque && !w.root(idState.group).fixed) w.fail(node, 'it looks rows up by indices computed from hidden units');
+  w.param(node, table, 'embedding table', 'none');
+  const [rows, units] = tensorDims(t);
+  const W = transpose(w.finite(t), rows, units);
+  const layerIndex = w.layers.length;
+  const inGroup = w.newGroup(rows, true);
+  const outGroup = w.newGroup(units, false);
+  w.layers.push({
+    name: table,
+    op: 'Gather',
+    node: index,
+    weightName: w.ownName(table),
+    weightDtype: w.dtypeSeen(table, t),
+    weightDims: [rows, units],
+    outUnits: units,
+    inUnits: rows,
+    inBlock: 1,
+    outGroup,
+    inGroup,
+    W,
+    b: new Float64Array(units),
+  });
+  w.groups[inGroup].consumers.push(layerIndex);
+  w.groups[outGroup].producers.push(layerIndex);
+  w.set((node.output ?? [])[0], { group: outGroup, caps: ALL, rank: (idState?.rank ?? 2) + 1, flat: false, channelLast: true, layer: layerIndex });
+  return true;
+}
+
+/** A constant [..., rows, units] added to units-last data: a producer of its group. False when the constant is not such a table. */
+export function additiveTable(w: GraphWalker, node: onnx.INodeProto, x: TensorState, constName: string): boolean {
+  const t = w.inits.get(w.castOf.get(constName) ?? constName);
+  const units = w.root(x.group).units;
+  if (node.opType !== 'Add' || !t || !isFloatTensor(t) || !unitsLast(x) || !units) return false;
+  const dims = tensorDims(t);
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (dims[dims.length - 1] !== units || size === units) return false;
+  w.param(node, constName, 'positional table', 'none');
+  const rows = size / units;
+  const layerIndex = w.layers.length;
+  const inGroup = w.newGroup(rows, true);
+  const group = w.root(x.group);
+  w.layers.push({
+    name: constName,
+    op: 'Table',
+    node: w.nodeIndex(node),
+    weightName: w.ownName(constName),
+    weightDtype: w.dtypeSeen(constName, t),
+    weightDims: dims,
+    outUnits: units,
+    inUnits: rows,
+    inBlock: 1,
+    outGroup: group.id,
+    inGroup,
+    W: transpose(w.finite(t), rows, units),
+    b: new Float64Array(units),
+  });
+  w.groups[inGroup].consumers.push(layerIndex);
+  group.producers.push(layerIndex);
+  w.set((node.output ?? [])[0], { ...x, layer: undefined });
+  return true;
+}
+
+/** [rows, cols] row-major → [cols, rows]. */
+export function transpose(v: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(v.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = v[r * cols + c];
+  return out;
+}
+
+/**
+ * A Reshape of units-last data: keeps the units when the target's last
+ * element is the unit count (or the input's own last axis), enters
+ * attention when it splits them into heads. Undefined: not a pattern of
+ * this module (the caller's flatten rules decide).
+ */
+export function sequenceReshape(w: GraphWalker, node: onnx.INodeProto, x: TensorState, out: string): true | undefined {
+  const target = shapeElements(w, (node.input ?? [])[1]);
+  const units = w.root(x.group).units;
+  if (!target || target.length < 2 || !units) return undefined;
+  const last = target[target.length - 1];
+  const keeps =
+    last === units ||
+    (typeof last === 'object' && last.axis === -1 && (() => {
+      const s = w.state.get(last.of);
+      return s !== undefined && unitsLast(s) && w.find(s.group) === w.find(x.group);
+    })());
+  if (keeps) {
+    w.set(out, { ...x, rank: target.length, channelLast: target.length > 2, layer: undefined });
+    return true;
+  }
+  if (typeof last === 'number' && last > 1 && last < units && units % last === 0 && target.length === Math.max(x.rank, 3) + 1) {
+    enterAttention(w, x, [out]);
+    return true;
+  }
+  return undefined;
+}
+
+/** Split of the unit axis (GPT-2's packed q|k|v): the units are fixed, the parts opaque. */
+export const splitUnits: OpRule = ({ walker: w, node, x }) => {
+  const axis = attrInt(node, 'axis', 0);
+  if (!unitsLast(x) || (axis !== -1 && axis !== x.rank - 1)) w.fail(node, 'only a Split of the unit axis of a units-last tensor (packed attention projections) is supported');
+  enterAttention(w, x, node.output ?? []);
+};
+
+function enterAttention(w: GraphWalker, x: TensorState, outputs: string[]): void {
+  w.root(x.group).fixed = true;
+  for (const o of outputs) if (o) w.set(o, opaque(w));
+}
+
+/** A new opaque fixed tensor. */
+export function opaque(w: GraphWalker): TensorState {
+  return { group: w.newGroup(0, true), caps: ALL, rank: 0, flat: false, opaque: true };
+}
+
+/** Gather/Slice/Squeeze on a positions axis of units-last data: the units stay last. */
+export const selectPositions: OpRule = ({ walker: w, node, x, inputs, out }) => {
+  const op = node.opType ?? '';
+  if (!unitsLast(x) || x.rank < 3) w.fail(node, `${op} of hidden units is only supported on the positions of a [batch, positions, units] tensor`);
+  const lastAxis = (a: number) => a === -1 || a === x.rank - 1;
+  let rank = x.rank;
+  if (op === 'Gather') {
+    if (lastAxis(attrInt(node, 'axis', 0))) w.fail(node, 'it gathers hidden units');
+    const idx = w.constants.get(inputs[1]);
+    if (idx && tensorDims(idx).length === 0) rank -= 1;
+    else if (!idx) w.fail(node, 'its indices are computed at run time');
+  } else if (op === 'Slice') {
+    const axes = inputs[3] ? w.constValues(inputs[3]) : undefined;
+    if (!axes || axes.some(lastAxis)) w.fail(node, 'only slicing positions (constant axes other than the last) is supported');
+  } else {
+    const axes = attrInts(node, 'axes') ?? (inputs[1] ? w.constValues(inputs[1]) : undefined);
+    if (!axes || axes.some(lastAxis)) return w.fail(node, 'only squeezing positions is supported');
+    rank -= axes.length;
+  }
+  w.set(out, { ...x, rank, channelLast: rank > 2, layer: undefined });
+};

@@ -1,0 +1,44 @@
+/**
+ * What a shape tensor holds, element by element, without shape inference:
+ * a number, or "axis k of tensor T" (PyTorch's TorchScript exporter builds
+ * Reshape targets as Concat(Unsqueeze(Gather(Shape(T), k)), ...)).
+ */
+import type { GraphWalker } from './walker';
+
+export type ShapeElement = number | { of: string; axis: number };
+
+const MAX_INT64 = 2 ** 62;
+
+export function shapeElements(w: GraphWalker, name: string): ShapeElement[] | undefined {
+  const c = w.constValues(name);
+  if (c) return c;
+  const p = w.producerOf(name);
+  if (!p) return undefined;
+  const inputs = p.input ?? [];
+  switch (p.opType) {
+    case 'Concat': {
+      const parts = inputs.map((i) => shapeElements(w, i));
+      return parts.every((q) => q) ? parts.flatMap((q) => q!) : undefined;
+    }
+    case 'Unsqueeze':
+    case 'Squeeze':
+    case 'Cast':
+    case 'Identity':
+      return shapeElements(w, inputs[0]);
+    case 'Gather': {
+      const src = w.producerOf(inputs[0]);
+      const k = w.constValues(inputs[1]);
+      if (src?.opType !== 'Shape' || !k || k.length !== 1) return undefined;
+      return [{ of: (src.input ?? [])[0], axis: k[0] }];
+    }
+    case 'Slice': {
+      // Slice(Shape(T), [-1], [max]): T's last axis.
+      const src = w.producerOf(inputs[0]);
+      const [start, end] = [w.constValues(inputs[1]), w.constValues(inputs[2])];
+      if (src?.opType !== 'Shape' || !start || !end || start[0] !== -1 || end[0] < MAX_INT64) return undefined;
+      return [{ of: (src.input ?? [])[0], axis: -1 }];
+    }
+    default:
+      return undefined;
+  }
+}

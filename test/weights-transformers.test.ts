@@ -1,0 +1,149 @@
+/**
+ * Transformer symmetries derived from BERT, GPT-2 and Llama exports (both
+ * torch exporters): a copy made in PyTorch with the residual stream (token,
+ * position and tied embeddings, every block's projections, LayerNorm or
+ * RMSNorm, the final norm and the head) and the MLP hidden units permuted
+ * (SwiGLU's gate and up together; BERT's pooler also sign-flipped through
+ * its Tanh) canonicalizes and aligns onto the original, and the rewritten
+ * models compute B's function under onnxruntime. Attention heads are not
+ * permuted by modeldiff (their projections' units stay fixed).
+ */
+import fs from 'node:path';
+import { readFileSync } from 'node:fs';
+
+import t from 'tap';
+import * as ort from 'onnxruntime-node';
+
+import { readArrays } from '../lib/io/array-file';
+import { lossBarrier } from '../lib/path/barrier';
+import { weightDistance } from '../lib/weights';
+import { buildModel } from './helpers/onnx-builder';
+import { createRng, maxAbs, maxAbsDiff, meanJs } from './helpers/onnx-models';
+
+const FIXTURES = fs.join(__dirname, 'fixtures', 'arch');
+const probe = Object.fromEntries(readArrays(fs.join(FIXTURES, 'probe-tokens.npz')).map(([name, x]) => [name!, x]));
+
+async function run(bytes: Uint8Array): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes);
+  const feeds = Object.fromEntries(s.inputNames.map((n) => [n, new ort.Tensor('int64', probe[n].data as BigInt64Array, probe[n].shape)]));
+  const y = (await s.run(feeds))[s.outputNames[0]];
+  await s.release();
+  return y.data as Float32Array;
+}
+
+for (const arch of ['bert', 'gpt2', 'llama']) {
+  for (const exporter of ['ts13', 'dyn18']) {
+    t.test(`${arch} (${exporter === 'ts13' ? 'TorchScript exporter, opset 13' : 'dynamo exporter, opset 18'}): stream-permuted copy, write-back`, async (t) => {
+      const file = (s: string) => fs.join(FIXTURES, `${arch}-${exporter}-${s}.onnx`);
+      const a = readFileSync(file('s0'));
+      const b = readFileSync(file('s0-permstream'));
+      const r = await weightDistance(a, b);
+      t.ok(r.raw!.relative > 0.5, `raw relative ${r.raw!.relative}`);
+      t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
+      t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);
+      const stream = r.hidden!.find((h) => h.units === 16 && h.symmetry === 'permutation');
+      t.ok(stream && stream.producers.length >= 5, `one residual-stream group with every writer (${stream?.producers.length})`);
+      const yb = await run(b);
+      const k = arch === 'bert' ? 5 : 50;
+      for (const [name, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {
+        const js = meanJs(yb, await run(m), k);
+        t.ok(js <= 1e-9, `${name} written back computes B's function: JS ${js}`);
+      }
+      if (exporter !== 'ts13') return;
+      const other = await weightDistance(a, readFileSync(file('s1')), { methods: ['raw', 'aligned'] });
+      t.ok(other.aligned!.relative < other.raw!.relative, `two seeds: aligned ${other.aligned!.relative} < raw ${other.raw!.relative}`);
+      if (arch !== 'bert') return;
+      const ya = await run(a);
+      const labels = Int32Array.from({ length: ya.length / k }, (_, i) => {
+        const row = Array.from(ya.subarray(i * k, (i + 1) * k));
+        return row.indexOf(Math.max(...row));
+      });
+      const barrier = await lossBarrier(a, file('s1'), { data: probe, labels, steps: 3, align: 'weights' });
+      t.ok(Number.isFinite(barrier.aligned!.lossBarrier), `barrier with weight alignment runs: ${barrier.aligned!.lossBarrier} (naive ${barrier.naive.lossBarrier})`);
+    });
+  }
+}
+
+/**
+ * A hand-built block: Gather embedding → SimplifiedLayerNormalization →
+ * MatMul → Relu → MatMul → residual Add → LayerNormalization → head, on
+ * [N, S, d]. Its copy permutes the stream and the hidden units (rescaled too:
+ * Relu is positively homogeneous) by index arithmetic.
+ */
+t.test('fused norms (SimplifiedLayerNormalization, LayerNormalization) around a Relu MLP: permuted, rescaled copy ≈ 0, same function', async (t) => {
+  const rng = createRng(77);
+  const [V, d, h, S] = [6, 4, 5, 3];
+  const rand = (n: number, shift = 0) => Array.from({ length: n }, () => shift + rng.normal());
+  const E = rand(V * d);
+  const g1 = rand(d, 1);
+  const W1 = rand(d * h);
+  const W2 = rand(h * d);
+  const g2 = rand(d, 1);
+  const b2 = rand(d);
+  const H = rand(d * V);
+  const p = [2, 0, 3, 1];
+  const q = [4, 2, 0, 1, 3];
+  const s = [0.5, 2, 1.5, 0.25, 3];
+  const model = (e: number[], n1: number[], w1: number[], w2: number[], n2: number[], c2: number[], head: number[]) =>
+    buildModel({
+      opset: 17,
+      inputs: [{ name: 'ids', dtype: 'int64', shape: ['N', S] }],
+      outputs: [{ name: 'y', shape: ['N', S, V] }],
+      initializers: [
+        { name: 'E', dims: [V, d], data: e }, { name: 'g1', dims: [d], data: n1 }, { name: 'W1', dims: [d, h], data: w1 },
+        { name: 'W2', dims: [h, d], data: w2 }, { name: 'g2', dims: [d], data: n2 }, { name: 'b2', dims: [d], data: c2 }, { name: 'H', dims: [d, V], data: head },
+      ],
+      nodes: [
+        { op: 'Gather', inputs: ['E', 'ids'], outputs: ['e'] },
+        { op: 'SimplifiedLayerNormalization', inputs: ['e', 'g1'], outputs: ['n1'], attrs: { axis: { i: -1 }, epsilon: { f: 1e-5 } } },
+        { op: 'MatMul', inputs: ['n1', 'W1'], outputs: ['z'] },
+        { op: 'Relu', inputs: ['z'], outputs: ['a'] },
+        { op: 'MatMul', inputs: ['a', 'W2'], outputs: ['m'] },
+        { op: 'Add', inputs: ['e', 'm'], outputs: ['r'] },
+        { op: 'LayerNormalization', inputs: ['r', 'g2', 'b2'], outputs: ['n2'], attrs: { axis: { i: -1 } } },
+        { op: 'MatMul', inputs: ['n2', 'H'], outputs: ['y'] },
+      ],
+    });
+  const a = model(E, g1, W1, W2, g2, b2, H);
+  // New stream unit i = old p[i]; new hidden unit j = old q[j], scaled by s[j] (in) and 1/s[j] (out).
+  const b = model(
+    Array.from({ length: V * d }, (_, k) => E[Math.floor(k / d) * d + p[k % d]]),
+    p.map((i) => g1[i]),
+    Array.from({ length: d * h }, (_, k) => W1[p[Math.floor(k / h)] * h + q[k % h]] * s[k % h]),
+    Array.from({ length: h * d }, (_, k) => W2[q[Math.floor(k / d)] * d + p[k % d]] / s[Math.floor(k / d)]),
+    p.map((i) => g2[i]),
+    p.map((i) => b2[i]),
+    Array.from({ length: d * V }, (_, k) => H[p[Math.floor(k / V)] * V + (k % V)]),
+  );
+  const r = await weightDistance(a, b);
+  t.same(r.hidden!.map((x) => [x.units, x.symmetry]), [[d, 'permutation'], [h, 'permutation+scale']], 'the stream (permutation) and the Relu units (permutation + scale)');
+  t.ok(r.raw!.relative > 0.3, `raw relative ${r.raw!.relative}`);
+  t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
+  t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);
+  const ids = BigInt64Array.from([0, 5, 2, 3, 1, 4, 4, 4, 0], (v) => BigInt(v));
+  const runIds = async (bytes: Uint8Array) => {
+    const session = await ort.InferenceSession.create(bytes);
+    const y = (await session.run({ ids: new ort.Tensor('int64', ids, [3, S]) })).y.data as Float32Array;
+    await session.release();
+    return y;
+  };
+  const yb = await runIds(b);
+  for (const [name, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {
+    t.ok(maxAbsDiff(await runIds(m), yb) <= 1e-5 * Math.max(1, maxAbs(yb)), `${name} computes B's function`);
+  }
+  const badAxis = buildModel({
+    opset: 17,
+    inputs: [{ name: 'ids', dtype: 'int64', shape: ['N', S] }],
+    outputs: [{ name: 'y', shape: ['N', S, V] }],
+    initializers: [{ name: 'E', dims: [V, d], data: E }, { name: 'g', dims: [S], data: rand(S, 1) }, { name: 'H', dims: [d, V], data: H }],
+    nodes: [
+      { op: 'Gather', inputs: ['E', 'ids'], outputs: ['e'] },
+      { op: 'LayerNormalization', inputs: ['e', 'g'], outputs: ['n'], attrs: { axis: { i: 1 } } },
+      { op: 'MatMul', inputs: ['n', 'H'], outputs: ['y'] },
+    ],
+  });
+  await t.rejects(weightDistance(badAxis, badAxis, { methods: ['canonical'] }), {
+    code: 'UNSUPPORTED_GRAPH',
+    message: /at LayerNormalization .*only LayerNormalization over the last \(unit\) axis .* still work/,
+  });
+});
