@@ -46,12 +46,12 @@ export function checkSameArchitecture(a: Network, b: Network): void {
   }
 }
 
-/** Parameter pairs of two same-architecture networks: every layer's W and b, then the extras. */
+/** Parameter pairs of two same-architecture networks: every layer's W and b (a tied table's copy once), then the extras. */
 export function networkPairs(a: Network, b: Network): ParamPair[] {
   const pairs: ParamPair[] = [];
   a.layers.forEach((la, i) => {
     const lb = b.layers[i];
-    pairs.push({ name: la.weightName, a: la.W, b: lb.W });
+    if (!la.tiedCopy) pairs.push({ name: la.weightName, a: la.W, b: lb.W });
     pairs.push({ name: la.biasName ?? `${la.weightName}:bias`, a: la.b, b: lb.b });
   });
   const extrasB = new Map(b.extras.map((e) => [e.name, e.data]));

@@ -59,6 +59,8 @@ export interface Layer {
   weightName: string;
   /** Bias initializer name, if the layer has one (else b is zeros). */
   biasName?: string;
+  /** The weight is an exporter's copy of a tied embedding table: permuted with it, not counted again in distances. */
+  tiedCopy?: boolean;
   /** Stored bias dims when they are not [outUnits] (a norm's shift stored as [1, 1, units]). */
   biasDims?: number[];
   weightDtype: number;

@@ -48,6 +48,9 @@ export function finishNetwork(w: GraphWalker): Network {
   }
   // Extras are the other weights (a shared PRelu slope, ...), never a mask fill or a scalar constant.
   const weights = new Set(countedWeights(w.model).initializers);
+  // A projection whose weight is not counted is an exporter's copy of a tied embedding table (see
+  // exporter-artefacts.ts): it permutes with the table, and distances count the table once.
+  for (const l of w.layers) if ((l.op === 'MatMul' || l.op === 'Gemm') && !weights.has(w.castOf.get(l.name) ?? l.name)) l.tiedCopy = true;
   const extras = w.graph.initializer
     .filter((t) => weights.has(t.name ?? '') && !w.paramNames.has(t.name ?? ''))
     .map((t) => ({ name: t.name ?? '', data: w.values(t) }));
