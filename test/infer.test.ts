@@ -514,7 +514,7 @@ t.test('cache writer: complete entries only; whole-entry helpers', async (t) => 
   noFooter.write('XXXXXXXX', good.length - 40, 'latin1');
   fs.writeFileSync(cachePath(dir, 'k2'), noFooter);
   t.match(readCacheEntry(dir, 'k2'), { status: 'corrupt', reason: 'bad footer' });
-  t.equal(CACHE_FORMAT_VERSION, 2);
+  t.equal(CACHE_FORMAT_VERSION, 3);
   // An entry name that is a folder cannot be read: corrupt, not a crash.
   t.match(readCacheEntry(dir, 'k3'), { status: 'corrupt' });
   // An entry truncated after it was verified: a typed IO error, not short data.

@@ -12,6 +12,7 @@ import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
 import { type Comparison, compare } from '../lib/function/compare';
+import { inferOutputs } from '../lib/infer/infer';
 import { matrix } from '../lib/many/matrix';
 import { readNpy, writeNpy } from '../lib/io/npy';
 import { readNpz } from '../lib/io/npz';
@@ -279,13 +280,32 @@ t.test('matrix refuses sequence outputs instead of reading sequence × vocab as 
   });
 });
 
-t.test('modeldiff outputs saves LM logits in their full shape, outside the output cache', async (t) => {
+t.test('LM logits: saved in their full shape; cached with their shape within the one-entry budget', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lm-'));
+  const cacheDir = path.join(dir, 'cache');
   const io = captureIo();
-  t.equal(await runCli(['outputs', model('gpt2'), '--data', TOKENS, '-o', path.join(dir, 'logits.npy'), '--cache-dir', path.join(dir, 'cache'), '-q'], io), 0, io.err);
+  t.equal(await runCli(['outputs', model('gpt2'), '--data', TOKENS, '-o', path.join(dir, 'logits.npy'), '--cache-dir', cacheDir, '-q'], io), 0, io.err);
   t.match(io.out, /6 × 16 × 256 float32/);
-  t.same(readNpy(path.join(dir, 'logits.npy')).shape, [6, 16, 256]);
-  const cached = fs.existsSync(path.join(dir, 'cache')) ? fs.readdirSync(path.join(dir, 'cache')).filter((f) => f.endsWith('.bin')) : [];
-  t.same(cached, [], 'no cache entry for sequence outputs');
+  const saved = readNpy(path.join(dir, 'logits.npy'));
+  t.same(saved.shape, [6, 16, 256]);
+  t.equal(fs.readdirSync(cacheDir).filter((f) => f.endsWith('.bin')).length, 1, 'one cache entry for the sequence output');
+  // A hit gives back the same values with the sample shape, so compare reads it token by token.
+  const hit = await inferOutputs(model('gpt2'), TOKENS, { cacheDir });
+  t.equal(hit.cached, true);
+  t.same(hit.outputs.dims, [16, 256]);
+  t.same(Buffer.from(hit.outputs.data.buffer, hit.outputs.data.byteOffset, hit.outputs.data.byteLength), Buffer.from(saved.data.buffer, saved.data.byteOffset, saved.data.byteLength), 'same bytes');
+  const fresh = await compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, targets: 'next', metrics: ['kl'], cacheDir, bootstrap: 0 });
+  const again = await compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, targets: 'next', metrics: ['kl'], cacheDir, bootstrap: 0 });
+  t.same(again.models.map((m) => m.cached), [true, true], 'both models from the cache');
+  t.equal(again.metrics.kl!.mean, fresh.metrics.kl!.mean);
+  t.equal(again.rows, REF.pairs['gpt2:int8'].tokens);
+  t.same(again.tokens, fresh.tokens, 'the same token summary from cached outputs');
+  // Above the one-entry budget: not cached, and one line says so.
+  const small = path.join(dir, 'small-cache');
+  const warnings: string[] = [];
+  const r = await inferOutputs(model('gpt2'), TOKENS, { cacheDir: small, cacheEntryMaxBytes: 6 * 16 * 256 * 4 - 1, onWarning: (w) => warnings.push(w) });
+  t.equal(r.cached, false);
+  t.match(warnings, [/outputs not cached: 96 KiB is above the cache's one-entry budget/]);
+  t.same(fs.existsSync(small) ? fs.readdirSync(small).filter((f) => f.endsWith('.bin')) : [], []);
   fs.rmSync(dir, { recursive: true });
 });

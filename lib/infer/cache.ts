@@ -5,14 +5,19 @@
  * the output name and input dtypes, the onnxruntime version and the cache
  * format version. The batch size is deliberately not in the key.
  *
- * Entry layout: "MDOUTC02" | uint32 LE header length | JSON header
- * {format, n, k, dtype} | payload (row-major floats) | "MDOUTSUM" | 32-byte
+ * Entry layout: "MDOUTC03" | uint32 LE header length | JSON header
+ * {format, n, k, dtype, dims?} | payload (row-major floats) | "MDOUTSUM" | 32-byte
  * SHA-256 of everything before the footer. Entries are written batch by batch
  * to a temporary file in the cache folder, flushed and renamed into place,
  * so nothing half-written is ever visible under an entry's name. On read the
  * checksum is verified by streaming the file once, then batches are read by
  * offset: memory stays bounded by the batch either way. Anything that does
  * not verify is treated as a miss (recomputed and rewritten), never trusted.
+ *
+ * Sequence outputs (an LM's [n, sequence, vocab] logits) are stored as n rows of k =
+ * sequence·vocab values with `dims`, a sample's shape, in the header, so a hit gives back the
+ * shape the token-level reading needs. Format 3 added `dims`: a format-2 reader would have read
+ * such an entry as plain rows, so the version (and with it every key) changed.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -29,8 +34,8 @@ import { makeDirs } from '../util/make-dirs';
 
 export { tensorSha256 };
 
-export const CACHE_FORMAT_VERSION = 2;
-const MAGIC = 'MDOUTC02';
+export const CACHE_FORMAT_VERSION = 3;
+const MAGIC = 'MDOUTC03';
 const FOOTER_MAGIC = 'MDOUTSUM';
 const FOOTER_BYTES = 8 + 32;
 /** Bytes per read while verifying an entry's checksum. */
@@ -90,6 +95,8 @@ export class CacheEntry {
     readonly k: number,
     readonly dtype: OutputDType,
     private readonly payloadStart: number,
+    /** A sample's output shape when it has more than one axis (k is its product). */
+    readonly dims?: number[],
   ) {}
 
   private get itemBytes(): number {
@@ -105,7 +112,8 @@ export class CacheEntry {
     }
     cacheReadCounters.batchReads++;
     cacheReadCounters.maxBatchReadBytes = Math.max(cacheReadCounters.maxBatchReadBytes, bytes);
-    return { data: this.dtype === 'float64' ? new Float64Array(buf) : new Float32Array(buf), n: end - start, k: this.k };
+    const data = this.dtype === 'float64' ? new Float64Array(buf) : new Float32Array(buf);
+    return this.dims ? { data, n: end - start, k: this.k, dims: this.dims.slice() } : { data, n: end - start, k: this.k };
   }
 
   /** Release the file (idempotent). */
@@ -149,7 +157,7 @@ function verifyEntry(fd: number): CacheOpen {
   if (12 + hlen + FOOTER_BYTES > size) return corrupt('truncated header');
   const headerBytes = Buffer.alloc(hlen);
   readAt(fd, headerBytes, 12);
-  let header: { format: number; n: number; k: number; dtype: string };
+  let header: { format: number; n: number; k: number; dtype: string; dims?: unknown };
   try {
     header = JSON.parse(headerBytes.toString('utf8'));
   } catch {
@@ -158,6 +166,10 @@ function verifyEntry(fd: number): CacheOpen {
   if (header.format !== CACHE_FORMAT_VERSION) return corrupt(`format ${header.format}`);
   const itemBytes = header.dtype === 'float64' ? 8 : header.dtype === 'float32' ? 4 : 0;
   if (!itemBytes || !Number.isSafeInteger(header.n) || !(header.n > 0) || !Number.isSafeInteger(header.k) || !(header.k > 0)) return corrupt('bad header');
+  const dims = header.dims;
+  if (dims !== undefined && !(Array.isArray(dims) && dims.length > 1 && dims.every((d) => Number.isSafeInteger(d) && d > 0) && dims.reduce((a, d) => a * d, 1) === header.k)) {
+    return corrupt('bad dims');
+  }
   const payloadStart = 12 + hlen;
   const body = payloadStart + header.n * header.k * itemBytes;
   if (body + FOOTER_BYTES !== size) return corrupt('payload length');
@@ -175,7 +187,7 @@ function verifyEntry(fd: number): CacheOpen {
   readAt(fd, footer, body);
   if (footer.toString('latin1', 0, 8) !== FOOTER_MAGIC) return corrupt('bad footer');
   if (!h.digest().equals(footer.subarray(8))) return corrupt('checksum');
-  return { status: 'hit', entry: new CacheEntry(fd, header.n, header.k, header.dtype as OutputDType, payloadStart) };
+  return { status: 'hit', entry: new CacheEntry(fd, header.n, header.k, header.dtype as OutputDType, payloadStart, dims as number[] | undefined) };
 }
 
 /** Read a whole entry into memory (verified); for tests and small tools. */
@@ -204,16 +216,20 @@ export class CacheWriter {
     readonly n: number,
     readonly k: number,
     readonly dtype: OutputDType,
+    readonly dims?: number[],
   ) {}
 
-  /** Start an entry for n×k outputs of `dtype`; throws (with the reason) when the folder is not writable. */
-  static create(dir: string, key: string, n: number, k: number, dtype: OutputDType): CacheWriter {
+  /**
+   * Start an entry for n×k outputs of `dtype` (`dims`: a sample's shape, for sequence outputs);
+   * throws (with the reason) when the folder is not writable.
+   */
+  static create(dir: string, key: string, n: number, k: number, dtype: OutputDType, dims?: number[]): CacheWriter {
     makeDirs(dir);
     const target = cachePath(dir, key);
     checkWritableTarget(target, { force: true });
-    const w = new CacheWriter(AtomicFile.open(target), n, k, dtype);
+    const w = new CacheWriter(AtomicFile.open(target), n, k, dtype, dims);
     try {
-      const header = Buffer.from(JSON.stringify({ format: CACHE_FORMAT_VERSION, n, k, dtype }));
+      const header = Buffer.from(JSON.stringify({ format: CACHE_FORMAT_VERSION, n, k, dtype, ...(dims ? { dims } : {}) }));
       const pre = Buffer.alloc(12);
       pre.write(MAGIC, 0, 'latin1');
       pre.writeUInt32LE(header.length, 8);
@@ -234,8 +250,9 @@ export class CacheWriter {
   /** Append the next rows (in order); throws if they do not fit the entry. */
   append(out: OutputArray): void {
     const dtype = out.data instanceof Float64Array ? 'float64' : 'float32';
-    if (out.k !== this.k || dtype !== this.dtype || this.rows + out.n > this.n) {
-      throw new Error(`outputs changed shape or type mid-run (${dtype} [${out.n}, ${out.k}] after ${this.dtype} [*, ${this.k}])`);
+    if (out.k !== this.k || dtype !== this.dtype || this.rows + out.n > this.n || String(out.dims) !== String(this.dims)) {
+      const shape = (x: { k: number; dims?: number[] }) => (x.dims ?? [x.k]).join(', ');
+      throw new Error(`outputs changed shape or type mid-run (${dtype} [${out.n}, ${shape(out)}] after ${this.dtype} [*, ${shape(this)}])`);
     }
     this.write(new Uint8Array(out.data.buffer, out.data.byteOffset, out.n * out.k * out.data.BYTES_PER_ELEMENT));
     this.rows += out.n;
@@ -265,7 +282,7 @@ export class CacheWriter {
 /** Write a whole entry; returns an error message instead of throwing when the directory is not writable. */
 export function writeCacheEntry(dir: string, key: string, out: OutputArray): string | undefined {
   try {
-    const w = CacheWriter.create(dir, key, out.n, out.k, out.data instanceof Float64Array ? 'float64' : 'float32');
+    const w = CacheWriter.create(dir, key, out.n, out.k, out.data instanceof Float64Array ? 'float64' : 'float32', out.dims);
     try {
       w.append(out);
     } catch (e) {

@@ -315,12 +315,6 @@ async function* runBatches(
       }
       inferenceCounters.runs++;
       const output = outputMatrix(result[outputName] as ort.Tensor, rows, handle.label, outputName, batch.start);
-      // Entries store [n, k] rows without the sample shape, so sequence outputs are not cached.
-      if (cache && output.dims) {
-        writer?.abort();
-        writer = undefined;
-        cache = undefined;
-      }
       if (cache && !writer) {
         const entryBytes = probe.n * output.k * output.data.BYTES_PER_ELEMENT;
         if (entryBytes > cache.entryMaxBytes) {
@@ -330,7 +324,7 @@ async function* runBatches(
       }
       if (cache) {
         try {
-          writer ??= CacheWriter.create(cache.dir, cache.key, probe.n, output.k, output.data instanceof Float64Array ? 'float64' : 'float32');
+          writer ??= CacheWriter.create(cache.dir, cache.key, probe.n, output.k, output.data instanceof Float64Array ? 'float64' : 'float32', output.dims);
           writer.append(output);
         } catch (e) {
           dropCache(e);
