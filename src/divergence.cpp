@@ -249,33 +249,55 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
   }
 }
 
-// Value of measure m for one pair of rows from its sums; pa / pb (the prepared distributions)
-// are only read by emd-cost.
-double finalize(const Plan& pl, int m, const RowSums& r, int label_a, int label_b, const double* pa,
-                const double* pb) {
-  const double unit = pl.bits ? 1.0 / kLn2 : 1.0;
-  switch (m) {
-    case kKl: return r.kl * unit;
-    case kKlReverse: return r.kl_reverse * unit;
-    case kKlSymmetric: return (r.kl + r.kl_reverse) * unit;
-    case kJs: return r.js * unit;
-    case kJsDistance: return std::sqrt(r.js * unit);
-    case kTv: return 0.5 * r.tv;
-    case kHellinger: return std::sqrt(0.5 * r.hellinger);
-    case kEmd: return r.emd;
-    case kEmdCost: return transport_cost(pa, pb, pl.ke, pl.cost);
-    case kDisagreement: return label_a != label_b ? 1.0 : 0.0;
-    case kL2: return std::sqrt(r.l2);
-    default: return r.cosine;
+// How each measure's value comes from a pair of rows' sums (RowSums / BatchSums): the one
+// finalize table the row and batch paths share. value = post(scale * (v[first] + v[second]))
+// with post = sqrt or identity, scaled by 1/ln 2 for log measures in bits; second < 0: v[first]
+// alone. Disagreement (the labels) and emd-cost (an exact transport per row) have no sums.
+struct FinalizeRule {
+  int first, second;
+  double scale;
+  bool log_measure;  // in bits when Options::bits
+  bool root;
+};
+
+constexpr FinalizeRule kFinalize[kNumMeasures] = {
+    /* kl */ {kSumKl, -1, 1.0, true, false},
+    /* kl-reverse */ {kSumKlReverse, -1, 1.0, true, false},
+    /* kl-symmetric */ {kSumKl, kSumKlReverse, 1.0, true, false},
+    /* js */ {kSumJs, -1, 1.0, true, false},
+    /* js-distance */ {kSumJs, -1, 1.0, true, true},
+    /* tv */ {kSumTv, -1, 0.5, false, false},
+    /* hellinger */ {kSumHellinger, -1, 0.5, false, true},
+    /* emd */ {kSumEmd, -1, 1.0, false, false},
+    /* emd-cost */ {-1, -1, 1.0, false, false},
+    /* disagreement */ {-1, -1, 1.0, false, false},
+    /* l2 */ {kSumL2, -1, 1.0, false, true},
+    /* cosine */ {kSumCosine, -1, 1.0, false, false},
+};
+
+// Measure m's value from sums v (indexed by Sum, `stride` apart: 1 for RowSums, kRowPad for a
+// lane of BatchSums) and the two rows' labels. Not for emd-cost.
+inline double finalize(const Plan& pl, int m, const double* v, size_t stride, double label_a, double label_b) {
+  if (m == kDisagreement) return label_a != label_b ? 1.0 : 0.0;
+  const FinalizeRule& f = kFinalize[m];
+  const double sum = f.second < 0 ? v[f.first * stride] : v[f.first * stride] + v[f.second * stride];
+  const double scale = f.log_measure && pl.bits ? f.scale / kLn2 : f.scale;
+  const double x = scale * sum;
+  return f.root ? std::sqrt(x) : x;
+}
+
+// Every requested measure of one pair of prepared rows into out[m][row].
+void write_row(const Plan& pl, const RowSums& r, const RowBuf& a, const RowBuf& b, size_t row,
+               double* const out[kNumMeasures]) {
+  for (int m = 0; m < kNumMeasures; ++m) {
+    if (!((pl.measures >> m) & 1u)) continue;
+    out[m][row] = m == kEmdCost ? transport_cost(a.p, b.p, pl.ke, pl.cost) : finalize(pl, m, r.v, 1, a.label, b.label);
   }
 }
 
-double finalize(const Plan& pl, int m, const RowSums& r, const RowBuf& a, const RowBuf& b) {
-  return finalize(pl, m, r, a.label, b.label, a.p, b.p);
-}
-
-void measure_pair(const Plan& pl, const MeasureSpec& spec, const RowBuf& a, const RowBuf& b, RowSums* r) {
-  pl.kern->measure(a.p, a.lp, b.p, b.lp, pl.ke, pl.kpad, a.x, b.x, pl.k, pl.kpadraw, spec, r);
+void measure_pair(const Plan& pl, const RowBuf& a, const RowBuf& b, RowSums* r) {
+  pl.kern->measure(RowView{a.x, a.p, a.lp}, RowView{b.x, b.p, b.lp}, RowShape{pl.ke, pl.kpad, pl.k, pl.kpadraw},
+                   pl.spec, r);
 }
 
 // Enough work per thread to be worth a thread start (~50 us).
@@ -305,7 +327,6 @@ bool parse_kind(const std::string& name, Kind* out) {
   return true;
 }
 
-// Per-sample values of a batch: one tight loop per requested measure.
 // What the SIMD batch kernels need to know of a plan.
 BatchSpec batch_spec(const Plan& pl) {
   BatchSpec bs;
@@ -318,25 +339,13 @@ BatchSpec batch_spec(const Plan& pl) {
   return bs;
 }
 
+// Every requested measure of a batch's `rows` lanes into out[m][r0 ..]; emd-cost never takes
+// the batch path.
 void write_batch(const Plan& pl, const BatchSums& s, size_t rows, size_t r0, double* const out[kNumMeasures]) {
-  const double unit = pl.bits ? 1.0 / kLn2 : 1.0;
   for (int m = 0; m < kNumMeasures; ++m) {
     if (!((pl.measures >> m) & 1u)) continue;
     double* o = out[m] + r0;
-    switch (m) {
-      case kKl: for (size_t l = 0; l < rows; ++l) o[l] = s.kl[l] * unit; break;
-      case kKlReverse: for (size_t l = 0; l < rows; ++l) o[l] = s.kl_reverse[l] * unit; break;
-      case kKlSymmetric: for (size_t l = 0; l < rows; ++l) o[l] = (s.kl[l] + s.kl_reverse[l]) * unit; break;
-      case kJs: for (size_t l = 0; l < rows; ++l) o[l] = s.js[l] * unit; break;
-      case kJsDistance: for (size_t l = 0; l < rows; ++l) o[l] = std::sqrt(s.js[l] * unit); break;
-      case kTv: for (size_t l = 0; l < rows; ++l) o[l] = 0.5 * s.tv[l]; break;
-      case kHellinger: for (size_t l = 0; l < rows; ++l) o[l] = std::sqrt(0.5 * s.hellinger[l]); break;
-      case kEmd: for (size_t l = 0; l < rows; ++l) o[l] = s.emd[l]; break;
-      case kDisagreement: for (size_t l = 0; l < rows; ++l) o[l] = s.label_a[l] != s.label_b[l] ? 1.0 : 0.0; break;
-      case kL2: for (size_t l = 0; l < rows; ++l) o[l] = std::sqrt(s.l2[l]); break;
-      case kCosine: for (size_t l = 0; l < rows; ++l) o[l] = s.cosine[l]; break;
-      default: break;  // emd-cost never takes the batch path
-    }
+    for (size_t l = 0; l < rows; ++l) o[l] = finalize(pl, m, &s.v[0][l], kRowPad, s.label_a[l], s.label_b[l]);
   }
 }
 
@@ -353,9 +362,8 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
       prepare(pl, b, 1, row, rb);
       if (measures == 0) continue;
       RowSums r;
-      measure_pair(pl, pl.spec, ra, rb, &r);
-      for (int m = 0; m < kNumMeasures; ++m)
-        if ((measures >> m) & 1u) out[m][row] = finalize(pl, m, r, ra, rb);
+      measure_pair(pl, ra, rb, &r);
+      write_row(pl, r, ra, rb, row, out);
     }
   };
   // The extras (top-k, targets) are row-path work: the lane-per-row tiles have no per-row
@@ -455,8 +463,9 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
             const RowBuf& ra = rows[i * block + row - r0];
             const RowBuf& rb = rows[j * block + row - r0];
             RowSums r;
-            measure_pair(pl, pl.spec, ra, rb, &r);
-            s += finalize(pl, measure, r, ra, rb);
+            measure_pair(pl, ra, rb, &r);
+            s += measure == kEmdCost ? transport_cost(ra.p, rb.p, pl.ke, pl.cost)
+                                     : finalize(pl, measure, r.v, 1, ra.label, rb.label);
           }
           acc[i * count + j] = s;
         }
@@ -484,7 +493,8 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
             const double* a = tiles.data() + (i * tiles_per_block + t) * tile_size;
             const double* b = tiles.data() + (j * tiles_per_block + t) * tile_size;
             const size_t rows_in = r0 + (t + 1) * W <= r1 ? W : r1 - r0 - t * W;
-            pl.kern->batch_measure(a, a + k * W, a + 2 * k * W, b, b + k * W, b + 2 * k * W, k, pl.spec, &sums);
+            pl.kern->batch_measure(RowView{a, a + k * W, a + 2 * k * W}, RowView{b, b + k * W, b + 2 * k * W}, k,
+                                   pl.spec, &sums);
             for (size_t l = 0; l < W; ++l) {
               sums.label_a[l] = a[3 * k * W + l];
               sums.label_b[l] = b[3 * k * W + l];

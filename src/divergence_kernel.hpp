@@ -254,9 +254,9 @@ struct Kern {
 
 
 
-  static void measure(const double* p, const double* lp, const double* q, const double* lq, size_t k, size_t kpad,
-                      const double* x, const double* y, size_t kraw, size_t kpadraw, const MeasureSpec& s,
-                      RowSums* out) {
+  static void measure(const RowView& a, const RowView& b, const RowShape& shape, const MeasureSpec& s, RowSums* out) {
+    const double *p = a.p, *lp = a.lp, *q = b.p, *lq = b.lp, *x = a.x, *y = b.x;
+    const size_t k = shape.k, kpad = shape.kpad, kpadraw = shape.kpadraw;
     RowSums r;
     double kl_mass_sum = 0, kl_reverse_mass_sum = 0;
     if (s.kl || s.kl_reverse || s.js || s.tv || s.hellinger) {
@@ -286,16 +286,16 @@ struct Kern {
             ahel = V::fma(dd, dd, ahel);
           }
         }
-        r.kl += V::reduce_add(akl);
-        r.kl_reverse += V::reduce_add(aklr);
+        r.v[kSumKl] += V::reduce_add(akl);
+        r.v[kSumKlReverse] += V::reduce_add(aklr);
         kl_mass_sum += V::reduce_add(aklm);
         kl_reverse_mass_sum += V::reduce_add(aklrm);
-        r.js += V::reduce_add(ajs);
-        r.tv += V::reduce_add(atv);
-        r.hellinger += V::reduce_add(ahel);
+        r.v[kSumJs] += V::reduce_add(ajs);
+        r.v[kSumTv] += V::reduce_add(atv);
+        r.v[kSumHellinger] += V::reduce_add(ahel);
       }
-      r.kl += kl_mass_sum;
-      r.kl_reverse += kl_reverse_mass_sum;
+      r.v[kSumKl] += kl_mass_sum;
+      r.v[kSumKlReverse] += kl_reverse_mass_sum;
     }
     if (s.emd) {
       // Sum over the first k-1 classes of |CDF_p - CDF_q|; the CDF difference is carried
@@ -308,7 +308,7 @@ struct Kern {
         c = t;
         acc += std::fabs(c + comp);
       }
-      r.emd = acc;
+      r.v[kSumEmd] = acc;
     }
     if (s.l2 || s.cosine) {
       double xx = 0, yy = 0;
@@ -322,7 +322,7 @@ struct Kern {
           axx = V::fma(vx, vx, axx);
           ayy = V::fma(vy, vy, ayy);
         }
-        r.l2 += V::reduce_add(al2);
+        r.v[kSumL2] += V::reduce_add(al2);
         xx += V::reduce_add(axx);
         yy += V::reduce_add(ayy);
       }
@@ -342,13 +342,12 @@ struct Kern {
             }
             c += V::reduce_add(acc);
           }
-          r.cosine = 0.5 * c;
+          r.v[kSumCosine] = 0.5 * c;
         } else {
-          r.cosine = (xx == 0 && yy == 0) ? 0.0 : 1.0;  // a zero vector has no direction
+          r.v[kSumCosine] = (xx == 0 && yy == 0) ? 0.0 : 1.0;  // a zero vector has no direction
         }
       }
     }
-    (void)kraw;
     *out = r;
   }
 
@@ -496,7 +495,7 @@ struct Kern {
       return true;
     }
     if (!batch_prep(XA, k, bs, PA, LA, out->label_a) || !batch_prep(XB, k, bs, PB, LB, out->label_b)) return false;
-    batch_measure(XA, PA, LA, XB, PB, LB, k, bs.measure, out);
+    batch_measure(RowView{XA, PA, LA}, RowView{XB, PB, LB}, k, bs.measure, out);
     return true;
   }
 
@@ -542,12 +541,12 @@ struct Kern {
       }
     }
     void store(BatchSums* out) const {
-      V::store(out->kl, V::add(akl, aklm));
-      V::store(out->kl_reverse, V::add(aklr, aklrm));
-      V::store(out->js, ajs);
-      V::store(out->tv, atv);
-      V::store(out->hellinger, ahel);
-      V::store(out->emd, aemd);
+      V::store(out->v[kSumKl], V::add(akl, aklm));
+      V::store(out->v[kSumKlReverse], V::add(aklr, aklrm));
+      V::store(out->v[kSumJs], ajs);
+      V::store(out->v[kSumTv], atv);
+      V::store(out->v[kSumHellinger], ahel);
+      V::store(out->v[kSumEmd], aemd);
     }
   };
 
@@ -631,7 +630,7 @@ struct Kern {
     if (!cka.ok() || !ckb.ok()) return false;
     V::store(out->label_a, cka.idx);
     V::store(out->label_b, ckb.idx);
-    V::store(out->l2, al2);
+    V::store(out->v[kSumL2], al2);
     sums.store(out);
     return true;
   }
@@ -651,10 +650,9 @@ struct Kern {
     return one_pass_typed<-1>(a, b, f32, k, rows, bs, out);
   }
 
-  static void batch_measure(const double* XA, const double* PA, const double* LA, const double* XB, const double* PB,
-                            const double* LB, size_t k, const MeasureSpec& s, BatchSums* out) {
-    dist_dispatch<false>(PA, LA, PB, LB, k, s, nullptr, nullptr, out);
-    raw_sums(XA, XB, k, s, out);
+  static void batch_measure(const RowView& a, const RowView& b, size_t k, const MeasureSpec& s, BatchSums* out) {
+    dist_dispatch<false>(a.p, a.lp, b.p, b.lp, k, s, nullptr, nullptr, out);
+    raw_sums(a.x, b.x, k, s, out);
   }
 
   // L2 and cosine of the raw rows.
@@ -669,7 +667,7 @@ struct Kern {
         axx = V::fma(x, x, axx);
         ayy = V::fma(y, y, ayy);
       }
-      V::store(out->l2, al2);
+      V::store(out->v[kSumL2], al2);
       if (s.cosine) {
         // Same formulation as the row path: |x - (|x|/|y|) y|^2 / (2 |x|^2).
         const T one = V::set1(1.0);
@@ -684,7 +682,7 @@ struct Kern {
         T cosd = V::mul(acc, V::set1(0.5));
         M anyz = V::mor(xz, yz), bothz = V::mand(xz, yz);
         cosd = V::select(anyz, V::select(bothz, zero, one), cosd);
-        V::store(out->cosine, cosd);
+        V::store(out->v[kSumCosine], cosd);
       }
     }
   }

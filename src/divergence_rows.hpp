@@ -26,17 +26,45 @@ struct MeasureSpec {
   bool have_logs = false;
 };
 
-// Per-row sums; the driver turns them into measure values.
-struct RowSums {
-  double kl = 0, kl_reverse = 0, js = 0, tv = 0, hellinger = 0, emd = 0;  // hellinger: sum (sqrt p - sqrt q)^2
-  double l2 = 0, cosine = 0;                                              // l2: sum (x - y)^2; cosine: 1 - cos
+// The per-row sums the kernels accumulate; the driver's one finalize table (src/divergence.cpp)
+// turns them into measure values for the row and batch paths alike.
+enum Sum : int {
+  kSumKl = 0,     // KL(p||q)
+  kSumKlReverse,  // KL(q||p)
+  kSumJs,
+  kSumTv,         // sum |p - q|
+  kSumHellinger,  // sum (sqrt p - sqrt q)^2
+  kSumEmd,        // sum over classes of |CDF_p - CDF_q|
+  kSumL2,         // sum (x - y)^2 of the raw rows
+  kSumCosine,     // 1 - cos(x, y) of the raw rows
+  kNumSums
 };
 
-// Per-row sums for a batch of up to kRowPad rows processed lane-parallel (one row per lane).
+// One pair of rows' sums.
+struct RowSums {
+  double v[kNumSums] = {};
+};
+
+// Sums for a batch of up to kRowPad rows processed lane-parallel (one row per lane), and each
+// lane's argmax labels.
 struct BatchSums {
-  double kl[kRowPad], kl_reverse[kRowPad], js[kRowPad], tv[kRowPad], hellinger[kRowPad], emd[kRowPad];
-  double l2[kRowPad], cosine[kRowPad];
+  double v[kNumSums][kRowPad];
   double label_a[kRowPad], label_b[kRowPad];
+};
+
+// One prepared row as the measure kernels read it: raw values x, distribution p, log-distribution
+// lp (padded; see RowKernels). On the batch path the same three pointers address a tile of
+// `width` transposed rows (x[j * width + lane]).
+struct RowView {
+  const double* x;
+  const double* p;
+  const double* lp;
+};
+
+// A row's lengths: classes of the distribution k (2 for the sigmoid kinds) and input columns
+// kraw, each with its padded length.
+struct RowShape {
+  size_t k, kpad, kraw, kpadraw;
 };
 
 // How a batch prepares its rows (logits or probs only; the sigmoid kinds go row by row).
@@ -60,9 +88,7 @@ struct RowKernels {
   void (*logs)(const double* p, double* lp, size_t k, size_t kpad);
   // p <- (p + eps) / (1 + k eps) over the row; pads stay 0.
   void (*smooth)(double* p, size_t k, size_t kpad, double eps);
-  void (*measure)(const double* p, const double* lp, const double* q, const double* lq, size_t k, size_t kpad,
-                  const double* x, const double* y, size_t kraw, size_t kpadraw, const MeasureSpec& spec,
-                  RowSums* out);
+  void (*measure)(const RowView& a, const RowView& b, const RowShape& shape, const MeasureSpec& spec, RowSums* out);
   // Small k: `width` rows at once, transposed (x[j * width + lane] = class j of row lane), so
   // every vector op works on `width` different rows and needs no horizontal reduction.
   // scratch: 4 * k * width doubles. Returns false if any lane fails validation; the caller
@@ -80,8 +106,7 @@ struct RowKernels {
   // The two halves of `batch`, for pairwise use (each model's tile prepared once):
   // batch_prep fills p / lp (k * width each) and label[0..width); batch_measure leaves labels.
   bool (*batch_prep)(const double* x, size_t k, const BatchSpec& spec, double* p, double* lp, double* label);
-  void (*batch_measure)(const double* xa, const double* pa, const double* la, const double* xb, const double* pb,
-                        const double* lb, size_t k, const MeasureSpec& spec, BatchSums* out);
+  void (*batch_measure)(const RowView& a, const RowView& b, size_t k, const MeasureSpec& spec, BatchSums* out);
   // Index of the first maximum of x[0..k) (x finite).
   size_t (*argmax)(const double* x, size_t k);
   // The K <= k largest of x[0..k) (x finite), best first, ties to the lower index: ids and
