@@ -16,7 +16,7 @@ for (let i = 0; i < n * k; i++) {
   b[i] = Math.cos(i * 1.3) * 2;
 }
 const isa = addon.capabilities().isa;
-const js = Array.from(addon.divergencePerSampleSync({ kind: 'logits', a, b, n, k, measures: ['js'] }).js);
+const js = Array.from(addon.divergencePerSampleSync({ kind: 'logits', a, b, n, k, measures: ['js'] }).values.js);
 
 // Reference: softmax rows in float64, JS = (KL(p||m) + KL(q||m)) / 2 in nats.
 function softmax(x, row) {
