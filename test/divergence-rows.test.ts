@@ -10,6 +10,8 @@ import {
   type OutputArray,
   type OutputKind,
 } from '../lib/function/divergence';
+import { tokenGrid } from '../lib/function/token-grid';
+import { TokenAccumulator } from '../lib/function/token-summary';
 import { capabilities } from '../lib/native';
 import { createRng } from '../lib/util/rng';
 
@@ -195,4 +197,38 @@ t.test('bad extras are refused naming the option', async (t) => {
   const s = { data: new Float64Array([0.2, 0.7]), n: 2, k: 1 };
   t.throws(() => divergenceRowsSync(s, s, [], { topk: 3 }, { outputs: 'sigmoid' }), { message: /\[1, 2\]/ });
   t.throws(() => divergenceRowsSync(a, a, [], {}, o), { code: 'INVALID_ARGUMENT', message: /at least one measure/ });
+});
+
+t.test('token summaries read the kernel extras: probability outputs, top-k overlap', async (t) => {
+  // 2 sequences × 3 positions × 4 classes of probabilities; position 2 of sequence 1 masked.
+  const rng = createRng(21);
+  const n = 2, P = 3, V = 4;
+  const probs = () => {
+    const data = new Float64Array(n * P * V);
+    for (let r = 0; r < n * P; r++) {
+      let s = 0;
+      for (let j = 0; j < V; j++) s += data[r * V + j] = 0.1 + rng.float();
+      for (let j = 0; j < V; j++) data[r * V + j] /= s;
+    }
+    return data;
+  };
+  const a = probs();
+  const b = probs();
+  const mask = Uint8Array.from([1, 1, 1, 1, 1, 0]);
+  const targets = Int32Array.from([2, 0, -1, 3, 1, 2]);
+  const acc = new TokenAccumulator({ n, grid: tokenGrid([P, V], undefined, 'x'), measures: ['tv'], divergence: { outputs: 'probs' }, mask, targets, topk: 2 });
+  await acc.add(0, n, a, b);
+  const { summary } = await acc.summarize({ replicates: 50, seed: 1 });
+  // Cross-entropy of probabilities is the mean −log p(target) over the counted rows with a target.
+  const scored = [0, 1, 3, 4];
+  const ce = (x: Float64Array) => scored.reduce((s, r) => s - Math.log(x[r * V + targets[r]!]!), 0) / scored.length;
+  t.ok(close(summary.next!.crossEntropy[0], ce(a), 1e-14), 'cross-entropy of A');
+  t.ok(close(summary.next!.crossEntropy[1], ce(b), 1e-14), 'cross-entropy of B');
+  const counted = [0, 1, 2, 3, 4];
+  const top = (x: Float64Array, r: number, k: number) => stableTop(x.subarray(r * V, (r + 1) * V), k);
+  const agree = counted.filter((r) => top(a, r, 1)[0] === top(b, r, 1)[0]).length / counted.length;
+  const overlap = counted.reduce((s, r) => s + top(a, r, 2).filter((id) => top(b, r, 2).includes(id)).length / 2, 0) / counted.length;
+  t.ok(close(summary.top1Agreement.value, agree, 1e-15), 'top-1 agreement');
+  t.ok(close(summary.topkOverlap.value, overlap, 1e-15), 'top-2 overlap');
+  t.equal(summary.topkOverlap.k, 2);
 });
