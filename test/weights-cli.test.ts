@@ -120,7 +120,7 @@ t.test('PyTorch BN-kept vs BN-folded exports: raw skipped with a note, hidden la
 
 t.test('an architecture whose symmetries are not derived: the error points at --method raw, which works', async (t) => {
   const arch = path.join(__dirname, 'fixtures', 'arch');
-  const [a, b] = [path.join(arch, 'vit-ts17-s0.onnx'), path.join(arch, 'vit-ts17-s0-perm.onnx')];
+  const [a, b] = [path.join(arch, 'lstm-ts13-s0.onnx'), path.join(arch, 'lstm-ts13-s0-perm.onnx')];
   const refused = captureIo();
   t.equal(await runCli(['weights', a, b], refused), 1);
   t.match(refused.err, /cannot derive weight-space symmetries at .*methods \['raw'\].* \(flag --method\)\n$/);

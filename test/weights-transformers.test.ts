@@ -5,8 +5,11 @@
  * RMSNorm, the final norm and the head) and the MLP hidden units permuted
  * (SwiGLU's gate and up together; BERT's pooler also sign-flipped through
  * its Tanh) canonicalizes and aligns onto the original, and the rewritten
- * models compute B's function under onnxruntime. Attention heads are not
- * permuted by modeldiff (their projections' units stay fixed).
+ * models compute B's function under onnxruntime. The ViT (torchvision):
+ * patch Conv → [N, d, P] → Transpose, the class token concatenated as a
+ * table, the positional table added, nn.MultiheadAttention's [S, N, d]
+ * layout. Attention heads are not permuted by modeldiff (their
+ * projections' units stay fixed).
  */
 import fs from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -22,18 +25,23 @@ import { createRng, maxAbs, maxAbsDiff, meanJs } from './helpers/onnx-models';
 
 const FIXTURES = fs.join(__dirname, 'fixtures', 'arch');
 const probe = Object.fromEntries(readArrays(fs.join(FIXTURES, 'probe-tokens.npz')).map(([name, x]) => [name!, x]));
+const images = readArrays(fs.join(FIXTURES, 'probe-image16.npz'))[0][1];
 
 async function run(bytes: Uint8Array): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(bytes);
-  const feeds = Object.fromEntries(s.inputNames.map((n) => [n, new ort.Tensor('int64', probe[n].data as BigInt64Array, probe[n].shape)]));
+  const feeds = Object.fromEntries(
+    s.inputNames.map((n) => [n, n === 'x' ? new ort.Tensor('float32', images.data as Float32Array, images.shape) : new ort.Tensor('int64', probe[n].data as BigInt64Array, probe[n].shape)]),
+  );
   const y = (await s.run(feeds))[s.outputNames[0]];
   await s.release();
   return y.data as Float32Array;
 }
 
-for (const arch of ['bert', 'gpt2', 'llama']) {
-  for (const exporter of ['ts13', 'dyn18']) {
-    t.test(`${arch} (${exporter === 'ts13' ? 'TorchScript exporter, opset 13' : 'dynamo exporter, opset 18'}): stream-permuted copy, write-back`, async (t) => {
+const EXPORTERS: Record<string, string> = { ts13: 'TorchScript exporter, opset 13', ts17: 'TorchScript exporter, opset 17', dyn18: 'dynamo exporter, opset 18' };
+
+for (const arch of ['bert', 'gpt2', 'llama', 'vit']) {
+  for (const exporter of [arch === 'vit' ? 'ts17' : 'ts13', 'dyn18']) {
+    t.test(`${arch} (${EXPORTERS[exporter]}): stream-permuted copy, write-back`, async (t) => {
       const file = (s: string) => fs.join(FIXTURES, `${arch}-${exporter}-${s}.onnx`);
       const a = readFileSync(file('s0'));
       const b = readFileSync(file('s0-permstream'));
@@ -44,12 +52,12 @@ for (const arch of ['bert', 'gpt2', 'llama']) {
       const stream = r.hidden!.find((h) => h.units === 16 && h.symmetry === 'permutation');
       t.ok(stream && stream.producers.length >= 5, `one residual-stream group with every writer (${stream?.producers.length})`);
       const yb = await run(b);
-      const k = arch === 'bert' ? 5 : 50;
+      const k = arch === 'bert' || arch === 'vit' ? 5 : 50;
       for (const [name, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {
         const js = meanJs(yb, await run(m), k);
         t.ok(js <= 1e-9, `${name} written back computes B's function: JS ${js}`);
       }
-      if (exporter !== 'ts13') return;
+      if (exporter === 'dyn18') return;
       const other = await weightDistance(a, readFileSync(file('s1')), { methods: ['raw', 'aligned'] });
       t.ok(other.aligned!.relative < other.raw!.relative, `two seeds: aligned ${other.aligned!.relative} < raw ${other.raw!.relative}`);
       if (arch !== 'bert') return;

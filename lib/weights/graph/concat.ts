@@ -5,9 +5,12 @@
  */
 import { attrInt } from '../../io/onnx';
 import type { OpRule } from './rule';
-import { ALL, and } from './tensor-state';
+import { positionsConcat } from './sequence';
+import { ALL, and, unitsLast } from './tensor-state';
 
-export const concat: OpRule = ({ walker, node, inputs, out }) => {
+export const concat: OpRule = (c) => {
+  const { walker, node, inputs, out } = c;
+  if (unitsLast(c.x) && c.x.rank > 2) return positionsConcat(c);
   const states = inputs.map((i) => (walker.isConst(i) ? walker.fail(node, 'it concatenates a constant with data') : walker.data(node, i)));
   const first = states[0];
   const axis = attrInt(node, 'axis', 0);

@@ -5,14 +5,21 @@
  */
 import { attrInt, attrInts } from '../../io/onnx';
 import type { OpRule } from './rule';
-import { selectPositions, sequenceReshape } from './sequence';
+import { shapeElements } from './shape-elements';
+import { enterAttention, selectPositions, sequenceReshape, transposePositions } from './sequence';
 import { ALL, unitsLast } from './tensor-state';
 
 /** Reshape/Flatten/Unsqueeze/Squeeze: free on a fixed tensor, otherwise only to [batch, features]. */
 export const reshape: OpRule = (c) => {
   if (c.walker.root(c.x.group).fixed) return reshapeFixed(c);
   const op = c.node.opType;
-  if (op === 'Reshape' && unitsLast(c.x) && sequenceReshape(c.walker, c.node, c.x, c.out)) return;
+  if (op === 'Reshape' && unitsLast(c.x)) {
+    if (sequenceReshape(c.walker, c.node, c.x, c.out)) return;
+    // Any other reshape of [N, S, d] but a flatten to two axes (NHWC → [N, H·W·C]) unflattens the
+    // units (nn.MultiheadAttention's [S, N, 3, d]): attention, where the units stay fixed.
+    const target = shapeElements(c.walker, c.inputs[1]);
+    if (c.x.rank > 2 && target?.length !== 2) return enterAttention(c.walker, c.x, [c.out]);
+  }
   if (op === 'Squeeze' && unitsLast(c.x) && c.x.rank > 2) return selectPositions(c);
   if (c.node.opType === 'Unsqueeze') {
     if (c.x.parts) c.walker.fail(c.node, 'it reads channels concatenated from several layers');
@@ -43,6 +50,12 @@ const reshapeFixed: OpRule = ({ walker, node, x, inputs, out }) => {
 const flatten: OpRule = ({ walker, node, x, inputs, out }) => {
   const op = node.opType;
   if (op === 'Flatten' && attrInt(node, 'axis', 1) !== 1) walker.fail(node, 'only Flatten with axis = 1 is supported');
+  if (op === 'Reshape' && !x.flat && !x.channelLast && x.rank > 3) {
+    // [N, C, H, W] → [N, C, H·W] (ViT's patches): the channels stay on axis 1, the positions merge.
+    const target = shapeElements(walker, inputs[1]);
+    const units = walker.root(x.group).units;
+    if (target && target.length === 3 && target[1] === units) return walker.set(out, { ...x, rank: 3, layer: undefined });
+  }
   if (op === 'Reshape') {
     // Without shape inference we accept only reshapes that keep the batch axis and merge the rest.
     const v = walker.constValues(inputs[1]);
@@ -67,6 +80,7 @@ const flatten: OpRule = ({ walker, node, x, inputs, out }) => {
  */
 export const transpose: OpRule = ({ walker, node, x, out }) => {
   if (walker.root(x.group).fixed) return walker.set(out, { ...x, layer: undefined });
+  if (transposePositions(walker, node, x, out)) return;
   const perm = attrInts(node, 'perm') ?? [];
   const r = x.rank;
   const toLast = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2), 1];

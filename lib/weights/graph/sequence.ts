@@ -61,17 +61,27 @@ export function additiveTable(w: GraphWalker, node: onnx.INodeProto, x: TensorSt
   const dims = tensorDims(t);
   const size = dims.reduce((a, b) => a * b, 1);
   if (dims[dims.length - 1] !== units || size === units) return false;
-  w.param(node, constName, 'positional table', 'none');
-  const rows = size / units;
+  tableLayer(w, node, x.group, constName);
+  w.set((node.output ?? [])[0], { ...x, layer: undefined });
+  return true;
+}
+
+/** A float initializer [..., rows, units] as a producer of `group`: W is its transpose, from fixed one-hot rows. */
+function tableLayer(w: GraphWalker, node: onnx.INodeProto, groupId: number, name: string): void {
+  const t = w.param(node, name, 'positional table', 'none');
+  const group = w.root(groupId);
+  const dims = tensorDims(t);
+  const units = dims[dims.length - 1];
+  if (group.units && units !== group.units) w.fail(node, `its table "${name}" has ${units} units for ${group.units}`);
+  const rows = dims.reduce((a, b) => a * b, 1) / units;
   const layerIndex = w.layers.length;
   const inGroup = w.newGroup(rows, true);
-  const group = w.root(x.group);
   w.layers.push({
-    name: constName,
+    name,
     op: 'Table',
     node: w.nodeIndex(node),
-    weightName: w.ownName(constName),
-    weightDtype: w.dtypeSeen(constName, t),
+    weightName: w.ownName(name),
+    weightDtype: w.dtypeSeen(name, t),
     weightDims: dims,
     outUnits: units,
     inUnits: rows,
@@ -83,9 +93,38 @@ export function additiveTable(w: GraphWalker, node: onnx.INodeProto, x: TensorSt
   });
   w.groups[inGroup].consumers.push(layerIndex);
   group.producers.push(layerIndex);
-  w.set((node.output ?? [])[0], { ...x, layer: undefined });
-  return true;
 }
+
+/** The initializer a constant tensor repeats (ViT's class token through Expand), if any. */
+function initializerBehind(w: GraphWalker, name: string): string | undefined {
+  for (let n = name, hops = 0; hops < 8; hops++) {
+    const real = w.castOf.get(n) ?? n;
+    if (w.inits.has(real)) return n;
+    const p = w.producerOf(n);
+    if (!p || !['Expand', 'Identity', 'Cast', 'Unsqueeze', 'Reshape', 'Tile'].includes(p.opType ?? '')) return undefined;
+    n = (p.input ?? [])[0];
+  }
+  return undefined;
+}
+
+/**
+ * Concat along positions of units-last data (ViT prepends its class token):
+ * the data parts join one group, each constant part is a table producing it.
+ */
+export const positionsConcat: OpRule = ({ walker: w, node, inputs, out }) => {
+  const data = inputs.filter((i) => !w.isConst(i)).map((i) => w.data(node, i));
+  const first = data[0];
+  const axis = attrInt(node, 'axis', 0);
+  if (data.some((s) => !unitsLast(s) || s.rank < 3) || axis === -1 || axis === first.rank - 1) w.fail(node, 'only a concatenation of [batch, positions, units] tensors along positions is supported');
+  let group = first.group;
+  for (const s of data.slice(1)) group = w.union(group, s.group, node);
+  for (const c of inputs.filter((i) => w.isConst(i))) {
+    const init = initializerBehind(w, c);
+    if (!init) return w.fail(node, `its constant part "${c}" is not a table of weights`);
+    tableLayer(w, node, group, init);
+  }
+  w.set(out, { ...first, group, layer: undefined });
+};
 
 /** [rows, cols] row-major → [cols, rows]. */
 export function transpose(v: Float64Array, rows: number, cols: number): Float64Array {
@@ -107,9 +146,10 @@ export function sequenceReshape(w: GraphWalker, node: onnx.INodeProto, x: Tensor
   const last = target[target.length - 1];
   const keeps =
     last === units ||
-    (typeof last === 'object' && last.axis === -1 && (() => {
+    (typeof last === 'object' && last !== null && (() => {
+      // The size of the last axis of a tensor with the same units (the input itself, or the layer output it came from).
       const s = w.state.get(last.of);
-      return s !== undefined && unitsLast(s) && w.find(s.group) === w.find(x.group);
+      return s !== undefined && unitsLast(s) && (last.axis === -1 || last.axis === s.rank - 1) && w.find(s.group) === w.find(x.group);
     })());
   if (keeps) {
     w.set(out, { ...x, rank: target.length, channelLast: target.length > 2, layer: undefined });
@@ -129,7 +169,8 @@ export const splitUnits: OpRule = ({ walker: w, node, x }) => {
   enterAttention(w, x, node.output ?? []);
 };
 
-function enterAttention(w: GraphWalker, x: TensorState, outputs: string[]): void {
+/** Fix the units of x and make the outputs opaque: entering attention, where heads are not permuted. */
+export function enterAttention(w: GraphWalker, x: TensorState, outputs: string[]): void {
   w.root(x.group).fixed = true;
   for (const o of outputs) if (o) w.set(o, opaque(w));
 }
@@ -160,3 +201,11 @@ export const selectPositions: OpRule = ({ walker: w, node, x, inputs, out }) => 
   }
   w.set(out, { ...x, rank, channelLast: rank > 2, layer: undefined });
 };
+
+/** A Transpose of [batch, positions, units] that keeps the units last ([S, N, d] for nn.MultiheadAttention). */
+export function transposePositions(w: GraphWalker, node: onnx.INodeProto, x: TensorState, out: string): boolean {
+  const perm = attrInts(node, 'perm') ?? [];
+  if (!unitsLast(x) || x.rank < 3 || perm.length !== x.rank || perm[perm.length - 1] !== x.rank - 1) return false;
+  w.set(out, { ...x, layer: undefined });
+  return true;
+}

@@ -5,7 +5,8 @@
  */
 import type { GraphWalker } from './walker';
 
-export type ShapeElement = number | { of: string; axis: number };
+/** null: one element computed at run time from something else (a product of sizes). */
+export type ShapeElement = number | { of: string; axis: number } | null;
 
 const MAX_INT64 = 2 ** 62;
 
@@ -21,6 +22,8 @@ export function shapeElements(w: GraphWalker, name: string): ShapeElement[] | un
       return parts.every((q) => q) ? parts.flatMap((q) => q!) : undefined;
     }
     case 'Unsqueeze':
+      // Unsqueeze of a scalar size: one element, known or not.
+      return shapeElements(w, inputs[0]) ?? [null];
     case 'Squeeze':
     case 'Cast':
     case 'Identity':
