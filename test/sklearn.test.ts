@@ -114,6 +114,8 @@ t.test('weights on an MLPClassifier export: the label branch is left alone, the 
       const y = await probabilities(m);
       t.ok(maxAbsDiff(y, yb) <= 1e-6, `${name} written back computes B's probabilities (max diff ${maxAbsDiff(y, yb)})`);
     }
+    const byActivations = await weightDistance(a, b, { methods: ['aligned'], align: 'activations', data: probe });
+    t.ok(byActivations.aligned!.relative <= 1e-6, `aligned by activations: ${byActivations.aligned!.relative}`);
     const seeds = await weightDistance(a, f(`sklearn_mlp-${zip}-s1.onnx`), { methods: ['raw', 'aligned'] });
     t.ok(seeds.aligned!.relative < seeds.raw!.relative, `two seeds: aligned ${seeds.aligned!.relative} < raw ${seeds.raw!.relative}`);
   }

@@ -38,7 +38,9 @@ export interface Layer {
    * Gather: an embedding table [rows, units] read by a Gather, W = its transpose (a layer from one-hot rows).
    * Table: a constant [..., rows, units] added to the units (positional embeddings), W = its transpose.
    */
-  op: 'Gemm' | 'MatMul' | 'Conv' | 'BatchNormalization' | 'Norm' | 'Gather' | 'Table';
+  op: 'Gemm' | 'MatMul' | 'Conv' | 'BatchNormalization' | 'Norm' | 'Gather' | 'Table' | 'Recurrent';
+  /** A part of an LSTM/GRU/RNN op (graph/recurrent.ts): the node input slot it is stored in (1 W, 2 R, 3 B, 7 P) and the gate count. */
+  recurrent?: { slot: number; gates: number };
   /** A depthwise Conv: one filter per unit of its group (inGroup = outGroup), W is [units, kh·kw]. */
   channelwise?: boolean;
   /** An unfolded norm's slice: the first of its channels in the norm's parameters. */
@@ -90,6 +92,8 @@ export interface Group {
   consumers: number[];
   /** Depthwise layers along the group: their filters and biases are per-unit parameters of the group. */
   channelwise: number[];
+  /** An LSTM/GRU/RNN's hidden units: its layers (W, R, B, P) and gates; sign flips only the candidate gate's rows. */
+  recurrent?: { W: number; R: number; B?: number; P?: number; gates: number; candidate: number };
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */
   tensor?: string;
   /** That tensor holds the units on its last axis (NHWC). */

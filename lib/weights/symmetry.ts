@@ -11,6 +11,7 @@
 import { canonicalOrder } from './canonical-order';
 import { type LayerWeights, type SortKey, applyPermutation, fixSign, normalizeScale } from './kernels';
 import type { Network } from './network';
+import { flipRecurrentUnits, recurrentSigns } from './recurrent-sign';
 import { groupView } from './views';
 
 /** What normalization did to each hidden group's units (to undo it in another network). */
@@ -32,6 +33,13 @@ export function normalizeNetwork(net: Network): UnitFactors {
   for (const id of net.hidden) {
     const g = net.groups[id];
     if (!g.caps.scale && !g.caps.sign) continue;
+    if (g.recurrent) {
+      // Sign only, gate by gate (recurrent-sign.ts); the kernels see a permutation group.
+      const sign = recurrentSigns(net, id);
+      flipRecurrentUnits(net, id, sign);
+      factors.set(id, { sign });
+      continue;
+    }
     const { view, commit } = groupView(net, id);
     const f: { scale?: Float64Array; sign?: Int8Array } = {};
     if (g.producers.length === 1) {
@@ -91,6 +99,10 @@ function scaleUnits(view: LayerWeights, c: (u: number) => number): void {
  */
 export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
   for (const [id, f] of factors) {
+    if (net.groups[id].recurrent) {
+      flipRecurrentUnits(net, id, f.sign!);
+      continue;
+    }
     const { view, commit } = groupView(net, id);
     scaleUnits(view, (u) => (f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1));
     commit();

@@ -9,6 +9,7 @@
 import { ModeldiffError } from '../errors';
 import { type OnnxModel, attrFloat, attrInt, cloneModel, float64ToTensor, graphOf, onnx, setAttr, tensorDims } from '../io/onnx';
 import { blocksToChannelLast } from './channel-layout';
+import { storedGateBlocks } from './graph/recurrent';
 import type { Layer, Network } from './network';
 
 export function writeNetwork(net: Network): OnnxModel {
@@ -122,7 +123,10 @@ export function writeNetwork(net: Network): OnnxModel {
 /** Canonical W [out, in] → the stored layout (Gemm transB = 0 and MatMul store [in, out]). */
 function storedWeight(layer: Layer, node: onnx.INodeProto): Float64Array {
   const W = layer.inChannelLast ? blocksToChannelLast(layer.W, layer.outUnits, layer.inUnits, layer.inBlock) : layer.W;
+  // An RNN's W and R back to gate blocks; its per-unit B and P are stored [blocks, units] (transposed).
+  if (layer.recurrent && layer.recurrent.slot <= 2) return storedGateBlocks(W, layer.recurrent.gates, layer.outUnits, layer.inUnits);
   const transposed =
+    Boolean(layer.recurrent) ||
     layer.op === 'MatMul' ||
     (layer.op === 'Gemm' && attrInt(node, 'transB', 0) !== 1);
   if (!transposed) return W;

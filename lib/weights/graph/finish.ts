@@ -18,7 +18,8 @@ export function finishNetwork(w: GraphWalker): Network {
   }
   // A residual around one linear layer after a depthwise conv (MobileNetV2's t = 1 block) reads and
   // writes the same units: W becomes P·W·Pᵀ. Only the permutation survives such a loop.
-  for (const l of w.layers) if (l.inGroup === l.outGroup && !l.channelwise && !l.inParts) w.groups[l.inGroup].caps = PERMUTATION_ONLY;
+  // (An LSTM/GRU/RNN's R is such a loop; its sign symmetry is handled apart, see recurrent-sign.ts.)
+  for (const l of w.layers) if (l.inGroup === l.outGroup && !l.channelwise && !l.inParts && !l.recurrent) w.groups[l.inGroup].caps = PERMUTATION_ONLY;
   const roots = w.groups.filter((g) => w.find(g.id) === g.id);
   for (const g of w.groups) {
     if (w.find(g.id) !== g.id) {

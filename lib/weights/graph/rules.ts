@@ -12,6 +12,7 @@ import { reshape, transpose } from './layout';
 import { linear } from './linear';
 import { AVG_POOLS, MAX_POOLS, pool, reducePool } from './pooling';
 import { fusedNorm } from './norm';
+import { recurrent } from './recurrent';
 import type { OpRule } from './rule';
 import { selectPositions, splitUnits } from './sequence';
 
@@ -32,6 +33,7 @@ const table: Array<[string[], OpRule]> = [
   [['Transpose'], transpose],
   [['Concat'], concat],
   [BINARY, binary],
+  [['LSTM', 'GRU', 'RNN'], recurrent],
   [['ArgMax', 'ArgMin'], argMax],
   [['ai.onnx.ml.ZipMap'], zipMap],
   [['ai.onnx.ml.LinearClassifier', 'ai.onnx.ml.LinearRegressor'], attributeWeights],
