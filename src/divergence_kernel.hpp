@@ -112,14 +112,27 @@ struct Kern {
 
   // The K largest of x[0..k) (K <= k), best first, into ids / vals; ties keep the lower index
   // first (numpy's stable argsort of -x). One vector pass: a block of W values is looked at only
-  // if one of them beats the current K-th best, which after the first few blocks is rare (about
+  // if one of them can enter the top K, which after the first few blocks is rare (about
   // K ln(k / K) insertions for random rows), so the pass runs at compare-and-branch speed.
-  // x must be finite (rows are validated first).
+  // Before the top K fill up, a block is skipped when all its values are below `bound`, the
+  // smallest of the maxima of K disjoint chunks of the row: K values are >= bound, so no value
+  // below it is in the top K. Without it short rows (V ~ 256) spent most of their time on the
+  // scalar inserts of the first blocks. x must be finite (rows are validated first).
   static void top(const double* x, size_t k, size_t K, int32_t* ids, double* vals) {
+    double bound = -INFINITY;
+    const size_t chunk = k / K / W * W;  // whole vectors per chunk
+    if (chunk >= 2 * W) {
+      for (size_t c = 0; c < K; ++c) {
+        T m = V::load(x + c * chunk);
+        for (size_t i = c * chunk + W; i < (c + 1) * chunk; i += W) m = V::max(m, V::load(x + i));
+        const double cm = V::reduce_max(m);
+        bound = c == 0 || cm < bound ? cm : bound;
+      }
+    }
     size_t filled = 0;
-    double floor = -INFINITY;
+    double floor = bound;  // filled < K: insert values >= floor; filled == K: values > floor
     auto insert = [&](double v, size_t j) {
-      if (filled == K && !(v > floor)) return;
+      if (filled == K ? !(v > floor) : v < floor) return;
       size_t i = filled < K ? filled++ : K - 1;
       for (; i > 0 && v > vals[i - 1]; --i) {
         vals[i] = vals[i - 1];
@@ -132,7 +145,8 @@ struct Kern {
     size_t i = 0;
     for (; i + W <= k; i += W) {
       const T v = V::load(x + i);
-      if (filled == K && !V::any(V::gt(v, V::set1(floor)))) continue;
+      const M in = filled == K ? V::gt(v, V::set1(floor)) : V::le(V::set1(floor), v);
+      if (!V::any(in)) continue;
       double lane[kRowPad];
       V::store(lane, v);
       for (size_t l = 0; l < W; ++l) insert(lane[l], i + l);
