@@ -13,7 +13,9 @@ import t from 'tap';
 import { runCli } from '../lib/cli/main';
 import { type Comparison, compare } from '../lib/function/compare';
 import { inferOutputs } from '../lib/infer/infer';
+import { clusterBootstrapCI, clusterSums } from '../lib/function/cluster';
 import { matrix } from '../lib/many/matrix';
+import { study } from '../lib/many/study';
 import { readNpy, writeNpy } from '../lib/io/npy';
 import { readNpz } from '../lib/io/npz';
 import { captureIo } from './helpers/capture-io';
@@ -273,11 +275,24 @@ t.test('sequence-only options on classifiers, mixed outputs, kappa, option check
   await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, cache: false, labels: [1, 2, 3, 4, 5, 6] }), { option: 'labels', message: /one label per sequence/ });
 });
 
-t.test('matrix refuses sequence outputs instead of reading sequence × vocab as classes', async (t) => {
-  await t.rejects(matrix([model('gpt2'), model('gpt2.int8')], { data: TOKENS, cache: false }), {
-    option: 'output',
-    message: /gpt2.*output "logits" has shape \[N, 16, 256\]; the model matrix reads one row of class scores per sample/,
-  });
+t.test('matrix and study on sequence outputs: token rows, masked positions out, cluster-aware, as compare', async (t) => {
+  const models = [model('gpt2'), model('gpt2.int8'), model('gpt2.fp16')];
+  const pair = await compare(models[0], models[1], { data: TOKENS, metrics: ['kl'], cache: false, bootstrap: 0, perSample: true });
+  const m = await matrix(models, { data: TOKENS, metric: 'kl', cache: false, weights: 'none' });
+  t.equal(m.probe.samples, REF.pairs['gpt2:int8'].tokens, 'one row per unmasked token');
+  t.equal(m.probe.sequences, 6);
+  t.equal(m.probe.classes, 256);
+  close(t, m.functional[0][1], REF.pairs['gpt2:int8'].kl.mean, 'KL(gpt2‖int8) token-weighted mean');
+  close(t, m.functional[0][2], REF.pairs['gpt2:fp16'].kl.mean, 'KL(gpt2‖fp16) token-weighted mean');
+  close(t, m.functional[0][1], pair.metrics.kl!.mean, 'the matrix entry is compare\'s mean', 1e-12);
+  t.equal(m.functional[0][0], 0);
+  const s = await study(models, { data: TOKENS, metric: 'kl', cache: false, weights: 'none', bootstrap: 200, seed: 3 });
+  const p01 = s.pairs.find((p) => p.i === 0 && p.j === 1)!;
+  close(t, p01.functional.se, pair.metrics.kl!.stderr, 'cluster-robust stderr, as compare', 1e-9);
+  // The noise bootstrap resamples whole sequences: the same interval from compare's per-token values.
+  const c = clusterSums([pair.perSample!.kl!], pair.perSampleIndex!.sequence, pair.rows!, 6);
+  t.same(p01.functional.ci95, clusterBootstrapCI(c, (x, n) => x[0] / n, 200, 3), 'cluster bootstrap interval');
+  await t.rejects(study(models, { data: TOKENS, cache: false, weights: 'none', labels: [1, 2, 3, 4, 5, 6] }), { option: 'labels', message: /token by token/ });
 });
 
 t.test('LM logits: saved in their full shape; cached with their shape within the one-entry budget', async (t) => {

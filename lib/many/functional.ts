@@ -10,6 +10,7 @@
  */
 import { check } from '../errors';
 import { measureInfo } from '../measures/registry';
+import { clusterStderr, clusterSums } from '../function/cluster';
 import { standardDeviation } from '../stats';
 import { type FunctionMeasureName, type OutputKind, divergencePerSample, pairwiseDivergence, resolveOutputKind } from './deps';
 import { type OutputLike, l2, toProbabilities } from './predictions';
@@ -101,7 +102,8 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
       matrix[i * N + j] = mean;
       matrix[j * N + i] = mean;
     }
-    const s = standardDeviation(values, mean) / Math.sqrt(n);
+    // Token rows of one sequence are not independent: the cluster-robust standard error.
+    const s = store.clusters ? clusterStderr(clusterSums([values], store.clusters, n, store.sequences!)) : standardDeviation(values, mean) / Math.sqrt(n);
     (se as Float64Array)[i * N + j] = s;
     (se as Float64Array)[j * N + i] = s;
     if (options.keepSeries?.has(i * N + j)) series.set(i * N + j, Float64Array.from(values));

@@ -14,6 +14,7 @@ import { type SavedOutputs, checkSameProbe, isOutputsFile, probeSha256, readSave
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import type { OutputLike } from './predictions';
+import { type TokenLayout, tokenLayout, tokenRowsOf } from './token-rows';
 import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
@@ -173,17 +174,14 @@ async function inferenceStore(
       cacheEntryMaxBytes: options.cacheEntryMaxBytes,
       label: names[i],
     });
-    // Sequence outputs ([batch, sequence, vocab] logits) are rows of tokens, not one row per
-    // sample: reading them here would treat sequence × vocab as classes.
-    if (r.outputs.dims) {
-      throw new ModeldiffError(
-        'INVALID_ARGUMENT',
-        `${names[i]}: output "${r.outputName}" has shape [N, ${r.outputs.dims.join(', ')}]; the model matrix reads one row of class scores per sample, and compares sequence outputs pair by pair with compare so far`,
-        { option: 'output' },
-      );
-    }
+    // Sequence outputs ([batch, sequence, vocab] logits) become one row per counted token (the
+    // first model's shape and the probe's attention_mask decide which), never sequence × vocab
+    // read as classes.
+    if (i === 0 && r.outputs.dims) tokens = tokenLayout(r.outputs.dims, r.outputs.n, probe, `${names[0]} output "${r.outputName}"`);
+    if (tokens) return tokenRowsOf(r.outputs, tokens, `${names[i]} output "${r.outputName}"`);
     return r.outputs;
   };
+  let tokens: TokenLayout | undefined;
   // First pass: infer every model once (this fills the cache) and keep the
   // outputs while they fit the budget.
   const kept: Array<OutputLike | null> = new Array(N).fill(null);
@@ -211,6 +209,7 @@ async function inferenceStore(
     names,
     samples: shape[0],
     classes: shape[1],
+    ...(tokens ? { clusters: tokens.clusters, sequences: tokens.sequences } : {}),
     blockSize: streaming ? blockSizeFor(N, perModel, options.maxMemory) : N,
     load: async (ids) => {
       const out: OutputLike[] = [];
@@ -251,7 +250,13 @@ export function matrixResult(prep: Prepared, pass: FunctionalPass, weights: Weig
   return {
     models: prep.names,
     metric: prep.metric,
-    probe: { samples: prep.store.samples, classes: prep.store.classes, outputKind: prep.outputKind, ...(prep.epsilon ? { epsilon: prep.epsilon } : {}) },
+    probe: {
+      samples: prep.store.samples,
+      classes: prep.store.classes,
+      outputKind: prep.outputKind,
+      ...(prep.epsilon ? { epsilon: prep.epsilon } : {}),
+      ...(prep.store.sequences !== undefined ? { sequences: prep.store.sequences, uncertainty: 'cluster bootstrap over sequences' as const } : {}),
+    },
     functional: toRows(pass.matrix, N),
     weights,
   };

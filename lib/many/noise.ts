@@ -21,6 +21,7 @@
  * solution even when the probe set's noise is smaller still.
  */
 import { check } from '../errors';
+import { clusterBootstrapCI, clusterSums } from '../function/cluster';
 import { bootstrapMeanCI } from '../stats';
 import { createRng } from '../util/rng';
 
@@ -42,10 +43,18 @@ export interface NoiseResult {
   intervals: Array<[number, number]>;
 }
 
-/** Threshold from the per-sample distances of some pairs (one Float64Array of length n per pair). */
-export function noiseThreshold(perSample: ArrayLike<number>[], options: NoiseOptions = {}): NoiseResult {
+/**
+ * Threshold from the per-sample distances of some pairs (one Float64Array of length n per pair).
+ * With `clusters` (each row's sequence, for sequence outputs) whole sequences are resampled.
+ */
+export function noiseThreshold(perSample: ArrayLike<number>[], options: NoiseOptions & { clusters?: Int32Array; sequences?: number } = {}): NoiseResult {
   check(perSample.length > 0, 'INVALID_ARGUMENT', 'noise threshold needs the per-sample distances of at least one pair');
-  const intervals = bootstrapMeanCI(perSample, { replicates: options.replicates ?? 200, seed: options.seed ?? 0 });
+  const replicates = options.replicates ?? 200;
+  const seed = options.seed ?? 0;
+  const { clusters, sequences } = options;
+  const intervals = clusters
+    ? perSample.map((v) => clusterBootstrapCI(clusterSums([v], clusters, v.length, sequences!), (s, n) => s[0] / n, replicates, seed))
+    : bootstrapMeanCI(perSample, { replicates, seed });
   let threshold = FLOAT_FLOOR;
   for (const [lo, hi] of intervals) {
     const half = (hi - lo) / 2;

@@ -15,6 +15,13 @@ export interface OutputStore {
   classes: number;
   /** Models per block; two blocks' outputs fit in the memory budget (>= N when everything fits). */
   blockSize: number;
+  /**
+   * Sequence outputs: the sequence of each row (a counted token), for cluster-robust standard
+   * errors and the cluster bootstrap; absent when every row is its own sample.
+   */
+  clusters?: Int32Array;
+  /** Sequence outputs: the probe's sequences (clusters are in [0, sequences)). */
+  sequences?: number;
   load(ids: number[]): Promise<OutputLike[]>;
 }
 

@@ -60,6 +60,11 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
     throw new ModeldiffError('USAGE', `independentRuns must list distinct model indices 0..${N - 1}, got ${JSON.stringify(options.independentRuns)}`, { option: 'independentRuns' });
   }
   // Bad labels fail before the expensive part, not after.
+  if (prep.store.clusters && options.labels !== undefined) {
+    throw new ModeldiffError('INVALID_ARGUMENT', 'labels: sequence outputs are compared token by token, and class labels give one label per sequence; score next-token targets pair by pair with compare', {
+      option: 'labels',
+    });
+  }
   const labels = options.labels === undefined ? null : loadLabels(options.labels, prep.store.samples, { cwd: options.cwd });
   const maxPairs = options.maxBootstrapPairs ?? 200;
   check(Number.isInteger(maxPairs) && maxPairs >= 1, 'USAGE', `maxBootstrapPairs must be a positive integer, got ${maxPairs}`);
@@ -82,7 +87,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   // Same-solution threshold and the bootstrap intervals of the sampled pairs.
   const noise = noiseThreshold(
     sampled.map(([i, j]) => pass.series.get(i * N + j) as Float64Array),
-    { replicates, seed },
+    { replicates, seed, clusters: prep.store.clusters, sequences: prep.store.sequences },
   );
   const ci = new Map<number, [number, number]>();
   sampled.forEach(([i, j], k) => ci.set(i * N + j, noise.intervals[k]));

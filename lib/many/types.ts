@@ -30,7 +30,11 @@ export interface MatrixResult {
   /** Functional measure (registry name), e.g. "js". */
   metric: string;
   /** epsilon: the smoothing applied before the measure, when one was. */
-  probe: { samples: number; classes: number; outputKind: string; epsilon?: number };
+  /**
+   * samples: rows compared (for sequence outputs, counted tokens; sequences then says how many
+   * sequences they came from, and intervals resample whole sequences).
+   */
+  probe: { samples: number; classes: number; outputKind: string; epsilon?: number; sequences?: number; uncertainty?: 'cluster bootstrap over sequences' };
   /** N×N mean per-sample divergence on the probe set (row = first argument). */
   functional: number[][];
   weights: WeightMatrices;
