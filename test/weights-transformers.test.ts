@@ -155,3 +155,37 @@ t.test('fused norms (SimplifiedLayerNormalization, LayerNormalization) around a 
     message: /at LayerNormalization .*only LayerNormalization over the last \(unit\) axis .* still work/,
   });
 });
+
+t.test('transformer patterns that cannot be followed stop with UNSUPPORTED_GRAPH naming the node', async (t) => {
+  const rng = createRng(78);
+  const [V, d, S] = [6, 4, 3];
+  const rand = (n: number) => Array.from({ length: n }, () => rng.normal());
+  /** ids → Gather(E) → e [N, S, d] → nodes → 'y'. */
+  const withTail = (nodes: Parameters<typeof buildModel>[0]['nodes'], inits: Parameters<typeof buildModel>[0]['initializers'] = []) =>
+    buildModel({
+      opset: 17,
+      inputs: [{ name: 'ids', dtype: 'int64', shape: ['N', S] }],
+      outputs: [{ name: 'y', shape: ['N', S, d] }],
+      initializers: [{ name: 'E', dims: [V, d], data: rand(V * d) }, { name: 'W', dims: [d, d], data: rand(d * d) }, ...(inits ?? [])],
+      nodes: [{ op: 'Gather', inputs: ['E', 'ids'], outputs: ['e'] }, { op: 'MatMul', inputs: ['e', 'W'], outputs: ['h'] }, ...nodes],
+    });
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ['a Split along positions', withTail([{ op: 'Split', name: 'sp', inputs: ['h'], outputs: ['y', 'z'], attrs: { axis: { i: 1 } } }]), /Split node "sp".*only a Split of the unit axis/],
+    [
+      'a Gather of hidden units',
+      withTail([{ op: 'Gather', name: 'pick', inputs: ['h', 'i0'], outputs: ['y'], attrs: { axis: { i: 2 } } }], [{ name: 'i0', dims: [], data: [0n], dtype: 'int64' }]),
+      /Gather node "pick".*gathers hidden units/,
+    ],
+    [
+      'an embedding looked up by indices computed from hidden units',
+      withTail([
+        { op: 'Cast', inputs: ['h'], outputs: ['hi'], attrs: { to: { i: 7 } } },
+        { op: 'Gather', name: 'lookup', inputs: ['E2', 'hi'], outputs: ['y'] },
+      ], [{ name: 'E2', dims: [V, d], data: rand(V * d) }]),
+      /Gather node "lookup".*indices computed from hidden units/,
+    ],
+  ];
+  for (const [name, model, message] of cases) {
+    await t.rejects(weightDistance(model, model, { methods: ['canonical'] }), { code: 'UNSUPPORTED_GRAPH', message }, name);
+  }
+});
