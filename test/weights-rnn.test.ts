@@ -44,7 +44,7 @@ function meanJs(a: Float32Array, b: Float32Array, k: number): number {
 }
 
 for (const arch of ['lstm', 'gru']) {
-  for (const exporter of ['ts13', 'ts17']) {
+  for (const exporter of ['ts13', 'ts17', 'dyn18']) {
     t.test(`${arch} (${exporter}): permuted, sign-flipped copy ≈ 0; written back computes B`, async (t) => {
       const file = (s: string) => path.join(FIXTURES, `${arch}-${exporter}-${s}.onnx`);
       const a = fs.readFileSync(file('s0'));

@@ -83,8 +83,6 @@ export const transpose: OpRule = ({ walker, node, x, out }) => {
   if (transposePositions(walker, node, x, out)) return;
   const perm = attrInts(node, 'perm') ?? [];
   const r = x.rank;
-  // Units last (an RNN's [steps, batch, units]) and kept last: only positions move.
-  if (x.channelLast && !x.flat && perm.length === r && perm[r - 1] === r - 1) return walker.set(out, { ...x, layer: undefined });
   const toLast = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2), 1];
   const toFirst = [0, r - 1, ...Array.from({ length: r - 2 }, (_, i) => i + 1)];
   const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);

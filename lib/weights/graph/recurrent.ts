@@ -83,7 +83,8 @@ export const recurrent: OpRule = (c) => {
   // Y [steps, 1, batch, H] (layout 0) or [batch, steps, 1, H]; Y_h and Y_c [1, batch, H] or [batch, 1, H]: units last.
   const outputs = node.output ?? [];
   const state = (rank: number): TensorState => ({ group, caps: ALL, rank, flat: false, channelLast: true });
-  if (outputs[0]) w.set(outputs[0], state(4));
+  const batchFirst = attrInt(node, 'layout', 0) === 1;
+  if (outputs[0]) w.set(outputs[0], { ...state(4), singleton: { axis: batchFirst ? 2 : 1, rank: 4 } });
   for (const o of outputs.slice(1)) if (o) w.set(o, state(3));
 };
 

@@ -206,6 +206,8 @@ export const selectPositions: OpRule = ({ walker: w, node, x, inputs, out }) => 
 export function transposePositions(w: GraphWalker, node: onnx.INodeProto, x: TensorState, out: string): boolean {
   const perm = attrInts(node, 'perm') ?? [];
   if (!unitsLast(x) || x.rank < 3 || perm.length !== x.rank || perm[perm.length - 1] !== x.rank - 1) return false;
-  w.set(out, { ...x, layer: undefined });
+  // A size-1 axis (an RNN's direction) moves with the permutation.
+  const singleton = x.singleton?.rank === x.rank ? { axis: perm.indexOf(x.singleton.axis), rank: x.rank } : undefined;
+  w.set(out, { ...x, singleton, layer: undefined });
   return true;
 }

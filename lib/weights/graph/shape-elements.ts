@@ -35,11 +35,25 @@ export function shapeElements(w: GraphWalker, name: string): ShapeElement[] | un
       return [{ of: (src.input ?? [])[0], axis: k[0] }];
     }
     case 'Slice': {
-      // Slice(Shape(T), [-1], [max]): T's last axis.
+      // Slice(Shape(T), [-1], [max]): T's last axis; Slice(Shape(T), [k], [k + 1]): its axis k.
       const src = w.producerOf(inputs[0]);
       const [start, end] = [w.constValues(inputs[1]), w.constValues(inputs[2])];
-      if (src?.opType !== 'Shape' || !start || !end || start[0] !== -1 || end[0] < MAX_INT64) return undefined;
-      return [{ of: (src.input ?? [])[0], axis: -1 }];
+      if (src?.opType !== 'Shape' || !start || !end) return undefined;
+      if (start[0] === -1 && end[0] >= MAX_INT64) return [{ of: (src.input ?? [])[0], axis: -1 }];
+      if (start[0] >= 0 && end[0] === start[0] + 1) return [{ of: (src.input ?? [])[0], axis: start[0] }];
+      return undefined;
+    }
+    case 'Reshape':
+      // A one-element piece reshaped to [1] (the dynamo exporter's products).
+      return shapeElements(w, inputs[0]);
+    case 'Mul': {
+      // Axis a times axis b of T where one of them is known to be 1: the other.
+      const [a, b] = [shapeElements(w, inputs[0]), shapeElements(w, inputs[1])];
+      if (a?.length !== 1 || b?.length !== 1 || typeof a[0] !== 'object' || typeof b[0] !== 'object' || !a[0] || !b[0] || a[0].of !== b[0].of) return undefined;
+      const s = w.state.get(a[0].of);
+      const one = s?.singleton?.rank === s?.rank ? s?.singleton?.axis : undefined;
+      if (one === undefined) return undefined;
+      return a[0].axis === one ? b : b[0].axis === one ? a : undefined;
     }
     default:
       return undefined;

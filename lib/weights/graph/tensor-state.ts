@@ -25,6 +25,12 @@ export interface TensorState {
   /** Class indices (an ArgMax result, scikit-learn's label branch): no units, only label ops may read it. */
   label?: boolean;
   /**
+   * An axis known to have size 1 (a one-direction RNN's direction axis), valid while the tensor
+   * has `rank` axes: a reshape merging it into the units keeps them (the dynamo exporter's
+   * [steps, batch, 1, units] → [steps, batch, units]).
+   */
+  singleton?: { axis: number; rank: number };
+  /**
    * Fixed data whose layout is not followed: integer model inputs (token ids,
    * masks) and attention's inside once the heads are split off. Anything
    * computed from such tensors alone is unchanged by every symmetry.
