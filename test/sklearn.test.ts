@@ -130,11 +130,9 @@ t.test('barrier on MLPClassifier exports (ZipMap read as rows), aligned by weigh
   });
   for (const align of ['weights', 'activations'] as const) {
     // The permuted, rescaled copy aligned back onto A: the path is flat.
-    const copy = await lossBarrier(a, f('sklearn_mlp-zipmap-s0-perm.onnx'), { data: probe, labels, steps: 5, align });
+    const copy = await lossBarrier(a, f('sklearn_mlp-zipmap-s0-perm.onnx'), { data: probe, labels, steps: 3, align });
     t.ok(copy.naive.lossBarrier > 1e-3, `naive path to the permuted copy rises: ${copy.naive.lossBarrier}`);
     t.ok(Math.abs(copy.aligned!.lossBarrier) <= 1e-6, `${align}: the aligned path is flat: ${copy.aligned!.lossBarrier}`);
-    const seeds = await lossBarrier(a, f('sklearn_mlp-zipmap-s1.onnx'), { data: probe, labels, steps: 3, align });
-    t.ok(Number.isFinite(seeds.aligned!.lossBarrier), `${align}, two seeds: ${seeds.aligned!.lossBarrier} (naive ${seeds.naive.lossBarrier})`);
   }
 });
 
