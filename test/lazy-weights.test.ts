@@ -17,6 +17,12 @@ import t from 'tap';
 
 import { encodeOnnx, graphOf, onnx, readOnnx, tensorDims, tensorToFloat64 } from '../lib/io/onnx';
 import { weightDistance } from '../lib/weights';
+import { type Matcher, alignPrepared, prepareAlignment } from '../lib/weights/aligned';
+import { buildNetwork } from '../lib/weights/graph';
+import { applyPermutation } from '../lib/weights/kernels';
+import type { Network } from '../lib/weights/network';
+import { normalizeNetwork } from '../lib/weights/symmetry';
+import { groupView } from '../lib/weights/views';
 import { initializerPairs } from '../lib/weights/architecture';
 import { mlpSizes, writeBigMlp } from '../scripts/make-big-mlp';
 
@@ -135,4 +141,43 @@ t.test('weights --method raw holds one tensor pair, and its numbers equal a floa
   t.ok(close(raw.l2, Math.sqrt(dd)), 'total l2');
   t.ok(close(raw.relative, Math.sqrt(dd) / Math.sqrt(Math.sqrt(aa) * Math.sqrt(bb))), 'relative');
   t.ok(close(raw.cosine, ab / (Math.sqrt(aa) * Math.sqrt(bb))), 'cosine');
+});
+
+t.test('alignment in place: the prepared network is sorted and put back exactly; a kept B comes back as stored', async (t) => {
+  const small = [8, 7, 6, 3];
+  const file = path.join(dir, 'small.onnx');
+  writeBigMlp(file, small, 5);
+  const build = () => buildNetwork(readOnnx(file));
+  const weights = (net: Network) => net.layers.flatMap((l) => [...l.W, ...l.b]);
+  // A matcher that moves B away from A: every group reversed.
+  const reverse: Matcher = async (_a, b) => {
+    const perms = new Map<number, Int32Array>();
+    for (const id of b.hidden) {
+      const n = b.groups[id].units;
+      const p = Int32Array.from({ length: n }, (_, i) => n - 1 - i);
+      const g = groupView(b, id);
+      applyPermutation(g.view, p);
+      g.commit(p);
+      perms.set(id, p);
+    }
+    return { perms, iterations: 1, converged: true };
+  };
+  const reference = build();
+  normalizeNetwork(reference);
+
+  const [na, nb] = [build(), build()];
+  const [pa, pb] = [prepareAlignment(na, true, true), prepareAlignment(nb, true, true)];
+  t.equal(pa.normalized, na, 'own: normalized in place, not copied');
+  t.same(weights(pa.normalized), weights(reference), 'sorting for the canonical orders left the network exactly as normalized');
+  const r = await alignPrepared(pa, pb, reverse);
+  t.equal(r.kept, 'identity', 'B as it is (A itself) is closer than the reversed match');
+  t.equal(r.distance.l2, 0);
+  t.not(r.network, nb, 'B as stored is built again (nb was permuted in place)');
+  t.same(weights(r.network), weights(build()), 'and equals B as stored');
+
+  const [ca, cb] = [build(), build()];
+  const before = [weights(ca), weights(cb)];
+  const kept = await alignPrepared(prepareAlignment(ca), prepareAlignment(cb), reverse);
+  t.equal(kept.kept, 'identity');
+  t.same([weights(ca), weights(cb)], before, 'not own: the networks given are not modified');
 });

@@ -33,10 +33,13 @@ import type { HiddenInput } from '../infer/hidden';
 import { canonicalOrder } from './canonical-order';
 import { applyPermutation } from './kernels';
 import { groupView } from './views';
+import { buildNetwork } from './graph';
 
 export interface PreparedNetwork {
-  /** BatchNorm folded, otherwise as stored. */
-  original: Network;
+  /** A fresh copy of the network as stored (BatchNorm folded). */
+  original: () => Network;
+  /** Whether `normalized` is this alignment's own (B's is then permuted in place). */
+  own: boolean;
   /** Scale/sign normalized copy (same as original with normalize off). */
   normalized: Network;
   factors: UnitFactors;
@@ -44,10 +47,17 @@ export interface PreparedNetwork {
   order: Map<number, Int32Array>;
 }
 
-export function prepareAlignment(net: Network, normalize = true): PreparedNetwork {
-  const normalized = cloneNetwork(net);
+/**
+ * `own`: the network is this one alignment's to change (weightDistance, align): it is
+ * normalized in place and, as B, permuted in place, instead of copied twice (a network is
+ * 8 bytes a weight); B as stored is then rebuilt from its model if it is kept. Without it
+ * (the many-model matrices, which reuse a prepared network), nothing given is modified.
+ */
+export function prepareAlignment(net: Network, normalize = true, own = false): PreparedNetwork {
+  const normalized = own ? net : cloneNetwork(net);
   const factors = normalize ? normalizeNetwork(normalized) : new Map();
-  return { original: net, normalized, factors, order: canonicalOrders(normalized) };
+  const original = own ? () => buildNetwork(net.model) : () => cloneNetwork(net);
+  return { original, normalized, factors, order: canonicalOrders(normalized), own };
 }
 
 export interface Matcher {
@@ -78,7 +88,8 @@ export interface AlignedPair {
 }
 
 export async function alignPrepared(a: PreparedNetwork, b: PreparedNetwork, match: Matcher): Promise<AlignedPair> {
-  const moved = cloneNetwork(b.normalized);
+  const asIs = weightDistances(networkPairs(a.normalized, b.normalized));
+  const moved = b.own ? b.normalized : cloneNetwork(b.normalized);
   const warm = warmStart(a, b);
   for (const [id, p] of warm) {
     const { view, commit } = groupView(moved, id);
@@ -90,10 +101,9 @@ export async function alignPrepared(a: PreparedNetwork, b: PreparedNetwork, matc
   const m = { ...found, perms: new Map([...warm].map(([id, w]) => [id, Int32Array.from(found.perms.get(id) ?? w.map((_, i) => i), (j) => w[j])])) };
   const matched = weightDistances(networkPairs(a.normalized, moved));
   denormalizeNetwork(moved, a.factors);
-  const asIs = weightDistances(networkPairs(a.normalized, b.normalized));
   if (asIs.l2 < matched.l2) {
     const perms = new Map([...m.perms].map(([id, p]) => [id, Int32Array.from(p, (_, i) => i)]));
-    return { network: cloneNetwork(b.original), distance: asIs, unaligned: asIs, perms, iterations: m.iterations, converged: m.converged, objective: m.objective, kept: 'identity' };
+    return { network: b.original(), distance: asIs, unaligned: asIs, perms, iterations: m.iterations, converged: m.converged, objective: m.objective, kept: 'identity' };
   }
   return { network: moved, distance: matched, unaligned: asIs, perms: m.perms, iterations: m.iterations, converged: m.converged, objective: m.objective, kept: 'matched' };
 }
@@ -122,16 +132,28 @@ export function byActivationsThenWeights(input: HiddenInput, options: MatchingOp
   };
 }
 
-/** Each group's canonical order (sorted in forward order, so a group's key sees its upstream group sorted). */
+/**
+ * Each group's canonical order (sorted in forward order, so a group's key sees its upstream
+ * group sorted). The network is sorted in place and then put back exactly (permutations only
+ * move values), rather than sorted as a copy: a copy is as big as the network.
+ */
 function canonicalOrders(net: Network): Map<number, Int32Array> {
-  const sorted = cloneNetwork(net);
   const orders = new Map<number, Int32Array>();
-  for (const id of sorted.hidden) {
-    const { view, commit } = groupView(sorted, id);
-    const perm = canonicalOrder(view);
+  const reorder = (id: number, perm: Int32Array) => {
+    const { view, commit } = groupView(net, id);
     applyPermutation(view, perm);
     commit(perm);
+  };
+  for (const id of net.hidden) {
+    const perm = canonicalOrder(groupView(net, id).view);
+    reorder(id, perm);
     orders.set(id, perm);
+  }
+  for (const id of [...net.hidden].reverse()) {
+    const perm = orders.get(id)!;
+    const inverse = new Int32Array(perm.length);
+    perm.forEach((old, i) => (inverse[old] = i));
+    reorder(id, inverse);
   }
   return orders;
 }

@@ -21,7 +21,7 @@ import { type WeightDistanceSummary, weightDistances } from './distance';
 import { buildNetwork } from './graph';
 import type { SortKey } from './kernels';
 import { type Matcher, alignPrepared, byActivationsThenWeights, byWeights, prepareAlignment } from './aligned';
-import { type Network, type SymmetryKind, cloneNetwork, symmetryOf } from './network';
+import { type Network, type SymmetryKind, symmetryOf } from './network';
 import { canonicalizeNetwork } from './symmetry';
 import { writeNetwork } from './writeback';
 
@@ -163,31 +163,58 @@ export async function weightDistance(a: OnnxSource, b: OnnxSource, options: Weig
     const raw = result.raw ?? weightDistances(initializerPairs(ma, mb));
     const same = { canonical: methods.includes('canonical'), aligned: Boolean(settings) };
     if (same.canonical) result.canonical = raw;
-    if (same.canonical) result.models.canonical = encodeOnnx(writeNetwork(nb));
+    if (same.canonical) lazyModel(result.models, 'canonical', () => encodeOnnx(writeNetwork(nb)));
     if (settings) {
       const identity = await alignNetworks(na, nb, options, settings, raw);
       result.aligned = identity.aligned;
       result.alignment = identity.info;
-      result.models.aligned = identity.model;
+      lazyModel(result.models, 'aligned', () => encodeOnnx(writeNetwork(identity.network)));
     }
     (result.notes ??= []).push(`${[same.canonical && 'canonical', same.aligned && 'aligned'].filter(Boolean).join(' and ')}: ${ma.label} has no hidden units to permute or rescale, so ${same.canonical && same.aligned ? 'both are' : 'it is'} the raw distance`);
     return result;
   }
   if (methods.includes('canonical')) {
-    const ca = cloneNetwork(na);
-    const cb = cloneNetwork(nb);
+    // In place; when aligned needs na and nb as they are, on networks built again from the
+    // models (their weights are read from the files again) rather than on copies held beside.
+    const ca = settings ? buildNetwork(ma) : na;
+    const cb = settings ? buildNetwork(mb) : nb;
     canonicalizeNetwork(ca, options.sortKey);
     canonicalizeNetwork(cb, options.sortKey);
     result.canonical = weightDistances(networkPairs(ca, cb));
-    result.models.canonical = encodeOnnx(writeNetwork(cb));
+    // Rebuilt when asked for (deterministic, so the same bytes), instead of keeping cb alive.
+    lazyModel(result.models, 'canonical', () => {
+      const net = buildNetwork(mb);
+      canonicalizeNetwork(net, options.sortKey);
+      return encodeOnnx(writeNetwork(net));
+    });
   }
   if (settings) {
-    const { aligned, info, model } = await alignNetworks(na, nb, options, settings);
+    const { aligned, info, network } = await alignNetworks(na, nb, options, settings);
     result.aligned = aligned;
     result.alignment = info;
-    result.models.aligned = model;
+    lazyModel(result.models, 'aligned', () => encodeOnnx(writeNetwork(network)));
   }
   return result;
+}
+
+/**
+ * `models[key]` as bytes made when first read (then kept): a rewritten model costs its
+ * encoding (about the model's size, twice while it is built) only when it is asked for.
+ */
+function lazyModel(models: WeightDistanceResult['models'], key: 'canonical' | 'aligned', make: () => Uint8Array): void {
+  let bytes: Uint8Array | undefined;
+  let maker: (() => Uint8Array) | undefined = make;
+  Object.defineProperty(models, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (maker) {
+        bytes = maker();
+        maker = undefined; // what it held (a network) can go
+      }
+      return bytes;
+    },
+  });
 }
 
 /** The canonical form of one model (BatchNorm folded, normalized, sorted), as ONNX bytes computing the same function. */
@@ -212,8 +239,8 @@ export async function align(a: OnnxSource, b: OnnxSource, options: AlignOptions 
   const nb = buildNetwork(readOnnx(b));
   checkSameArchitecture(na, nb);
   const raw = na.hidden.length === 0 ? weightDistances(initializerPairs(na.model, nb.model)) : undefined;
-  const { aligned, info, model } = await alignNetworks(na, nb, options, settings, raw);
-  return { model, distance: aligned, alignment: info };
+  const { aligned, info, network } = await alignNetworks(na, nb, options, settings, raw);
+  return { model: encodeOnnx(writeNetwork(network)), distance: aligned, alignment: info };
 }
 
 /** The alignment settings with their defaults, checked before any model is read or rewritten. */
@@ -246,7 +273,7 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions, se
   if (raw) {
     const unaligned = { l2: raw.l2, relative: raw.relative, cosine: raw.cosine };
     const info: AlignmentInfo = { method, iterations: 0, converged: true, seed, normalized: options.normalize ?? true, permutations: {}, kept: 'identity', unaligned };
-    return { aligned: raw, info, model: encodeOnnx(writeNetwork(nb)) };
+    return { aligned: raw, info, network: nb };
   }
   let matcher: Matcher;
   if (method === 'weights') {
@@ -258,7 +285,8 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions, se
     matcher = async (a, b) => ({ perms: (await activationMatching(a, b, input)).perms, iterations: 1, converged: true });
   }
   const normalize = options.normalize ?? true;
-  const r = await alignPrepared(prepareAlignment(na, normalize), prepareAlignment(nb, normalize), matcher);
+  // na and nb are this alignment's own: normalized and permuted in place, not copied.
+  const r = await alignPrepared(prepareAlignment(na, normalize, true), prepareAlignment(nb, normalize, true), matcher);
   const permutations: Record<string, number[]> = {};
   for (const id of nb.hidden) permutations[nb.groups[id].tensor ?? String(id)] = Array.from(r.perms.get(id) ?? []);
   const unaligned = { l2: r.unaligned.l2, relative: r.unaligned.relative, cosine: r.unaligned.cosine };
@@ -274,7 +302,7 @@ async function alignNetworks(na: Network, nb: Network, options: AlignOptions, se
     kept: r.kept,
     unaligned,
   };
-  return { aligned: r.distance, info, model: encodeOnnx(writeNetwork(r.network)) };
+  return { aligned: r.distance, info, network: r.network };
 }
 
 function probeInput(model: OnnxModel, data: AlignProbe): HiddenInput {
