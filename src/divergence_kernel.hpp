@@ -142,15 +142,26 @@ struct Kern {
       ids[i] = static_cast<int32_t>(j);
       if (filled == K) floor = vals[K - 1];
     };
-    size_t i = 0;
-    for (; i + W <= k; i += W) {
-      const T v = V::load(x + i);
+    auto block = [&](size_t b) {
+      const T v = V::load(x + b);
       const M in = filled == K ? V::gt(v, V::set1(floor)) : V::le(V::set1(floor), v);
-      if (!V::any(in)) continue;
+      if (!V::any(in)) return;
       double lane[kRowPad];
       V::store(lane, v);
-      for (size_t l = 0; l < W; ++l) insert(lane[l], i + l);
+      for (size_t l = 0; l < W; ++l) insert(lane[l], b + l);
+    };
+    size_t i = 0;
+    // Once the top K are full, four blocks share one test and one branch.
+    for (; i + 4 * W <= k; i += 4 * W) {
+      if (filled == K) {
+        const T f = V::set1(floor);
+        const M in = V::mor(V::mor(V::gt(V::load(x + i), f), V::gt(V::load(x + i + W), f)),
+                            V::mor(V::gt(V::load(x + i + 2 * W), f), V::gt(V::load(x + i + 3 * W), f)));
+        if (!V::any(in)) continue;
+      }
+      for (size_t b = i; b < i + 4 * W; b += W) block(b);
     }
+    for (; i + W <= k; i += W) block(i);
     for (; i < k; ++i) insert(x[i], i);
   }
 
