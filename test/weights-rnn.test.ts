@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import t from 'tap';
+import { onnx } from 'onnx-proto';
 
 import { readArrays } from '../lib/io/array-file';
 import { lossBarrier } from '../lib/path/barrier';
@@ -78,8 +79,8 @@ for (const arch of ['lstm', 'gru']) {
 }
 
 /** A hand-built RNN op (tanh, one gate) over [steps, batch, 3] → Y_h → Squeeze → Gemm. */
-function rnnModel(W: number[], R: number[], B: number[], F: number[], extra: Partial<{ direction: string; initial: number[] }> = {}): Uint8Array {
-  return buildModel({
+function rnnModel(W: number[], R: number[], B: number[], F: number[], extra: Partial<{ direction: string; initial: number[]; relu: boolean }> = {}): Uint8Array {
+  const bytes = buildModel({
     inputs: [{ name: 'x', shape: [4, 'N', 3] }],
     outputs: [{ name: 'y', shape: ['N', 2] }],
     initializers: [
@@ -93,6 +94,10 @@ function rnnModel(W: number[], R: number[], B: number[], F: number[], extra: Par
       { op: 'Gemm', inputs: ['hs', 'F'], outputs: ['y'], attrs: { transB: { i: 1 } } },
     ],
   });
+  if (!extra.relu) return bytes;
+  const m = onnx.ModelProto.decode(bytes);
+  m.graph!.node![0].attribute!.push(onnx.AttributeProto.create({ name: 'activations', type: onnx.AttributeProto.AttributeType.STRINGS, strings: [Buffer.from('Relu')] }));
+  return onnx.ModelProto.encode(m).finish();
 }
 
 t.test('an RNN op: permuted and sign-flipped units by index arithmetic; refusals name the node', async (t) => {
@@ -117,6 +122,9 @@ t.test('an RNN op: permuted and sign-flipped units by index arithmetic; refusals
   await t.rejects(weightDistance(rnnModel(W, R, B, F, { initial: normal(5) }), a, { methods: ['canonical'] }), { code: 'UNSUPPORTED_GRAPH', message: /its initial state "h0" is not zero/ });
   const zeroInit = await weightDistance(rnnModel(W, R, B, F, { initial: [0, 0, 0, 0, 0] }), b, { methods: ['canonical'] });
   t.ok(zeroInit.canonical!.relative <= 1e-6, 'a zero initial state is fine');
+  // Another activation than tanh: no sign symmetry (ReLU's scale does not pass the recurrence either).
+  const relu = await weightDistance(rnnModel(W, R, B, F, { relu: true }), rnnModel(W, R, B, F, { relu: true }), { methods: ['canonical'] });
+  t.same(relu.hidden!.map((h) => h.symmetry), ['permutation']);
 });
 
 t.test('an LSTM op with peepholes: gate blocks i, o, f, c permuted together, signs through c and the peepholes', async (t) => {
