@@ -3,7 +3,7 @@
  * outputs` writes them) with the probe's mask and per-token labels gives the numbers of the
  * float64 numpy reference of scripts/fixtures/make-lm-fixtures.py, whatever the class axis;
  * `--save-per-sample` writes per-token values with their sequence and position; bad input is a
- * one-line error.
+ * one-line error; `matrix` reads such saved outputs token by token.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,6 +15,7 @@ import { runCli } from '../lib/cli/main';
 import { divergencePerSampleSync } from '../lib/function/divergence';
 import { divergence } from '../lib/function/divergence-summary';
 import { inferOutputs } from '../lib/infer/infer';
+import { matrix } from '../lib/many/matrix';
 import { writeNpy } from '../lib/io/npy';
 import { readNpz, writeNpz } from '../lib/io/npz';
 import { captureIo } from './helpers/capture-io';
@@ -152,4 +153,21 @@ t.test('library: divergence on sequence outputs matches the reference; bad input
     t.equal(r2.err.trim().split('\n').length, 1, 'one line');
     t.notOk(fs.existsSync(path.join(dir, 'bad.npz')), 'nothing written');
   }
+});
+
+t.test('matrix on LM outputs saved by modeldiff outputs: the masked token-weighted means', async (t) => {
+  const saved: string[] = [];
+  for (const m of ['gpt2', 'gpt2.int8']) {
+    const file = path.join(dir, `${m}.logits.npy`);
+    const io = captureIo();
+    t.equal(await runCli(['outputs', path.join(LM, `${m}.onnx`), '--data', TOKENS, '-o', file, '--no-cache', '-q'], io), 0, io.err);
+    saved.push(file);
+  }
+  const r = await matrix(saved, { data: TOKENS, metric: 'kl', weights: 'none' });
+  t.equal(r.probe.samples, REF.tokens, 'the probe\'s attention_mask leaves padded positions out');
+  t.equal(r.probe.sequences, N);
+  close(t, r.functional[0][1], REF.kl.mean, 'KL(gpt2‖int8) from saved outputs');
+  // Without the probe set there is no mask: every position counts.
+  const unmasked = await matrix(saved, { metric: 'kl', weights: 'none' });
+  t.equal(unmasked.probe.samples, N * T);
 });

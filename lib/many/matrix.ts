@@ -15,6 +15,9 @@ import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, infe
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import type { OutputLike } from './predictions';
 import { type TokenLayout, tokenLayout, tokenRowsOf } from './token-rows';
+
+/** Outputs that may be a sequence output: `dims` is then a sample's shape (k its product). */
+type SequenceLike = OutputLike & { dims?: number[] };
 import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
@@ -108,7 +111,15 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   let store: OutputStore;
   if (!files) {
     const outputs = models.map((m) => (m as { outputs: OutputLike }).outputs);
-    store = memoryStore(names, outputs, options.maxMemory);
+    const first = outputs[0] as SequenceLike;
+    if (first.dims) {
+      // Saved sequence outputs: the mask comes from the probe set when it is given.
+      const layout = tokenLayout(first.dims, first.n, options.data !== undefined ? loadProbe(options.data, { cwd }) : undefined, names[0]);
+      const rows = outputs.map((o, i) => tokenRowsOf(o as SequenceLike, layout, names[i]));
+      store = { ...memoryStore(names, rows, options.maxMemory), clusters: layout.clusters, sequences: layout.sequences };
+    } else {
+      store = memoryStore(names, outputs, options.maxMemory);
+    }
   } else {
     check(options.data !== undefined, 'USAGE', 'model files need a probe set: pass --data probe.npy (options.data)');
     const probe = loadProbe(options.data, { cwd });
@@ -164,8 +175,7 @@ async function inferenceStore(
   const N = models.length;
   const inferOne = async (i: number): Promise<OutputLike> => {
     const m = models[i];
-    if (typeof m !== 'string') return m.outputs;
-    const r = await inferOutputs(paths[i] as string, probe, {
+    const r = typeof m !== 'string' ? { outputs: m.outputs as SequenceLike, outputName: 'outputs' } : await inferOutputs(paths[i] as string, probe, {
       output: options.output,
       batchSize: options.batchSize,
       cache: options.cache ?? true,
@@ -173,7 +183,7 @@ async function inferenceStore(
       cacheMaxBytes: options.cacheMaxBytes,
       cacheEntryMaxBytes: options.cacheEntryMaxBytes,
       label: names[i],
-    });
+      });
     // Sequence outputs ([batch, sequence, vocab] logits) become one row per counted token (the
     // first model's shape and the probe's attention_mask decide which), never sequence × vocab
     // read as classes.

@@ -39,7 +39,8 @@ export interface SavedOutputsMeta {
 export interface SavedOutputs {
   /** The recorded model's base name (what a run on the model itself would call it). */
   name: string;
-  outputs: OutputLike;
+  /** `dims`: a sequence output's sample shape (k is its product). */
+  outputs: OutputLike & { dims?: number[] };
   meta: SavedOutputsMeta;
   file: string;
 }
@@ -98,18 +99,20 @@ function readMeta(file: string, label: string): SavedOutputsMeta {
   return meta;
 }
 
-/** Reads an outputs file and its metadata; the array must be n × k (or n) float32/float64 and match what the metadata says. */
+/** Reads an outputs file and its metadata; the array must be n × k (or n, or of rank ≥ 3 with `dims`) float32/float64 and match what the metadata says. */
 export function readSavedOutputs(file: string, label = file): SavedOutputs {
   const meta = readMeta(file, label);
   const t = readArray(file, label);
   if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new ModeldiffError('INVALID_ARGUMENT', `${label}: outputs must be float32 or float64, got ${t.dtype}`);
-  if (t.shape.length < 1 || t.shape.length > 2) throw new ModeldiffError('SHAPE_MISMATCH', `${label}: outputs must be n × k (or n), got shape [${t.shape.join(', ')}]`);
+  if (t.shape.length < 1) throw new ModeldiffError('SHAPE_MISMATCH', `${label}: outputs must be n × k (or n, or a sequence output such as [n, sequence, vocab]), got a scalar`);
   const n = t.shape[0];
-  const k = t.shape.length === 2 ? t.shape[1] : 1;
+  // Sequence outputs ([n, sequence, vocab]) keep their sample shape; the metadata's k is its product.
+  const dims = t.shape.length >= 3 ? t.shape.slice(1) : undefined;
+  const k = t.shape.length === 1 ? 1 : t.shape.slice(1).reduce((a, d) => a * d, 1);
   if (n !== meta.n || k !== meta.k) {
     throw new ModeldiffError('SHAPE_MISMATCH', `${label}: holds ${n} × ${k} outputs but its metadata says ${meta.n} × ${meta.k} (the array or the .json was replaced)`);
   }
-  return { name: path.basename(meta.model), outputs: { data: t.data as Float32Array | Float64Array, n, k }, meta, file };
+  return { name: path.basename(meta.model), outputs: { data: t.data as Float32Array | Float64Array, n, k, ...(dims ? { dims } : {}) }, meta, file };
 }
 
 /**
