@@ -137,6 +137,12 @@ t.test('library: divergence on sequence outputs matches the reference; bad input
     message: /maskFile applies to sequence outputs/,
   });
   await t.rejects(divergence(a, { data: a.data.subarray(0, N * (T - 1) * V), shape: [N, T - 1, V] }, ['kl']), { code: 'SHAPE_MISMATCH', message: /a has shape \[6, 16, 256\] but b has shape \[6, 15, 256\]/ });
+  const rows = { data: new Float32Array(N * V), n: N, k: V };
+  await t.rejects(divergence(rows, rows, ['kl'], { classAxis: 2 }), { option: 'classAxis', message: /classAxis 2 is out of range/ });
+  await t.rejects(divergence(rows, rows, ['kl'], { top: 3 }), { option: 'top', message: /top applies to sequence outputs/ });
+  await t.rejects(divergence(a, { data: new Int32Array(N * T * V) as never, shape: [N, T, V] }, ['kl']), { message: /b: outputs must be a Float32Array or Float64Array/ });
+  await t.rejects(divergence(a, { data: new Float32Array(5), shape: [N, T, V] }, ['kl']), { code: 'SHAPE_MISMATCH', message: /b: 5 values do not fill shape \[6, 16, 256\]/ });
+  await t.rejects(divergence({ data: new Float32Array(0), shape: [0, T, V] }, { data: new Float32Array(0), shape: [0, T, V] }, ['kl']), { message: /a: no sequences \(n = 0\)/ });
   const cases: Array<[string[], number, RegExp]> = [
     [['a.npy', 'b.npy', '--mask-file', 'short-mask.npy'], 1, /short-mask\.npy: the mask has shape \[6, 15\] but the token grid of a\.npy is \[6, 16\].*\(flag --mask-file\)/],
     [['a.npy', 'rows.npy'], 1, /a\.npy is a sequence output \[6, 16, 256\] but rows\.npy has one row per sample/],
