@@ -5,13 +5,13 @@
  * line and exits with `exitCode`.
  */
 export type ErrorCode =
-  | 'USAGE' // bad command-line usage or option value (exit 2)
+  | 'USAGE' // bad command-line usage (exit 2); thrown by the CLI only, the library says INVALID_ARGUMENT
   | 'INVALID_ARGUMENT' // a library argument is out of its domain
   | 'SHAPE_MISMATCH' // two arrays or models whose shapes must agree do not
   | 'NON_FINITE' // NaN or Infinity where a finite number is required
   | 'INVALID_PROBS' // rows declared as probabilities are not on the simplex
   | 'FILE_NOT_FOUND'
-  | 'FILE_EXISTS' // refusing to overwrite a user's file without --force
+  | 'FILE_EXISTS' // refusing to overwrite a user's file without the force option
   | 'BAD_NPY' // malformed, truncated or unsupported .npy / .npz
   | 'BAD_ONNX' // malformed ONNX model or one that onnxruntime rejects
   | 'BAD_DATA_FILE' // malformed .safetensors or TensorProto .pb data file, or a data file in no supported format
@@ -50,7 +50,7 @@ export class ModeldiffError extends Error {
   }
 }
 
-/** Throw a ModeldiffError unless `condition` holds. */
-export function check(condition: unknown, code: ErrorCode, message: string): asserts condition {
-  if (!condition) throw new ModeldiffError(code, message);
+/** Throw a ModeldiffError unless `condition` holds; `option`: the option field at fault, if one is. */
+export function check(condition: unknown, code: ErrorCode, message: string, option?: string): asserts condition {
+  if (!condition) throw new ModeldiffError(code, message, option === undefined ? undefined : { option });
 }

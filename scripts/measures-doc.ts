@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { inFlagWords } from '../lib/cli/flags';
 import { type MeasureInfo, type MeasureView, measuresOf } from '../lib/measures/registry';
 
 export const MEASURES_DOC = path.join(__dirname, '..', 'docs', 'measures.md');
@@ -75,7 +76,7 @@ export function renderMeasuresDoc(): string {
     for (const m of measuresOf(view)) {
       const range = `[${bound(m.range[0])}, ${bound(m.range[1])}]`;
       const invariant = m.invariantTo.length > 0 ? m.invariantTo.join('; ') : '—';
-      lines.push(`| \`${m.name}\` | ${cell(m.description)} | ${range} | ${cell(m.units)} | ${properties(m)} | ${cell(invariant)} |`);
+      lines.push(`| \`${m.name}\` | ${cell(inFlagWords(m.description))} | ${range} | ${cell(inFlagWords(m.units))} | ${properties(m)} | ${cell(invariant)} |`);
     }
     lines.push('');
   }

@@ -281,7 +281,7 @@ t.test('writeArray writes the format the extension names; readArray reads it bac
     same(t, readArray(file), reference.f64, `${ext} with force`);
   }
   t.same(Object.keys(readSafetensors(path.join(tmp, 'wa.safetensors'))), ['array'], 'the default key');
-  t.equal(code(() => writeArray(path.join(tmp, 'w.bin'), x)), 'USAGE');
+  t.equal(code(() => writeArray(path.join(tmp, 'w.bin'), x)), 'INVALID_ARGUMENT');
   t.match(messageOf(() => writeArray(path.join(tmp, 'w.bin'), x, { label: 'w.bin' })), /^w\.bin: give the file one of the extensions \.npy, \.npz, \.safetensors or \.pb/);
   t.notOk(fs.existsSync(path.join(tmp, 'w.bin')));
 });

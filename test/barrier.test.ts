@@ -107,10 +107,10 @@ t.test('classificationLoss for every output kind, against hand values', async (t
   t.throws(() => classificationLoss(logits, Int32Array.from([1, 1]), 'sigmoid'), { code: 'INVALID_ARGUMENT', message: /one column/ });
   t.throws(() => classificationLoss({ data: Float64Array.from([NaN, 0]), n: 1, k: 2 }, Int32Array.from([0]), 'logits'), { code: 'NON_FINITE' });
   // Logits read as probabilities are an error naming the row, never a NaN loss.
-  t.throws(() => classificationLoss(logits, Int32Array.from([1, 1]), 'probs', 'm.onnx'), { code: 'INVALID_PROBS', message: /^m\.onnx, row 0: probabilities sum to 1\.0986\d*, not 1/ });
-  t.throws(() => classificationLoss({ data: Float64Array.from([1.5, -0.5]), n: 1, k: 2 }, Int32Array.from([0]), 'probs'), { code: 'INVALID_PROBS', message: /row 0: has a negative probability/ });
+  t.throws(() => classificationLoss(logits, Int32Array.from([1, 1]), 'probs', 'm.onnx'), { code: 'INVALID_PROBS', option: 'outputs', message: /^m\.onnx, row 0: probabilities sum to 1\.0986\d*, not 1 \(tolerance 1e-4\); logits\? try options\.outputs 'logits'$/ });
+  t.throws(() => classificationLoss({ data: Float64Array.from([1.5, -0.5]), n: 1, k: 2 }, Int32Array.from([0]), 'probs'), { code: 'INVALID_PROBS', option: 'outputs', message: /row 0: has a negative probability \(-0\.5\); logits\? try options\.outputs 'logits'$/ });
   t.doesNotThrow(() => classificationLoss({ data: Float64Array.from([0.3, 0.70005]), n: 1, k: 2 }, Int32Array.from([0]), 'probs'), 'sum within 1e-4');
-  t.throws(() => classificationLoss({ data: Float64Array.from([0.9, 1.2]), n: 2, k: 1 }, Int32Array.from([1, 1]), 'sigmoid'), { code: 'INVALID_PROBS', message: /row 1: sigmoid probability 1\.2 is outside \[0, 1\]/ });
+  t.throws(() => classificationLoss({ data: Float64Array.from([0.9, 1.2]), n: 2, k: 1 }, Int32Array.from([1, 1]), 'sigmoid'), { code: 'INVALID_PROBS', option: 'outputs', message: /row 1: sigmoid probability 1\.2 is outside \[0, 1\] \(logits\? try options\.outputs 'sigmoid-logit'\)$/ });
 });
 
 t.test('the path matches a float64 forward pass of the interpolated weights; endpoints are the models\' own losses', async (t) => {

@@ -67,11 +67,11 @@ t.test('the cap: option, then $MODELDIFF_CACHE_SIZE, then 10 GiB; the entry budg
   t.equal(cacheMaxBytes(), 1536);
   t.equal(cacheMaxBytes(99), 99, 'the option wins');
   process.env[CACHE_SIZE_ENV] = 'lots';
-  t.throws(() => cacheMaxBytes(), { code: 'USAGE', message: 'MODELDIFF_CACHE_SIZE must be a positive size like 500M or 10G, got "lots"' });
-  t.throws(() => cacheMaxBytes(0), { code: 'USAGE', option: 'cacheMaxBytes' });
+  t.throws(() => cacheMaxBytes(), { code: 'INVALID_ARGUMENT', message: 'MODELDIFF_CACHE_SIZE must be a positive size like 500M or 10G, got "lots"' });
+  t.throws(() => cacheMaxBytes(0), { code: 'INVALID_ARGUMENT', option: 'cacheMaxBytes', message: 'options.cacheMaxBytes must be a positive whole number of bytes, got 0' });
   t.equal(cacheEntryMaxBytes(), 2 * 1024 ** 3);
   t.equal(DEFAULT_CACHE_ENTRY_MAX_BYTES, 2147483648);
-  t.throws(() => cacheEntryMaxBytes(1.5), { code: 'USAGE', option: 'cacheEntryMaxBytes' });
+  t.throws(() => cacheEntryMaxBytes(1.5), { code: 'INVALID_ARGUMENT', option: 'cacheEntryMaxBytes', message: 'options.cacheEntryMaxBytes must be a positive whole number of bytes, got 1.5' });
   t.equal(parseByteSize('2G'), 2147483648);
   t.equal(parseByteSize('512mb'), 536870912);
   t.equal(parseByteSize(' 1G'), null);

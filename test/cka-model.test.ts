@@ -157,14 +157,15 @@ t.test('conv maps: flattened or averaged over space', async (t) => {
   t.same([mixed.pairs[0].px, mixed.pairs[0].py], [8, 3]);
   await t.rejects(cka(conv, mlp9, { data: imgs, dataB: { data: rows.data.slice(0, 90), shape: [10, 9] }, layers: [{ a: 'r', b: 'a0' }] }), {
     code: 'SHAPE_MISMATCH',
-    message: /data has 20 samples but dataB has 10/,
+    option: 'dataB',
+    message: /^options\.data has 20 samples but options\.dataB has 10: both must hold the same samples/,
   });
   await t.rejects(cka(conv, conv, { data: imgs, spatial: 'x' as 'mean' }), { code: 'INVALID_ARGUMENT' });
 });
 
 t.test('model errors name the model and layer', async (t) => {
   const small = mlpModel({ layers: [{ W: Array(5 * 4).fill(0.1), b: [0, 0, 0, 0], out: 4, in: 5, activation: 'relu' }, { W: Array(4).fill(1), b: [0], out: 1, in: 4 }] });
-  await t.rejects(cka(bytes(netA), small, { data: probe }), { code: 'ARCHITECTURE_MISMATCH', message: /3 default layers but .* has 2/ });
+  await t.rejects(cka(bytes(netA), small, { data: probe }), { code: 'ARCHITECTURE_MISMATCH', option: 'layers', message: /3 default layers but .* has 2: name the layer pairs \(options\.layers\) or compare all of them \(options\.allLayers\)$/ });
   // Constant layer (all-zero weights) → CKA undefined, the message names the layer pair.
   const dead = mlpModel({ layers: [{ W: Array(5 * 4).fill(0), b: [1, 1, 1, 1], out: 4, in: 5, activation: 'relu' }, { W: Array(4).fill(1), b: [0], out: 1, in: 4 }] });
   await t.rejects(cka(small, dead, { data: probe }), { code: 'INVALID_ARGUMENT', message: /layer a0 vs .* layer a0: .*no variance/ });
@@ -256,7 +257,7 @@ t.test('CLI: modeldiff cka', async (t) => {
   // --data and --data-b of different lengths: the message names both files.
   r = await run('--data', 'probe.npy', '--data-b', 'flat.npy');
   t.equal(r.code, 1);
-  t.match(r.err, /data has 64 samples but dataB has 320: both must hold the same samples \(--data \S*probe\.npy, --data-b \S*flat\.npy\)\n$/);
+  t.match(r.err, /--data has 64 samples but --data-b has 320: both must hold the same samples \(\S*probe\.npy, \S*flat\.npy\)\n$/);
 });
 
 t.test('parseLayerPair', async (t) => {

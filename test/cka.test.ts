@@ -338,7 +338,7 @@ t.test('bad input: clear errors naming the matrix, row and column', async (t) =>
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear'], { space: 'x' as 'auto' }), { message: /space/ });
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-rbf'], { maxSampleGram: 10 }), { message: /exceeds maxSampleGram/ });
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear', 'svcca', 'procrustes'], { maxDecomposition: 6 }), {
-    message: /svcca, procrustes on 7 units exceeds maxDecomposition = 6/,
+    message: /svcca, procrustes on 7 units exceeds maxDecomposition = 6 .*average conv maps over space \(options\.spatial 'mean'\)/,
   });
   await t.rejects(representationSimilarity(act(X), act(Y), ['procrustes'], { maxFeatureGram: 11 }), { message: /px \+ py = 12 exceeds maxFeatureGram = 11/ });
   t.equal((await representationSimilarity(act(X), act(Y), ['cka-linear'], { maxFeatureGram: 11 })).space, 'sample', 'auto avoids a too-wide feature Gram');

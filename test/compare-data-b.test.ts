@@ -34,7 +34,8 @@ t.test('dataB feeds model b its own shape of the same samples', async (t) => {
   await t.rejects(compare(MLP, CNN, { data: FLAT, cache: false }), { code: 'MODEL_INPUT', message: /cnn_seed0\.onnx/ });
   await t.rejects(compare(MLP, CNN, { data: FLAT, dataB: { data: new Float32Array(64 * 10), shape: [10, 1, 8, 8] }, cache: false }), {
     code: 'SHAPE_MISMATCH',
-    message: /data has 450 samples but dataB has 10/,
+    option: 'dataB',
+    message: /^options\.data has 450 samples but options\.dataB has 10; options\.dataB must hold the same samples/,
   });
 });
 

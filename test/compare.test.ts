@@ -231,7 +231,7 @@ t.test('infinite KL is reported as Infinity with a hint about --epsilon', async 
   t.equal(r.metrics.kl!.samplesNeeded.n, Infinity);
   t.ok(Number.isFinite(r.metrics.js!.mean));
   t.equal(r.hints.length, 1);
-  t.match(r.hints[0], /kl is infinite on 1 of 3 samples.*--epsilon/);
+  t.match(r.hints[0], /kl is infinite on 1 of 3 samples.*smooth with options\.epsilon 1e-9/);
   const smoothed = await compare(pa, pb, { data: probs, metrics: ['kl'], epsilon: 1e-6, ...noCache });
   t.ok(Number.isFinite(smoothed.metrics.kl!.mean));
   t.same(smoothed.hints, []);
@@ -328,7 +328,7 @@ t.test('bad input: typed errors naming the file, tensor or both shapes', async (
   const badLabels = await errorOf(compare(aPath, bPath, { data: xPath, labels: new Array(N).fill(9), ...noCache }));
   t.match(badLabels.message, /label 9 at sample 0 is not a class of these 4-class models/);
   const top0 = await errorOf(compare(aPath, bPath, { data: xPath, top: 0 }));
-  t.same([top0.code, top0.message], ['INVALID_ARGUMENT', 'top must be a positive integer, got 0'], 'library errors name the option, not a CLI flag');
+  t.same([top0.code, top0.message], ['INVALID_ARGUMENT', 'options.top must be a positive integer, got 0'], 'library errors name the option, not a CLI flag');
   const seedBad = await errorOf(compare(aPath, bPath, { data: xPath, seed: -1 }));
   t.same([seedBad.code, seedBad.message], ['INVALID_ARGUMENT', 'seed must be a non-negative integer, got -1']);
   const precBad = await errorOf(compare(aPath, bPath, { data: xPath, precision: Infinity }));
@@ -337,9 +337,9 @@ t.test('bad input: typed errors naming the file, tensor or both shapes', async (
   t.same([bootBad.code, bootBad.message], ['INVALID_ARGUMENT', 'bootstrap must be an integer in [0, 100000000], got 0.5']);
   const topBad = await errorOf(compare(aPath, bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }));
   t.same([topBad.code, topBad.option], ['INVALID_ARGUMENT', 'top']);
-  t.match(topBad.message, /^top ranks samples by the first of metrics/);
+  t.match(topBad.message, /^options\.top ranks samples by the first of options\.metrics; give at least one per-sample metric$/);
   // ... found before any model is opened or run (the first model here does not exist).
-  t.match((await errorOf(compare(path.join(tmp, 'missing.onnx'), bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }))).message, /^top ranks samples by the first of metrics/);
+  t.match((await errorOf(compare(path.join(tmp, 'missing.onnx'), bPath, { data: xPath, top: 2, metrics: ['kappa'], ...noCache }))).message, /^options\.top ranks samples by the first of options\.metrics; give at least one per-sample metric$/);
   const kOnly = await compare(aPath, bPath, { data: xPath, metrics: ['kappa'], ...noCache });
   t.same(kOnly.metrics, {});
   t.type(kOnly.kappa, 'number');
@@ -419,11 +419,11 @@ t.test('CLI: JSON equals the library result; table; flags; one-line errors', asy
   t.ok(close(jsMean, psDoc.metrics.js.mean, 1e-12));
   const again = captureIo();
   t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '--save-per-sample', psPath, '--cache-dir', dir], again), 1);
-  t.match(again.err, /already exists; set force to overwrite it \(flag --force\)$/m);
+  t.match(again.err, /already exists; --force overwrites it$/m);
   // ... refused before any model is run (this first model does not exist).
   const early = captureIo();
   t.equal(await runCli(['compare', path.join(tmp, 'missing.onnx'), bPath, '--data', xPath, '--save-per-sample', psPath, '--cache-dir', dir], early), 1);
-  t.match(early.err, /already exists; set force to overwrite it \(flag --force\)$/m);
+  t.match(early.err, /already exists; --force overwrites it$/m);
   t.equal(await runCli(['compare', aPath, bPath, '--data', xPath, '-m', 'kl', '--save-per-sample', psPath, '--force', '--cache-dir', dir], captureIo()), 0);
   t.same(Object.keys(readNpz(psPath)), ['kl']);
 

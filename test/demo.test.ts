@@ -99,7 +99,7 @@ t.test('demo refuses to overwrite the report without --force', async (t) => {
   const before = fs.statSync(report).mtimeMs;
   const o = io();
   t.equal(await runCli(['demo'], o), 1);
-  t.match(o.err, /modeldiff-demo\.html already exists; set force to overwrite it \(flag --force\)$/m);
+  t.match(o.err, /modeldiff-demo\.html already exists; --force overwrites it$/m);
   t.equal(o.err.trim().split('\n').length, 1);
   t.equal(o.out, '');
   t.equal(fs.statSync(report).mtimeMs, before, 'file untouched');
@@ -142,8 +142,8 @@ t.test('--out resolves against the cwd; runDemo errors are typed', async (t) => 
   t.equal(await runCli(['demo', '--out', 'mine.html', '-q'], o), 1);
   t.match(o.err, `${path.join(cwd, 'mine.html')} already exists`);
   t.equal(fs.readFileSync(path.join(cwd, 'mine.html'), 'utf8'), 'keep');
-  await t.rejects(runDemo({ cwd, out: 'out/r.html' }), { code: 'FILE_NOT_FOUND', message: /^--out .*out\/r\.html: folder .*out does not exist/ }, 'the demo names its own option');
-  await t.rejects(runDemo({ cwd, out: '.', force: true }), { code: 'INVALID_ARGUMENT', message: /^--out .* is a folder; give the HTML file to write/ }, '--force does not make a folder writable');
+  await t.rejects(runDemo({ cwd, out: 'out/r.html' }), { code: 'FILE_NOT_FOUND', option: 'out', message: /^options\.out .*out\/r\.html: folder .*out does not exist/ }, 'the demo names its own option');
+  await t.rejects(runDemo({ cwd, out: '.', force: true }), { code: 'INVALID_ARGUMENT', option: 'out', message: /^options\.out .* is a folder; give the HTML file to write/ }, '--force does not make a folder writable');
   await t.rejects(runDemo({ cwd, out: 'r.html', zooDir: path.join(cwd, 'nowhere') }), { code: 'FILE_NOT_FOUND', message: /manifest\.json not found/ });
   await t.rejects(runDemo({ cwd, out: 'modeldiff-demo.html' }), { code: 'FILE_EXISTS' });
 });

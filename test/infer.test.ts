@@ -123,7 +123,7 @@ t.test('several inputs map by name; mistakes name the inputs', async (t) => {
   const m = { data: new Float32Array([0, 1, 1, 0]), shape: [2, 2] };
   const r = await inferOutputs(two, { a, m }, { cache: false });
   t.same(Array.from(r.outputs.data), [0, 2, 3, 0]);
-  t.match((await errorOf(inferOutputs(two, a, { cache: false }))).message, /has 2 inputs \(a, m\); give each one by name, e\.g\. --data a=FILE/);
+  t.match((await errorOf(inferOutputs(two, a, { cache: false }))).message, /has 2 inputs \(a, m\); give each one by name in options\.data$/);
   t.match((await errorOf(inferOutputs(two, { a }, { cache: false }))).message, /no probe data for input "m" \(given: a\)/);
   t.match((await errorOf(inferOutputs(two, { a, m, z: a }, { cache: false }))).message, /has no input named "z" \(its inputs: a, m\)/);
   const e = await errorOf(inferOutputs(two, { a, m: { data: new Float32Array(6), shape: [3, 2] } }, { cache: false }));
@@ -228,7 +228,7 @@ t.test('missing file, not an ONNX model, a session passed in, fixed batch sizes'
   t.same([f.outputs.n, f.outputs.k], [N, K]);
   t.ok(Math.abs(f.outputs.data[(N - 1) * K + 2] - reference(X, N - 1)[2]) < 1e-6, 'the padded last batch is trimmed');
   const badBatch = await errorOf(inferOutputs(modelPath, probe, { cache: false, batchSize: 0 }));
-  t.same([badBatch.code, badBatch.option, badBatch.message], ['INVALID_ARGUMENT', 'batchSize', 'batchSize must be a positive integer, got 0']);
+  t.same([badBatch.code, badBatch.option, badBatch.message], ['INVALID_ARGUMENT', 'batchSize', 'options.batchSize must be a positive integer, got 0']);
   t.equal((await errorOf(inferOutputs(modelPath, probe, { cache: false, output: 'zz' }))).code, 'MODEL_OUTPUT');
 });
 
@@ -361,7 +361,7 @@ t.test('probe helpers: labels, auto batch size, batches, errors', async (t) => {
   t.equal(autoBatchSize(p), N);
   t.equal(autoBatchSize(loadProbe({ data: new Float32Array(5000 * 4096), shape: [5000, 4096] })), 512);
   t.same(Array.from(probeBatches(p, 10), (b) => [b.start, b.end, b.inputs[''].shape[0]]), [[0, 10, 10], [10, 20, 10], [20, 23, 3]]);
-  t.throws(() => Array.from(probeBatches(p, 0)), /batch size must be a positive integer/);
+  t.throws(() => Array.from(probeBatches(p, 0)), { code: 'INVALID_ARGUMENT', option: 'batchSize', message: 'options.batchSize must be a positive integer, got 0' });
   t.throws(() => loadProbe({}), /no probe data/);
   t.throws(() => loadProbe({ data: new Float32Array(0), shape: [0, 3] }), /zero samples/);
   t.throws(() => loadProbe({ data: new Float32Array(1), shape: [] }), /sample axis/);
@@ -387,7 +387,7 @@ t.test('probe helpers: labels, auto batch size, batches, errors', async (t) => {
   const npz = path.join(tmp, 'two.npz');
   writeNpz(npz, { a: makeTensor(new Float32Array(2), [2, 1]), m: makeTensor(new Float32Array(2), [2, 1]) });
   t.same(Object.keys(loadProbe(npz).inputs).sort(), ['a', 'm']);
-  t.throws(() => loadProbe({ a: npz, b: npz }), /given twice/);
+  t.throws(() => loadProbe({ a: npz, b: npz }), { code: 'INVALID_ARGUMENT', option: 'data', message: /given twice/ });
 });
 
 t.test('streaming is bounded by the batch: probe rows and cache entries are read by offset', async (t) => {

@@ -184,15 +184,17 @@ t.test('bad input: one line naming the file, tensor or flag; nothing written', a
   const cases: Array<[string, string[], RegExp]> = [
     ['mask shape', ['--mask-file', path.join(dir, 'short-mask.npy')], /short-mask\.npy: the mask has shape \[6, 15\] but the token grid .* is \[6, 16\].*\(flag --mask-file\)/],
     ['mask values', ['--mask-file', path.join(dir, 'two-mask.npy')], /two-mask\.npy: mask values must be 0 or 1, found 2 at sequence 1, position 4/],
-    ['class axis', ['--class-axis', '3'], /classAxis 3 is out of range for .*logits.* of shape \[N, 16, 256\].*\(flag --class-axis\)/],
-    ['class axis 0', ['--class-axis', '0'], /classAxis 0 is out of range/],
+    ['class axis', ['--class-axis', '3'], /^modeldiff: --class-axis 3 is out of range for .*logits.* of shape \[N, 16, 256\]: the class axis must be one of 1\.\.2 .*axis 0 is the batch\)\n$/],
+    ['class axis 0', ['--class-axis', '0'], /--class-axis 0 is out of range/],
     ['labels shape', ['--labels', path.join(dir, 'short-labels.npy')], /short-labels\.npy: the labels have|short-labels\.npy: the labels has shape \[6, 15\]/],
     ['mask name', ['--mask', 'nope'], /no input named "nope".*\(flag --mask\)/],
   ];
+  const usage = ['mask values', 'class axis', 'class axis 0', 'mask name'];
   for (const [what, flags, message] of cases) {
     const io = captureIo();
     const code = await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--save-per-sample', out, ...flags], io);
-    t.equal(code, 1, `${what}: exit 1`);
+    // A bad value of a typed flag is a usage error (2); a bad file it names is an input error (1).
+    t.equal(code, usage.includes(what) ? 2 : 1, `${what}: exit ${usage.includes(what) ? 2 : 1}`);
     t.match(io.err, message, what);
     t.equal(io.err.trim().split('\n').length, 1, `${what}: one line`);
     t.notOk(fs.existsSync(out), `${what}: nothing written`);
@@ -246,10 +248,10 @@ t.test('modeldiff compare on an LM pair: text and JSON', async (t) => {
 
 t.test('execution providers: unknown and not installed are one-line errors', async (t) => {
   const io = captureIo();
-  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--execution-provider', 'warp-drive'], io), 1);
+  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--execution-provider', 'warp-drive'], io), 2);
   t.match(io.err, /unknown execution provider 'warp-drive' \(onnxruntime-node knows: cpu.*\(flag --execution-provider\)/);
   const cuda = captureIo();
-  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--execution-provider', 'cuda'], cuda), 1);
+  t.equal(await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--execution-provider', 'cuda'], cuda), 2);
   t.match(cuda.err, /execution provider 'cuda' is not installed in onnxruntime-node: npm install onnxruntime-node --onnxruntime-node-install=cuda12/);
   t.equal(cuda.err.trim().split('\n').length, 1);
   const cpu = await compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, executionProviders: ['cpu'], metrics: ['kl'], cache: false, bootstrap: 0 });
@@ -266,10 +268,10 @@ t.test('sequence-only options on classifiers, mixed outputs, kappa, option check
     option: 'maskFile',
     message: /maskFile applies to sequence outputs .* has one row per sample, \[450, 10\]/,
   });
-  await t.rejects(compare(mlp, mlp, { ...base, classAxis: 2 }), { option: 'classAxis', message: /classAxis 2 is out of range .* \[N, 10\]/ });
-  await t.rejects(compare(mlp, mlp, { ...base, topk: 0 }), { option: 'topk', message: /topk must be a positive integer/ });
-  await t.rejects(compare(mlp, mlp, { ...base, targets: 'previous' as 'next' }), { option: 'targets', message: /targets must be 'next'/ });
-  await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, cache: false, targets: 'next', labels: X }), { option: 'targets', message: /not both/ });
+  await t.rejects(compare(mlp, mlp, { ...base, classAxis: 2 }), { code: 'INVALID_ARGUMENT', option: 'classAxis', message: /^options\.classAxis 2 is out of range .* \[N, 10\]/ });
+  await t.rejects(compare(mlp, mlp, { ...base, topk: 0 }), { code: 'INVALID_ARGUMENT', option: 'topk', message: 'options.topk must be a positive integer, got 0' });
+  await t.rejects(compare(mlp, mlp, { ...base, targets: 'previous' as 'next' }), { code: 'INVALID_ARGUMENT', option: 'targets', message: /^options\.targets must be 'next', got "previous"/ });
+  await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, cache: false, targets: 'next', labels: X }), { code: 'INVALID_ARGUMENT', option: 'targets', message: "give options.targets 'next' or per-token options.labels, not both" });
   await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, cache: false, metrics: ['kl', 'kappa'] }), { option: 'metrics', message: /kappa' is for one row per sample/ });
   // Labels of one axis on an LM are class labels of the wrong kind: the labels' own error.
   await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, cache: false, labels: [1, 2, 3, 4, 5, 6] }), { option: 'labels', message: /one label per sequence/ });

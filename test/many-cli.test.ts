@@ -167,7 +167,7 @@ t.test('matrix/study --metric emd-cost --cost FILE: 0/1 cost = tv, |i − j| cos
   writeNpy(path.join(dir, 'cnan.npy'), { dtype: 'float64', shape: [K, K], data: cost((i, j) => (i === 2 && j === 0 ? NaN : 0)) });
   writeNpy(path.join(dir, 'cbool.npy'), { dtype: 'bool', shape: [K, K], data: new Uint8Array(K * K) });
   for (const [args, code, re] of [
-    [[], 2, /--metric emd-cost needs a k×k cost matrix: --cost/],
+    [[], 2, /--metric emd-cost needs a k×k cost matrix in --cost\n$/],
     [['--cost', 'c4.npy'], 1, /c4\.npy: the cost matrix must be 3 × 3 .*got 4 × 4/],
     [['--cost', 'crect.npy'], 1, /crect\.npy: the cost matrix must be square .*\[3, 2\]/],
     [['--cost', 'cneg.npy'], 1, /cneg\.npy: cost\[1\]\[2\] = -1; cost entries must be >= 0/],
@@ -252,10 +252,10 @@ t.test('study: report, SVGs, JSON, reproducibility, no overwrite', async (t) => 
   // Existing SVGs are refused before the run, and the new report is not written either.
   const svgAgain = await run([...args, '--report', 'fresh.html', '--svg', 'plots']);
   t.equal(svgAgain.code, 1);
-  t.match(svgAgain.err, /plots\/heatmap-functional\.svg already exists; set force to overwrite it \(flag --force\)$/m);
+  t.match(svgAgain.err, /plots\/heatmap-functional\.svg already exists; --force overwrites it$/m);
   t.notOk(fs.existsSync(path.join(dir, 'fresh.html')));
   const folder = await run([...args, '--report', '.']);
-  t.equal(folder.code, 1);
+  t.equal(folder.code, 2, 'a folder typed as --report is a usage error');
   t.match(folder.err, /^modeldiff: --report .* is a folder/);
   const text = await run([...args, '--weights', 'none', '--threshold', '0']);
   t.equal(text.code, 0, text.err);

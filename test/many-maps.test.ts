@@ -87,8 +87,8 @@ t.test('output store: blocks bounded by the memory budget', async (t) => {
   t.equal(blockSizeFor(10, 100), 10, 'no budget: one block');
   t.equal(blockSizeFor(10, 100, 1000), 5, 'two blocks of 5 fit 1000 bytes');
   t.equal(blockSizeFor(10, 100, 1e9), 10);
-  t.throws(() => blockSizeFor(10, 100, 150), { code: 'USAGE', message: /max-memory/ });
-  t.throws(() => blockSizeFor(10, 100, -1), { code: 'USAGE' });
+  t.throws(() => blockSizeFor(10, 100, 150), { code: 'INVALID_ARGUMENT', option: 'maxMemory', message: /^options\.maxMemory 150 bytes cannot hold the outputs of two models \(100 bytes each/ });
+  t.throws(() => blockSizeFor(10, 100, -1), { code: 'INVALID_ARGUMENT', option: 'maxMemory', message: 'options.maxMemory must be a positive size, got -1' });
   const o = (n: number, k: number) => ({ data: new Float32Array(n * k), n, k });
   const s = memoryStore(['a', 'b'], [o(3, 2), o(3, 2)], 96);
   t.equal(s.blockSize, 1, 'two one-model blocks (outputs + probabilities) fit 96 bytes');

@@ -90,7 +90,7 @@ t.test('matrix of synthetic outputs equals the per-pair float64 reference', asyn
 });
 
 t.test('matrix rejects bad input with a clear error', async (t) => {
-  await t.rejects(matrix([zoo[0]]), { code: 'USAGE', message: /at least 2 models/ });
+  await t.rejects(matrix([zoo[0]]), { code: 'INVALID_ARGUMENT', message: /at least 2 models/ });
   // A model whose outputs are probabilities among logits models: 'auto' must not read it as
   // logits; found whichever block it lands in (here the second of two, by the memory limit).
   const softmaxed = Float64Array.from(zoo[1].outputs.data);
@@ -108,17 +108,17 @@ t.test('matrix rejects bad input with a clear error', async (t) => {
     await t.rejects(matrix(mixed, { maxMemory }), { code: 'INVALID_ARGUMENT', message: /a0 looks like logits .* but soft like probabilities/ });
   }
   t.ok((await matrix(mixed, { outputs: 'logits' })).functional, 'an explicit kind is not second-guessed');
-  await t.rejects(matrix(zoo.slice(0, 2), { metric: 'kappa' }), { code: 'USAGE', message: /not an output distance/ });
-  await t.rejects(matrix(zoo.slice(0, 2), { metric: 'nope' }), { code: 'USAGE' });
+  await t.rejects(matrix(zoo.slice(0, 2), { metric: 'kappa' }), { code: 'INVALID_ARGUMENT', option: 'metric', message: /^options\.metric "kappa" is not an output distance/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { metric: 'nope' }), { code: 'INVALID_ARGUMENT', option: 'metric' });
   await t.rejects(matrix([zoo[0], { name: 'short', outputs: { data: new Float32Array(10), n: 2, k } }]), {
     code: 'SHAPE_MISMATCH',
     message: /short/,
   });
-  await t.rejects(matrix(zoo.slice(0, 2), { weights: ['raw'] }), { code: 'USAGE', message: /ONNX file/ });
-  await t.rejects(matrix(zoo.slice(0, 2), { weights: ['bogus' as 'raw'] }), { code: 'USAGE', message: /bogus/ });
-  await t.rejects(matrix(zoo.slice(0, 2), { weights: 'raw' as 'none' }), { code: 'USAGE', message: /list/ });
-  await t.rejects(matrix(['x.onnx', 'y.onnx']), { code: 'USAGE', message: /--data/ });
-  await t.rejects(matrix(zoo.slice(0, 2), { maxMemory: 10 }), { code: 'USAGE', message: /max-memory/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { weights: ['raw'] }), { code: 'INVALID_ARGUMENT', option: 'weights', message: /ONNX file/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { weights: ['bogus' as 'raw'] }), { code: 'INVALID_ARGUMENT', option: 'weights', message: /bogus/ });
+  await t.rejects(matrix(zoo.slice(0, 2), { weights: 'raw' as 'none' }), { code: 'INVALID_ARGUMENT', option: 'weights', message: /list/ });
+  await t.rejects(matrix(['x.onnx', 'y.onnx']), { code: 'INVALID_ARGUMENT', option: 'data', message: 'model files need a probe set in options.data' });
+  await t.rejects(matrix(zoo.slice(0, 2), { maxMemory: 10 }), { code: 'INVALID_ARGUMENT', option: 'maxMemory', message: /^options\.maxMemory 10 bytes cannot hold/ });
   const none = await matrix(zoo.slice(0, 2), { weights: 'none' });
   t.match(none.weights.skipped, /not requested/);
 });
@@ -130,7 +130,7 @@ t.test('emd-cost through the library: the cost reaches the kernels, its size is 
   const tv = await matrix(models, { metric: 'tv' });
   t.ok(emd.functional.every((row, i) => row.every((v, j) => Math.abs(v - tv.functional[i][j]) < 1e-9)), '0/1 cost: emd-cost = tv');
   t.ok(tv.functional[0][2] > 0.1);
-  await t.rejects(matrix(models, { metric: 'emd-cost' }), { code: 'USAGE', message: /needs a k×k cost matrix/ });
+  await t.rejects(matrix(models, { metric: 'emd-cost' }), { code: 'INVALID_ARGUMENT', option: 'metric', message: "options.metric 'emd-cost' needs a k×k cost matrix in options.cost" });
   await t.rejects(matrix(models, { metric: 'emd-cost', cost: new Float64Array(7) }), { code: 'SHAPE_MISMATCH', message: /^cost matrix: .* 5 × 5 .*got 7 entries/ });
   await t.rejects(matrix(models, { metric: 'emd-cost', cost: new Float64Array(16), costName: 'c.npy' }), { code: 'SHAPE_MISMATCH', message: /^c\.npy: .*got 4 × 4/ });
   await t.rejects(matrix(models, { metric: 'emd-cost', cost: [0, 1] as unknown as Float64Array }), { code: 'INVALID_ARGUMENT', message: /Float64Array/ });
@@ -174,13 +174,13 @@ t.test('study: near-copies are one solution, distinct models are not; seeded JSO
   t.match(seedsOnly.solutions, { models: 3, observed: 2, singletons: 1, doubletons: 1 }, 'a0 and a1 are one solution, b1 another');
   t.same(seedsOnly.clustering.clusters, s.clustering.clusters, 'the clusters themselves are over every model');
   for (const bad of [[], [0, 0], [6], [1.5]]) {
-    await t.rejects(study(zoo, { independentRuns: bad }), { code: 'USAGE', option: 'independentRuns', message: /^independentRuns must list distinct model indices 0\.\.5/ });
+    await t.rejects(study(zoo, { independentRuns: bad }), { code: 'INVALID_ARGUMENT', option: 'independentRuns', message: /^options\.independentRuns must list distinct model indices 0\.\.5/ });
   }
-  await t.rejects(study(zoo, { threshold: -1 }), { code: 'USAGE' });
-  await t.rejects(study(zoo, { seed: 1.5 }), { code: 'USAGE' });
-  await t.rejects(study(zoo, { maxBootstrapPairs: 0 }), { code: 'USAGE' });
-  await t.rejects(study(zoo, { permutations: 0 }), { code: 'USAGE', message: /permutations/ });
-  await t.rejects(study(zoo, { bootstrap: 1.5 }), { code: 'USAGE', message: /bootstrap/ });
+  await t.rejects(study(zoo, { threshold: -1 }), { code: 'INVALID_ARGUMENT', option: 'threshold', message: 'options.threshold must be a number >= 0, got -1' });
+  await t.rejects(study(zoo, { seed: 1.5 }), { code: 'INVALID_ARGUMENT', option: 'seed', message: 'options.seed must be an integer, got 1.5' });
+  await t.rejects(study(zoo, { maxBootstrapPairs: 0 }), { code: 'INVALID_ARGUMENT', option: 'maxBootstrapPairs', message: 'options.maxBootstrapPairs must be a positive integer, got 0' });
+  await t.rejects(study(zoo, { permutations: 0 }), { code: 'INVALID_ARGUMENT', option: 'permutations', message: 'options.permutations must be a positive integer, got 0' });
+  await t.rejects(study(zoo, { bootstrap: 1.5 }), { code: 'INVALID_ARGUMENT', option: 'bootstrap', message: 'options.bootstrap (replicates) must be a positive integer, got 1.5' });
   await t.rejects(study(zoo, { labels: [1, 2] }), { code: 'SHAPE_MISMATCH' });
   // Labels given as an array are checked like a labels file: a class id that is negative or fractional is an error, not a silent miss.
   await t.rejects(study(zoo, { labels: labels.map((v, i) => (i === 3 ? -1 : v)) }), { code: 'INVALID_ARGUMENT', message: /label -1 at sample 3 is not a non-negative class id/ });

@@ -81,6 +81,6 @@ t.test('"1 sample", never "1 samples"', async (t) => {
   // No library option wording in CLI messages: the flag, not "(force: true)".
   fs.writeFileSync(path.join(dir, 'taken.npy'), 'x');
   const taken = await cli(['outputs', model, '--data', 'one.npy', '--out', 'taken.npy', '--no-cache', '-q']);
-  t.equal(taken.err, `modeldiff: ${path.join(dir, 'taken.npy')} already exists; set force to overwrite it (flag --force)\n`);
+  t.equal(taken.err, `modeldiff: ${path.join(dir, 'taken.npy')} already exists; --force overwrites it\n`);
   t.notMatch(taken.err, /force: true/);
 });

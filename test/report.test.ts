@@ -89,7 +89,7 @@ t.test('report HTML: self-contained, every plot and table, command and versions'
   t.same(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
   const blocker = path.join(dir, 'blocker');
   fs.writeFileSync(blocker, '');
-  await t.rejects(writeReport(s, { svgDir: path.join(blocker, 'svg') }), { code: 'IO', message: /--svg folder/ });
+  await t.rejects(writeReport(s, { svgDir: path.join(blocker, 'svg') }), { code: 'IO', option: 'svgDir', message: /the options\.svgDir folder/ });
 });
 
 t.test('report targets are checked before anything is written', async (t) => {
@@ -107,10 +107,10 @@ t.test('report targets are checked before anything is written', async (t) => {
   t.throws(() => checkReportTargets({ svgDir }), { code: 'FILE_EXISTS' });
   t.doesNotThrow(() => checkReportTargets({ svgDir, force: true }));
   // A folder given as the report, a missing folder, a file given as the SVG folder.
-  t.throws(() => checkReportTargets({ html: d }), { code: 'INVALID_ARGUMENT', message: /--report .* is a folder/ });
+  t.throws(() => checkReportTargets({ html: d }), { code: 'INVALID_ARGUMENT', option: 'html', message: /^options\.html .* is a folder/ });
   t.throws(() => checkReportTargets({ html: d, force: true }), { code: 'INVALID_ARGUMENT' });
   t.throws(() => checkReportTargets({ html: path.join(d, 'nope', 'r.html') }), { code: 'FILE_NOT_FOUND', message: /folder .*nope does not exist/ });
-  t.throws(() => checkReportTargets({ svgDir: path.join(svgDir, 'dendrogram.svg') }), { code: 'INVALID_ARGUMENT', message: /is a file, not a folder/ });
+  t.throws(() => checkReportTargets({ svgDir: path.join(svgDir, 'dendrogram.svg') }), { code: 'INVALID_ARGUMENT', option: 'svgDir', message: /^options\.svgDir .* is a file, not a folder/ });
   t.doesNotThrow(() => checkReportTargets({ html: path.join(d, 'fresh.html'), svgDir: path.join(d, 'new-svg') }));
 });
 
@@ -150,8 +150,8 @@ t.test('no correlations: the report says why (too few models, or no weight dista
   const meta = { command: 'x', versions: {} };
   const few = { ...s, correlations: [] };
   t.match(buildReportHtml(few, [], meta), `needs at least 3 models (3 pairs); this study has ${s.models.length}.`);
-  const none = { ...s, correlations: [], weights: { methods: [], skipped: 'not requested (--weights none)' } };
-  t.equal(noCorrelationReason(none), 'No weight distances were computed (not requested (--weights none)), so there is nothing to correlate.');
+  const none = { ...s, correlations: [], weights: { methods: [], skipped: 'not requested' } };
+  t.equal(noCorrelationReason(none), 'No weight distances were computed (not requested), so there is nothing to correlate.');
 });
 
 t.test('HTML helpers', async (t) => {

@@ -131,7 +131,7 @@ t.test('outputs from another probe set, or without metadata, are refused', async
   fs.writeFileSync(`${bare}.json`, JSON.stringify(meta));
   t.match((await run(['matrix', bare, saved[1], '--no-cache'])).err, /output has shape \[N, 3\] but the first model's is \[N, 3, 1\]/);
   // A model file still needs the probe set.
-  t.match((await run(['matrix', saved[0], models[1], '--no-cache'])).err, /model files need a probe set/);
+  t.match((await run(['matrix', saved[0], models[1], '--no-cache'])).err, /^modeldiff: model files need a probe set: --data FILE\n$/);
   // `outputs` does not overwrite an existing metadata file without --force.
   fs.writeFileSync(path.join(dir, 'outputs', 'fresh.npy.json'), '{}');
   t.match((await run(['outputs', models[0], '--data', x, '--out', path.join(dir, 'outputs', 'fresh.npy'), '--no-cache'])).err, /fresh\.npy\.json/);

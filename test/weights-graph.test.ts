@@ -371,7 +371,7 @@ t.test('a grouped (not depthwise) Conv stops with UNSUPPORTED_GRAPH naming the n
       ],
     });
   const a = depthwise(1);
-  t.throws(() => buildNetwork(readOnnx(a)), { code: 'UNSUPPORTED_GRAPH', option: 'methods', message: /grouped convolution \(group = 2, 2 channels per group\).*raw weight distance, methods \['raw'\], output comparison and CKA still work/ });
+  t.throws(() => buildNetwork(readOnnx(a)), { code: 'UNSUPPORTED_GRAPH', option: 'methods', message: /grouped convolution \(group = 2, 2 channels per group\).*raw weight distance, options\.methods \['raw'\], output comparison and CKA still work/ });
   t.throws(() => buildNetwork(readOnnx(a)), { message: /"depthwise"/ }, 'the message names the node');
   const r = await weightDistance(a, depthwise(2), { methods: ['raw'] });
   t.ok(r.raw!.l2 > 0 && Number.isFinite(r.raw!.l2), `raw L2 ${r.raw!.l2}`);

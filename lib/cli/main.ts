@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 
 import { ModeldiffError } from '../errors';
 import { commands } from './commands';
-import { flagForOption } from './flags';
+import { cliErrorLine, cliExitCode } from './flags';
 import { type CliIo, processIo } from './context';
 import { installInterruptHandlers } from './interrupt';
 
@@ -45,11 +45,16 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       writeErr: (s) => io.stderr(s),
       // commander formats usage errors (unknown option, bad choice, missing argument) as
       // "error: ..."; print them one line long in the same "modeldiff: ..." style as a
-      // ModeldiffError('USAGE') (both exit 2, below).
+      // ModeldiffError('USAGE') from the CLI's own checks (both exit 2, below).
       // Commander's "(Did you mean compare?)" comes on a second line: kept, on the same line.
       outputError: (s, write) => write(`modeldiff: ${oneLine(s)}\n`),
     });
   for (const register of commands) register(program, io);
+  // The command that ran, to tell the flags the user typed from defaults (see cliExitCode).
+  let ran: Command | undefined;
+  program.hook('preAction', (_, actionCommand) => {
+    ran = actionCommand;
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -59,10 +64,11 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof ModeldiffError) {
-      // The library names option fields, never flags; the CLI adds the flag that sets it.
-      const flag = err.option !== undefined ? ` (flag ${flagForOption(err.option)})` : '';
-      io.stderr(`modeldiff: ${err.message.split('\n')[0]}${flag}\n`);
-      return err.exitCode;
+      // The library names option fields, never flags; the CLI puts the flag that sets it.
+      const knownFlags = new Set(program.commands.flatMap((c) => c.options.map((o) => o.long ?? '')));
+      const typed = new Set((ran?.options ?? []).filter((o) => ran?.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long ?? ''));
+      io.stderr(`modeldiff: ${cliErrorLine(err, knownFlags)}\n`);
+      return cliExitCode(err, typed);
     }
     // Still one line (the design's error policy); the stack only on request, for bug reports.
     const e = err as Error;

@@ -35,6 +35,8 @@ export interface DemoOptions {
   cache?: boolean;
   seed?: number;
   onProgress?: StudyOptions['onProgress'];
+  /** The command line the report shows (default "(library call)"). */
+  command?: string;
 }
 
 export interface WeightGap {
@@ -111,7 +113,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const cwd = options.cwd ?? process.cwd();
   const report = path.resolve(cwd, options.out ?? DEMO_REPORT);
   // Fail before minutes of work, not after (writeReport checks again, atomically).
-  checkReportTargets({ html: report, force: options.force, htmlOption: '--out' }, []);
+  checkReportTargets({ html: report, force: options.force, htmlOption: 'out' }, []);
   const zoo = loadZoo(options.zooDir);
   const seed = options.seed ?? 0;
   const cache = options.cache ?? false;
@@ -131,8 +133,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   await writeReport(s, {
     html: report,
     force: options.force,
-    htmlOption: '--out',
-    command: `modeldiff demo${options.out && options.out !== DEMO_REPORT ? ` --out ${options.out}` : ''}${options.force ? ' --force' : ''}`,
+    htmlOption: 'out',
+    command: options.command,
     versions: { onnxruntime: (require('onnxruntime-node/package.json') as { version: string }).version },
   });
 

@@ -203,11 +203,11 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   // The CLI's option parsers refuse these first; here they guard library callers, before inference.
   const { replicates, seed } = checkSummaryOptions(options);
   if (options.top !== undefined && !(Number.isInteger(options.top) && options.top >= 1)) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `top must be a positive integer, got ${String(options.top)}`);
+    throw new ModeldiffError('INVALID_ARGUMENT', `options.top must be a positive integer, got ${String(options.top)}`, { option: 'top' });
   }
   // Checked before inference, not after: top ranks by a per-sample measure.
   if (options.top !== undefined && measures.length === 0) {
-    throw new ModeldiffError('INVALID_ARGUMENT', 'top ranks samples by the first of metrics; give at least one per-sample metric', { option: 'top' });
+    throw new ModeldiffError('INVALID_ARGUMENT', 'options.top ranks samples by the first of options.metrics; give at least one per-sample metric', { option: 'top' });
   }
   // Opened for streaming: a C-order .npy is read a batch of rows at a time by each model.
   const probe = openProbe(options.data, { cwd: options.cwd });
@@ -215,7 +215,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   // null reads as absent, as undefined does.
   const probeB = options.dataB !== undefined && options.dataB !== null ? openProbe(options.dataB, { cwd: options.cwd }) : probe;
   if (probeB.n !== n) {
-    throw new ModeldiffError('SHAPE_MISMATCH', `data has ${plural(n, 'sample')} but dataB has ${probeB.n}; dataB must hold the same samples as data, shaped for model b`);
+    throw new ModeldiffError('SHAPE_MISMATCH', `options.data has ${plural(n, 'sample')} but options.dataB has ${probeB.n}; options.dataB must hold the same samples as options.data, shaped for model b`, { option: 'dataB' });
   }
   const labelsName = typeof options.labels === 'string' ? options.labels : 'labels';
   // Labels of more than one axis are per-position targets of a sequence output, checked
@@ -224,13 +224,13 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   const perPositionLabels = labelsTensor !== undefined && labelsTensor.shape.filter((d, i) => i === 0 || d !== 1).length > 1;
   const truth = options.labels !== undefined && !perPositionLabels ? loadLabels(options.labels, n, { cwd: options.cwd }) : undefined;
   if (options.targets !== undefined && options.targets !== 'next') {
-    throw new ModeldiffError('INVALID_ARGUMENT', `targets must be 'next', got ${JSON.stringify(options.targets)} (per-token targets come from labels)`, { option: 'targets' });
+    throw new ModeldiffError('INVALID_ARGUMENT', `options.targets must be 'next', got ${JSON.stringify(options.targets)} (per-token targets come from options.labels)`, { option: 'targets' });
   }
   if (options.targets === 'next' && options.labels !== undefined) {
-    throw new ModeldiffError('USAGE', "give targets 'next' or per-token labels, not both", { option: 'targets' });
+    throw new ModeldiffError('INVALID_ARGUMENT', "give options.targets 'next' or per-token options.labels, not both", { option: 'targets' });
   }
   if (options.topk !== undefined && !(Number.isInteger(options.topk) && options.topk >= 1)) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `topk must be a positive integer, got ${String(options.topk)}`, { option: 'topk' });
+    throw new ModeldiffError('INVALID_ARGUMENT', `options.topk must be a positive integer, got ${String(options.topk)}`, { option: 'topk' });
   }
   if (typeof options.mask === 'string' && !(options.mask in probe.inputs)) {
     throw new ModeldiffError('INVALID_ARGUMENT', `mask: the probe data has no input named "${options.mask}" (its inputs: ${Object.keys(probe.inputs).join(', ')})`, { option: 'mask' });

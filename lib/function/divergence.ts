@@ -405,7 +405,7 @@ export async function pairwiseDivergence(
 export function infiniteMeasureHint(measure: string, infinite: number, n: number): string {
   return (
     `${measure} is infinite on ${infinite} of ${n} samples: one model gives probability 0 to a class the other does not; ` +
-    `pass --epsilon (e.g. --epsilon 1e-9) to smooth, or use js / tv / hellinger, which stay finite`
+    `smooth with options.epsilon 1e-9 (or another small value), or use js / tv / hellinger, which stay finite`
   );
 }
 

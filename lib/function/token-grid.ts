@@ -33,7 +33,7 @@ export function tokenGrid(dims: readonly number[], classAxis: number | undefined
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank || axis === 0 || axis === -rank) {
     throw new ModeldiffError(
       'INVALID_ARGUMENT',
-      `classAxis ${String(classAxis)} is out of range for ${outputLabel} of shape [N, ${dims.join(', ')}]: the class axis must be one of 1..${rank - 1} (or -1..-${rank - 1}; axis 0 is the batch)`,
+      `options.classAxis ${String(classAxis)} is out of range for ${outputLabel} of shape [N, ${dims.join(', ')}]: the class axis must be one of 1..${rank - 1} (or -1..-${rank - 1}; axis 0 is the batch)`,
       { option: 'classAxis' },
     );
   }

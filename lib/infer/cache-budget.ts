@@ -31,7 +31,7 @@ export function cacheMaxBytes(option?: number): number {
   if (env === undefined || env === '') return DEFAULT_CACHE_MAX_BYTES;
   const bytes = parseByteSize(env);
   if (bytes === null || !(bytes > 0) || !Number.isSafeInteger(bytes)) {
-    throw new ModeldiffError('USAGE', `${CACHE_SIZE_ENV} must be a positive size like 500M or 10G, got ${JSON.stringify(env)}`);
+    throw new ModeldiffError('INVALID_ARGUMENT', `${CACHE_SIZE_ENV} must be a positive size like 500M or 10G, got ${JSON.stringify(env)}`);
   }
   return bytes;
 }
@@ -42,7 +42,7 @@ export function cacheEntryMaxBytes(option?: number): number {
 }
 
 function checkBytes(v: number, option: string): number {
-  if (!Number.isSafeInteger(v) || v <= 0) throw new ModeldiffError('USAGE', `${option} must be a positive whole number of bytes, got ${v}`, { option });
+  if (!Number.isSafeInteger(v) || v <= 0) throw new ModeldiffError('INVALID_ARGUMENT', `options.${option} must be a positive whole number of bytes, got ${v}`, { option });
   return v;
 }
 

@@ -28,8 +28,8 @@ export interface FeedPlan {
   conversions: string[];
 }
 
-function inputError(handle: ModelHandle, msg: string): ModeldiffError {
-  return new ModeldiffError('MODEL_INPUT', `${handle.label}: ${msg}`);
+function inputError(handle: ModelHandle, msg: string, option?: string): ModeldiffError {
+  return new ModeldiffError('MODEL_INPUT', `${handle.label}: ${msg}`, option === undefined ? undefined : { option });
 }
 
 /**
@@ -61,7 +61,7 @@ export function planFeeds(handle: ModelHandle, probe: ProbeLayout): FeedPlan {
   const mapping: Array<[string, string]> = [];
   if (keys.length === 1 && keys[0] === '') {
     if (names.length !== 1) {
-      throw inputError(handle, `the model has ${names.length} inputs (${names.join(', ')}); give each one by name, e.g. --data ${names[0]}=FILE`);
+      throw inputError(handle, `the model has ${names.length} inputs (${names.join(', ')}); give each one by name in options.data`, 'data');
     }
     mapping.push([names[0], '']);
   } else {

@@ -201,7 +201,7 @@ export async function streamOutputs(model: ModelSource, probeSource: ProbeSource
   }
   if (!Number.isInteger(batchSize) || batchSize < 1) {
     await close();
-    throw new ModeldiffError('INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batchSize}`, { option: 'batchSize' });
+    throw new ModeldiffError('INVALID_ARGUMENT', `options.batchSize must be a positive integer, got ${batchSize}`, { option: 'batchSize' });
   }
   const fixed = plan.inputs.map((p) => p.fixedBatch).filter((b): b is number => b !== undefined);
   if (fixed.length > 0) batchSize = Math.min(...fixed);

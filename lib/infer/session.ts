@@ -103,7 +103,10 @@ function providerLibraryPresent(name: string): boolean {
 function providerNotInstalled(providers: readonly string[], cause?: unknown): ModeldiffError | undefined {
   const missing = knownProviders().find((k) => !k.bundled && providers.includes(k.name) && (cause !== undefined ? /fail(ed)? to load|shared (object|library)/i.test(String((cause as Error).message ?? cause)) : !providerLibraryPresent(k.name)));
   if (!missing) return undefined;
-  const how = missing.name === 'cuda' ? 'npm install onnxruntime-node --onnxruntime-node-install=cuda12 (CUDA 12 and cuDNN 9 must be on the machine)' : `install onnxruntime-node's ${missing.name} binaries (npm install onnxruntime-node --onnxruntime-node-install)`;
+  const how =
+    missing.name === 'cuda'
+      ? 'npm install onnxruntime-node --onnxruntime-node-install=cuda12 (CUDA 12 and cuDNN 9 must be on the machine)' // not a modeldiff flag
+      : `install onnxruntime-node's ${missing.name} binaries (npm install onnxruntime-node --onnxruntime-node-install)`; // not a modeldiff flag
   return new ModeldiffError('INVALID_ARGUMENT', `execution provider '${missing.name}' is not installed in onnxruntime-node: ${how}`, { option: 'executionProviders', cause });
 }
 

@@ -139,9 +139,12 @@ export function writeArray(file: string, t: Tensor, options: { name?: string; fo
   }
 }
 
-/** The format `file`'s extension asks for; a USAGE error for any other extension (`label`: the file as typed). */
-export function formatForWriting(file: string, label = file): ArrayFileFormat {
+/**
+ * The format `file`'s extension asks for; an INVALID_ARGUMENT error for any other extension
+ * (`label`: the file as typed; `option`: the option field that named it, if one did).
+ */
+export function formatForWriting(file: string, label = file, option?: string): ArrayFileFormat {
   const format = byExtension(file);
-  if (!format) throw new ModeldiffError('USAGE', `${label}: give the file one of the extensions ${ARRAY_FILE_FORMATS}, which says how to write it`);
+  if (!format) throw new ModeldiffError('INVALID_ARGUMENT', `${label}: give the file one of the extensions ${ARRAY_FILE_FORMATS}, which says how to write it`, option === undefined ? undefined : { option });
   return format;
 }

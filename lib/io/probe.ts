@@ -5,7 +5,7 @@
  * arrays with a shape, plus optional integer class labels.
  *
  * An input without a name (key "") means "the model's only input"; named
- * inputs map to model inputs by name (`--data x=images.npy --data mask=m.npy`).
+ * inputs map to model inputs by name (`{ x: 'images.npy', mask: 'm.npy' }`).
  */
 import path from 'node:path';
 
@@ -107,7 +107,7 @@ function assemble<T extends { shape: number[] }>(
     const keepName = arrays.length === 1 && (name !== '' || entries.length === 1);
     for (const [key, tensor, from] of arrays) {
       const input = keepName || key === null ? name : key;
-      if (input in inputs) throw new ModeldiffError('USAGE', `probe input "${input}" is given twice (${sources[input]} and ${from})`);
+      if (input in inputs) throw new ModeldiffError('INVALID_ARGUMENT', `probe input "${input}" is given twice (${sources[input]} and ${from})`, { option: 'data' });
       inputs[input] = tensor;
       sources[input] = from;
     }
@@ -243,7 +243,7 @@ export interface ProbeBatch {
  * overwrites: only for a consumer done with a batch before asking for the next.
  */
 export function* probeBatches(probe: ProbeData | ProbeStream, batchSize: number, options: { reuse?: boolean } = {}): Generator<ProbeBatch> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModeldiffError('USAGE', `batch size must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ModeldiffError('INVALID_ARGUMENT', `options.batchSize must be a positive integer, got ${batchSize}`, { option: 'batchSize' });
   const scratch: Record<string, ArrayBuffer> = {};
   for (let start = 0; start < probe.n; start += batchSize) {
     const end = Math.min(probe.n, start + batchSize);

@@ -80,7 +80,7 @@ export function checkMetric(name: string): FunctionMeasureName {
   const ok = (FUNCTION_MEASURE_NAMES as readonly string[]).includes(name) && !measureInfo(name).largerIsSimilar;
   if (!ok) {
     const choices = FUNCTION_MEASURE_NAMES.filter((m) => !measureInfo(m).largerIsSimilar);
-    throw new ModeldiffError('USAGE', `--metric "${name}" is not an output distance measure (choose from ${choices.join(', ')})`);
+    throw new ModeldiffError('INVALID_ARGUMENT', `options.metric "${name}" is not an output distance measure (choose from ${choices.join(', ')})`, { option: 'metric' });
   }
   return name as FunctionMeasureName;
 }
@@ -98,10 +98,10 @@ export function displayNames(models: ModelInput[]): string[] {
 }
 
 export async function prepare(models: ModelInput[], options: MatrixOptions): Promise<Prepared> {
-  check(Array.isArray(models) && models.length >= 2, 'USAGE', `need at least 2 models, got ${Array.isArray(models) ? models.length : 0}`);
+  check(Array.isArray(models) && models.length >= 2, 'INVALID_ARGUMENT', `need at least 2 models, got ${Array.isArray(models) ? models.length : 0}`);
   const metric = checkMetric(options.metric ?? 'js');
   // Before inference, not after: the cost matrix's size is checked once the classes are known.
-  check(metric !== 'emd-cost' || options.cost !== undefined, 'USAGE', '--metric emd-cost needs a k×k cost matrix: --cost FILE.npy (options.cost)');
+  check(metric !== 'emd-cost' || options.cost !== undefined, 'INVALID_ARGUMENT', "options.metric 'emd-cost' needs a k×k cost matrix in options.cost", 'metric');
   checkWeightMethods(options.weights);
   const cwd = options.cwd ?? process.cwd();
   models = withSavedOutputs(models, options, cwd);
@@ -121,7 +121,7 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
       store = memoryStore(names, outputs, options.maxMemory);
     }
   } else {
-    check(options.data !== undefined, 'USAGE', 'model files need a probe set: pass --data probe.npy (options.data)');
+    check(options.data !== undefined, 'INVALID_ARGUMENT', 'model files need a probe set in options.data', 'data');
     const probe = loadProbe(options.data, { cwd });
     store = await inferenceStore(models, names, paths, probe, options);
   }
@@ -208,7 +208,7 @@ async function inferenceStore(
     checkSameShape(names, i, o, shape[0], shape[1]);
     bytes += modelBytes(o);
     if (options.maxMemory === undefined || bytes <= options.maxMemory) kept[i] = o;
-    else check(options.cache ?? true, 'USAGE', '--max-memory below the size of all outputs needs the inference cache (drop --no-cache)');
+    else check(options.cache ?? true, 'INVALID_ARGUMENT', 'options.maxMemory below the size of all outputs needs the inference cache, which options.cache turns off', 'cache');
     options.onProgress?.('inference', i + 1, N);
   }
   const streaming = kept.some((o) => o === null);
@@ -231,19 +231,19 @@ async function inferenceStore(
 
 function checkWeightMethods(requested: MatrixOptions['weights']): void {
   if (requested === undefined || requested === 'none') return;
-  check(Array.isArray(requested), 'USAGE', `weights must be "none" or a list of ${WEIGHT_METHODS.join(', ')}`);
+  check(Array.isArray(requested), 'INVALID_ARGUMENT', `options.weights must be "none" or a list of ${WEIGHT_METHODS.join(', ')}`, 'weights');
   for (const m of requested) {
-    check((WEIGHT_METHODS as readonly string[]).includes(m), 'USAGE', `unknown weight method "${m}" (choose from ${WEIGHT_METHODS.join(', ')}, or none)`);
+    check((WEIGHT_METHODS as readonly string[]).includes(m), 'INVALID_ARGUMENT', `options.weights: unknown weight method "${m}" (choose from ${WEIGHT_METHODS.join(', ')}, or none)`, 'weights');
   }
 }
 
 /** The weight matrices options ask for, or why there are none. */
 export async function weightsFor(prep: Prepared, options: MatrixOptions): Promise<WeightMatrices> {
   const requested = options.weights ?? [...WEIGHT_METHODS];
-  if (requested === 'none' || requested.length === 0) return { methods: [], skipped: 'not requested (--weights none)' };
+  if (requested === 'none' || requested.length === 0) return { methods: [], skipped: 'not requested' };
   if (prep.paths.some((p) => p === null)) {
     if (options.weights === undefined) return { methods: [], skipped: 'models were given as outputs, not ONNX files' };
-    throw new ModeldiffError('USAGE', 'weight distances need every model as an ONNX file');
+    throw new ModeldiffError('INVALID_ARGUMENT', 'options.weights: weight distances need every model as an ONNX file', { option: 'weights' });
   }
   return weightMatrices(prep.paths as string[], requested, {
     seed: options.seed ?? 0,

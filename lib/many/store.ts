@@ -41,12 +41,13 @@ export function modelBytes(o: OutputLike): number {
  */
 export function blockSizeFor(models: number, bytesPerModel: number, maxMemory?: number): number {
   if (maxMemory === undefined) return models;
-  check(Number.isFinite(maxMemory) && maxMemory > 0, 'USAGE', `--max-memory must be a positive size, got ${maxMemory}`);
+  check(Number.isFinite(maxMemory) && maxMemory > 0, 'INVALID_ARGUMENT', `options.maxMemory must be a positive size, got ${maxMemory}`, 'maxMemory');
   const perBlock = Math.floor(maxMemory / (2 * bytesPerModel));
   check(
     perBlock >= 1,
-    'USAGE',
-    `--max-memory ${maxMemory} bytes cannot hold the outputs of two models (${bytesPerModel} bytes each, with their probabilities); raise it`,
+    'INVALID_ARGUMENT',
+    `options.maxMemory ${maxMemory} bytes cannot hold the outputs of two models (${bytesPerModel} bytes each, with their probabilities); raise it`,
+    'maxMemory',
   );
   return Math.max(1, Math.min(models, perBlock));
 }

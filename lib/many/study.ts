@@ -44,20 +44,20 @@ export interface StudyOptions extends MatrixOptions {
 export async function study(models: ModelInput[], options: StudyOptions = {}): Promise<StudyResult> {
   options = optionsObject(options, 'study');
   const seed = options.seed ?? 0;
-  check(Number.isInteger(seed), 'USAGE', `seed must be an integer, got ${seed}`);
+  check(Number.isInteger(seed), 'INVALID_ARGUMENT', `options.seed must be an integer, got ${seed}`, 'seed');
   if (options.threshold !== undefined) {
-    check(Number.isFinite(options.threshold) && options.threshold >= 0, 'USAGE', `--threshold must be a number >= 0, got ${options.threshold}`);
+    check(Number.isFinite(options.threshold) && options.threshold >= 0, 'INVALID_ARGUMENT', `options.threshold must be a number >= 0, got ${options.threshold}`, 'threshold');
   }
   const permutations = options.permutations ?? 999;
-  check(Number.isInteger(permutations) && permutations >= 1, 'USAGE', `permutations must be a positive integer, got ${permutations}`);
+  check(Number.isInteger(permutations) && permutations >= 1, 'INVALID_ARGUMENT', `options.permutations must be a positive integer, got ${permutations}`, 'permutations');
   const replicates = options.bootstrap ?? 200;
-  check(Number.isInteger(replicates) && replicates >= 1, 'USAGE', `bootstrap replicates must be a positive integer, got ${replicates}`);
+  check(Number.isInteger(replicates) && replicates >= 1, 'INVALID_ARGUMENT', `options.bootstrap (replicates) must be a positive integer, got ${replicates}`, 'bootstrap');
   const prep = await prepare(models, options);
   const N = prep.names.length;
   const independent = options.independentRuns ?? prep.names.map((_, i) => i);
   const validRuns = Array.isArray(independent) && independent.length > 0 && new Set(independent).size === independent.length;
   if (!validRuns || !independent.every((i) => Number.isInteger(i) && i >= 0 && i < N)) {
-    throw new ModeldiffError('USAGE', `independentRuns must list distinct model indices 0..${N - 1}, got ${JSON.stringify(options.independentRuns)}`, { option: 'independentRuns' });
+    throw new ModeldiffError('INVALID_ARGUMENT', `options.independentRuns must list distinct model indices 0..${N - 1}, got ${JSON.stringify(options.independentRuns)}`, { option: 'independentRuns' });
   }
   // Bad labels fail before the expensive part, not after.
   if (prep.store.clusters && options.labels !== undefined) {
@@ -67,7 +67,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   }
   const labels = options.labels === undefined ? null : loadLabels(options.labels, prep.store.samples, { cwd: options.cwd });
   const maxPairs = options.maxBootstrapPairs ?? 200;
-  check(Number.isInteger(maxPairs) && maxPairs >= 1, 'USAGE', `maxBootstrapPairs must be a positive integer, got ${maxPairs}`);
+  check(Number.isInteger(maxPairs) && maxPairs >= 1, 'INVALID_ARGUMENT', `options.maxBootstrapPairs must be a positive integer, got ${maxPairs}`, 'maxBootstrapPairs');
   // Sampled in name order, so the same pairs are bootstrapped whatever order the models came in.
   const canon = canonicalOrder(prep.names);
   const sampled = samplePairs(N, maxPairs, seed)

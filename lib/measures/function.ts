@@ -9,7 +9,7 @@
 import type { MeasureInfo } from './registry';
 
 const LN2 = Math.LN2;
-const logUnits = 'nats (bits with --bits)';
+const logUnits = 'nats (bits with options.bits)';
 // Applying the same class permutation to both models' outputs changes none of these except
 // the ordered-class EMD (and emd-cost unless the cost matrix is permuted too).
 const relabel = 'the same class permutation applied to both';
@@ -27,7 +27,7 @@ export const functionMeasures = [
     invariantTo: [relabel, logitShift],
     units: logUnits,
     description:
-      'KL(p‖q) = Σ p·log(p/q), 0·log 0 = 0; +Infinity where q = 0 < p (use --epsilon to smooth, never applied silently)',
+      'KL(p‖q) = Σ p·log(p/q), 0·log 0 = 0; +Infinity where q = 0 < p (smooth with options.epsilon, never applied silently)',
   },
   {
     name: 'kl-reverse',
@@ -70,7 +70,7 @@ export const functionMeasures = [
     symmetric: true,
     metric: true,
     invariantTo: [relabel, logitShift],
-    units: 'sqrt of nats (sqrt of bits with --bits; at most 1)',
+    units: 'sqrt of nats (sqrt of bits with options.bits; at most 1)',
     description: 'Jensen-Shannon distance sqrt(js), a metric (scipy.spatial.distance.jensenshannon)',
   },
   {

@@ -50,7 +50,7 @@ export const representationMeasures = [
     metric: false,
     invariantTo: [I.orthogonal, I.isotropicScale, I.translation, I.permutation],
     units: similarityUnits,
-    description: 'RBF-kernel CKA, bandwidth h = σ·median pairwise distance (σ = 0.8 by default, --sigma), biased HSIC; forms n×n matrices',
+    description: 'RBF-kernel CKA, bandwidth h = σ·median pairwise distance (σ = 0.8 by default, options.sigma), biased HSIC; forms n×n matrices',
   },
   {
     name: 'procrustes',

@@ -24,10 +24,10 @@ function checkSimplexRow(data: OutputArray['data'], off: number, k: number, r: n
   let sum = 0;
   for (let j = 0; j < k; j++) {
     const v = data[off + j];
-    check(v >= 0, 'INVALID_PROBS', `${label}, row ${r}: has a negative probability (${v}); logits? use --outputs logits`);
+    check(v >= 0, 'INVALID_PROBS', `${label}, row ${r}: has a negative probability (${v}); logits? try options.outputs 'logits'`, 'outputs');
     sum += v;
   }
-  check(Math.abs(sum - 1) <= 1e-4, 'INVALID_PROBS', `${label}, row ${r}: probabilities sum to ${sum}, not 1 (tolerance 1e-4); logits? use --outputs logits`);
+  check(Math.abs(sum - 1) <= 1e-4, 'INVALID_PROBS', `${label}, row ${r}: probabilities sum to ${sum}, not 1 (tolerance 1e-4); logits? try options.outputs 'logits'`, 'outputs');
 }
 
 export function classificationLoss(out: OutputArray, labels: Int32Array, kind: OutputKind, label = 'model'): LossResult {
@@ -65,7 +65,7 @@ export function classificationLoss(out: OutputArray, labels: Int32Array, kind: O
       pred = best;
     } else if (kind === 'sigmoid') {
       const p = data[off];
-      check(p >= 0 && p <= 1, 'INVALID_PROBS', `${label}, row ${r}: sigmoid probability ${p} is outside [0, 1] (logits? use --outputs sigmoid-logit)`);
+      check(p >= 0 && p <= 1, 'INVALID_PROBS', `${label}, row ${r}: sigmoid probability ${p} is outside [0, 1] (logits? try options.outputs 'sigmoid-logit')`, 'outputs');
       ce = -Math.log(y === 1 ? p : 1 - p);
       pred = p > 0.5 ? 1 : 0;
     } else {

@@ -27,7 +27,7 @@ export interface ReportOptions {
   /** Folder for one SVG per plot (created if missing). */
   svgDir?: string;
   force?: boolean;
-  /** The option that named `html`, for messages (default "--report"; the demo's is "--out"). */
+  /** The option field that named `html`, for messages (default "html"; the demo's is "out"). */
   htmlOption?: string;
   /** Command line to show; default "(library call)". */
   command?: string;
@@ -59,7 +59,7 @@ export function scopeIds(svg: string, plotId: string): string {
   return out;
 }
 
-/** Every plot id a study can produce (`--svg DIR` writes DIR/<id>.svg). */
+/** Every plot id a study can produce (`svgDir: DIR` writes DIR/<id>.svg). */
 export const STUDY_PLOT_IDS: readonly string[] = [
   'heatmap-functional',
   ...WEIGHT_METHODS.map((m) => `heatmap-weights-${m}`),
@@ -79,17 +79,19 @@ export const STUDY_PLOT_IDS: readonly string[] = [
  */
 export function checkReportTargets(options: Pick<ReportOptions, 'html' | 'svgDir' | 'force' | 'htmlOption'>, plotIds: readonly string[] = STUDY_PLOT_IDS): void {
   if (options.html) {
-    const flag = options.htmlOption ?? '--report';
+    const option = options.htmlOption ?? 'html';
     const st = statOrNull(options.html);
-    if (st?.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `${flag} ${options.html} is a folder; give the HTML file to write, e.g. ${path.join(options.html, 'report.html')}`);
+    if (st?.isDirectory()) {
+      throw new ModeldiffError('INVALID_ARGUMENT', `options.${option} ${options.html} is a folder; give the HTML file to write, e.g. ${path.join(options.html, 'report.html')}`, { option });
+    }
     if (st && !options.force) throw existsError(options.html);
     const folder = path.dirname(path.resolve(options.html));
-    if (!statOrNull(folder)?.isDirectory()) throw new ModeldiffError('FILE_NOT_FOUND', `${flag} ${options.html}: folder ${folder} does not exist`);
+    if (!statOrNull(folder)?.isDirectory()) throw new ModeldiffError('FILE_NOT_FOUND', `options.${option} ${options.html}: folder ${folder} does not exist`, { option });
     checkWritableFolder(folder, options.html);
   }
   if (options.svgDir) {
     const st = statOrNull(options.svgDir);
-    if (st && !st.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `--svg ${options.svgDir} is a file, not a folder`);
+    if (st && !st.isDirectory()) throw new ModeldiffError('INVALID_ARGUMENT', `options.svgDir ${options.svgDir} is a file, not a folder`, { option: 'svgDir' });
     // The folder itself, or the nearest existing folder it would be created in, must be writable.
     let existing = path.resolve(options.svgDir);
     while (!statOrNull(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
@@ -121,7 +123,7 @@ export async function writeReport(s: StudyResult, options: ReportOptions): Promi
     try {
       makeDirs(options.svgDir);
     } catch (cause) {
-      throw new ModeldiffError('IO', `could not create --svg folder ${options.svgDir}: ${(cause as Error).message}`, { cause });
+      throw new ModeldiffError('IO', `could not create the options.svgDir folder ${options.svgDir}: ${(cause as Error).message}`, { cause, option: 'svgDir' });
     }
     for (const p of plots) {
       const file = path.join(options.svgDir, `${p.id}.svg`);

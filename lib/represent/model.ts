@@ -196,7 +196,8 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
   check(
     probeB.n === probe.n,
     'SHAPE_MISMATCH',
-    `data has ${plural(probe.n, 'sample')} but dataB has ${probeB.n}: both must hold the same samples (--data ${from(probe)}, --data-b ${from(probeB)})`,
+    `options.data has ${plural(probe.n, 'sample')} but options.dataB has ${probeB.n}: both must hold the same samples (${from(probe)}, ${from(probeB)})`,
+    'dataB',
   );
   const done = [0, 0];
   const progress = (i: number) => (d: number) => {
@@ -238,7 +239,8 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
     check(
       da.length === db.length && da.length > 0,
       'ARCHITECTURE_MISMATCH',
-      `${ma.label} has ${da.length} default layers but ${mb.label} has ${db.length}: name the layer pairs (layers / --layers) or compare all of them (allLayers / --all-layers)`,
+      `${ma.label} has ${da.length} default layers but ${mb.label} has ${db.length}: name the layer pairs (options.layers) or compare all of them (options.allLayers)`,
+      'layers',
     );
     pairs = da.map((l, i) => ({ a: l, b: db[i] }));
   }

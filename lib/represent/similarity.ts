@@ -131,7 +131,7 @@ export async function representationSimilarity(
     decompositions.length === 0 || Math.max(x.p, y.p) <= maxDec,
     'INVALID_ARGUMENT',
     `${decompositions.join(', ')} on ${Math.max(x.p, y.p)} units exceeds maxDecomposition = ${maxDec} (their p×p decompositions grow as p³): ` +
-      'average conv maps over space (spatial: mean, --spatial mean), pick a narrower layer, or raise the limit',
+      "average conv maps over space (options.spatial 'mean'), pick a narrower layer, or raise the limit",
   );
   check(
     !needFeatures || x.p + y.p <= maxP,

@@ -32,7 +32,7 @@ export function checkWritableTarget(target: string, options: WriteOptions = {}):
 
 /** "already exists" for a file the caller did not allow overwriting (the `force` option does). */
 export function existsError(target: string): ModeldiffError {
-  return new ModeldiffError('FILE_EXISTS', `${target} already exists; set force to overwrite it`, { option: 'force' });
+  return new ModeldiffError('FILE_EXISTS', `${target} already exists; options.force overwrites it`, { option: 'force' });
 }
 
 /**

@@ -16,6 +16,7 @@ import { type ModelCkaResult, cka } from '../../represent/model';
 import { REPRESENTATION_MEASURES, type RepresentationMeasureName } from '../../represent/similarity';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { inFlagWords } from '../flags';
 import { displayPath } from '../display-path';
 import { commaList, positiveInteger, positiveNumber } from '../option-parsers';
 import { plural } from '../../util/plural';
@@ -64,7 +65,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--all-layers', 'compare every hidden layer of a with every hidden layer of b (layer×layer matrix)')
     .option('--list-layers', 'list the candidate layers of both models and exit')
     .addOption(
-      new Option('--metric <list>', `comma-separated measures:\n${measuresOf('representations').map((m) => `  ${m.name}: ${m.description}`).join('\n')}\n`)
+      new Option('--metric <list>', `comma-separated measures:\n${measuresOf('representations').map((m) => `  ${m.name}: ${inFlagWords(m.description)}`).join('\n')}\n`)
         .argParser(commaList('--metric', REPRESENTATION_MEASURES, 'measure'))
         .default(['cka-linear'], 'cka-linear'),
     )
@@ -102,8 +103,8 @@ export function register(program: Command, io: CliIo): void {
       } finally {
         progress.stop();
       }
-      for (const w of result.warnings) io.stderr(`modeldiff: warning: ${w}\n`);
-      for (const p of result.pairs) for (const w of p.warnings) io.stderr(`modeldiff: warning: ${p.a.tensor} vs ${p.b.tensor}: ${w}\n`);
+      for (const w of result.warnings) io.stderr(`modeldiff: warning: ${inFlagWords(w)}\n`);
+      for (const p of result.pairs) for (const w of p.warnings) io.stderr(`modeldiff: warning: ${p.a.tensor} vs ${p.b.tensor}: ${inFlagWords(w)}\n`);
       io.stdout(flags.json ? toJson(result) + '\n' : formatResult(result, io.cwd));
     });
 }

@@ -33,6 +33,7 @@ import { MAX_REPLICATES } from '../../stats/bootstrap';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { inFlagWords } from '../flags';
 import { inferenceOptions } from '../inference-options';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, sizeOption } from '../option-parsers';
@@ -203,7 +204,7 @@ export function register(program: Command, io: CliIo): void {
         delete result.perSampleIndex;
       }
       if (flags.json) {
-        io.stdout(toJson(result) + '\n');
+        io.stdout(toJson({ ...result, hints: result.hints.map((h) => inFlagWords(h)) }) + '\n');
       } else {
         io.stdout(formatComparison(result));
       }
@@ -301,7 +302,7 @@ export function formatTokens(r: TokenReport): string {
     for (const x of t.top) rows.push([String(x.sequence), String(x.position), x.tokenId !== undefined ? String(x.tokenId) : '-', num(x.value), shown(x.a), shown(x.b)]);
     s += table(rows);
   }
-  for (const h of r.hints) s += `\nhint: ${h}\n`;
+  for (const h of r.hints) s += `\nhint: ${inFlagWords(h)}\n`;
   return s;
 }
 
@@ -355,6 +356,6 @@ export function formatComparison(r: Comparison): string {
       s += table(rows2);
     }
   }
-  for (const h of r.hints) s += `\nhint: ${h}\n`;
+  for (const h of r.hints) s += `\nhint: ${inFlagWords(h)}\n`;
   return s;
 }

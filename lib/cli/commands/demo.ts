@@ -34,6 +34,7 @@ export function register(program: Command, io: CliIo): void {
           force: flags.force,
           cwd: io.cwd,
           onProgress: progress.update,
+          command: `modeldiff demo${flags.out !== DEMO_REPORT ? ` --out ${flags.out}` : ''}${flags.force ? ' --force' : ''}`,
         });
         progress.stop();
         io.stdout(flags.json ? toJson(result) + '\n' : demoText(result, io.cwd));

@@ -29,6 +29,7 @@ import { MAX_REPLICATES } from '../../stats/bootstrap';
 import { formatTokens, intervalNote, writePerSample } from './compare';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { inFlagWords } from '../flags';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../option-parsers';
 
@@ -155,7 +156,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
 
   if (flags.json) {
     io.stdout(
-      toJson({ a: fileA, b: fileB, n: r.n, k: r.k, outputs: r.outputs, units: r.units, ...(r.epsilon ? { epsilon: r.epsilon } : {}), metrics: results, bootstrap: r.bootstrap, hints: r.hints }) + '\n',
+      toJson({ a: fileA, b: fileB, n: r.n, k: r.k, outputs: r.outputs, units: r.units, ...(r.epsilon ? { epsilon: r.epsilon } : {}), metrics: results, bootstrap: r.bootstrap, hints: r.hints.map((h) => inFlagWords(h)) }) + '\n',
     );
     return;
   }
@@ -175,7 +176,7 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   if (metrics.some((m) => m !== 'kappa')) {
     io.stdout(`(${intervalNote(r.bootstrap)})\n`);
   }
-  for (const h of r.hints) io.stdout(`hint: ${h}\n`);
+  for (const h of r.hints) io.stdout(`hint: ${inFlagWords(h)}\n`);
 }
 
 /** The mask (a one-array file, or the attention_mask of an .npz) and per-token labels of sequence outputs. */
@@ -200,7 +201,7 @@ function sequenceOptions(flags: DivergenceFlags, cwd: string): Partial<Divergenc
 
 export function register(program: Command, io: CliIo): void {
   const registry = measuresOf('function');
-  const help = registry.map((m) => `  ${m.name.padEnd(13)} ${m.description}`).join('\n');
+  const help = registry.map((m) => `  ${m.name.padEnd(13)} ${inFlagWords(m.description)}`).join('\n');
   program
     .command('divergence')
     .description('divergences between two saved model output arrays (n × k, or an LM\'s [n, sequence, vocab] token by token; .npy, .safetensors, .pb or a one-array .npz)')

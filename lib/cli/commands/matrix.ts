@@ -109,6 +109,12 @@ export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: Mat
 
 const fmt = (v: number): string => (Number.isFinite(v) ? (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3)) : String(v));
 
+/** matrix and study compare at least two models (commander only asks for one); ONNX models run on --data. */
+export function checkModels(models: string[], flags: { data?: string }): void {
+  check(models.length >= 2, 'USAGE', `need at least 2 models, got ${models.length}`);
+  check(flags.data !== undefined || !models.some((m) => m.toLowerCase().endsWith('.onnx')), 'USAGE', 'model files need a probe set: --data FILE');
+}
+
 /** A square matrix as aligned text: models as rows, column numbers as header. */
 export function matrixTable(title: string, names: string[], m: number[][]): string {
   const cells = m.map((r) => r.map(fmt));
@@ -157,6 +163,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--csv', 'print the output distance matrix as CSV')
     .addOption(new Option('--csv-weights <method>', 'print one weight distance matrix as CSV').choices([...WEIGHT_METHODS]))
     .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod }, cmd: Command) => {
+      checkModels(models, flags);
       check([flags.json, flags.csv, flags.csvWeights].filter(Boolean).length <= 1, 'USAGE', '--json, --csv and --csv-weights are exclusive');
       // Refused before the (possibly long) computation; only "could not be computed" waits for it.
       if (flags.csvWeights && (flags.weights === 'none' || !flags.weights.includes(flags.csvWeights))) {

@@ -58,7 +58,7 @@ export function register(program: Command, io: CliIo): void {
       const data = parseDataSpecs(flags.data, '--data', 'outputs');
       const out = path.resolve(io.cwd, flags.out);
       // Before inference, not after: the format the extension asks for, and the target.
-      formatForWriting(out, flags.out);
+      formatForWriting(out, flags.out, 'out');
       checkWritableTarget(out, { force: flags.force });
       checkWritableTarget(metaPathOf(out), { force: flags.force });
       const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');

@@ -16,7 +16,7 @@ import { noCorrelationReason } from '../../report/html';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { integer, nonNegativeNumber } from '../option-parsers';
-import { type MatrixFlags, addMatrixOptions, matrixOptionsFrom } from './matrix';
+import { type MatrixFlags, addMatrixOptions, checkModels, matrixOptionsFrom } from './matrix';
 import { plural } from '../../util/plural';
 
 interface StudyFlags extends MatrixFlags {
@@ -66,6 +66,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--force', 'overwrite existing report/SVG files')
     .option('--json', 'print every number as JSON')
     .action(async (models: string[], flags: StudyFlags, cmd: Command) => {
+      checkModels(models, flags);
       // Fail before hours of work, not after: existing report/SVG files need --force, folders must make sense.
       checkReportTargets({
         html: flags.report && path.resolve(io.cwd, flags.report),

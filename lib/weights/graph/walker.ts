@@ -55,7 +55,7 @@ export class GraphWalker {
   fail(node: onnx.INodeProto, why: string): never {
     throw new ModeldiffError(
       'UNSUPPORTED_GRAPH',
-      `${this.model.label}: cannot derive weight-space symmetries at ${nodeLabel(node)}: ${why} (the raw weight distance, methods ['raw'], output comparison and CKA still work)`,
+      `${this.model.label}: cannot derive weight-space symmetries at ${nodeLabel(node)}: ${why} (the raw weight distance, options.methods ['raw'], output comparison and CKA still work)`,
       { option: 'methods' },
     );
   }
