@@ -13,7 +13,7 @@ import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
 import { runDemo } from '../lib/demo/run';
-import { num } from '../lib/demo/summary';
+import { formatNumber } from '../lib/util/format-number';
 import { captureIo } from './helpers/capture-io';
 
 const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-demo-'));
@@ -58,7 +58,7 @@ t.test('demo --json writes the report in the cwd and its numbers hold together',
   t.equal(st.solutions.observed, s.solutions);
   t.equal(st.solutions.estimate, s.chao1.estimate);
   t.match(html, `<div class="v">${s.solutions}</div><div class="l">distinct solutions among 8 of the 10 models</div>`);
-  t.match(html, `<div class="v">${num(s.chao1.estimate)}</div><div class="l">Chao1 estimate (95% CI ${num(s.chao1.lower)}–${num(s.chao1.upper)})</div>`);
+  t.match(html, `<div class="v">${formatNumber(s.chao1.estimate)}</div><div class="l">Chao1 estimate (95% CI ${formatNumber(s.chao1.lower)}–${formatNumber(s.chao1.upper)})</div>`);
   t.match(html, /count only the 8 independent runs \(mlp_relu_seed0\.onnx, /);
   t.ok(s.chao1.estimate >= s.solutions && s.chao1.lower <= s.chao1.estimate && s.chao1.estimate <= s.chao1.upper);
   t.equal(s.threshold, st.threshold.value);
@@ -121,7 +121,7 @@ t.test('demo --force overwrites; the summary prints the JSON numbers', async (t)
   t.ok(printed(text, 'raw R² = ', s.r2.raw), 'raw R²');
   t.match(text, s.perturbed.returned ? /returned to its starting solution/ : /did not return to its starting solution/);
   t.ok(printed(text, 'starting solution: JS = ', s.perturbed.js.mean), 'perturbed JS');
-  t.ok(printed(text, `JS = ${num(s.perturbed.js.mean)} (95% CI `, s.perturbed.js.ci95[0]), 'perturbed CI');
+  t.ok(printed(text, `JS = ${formatNumber(s.perturbed.js.mean)} (95% CI `, s.perturbed.js.ci95[0]), 'perturbed CI');
   t.ok(printed(text, `from ${s.perturbed.parent}; two independent seeds differ by median JS `, s.seedPairMedian.js), 'seed median JS');
   t.ok(printed(text, 'same function (JS = ', s.permuted.js.mean), 'copy JS');
   t.ok(printed(text, 'raw relative weight distance ', s.permuted.relative.raw), 'copy raw');
@@ -149,10 +149,10 @@ t.test('--out resolves against the cwd; runDemo errors are typed', async (t) => 
 });
 
 t.test('num: 4 significant digits, exponent form for tiny values', async (t) => {
-  t.equal(num(0), '0');
-  t.equal(num(0.0032154), '0.003215');
-  t.equal(num(22.75), '22.75');
-  t.equal(num(4.6696e-15), '4.67e-15');
-  t.equal(num(1.6533788), '1.653');
-  t.equal(num(Infinity), 'Infinity');
+  t.equal(formatNumber(0), '0');
+  t.equal(formatNumber(0.0032154), '0.003215');
+  t.equal(formatNumber(22.75), '22.75');
+  t.equal(formatNumber(4.6696e-15), '4.67e-15');
+  t.equal(formatNumber(1.6533788), '1.653');
+  t.equal(formatNumber(Infinity), 'Infinity');
 });

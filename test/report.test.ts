@@ -9,7 +9,8 @@ import path from 'node:path';
 
 import t from 'tap';
 
-import { buildReportHtml, inlineSvg, noCorrelationReason, num, swatchColour } from '../lib/report/html';
+import { buildReportHtml, inlineSvg, noCorrelationReason, swatchColour } from '../lib/report/html';
+import { formatNumber } from '../lib/util/format-number';
 import { STUDY_PLOT_IDS, checkReportTargets, renderStudyPlots, studyPlots, writeReport } from '../lib/report';
 import { renderSvg } from '../lib/report/render';
 import { heatmapSpec, scatterSpec } from '../lib/report/specs';
@@ -131,7 +132,7 @@ t.test('one number rule: the dendrogram caption, the cards and the text print th
   const html = buildReportHtml(s, [], { command: 'x', versions: {} });
   t.match(html, '<div class="v">0.002612</div><div class="l">same-solution threshold');
   t.match(studyText(s), 'same-solution threshold: 0.002612 (bootstrap)');
-  t.match(studyText(s), `Chao1 estimate: ${num(s.solutions.estimate)} solutions`);
+  t.match(studyText(s), `Chao1 estimate: ${formatNumber(s.solutions.estimate)} solutions`);
 });
 
 t.test('the report says which models its solution count covers', async (t) => {
@@ -157,14 +158,14 @@ t.test('no correlations: the report says why (too few models, or no weight dista
 t.test('HTML helpers', async (t) => {
   t.equal(swatchColour(0, 3), '#4c78a8');
   t.equal(swatchColour(21, 30), '#aec7e8');
-  t.equal(num(null), '–');
-  t.equal(num(Infinity), 'Infinity');
-  t.equal(num(0), '0');
-  t.equal(num(0.5), '0.5');
-  t.equal(num(0.0026123), '0.002612');
-  t.equal(num(16.104), '16.1');
-  t.equal(num(123456), '1.23e+5');
-  t.equal(num(1.5e-6), '1.50e-6');
+  t.equal(formatNumber(null), '–');
+  t.equal(formatNumber(Infinity), 'Infinity');
+  t.equal(formatNumber(0), '0');
+  t.equal(formatNumber(0.5), '0.5');
+  t.equal(formatNumber(0.0026123), '0.002612');
+  t.equal(formatNumber(16.104), '16.1');
+  t.equal(formatNumber(123456), '1.23e+5');
+  t.equal(formatNumber(1.5e-6), '1.50e-6');
   t.equal(inlineSvg('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" a="1">'), '<svg a="1">');
   const s = fixtureStudy(5);
   const html = buildReportHtml(

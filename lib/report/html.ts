@@ -24,7 +24,6 @@ const esc = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** Every number in the report, the plots' captions included, goes through this one rule. */
-export const num = formatNumber;
 
 /** Inline SVG needs no namespace declarations in HTML5; dropping them keeps the file free of URLs. */
 export function inlineSvg(svg: string): string {
@@ -86,9 +85,9 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
     [String(N), 'models'],
     [`${s.probe.samples} × ${s.probe.classes}`, `probe samples × classes (${s.probe.outputKind})`],
     [String(sol.observed), `distinct solutions among ${countedWords}`],
-    [`${num(sol.estimate)}`, `Chao1 estimate (95% CI ${num(sol.lower)}–${num(sol.upper)})`],
-    [num(sol.expectedAfterDoubling), `expected after ${sol.models} more runs`],
-    [num(s.threshold.value), `same-solution threshold (${unit}, ${s.threshold.source})`],
+    [`${formatNumber(sol.estimate)}`, `Chao1 estimate (95% CI ${formatNumber(sol.lower)}–${formatNumber(sol.upper)})`],
+    [formatNumber(sol.expectedAfterDoubling), `expected after ${sol.models} more runs`],
+    [formatNumber(s.threshold.value), `same-solution threshold (${unit}, ${s.threshold.source})`],
   ];
   const versions = Object.entries(meta.versions)
     .map(([k, v]) => `${esc(k)} ${esc(v)}`)
@@ -97,7 +96,7 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
   const clusterRows = s.clustering.clusters.map((members, c) => [
     `<span class="swatch" style="background:${swatchColour(c, s.clustering.clusters.length)}"></span>S${c + 1}`,
     String(members.length),
-    s.accuracy ? num(members.reduce((t, m) => t + (s.accuracy as number[])[m], 0) / members.length) : '–',
+    s.accuracy ? formatNumber(members.reduce((t, m) => t + (s.accuracy as number[])[m], 0) / members.length) : '–',
     esc(members.map((m) => s.models[m]).join(', ')),
   ]);
 
@@ -108,19 +107,19 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
       String(i),
       esc(name),
       `S${s.clustering.labels[i] + 1}`,
-      s.accuracy ? num(s.accuracy[i]) : '–',
+      s.accuracy ? formatNumber(s.accuracy[i]) : '–',
       nearest >= 0 ? esc(s.models[nearest]) : '–',
-      nearest >= 0 ? num(s.functional[i][nearest]) : '–',
+      nearest >= 0 ? formatNumber(s.functional[i][nearest]) : '–',
     ];
   });
 
   const corrRows = s.correlations.map((c) => [
     c.method,
-    num(c.spearman.r),
-    num(c.spearman.p),
-    c.pearson ? num(c.pearson.r) : 'n/a',
-    c.pearson ? num(c.pearson.p) : 'n/a',
-    c.fit ? `${num(c.fit.slope)}·w ${c.fit.intercept < 0 ? '−' : '+'} ${num(Math.abs(c.fit.intercept))}` : 'n/a',
+    formatNumber(c.spearman.r),
+    formatNumber(c.spearman.p),
+    c.pearson ? formatNumber(c.pearson.r) : 'n/a',
+    c.pearson ? formatNumber(c.pearson.p) : 'n/a',
+    c.fit ? `${formatNumber(c.fit.slope)}·w ${c.fit.intercept < 0 ? '−' : '+'} ${formatNumber(Math.abs(c.fit.intercept))}` : 'n/a',
     String(c.spearman.pairs),
   ]);
 
@@ -128,10 +127,10 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
   const pairRows = s.pairs.map((p) => [
     esc(p.a),
     esc(p.b),
-    num(p.functional.mean),
-    num(p.functional.se),
-    p.functional.ci95 ? `${num(p.functional.ci95[0])} – ${num(p.functional.ci95[1])}` : '–',
-    ...methods.map((m) => num(p.weights[m])),
+    formatNumber(p.functional.mean),
+    formatNumber(p.functional.se),
+    p.functional.ci95 ? `${formatNumber(p.functional.ci95[0])} – ${formatNumber(p.functional.ci95[1])}` : '–',
+    ...methods.map((m) => formatNumber(p.weights[m])),
     p.sameSolution ? 'yes' : 'no',
   ]);
 
@@ -162,8 +161,8 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
 <p class="note">Two models are <b>the same solution</b> when average-linkage clustering joins them below the threshold. ${esc(s.threshold.definition)}
 ${esc(countedNote)}
 Of the ${sol.observed} solutions, <b>${sol.singletons}</b> were found by exactly one model (singletons) and <b>${sol.doubletons}</b> by exactly two (doubletons).
-Chao1 (${sol.formula}) reads many singletons relative to doubletons as evidence of solutions not yet found: it estimates <b>${num(sol.estimate)}</b> solutions in all
-(≈ ${num(sol.unseen)} unseen, 95% interval ${num(sol.lower)}–${num(sol.upper)}).</p>
+Chao1 (${sol.formula}) reads many singletons relative to doubletons as evidence of solutions not yet found: it estimates <b>${formatNumber(sol.estimate)}</b> solutions in all
+(≈ ${formatNumber(sol.unseen)} unseen, 95% interval ${formatNumber(sol.lower)}–${formatNumber(sol.upper)}).</p>
 ${weightNote}
 <h2>Plots</h2>
 <div class="plots">

@@ -12,7 +12,6 @@ export interface PlotDef {
 }
 
 /** The report's one number rule (the cards and tables use it too). */
-const fmt = formatNumber;
 
 /** Plot labels: the model names without the ".onnx" every one of them has. */
 const short = (names: string[]): string[] => {
@@ -56,7 +55,7 @@ export function studyPlots(s: StudyResult): PlotDef[] {
     }));
     plots.push({
       id: `scatter-${c.method}`,
-      caption: `Each point is a pair of models. Spearman ρ = ${fmt(c.spearman.r)} (Mantel p = ${fmt(c.spearman.p)}), Pearson r = ${c.pearson ? `${fmt(c.pearson.r)} (p = ${fmt(c.pearson.p)})` : 'n/a'}; dashed: least-squares fit.`,
+      caption: `Each point is a pair of models. Spearman ρ = ${formatNumber(c.spearman.r)} (Mantel p = ${formatNumber(c.spearman.p)}), Pearson r = ${c.pearson ? `${formatNumber(c.pearson.r)} (p = ${formatNumber(c.pearson.p)})` : 'n/a'}; dashed: least-squares fit.`,
       spec: scatterSpec(`${c.method} weight distance vs output distance`, points, `${c.method} weight distance (L2)`, `output distance (${unit})`),
     });
   }
@@ -82,7 +81,7 @@ export function studyPlots(s: StudyResult): PlotDef[] {
   }
   plots.push({
     id: 'dendrogram',
-    caption: `Average-linkage clustering of the output distances. Dashed: the threshold ${fmt(s.threshold.value)} (${s.threshold.source}); merges below it are the same solution.`,
+    caption: `Average-linkage clustering of the output distances. Dashed: the threshold ${formatNumber(s.threshold.value)} (${s.threshold.source}); merges below it are the same solution.`,
     spec: dendrogramSpec('Dendrogram of solutions', names, s.clustering.merges, s.clustering.order, s.threshold.value, unit),
   });
   return plots;

@@ -12,6 +12,7 @@ import { OUTPUT_KINDS, type OutputKind } from '../../function/divergence';
 import { type BarrierResult, lossBarrier } from '../../path/barrier';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { fixed, leftColumns } from '../format';
 import { displayPath } from '../display-path';
 import { integer, nonNegativeInteger, positiveInteger } from '../option-parsers';
 import { plural } from '../../util/plural';
@@ -68,19 +69,19 @@ export function register(program: Command, io: CliIo): void {
     });
 }
 
-const f = (x: number) => (Number.isFinite(x) ? x.toFixed(6) : String(x));
+const f = (x: number) => fixed(x, 6);
 
 function formatText(r: BarrierResult, cwd: string): string {
   const lines = [`A: ${displayPath(r.a, cwd)}  (α = 0)`, `B: ${displayPath(r.b, cwd)}  (α = 1)`, `n = ${plural(r.n, 'labelled probe sample')}, outputs read as ${r.outputs}, loss = cross-entropy in ${r.lossUnit}`, ''];
   const al = r.aligned;
   lines.push(`α        loss         error     ${al ? 'aligned loss  aligned error' : ''}`.trimEnd());
   r.naive.alphas.forEach((a, i) => {
-    const row = `${a.toFixed(4).padEnd(8)} ${f(r.naive.loss[i]).padEnd(12)} ${f(r.naive.error[i]).padEnd(9)}`;
-    lines.push(al ? `${row} ${f(al.loss[i]).padEnd(13)} ${f(al.error[i])}` : row);
+    const cells = [fixed(a, 4), f(r.naive.loss[i]), f(r.naive.error[i])];
+    lines.push(al ? leftColumns([...cells, f(al.loss[i]), f(al.error[i])], [8, 12, 9, 13]) : leftColumns(cells, [8, 12, 9]));
   });
-  lines.push('', `naive barrier:   loss ${f(r.naive.lossBarrier)} at α=${r.naive.lossBarrierAlpha.toFixed(4)}, error ${f(r.naive.errorBarrier)} at α=${r.naive.errorBarrierAlpha.toFixed(4)}`);
+  lines.push('', `naive barrier:   loss ${f(r.naive.lossBarrier)} at α=${fixed(r.naive.lossBarrierAlpha, 4)}, error ${f(r.naive.errorBarrier)} at α=${fixed(r.naive.errorBarrierAlpha, 4)}`);
   if (al) {
-    lines.push(`aligned barrier: loss ${f(al.lossBarrier)} at α=${al.lossBarrierAlpha.toFixed(4)}, error ${f(al.errorBarrier)} at α=${al.errorBarrierAlpha.toFixed(4)}`);
+    lines.push(`aligned barrier: loss ${f(al.lossBarrier)} at α=${fixed(al.lossBarrierAlpha, 4)}, error ${f(al.errorBarrier)} at α=${fixed(al.errorBarrierAlpha, 4)}`);
     const m = al.alignment;
     const how = m.method === 'weights' ? `weight matching: ${m.iterations} sweep(s), ${m.converged ? 'converged' : 'not converged'}, seed ${m.seed}` : 'activation matching';
     lines.push(`(${how}${m.kept === 'identity' ? ', B kept as is' : ''})`);

@@ -16,6 +16,7 @@ import { type ModelCkaResult, cka } from '../../represent/model';
 import { REPRESENTATION_MEASURES, type RepresentationMeasureName } from '../../represent/similarity';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { fixed } from '../format';
 import { inFlagWords } from '../flags';
 import { displayPath } from '../display-path';
 import { commaList, positiveInteger, positiveNumber } from '../option-parsers';
@@ -116,7 +117,7 @@ function formatLayers(model: string, layers: LayerInfo[]): string {
 }
 
 function fmt(x: number | undefined): string {
-  return x === undefined ? '-' : x.toFixed(6);
+  return x === undefined ? '-' : fixed(x, 6);
 }
 
 function formatResult(r: ModelCkaResult, cwd: string): string {

@@ -34,6 +34,7 @@ import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { inFlagWords } from '../flags';
+import { alignedRows, percent, summaryNumber } from '../format';
 import { inferenceOptions } from '../inference-options';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, sizeOption } from '../option-parsers';
@@ -225,21 +226,11 @@ export function writePerSample(file: string, r: Pick<Comparison, 'perSample' | '
   writeNpz(file, arrays, { compress: true, force });
 }
 
-function num(v: number): string {
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'n/a' : v > 0 ? 'Infinity' : '-Infinity';
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e-3 && a < 1e5) return v.toPrecision(4).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
-  return v.toExponential(3);
-}
-
-function pct(v: number): string {
-  return `${(100 * v).toFixed(1)}%`;
-}
+const num = summaryNumber;
+const pct = percent;
 
 function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => '  ' + r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd()).join('\n') + '\n';
+  return alignedRows(rows, '  ').join('\n') + '\n';
 }
 
 /** One line saying how the 95% intervals were made, and by which rule. */

@@ -30,6 +30,7 @@ import { formatTokens, intervalNote, writePerSample } from './compare';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { inFlagWords } from '../flags';
+import { alignedRows, divergenceNumber } from '../format';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../option-parsers';
 
@@ -70,12 +71,6 @@ export function loadOutputs(file: string, cwd: string): OutputArray | SequenceOu
   return { data: arr.data, n, k };
 }
 
-function formatNumber(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  return a >= 1e-4 && a < 1e6 ? v.toPrecision(6) : v.toExponential(4);
-}
 
 /** A measure's JSON entry: the library's summary, or a set-level measure's value. */
 type MetricResult = MetricSummary | { value: number };
@@ -164,15 +159,12 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   io.stdout(`${fileA} vs ${fileB}: n = ${r.n}, k = ${r.k}, outputs = ${r.outputs}${auto}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, log units = ${r.units}\n`);
   const rows = metrics.map((m) => {
     const v = results[m]!;
-    if ('value' in v) return [m, formatNumber(v.value), '-', '-'];
-    const ci = r.bootstrap.replicates > 0 && !Number.isNaN(v.ci95[0]) ? `[${formatNumber(v.ci95[0])}, ${formatNumber(v.ci95[1])}]` : '-';
-    return [m, formatNumber(v.mean), ci, formatNumber(v.max)];
+    if ('value' in v) return [m, divergenceNumber(v.value), '-', '-'];
+    const ci = r.bootstrap.replicates > 0 && !Number.isNaN(v.ci95[0]) ? `[${divergenceNumber(v.ci95[0])}, ${divergenceNumber(v.ci95[1])}]` : '-';
+    return [m, divergenceNumber(v.mean), ci, divergenceNumber(v.max)];
   });
   const header = ['metric', 'mean', '95% CI', 'max per sample'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  io.stdout(line(header) + '\n');
-  for (const row of rows) io.stdout(line(row) + '\n');
+  for (const line of alignedRows([header, ...rows])) io.stdout(line + '\n');
   if (metrics.some((m) => m !== 'kappa')) {
     io.stdout(`(${intervalNote(r.bootstrap)})\n`);
   }

@@ -15,6 +15,7 @@ import { stageProgress } from '../../many/progress';
 import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many/types';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { matrixNumber } from '../format';
 import { readCostMatrix } from '../cost-option';
 import { commaList, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, sizeOption } from '../option-parsers';
 import { plural } from '../../util/plural';
@@ -107,7 +108,7 @@ export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: Mat
   };
 }
 
-const fmt = (v: number): string => (Number.isFinite(v) ? (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toFixed(4) : v.toExponential(3)) : String(v));
+const fmt = matrixNumber;
 
 /** matrix and study compare at least two models (commander only asks for one); ONNX models run on --data. */
 export function checkModels(models: string[], flags: { data?: string }): void {

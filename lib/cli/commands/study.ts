@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { stageProgress } from '../../many/progress';
 import { type StudyOptions, study } from '../../many/study';
 import type { StudyResult } from '../../many/types';
-import { formatNumber } from '../../util/format-number';
+import { formatNumber } from '../format';
 import { checkReportTargets, writeReport } from '../../report';
 import { noCorrelationReason } from '../../report/html';
 import { toJson } from '../../util/json';
@@ -28,24 +28,21 @@ interface StudyFlags extends MatrixFlags {
   force?: boolean;
 }
 
-/** The report's number rule: the text and the report print the same digits. */
-const f4 = formatNumber;
-
 export function studyText(s: StudyResult): string {
   const sol = s.solutions;
   const lines = [
     `${s.models.length} models, ${plural(s.probe.samples, 'probe sample')}, output distance ${s.metric} (outputs read as ${s.probe.outputKind}${s.probe.epsilon ? `, smoothed by epsilon = ${s.probe.epsilon}` : ''})`,
-    `same-solution threshold: ${f4(s.threshold.value)} (${s.threshold.source})`,
+    `same-solution threshold: ${formatNumber(s.threshold.value)} (${s.threshold.source})`,
     `distinct solutions${sol.counted.length === s.models.length ? '' : ` among the ${sol.counted.length} independent runs`}: ${sol.observed} (singletons ${sol.singletons}, doubletons ${sol.doubletons})`,
-    `Chao1 estimate: ${f4(sol.estimate)} solutions (95% CI ${f4(sol.lower)}–${f4(sol.upper)}); expected after ${sol.models} more runs: ${f4(sol.expectedAfterDoubling)}`,
+    `Chao1 estimate: ${formatNumber(sol.estimate)} solutions (95% CI ${formatNumber(sol.lower)}–${formatNumber(sol.upper)}); expected after ${sol.models} more runs: ${formatNumber(sol.expectedAfterDoubling)}`,
   ];
   s.clustering.clusters.forEach((c, k) => {
-    const acc = s.accuracy ? `, mean accuracy ${f4(c.reduce((t, m) => t + (s.accuracy as number[])[m], 0) / c.length)}` : '';
+    const acc = s.accuracy ? `, mean accuracy ${formatNumber(c.reduce((t, m) => t + (s.accuracy as number[])[m], 0) / c.length)}` : '';
     lines.push(`  S${k + 1}: ${c.length} model${c.length === 1 ? '' : 's'}${acc}: ${c.map((m) => s.models[m]).join(', ')}`);
   });
   for (const c of s.correlations) {
-    const p = c.pearson ? `Pearson r ${f4(c.pearson.r)} (p ${f4(c.pearson.p)})` : 'Pearson n/a (non-finite distances)';
-    lines.push(`${c.method} weight vs output distance: Spearman ρ ${f4(c.spearman.r)} (Mantel p ${f4(c.spearman.p)}), ${p}`);
+    const p = c.pearson ? `Pearson r ${formatNumber(c.pearson.r)} (p ${formatNumber(c.pearson.p)})` : 'Pearson n/a (non-finite distances)';
+    lines.push(`${c.method} weight vs output distance: Spearman ρ ${formatNumber(c.spearman.r)} (Mantel p ${formatNumber(c.spearman.p)}), ${p}`);
   }
   if (s.correlations.length === 0 && s.weights.methods.some((m) => s.weights[m])) lines.push(noCorrelationReason(s));
   if (s.weights.skipped) lines.push(`weights: ${s.weights.skipped}`);

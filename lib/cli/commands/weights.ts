@@ -21,6 +21,7 @@ import {
   weightDistance,
 } from '../../weights';
 import type { CliIo } from '../context';
+import { distanceNumber, leftColumns, objectiveNumber } from '../format';
 import { displayPath } from '../display-path';
 import { commaList, nonNegativeInteger, nonNegativeNumber } from '../option-parsers';
 
@@ -74,7 +75,7 @@ export function register(program: Command, io: CliIo): void {
       // Refuse before the (possibly long) computation, not after it.
       for (const out of [flags.writeCanonical, flags.writeAligned]) if (out) refuseExisting(resolve(out), flags.force);
       // On a terminal, weight matching's sweeps and objective on one updating line (big models take minutes).
-      const sweepLine = io.isTTY && !flags.quiet && !flags.json ? (sweep: number, objective: number) => io.stderr(`\r\x1b[2Kaligned: sweep ${sweep}, objective ${objective.toPrecision(8)}`) : undefined;
+      const sweepLine = io.isTTY && !flags.quiet && !flags.json ? (sweep: number, objective: number) => io.stderr(`\r\x1b[2Kaligned: sweep ${sweep}, objective ${objectiveNumber(objective)}`) : undefined;
       const result = await weightDistance(resolve(a), resolve(b), {
         methods: explicit ? methods : undefined,
         align: flags.align,
@@ -102,15 +103,12 @@ function refuseExisting(file: string, force: boolean | undefined): void {
   checkWritableTarget(file, { force }); // a folder, or a missing folder: refused before any work
 }
 
-function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  return x === 0 ? '0' : Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toPrecision(6) : x.toExponential(3);
-}
+const fmt = distanceNumber;
 
 function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: boolean, cwd: string): string {
   const lines = [`A: ${displayPath(r.a, cwd)}`, `B: ${displayPath(r.b, cwd)}`, '', 'method      L2            relative      cosine'];
   const row = (name: string, s: { l2: number; relative: number; cosine: number }) =>
-    `${name.padEnd(11)} ${fmt(s.l2).padEnd(13)} ${fmt(s.relative).padEnd(13)} ${fmt(s.cosine)}`;
+    leftColumns([name, fmt(s.l2), fmt(s.relative), fmt(s.cosine)], [11, 13, 13]);
   for (const m of methods) if (r[m]) lines.push(row(m, r[m]!));
   for (const n of r.notes ?? []) lines.push(`note: ${n}`);
   if (r.hidden) {
