@@ -100,6 +100,7 @@ export {
   type RepresentationOptions,
 } from './represent/similarity';
 export type { ActivationMatrix } from './represent/matrix';
+export type { Matrix } from './matrix';
 export { cka, flattenActivations, type ModelCkaOptions, type ModelCkaResult, type LayerPairResult } from './represent/model';
 export { listLayers, type LayerInfo } from './represent/layers';
 export { lossBarrier, type BarrierOptions, type BarrierResult, type PathCurve } from './path/barrier';

@@ -16,13 +16,13 @@ import {
   divergencePerSample,
   FUNCTION_MEASURE_NAMES,
   type FunctionMeasureName,
-  type OutputArray,
   type OutputKind,
   resolveOutputKind,
 } from './divergence';
 import { checkSummaryOptions, type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
 import { type SequenceOutputArray, type TokenGridArray, isSequenceOutput, sequenceDivergence } from './token-divergence';
 import type { TokenSummary } from './token-summary';
+import type { Matrix } from '../matrix';
 
 export type { SequenceOutputArray, TokenGridArray } from './token-divergence';
 
@@ -110,8 +110,8 @@ const KNOWN: readonly string[] = [...FUNCTION_MEASURE_NAMES, 'kappa'];
  * r.metrics.js; // { mean, stderr, ci95: [lo, hi], median, max, samplesNeeded }
  */
 export async function divergence(
-  a: OutputArray | SequenceOutputArray,
-  b: OutputArray | SequenceOutputArray,
+  a: Matrix | SequenceOutputArray,
+  b: Matrix | SequenceOutputArray,
   measures: DivergenceMetric[],
   options: DivergenceSummaryOptions = {},
 ): Promise<DivergenceSummary> {
@@ -126,7 +126,7 @@ export async function divergence(
   if (sequenceOnly !== undefined) {
     throw new ModeldiffError('INVALID_ARGUMENT', `${sequenceOnly} applies to sequence outputs (rank ≥ 3, e.g. [n, sequence, vocab]); these are n × k rows`, { option: sequenceOnly });
   }
-  if (options.classAxis !== undefined) tokenGrid([(a as OutputArray).k], options.classAxis, options.names?.[0] ?? 'a');
+  if (options.classAxis !== undefined) tokenGrid([(a as Matrix).k], options.classAxis, options.names?.[0] ?? 'a');
   const names = checkOutputPair(a, b, options);
 
   const perSampleMeasures = [...new Set(measures.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
@@ -169,8 +169,8 @@ export async function divergence(
 
 /** divergence() on two sequence outputs: the token-level comparison compare makes. */
 async function sequenceSummary(
-  a: OutputArray | SequenceOutputArray,
-  b: OutputArray | SequenceOutputArray,
+  a: Matrix | SequenceOutputArray,
+  b: Matrix | SequenceOutputArray,
   measures: DivergenceMetric[],
   options: DivergenceSummaryOptions,
   replicates: number,
@@ -211,7 +211,7 @@ async function sequenceSummary(
  * the sigmoid threshold for one-column outputs. In slices that yield to the event loop, since a
  * million rows take a noticeable fraction of a second.
  */
-async function argmaxLabels(x: OutputArray, kind: OutputKind): Promise<Int32Array> {
+async function argmaxLabels(x: Matrix, kind: OutputKind): Promise<Int32Array> {
   const { data, n, k } = x;
   const label = new Int32Array(n);
   const threshold = kind === 'sigmoid' ? 0.5 : 0; // sigmoid-logit: p > 0.5 <=> logit > 0

@@ -20,6 +20,7 @@ import type { NativeDivergenceOptions, PerSampleCall } from '../native/divergenc
 import { functionMeasures } from '../measures/function';
 import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
 import { plural } from '../util/plural';
+import type { Matrix } from '../matrix';
 
 export type OutputKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
 
@@ -33,12 +34,8 @@ export const FUNCTION_MEASURE_NAMES: readonly FunctionMeasureName[] = functionMe
 
 export const OUTPUT_KINDS: readonly OutputKind[] = ['logits', 'probs', 'sigmoid', 'sigmoid-logit'];
 
-/** One model's outputs: row-major n × k. */
-export interface OutputArray {
-  data: Float32Array | Float64Array;
-  n: number;
-  k: number;
-}
+/** @deprecated The name before {@link Matrix}: one model's outputs, row-major n × k. */
+export type OutputArray = Matrix;
 
 export interface DivergenceOptions {
   /** How to read the rows; 'auto' (the default) picks one with {@link resolveOutputKind}. */
@@ -60,7 +57,7 @@ export interface DivergenceOptions {
 /** Tolerance on a probability row's sum, as the kernels check it. */
 const PROB_SUM_TOL = 1e-4;
 
-function isProbRows(x: OutputArray): boolean {
+function isProbRows(x: Matrix): boolean {
   const { data, n, k } = x;
   for (let r = 0; r < n; r++) {
     let s = 0;
@@ -74,13 +71,13 @@ function isProbRows(x: OutputArray): boolean {
   return true;
 }
 
-function inUnitInterval(x: OutputArray): boolean {
+function inUnitInterval(x: Matrix): boolean {
   for (const v of x.data) if (!(v >= 0 && v <= 1)) return false;
   return true;
 }
 
 /** How 'auto' reads one array (see resolveOutputKind). */
-function detectKind(x: OutputArray): OutputKind {
+function detectKind(x: Matrix): OutputKind {
   if (x.k === 1) return inUnitInterval(x) ? 'sigmoid' : 'sigmoid-logit';
   return isProbRows(x) ? 'probs' : 'logits';
 }
@@ -106,7 +103,7 @@ const KIND_LOOKS: Record<OutputKind, string> = {
  * forcing one reading on both would make a confident wrong number.
  */
 export function resolveOutputKind(
-  arrays: OutputArray[],
+  arrays: Matrix[],
   requested: OutputKind | 'auto' = 'auto',
   names?: readonly string[],
   outputChoices?: readonly { model: string; outputs: readonly string[] }[],
@@ -145,7 +142,7 @@ export function resolveOutputKind(
  * probabilities read as logits: a warning, since it is legal but usually a mistake that gives
  * confident wrong numbers. Undefined when the reading matches what the arrays look like.
  */
-export function outputKindWarning(arrays: OutputArray[], used: OutputKind, names?: readonly string[]): string | undefined {
+export function outputKindWarning(arrays: Matrix[], used: OutputKind, names?: readonly string[]): string | undefined {
   const name = (i: number) => names?.[i] ?? String.fromCharCode(97 + (i % 26));
   for (let i = 0; i < arrays.length; i++) {
     const looks = detectKind(arrays[i]);
@@ -156,11 +153,11 @@ export function outputKindWarning(arrays: OutputArray[], used: OutputKind, names
   return undefined;
 }
 
-function shapeOf(x: OutputArray): string {
+function shapeOf(x: Matrix): string {
   return `[${x.n}, ${x.k}]`;
 }
 
-function checkArray(x: OutputArray, name: string): void {
+function checkArray(x: Matrix, name: string): void {
   check(
     x !== null && typeof x === 'object' && (x.data instanceof Float32Array || x.data instanceof Float64Array),
     'INVALID_ARGUMENT',
@@ -241,7 +238,7 @@ interface Prepared {
  * shapes, n > 0, equal shapes) and return the names errors use for them.
  * @internal
  */
-export function checkOutputPair(a: OutputArray, b: OutputArray, options: Pick<DivergenceOptions, 'names'> = {}): [string, string] {
+export function checkOutputPair(a: Matrix, b: Matrix, options: Pick<DivergenceOptions, 'names'> = {}): [string, string] {
   const names: [string, string] = [options.names?.[0] ?? 'a', options.names?.[1] ?? 'b'];
   checkArray(a, names[0]);
   checkArray(b, names[1]);
@@ -253,7 +250,7 @@ export function checkOutputPair(a: OutputArray, b: OutputArray, options: Pick<Di
   return names;
 }
 
-function preparePair(a: OutputArray, b: OutputArray, measures: readonly string[], options: DivergenceOptions): Prepared {
+function preparePair(a: Matrix, b: Matrix, measures: readonly string[], options: DivergenceOptions): Prepared {
   options = optionsObject(options, 'divergencePerSample');
   const names = checkOutputPair(a, b, options);
   checkMeasures(measures);
@@ -266,8 +263,8 @@ function preparePair(a: OutputArray, b: OutputArray, measures: readonly string[]
  * main thread. Only the requested keys are present in the result.
  */
 export async function divergencePerSample<M extends FunctionMeasureName>(
-  a: OutputArray,
-  b: OutputArray,
+  a: Matrix,
+  b: Matrix,
   measures: M[],
   options: DivergenceOptions = {},
 ): Promise<Record<M, Float64Array>> {
@@ -280,8 +277,8 @@ export async function divergencePerSample<M extends FunctionMeasureName>(
 
 /** {@link divergencePerSample} on the calling thread (fine for small inputs). */
 export function divergencePerSampleSync<M extends FunctionMeasureName>(
-  a: OutputArray,
-  b: OutputArray,
+  a: Matrix,
+  b: Matrix,
   measures: M[],
   options: DivergenceOptions = {},
 ): Record<M, Float64Array> {
@@ -311,7 +308,7 @@ export interface RowsResult<M extends FunctionMeasureName> {
   targetProb?: [Float64Array, Float64Array];
 }
 
-function prepareRows(a: OutputArray, b: OutputArray, measures: readonly string[], extras: RowExtrasRequest, options: DivergenceOptions) {
+function prepareRows(a: Matrix, b: Matrix, measures: readonly string[], extras: RowExtrasRequest, options: DivergenceOptions) {
   const wanted = extras.topk !== undefined || extras.targets !== undefined;
   const p = wanted && measures.length === 0 ? preparePair(a, b, ['tv'], options) : preparePair(a, b, measures, options);
   const classes = p.kind === 'sigmoid' || p.kind === 'sigmoid-logit' ? 2 : a.k;
@@ -344,8 +341,8 @@ function prepareRows(a: OutputArray, b: OutputArray, measures: readonly string[]
  * @internal
  */
 export async function divergenceRows<M extends FunctionMeasureName>(
-  a: OutputArray,
-  b: OutputArray,
+  a: Matrix,
+  b: Matrix,
   measures: M[],
   extras: RowExtrasRequest,
   options: DivergenceOptions = {},
@@ -356,8 +353,8 @@ export async function divergenceRows<M extends FunctionMeasureName>(
 
 /** {@link divergenceRows} on the calling thread. @internal */
 export function divergenceRowsSync<M extends FunctionMeasureName>(
-  a: OutputArray,
-  b: OutputArray,
+  a: Matrix,
+  b: Matrix,
   measures: M[],
   extras: RowExtrasRequest,
   options: DivergenceOptions = {},
@@ -372,7 +369,7 @@ export function divergenceRowsSync<M extends FunctionMeasureName>(
  * reused by every pair.
  */
 export async function pairwiseDivergence(
-  models: OutputArray[],
+  models: Matrix[],
   measure: FunctionMeasureName,
   options: DivergenceOptions = {},
 ): Promise<Float64Array> {
@@ -413,7 +410,7 @@ export function infiniteMeasureHint(measure: string, infinite: number, n: number
  * Argmax class per row (ties → lowest index, as numpy) and the probability the model gives it.
  * For the sigmoid kinds the classes are [0, 1] with p(1) = s (or sigmoid(z)).
  */
-export function predict(x: OutputArray, outputs: OutputKind): { label: Int32Array; confidence: Float64Array } {
+export function predict(x: Matrix, outputs: OutputKind): { label: Int32Array; confidence: Float64Array } {
   checkArray(x, 'outputs');
   resolveOutputKind([x], outputs);
   const { data, n, k } = x;

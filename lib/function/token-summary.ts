@@ -13,9 +13,10 @@ import { ModeldiffError } from '../errors';
 import { quantileSorted } from '../stats/describe';
 import { samplesNeeded } from '../stats/sample-size';
 import { clusterBootstrapCI, clusterStderr, clusterSums } from './cluster';
-import { type DivergenceOptions, type FunctionMeasureName, type OutputArray, type RowsResult, divergenceRows, divergenceRowsSync } from './divergence';
+import { type DivergenceOptions, type FunctionMeasureName, type RowsResult, divergenceRows, divergenceRowsSync } from './divergence';
 import { type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
 import type { TokenGrid } from './token-grid';
+import type { Matrix } from '../matrix';
 
 /** The percentiles reported for every token-level measure (as llama.cpp's KL report). */
 export const TOKEN_PERCENTILES = ['50', '90', '95', '99', '99.9'] as const;
@@ -232,8 +233,8 @@ export class TokenAccumulator {
       ra = this.bufA.subarray(0, need);
       rb = this.bufB.subarray(0, need);
     }
-    const oa: OutputArray = { data: ra, n: kept, k: V };
-    const ob: OutputArray = { data: rb, n: kept, k: V };
+    const oa: Matrix = { data: ra, n: kept, k: V };
+    const ob: Matrix = { data: rb, n: kept, k: V };
     const measures = this.o.measures;
     const k = this.k;
     const { targets, tokenIds } = this.o;

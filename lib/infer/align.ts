@@ -5,18 +5,18 @@
  * [start, end) of the current batches of both, as views.
  */
 import type { OutputBatch } from './infer';
-import type { OutputArray } from './outputs';
+import type { Matrix } from '../matrix';
 
 export interface PairedBatch {
   start: number;
   end: number;
-  a: OutputArray;
-  b: OutputArray;
+  a: Matrix;
+  b: Matrix;
 }
 
-function view(b: OutputBatch, start: number, end: number): OutputArray {
+function view(b: OutputBatch, start: number, end: number): Matrix {
   const k = b.output.k;
-  const out: OutputArray = { data: b.output.data.subarray((start - b.start) * k, (end - b.start) * k), n: end - start, k };
+  const out: Matrix = { data: b.output.data.subarray((start - b.start) * k, (end - b.start) * k), n: end - start, k };
   if (b.output.dims) out.dims = b.output.dims;
   return out;
 }

@@ -29,8 +29,8 @@ import * as ort from 'onnxruntime-node';
 import type { Tensor } from '../io/tensor';
 import { tensorSha256 } from '../io/tensor-hash';
 import { AtomicFile, checkWritableTarget } from '../util/atomic-write';
-import type { OutputArray } from './outputs';
 import { makeDirs } from '../util/make-dirs';
+import type { Matrix } from '../matrix';
 
 export { tensorSha256 };
 
@@ -71,7 +71,7 @@ export function cachePath(dir: string, key: string): string {
   return path.join(dir, `${key}.bin`);
 }
 
-export type CacheRead = { status: 'hit'; output: OutputArray } | { status: 'miss' } | { status: 'corrupt'; reason: string };
+export type CacheRead = { status: 'hit'; output: Matrix } | { status: 'miss' } | { status: 'corrupt'; reason: string };
 export type CacheOpen = { status: 'hit'; entry: CacheEntry } | { status: 'miss' } | { status: 'corrupt'; reason: string };
 
 type OutputDType = 'float32' | 'float64';
@@ -104,7 +104,7 @@ export class CacheEntry {
   }
 
   /** Rows [start, end) of the outputs (a fresh buffer). */
-  read(start: number, end: number): OutputArray {
+  read(start: number, end: number): Matrix {
     const bytes = (end - start) * this.k * this.itemBytes;
     const buf = new ArrayBuffer(bytes);
     if (readAt(this.fd, new Uint8Array(buf), this.payloadStart + start * this.k * this.itemBytes) !== bytes) {
@@ -248,7 +248,7 @@ export class CacheWriter {
   }
 
   /** Append the next rows (in order); throws if they do not fit the entry. */
-  append(out: OutputArray): void {
+  append(out: Matrix): void {
     const dtype = out.data instanceof Float64Array ? 'float64' : 'float32';
     if (out.k !== this.k || dtype !== this.dtype || this.rows + out.n > this.n || String(out.dims) !== String(this.dims)) {
       const shape = (x: { k: number; dims?: number[] }) => (x.dims ?? [x.k]).join(', ');
@@ -280,7 +280,7 @@ export class CacheWriter {
 }
 
 /** Write a whole entry; returns an error message instead of throwing when the directory is not writable. */
-export function writeCacheEntry(dir: string, key: string, out: OutputArray): string | undefined {
+export function writeCacheEntry(dir: string, key: string, out: Matrix): string | undefined {
   try {
     const w = CacheWriter.create(dir, key, out.n, out.k, out.data instanceof Float64Array ? 'float64' : 'float32', out.dims);
     try {

@@ -20,9 +20,10 @@ import { type CacheEntry, CacheWriter, cacheKey, cachePath, defaultCacheDir, ope
 import { checkProbeFinite, checkTokenInputs } from './probe-check';
 import { cacheEntryMaxBytes, cacheMaxBytes, pruneCache, touchCacheEntry } from './cache-budget';
 import { type FeedPlan, makeFeeds, planFeeds } from './feeds';
-import { type OutputArray, outputMatrix } from './outputs';
+import { outputMatrix } from './outputs';
 import { type ModelHandle, type ModelSource, closeModel, openModel } from './session';
 import { unzipMapOutput } from './zipmap';
+import type { Matrix } from '../matrix';
 
 export interface InferOptions {
   /** Output to read (default: the model's first output). */
@@ -84,7 +85,7 @@ function outputBytesPerSample(handle: ModelHandle, outputName: string, probe: Pr
 export interface OutputBatch {
   start: number;
   end: number;
-  output: OutputArray;
+  output: Matrix;
 }
 
 export interface InferenceStream {
@@ -106,7 +107,7 @@ export interface InferenceStream {
 }
 
 export interface InferResult {
-  outputs: OutputArray;
+  outputs: Matrix;
   outputName: string;
   inputConversions: string[];
   cached: boolean;
@@ -269,7 +270,7 @@ async function* entryBatches(entry: CacheEntry, batchSize: number, onProgress?: 
   try {
     for (let start = 0; start < entry.n; start += batchSize) {
       const end = Math.min(entry.n, start + batchSize);
-      let output: OutputArray;
+      let output: Matrix;
       try {
         output = entry.read(start, end);
       } catch (cause) {
@@ -352,7 +353,7 @@ async function* runBatches(
 /** Run a model on the whole probe set and return its n×k outputs (from the cache when possible). */
 export async function inferOutputs(model: ModelSource, probe: ProbeSource, options: InferOptions = {}): Promise<InferResult> {
   const stream = await streamOutputs(model, probe, options);
-  let outputs: OutputArray | undefined;
+  let outputs: Matrix | undefined;
   try {
     for await (const b of stream.batches) {
       if (!outputs) {

@@ -12,17 +12,12 @@ import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError } from '../errors';
 import { formatShape, halfToFloat } from '../io/tensor';
+import type { Matrix } from '../matrix';
 
-/** Row-major n×k model outputs (same shape as the divergence kernels take). */
-export interface OutputArray {
-  data: Float32Array | Float64Array;
-  n: number;
-  k: number;
-  /** A sample's output shape (batch axis excluded) when it has more than one axis; k is its product. */
-  dims?: number[];
-}
+/** @deprecated The name before {@link Matrix}: row-major n×k model outputs. */
+export type OutputArray = Matrix;
 
-export function outputMatrix(tensor: ort.Tensor, rows: number, label: string, outputName: string, sampleOffset: number): OutputArray {
+export function outputMatrix(tensor: ort.Tensor, rows: number, label: string, outputName: string, sampleOffset: number): Matrix {
   const dims = tensor.dims;
   const rest = dims.slice(1).filter((d) => d !== 1);
   if (dims.length === 0 || dims[0] < rows) {

@@ -34,6 +34,7 @@ export {
   type RepresentationResult,
 } from '../represent/similarity';
 export type { ActivationMatrix } from '../represent/matrix';
+export type { Matrix } from '../matrix';
 export {
   bootstrapMean,
   bootstrapMeanCI,

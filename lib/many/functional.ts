@@ -13,8 +13,9 @@ import { measureInfo } from '../measures/registry';
 import { clusterStderr, clusterSums } from '../function/cluster';
 import { standardDeviation } from '../stats';
 import { type FunctionMeasureName, type OutputKind, divergencePerSample, pairwiseDivergence, resolveOutputKind } from './deps';
-import { type OutputLike, l2, toProbabilities } from './predictions';
+import { l2, toProbabilities } from './predictions';
 import { type OutputStore, blocks } from './store';
+import type { Matrix } from '../matrix';
 
 export interface FunctionalOptions {
   metric: FunctionMeasureName;
@@ -56,7 +57,7 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
   const parts = blocks(N, store.blockSize);
   const totalPairs = (N * (N - 1)) / 2;
   let donePairs = 0;
-  let firstOutputs: OutputLike | undefined;
+  let firstOutputs: Matrix | undefined;
   options.onProgress?.(0, totalPairs);
   for (let bi = 0; bi < parts.length; bi++) {
     for (let bj = bi; bj < parts.length; bj++) {
@@ -92,7 +93,7 @@ export async function functionalPass(store: OutputStore, options: FunctionalOpti
   }
   return { matrix, se, series, predictionDistance };
 
-  async function pairStatistics(a: OutputLike, b: OutputLike, i: number, j: number): Promise<void> {
+  async function pairStatistics(a: Matrix, b: Matrix, i: number, j: number): Promise<void> {
     const values = (await divergencePerSample(a, b, [options.metric], { ...kernelOptions, names: [store.names[i], store.names[j]] }))[options.metric];
     check(values && values.length === n, 'INTERNAL', `per-sample kernel returned no ${options.metric} values`);
     let sum = 0;

@@ -13,20 +13,20 @@ import { optionsObject } from '../util/options';
 import { type SavedOutputs, checkSameProbe, isOutputsFile, probeSha256, readSavedOutputs } from './saved-outputs';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
-import type { OutputLike } from './predictions';
 import { type TokenLayout, tokenLayout, tokenRowsOf } from './token-rows';
 
 /** Outputs that may be a sequence output: `dims` is then a sample's shape (k its product). */
-type SequenceLike = OutputLike & { dims?: number[] };
+type SequenceLike = Matrix & { dims?: number[] };
 import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
+import type { Matrix } from '../matrix';
 
 /**
  * A model: an ONNX file, saved outputs (an array file from `modeldiff outputs`, with its .json
  * beside it), or outputs already computed (with a display name).
  */
-export type ModelInput = string | { name: string; outputs: OutputLike; path?: string };
+export type ModelInput = string | { name: string; outputs: Matrix; path?: string };
 
 /** Stages reported through onProgress; 'analysis' (study only) counts its steps: bootstrap, clusters, accuracy, correlations, maps. */
 export type ProgressStage = 'inference' | 'distances' | 'weights' | 'analysis';
@@ -110,7 +110,7 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   const files = models.some((m) => typeof m === 'string');
   let store: OutputStore;
   if (!files) {
-    const outputs = models.map((m) => (m as { outputs: OutputLike }).outputs);
+    const outputs = models.map((m) => (m as { outputs: Matrix }).outputs);
     const first = outputs[0] as SequenceLike;
     if (first.dims) {
       // Saved sequence outputs: the mask comes from the probe set when it is given.
@@ -173,7 +173,7 @@ async function inferenceStore(
   options: MatrixOptions,
 ): Promise<OutputStore> {
   const N = models.length;
-  const inferOne = async (i: number): Promise<OutputLike> => {
+  const inferOne = async (i: number): Promise<Matrix> => {
     const m = models[i];
     const r = typeof m !== 'string' ? { outputs: m.outputs as SequenceLike, outputName: 'outputs' } : await inferOutputs(paths[i] as string, probe, {
       output: options.output,
@@ -194,7 +194,7 @@ async function inferenceStore(
   let tokens: TokenLayout | undefined;
   // First pass: infer every model once (this fills the cache) and keep the
   // outputs while they fit the budget.
-  const kept: Array<OutputLike | null> = new Array(N).fill(null);
+  const kept: Array<Matrix | null> = new Array(N).fill(null);
   let bytes = 0;
   let perModel = 0;
   let shape: [number, number] = [0, 0];
@@ -222,7 +222,7 @@ async function inferenceStore(
     ...(tokens ? { clusters: tokens.clusters, sequences: tokens.sequences } : {}),
     blockSize: streaming ? blockSizeFor(N, perModel, options.maxMemory) : N,
     load: async (ids) => {
-      const out: OutputLike[] = [];
+      const out: Matrix[] = [];
       for (const i of ids) out.push(kept[i] ?? (await inferOne(i)));
       return out;
     },

@@ -5,12 +5,10 @@
  * their concatenated outputs); argmax predictions give accuracy.
  */
 import { ModeldiffError, check } from '../errors';
+import type { Matrix } from '../matrix';
 
-export interface OutputLike {
-  data: Float32Array | Float64Array;
-  n: number;
-  k: number;
-}
+/** @deprecated The name before {@link Matrix}. */
+export type OutputLike = Matrix;
 
 /** Interpretations of a row that map it to class probabilities (docs/design.md, "Reading model outputs"). */
 export type ProbabilityKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
@@ -20,7 +18,7 @@ export type ProbabilityKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
  * [1−p, p] for a sigmoid column (from p or from its logit). Other kinds (e.g.
  * raw regression outputs) are used as they are.
  */
-export function toProbabilities(o: OutputLike, kind: string): Float64Array {
+export function toProbabilities(o: Matrix, kind: string): Float64Array {
   const { data, n, k } = o;
   if (kind === 'sigmoid' || kind === 'sigmoid-logit') {
     check(k === 1, 'SHAPE_MISMATCH', `output kind ${kind} needs one column per sample, got ${k}`);
@@ -63,7 +61,7 @@ export function l2(a: Float32Array | Float64Array, b: Float32Array | Float64Arra
  * class is the argmax (lowest index on ties, as numpy); for a single sigmoid
  * column it is p > 0.5 (logit > 0).
  */
-export function accuracy(o: OutputLike, kind: string, labels: ArrayLike<number>, name = 'model'): number {
+export function accuracy(o: Matrix, kind: string, labels: ArrayLike<number>, name = 'model'): number {
   const { data, n, k } = o;
   check(labels.length === n, 'SHAPE_MISMATCH', `labels have ${labels.length} entries but ${name} has outputs for ${n} probe samples`);
   const classes = Math.max(k, 2); // one column: a binary classifier

@@ -18,7 +18,7 @@ import { ModeldiffError } from '../errors';
 import { arrayFileFormat, readArray } from '../io/array-file';
 import { type ProbeSource, type ProbeStream, openProbe } from '../io/probe';
 import { writeFileAtomic } from '../util/atomic-write';
-import type { OutputLike } from './predictions';
+import type { Matrix } from '../matrix';
 
 /** What `<outputs file>.json` holds. */
 export interface SavedOutputsMeta {
@@ -40,7 +40,7 @@ export interface SavedOutputs {
   /** The recorded model's base name (what a run on the model itself would call it). */
   name: string;
   /** `dims`: a sequence output's sample shape (k is its product). */
-  outputs: OutputLike & { dims?: number[] };
+  outputs: Matrix & { dims?: number[] };
   meta: SavedOutputsMeta;
   file: string;
 }

@@ -7,7 +7,7 @@
  * by two blocks of outputs (plus one inference batch per model).
  */
 import { check } from '../errors';
-import type { OutputLike } from './predictions';
+import type { Matrix } from '../matrix';
 
 export interface OutputStore {
   names: string[];
@@ -22,7 +22,7 @@ export interface OutputStore {
   clusters?: Int32Array;
   /** Sequence outputs: the probe's sequences (clusters are in [0, sequences)). */
   sequences?: number;
-  load(ids: number[]): Promise<OutputLike[]>;
+  load(ids: number[]): Promise<Matrix[]>;
 }
 
 /**
@@ -30,7 +30,7 @@ export interface OutputStore {
  * from onnxruntime, or whatever array was given) plus their float32 class
  * probabilities (the t-SNE input; two columns for a sigmoid output).
  */
-export function modelBytes(o: OutputLike): number {
+export function modelBytes(o: Matrix): number {
   return o.data.byteLength + 4 * o.n * Math.max(2, o.k);
 }
 
@@ -62,7 +62,7 @@ export function checkSameShape(names: string[], i: number, o: { n: number; k: nu
 }
 
 /** A store over outputs already in memory. */
-export function memoryStore(names: string[], outputs: OutputLike[], maxMemory?: number): OutputStore {
+export function memoryStore(names: string[], outputs: Matrix[], maxMemory?: number): OutputStore {
   check(outputs.length === names.length, 'INTERNAL', 'names and outputs differ in length');
   check(outputs.length > 0, 'INVALID_ARGUMENT', 'no models given');
   const { n, k } = outputs[0];

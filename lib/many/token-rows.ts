@@ -8,7 +8,7 @@
 import { ModeldiffError } from '../errors';
 import type { ProbeData } from '../io/probe';
 import { type TokenGrid, readMask, toRows, tokenGrid } from '../function/token-grid';
-import type { OutputLike } from './predictions';
+import type { Matrix } from '../matrix';
 
 /** Which rows of the [n × positions] grid count, and each counted row's sequence. */
 export interface TokenLayout {
@@ -42,7 +42,7 @@ export function tokenLayout(dims: number[], n: number, probe: ProbeData | undefi
 }
 
 /** One model's sequence output as counted token rows [tokens, vocab]. */
-export function tokenRowsOf(o: OutputLike & { dims?: number[] }, layout: TokenLayout, label: string): OutputLike {
+export function tokenRowsOf(o: Matrix, layout: TokenLayout, label: string): Matrix {
   const { grid, kept } = layout;
   if (!o.dims || o.dims.join() !== [...grid.positionDims, grid.vocab].join()) {
     const shape = o.dims ? `[N, ${o.dims.join(', ')}]` : `[N, ${o.k}]`;

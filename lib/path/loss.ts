@@ -6,7 +6,7 @@
  */
 import { check } from '../errors';
 import type { OutputKind } from '../function/divergence';
-import type { OutputArray } from '../infer/outputs';
+import type { Matrix } from '../matrix';
 
 export interface LossResult {
   /** Mean cross-entropy (nats); +Infinity if a model gives probability 0 to a true class. */
@@ -20,7 +20,7 @@ function softplus(x: number): number {
 }
 
 /** docs/design.md: rows read as probabilities must be on the simplex (sum 1 within 1e-4), never silently renormalized. */
-function checkSimplexRow(data: OutputArray['data'], off: number, k: number, r: number, label: string): void {
+function checkSimplexRow(data: Matrix['data'], off: number, k: number, r: number, label: string): void {
   let sum = 0;
   for (let j = 0; j < k; j++) {
     const v = data[off + j];
@@ -30,7 +30,7 @@ function checkSimplexRow(data: OutputArray['data'], off: number, k: number, r: n
   check(Math.abs(sum - 1) <= 1e-4, 'INVALID_PROBS', `${label}, row ${r}: probabilities sum to ${sum}, not 1 (tolerance 1e-4); logits? try options.outputs 'logits'`, 'outputs');
 }
 
-export function classificationLoss(out: OutputArray, labels: Int32Array, kind: OutputKind, label = 'model'): LossResult {
+export function classificationLoss(out: Matrix, labels: Int32Array, kind: OutputKind, label = 'model'): LossResult {
   const { data, n, k } = out;
   check(labels.length === n, 'SHAPE_MISMATCH', `${label}: ${n} outputs but ${labels.length} labels`);
   const binary = kind === 'sigmoid' || kind === 'sigmoid-logit';

@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 
 import { check, ModeldiffError } from '../../errors';
-import { OUTPUT_KINDS, type OutputArray, resolveOutputKind } from '../../function/divergence';
+import { OUTPUT_KINDS, resolveOutputKind } from '../../function/divergence';
 import { divergence, type DivergenceMetric, type DivergenceSummaryOptions, type SequenceOutputArray } from '../../function/divergence-summary';
 import { isSequenceOutput } from '../../function/token-divergence';
 import { checkWritableTarget } from '../../util/atomic-write';
@@ -33,6 +33,7 @@ import { inFlagWords } from '../flags';
 import { alignedRows, divergenceNumber } from '../format';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber } from '../option-parsers';
+import type { Matrix } from '../../matrix';
 
 interface DivergenceFlags {
   metric: string;
@@ -57,7 +58,7 @@ interface DivergenceFlags {
 const usage = (msg: string) => new ModeldiffError('USAGE', msg);
 
 /** Load a saved output array as n × k float32/float64 (1-D → n × 1), or in its full shape when its rank is ≥ 3 (sequence outputs). */
-export function loadOutputs(file: string, cwd: string): OutputArray | SequenceOutputArray {
+export function loadOutputs(file: string, cwd: string): Matrix | SequenceOutputArray {
   const arr = readArray(path.resolve(cwd, file), file);
   check(
     arr.data instanceof Float32Array || arr.data instanceof Float64Array,
