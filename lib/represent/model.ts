@@ -175,6 +175,14 @@ async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeDa
   return { n: probe.n, acts, notPerSample };
 }
 
+/** One model's activations at one layer on `probe` (the representations view's prepare step). */
+export async function layerActivations(model: OnnxModel, layer: LayerInfo, probe: ProbeData, options: ModelCkaOptions): Promise<ActivationMatrix> {
+  const x = await activations(model, [layer], probe, options);
+  const dims = x.notPerSample.get(layer.tensor);
+  check(!dims, 'MODEL_OUTPUT', `${model.label}: layer ${layer.tensor} ${formatShape(dims ?? [])} does not have one row per sample (an attention map or a [seq, batch, ...] state): pick another layer`);
+  return x.acts.get(layer.tensor) as ActivationMatrix;
+}
+
 export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions): Promise<ModelCkaResult> {
   options = optionsObject(options, 'cka');
   requireOption(options.data, 'cka', 'data', 'the probe inputs both models are run on');
