@@ -21,6 +21,8 @@ import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
 import type { Matrix } from '../matrix';
+import type { RepresentationMeasureName } from '../represent/similarity';
+import { type RepresentationMatrices, representationMatrices } from '../views/representations';
 
 /**
  * A model: an ONNX file, saved outputs (an array file from `modeldiff outputs`, with its .json
@@ -62,6 +64,13 @@ export interface MatrixOptions {
   maxMemory?: number;
   /** Relative file names resolve against this folder (default process.cwd()). */
   cwd?: string;
+  /**
+   * A layer (tensor name, node name or `#k`) every model is read at: adds CKA-family matrices
+   * there (`representations`), through the representations view. Needs every model as a file.
+   */
+  layers?: string;
+  /** Representation measures at `layers` (default ['cka-linear']). */
+  representations?: RepresentationMeasureName[];
   onProgress?: (stage: ProgressStage, done: number, total: number) => void;
 }
 
@@ -289,5 +298,19 @@ export async function matrix(models: ModelInput[], options: MatrixOptions = {}):
   options = optionsObject(options, 'matrix');
   const prep = await prepare(models, options);
   const pass = await functionalPass(prep.store, passOptions(prep, options));
-  return matrixResult(prep, pass, await weightsFor(prep, options));
+  const result = matrixResult(prep, pass, await weightsFor(prep, options));
+  if (options.layers !== undefined) result.representations = await representationsFor(prep, options, options.layers);
+  return result;
+}
+
+/** CKA-family matrices at options.layers: one prepare per model and one pair per pair (lib/views). */
+async function representationsFor(prep: Prepared, options: MatrixOptions, layer: string): Promise<RepresentationMatrices> {
+  check(prep.paths.every((p) => p !== null) && options.data !== undefined, 'INVALID_ARGUMENT', 'options.layers: representations need every model as an ONNX file and options.data', 'layers');
+  return representationMatrices(prep.paths as string[], options.data, layer, {
+    data: options.data,
+    cwd: options.cwd,
+    measures: options.representations,
+    batchSize: options.batchSize,
+    threads: options.threads,
+  });
 }

@@ -7,6 +7,7 @@ import type { Chao1Result } from './richness';
 import type { Clustering } from './clustering';
 import type { MantelResult } from './correlation';
 import type { Point2 } from './embedding';
+import type { RepresentationMatrices } from '../views/representations';
 
 export type WeightMethod = 'raw' | 'canonical' | 'aligned';
 export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'aligned'];
@@ -38,6 +39,8 @@ export interface MatrixResult {
   /** N×N mean per-sample divergence on the probe set (row = first argument). */
   functional: number[][];
   weights: WeightMatrices;
+  /** With options.layers: CKA-family matrices at that layer (representationMatrices). */
+  representations?: RepresentationMatrices;
 }
 
 export interface PairRecord {

@@ -148,6 +148,8 @@ export function matrixText(r: MatrixResult): string {
     if (w) out += '\n' + matrixTable(`${m} weight distance (L2${convention})`, r.models, w);
   }
   if (r.weights.skipped) out += `\nweights: ${r.weights.skipped}\n`;
+  const rep = r.representations;
+  for (const [m, v] of Object.entries(rep?.values ?? {})) out += '\n' + matrixTable(`${m} at layer ${rep!.layer} (${[...new Set(rep!.tensors)].join(', ')})`, r.models, v);
   return out;
 }
 
@@ -163,7 +165,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--json', 'print every number as JSON')
     .option('--csv', 'print the output distance matrix as CSV')
     .addOption(new Option('--csv-weights <method>', 'print one weight distance matrix as CSV').choices([...WEIGHT_METHODS]))
-    .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod }, cmd: Command) => {
+    .option('--layers <layer>', 'also CKA (linear) between every pair of models at this layer (a tensor name, node name or #k, as cka --list-layers shows)')
+    .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod; layers?: string }, cmd: Command) => {
       checkModels(models, flags);
       check([flags.json, flags.csv, flags.csvWeights].filter(Boolean).length <= 1, 'USAGE', '--json, --csv and --csv-weights are exclusive');
       // Refused before the (possibly long) computation; only "could not be computed" waits for it.
@@ -173,7 +176,7 @@ export function register(program: Command, io: CliIo): void {
       }
       const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
       try {
-        const r = await matrix(models, matrixOptionsFrom(flags, io, progress.update, cmd));
+        const r = await matrix(models, { ...matrixOptionsFrom(flags, io, progress.update, cmd), layers: flags.layers });
         progress.stop();
         if (flags.json) io.stdout(toJson(r) + '\n');
         else if (flags.csv) io.stdout(matrixCsv(r.models, r.functional));
