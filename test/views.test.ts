@@ -103,6 +103,13 @@ t.test('matrix --layers: CKA matrices at one layer, through the view, equal pair
   const text = Object.assign(captureIo(), { cwd: dir });
   t.equal(await runCli(['matrix', ...files, '--data', 'x.npy', '--layers', 'a0', '--weights', 'none', '--no-cache'], text), 0, text.err);
   t.match(text.out, /\ncka-linear at layer a0 \(a0\)\n/);
+  // study: the same matrices, through the same driver; the text ends with their tables.
+  const st = Object.assign(captureIo(), { cwd: dir });
+  t.equal(await runCli(['study', ...files, '--data', 'x.npy', '--layers', 'a0', '--weights', 'none', '--no-cache', '--permutations', '9', '--json'], st), 0, st.err);
+  t.same((JSON.parse(st.out) as typeof r).representations, r.representations, 'study --layers = matrix --layers');
+  const stText = Object.assign(captureIo(), { cwd: dir });
+  t.equal(await runCli(['study', ...files, '--data', 'x.npy', '--layers', 'a0', '--weights', 'none', '--no-cache', '--permutations', '9'], stText), 0, stText.err);
+  t.match(stText.out, /\ncka-linear at layer a0 \(a0\)\n/);
   const outputs = [0, 1].map((i) => ({ name: `o${i}`, outputs: { data: Float32Array.from({ length: 12 }, () => rng.normal()), n: 4, k: 3 } }));
   await t.rejects(matrix(outputs, { layers: 'a0', weights: 'none' }), { code: 'INVALID_ARGUMENT', option: 'layers', message: /^options\.layers: representations need every model as an ONNX file/ });
 });

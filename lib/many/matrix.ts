@@ -304,7 +304,7 @@ export async function matrix(models: ModelInput[], options: MatrixOptions = {}):
 }
 
 /** CKA-family matrices at options.layers: one prepare per model and one pair per pair (lib/views). */
-async function representationsFor(prep: Prepared, options: MatrixOptions, layer: string): Promise<RepresentationMatrices> {
+export async function representationsFor(prep: Prepared, options: MatrixOptions, layer: string): Promise<RepresentationMatrices> {
   check(prep.paths.every((p) => p !== null) && options.data !== undefined, 'INVALID_ARGUMENT', 'options.layers: representations need every model as an ONNX file and options.data', 'layers');
   return representationMatrices(prep.paths as string[], options.data, layer, {
     data: options.data,

@@ -14,7 +14,7 @@ import { clusterModels, symmetricDistances } from './clustering';
 import { mantel, upperTriangle } from './correlation';
 import { type Point2, classicalMds, tsne, umap } from './embedding';
 import { functionalPass } from './functional';
-import { type MatrixOptions, type ModelInput, matrixResult, passOptions, prepare, weightsFor } from './matrix';
+import { type MatrixOptions, type ModelInput, matrixResult, passOptions, prepare, representationsFor, weightsFor } from './matrix';
 import { THRESHOLD_DEFINITION, noiseThreshold, samplePairs } from './noise';
 import { accuracy as accuracyOf } from './predictions';
 import { chao1, expectedAfter } from './richness';
@@ -80,6 +80,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
     predictions: N >= 4,
   });
   const base = matrixResult(prep, pass, await weightsFor(prep, options));
+  if (options.layers !== undefined) base.representations = await representationsFor(prep, options, options.layers);
   const STEPS = 5;
   const step = (k: number) => options.onProgress?.('analysis', k, STEPS);
   step(0);

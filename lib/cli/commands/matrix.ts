@@ -22,6 +22,7 @@ import { plural } from '../../util/plural';
 
 export interface MatrixFlags {
   data?: string;
+  layers?: string;
   metric: string;
   outputs: string;
   output?: string;
@@ -48,6 +49,7 @@ export function addMatrixOptions(cmd: Command): Command {
   return cmd
     .argument('<models...>', 'ONNX models (at least 2), e.g. models/*.onnx, or outputs saved by `modeldiff outputs` (e.g. outputs/*.npy), or both')
     .option('--data <probe>', 'probe set (.npy, .npz, .safetensors or ONNX TensorProto .pb) every model is run on; needed for ONNX models, checked against saved outputs')
+    .option('--layers <layer>', 'also CKA (linear) between every pair of models at this layer (a tensor name, node name or #k, as cka --list-layers shows)')
     .option('--metric <name>', `output distance measure (${distanceMeasures().join(', ')})`, 'js')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
     .option('--output <name>', 'model output to compare, when a model has several')
@@ -88,6 +90,7 @@ export function parseWeights(v: string): 'none' | WeightMethod[] {
 export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: MatrixOptions['onProgress'], cmd?: Command): MatrixOptions {
   return {
     data: flags.data,
+    layers: flags.layers,
     metric: flags.metric,
     outputs: flags.outputs,
     output: flags.output,
@@ -148,9 +151,16 @@ export function matrixText(r: MatrixResult): string {
     if (w) out += '\n' + matrixTable(`${m} weight distance (L2${convention})`, r.models, w);
   }
   if (r.weights.skipped) out += `\nweights: ${r.weights.skipped}\n`;
+  return out + representationTables(r);
+}
+
+/** The CKA-family matrices of --layers, one table per measure ('' without them). */
+export function representationTables(r: MatrixResult): string {
   const rep = r.representations;
-  for (const [m, v] of Object.entries(rep?.values ?? {})) out += '\n' + matrixTable(`${m} at layer ${rep!.layer} (${[...new Set(rep!.tensors)].join(', ')})`, r.models, v);
-  return out;
+  if (!rep) return '';
+  return Object.entries(rep.values)
+    .map(([m, v]) => '\n' + matrixTable(`${m} at layer ${rep.layer} (${[...new Set(rep.tensors)].join(', ')})`, r.models, v))
+    .join('');
 }
 
 /** The weight matrix `--csv-weights` asked for; one that could not be computed is an error saying why. */
@@ -165,8 +175,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--json', 'print every number as JSON')
     .option('--csv', 'print the output distance matrix as CSV')
     .addOption(new Option('--csv-weights <method>', 'print one weight distance matrix as CSV').choices([...WEIGHT_METHODS]))
-    .option('--layers <layer>', 'also CKA (linear) between every pair of models at this layer (a tensor name, node name or #k, as cka --list-layers shows)')
-    .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod; layers?: string }, cmd: Command) => {
+    .action(async (models: string[], flags: MatrixFlags & { csv?: boolean; csvWeights?: WeightMethod }, cmd: Command) => {
       checkModels(models, flags);
       check([flags.json, flags.csv, flags.csvWeights].filter(Boolean).length <= 1, 'USAGE', '--json, --csv and --csv-weights are exclusive');
       // Refused before the (possibly long) computation; only "could not be computed" waits for it.
@@ -176,7 +185,7 @@ export function register(program: Command, io: CliIo): void {
       }
       const progress = stageProgress({ write: (t) => io.stderr(t), isTTY: io.isTTY, quiet: flags.quiet });
       try {
-        const r = await matrix(models, { ...matrixOptionsFrom(flags, io, progress.update, cmd), layers: flags.layers });
+        const r = await matrix(models, matrixOptionsFrom(flags, io, progress.update, cmd));
         progress.stop();
         if (flags.json) io.stdout(toJson(r) + '\n');
         else if (flags.csv) io.stdout(matrixCsv(r.models, r.functional));

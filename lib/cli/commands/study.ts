@@ -16,7 +16,7 @@ import { noCorrelationReason } from '../../report/html';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { integer, nonNegativeNumber } from '../option-parsers';
-import { type MatrixFlags, addMatrixOptions, checkModels, matrixOptionsFrom } from './matrix';
+import { type MatrixFlags, addMatrixOptions, checkModels, matrixOptionsFrom, representationTables } from './matrix';
 import { plural } from '../../util/plural';
 
 interface StudyFlags extends MatrixFlags {
@@ -91,7 +91,7 @@ export function register(program: Command, io: CliIo): void {
             versions: { onnxruntime: ort.version },
           });
         }
-        io.stdout(flags.json ? toJson(s) + '\n' : studyText(s));
+        io.stdout(flags.json ? toJson(s) + '\n' : studyText(s) + representationTables(s));
       } finally {
         progress.stop();
       }
