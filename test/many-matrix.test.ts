@@ -12,6 +12,7 @@ import { matrix } from '../lib/many/matrix';
 import { study } from '../lib/many/study';
 import { toJson } from '../lib/util/json';
 import { createRng } from '../lib/util/rng';
+import { meanJs } from './helpers/onnx-models';
 
 const n = 400;
 const k = 5;
@@ -24,30 +25,6 @@ function logits(seed: number): Float32Array {
 function jitter(x: Float32Array, seed: number, scale: number): Float32Array {
   const rng = createRng(seed);
   return Float32Array.from(x, (v) => v + scale * rng.normal());
-}
-
-/** float64 reference: mean over samples of JS(softmax(a), softmax(b)) in nats. */
-function refJs(a: Float32Array, b: Float32Array): number {
-  const soft = (x: Float32Array, r: number) => {
-    const row = Array.from(x.subarray(r * k, (r + 1) * k));
-    const m = Math.max(...row);
-    const e = row.map((v) => Math.exp(v - m));
-    const s = e.reduce((u, v) => u + v, 0);
-    return e.map((v) => v / s);
-  };
-  let total = 0;
-  for (let r = 0; r < n; r++) {
-    const p = soft(a, r);
-    const q = soft(b, r);
-    let js = 0;
-    for (let c = 0; c < k; c++) {
-      const mid = (p[c] + q[c]) / 2;
-      if (p[c] > 0) js += 0.5 * p[c] * Math.log(p[c] / mid);
-      if (q[c] > 0) js += 0.5 * q[c] * Math.log(q[c] / mid);
-    }
-    total += js;
-  }
-  return total / n;
 }
 
 // Three distinct solutions; the first two come with near-copies (tiny noise).
@@ -70,7 +47,7 @@ t.test('matrix of synthetic outputs equals the per-pair float64 reference', asyn
     t.equal(r.functional[i][i], 0, 'zero diagonal');
     for (let j = 0; j < 4; j++) {
       if (i === j) continue;
-      const ref = refJs(zoo[i].outputs.data, zoo[j].outputs.data);
+      const ref = meanJs(zoo[i].outputs.data, zoo[j].outputs.data, k);
       t.ok(Math.abs(r.functional[i][j] - ref) <= Math.max(1e-9, 1e-6 * ref), `[${i}][${j}] ${r.functional[i][j]} vs ${ref}`);
     }
   }

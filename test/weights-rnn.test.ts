@@ -16,33 +16,12 @@ import { lossBarrier } from '../lib/path/barrier';
 import { createRng } from '../lib/util/rng';
 import { weightDistance } from '../lib/weights';
 import { buildModel } from './helpers/onnx-builder';
-import { maxAbsDiff, randomInput, runModel } from './helpers/onnx-models';
+import { maxAbsDiff, meanJs, randomInput, runModel } from './helpers/onnx-models';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'arch');
 const probeFile = path.join(FIXTURES, 'probe-sequence.npz');
 const probe = readArrays(probeFile)[0][1];
 const probeX = probe.data as Float32Array;
-
-/** Mean Jensen-Shannon divergence (nats) between the softmaxes of two [n, k] logit arrays, in float64. */
-function meanJs(a: Float32Array, b: Float32Array, k: number): number {
-  const softmax = (z: Float32Array, r: number) => {
-    const row = Array.from(z.subarray(r * k, (r + 1) * k));
-    const m = Math.max(...row);
-    const e = row.map((v) => Math.exp(v - m));
-    const s = e.reduce((p, q) => p + q, 0);
-    return e.map((v) => v / s);
-  };
-  let total = 0;
-  for (let r = 0; r < a.length / k; r++) {
-    const p = softmax(a, r);
-    const q = softmax(b, r);
-    for (let i = 0; i < k; i++) {
-      const m = (p[i] + q[i]) / 2;
-      total += 0.5 * (p[i] > 0 ? p[i] * Math.log(p[i] / m) : 0) + 0.5 * (q[i] > 0 ? q[i] * Math.log(q[i] / m) : 0);
-    }
-  }
-  return total / (a.length / k);
-}
 
 for (const arch of ['lstm', 'gru']) {
   for (const exporter of ['ts13', 'ts17', 'dyn18']) {
