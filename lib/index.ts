@@ -41,7 +41,9 @@ export {
 export type { Accuracy } from './function/accuracy';
 export type { IntervalSummary } from './function/summary';
 export {
+  DELTA_P_PERCENTILES,
   TOKEN_PERCENTILES,
+  type DeltaPPercentile,
   type NextTokenQuality,
   type TokenMeasureSummary,
   type TokenPercentile,
@@ -101,6 +103,7 @@ export {
 } from './represent/similarity';
 export type { ActivationMatrix } from './represent/matrix';
 export type { Matrix } from './matrix';
+export { representationMatrices, type RepresentationMatrices } from './views/representations';
 export { cka, flattenActivations, type ModelCkaOptions, type ModelCkaResult, type LayerPairResult } from './represent/model';
 export { listLayers, type LayerInfo } from './represent/layers';
 export { lossBarrier, type BarrierOptions, type BarrierResult, type PathCurve } from './path/barrier';
