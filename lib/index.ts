@@ -27,6 +27,7 @@ export {
   type DivergenceSummary,
   type DivergenceSummaryOptions,
   type SequenceOutputArray,
+  type SequenceOutputOptions,
   type TokenGridArray,
 } from './function/divergence-summary';
 export {

@@ -20,17 +20,17 @@ import {
   resolveOutputKind,
 } from './divergence';
 import { checkSummaryOptions, type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
-import { type SequenceOutputArray, type TokenGridArray, isSequenceOutput, sequenceDivergence } from './token-divergence';
+import { type SequenceOutputArray, type SequenceOutputOptions, isSequenceOutput, sequenceDivergence } from './token-divergence';
 import type { TokenSummary } from './token-summary';
 import type { Matrix } from '../matrix';
 
-export type { SequenceOutputArray, TokenGridArray } from './token-divergence';
+export type { SequenceOutputArray, SequenceOutputOptions, TokenGridArray } from './token-divergence';
 
 /** A measure {@link divergence} can report: a per-sample measure, or 'kappa' (Cohen's kappa of the argmax labels). */
 export type DivergenceMetric = FunctionMeasureName | 'kappa';
 
 /** Options of {@link divergence}: those of {@link divergencePerSample} plus the summary's. */
-export interface DivergenceSummaryOptions extends DivergenceOptions {
+export interface DivergenceSummaryOptions extends DivergenceOptions, SequenceOutputOptions {
   /** Bootstrap replicates for the 95% interval (default 1000; 0 = none: every ci95 is [NaN, NaN]). */
   bootstrap?: number;
   /** Bootstrap seed, a non-negative safe integer (default 0). Same seed, same intervals. */
@@ -39,20 +39,6 @@ export interface DivergenceSummaryOptions extends DivergenceOptions {
   precision?: number;
   /** Keep the per-sample values in the result. */
   perSample?: boolean;
-  /** Sequence outputs (rank ≥ 3): the class axis, counted in the full shape (default the last; negative counts from the end). */
-  classAxis?: number;
-  /** Sequence outputs: 1 = counted, 0 = excluded, per position, shape [n, ...positions] (e.g. the probe's attention_mask, as compare's maskFile). */
-  maskFile?: TokenGridArray;
-  /** Where the mask came from (e.g. its file), for messages and the result. */
-  maskName?: string;
-  /** Sequence outputs: per-token target ids [n, ...positions] (negative = none), for next-token quality. */
-  labels?: TokenGridArray;
-  /** Where the labels came from, for messages and the result. */
-  labelsName?: string;
-  /** Sequence outputs: k of the top-k overlap (default 5). */
-  topk?: number;
-  /** Sequence outputs: list the K tokens where the first measure is largest. */
-  top?: number;
 }
 
 /** What {@link divergence} returns. */

@@ -24,23 +24,28 @@ export interface TokenGridArray {
   shape: number[];
 }
 
-export interface SequenceDivergenceOptions extends DivergenceOptions {
+/** The options only sequence outputs (rank ≥ 3) read: shared by divergence() and its sequence path. */
+export interface SequenceOutputOptions {
+  /** Sequence outputs (rank ≥ 3): the class axis, counted in the full shape (default the last; negative counts from the end). */
+  classAxis?: number;
+  /** Sequence outputs: 1 = counted, 0 = excluded, per position, shape [n, ...positions] (e.g. the probe's attention_mask, as compare's maskFile). */
+  maskFile?: TokenGridArray;
+  /** Where the mask came from (e.g. its file), for messages and the result. */
+  maskName?: string;
+  /** Sequence outputs: per-token target ids [n, ...positions] (negative = none), for next-token quality. */
+  labels?: TokenGridArray;
+  /** Where the labels came from, for messages and the result. */
+  labelsName?: string;
+  /** Sequence outputs: k of the top-k overlap (default 5). */
+  topk?: number;
+  /** Sequence outputs: list the K tokens where the first measure is largest. */
+  top?: number;
+}
+
+export interface SequenceDivergenceOptions extends DivergenceOptions, SequenceOutputOptions {
   replicates: number;
   seed: number;
   precision?: number;
-  /** The class axis, counted in the full shape (default the last). */
-  classAxis?: number;
-  /** 1 = counted, 0 = excluded, per position: shape [n, ...positions]. */
-  maskFile?: TokenGridArray;
-  /** Where the mask came from (a file name), for messages and the result. */
-  maskName?: string;
-  /** Per-token target ids (negative = none): next-token quality. */
-  labels?: TokenGridArray;
-  labelsName?: string;
-  /** k of the top-k overlap (default 5). */
-  topk?: number;
-  /** List the K tokens where the first measure is largest. */
-  top?: number;
   perSample?: boolean;
 }
 
