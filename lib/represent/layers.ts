@@ -18,17 +18,15 @@
 import { ModeldiffError } from '../errors';
 import { DataType, type OnnxSource, attrInt, graphOf, readOnnx } from '../io/onnx';
 
-/** Nonlinearities (as single ops) and pooling: their outputs are the classic "hidden layers". */
-const ACTIVATION_OPS = new Set([
+/** Nonlinearities as single ops. */
+const NONLINEARITIES = [
   'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'Gelu', 'Tanh', 'Sigmoid', 'HardSigmoid', 'HardSwish',
-  'Softplus', 'Softsign', 'Mish', 'Swish', 'Clip', 'ThresholdedRelu', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
-  'GlobalMaxPool', 'Softmax',
-]);
+  'Softplus', 'Softsign', 'Mish', 'Swish', 'Clip', 'ThresholdedRelu',
+];
+/** Nonlinearities and pooling: their outputs are the classic "hidden layers". */
+const ACTIVATION_OPS = new Set([...NONLINEARITIES, 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Softmax']);
 /** Ops that make an elementwise cluster nonlinear (Erf: GELU's erf form). */
-const NONLINEAR_OPS = new Set([
-  'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Celu', 'Gelu', 'Tanh', 'Sigmoid', 'HardSigmoid', 'HardSwish',
-  'Softplus', 'Softsign', 'Mish', 'Swish', 'Clip', 'ThresholdedRelu', 'Erf',
-]);
+const NONLINEAR_OPS = new Set([...NONLINEARITIES, 'Erf']);
 /** Elementwise ops a cluster may be built of: one tensor input (others constant) or two of one cluster. */
 const ELEMENTWISE_OPS = new Set([...NONLINEAR_OPS, 'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Abs', 'Max', 'Min']);
 /** Linear ops (pre-activations) and shape ops users may also want. */
