@@ -6,7 +6,7 @@
  * axis not last) never holds more than one chunk.
  */
 import { ModeldiffError } from '../errors';
-import { type Tensor, type TypedArray, formatShape, makeTensor } from '../io/tensor';
+import { type Tensor, type TypedArray, elementCount, formatShape, makeTensor } from '../io/tensor';
 import { type DivergenceOptions, type FunctionMeasureName, type OutputKind, resolveOutputKind } from './divergence';
 import type { IntervalSummary, MetricSummary } from './summary';
 import { type TokenGrid, readMask, readTargets, toRows, tokenGrid } from './token-grid';
@@ -87,7 +87,7 @@ export async function sequenceDivergence(
     [b, names[1]],
   ] as const) {
     if (!(x.data instanceof Float32Array || x.data instanceof Float64Array)) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: outputs must be a Float32Array or Float64Array`);
-    const size = x.shape.reduce((p, d) => p * d, 1);
+    const size = elementCount(x.shape);
     if (x.data.length !== size) throw new ModeldiffError('SHAPE_MISMATCH', `${name}: ${x.data.length} values do not fill shape ${formatShape(x.shape)}`);
     if (x.shape[0] === 0) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: no sequences (n = 0)`);
   }

@@ -8,7 +8,7 @@
  */
 import { ModeldiffError } from '../errors';
 import type { ProbeLayout } from '../io/probe';
-import { type Tensor, formatShape } from '../io/tensor';
+import { type Tensor, elementCount, formatShape } from '../io/tensor';
 
 /** Inputs that hold one value per token of input_ids (Hugging Face's names). */
 const PER_TOKEN_INPUTS = ['attention_mask', 'token_type_ids', 'position_ids'];
@@ -54,7 +54,7 @@ export function checkProbeFinite(t: Tensor, source: string, firstRow: number): v
     if (v - v !== 0) {
       // v - v is NaN exactly for NaN and ±Infinity: one test in the hot loop.
       const sampleShape = t.shape.slice(1);
-      const per = sampleShape.reduce((a, b) => a * b, 1);
+      const per = elementCount(sampleShape);
       const row = firstRow + Math.floor(i / per);
       throw new ModeldiffError('NON_FINITE', `${source}: probe data is ${name(v)} at row ${row}, ${position(i % per, sampleShape)}; models need finite inputs`);
     }

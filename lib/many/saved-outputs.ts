@@ -16,6 +16,7 @@ import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
 import { arrayFileFormat, readArray } from '../io/array-file';
+import { elementCount } from '../io/tensor';
 import { type ProbeSource, type ProbeStream, openProbe } from '../io/probe';
 import { writeFileAtomic } from '../util/atomic-write';
 import type { Matrix } from '../matrix';
@@ -108,7 +109,7 @@ export function readSavedOutputs(file: string, label = file): SavedOutputs {
   const n = t.shape[0];
   // Sequence outputs ([n, sequence, vocab]) keep their sample shape; the metadata's k is its product.
   const dims = t.shape.length >= 3 ? t.shape.slice(1) : undefined;
-  const k = t.shape.length === 1 ? 1 : t.shape.slice(1).reduce((a, d) => a * d, 1);
+  const k = elementCount(t.shape.slice(1));
   if (n !== meta.n || k !== meta.k) {
     throw new ModeldiffError('SHAPE_MISMATCH', `${label}: holds ${n} × ${k} outputs but its metadata says ${meta.n} × ${meta.k} (the array or the .json was replaced)`);
   }
