@@ -70,7 +70,7 @@ export function listLayers(model: OnnxSource): LayerInfo[] {
     (elem === 0 || FLOAT_TYPES.has(elem) ? outputs : skipped).add(o.name ?? '');
   }
   for (const n of graph.node) if (n.opType === 'ZipMap' && n.input?.[0]) outputs.add(n.input[0]);
-  const clusters = activationClusters(graph.node, new Set(graph.initializer.map((t) => t.name ?? '')));
+  const { clusters, attentionMaps } = activationClusters(graph.node, new Set(graph.initializer.map((t) => t.name ?? '')));
   const layers: LayerInfo[] = [];
   for (const node of graph.node) {
     const op = node.opType ?? '';
@@ -93,7 +93,7 @@ export function listLayers(model: OnnxSource): LayerInfo[] {
     const cluster = clusters.get(tensor);
     let kind: LayerInfo['kind'] | undefined;
     if (isOut) kind = 'output';
-    else if (cluster === 'inner' || (op === 'Softmax' && clusters.get(`attention:${tensor}`))) kind = undefined;
+    else if (cluster === 'inner' || attentionMaps.has(tensor)) kind = undefined;
     else if (cluster !== undefined || ACTIVATION_OPS.has(op)) kind = 'activation';
     else if (LINEAR_OPS.has(op)) kind = 'linear';
     if (kind === undefined) continue;
@@ -106,9 +106,9 @@ export function listLayers(model: OnnxSource): LayerInfo[] {
 /**
  * Tensors of elementwise activation clusters: the cluster's last tensor maps to the activation
  * it computes (`SiLU`, `GELU`, ...), tensors inside a cluster map to 'inner'. Also marks
- * Softmax outputs feeding a MatMul as `attention:<tensor>`.
+ * the Softmax outputs that feed a MatMul (attention maps).
  */
-function activationClusters(nodes: GraphNode[], initializers: Set<string>): Map<string, string> {
+function activationClusters(nodes: GraphNode[], initializers: Set<string>): { clusters: Map<string, string>; attentionMaps: Set<string> } {
   const constant = new Set(initializers);
   const producer = new Map<string, GraphNode>();
   const consumers = new Map<string, GraphNode[]>();
@@ -143,10 +143,11 @@ function activationClusters(nodes: GraphNode[], initializers: Set<string>): Map<
   };
   for (const n of nodes) if (n.output?.[0]) rootOf(n.output[0]); // in graph (topological) order: shallow recursion
   const result = new Map<string, string>();
+  const attentionMaps = new Set<string>();
   for (const n of nodes) {
     const t = n.output?.[0];
     if (!t) continue;
-    if (n.opType === 'Softmax' && feedsMatMul(t, consumers)) result.set(`attention:${t}`, 'yes');
+    if (n.opType === 'Softmax' && feedsMatMul(t, consumers)) attentionMaps.add(t);
     const r = rootOf(t);
     if (r === t || !nonlinear.has(t)) continue;
     const continues = (consumers.get(t) ?? []).some((c) => {
@@ -160,7 +161,7 @@ function activationClusters(nodes: GraphNode[], initializers: Set<string>): Map<
     const inner = ops.get(t) ?? new Set<string>();
     if (inner.size > 1) result.set(t, clusterName(inner));
   }
-  return result;
+  return { clusters: result, attentionMaps };
 }
 
 /** Whether a tensor reaches a MatMul directly or through Cast/Identity/Dropout (attention weights · V). */
