@@ -14,9 +14,6 @@ import { type SavedOutputs, checkSameProbe, isOutputsFile, probeSha256, readSave
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import { type TokenLayout, tokenLayout, tokenRowsOf } from './token-rows';
-
-/** Outputs that may be a sequence output: `dims` is then a sample's shape (k its product). */
-type SequenceLike = Matrix & { dims?: number[] };
 import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
@@ -120,11 +117,11 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   let store: OutputStore;
   if (!files) {
     const outputs = models.map((m) => (m as { outputs: Matrix }).outputs);
-    const first = outputs[0] as SequenceLike;
+    const first = outputs[0];
     if (first.dims) {
       // Saved sequence outputs: the mask comes from the probe set when it is given.
       const layout = tokenLayout(first.dims, first.n, options.data !== undefined ? loadProbe(options.data, { cwd }) : undefined, names[0]);
-      const rows = outputs.map((o, i) => tokenRowsOf(o as SequenceLike, layout, names[i]));
+      const rows = outputs.map((o, i) => tokenRowsOf(o, layout, names[i]));
       store = { ...memoryStore(names, rows, options.maxMemory), clusters: layout.clusters, sequences: layout.sequences };
     } else {
       store = memoryStore(names, outputs, options.maxMemory);
@@ -184,7 +181,7 @@ async function inferenceStore(
   const N = models.length;
   const inferOne = async (i: number): Promise<Matrix> => {
     const m = models[i];
-    const r = typeof m !== 'string' ? { outputs: m.outputs as SequenceLike, outputName: 'outputs' } : await inferOutputs(paths[i] as string, probe, {
+    const r = typeof m !== 'string' ? { outputs: m.outputs, outputName: 'outputs' } : await inferOutputs(paths[i] as string, probe, {
       output: options.output,
       batchSize: options.batchSize,
       cache: options.cache ?? true,

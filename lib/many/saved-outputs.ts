@@ -40,8 +40,8 @@ export interface SavedOutputsMeta {
 export interface SavedOutputs {
   /** The recorded model's base name (what a run on the model itself would call it). */
   name: string;
-  /** `dims`: a sequence output's sample shape (k is its product). */
-  outputs: Matrix & { dims?: number[] };
+  /** `dims` set for a sequence output (its sample shape; k is its product). */
+  outputs: Matrix;
   meta: SavedOutputsMeta;
   file: string;
 }
