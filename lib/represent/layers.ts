@@ -115,7 +115,12 @@ function activationClusters(nodes: GraphNode[], initializers: Set<string>): { cl
   for (const n of nodes) {
     if (n.opType === 'Constant') for (const o of n.output ?? []) constant.add(o);
     for (const o of n.output ?? []) producer.set(o, n);
-    for (const i of n.input ?? []) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+    for (const i of n.input ?? []) {
+      if (!i) continue;
+      const list = consumers.get(i);
+      if (list) list.push(n);
+      else consumers.set(i, [n]);
+    }
   }
   // root(t): the tensor x of which t is an elementwise function (t itself when it is not one).
   const root = new Map<string, string>();
