@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
-import { STALE_TEMP_MS, sweepStaleTempFiles } from '../util/atomic-write';
+import { STALE_TEMP_MS, TEMP_NAME, sweepStaleTempFiles } from '../util/atomic-write';
 import { parseByteSize } from '../util/size';
 
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 2 ** 30;
@@ -21,8 +21,6 @@ export const CACHE_SIZE_ENV = 'MODELDIFF_CACHE_SIZE';
 
 /** Entry files: the SHA-256 key in hex, ".bin". Nothing else in the folder is ever removed as an entry. */
 const ENTRY_NAME = /^[0-9a-f]{64}\.bin$/;
-/** modeldiff's temporary files (see AtomicFile). */
-const TEMP_NAME = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
 
 /** The folder cap: the option, else $MODELDIFF_CACHE_SIZE ("10G", "500M"), else 10 GiB. */
 export function cacheMaxBytes(option?: number): number {

@@ -84,7 +84,7 @@ const swept = new Set<string>();
 /** Temporary files older than this are left-overs of a killed run. */
 export const STALE_TEMP_MS = 24 * 3600 * 1000;
 /** `.<target name>.<pid>.<12 hex>.tmp`: the names AtomicFile gives its temporary files. */
-const TEMP_NAME = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
+export const TEMP_NAME = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
 
 /**
  * Remove the temporary files of writes still in progress (the CLI calls this
