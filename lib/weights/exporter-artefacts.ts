@@ -64,6 +64,7 @@ export function tiedCopies(model: OnnxModel, tables: string[], matrices: string[
   for (const m of matrices) {
     const tm = inits.get(m)!;
     const dm = tensorDims(tm);
+    let vm: Float64Array | undefined; // decoded once, on the first table of a fitting shape
     for (const e of tables) {
       if (e === m) continue;
       const te = inits.get(e)!;
@@ -72,7 +73,7 @@ export function tiedCopies(model: OnnxModel, tables: string[], matrices: string[
       const same = dm[0] === de[0] && dm[1] === de[1];
       const transposed = dm[0] === de[1] && dm[1] === de[0];
       if (!same && !transposed) continue;
-      const vm = tensorToFloat64(tm, model.label);
+      vm ??= tensorToFloat64(tm, model.label);
       const ve = tensorToFloat64(te, model.label);
       const [rows, cols] = de;
       let equal = true;
