@@ -106,6 +106,18 @@ export function countedWeights(model: OnnxModel): CountedWeights {
   };
   const rotary = rotaryTables(graph, (name) => !data.has(name));
   const counted = new Set<string>();
+  // Whether an elementwise constant is learned (not a scalar or a mask), decided once per
+  // tensor: a constant read by several nodes is decoded (from the model file) only once.
+  const verdicts = new Map<string, boolean>();
+  const learned = (s: string): boolean => {
+    let v = verdicts.get(s);
+    if (v === undefined) {
+      const t = inits.get(s)!;
+      v = tensorSize(t) > 1 && !isMask(tensorToFloat64(t, model.label));
+      verdicts.set(s, v);
+    }
+    return v;
+  };
   const tables = new Set<string>();
   const matrices = new Set<string>();
   const attributes: CountedWeights['attributes'] = [];
@@ -138,10 +150,7 @@ export function countedWeights(model: OnnxModel): CountedWeights {
     if (!ELEMENTWISE.has(op)) return;
     inputs.forEach((x, i) => {
       if (!constant(i) || (op === 'Where' && i === 0) || rotary.has(x)) return;
-      for (const s of sources(x)) {
-        const t = inits.get(s)!;
-        if (tensorSize(t) > 1 && !isMask(tensorToFloat64(t, model.label))) counted.add(s);
-      }
+      for (const s of sources(x)) if (learned(s)) counted.add(s);
     });
   });
   const copies = tiedCopies(model, [...tables], [...matrices].filter((m) => !tables.has(m)));
