@@ -10,7 +10,7 @@ import { Matrix } from 'ml-matrix';
 
 import { capabilities } from '../lib/native';
 import type { Isa } from '../lib/native/capabilities';
-import { type ActivationMatrix } from '../lib/represent/matrix';
+import type { Matrix as Activations } from '../lib/matrix';
 import { representationSimilarity } from '../lib/represent/similarity';
 import { createRng } from '../lib/util/rng';
 
@@ -30,13 +30,13 @@ async function time(fn: () => unknown, reps: number): Promise<number> {
 }
 
 /** Plain TypeScript linear CKA: centered float64 columns, then ‖XᵀY‖², ‖XᵀX‖², ‖YᵀY‖² by dot products. */
-export function ckaPlain(x: ActivationMatrix, y: ActivationMatrix): number {
-  const cols = (m: ActivationMatrix) => {
+export function ckaPlain(x: Activations, y: Activations): number {
+  const cols = (m: Activations) => {
     const out: Float64Array[] = [];
-    for (let j = 0; j < m.p; j++) {
+    for (let j = 0; j < m.k; j++) {
       const c = new Float64Array(m.n);
       let s = 0;
-      for (let i = 0; i < m.n; i++) s += (c[i] = m.data[i * m.p + j]);
+      for (let i = 0; i < m.n; i++) s += (c[i] = m.data[i * m.k + j]);
       const mean = s / m.n;
       for (let i = 0; i < m.n; i++) c[i] -= mean;
       out.push(c);
@@ -60,8 +60,8 @@ export function ckaPlain(x: ActivationMatrix, y: ActivationMatrix): number {
   return frob2(cx, cy, false) / Math.sqrt(frob2(cx, cx, true) * frob2(cy, cy, true));
 }
 
-function ckaMlMatrix(x: ActivationMatrix, y: ActivationMatrix): number {
-  const toM = (m: ActivationMatrix) => new Matrix(Array.from({ length: m.n }, (_, i) => Array.from(m.data.subarray(i * m.p, (i + 1) * m.p))));
+function ckaMlMatrix(x: Activations, y: Activations): number {
+  const toM = (m: Activations) => new Matrix(Array.from({ length: m.n }, (_, i) => Array.from(m.data.subarray(i * m.k, (i + 1) * m.k))));
   const X = toM(x).center('column');
   const Y = toM(y).center('column');
   const f = (a: Matrix, b: Matrix) => a.transpose().mmul(b).norm('frobenius') ** 2;
@@ -76,7 +76,7 @@ export default async function bench(): Promise<void> {
   rows.push(`| p | ${isas.map((i) => `modeldiff ${i} (ms)`).join(' | ')} | modeldiff ${isas[isas.length - 1]}, 1 thread (ms) | plain TS (ms) | ml-matrix (ms) | vs plain TS | vs ml-matrix | agree |`);
   rows.push(`|---:|${isas.map(() => '---:|').join('')}---:|---:|---:|---:|---:|:---:|`);
   for (const p of [64, 512]) {
-    const mk = (): ActivationMatrix => ({ data: Float32Array.from({ length: n * p }, () => rng.normal()), n, p });
+    const mk = (): Activations => ({ data: Float32Array.from({ length: n * p }, () => rng.normal()), n, k: p });
     const x = mk();
     // Y shares a component with X so CKA is not ~0 (a more telling agreement check).
     const y = mk();

@@ -99,7 +99,7 @@ t.test('the built entries, required and imported by package name, work on real d
     out.tv = Array.from(kernels.divergencePerSampleSync(p, q, ['tv'], { outputs: 'probs' }).tv);
     const lsa = kernels.linearSumAssignmentSync(new Float64Array([4, 1, 3, 2, 0, 5, 3, 2, 2]), 3, 3);
     out.lsa = { rowToCol: Array.from(lsa.rowToCol), total: lsa.total };
-    out.gram = Array.from(await kernels.sampleGram({ data: new Float64Array([1, 0, 0, 1, 2, 2]), n: 3, p: 2 }, 'dot'));
+    out.gram = Array.from(await kernels.sampleGram({ data: new Float64Array([1, 0, 0, 1, 2, 2]), n: 3, k: 2 }, 'dot'));
     console.log(JSON.stringify(out));`;
   const raw = execFileSync('env', [...outsideCoverage, process.execPath, '--input-type=commonjs', '-e', `(async () => {${script}})()`], { cwd: root, encoding: 'utf8' });
   const out = JSON.parse(raw);

@@ -64,7 +64,7 @@ function forward(net: Net, x: number[][]): number[][][] {
   });
   return out;
 }
-const matrix = (m: number[][]) => ({ data: Float64Array.from(m.flat()), n: m.length, p: m[0].length });
+const matrix = (m: number[][]) => ({ data: Float64Array.from(m.flat()), n: m.length, k: m[0].length });
 
 const netA = randomNet();
 const netB = randomNet();
@@ -136,9 +136,9 @@ t.test('conv maps: flattened or averaged over space', async (t) => {
   // n=2, C=2, H=1, W=3
   const data = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   const flat = flattenActivations(data, [2, 2, 1, 3], 'flatten', 'l');
-  t.same([flat.n, flat.p], [2, 6]);
+  t.same([flat.n, flat.k], [2, 6]);
   const mean = flattenActivations(data, [2, 2, 1, 3], 'mean', 'l');
-  t.same([mean.n, mean.p, ...mean.data], [2, 2, 2, 5, 8, 11]);
+  t.same([mean.n, mean.k, ...mean.data], [2, 2, 2, 5, 8, 11]);
   t.throws(() => flattenActivations(data, [3, 2, 1, 3], 'flatten', 'layer c1'), { code: 'MODEL_OUTPUT', message: /layer c1/ });
   // A real Conv graph through onnxruntime: per-channel mean gives n×C.
   const conv = buildModel({

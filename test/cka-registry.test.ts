@@ -5,7 +5,7 @@ import t from 'tap';
 
 import { measureInfo, measuresOf } from '../lib/measures/registry';
 import { REPRESENTATION_INVARIANCES as I } from '../lib/measures/representations';
-import type { ActivationMatrix } from '../lib/represent/matrix';
+import type { Matrix } from '../lib/matrix';
 import { REPRESENTATION_MEASURES, type RepresentationMeasureName, representationSimilarity } from '../lib/represent/similarity';
 import { createRng } from '../lib/util/rng';
 
@@ -13,15 +13,15 @@ const rng = createRng(99);
 const n = 50;
 const p = 6;
 const randn = (rows: number, cols: number) => Float64Array.from({ length: rows * cols }, () => rng.normal());
-const X: ActivationMatrix = { data: randn(n, p), n, p };
+const X: Matrix = { data: randn(n, p), n, k: p };
 // Y depends on X nonlinearly plus noise, with its own width.
-const Y: ActivationMatrix = { data: new Float64Array(n * 5), n, p: 5 };
+const Y: Matrix = { data: new Float64Array(n * 5), n, k: 5 };
 for (let i = 0; i < n; i++) for (let j = 0; j < 5; j++) Y.data[i * 5 + j] = Math.tanh(X.data[i * p + j] + 0.5 * X.data[i * p + j + 1]) + 0.3 * rng.normal();
 
-function linear(m: ActivationMatrix, A: Float64Array, q: number): ActivationMatrix {
+function linear(m: Matrix, A: Float64Array, q: number): Matrix {
   const out = new Float64Array(m.n * q);
-  for (let i = 0; i < m.n; i++) for (let k = 0; k < m.p; k++) for (let j = 0; j < q; j++) out[i * q + j] += m.data[i * m.p + k] * A[k * q + j];
-  return { data: out, n: m.n, p: q };
+  for (let i = 0; i < m.n; i++) for (let k = 0; k < m.k; k++) for (let j = 0; j < q; j++) out[i * q + j] += m.data[i * m.k + k] * A[k * q + j];
+  return { data: out, n: m.n, k: q };
 }
 function orthogonal(q: number): Float64Array {
   const cols: number[][] = [];
@@ -36,20 +36,20 @@ function orthogonal(q: number): Float64Array {
   }
   return Float64Array.from({ length: q * q }, (_, k) => cols[k % q][Math.floor(k / q)]);
 }
-const transforms: Record<string, (m: ActivationMatrix) => ActivationMatrix> = {
-  [I.orthogonal]: (m) => linear(m, orthogonal(m.p), m.p),
+const transforms: Record<string, (m: Matrix) => Matrix> = {
+  [I.orthogonal]: (m) => linear(m, orthogonal(m.k), m.k),
   [I.isotropicScale]: (m) => ({ ...m, data: m.data.map((v) => 4.5 * v) }),
-  [I.translation]: (m) => ({ ...m, data: m.data.map((v, k) => v + 10 * ((k % m.p) + 1)) }),
+  [I.translation]: (m) => ({ ...m, data: m.data.map((v, k) => v + 10 * ((k % m.k) + 1)) }),
   // A strongly anisotropic invertible map.
-  [I.invertibleLinear]: (m) => linear(m, Float64Array.from({ length: m.p * m.p }, (_, k) => (k % (m.p + 1) === 0 ? 1 + 20 * (k / (m.p + 1)) : 0.3 * rng.normal())), m.p),
+  [I.invertibleLinear]: (m) => linear(m, Float64Array.from({ length: m.k * m.k }, (_, k) => (k % (m.k + 1) === 0 ? 1 + 20 * (k / (m.k + 1)) : 0.3 * rng.normal())), m.k),
   [I.permutation]: (m) => {
-    const perm = rng.shuffle(Array.from({ length: m.p }, (_, i) => i));
-    return { ...m, data: m.data.map((_, k) => m.data[Math.floor(k / m.p) * m.p + perm[k % m.p]]) };
+    const perm = rng.shuffle(Array.from({ length: m.k }, (_, i) => i));
+    return { ...m, data: m.data.map((_, k) => m.data[Math.floor(k / m.k) * m.k + perm[k % m.k]]) };
   },
 };
 
 const infos = measuresOf('representations');
-const value = async (a: ActivationMatrix, b: ActivationMatrix, m: RepresentationMeasureName) => (await representationSimilarity(a, b, [m])).values[m] as number;
+const value = async (a: Matrix, b: Matrix, m: RepresentationMeasureName) => (await representationSimilarity(a, b, [m])).values[m] as number;
 
 t.test('the registry declares exactly the implemented measures', async (t) => {
   t.same(infos.map((m) => m.name), [...REPRESENTATION_MEASURES]);

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { ModeldiffError } from '../lib/errors';
 import { capabilities } from '../lib/native';
 import { featureGrams, sampleGram } from '../lib/represent/gram';
-import type { ActivationMatrix } from '../lib/represent/matrix';
+import type { Matrix as Activations } from '../lib/matrix';
 import { medianOffDiagonal, quickselect } from '../lib/represent/rbf';
 import { REPRESENTATION_MEASURES, representationSimilarity } from '../lib/represent/similarity';
 import { createRng } from '../lib/util/rng';
@@ -19,12 +19,12 @@ const rng = createRng(20261126);
 function randn(n: number, p: number, shift = 0): M {
   return Array.from({ length: n }, () => Array.from({ length: p }, () => rng.normal() + shift));
 }
-function act(a: M, f32 = false): ActivationMatrix {
+function act(a: M, f32 = false): Activations {
   const n = a.length;
   const p = a[0].length;
   const data = f32 ? new Float32Array(n * p) : new Float64Array(n * p);
   for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) data[i * p + j] = a[i][j];
-  return { data, n, p };
+  return { data, n, k: p };
 }
 function mul(a: M, b: M): M {
   return a.map((row) => b[0].map((_, j) => row.reduce((s, v, k) => s + v * b[k][j], 0)));
@@ -328,8 +328,8 @@ t.test('bad input: clear errors naming the matrix, row and column', async (t) =>
   badY.data[10] = Infinity;
   await t.rejects(representationSimilarity(act(X), badY, ['cka-rbf']), { code: 'NON_FINITE', message: /matrix X .*row 2, column 0/ }, 'sample Gram names its own input');
   await t.rejects(representationSimilarity(act(X), act(Y.slice(1))), { code: 'SHAPE_MISMATCH', message: /60 samples but Y has 59/ });
-  await t.rejects(representationSimilarity({ data: new Float64Array(5), n: 2, p: 3 }, act(Y)), { code: 'SHAPE_MISMATCH' });
-  await t.rejects(representationSimilarity({ data: [1, 2] as unknown as Float64Array, n: 1, p: 2 }, act(Y)), { code: 'INVALID_ARGUMENT' });
+  await t.rejects(representationSimilarity({ data: new Float64Array(5), n: 2, k: 3 }, act(Y)), { code: 'SHAPE_MISMATCH' });
+  await t.rejects(representationSimilarity({ data: [1, 2] as unknown as Float64Array, n: 1, k: 2 }, act(Y)), { code: 'INVALID_ARGUMENT' });
   await t.rejects(representationSimilarity(act(X), act(Y), ['nope' as 'cka-linear']), { code: 'INVALID_ARGUMENT', message: /unknown representation measure "nope"/ });
   await t.rejects(representationSimilarity(act(X), act(Y), []), { code: 'INVALID_ARGUMENT' });
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-rbf'], { sigma: 0 }), { message: /sigma/ });

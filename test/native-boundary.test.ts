@@ -53,8 +53,8 @@ t.test('a kernel failure names its input and row, as fields and in the message',
 });
 
 t.test('the Gram kernels report the matrix and row as fields', async (t) => {
-  const x = { data: Float64Array.from([1, 2, 3, 4, 5, NaN]), n: 3, p: 2 };
-  const y = { data: Float64Array.from([1, 2, 3]), n: 3, p: 1 };
+  const x = { data: Float64Array.from([1, 2, 3, 4, 5, NaN]), n: 3, k: 2 };
+  const y = { data: Float64Array.from([1, 2, 3]), n: 3, k: 1 };
   const err = (await featureGrams(x, y).catch((e: unknown) => e)) as ModeldiffError;
   t.same([err.code, err.input, err.row], ['NON_FINITE', 'X', 2]);
   t.match(err.message, /^feature Gram: matrix X has a non-finite value \(nan\) at row 2, column 1$/);
@@ -85,10 +85,10 @@ t.test('the binding checks types and buffer sizes, in both forms', async (t) => 
 });
 
 t.test('values and shapes are checked in TypeScript, before the call', async (t) => {
-  const x = { data: new Float64Array(6), n: 3, p: 2 };
-  await t.rejects(featureGrams(x, { data: new Float64Array(4), n: 2, p: 2 }), { code: 'SHAPE_MISMATCH', message: /^feature Gram: X has 3 samples but feature Gram: Y has 2/ });
-  await t.rejects(featureGrams(x, { data: new Float64Array(5), n: 3, p: 2 }), { code: 'SHAPE_MISMATCH', message: /^feature Gram: Y: data has 5 values, expected n×p = 3×2$/ });
-  await t.rejects(sampleGram({ data: new Float64Array(5), n: 3, p: 2 }, 'dot'), { code: 'SHAPE_MISMATCH', message: /^sample Gram: X: data has 5 values/ });
+  const x = { data: new Float64Array(6), n: 3, k: 2 };
+  await t.rejects(featureGrams(x, { data: new Float64Array(4), n: 2, k: 2 }), { code: 'SHAPE_MISMATCH', message: /^feature Gram: X has 3 samples but feature Gram: Y has 2/ });
+  await t.rejects(featureGrams(x, { data: new Float64Array(5), n: 3, k: 2 }), { code: 'SHAPE_MISMATCH', message: /^feature Gram: Y: data has 5 values, expected n×k = 3×2$/ });
+  await t.rejects(sampleGram({ data: new Float64Array(5), n: 3, k: 2 }, 'dot'), { code: 'SHAPE_MISMATCH', message: /^sample Gram: X: data has 5 values/ });
   await t.rejects(sampleGram(x, 'dot', { threads: 0 }), { code: 'INVALID_ARGUMENT', message: /^sample Gram: threads must be an integer >= 1, got 0$/ });
   // Row and column indices are 32-bit in the kernels: 2^31 rows are refused before anything is allocated.
   t.throws(() => linearSumAssignmentSync(new Float64Array(0), 2 ** 31, 0), { code: 'INVALID_ARGUMENT', message: /rows must be a non-negative integer below 2\^31, got 2147483648/ });

@@ -41,8 +41,8 @@ t.test('divergences: per sample and pairwise', async (t) => {
 });
 
 t.test('representation similarity (the Gram kernels)', async (t) => {
-  const x = { data: a, n, p: k };
-  const y = { data: Float64Array.from(b), n, p: k };
+  const x = { data: a, n, k };
+  const y = { data: Float64Array.from(b), n, k };
   const plain = await representationSimilarity(x, y, ['cka-linear']);
   const viaShared = await representationSimilarity({ ...x, data: shared(a) }, { ...y, data: shared(y.data) }, ['cka-linear']);
   t.equal(viaShared.values['cka-linear'], plain.values['cka-linear']);

@@ -10,9 +10,9 @@ import { hiddenActivations } from '../infer/hidden';
 import { type OnnxModel, type OnnxSource, graphOf, onnx, readOnnx } from '../io/onnx';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { elementCount, formatShape, toFloat64 } from '../io/tensor';
+import type { Matrix } from '../matrix';
 import { checkArrayOption, optionsObject, requireOption } from '../util/options';
 import { type LayerInfo, defaultLayers, findLayer, listLayers } from './layers';
-import type { ActivationMatrix } from './matrix';
 import { type RepresentationMeasureName, type RepresentationOptions, representationSimilarity } from './similarity';
 import { plural } from '../util/plural';
 
@@ -72,10 +72,10 @@ export interface ModelCkaResult {
 }
 
 /** n×(features) view of a hidden tensor [n, ...]: flattened, or channel means over spatial axes. */
-export function flattenActivations(data: Float32Array, dims: number[], spatial: 'flatten' | 'mean', label: string): ActivationMatrix {
+export function flattenActivations(data: Float32Array, dims: number[], spatial: 'flatten' | 'mean', label: string): Matrix {
   const n = dims[0];
   check(dims.length >= 1 && n * elementCount(dims.slice(1)) === data.length, 'MODEL_OUTPUT', `${label}: tensor shape ${formatShape(dims)} does not match its ${data.length} values`);
-  if (spatial === 'flatten' || dims.length <= 2) return { data, n, p: Math.max(1, elementCount(dims.slice(1))) };
+  if (spatial === 'flatten' || dims.length <= 2) return { data, n, k: Math.max(1, elementCount(dims.slice(1))) };
   const c = dims[1];
   const s = elementCount(dims.slice(2));
   const out = new Float64Array(n * c);
@@ -86,7 +86,7 @@ export function flattenActivations(data: Float32Array, dims: number[], spatial: 
       for (let j = 0; j < s; j++) sum += data[off + j];
       out[i * c + k] = sum / s;
     }
-  return { data: out, n, p: c };
+  return { data: out, n, k: c };
 }
 
 /**
@@ -121,7 +121,7 @@ function tokenPositions(model: OnnxModel, probe: ProbeData): TokenPositions | un
 }
 
 /** Token-level view of a hidden tensor [n, s, d]: the kept positions as samples (or their mean per sequence). */
-function tokenActivations(data: Float32Array, dims: number[], tokens: TokenPositions, spatial: 'flatten' | 'mean'): ActivationMatrix {
+function tokenActivations(data: Float32Array, dims: number[], tokens: TokenPositions, spatial: 'flatten' | 'mean'): Matrix {
   const [n, s] = dims;
   const d = elementCount(dims.slice(2));
   if (spatial === 'mean') {
@@ -139,7 +139,7 @@ function tokenActivations(data: Float32Array, dims: number[], tokens: TokenPosit
       }
       for (let k = 0; k < d; k++) out[r * d + k] /= kept;
     });
-    return { data: out, n: sequences.length, p: d };
+    return { data: out, n: sequences.length, k: d };
   }
   const out = new Float32Array(tokens.count * d);
   let row = 0;
@@ -148,12 +148,12 @@ function tokenActivations(data: Float32Array, dims: number[], tokens: TokenPosit
     out.set(data.subarray(i * d, (i + 1) * d), row * d);
     row++;
   }
-  return { data: out, n: tokens.count, p: d };
+  return { data: out, n: tokens.count, k: d };
 }
 
 interface ModelActivations {
   n: number;
-  acts: Map<string, ActivationMatrix>;
+  acts: Map<string, Matrix>;
   /** Tensors that are not one row per sample (attention maps, [seq, batch, h] RNN states): name → shape. */
   notPerSample: Map<string, number[]>;
 }
@@ -164,7 +164,7 @@ async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeDa
   const hidden = await hiddenActivations(model, names, probe, { batchSize: options.batchSize, sampleAxes, onProgress });
   const spatial = options.spatial ?? 'flatten';
   const tokens = tokenPositions(model, probe);
-  const acts = new Map<string, ActivationMatrix>();
+  const acts = new Map<string, Matrix>();
   const notPerSample = new Map<string, number[]>();
   for (const name of names) {
     const { data, dims, perSample } = hidden[name];
@@ -176,11 +176,11 @@ async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeDa
 }
 
 /** One model's activations at one layer on `probe` (the representations view's prepare step). */
-export async function layerActivations(model: OnnxModel, layer: LayerInfo, probe: ProbeData, options: ModelCkaOptions): Promise<ActivationMatrix> {
+export async function layerActivations(model: OnnxModel, layer: LayerInfo, probe: ProbeData, options: ModelCkaOptions): Promise<Matrix> {
   const x = await activations(model, [layer], probe, options);
   const dims = x.notPerSample.get(layer.tensor);
   check(!dims, 'MODEL_OUTPUT', `${model.label}: layer ${layer.tensor} ${formatShape(dims ?? [])} does not have one row per sample (an attention map or a [seq, batch, ...] state): pick another layer`);
-  return x.acts.get(layer.tensor) as ActivationMatrix;
+  return x.acts.get(layer.tensor) as Matrix;
 }
 
 export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions): Promise<ModelCkaResult> {
@@ -254,13 +254,13 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
   }
   const results: LayerPairResult[] = [];
   for (const p of pairs) {
-    const x = xa.acts.get(p.a.tensor) as ActivationMatrix;
-    const y = xb.acts.get(p.b.tensor) as ActivationMatrix;
+    const x = xa.acts.get(p.a.tensor) as Matrix;
+    const y = xb.acts.get(p.b.tensor) as Matrix;
     const r = await representationSimilarity(x, y, measures, options).catch((e: Error & { code?: string }) => {
       e.message = `${ma.label} layer ${p.a.tensor} vs ${mb.label} layer ${p.b.tensor}: ${e.message}`;
       throw e;
     });
-    results.push({ a: p.a, b: p.b, px: x.p, py: y.p, samples: x.n, values: r.values, warnings: r.warnings });
+    results.push({ a: p.a, b: p.b, px: x.k, py: y.k, samples: x.n, values: r.values, warnings: r.warnings });
   }
   const result: ModelCkaResult = { a: ma.label, b: mb.label, n: xa.n, measures: [...measures], spatial, pairs: results, warnings };
   if (options.allLayers) {

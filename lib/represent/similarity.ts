@@ -5,12 +5,13 @@
  * CCA family; n×n sample-space matrices only where needed).
  */
 import { check } from '../errors';
+import type { Matrix } from '../matrix';
 import { representationMeasures } from '../measures/representations';
 import { optionsObject } from '../util/options';
 import { canonicalCorrelations, procrustesDistance } from './cca';
 import { type FeatureGrams, type KernelOptions, featureGrams, sampleGram } from './gram';
 import { ckaFromHsic, frobenius2, hsicBiased, hsicUnbiased, linearHsicFromFeatures, summarize } from './hsic';
-import { type ActivationMatrix, checkPair } from './matrix';
+import { checkPair } from './matrix';
 import { rbfGramInPlace } from './rbf';
 
 /** The representation-view measures, from the registry (lib/measures/representations.ts). */
@@ -58,8 +59,8 @@ export interface RepresentationResult {
   warnings: string[];
 }
 
-function identical(x: ActivationMatrix, y: ActivationMatrix): boolean {
-  if (x.p !== y.p) return false;
+function identical(x: Matrix, y: Matrix): boolean {
+  if (x.k !== y.k) return false;
   for (let i = 0; i < x.data.length; i++) if (x.data[i] !== y.data[i]) return false;
   return true;
 }
@@ -97,8 +98,8 @@ function degenerate(result: RepresentationResult, what: string, rx: number, ry: 
 }
 
 export async function representationSimilarity(
-  x: ActivationMatrix,
-  y: ActivationMatrix,
+  x: Matrix,
+  y: Matrix,
   measures: readonly RepresentationMeasureName[] = ['cka-linear'],
   options: RepresentationOptions = {},
 ): Promise<RepresentationResult> {
@@ -111,7 +112,7 @@ export async function representationSimilarity(
   }
   const n = x.n;
   const want = new Set(measures);
-  const result: RepresentationResult = { n, px: x.p, py: y.p, values: {}, warnings: [] };
+  const result: RepresentationResult = { n, px: x.k, py: y.k, values: {}, warnings: [] };
   const maxN = options.maxSampleGram ?? 8192;
   const needN2 = (what: string) =>
     check(
@@ -122,21 +123,21 @@ export async function representationSimilarity(
 
   const linear = want.has('cka-linear') || want.has('cka-linear-debiased');
   const maxP = options.maxFeatureGram ?? 4096;
-  const space = options.space && options.space !== 'auto' ? options.space : x.p + y.p > Math.min(n, maxP) ? 'sample' : 'feature';
+  const space = options.space && options.space !== 'auto' ? options.space : x.k + y.k > Math.min(n, maxP) ? 'sample' : 'feature';
   const needFeatures =
     (linear && space === 'feature') || want.has('procrustes') || want.has('cca-mean') || want.has('svcca') || want.has('pwcca');
   const decompositions = measures.filter((m) => m === 'procrustes' || m === 'cca-mean' || m === 'svcca' || m === 'pwcca');
   const maxDec = options.maxDecomposition ?? 2048;
   check(
-    decompositions.length === 0 || Math.max(x.p, y.p) <= maxDec,
+    decompositions.length === 0 || Math.max(x.k, y.k) <= maxDec,
     'INVALID_ARGUMENT',
-    `${decompositions.join(', ')} on ${Math.max(x.p, y.p)} units exceeds maxDecomposition = ${maxDec} (their p×p decompositions grow as p³): ` +
+    `${decompositions.join(', ')} on ${Math.max(x.k, y.k)} units exceeds maxDecomposition = ${maxDec} (their p×p decompositions grow as p³): ` +
       "average conv maps over space (options.spatial 'mean'), pick a narrower layer, or raise the limit",
   );
   check(
-    !needFeatures || x.p + y.p <= maxP,
+    !needFeatures || x.k + y.k <= maxP,
     'INVALID_ARGUMENT',
-    `px + py = ${x.p + y.p} exceeds maxFeatureGram = ${maxP} for the feature-space Gram: use sample-space linear CKA (space: sample), fewer units, or raise the limit`,
+    `px + py = ${x.k + y.k} exceeds maxFeatureGram = ${maxP} for the feature-space Gram: use sample-space linear CKA (space: sample), fewer units, or raise the limit`,
   );
   let g: FeatureGrams | undefined;
   if (needFeatures) g = await featureGrams(x, y, options);

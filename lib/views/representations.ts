@@ -8,7 +8,7 @@ import { measureInfo } from '../measures/registry';
 import { type OnnxSource, readOnnx } from '../io/onnx';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { findLayer, listLayers } from '../represent/layers';
-import type { ActivationMatrix } from '../represent/matrix';
+import type { Matrix } from '../matrix';
 import { type ModelCkaOptions, layerActivations } from '../represent/model';
 import { type RepresentationMeasureName, representationSimilarity } from '../represent/similarity';
 import { type View, pairMatrix } from './view';
@@ -25,7 +25,7 @@ export interface PreparedActivations {
   label: string;
   /** The layer's tensor in this model. */
   tensor: string;
-  x: ActivationMatrix;
+  x: Matrix;
 }
 
 export type RepresentationValues = Partial<Record<RepresentationMeasureName, number>>;

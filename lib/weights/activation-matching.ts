@@ -11,7 +11,7 @@ import { ModeldiffError } from '../errors';
 import { type HiddenInput, type HiddenTensor, hiddenActivations } from '../infer/hidden';
 import { encodeOnnx } from '../io/onnx';
 import { featureGrams } from '../represent/gram';
-import type { ActivationMatrix } from '../represent/matrix';
+import type { Matrix } from '../matrix';
 import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
@@ -78,14 +78,14 @@ function incomingCosine(a: LayerWeights, b: LayerWeights): Float64Array {
  * channel-last [batch, rest..., units]) as
  * a samples × units matrix, every spatial position of every sample a row.
  */
-function unitMatrix(t: HiddenTensor, units: number, name: string, channelLast: boolean): ActivationMatrix {
+function unitMatrix(t: HiddenTensor, units: number, name: string, channelLast: boolean): Matrix {
   const batch = t.dims[0];
   const R = t.data.length / (batch * units);
   if (!Number.isInteger(R) || R === 0) {
     throw new ModeldiffError('MODEL_OUTPUT', `hidden tensor "${name}" [${t.dims}] does not hold ${units} units per sample`);
   }
   // Channel-last (NHWC) tensors already are (batch·positions) × units.
-  if (R === 1 || channelLast) return { data: t.data, n: batch * R, p: units };
+  if (R === 1 || channelLast) return { data: t.data, n: batch * R, k: units };
   const data = new Float32Array(t.data.length);
   for (let n = 0; n < batch; n++) {
     for (let u = 0; u < units; u++) {
@@ -93,7 +93,7 @@ function unitMatrix(t: HiddenTensor, units: number, name: string, channelLast: b
       for (let r = 0; r < R; r++) data[(n * R + r) * units + u] = t.data[src + r];
     }
   }
-  return { data, n: batch * R, p: units };
+  return { data, n: batch * R, k: units };
 }
 
 /**
@@ -101,9 +101,9 @@ function unitMatrix(t: HiddenTensor, units: number, name: string, channelLast: b
  * row-major), from the centered cross-Gram (C++ kernel, float64). A unit
  * constant on the probe set (a dead ReLU) correlates with nothing: 0.
  */
-async function unitCorrelation(a: ActivationMatrix, b: ActivationMatrix): Promise<Float64Array> {
+async function unitCorrelation(a: Matrix, b: Matrix): Promise<Float64Array> {
   const g = await featureGrams(a, b);
-  const units = a.p;
+  const units = a.k;
   const C = new Float64Array(units * units);
   for (let i = 0; i < units; i++) {
     const vi = g.xx[i * units + i];
