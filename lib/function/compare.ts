@@ -16,7 +16,7 @@ import path from 'node:path';
 
 import { readArray } from '../io/array-file';
 import { type ProbeSource, type ProbeStream, loadLabels, openProbe } from '../io/probe';
-import { DTYPES, type Tensor, makeTensor } from '../io/tensor';
+import { DTYPES, type Tensor } from '../io/tensor';
 import { withRowOffset } from '../native/call';
 import { checkArrayOption, checkBooleanOption, optionsObject, requireOption } from '../util/options';
 import { type Accuracy, accuracyStats } from './accuracy';
@@ -34,7 +34,8 @@ import {
 import { type PerClass, perClassBreakdown } from './per-class';
 import { checkSummaryOptions, type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
 import { type TopSample, topSamples } from './top';
-import { type TokenGrid, nextTokenTargets, readMask, readTargets, toRows, tokenGrid } from './token-grid';
+import { type TokenGrid, nextTokenTargets, readTargets, toRows, tokenGrid } from './token-grid';
+import { type TokenMaskOptions, openTokenMask, refuseSequenceOptions, tokenMask } from './token-mask';
 import { TokenAccumulator, type TokenSummary } from './token-summary';
 import { plural } from '../util/plural';
 
@@ -49,7 +50,7 @@ export const DEFAULT_METRICS: FunctionMeasureName[] = ['js', 'tv', 'hellinger', 
 /** Sequence outputs: KL(A‖B) first, as llama.cpp reports it; top-1 agreement replaces disagreement. */
 export const DEFAULT_TOKEN_METRICS: FunctionMeasureName[] = ['kl', 'js', 'tv', 'hellinger'];
 
-export interface CompareOptions {
+export interface CompareOptions extends TokenMaskOptions {
   /** Probe data: an array file path (.npy, .npz, .safetensors, ONNX TensorProto .pb), a typed array with a shape, or arrays by model input name. */
   data: ProbeSource;
   /**
@@ -106,17 +107,6 @@ export interface CompareOptions {
    * position is a row that remembers its sequence.
    */
   classAxis?: number;
-  /**
-   * Sequence outputs: the probe input holding the mask (1 = counted, 0 = excluded). Default:
-   * the input named attention_mask, when there is one; false = no mask.
-   */
-  mask?: string | false;
-  /**
-   * Sequence outputs: a further mask from an array file (or an array) of shape [n, ...positions].
-   * It is combined with the probe's mask (a position counts when both are 1); with mask: false
-   * it is the only mask.
-   */
-  maskFile?: string | { data: ArrayLike<number> | BigInt64Array; shape: number[] };
   /** Sequence outputs: 'next' scores each model's next-token prediction (the target at t is input_ids at t + 1). Per-token targets come from `labels`. */
   targets?: 'next';
   /** k of the top-k overlap of sequence outputs (default 5). */
@@ -232,15 +222,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   if (options.topk !== undefined && !(Number.isInteger(options.topk) && options.topk >= 1)) {
     throw new ModeldiffError('INVALID_ARGUMENT', `options.topk must be a positive integer, got ${String(options.topk)}`, { option: 'topk' });
   }
-  if (typeof options.mask === 'string' && !(options.mask in probe.inputs)) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `mask: the probe data has no input named "${options.mask}" (its inputs: ${Object.keys(probe.inputs).join(', ')})`, { option: 'mask' });
-  }
-  const maskFile: { tensor: Tensor; source: string } | undefined =
-    options.maskFile === undefined
-      ? undefined
-      : typeof options.maskFile === 'string'
-        ? { tensor: readArray(path.resolve(options.cwd ?? process.cwd(), options.maskFile), options.maskFile), source: options.maskFile }
-        : { tensor: makeTensor(options.maskFile.data as never, options.maskFile.shape, undefined, 'maskFile'), source: 'maskFile' };
+  const maskOptions = openTokenMask(options, probe, options.cwd);
   const idsInput = tokenIdInput(probe);
   if (options.targets === 'next' && idsInput === undefined) {
     throw new ModeldiffError('INVALID_ARGUMENT', `targets 'next' needs the token ids: a probe input named input_ids (inputs given: ${Object.keys(probe.inputs).join(', ')})`, { option: 'targets' });
@@ -326,24 +308,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   /** The mask, targets and token ids that go with the grid, read from the probe and files. */
   const tokenInputs = (g: TokenGrid) => {
     const gridName = outputLabel(0);
-    let mask: Uint8Array | undefined;
-    let maskSource: string | undefined;
-    if (options.mask !== false) {
-      const name = options.mask ?? ('attention_mask' in probe.inputs ? 'attention_mask' : undefined);
-      if (name !== undefined) {
-        const src = probe.sources[name];
-        mask = readMask(probe.inputs[name].materialize(), n, g, src === '<array>' ? `probe input "${name}"` : src, gridName, 'mask');
-        maskSource = name;
-      }
-    }
-    if (maskFile) {
-      // The file narrows the probe's mask, never widens it: the models were fed that mask, so
-      // a position it pads is not a token whatever the file says (mask: false drops it).
-      const fileMask = readMask(maskFile.tensor, n, g, maskFile.source, gridName, 'maskFile');
-      if (mask) for (let i = 0; i < mask.length; i++) mask[i] &= fileMask[i];
-      mask ??= fileMask;
-      maskSource = maskSource === undefined ? maskFile.source : `${maskSource} and ${maskFile.source}`;
-    }
+    const { mask, source: maskSource } = tokenMask(maskOptions, probe, n, g, gridName);
     const idsTensor = idsInput !== undefined ? probe.inputs[idsInput].materialize() : undefined;
     const idsSource = idsInput !== undefined ? (probe.sources[idsInput] === '<array>' ? `probe input "${idsInput}"` : probe.sources[idsInput]) : '';
     let targets: Int32Array | undefined;
@@ -381,16 +346,8 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
         continue;
       }
       if (kind === undefined) {
-        if (options.classAxis !== undefined) tokenGrid([batch.a.k], options.classAxis, `${sa.label} output "${sa.outputName}"`);
-        if (options.maskFile !== undefined || typeof options.mask === 'string' || options.targets !== undefined || perPositionLabels) {
-          const what = options.targets !== undefined ? 'targets' : perPositionLabels ? 'labels' : options.maskFile !== undefined ? 'maskFile' : 'mask';
-          if (what === 'labels') loadLabels(options.labels!, n, { cwd: options.cwd }); // its one-line error for labels that are not [n]
-          throw new ModeldiffError(
-            'INVALID_ARGUMENT',
-            `${what} applies to sequence outputs (rank ≥ 3, e.g. [batch, sequence, vocab]); output "${sa.outputName}" of ${sa.label} has one row per sample, [${n}, ${batch.a.k}]`,
-            { option: what },
-          );
-        }
+        if (perPositionLabels && options.targets === undefined) loadLabels(options.labels!, n, { cwd: options.cwd }); // its one-line error for labels that are not [n]
+        refuseSequenceOptions(options, n, batch.a.k, `${sa.label} output "${sa.outputName}"`, options.targets !== undefined ? ['targets'] : perPositionLabels ? ['labels'] : []);
         if (batch.a.k !== batch.b.k) {
           throw new ModeldiffError(
             'SHAPE_MISMATCH',

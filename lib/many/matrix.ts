@@ -14,6 +14,7 @@ import { type SavedOutputs, checkSameProbe, isOutputsFile, probeSha256, readSave
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import { type TokenLayout, tokenLayout, tokenRowsOf } from './token-rows';
+import { type OpenTokenMask, type TokenMaskOptions, openTokenMask, refuseSequenceOptions } from '../function/token-mask';
 import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
 import { weightMatrices } from './weights';
@@ -30,7 +31,7 @@ export type ModelInput = string | { name: string; outputs: Matrix; path?: string
 /** Stages reported through onProgress; 'analysis' (study only) counts its steps: bootstrap, clusters, accuracy, correlations, maps. */
 export type ProgressStage = 'inference' | 'distances' | 'weights' | 'analysis';
 
-export interface MatrixOptions {
+export interface MatrixOptions extends TokenMaskOptions {
   /** Probe set, as compare takes it (an array file path, a typed array with a shape, arrays by model input name, or loaded probe data); required when any model is a file. */
   data?: ProbeSource;
   /** Functional measure from the registry (default "js"). */
@@ -39,6 +40,12 @@ export interface MatrixOptions {
   outputs?: string;
   /** Model output to use, when a model has several. */
   output?: string;
+  /**
+   * Outputs of rank ≥ 3 (e.g. an LM's [batch, sequence, vocab] logits): the class axis, counted
+   * in the full output shape (default the last; negative counts from the end). Every other
+   * position is a row that remembers its sequence; `mask` and `maskFile` choose which count.
+   */
+  classAxis?: number;
   /** Smoothing of both distributions before the measure, p ← (p + ε) / (1 + kε); passed to the divergence kernels. */
   epsilon?: number;
   /** k × k row-major cost matrix for metric 'emd-cost' (2 × 2 for sigmoid outputs). */
@@ -118,18 +125,23 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   if (!files) {
     const outputs = models.map((m) => (m as { outputs: Matrix }).outputs);
     const first = outputs[0];
+    // Saved outputs: the mask comes from the probe set when it is given.
+    const probe = options.data !== undefined ? loadProbe(options.data, { cwd }) : undefined;
+    const mask = openTokenMask(options, probe, cwd);
     if (first.dims) {
-      // Saved sequence outputs: the mask comes from the probe set when it is given.
-      const layout = tokenLayout(first.dims, first.n, options.data !== undefined ? loadProbe(options.data, { cwd }) : undefined, names[0]);
+      const layout = tokenLayout(first.dims, first.n, probe, names[0], { classAxis: options.classAxis, mask });
       const rows = outputs.map((o, i) => tokenRowsOf(o, layout, names[i]));
       store = { ...memoryStore(names, rows, options.maxMemory), clusters: layout.clusters, sequences: layout.sequences };
     } else {
+      refuseSequenceOptions(options, first.n, first.k, names[0]);
       store = memoryStore(names, outputs, options.maxMemory);
     }
   } else {
     check(options.data !== undefined, 'INVALID_ARGUMENT', 'model files need a probe set in options.data', 'data');
     const probe = loadProbe(options.data, { cwd });
-    store = await inferenceStore(models, names, paths, probe, options);
+    // Checked (and the mask file read) before any model runs.
+    const mask = openTokenMask(options, probe, cwd);
+    store = await inferenceStore(models, names, paths, probe, mask, options);
   }
   const first = await store.load([0]);
   const outputKind = resolveOutputKind(first, (options.outputs ?? 'auto') as OutputKind | 'auto', [names[0]]);
@@ -176,6 +188,7 @@ async function inferenceStore(
   names: string[],
   paths: Array<string | null>,
   probe: ProbeData,
+  mask: OpenTokenMask,
   options: MatrixOptions,
 ): Promise<OutputStore> {
   const N = models.length;
@@ -191,9 +204,10 @@ async function inferenceStore(
       label: names[i],
       });
     // Sequence outputs ([batch, sequence, vocab] logits) become one row per counted token (the
-    // first model's shape and the probe's attention_mask decide which), never sequence × vocab
+    // first model's shape, options.classAxis and the mask decide which), never sequence × vocab
     // read as classes.
-    if (i === 0 && r.outputs.dims) tokens = tokenLayout(r.outputs.dims, r.outputs.n, probe, `${names[0]} output "${r.outputName}"`);
+    if (i === 0 && r.outputs.dims) tokens = tokenLayout(r.outputs.dims, r.outputs.n, probe, `${names[0]} output "${r.outputName}"`, { classAxis: options.classAxis, mask });
+    else if (i === 0) refuseSequenceOptions(options, r.outputs.n, r.outputs.k, `${names[0]} output "${r.outputName}"`);
     if (tokens) return tokenRowsOf(r.outputs, tokens, `${names[i]} output "${r.outputName}"`);
     return r.outputs;
   };

@@ -36,6 +36,7 @@ import type { CliIo } from '../context';
 import { inFlagWords } from '../flags';
 import { alignedRows, percent, summaryNumber } from '../format';
 import { inferenceOptions } from '../inference-options';
+import { type TokenGridFlags, addTokenGridOptions, tokenGridOptions } from '../token-options';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, sizeOption } from '../option-parsers';
 import { plural } from '../../util/plural';
@@ -76,7 +77,7 @@ export function parseDataSpecs(specs: string[], flag = '--data', command = 'comp
   return unnamed ?? named;
 }
 
-interface CompareFlags {
+interface CompareFlags extends TokenGridFlags {
   data: string[];
   dataB: string[];
   labels?: string;
@@ -100,9 +101,6 @@ interface CompareFlags {
   cacheSize?: number;
   cacheMax?: number;
   quiet?: boolean;
-  classAxis?: number;
-  mask?: string;
-  maskFile?: string;
   targets?: 'next';
   topk?: number;
   executionProvider?: string[];
@@ -116,7 +114,7 @@ function providerList(v: string, prev: string[] = []): string[] {
 }
 
 export function register(program: Command, io: CliIo): void {
-  program
+  const cmd = program
     .command('compare')
     .description('compare two ONNX models by their outputs on a probe set')
     .argument('<a>', 'first model (.onnx)')
@@ -138,10 +136,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--per-class', 'include the per-class breakdown without --top')
     .option('--json', 'print one JSON document')
     .option('--save-per-sample <FILE>', 'write the per-sample values (one float64 array per metric, length n) to a .npz file; sequence outputs: per counted token, with int32 sequence and position arrays')
-    .option('--force', 'overwrite the --save-per-sample file if it exists')
-    .option('--class-axis <AXIS>', 'outputs of rank >= 3: the class axis, counted with axis 0 = batch (default: the last; negative counts from the end)', integer('--class-axis'))
-    .option('--mask <NAME>', 'sequence outputs: the probe input holding the 0/1 mask (default: attention_mask when given)')
-    .option('--mask-file <FILE>', 'sequence outputs: a further 0/1 mask [n, sequence] from an array file, combined with the probe mask (both must be 1)')
+    .option('--force', 'overwrite the --save-per-sample file if it exists');
+  addTokenGridOptions(cmd)
     .addOption(new Option('--targets <WHICH>', "sequence outputs: 'next' scores next-token prediction (target at t = input_ids at t+1): cross-entropy, perplexity, RMS Δp").choices(['next']))
     .option('--topk <K>', 'sequence outputs: k of the top-k overlap (default 5)', positiveInteger('--topk'))
     .option('--execution-provider <NAMES>', 'onnxruntime execution providers in order of preference, comma-separated (default cpu; e.g. cuda,cpu)', providerList)
@@ -180,9 +176,7 @@ export function register(program: Command, io: CliIo): void {
           top: flags.top,
           perClass: flags.perClass || flags.top !== undefined,
           perSample: flags.savePerSample !== undefined,
-          classAxis: flags.classAxis,
-          mask: flags.mask,
-          maskFile: flags.maskFile,
+          ...tokenGridOptions(flags),
           targets: flags.targets,
           topk: flags.topk,
           executionProviders: flags.executionProvider,

@@ -16,11 +16,12 @@ import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { matrixNumber } from '../format';
+import { type TokenGridFlags, addTokenGridOptions, tokenGridOptions } from '../token-options';
 import { readCostMatrix } from '../cost-option';
 import { commaList, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, sizeOption } from '../option-parsers';
 import { plural } from '../../util/plural';
 
-export interface MatrixFlags {
+export interface MatrixFlags extends TokenGridFlags {
   data?: string;
   layers?: string;
   metric: string;
@@ -46,13 +47,14 @@ const distanceMeasures = (): string[] => FUNCTION_MEASURE_NAMES.filter((m) => !m
 
 /** Options `matrix` and `study` share. */
 export function addMatrixOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .argument('<models...>', 'ONNX models (at least 2), e.g. models/*.onnx, or outputs saved by `modeldiff outputs` (e.g. outputs/*.npy), or both')
     .option('--data <probe>', 'probe set (.npy, .npz, .safetensors or ONNX TensorProto .pb) every model is run on; needed for ONNX models, checked against saved outputs')
     .option('--layers <layer>', 'also CKA (linear) between every pair of models at this layer (a tensor name, node name or #k, as cka --list-layers shows)')
     .option('--metric <name>', `output distance measure (${distanceMeasures().join(', ')})`, 'js')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
-    .option('--output <name>', 'model output to compare, when a model has several')
+    .option('--output <name>', 'model output to compare, when a model has several');
+  return addTokenGridOptions(cmd)
     .option('--epsilon <x>', 'smooth both distributions, p ← (p + x) / (1 + k·x), before the measure; makes KL finite where a model gives a class probability 0 (0 = none)', nonNegativeNumber('--epsilon'))
     .option('--cost <file>', 'k × k cost matrix (one-array file, e.g. .npy) for --metric emd-cost')
     .addOption(
@@ -94,6 +96,7 @@ export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: Mat
     metric: flags.metric,
     outputs: flags.outputs,
     output: flags.output,
+    ...tokenGridOptions(flags),
     epsilon: flags.epsilon,
     cost: flags.cost === undefined ? undefined : readCostMatrix(flags.cost, io.cwd),
     costName: flags.cost,

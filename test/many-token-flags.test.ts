@@ -1,0 +1,196 @@
+/**
+ * matrix and study read sequence outputs as compare does: --mask-file narrows the probe's
+ * attention_mask, --mask names another probe input, --class-axis picks the class axis (a
+ * segmentation map [n, C, H, W] with --class-axis 1). Each matrix entry equals the pairwise
+ * compare under the same options; the segmentation entry also equals a float64 softmax/KL
+ * written in this test. Bad values are one line naming the flag or file, with nothing written.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+
+import { runCli } from '../lib/cli/main';
+import { compare } from '../lib/function/compare';
+import { readNpz } from '../lib/io/npz';
+import { writeNpy } from '../lib/io/npy';
+import { makeTensor } from '../lib/io/tensor';
+import { matrix } from '../lib/many/matrix';
+import { study } from '../lib/many/study';
+import { createRng } from '../lib/util/rng';
+import { captureIo } from './helpers/capture-io';
+import { buildModel } from './helpers/onnx-builder';
+
+const LM = path.join(__dirname, 'fixtures', 'lm');
+const TOKENS = path.join(LM, 'tokens.npz');
+const gpt2 = path.join(LM, 'gpt2.onnx');
+const int8 = path.join(LM, 'gpt2.int8.onnx');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-token-flags-'));
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
+// One output cache for the whole file: each model runs once, however many cases read it.
+const cacheDir = path.join(tmp, 'cache');
+const cached = { cacheDir };
+
+const attention = readNpz(TOKENS).attention_mask;
+const [N, T] = attention.shape;
+
+// A mask file that drops each sequence's first two positions; the tokens it leaves are counted
+// here from the probe's own attention_mask.
+const dropFirst = new Int32Array(N * T).fill(1);
+let keptTokens = 0;
+for (let s = 0; s < N; s++) {
+  dropFirst[s * T] = dropFirst[s * T + 1] = 0;
+  for (let p = 2; p < T; p++) keptTokens += Number(attention.data[s * T + p]);
+}
+const maskFile = path.join(tmp, 'drop-first.npy');
+writeNpy(maskFile, makeTensor(dropFirst, [N, T]));
+
+t.test('an LM matrix entry with a mask file is the pairwise compare with that mask', async (t) => {
+  const pair = await compare(gpt2, int8, { data: TOKENS, maskFile, metrics: ['kl'], ...cached, bootstrap: 0 });
+  t.equal(pair.rows, keptTokens, 'compare counts the tokens both masks keep');
+  const io = captureIo();
+  t.equal(await runCli(['matrix', gpt2, int8, '--data', TOKENS, '--mask-file', maskFile, '--metric', 'kl', '--weights', 'none', '--cache-dir', cacheDir, '--json'], io), 0, io.err);
+  const m = JSON.parse(io.out);
+  t.equal(m.probe.samples, keptTokens);
+  t.equal(m.probe.sequences, N);
+  t.ok(Math.abs(m.functional[0][1] - pair.metrics.kl!.mean) <= 1e-12 * pair.metrics.kl!.mean, `matrix ${m.functional[0][1]} = compare ${pair.metrics.kl!.mean}`);
+  const plain = await matrix([gpt2, int8], { data: TOKENS, metric: 'kl', weights: 'none', ...cached });
+  t.not(plain.functional[0][1], m.functional[0][1], 'the mask file changes the entry');
+
+  // study takes the same flags: its pair mean is the same number.
+  const sio = captureIo();
+  t.equal(await runCli(['study', gpt2, int8, '--data', TOKENS, '--mask-file', maskFile, '--metric', 'kl', '--weights', 'none', '--cache-dir', cacheDir, '--json'], sio), 0, sio.err);
+  const s = JSON.parse(sio.out);
+  t.ok(Math.abs(s.pairs[0].functional.mean - pair.metrics.kl!.mean) <= 1e-12 * pair.metrics.kl!.mean, 'study pair mean = compare');
+});
+
+t.test('mask names a probe input; mask false counts every position', async (t) => {
+  const byName = await matrix([gpt2, int8], { data: TOKENS, mask: 'attention_mask', metric: 'kl', weights: 'none', ...cached });
+  const byDefault = await compare(gpt2, int8, { data: TOKENS, metrics: ['kl'], ...cached, bootstrap: 0 });
+  t.equal(byName.probe.samples, byDefault.rows);
+  t.ok(Math.abs(byName.functional[0][1] - byDefault.metrics.kl!.mean) <= 1e-12 * byDefault.metrics.kl!.mean);
+  const all = await matrix([gpt2, int8], { data: TOKENS, metric: 'kl', weights: 'none', ...cached, mask: false });
+  t.equal(all.probe.samples, N * T, 'mask: false: every position is a row');
+  const allPair = await compare(gpt2, int8, { data: TOKENS, mask: false, metrics: ['kl'], ...cached, bootstrap: 0 });
+  t.ok(Math.abs(all.functional[0][1] - allPair.metrics.kl!.mean) <= 1e-12 * allPair.metrics.kl!.mean);
+  // A mask that is not 0/1 (the token ids) is refused, naming the input.
+  await t.rejects(matrix([gpt2, int8], { data: TOKENS, mask: 'input_ids', weights: 'none', ...cached }), { option: 'mask', message: /tokens\.npz:input_ids: mask values must be 0 or 1, found \d+ at sequence 0, position 0/ });
+});
+
+t.test('segmentation maps [n, C, H, W] with classAxis 1: matrix = compare = float64 reference', async (t) => {
+  const [n, C, H, W] = [5, 4, 3, 2];
+  const rng = createRng(11);
+  const x = Float32Array.from({ length: n * C * H * W }, () => rng.normal());
+  const scaleA = [1, -0.5, 2, 0.3];
+  const scaleB = [1.2, -0.4, 1.7, 0.5];
+  const shift = [0.1, 0, -0.2, 0.3];
+  const seg = (name: string, scale: number[], bias: number[]) => {
+    const file = path.join(tmp, `${name}.onnx`);
+    fs.writeFileSync(
+      file,
+      buildModel({
+        inputs: [{ name: 'x', shape: ['n', C, H, W] }],
+        outputs: [{ name: 'scores', shape: ['n', C, H, W] }],
+        initializers: [
+          { name: 's', dims: [1, C, 1, 1], data: scale },
+          { name: 'b', dims: [1, C, 1, 1], data: bias },
+        ],
+        nodes: [
+          { op: 'Mul', inputs: ['x', 's'], outputs: ['xs'] },
+          { op: 'Add', inputs: ['xs', 'b'], outputs: ['scores'] },
+        ],
+      }),
+    );
+    return file;
+  };
+  const a = seg('seg-a', scaleA, [0, 0, 0, 0]);
+  const b = seg('seg-b', scaleB, shift);
+  const probe = path.join(tmp, 'images.npy');
+  writeNpy(probe, makeTensor(x, [n, C, H, W]));
+
+  // KL(softmax_c(A) ‖ softmax_c(B)) at every pixel, in float64 from the float32 model inputs.
+  let sum = 0;
+  for (let s = 0; s < n; s++) {
+    for (let p = 0; p < H * W; p++) {
+      const la: number[] = [];
+      const lb: number[] = [];
+      for (let c = 0; c < C; c++) {
+        const v = x[(s * C + c) * H * W + p];
+        la.push(Math.fround(v * Math.fround(scaleA[c])));
+        lb.push(Math.fround(Math.fround(v * Math.fround(scaleB[c])) + Math.fround(shift[c])));
+      }
+      const lse = (l: number[]) => Math.max(...l) + Math.log(l.reduce((z, v) => z + Math.exp(v - Math.max(...l)), 0));
+      const [za, zb] = [lse(la), lse(lb)];
+      for (let c = 0; c < C; c++) sum += Math.exp(la[c] - za) * (la[c] - za - (lb[c] - zb));
+    }
+  }
+  const reference = sum / (n * H * W);
+
+  const pair = await compare(a, b, { data: probe, classAxis: 1, metrics: ['kl'], ...cached, bootstrap: 0 });
+  t.equal(pair.rows, n * H * W);
+  t.equal(pair.k, C);
+  t.ok(Math.abs(pair.metrics.kl!.mean - reference) <= 1e-6 * reference, `compare ${pair.metrics.kl!.mean} vs reference ${reference}`);
+  const io = captureIo();
+  t.equal(await runCli(['matrix', a, b, '--data', probe, '--class-axis', '1', '--metric', 'kl', '--weights', 'none', '--cache-dir', cacheDir, '--json'], io), 0, io.err);
+  const m = JSON.parse(io.out);
+  t.same([m.probe.samples, m.probe.classes, m.probe.sequences], [n * H * W, C, n]);
+  t.ok(Math.abs(m.functional[0][1] - pair.metrics.kl!.mean) <= 1e-12 * reference, `matrix ${m.functional[0][1]} = compare ${pair.metrics.kl!.mean}`);
+  const negative = await matrix([a, b], { data: probe, classAxis: -3, metric: 'kl', weights: 'none', ...cached });
+  t.equal(negative.functional[0][1], m.functional[0][1], 'axis -3 is axis 1');
+  // The default (last axis) reads W as the classes: a different number.
+  const last = await matrix([a, b], { data: probe, metric: 'kl', weights: 'none', ...cached });
+  t.equal(last.probe.classes, W);
+});
+
+t.test('bad values: one line naming the flag or file, nothing written', async (t) => {
+  const short = path.join(tmp, 'short.npy');
+  writeNpy(short, makeTensor(new Int32Array(N * (T - 1)).fill(1), [N, T - 1]));
+  const twos = new Int32Array(N * T).fill(1);
+  twos[T + 3] = 2;
+  const twosFile = path.join(tmp, 'twos.npy');
+  writeNpy(twosFile, makeTensor(twos, [N, T]));
+  const zoo = path.join(__dirname, '..', 'examples', 'digits');
+  const cases: Array<[string, string[], number, RegExp]> = [
+    ['class axis', ['--class-axis', '3'], 2, /--class-axis 3 is out of range for gpt2\.onnx output "logits" of shape \[N, 16, 256\]/],
+    ['class axis 0', ['--class-axis', '0'], 2, /--class-axis 0 is out of range/],
+    ['class axis not a number', ['--class-axis', 'last'], 2, /--class-axis/],
+    ['mask name', ['--mask', 'nope'], 2, /no input named "nope" \(its inputs: input_ids, attention_mask\).*--mask/],
+    ['mask values', ['--mask-file', twosFile], 2, /twos\.npy: mask values must be 0 or 1, found 2 at sequence 1, position 3 \(flag --mask-file\)/],
+    ['mask shape', ['--mask-file', short], 1, /short\.npy: the mask has shape \[6, 15\] but the token grid of gpt2\.onnx output "logits" is \[6, 16\].*\(flag --mask-file\)/],
+    ['missing mask file', ['--mask-file', path.join(tmp, 'none.npy')], 1, /none\.npy/],
+  ];
+  for (const command of ['matrix', 'study']) {
+    for (const [what, flags, code, message] of cases) {
+      const io = captureIo();
+      const report = path.join(tmp, `${command}-report.html`);
+      const extra = command === 'study' ? ['--report', report] : [];
+      t.equal(await runCli([command, gpt2, int8, '--data', TOKENS, '--weights', 'none', '--cache-dir', cacheDir, '-q', ...extra, ...flags], io), code, `${command} ${what}: exit ${code}`);
+      t.match(io.err, message, `${command} ${what}`);
+      t.equal(io.err.trim().split('\n').length, 1, `${command} ${what}: one line`);
+      t.equal(io.out, '', `${command} ${what}: nothing printed`);
+      t.notOk(fs.existsSync(report), `${command} ${what}: no report written`);
+    }
+  }
+  // Classifier outputs (one row per sample): the sequence-only flags are refused by name.
+  const mlp = [path.join(zoo, 'mlp_relu_seed0.onnx'), path.join(zoo, 'mlp_relu_seed1.onnx')];
+  const X = path.join(zoo, 'probe_x.npy');
+  const io = captureIo();
+  t.equal(await runCli(['matrix', ...mlp, '--data', X, '--weights', 'none', '--cache-dir', cacheDir, '--mask-file', maskFile], io), 2);
+  t.match(io.err, /^modeldiff: --mask-file applies to sequence outputs .*mlp_relu_seed0\.onnx output "\S+" has one row per sample, \[450, 10\]\n$/);
+  const axis = captureIo();
+  t.equal(await runCli(['matrix', ...mlp, '--data', X, '--weights', 'none', '--cache-dir', cacheDir, '--class-axis', '2'], axis), 2);
+  t.match(axis.err, /--class-axis 2 is out of range .*\[N, 10\]/);
+  t.equal((await matrix(mlp, { data: X, classAxis: -1, weights: 'none', ...cached })).probe.classes, 10, 'axis -1 of a classifier is its classes');
+  // Saved outputs without a probe set: a mask name has nowhere to come from.
+  await t.rejects(
+    matrix(
+      [
+        { name: 'a', outputs: { data: new Float32Array(12), n: 2, k: 3, dims: [2, 3] } },
+        { name: 'b', outputs: { data: new Float32Array(12), n: 2, k: 3, dims: [2, 3] } },
+      ],
+      { mask: 'attention_mask' },
+    ),
+    { option: 'mask', message: /no input named "attention_mask" \(no probe set was given\)/ },
+  );
+});
