@@ -80,6 +80,8 @@ struct Output {
     data = a.Data();
     ref = Napi::Persistent(a);
   }
+  // The caller's typed array (an `out` option), written in place and returned as it is.
+  explicit Output(Napi::TypedArrayOf<T> given) : ref(Napi::Persistent(given)), data(given.Data()) {}
   Napi::Value value() const { return ref.Value(); }
 };
 
@@ -143,6 +145,16 @@ class Args {
   template <typename T>
   T* array(const char* key, size_t length) {
     return array_of<T>(obj_.Get(key), key, length);
+  }
+
+  // The call's result array: the caller's typed array in field `key` when given (exactly
+  // `length` elements of type T; the kernel overwrites it, so one buffer serves many calls),
+  // else a new one.
+  template <typename T>
+  Output<T> output(const char* key, size_t length) {
+    if (!has(key)) return Output<T>(env_, length);
+    array_of<T>(obj_.Get(key), key, length);
+    return Output<T>(obj_.Get(key).As<Napi::TypedArrayOf<T>>());
   }
 
   // An array of Float32Array/Float64Array, each of `length` elements.

@@ -7,7 +7,7 @@
 //   sortKeys[Sync]({ layer, key })                -> Float64Array keys
 //   applyPermutation[Sync]({ layer, perm })       -> undefined              (in place)
 //   permuteUnitAxis[Sync]({ data, rows, units, block, perm }) -> undefined  (in place)
-//   matchingSimilarity[Sync]({ a, b, isa? })      -> Float64Array a.units x b.units
+//   matchingSimilarity[Sync]({ a, b, isa?, out? }) -> Float64Array a.units x b.units (out, if given)
 // lib/weights/kernels.ts checks values (permutations, matching shapes) before calling.
 #include <string>
 
@@ -113,7 +113,7 @@ struct MatchingSimilarity {
   modeldiff::Isa isa;
   Output<double> out;
   explicit MatchingSimilarity(Args& args)
-      : a(layer_of(args.object("a"))), b(layer_of(args.object("b"))), isa(args.isa()), out(args.env(), a.units * b.units) {
+      : a(layer_of(args.object("a"))), b(layer_of(args.object("b"))), isa(args.isa()), out(args.output<double>("out", a.units * b.units)) {
     // The kernel reads b's rows with a's length: unequal dimensions would read past b's arrays.
     if (b.fan_in != a.fan_in || b.out_rows != a.out_rows || b.block != a.block)
       args.fail("b.fanIn, b.outRows and b.block must equal a's");

@@ -314,6 +314,29 @@ t.test('matchingSimilarityAsync equals the sync result and rejects bad input', a
   await t.rejects(matchingSimilarityAsync(a, b, { isa: 'sse9' as never }), { code: 'INVALID_ARGUMENT', message: /isa 'sse9'/ });
 });
 
+t.test('matchingSimilarity writes into a given out buffer, reused across shapes', async (t) => {
+  const rng = createRng(33);
+  const out = new Float64Array(13 * 11).fill(NaN);
+  const a = randomLayer(rng, 13, 17, 9, 2);
+  const b = randomLayer(rng, 11, 17, 9, 2);
+  const C = matchingSimilarity(a, b, { out });
+  t.equal(C, out, 'the result is the buffer given');
+  t.ok(maxRelDiff(out, naiveSimilarity(a, b)) < 1e-12, 'the naive loop');
+  t.same(out, matchingSimilarity(a, b), 'equal to a fresh result, bit for bit');
+  // A smaller group through a view of the same memory: every entry is overwritten.
+  const small = [randomLayer(rng, 5, 3, 2, 1), randomLayer(rng, 5, 3, 2, 1)];
+  const view = out.subarray(0, 25).fill(NaN);
+  t.equal(matchingSimilarity(small[0], small[1], { out: view }), view);
+  t.ok(maxRelDiff(view, naiveSimilarity(small[0], small[1])) < 1e-12, 'no entry left from before');
+  t.same(view, matchingSimilarity(small[0], small[1]));
+  t.equal(await matchingSimilarityAsync(a, b, { out }), out, 'the async form too');
+  t.same(out, C);
+  const err = (message: RegExp) => ({ name: 'ModeldiffError', code: 'INVALID_ARGUMENT', option: 'out', message });
+  t.throws(() => matchingSimilarity(a, b, { out: new Float64Array(13 * 11 - 1) }), err(/^matchingSimilarity: out has 142 elements, expected a\.units × b\.units = 13 × 11 = 143$/));
+  t.throws(() => matchingSimilarity(a, b, { out: new Float32Array(143) as never }), err(/out must be a Float64Array of a\.units × b\.units = 143 elements/));
+  await t.rejects(matchingSimilarityAsync(a, b, { out: new Float64Array(1) }), err(/^matchingSimilarityAsync: out has 1 elements/));
+});
+
 t.test('weight matching recovers a permutation of the hidden units', async (t) => {
   const rng = createRng(27);
   const a = randomLayer(rng, 32, 10, 6, 1);

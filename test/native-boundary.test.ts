@@ -78,6 +78,11 @@ t.test('the binding checks types and buffer sizes, in both forms', async (t) => 
     code: 'SHAPE_MISMATCH',
     message: /^matchingSimilarity: b\.bin has 3 elements, expected 2$/,
   });
+  t.throws(() => native.matchingSimilaritySync({ a: layer, b: layer, out: new Float64Array(3) }), {
+    code: 'SHAPE_MISMATCH',
+    message: /^matchingSimilarity: out has 3 elements, expected 4$/,
+  });
+  t.throws(() => native.matchingSimilaritySync({ a: layer, b: layer, out: new Int32Array(4) as never }), { code: 'INVALID_ARGUMENT', message: /^matchingSimilarity: out must be a Float64Array$/ });
   t.throws(() => native.applyPermutationSync({ layer, perm: Int32Array.from([1, 1]) }), { code: 'INVALID_ARGUMENT', message: /not a permutation/ });
   // b is read with a's row length: the binding refuses unequal dimensions (a buffer-size check).
   const wide = { ...layer, fanIn: 2, win: new Float64Array(4) };

@@ -235,8 +235,12 @@ export function permuteUnitAxis(data: Float64Array, rows: number, units: number,
  * must agree in fanIn, outRows and block; apply the neighbouring layers'
  * permutations to B first. Maximize it with
  * `linearSumAssignment(C, a.units, b.units, { maximize: true })`.
+ *
+ * `options.out`: a Float64Array of exactly a.units × b.units elements to write C into (it is
+ * overwritten and returned), so that a caller matching many groups reuses one buffer instead
+ * of allocating a new matrix per call (8·units² bytes: 134 MB at 4096 units).
  */
-export function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: { isa?: Isa } = {}): Float64Array {
+export function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: MatchingSimilarityOptions = {}): Float64Array {
   return callNativeSync('matchingSimilarity', matchingArgs('matchingSimilarity', a, b, options), { what: 'matchingSimilarity' });
 }
 
@@ -245,16 +249,28 @@ export function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: { 
  * the event loop). Same result bit for bit. The layers' arrays are read in
  * place: do not modify them until the promise settles.
  */
-export async function matchingSimilarityAsync(a: LayerWeights, b: LayerWeights, options: { isa?: Isa } = {}): Promise<Float64Array> {
+export async function matchingSimilarityAsync(a: LayerWeights, b: LayerWeights, options: MatchingSimilarityOptions = {}): Promise<Float64Array> {
   return callNative('matchingSimilarity', matchingArgs('matchingSimilarityAsync', a, b, options), { what: 'matchingSimilarityAsync' });
 }
 
-function matchingArgs(fn: string, a: LayerWeights, b: LayerWeights, options: { isa?: Isa }) {
+export interface MatchingSimilarityOptions {
+  /** SIMD path (default: the active one); every path gives the same result. */
+  isa?: Isa;
+  /** Where to write the a.units × b.units result (overwritten and returned); default a new array. */
+  out?: Float64Array;
+}
+
+function matchingArgs(fn: string, a: LayerWeights, b: LayerWeights, options: MatchingSimilarityOptions) {
   const argsA = layerArgs(fn, a, 'a');
   const argsB = layerArgs(fn, b, 'b');
   checkKernelOptions({ isa: options.isa }, fn);
   for (const k of ['fanIn', 'outRows', 'block'] as const) {
     check(a[k] === b[k], 'INVALID_ARGUMENT', `${fn}: a.${k} (${a[k]}) differs from b.${k} (${b[k]})`);
   }
-  return { a: argsA, b: argsB, isa: options.isa };
+  const { out } = options;
+  if (out === undefined) return { a: argsA, b: argsB, isa: options.isa };
+  const size = a.units * b.units;
+  check(out instanceof Float64Array, 'INVALID_ARGUMENT', `${fn}: out must be a Float64Array of a.units × b.units = ${size} elements`, 'out');
+  check(out.length === size, 'INVALID_ARGUMENT', `${fn}: out has ${out.length} elements, expected a.units × b.units = ${a.units} × ${b.units} = ${size}`, 'out');
+  return { a: argsA, b: argsB, isa: options.isa, out };
 }
