@@ -76,6 +76,10 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
   let sweeps = 0;
   let converged = b.hidden.length === 0;
   let stopped: MatchingResult['stopped'] = 'fixed-point';
+  // One similarity buffer for every group and sweep, sized for the widest group (8·units² bytes:
+  // 134 MB at 4096 units), instead of a new matrix per group that lives until a collection.
+  const widest = Math.max(0, ...b.hidden.map((id) => b.groups[id].units));
+  const similarity = new Float64Array(widest * widest);
   while (!converged && sweeps < maxSweeps) {
     sweeps++;
     let changed = false;
@@ -83,7 +87,8 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
       const va = groupView(a, id).view;
       const gb = groupView(b, id);
       const n = va.units;
-      const C = matchingSimilarity(va, gb.view);
+      // The assignment has settled before the next group writes the buffer (it is awaited).
+      const C = matchingSimilarity(va, gb.view, { out: similarity.subarray(0, n * n) });
       let current = 0;
       for (let i = 0; i < n; i++) current += C[i * n + i];
       const { rowToCol, total } = await linearSumAssignment(C, n, n, { maximize: true });
