@@ -17,10 +17,10 @@ import { type TokenLayout, tokenLayout, tokenRowsOf } from './token-rows';
 import { type OpenTokenMask, type TokenMaskOptions, openTokenMask, refuseSequenceOptions } from '../function/token-mask';
 import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
-import { weightMatrices } from './weights';
 import type { Matrix } from '../matrix';
 import type { RepresentationMeasureName } from '../represent/similarity';
 import { type RepresentationMatrices, representationMatrices } from '../views/representations';
+import { weightMatrices } from '../views/weights';
 
 /**
  * A model: an ONNX file, saved outputs (an array file from `modeldiff outputs`, with its .json
@@ -267,7 +267,6 @@ export async function weightsFor(prep: Prepared, options: MatrixOptions): Promis
   }
   return weightMatrices(prep.paths as string[], requested, {
     seed: options.seed ?? 0,
-    names: prep.names,
     onProgress: (d, t) => options.onProgress?.('weights', d, t),
   });
 }

@@ -9,8 +9,9 @@ import type { MantelResult } from './correlation';
 import type { Point2 } from './embedding';
 import type { RepresentationMatrices } from '../views/representations';
 
-export type WeightMethod = 'raw' | 'canonical' | 'aligned';
-export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'aligned'];
+import type { WeightMethod } from '../views/weights';
+
+export { WEIGHT_METHODS, type WeightMethod } from '../views/weights';
 
 export interface WeightMatrices {
   /** Methods requested; a method that could not be computed is listed in `skipped`. */

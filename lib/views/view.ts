@@ -2,10 +2,11 @@
  * The two-stage contract every view of a model follows: `prepare` does the per-model work once
  * (run the probe, read the layer, build the network), `pair` compares two prepared models. A
  * workflow over two models is prepare, prepare, pair; over N models it is N prepares and one
- * pair per pair of models (`pairMatrix`), never N² prepares.
+ * pair per pair of models (`pairMatrix`), never N² prepares. A prepare with nothing to wait
+ * for may return its result directly (the weights view reads and builds synchronously).
  */
 export interface View<Model, Context, Prepared, Result> {
-  prepare(model: Model, context: Context): Promise<Prepared>;
+  prepare(model: Model, context: Context): Prepared | Promise<Prepared>;
   pair(a: Prepared, b: Prepared, context: Context): Promise<Result>;
 }
 

@@ -1,0 +1,314 @@
+/**
+ * The weights view: prepare = one model's network graph (BatchNorm folded), its symmetry
+ * groups, scale/sign-normalized once in place (the canonical form before sorting) with the
+ * alignment inputs (unit factors, canonical orders); pair = the raw, canonical and aligned
+ * distances between two prepared models. `weightDistance` is prepare, prepare, pair;
+ * `weightMatrices` pairs N prepared models (pairMatrix), so each network is built once
+ * either way — never once per method or per pair.
+ *
+ * Canonical distances need each network sorted by the key: the normalized network is sorted
+ * in place, measured and put back exactly (permutations only move values), so it needs no
+ * copy beside the network aligned later.
+ */
+import { ModeldiffError, check } from '../errors';
+import { type OnnxModel, type OnnxSource, encodeOnnx, readOnnx } from '../io/onnx';
+import { type PreparedNetwork, prepareAlignment } from '../weights/aligned';
+import { type AlignOptions, type AlignSettings, type AlignmentInfo, type HiddenLayerInfo, alignNetworks, alignSettings, describeHidden, identityAlignment } from '../weights/alignment';
+import { checkSameArchitecture, initializerPairs, networkPairs } from '../weights/architecture';
+import { canonicalOrder } from '../weights/canonical-order';
+import { type WeightDistanceSummary, weightDistances } from '../weights/distance';
+import { buildNetwork } from '../weights/graph';
+import { type SortKey, applyPermutation } from '../weights/kernels';
+import { type Network, cloneNetwork } from '../weights/network';
+import { canonicalizeNetwork, normalizeNetwork } from '../weights/symmetry';
+import { groupView } from '../weights/views';
+import { writeNetwork } from '../weights/writeback';
+import type { WeightMatrices } from '../many/types';
+import { type View, pairMatrix } from './view';
+
+export type WeightMethod = 'raw' | 'canonical' | 'aligned';
+export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'aligned'];
+export const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
+
+export interface WeightDistanceOptions extends AlignOptions {
+  /** Default: all three (raw is then skipped, with a note, if the initializers do not correspond). */
+  methods?: WeightMethod[];
+  /** Canonical sort key. Default 'out-norm'. */
+  sortKey?: SortKey;
+}
+
+export interface WeightDistanceResult {
+  a: string;
+  b: string;
+  raw?: WeightDistanceSummary;
+  canonical?: WeightDistanceSummary;
+  aligned?: WeightDistanceSummary;
+  alignment?: AlignmentInfo;
+  /** The hidden layers found in A and the symmetry each has (when canonical or aligned ran). */
+  hidden?: HiddenLayerInfo[];
+  /** Why a default method was skipped (raw needs the same initializer names and shapes). */
+  notes?: string[];
+  /** The rewritten B models, for writeback (ONNX bytes). */
+  models: { canonical?: Uint8Array; aligned?: Uint8Array };
+}
+
+export interface WeightsContext {
+  methods: readonly WeightMethod[];
+  sortKey?: SortKey;
+  /** normalize, data and onSweep of the alignment. */
+  align: AlignOptions;
+  /** The checked alignment settings, when aligned is among the methods. */
+  settings?: AlignSettings;
+  /** Raw failing on initializers that do not correspond is a note, not an error (the methods were defaulted). */
+  rawOptional: boolean;
+  /**
+   * A pair may consume its prepared models (B's network is permuted in place by the
+   * alignment): a two-model workflow. Off when each prepared model is paired many times.
+   */
+  consume: boolean;
+}
+
+export interface PreparedWeights {
+  model: OnnxModel;
+  /** The network (canonical or aligned asked for): normalized in place when it has hidden units. */
+  network?: Network;
+  /** The normalized network canonical distances sort and measure: `network`, or a copy when alignment does not normalize. */
+  canonical?: Network;
+  alignment?: PreparedNetwork;
+}
+
+/** The view's context from weightDistance's options, checked before any model is read. */
+export function weightsContext(options: WeightDistanceOptions, consume: boolean): WeightsContext {
+  const methods = options.methods ?? [...WEIGHT_METHODS];
+  for (const m of methods) check(WEIGHT_METHODS.includes(m), 'INVALID_ARGUMENT', `unknown weight method "${m}" (raw, canonical, aligned)`);
+  if (options.sortKey !== undefined) check(SORT_KEYS.includes(options.sortKey), 'INVALID_ARGUMENT', `unknown sort key "${options.sortKey}" (${SORT_KEYS.join(', ')})`);
+  const settings = methods.includes('aligned') ? alignSettings(options) : undefined;
+  return { methods, sortKey: options.sortKey, align: options, settings, rawOptional: options.methods === undefined, consume };
+}
+
+export const weightsView = {
+  /** Synchronous: a caller that awaits nothing before pairing reads raw pairs before its first await. */
+  prepare(source: OnnxSource, context: WeightsContext): PreparedWeights {
+    const model = readOnnx(source);
+    const canonical = context.methods.includes('canonical');
+    if (!canonical && !context.settings) return { model };
+    const network = buildNetwork(model);
+    if (network.hidden.length === 0) return { model, network };
+    const normalize = context.align.normalize ?? true;
+    if (!context.settings) {
+      normalizeNetwork(network);
+      return { model, network, canonical: network };
+    }
+    let copy: Network | undefined;
+    if (canonical && !normalize) {
+      copy = cloneNetwork(network);
+      normalizeNetwork(copy);
+    }
+    // Normalized in place (own); with several pairs B must not be permuted in place.
+    const prepared = prepareAlignment(network, normalize, true);
+    return { model, network, canonical: canonical ? (copy ?? network) : undefined, alignment: context.consume ? prepared : { ...prepared, own: false } };
+  },
+
+  async pair(a: PreparedWeights, b: PreparedWeights, context: WeightsContext): Promise<WeightDistanceResult> {
+    const { methods, settings } = context;
+    const [ma, mb] = [a.model, b.model];
+    const result: WeightDistanceResult = { a: ma.label, b: mb.label, models: {} };
+    if (methods.includes('raw')) {
+      try {
+        result.raw = weightDistances(initializerPairs(ma, mb));
+      } catch (e) {
+        // Asked for by default only: models whose initializers differ (e.g. one with BatchNorm folded)
+        // can still be compared layer by layer.
+        if (!context.rawOptional || !(e instanceof ModeldiffError) || e.code !== 'ARCHITECTURE_MISMATCH') throw e;
+        result.notes = [`raw: skipped, ${e.message}`];
+      }
+    }
+    const canonical = methods.includes('canonical');
+    if (!canonical && !settings) return result;
+    const [na, nb] = [a.network as Network, b.network as Network];
+    checkSameArchitecture(na, nb);
+    result.hidden = describeHidden(na);
+    if (na.hidden.length === 0) {
+      // Nothing to permute or rescale (a logistic regression): canonical and aligned are raw, never
+      // the empty sum over layers a LinearClassifier's attribute weights would give.
+      const raw = result.raw ?? weightDistances(initializerPairs(ma, mb));
+      if (canonical) result.canonical = raw;
+      if (canonical) lazyModel(result.models, 'canonical', () => encodeOnnx(writeNetwork(nb)));
+      if (settings) {
+        const identity = identityAlignment(nb, context.align, settings, raw);
+        result.aligned = identity.aligned;
+        result.alignment = identity.info;
+        lazyModel(result.models, 'aligned', () => encodeOnnx(writeNetwork(identity.network)));
+      }
+      (result.notes ??= []).push(`${[canonical && 'canonical', settings && 'aligned'].filter(Boolean).join(' and ')}: ${ma.label} has no hidden units to permute or rescale, so ${canonical && settings ? 'both are' : 'it is'} the raw distance`);
+      return result;
+    }
+    if (canonical) {
+      result.canonical = canonicalDistance(a.canonical as Network, b.canonical as Network, context.sortKey);
+      // Rebuilt when asked for (deterministic, so the same bytes), instead of keeping a sorted copy of B.
+      lazyModel(result.models, 'canonical', () => {
+        const net = buildNetwork(mb);
+        canonicalizeNetwork(net, context.sortKey);
+        return encodeOnnx(writeNetwork(net));
+      });
+    }
+    if (settings) {
+      const { aligned, info, network } = await alignNetworks(a.alignment as PreparedNetwork, b.alignment as PreparedNetwork, context.align, settings);
+      result.aligned = aligned;
+      result.alignment = info;
+      lazyModel(result.models, 'aligned', () => encodeOnnx(writeNetwork(network)));
+    }
+    return result;
+  },
+} satisfies View<OnnxSource, WeightsContext, PreparedWeights, WeightDistanceResult>;
+
+/**
+ * The distance between the canonical forms of two normalized networks: each is sorted in
+ * place by `key` (group by group in forward order, as canonicalizeNetwork sorts), measured,
+ * and put back.
+ */
+function canonicalDistance(a: Network, b: Network, key: SortKey | undefined): WeightDistanceSummary {
+  const restore = [sortUnits(a, key), sortUnits(b, key)];
+  try {
+    return weightDistances(networkPairs(a, b));
+  } finally {
+    for (const r of restore) r();
+  }
+}
+
+/** Sorts every hidden group of `net` into its canonical order; returns what puts it back. */
+function sortUnits(net: Network, key: SortKey | undefined): () => void {
+  const applied: Array<[number, Int32Array]> = [];
+  const reorder = (id: number, perm: Int32Array) => {
+    const { view, commit } = groupView(net, id);
+    applyPermutation(view, perm);
+    commit(perm);
+  };
+  for (const id of net.hidden) {
+    const { view, commit } = groupView(net, id);
+    const perm = canonicalOrder(view, key);
+    applyPermutation(view, perm);
+    commit(perm);
+    applied.push([id, perm]);
+  }
+  return () => {
+    for (const [id, perm] of applied.reverse()) {
+      const inverse = new Int32Array(perm.length);
+      perm.forEach((old, i) => (inverse[old] = i));
+      reorder(id, inverse);
+    }
+  };
+}
+
+/**
+ * `models[key]` as bytes made when first read (then kept): a rewritten model costs its
+ * encoding (about the model's size, twice while it is built) only when it is asked for.
+ */
+function lazyModel(models: WeightDistanceResult['models'], key: 'canonical' | 'aligned', make: () => Uint8Array): void {
+  let bytes: Uint8Array | undefined;
+  let maker: (() => Uint8Array) | undefined = make;
+  Object.defineProperty(models, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      if (maker) {
+        bytes = maker();
+        maker = undefined; // what it held (a network) can go
+      }
+      return bytes;
+    },
+  });
+}
+
+/** Written into the JSON next to the matrices: what row and column mean for each method. */
+export const WEIGHT_DEFINITIONS: Record<WeightMethod, string> = {
+  raw: 'L2 distance between the initializers as stored, matched by name; symmetric.',
+  canonical: 'L2 distance between the two models each put in canonical form on its own (BatchNorm folded, scale/sign normalized, units sorted by out-norm); symmetric.',
+  aligned:
+    "L2 distance in model i's frame after aligning model j to model i (weight matching with the seed), as `modeldiff weights i j` reports it; " +
+    'not symmetric: aligned[i][j] aligns column j to row i. Correlations, plots and pair records use (aligned[i][j] + aligned[j][i]) / 2.',
+};
+
+export interface WeightMatrixOptions {
+  seed: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Errors that mean "these models have no common weight space": the method is skipped with the reason. */
+const SKIPPABLE = new Set(['ARCHITECTURE_MISMATCH', 'UNSUPPORTED_GRAPH']);
+
+/** One unordered pair's L2 distances; aligned in both frames ([B to A, A to B]). */
+interface PairDistances {
+  raw?: number;
+  canonical?: number;
+  aligned?: [number, number];
+}
+
+/**
+ * Weight distance matrices (raw, canonical, aligned L2) over N model files through the
+ * weights view: N prepares and one pair per unordered pair, aligned in both frames, so
+ * every entry is the number `weightDistance(models[i], models[j])` reports
+ * (aligned[i][j] aligns model j to model i and is not symmetric).
+ *
+ * The matrices only mean something when the models share an architecture; if they do not
+ * (or a graph's symmetries cannot be derived), those methods are skipped with the reason
+ * and the functional results stand.
+ */
+export async function weightMatrices(paths: readonly string[], methods: readonly WeightMethod[], options: WeightMatrixOptions): Promise<WeightMatrices> {
+  const context = weightsContext({ methods: [...methods], seed: options.seed }, false);
+  context.rawOptional = false;
+  // Raw needs matching initializer names and shapes only; the other two need networks of one
+  // architecture. A failure of either drops just those methods (networks' reason first).
+  const reasons = { networks: '', raw: '' };
+  const skip = (which: 'networks' | 'raw', err: unknown) => {
+    if (!(err instanceof ModeldiffError && SKIPPABLE.has(err.code))) throw err;
+    const dropped = (which === 'raw' ? (['raw'] as const) : (['canonical', 'aligned'] as const)).filter((m) => context.methods.includes(m));
+    reasons[which] = `${dropped.join(' and ')} skipped: ${err.message}`;
+    context.methods = context.methods.filter((m) => !dropped.includes(m));
+    if (!context.methods.includes('aligned')) context.settings = undefined;
+  };
+  let first: PreparedWeights | undefined;
+  const view: View<string, WeightsContext, PreparedWeights, PairDistances> = {
+    prepare(file, ctx) {
+      let prepared: PreparedWeights;
+      try {
+        prepared = weightsView.prepare(file, ctx);
+        if (first?.network && prepared.network) checkSameArchitecture(first.network, prepared.network);
+      } catch (err) {
+        if (!ctx.methods.some((m) => m !== 'raw')) throw err;
+        skip('networks', err);
+        prepared = weightsView.prepare(file, ctx);
+      }
+      first ??= prepared;
+      if (ctx.methods.includes('raw')) {
+        try {
+          initializerPairs(first.model, prepared.model);
+        } catch (err) {
+          skip('raw', err);
+        }
+      }
+      return prepared;
+    },
+    async pair(a, b, ctx) {
+      const ab = await weightsView.pair(a, b, ctx);
+      const ba = ctx.settings ? await weightsView.pair(b, a, { ...ctx, methods: ['aligned'] }) : undefined;
+      return { raw: ab.raw?.l2, canonical: ab.canonical?.l2, aligned: ab.aligned && ba?.aligned ? [ab.aligned.l2, ba.aligned.l2] : undefined };
+    },
+  };
+  const pairs = await pairMatrix(view, paths, context, { symmetric: true, onProgress: options.onProgress });
+  const active = methods.filter((m) => context.methods.includes(m));
+  const out: WeightMatrices = { methods: [...methods] };
+  for (const m of active) {
+    out[m] = pairs.map((row, i) =>
+      row.map((r, j) => {
+        if (r === null) return 0; // a model against itself
+        if (m === 'aligned') return (r.aligned as [number, number])[i < j ? 0 : 1];
+        return r[m] as number;
+      }),
+    );
+  }
+  if (active.length) out.definitions = Object.fromEntries(active.map((m) => [m, WEIGHT_DEFINITIONS[m]]));
+  const skipped = [reasons.networks, reasons.raw].filter(Boolean);
+  if (skipped.length) out.skipped = skipped.join('; ');
+  return out;
+}

@@ -1,0 +1,181 @@
+/**
+ * Aligning B to A on prepared networks, with the settings and the report `weightDistance` and
+ * `align` give: the options and their checks (alignSettings), the matcher they choose (weight
+ * matching from the canonical correspondence or from activation matching, or activation
+ * matching alone), and what the alignment found (AlignmentInfo). The networks come prepared
+ * by the weights view (lib/views/weights.ts): normalized once, per model.
+ */
+import { ModeldiffError, check } from '../errors';
+import type { HiddenInput } from '../infer/hidden';
+import { type OnnxModel, checkProbeFitsInput, graphOf } from '../io/onnx';
+import { readArray } from '../io/array-file';
+import { type Tensor, convertTensor } from '../io/tensor';
+import { activationMatching } from './activation-matching';
+import type { WeightDistanceSummary } from './distance';
+import { type Matcher, type PreparedNetwork, alignPrepared, byActivationsThenWeights, byWeights } from './aligned';
+import { type Network, type SymmetryKind, symmetryOf } from './network';
+
+/** Probe data for activation matching: a one-array file path (.npy, .safetensors, .pb, ...) or a tensor (fed to the model's only input). */
+export type AlignProbe = string | Tensor;
+
+export interface AlignOptions {
+  /** 'weights' (default): weight matching; 'activations': correlation of hidden activations on `data`. */
+  align?: 'weights' | 'activations';
+  data?: AlignProbe;
+  /**
+   * Where weight matching starts: 'canonical' (default), B's units put in A's canonical order;
+   * 'activations', activation matching's permutation on `data` (needs `data`).
+   */
+  start?: 'canonical' | 'activations';
+  /** Seed for weight matching's layer order. Default 0. */
+  seed?: number;
+  /** Weight matching's sweep limit. Default 100. */
+  maxSweeps?: number;
+  /** Weight matching stops once a sweep improves its objective by at most this fraction (default 0: at a fixed point). */
+  tol?: number;
+  /** Weight matching's progress: called after each sweep with its number and objective. */
+  onSweep?: (sweep: number, objective: number) => void;
+  /**
+   * Scale/sign-normalize both models before matching (default true). Off,
+   * only permutations are searched: a rescaled copy then stays far away.
+   */
+  normalize?: boolean;
+}
+
+export interface AlignmentInfo {
+  method: 'weights' | 'activations';
+  /** Weight matching's starting point (see {@link AlignOptions.start}); absent for activation matching. */
+  start?: 'canonical' | 'activations';
+  /** Weight matching: sweeps over the layers; activation matching: 1. */
+  iterations: number;
+  /**
+   * Weight matching's objective, Σ over layers of ⟨A, B⟩ between the normalized networks, at
+   * its start and after each sweep (iterations + 1 values, never decreasing); absent for
+   * activation matching.
+   */
+  objective?: number[];
+  converged: boolean;
+  seed: number;
+  /** Whether scale/sign normalization ran before matching. */
+  normalized: boolean;
+  /** Hidden layers as [tensor read by the next layer, permutation of B's units (new i = old perm[i])]. */
+  permutations: Record<string, number[]>;
+  /** 'identity' when B as it is was already closer to A than the matched B (then it is kept). */
+  kept: 'matched' | 'identity';
+  /**
+   * Distance before matching, in the same scale-normalized frame the aligned
+   * distance is measured in (so `aligned.l2 <= unaligned.l2` always holds).
+   */
+  unaligned: { l2: number; relative: number; cosine: number };
+}
+
+export interface HiddenLayerInfo {
+  /** The tensor the next layer reads. */
+  tensor: string;
+  units: number;
+  symmetry: SymmetryKind;
+  /** Weight initializers writing these units (several for a residual stream). */
+  producers: string[];
+  /** A BatchNormalization (or a per-channel Mul/Add after the layer) was folded into a producer. */
+  batchNormFolded: boolean;
+}
+
+/** What the graph analysis found, for the result and the text output. */
+export function describeHidden(net: Network): HiddenLayerInfo[] {
+  return net.hidden.map((id) => {
+    const g = net.groups[id];
+    const producers = g.producers.map((p) => net.layers[p]);
+    return {
+      tensor: g.tensor ?? String(id),
+      units: g.units,
+      symmetry: symmetryOf(g.caps),
+      producers: producers.map((l) => l.weightName),
+      batchNormFolded: producers.some((l) => (l.folded?.length ?? 0) > 0),
+    };
+  });
+}
+
+/** The checked alignment settings with their defaults (alignSettings). */
+export interface AlignSettings {
+  method: 'weights' | 'activations';
+  seed: number;
+  maxSweeps: number;
+  tol: number;
+  start: 'canonical' | 'activations';
+}
+
+/** The alignment settings with their defaults, checked before any model is read or rewritten. */
+export function alignSettings(options: AlignOptions): AlignSettings {
+  const method = options.align ?? 'weights';
+  check(method === 'weights' || method === 'activations', 'INVALID_ARGUMENT', `unknown alignment "${method}" (weights, activations)`);
+  const seed = options.seed ?? 0;
+  check(Number.isInteger(seed), 'INVALID_ARGUMENT', `seed must be an integer, got ${seed}`);
+  const maxSweeps = options.maxSweeps ?? 100;
+  check(Number.isInteger(maxSweeps) && maxSweeps >= 1, 'INVALID_ARGUMENT', `maxSweeps must be a positive integer, got ${maxSweeps}`);
+  const tol = options.tol ?? 0;
+  check(typeof tol === 'number' && tol >= 0 && Number.isFinite(tol), 'INVALID_ARGUMENT', `tol must be a finite number >= 0, got ${String(tol)}`);
+  const start = options.start ?? 'canonical';
+  if (start !== 'canonical' && start !== 'activations') {
+    throw new ModeldiffError('INVALID_ARGUMENT', `unknown matching start "${String(start)}" (canonical, activations)`, { option: 'start' });
+  }
+  if (method === 'weights' && start === 'activations' && options.data === undefined) {
+    throw new ModeldiffError('INVALID_ARGUMENT', 'a weight-matching start from activations needs probe data', { option: 'data' });
+  }
+  return { method, seed, maxSweeps, tol, start };
+}
+
+/** B kept as it is, at the raw distance: networks without hidden units have nothing to align. */
+export function identityAlignment(nb: Network, options: AlignOptions, settings: AlignSettings, raw: WeightDistanceSummary) {
+  const unaligned = { l2: raw.l2, relative: raw.relative, cosine: raw.cosine };
+  const info: AlignmentInfo = { method: settings.method, iterations: 0, converged: true, seed: settings.seed, normalized: options.normalize ?? true, permutations: {}, kept: 'identity', unaligned };
+  return { aligned: raw, info, network: nb };
+}
+
+/** B matched to A, both prepared (prepareAlignment) with `options.normalize`. */
+export async function alignNetworks(pa: PreparedNetwork, pb: PreparedNetwork, options: AlignOptions, settings: AlignSettings) {
+  const { method, seed, maxSweeps, tol, start } = settings;
+  const model = pa.normalized.model;
+  let matcher: Matcher;
+  if (method === 'weights') {
+    const matching = { seed, maxSweeps, tol, onSweep: options.onSweep };
+    matcher = start === 'activations' ? byActivationsThenWeights(probeInput(model, options.data!), matching) : byWeights(matching);
+  } else {
+    if (options.data === undefined) throw new ModeldiffError('INVALID_ARGUMENT', 'activation matching needs probe data', { option: 'data' });
+    const input = probeInput(model, options.data);
+    matcher = async (a, b) => ({ perms: (await activationMatching(a, b, input)).perms, iterations: 1, converged: true });
+  }
+  const r = await alignPrepared(pa, pb, matcher);
+  const nb = pb.normalized;
+  const permutations: Record<string, number[]> = {};
+  for (const id of nb.hidden) permutations[nb.groups[id].tensor ?? String(id)] = Array.from(r.perms.get(id) ?? []);
+  const unaligned = { l2: r.unaligned.l2, relative: r.unaligned.relative, cosine: r.unaligned.cosine };
+  const info: AlignmentInfo = {
+    method,
+    ...(method === 'weights' ? { start } : {}),
+    iterations: r.iterations,
+    converged: r.converged,
+    ...(method === 'weights' ? { objective: r.objective } : {}),
+    seed,
+    normalized: options.normalize ?? true,
+    permutations,
+    kept: r.kept,
+    unaligned,
+  };
+  return { aligned: r.distance, info, network: r.network };
+}
+
+function probeInput(model: OnnxModel, data: AlignProbe): HiddenInput {
+  const tensor = typeof data === 'string' ? readArray(data) : data;
+  const label = typeof data === 'string' ? data : 'probe data';
+  const graph = graphOf(model);
+  const inits = new Set(graph.initializer.map((t) => t.name));
+  const inputs = graph.input.filter((i) => !inits.has(i.name));
+  if (inputs.length !== 1) throw new ModeldiffError('MODEL_INPUT', `${model.label}: activation matching needs a single-input model, it has ${inputs.length}`);
+  const name = inputs[0].name ?? '';
+  const f32 = convertTensor(tensor, 'float32', name).tensor;
+  check(f32.shape.length >= 1, 'MODEL_INPUT', `${label}: probe data must have a batch axis`);
+  checkProbeFitsInput(model, name, f32.shape, label);
+  // One sample gives every unit zero variance: all correlations vanish and the "matching" is arbitrary.
+  check(f32.shape[0] >= 2, 'INVALID_ARGUMENT', `${label}: activation matching correlates hidden units over the probe samples and needs at least 2, got ${f32.shape[0]}`);
+  return { name, data: f32.data as Float32Array, dims: f32.shape };
+}
