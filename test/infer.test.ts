@@ -530,6 +530,29 @@ t.test('cache writer: complete entries only; whole-entry helpers', async (t) => 
   t.match(e.message, /output cache entry became unreadable: cache entry shrank/);
 });
 
+t.test('a streamed .npy file is hashed from rows read in order from the first, else by its own pass', async (t) => {
+  const file = path.join(tmp, 'hash-order.npy');
+  writeNpy(file, makeTensor(X, [N, D]));
+  const reference = arraySha256('float32', [N, D], (update) => update(new Uint8Array(X.buffer, X.byteOffset, X.byteLength)));
+  Object.assign(npyReadCounters, { rowReads: 0, maxRowReadBytes: 0, hashReads: 0, maxHashReadBytes: 0 });
+  const inOrder = openProbe(file).inputs[''];
+  inOrder.rows(0, 10);
+  inOrder.rows(10, N);
+  t.equal(inOrder.sha256(), reference);
+  t.equal(npyReadCounters.hashReads, 0, 'rows 0..n in order: no hashing pass');
+  const restarted = openProbe(file).inputs[''];
+  restarted.rows(0, 10);
+  restarted.materialize();
+  t.equal(restarted.sha256(), reference, 'a read from row 0 starts the hash again');
+  t.equal(npyReadCounters.hashReads, 0);
+  const outOfOrder = openProbe(file).inputs[''];
+  outOfOrder.rows(0, 10);
+  outOfOrder.rows(20, N);
+  outOfOrder.rows(10, 20);
+  t.equal(outOfOrder.sha256(), reference);
+  t.equal(npyReadCounters.hashReads, 1, 'a gap: the hash streams the file itself');
+});
+
 t.test('openProbe: C-order .npy files stream, other sources are held whole; loadProbe materializes', async (t) => {
   const file = path.join(tmp, 'open.npy');
   writeNpy(file, makeTensor(X, [N, D]));

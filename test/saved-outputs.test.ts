@@ -6,6 +6,7 @@
  * another probe set, or without their metadata, are refused naming the files and both hashes.
  */
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
-import { writeNpy } from '../lib/io/npy';
+import { npyReadCounters, writeNpy } from '../lib/io/npy';
 import { probeSha256, readSavedOutputs } from '../lib/many/saved-outputs';
 import { createRng } from '../lib/util/rng';
 import { mlpModel } from './helpers/onnx-builder';
@@ -135,4 +136,40 @@ t.test('outputs from another probe set, or without metadata, are refused', async
   // `outputs` does not overwrite an existing metadata file without --force.
   fs.writeFileSync(path.join(dir, 'outputs', 'fresh.npy.json'), '{}');
   t.match((await run(['outputs', models[0], '--data', x, '--out', path.join(dir, 'outputs', 'fresh.npy'), '--no-cache'])).err, /fresh\.npy\.json/);
+});
+
+t.test('the probe file is read once: its hash comes from the read that inference makes', async (t) => {
+  // The reference: SHA-256 over `input "" <array hash>`, the array hash over dtype, shape and bytes.
+  const bytes = fs.readFileSync(x).subarray(fs.statSync(x).size - N * D * 4);
+  const arrayHash = crypto.createHash('sha256').update(`float32|${N},${D}|`).update(bytes).digest('hex');
+  const reference = crypto.createHash('sha256').update(`input "" ${arrayHash}\n`).digest('hex');
+  const reset = () => Object.assign(npyReadCounters, { rowReads: 0, maxRowReadBytes: 0, hashReads: 0, maxHashReadBytes: 0 });
+  const out = (name: string) => path.join(dir, 'outputs', name);
+
+  reset();
+  const noCache = await run(['outputs', models[0], '--data', x, '--out', out('once.npy'), '--batch-size', '50', '--no-cache', '--json']);
+  t.equal(noCache.code, 0, noCache.err);
+  t.equal(JSON.parse(noCache.out).probeSha256, reference);
+  t.same([npyReadCounters.rowReads, npyReadCounters.hashReads], [3, 0], 'three batches of rows, no separate hashing pass');
+
+  // With the cache the key needs the hash before inference: one hashing pass, reused afterwards.
+  const cacheDir = path.join(dir, 'cache');
+  reset();
+  const miss = await run(['outputs', models[0], '--data', x, '--out', out('miss.npy'), '--batch-size', '50', '--cache-dir', cacheDir, '--json']);
+  t.equal(JSON.parse(miss.out).probeSha256, reference);
+  t.same([npyReadCounters.rowReads, npyReadCounters.hashReads], [3, 1], 'a cache miss: one hashing pass, then the rows');
+  reset();
+  const hit = await run(['outputs', models[0], '--data', x, '--out', out('hit.npy'), '--cache-dir', cacheDir, '--json']);
+  t.same([JSON.parse(hit.out).cached, JSON.parse(hit.out).probeSha256], [true, reference]);
+  t.same([npyReadCounters.rowReads, npyReadCounters.hashReads], [0, 1], 'a cache hit: the hashing pass only');
+
+  // matrix with saved outputs and a model: the probe is loaded once and checked from that read.
+  reset();
+  const mixed = await run(['matrix', saved[0], models[1], '--data', x, '--weights', 'none', '--no-cache', '--json']);
+  t.equal(mixed.code, 0, mixed.err);
+  t.same([npyReadCounters.rowReads, npyReadCounters.hashReads], [1, 0], 'one whole read, no hashing pass');
+  // Hashing a probe no read has gone through streams the file once, to the same value.
+  reset();
+  t.equal(probeSha256(x), reference);
+  t.same([npyReadCounters.rowReads, npyReadCounters.hashReads], [0, 1]);
 });

@@ -351,7 +351,7 @@ async function* runBatches(
 }
 
 /** Run a model on the whole probe set and return its n×k outputs (from the cache when possible). */
-export async function inferOutputs(model: ModelSource, probe: ProbeSource, options: InferOptions = {}): Promise<InferResult> {
+export async function inferOutputs(model: ModelSource, probe: ProbeSource | ProbeStream, options: InferOptions = {}): Promise<InferResult> {
   const stream = await streamOutputs(model, probe, options);
   let outputs: Matrix | undefined;
   try {

@@ -7,13 +7,14 @@
  * An input without a name (key "") means "the model's only input"; named
  * inputs map to model inputs by name (`{ x: 'images.npy', mask: 'm.npy' }`).
  */
+import type { Hash } from 'node:crypto';
 import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
 import { arrayFileFormat, readArray, readArrays } from './array-file';
 import { NpyRowReader, readNpy } from './npy';
 import { type DType, type Tensor, type TypedArray, DTYPES, elementCount, formatShape, makeTensor, sliceRows } from './tensor';
-import { arraySha256, tensorSha256 } from './tensor-hash';
+import { arrayHasher, arraySha256, tensorSha256 } from './tensor-hash';
 
 /** A probe array given in the library: a file path, or a typed array with its shape. */
 export type ProbeArraySource = string | Tensor | { data: TypedArray; shape: number[]; dtype?: DType };
@@ -144,16 +145,35 @@ function memoryArray(t: Tensor): ProbeArray {
   return { dtype: t.dtype, shape: t.shape, streamed: false, rows: (s, e) => sliceRows(t, s, e), sha256: () => tensorSha256(t), materialize: () => t };
 }
 
-/** A C-order .npy file as a ProbeArray read by rows. */
+/**
+ * A C-order .npy file as a ProbeArray read by rows. Rows read in order from
+ * the first feed a running hash, so a file read once for inference has its
+ * SHA-256 without a second pass; `sha256()` streams the file only when no
+ * such read has completed.
+ */
 function fileArray(reader: NpyRowReader): ProbeArray {
+  const { dtype, shape } = reader.layout;
   let hash: string | undefined;
+  let running: { hasher: Hash; next: number } | undefined;
+  const rows = (start: number, end: number, scratch?: ArrayBuffer): Tensor => {
+    const t = reader.rows(start, end, scratch);
+    if (hash === undefined) {
+      if (start === 0) running = { hasher: arrayHasher(dtype, shape), next: 0 };
+      if (running?.next === start) {
+        running.hasher.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+        running.next = end;
+        if (end === shape[0]) hash = running.hasher.digest('hex');
+      } else running = undefined;
+    }
+    return t;
+  };
   return {
-    dtype: reader.layout.dtype,
-    shape: reader.layout.shape,
+    dtype,
+    shape,
     streamed: true,
-    rows: (s, e, scratch) => reader.rows(s, e, scratch),
-    sha256: () => (hash ??= arraySha256(reader.layout.dtype, reader.layout.shape, (update) => reader.streamData(update))),
-    materialize: () => reader.rows(0, reader.layout.shape[0]),
+    rows,
+    sha256: () => (hash ??= arraySha256(dtype, shape, (update) => reader.streamData(update))),
+    materialize: () => rows(0, shape[0]),
   };
 }
 

@@ -11,10 +11,14 @@ import type { DType, Tensor } from './tensor';
 // viewed with another shape or dtype is a different probe array and must hash differently.
 const tensorHashes = new WeakMap<object, { layout: string; hex: string }>();
 
+/** A running array hash: `dtype|shape|`, then the data bytes in order as they are `update`d. */
+export function arrayHasher(dtype: DType, shape: readonly number[]): crypto.Hash {
+  return crypto.createHash('sha256').update(`${dtype}|${shape.join(',')}|`);
+}
+
 /** Hash `dtype|shape|` followed by the data bytes that `feed` passes to `update`. */
 export function arraySha256(dtype: DType, shape: readonly number[], feed: (update: (bytes: Uint8Array) => void) => void): string {
-  const h = crypto.createHash('sha256');
-  h.update(`${dtype}|${shape.join(',')}|`);
+  const h = arrayHasher(dtype, shape);
   feed((bytes) => h.update(bytes));
   return h.digest('hex');
 }

@@ -7,7 +7,7 @@
 import path from 'node:path';
 
 import { ModeldiffError, check } from '../errors';
-import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
+import { type ProbeData, type ProbeSource, loadProbe, openProbe } from '../io/probe';
 import { measureInfo } from '../measures/registry';
 import { optionsObject } from '../util/options';
 import { type SavedOutputs, checkSameProbe, isOutputsFile, probeSha256, readSavedOutputs } from './saved-outputs';
@@ -117,17 +117,25 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
   check(metric !== 'emd-cost' || options.cost !== undefined, 'INVALID_ARGUMENT', "options.metric 'emd-cost' needs a k×k cost matrix in options.cost", 'metric');
   checkWeightMethods(options.weights);
   const cwd = options.cwd ?? process.cwd();
-  models = withSavedOutputs(models, options, cwd);
+  const saved = withSavedOutputs(models, cwd);
+  models = saved.models;
   const names = displayNames(models);
   const paths = models.map((m) => (typeof m === 'string' ? path.resolve(cwd, m) : (m.path ?? null)));
   const files = models.some((m) => typeof m === 'string');
+  check(!files || options.data !== undefined, 'INVALID_ARGUMENT', 'model files need a probe set in options.data', 'data');
+  // The probe file is read once, whole (inference, token masks); the saved outputs are checked
+  // against the hash taken during that read (lib/io/probe.ts), not a second pass over the file.
+  const probeStream = options.data !== undefined ? openProbe(options.data, { cwd }) : undefined;
+  const probe = probeStream && loadProbe(probeStream);
+  if (saved.files.length > 0) {
+    checkSameProbe(saved.files, saved.labels, probeStream && { sha256: probeSha256(probeStream), label: typeof options.data === 'string' ? options.data : 'the probe set' });
+  }
+  // The token mask (from the probe set when given, or a mask file), checked before any model runs.
+  const mask = openTokenMask(options, probe, cwd);
   let store: OutputStore;
   if (!files) {
     const outputs = models.map((m) => (m as { outputs: Matrix }).outputs);
     const first = outputs[0];
-    // Saved outputs: the mask comes from the probe set when it is given.
-    const probe = options.data !== undefined ? loadProbe(options.data, { cwd }) : undefined;
-    const mask = openTokenMask(options, probe, cwd);
     if (first.dims) {
       const layout = tokenLayout(first.dims, first.n, probe, names[0], { classAxis: options.classAxis, mask });
       const rows = outputs.map((o, i) => tokenRowsOf(o, layout, names[i]));
@@ -137,11 +145,7 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
       store = memoryStore(names, outputs, options.maxMemory);
     }
   } else {
-    check(options.data !== undefined, 'INVALID_ARGUMENT', 'model files need a probe set in options.data', 'data');
-    const probe = loadProbe(options.data, { cwd });
-    // Checked (and the mask file read) before any model runs.
-    const mask = openTokenMask(options, probe, cwd);
-    store = await inferenceStore(models, names, paths, probe, mask, options);
+    store = await inferenceStore(models, names, paths, probe as ProbeData, mask, options);
   }
   const first = await store.load([0]);
   const outputKind = resolveOutputKind(first, (options.outputs ?? 'auto') as OutputKind | 'auto', [names[0]]);
@@ -151,10 +155,10 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
 
 /**
  * Model arguments that name saved outputs (an array file written by `modeldiff outputs`, see
- * saved-outputs.ts) become outputs named after their model; they must all come from one probe
- * set, the one in `options.data` when given.
+ * saved-outputs.ts) become outputs named after their model; `files` and `labels` are for
+ * `checkSameProbe` (they must all come from one probe set, the one in `options.data` when given).
  */
-function withSavedOutputs(models: ModelInput[], options: MatrixOptions, cwd: string): ModelInput[] {
+function withSavedOutputs(models: ModelInput[], cwd: string): { models: ModelInput[]; files: SavedOutputs[]; labels: string[] } {
   const saved: SavedOutputs[] = [];
   const labels: string[] = [];
   const out = models.map((m): ModelInput => {
@@ -164,10 +168,7 @@ function withSavedOutputs(models: ModelInput[], options: MatrixOptions, cwd: str
     labels.push(m);
     return { name: s.name, outputs: s.outputs };
   });
-  if (saved.length === 0) return models;
-  const probe = options.data !== undefined ? { sha256: probeSha256(options.data, { cwd }), label: typeof options.data === 'string' ? options.data : 'the probe set' } : undefined;
-  checkSameProbe(saved, labels, probe);
-  return out;
+  return { models: out, files: saved, labels };
 }
 
 /** The emd-cost matrix must cover the models' classes; checked here so the error names it before any pair is computed. */

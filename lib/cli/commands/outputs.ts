@@ -17,6 +17,7 @@ import { inferOutputs } from '../../infer';
 import { metaPathOf, probeSha256, writeOutputsMeta } from '../../many/saved-outputs';
 import { createProgress } from '../../infer/progress';
 import { formatForWriting, writeArray } from '../../io/array-file';
+import { openProbe } from '../../io/probe';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
@@ -61,10 +62,12 @@ export function register(program: Command, io: CliIo): void {
       formatForWriting(out, flags.out, 'out');
       checkWritableTarget(out, { force: flags.force });
       checkWritableTarget(metaPathOf(out), { force: flags.force });
+      // Opened once: inference reads it, and its hash comes from that read (or the cache key's).
+      const probeStream = openProbe(data, { cwd: io.cwd });
       const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
       let r;
       try {
-        r = await inferOutputs(model, data, {
+        r = await inferOutputs(model, probeStream, {
           output: flags.output,
           batchSize: flags.batchSize,
           ...inferenceOptions(flags, io, progress),
@@ -76,7 +79,7 @@ export function register(program: Command, io: CliIo): void {
       const dtype = values instanceof Float64Array ? 'float64' : 'float32';
       // Sequence outputs keep their shape ([n, sequence, vocab]): divergence reads them token by token.
       const shape = dims ? [n, ...dims] : [n, k];
-      const probe = probeSha256(data, { cwd: io.cwd });
+      const probe = probeSha256(probeStream);
       writeArray(out, { dtype, shape, data: values }, { name: r.outputName, force: flags.force, label: flags.out });
       writeOutputsMeta(out, { model, output: r.outputName, probeSha256: probe, n, k, dtype }, { force: flags.force });
       const summary = { model, output: r.outputName, file: flags.out, n, k, ...(dims ? { shape } : {}), dtype, probeSha256: probe, cached: r.cached, inputConversions: r.inputConversions };
