@@ -55,6 +55,10 @@ struct Plan {
   bool need_label;
   bool need_dist;  // some requested measure reads the distributions (not only argmax / raw rows)
   bool need_softmax;  // logits: build p / lp (need_dist, or a target's log-probability)
+  // Logits rows are read in place and their softmax kept unnormalized (RowKernels::softmax_row,
+  // measure_deferred): no widened copy, no normalized p / lp, the top-k from the max pass.
+  bool deferred;
+  bool f32;  // Plan::deferred: both inputs float32 (else both float64)
   uint32_t measures;
   const RowExtras* extras;  // per_sample's top-k / targets; null in pairwise
   MeasureSpec spec;
@@ -62,7 +66,8 @@ struct Plan {
   const RowKernels* kern;
 };
 
-Plan make_plan(size_t k, uint32_t measures, const Options& opt, const RowExtras* extras = nullptr) {
+Plan make_plan(size_t k, uint32_t measures, const Options& opt, const RowExtras* extras = nullptr,
+               int dtype = -1) {
   Plan pl{};
   pl.extras = extras != nullptr && extras->any() ? extras : nullptr;
   pl.kind = opt.kind;
@@ -94,6 +99,11 @@ Plan make_plan(size_t k, uint32_t measures, const Options& opt, const RowExtras*
   pl.need_label = has(kDisagreement);
   pl.need_dist = s.kl || s.kl_reverse || s.js || s.tv || s.hellinger || s.emd || has(kEmdCost);
   pl.need_softmax = pl.need_dist || (pl.extras != nullptr && pl.extras->targets != nullptr);
+  // Only the measures measure_deferred sums; one dtype for both inputs (one instantiation).
+  // dtype: 1 both inputs float32, 0 both float64, -1 mixed or not per_sample.
+  pl.f32 = dtype == 1;
+  pl.deferred = dtype >= 0 && opt.kind == Kind::Logits && pl.need_softmax && opt.epsilon == 0 && !s.emd && !s.l2 &&
+                !s.cosine && !has(kEmdCost);
   pl.cost = opt.cost;
   if (has(kEmdCost)) {
     if (!opt.cost) throw Error("INVALID_ARGUMENT", -1, -1, "measure 'emd-cost' needs a cost matrix (option cost)");
@@ -117,8 +127,11 @@ struct RowBuf {
   std::vector<double> top_vals;  // the top-k kernel's scratch
   double *x, *p, *lp;
   int label = 0;
+  // Plan::deferred: the input row (x, p, lp unused but p, which holds e) and its softmax norms.
+  const void* src = nullptr;
+  RowNorm norm;
   void init(const Plan& pl) {
-    if (pl.extras) top_vals.assign(pl.extras->topk + 1, 0.0);
+    top_vals.assign((pl.extras ? pl.extras->topk : 0) + 2, 0.0);
     store.assign(pl.kpadraw + 2 * pl.kpad, 0.0);
     x = store.data();
     p = x + pl.kpadraw;
@@ -175,11 +188,32 @@ void record_extras(const Plan& pl, long matrix, size_t row, double p_t, double l
   }
 }
 
+// Plan::deferred: one logits row's softmax in two passes over the input, with the top-k (or
+// the argmax label) taken in the first, and the extras from the unnormalized row.
+void prepare_deferred(const Plan& pl, const void* src, bool f32, long matrix, size_t row, RowBuf& b) {
+  const size_t topk = pl.extras != nullptr ? pl.extras->topk : 0;
+  int32_t label_id = 0;
+  const size_t K = topk > 0 ? topk : pl.need_label ? 1 : 0;
+  int32_t* ids = topk > 0 ? pl.extras->top[matrix] + row * topk : &label_id;
+  const int st = pl.kern->softmax_row(src, f32, pl.k, pl.kpad, b.p, &b.norm, K, ids, b.top_vals.data());
+  if (st != kRowOk) row_error(st, matrix, row, 0);
+  b.src = src;
+  if (K > 0) b.label = ids[0];
+  const int32_t t = target_of(pl, row);
+  if (pl.extras != nullptr && pl.extras->targets != nullptr) {
+    // p and log p of the target, with the operations a normalizing pass would use.
+    const double x = t < 0 ? 0.0 : f32 ? static_cast<double>(static_cast<const float*>(src)[t]) : static_cast<const double*>(src)[t];
+    pl.extras->target_prob[matrix][row] = t >= 0 ? b.p[t] * b.norm.inv : NAN;
+    pl.extras->target_log_prob[matrix][row] = t >= 0 ? (x - b.norm.max) - b.norm.lse : NAN;
+  }
+}
+
 // Fill `b` from row `row` of `m`; throws Error naming (matrix, row) on bad input.
 void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b) {
   const RowKernels& K = *pl.kern;
   if (pl.kind == Kind::Logits || pl.kind == Kind::Probs) {
     const size_t esz = m.f32 ? sizeof(float) : sizeof(double);
+    if (pl.deferred) return prepare_deferred(pl, static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, matrix, row, b);
     K.widen(static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, pl.k, pl.kpadraw, b.x);
     bool labelled = false;
     if (pl.kind == Kind::Logits && !pl.need_softmax) {
@@ -296,6 +330,9 @@ void write_row(const Plan& pl, const RowSums& r, const RowBuf& a, const RowBuf& 
 }
 
 void measure_pair(const Plan& pl, const RowBuf& a, const RowBuf& b, RowSums* r) {
+  if (pl.deferred)
+    return pl.kern->measure_deferred(a.src, a.p, a.norm, b.src, b.p, b.norm, pl.f32, RowShape{pl.ke, pl.kpad, pl.k, pl.kpadraw},
+                                     pl.spec, r);
   pl.kern->measure(RowView{a.x, a.p, a.lp}, RowView{b.x, b.p, b.lp}, RowShape{pl.ke, pl.kpad, pl.k, pl.kpadraw},
                    pl.spec, r);
 }
@@ -355,7 +392,7 @@ constexpr size_t kBatchMaxClasses = 64;
 void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t measures, const Options& opt,
                 double* const out[kNumMeasures], const RowExtras& extras) {
   if (n == 0 || k == 0) throw Error("INVALID_ARGUMENT", -1, -1, "inputs must have at least one row and one column");
-  const Plan pl = make_plan(k, measures, opt, &extras);
+  const Plan pl = make_plan(k, measures, opt, &extras, a.f32 != b.f32 ? -1 : a.f32 ? 1 : 0);
   auto row_path = [&](size_t begin, size_t end, RowBuf& ra, RowBuf& rb) {
     for (size_t row = begin; row < end; ++row) {
       prepare(pl, a, 0, row, ra);

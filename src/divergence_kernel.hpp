@@ -25,13 +25,16 @@
 
 static constexpr size_t kBlock = 256;
 static constexpr size_t kPrefetchTiles = 4;
+static constexpr size_t kTopBoundMax = 4096;  // softmax_row: rows up to this long pre-bound the top-k
 
 // The per-element terms are inlined into each measure loop: called out of line, every call
 // re-broadcasts the polynomial constants and the loop cannot overlap consecutive columns.
 #if defined(__GNUC__)
 #define MODELDIFF_INLINE inline __attribute__((always_inline))
 #define MODELDIFF_PREFETCH(addr) __builtin_prefetch(addr)
+#define MODELDIFF_LAMBDA_INLINE __attribute__((always_inline))
 #else
+#define MODELDIFF_LAMBDA_INLINE
 #define MODELDIFF_INLINE inline
 #define MODELDIFF_PREFETCH(addr) ((void)(addr))
 #endif
@@ -163,6 +166,180 @@ struct Kern {
     }
     for (; i + W <= k; i += W) block(i);
     for (; i < k; ++i) insert(x[i], i);
+  }
+
+  // ---- logits rows read in place (softmax_row / measure_deferred, see src/divergence_rows.hpp) ----
+
+  // Vector i of an input row of k values: W values, or the k - i left (zeros beyond), or zeros.
+  template <class In>
+  MODELDIFF_INLINE static T row_vector(const In* src, size_t i, size_t k) {
+    return i + W <= k ? V::load_part(src + i, W) : i < k ? V::load_part(src + i, k - i) : V::zero();
+  }
+
+  // The top-K insertion of `top`, fed in index order (ties keep the lower index first). Before
+  // the top K fill up, values below `floor` (a lower bound of the K-th largest, or -inf) are
+  // skipped; once full, values not above the K-th largest.
+  struct TopScan {
+    size_t K, filled;
+    int32_t* ids;
+    double* vals;
+    double floor;
+    MODELDIFF_INLINE void insert(double v, size_t j) {
+      if (filled == K ? !(v > floor) : v < floor) return;
+      size_t i = filled < K ? filled++ : K - 1;
+      for (; i > 0 && v > vals[i - 1]; --i) {
+        vals[i] = vals[i - 1];
+        ids[i] = ids[i - 1];
+      }
+      vals[i] = v;
+      ids[i] = static_cast<int32_t>(j);
+      if (filled == K) floor = vals[K - 1];
+    }
+    // Lanes [0, lanes) of v, classes b ..; a vector with no candidate costs one compare.
+    MODELDIFF_INLINE void offer(T v, size_t b, size_t lanes) {
+      const M in = filled == K ? V::gt(v, V::set1(floor)) : V::le(V::set1(floor), v);
+      if (!V::any(in)) return;
+      double lane[kRowPad];
+      V::store(lane, v);
+      for (size_t l = 0; l < lanes; ++l) insert(lane[l], b + l);
+    }
+  };
+
+  // The smallest of the maxima of K disjoint chunks of x[0..k) (K values are >= it, so nothing
+  // below it is in the top K), or -inf when the chunks would be shorter than two vectors.
+  template <class In>
+  static double top_bound(const In* x, size_t k, size_t K) {
+    double bound = -INFINITY;
+    const size_t chunk = k / K / W * W;  // whole vectors per chunk
+    if (chunk >= 2 * W) {
+      for (size_t c = 0; c < K; ++c) {
+        T m = V::load_part(x + c * chunk, W);
+        for (size_t i = c * chunk + W; i < (c + 1) * chunk; i += W) m = V::max(m, V::load_part(x + i, W));
+        const double cm = V::reduce_max(m);
+        bound = c == 0 || cm < bound ? cm : bound;
+      }
+    }
+    return bound;
+  }
+
+  template <class In>
+  static int softmax_of(const In* src, size_t k, size_t kpad, double* e, RowNorm* norm, size_t K, int32_t* ids,
+                        double* vals) {
+    // Pass 1: finiteness, max (four accumulators: max is exact in any order), top K. Short rows
+    // (in L1) first take the chunk-maxima bound of `top`: without it the scalar inserts of the
+    // first blocks dominate them; long rows fill the top K early and rarely insert after.
+    TopScan top{K, 0, ids, vals, K > 0 && k <= kTopBoundMax ? top_bound(src, k, K) : -INFINITY};
+    const T first = V::set1(static_cast<double>(src[0]));
+    T mx[4] = {first, first, first, first};
+    M bad = V::lt(V::zero(), V::zero());  // all lanes false
+    size_t i = 0;
+    for (; i + 4 * W <= k; i += 4 * W) {
+      T v[4];
+#pragma GCC unroll 4
+      for (size_t j = 0; j < 4; ++j) {
+        v[j] = V::load_part(src + i + j * W, W);
+        bad = V::mor(bad, V::mnot(V::finite(v[j])));
+        mx[j] = V::max(mx[j], v[j]);
+      }
+      if (K == 0) continue;
+      if (top.filled == K) {
+        const T f = V::set1(top.floor);
+        if (!V::any(V::mor(V::mor(V::gt(v[0], f), V::gt(v[1], f)), V::mor(V::gt(v[2], f), V::gt(v[3], f))))) continue;
+      }
+      for (size_t j = 0; j < 4; ++j) top.offer(v[j], i + j * W, W);
+    }
+    for (; i < k; i += W) {
+      const size_t lanes = min_size(W, k - i);
+      T v = V::load_part(src + i, lanes);  // zeros beyond k: finite; they do not enter the max
+      bad = V::mor(bad, V::mnot(V::finite(v)));
+      if (lanes < W) v = V::select(V::lt(V::iota(), V::set1(static_cast<double>(lanes))), v, first);
+      mx[0] = V::max(mx[0], v);
+      if (K > 0) top.offer(v, i, lanes);
+    }
+    if (V::any(bad)) return kRowNonFinite;
+    const double max = V::reduce_max(V::max(V::max(mx[0], mx[1]), V::max(mx[2], mx[3])));
+    // Pass 2: e = exp(x - max) and its blocked sum, as `logits` computes them (pads add exp(-inf)
+    // = 0 there; here they are stored as 0 and left out of the sum, the same value).
+    const T vmax = V::set1(max);
+    const size_t kfull = k / W * W;
+    double sum = 0;
+    for (size_t b = 0; b < kpad; b += kBlock) {
+      T acc = V::zero();
+      const size_t end = min_size(b + kBlock, kpad), hot = min_size(end, kfull);
+      for (size_t j = b; j < hot; j += W) {
+        const T ex = V::exp(V::sub(V::load_part(src + j, W), vmax));
+        V::store(e + j, ex);
+        acc = V::add(acc, ex);
+      }
+      for (size_t j = hot > b ? hot : b; j < end; j += W) {  // the partial vector, then pads
+        if (j < k) {
+          const T ex = V::select(V::lt(V::iota(), V::set1(static_cast<double>(k - j))),
+                                 V::exp(V::sub(V::load_part(src + j, k - j), vmax)), V::zero());
+          V::store(e + j, ex);
+          acc = V::add(acc, ex);
+        } else {
+          V::store(e + j, V::zero());
+        }
+      }
+      sum += V::reduce_add(acc);
+    }
+    // sum >= 1 (the max contributes exp(0)), so log and 1/sum are safe.
+    norm->max = max;
+    norm->lse = std::log(sum);
+    norm->inv = 1.0 / sum;
+    return kRowOk;
+  }
+  static int softmax_row(const void* src, bool f32, size_t k, size_t kpad, double* e, RowNorm* norm, size_t K,
+                         int32_t* ids, double* vals) {
+    return f32 ? softmax_of(static_cast<const float*>(src), k, kpad, e, norm, K, ids, vals)
+               : softmax_of(static_cast<const double*>(src), k, kpad, e, norm, K, ids, vals);
+  }
+
+  // `measure`'s distribution sums over two softmax_row rows, normalizing as it reads: the same
+  // loop, the same operations on the same values (p = e * inv, log p = (x - max) - lse). Pad
+  // lanes read p = q = 0 with finite log p, log q, which every term maps to 0 as it does the
+  // normalized rows' pads.
+  template <class In>
+  static void measure_deferred_of(const In* xa, const double* ea, const RowNorm& na, const In* xb, const double* eb,
+                                  const RowNorm& nb, size_t k, size_t kpad, const MeasureSpec& s, RowSums* out) {
+    RowSums r;
+    const T inva = V::set1(na.inv), invb = V::set1(nb.inv), maxa = V::set1(na.max), maxb = V::set1(nb.max);
+    const T lsea = V::set1(na.lse), lseb = V::set1(nb.lse);
+    const size_t kfull = k / W * W;
+    for (size_t b = 0; b < kpad; b += kBlock) {
+      T akl = V::zero(), aklr = V::zero(), ajs = V::zero(), atv = V::zero(), ahel = V::zero();
+      auto step = [&](size_t i, T x, T y) MODELDIFF_LAMBDA_INLINE {
+        const T vp = V::mul(V::load(ea + i), inva), vq = V::mul(V::load(eb + i), invb);
+        const T vlp = V::sub(V::sub(x, maxa), lsea), vlq = V::sub(V::sub(y, maxb), lseb);
+        if (s.kl) akl = V::add(akl, kl_term(vp, vlp, vq, vlq, true));
+        if (s.kl_reverse) aklr = V::add(aklr, kl_term(vq, vlq, vp, vlp, true));
+        if (s.js) ajs = V::add(ajs, js_term(vp, vlp, vq, vlq, true));
+        if (s.tv) atv = V::add(atv, V::abs(V::sub(vp, vq)));
+        if (s.hellinger) {
+          T dd = V::sub(V::sqrt(vp), V::sqrt(vq));
+          ahel = V::fma(dd, dd, ahel);
+        }
+      };
+      const size_t e = min_size(b + kBlock, kpad), hot = min_size(e, kfull);
+      for (size_t i = b; i < hot; i += W) step(i, V::load_part(xa + i, W), V::load_part(xb + i, W));
+      for (size_t i = hot > b ? hot : b; i < e; i += W) step(i, row_vector(xa, i, k), row_vector(xb, i, k));
+      r.v[kSumKl] += V::reduce_add(akl);
+      r.v[kSumKlReverse] += V::reduce_add(aklr);
+      r.v[kSumJs] += V::reduce_add(ajs);
+      r.v[kSumTv] += V::reduce_add(atv);
+      r.v[kSumHellinger] += V::reduce_add(ahel);
+    }
+    // `measure` then adds the KL mass sums, +0 for normalized rows: no change.
+    *out = r;
+  }
+  static void measure_deferred(const void* xa, const double* ea, const RowNorm& na, const void* xb, const double* eb,
+                               const RowNorm& nb, bool f32, const RowShape& shape, const MeasureSpec& s, RowSums* out) {
+    if (f32)
+      measure_deferred_of(static_cast<const float*>(xa), ea, na, static_cast<const float*>(xb), eb, nb, shape.k,
+                          shape.kpad, s, out);
+    else
+      measure_deferred_of(static_cast<const double*>(xa), ea, na, static_cast<const double*>(xb), eb, nb, shape.k,
+                          shape.kpad, s, out);
   }
 
   static int probs(const double* x, size_t /*k*/, size_t kpad, double* sum_out) {  // pads read as 0
@@ -750,7 +927,7 @@ struct Kern {
   }
 
   static const RowKernels& table() {
-    static const RowKernels t{W,      &logits,        &probs,  &logs,     &smooth, &measure,
+    static const RowKernels t{W,      &logits,        &softmax_row, &measure_deferred, &probs,  &logs,     &smooth, &measure,
                               &batch_load, &batch, &one_pass, &batch_prep, &batch_measure, &argmax, &top, &finite, &widen, &read_sum};
     return t;
   }

@@ -40,6 +40,13 @@ enum Sum : int {
   kNumSums
 };
 
+// A logits row's softmax kept unnormalized (RowKernels::softmax_row): the row holds
+// e = exp(x - max), and p = e * inv, log p = (x - max) - lse are applied where they are read,
+// with the same operations a normalizing pass would use, so the values are identical.
+struct RowNorm {
+  double max = 0, lse = 0, inv = 1;
+};
+
 // One pair of rows' sums.
 struct RowSums {
   double v[kNumSums] = {};
@@ -82,6 +89,18 @@ struct RowKernels {
   // x: k logits then pads (overwritten). Writes p = softmax(x), lp = log-softmax(x); zeroes
   // the pads of x, p, lp. Returns a RowStatus.
   int (*logits)(double* x, size_t k, size_t kpad, double* p, double* lp);
+  // One logits row read straight from the input (`src`, k float32 or float64 values, no pads):
+  // pass 1 checks finiteness, takes the max and the top K of the row (K = 0: none; as `top`
+  // below: best first, ties to the lower index, ids / vals); pass 2 writes e[0..kpad) =
+  // exp(x - max) (pads 0) and sums it in the blocks `logits` uses. *norm gets max, log-sum
+  // and 1/sum. Returns a RowStatus. Nothing else is written: no widened copy, no p / lp.
+  int (*softmax_row)(const void* src, bool f32, size_t k, size_t kpad, double* e, RowNorm* norm, size_t K,
+                     int32_t* ids, double* vals);
+  // `measure` for two softmax_row rows (inputs of one dtype, both float32 when f32): xa, xb are
+  // the input rows, ea, eb their e; only the kl / kl_reverse / js / tv / hellinger sums. Same values as `measure`
+  // on the normalized rows.
+  void (*measure_deferred)(const void* xa, const double* ea, const RowNorm& na, const void* xb, const double* eb,
+                           const RowNorm& nb, bool f32, const RowShape& shape, const MeasureSpec& spec, RowSums* out);
   // x: k probabilities, pads zero. Checks finite, >= 0 and |sum - 1| <= 1e-4 (sum in *sum).
   int (*probs)(const double* x, size_t k, size_t kpad, double* sum);
   // lp = log(p) over the row; pads of lp set to 0.

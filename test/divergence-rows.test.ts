@@ -100,6 +100,45 @@ t.test('random logits: top-k, argmax and target log p / p against a float64 refe
   }
 });
 
+t.test('logits rows read in place give the same bits as rows normalized in a pass of their own', async (t) => {
+  // Two inputs of one dtype take the in-place path (softmax kept unnormalized, the top-k from the
+  // max pass, p and log p formed as the measures read them); a float64 copy of one side makes
+  // the dtypes differ, which takes the widen + normalize path. Related models (b = a + noise)
+  // so that both the series and the direct KL form, and both JS forms, are used.
+  const measures = ['kl', 'kl-reverse', 'kl-symmetric', 'js', 'tv', 'hellinger', 'disagreement'] as const;
+  for (const isa of ISAS) {
+    for (const k of [67, 1001, 4099, 5003]) {
+      const n = 6;
+      const rng = createRng(k);
+      const a = new Float32Array(n * k);
+      const b = new Float32Array(n * k);
+      for (let i = 0; i < a.length; i++) {
+        a[i] = 3 * rng.normal();
+        b[i] = a[i] + 0.05 * rng.normal();
+      }
+      for (let j = 0; j < k; j++) b[k + j] = a[k + j]; // one identical row: every measure exactly 0
+      const A = { data: a, n, k };
+      const targets = randomTargets(n, k, k + 1);
+      for (const extras of [{ topk: 5, targets }, {}]) {
+        const o = { outputs: 'logits' as const, isa, threads: 1 };
+        const inPlace = divergenceRowsSync(A, { data: b, n, k }, [...measures], extras, o);
+        const widened = divergenceRowsSync(A, { data: Float64Array.from(b), n, k }, [...measures], extras, o);
+        const same = (x: ArrayLike<number>, y: ArrayLike<number>) => Array.from(x).every((v, i) => Object.is(v, y[i]));
+        const off = measures.filter((m) => !same(inPlace.values[m], widened.values[m]));
+        if (extras.topk) {
+          for (const side of [0, 1]) {
+            if (!same(inPlace.top![side], widened.top![side])) off.push(`top ${side}` as never);
+            if (!same(inPlace.targetLogProb![side], widened.targetLogProb![side])) off.push(`log p ${side}` as never);
+            if (!same(inPlace.targetProb![side], widened.targetProb![side])) off.push(`p ${side}` as never);
+          }
+        }
+        t.same(off, [], `${isa} k=${k} ${extras.topk ? 'top-5 + targets' : 'measures only'}`);
+        t.same(measures.map((m) => inPlace.values[m][1]), measures.map(() => 0), `${isa} k=${k}: identical rows give 0`);
+      }
+    }
+  }
+});
+
 t.test('ties: the lower class id comes first, in top-k and argmax', async (t) => {
   const rng = createRng(5);
   const n = 40;
