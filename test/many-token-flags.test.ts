@@ -194,3 +194,55 @@ t.test('bad values: one line naming the flag or file, nothing written', async (t
     { option: 'mask', message: /no input named "attention_mask" \(no probe set was given\)/ },
   );
 });
+
+t.test('matrix and study say how a sequence output was read, in text and JSON', async (t) => {
+  const io = captureIo();
+  t.equal(await runCli(['matrix', gpt2, int8, '--data', TOKENS, '--metric', 'kl', '--weights', 'none', '--cache-dir', cacheDir, '--json', '--mask-file', maskFile], io), 0, io.err);
+  t.match(JSON.parse(io.out).probe, { samples: keptTokens, sequences: N, classAxis: 2, mask: `attention_mask and ${maskFile}`, uncertainty: 'cluster bootstrap over sequences' });
+  const text = captureIo();
+  t.equal(await runCli(['matrix', gpt2, int8, '--data', TOKENS, '--metric', 'kl', '--weights', 'none', '--cache-dir', cacheDir], text), 0, text.err);
+  const counted = Array.from(attention.data as BigInt64Array).filter((v) => v === 1n).length;
+  t.match(text.out, `kl between 2 models on ${counted} tokens of ${N} sequences (class axis 2, masked by attention_mask) (outputs read as logits`);
+  const st = captureIo();
+  const report = path.join(tmp, 'lm-report.html');
+  t.equal(await runCli(['study', gpt2, int8, '--data', TOKENS, '--metric', 'kl', '--weights', 'none', '--cache-dir', cacheDir, '--report', report], st), 0, st.err);
+  const html = fs.readFileSync(report, 'utf8');
+  t.match(html, `study of 2 models on ${counted} tokens of ${N} sequences (intervals resample whole sequences)`);
+  t.match(html, `tokens (of ${N} sequences, masked by attention_mask) × vocabulary (logits)`);
+  t.match(st.out, `2 models, ${counted} tokens of ${N} sequences (class axis 2, masked by attention_mask), output distance kl`);
+  t.match(st.out, /\nstandard errors and the noise bootstrap resample whole sequences \(cluster bootstrap\)\n/);
+});
+
+t.test('matrix, study and outputs take several --data NAME=FILE, --execution-provider and say when outputs are not cached', async (t) => {
+  const { input_ids } = readNpz(TOKENS);
+  const ids = path.join(tmp, 'ids.npy');
+  const mask32 = path.join(tmp, 'mask32.npy');
+  writeNpy(ids, input_ids);
+  writeNpy(mask32, makeTensor(Int32Array.from(attention.data as BigInt64Array, Number), [N, T]));
+  const whole = await matrix([gpt2, int8], { data: TOKENS, metric: 'kl', weights: 'none', ...cached });
+  const io = captureIo();
+  t.equal(await runCli(['matrix', gpt2, int8, '--data', `input_ids=${ids}`, '--data', `attention_mask=${mask32}`, '--metric', 'kl', '--weights', 'none', '--no-cache', '--json'], io), 0, io.err);
+  t.same(JSON.parse(io.out).functional, whole.functional, 'int64 ids and an int32 mask from two files: the same matrix as the one .npz');
+  const mixed = captureIo();
+  t.equal(await runCli(['matrix', gpt2, int8, '--data', `input_ids=${ids}`, '--data', TOKENS, '--weights', 'none', '--no-cache'], mixed), 2);
+  t.match(mixed.err, /^modeldiff: mix of named and unnamed --data/);
+
+  // Above --cache-max: one line per model, once, and nothing cached.
+  const small = path.join(tmp, 'small-cache');
+  const note = captureIo();
+  t.equal(await runCli(['matrix', gpt2, int8, '--data', TOKENS, '--metric', 'kl', '--weights', 'none', '--cache-dir', small, '--cache-max', '1K', '-q'], note), 0, note.err);
+  const lines = note.err.trim().split('\n');
+  t.equal(lines.length, 2, note.err);
+  t.match(lines[0], /^modeldiff: warning: gpt2\.onnx: outputs not cached: 96 KiB is above the cache's one-entry budget of 1 KiB/);
+  t.match(lines[1], /gpt2\.int8\.onnx: outputs not cached/);
+  t.same(fs.existsSync(small) ? fs.readdirSync(small).filter((f) => f.endsWith('.bin')) : [], []);
+
+  for (const command of [['matrix', gpt2, int8, '--weights', 'none'], ['study', gpt2, int8, '--weights', 'none'], ['outputs', gpt2, '-o', path.join(tmp, 'o.npy')]]) {
+    const cuda = captureIo();
+    t.equal(await runCli([...command, '--data', TOKENS, '--no-cache', '--execution-provider', 'cuda'], cuda), 2, command[0]);
+    t.match(cuda.err, /^modeldiff: execution provider 'cuda' is not installed in onnxruntime-node: npm install onnxruntime-node --onnxruntime-node-install=cuda12.*\n$/, command[0]);
+  }
+  t.notOk(fs.existsSync(path.join(tmp, 'o.npy')), 'outputs wrote nothing');
+  const cpu = await matrix([gpt2, int8], { data: TOKENS, metric: 'kl', weights: 'none', executionProviders: ['cpu'], cache: false });
+  t.same(cpu.functional, whole.functional, 'explicit cpu');
+});

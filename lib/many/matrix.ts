@@ -13,7 +13,7 @@ import { optionsObject } from '../util/options';
 import { type SavedOutputs, checkSameProbe, isOutputsFile, probeSha256, readSavedOutputs } from './saved-outputs';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
 import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
-import { type TokenLayout, tokenLayout, tokenRowsOf } from './token-rows';
+import { type TokenLayout, layoutFields, tokenLayout, tokenRowsOf } from './token-rows';
 import { type OpenTokenMask, type TokenMaskOptions, openTokenMask, refuseSequenceOptions } from '../function/token-mask';
 import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
 import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMethod } from './types';
@@ -64,6 +64,10 @@ export interface MatrixOptions extends TokenMaskOptions {
   cacheMaxBytes?: number;
   /** Outputs bigger than this are not cached (see InferOptions). */
   cacheEntryMaxBytes?: number;
+  /** onnxruntime execution providers in order of preference (default ['cpu']). */
+  executionProviders?: string[];
+  /** Non-fatal problems, each once (e.g. outputs above cacheEntryMaxBytes are not cached). */
+  onWarning?: (message: string) => void;
   /** Memory budget in bytes for model outputs; above it, outputs are processed in blocks re-read from the cache. */
   maxMemory?: number;
   /** Relative file names resolve against this folder (default process.cwd()). */
@@ -139,7 +143,7 @@ export async function prepare(models: ModelInput[], options: MatrixOptions): Pro
     if (first.dims) {
       const layout = tokenLayout(first.dims, first.n, probe, names[0], { classAxis: options.classAxis, mask });
       const rows = outputs.map((o, i) => tokenRowsOf(o, layout, names[i]));
-      store = { ...memoryStore(names, rows, options.maxMemory), clusters: layout.clusters, sequences: layout.sequences };
+      store = { ...memoryStore(names, rows, options.maxMemory), ...layoutFields(layout) };
     } else {
       refuseSequenceOptions(options, first.n, first.k, names[0]);
       store = memoryStore(names, outputs, options.maxMemory);
@@ -202,8 +206,10 @@ async function inferenceStore(
       cacheDir: options.cacheDir,
       cacheMaxBytes: options.cacheMaxBytes,
       cacheEntryMaxBytes: options.cacheEntryMaxBytes,
+      executionProviders: options.executionProviders,
+      onWarning: warn,
       label: names[i],
-      });
+    });
     // Sequence outputs ([batch, sequence, vocab] logits) become one row per counted token (the
     // first model's shape, options.classAxis and the mask decide which), never sequence × vocab
     // read as classes.
@@ -213,6 +219,14 @@ async function inferenceStore(
     return r.outputs;
   };
   let tokens: TokenLayout | undefined;
+  // Streaming re-infers a model whose outputs are not cached: say so once, not per block.
+  const warned = new Set<string>();
+  const warn = (w: string) => {
+    if (!warned.has(w)) {
+      warned.add(w);
+      options.onWarning?.(w);
+    }
+  };
   // First pass: infer every model once (this fills the cache) and keep the
   // outputs while they fit the budget.
   const kept: Array<Matrix | null> = new Array(N).fill(null);
@@ -240,7 +254,7 @@ async function inferenceStore(
     names,
     samples: shape[0],
     classes: shape[1],
-    ...(tokens ? { clusters: tokens.clusters, sequences: tokens.sequences } : {}),
+    ...(tokens ? layoutFields(tokens) : {}),
     blockSize: streaming ? blockSizeFor(N, perModel, options.maxMemory) : N,
     load: async (ids) => {
       const out: Matrix[] = [];
@@ -285,7 +299,9 @@ export function matrixResult(prep: Prepared, pass: FunctionalPass, weights: Weig
       classes: prep.store.classes,
       outputKind: prep.outputKind,
       ...(prep.epsilon ? { epsilon: prep.epsilon } : {}),
-      ...(prep.store.sequences !== undefined ? { sequences: prep.store.sequences, uncertainty: 'cluster bootstrap over sequences' as const } : {}),
+      ...(prep.store.sequences !== undefined
+        ? { sequences: prep.store.sequences, classAxis: prep.store.classAxis, mask: prep.store.mask ?? null, uncertainty: 'cluster bootstrap over sequences' as const }
+        : {}),
     },
     functional: toRows(pass.matrix, N),
     weights,

@@ -22,6 +22,10 @@ export interface OutputStore {
   clusters?: Int32Array;
   /** Sequence outputs: the probe's sequences (clusters are in [0, sequences)). */
   sequences?: number;
+  /** Sequence outputs: the class axis of the output (axis 0 = batch). */
+  classAxis?: number;
+  /** Sequence outputs: where the mask came from (e.g. "attention_mask"), or null for none. */
+  mask?: string | null;
   load(ids: number[]): Promise<Matrix[]>;
 }
 

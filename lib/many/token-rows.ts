@@ -56,6 +56,11 @@ export function tokenLayout(
   };
 }
 
+/** What an output store records of a layout: each row's sequence and how the output was read. */
+export function layoutFields(layout: TokenLayout): { clusters: Int32Array; sequences: number; classAxis: number; mask: string | null } {
+  return { clusters: layout.clusters, sequences: layout.sequences, classAxis: layout.grid.classAxis, mask: layout.mask };
+}
+
 /** One model's sequence output as counted token rows [tokens, vocab]. */
 export function tokenRowsOf(o: Matrix, layout: TokenLayout, label: string): Matrix {
   const { grid, kept } = layout;

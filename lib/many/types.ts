@@ -34,9 +34,19 @@ export interface MatrixResult {
   /** epsilon: the smoothing applied before the measure, when one was. */
   /**
    * samples: rows compared (for sequence outputs, counted tokens; sequences then says how many
-   * sequences they came from, and intervals resample whole sequences).
+   * sequences they came from, classAxis which axis held the classes, mask where the mask came
+   * from (null: none), and intervals resample whole sequences).
    */
-  probe: { samples: number; classes: number; outputKind: string; epsilon?: number; sequences?: number; uncertainty?: 'cluster bootstrap over sequences' };
+  probe: {
+    samples: number;
+    classes: number;
+    outputKind: string;
+    epsilon?: number;
+    sequences?: number;
+    classAxis?: number;
+    mask?: string | null;
+    uncertainty?: 'cluster bootstrap over sequences';
+  };
   /** N×N mean per-sample divergence on the probe set (row = first argument). */
   functional: number[][];
   weights: WeightMatrices;

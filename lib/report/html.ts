@@ -83,7 +83,9 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
     : `Solutions and Chao1 count only the ${sol.counted.length} independent runs (${sol.counted.join(', ')}); the other models are derived from these and are not independent draws.`;
   const cards: Array<[string, string]> = [
     [String(N), 'models'],
-    [`${s.probe.samples} × ${s.probe.classes}`, `probe samples × classes (${s.probe.outputKind})`],
+    s.probe.sequences !== undefined
+      ? [`${s.probe.samples} × ${s.probe.classes}`, `tokens (of ${plural(s.probe.sequences, 'sequence')}, ${s.probe.mask ? `masked by ${s.probe.mask}` : 'no mask'}) × vocabulary (${s.probe.outputKind})`]
+      : [`${s.probe.samples} × ${s.probe.classes}`, `probe samples × classes (${s.probe.outputKind})`],
     [String(sol.observed), `distinct solutions among ${countedWords}`],
     [`${formatNumber(sol.estimate)}`, `Chao1 estimate (95% CI ${formatNumber(sol.lower)}–${formatNumber(sol.upper)})`],
     [formatNumber(sol.expectedAfterDoubling), `expected after ${sol.models} more runs`],
@@ -154,7 +156,7 @@ export function buildReportHtml(s: StudyResult, plots: RenderedPlot[], meta: Rep
 <body>
 <main>
 <h1>How many different solutions?</h1>
-<p class="sub">modeldiff study of ${N} models on a probe set of ${plural(s.probe.samples, 'sample')}, output distance <b>${esc(unit)}</b>, seed ${s.seed}.</p>
+<p class="sub">modeldiff study of ${N} models on ${s.probe.sequences !== undefined ? `${plural(s.probe.samples, 'token')} of ${plural(s.probe.sequences, 'sequence')} (intervals resample whole sequences)` : `a probe set of ${plural(s.probe.samples, 'sample')}`}, output distance <b>${esc(unit)}</b>, seed ${s.seed}.</p>
 <pre class="cmd">${esc(meta.command)}</pre>
 <p class="versions">${versions}</p>
 <div class="cards">${cards.map(([v, l]) => `<div class="card"><div class="v">${esc(v)}</div><div class="l">${esc(l)}</div></div>`).join('')}</div>

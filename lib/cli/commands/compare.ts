@@ -35,7 +35,7 @@ import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { inFlagWords } from '../flags';
 import { alignedRows, percent, summaryNumber } from '../format';
-import { inferenceOptions } from '../inference-options';
+import { addExecutionProviderOption, inferenceOptions } from '../inference-options';
 import { type TokenGridFlags, addTokenGridOptions, tokenGridOptions } from '../token-options';
 import { readCostMatrix } from '../cost-option';
 import { commaList, integer, nonNegativeInteger, nonNegativeNumber, positiveInteger, positiveNumber, sizeOption } from '../option-parsers';
@@ -103,14 +103,6 @@ interface CompareFlags extends TokenGridFlags {
   quiet?: boolean;
   targets?: 'next';
   topk?: number;
-  executionProvider?: string[];
-}
-
-/** --execution-provider: comma-separated and repeatable, in order of preference. */
-function providerList(v: string, prev: string[] = []): string[] {
-  const names = v.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
-  if (names.length === 0) throw new ModeldiffError('USAGE', `--execution-provider must name a provider (e.g. cuda, cpu), got ${JSON.stringify(v)}`);
-  return [...new Set([...prev, ...names])];
 }
 
 export function register(program: Command, io: CliIo): void {
@@ -139,8 +131,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--force', 'overwrite the --save-per-sample file if it exists');
   addTokenGridOptions(cmd)
     .addOption(new Option('--targets <WHICH>', "sequence outputs: 'next' scores next-token prediction (target at t = input_ids at t+1): cross-entropy, perplexity, RMS Δp").choices(['next']))
-    .option('--topk <K>', 'sequence outputs: k of the top-k overlap (default 5)', positiveInteger('--topk'))
-    .option('--execution-provider <NAMES>', 'onnxruntime execution providers in order of preference, comma-separated (default cpu; e.g. cuda,cpu)', providerList)
+    .option('--topk <K>', 'sequence outputs: k of the top-k overlap (default 5)', positiveInteger('--topk'));
+  addExecutionProviderOption(cmd)
     .option('--cache-dir <DIR>', 'output cache folder (default ~/.cache/modeldiff)')
     .option('--no-cache', 'do not read or write the output cache')
     .option('--cache-size <SIZE>', 'cap on the cache folder, least recently used entries removed first (default $MODELDIFF_CACHE_SIZE, else 10G)', sizeOption('--cache-size'))
@@ -179,7 +171,6 @@ export function register(program: Command, io: CliIo): void {
           ...tokenGridOptions(flags),
           targets: flags.targets,
           topk: flags.topk,
-          executionProviders: flags.executionProvider,
           ...inferenceOptions(flags, io, progress),
           onBootstrapProgress: (done, total) => {
             if (!bootstrapBar) {

@@ -16,13 +16,15 @@ import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { matrixNumber } from '../format';
+import { addExecutionProviderOption } from '../inference-options';
+import { collect, parseDataSpecs } from './compare';
 import { type TokenGridFlags, addTokenGridOptions, tokenGridOptions } from '../token-options';
 import { readCostMatrix } from '../cost-option';
 import { commaList, invalidOption, nonNegativeInteger, nonNegativeNumber, positiveInteger, sizeOption } from '../option-parsers';
 import { plural } from '../../util/plural';
 
 export interface MatrixFlags extends TokenGridFlags {
-  data?: string;
+  data: string[];
   layers?: string;
   metric: string;
   outputs: string;
@@ -36,6 +38,7 @@ export interface MatrixFlags extends TokenGridFlags {
   cacheDir?: string;
   cacheSize?: number;
   cacheMax?: number;
+  executionProvider?: string[];
   maxMemory?: number;
   threads?: number;
   quiet?: boolean;
@@ -49,12 +52,17 @@ const distanceMeasures = (): string[] => FUNCTION_MEASURE_NAMES.filter((m) => !m
 export function addMatrixOptions(cmd: Command): Command {
   cmd
     .argument('<models...>', 'ONNX models (at least 2), e.g. models/*.onnx, or outputs saved by `modeldiff outputs` (e.g. outputs/*.npy), or both')
-    .option('--data <probe>', 'probe set (.npy, .npz, .safetensors or ONNX TensorProto .pb) every model is run on; needed for ONNX models, checked against saved outputs')
+    .option(
+      '--data <FILE|NAME=FILE>',
+      'probe set (.npy, .npz, .safetensors or ONNX TensorProto .pb) every model is run on; repeat NAME=FILE for several model inputs; needed for ONNX models, checked against saved outputs',
+      collect,
+      [],
+    )
     .option('--layers <layer>', 'also CKA (linear) between every pair of models at this layer (a tensor name, node name or #k, as cka --list-layers shows)')
     .option('--metric <name>', `output distance measure (${distanceMeasures().join(', ')})`, 'js')
     .addOption(new Option('--outputs <kind>', 'how to read model outputs').choices(['auto', 'logits', 'probs', 'sigmoid', 'sigmoid-logit']).default('auto'))
     .option('--output <name>', 'model output to compare, when a model has several');
-  return addTokenGridOptions(cmd)
+  addTokenGridOptions(cmd)
     .option('--epsilon <x>', 'smooth both distributions, p ← (p + x) / (1 + k·x), before the measure; makes KL finite where a model gives a class probability 0 (0 = none)', nonNegativeNumber('--epsilon'))
     .option('--cost <file>', 'k × k cost matrix (one-array file, e.g. .npy) for --metric emd-cost')
     .addOption(
@@ -67,7 +75,8 @@ export function addMatrixOptions(cmd: Command): Command {
     .option('--no-cache', 'do not read or write the inference cache')
     .option('--cache-dir <dir>', 'inference cache folder')
     .option('--cache-size <SIZE>', 'cap on the cache folder, least recently used entries removed first (default $MODELDIFF_CACHE_SIZE, else 10G)', sizeOption('--cache-size'))
-    .option('--cache-max <SIZE>', 'outputs bigger than this are not cached (default 2G)', sizeOption('--cache-max'))
+    .option('--cache-max <SIZE>', 'outputs bigger than this are not cached (default 2G)', sizeOption('--cache-max'));
+  return addExecutionProviderOption(cmd)
     .option('--max-memory <size>', 'memory budget for model outputs (e.g. 512M, 2G); above it, blocks of models are re-read from the cache', parseSize)
     .option('--threads <n>', 'threads for the distance kernels', positiveInteger('--threads'))
     .option('-q, --quiet', 'no progress bars');
@@ -91,7 +100,7 @@ export function parseWeights(v: string): 'none' | WeightMethod[] {
  */
 export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: MatrixOptions['onProgress'], cmd?: Command): MatrixOptions {
   return {
-    data: flags.data,
+    data: flags.data.length > 0 ? parseDataSpecs(flags.data, '--data', cmd?.name() ?? 'matrix') : undefined,
     layers: flags.layers,
     metric: flags.metric,
     outputs: flags.outputs,
@@ -107,6 +116,8 @@ export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: Mat
     cacheDir: flags.cacheDir,
     cacheMaxBytes: flags.cacheSize,
     cacheEntryMaxBytes: flags.cacheMax,
+    executionProviders: flags.executionProvider,
+    onWarning: (w) => io.stderr(`modeldiff: warning: ${w}\n`),
     maxMemory: flags.maxMemory,
     threads: flags.threads,
     cwd: io.cwd,
@@ -117,9 +128,9 @@ export function matrixOptionsFrom(flags: MatrixFlags, io: CliIo, onProgress: Mat
 const fmt = matrixNumber;
 
 /** matrix and study compare at least two models (commander only asks for one); ONNX models run on --data. */
-export function checkModels(models: string[], flags: { data?: string }): void {
+export function checkModels(models: string[], flags: { data: string[] }): void {
   check(models.length >= 2, 'USAGE', `need at least 2 models, got ${models.length}`);
-  check(flags.data !== undefined || !models.some((m) => m.toLowerCase().endsWith('.onnx')), 'USAGE', 'model files need a probe set: --data FILE');
+  check(flags.data.length > 0 || !models.some((m) => m.toLowerCase().endsWith('.onnx')), 'USAGE', 'model files need a probe set: --data FILE');
 }
 
 /** A square matrix as aligned text: models as rows, column numbers as header. */
@@ -142,9 +153,18 @@ export function matrixCsv(names: string[], m: number[][]): string {
   return rows.join('\n') + '\n';
 }
 
+/**
+ * What the distances were averaged over: probe samples, or for sequence outputs the counted
+ * tokens, their sequences, the class axis and the mask.
+ */
+export function probeWords(p: MatrixResult['probe']): string {
+  if (p.sequences === undefined) return plural(p.samples, 'probe sample');
+  return `${plural(p.samples, 'token')} of ${plural(p.sequences, 'sequence')} (class axis ${p.classAxis}, ${p.mask ? `masked by ${p.mask}` : 'no mask'})`;
+}
+
 export function matrixText(r: MatrixResult): string {
   let out = matrixTable(
-    `${r.metric} between ${r.models.length} models on ${plural(r.probe.samples, 'probe sample')} (outputs read as ${r.probe.outputKind}${r.probe.epsilon ? `, smoothed by epsilon = ${r.probe.epsilon}` : ''}; row = first argument)`,
+    `${r.metric} between ${r.models.length} models on ${probeWords(r.probe)} (outputs read as ${r.probe.outputKind}${r.probe.epsilon ? `, smoothed by epsilon = ${r.probe.epsilon}` : ''}; row = first argument)`,
     r.models,
     r.functional,
   );

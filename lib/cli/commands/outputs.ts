@@ -21,26 +21,22 @@ import { openProbe } from '../../io/probe';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
-import { inferenceOptions } from '../inference-options';
+import { type CacheFlags, addExecutionProviderOption, inferenceOptions } from '../inference-options';
 import { positiveInteger, sizeOption } from '../option-parsers';
 import { collect, parseDataSpecs } from './compare';
 
-interface OutputsFlags {
+interface OutputsFlags extends CacheFlags {
   data: string[];
   out: string;
   output?: string;
   batchSize?: number;
   force?: boolean;
-  cache: boolean;
-  cacheDir?: string;
-  cacheSize?: number;
-  cacheMax?: number;
   quiet?: boolean;
   json?: boolean;
 }
 
 export function register(program: Command, io: CliIo): void {
-  program
+  const cmd = program
     .command('outputs')
     .description('run one model on a probe set and save its outputs (n × k), for `modeldiff divergence`, `matrix` and `study`')
     .argument('<model>', 'the model (.onnx)')
@@ -52,7 +48,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--cache-dir <DIR>', 'output cache folder (default ~/.cache/modeldiff)')
     .option('--no-cache', 'do not read or write the output cache')
     .option('--cache-size <SIZE>', 'cap on the cache folder, least recently used entries removed first (default $MODELDIFF_CACHE_SIZE, else 10G)', sizeOption('--cache-size'))
-    .option('--cache-max <SIZE>', 'outputs bigger than this are not cached (default 2G)', sizeOption('--cache-max'))
+    .option('--cache-max <SIZE>', 'outputs bigger than this are not cached (default 2G)', sizeOption('--cache-max'));
+  addExecutionProviderOption(cmd)
     .option('-q, --quiet', 'no progress bar')
     .option('--json', 'print what was written as JSON')
     .action(async (model: string, flags: OutputsFlags) => {

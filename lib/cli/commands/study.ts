@@ -16,7 +16,7 @@ import { noCorrelationReason } from '../../report/html';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { integer, nonNegativeNumber } from '../option-parsers';
-import { type MatrixFlags, addMatrixOptions, checkModels, matrixOptionsFrom, representationTables } from './matrix';
+import { type MatrixFlags, addMatrixOptions, checkModels, matrixOptionsFrom, probeWords, representationTables } from './matrix';
 import { plural } from '../../util/plural';
 
 interface StudyFlags extends MatrixFlags {
@@ -31,7 +31,8 @@ interface StudyFlags extends MatrixFlags {
 export function studyText(s: StudyResult): string {
   const sol = s.solutions;
   const lines = [
-    `${s.models.length} models, ${plural(s.probe.samples, 'probe sample')}, output distance ${s.metric} (outputs read as ${s.probe.outputKind}${s.probe.epsilon ? `, smoothed by epsilon = ${s.probe.epsilon}` : ''})`,
+    `${s.models.length} models, ${probeWords(s.probe)}, output distance ${s.metric} (outputs read as ${s.probe.outputKind}${s.probe.epsilon ? `, smoothed by epsilon = ${s.probe.epsilon}` : ''})`,
+    ...(s.probe.sequences !== undefined ? ['standard errors and the noise bootstrap resample whole sequences (cluster bootstrap)'] : []),
     `same-solution threshold: ${formatNumber(s.threshold.value)} (${s.threshold.source})`,
     `distinct solutions${sol.counted.length === s.models.length ? '' : ` among the ${sol.counted.length} independent runs`}: ${sol.observed} (singletons ${sol.singletons}, doubletons ${sol.doubletons})`,
     `Chao1 estimate: ${formatNumber(sol.estimate)} solutions (95% CI ${formatNumber(sol.lower)}–${formatNumber(sol.upper)}); expected after ${sol.models} more runs: ${formatNumber(sol.expectedAfterDoubling)}`,
