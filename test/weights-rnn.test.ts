@@ -97,9 +97,22 @@ t.test('an RNN op: permuted and sign-flipped units by index arithmetic; refusals
   const r = await weightDistance(a, b);
   t.ok(r.canonical!.relative <= 1e-6 && r.aligned!.relative <= 1e-6, `canonical ${r.canonical!.relative}, aligned ${r.aligned!.relative} (raw ${r.raw!.relative})`);
   t.ok(maxAbsDiff(await runModel(r.models.aligned!, x, [4, 6, 3]), await runModel(b, x, [4, 6, 3])) < 1e-5, 'aligned B computes B');
-  await t.rejects(weightDistance(rnnModel(W, R, B, F, { direction: 'bidirectional' }), a, { methods: ['canonical'] }), { code: 'UNSUPPORTED_GRAPH', message: /at RNN node .*: a bidirectional recurrent layer is not supported yet/ });
-  await t.rejects(weightDistance(rnnModel(W, R, B, F, { initial: normal(5) }), a, { methods: ['canonical'] }), { code: 'UNSUPPORTED_GRAPH', message: /its initial state "h0" is not zero/ });
-  const zeroInit = await weightDistance(rnnModel(W, R, B, F, { initial: [0, 0, 0, 0, 0] }), b, { methods: ['canonical'] });
+  // A bidirectional op's W must hold two directions; its Y_h [2, N, 5] cannot be squeezed as one.
+  await t.rejects(weightDistance(rnnModel(W, R, B, F, { direction: 'bidirectional' }), a, { methods: ['canonical'] }), { code: 'UNSUPPORTED_GRAPH', message: /at RNN node .*: its W or R does not have 2 × 1 gate blocks of 5 units/ });
+  // A learned initial state permutes and flips with the units.
+  const h0 = normal(5);
+  const copyWith = (h: number[]) => rnnModel(
+    p.flatMap((j, u) => W.slice(j * 3, j * 3 + 3).map((v) => v * s[u])),
+    p.flatMap((j, u) => p.map((k, v) => R[j * 5 + k] * s[u] * s[v])),
+    [...p.map((j, u) => B[j] * s[u]), ...p.map((j, u) => B[5 + j] * s[u])],
+    [0, 1].flatMap((o) => p.map((j, u) => F[o * 5 + j] * s[u])),
+    { initial: p.map((j, u) => h[j] * s[u]) },
+  );
+  const learned = await weightDistance(rnnModel(W, R, B, F, { initial: h0 }), copyWith(h0));
+  t.ok(learned.raw!.relative > 0.5 && learned.canonical!.relative <= 1e-6 && learned.aligned!.relative <= 1e-6, `learned h0: canonical ${learned.canonical!.relative}, aligned ${learned.aligned!.relative}`);
+  // A learned initial state that happens to be zero is still a parameter (another model's may not be).
+  const zero = [0, 0, 0, 0, 0];
+  const zeroInit = await weightDistance(rnnModel(W, R, B, F, { initial: zero }), copyWith(zero), { methods: ['canonical'] });
   t.ok(zeroInit.canonical!.relative <= 1e-6, 'a zero initial state is fine');
   // Another activation than tanh: no sign symmetry (ReLU's scale does not pass the recurrence either).
   const relu = await weightDistance(rnnModel(W, R, B, F, { relu: true }), rnnModel(W, R, B, F, { relu: true }), { methods: ['canonical'] });

@@ -39,8 +39,13 @@ export interface Layer {
    * Table: a constant [..., rows, units] added to the units (positional embeddings), W = its transpose.
    */
   op: 'Gemm' | 'MatMul' | 'Conv' | 'BatchNormalization' | 'Norm' | 'Gather' | 'Table' | 'Recurrent';
-  /** A part of an LSTM/GRU/RNN op (graph/recurrent.ts): the node input slot it is stored in (1 W, 2 R, 3 B, 7 P) and the gate count. */
-  recurrent?: { slot: number; gates: number };
+  /**
+   * A part of an LSTM/GRU/RNN op (graph/recurrent.ts): the node input slot it is stored in (1 W,
+   * 2 R, 3 B, 5 initial_h, 6 initial_c, 7 P) and the gate count; in a bidirectional op, the
+   * direction whose slice of the stored tensor it holds. `unitsLast`: stored with the units on
+   * the last axis (an initial state [D, rows, H]), W is [H, rows].
+   */
+  recurrent?: { slot: number; gates: number; direction?: number; directions?: number; unitsLast?: boolean };
   /** A depthwise Conv: one filter per unit of its group (inGroup = outGroup), W is [units, kh·kw]. */
   channelwise?: boolean;
   /** An unfolded norm's slice: the first of its channels in the norm's parameters. */
@@ -93,7 +98,7 @@ export interface Group {
   /** Depthwise layers along the group: their filters and biases are per-unit parameters of the group. */
   channelwise: number[];
   /** An LSTM/GRU/RNN's hidden units: its layers (W, R, B, P) and gates; sign flips only the candidate gate's rows. */
-  recurrent?: { W: number; R: number; B?: number; P?: number; gates: number; candidate: number };
+  recurrent?: { W: number; R: number; B?: number; P?: number; initial?: number[]; gates: number; candidate: number };
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */
   tensor?: string;
   /** That tensor holds the units on its last axis (NHWC). */

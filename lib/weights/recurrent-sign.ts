@@ -4,6 +4,7 @@
  * and B for u (tanh is odd, so the candidate and with it the cell or state
  * flips), the LSTM's three peepholes for u (they multiply the flipped cell),
  * and every column that reads u: R's, in every gate, and each consumer's.
+ * A learned initial h (and c: c = f·c + i·g flips with g) flips too.
  * The sigmoid gates' rows stay. So a whole-row flip, as fixSign does for
  * other groups, would be wrong: this module does it gate by gate.
  */
@@ -43,6 +44,8 @@ export function flipRecurrentUnits(net: Network, id: number, sign: Int8Array): v
   rows(r.R, H * G, candidate);
   if (r.B !== undefined) rows(r.B, 2 * G, candidate);
   if (r.P !== undefined) rows(r.P, 3, () => true);
+  // A learned initial state is the unit's state (and cell) at step 0: it flips with the unit.
+  for (const i of r.initial ?? []) rows(i, net.layers[i].W.length / H, () => true);
   // Every reader of the state: R (columns v·G + g) and the consumers after the op.
   for (const c of g.consumers) {
     const l = net.layers[c];

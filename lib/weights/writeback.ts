@@ -37,6 +37,8 @@ export function writeNetwork(net: Network): OnnxModel {
     }
   };
 
+  // A bidirectional RNN's parameters: each direction's layer fills its slice of one stored tensor.
+  const directionSlices = new Map<string, Float64Array>();
   // Unfolded norms (per-channel affine slices, one layer per part): gathered per node, written after.
   const norms = new Map<number, Layer[]>();
   for (const layer of net.layers) {
@@ -47,6 +49,10 @@ export function writeNetwork(net: Network): OnnxModel {
     }
     if (layer.op === 'Norm' || layer.op === 'Gather' || layer.op === 'Table') {
       writeStored(layer, put);
+      continue;
+    }
+    if (layer.recurrent && (layer.recurrent.directions || layer.recurrent.unitsLast)) {
+      writeRecurrentSlice(layer, directionSlices, put);
       continue;
     }
     // A weight the exporter shared between nodes gets one copy per layer (each layer permutes its own).
@@ -135,6 +141,30 @@ function storedWeight(layer: Layer, node: onnx.INodeProto): Float64Array {
   const out = new Float64Array(n * k);
   for (let o = 0; o < n; o++) for (let j = 0; j < k; j++) out[j * n + o] = W[o * k + j];
   return out;
+}
+
+/**
+ * One direction of an RNN parameter (or an initial state, stored with the units last) into its
+ * slice of the stored tensor; the tensor is put again as each direction fills its slice.
+ */
+function writeRecurrentSlice(layer: Layer, slices: Map<string, Float64Array>, put: (name: string, t: onnx.TensorProto) => void): void {
+  const r = layer.recurrent!;
+  const D = r.directions ?? 1;
+  const total = layer.W.length * D;
+  const stored = slices.get(layer.weightName) ?? new Float64Array(total);
+  slices.set(layer.weightName, stored);
+  const H = layer.outUnits;
+  const per = layer.W.length / H;
+  let slice: Float64Array;
+  if (r.slot <= 2) {
+    slice = storedGateBlocks(layer.W, r.gates, H, layer.inUnits);
+  } else {
+    // Per-unit parameters [H, per] back to [per, H] (blocks of units; an initial state's rows).
+    slice = new Float64Array(layer.W.length);
+    for (let u = 0; u < H; u++) for (let k = 0; k < per; k++) slice[k * H + u] = layer.W[u * per + k];
+  }
+  stored.set(slice, (r.direction ?? 0) * layer.W.length);
+  put(layer.weightName, float64ToTensor(layer.weightName, layer.weightDims, stored, layer.weightDtype));
 }
 
 /**

@@ -24,6 +24,8 @@
  */
 import { type OnnxModel, onnx } from '../../io/onnx';
 import type { Network } from '../network';
+import { mergeDirections, readsDirections, selectDirection } from './bidirectional';
+import { HOMOGENEOUS, LINEAR_UNARY, ODD, OTHER_ELEMENTWISE, PASS } from './elementwise';
 import { finishNetwork } from './finish';
 import { labelBranch } from './label-branch';
 import { RULES } from './rules';
@@ -48,10 +50,13 @@ export function buildNetwork(model: OnnxModel): Network {
   });
   for (const o of g.output) {
     const s = w.state.get(o.name ?? '');
-    if (s) for (const p of s.parts ?? [{ group: s.group }]) w.root(p.group).fixed = true;
+    if (s) for (const group of s.parts?.map((p) => p.group) ?? s.directions?.groups ?? [s.group]) w.root(group).fixed = true;
   }
   return finishNetwork(w);
 }
+
+/** Unary elementwise ops: they keep every axis where it is. */
+const UNARY = new Set([...PASS, ...HOMOGENEOUS, ...ODD, ...LINEAR_UNARY, ...OTHER_ELEMENTWISE, 'Clip']);
 
 const FLOAT_TYPES = new Set<number>([
   onnx.TensorProto.DataType.FLOAT,
@@ -81,6 +86,11 @@ function visit(w: GraphWalker, node: GraphWalker['graph']['node'][number], index
   if (dataInputs.every((s) => s.unitless || s.opaque) && dataInputs.some((s) => s.unitless)) {
     for (const o of node.output ?? []) if (o) w.set(o, { ...x, unitless: true, layer: undefined });
     return;
+  }
+  if (x.directions) {
+    if (op === 'Reshape') return mergeDirections(context);
+    if (op === 'Gather') return selectDirection(context);
+    if (!readsDirections(op) && !UNARY.has(op)) w.fail(node, 'it reads the directions axis of a bidirectional recurrent output as data');
   }
   if (!rule && key !== op) w.fail(node, `custom-domain op ${key}`);
   if (rule) return rule(context);

@@ -1,9 +1,10 @@
 /**
- * ONNX LSTM, GRU and RNN ops (one direction). Their hidden units form one
- * group: unit u owns row u of every gate block of W [1, G·H, I], R
- * [1, G·H, H], B [1, 2·G·H] (input and recurrent biases) and the LSTM's
- * peepholes P [1, 3·H], and column u of R (every gate reads the previous
- * state). The op becomes four layers in the canonical layout, column
+ * ONNX LSTM, GRU and RNN ops. Each direction's hidden units form one group
+ * (a bidirectional op has two, permuted independently): unit u owns row u
+ * of every gate block of its direction's slice of W [D, G·H, I], R
+ * [D, G·H, H], B [D, 2·G·H] (input and recurrent biases) and the LSTM's
+ * peepholes P [D, 3·H], and column u of R (every gate reads the previous
+ * state). A direction becomes four layers in the canonical layout, column
  * i·G + g holding gate g's weight for input i:
  *   W: a producer of the group and a consumer of the input's units ([H, I·G]);
  *   R: a producer and consumer of the group itself ([H, H·G]), permuted as
@@ -13,10 +14,16 @@
  * negating the candidate gate's rows (LSTM c, GRU h, the RNN's only gate;
  * tanh is odd) negates the unit's state, which every reader undoes by
  * negating its column; the sigmoid gates' rows stay (see recurrent-sign.ts).
- * Zero initial states only (a nonzero one would move with the units).
+ * Initial states: zero ones are nothing; learned ones (initializers, maybe
+ * broadcast to the batch) are per-unit parameters of the group (they move
+ * and flip with the units, see ./initial-state.ts); ones fed as model
+ * inputs tie the units to the caller's data, so the group stays fixed.
+ * A bidirectional op's Y [steps, 2, batch, H] carries both groups on a
+ * directions axis (./bidirectional.ts follows it to the [fwd, bwd] concatenation).
  */
 import { attribute, attrInt, attrString, onnx, tensorDims } from '../../io/onnx';
 import type { Layer } from '../network';
+import { initialState } from './initial-state';
 import type { OpRule } from './rule';
 import { ALL, type TensorState } from './tensor-state';
 import type { GraphWalker } from './walker';
@@ -33,10 +40,9 @@ export const recurrent: OpRule = (c) => {
   const op = node.opType ?? '';
   const kind = KINDS[op];
   const inputs = node.input ?? [];
-  if ((attrString(node, 'direction') ?? 'forward') === 'bidirectional') w.fail(node, 'a bidirectional recurrent layer is not supported yet');
-  const xGroup = w.root(x.group);
-  if (x.rank !== 3 || x.flat || (!xGroup.fixed && !x.channelLast)) w.fail(node, 'its input must be [steps, batch, features] with the features last');
-  for (const slot of op === 'LSTM' ? [5, 6] : [5]) if (inputs[slot] && !zeroState(w, inputs[slot])) w.fail(node, `its initial state "${inputs[slot]}" is not zero`);
+  const direction = attrString(node, 'direction') ?? 'forward';
+  const D = direction === 'bidirectional' ? 2 : 1;
+  if (x.rank !== 3 || x.flat || x.directions || (!w.root(x.group).fixed && !x.channelLast)) w.fail(node, 'its input must be [steps, batch, features] with the features last');
   const H = attrInt(node, 'hidden_size', 0);
   const G = kind.gates;
   const weight = (slot: number, what: string) => {
@@ -46,46 +52,80 @@ export const recurrent: OpRule = (c) => {
   const Wt = weight(1, 'input weight W');
   const Rt = weight(2, 'recurrent weight R');
   const I = Wt.dims[2];
-  if (Wt.dims.join() !== [1, G * H, I].join() || Rt.dims.join() !== [1, G * H, H].join()) w.fail(node, `its W or R does not have ${G} gate blocks of ${H} units`);
-  if (!xGroup.units) xGroup.units = I;
-  if (xGroup.units !== I) w.fail(node, `its W expects ${I} input features, ${xGroup.units} arrive`);
+  if (Wt.dims.join() !== [D, G * H, I].join() || Rt.dims.join() !== [D, G * H, H].join()) w.fail(node, `its W or R does not have ${D} × ${G} gate blocks of ${H} units`);
+  // The input's units: one group, or the [fwd, bwd] parts of a bidirectional layer below.
+  const parts = x.parts ?? [{ group: x.group, units: w.root(x.group).units || I }];
+  if (parts.length === 1 && !w.root(x.group).units) w.root(x.group).units = I;
+  const inUnits = parts.reduce((n, p) => n + p.units, 0);
+  if (inUnits !== I) w.fail(node, `its W expects ${I} input features, ${inUnits} arrive`);
   const activations = attribute(node, 'activations')?.strings?.map((s) => Buffer.from(s).toString('utf8'));
-  const odd = !activations || activations.join() === kind.activations.join();
-  const group = w.newGroup(H, false);
-  w.groups[group].caps = { scale: false, sign: odd };
-  const base = { node: c.index, outUnits: H, outGroup: group, weightDtype: Wt.t.dataType ?? onnx.TensorProto.DataType.FLOAT, b: new Float64Array(H) };
-  const push = (l: Omit<Layer, 'op'>, role: 'producer' | 'loop' | 'channelwise') => {
-    const index = w.layers.length;
-    w.layers.push({ ...l, op: 'Recurrent' });
-    const g = w.groups[group];
-    if (role === 'channelwise') g.channelwise.push(index);
-    else g.producers.push(index);
-    if (role === 'loop') g.consumers.push(index);
-    return index;
-  };
-  const blocks = (v: Float64Array, cols: number) => gateBlocks(v, G, H, cols);
-  const W = push({ ...base, name: inputs[1], weightName: w.ownName(inputs[1]), weightDims: Wt.dims, inUnits: I, inBlock: G, inGroup: xGroup.id, W: blocks(Wt.v, I), recurrent: { slot: 1, gates: G } }, 'producer');
-  xGroup.consumers.push(W);
-  xGroup.caps = { scale: xGroup.caps.scale && x.caps.scale, sign: xGroup.caps.sign && x.caps.sign };
-  const R = push({ ...base, name: inputs[2], weightName: w.ownName(inputs[2]), weightDims: Rt.dims, inUnits: H, inBlock: G, inGroup: group, W: blocks(Rt.v, H), recurrent: { slot: 2, gates: G } }, 'loop');
-  const perUnit = (slot: number, what: string, per: number) => {
-    if (!inputs[slot]) return undefined;
-    const t = weight(slot, what);
-    if (t.v.length !== per * H) w.fail(node, `its ${what} "${inputs[slot]}" has ${t.v.length} values for ${per} × ${H}`);
-    // Stored [1, per·H] (block k, unit u at k·H + u) → canonical [H, per].
-    const v = new Float64Array(per * H);
-    for (let k = 0; k < per; k++) for (let u = 0; u < H; u++) v[u * per + k] = t.v[k * H + u];
-    return push({ ...base, name: inputs[slot], weightName: w.ownName(inputs[slot]), weightDims: t.dims, inUnits: 1, inBlock: per, inGroup: group, channelwise: true, W: v, recurrent: { slot, gates: G } }, 'channelwise');
-  };
-  const B = perUnit(3, 'bias B', 2 * G);
-  const P = op === 'LSTM' ? perUnit(7, 'peepholes P', 3) : undefined;
-  w.groups[group].recurrent = { W, R, B, P, gates: G, candidate: kind.candidate };
-  // Y [steps, 1, batch, H] (layout 0) or [batch, steps, 1, H]; Y_h and Y_c [1, batch, H] or [batch, 1, H]: units last.
+  const odd = !activations || activations.join() === [...kind.activations, ...(D === 2 ? kind.activations : [])].join();
+  const B = inputs[3] ? weight(3, 'bias B') : undefined;
+  const P = op === 'LSTM' && inputs[7] ? weight(7, 'peepholes P') : undefined;
+  if (B && B.v.length !== D * 2 * G * H) w.fail(node, `its bias B "${inputs[3]}" has ${B.v.length} values for ${D} × ${2 * G} × ${H}`);
+  if (P && P.v.length !== D * 3 * H) w.fail(node, `its peepholes P "${inputs[7]}" has ${P.v.length} values for ${D} × 3 × ${H}`);
+  const states = (op === 'LSTM' ? [5, 6] : [5]).map((slot) => (inputs[slot] ? initialState(w, node, inputs[slot], D, H) : undefined));
+  const groups: number[] = [];
+  for (let d = 0; d < D; d++) {
+    const group = w.newGroup(H, false);
+    groups.push(group);
+    w.groups[group].caps = { scale: false, sign: odd };
+    const base = { node: c.index, outUnits: H, outGroup: group, weightDtype: Wt.t.dataType ?? onnx.TensorProto.DataType.FLOAT, b: new Float64Array(H) };
+    const role = (slot: number) => ({ slot, gates: G, ...(D > 1 ? { direction: d, directions: D } : {}) });
+    const push = (l: Omit<Layer, 'op'>, kindOf: 'producer' | 'loop' | 'channelwise') => {
+      const index = w.layers.length;
+      w.layers.push({ ...l, op: 'Recurrent' });
+      const g = w.groups[group];
+      if (kindOf === 'channelwise') g.channelwise.push(index);
+      else g.producers.push(index);
+      if (kindOf === 'loop') g.consumers.push(index);
+      return index;
+    };
+    const slice = (v: Float64Array) => v.subarray((d * v.length) / D, ((d + 1) * v.length) / D);
+    const blocks = (v: Float64Array, cols: number) => gateBlocks(slice(v), G, H, cols);
+    let offset = 0;
+    const inParts = parts.length > 1 ? parts.map((p) => ({ group: p.group, offset: (offset += p.units) - p.units, units: p.units })) : undefined;
+    const Wl = push({ ...base, name: inputs[1], weightName: w.ownName(inputs[1]), weightDims: Wt.dims, inUnits: I, inBlock: G, inGroup: parts[0].group, inParts, W: blocks(Wt.v, I), recurrent: role(1) }, 'producer');
+    for (const p of parts) {
+      const g = w.root(p.group);
+      g.consumers.push(Wl);
+      g.caps = { scale: g.caps.scale && x.caps.scale, sign: g.caps.sign && x.caps.sign };
+    }
+    const Rl = push({ ...base, name: inputs[2], weightName: w.ownName(inputs[2]), weightDims: Rt.dims, inUnits: H, inBlock: G, inGroup: group, W: blocks(Rt.v, H), recurrent: role(2) }, 'loop');
+    const perUnit = (slot: number, t: { t: onnx.ITensorProto; v: Float64Array; dims: number[] } | undefined, per: number) => {
+      if (!t) return undefined;
+      // Stored [D, per·H] (block k, unit u at k·H + u) → canonical [H, per].
+      const stored = slice(t.v);
+      const v = new Float64Array(per * H);
+      for (let k = 0; k < per; k++) for (let u = 0; u < H; u++) v[u * per + k] = stored[k * H + u];
+      return push({ ...base, name: inputs[slot], weightName: w.ownName(inputs[slot]), weightDims: t.dims, inUnits: 1, inBlock: per, inGroup: group, channelwise: true, W: v, recurrent: role(slot) }, 'channelwise');
+    };
+    const Bl = perUnit(3, B, 2 * G);
+    const Pl = perUnit(7, P, 3);
+    const initial: number[] = [];
+    states.forEach((s, i) => {
+      if (s?.kind === 'input') w.groups[group].fixed = true;
+      if (s?.kind !== 'learned') return;
+      // Stored [D, rows, H] with the units last → canonical [H, rows].
+      const rows = s.values.length / (D * H);
+      const stored = slice(s.values);
+      const v = new Float64Array(rows * H);
+      for (let r = 0; r < rows; r++) for (let u = 0; u < H; u++) v[u * rows + r] = stored[r * H + u];
+      const slot = i === 0 ? 5 : 6;
+      const name = s.name;
+      initial.push(push({ ...base, name, weightName: w.ownName(name), weightDims: s.dims, weightDtype: s.dtype, inUnits: 1, inBlock: rows, inGroup: group, channelwise: true, W: v, recurrent: { ...role(slot), unitsLast: true } }, 'channelwise'));
+    });
+    w.groups[group].recurrent = { W: Wl, R: Rl, B: Bl, P: Pl, initial, gates: G, candidate: kind.candidate };
+  }
+  // Y [steps, D, batch, H] (layout 0) or [batch, steps, D, H]; Y_h and Y_c [D, batch, H] or [batch, D, H]: units last.
   const outputs = node.output ?? [];
-  const state = (rank: number): TensorState => ({ group, caps: ALL, rank, flat: false, channelLast: true });
   const batchFirst = attrInt(node, 'layout', 0) === 1;
-  if (outputs[0]) w.set(outputs[0], { ...state(4), singleton: { axis: batchFirst ? 2 : 1, rank: 4 } });
-  for (const o of outputs.slice(1)) if (o) w.set(o, state(3));
+  const state = (rank: number, axis: number): TensorState =>
+    D === 1
+      ? { group: groups[0], caps: ALL, rank, flat: false, channelLast: true, singleton: { axis, rank } }
+      : { group: groups[0], caps: ALL, rank, flat: false, channelLast: true, directions: { axis, rank, groups } };
+  if (outputs[0]) w.set(outputs[0], state(4, batchFirst ? 2 : 1));
+  for (const o of outputs.slice(1)) if (o) w.set(o, D === 1 ? { group: groups[0], caps: ALL, rank: 3, flat: false, channelLast: true } : state(3, batchFirst ? 1 : 0));
 };
 
 /** Stored [1, G·H, cols] (gate g, unit u at row g·H + u) → canonical [H, cols·G] (column i·G + g). */
@@ -101,19 +141,3 @@ export function storedGateBlocks(v: Float64Array, G: number, H: number, cols: nu
   for (let g = 0; g < G; g++) for (let u = 0; u < H; u++) for (let i = 0; i < cols; i++) out[(g * H + u) * cols + i] = v[u * cols * G + i * G + g];
   return out;
 }
-
-/** Whether a tensor is all zeros: a constant, or built from one by ConstantOfShape/Expand/Slice/... (PyTorch's zero initial state). */
-function zeroState(w: GraphWalker, name: string, depth = 0): boolean {
-  const c = w.constants.get(name);
-  if (c) return w.values(c).every((v) => v === 0);
-  const producer = w.graph.node.find((n) => (n.output ?? []).includes(name));
-  if (!producer || depth > 16) return false;
-  const op = producer.opType ?? '';
-  if (op === 'ConstantOfShape') {
-    const value = attribute(producer, 'value')?.t;
-    return !value || w.values(value).every((v) => v === 0);
-  }
-  if (['Expand', 'Slice', 'Identity', 'Cast', 'Reshape', 'Unsqueeze', 'Squeeze', 'Tile'].includes(op)) return zeroState(w, (producer.input ?? [])[0], depth + 1);
-  return false;
-}
-

@@ -183,6 +183,8 @@ export function opaque(w: GraphWalker): TensorState {
 /** Gather/Slice/Squeeze on a positions axis of units-last data: the units stay last. */
 export const selectPositions: OpRule = ({ walker: w, node, x, inputs, out }) => {
   const op = node.opType ?? '';
+  // Part of fixed data (a model input, an RNN's output whose initial state the caller feeds): fixed data.
+  if (w.root(x.group).fixed && !x.parts && !x.opaque && !x.directions) return selectFixed(w, node, x, inputs, out);
   if (!unitsLast(x) || x.rank < 3) w.fail(node, `${op} of hidden units is only supported on the positions of a [batch, positions, units] tensor`);
   const lastAxis = (a: number) => a === -1 || a === x.rank - 1;
   let rank = x.rank;
@@ -208,6 +210,23 @@ export function transposePositions(w: GraphWalker, node: onnx.INodeProto, x: Ten
   if (!unitsLast(x) || x.rank < 3 || perm.length !== x.rank || perm[perm.length - 1] !== x.rank - 1) return false;
   // A size-1 axis (an RNN's direction) moves with the permutation.
   const singleton = x.singleton?.rank === x.rank ? { axis: perm.indexOf(x.singleton.axis), rank: x.rank } : undefined;
-  w.set(out, { ...x, singleton, layer: undefined });
+  // So does a bidirectional output's directions axis.
+  const directions = x.directions?.rank === x.rank ? { ...x.directions, axis: perm.indexOf(x.directions.axis) } : undefined;
+  w.set(out, { ...x, singleton, directions, layer: undefined });
   return true;
+}
+
+/** Gather/Slice/Squeeze of fixed data: a new fixed tensor (its channel count is told by the layer reading it). */
+function selectFixed(w: GraphWalker, node: onnx.INodeProto, x: TensorState, inputs: string[], out: string): void {
+  const op = node.opType ?? '';
+  let rank: number | undefined = x.rank;
+  if (op === 'Gather') {
+    const idx = w.constants.get(inputs[1]);
+    rank = idx ? x.rank - 1 + tensorDims(idx).length : w.declaredRank(out);
+  } else if (op === 'Squeeze') {
+    const axes = attrInts(node, 'axes') ?? (inputs[1] ? w.constValues(inputs[1]) : undefined);
+    rank = axes ? x.rank - axes.length : w.declaredRank(out);
+  }
+  if (rank === undefined) return w.fail(node, 'the rank of the selected data cannot be told from the graph');
+  w.set(out, { group: w.newGroup(0, true), caps: ALL, rank, flat: false });
 }

@@ -51,6 +51,9 @@ export function shapeElements(w: GraphWalker, name: string): ShapeElement[] | un
       const [a, b] = [shapeElements(w, inputs[0]), shapeElements(w, inputs[1])];
       if (a?.length !== 1 || b?.length !== 1 || typeof a[0] !== 'object' || typeof b[0] !== 'object' || !a[0] || !b[0] || a[0].of !== b[0].of) return undefined;
       const s = w.state.get(a[0].of);
+      // A bidirectional output's [..., 2, H] merged: 2·H, told by ./bidirectional.ts.
+      const d = s?.directions?.rank === s?.rank ? s?.directions : undefined;
+      if (d && s && [a[0].axis, b[0].axis].sort().join() === [d.axis, s.rank - 1].join()) return [null];
       const one = s?.singleton?.rank === s?.rank ? s?.singleton?.axis : undefined;
       if (one === undefined) return undefined;
       return a[0].axis === one ? b : b[0].axis === one ? a : undefined;

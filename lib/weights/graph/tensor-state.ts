@@ -31,6 +31,12 @@ export interface TensorState {
    */
   singleton?: { axis: number; rank: number };
   /**
+   * A bidirectional RNN's output: the axis (valid while the tensor has `rank` axes) holding its
+   * two directions, whose units are these groups ([forward, backward]); `group` is the first's.
+   * Only ./bidirectional.ts and shape ops that move the axis along may read such a tensor.
+   */
+  directions?: { axis: number; rank: number; groups: number[] };
+  /**
    * Fixed data whose layout is not followed: integer model inputs (token ids,
    * masks) and attention's inside once the heads are split off. Anything
    * computed from such tensors alone is unchanged by every symmetry.
