@@ -1,12 +1,15 @@
-// Weight-matching similarity as one GEMM: each unit becomes a feature row
-// phi(u) = [win[u,:], bin[u], wout[:,u,:]] of length D, and C = PhiA PhiB^T,
-// computed by the per-ISA kernel (src/matching_kernel.hpp), threaded over
+// Weight-matching similarity as one GEMM: each unit is a feature row
+// phi(u) = [win[u,:], bin[u], wout[:,u,:]] of length D (packed straight from the layer,
+// never built whole), and C = PhiA PhiB^T, computed by the per-ISA kernel
+// (src/matching_kernel.hpp), threaded over
 // blocks of rows of C. Each C[i, j] is a plain sequential float64 sum over k
 // in that order, so neither the ISA nor the thread count changes the result.
 #include "matching.hpp"
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -23,20 +26,6 @@ matching::Gemm gemm_for(Isa isa) {
   return for_isa(isa, [](auto i) { return matching::gemm_kernel<decltype(i)::value>(); });
 }
 
-// phi rows, units x D, row-major.
-std::vector<double> features(const LayerView& l, size_t D) {
-  std::vector<double> phi(l.units * D);
-  for (size_t u = 0; u < l.units; ++u) {
-    double* row = phi.data() + u * D;
-    std::copy_n(l.win + u * l.fan_in, l.fan_in, row);
-    row[l.fan_in] = l.bin[u];
-    double* out = row + l.fan_in + 1;
-    for (size_t o = 0; o < l.out_rows; ++o)
-      std::copy_n(l.wout + (o * l.units + u) * l.block, l.block, out + o * l.block);
-  }
-  return phi;
-}
-
 }  // namespace
 
 void matching_similarity(const LayerView& a, const LayerView& b, double* out, unsigned threads,
@@ -48,20 +37,21 @@ void matching_similarity(const LayerView& a, const LayerView& b, double* out, un
   check_finite(b.bin, b.units, "b.bin");
   check_finite(b.wout, b.out_rows * b.units * b.block, "b.wout");
   const size_t na = a.units, nb = b.units;
-  std::fill(out, out + na * nb, 0.0);
   if (na == 0 || nb == 0) return;
   const size_t D = a.fan_in + 1 + a.out_rows * a.block;
   const matching::Gemm gemm = gemm_for(isa);
-  const std::vector<double> phiA = features(a, D);
-  std::vector<double> Bp(((nb + gemm.nr - 1) / gemm.nr) * gemm.nr * D);
-  gemm.pack_b(features(b, D).data(), nb, D, Bp.data());
+  // Packed B, 64-byte aligned (each step of a panel is whole cache lines), left uninitialized:
+  // pack_b writes every element, and the kernel every element of out.
+  const std::unique_ptr<double[]> buffer(new double[((nb + gemm.nr - 1) / gemm.nr) * gemm.nr * D + 8]);
+  double* Bp = buffer.get() + ((64 - reinterpret_cast<uintptr_t>(buffer.get()) % 64) % 64) / sizeof(double);
+  gemm.pack_b(b, D, Bp);
 
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   const size_t blocks = (na + gemm.mr - 1) / gemm.mr;  // work items: one register tile of rows
   // Below ~4M multiply-adds a thread costs more than it saves.
   if (static_cast<double>(na) * nb * D < 4e6) threads = 1;
   parallel_ranges(blocks, threads, [&](size_t b0, size_t b1) {
-    gemm.rows(phiA.data(), Bp.data(), out, nb, D, b0 * gemm.mr, std::min(na, b1 * gemm.mr));
+    gemm.rows(a, Bp, out, nb, D, b0 * gemm.mr, std::min(na, b1 * gemm.mr));
   });
 }
 
