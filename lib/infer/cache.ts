@@ -26,6 +26,7 @@ import path from 'node:path';
 
 import * as ort from 'onnxruntime-node';
 
+import { readAt } from '../io/file-read';
 import type { Tensor } from '../io/tensor';
 import { tensorSha256 } from '../io/tensor-hash';
 import { AtomicFile, checkWritableTarget } from '../util/atomic-write';
@@ -75,16 +76,6 @@ export type CacheRead = { status: 'hit'; output: Matrix } | { status: 'miss' } |
 export type CacheOpen = { status: 'hit'; entry: CacheEntry } | { status: 'miss' } | { status: 'corrupt'; reason: string };
 
 type OutputDType = 'float32' | 'float64';
-
-function readAt(fd: number, into: Uint8Array, position: number): number {
-  let done = 0;
-  while (done < into.length) {
-    const got = fs.readSync(fd, into, done, into.length - done, position + done);
-    if (got === 0) break;
-    done += got;
-  }
-  return done;
-}
 
 /** A verified cache entry, open for reading batches by offset. */
 export class CacheEntry {

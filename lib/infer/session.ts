@@ -14,6 +14,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError } from '../errors';
+import { fileError } from '../io/file-read';
 
 export type ModelSource = string | Uint8Array | ort.InferenceSession;
 
@@ -119,9 +120,7 @@ export async function openModel(model: ModelSource, options: { cwd?: string; lab
     try {
       bytes = fs.readFileSync(path.resolve(options.cwd ?? process.cwd(), model));
     } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw new ModeldiffError('FILE_NOT_FOUND', `${model}: no such ONNX model file`, { cause });
-      throw new ModeldiffError('IO', `${model}: cannot read the model: ${(cause as Error).message}`, { cause });
+      throw fileError(cause, model, { missing: 'no such ONNX model file', folder: 'is a folder, not an ONNX model file' });
     }
   } else if (model instanceof Uint8Array) {
     label = options.label ?? '<bytes>';

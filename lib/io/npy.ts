@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 
 import { ModeldiffError } from '../errors';
+import { type FileErrorWords, fileError, readExactly } from './file-read';
 import { DTYPES, type DType, type Tensor, type TypedArray, elementCount, firstNonBool, formatShape, makeTensor } from './tensor';
 import { parseNpyHeader } from './npy-header';
 import { writeFileAtomic } from '../util/atomic-write';
@@ -69,15 +70,15 @@ function bad(source: string, msg: string): ModeldiffError {
   return new ModeldiffError('BAD_NPY', `${source}: ${msg}`);
 }
 
+/** How a data file's missing-file and folder errors read. */
+const DATA_FILE: FileErrorWords = { missing: 'no such file', folder: 'is a folder, not a data file' };
+
 /** A data file's bytes; a missing file is FILE_NOT_FOUND, any other failure IO, both naming the path. */
 export function readDataFile(path: string): Buffer {
   try {
     return fs.readFileSync(path);
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ModeldiffError('FILE_NOT_FOUND', `${path}: no such file`, { cause });
-    if (code === 'EISDIR') throw new ModeldiffError('IO', `${path}: is a folder, not a data file`, { cause });
-    throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
+    throw fileError(cause, path, DATA_FILE);
   }
 }
 
@@ -203,26 +204,7 @@ function openData(path: string): number {
   try {
     return fs.openSync(path, 'r');
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ModeldiffError('FILE_NOT_FOUND', `${path}: no such file`, { cause });
-    throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
-  }
-}
-
-/** Read exactly `length` bytes at `position` into `into` (short reads are retried; EOF is an error). */
-function readExactly(fd: number, into: Uint8Array, position: number, path: string): void {
-  let done = 0;
-  while (done < into.length) {
-    let got: number;
-    try {
-      got = fs.readSync(fd, into, done, into.length - done, position + done);
-    } catch (cause) {
-      const code = (cause as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR') throw new ModeldiffError('IO', `${path}: is a folder, not a data file`, { cause });
-      throw new ModeldiffError('IO', `${path}: ${(cause as Error).message}`, { cause });
-    }
-    if (got === 0) throw bad(path, 'file shrank while it was being read');
-    done += got;
+    throw fileError(cause, path, DATA_FILE);
   }
 }
 
@@ -247,7 +229,7 @@ export class NpyRowReader {
       if (st.isDirectory()) throw new ModeldiffError('IO', `${path}: is a folder, not a data file`);
       const size = st.size;
       const pre = new Uint8Array(Math.min(size, 12));
-      readExactly(fd, pre, 0, path);
+      readExactly(fd, pre, 0, path, DATA_FILE);
       let head = pre;
       if (size >= 12 && pre[0] === MAGIC[0]) {
         // Header length sits at bytes 8-9 (v1) or 8-11 (v2/3); read the preamble plus header only.
@@ -255,7 +237,7 @@ export class NpyRowReader {
         const want = pre[6] === 1 ? 10 + dv.getUint16(8, true) : 12 + dv.getUint32(8, true);
         // Never more than the cap allows: npyLayout refuses a longer header without it.
         head = new Uint8Array(Math.min(size, want, 12 + maxHeaderBytes(pre[6], options.maxHeaderSize ?? MAX_NPY_HEADER_SIZE)));
-        readExactly(fd, head, 0, path);
+        readExactly(fd, head, 0, path, DATA_FILE);
       }
       this.layout = npyLayout(head, size, path, options);
     } finally {
@@ -277,7 +259,7 @@ export class NpyRowReader {
     const raw = new Uint8Array(buf, 0, bytes);
     const fd = openData(this.path);
     try {
-      readExactly(fd, raw, dataStart + start * this.rowBytes, this.path);
+      readExactly(fd, raw, dataStart + start * this.rowBytes, this.path, DATA_FILE);
     } finally {
       fs.closeSync(fd);
     }
@@ -300,7 +282,7 @@ export class NpyRowReader {
     try {
       for (let off = 0; off < dataBytes; off += chunk.length) {
         const part = chunk.subarray(0, Math.min(chunk.length, dataBytes - off));
-        readExactly(fd, part, dataStart + off, this.path);
+        readExactly(fd, part, dataStart + off, this.path, DATA_FILE);
         npyReadCounters.hashReads++;
         npyReadCounters.maxHashReadBytes = Math.max(npyReadCounters.maxHashReadBytes, part.length);
         if (bigEndian) swapItems(part, itemBytes);

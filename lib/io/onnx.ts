@@ -17,6 +17,7 @@ import path from 'node:path';
 import { onnx } from 'onnx-proto';
 
 import { ModeldiffError, check } from '../errors';
+import { fileError, readExactly } from './file-read';
 import { floatToHalf, halfToFloat, toFloat64 } from './tensor';
 import { ONNX_MODEL, checkProtobuf, detachInitializerData } from './onnx-wire';
 import { decodeTensorProto } from './tensor-proto';
@@ -49,11 +50,7 @@ export function toNumber(x: Int64 | null | undefined): number {
  */
 export function readOnnx(source: OnnxSource): OnnxModel {
   if (typeof source === 'string') {
-    const cannot = (cause: unknown) => {
-      if (cause instanceof ModeldiffError) return cause;
-      const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO';
-      return new ModeldiffError(code, `cannot read ONNX model ${source}: ${(cause as Error).message}`, { cause });
-    };
+    const cannot = (cause: unknown) => fileError(cause, `cannot read ONNX model ${source}`);
     let fd: number;
     try {
       fd = fs.openSync(source, 'r');
@@ -64,7 +61,7 @@ export function readOnnx(source: OnnxSource): OnnxModel {
     try {
       // The model's structure is read through a small window; the weights' bytes are skipped
       // (located, not read): a model file is never read whole.
-      const reader = { length: fs.fstatSync(fd).size, read: (offset: number, length: number) => readAt(fd, offset, length, `cannot read ONNX model ${source}`) };
+      const reader = { length: fs.fstatSync(fd).size, read: (offset: number, length: number) => readBytes(fd, offset, length, `cannot read ONNX model ${source}`) };
       detached = detachInitializerData(reader, (why) => new ModeldiffError('BAD_ONNX', `${source} is not a valid ONNX model: ${why}`));
     } catch (cause) {
       throw cannot(cause);
@@ -138,8 +135,7 @@ function inlineExternalData(t: onnx.ITensorProto, model: OnnxModel, dir: string 
   try {
     size = fs.statSync(file).size;
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'IO';
-    throw new ModeldiffError(code, `${model.label}: cannot read external data ${location} of tensor ${t.name}`, { cause });
+    throw fileError(cause, `${model.label}: cannot read external data ${location} of tensor ${t.name}`);
   }
   check(
     offset + length <= size,
@@ -178,24 +174,18 @@ function readRange(file: string, offset: number, length: number, label: string):
   let fd: number | undefined;
   try {
     fd = fs.openSync(file, 'r');
-    return readAt(fd, offset, length, label);
+    return readBytes(fd, offset, length, label);
   } catch (cause) {
-    if (cause instanceof ModeldiffError) throw cause;
-    throw new ModeldiffError('IO', `${label}: ${(cause as Error).message}`, { cause });
+    throw fileError(cause, label);
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
 /** Bytes [offset, offset + length) of an open file; a file that ends early is an IO error. */
-function readAt(fd: number, offset: number, length: number, label: string): Uint8Array {
+function readBytes(fd: number, offset: number, length: number, label: string): Uint8Array {
   const out = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const got = fs.readSync(fd, out, done, length - done, offset + done);
-    if (got === 0) throw new ModeldiffError('IO', `${label}: the file shrank while it was being read`);
-    done += got;
-  }
+  readExactly(fd, out, offset, label);
   return out;
 }
 
