@@ -13,11 +13,10 @@ import t from 'tap';
 
 import { runCli } from '../lib/cli/main';
 import { compare } from '../lib/function/compare';
-import { readNpz } from '../lib/io/npz';
+import { readNpz, writeNpz } from '../lib/io/npz';
 import { writeNpy } from '../lib/io/npy';
 import { makeTensor } from '../lib/io/tensor';
 import { matrix } from '../lib/many/matrix';
-import { study } from '../lib/many/study';
 import { createRng } from '../lib/util/rng';
 import { captureIo } from './helpers/capture-io';
 import { buildModel } from './helpers/onnx-builder';
@@ -245,4 +244,20 @@ t.test('matrix, study and outputs take several --data NAME=FILE, --execution-pro
   t.notOk(fs.existsSync(path.join(tmp, 'o.npy')), 'outputs wrote nothing');
   const cpu = await matrix([gpt2, int8], { data: TOKENS, metric: 'kl', weights: 'none', executionProviders: ['cpu'], cache: false });
   t.same(cpu.functional, whole.functional, 'explicit cpu');
+});
+
+t.test('a mask file may be the probe .npz itself: its attention_mask is the mask', async (t) => {
+  const counted = Array.from(attention.data as BigInt64Array).filter((v) => v === 1n).length;
+  const r = await compare(gpt2, int8, { data: TOKENS, mask: false, maskFile: TOKENS, metrics: ['kl'], ...cached, bootstrap: 0 });
+  t.equal(r.rows, counted, 'the file alone masks the padded positions');
+  t.equal(r.tokens!.mask, `${TOKENS}:attention_mask`);
+  const m = await matrix([gpt2, int8], { data: TOKENS, mask: false, maskFile: TOKENS, metric: 'kl', weights: 'none', ...cached });
+  t.equal(m.probe.samples, counted);
+  t.ok(Math.abs(m.functional[0][1] - r.metrics.kl!.mean) <= 1e-12 * r.metrics.kl!.mean);
+  // Several arrays and none named attention_mask: which one is meant is not guessed.
+  const two = path.join(tmp, 'two.npz');
+  writeNpz(two, { a: makeTensor(dropFirst, [N, T]), b: makeTensor(dropFirst, [N, T]) });
+  const io = captureIo();
+  t.equal(await runCli(['matrix', gpt2, int8, '--data', TOKENS, '--mask-file', two, '--weights', 'none', '--cache-dir', cacheDir], io), 2);
+  t.match(io.err, /^modeldiff: \S*two\.npz: holds 2 arrays \("a", "b"\) and none is named attention_mask; give a file with just the mask \(flag --mask-file\)\n$/);
 });

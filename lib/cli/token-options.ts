@@ -23,7 +23,7 @@ export function addTokenGridOptions(cmd: Command): Command {
       ),
     )
     .option('--mask <NAME>', 'sequence outputs: the probe input holding the 0/1 mask (default: attention_mask when given)')
-    .option('--mask-file <FILE>', 'sequence outputs: a further 0/1 mask [n, sequence] from an array file, combined with the probe mask (both must be 1)');
+    .option('--mask-file <FILE>', 'sequence outputs: a further 0/1 mask [n, sequence] (a one-array file, or the attention_mask of an .npz), combined with the probe mask (both must be 1)');
 }
 
 /** The library options the flags set (absent flags stay absent). */

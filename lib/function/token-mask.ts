@@ -1,14 +1,15 @@
 /**
  * The mask of a sequence output, as `compare`, `matrix` and `study` take it: the probe input
  * named `attention_mask` (automatic), another probe input named by `mask`, or none
- * (`mask: false`); and a further `maskFile` that narrows it. The options are checked before any
+ * (`mask: false`); and a further `maskFile` that narrows it (a one-array file, or the
+ * attention_mask of a file holding several, such as the probe .npz). The options are checked before any
  * model runs (`openTokenMask`); the mask itself needs the output's token grid (`tokenMask`).
  * Row outputs (one row per sample) refuse these options (`refuseSequenceOptions`).
  */
 import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
-import { readArray } from '../io/array-file';
+import { readArrays } from '../io/array-file';
 import type { ProbeData, ProbeStream } from '../io/probe';
 import { type Tensor, makeTensor } from '../io/tensor';
 import { type TokenGrid, readMask, tokenGrid } from './token-grid';
@@ -21,7 +22,8 @@ export interface TokenMaskOptions {
    */
   mask?: string | false;
   /**
-   * Sequence outputs: a further mask from an array file (or an array) of shape [n, ...positions].
+   * Sequence outputs: a further mask from an array file (or an array) of shape [n, ...positions]:
+   * a one-array file, or the array named attention_mask of a file that holds several.
    * It is combined with the probe's mask (a position counts when both are 1); with mask: false
    * it is the only mask.
    */
@@ -54,11 +56,25 @@ export function openTokenMask(options: TokenMaskOptions, probe: Pick<ProbeData |
   const input = options.mask === false ? undefined : (options.mask ?? (names.includes('attention_mask') ? 'attention_mask' : undefined));
   const m = options.maskFile;
   if (m === undefined) return { input };
-  const file =
-    typeof m === 'string'
-      ? { tensor: readArray(path.resolve(cwd ?? process.cwd(), m), m), source: m }
-      : { tensor: makeTensor(m.data as never, m.shape, undefined, 'maskFile'), source: 'maskFile' };
+  const file = typeof m === 'string' ? readMaskFile(path.resolve(cwd ?? process.cwd(), m), m) : { tensor: makeTensor(m.data as never, m.shape, undefined, 'maskFile'), source: 'maskFile' };
   return { input, file };
+}
+
+/**
+ * A mask file: a one-array file, or the array named attention_mask of a file that holds several
+ * (such as the probe .npz itself). `label` is the file as the user gave it.
+ */
+export function readMaskFile(file: string, label: string): { tensor: Tensor; source: string } {
+  const arrays = readArrays(file);
+  const named = arrays.find(([name]) => name === 'attention_mask');
+  if (arrays.length !== 1 && !named) {
+    const names = arrays.map(([k]) => JSON.stringify(k)).join(', ');
+    throw new ModeldiffError('INVALID_ARGUMENT', `${label}: holds ${arrays.length} arrays (${names}) and none is named attention_mask; give a file with just the mask`, {
+      option: 'maskFile',
+    });
+  }
+  const [name, tensor] = named ?? arrays[0];
+  return { tensor, source: named && arrays.length > 1 ? `${label}:${name}` : label };
 }
 
 /**

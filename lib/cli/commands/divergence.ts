@@ -22,7 +22,8 @@ import { divergence, type DivergenceMetric, type DivergenceSummaryOptions, type 
 import { isSequenceOutput } from '../../function/token-divergence';
 import { checkWritableTarget } from '../../util/atomic-write';
 import type { MetricSummary } from '../../function/summary';
-import { readArray, readArrays } from '../../io/array-file';
+import { readArray } from '../../io/array-file';
+import { readMaskFile } from '../../function/token-mask';
 import { measuresOf } from '../../measures/registry';
 import { DEFAULT_RELATIVE_PRECISION } from '../../stats';
 import { MAX_REPLICATES } from '../../stats/bootstrap';
@@ -176,14 +177,9 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
 function sequenceOptions(flags: DivergenceFlags, cwd: string): Partial<DivergenceSummaryOptions> {
   const out: Partial<DivergenceSummaryOptions> = { classAxis: flags.classAxis, topk: flags.topk, top: flags.top };
   if (flags.maskFile !== undefined) {
-    const arrays = readArrays(path.resolve(cwd, flags.maskFile));
-    const named = arrays.find(([name]) => name === 'attention_mask');
-    if (arrays.length !== 1 && !named) {
-      throw usage(`--mask-file ${flags.maskFile}: holds ${arrays.length} arrays (${arrays.map(([k]) => JSON.stringify(k)).join(', ')}) and none is named attention_mask; give a file with just the mask`);
-    }
-    const [name, mask] = named ?? arrays[0];
-    out.maskFile = mask;
-    out.maskName = named && arrays.length > 1 ? `${flags.maskFile}:${name}` : flags.maskFile;
+    const m = readMaskFile(path.resolve(cwd, flags.maskFile), flags.maskFile);
+    out.maskFile = m.tensor;
+    out.maskName = m.source;
   }
   if (flags.labels !== undefined) {
     out.labels = readArray(path.resolve(cwd, flags.labels), flags.labels);

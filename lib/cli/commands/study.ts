@@ -17,7 +17,6 @@ import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { integer, nonNegativeNumber } from '../option-parsers';
 import { type MatrixFlags, addMatrixOptions, checkModels, matrixOptionsFrom, probeWords, representationTables } from './matrix';
-import { plural } from '../../util/plural';
 
 interface StudyFlags extends MatrixFlags {
   labels?: string;
