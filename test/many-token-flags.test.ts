@@ -171,6 +171,10 @@ t.test('bad values: one line naming the flag or file, nothing written', async (t
       t.notOk(fs.existsSync(report), `${command} ${what}: no report written`);
     }
   }
+  // Vocabularies that differ: both sizes named.
+  const vocab = captureIo();
+  t.equal(await runCli(['matrix', gpt2, path.join(LM, 'llama.onnx'), '--data', TOKENS, '--weights', 'none', '--cache-dir', cacheDir], vocab), 1);
+  t.match(vocab.err, /^modeldiff: the models' vocabularies differ: gpt2\.onnx output "logits" has 256 classes on axis 2, llama\.onnx output "logits" has 320; token-level measures need the same vocabulary\n$/);
   // Classifier outputs (one row per sample): the sequence-only flags are refused by name.
   const mlp = [path.join(zoo, 'mlp_relu_seed0.onnx'), path.join(zoo, 'mlp_relu_seed1.onnx')];
   const X = path.join(zoo, 'probe_x.npy');
