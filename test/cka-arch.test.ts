@@ -284,6 +284,13 @@ t.test('tensors that are not one row per sample; pooled tokens; other dtypes', a
   // An all-ones mask: every position is a sample.
   const all = await cka(f(ref.a), f(ref.b), { data: { input_ids: ids, attention_mask: { ...mask, shape: [2, 8], data: new BigInt64Array(16).fill(1n) } }, layers: [{ a: gelu, b: gelu }] });
   t.equal(all.pairs[0].samples, 16);
+  // A mask value other than 0 or 1 is refused, naming the input, the value and where it is.
+  const two = BigInt64Array.from({ length: 16 }, (_, i) => (i === 11 ? 2n : 1n));
+  await t.rejects(cka(f(ref.a), f(ref.b), { data: { input_ids: ids, attention_mask: { ...mask, shape: [2, 8], data: two } }, layers: [{ a: gelu, b: gelu }] }), {
+    code: 'INVALID_ARGUMENT',
+    option: 'data',
+    message: /^probe input "attention_mask": mask values must be 0 or 1, found 2 at sequence 1, position 3$/,
+  });
 });
 
 t.test('CLI: cka takes several inputs as --data NAME=FILE', async (t) => {
@@ -296,6 +303,13 @@ t.test('CLI: cka takes several inputs as --data NAME=FILE', async (t) => {
   io.cwd = tmp;
   const args = ['cka', f(ref.a), f(ref.b), '--data', 'input_ids=input_ids.npy', '--data', 'attention_mask=attention_mask.npy', '--json'];
   t.equal(await runCli(args, io), 0, io.err);
+  // A mask file with a 2 in it: one line naming the file and where the 2 is.
+  const bad = probe.inputs.attention_mask;
+  writeNpy(path.join(tmp, 'bad_mask.npy'), { ...bad, data: bad.data.map((v, i) => (i === 1 ? 2n : v) as never) as typeof bad.data });
+  const badIo = captureIo();
+  badIo.cwd = tmp;
+  t.equal(await runCli(['cka', f(ref.a), f(ref.b), '--data', 'input_ids=input_ids.npy', '--data', 'attention_mask=bad_mask.npy'], badIo), 2);
+  t.match(badIo.err, /^modeldiff: bad_mask\.npy: mask values must be 0 or 1, found 2 at sequence 0, position 1 \(flag --data\)\n$/);
   const out = JSON.parse(io.out) as { pairs: Array<{ a: { tensor: string }; samples: number; values: { 'cka-linear': number } }> };
   const gelu = out.pairs.filter((p) => p.a.tensor in ref.cka_linear && p.samples === ref.tokens);
   t.equal(gelu.length, 2);

@@ -23,6 +23,9 @@ export interface TokenGrid {
   after: number;
 }
 
+/** The position axes of a grid: all a per-position mask is checked against. */
+export type PositionGrid = Pick<TokenGrid, 'positionDims' | 'positions'>;
+
 /**
  * The grid of one output: `dims` is its shape without the batch axis; `classAxis` counts in the
  * full shape (axis 0 = batch; negative counts from the end; default the last axis).
@@ -75,7 +78,7 @@ function elementAt(t: Tensor, i: number): number {
   return Number((t.data as ArrayLike<number | bigint>)[i]);
 }
 
-function checkGridShape(t: Tensor, n: number, g: TokenGrid, what: string, source: string, gridName: string, option: string): void {
+function checkGridShape(t: Tensor, n: number, g: PositionGrid, what: string, source: string, gridName: string, option: string): void {
   const want = [n, ...g.positionDims];
   const same = t.shape.length === want.length && t.shape.every((d, i) => d === want[i]);
   if (!same) {
@@ -91,7 +94,7 @@ function checkGridShape(t: Tensor, n: number, g: TokenGrid, what: string, source
  * The mask as 1 (counted) / 0 (excluded) per row, from an integer, bool or float array of
  * shape [n, ...positions] whose values are all 0 or 1.
  */
-export function readMask(t: Tensor, n: number, g: TokenGrid, source: string, gridName: string, option: string): Uint8Array {
+export function readMask(t: Tensor, n: number, g: PositionGrid, source: string, gridName: string, option: string): Uint8Array {
   checkGridShape(t, n, g, 'the mask', source, gridName, option);
   const kind = DTYPES[t.dtype].kind;
   const out = new Uint8Array(n * g.positions);

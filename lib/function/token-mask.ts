@@ -60,6 +60,12 @@ export function openTokenMask(options: TokenMaskOptions, probe: Pick<ProbeData |
   return { input, file };
 }
 
+/** A probe input as messages name it: its file (or .npz member), else `probe input "name"`. */
+export function probeInputLabel(probe: Pick<ProbeData, 'sources'>, name: string): string {
+  const src = probe.sources[name];
+  return src === undefined || src === '<array>' ? `probe input "${name}"` : src;
+}
+
 /**
  * A mask file: a one-array file, or the array named attention_mask of a file that holds several
  * (such as the probe .npz itself). `label` is the file as the user gave it.
@@ -87,9 +93,8 @@ export function tokenMask(open: OpenTokenMask, probe: Probe | undefined, n: numb
   if (open.input !== undefined && probe) {
     const name = open.input;
     const input = probe.inputs[name];
-    const src = probe.sources[name];
     const tensor = 'materialize' in input ? input.materialize() : input;
-    mask = readMask(tensor, n, g, src === undefined || src === '<array>' ? `probe input "${name}"` : src, gridName, 'mask');
+    mask = readMask(tensor, n, g, probeInputLabel(probe, name), gridName, 'mask');
     source = name;
   }
   if (open.file) {

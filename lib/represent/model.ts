@@ -6,10 +6,12 @@
  * representationSimilarity, per layer pair or as a layer×layer matrix.
  */
 import { check } from '../errors';
+import { readMask } from '../function/token-grid';
+import { probeInputLabel } from '../function/token-mask';
 import { hiddenActivations } from '../infer/hidden';
 import { type OnnxModel, type OnnxSource, graphOf, onnx, readOnnx } from '../io/onnx';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
-import { elementCount, formatShape, toFloat64 } from '../io/tensor';
+import { elementCount, formatShape } from '../io/tensor';
 import type { Matrix } from '../matrix';
 import { checkArrayOption, optionsObject, requireOption } from '../util/options';
 import { type LayerInfo, defaultLayers, findLayer, listLayers } from './layers';
@@ -110,13 +112,11 @@ function tokenPositions(model: OnnxModel, probe: ProbeData): TokenPositions | un
   const given = probe.inputs[ids.name ?? ''] ?? probe.inputs[''];
   if (!given || given.shape.length !== 2) return undefined;
   const seq = given.shape[1];
-  const keep = new Uint8Array(probe.n * seq).fill(1);
+  // The same 0/1 mask reader as compare's sequence outputs, on the token ids' grid [n, seq].
   const mask = probe.inputs.attention_mask;
-  if (mask) {
-    check(mask.shape.length === 2 && mask.shape[0] === probe.n && mask.shape[1] === seq, 'SHAPE_MISMATCH', `${model.label}: attention_mask ${formatShape(mask.shape)} does not match the token ids ${formatShape(given.shape)}`);
-    const m = toFloat64(mask);
-    for (let i = 0; i < keep.length; i++) keep[i] = m[i] !== 0 ? 1 : 0;
-  }
+  const keep = mask
+    ? readMask(mask, probe.n, { positionDims: [seq], positions: seq }, probeInputLabel(probe, 'attention_mask'), `the token ids "${ids.name}" of ${model.label}`, 'data')
+    : new Uint8Array(probe.n * seq).fill(1);
   return { seq, keep, count: keep.reduce((a, b) => a + b, 0) };
 }
 
