@@ -12,7 +12,6 @@ import { measureInfo } from '../measures/registry';
 import { optionsObject } from '../util/options';
 import { type SavedOutputs, checkSameProbe, isOutputsFile, probeSha256, readSavedOutputs } from './saved-outputs';
 import { FUNCTION_MEASURE_NAMES, type FunctionMeasureName, type OutputKind, inferOutputs, resolveOutputKind } from './deps';
-import { type FunctionalOptions, functionalPass, type FunctionalPass } from './functional';
 import { type TokenLayout, layoutFields, tokenLayout, tokenRowsOf } from './token-rows';
 import { type OpenTokenMask, type TokenMaskOptions, openTokenMask, refuseSequenceOptions } from '../function/token-mask';
 import { type OutputStore, blockSizeFor, checkSameShape, memoryStore, modelBytes } from './store';
@@ -20,6 +19,7 @@ import { type MatrixResult, WEIGHT_METHODS, type WeightMatrices, type WeightMeth
 import type { Matrix } from '../matrix';
 import type { RepresentationMeasureName } from '../represent/similarity';
 import { type RepresentationMatrices, representationMatrices } from '../views/representations';
+import { type FunctionMatrices, type FunctionMatrixOptions, functionMatrices } from '../views/function';
 import { weightMatrices } from '../views/weights';
 
 /**
@@ -289,7 +289,7 @@ export async function weightsFor(prep: Prepared, options: MatrixOptions): Promis
 export const toRows = (m: Float64Array, n: number): number[][] =>
   Array.from({ length: n }, (_, i) => Array.from(m.subarray(i * n, (i + 1) * n)));
 
-export function matrixResult(prep: Prepared, pass: FunctionalPass, weights: WeightMatrices): MatrixResult {
+export function matrixResult(prep: Prepared, pass: FunctionMatrices, weights: WeightMatrices): MatrixResult {
   const N = prep.names.length;
   return {
     models: prep.names,
@@ -309,7 +309,7 @@ export function matrixResult(prep: Prepared, pass: FunctionalPass, weights: Weig
 }
 
 /** The functional-pass options `matrix` and `study` share (study adds its bootstrap extras). */
-export function passOptions(prep: Prepared, options: MatrixOptions): FunctionalOptions {
+export function passOptions(prep: Prepared, options: MatrixOptions): FunctionMatrixOptions {
   return {
     metric: prep.metric,
     outputKind: prep.outputKind,
@@ -324,7 +324,7 @@ export function passOptions(prep: Prepared, options: MatrixOptions): FunctionalO
 export async function matrix(models: ModelInput[], options: MatrixOptions = {}): Promise<MatrixResult> {
   options = optionsObject(options, 'matrix');
   const prep = await prepare(models, options);
-  const pass = await functionalPass(prep.store, passOptions(prep, options));
+  const pass = await functionMatrices(prep.store, passOptions(prep, options));
   const result = matrixResult(prep, pass, await weightsFor(prep, options));
   if (options.layers !== undefined) result.representations = await representationsFor(prep, options, options.layers);
   return result;

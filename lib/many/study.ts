@@ -13,7 +13,7 @@ import { canonicalOrder } from './canonical-order';
 import { clusterModels, symmetricDistances } from './clustering';
 import { mantel, upperTriangle } from './correlation';
 import { type Point2, classicalMds, tsne, umap } from './embedding';
-import { functionalPass } from './functional';
+import { functionMatrices } from '../views/function';
 import { type MatrixOptions, type ModelInput, matrixResult, passOptions, prepare, representationsFor, weightsFor } from './matrix';
 import { THRESHOLD_DEFINITION, noiseThreshold, samplePairs } from './noise';
 import { accuracy as accuracyOf } from './predictions';
@@ -73,7 +73,7 @@ export async function study(models: ModelInput[], options: StudyOptions = {}): P
   const sampled = samplePairs(N, maxPairs, seed)
     .map(([i, j]): [number, number] => [Math.min(canon[i], canon[j]), Math.max(canon[i], canon[j])])
     .sort((p, q) => p[0] - q[0] || p[1] - q[1]);
-  const pass = await functionalPass(prep.store, {
+  const pass = await functionMatrices(prep.store, {
     ...passOptions(prep, options),
     perPair: true,
     keepSeries: new Set(sampled.map(([i, j]) => i * N + j)),

@@ -144,7 +144,9 @@ export const weightsView = {
       return result;
     }
     if (canonical) {
-      result.canonical = canonicalDistance(a.canonical as Network, b.canonical as Network, context.sortKey);
+      // Put back for the alignment, or for later pairs of the same prepared models.
+      const restore = Boolean(settings) || !context.consume;
+      result.canonical = canonicalDistance(a.canonical as Network, b.canonical as Network, context.sortKey, restore);
       // Rebuilt when asked for (deterministic, so the same bytes), instead of keeping a sorted copy of B.
       lazyModel(result.models, 'canonical', () => {
         const net = buildNetwork(mb);
@@ -165,14 +167,14 @@ export const weightsView = {
 /**
  * The distance between the canonical forms of two normalized networks: each is sorted in
  * place by `key` (group by group in forward order, as canonicalizeNetwork sorts), measured,
- * and put back.
+ * and, with `restore`, put back.
  */
-function canonicalDistance(a: Network, b: Network, key: SortKey | undefined): WeightDistanceSummary {
-  const restore = [sortUnits(a, key), sortUnits(b, key)];
+function canonicalDistance(a: Network, b: Network, key: SortKey | undefined, restore: boolean): WeightDistanceSummary {
+  const undo = [sortUnits(a, key), sortUnits(b, key)];
   try {
     return weightDistances(networkPairs(a, b));
   } finally {
-    for (const r of restore) r();
+    if (restore) for (const u of undo) u();
   }
 }
 
