@@ -128,6 +128,8 @@ export const weightsView = {
     const [na, nb] = [a.network as Network, b.network as Network];
     checkSameArchitecture(na, nb);
     result.hidden = describeHidden(na);
+    // What could not be derived (attention heads left in place, and why).
+    if (na.notes) (result.notes ??= []).push(...na.notes);
     if (na.hidden.length === 0) {
       // Nothing to permute or rescale (a logistic regression): canonical and aligned are raw, never
       // the empty sum over layers a LinearClassifier's attribute weights would give.

@@ -25,16 +25,19 @@ export interface ActivationMatchingResult {
 
 /** Permutes `b` in place into `a`'s frame by activation correlation on `input`. */
 export async function activationMatching(a: Network, b: Network, input: HiddenInput): Promise<ActivationMatchingResult> {
-  const names = a.hidden.map((id) => a.groups[id].tensor!);
-  const namesB = b.hidden.map((id) => b.groups[id].tensor!);
+  // Attention heads permute only in structured ways (heads.ts): left to weight matching.
+  const hidden = a.hidden.filter((id) => !a.groups[id].heads);
+  const names = hidden.map((id) => a.groups[id].tensor!);
+  const namesB = hidden.map((id) => b.groups[id].tensor!);
   const [actA, actB] = await Promise.all([
     hiddenActivations(encodeOnnx(writeNetwork(a)), [...new Set(names)], input),
     hiddenActivations(encodeOnnx(writeNetwork(b)), [...new Set(namesB)], input),
   ]);
   const perms = new Map<number, Int32Array>();
   const correlation = new Map<number, number>();
-  for (let h = 0; h < a.hidden.length; h++) {
-    const id = a.hidden[h];
+  for (const id of a.hidden) if (a.groups[id].heads) perms.set(id, Int32Array.from({ length: a.groups[id].units }, (_, i) => i));
+  for (let h = 0; h < hidden.length; h++) {
+    const id = hidden[h];
     const units = a.groups[id].units;
     const last = Boolean(a.groups[id].tensorChannelLast);
     const C = await unitCorrelation(unitMatrix(actA[names[h]], units, names[h], last), unitMatrix(actB[namesB[h]], units, namesB[h], last));

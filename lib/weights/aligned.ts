@@ -30,7 +30,7 @@ import { type UnitFactors, denormalizeNetwork, normalizeNetwork } from './symmet
 import { type MatchingOptions, weightMatching } from './matching';
 import { activationMatching } from './activation-matching';
 import type { HiddenInput } from '../infer/hidden';
-import { canonicalOrder } from './canonical-order';
+import { canonicalPermutations } from './heads';
 import { applyPermutation } from './kernels';
 import { groupView } from './views';
 import { buildNetwork } from './graph';
@@ -145,9 +145,10 @@ function canonicalOrders(net: Network): Map<number, Int32Array> {
     commit(perm);
   };
   for (const id of net.hidden) {
-    const perm = canonicalOrder(groupView(net, id).view);
-    reorder(id, perm);
-    orders.set(id, perm);
+    for (const [group, perm] of canonicalPermutations(net, id)) {
+      reorder(group, perm);
+      orders.set(group, perm);
+    }
   }
   for (const id of [...net.hidden].reverse()) {
     const perm = orders.get(id)!;

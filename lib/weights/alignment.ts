@@ -78,6 +78,11 @@ export interface HiddenLayerInfo {
   producers: string[];
   /** A BatchNormalization (or a per-channel Mul/Add after the layer) was folded into a producer. */
   batchNormFolded: boolean;
+  /**
+   * Attention heads: the units are `count` heads of `dim`, permuted as whole heads and within a
+   * head; 'qk' Q's and K's rows (`pairsFixed`: rotary, the dims within a head stay), 'vo' V's rows and O's columns.
+   */
+  heads?: { count: number; dim: number; role: 'qk' | 'vo'; pairsFixed?: boolean };
 }
 
 /** What the graph analysis found, for the result and the text output. */
@@ -91,6 +96,7 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
       symmetry: symmetryOf(g.caps),
       producers: producers.map((l) => l.weightName),
       batchNormFolded: producers.some((l) => (l.folded?.length ?? 0) > 0),
+      ...(g.heads && { heads: { count: g.heads.count, dim: g.heads.dim, role: g.heads.role, ...(g.heads.pairsFixed && { pairsFixed: true }) } }),
     };
   });
 }

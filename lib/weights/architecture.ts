@@ -35,7 +35,7 @@ export function checkSameArchitecture(a: Network, b: Network): void {
   for (const id of a.hidden) {
     const ga = a.groups[id];
     const gb = b.groups[id];
-    if (ga.caps.scale !== gb.caps.scale || ga.caps.sign !== gb.caps.sign) {
+    if (ga.caps.scale !== gb.caps.scale || ga.caps.sign !== gb.caps.sign || JSON.stringify(ga.heads) !== JSON.stringify(gb.heads)) {
       fail(`the activation after ${a.layers[ga.producers[0]].name} differs (different symmetries)`);
     }
   }
@@ -51,8 +51,10 @@ export function networkPairs(a: Network, b: Network): ParamPair[] {
   const pairs: ParamPair[] = [];
   a.layers.forEach((la, i) => {
     const lb = b.layers[i];
-    if (!la.tiedCopy) pairs.push({ name: la.weightName, a: la.W, b: lb.W });
-    pairs.push({ name: la.biasName ?? `${la.weightName}:bias`, a: la.b, b: lb.b });
+    // A part of a fused projection (q|k|v) is named by its rows.
+    const rows = la.rows ? `[${la.rows.offset}:${la.rows.offset + la.outUnits}]` : '';
+    if (!la.tiedCopy) pairs.push({ name: la.weightName + rows, a: la.W, b: lb.W });
+    pairs.push({ name: (la.biasName ?? `${la.weightName}:bias`) + rows, a: la.b, b: lb.b });
   });
   const extrasB = new Map(b.extras.map((e) => [e.name, e.data]));
   for (const e of a.extras) pairs.push({ name: e.name, a: e.data, b: extrasB.get(e.name)! });

@@ -1,7 +1,7 @@
 /**
  * Weight matching (Ainsworth et al. 2022, "Git Re-Basin"): find the
  * permutation of B's hidden units that best matches A, by coordinate descent
- * over the hidden groups. Start from the identity; each sweep visits the
+ * over the hidden groups (an attention head site as one step, heads.ts). Start from the identity; each sweep visits the
  * groups in a seeded random order, and for each builds
  *   C = matchingSimilarity(A's group, B's group)
  * (B's neighbouring groups already permuted, since B is kept permuted in
@@ -16,6 +16,7 @@
 import { ModeldiffError } from '../errors';
 import { createRng } from '../util/rng';
 import { applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
+import { headSite, matchHeads, unitsOfWork } from './heads';
 import type { Network } from './network';
 import { groupView } from './views';
 
@@ -80,10 +81,27 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
   // 134 MB at 4096 units), instead of a new matrix per group that lives until a collection.
   const widest = Math.max(0, ...b.hidden.map((id) => b.groups[id].units));
   const similarity = new Float64Array(widest * widest);
+  // Each group once; an attention head site (heads.ts) once for its two groups.
+  const work = unitsOfWork(b);
   while (!converged && sweeps < maxSweeps) {
     sweeps++;
     let changed = false;
-    for (const id of rng.shuffle(b.hidden.slice())) {
+    for (const id of rng.shuffle(work.slice())) {
+      const site = headSite(b, id);
+      if (site) {
+        const { perms: found, current, total } = await matchHeads(a, b, site);
+        if (total - current > MATCHING_TOLERANCE * Math.max(Math.abs(current), Math.abs(total))) {
+          for (const [group, perm] of found) {
+            const gb = groupView(b, group);
+            applyPermutation(gb.view, perm);
+            gb.commit(perm);
+            const old = perms.get(group)!;
+            perms.set(group, Int32Array.from(perm, (j) => old[j]));
+          }
+          changed = true;
+        }
+        continue;
+      }
       const va = groupView(a, id).view;
       const gb = groupView(b, id);
       const n = va.units;
@@ -105,7 +123,7 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
     objective.push(value);
     options.onSweep?.(sweeps, value);
     // With one group the assignment is already optimal given everything else.
-    converged = !changed || b.hidden.length === 1;
+    converged = !changed || work.length === 1;
     if (!converged && tol > 0 && gain <= tol * Math.abs(value)) {
       stopped = 'tolerance';
       break;

@@ -74,6 +74,11 @@ export interface Layer {
   biasDtype?: number;
   /** Stored weight dims (for writeback). */
   weightDims: number[];
+  /**
+   * One part of a fused projection (GPT-2's q|k|v): rows [offset, offset + outUnits) of the
+   * stored weight's `total` output rows; the parts are written back into one initializer.
+   */
+  rows?: { offset: number; total: number };
   outUnits: number;
   inUnits: number;
   inBlock: number;
@@ -99,6 +104,13 @@ export interface Group {
   channelwise: number[];
   /** An LSTM/GRU/RNN's hidden units: its layers (W, R, B, P) and gates; sign flips only the candidate gate's rows. */
   recurrent?: { W: number; R: number; B?: number; P?: number; initial?: number[]; gates: number; candidate: number };
+  /**
+   * Attention heads (graph/attention.ts): the units are `count` heads of `dim` units each,
+   * head-major, and permute only as whole heads (shared with the `partner` group) and within
+   * a head. 'qk': Q's and K's rows (the group has no consumers); 'vo': V's rows and O's
+   * columns. `pairsFixed`: rotary embeddings, the dims within a head do not move.
+   */
+  heads?: { count: number; dim: number; role: 'qk' | 'vo'; partner: number; pairsFixed?: boolean };
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */
   tensor?: string;
   /** That tensor holds the units on its last axis (NHWC). */
@@ -116,6 +128,8 @@ export interface Network {
   extras: Array<{ name: string; data: Float64Array }>;
   /** The decoded model the network was read from. */
   model: { proto: onnx.ModelProto; label: string };
+  /** What the analysis could not derive and left fixed (attention heads kept in place, and why). */
+  notes?: string[];
 }
 
 /** Deep copy of the numeric state (layers' W and b, extras); structure is shared. */

@@ -5,10 +5,11 @@
  * - scale groups: each unit's incoming vector to unit L2 norm (normalizeScale);
  * - sign groups: each unit's sign fixed by its largest incoming weight (fixSign);
  * - canonical form then sorts each group's units by a key, ties broken by
- *   secondary keys (canonical-order.ts).
+ *   secondary keys (canonical-order.ts); attention heads as whole heads and dims within a
+ *   head (heads.ts).
  * All of it is exact: the rewritten network computes the same function.
  */
-import { canonicalOrder } from './canonical-order';
+import { canonicalPermutations } from './heads';
 import { type LayerWeights, type SortKey, applyPermutation, fixSign, normalizeScale } from './kernels';
 import type { Network } from './network';
 import { flipRecurrentUnits, recurrentSigns } from './recurrent-sign';
@@ -118,9 +119,11 @@ export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
 export function canonicalizeNetwork(net: Network, key: SortKey = 'out-norm'): void {
   normalizeNetwork(net);
   for (const id of net.hidden) {
-    const { view, commit } = groupView(net, id);
-    const perm = canonicalOrder(view, key);
-    applyPermutation(view, perm);
-    commit(perm);
+    // One group, or both groups of an attention head site (heads.ts).
+    for (const [group, perm] of canonicalPermutations(net, id, key)) {
+      const { view, commit } = groupView(net, group);
+      applyPermutation(view, perm);
+      commit(perm);
+    }
   }
 }

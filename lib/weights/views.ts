@@ -75,7 +75,12 @@ export function groupView(net: Network, groupId: number): GroupView {
   let block: number;
   // A layer reading concatenated channels (DenseNet) holds this group's units at an offset: gathered row by row.
   const whole = consumers.every((c) => !c.inParts);
-  if (consumers.length === 1 && whole) {
+  if (consumers.length === 0) {
+    // Q/K units (attention heads): read by QKᵀ, no layer's columns.
+    wout = new Float64Array(0);
+    outRows = 0;
+    block = 1;
+  } else if (consumers.length === 1 && whole) {
     wout = consumers[0].W;
     outRows = consumers[0].outUnits;
     block = consumers[0].inBlock;

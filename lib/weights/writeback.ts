@@ -41,7 +41,7 @@ export function writeNetwork(net: Network): OnnxModel {
   const directionSlices = new Map<string, Float64Array>();
   // Unfolded norms (per-channel affine slices, one layer per part): gathered per node, written after.
   const norms = new Map<number, Layer[]>();
-  for (const layer of net.layers) {
+  for (const layer of joinFusedParts(net.layers)) {
     const node = nodes[layer.node];
     if (layer.op === 'BatchNormalization') {
       norms.set(layer.node, [...(norms.get(layer.node) ?? []), layer]);
@@ -124,6 +124,32 @@ export function writeNetwork(net: Network): OnnxModel {
   graph.initializer = graph.initializer.filter((t) => !removeInits.has(t.name ?? ''));
   graph.input = graph.input.filter((i) => !removeInits.has(i.name ?? ''));
   return model;
+}
+
+/** The parts of a fused projection (graph/attention.ts) joined back into one layer per node, in row order. */
+function joinFusedParts(layers: Layer[]): Layer[] {
+  const parts = new Map<number, Layer[]>();
+  for (const l of layers) if (l.rows) parts.set(l.node, [...(parts.get(l.node) ?? []), l]);
+  const out: Layer[] = [];
+  for (const l of layers) {
+    if (!l.rows) {
+      out.push(l);
+      continue;
+    }
+    const all = parts.get(l.node)!;
+    if (all[0] !== l) continue;
+    all.sort((p, q) => p.rows!.offset - q.rows!.offset);
+    const W = new Float64Array(all.reduce((n, p) => n + p.W.length, 0));
+    const b = new Float64Array(l.rows.total);
+    let off = 0;
+    for (const p of all) {
+      W.set(p.W, off);
+      off += p.W.length;
+      b.set(p.b, p.rows!.offset);
+    }
+    out.push({ ...l, rows: undefined, outUnits: l.rows.total, W, b });
+  }
+  return out;
 }
 
 /** Canonical W [out, in] → the stored layout (Gemm transB = 0 and MatMul store [in, out]). */

@@ -40,7 +40,8 @@ export function finishNetwork(w: GraphWalker): Network {
     r.consumers.sort((a, b) => a - b);
     r.channelwise.sort((a, b) => a - b);
     // A group nothing reads is dead code: leave it alone.
-    if (r.consumers.length === 0) r.fixed = true;
+    // (Q/K units are read by QKᵀ, not by a layer.)
+    if (r.consumers.length === 0 && r.heads?.role !== 'qk') r.fixed = true;
   }
   const hidden = roots.filter((g) => !g.fixed).map((g) => g.id);
   for (const id of hidden) {

@@ -24,6 +24,7 @@
  */
 import { type OnnxModel, onnx } from '../../io/onnx';
 import type { Network } from '../network';
+import { attentionOp, finishAttention } from './attention';
 import { mergeDirections, readsDirections, selectDirection } from './bidirectional';
 import { HOMOGENEOUS, LINEAR_UNARY, ODD, OTHER_ELEMENTWISE, PASS } from './elementwise';
 import { finishNetwork } from './finish';
@@ -52,7 +53,9 @@ export function buildNetwork(model: OnnxModel): Network {
     const s = w.state.get(o.name ?? '');
     if (s) for (const group of s.parts?.map((p) => p.group) ?? s.directions?.groups ?? [s.group]) w.root(group).fixed = true;
   }
-  return finishNetwork(w);
+  const notes = finishAttention(w);
+  const net = finishNetwork(w);
+  return notes.length ? { ...net, notes } : net;
 }
 
 /** Unary elementwise ops: they keep every axis where it is. */
@@ -77,6 +80,7 @@ function visit(w: GraphWalker, node: GraphWalker['graph']['node'][number], index
   const x = dataInputs[0];
   const context = { walker: w, node, index, x, inputs, out: (node.output ?? [])[0] };
   if (x.label) return labelBranch(context, key);
+  if (dataInputs.some((s) => s.attention)) return attentionOp(context, () => visit(w, node, index));
   const projection = (op === 'MatMul' || op === 'Gemm') && w.isConst(inputs[1] ?? '');
   if (!projection && dataInputs.every((s) => s.opaque)) {
     // Computed from token ids, masks or attention's inner data alone: unchanged by every symmetry.

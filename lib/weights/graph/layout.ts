@@ -18,7 +18,7 @@ export const reshape: OpRule = (c) => {
     // Any other reshape of [N, S, d] but a flatten to two axes (NHWC → [N, H·W·C]) unflattens the
     // units (nn.MultiheadAttention's [S, N, 3, d]): attention, where the units stay fixed.
     const target = shapeElements(c.walker, c.inputs[1]);
-    if (c.x.rank > 2 && target?.length !== 2) return enterAttention(c.walker, c.x, [c.out]);
+    if (c.x.rank > 2 && target?.length !== 2) return enterAttention(c.walker, c.x, [c.out], c.node);
   }
   if (op === 'Squeeze' && unitsLast(c.x) && c.x.rank > 2) return selectPositions(c);
   if (c.node.opType === 'Unsqueeze') {

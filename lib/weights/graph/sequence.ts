@@ -7,13 +7,15 @@
  *   the dynamo exporter folded) is one more producer of the stream;
  * - reshapes keeping the last axis ([N, S, d] ↔ [N·S, d]) keep the units;
  * - a reshape splitting the last axis into heads ([N, S, h, d/h]), or a
- *   Split of it (GPT-2's packed q|k|v), enters attention: the projection's
- *   units are fixed there (heads are not permuted) and everything computed
- *   inside is opaque fixed data, until a projection reads it back;
+ *   Split of it (GPT-2's packed q|k|v), enters attention: followed head by
+ *   head in attention.ts; where it is not, the projection's units are fixed
+ *   there and everything computed inside is opaque fixed data, until a
+ *   projection reads it back;
  * - Gather/Slice/Squeeze of positions (BERT's pooler reads x[:, 0]) keep
  *   the units.
  */
 import { attrInt, attrInts, isFloatTensor, type onnx, tensorDims } from '../../io/onnx';
+import { enterHeads, splitFused, untrackedAttention } from './attention';
 import type { OpRule } from './rule';
 import { shapeElements } from './shape-elements';
 import { ALL, type TensorState, unitsLast } from './tensor-state';
@@ -156,7 +158,7 @@ export function sequenceReshape(w: GraphWalker, node: onnx.INodeProto, x: Tensor
     return true;
   }
   if (typeof last === 'number' && last > 1 && last < units && units % last === 0 && target.length === Math.max(x.rank, 3) + 1) {
-    enterAttention(w, x, [out]);
+    if (!enterHeads(w, node, x, out, target)) enterAttention(w, x, [out], node);
     return true;
   }
   return undefined;
@@ -166,11 +168,12 @@ export function sequenceReshape(w: GraphWalker, node: onnx.INodeProto, x: Tensor
 export const splitUnits: OpRule = ({ walker: w, node, x }) => {
   const axis = attrInt(node, 'axis', 0);
   if (!unitsLast(x) || (axis !== -1 && axis !== x.rank - 1)) w.fail(node, 'only a Split of the unit axis of a units-last tensor (packed attention projections) is supported');
-  enterAttention(w, x, node.output ?? []);
+  if (!splitFused(w, node, x)) enterAttention(w, x, node.output ?? [], node);
 };
 
-/** Fix the units of x and make the outputs opaque: entering attention, where heads are not permuted. */
-export function enterAttention(w: GraphWalker, x: TensorState, outputs: string[]): void {
+/** Fix the units of x and make the outputs opaque: entering attention where heads are not followed (noted). */
+export function enterAttention(w: GraphWalker, x: TensorState, outputs: string[], node: onnx.INodeProto): void {
+  untrackedAttention(w, node);
   w.root(x.group).fixed = true;
   for (const o of outputs) if (o) w.set(o, opaque(w));
 }

@@ -4,6 +4,7 @@
  * producing layers preserve, and how the units are laid out.
  */
 import type { Caps } from '../network';
+import type { AttentionTag } from './attention';
 
 export interface TensorState {
   group: number;
@@ -44,6 +45,8 @@ export interface TensorState {
   opaque?: boolean;
   /** Reduced over the unit axis (a norm's mean or variance): broadcasts along the units, belongs to no group. */
   unitless?: boolean;
+  /** Inside attention, followed axis by axis (graph/attention.ts); always opaque too. */
+  attention?: AttentionTag;
 }
 
 /** The units are on the last axis: [batch, units], or [batch, positions..., units] (a transformer's stream). */

@@ -1,0 +1,99 @@
+/**
+ * Attention heads as structured permutations (lib/weights/graph/attention.ts, heads.ts), on
+ * BERT, GPT-2 (fused q|k|v) and a Llama-style model (rotary). The copies made in PyTorch with
+ * whole heads moved and the dims within heads permuted are checked in
+ * weights-transformers.test.ts (canonical and aligned ≈ 0, write-back through onnxruntime).
+ * Here: two seeds align closer once heads are matched than with the heads held in place (as
+ * before they were derived); where an op is not the same for every head, attention data
+ * leaves the graph, or the layout is not followed, the heads stay in place and the result
+ * says so.
+ */
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+
+import t from 'tap';
+import * as ort from 'onnxruntime-node';
+
+import { readArrays } from '../lib/io/array-file';
+import { encodeOnnx, graphOf, onnx, readOnnx } from '../lib/io/onnx';
+import { weightDistance } from '../lib/weights';
+import { alignPrepared, byWeights, prepareAlignment } from '../lib/weights/aligned';
+import { buildNetwork } from '../lib/weights/graph';
+import type { Network } from '../lib/weights/network';
+import { meanJs } from './helpers/onnx-models';
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'arch');
+const probe = Object.fromEntries(readArrays(path.join(FIXTURES, 'probe-tokens.npz')).map(([name, x]) => [name!, x]));
+const file = (name: string) => path.join(FIXTURES, `${name}.onnx`);
+
+async function run(bytes: Uint8Array): Promise<Float32Array> {
+  const s = await ort.InferenceSession.create(bytes);
+  const feeds = Object.fromEntries(s.inputNames.map((n) => [n, new ort.Tensor('int64', probe[n].data as BigInt64Array, probe[n].shape)]));
+  const y = (await s.run(feeds))[s.outputNames[0]];
+  await s.release();
+  return y.data as Float32Array;
+}
+
+const CLASSES: Record<string, number> = { bert: 5, gpt2: 50, llama: 50 };
+
+for (const arch of ['bert', 'gpt2', 'llama']) {
+  t.test(`${arch} (ts13), two seeds: heads matched align closer than heads in place`, async (t) => {
+    const a = buildNetwork(readOnnx(file(`${arch}-ts13-s0`)));
+    const b = buildNetwork(readOnnx(file(`${arch}-ts13-s1`)));
+    const aligned = async (x: Network, y: Network) => (await alignPrepared(prepareAlignment(x), prepareAlignment(y), byWeights())).distance.relative;
+    const withHeads = await aligned(a, b);
+    const inPlace = await aligned(headsInPlace(a), headsInPlace(b));
+    const raw = (await weightDistance(file(`${arch}-ts13-s0`), file(`${arch}-ts13-s1`), { methods: ['raw'] })).raw!.relative;
+    t.ok(withHeads < raw, `aligned ${withHeads} < raw ${raw}`);
+    t.ok(withHeads <= inPlace, `aligned with heads matched ${withHeads} <= with heads in place ${inPlace}`);
+  });
+}
+
+/** The network as modeldiff saw it before heads were derived: their groups fixed. */
+function headsInPlace(net: Network): Network {
+  const groups = net.groups.map((g) => (g.heads ? { ...g, heads: undefined, fixed: true } : g));
+  return { ...net, groups, hidden: net.hidden.filter((id) => !net.groups[id].heads) };
+}
+
+/** A fixture's graph edited, as ONNX bytes. */
+function edited(name: string, edit: (g: onnx.GraphProto) => void): Uint8Array {
+  const m = readOnnx(file(name));
+  edit(graphOf(m));
+  return encodeOnnx(m);
+}
+
+t.test('an op that is not the same for every head keeps the heads in place, and says so', async (t) => {
+  // An ALiBi-like per-head bias [1, 2, 1, 8] added to the scores in place of the mask.
+  const perHead = (g: onnx.GraphProto) => {
+    const softmax = g.node.find((n) => n.opType === 'Softmax')!;
+    const add = g.node.find((n) => n.output![0] === softmax.input![0])!;
+    const bias = onnx.TensorProto.create({ name: 'per_head_bias', dims: [1, 2, 1, 8], dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from({ length: 16 }, (_, i) => i / 16) });
+    g.initializer.push(bias);
+    add.input = [add.input![0], 'per_head_bias'];
+  };
+  const a = edited('bert-dyn18-s0', perHead);
+  const r = await weightDistance(a, edited('bert-dyn18-s0-permstream', perHead));
+  t.match(r.notes!.join('\n'), /attention heads at .* stay in place: Add node ".*": "per_head_bias" may differ between heads/);
+  t.equal(r.hidden!.filter((h) => h.heads).length, 2, 'the other block still permutes its heads');
+  t.ok(r.aligned!.relative <= 1e-6, `the stream-permuted copy still aligns: ${r.aligned!.relative}`);
+  const js = meanJs(await run(edited('bert-dyn18-s0-permstream', perHead)), await run(r.models.aligned!), CLASSES.bert);
+  t.ok(js <= 1e-9, `aligned written back computes B's function: JS ${js}`);
+});
+
+t.test('attention weights that leave the graph keep the heads in place, and say so', async (t) => {
+  const expose = (g: onnx.GraphProto) => {
+    const softmax = g.node.find((n) => n.opType === 'Softmax')!;
+    g.output.push(onnx.ValueInfoProto.create({ name: softmax.output![0] }));
+  };
+  const net = buildNetwork(readOnnx(edited('gpt2-dyn18-s0', expose)));
+  t.match(net.notes!.join('\n'), /stay in place: ".*" is a graph output/);
+  t.equal(net.hidden.filter((id) => net.groups[id].heads).length, 2, 'only the other block permutes its heads');
+});
+
+t.test('the ViT (nn.MultiheadAttention layouts): heads stay in place, with a note', async (t) => {
+  for (const exporter of ['ts17', 'dyn18']) {
+    const net = buildNetwork(readOnnx(file(`vit-${exporter}-s0`)));
+    t.equal(net.hidden.filter((id) => net.groups[id].heads).length, 0, `${exporter}: no head groups`);
+    t.equal(net.notes?.filter((n) => /attention heads at .* stay in place/.test(n)).length, 2, `${exporter}: one note per block`);
+  }
+});
