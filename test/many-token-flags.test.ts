@@ -265,3 +265,46 @@ t.test('a mask file may be the probe .npz itself: its attention_mask is the mask
   t.equal(await runCli(['matrix', gpt2, int8, '--data', TOKENS, '--mask-file', two, '--weights', 'none', '--cache-dir', cacheDir], io), 2);
   t.match(io.err, /^modeldiff: \S*two\.npz: holds 2 arrays \("a", "b"\) and none is named attention_mask; give a file with just the mask \(flag --mask-file\)\n$/);
 });
+
+t.test('library: in-memory sequence outputs with classAxis and an array mask; option checks', async (t) => {
+  // Two models' outputs [n = 2, C = 3, T = 4] (classes on axis 1), the mask [2, 4] drops 3 positions.
+  const [n, C, P] = [2, 3, 4];
+  const rng = createRng(5);
+  const a = Float32Array.from({ length: n * C * P }, () => rng.normal());
+  const b = Float32Array.from({ length: n * C * P }, () => rng.normal());
+  const maskData = [1, 1, 0, 1, 1, 0, 0, 1];
+  let sum = 0;
+  let count = 0;
+  for (let s = 0; s < n; s++) {
+    for (let p = 0; p < P; p++) {
+      if (!maskData[s * P + p]) continue;
+      const la = Array.from({ length: C }, (_, c) => a[(s * C + c) * P + p]);
+      const lb = Array.from({ length: C }, (_, c) => b[(s * C + c) * P + p]);
+      const lse = (l: number[]) => Math.log(l.reduce((z, v) => z + Math.exp(v), 0));
+      const [za, zb] = [lse(la), lse(lb)];
+      for (let c = 0; c < C; c++) sum += Math.exp(la[c] - za) * (la[c] - za - (lb[c] - zb));
+      count++;
+    }
+  }
+  const models = [
+    { name: 'a', outputs: { data: a, n, k: C * P, dims: [C, P] } },
+    { name: 'b', outputs: { data: b, n, k: C * P, dims: [C, P] } },
+  ];
+  const r = await matrix(models, { metric: 'kl', classAxis: 1, maskFile: { data: maskData, shape: [n, P] } });
+  t.match(r.probe, { samples: count, classes: C, sequences: n, classAxis: 1, mask: 'maskFile' });
+  t.ok(Math.abs(r.functional[0][1] - sum / count) <= 1e-6 * (sum / count), `${r.functional[0][1]} vs ${sum / count}`);
+  // A mask given as in-memory probe arrays is named by its input.
+  const probeMask = { input_ids: { data: new BigInt64Array(n * P), shape: [n, P] }, attention_mask: { data: Int32Array.from(maskData), shape: [n, P] } };
+  const viaProbe = await matrix(models, { metric: 'kl', classAxis: 1, data: probeMask });
+  t.equal(viaProbe.functional[0][1], r.functional[0][1]);
+  t.equal(viaProbe.probe.mask, 'attention_mask');
+  await t.rejects(matrix(models, { classAxis: 1, data: probeMask, maskFile: { data: [1, 1], shape: [2] } }), { option: 'maskFile', message: /^maskFile: the mask has shape \[2\] but the token grid of a is \[2, 4\]/ });
+  await t.rejects(matrix(models, { mask: 7 as unknown as string }), { option: 'mask', message: 'options.mask must be a probe input name or false, got 7' });
+  // One row per sample: classAxis out of range, a mask refused.
+  const rows = [
+    { name: 'a', outputs: { data: a, n: 8, k: 3 } },
+    { name: 'b', outputs: { data: b, n: 8, k: 3 } },
+  ];
+  await t.rejects(matrix(rows, { classAxis: 2 }), { option: 'classAxis', message: /^options\.classAxis 2 is out of range for a of shape \[N, 3\]/ });
+  await t.rejects(matrix(rows, { maskFile: { data: maskData, shape: [8] } }), { option: 'maskFile', message: /^options\.maskFile applies to sequence outputs .* a has one row per sample, \[8, 3\]/ });
+});

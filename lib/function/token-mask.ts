@@ -56,7 +56,10 @@ export function openTokenMask(options: TokenMaskOptions, probe: Pick<ProbeData |
   const input = options.mask === false ? undefined : (options.mask ?? (names.includes('attention_mask') ? 'attention_mask' : undefined));
   const m = options.maskFile;
   if (m === undefined) return { input };
-  const file = typeof m === 'string' ? readMaskFile(path.resolve(cwd ?? process.cwd(), m), m) : { tensor: makeTensor(m.data as never, m.shape, undefined, 'maskFile'), source: 'maskFile' };
+  if (typeof m === 'string') return { input, file: readMaskFile(path.resolve(cwd ?? process.cwd(), m), m) };
+  // A plain array of 0/1 is what the option's type allows; tensors want a typed array.
+  const data = Array.isArray(m.data) ? Float64Array.from(m.data) : m.data;
+  const file = { tensor: makeTensor(data as never, m.shape, undefined, 'maskFile'), source: 'maskFile' };
   return { input, file };
 }
 
