@@ -15,6 +15,7 @@ import {
   attrInts,
   attrString,
   bfloatToFloat,
+  dataInputs,
   decodeOnnx,
   encodeOnnx,
   float64ToTensor,
@@ -28,7 +29,7 @@ import {
   tensorToFloat64,
 } from '../lib/io/onnx';
 import { buildNetwork } from '../lib/weights/graph';
-import { mlpModel } from './helpers/onnx-builder';
+import { buildModel, mlpModel } from './helpers/onnx-builder';
 
 t.test('float16 / bfloat16 conversions match hand-encoded bit patterns', async (t) => {
   const cases: Array<[number, number]> = [[1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [2 ** -24, 0x0001], [0.5, 0x3800], [Infinity, 0x7c00], [0, 0]];
@@ -219,4 +220,23 @@ t.test('hiddenActivations exposes internal tensors (values checked by hand), in 
   await t.rejects(hiddenActivations(bytes, ['a0'], { ...input, name: 'q' }), { code: 'MODEL_INPUT', message: /"q"/ });
   await t.rejects(hiddenActivations(bytes, ['a0'], { ...input, dims: [4, 2] }), { code: 'MODEL_INPUT' });
   await t.rejects(hiddenActivations(bytes, ['a0'], { ...input, data: new Float32Array(9), dims: [3, 3] }), { code: 'MODEL_INPUT' });
+});
+
+t.test('dataInputs: graph inputs minus initializers (old exporters list weights as inputs too)', async (t) => {
+  const bytes = buildModel({
+    inputs: [
+      { name: 'x', shape: ['N', 2] },
+      { name: 'W', shape: [2, 2] },
+    ],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    initializers: [{ name: 'W', dims: [2, 2], data: [1, 2, 3, 4] }],
+    nodes: [{ op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }],
+  });
+  const model = readOnnx(bytes);
+  t.same(graphOf(model).input.map((i) => i.name), ['x', 'W'], 'W is listed as an input');
+  t.same(dataInputs(model).map((i) => i.name), ['x']);
+  t.same(dataInputs(graphOf(model)).map((i) => i.name), ['x'], 'a graph works as well as a model');
+  // So a model that lists its weights as inputs is still a single-input model: x W = [1·1 + 1·3, 1·2 + 1·4].
+  const r = await hiddenActivations(bytes, ['y'], { name: 'x', data: Float32Array.from([1, 1]), dims: [1, 2] });
+  t.same(Array.from(r.y.data), [4, 6]);
 });

@@ -11,7 +11,7 @@
 import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError, check } from '../errors';
-import { type OnnxSource, cloneModel, encodeOnnx, graphOf, onnx, readOnnx } from '../io/onnx';
+import { type OnnxSource, cloneModel, dataInputs, encodeOnnx, graphOf, onnx, readOnnx } from '../io/onnx';
 import { type ProbeData, probeBatches } from '../io/probe';
 import { halfToFloat } from '../io/tensor';
 import { makeFeeds, planFeeds } from './feeds';
@@ -134,8 +134,7 @@ export async function hiddenActivations(
 
 /** The old single-float32-input form, as probe data (the model must have exactly that one input). */
 function singleInput(label: string, graph: onnx.GraphProto, input: HiddenInput): ProbeData {
-  const inits = new Set(graph.initializer.map((t) => t.name));
-  const inputs = graph.input.filter((i) => !inits.has(i.name));
+  const inputs = dataInputs(graph);
   check(
     inputs.some((i) => i.name === input.name),
     'MODEL_INPUT',

@@ -102,6 +102,16 @@ export function graphOf(model: OnnxModel): onnx.GraphProto {
   return model.proto.graph as onnx.GraphProto;
 }
 
+/**
+ * The inputs a caller feeds: the graph's inputs that are not initializers (exporters before
+ * IR version 4 list every initializer as an input too).
+ */
+export function dataInputs(model: OnnxModel | onnx.IGraphProto): onnx.IValueInfoProto[] {
+  const graph = 'proto' in model ? graphOf(model) : model;
+  const inits = new Set((graph.initializer ?? []).map((t) => t.name));
+  return (graph.input ?? []).filter((i) => !inits.has(i.name));
+}
+
 export function encodeOnnx(model: OnnxModel | onnx.IModelProto): Uint8Array {
   const proto = 'proto' in model ? model.proto : model;
   return onnx.ModelProto.encode(proto).finish();

@@ -9,7 +9,7 @@ import { check } from '../errors';
 import { readMask } from '../function/token-grid';
 import { probeInputLabel } from '../function/token-mask';
 import { hiddenActivations } from '../infer/hidden';
-import { type OnnxModel, type OnnxSource, graphOf, onnx, readOnnx } from '../io/onnx';
+import { type OnnxModel, type OnnxSource, dataInputs, onnx, readOnnx } from '../io/onnx';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { elementCount, formatShape } from '../io/tensor';
 import type { Matrix } from '../matrix';
@@ -104,10 +104,8 @@ interface TokenPositions {
 }
 
 function tokenPositions(model: OnnxModel, probe: ProbeData): TokenPositions | undefined {
-  const graph = graphOf(model);
-  const inits = new Set(graph.initializer.map((t) => t.name));
   const INTEGER = new Set([onnx.TensorProto.DataType.INT64, onnx.TensorProto.DataType.INT32]);
-  const ids = graph.input.find((i) => !inits.has(i.name) && INTEGER.has(i.type?.tensorType?.elemType ?? 0) && (i.type?.tensorType?.shape?.dim?.length ?? 0) === 2);
+  const ids = dataInputs(model).find((i) => INTEGER.has(i.type?.tensorType?.elemType ?? 0) && (i.type?.tensorType?.shape?.dim?.length ?? 0) === 2);
   if (!ids) return undefined;
   const given = probe.inputs[ids.name ?? ''] ?? probe.inputs[''];
   if (!given || given.shape.length !== 2) return undefined;

@@ -27,7 +27,7 @@
  * with an error rather than count nothing.
  */
 import { ModeldiffError } from '../errors';
-import { type OnnxModel, graphOf, isFloatTensor, nodeLabel, onnx, tensorSize, tensorToFloat64 } from '../io/onnx';
+import { type OnnxModel, dataInputs, graphOf, isFloatTensor, nodeLabel, onnx, tensorSize, tensorToFloat64 } from '../io/onnx';
 import { rotaryTables, tiedCopies } from './exporter-artefacts';
 
 /** Ops whose output is their first input's values rearranged or converted (weights pass through them). */
@@ -85,7 +85,7 @@ export function countedWeights(model: OnnxModel): CountedWeights {
   const graph = graphOf(model);
   const inits = new Map(graph.initializer.map((t) => [t.name ?? '', t]));
   // Data: tensors computed from the model's (non-initializer) inputs; a Shape or Size of data is not data.
-  const data = new Set(graph.input.map((i) => i.name ?? '').filter((n) => !inits.has(n)));
+  const data = new Set(dataInputs(graph).map((i) => i.name ?? ''));
   const producer = new Map<string, onnx.INodeProto>();
   for (const node of graph.node) {
     for (const o of node.output ?? []) producer.set(o, node);
