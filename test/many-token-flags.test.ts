@@ -308,3 +308,18 @@ t.test('library: in-memory sequence outputs with classAxis and an array mask; op
   await t.rejects(matrix(rows, { classAxis: 2 }), { option: 'classAxis', message: /^options\.classAxis 2 is out of range for a of shape \[N, 3\]/ });
   await t.rejects(matrix(rows, { maskFile: { data: maskData, shape: [8] } }), { option: 'maskFile', message: /^options\.maskFile applies to sequence outputs .* a has one row per sample, \[8, 3\]/ });
 });
+
+t.test('a sequence with no counted position is skipped and counted, as compare does', async (t) => {
+  const off = Int32Array.from(dropFirst, () => 1);
+  off.fill(0, T, 2 * T); // sequence 1 all masked
+  const file = path.join(tmp, 'seq1-off.npy');
+  writeNpy(file, makeTensor(off, [N, T]));
+  const pair = await compare(gpt2, int8, { data: TOKENS, maskFile: file, metrics: ['kl'], ...cached, bootstrap: 0 });
+  t.equal(pair.tokens!.skippedSequences, 1);
+  const io = captureIo();
+  t.equal(await runCli(['matrix', gpt2, int8, '--data', TOKENS, '--mask-file', file, '--metric', 'kl', '--weights', 'none', '--cache-dir', cacheDir], io), 0, io.err);
+  t.match(io.out, `on ${pair.rows} tokens of ${N} sequences (class axis 2, masked by attention_mask and ${file}, 1 sequence all masked: skipped)`);
+  const m = await matrix([gpt2, int8], { data: TOKENS, maskFile: file, metric: 'kl', weights: 'none', ...cached });
+  t.match(m.probe, { samples: pair.rows, sequences: N, skippedSequences: 1 });
+  t.ok(Math.abs(m.functional[0][1] - pair.metrics.kl!.mean) <= 1e-12 * pair.metrics.kl!.mean);
+});

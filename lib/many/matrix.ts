@@ -300,7 +300,13 @@ export function matrixResult(prep: Prepared, pass: FunctionMatrices, weights: We
       outputKind: prep.outputKind,
       ...(prep.epsilon ? { epsilon: prep.epsilon } : {}),
       ...(prep.store.sequences !== undefined
-        ? { sequences: prep.store.sequences, classAxis: prep.store.classAxis, mask: prep.store.mask ?? null, uncertainty: 'cluster bootstrap over sequences' as const }
+        ? {
+            sequences: prep.store.sequences,
+            classAxis: prep.store.classAxis,
+            mask: prep.store.mask ?? null,
+            skippedSequences: prep.store.skippedSequences ?? 0,
+            uncertainty: 'cluster bootstrap over sequences' as const,
+          }
         : {}),
     },
     functional: toRows(pass.matrix, N),

@@ -26,6 +26,8 @@ export interface OutputStore {
   classAxis?: number;
   /** Sequence outputs: where the mask came from (e.g. "attention_mask"), or null for none. */
   mask?: string | null;
+  /** Sequence outputs: sequences with no counted position (skipped). */
+  skippedSequences?: number;
   load(ids: number[]): Promise<Matrix[]>;
 }
 

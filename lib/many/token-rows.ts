@@ -26,6 +26,8 @@ export interface TokenLayout {
   sequences: number;
   /** Where the mask came from, or null for none. */
   mask: string | null;
+  /** Sequences with no counted position: left out of every number, and counted here. */
+  skippedSequences: number;
 }
 
 /**
@@ -53,12 +55,13 @@ export function tokenLayout(
     clusters: Int32Array.from(kept, (r) => Math.floor(r / grid.positions)),
     sequences: n,
     mask: source ?? null,
+    skippedSequences: n - new Set(Array.from(kept, (r) => Math.floor(r / grid.positions))).size,
   };
 }
 
 /** What an output store records of a layout: each row's sequence and how the output was read. */
-export function layoutFields(layout: TokenLayout): { clusters: Int32Array; sequences: number; classAxis: number; mask: string | null } {
-  return { clusters: layout.clusters, sequences: layout.sequences, classAxis: layout.grid.classAxis, mask: layout.mask };
+export function layoutFields(layout: TokenLayout): { clusters: Int32Array; sequences: number; classAxis: number; mask: string | null; skippedSequences: number } {
+  return { clusters: layout.clusters, sequences: layout.sequences, classAxis: layout.grid.classAxis, mask: layout.mask, skippedSequences: layout.skippedSequences };
 }
 
 /** One model's sequence output as counted token rows [tokens, vocab]. */

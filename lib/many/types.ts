@@ -35,7 +35,7 @@ export interface MatrixResult {
   /**
    * samples: rows compared (for sequence outputs, counted tokens; sequences then says how many
    * sequences they came from, classAxis which axis held the classes, mask where the mask came
-   * from (null: none), and intervals resample whole sequences).
+   * from (null: none), skippedSequences how many sequences had no counted position, and intervals resample whole sequences).
    */
   probe: {
     samples: number;
@@ -45,6 +45,8 @@ export interface MatrixResult {
     sequences?: number;
     classAxis?: number;
     mask?: string | null;
+    /** Sequences with no counted position: left out, and counted here (0 when none). */
+    skippedSequences?: number;
     uncertainty?: 'cluster bootstrap over sequences';
   };
   /** N×N mean per-sample divergence on the probe set (row = first argument). */

@@ -159,7 +159,8 @@ export function matrixCsv(names: string[], m: number[][]): string {
  */
 export function probeWords(p: MatrixResult['probe']): string {
   if (p.sequences === undefined) return plural(p.samples, 'probe sample');
-  return `${plural(p.samples, 'token')} of ${plural(p.sequences, 'sequence')} (class axis ${p.classAxis}, ${p.mask ? `masked by ${p.mask}` : 'no mask'})`;
+  const skipped = p.skippedSequences ? `, ${plural(p.skippedSequences, 'sequence')} all masked: skipped` : '';
+  return `${plural(p.samples, 'token')} of ${plural(p.sequences, 'sequence')} (class axis ${p.classAxis}, ${p.mask ? `masked by ${p.mask}` : 'no mask'}${skipped})`;
 }
 
 export function matrixText(r: MatrixResult): string {
