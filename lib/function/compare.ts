@@ -38,6 +38,7 @@ import { type TokenGrid, nextTokenTargets, readTargets, toRows, tokenGrid } from
 import { type TokenMaskOptions, openTokenMask, refuseSequenceOptions, tokenMask } from './token-mask';
 import { TokenAccumulator, type TokenSummary } from './token-summary';
 import { plural } from '../util/plural';
+import type { View } from '../views/view';
 
 export type CompareMetric = FunctionMeasureName | 'kappa';
 
@@ -188,7 +189,7 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
   checkArrayOption(options.metrics, 'compare', 'metrics');
   checkBooleanOption(options.bits, 'compare', 'bits');
   const requested = options.metrics && options.metrics.length > 0 ? options.metrics : DEFAULT_METRICS;
-  let measures = [...new Set(requested.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
+  const measures = [...new Set(requested.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
   const wantKappa = requested.includes('kappa');
   // The CLI's option parsers refuse these first; here they guard library callers, before inference.
   const { replicates, seed } = checkSummaryOptions(options);
@@ -253,15 +254,52 @@ export async function compare(a: ModelSource, b: ModelSource, options: CompareOp
     onWarning: warn,
     executionProviders: options.executionProviders,
   });
-  const sa: InferenceStream = await streamOutputs(a, probe, inferOpts(0, a));
+  const context: CompareContext = { options, probe, probeB, n, measures, wantKappa, replicates, seed, labelsName, labelsTensor, perPositionLabels, truth, maskOptions, idsInput, warnings, warn, inferOpts };
+  const sa = await compareView.prepare({ source: a, side: 0 }, context);
   let sb: InferenceStream;
   try {
-    sb = await streamOutputs(b, probeB, inferOpts(1, b));
+    sb = await compareView.prepare({ source: b, side: 1 }, context);
   } catch (e) {
     await sa.close();
     throw e;
   }
+  return compareView.pair(sa, sb, context);
+}
 
+/** What compare decided from its options before any model runs: the function view's context. */
+interface CompareContext {
+  options: CompareOptions;
+  probe: ProbeStream;
+  probeB: ProbeStream;
+  n: number;
+  measures: FunctionMeasureName[];
+  wantKappa: boolean;
+  replicates: number;
+  seed: number;
+  labelsName: string;
+  labelsTensor: Tensor | undefined;
+  perPositionLabels: boolean;
+  truth: ReturnType<typeof loadLabels> | undefined;
+  maskOptions: ReturnType<typeof openTokenMask>;
+  idsInput: string | undefined;
+  warnings: string[];
+  warn: (w: string) => void;
+  inferOpts: (side: number, m: ModelSource) => InferOptions;
+}
+
+/**
+ * The function view of two models on compare's probe set: prepare = a model's output stream
+ * (run batch by batch, from the cache when possible); pair = both streams consumed together
+ * into per-sample divergences and their summary. The N-model side is lib/views/function.ts.
+ */
+export const compareView: View<{ source: ModelSource; side: 0 | 1 }, CompareContext, InferenceStream, Comparison> = {
+  prepare: ({ source, side }, c) => streamOutputs(source, side === 0 ? c.probe : c.probeB, c.inferOpts(side, source)),
+  pair: comparePair,
+};
+
+async function comparePair(sa: InferenceStream, sb: InferenceStream, context: CompareContext): Promise<Comparison> {
+  const { options, probe, n, wantKappa, replicates, seed, labelsName, labelsTensor, perPositionLabels, truth, maskOptions, idsInput, warnings, warn } = context;
+  let measures = context.measures;
   const perSample = Object.fromEntries(measures.map((m) => [m, new Float64Array(n)])) as Record<FunctionMeasureName, Float64Array>;
   // Predicted classes are only needed for kappa, accuracy, top-K and the per-class table.
   const wantPerClass = options.perClass ?? options.top !== undefined;

@@ -2,9 +2,11 @@
  * The function view: prepare = one model's outputs on the probe set (its output stream, here
  * read whole from the N-model output store: kept in memory, or re-read from the inference
  * cache); pair = the two models' per-sample divergences and their summary (mean and standard
- * error, cluster-robust over sequences for token rows). `compare` is the two-model workflow
- * with the full summary (intervals, top samples, per-class; lib/function/compare.ts);
- * `functionMatrices` drives the view over N models for `matrix` and `study`.
+ * error, cluster-robust over sequences for token rows). `functionMatrices` drives it over N
+ * models for `matrix` and `study`. The two-model workflow `compare` is the same view on
+ * streams (`compareView` in lib/function/compare.ts): prepare opens a model's output stream,
+ * pair consumes both into per-sample divergences and the full summary (intervals, top
+ * samples, per-class, token-level).
  */
 import { check } from '../errors';
 import { clusterStderr, clusterSums } from '../function/cluster';
