@@ -120,18 +120,19 @@ t.test('PyTorch BN-kept vs BN-folded exports: raw skipped with a note, hidden la
 });
 
 t.test('an architecture whose symmetries are not derived: the error points at --method raw, which works', async (t) => {
-  // A grouped (not depthwise) convolution: its symmetries are not derived yet.
+  // Channels split into 2 groups by one grouped convolution and 3 by the next: no symmetry serves both.
   const rng = createRng(123);
   const grouped = (file: string) => {
     const w = (name: string, dims: number[]) => ({ name, dims, data: Array.from({ length: dims.reduce((p, q) => p * q, 1) }, () => rng.normal()) });
     fs.writeFileSync(file, buildModel({
       inputs: [{ name: 'x', shape: ['N', 4, 5, 5] }],
       outputs: [{ name: 'y', shape: ['N', 2] }],
-      initializers: [w('cw', [4, 2, 3, 3]), w('fc', [2, 4])],
+      initializers: [w('cw', [6, 2, 3, 3]), w('cw2', [3, 2, 1, 1]), w('fc', [2, 3])],
       nodes: [
         { op: 'Conv', inputs: ['x', 'cw'], outputs: ['c'], attrs: { kernel_shape: { ints: [3, 3] }, group: { i: 2 } } },
         { op: 'Relu', inputs: ['c'], outputs: ['r'] },
-        { op: 'GlobalAveragePool', inputs: ['r'], outputs: ['g'] },
+        { op: 'Conv', inputs: ['r', 'cw2'], outputs: ['c2'], attrs: { kernel_shape: { ints: [1, 1] }, group: { i: 3 } } },
+        { op: 'GlobalAveragePool', inputs: ['c2'], outputs: ['g'] },
         { op: 'Flatten', inputs: ['g'], outputs: ['f'] },
         { op: 'Gemm', inputs: ['f', 'fc'], outputs: ['y'], attrs: { transB: { i: 1 } } },
       ],

@@ -351,7 +351,7 @@ t.test('per-channel Mul/Add/Sub/Div after a layer (tf2onnx-folded BatchNorm) fol
   t.throws(() => buildNetwork(wrongAxis), { code: 'UNSUPPORTED_GRAPH', message: /Add node "add_w".*per-element/ });
 });
 
-t.test('a grouped (not depthwise) Conv stops with UNSUPPORTED_GRAPH naming the node and what still works; raw distances work', async (t) => {
+t.test('a grouped (not depthwise) Conv on the input: its output units permute within its groups (blocks that stay); raw distances work', async (t) => {
   const rng = createRng(31);
   const depthwise = (scale: number) =>
     buildModel({
@@ -371,8 +371,10 @@ t.test('a grouped (not depthwise) Conv stops with UNSUPPORTED_GRAPH naming the n
       ],
     });
   const a = depthwise(1);
-  t.throws(() => buildNetwork(readOnnx(a)), { code: 'UNSUPPORTED_GRAPH', option: 'methods', message: /grouped convolution \(group = 2, 2 channels per group\).*raw weight distance, options\.methods \['raw'\], output comparison and CKA still work/ });
-  t.throws(() => buildNetwork(readOnnx(a)), { message: /"depthwise"/ }, 'the message names the node');
-  const r = await weightDistance(a, depthwise(2), { methods: ['raw'] });
+  const net = buildNetwork(readOnnx(a));
+  // Two output channels in two groups of one: each block is a single unit that cannot move.
+  t.same(net.families, [{ groups: [net.hidden[0]], blocks: 2, swappable: false }]);
+  const r = await weightDistance(a, depthwise(2), { methods: ['raw', 'canonical'] });
   t.ok(r.raw!.l2 > 0 && Number.isFinite(r.raw!.l2), `raw L2 ${r.raw!.l2}`);
+  t.ok(r.canonical!.l2 > 0 && Number.isFinite(r.canonical!.l2), `canonical L2 ${r.canonical!.l2}`);
 });

@@ -15,13 +15,12 @@ import { type OnnxModel, type OnnxSource, encodeOnnx, readOnnx } from '../io/onn
 import { type PreparedNetwork, prepareAlignment } from '../weights/aligned';
 import { type AlignOptions, type AlignSettings, type AlignmentInfo, type HiddenLayerInfo, alignNetworks, alignSettings, describeHidden, identityAlignment } from '../weights/alignment';
 import { checkSameArchitecture, initializerPairs, networkPairs } from '../weights/architecture';
-import { canonicalOrder } from '../weights/canonical-order';
 import { type WeightDistanceSummary, weightDistances } from '../weights/distance';
 import { buildNetwork } from '../weights/graph';
-import { type SortKey, applyPermutation } from '../weights/kernels';
+import type { SortKey } from '../weights/kernels';
 import { type Network, cloneNetwork } from '../weights/network';
 import { canonicalizeNetwork, normalizeNetwork } from '../weights/symmetry';
-import { groupView } from '../weights/views';
+import { sortHiddenGroups, undoSteps } from '../weights/unit-blocks';
 import { writeNetwork } from '../weights/writeback';
 import type { WeightMatrices } from '../many/types';
 import { type View, pairMatrix } from './view';
@@ -182,26 +181,8 @@ function canonicalDistance(a: Network, b: Network, key: SortKey | undefined, res
 
 /** Sorts every hidden group of `net` into its canonical order; returns what puts it back. */
 function sortUnits(net: Network, key: SortKey | undefined): () => void {
-  const applied: Array<[number, Int32Array]> = [];
-  const reorder = (id: number, perm: Int32Array) => {
-    const { view, commit } = groupView(net, id);
-    applyPermutation(view, perm);
-    commit(perm);
-  };
-  for (const id of net.hidden) {
-    const { view, commit } = groupView(net, id);
-    const perm = canonicalOrder(view, key);
-    applyPermutation(view, perm);
-    commit(perm);
-    applied.push([id, perm]);
-  }
-  return () => {
-    for (const [id, perm] of applied.reverse()) {
-      const inverse = new Int32Array(perm.length);
-      perm.forEach((old, i) => (inverse[old] = i));
-      reorder(id, inverse);
-    }
-  };
+  const applied = sortHiddenGroups(net, key);
+  return () => undoSteps(net, applied);
 }
 
 /**

@@ -14,6 +14,7 @@ import { featureGrams } from '../represent/gram';
 import type { Matrix } from '../matrix';
 import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
+import { familyOf, permuteGroup, structuredAssignment } from './unit-blocks';
 import { groupView } from './views';
 import { writeNetwork } from './writeback';
 
@@ -36,14 +37,34 @@ export async function activationMatching(a: Network, b: Network, input: HiddenIn
   const perms = new Map<number, Int32Array>();
   const correlation = new Map<number, number>();
   for (const id of a.hidden) if (a.groups[id].heads) perms.set(id, Int32Array.from({ length: a.groups[id].units }, (_, i) => i));
-  for (let h = 0; h < hidden.length; h++) {
-    const id = hidden[h];
+  const similarity = async (id: number) => {
+    const h = hidden.indexOf(id);
     const units = a.groups[id].units;
     const last = Boolean(a.groups[id].tensorChannelLast);
     const C = await unitCorrelation(unitMatrix(actA[names[h]], units, names[h], last), unitMatrix(actB[namesB[h]], units, namesB[h], last));
-    const gb = groupView(b, id);
-    const tie = incomingCosine(groupView(a, id).view, gb.view);
+    const tie = incomingCosine(groupView(a, id).view, groupView(b, id).view);
     for (let i = 0; i < C.length; i++) C[i] += TIE_BREAK * tie[i];
+    return C;
+  };
+  for (const id of hidden) {
+    const units = a.groups[id].units;
+    const family = familyOf(b, id);
+    if (family) {
+      // Grouped convolutions' groups: one structured assignment for the family (./unit-blocks.ts), at its first member.
+      if (family.groups[0] !== id) continue;
+      const Cs: Float64Array[] = [];
+      for (const m of family.groups) Cs.push(await similarity(m));
+      const found = structuredAssignment(Cs, family).perms;
+      family.groups.forEach((m, k) => {
+        const n = b.groups[m].units;
+        permuteGroup(b, m, found[k]);
+        perms.set(m, found[k]);
+        correlation.set(m, found[k].reduce((s, j, i) => s + Cs[k][i * n + j], 0) / n);
+      });
+      continue;
+    }
+    const C = await similarity(id);
+    const gb = groupView(b, id);
     const { rowToCol, total } = await linearSumAssignment(C, units, units, { maximize: true });
     applyPermutation(gb.view, rowToCol);
     gb.commit(rowToCol);

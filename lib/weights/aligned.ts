@@ -30,8 +30,8 @@ import { type UnitFactors, denormalizeNetwork, normalizeNetwork } from './symmet
 import { type MatchingOptions, weightMatching } from './matching';
 import { activationMatching } from './activation-matching';
 import type { HiddenInput } from '../infer/hidden';
-import { canonicalPermutations } from './heads';
 import { applyPermutation } from './kernels';
+import { composeSteps, sortHiddenGroups, undoSteps } from './unit-blocks';
 import { groupView } from './views';
 import { buildNetwork } from './graph';
 
@@ -138,25 +138,9 @@ export function byActivationsThenWeights(input: HiddenInput, options: MatchingOp
  * move values), rather than sorted as a copy: a copy is as big as the network.
  */
 function canonicalOrders(net: Network): Map<number, Int32Array> {
-  const orders = new Map<number, Int32Array>();
-  const reorder = (id: number, perm: Int32Array) => {
-    const { view, commit } = groupView(net, id);
-    applyPermutation(view, perm);
-    commit(perm);
-  };
-  for (const id of net.hidden) {
-    for (const [group, perm] of canonicalPermutations(net, id)) {
-      reorder(group, perm);
-      orders.set(group, perm);
-    }
-  }
-  for (const id of [...net.hidden].reverse()) {
-    const perm = orders.get(id)!;
-    const inverse = new Int32Array(perm.length);
-    perm.forEach((old, i) => (inverse[old] = i));
-    reorder(id, inverse);
-  }
-  return orders;
+  const steps = sortHiddenGroups(net);
+  undoSteps(net, steps);
+  return composeSteps(steps);
 }
 
 /** B's units placed at the positions A's canonical order gives the units of the same rank: new j = old pB[invA[j]]. */

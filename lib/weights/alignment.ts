@@ -14,6 +14,7 @@ import { activationMatching } from './activation-matching';
 import type { WeightDistanceSummary } from './distance';
 import { type Matcher, type PreparedNetwork, alignPrepared, byActivationsThenWeights, byWeights } from './aligned';
 import { type Network, type SymmetryKind, symmetryOf } from './network';
+import { familyOf } from './unit-blocks';
 
 /** Probe data for activation matching: a one-array file path (.npy, .safetensors, .pb, ...) or a tensor (fed to the model's only input). */
 export type AlignProbe = string | Tensor;
@@ -83,6 +84,12 @@ export interface HiddenLayerInfo {
    * head; 'qk' Q's and K's rows (`pairsFixed`: rotary, the dims within a head stay), 'vo' V's rows and O's columns.
    */
   heads?: { count: number; dim: number; role: 'qk' | 'vo'; pairsFixed?: boolean };
+  /**
+   * Tied by grouped convolutions: the units permute within this many equal blocks, and the blocks
+   * move together with the tied layers' blocks (`blocksMove` false: they stay, a tied group is fixed).
+   */
+  blocks?: number;
+  blocksMove?: boolean;
 }
 
 /** What the graph analysis found, for the result and the text output. */
@@ -90,6 +97,7 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
   return net.hidden.map((id) => {
     const g = net.groups[id];
     const producers = g.producers.map((p) => net.layers[p]);
+    const family = familyOf(net, id);
     return {
       tensor: g.tensor ?? String(id),
       units: g.units,
@@ -97,6 +105,7 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
       producers: producers.map((l) => l.weightName),
       batchNormFolded: producers.some((l) => (l.folded?.length ?? 0) > 0),
       ...(g.heads && { heads: { count: g.heads.count, dim: g.heads.dim, role: g.heads.role, ...(g.heads.pairsFixed && { pairsFixed: true }) } }),
+      ...(family ? { blocks: family.blocks, blocksMove: family.swappable } : {}),
     };
   });
 }

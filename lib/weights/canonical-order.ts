@@ -17,7 +17,11 @@ import { type LayerWeights, type SortKey, sortKeys } from './kernels';
 /** Relative tolerance of a tie: a few float32 roundings accumulated through normalization. */
 export const TIE_TOLERANCE = 1e-6;
 
-export function canonicalOrder(view: LayerWeights, key: SortKey = 'out-norm'): Int32Array {
+/**
+ * `blocks` > 1: the units are that many equal contiguous blocks (a grouped convolution's
+ * groups, see unit-blocks.ts) and each is ordered within itself, the blocks staying in place.
+ */
+export function canonicalOrder(view: LayerWeights, key: SortKey = 'out-norm', blocks = 1): Int32Array {
   const { win, bin, wout, units, fanIn, outRows, block } = view;
   const primary = sortKeys(view, key);
   const outgoing = (u: number, f: (acc: number, v: number) => number) => {
@@ -50,5 +54,6 @@ export function canonicalOrder(view: LayerWeights, key: SortKey = 'out-norm'): I
     }
     return out;
   };
-  return Int32Array.from(order(Array.from({ length: units }, (_, u) => u), 0));
+  const size = units / blocks;
+  return Int32Array.from(Array.from({ length: blocks }, (_, k) => order(Array.from({ length: size }, (_, u) => k * size + u), 0)).flat());
 }

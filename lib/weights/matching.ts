@@ -18,6 +18,7 @@ import { createRng } from '../util/rng';
 import { applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import { headSite, matchHeads, unitsOfWork } from './heads';
 import type { Network } from './network';
+import { type BlockFamily, familyOf, inverse, permuteGroup, structuredAssignment } from './unit-blocks';
 import { groupView } from './views';
 
 /** Improvements below this fraction of the objective are float32 noise. */
@@ -81,8 +82,9 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
   // 134 MB at 4096 units), instead of a new matrix per group that lives until a collection.
   const widest = Math.max(0, ...b.hidden.map((id) => b.groups[id].units));
   const similarity = new Float64Array(widest * widest);
-  // Each group once; an attention head site (heads.ts) once for its two groups.
-  const work = unitsOfWork(b);
+  // Each group once; an attention head site (heads.ts) once for its two groups, a family of
+  // grouped convolutions' groups (unit-blocks.ts) once for all of them, at its first member.
+  const work = unitsOfWork(b).filter((g) => (familyOf(b, g)?.groups[0] ?? g) === g);
   while (!converged && sweeps < maxSweeps) {
     sweeps++;
     let changed = false;
@@ -100,6 +102,11 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
           }
           changed = true;
         }
+        continue;
+      }
+      const family = familyOf(b, id);
+      if (family) {
+        changed = matchFamily(a, b, family, perms) || changed;
         continue;
       }
       const va = groupView(a, id).view;
@@ -131,4 +138,27 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
   }
   if (!converged && stopped !== 'tolerance') stopped = 'max-sweeps';
   return { perms, sweeps, converged, stopped, objective };
+}
+
+/**
+ * One coordinate step over a family: the best structured assignment of every member at once.
+ * Each member's similarity is read before any moves, so the step is kept only if the
+ * objective, measured after it, grew; otherwise it is undone.
+ */
+function matchFamily(a: Network, b: Network, family: BlockFamily, perms: Map<number, Int32Array>): boolean {
+  const before = matchingObjective(a, b);
+  const similarity = family.groups.map((id) => matchingSimilarity(groupView(a, id).view, groupView(b, id).view));
+  const found = structuredAssignment(similarity, family).perms;
+  if (found.every((p) => p.every((j, i) => j === i))) return false;
+  family.groups.forEach((id, k) => permuteGroup(b, id, found[k]));
+  const after = matchingObjective(a, b);
+  if (after - before > MATCHING_TOLERANCE * Math.max(Math.abs(before), Math.abs(after))) {
+    family.groups.forEach((id, k) => {
+      const old = perms.get(id)!;
+      perms.set(id, Int32Array.from(found[k], (j) => old[j]));
+    });
+    return true;
+  }
+  family.groups.forEach((id, k) => permuteGroup(b, id, inverse(found[k])));
+  return false;
 }

@@ -11,6 +11,7 @@
  * output group, `wout` for its input group).
  */
 import type { onnx } from '../io/onnx';
+import type { BlockFamily } from './unit-blocks';
 
 /** Which transformations of a hidden unit leave the network's function unchanged. */
 export interface Caps {
@@ -46,6 +47,11 @@ export interface Layer {
    * the last axis (an initial state [D, rows, H]), W is [H, rows].
    */
   recurrent?: { slot: number; gates: number; direction?: number; directions?: number; unitsLast?: boolean };
+  /**
+   * A grouped Conv (g groups, not depthwise): W is held dense [outUnits, inUnits·inBlock],
+   * block-diagonal (zeros where output block k meets input block j ≠ k); writeback keeps the blocks.
+   */
+  grouped?: number;
   /** A depthwise Conv: one filter per unit of its group (inGroup = outGroup), W is [units, kh·kw]. */
   channelwise?: boolean;
   /** An unfolded norm's slice: the first of its channels in the norm's parameters. */
@@ -111,6 +117,8 @@ export interface Group {
    * columns. `pairsFixed`: rotary embeddings, the dims within a head do not move.
    */
   heads?: { count: number; dim: number; role: 'qk' | 'vo'; partner: number; pairsFixed?: boolean };
+  /** Its units are blocks of a family tied by grouped convolutions (index into Network.families; unit-blocks.ts). */
+  family?: number;
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */
   tensor?: string;
   /** That tensor holds the units on its last axis (NHWC). */
@@ -124,6 +132,8 @@ export interface Network {
   groups: Group[];
   /** Hidden (permutable) groups in forward order. */
   hidden: number[];
+  /** Hidden groups whose units permute only in blocks, tied across groups (grouped convolutions). */
+  families?: BlockFamily[];
   /** Float initializers that are not layer or BatchNorm parameters (e.g. a shared PRelu slope). */
   extras: Array<{ name: string; data: Float64Array }>;
   /** The decoded model the network was read from. */

@@ -6,13 +6,13 @@
  * - sign groups: each unit's sign fixed by its largest incoming weight (fixSign);
  * - canonical form then sorts each group's units by a key, ties broken by
  *   secondary keys (canonical-order.ts); attention heads as whole heads and dims within a
- *   head (heads.ts).
+ *   head (heads.ts); grouped convolutions' groups in blocks (unit-blocks.ts).
  * All of it is exact: the rewritten network computes the same function.
  */
-import { canonicalPermutations } from './heads';
-import { type LayerWeights, type SortKey, applyPermutation, fixSign, normalizeScale } from './kernels';
+import { type LayerWeights, type SortKey, fixSign, normalizeScale } from './kernels';
 import type { Network } from './network';
 import { flipRecurrentUnits, recurrentSigns } from './recurrent-sign';
+import { sortHiddenGroups } from './unit-blocks';
 import { groupView } from './views';
 
 /** What normalization did to each hidden group's units (to undo it in another network). */
@@ -118,12 +118,5 @@ export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
  */
 export function canonicalizeNetwork(net: Network, key: SortKey = 'out-norm'): void {
   normalizeNetwork(net);
-  for (const id of net.hidden) {
-    // One group, or both groups of an attention head site (heads.ts).
-    for (const [group, perm] of canonicalPermutations(net, id, key)) {
-      const { view, commit } = groupView(net, group);
-      applyPermutation(view, perm);
-      commit(perm);
-    }
-  }
+  sortHiddenGroups(net, key);
 }

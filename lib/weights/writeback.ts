@@ -9,6 +9,7 @@
 import { ModeldiffError } from '../errors';
 import { type OnnxModel, attrFloat, attrInt, cloneModel, float64ToTensor, graphOf, onnx, setAttr, tensorDims } from '../io/onnx';
 import { blocksToChannelLast } from './channel-layout';
+import { storedBlocks } from './graph/linear';
 import { storedGateBlocks } from './graph/recurrent';
 import type { Layer, Network } from './network';
 
@@ -155,6 +156,7 @@ function joinFusedParts(layers: Layer[]): Layer[] {
 /** Canonical W [out, in] → the stored layout (Gemm transB = 0 and MatMul store [in, out]). */
 function storedWeight(layer: Layer, node: onnx.INodeProto): Float64Array {
   const W = layer.inChannelLast ? blocksToChannelLast(layer.W, layer.outUnits, layer.inUnits, layer.inBlock) : layer.W;
+  if (layer.grouped) return storedBlocks(W, layer.outUnits, layer.inUnits / layer.grouped, layer.inBlock, layer.grouped);
   // An RNN's W and R back to gate blocks; its per-unit B and P are stored [blocks, units] (transposed).
   if (layer.recurrent && layer.recurrent.slot <= 2) return storedGateBlocks(W, layer.recurrent.gates, layer.outUnits, layer.inUnits);
   const transposed =

@@ -114,7 +114,7 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
   if (r.hidden) {
     lines.push('', 'hidden layers (A):');
     for (const h of r.hidden) {
-      lines.push(`  ${h.tensor}: ${h.units} units, ${h.symmetry}, written by ${h.producers.join(' + ')}${h.batchNormFolded ? ' (BatchNorm folded)' : ''}`);
+      lines.push(`  ${h.tensor}: ${h.units} units, ${h.symmetry}, written by ${h.producers.join(' + ')}${h.batchNormFolded ? ' (BatchNorm folded)' : ''}${h.blocks ? `, in ${h.blocks} blocks${h.blocksMove ? '' : ' that stay'} (grouped conv)` : ''}`);
     }
   }
   if (r.alignment) {

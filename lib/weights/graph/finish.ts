@@ -6,8 +6,43 @@
 import { check } from '../../errors';
 import { countedWeights } from '../counted';
 import type { Network } from '../network';
+import type { BlockFamily } from '../unit-blocks';
 import { PERMUTATION_ONLY } from './tensor-state';
 import type { GraphWalker } from './walker';
+
+/**
+ * The groups grouped convolutions tie block by block, joined into families
+ * (../unit-blocks.ts). A group split into two different block counts stops the walk.
+ */
+function blockFamilies(w: GraphWalker): BlockFamily[] | undefined {
+  if (!w.blockTies.length) return undefined;
+  const parent = new Map<number, number>();
+  const find = (id: number): number => {
+    while (parent.has(id) && parent.get(id) !== id) id = parent.get(id)!;
+    return id;
+  };
+  const blocks = new Map<number, number>();
+  for (const tie of w.blockTies) {
+    const [a, b] = [find(w.find(tie.a)), find(w.find(tie.b))];
+    for (const id of [w.find(tie.a), w.find(tie.b)]) {
+      const seen = blocks.get(id);
+      if (seen !== undefined && seen !== tie.blocks) w.fail(tie.node, `its channels are split into ${tie.blocks} groups where another grouped convolution splits them into ${seen}`);
+      blocks.set(id, tie.blocks);
+    }
+    parent.set(a, a);
+    if (a !== b) parent.set(b, a);
+  }
+  const members = new Map<number, number[]>();
+  for (const id of blocks.keys()) members.set(find(id), [...(members.get(find(id)) ?? []), id]);
+  const families: BlockFamily[] = [];
+  for (const ids of members.values()) {
+    const hidden = ids.filter((id) => !w.groups[id].fixed).sort((p, q) => p - q);
+    if (!hidden.length) continue;
+    for (const id of hidden) w.groups[id].family = families.length;
+    families.push({ groups: hidden, blocks: blocks.get(ids[0])!, swappable: hidden.length === ids.length });
+  }
+  return families;
+}
 
 export function finishNetwork(w: GraphWalker): Network {
   // Flatten the union-find: every layer points at its root group.
@@ -56,5 +91,5 @@ export function finishNetwork(w: GraphWalker): Network {
   const extras = w.graph.initializer
     .filter((t) => weights.has(t.name ?? '') && !w.paramNames.has(t.name ?? ''))
     .map((t) => ({ name: t.name ?? '', data: w.values(t) }));
-  return { label: w.model.label, layers: w.layers, groups: w.groups, hidden, extras, model: w.model };
+  return { label: w.model.label, layers: w.layers, groups: w.groups, hidden, families: blockFamilies(w), extras, model: w.model };
 }

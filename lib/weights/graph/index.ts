@@ -12,7 +12,7 @@
  * Groups that reach a model input or output are fixed.
  *
  * Layers: Gemm (alpha, beta, transB folded into W and b), MatMul + Add, Conv
- * (group 1, depthwise). Folded into the layer before it: BatchNormalization,
+ * (group 1, depthwise, grouped: see ../unit-blocks.ts). Folded into the layer before it: BatchNormalization,
  * and per-channel Mul/Add/Sub/Div by a constant. Layout ops: Flatten,
  * Reshape to [batch, features] (also PyTorch's Shape→Gather→Concat dynamic
  * form), Squeeze of spatial axes, NCHW↔NHWC Transpose (tf2onnx); pools;

@@ -1,6 +1,8 @@
 /**
  * Linear layers: Gemm (alpha, beta, transB folded into W and b), MatMul
- * (+ a bias Add right after it), Conv (group 1, or depthwise). Each opens a
+ * (+ a bias Add right after it), Conv (group 1, depthwise, or grouped: held
+ * dense and block-diagonal, its input's and output's groups tied block by
+ * block, see ../unit-blocks.ts). Each opens a
  * new group for its outputs, in the canonical layout of ../network.ts.
  */
 import { attrFloat, attrInt, isFloatTensor, type onnx, tensorDims } from '../../io/onnx';
@@ -42,20 +44,23 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
   let biasDims: number[] | undefined;
   let spatialOut = false;
   let depthwise = false;
+  let grouped = 1;
   if (op === 'Conv') {
     const groups = attrInt(node, 'group', 1);
     if (groups !== 1) {
       // Depthwise (one filter per channel): channel c in → channel c out, so it permutes with its input's units.
       const units = w.root(x.group).units;
       depthwise = dims[0] === groups && dims[1] === 1 && (units === groups || units === 0);
-      if (!depthwise) {
-        w.fail(node, `grouped convolution (group = ${groups}, ${dims[1]} channels per group) is not supported, only depthwise (one filter per channel)`);
-      }
+      // Otherwise grouped: output block k reads input block k only (../unit-blocks.ts).
+      if (!depthwise) grouped = groups;
+      if (grouped > 1 && dims[0] % groups !== 0) w.fail(node, `its ${dims[0]} output channels do not divide into ${groups} groups`);
+      if (grouped > 1 && x.parts) w.fail(node, 'a grouped convolution over concatenated channels is not supported');
     }
     if (x.rank < 3 || x.flat || x.channelLast) w.fail(node, 'Conv input must be channels-first with spatial axes');
     outUnits = dims[0];
-    cols = dims.slice(1).reduce((p, q) => p * q, 1);
-    W = raw;
+    const kernel = dims.slice(2).reduce((p, q) => p * q, 1);
+    cols = dims[1] * grouped * kernel;
+    W = grouped > 1 ? blockDiagonal(raw, outUnits, dims[1], kernel, grouped) : raw;
     spatialOut = true;
   } else {
     // A MatMul applies to the last axis: [batch, features], or [batch, positions..., units] (transformers).
@@ -118,9 +123,9 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
   const inGroup = w.root(x.group);
   if (depthwise) return channelwise(w, node, index, x, { W, b, dims, weightName: inputs[1], biasName, biasDtype, weightDtype, out });
   // A model input's channel count is first learned from the layer reading it.
-  if (!inGroup.units) inGroup.units = op === 'Conv' ? dims[1] : cols;
+  if (!inGroup.units) inGroup.units = op === 'Conv' ? dims[1] * grouped : cols;
   const inUnits = inGroup.units;
-  if (op === 'Conv' && dims[1] !== inUnits) w.fail(node, `its weight expects ${dims[1]} input channels, ${inUnits} arrive`);
+  if (op === 'Conv' && dims[1] * grouped !== inUnits) w.fail(node, `its weight expects ${dims[1] * grouped} input channels, ${inUnits} arrive`);
   if (!inUnits || cols % inUnits !== 0) w.fail(node, `its ${cols} input features do not divide into the ${inUnits || '?'} channels feeding it`);
   const inBlock = cols / inUnits;
   if (!x.flat && op !== 'Conv' && inBlock !== 1) w.fail(node, `its ${cols} input features do not match the ${inUnits} units feeding it`);
@@ -153,9 +158,11 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
     outGroup,
     inGroup: inGroup.id,
     inChannelLast: inChannelLast || undefined,
+    grouped: grouped > 1 ? grouped : undefined,
     W,
     b,
   });
+  if (grouped > 1) w.blockTies.push({ a: inGroup.id, b: outGroup, blocks: grouped, node });
   inGroup.consumers.push(layerIndex);
   w.groups[outGroup].producers.push(layerIndex);
   const perPosition = op === 'MatMul' && (x.opaque || (x.rank > 2 && unitsLast(x)));
@@ -250,4 +257,27 @@ function channelwise(
   });
   group.channelwise.push(layerIndex);
   w.set(p.out, { group: group.id, caps: PERMUTATION_ONLY, rank: x.rank, flat: false, layer: layerIndex });
+}
+
+/** A grouped Conv's stored weight [out, in/g, k] → dense [out, in·k], block-diagonal (output block j reads input block j). */
+export function blockDiagonal(stored: Float64Array, out: number, perGroup: number, kernel: number, groups: number): Float64Array {
+  const dense = new Float64Array(out * perGroup * groups * kernel);
+  const outPer = out / groups;
+  for (let o = 0; o < out; o++) {
+    const first = Math.floor(o / outPer) * perGroup;
+    dense.set(stored.subarray(o * perGroup * kernel, (o + 1) * perGroup * kernel), (o * perGroup * groups + first) * kernel);
+  }
+  return dense;
+}
+
+/** The inverse of blockDiagonal: the blocks of a dense grouped weight, as stored. */
+export function storedBlocks(dense: Float64Array, out: number, perGroup: number, kernel: number, groups: number): Float64Array {
+  const stored = new Float64Array(out * perGroup * kernel);
+  const outPer = out / groups;
+  for (let o = 0; o < out; o++) {
+    const first = Math.floor(o / outPer) * perGroup;
+    const at = (o * perGroup * groups + first) * kernel;
+    stored.set(dense.subarray(at, at + perGroup * kernel), o * perGroup * kernel);
+  }
+  return stored;
 }

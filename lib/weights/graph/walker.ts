@@ -32,6 +32,8 @@ export class GraphWalker {
   readonly absorbed = new Set<number>();
   /** Initializers some layer or norm reads as its parameters (the rest are extras). */
   readonly paramNames = new Set<string>();
+  /** Groups a grouped Conv ties block by block (its input's and its output's), resolved into families by finish.ts. */
+  readonly blockTies: Array<{ a: number; b: number; blocks: number; node: onnx.INodeProto }> = [];
   /** The node writing each tensor. */
   private readonly producer = new Map<string, onnx.INodeProto>();
 
