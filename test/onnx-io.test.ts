@@ -24,6 +24,7 @@ import {
   graphOf,
   halfToFloat,
   nodeLabel,
+  onlyDataInput,
   onnx,
   readOnnx,
   tensorToFloat64,
@@ -239,4 +240,26 @@ t.test('dataInputs: graph inputs minus initializers (old exporters list weights 
   // So a model that lists its weights as inputs is still a single-input model: x W = [1·1 + 1·3, 1·2 + 1·4].
   const r = await hiddenActivations(bytes, ['y'], { name: 'x', data: Float32Array.from([1, 1]), dims: [1, 2] });
   t.same(Array.from(r.y.data), [4, 6]);
+});
+
+t.test('onlyDataInput: one owner of the single-input check (activation matching, hidden activations from one array)', async (t) => {
+  const twoInputs = buildModel({
+    inputs: [
+      { name: 'x', shape: ['N', 2] },
+      { name: 'z', shape: ['N', 2] },
+    ],
+    outputs: [{ name: 'y', shape: ['N', 2] }],
+    nodes: [{ op: 'Add', inputs: ['x', 'z'], outputs: ['y'] }],
+  });
+  const model = readOnnx(twoInputs);
+  model.label = 'two.onnx';
+  t.throws(() => onlyDataInput(model, 'activation matching'), { code: 'MODEL_INPUT', message: 'two.onnx: activation matching needs a single-input model, it has 2' });
+  const one = readOnnx(mlpModel({ layers: [{ W: [1, 2], b: [0], out: 1, in: 2 }] }));
+  t.equal(onlyDataInput(one, 'activation matching'), graphOf(one).input[0].name);
+  const input = { name: 'x', data: Float32Array.from([1, 2]), dims: [1, 2] };
+  await t.rejects(hiddenActivations(twoInputs, ['y'], input), { code: 'MODEL_INPUT', message: /reading hidden activations from one array needs a single-input model, it has 2$/ });
+  await t.rejects(hiddenActivations(mlpModel({ layers: [{ W: [1, 2], b: [0], out: 1, in: 2 }] }), ['y'], { ...input, name: 'q' }), {
+    code: 'MODEL_INPUT',
+    message: new RegExp(`has no input "q" \\(its input is "${graphOf(one).input[0].name}"\\)$`),
+  });
 });

@@ -11,7 +11,7 @@
 import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError, check } from '../errors';
-import { type OnnxSource, cloneModel, dataInputs, encodeOnnx, graphOf, onnx, readOnnx } from '../io/onnx';
+import { type OnnxModel, type OnnxSource, cloneModel, encodeOnnx, graphOf, onlyDataInput, onnx, readOnnx } from '../io/onnx';
 import { type ProbeData, probeBatches } from '../io/probe';
 import { halfToFloat } from '../io/tensor';
 import { makeFeeds, planFeeds } from './feeds';
@@ -65,7 +65,7 @@ export async function hiddenActivations(
   for (const name of tensorNames) {
     check(produced.has(name), 'MODEL_OUTPUT', `${model.label}: no tensor named "${name}" in the graph`);
   }
-  const probe = 'inputs' in input ? input : singleInput(model.label, graph, input);
+  const probe = 'inputs' in input ? input : singleInput(model, input);
   checkTokenInputs(probe);
   // The tensor's own type (float16 in half-precision models): onnxruntime infers it when the
   // extra output declares none, where declaring float32 would be a type error.
@@ -133,14 +133,9 @@ export async function hiddenActivations(
 }
 
 /** The old single-float32-input form, as probe data (the model must have exactly that one input). */
-function singleInput(label: string, graph: onnx.GraphProto, input: HiddenInput): ProbeData {
-  const inputs = dataInputs(graph);
-  check(
-    inputs.some((i) => i.name === input.name),
-    'MODEL_INPUT',
-    `${label}: has no input "${input.name}" (inputs: ${inputs.map((i) => i.name).join(', ')})`,
-  );
-  check(inputs.length === 1, 'MODEL_INPUT', `${label}: hidden activations from one array need a single-input model, it has ${inputs.length}`);
+function singleInput(model: OnnxModel, input: HiddenInput): ProbeData {
+  const only = onlyDataInput(model, 'reading hidden activations from one array');
+  check(only === input.name, 'MODEL_INPUT', `${model.label}: has no input "${input.name}" (its input is "${only}")`);
   const batch = input.dims[0];
   const rowSize = input.dims.slice(1).reduce((a, b) => a * b, 1);
   check(

@@ -112,6 +112,13 @@ export function dataInputs(model: OnnxModel | onnx.IGraphProto): onnx.IValueInfo
   return (graph.input ?? []).filter((i) => !inits.has(i.name));
 }
 
+/** The name of a model's only data input; a model with more (or none) is refused, naming what needed one. */
+export function onlyDataInput(model: OnnxModel, needs: string): string {
+  const inputs = dataInputs(model);
+  check(inputs.length === 1, 'MODEL_INPUT', `${model.label}: ${needs} needs a single-input model, it has ${inputs.length}`);
+  return inputs[0].name ?? '';
+}
+
 export function encodeOnnx(model: OnnxModel | onnx.IModelProto): Uint8Array {
   const proto = 'proto' in model ? model.proto : model;
   return onnx.ModelProto.encode(proto).finish();

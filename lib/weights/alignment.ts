@@ -7,7 +7,7 @@
  */
 import { ModeldiffError, check } from '../errors';
 import type { HiddenInput } from '../infer/hidden';
-import { type OnnxModel, checkProbeFitsInput, dataInputs } from '../io/onnx';
+import { type OnnxModel, checkProbeFitsInput, onlyDataInput } from '../io/onnx';
 import { readArray } from '../io/array-file';
 import { type Tensor, convertTensor } from '../io/tensor';
 import { activationMatching } from './activation-matching';
@@ -182,9 +182,7 @@ export async function alignNetworks(pa: PreparedNetwork, pb: PreparedNetwork, op
 function probeInput(model: OnnxModel, data: AlignProbe): HiddenInput {
   const tensor = typeof data === 'string' ? readArray(data) : data;
   const label = typeof data === 'string' ? data : 'probe data';
-  const inputs = dataInputs(model);
-  if (inputs.length !== 1) throw new ModeldiffError('MODEL_INPUT', `${model.label}: activation matching needs a single-input model, it has ${inputs.length}`);
-  const name = inputs[0].name ?? '';
+  const name = onlyDataInput(model, 'activation matching');
   const f32 = convertTensor(tensor, 'float32', name).tensor;
   check(f32.shape.length >= 1, 'MODEL_INPUT', `${label}: probe data must have a batch axis`);
   checkProbeFitsInput(model, name, f32.shape, label);
