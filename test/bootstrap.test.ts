@@ -22,7 +22,7 @@ import { compare } from '../lib/function/compare';
 import { writeNpy } from '../lib/io/npy';
 import { makeTensor } from '../lib/io/tensor';
 import { describe } from '../lib/stats';
-import { AUTO_RULE, NORMAL_MIN_UNITS, bootstrapMean, bootstrapMeanAsync, bootstrapReplicates, normalQuantile } from '../lib/stats/bootstrap';
+import { AUTO_RULE, NORMAL_MIN_UNITS, bootstrapMean, bootstrapMeanAsync, bootstrapRatioReplicates, bootstrapReplicates, normalQuantile } from '../lib/stats/bootstrap';
 import { createRng } from '../lib/util/rng';
 import { gemmSoftmaxModel } from './helpers/onnx-builder';
 
@@ -166,6 +166,15 @@ t.test('cluster bootstrap: whole clusters, token-weighted; against a hand-writte
   t.same(bootstrapMean([values], { replicates: 500, seed: 9, clusters: relabeled, method: 'percentile' }), base);
   t.same(bootstrapMean([values], { replicates: 500, seed: 9, clusters: huge, method: 'percentile' }), base);
   t.equal(base.units, 60);
+
+  // Pre-summed units (per-cluster sums and sizes, summed here by hand) give the same replicates.
+  const sums = new Float64Array(60);
+  const sizes = new Float64Array(60);
+  ids.forEach((c, j) => ((sums[(c - 5) / 3] += values[j]), (sizes[(c - 5) / 3] += 1)));
+  t.same(bootstrapRatioReplicates([sums], sizes, { replicates: 300, seed: 5 }), bootstrapReplicates([values], { replicates: 300, seed: 5, clusters: ids }), 'pre-summed units');
+  t.same(bootstrapRatioReplicates([sums], sizes, { replicates: 0 }), [new Float64Array(0)], '0 replicates');
+  t.throws(() => bootstrapRatioReplicates([sums], sizes.subarray(1)), { code: 'SHAPE_MISMATCH' });
+  t.throws(() => bootstrapRatioReplicates([sums], null, { seed: -1 }), { code: 'INVALID_ARGUMENT', message: /seed/ });
 });
 
 t.test('normal-theory intervals: sd/√n without clusters, the ratio estimator with them', async (t) => {

@@ -293,7 +293,7 @@ t.test('matrix and study on sequence outputs: token rows, masked positions out, 
   close(t, p01.functional.se, pair.metrics.kl!.stderr, 'cluster-robust stderr, as compare', 1e-9);
   // The noise bootstrap resamples whole sequences: the same interval from compare's per-token values.
   const c = clusterSums([pair.perSample!.kl!], pair.perSampleIndex!.sequence, pair.rows!, 6);
-  t.same(p01.functional.ci95, clusterBootstrapCI(c, (x, n) => x[0] / n, 200, 3), 'cluster bootstrap interval');
+  t.same(p01.functional.ci95, clusterBootstrapCI(c, (m) => m[0], 200, 3), 'cluster bootstrap interval');
   await t.rejects(study(models, { data: TOKENS, cache: false, weights: 'none', labels: [1, 2, 3, 4, 5, 6] }), { option: 'labels', message: /token by token/ });
 });
 

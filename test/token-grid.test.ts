@@ -6,9 +6,10 @@
  */
 import t from 'tap';
 
-import { clusterBootstrapCI, clusterStderr, clusterSums } from '../lib/function/cluster';
+import { clusterBootstrapCI, clusterBootstrapCIs, clusterBootstrapReplicates, clusterStderr, clusterSums, type ClusterSums } from '../lib/function/cluster';
 import { nextTokenTargets, readMask, readTargets, toRows, tokenGrid } from '../lib/function/token-grid';
 import { makeTensor } from '../lib/io/tensor';
+import { createRng } from '../lib/util/rng';
 
 t.test('tokenGrid: the class axis in the full shape, last by default, negative from the end', async (t) => {
   t.match(tokenGrid([16, 256], undefined, 'x'), { classAxis: 2, vocab: 256, positionDims: [16], positions: 16, before: 16, after: 1 });
@@ -73,11 +74,82 @@ t.test('cluster standard error and bootstrap: sequences are the draws', async (t
   t.ok(Math.abs(clusterStderr(c2) - Math.sqrt((2 * (1.5 ** 2 + 1.5 ** 2)) / 16)) < 1e-15);
   t.ok(Number.isNaN(clusterStderr(clusterSums([[1, 2]], Int32Array.from([0, 0]), 2, 1))), 'one sequence: no se');
   // The bootstrap draws sequences: a resample is some mix of the two sequences' sums.
-  const ci = clusterBootstrapCI(c2, (s, n) => s[0] / n, 500, 3);
+  const ci = clusterBootstrapCI(c2, (m) => m[0], 500, 3);
   t.ok(ci[0] >= 1 && ci[1] <= 3 && ci[0] < ci[1], `interval ${ci} within the sequence means`);
-  t.same(clusterBootstrapCI(c2, (s, n) => s[0] / n, 500, 3), ci, 'seeded');
-  t.same(clusterBootstrapCI(c2, (s, n) => s[0] / n, 0, 3), [NaN, NaN]);
+  t.same(clusterBootstrapCI(c2, (m) => m[0], 500, 3), ci, 'seeded');
+  t.same(clusterBootstrapCI(c2, (m) => m[0], 0, 3), [NaN, NaN]);
   t.same(clusterBootstrapCI(c2, () => NaN, 10, 3), [NaN, NaN], 'replicates with no value are left out');
+  // One resample serves several statistics: the same replicates as separate calls.
+  const [lo2, sq] = clusterBootstrapCIs(c2, [(m) => m[0], (m) => Math.sqrt(m[0])], 500, 3);
+  t.same(lo2, ci);
+  t.same(sq, clusterBootstrapCI(c2, (m) => Math.sqrt(m[0]), 500, 3));
   const keep = new Uint8Array([1, 0, 1, 1]);
   t.same(Array.from(clusterSums([[1, 5, 1, 3]], Int32Array.from([0, 0, 0, 1]), 4, 2, keep).sums[0]), [2, 3], 'keep drops tokens');
+});
+
+/** The cluster bootstrap as it was first written (TypeScript, lib/util/rng draws): the reference the C++ resampling is checked against. */
+function referenceReplicates(c: ClusterSums, replicates: number, seed: number): Float64Array[] {
+  const used: number[] = [];
+  for (let g = 0; g < c.counts.length; g++) if (c.counts[g] > 0) used.push(g);
+  const rng = createRng(seed);
+  const out = c.sums.map(() => new Float64Array(replicates));
+  for (let r = 0; r < replicates; r++) {
+    let count = 0;
+    const acc = new Float64Array(c.sums.length);
+    for (let i = 0; i < used.length; i++) {
+      const g = used[rng.int(used.length)];
+      count += c.counts[g];
+      for (let j = 0; j < acc.length; j++) acc[j] += c.sums[j][g];
+    }
+    for (let j = 0; j < acc.length; j++) out[j][r] = acc[j] / count;
+  }
+  return out;
+}
+
+t.test('cluster bootstrap in C++: the same distribution as the first TypeScript resampling', async (t) => {
+  // 40 sequences of 1..30 tokens with skewed values (and one empty sequence, which is not drawn).
+  // The draws differ (another generator), so the two are compared by the moments of their
+  // replicate means over many replicates, within a few Monte Carlo standard errors, and both
+  // against the closed form: the bootstrap variance of a ratio mean is about (G−1)/G times the
+  // squared cluster-robust standard error.
+  const rng = createRng(11);
+  const seqOf: number[] = [];
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let s = 0; s < 41; s++) {
+    if (s === 7) continue;
+    const len = 1 + rng.int(30);
+    const shift = rng.normal();
+    for (let i = 0; i < len; i++) {
+      seqOf.push(s);
+      x.push(Math.exp(shift + rng.normal()));
+      y.push(rng.float() < 0.3 ? 1 : 0);
+    }
+  }
+  const c = clusterSums([x, y], Int32Array.from(seqOf), x.length, 41);
+  const B = 20000;
+  const fresh = clusterBootstrapReplicates(c, B, 5);
+  const reference = referenceReplicates(c, B, 5);
+  t.equal(fresh.length, 2);
+  t.equal(fresh[0].length, B);
+  const moments = (v: Float64Array) => {
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
+    return { m, sd };
+  };
+  const G = 40;
+  for (let j = 0; j < 2; j++) {
+    const a = moments(fresh[j]);
+    const b = moments(reference[j]);
+    // Monte Carlo se of a mean of B replicates: sd/√B (the difference of two: ×√2); of an sd: ~sd/√(2B).
+    t.ok(Math.abs(a.m - b.m) < (4 * Math.SQRT2 * b.sd) / Math.sqrt(B), `series ${j}: mean ${a.m} vs reference ${b.m}`);
+    t.ok(Math.abs(a.sd / b.sd - 1) < 4 / Math.sqrt(B), `series ${j}: sd ${a.sd} vs reference ${b.sd}`);
+    const se = clusterStderr(c, j) * Math.sqrt((G - 1) / G);
+    t.ok(Math.abs(a.sd / se - 1) < 0.08, `series ${j}: bootstrap sd ${a.sd} vs linearized cluster se ${se}`);
+    let total = 0;
+    let count = 0;
+    for (let g = 0; g < 41; g++) (total += c.sums[j][g]), (count += c.counts[g]);
+    t.ok(Math.abs(a.m - total / count) < (4 * a.sd) / Math.sqrt(B) + 0.02 * a.sd, `series ${j}: centred on the ratio mean`);
+  }
+  t.same(clusterBootstrapReplicates(c, 0, 5).map((r) => r.length), [0, 0], '0 replicates: none');
 });

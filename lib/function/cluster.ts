@@ -7,12 +7,13 @@
  * - cluster-robust standard error (the linearized ratio estimator):
  *     se² = G/(G−1) · Σ_s (S_s − m·N_s)² / (Σ_s N_s)²     over the G sequences;
  * - cluster bootstrap: resample G sequences with replacement, recompute the statistic from
- *   the resampled per-sequence sums; the interval is the 2.5th and 97.5th percentiles.
+ *   the resampled per-sequence sums (a multinomial weight per sequence and replicate, applied
+ *   to every series at once in C++); the interval is the 2.5th and 97.5th percentiles.
  *
  * With one token per sequence both reduce to the usual i.i.d. formulas.
  */
+import { bootstrapRatioReplicates } from '../stats/bootstrap';
 import { quantileSorted } from '../stats/describe';
-import { createRng } from '../util/rng';
 
 /** Per-sequence sums of some per-token series, and the tokens each sum covers. */
 export interface ClusterSums {
@@ -59,38 +60,51 @@ export function clusterStderr(c: ClusterSums, j = 0): number {
 }
 
 /**
- * Percentile 95% interval of `stat(sums, count)` over `replicates` cluster-bootstrap
- * resamples of the sequences (seeded: same seed, same interval). `stat` gets the resampled
- * sums of every series and the resampled token count; replicates where it is NaN (e.g. no
- * token drawn) are left out. [NaN, NaN] with 0 replicates or fewer than 2 non-empty sequences.
+ * The cluster bootstrap's replicates: resample the G non-empty sequences with replacement
+ * (seeded: same seed, same replicates) and take each series' token-weighted mean, Σ resampled
+ * sums / Σ resampled token counts. One Float64Array of `replicates` values per series; empty
+ * arrays with 0 replicates or fewer than 2 non-empty sequences. The resampling works on the G
+ * per-sequence sums, never on tokens: one multinomial count vector per replicate weighs every
+ * series at once, in the C++ bootstrap kernel (src/bootstrap.cpp).
  */
-export function clusterBootstrapCI(
-  c: ClusterSums,
-  stat: (sums: Float64Array, count: number) => number,
-  replicates: number,
-  seed: number,
-): [number, number] {
+export function clusterBootstrapReplicates(c: ClusterSums, replicates: number, seed: number): Float64Array[] {
   const used: number[] = [];
   for (let g = 0; g < c.counts.length; g++) if (c.counts[g] > 0) used.push(g);
-  const G = used.length;
-  if (replicates === 0 || G < 2) return [NaN, NaN];
-  const rng = createRng(seed);
-  const k = c.sums.length;
-  const acc = new Float64Array(k);
-  const values = new Float64Array(replicates);
-  let m = 0;
-  for (let r = 0; r < replicates; r++) {
-    acc.fill(0);
-    let count = 0;
-    for (let i = 0; i < G; i++) {
-      const g = used[rng.int(G)];
-      count += c.counts[g];
-      for (let j = 0; j < k; j++) acc[j] += c.sums[j][g];
+  if (replicates === 0 || used.length < 2) return c.sums.map(() => new Float64Array(0));
+  const pick = (x: Float64Array) => (used.length === x.length ? x : Float64Array.from(used, (g) => x[g]));
+  return bootstrapRatioReplicates(c.sums.map(pick), pick(c.counts), { replicates, seed });
+}
+
+/**
+ * Percentile 95% intervals of statistics of the series' token-weighted means, all from the same
+ * cluster-bootstrap replicates ({@link clusterBootstrapReplicates}): `stat` gets one replicate's
+ * mean of every series. Replicates where a statistic is NaN are left out of its interval;
+ * [NaN, NaN] with 0 replicates, fewer than 2 non-empty sequences or no value.
+ */
+export function clusterBootstrapCIs(
+  c: ClusterSums,
+  stats: Array<(means: Float64Array) => number>,
+  replicates: number,
+  seed: number,
+): Array<[number, number]> {
+  const reps = clusterBootstrapReplicates(c, replicates, seed);
+  const B = reps.length > 0 ? reps[0].length : 0;
+  const means = new Float64Array(reps.length);
+  const values = new Float64Array(B);
+  return stats.map((stat): [number, number] => {
+    let m = 0;
+    for (let r = 0; r < B; r++) {
+      for (let j = 0; j < reps.length; j++) means[j] = reps[j][r];
+      const v = stat(means);
+      if (!Number.isNaN(v)) values[m++] = v;
     }
-    const v = stat(acc, count);
-    if (!Number.isNaN(v)) values[m++] = v;
-  }
-  if (m === 0) return [NaN, NaN];
-  const sorted = values.subarray(0, m).sort();
-  return [quantileSorted(sorted, 0.025), quantileSorted(sorted, 0.975)];
+    if (m === 0) return [NaN, NaN];
+    const sorted = values.slice(0, m).sort();
+    return [quantileSorted(sorted, 0.025), quantileSorted(sorted, 0.975)];
+  });
+}
+
+/** {@link clusterBootstrapCIs} for one statistic. */
+export function clusterBootstrapCI(c: ClusterSums, stat: (means: Float64Array) => number, replicates: number, seed: number): [number, number] {
+  return clusterBootstrapCIs(c, [stat], replicates, seed)[0];
 }

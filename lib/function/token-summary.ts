@@ -12,7 +12,7 @@
 import { ModeldiffError } from '../errors';
 import { quantileSorted } from '../stats/describe';
 import { samplesNeeded } from '../stats/sample-size';
-import { clusterBootstrapCI, clusterStderr, clusterSums } from './cluster';
+import { clusterBootstrapCIs, clusterStderr, clusterSums } from './cluster';
 import { type DivergenceOptions, type FunctionMeasureName, type RowsResult, divergenceRows, divergenceRowsSync } from './divergence';
 import { type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
 import type { TokenGrid } from './token-grid';
@@ -412,7 +412,13 @@ export class TokenAccumulator {
     const ceA = total(0) / targets;
     const ceB = total(1) / targets;
     const { replicates, seed } = options;
-    const ci = (f: (s: Float64Array, n: number) => number) => clusterBootstrapCI(c, f, replicates, seed);
+    // One cluster bootstrap for the four intervals (means: the resampled mean of each series above).
+    const [ciDeltaPpl, ciLnRatio, ciRms, ciDeltaP] = clusterBootstrapCIs(
+      c,
+      [(m) => Math.exp(m[1]) - Math.exp(m[0]), (m) => m[3], (m) => Math.sqrt(m[2]), (m) => m[4]],
+      replicates,
+      seed,
+    );
     const dPpl = Math.exp(ceB) - Math.exp(ceA);
     // Delta method for exp: se(e^B − e^A) from the cluster se of the per-sequence linearization.
     const linear = new Float64Array(N);
@@ -430,13 +436,13 @@ export class TokenAccumulator {
       targets,
       crossEntropy: [ceA / unit, ceB / unit],
       perplexity: [Math.exp(ceA), Math.exp(ceB)],
-      deltaPerplexity: { value: dPpl, stderr: clusterStderr(cl, 0), ci95: ci((s, n) => Math.exp(s[1] / n) - Math.exp(s[0] / n)) },
-      lnPerplexityRatio: { value: ceB - ceA, stderr: clusterStderr(c, 3), ci95: ci((s, n) => s[3] / n) },
-      rmsDeltaP: { value: rms, stderr: rms > 0 ? clusterStderr(c, 2) / (2 * rms) : 0, ci95: ci((s, n) => Math.sqrt(s[2] / n)) },
+      deltaPerplexity: { value: dPpl, stderr: clusterStderr(cl, 0), ci95: ciDeltaPpl },
+      lnPerplexityRatio: { value: ceB - ceA, stderr: clusterStderr(c, 3), ci95: ciLnRatio },
+      rmsDeltaP: { value: rms, stderr: rms > 0 ? clusterStderr(c, 2) / (2 * rms) : 0, ci95: ciRms },
       deltaP: {
         value: total(4) / targets,
         stderr: clusterStderr(c, 4),
-        ci95: ci((s, n) => s[4] / n),
+        ci95: ciDeltaP,
         min: sortedDp[0],
         max: sortedDp[targets - 1],
         percentiles: Object.fromEntries(DELTA_P_PERCENTILES.map((p) => [p, quantileSorted(sortedDp, Number(p) / 100)])) as Record<DeltaPPercentile, number>,

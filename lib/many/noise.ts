@@ -53,7 +53,7 @@ export function noiseThreshold(perSample: ArrayLike<number>[], options: NoiseOpt
   const seed = options.seed ?? 0;
   const { clusters, sequences } = options;
   const intervals = clusters
-    ? perSample.map((v) => clusterBootstrapCI(clusterSums([v], clusters, v.length, sequences!), (s, n) => s[0] / n, replicates, seed))
+    ? perSample.map((v) => clusterBootstrapCI(clusterSums([v], clusters, v.length, sequences!), (m) => m[0], replicates, seed))
     : bootstrapMeanCI(perSample, { replicates, seed });
   let threshold = FLOAT_FLOOR;
   for (const [lo, hi] of intervals) {

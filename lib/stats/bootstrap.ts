@@ -245,6 +245,27 @@ export function bootstrapReplicates(series: ArrayLike<number>[], options: Bootst
   return bySeries(resampleSync(p, 0, p.B), p.numerators.length, p.B);
 }
 
+/**
+ * Replicate ratio means of units summed beforehand (e.g. per-sequence sums and token counts):
+ * per replicate, Σ c_u·numerators[s][u] / Σ c_u·denominators[u] with c the draw counts of the
+ * units (shared by every series), or / G without denominators. One array of B per series, on
+ * the calling thread. The same kernel and streams as {@link bootstrapMean}'s percentile path.
+ */
+export function bootstrapRatioReplicates(
+  numerators: Float64Array[],
+  denominators: Float64Array | null,
+  options: Pick<BootstrapOptions, 'replicates' | 'seed' | 'threads'> = {},
+): Float64Array[] {
+  const { B, seed, threads, alpha } = checkOptions(options);
+  const units = numerators.length === 0 ? 0 : numerators[0].length;
+  for (const x of [...numerators, ...(denominators ? [denominators] : [])]) {
+    if (x.length !== units) throw new ModeldiffError('SHAPE_MISMATCH', `bootstrap unit arrays differ in length (${units} vs ${x.length})`);
+  }
+  if (numerators.length === 0 || B === 0 || units === 0) return numerators.map(() => new Float64Array(0));
+  const p: Prepared = { numerators, denominators, units, B, seed, threads, alpha, method: 'percentile' };
+  return bySeries(resampleSync(p, 0, B), numerators.length, B);
+}
+
 /** Intervals for the mean of each series (all of length n), with the method and rule. On the calling thread. */
 export function bootstrapMean(series: ArrayLike<number>[], options: BootstrapOptions = {}): BootstrapResult {
   const p = prepare(series, options);
