@@ -254,15 +254,20 @@ t.test("the 'auto' switch: normal only where it agrees with the percentile inter
 
 t.test('progress: chunked async replicates equal the sync ones; bad options', async (t) => {
   const rng = createRng(5);
-  const x = Float64Array.from({ length: 300 }, () => rng.normal());
-  const y = Array.from(x, (v) => v * v);
+  // 3000 rows x 800 replicates: enough draws to run in chunks (small jobs run in one call).
+  const big = Float64Array.from({ length: 3000 }, () => rng.normal());
+  const big2 = Array.from(big, (v) => v * v);
   const calls: Array<[number, number]> = [];
-  const async = await bootstrapMeanAsync([x, y], { replicates: 45, seed: 2, onProgress: (d, total) => calls.push([d, total]) });
-  const sync = bootstrapMean([x, y], { replicates: 45, seed: 2 });
-  t.same(async, sync);
-  t.same(calls[0], [0, 45]);
-  t.same(calls[calls.length - 1], [45, 45]);
+  const async = await bootstrapMeanAsync([big, big2], { replicates: 800, seed: 2, method: 'percentile', onProgress: (d, total) => calls.push([d, total]) });
+  t.same(async, bootstrapMean([big, big2], { replicates: 800, seed: 2, method: 'percentile' }));
+  t.same(calls[0], [0, 800]);
+  t.same(calls[calls.length - 1], [800, 800]);
   t.ok(calls.length >= 10 && calls.every(([d], i) => i === 0 || d > calls[i - 1][0]), 'monotone, in chunks');
+  const x = big.slice(0, 300);
+  const y = Array.from(x, (v) => v * v);
+  const small: Array<[number, number]> = [];
+  t.same(await bootstrapMeanAsync([x, y], { replicates: 45, seed: 2, onProgress: (d, total) => small.push([d, total]) }), bootstrapMean([x, y], { replicates: 45, seed: 2 }));
+  t.same(small, [[0, 45], [45, 45]], 'a small job: one call');
   const syncCalls: number[] = [];
   bootstrapMean([x], { replicates: 5, onProgress: (d) => syncCalls.push(d) });
   t.same(syncCalls, [5]);

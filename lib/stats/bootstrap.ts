@@ -70,6 +70,13 @@ export interface BootstrapResult {
   units: number;
 }
 
+/**
+ * Below this many draws (replicates × units; ~5 ms of kernel time) the bootstrap runs in one call
+ * on one thread: each async chunk is a worker hop and each thread a start and a join, and 20
+ * chunks on two threads cost more than the resampling itself.
+ */
+const CHUNKED_DRAWS = 1 << 21;
+
 const METHODS = ['auto', 'percentile', 'normal'];
 
 /** The rule 'auto' applies, as reports state it. */
@@ -105,10 +112,10 @@ function checkOptions(options: BootstrapOptions) {
 }
 
 /**
- * Dense unit index per distinct cluster id, in order of first appearance, through an array
- * when the ids are compact (the usual 0..G−1) and a Map otherwise.
+ * Each row's dense unit index (distinct cluster ids numbered in order of first appearance),
+ * through an array when the ids are compact (the usual 0..G−1) and a Map otherwise.
  */
-function clusterUnits(ids: ArrayLike<number>, n: number): { unitOf: (row: number) => number; units: number } {
+function clusterUnits(ids: ArrayLike<number>, n: number): { unitOf: Int32Array; units: number } {
   if (ids.length !== n) throw new ModeldiffError('SHAPE_MISMATCH', `bootstrap clusters has ${ids.length} ids for ${n} samples (one id per sample)`, { option: 'clusters' });
   let max = -1;
   for (let j = 0; j < n; j++) {
@@ -119,14 +126,22 @@ function clusterUnits(ids: ArrayLike<number>, n: number): { unitOf: (row: number
     if (id > max) max = id;
   }
   let units = 0;
+  const unitOf = new Int32Array(n);
   if (max < 4 * n + 1024) {
     const dense = new Int32Array(max + 1).fill(-1);
-    for (let j = 0; j < n; j++) if (dense[ids[j]] < 0) dense[ids[j]] = units++;
-    return { unitOf: (row) => dense[ids[row]], units };
+    for (let j = 0; j < n; j++) {
+      if (dense[ids[j]] < 0) dense[ids[j]] = units++;
+      unitOf[j] = dense[ids[j]];
+    }
+    return { unitOf, units };
   }
   const map = new Map<number, number>();
-  for (let j = 0; j < n; j++) if (!map.has(ids[j])) map.set(ids[j], units++);
-  return { unitOf: (row) => map.get(ids[row])!, units };
+  for (let j = 0; j < n; j++) {
+    let u = map.get(ids[j]);
+    if (u === undefined) map.set(ids[j], (u = units++));
+    unitOf[j] = u;
+  }
+  return { unitOf, units };
 }
 
 function prepare(series: ArrayLike<number>[], options: BootstrapOptions): Prepared | BootstrapResult {
@@ -151,11 +166,12 @@ function prepare(series: ArrayLike<number>[], options: BootstrapOptions): Prepar
     return { numerators, denominators: null, units, B, seed, threads, alpha, method };
   }
   // Per-cluster sums and sizes: the kernel resamples these G units (the rows are not copied).
+  const { unitOf } = clusters;
   const denominators = new Float64Array(units);
-  for (let j = 0; j < n; j++) denominators[clusters.unitOf(j)] += 1;
+  for (let j = 0; j < n; j++) denominators[unitOf[j]] += 1;
   const numerators = series.map((s) => {
     const sums = new Float64Array(units);
-    for (let j = 0; j < n; j++) sums[clusters.unitOf(j)] += s[j];
+    for (let j = 0; j < n; j++) sums[unitOf[j]] += s[j];
     return sums;
   });
   return { numerators, denominators, units, B, seed, threads, alpha, method };
@@ -225,7 +241,10 @@ function percentileIntervals(replicateMeans: Float64Array[], p: Prepared): Boots
 
 /** The kernel call for replicates first .. first + count − 1 (threads 0 = all cores). */
 function call(p: Prepared, first: number, count: number) {
-  const { numerators, denominators, units, seed, threads } = p;
+  const { numerators, denominators, units, seed } = p;
+  // A small job runs on one thread: starting and joining threads costs more than it saves
+  // (and on a busy machine each join can wait a whole time slice). Results do not depend on it.
+  const threads = p.B * units < CHUNKED_DRAWS ? 1 : p.threads;
   return { numerators, denominators, units, first, count, seed, threads };
 }
 
@@ -288,7 +307,7 @@ export async function bootstrapMeanAsync(series: ArrayLike<number>[], options: B
   if (normal) return normal;
   const m = p.numerators.length;
   const replicateMeans = Array.from({ length: m }, () => new Float64Array(p.B));
-  const step = Math.max(1, Math.ceil(p.B / PROGRESS_STEPS));
+  const step = p.B * p.units < CHUNKED_DRAWS ? p.B : Math.max(1, Math.ceil(p.B / PROGRESS_STEPS));
   options.onProgress?.(0, p.B);
   for (let first = 0; first < p.B; first += step) {
     const count = Math.min(step, p.B - first);
