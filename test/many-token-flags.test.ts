@@ -323,3 +323,23 @@ t.test('a sequence with no counted position is skipped and counted, as compare d
   t.match(m.probe, { samples: pair.rows, sequences: N, skippedSequences: 1 });
   t.ok(Math.abs(m.functional[0][1] - pair.metrics.kl!.mean) <= 1e-12 * pair.metrics.kl!.mean);
 });
+
+t.test('compare --top with targets: the text shows each listed token\'s target', async (t) => {
+  const ids = readNpz(TOKENS).input_ids.data as BigInt64Array;
+  const io = captureIo();
+  t.equal(await runCli(['compare', gpt2, int8, '--data', TOKENS, '--targets', 'next', '--top', '40', '--bootstrap', '0', '--cache-dir', cacheDir], io), 0, io.err);
+  const table = io.out.slice(io.out.indexOf('top 40 tokens by kl'));
+  t.match(table, /\n {2}sequence +position +token +target +kl +A top tokens/);
+  const rows = [...table.matchAll(/^ {2}(\d+) +(\d+) +(\d+) +(\d+|-) +\S+ /gm)];
+  t.equal(rows.length, 40);
+  let withTarget = 0;
+  for (const [, s, p, token, target] of rows) {
+    const i = Number(s) * T + Number(p);
+    t.equal(token, String(ids[i]));
+    // The next input id when both positions are unmasked, else none.
+    const next = Number(p) + 1 < T && attention.data[i + 1] === 1n ? String(ids[i + 1]) : '-';
+    t.equal(target, next, `sequence ${s}, position ${p}`);
+    if (target !== '-') withTarget++;
+  }
+  t.ok(withTarget > 0 && withTarget < 40, 'both kinds listed');
+});

@@ -274,8 +274,13 @@ export function formatTokens(r: TokenReport): string {
     const metric = names[0];
     s += `\n  top ${t.top.length} tokens by ${metric}:\n`;
     const shown = (m: { tokens: Array<{ id: number; p: number }> }) => m.tokens.map((x) => `${x.id} (${num(x.p)})`).join(' ');
-    const rows = [['sequence', 'position', 'token', metric, 'A top tokens (p)', 'B top tokens (p)']];
-    for (const x of t.top) rows.push([String(x.sequence), String(x.position), x.tokenId !== undefined ? String(x.tokenId) : '-', num(x.value), shown(x.a), shown(x.b)]);
+    // The target column only when there are targets (--targets next or per-token --labels).
+    const targets = t.top.some((x) => x.target !== undefined);
+    const rows = [['sequence', 'position', 'token', ...(targets ? ['target'] : []), metric, 'A top tokens (p)', 'B top tokens (p)']];
+    for (const x of t.top) {
+      const target = targets ? [x.target !== undefined ? String(x.target) : '-'] : [];
+      rows.push([String(x.sequence), String(x.position), x.tokenId !== undefined ? String(x.tokenId) : '-', ...target, num(x.value), shown(x.a), shown(x.b)]);
+    }
     s += table(rows);
   }
   for (const h of r.hints) s += `\nhint: ${inFlagWords(h)}\n`;
