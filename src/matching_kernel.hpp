@@ -83,7 +83,7 @@ struct GemmKernel {
   static constexpr size_t NR = 2 * L;
   static constexpr size_t MR = 6;
   static constexpr size_t KC = 256;
-  static constexpr size_t MC = 96;
+  static constexpr size_t MC = 144;  // 144 x 256 doubles (288 KiB) of packed A: most of a 512 KiB L2
   // B panels per column block: about 4 MiB of packed B per depth block.
   static constexpr size_t NC_PANELS = (4u << 20) / (KC * NR * sizeof(double));
 
