@@ -26,8 +26,12 @@ import { type ShapeElement, shapeElements } from './shape-elements';
 import { PERMUTATION_ONLY, type TensorState } from './tensor-state';
 import type { GraphWalker } from './walker';
 
-/** Axis labels: 'u' the projection's units unsplit, 'h' heads, 'd' dims within a head, '.' anything else. */
-type Axis = 'u' | 'h' | 'd' | '.';
+/**
+ * Axis labels: 'u' the projection's units unsplit, 'h' heads, 'd' dims within a head, 'H' heads
+ * merged into the axis before them (nn.MultiheadAttention's [N·h, S, d], heads minor), '1' an
+ * axis of size 1 (an Unsqueeze), '.' anything else.
+ */
+type Axis = 'u' | 'h' | 'd' | 'H' | '1' | '.';
 
 /** What a tensor inside attention is, on its `TensorState.attention`. */
 export interface AttentionTag {
@@ -64,6 +68,8 @@ interface Site {
 class AttentionRecord {
   /** Per projection layer entering attention: the node where it did. */
   readonly entries = new Map<number, { node: onnx.INodeProto }>();
+  /** A fused projection split by Gathers of its parts (selectPart): its part layers. */
+  readonly fused = new Map<number, number[]>();
   /** Layers whose attention data met an op that was not followed, and why. */
   readonly poisoned = new Map<number, string>();
   /** Nodes that read attention data and were followed. */
@@ -230,9 +236,9 @@ function follow(c: RuleContext, tags: Array<AttentionTag | undefined>): Attentio
       return { ...t, axes: perm.map((p) => t.axes[p]) };
     }
     case 'Reshape': {
-      const target = shapeElementsOf(c);
+      const target = targetElements(w, c.inputs[1]);
       if (!target) return 'its target shape is not known';
-      if (t.kind === 'proj') return splitHeads(t, target) ?? 'it does not split the units into heads';
+      if (t.kind === 'proj') return reshapeProjection(w, t, target) ?? 'it does not split the units into heads or merge/split heads with the axis before them';
       const [h, d] = [t.axes.length - 2, t.axes.length - 1];
       const last = target[target.length - 1];
       // [.., h, d] → [.., h·d] (the leading axes may merge too: [N·S, h·d]). A last element
@@ -255,6 +261,23 @@ function follow(c: RuleContext, tags: Array<AttentionTag | undefined>): Attentio
     case 'Slice':
     case 'Concat':
       return rotaryHalves(c, tags);
+    case 'Unsqueeze':
+    case 'Squeeze': {
+      const axes = attrInts(node, 'axes') ?? (inputs[1] ? w.constValues(inputs[1]) : undefined);
+      if (!axes) return 'its axes are not constant';
+      if (op === 'Squeeze') {
+        const gone = axes.map((a) => (a < 0 ? a + t.axes.length : a));
+        if (gone.some((a) => t.axes[a] !== '1')) return 'it squeezes an axis not known to be of size 1';
+        return { ...t, axes: t.axes.filter((_, i) => !gone.includes(i)) };
+      }
+      const rank = t.axes.length + axes.length;
+      const added = axes.map((a) => (a < 0 ? a + rank : a));
+      const out: Axis[] = [];
+      for (let i = 0, j = 0; i < rank; i++) out.push(added.includes(i) ? '1' : t.axes[j++]);
+      return { ...t, axes: out };
+    }
+    case 'Gather':
+      return selectPart(w, c, t);
     case 'Softmax': {
       const axis = attrInt(node, 'axis', -1);
       if (t.kind !== 'scores' || (axis !== -1 && axis !== t.axes.length - 1)) return 'a softmax that is not over the keys of attention scores';
@@ -272,8 +295,123 @@ function follow(c: RuleContext, tags: Array<AttentionTag | undefined>): Attentio
   }
 }
 
-function shapeElementsOf(c: RuleContext): ShapeElement[] | undefined {
-  return shapeElements(c.walker, c.inputs[1]);
+/**
+ * A Reshape target, element by element: shapeElements, and Concats of Slice(Shape(T)) ranges of
+ * a tensor T followed here (the dynamo exporter's `K.shape[:-2]`), whose rank is known.
+ */
+function targetElements(w: GraphWalker, name: string): ShapeElement[] | undefined {
+  const known = shapeElements(w, name);
+  if (known) return known;
+  const p = w.producerOf(name);
+  if (p?.opType !== 'Concat') return undefined;
+  const parts = (p.input ?? []).map((i) => shapeElements(w, i) ?? shapeRange(w, i));
+  return parts.every((q) => q) ? parts.flatMap((q) => q!) : undefined;
+}
+
+/** Slice(Shape(T), start, end) of a T followed here: its axes start..end-1, as axis references. */
+function shapeRange(w: GraphWalker, name: string): ShapeElement[] | undefined {
+  const p = w.producerOf(name);
+  const src = p?.opType === 'Slice' ? w.producerOf((p.input ?? [])[0]) : undefined;
+  if (!p || !wholeShape(src)) return undefined;
+  const of = (src!.input ?? [])[0];
+  const tag = w.state.get(of)?.attention;
+  const [start, end] = [w.constValues((p.input ?? [])[1]), w.constValues((p.input ?? [])[2])];
+  if (!tag || !start || !end || (p.input ?? []).length > 3) return undefined;
+  const n = tag.axes.length;
+  const clamp = (a: number) => Math.max(0, Math.min(n, a < 0 ? a + n : a));
+  const out: ShapeElement[] = [];
+  for (let k = clamp(start[0]); k < clamp(end[0]); k++) out.push({ of, axis: k });
+  return out;
+}
+
+/** A Shape node giving every axis (no start other than 0, no end). */
+function wholeShape(node: onnx.INodeProto | undefined): boolean {
+  return node?.opType === 'Shape' && attrInt(node, 'start', 0) === 0 && !(node.attribute ?? []).some((a) => a.name === 'end');
+}
+
+/** What a target element says an axis is: a size, or the label of the followed axis it copies. */
+function elementLabel(w: GraphWalker, e: ShapeElement): { size?: number; label?: Axis } {
+  if (typeof e === 'number') return { size: e };
+  if (e === null) return {};
+  const tag = w.state.get(e.of)?.attention;
+  if (!tag) return {};
+  const k = e.axis < 0 ? e.axis + tag.axes.length : e.axis;
+  return { label: tag.axes[k] };
+}
+
+/** Whether target element e can stand for an axis labelled `axis` of a tensor tagged t (never -1 there). */
+function fits(w: GraphWalker, e: ShapeElement, axis: Axis, t: AttentionTag): boolean {
+  if (e === -1) return false;
+  const { size, label } = elementLabel(w, e);
+  if (axis === 'h') return size === t.heads || label === 'h';
+  if (axis === 'd') return size === t.dim || label === 'd';
+  if (axis === '1') return size === 1 || label === '1';
+  if (axis === '.') return label === undefined || label === '.';
+  return false;
+}
+
+/**
+ * A Reshape of a projection inside attention: splitting the units into heads (into their own
+ * axis, or into the axis before them as nn.MultiheadAttention does: [S, N, h·d] → [S, N·h, d]),
+ * or merging heads into the axis before them and splitting them out again ([N, h, S, d] ↔
+ * [N·h, S, d]). Every other axis must keep its place and size.
+ */
+function reshapeProjection(w: GraphWalker, t: AttentionTag, target: ShapeElement[]): AttentionTag | undefined {
+  const n = t.axes.length;
+  const keeps = (from: number, to: number, count: number) => {
+    for (let j = 0; j < count; j++) if (!fits(w, target[to + j], t.axes[from + j], t)) return false;
+    return true;
+  };
+  const split = splitHeads(t, target);
+  if (split) return keeps(0, 0, n - 1) || t.axes.slice(0, -1).every((a) => a === '.') ? split : undefined;
+  if (t.axes[n - 1] === 'u' && target.length === n) {
+    // [.., X, h·d] → [.., X·h, d]: the heads go minor into the axis before them.
+    const dim = target[n - 1];
+    const merged = target[n - 2];
+    if (typeof dim !== 'number' || dim < 1 || t.dim % dim !== 0 || (merged !== -1 && merged !== null) || t.axes[n - 2] !== '.' || !keeps(0, 0, n - 2)) return undefined;
+    return { ...t, axes: [...t.axes.slice(0, n - 2), 'H', 'd'], heads: t.dim / dim, dim };
+  }
+  const h = t.axes.indexOf('h');
+  if (h > 0 && t.axes[h - 1] === '.' && target.length === n - 1) {
+    // [.., X, h, ..] → [.., X·h, ..]
+    const merged = target[h - 1];
+    if ((merged !== -1 && merged !== null) || !keeps(0, 0, h - 1) || !keeps(h + 1, h, n - h - 1)) return undefined;
+    return { ...t, axes: [...t.axes.slice(0, h - 1), 'H', ...t.axes.slice(h + 1)] };
+  }
+  const H = t.axes.indexOf('H');
+  if (H >= 0 && target.length === n + 1 && fits(w, target[H + 1], 'h', t) && target[H] !== undefined) {
+    // [.., X·h, ..] → [.., X, h, ..]
+    if (!keeps(0, 0, H) || !keeps(H + 1, H + 2, n - H - 1)) return undefined;
+    return { ...t, axes: [...t.axes.slice(0, H), '.', 'h', ...t.axes.slice(H + 1)] };
+  }
+  return undefined;
+}
+
+/**
+ * A Gather of one constant index along the 'h' axis of a fused projection just split ([S, N,
+ * 3, d] as nn.MultiheadAttention unflattens q|k|v): that axis held the parts, not heads. The
+ * layer is split into its parts (once), and the result is the chosen part's units.
+ */
+function selectPart(w: GraphWalker, c: RuleContext, t: AttentionTag): AttentionTag | string {
+  const { node, inputs } = c;
+  const axis = attrInt(node, 'axis', 0);
+  const at = axis < 0 ? axis + t.axes.length : axis;
+  const index = w.constants.get(inputs[1]);
+  const i = index && tensorDims(index).length === 0 ? w.constValues(inputs[1])![0] : undefined;
+  const d = t.axes.indexOf('d');
+  if (t.kind !== 'proj' || t.axes[at] !== 'h' || i === undefined || t.layers.length !== 1 || d !== t.axes.length - 1) return 'a Gather that is not a choice of one part of a fused projection';
+  const r = record(w);
+  const layer = t.layers[0];
+  let parts = r.fused.get(layer);
+  if (!parts) {
+    if (w.layers[layer].rows || w.layers[layer].outUnits !== t.heads * t.dim) return 'a Gather of a projection already split';
+    parts = splitLayer(w, layer, t.dim, t.heads);
+    r.fused.set(layer, parts);
+    for (const p of parts) r.entries.set(p, { node });
+  }
+  const part = parts[i < 0 ? i + parts.length : i];
+  if (part === undefined) return 'its index is out of range';
+  return { ...t, axes: [...t.axes.filter((_, k) => k !== at).slice(0, -1), 'u'], heads: 0, layers: [part] };
 }
 
 /** Q·Kᵀ (scores) or probs·V (context), head axes aligned. */
@@ -446,7 +584,7 @@ function sizeOne(w: GraphWalker, name: string, fromRight: number, depth = 0): bo
 /** A shape tensor whose element `fromRight` is 1: a literal 1, or Shape(T) of a T of size 1 there. */
 function shapeSaysOne(w: GraphWalker, shape: string, fromRight: number, depth: number): boolean {
   const p = w.producerOf(shape);
-  if (p?.opType === 'Shape' && !(p.attribute ?? []).length) return sizeOne(w, (p.input ?? [])[0], fromRight, depth + 1);
+  if (wholeShape(p)) return sizeOne(w, (p!.input ?? [])[0], fromRight, depth + 1);
   if (p?.opType === 'Concat' && (p.input ?? []).length === 1) return shapeSaysOne(w, (p.input ?? [])[0], fromRight, depth + 1);
   const target = shapeElements(w, shape);
   return target !== undefined && (target.length + fromRight < 0 || target[target.length + fromRight] === 1);
@@ -514,11 +652,11 @@ function shapeLength(w: GraphWalker, name: string, depth: number): number | unde
   const ins = (p?.input ?? []).filter((x) => x);
   switch (p?.opType) {
     case 'Shape':
-      return (p.attribute ?? []).length ? undefined : rankOf(w, ins[0], depth + 1);
+      return wholeShape(p) ? rankOf(w, ins[0], depth + 1) : undefined;
     case 'ConstantOfShape': {
       // Its length is the value of its 1-element shape input: a constant, or Shape of a 1-D tensor T (T's length).
       const s = w.producerOf(ins[0]);
-      return w.constValues(ins[0])?.[0] ?? (s?.opType === 'Shape' && !(s.attribute ?? []).length ? shapeLength(w, (s.input ?? [])[0], depth + 1) : undefined);
+      return w.constValues(ins[0])?.[0] ?? (wholeShape(s) ? shapeLength(w, (s!.input ?? [])[0], depth + 1) : undefined);
     }
     case 'Reshape':
       return w.constValues(ins[1])?.join() === '-1' ? shapeLength(w, ins[0], depth + 1) : undefined;
