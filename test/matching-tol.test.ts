@@ -11,10 +11,13 @@ import path from 'node:path';
 
 import t from 'tap';
 
+import { cliErrorLine } from '../lib/cli/flags';
 import { runCli } from '../lib/cli/main';
+import type { ModeldiffError } from '../lib/errors';
 
 import { readOnnx } from '../lib/io/onnx';
 import { createRng } from '../lib/util/rng';
+import { weightDistance } from '../lib/weights';
 import { buildNetwork } from '../lib/weights/graph';
 import { weightMatching } from '../lib/weights/matching';
 import { cloneNetwork } from '../lib/weights/network';
@@ -57,6 +60,12 @@ t.test('tolerance: stops at the first sweep whose relative gain is <= tol; objec
   t.match(capped, { sweeps: 1, stopped: 'max-sweeps', converged: false });
   await t.rejects(weightMatching(a, cloneNetwork(b), { tol: -1 }), { code: 'INVALID_ARGUMENT', option: 'tol', message: /finite number >= 0, got -1/ });
   await t.rejects(weightMatching(a, cloneNetwork(b), { tol: NaN }), { code: 'INVALID_ARGUMENT', option: 'tol' });
+  // weightDistance checks it before reading a model, with the same error (one check, option set).
+  const mlp = mlpBytes(randomDense(createRng(1), [3, 4, 2]), 'relu');
+  await t.rejects(weightDistance(mlp, mlp, { methods: ['aligned'], tol: -1 }), { code: 'INVALID_ARGUMENT', option: 'tol', message: /^options\.tol \(the matching tolerance\) must be a finite number >= 0, got -1$/ });
+  await t.rejects(weightDistance(mlp, mlp, { methods: ['aligned'], tol: Infinity }), { code: 'INVALID_ARGUMENT', option: 'tol', message: /got Infinity$/ });
+  const e = await weightDistance(mlp, mlp, { methods: ['aligned'], tol: -1 }).catch((err: ModeldiffError) => err);
+  t.equal(cliErrorLine(e as ModeldiffError, new Set(['--tol'])), '--tol (the matching tolerance) must be a finite number >= 0, got -1', 'the CLI names the flag');
 });
 
 t.test('modeldiff weights --tol: a progress line per sweep on a terminal, none with --json or -q', async (t) => {

@@ -13,6 +13,7 @@ import { type Tensor, convertTensor } from '../io/tensor';
 import { activationMatching } from './activation-matching';
 import type { WeightDistanceSummary } from './distance';
 import { type Matcher, type PreparedNetwork, alignPrepared, byActivationsThenWeights, byWeights } from './aligned';
+import { checkTol } from './matching';
 import { type Network, type SymmetryKind, symmetryOf } from './network';
 import { familyOf } from './unit-blocks';
 
@@ -127,8 +128,7 @@ export function alignSettings(options: AlignOptions): AlignSettings {
   check(Number.isInteger(seed), 'INVALID_ARGUMENT', `seed must be an integer, got ${seed}`);
   const maxSweeps = options.maxSweeps ?? 100;
   check(Number.isInteger(maxSweeps) && maxSweeps >= 1, 'INVALID_ARGUMENT', `maxSweeps must be a positive integer, got ${maxSweeps}`);
-  const tol = options.tol ?? 0;
-  check(typeof tol === 'number' && tol >= 0 && Number.isFinite(tol), 'INVALID_ARGUMENT', `tol must be a finite number >= 0, got ${String(tol)}`);
+  const tol = checkTol(options.tol ?? 0);
   const start = options.start ?? 'canonical';
   if (start !== 'canonical' && start !== 'activations') {
     throw new ModeldiffError('INVALID_ARGUMENT', `unknown matching start "${String(start)}" (canonical, activations)`, { option: 'start' });

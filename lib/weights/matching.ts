@@ -65,14 +65,19 @@ function identity(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
 }
 
+/** The matching tolerance, checked: a finite number >= 0 (weightMatching and the alignment settings). */
+export function checkTol(tol: unknown): number {
+  if (!(typeof tol === 'number' && tol >= 0 && Number.isFinite(tol))) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `options.tol (the matching tolerance) must be a finite number >= 0, got ${String(tol)}`, { option: 'tol' });
+  }
+  return tol;
+}
+
 /** Permutes `b` in place into `a`'s frame. Both must already be scale/sign normalized. */
 export async function weightMatching(a: Network, b: Network, options: MatchingOptions = {}): Promise<MatchingResult> {
   const rng = createRng(options.seed ?? 0);
   const maxSweeps = options.maxSweeps ?? 100;
-  const tol = options.tol ?? 0;
-  if (!(typeof tol === 'number' && tol >= 0 && Number.isFinite(tol))) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `matching tolerance must be a finite number >= 0, got ${String(tol)}`, { option: 'tol' });
-  }
+  const tol = checkTol(options.tol ?? 0);
   const perms = new Map(b.hidden.map((id) => [id, identity(b.groups[id].units)]));
   const objective = [matchingObjective(a, b)];
   let sweeps = 0;
