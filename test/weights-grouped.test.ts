@@ -1,9 +1,10 @@
 /**
  * Grouped convolutions (not depthwise): the channels into and out of a
  * grouped Conv permute within its groups, and the groups move as blocks, one
- * map for both sides. Fixtures (scripts/fixtures/make-convrnn-fixtures.py):
- * three of torchvision's ResNeXt Bottleneck blocks and a plain CNN with a
- * grouped conv in the middle, each with a copy of seed 0 permuted (within
+ * map for both sides. Depthwise convolutions: a per-channel scale passes
+ * through them (their bias scales, their filters stay). Fixtures (scripts/fixtures/make-convrnn-fixtures.py):
+ * three of torchvision's ResNeXt Bottleneck blocks, a plain CNN with a
+ * grouped conv in the middle and a depthwise separable block with ReLU, each with a copy of seed 0 permuted (within
  * and across groups) and rescaled in PyTorch, both torch exporters; hand-built
  * graphs for the fixed-blocks case and the refusal.
  */
@@ -33,6 +34,8 @@ const CASES: Array<[string, string[]]> = [
   // Stem, then per block: the grouped conv's input and output (8 = 4 groups of 2), the block's output stream.
   ['resnext', ['16', '8/4', '8/4', '64', '8/4', '8/4', '8/4', '8/4', '64']],
   ['gconv', ['8/4', '12/4', '6']],
+  // A depthwise separable block with ReLU: one permutation and scale per channel through the depthwise conv.
+  ['dwconv', ['8', '6']],
 ];
 
 for (const [arch, hidden] of CASES) {

@@ -11,6 +11,7 @@
  */
 import { type LayerWeights, type SortKey, fixSign, normalizeScale } from './kernels';
 import type { Network } from './network';
+import { scaleThroughChannelwise } from './channelwise-scale';
 import { flipRecurrentUnits, recurrentSigns } from './recurrent-sign';
 import { sortHiddenGroups } from './unit-blocks';
 import { groupView } from './views';
@@ -41,11 +42,14 @@ export function normalizeNetwork(net: Network): UnitFactors {
       factors.set(id, { sign });
       continue;
     }
-    const { view, commit } = groupView(net, id);
     const f: { scale?: Float64Array; sign?: Int8Array } = {};
-    if (g.producers.length === 1) {
+    // Depthwise filters along the group keep their values under a unit's scale (channelwise-scale.ts).
+    const channelwise = g.channelwise.length > 0;
+    if (g.producers.length === 1 && !channelwise) {
+      const { view, commit } = groupView(net, id);
       if (g.caps.scale) f.scale = normalizeScale(view);
       if (g.caps.sign) f.sign = fixSign(view);
+      commit();
     } else {
       const upstream = g.producers
         .map((p) => net.layers[p])
@@ -73,12 +77,19 @@ export function normalizeNetwork(net: Network): UnitFactors {
           return best < 0 ? -1 : 1;
         });
       }
-      scaleUnits(view, (u) => 1 / ((f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1)));
+      scaleGroup(net, id, (u) => 1 / ((f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1)));
     }
-    commit();
     factors.set(id, f);
   }
   return factors;
+}
+
+/** Every unit of a group times c(u): through its view, or layer by layer when depthwise filters lie along it. */
+function scaleGroup(net: Network, id: number, c: (u: number) => number): void {
+  if (net.groups[id].channelwise.length) return scaleThroughChannelwise(net, id, c);
+  const { view, commit } = groupView(net, id);
+  scaleUnits(view, c);
+  commit();
 }
 
 /** Incoming weights and bias of unit u times c(u), outgoing weights divided by it. */
@@ -104,9 +115,7 @@ export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
       flipRecurrentUnits(net, id, f.sign!);
       continue;
     }
-    const { view, commit } = groupView(net, id);
-    scaleUnits(view, (u) => (f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1));
-    commit();
+    scaleGroup(net, id, (u) => (f.scale ? f.scale[u] : 1) * (f.sign ? f.sign[u] : 1));
   }
 }
 

@@ -9,7 +9,7 @@ import { attrFloat, attrInt, isFloatTensor, type onnx, tensorDims } from '../../
 import { channelLastToBlocks } from '../channel-layout';
 import type { Layer } from '../network';
 import type { OpRule } from './rule';
-import { ALL, PERMUTATION_ONLY, type TensorState, and, unitsLast } from './tensor-state';
+import { ALL, type TensorState, and, unitsLast } from './tensor-state';
 import type { GraphWalker } from './walker';
 
 /** What a layer node holds once its weight and bias are read. */
@@ -219,9 +219,9 @@ function concatConsumer(w: GraphWalker, node: onnx.INodeProto, index: number, x:
 /**
  * A depthwise Conv: a layer whose units are its input's units (filter c
  * reads channel c only). It joins its input's group as channel-wise
- * parameters, permuted with the group's units; the group keeps only the
- * permutation symmetry (a per-unit scale or sign would have to pass
- * through the depthwise bias and the activations on both sides).
+ * parameters, permuted with the group's units. A per-unit scale (sign)
+ * passes it when the ops on both sides keep it: the bias scales with the
+ * unit and the filter stays (../channelwise-scale.ts).
  */
 function channelwise(
   w: GraphWalker,
@@ -233,7 +233,7 @@ function channelwise(
   const group = w.root(x.group);
   const units = p.dims[0];
   group.units ||= units;
-  group.caps = PERMUTATION_ONLY;
+  group.caps = and(group.caps, x.caps);
   const layerIndex = w.layers.length;
   w.layers.push({
     name: p.weightName,
@@ -256,7 +256,7 @@ function channelwise(
     b: p.b,
   });
   group.channelwise.push(layerIndex);
-  w.set(p.out, { group: group.id, caps: PERMUTATION_ONLY, rank: x.rank, flat: false, layer: layerIndex });
+  w.set(p.out, { group: group.id, caps: ALL, rank: x.rank, flat: false, layer: layerIndex });
 }
 
 /** A grouped Conv's stored weight [out, in/g, k] → dense [out, in·k], block-diagonal (output block j reads input block j). */
