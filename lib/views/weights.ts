@@ -73,6 +73,8 @@ export interface PreparedWeights {
   network?: Network;
   /** The normalized network canonical distances sort and measure: `network`, or a copy when alignment does not normalize. */
   canonical?: Network;
+  /** `canonical` is already in canonical order (canonical only, paired once). */
+  sorted?: boolean;
   alignment?: PreparedNetwork;
 }
 
@@ -95,6 +97,11 @@ export const weightsView = {
     if (network.hidden.length === 0) return { model, network };
     const normalize = context.align.normalize ?? true;
     if (!context.settings) {
+      // Paired once (weightDistance): sorted now, while the other model is not built yet.
+      if (context.consume) {
+        canonicalizeNetwork(network, context.sortKey);
+        return { model, network, canonical: network, sorted: true };
+      }
       normalizeNetwork(network);
       return { model, network, canonical: network };
     }
@@ -145,9 +152,8 @@ export const weightsView = {
       return result;
     }
     if (canonical) {
-      // Put back for the alignment, or for later pairs of the same prepared models.
-      const restore = Boolean(settings) || !context.consume;
-      result.canonical = canonicalDistance(a.canonical as Network, b.canonical as Network, context.sortKey, restore);
+      const [ca, cb] = [a.canonical as Network, b.canonical as Network];
+      result.canonical = a.sorted && b.sorted ? weightDistances(networkPairs(ca, cb)) : canonicalDistance(ca, cb, context.sortKey);
       // Rebuilt when asked for (deterministic, so the same bytes), instead of keeping a sorted copy of B.
       lazyModel(result.models, 'canonical', () => {
         const net = buildNetwork(mb);
@@ -168,14 +174,14 @@ export const weightsView = {
 /**
  * The distance between the canonical forms of two normalized networks: each is sorted in
  * place by `key` (group by group in forward order, as canonicalizeNetwork sorts), measured,
- * and, with `restore`, put back.
+ * and put back (for the alignment, or the next pair of the same prepared models).
  */
-function canonicalDistance(a: Network, b: Network, key: SortKey | undefined, restore: boolean): WeightDistanceSummary {
+function canonicalDistance(a: Network, b: Network, key: SortKey | undefined): WeightDistanceSummary {
   const undo = [sortUnits(a, key), sortUnits(b, key)];
   try {
     return weightDistances(networkPairs(a, b));
   } finally {
-    if (restore) for (const u of undo) u();
+    for (const u of undo) u();
   }
 }
 
