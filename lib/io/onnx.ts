@@ -275,6 +275,17 @@ export function tensorValues(t: onnx.ITensorProto, label = '<model>'): Float32Ar
   return Float32Array.from(toFloat64(decoded));
 }
 
+/**
+ * Weight values as decoded (`tensorValues` or `tensorToFloat64`), refusing NaN and ±Infinity:
+ * an error naming the tensor and the first such index, not a NaN distance later.
+ */
+export function finiteValues<T extends Float32Array | Float64Array>(t: onnx.ITensorProto, values: T, label: string): T {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new ModeldiffError('NON_FINITE', `${label}: tensor ${t.name} has a non-finite value (${values[i]}) at index ${i}`);
+  }
+  return values;
+}
+
 /** Encode float64 values as a tensor of the given floating dtype (raw_data). */
 export function float64ToTensor(name: string, dims: number[], data: Float64Array, dataType: number = DataType.FLOAT): onnx.TensorProto {
   let bytes: Uint8Array;

@@ -5,7 +5,7 @@
  * initializer names and shapes.
  */
 import { ModeldiffError } from '../errors';
-import { type OnnxModel, graphOf, onnx, tensorDims, tensorValues } from '../io/onnx';
+import { type OnnxModel, finiteValues, graphOf, onnx, tensorDims, tensorValues } from '../io/onnx';
 import { type CountedWeights, countedWeights } from './counted';
 import type { ParamPair, ParamPairSource } from './distance';
 import type { Network } from './network';
@@ -92,7 +92,9 @@ export function initializerPairs(a: OnnxModel, b: OnnxModel): ParamPairSource[] 
       throw new ModeldiffError('ARCHITECTURE_MISMATCH', `${which} shape [${da}] in ${a.label} but [${db}] in ${b.label}`);
     }
     const name = na === nb ? na : `${na} / ${nb}`;
-    return () => ({ name, a: finite(ta, a), b: finite(tb, b) });
+    // As stored (float32 is not widened), NaN and infinities refused.
+    const values = (t: onnx.ITensorProto, m: OnnxModel) => finiteValues(t, tensorValues(t, m.label), m.label);
+    return () => ({ name, a: values(ta, a), b: values(tb, b) });
   });
   const attrsB = new Map(cb.attributes.map((w) => [w.name, w.data]));
   if (ca.attributes.length !== cb.attributes.length) {
@@ -142,11 +144,3 @@ function countedOf(model: OnnxModel): CountedWeights {
   return c;
 }
 
-/** The tensor's values as stored (float32 is not widened), refusing NaN and infinities. */
-function finite(t: onnx.ITensorProto, model: OnnxModel): Float32Array | Float64Array {
-  const v = tensorValues(t, model.label);
-  let bad = -1;
-  for (let i = 0; i < v.length && bad < 0; i++) if (!Number.isFinite(v[i])) bad = i;
-  if (bad >= 0) throw new ModeldiffError('NON_FINITE', `${model.label}: initializer ${t.name} has a non-finite value (${v[bad]}) at index ${bad}`);
-  return v;
-}

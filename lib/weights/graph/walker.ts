@@ -5,7 +5,7 @@
  * drives it over the nodes in order.
  */
 import { ModeldiffError } from '../../errors';
-import { type OnnxModel, attrInt, graphOf, isFloatTensor, nodeLabel, onnx, tensorDims, tensorToFloat64 } from '../../io/onnx';
+import { type OnnxModel, attrInt, finiteValues, graphOf, isFloatTensor, nodeLabel, onnx, tensorDims, tensorToFloat64 } from '../../io/onnx';
 import type { Group, Layer } from '../network';
 import { ALL, type TensorState, and } from './tensor-state';
 
@@ -154,10 +154,7 @@ export class GraphWalker {
 
   /** A parameter's values; NaN or Infinity in weights is an error naming the tensor, not a NaN distance. */
   finite(t: onnx.ITensorProto): Float64Array {
-    const v = this.values(t);
-    const bad = v.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new ModeldiffError('NON_FINITE', `${this.model.label}: tensor ${t.name} has a non-finite value (${v[bad]}) at index ${bad}`);
-    return v;
+    return finiteValues(t, this.values(t), this.model.label);
   }
 
   constValues(name: string): number[] | undefined {
