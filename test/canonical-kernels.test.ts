@@ -215,6 +215,32 @@ t.test('permuteUnitAxis is the input side of applyPermutation', async (t) => {
   t.same(nextWeights, l.wout);
 });
 
+t.test('permuteUnitAxis (in place, cycle by cycle) equals new[r, i, :] = old[r, perm[i], :]', async (t) => {
+  const rng = createRng(34);
+  const n = 9;
+  const perms: Array<[string, number[]]> = [
+    ['identity', [0, 1, 2, 3, 4, 5, 6, 7, 8]],
+    ['one cycle through every unit', [1, 2, 3, 4, 5, 6, 7, 8, 0]],
+    ['transpositions and fixed points', [1, 0, 2, 4, 3, 5, 8, 7, 6]],
+    ['cycles of 3 and 4, two fixed points', [2, 0, 1, 6, 3, 4, 5, 7, 8]],
+    ['random', Array.from(randomPerm(rng, n))],
+  ];
+  for (const [what, p] of perms) {
+    const perm = Int32Array.from(p);
+    for (const [rows, block] of [[1, 1], [3, 4], [2, 1]]) {
+      const data = randn(rng, rows * n * block);
+      const expected = new Float64Array(data.length);
+      for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) for (let k = 0; k < block; k++) expected[(r * n + i) * block + k] = data[(r * n + perm[i]) * block + k];
+      permuteUnitAxis(data, rows, n, block, perm);
+      t.same(data, expected, `${what}, ${rows} × ${n} × ${block}`);
+    }
+  }
+  const one = Float64Array.from([5, 6]);
+  permuteUnitAxis(one, 1, 1, 2, Int32Array.from([0]));
+  t.same(Array.from(one), [5, 6], 'one unit');
+  permuteUnitAxis(new Float64Array(0), 4, 0, 3, new Int32Array(0));
+});
+
 t.test('sortPermutation: descending keys, stable ties, and a permuted layer has the same canonical form', async (t) => {
   const rng = createRng(25);
   const keys: SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
