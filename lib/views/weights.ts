@@ -15,6 +15,7 @@ import { type OnnxModel, type OnnxSource, encodeOnnx, readOnnx } from '../io/onn
 import { type PreparedNetwork, prepareAlignment } from '../weights/aligned';
 import { type AlignOptions, type AlignSettings, type AlignmentInfo, type HiddenLayerInfo, alignNetworks, alignSettings, describeHidden, identityAlignment } from '../weights/alignment';
 import { checkSameArchitecture, initializerPairs, networkPairs } from '../weights/architecture';
+import { type CanonicalForm, canonicalForm, canonicalFormDistance, isPlainChain } from '../weights/canonical-stream';
 import { type WeightDistanceSummary, weightDistances } from '../weights/distance';
 import { buildNetwork } from '../weights/graph';
 import type { SortKey } from '../weights/kernels';
@@ -76,6 +77,12 @@ export interface PreparedWeights {
   /** `canonical` is already in canonical order (canonical only, paired once). */
   sorted?: boolean;
   alignment?: PreparedNetwork;
+  /**
+   * Canonical alone, on a plain chain (lib/weights/canonical-stream.ts): the canonical form as
+   * stored weights, unit factors and orders, replayed a layer group at a time; `network` is
+   * then its structure without weights.
+   */
+  form?: CanonicalForm;
 }
 
 /** The view's context from weightDistance's options, checked before any model is read. */
@@ -97,6 +104,8 @@ export const weightsView = {
     if (network.hidden.length === 0) return { model, network };
     const normalize = context.align.normalize ?? true;
     if (!context.settings) {
+      // A plain chain: its canonical form, replayed a layer group at a time (any number of pairs).
+      if (isPlainChain(network)) return { model, network, form: canonicalForm(network, model, context.sortKey) };
       // Paired once (weightDistance): sorted now, while the other model is not built yet.
       if (context.consume) {
         canonicalizeNetwork(network, context.sortKey);
@@ -131,6 +140,9 @@ export const weightsView = {
     }
     const canonical = methods.includes('canonical');
     if (!canonical && !settings) return result;
+    // A form on one side only (the other is not a plain chain): that side is built again in full.
+    if (a.form && !b.form) withoutForm(a);
+    if (b.form && !a.form) withoutForm(b);
     const [na, nb] = [a.network as Network, b.network as Network];
     checkSameArchitecture(na, nb);
     result.hidden = describeHidden(na);
@@ -153,7 +165,8 @@ export const weightsView = {
     }
     if (canonical) {
       const [ca, cb] = [a.canonical as Network, b.canonical as Network];
-      result.canonical = a.sorted && b.sorted ? weightDistances(networkPairs(ca, cb)) : canonicalDistance(ca, cb, context.sortKey);
+      if (a.form && b.form) result.canonical = canonicalFormDistance(a.form, b.form);
+      else result.canonical = a.sorted && b.sorted ? weightDistances(networkPairs(ca, cb)) : canonicalDistance(ca, cb, context.sortKey);
       // Rebuilt when asked for (deterministic, so the same bytes), instead of keeping a sorted copy of B.
       lazyModel(result.models, 'canonical', () => {
         const net = buildNetwork(mb);
@@ -170,6 +183,14 @@ export const weightsView = {
     return result;
   },
 } satisfies View<OnnxSource, WeightsContext, PreparedWeights, WeightDistanceResult>;
+
+/** A prepared model with a canonical form, as prepare leaves a model that is not a plain chain. */
+function withoutForm(p: PreparedWeights): void {
+  p.form = undefined;
+  p.network = buildNetwork(p.model);
+  normalizeNetwork(p.network);
+  p.canonical = p.network;
+}
 
 /**
  * The distance between the canonical forms of two normalized networks: each is sorted in
