@@ -72,10 +72,14 @@ t.test('conv nets: BatchNorm folded (held in float64), pools and Flatten blocks'
   if (isPlainChain(buildNetwork(c))) t.same(streamed(t, c, d).distance, inPlace(c, d), 'the example CNN');
 });
 
-t.test('a residual network is not a plain chain', async (t) => {
+t.test('residual networks and grouped convs are not plain chains', async (t) => {
   const net = buildNetwork(readOnnx(resMlpBytes(randomResMlp(createRng(43)))));
   t.equal(isPlainChain(net), false);
   t.equal(isPlainChain(buildNetwork(readOnnx(digits('mlp_relu_seed0.onnx')))), true);
+  // A chain of grouped convs sorts its units as blocks (unit-blocks.ts), not one group at a time.
+  const gconv = buildNetwork(readOnnx(path.join(__dirname, 'fixtures', 'convrnn', 'gconv-ts13-s0.onnx')));
+  t.ok(gconv.hidden.some((id) => gconv.groups[id].family !== undefined), 'the fixture has a grouped-conv family');
+  t.equal(isPlainChain(gconv), false, 'grouped convs');
 });
 
 t.test('forms of different architectures are refused', async (t) => {
