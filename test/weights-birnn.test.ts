@@ -75,8 +75,18 @@ t.test('initial states fed as model inputs: the LSTM units stay fixed, the rest 
 });
 
 /** A hand-built bidirectional RNN op (tanh) over [4, 6, 3] (a learned h0 per sample): Y → Transpose → Reshape [4, N, 10] → Gather last step → Gemm, or `tail` instead. */
-function biRnn(W: number[], R: number[], B: number[], F: number[], tail?: 'flatten' | 'h_n', h0?: number[]): Uint8Array {
-  const nodes: NodeSpec[] = tail === 'flatten'
+function biRnn(W: number[], R: number[], B: number[], F: number[], tail?: 'flatten' | 'h_n' | 'step' | 'add', h0?: number[]): Uint8Array {
+  const nodes: NodeSpec[] = tail === 'step'
+    ? [
+        // Y[-1] [2, N, 5] → [N, 2, 5] → [N, 10]: the last step's directions merged after the position is taken.
+        { op: 'Gather', inputs: ['Y', 'last'], outputs: ['ys'], attrs: { axis: { i: 0 } } },
+        { op: 'Transpose', inputs: ['ys'], outputs: ['yst'], attrs: { perm: { ints: [1, 0, 2] } } },
+        { op: 'Reshape', inputs: ['yst', 'flat'], outputs: ['yl'] },
+        { op: 'Gemm', inputs: ['yl', 'F'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+      ]
+    : tail === 'add'
+      ? [{ op: 'Add', inputs: ['yt', 'yt'], outputs: ['yy'] }, { op: 'Reshape', inputs: ['yy', 'shape'], outputs: ['ym'] }, { op: 'Gather', inputs: ['ym', 'last'], outputs: ['yl'], attrs: { axis: { i: 0 } } }, { op: 'Gemm', inputs: ['yl', 'F'], outputs: ['y'], attrs: { transB: { i: 1 } } }]
+      : tail === 'flatten'
     ? [{ op: 'Reshape', inputs: ['yt', 'flat'], outputs: ['f'] }, { op: 'Gemm', inputs: ['f', 'F2'], outputs: ['y'], attrs: { transB: { i: 1 } } }]
     : tail === 'h_n'
       ? [{ op: 'Gather', inputs: ['h', 'one'], outputs: ['hb'], attrs: { axis: { i: 0 } } }, { op: 'Gemm', inputs: ['hb', 'F1'], outputs: ['y'], attrs: { transB: { i: 1 } } }]
@@ -130,6 +140,14 @@ t.test('a bidirectional RNN op with a learned initial state: each direction perm
   const hn = await weightDistance(biRnn(W, R, B, F, 'h_n'), biRnn(W, R, B, F, 'h_n'), { methods: ['canonical'] });
   t.same(hn.hidden!.map((h) => h.units), [5, 5]);
   t.equal(hn.canonical!.relative, 0);
+  // The same function read as Y[-1] before the directions merge: the same two groups, the copy found exactly.
+  const step = await weightDistance(biRnn(W, R, B, F, 'step', h0), biRnn(W, R, B, F, 'step', h0), { methods: ['canonical'] });
+  t.same(step.hidden!.map((h) => h.units), [5, 5]);
+  t.ok(maxAbsDiff(await runModel(biRnn(W, R, B, F, 'step', h0), x, [4, 6, 3]), await runModel(a, x, [4, 6, 3])) < 1e-6, 'Y[-1] then merge computes the same as merge then [-1]');
+  await t.rejects(weightDistance(biRnn(W, R, B, F, 'add'), a, { methods: ['canonical'] }), {
+    code: 'UNSUPPORTED_GRAPH',
+    message: /at Add node .*: it reads the directions axis of a bidirectional recurrent output as data/,
+  });
   await t.rejects(weightDistance(biRnn(W, R, B, F, 'flatten'), a, { methods: ['canonical'] }), {
     code: 'UNSUPPORTED_GRAPH',
     message: /at Reshape node .*: only merging the directions axis of a bidirectional recurrent output/,

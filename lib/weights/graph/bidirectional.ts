@@ -29,7 +29,7 @@ export const mergeDirections: OpRule = ({ walker: w, node, x, inputs, out }) => 
   const keeps = target?.slice(0, -1).every((e, i) => e === 0 || (typeof e === 'object' && e !== null && e.axis === i) || typeof e === 'number');
   if (!merges || !keeps) w.fail(node, 'only merging the directions axis of a bidirectional recurrent output into its features ([..., 2, H] → [..., 2·H]) is supported');
   const parts = d.groups.map((group) => ({ group, units: w.root(group).units }));
-  w.set(out, { group: parts[0].group, parts, caps: x.caps, rank: x.rank - 1, flat: false, channelLast: true });
+  w.set(out, { group: parts[0].group, parts, caps: x.caps, rank: x.rank - 1, flat: false, channelLast: x.rank - 1 > 2 || undefined });
 };
 
 /** Gather of one index: on the directions axis, that direction's units; on a positions axis, the directions stay. */
