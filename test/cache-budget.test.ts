@@ -67,7 +67,9 @@ t.test('the cap: option, then $MODELDIFF_CACHE_SIZE, then 10 GiB; the entry budg
   t.equal(cacheMaxBytes(), 1536);
   t.equal(cacheMaxBytes(99), 99, 'the option wins');
   process.env[CACHE_SIZE_ENV] = 'lots';
-  t.throws(() => cacheMaxBytes(), { code: 'INVALID_ARGUMENT', message: 'MODELDIFF_CACHE_SIZE must be a positive size like 500M or 10G, got "lots"' });
+  t.throws(() => cacheMaxBytes(), { code: 'INVALID_ARGUMENT', option: 'cacheMaxBytes', message: 'MODELDIFF_CACHE_SIZE must be a positive size like 512M or 2G, got "lots"' });
+  process.env[CACHE_SIZE_ENV] = '0';
+  t.throws(() => cacheMaxBytes(), { code: 'INVALID_ARGUMENT', option: 'cacheMaxBytes', message: 'MODELDIFF_CACHE_SIZE must be a positive size like 512M or 2G, got "0"' });
   t.throws(() => cacheMaxBytes(0), { code: 'INVALID_ARGUMENT', option: 'cacheMaxBytes', message: 'options.cacheMaxBytes must be a positive whole number of bytes, got 0' });
   t.equal(cacheEntryMaxBytes(), 2 * 1024 ** 3);
   t.equal(DEFAULT_CACHE_ENTRY_MAX_BYTES, 2147483648);

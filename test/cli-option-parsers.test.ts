@@ -115,7 +115,7 @@ t.test('invalidOption, parseSize and parseWeights use the same wording', async (
   t.equal(e.message, '--x must be a thing, got "a\\"b"', 'the value is JSON-quoted');
   t.equal(parseSize('512M'), 512 * 2 ** 20);
   t.equal(parseSize('2 G'), 2 * 2 ** 30);
-  for (const bad of ['lots', '', ' 1G', '-1M', '0x10']) t.equal(usageError(t, parseSize, bad), `--max-memory must be a size like 512M or 2G, got ${JSON.stringify(bad)}`);
+  for (const bad of ['lots', '', ' 1G', '-1M', '0x10']) t.equal(usageError(t, parseSize, bad), `--max-memory must be a positive size like 512M or 2G, got ${JSON.stringify(bad)}`);
   for (const bad of ['0', '0.0001k', '9999999T']) t.equal(usageError(t, parseSize, bad), `--max-memory must be a positive size like 512M or 2G, got "${bad}"`);
   t.equal(parseWeights('none'), 'none');
   t.same(parseWeights('raw,aligned'), ['raw', 'aligned']);

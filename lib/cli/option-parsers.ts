@@ -27,7 +27,7 @@
  * A "-0" is returned as 0.
  */
 import { ModeldiffError } from '../errors';
-import { parseByteSize } from '../util/size';
+import { positiveByteSize } from '../util/size';
 
 /** The USAGE error every parser throws: `<flag> must be <expected>, got "<value>"`. */
 export function invalidOption(flag: string, expected: string, value: string): ModeldiffError {
@@ -115,9 +115,11 @@ export function commaList<T extends string>(flag: string, choices: readonly T[],
 /** A positive byte size like 512M or 2G (powers of 1024). */
 export function sizeOption(flag: string): (value: string) => number {
   return (value) => {
-    const bytes = parseByteSize(value);
-    if (bytes === null) throw invalidOption(flag, 'a size like 512M or 2G', value);
-    if (!(bytes > 0) || !Number.isSafeInteger(bytes)) throw invalidOption(flag, 'a positive size like 512M or 2G', value);
-    return bytes;
+    try {
+      return positiveByteSize(value, flag);
+    } catch {
+      // The library's check, in the command line's words (a usage error naming the flag).
+      throw invalidOption(flag, 'a positive size like 512M or 2G', value);
+    }
   };
 }

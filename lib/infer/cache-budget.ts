@@ -13,7 +13,7 @@ import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
 import { STALE_TEMP_MS, TEMP_NAME, sweepStaleTempFiles } from '../util/atomic-write';
-import { parseByteSize } from '../util/size';
+import { positiveByteSize } from '../util/size';
 
 export const DEFAULT_CACHE_MAX_BYTES = 10 * 2 ** 30;
 export const DEFAULT_CACHE_ENTRY_MAX_BYTES = 2 * 2 ** 30;
@@ -27,11 +27,7 @@ export function cacheMaxBytes(option?: number): number {
   if (option !== undefined) return checkBytes(option, 'cacheMaxBytes');
   const env = process.env[CACHE_SIZE_ENV];
   if (env === undefined || env === '') return DEFAULT_CACHE_MAX_BYTES;
-  const bytes = parseByteSize(env);
-  if (bytes === null || !(bytes > 0) || !Number.isSafeInteger(bytes)) {
-    throw new ModeldiffError('INVALID_ARGUMENT', `${CACHE_SIZE_ENV} must be a positive size like 500M or 10G, got ${JSON.stringify(env)}`);
-  }
-  return bytes;
+  return positiveByteSize(env, CACHE_SIZE_ENV, 'cacheMaxBytes');
 }
 
 /** The one-entry budget: the option, else 2 GiB. */
