@@ -140,15 +140,11 @@ export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: Barrier
   const mb = readOnnx(b);
   const probe = loadProbe(options.data, { cwd: options.cwd });
   const labels = loadLabels(options.labels, probe.n, { cwd: options.cwd });
-  const inputs = Object.values(probe.inputs);
-  // Checked before the naive walk, not after it: activation matching feeds the probe to one input
-  // (weight matching reads no data, so token models with ids and a mask align by weights).
-  check(mode !== 'activations' || inputs.length === 1, 'MODEL_INPUT', `aligning by activations needs single-input models; the probe data has ${inputs.length} inputs`);
   const state: { kind?: OutputKind; done: number; total: number } = { done: 0, total: alphas.length * (mode === 'none' ? 1 : 2) };
   const naive = await walk(ma, mb, alphas, probe, labels, options, state);
   const result: BarrierResult = { a: ma.label, b: mb.label, n: probe.n, outputs: state.kind as OutputKind, lossUnit: options.bits ? 'bits' : 'nats', naive };
   if (mode !== 'none') {
-    const aligned = await alignWeights(ma, mb, { align: mode, data: mode === 'activations' ? inputs[0] : undefined, seed: options.seed });
+    const aligned = await alignWeights(ma, mb, { align: mode, data: mode === 'activations' ? probe : undefined, seed: options.seed });
     // align() returns B with BatchNorm folded; walk from A in the same (folded) form.
     const aFolded = encodeOnnx(writeNetwork(buildNetwork(ma)));
     const curve = await walk({ ...readOnnx(aFolded), label: ma.label }, { ...readOnnx(aligned.model), label: `${mb.label} (aligned)` }, alphas, probe, labels, options, state);

@@ -149,6 +149,16 @@ function tokenActivations(data: Float32Array, dims: number[], tokens: TokenPosit
   return { data: out, n: tokens.count, k: d };
 }
 
+/**
+ * The token-level reader of a sequence model's hidden tensors on `probe`: a tensor [n, s, ...] on
+ * the token ids' grid becomes its kept (unmasked) positions as rows; other tensors, and models
+ * without token ids, give undefined. Shared by cka and activation matching (lib/weights).
+ */
+export function tokenRows(model: OnnxModel, probe: ProbeData): (data: Float32Array, dims: number[], spatial?: 'flatten' | 'mean') => Matrix | undefined {
+  const tokens = tokenPositions(model, probe);
+  return (data, dims, spatial = 'flatten') => (tokens && dims.length >= 3 && dims[1] === tokens.seq ? tokenActivations(data, dims, tokens, spatial) : undefined);
+}
+
 interface ModelActivations {
   n: number;
   acts: Map<string, Matrix>;
@@ -161,14 +171,13 @@ async function activations(model: OnnxModel, layers: LayerInfo[], probe: ProbeDa
   const sampleAxes = Object.fromEntries(layers.filter((l) => l.sampleAxis).map((l) => [l.tensor, l.sampleAxis as number]));
   const hidden = await hiddenActivations(model, names, probe, { batchSize: options.batchSize, sampleAxes, onProgress });
   const spatial = options.spatial ?? 'flatten';
-  const tokens = tokenPositions(model, probe);
+  const tokenLevel = tokenRows(model, probe);
   const acts = new Map<string, Matrix>();
   const notPerSample = new Map<string, number[]>();
   for (const name of names) {
     const { data, dims, perSample } = hidden[name];
     if (!perSample) notPerSample.set(name, dims);
-    else if (tokens && dims.length >= 3 && dims[1] === tokens.seq) acts.set(name, tokenActivations(data, dims, tokens, spatial));
-    else acts.set(name, flattenActivations(data, dims, spatial, `${model.label}: layer ${name}`));
+    else acts.set(name, tokenLevel(data, dims, spatial) ?? flattenActivations(data, dims, spatial, `${model.label}: layer ${name}`));
   }
   return { n: probe.n, acts, notPerSample };
 }

@@ -8,9 +8,11 @@
  * Ties (units constant on the probe set) are broken by incoming weights.
  */
 import { ModeldiffError } from '../errors';
-import { type HiddenInput, type HiddenTensor, hiddenActivations } from '../infer/hidden';
+import { type HiddenTensor, hiddenActivations } from '../infer/hidden';
 import { encodeOnnx } from '../io/onnx';
+import type { ProbeData } from '../io/probe';
 import { featureGrams } from '../represent/gram';
+import { tokenRows } from '../represent/model';
 import type { Matrix } from '../matrix';
 import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
@@ -24,16 +26,22 @@ export interface ActivationMatchingResult {
   correlation: Map<number, number>;
 }
 
-/** Permutes `b` in place into `a`'s frame by activation correlation on `input`. */
-export async function activationMatching(a: Network, b: Network, input: HiddenInput): Promise<ActivationMatchingResult> {
+/**
+ * Permutes `b` in place into `a`'s frame by activation correlation on `probe`, fed as `cka` feeds
+ * it (several named inputs, int64 token ids); a sequence model's [n, s, units] tensors are read
+ * token-level (unmasked positions as samples), as `cka` reads them.
+ */
+export async function activationMatching(a: Network, b: Network, probe: ProbeData): Promise<ActivationMatchingResult> {
   // Attention heads permute only in structured ways (heads.ts): left to weight matching.
   const hidden = a.hidden.filter((id) => !a.groups[id].heads);
   const names = hidden.map((id) => a.groups[id].tensor!);
   const namesB = hidden.map((id) => b.groups[id].tensor!);
   const [actA, actB] = await Promise.all([
-    hiddenActivations(encodeOnnx(writeNetwork(a)), [...new Set(names)], input),
-    hiddenActivations(encodeOnnx(writeNetwork(b)), [...new Set(namesB)], input),
+    hiddenActivations(encodeOnnx(writeNetwork(a)), [...new Set(names)], probe),
+    hiddenActivations(encodeOnnx(writeNetwork(b)), [...new Set(namesB)], probe),
   ]);
+  const rowsA = tokenRows(a.model, probe);
+  const rowsB = tokenRows(b.model, probe);
   const perms = new Map<number, Int32Array>();
   const correlation = new Map<number, number>();
   for (const id of a.hidden) if (a.groups[id].heads) perms.set(id, Int32Array.from({ length: a.groups[id].units }, (_, i) => i));
@@ -41,7 +49,7 @@ export async function activationMatching(a: Network, b: Network, input: HiddenIn
     const h = hidden.indexOf(id);
     const units = a.groups[id].units;
     const last = Boolean(a.groups[id].tensorChannelLast);
-    const C = await unitCorrelation(unitMatrix(actA[names[h]], units, names[h], last), unitMatrix(actB[namesB[h]], units, namesB[h], last));
+    const C = await unitCorrelation(unitMatrix(actA[names[h]], units, names[h], last, rowsA), unitMatrix(actB[namesB[h]], units, namesB[h], last, rowsB));
     const tie = incomingCosine(groupView(a, id).view, groupView(b, id).view);
     for (let i = 0; i < C.length; i++) C[i] += TIE_BREAK * tie[i];
     return C;
@@ -100,9 +108,12 @@ function incomingCosine(a: LayerWeights, b: LayerWeights): Float64Array {
 /**
  * [batch, units, rest...] (or flattened channel-major [batch, units·rest], or
  * channel-last [batch, rest..., units]) as
- * a samples × units matrix, every spatial position of every sample a row.
+ * a samples × units matrix, every spatial position of every sample a row;
+ * a sequence model's [batch, s, units] as its unmasked token positions.
  */
-function unitMatrix(t: HiddenTensor, units: number, name: string, channelLast: boolean): Matrix {
+function unitMatrix(t: HiddenTensor, units: number, name: string, channelLast: boolean, tokenLevel: ReturnType<typeof tokenRows>): Matrix {
+  const tokens = channelLast ? tokenLevel(t.data, t.dims) : undefined;
+  if (tokens && tokens.k === units) return tokens;
   const batch = t.dims[0];
   const R = t.data.length / (batch * units);
   if (!Number.isInteger(R) || R === 0) {

@@ -29,7 +29,7 @@ import { type Network, cloneNetwork } from './network';
 import { type UnitFactors, denormalizeNetwork, normalizeNetwork } from './symmetry';
 import { type MatchingOptions, weightMatching } from './matching';
 import { activationMatching } from './activation-matching';
-import type { HiddenInput } from '../infer/hidden';
+import type { ProbeData } from '../io/probe';
 import { applyPermutation } from './kernels';
 import { composeSteps, sortHiddenGroups, undoSteps } from './unit-blocks';
 import { groupView } from './views';
@@ -117,14 +117,14 @@ export function byWeights(options: MatchingOptions = {}): Matcher {
 }
 
 /**
- * Weight matching started from activation matching's permutation on `input`
+ * Weight matching started from activation matching's permutation on `probe`
  * (Git Re-Basin's cheaper, comparable method) instead of the canonical
  * correspondence: on a permuted copy activation matching already finds the
  * answer, so weight matching only confirms it.
  */
-export function byActivationsThenWeights(input: HiddenInput, options: MatchingOptions = {}): Matcher {
+export function byActivationsThenWeights(probe: ProbeData, options: MatchingOptions = {}): Matcher {
   return async (a, b) => {
-    const start = await activationMatching(a, b, input);
+    const start = await activationMatching(a, b, probe);
     const r = await weightMatching(a, b, options);
     // New unit i of B = activation-matched unit r[i] = unit start[r[i]] of B as given.
     const perms = new Map([...start.perms].map(([id, s]) => [id, Int32Array.from(r.perms.get(id)!, (j) => s[j])]));

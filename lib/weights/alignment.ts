@@ -6,10 +6,8 @@
  * by the weights view (lib/views/weights.ts): normalized once, per model.
  */
 import { ModeldiffError, check } from '../errors';
-import type { HiddenInput } from '../infer/hidden';
-import { type OnnxModel, checkProbeFitsInput, onlyDataInput } from '../io/onnx';
-import { readArray } from '../io/array-file';
-import { type Tensor, convertTensor } from '../io/tensor';
+import { type OnnxModel, checkProbeFitsInput, dataInputs } from '../io/onnx';
+import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { activationMatching } from './activation-matching';
 import type { WeightDistanceSummary } from './distance';
 import { type Matcher, type PreparedNetwork, alignPrepared, byActivationsThenWeights, byWeights } from './aligned';
@@ -17,8 +15,12 @@ import { checkTol } from './matching';
 import { type Network, type SymmetryKind, symmetryOf } from './network';
 import { familyOf } from './unit-blocks';
 
-/** Probe data for activation matching: a one-array file path (.npy, .safetensors, .pb, ...) or a tensor (fed to the model's only input). */
-export type AlignProbe = string | Tensor;
+/**
+ * Probe data for activation matching, as `cka` takes it: a file path (.npy, .npz, .safetensors,
+ * .pb; a multi-array .npz feeds its arrays by name), a tensor for the model's only input, or
+ * arrays by input name (e.g. input_ids and attention_mask).
+ */
+export type AlignProbe = ProbeSource;
 
 export interface AlignOptions {
   /** 'weights' (default): weight matching; 'activations': correlation of hidden activations on `data`. */
@@ -179,14 +181,16 @@ export async function alignNetworks(pa: PreparedNetwork, pb: PreparedNetwork, op
   return { aligned: r.distance, info, network: r.network };
 }
 
-function probeInput(model: OnnxModel, data: AlignProbe): HiddenInput {
-  const tensor = typeof data === 'string' ? readArray(data) : data;
-  const label = typeof data === 'string' ? data : 'probe data';
-  const name = onlyDataInput(model, 'activation matching');
-  const f32 = convertTensor(tensor, 'float32', name).tensor;
-  check(f32.shape.length >= 1, 'MODEL_INPUT', `${label}: probe data must have a batch axis`);
-  checkProbeFitsInput(model, name, f32.shape, label);
+function probeInput(model: OnnxModel, data: AlignProbe): ProbeData {
+  const probe = loadProbe(data);
+  const inputs = dataInputs(model);
+  for (const [name, t] of Object.entries(probe.inputs)) {
+    // An unnamed array feeds a single-input model; naming and feeding are then checked as compare checks them.
+    const input = name === '' && inputs.length === 1 ? (inputs[0].name ?? '') : name;
+    checkProbeFitsInput(model, input, t.shape, probe.sources[name] === '<array>' ? 'probe data' : probe.sources[name]);
+  }
   // One sample gives every unit zero variance: all correlations vanish and the "matching" is arbitrary.
-  check(f32.shape[0] >= 2, 'INVALID_ARGUMENT', `${label}: activation matching correlates hidden units over the probe samples and needs at least 2, got ${f32.shape[0]}`);
-  return { name, data: f32.data as Float32Array, dims: f32.shape };
+  const label = [...new Set(Object.values(probe.sources))].join(', ');
+  check(probe.n >= 2, 'INVALID_ARGUMENT', `${label}: activation matching correlates hidden units over the probe samples and needs at least 2, got ${probe.n}`);
+  return probe;
 }
