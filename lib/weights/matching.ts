@@ -82,7 +82,7 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
   const objective = [matchingObjective(a, b)];
   let sweeps = 0;
   let converged = b.hidden.length === 0;
-  let stopped: MatchingResult['stopped'] = 'fixed-point';
+  let byTolerance = false;
   // One similarity buffer for every group and sweep, sized for the widest group (8·units² bytes:
   // 134 MB at 4096 units), instead of a new matrix per group that lives until a collection.
   const widest = Math.max(0, ...b.hidden.map((id) => b.groups[id].units));
@@ -137,11 +137,11 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
     // With one group the assignment is already optimal given everything else.
     converged = !changed || work.length === 1;
     if (!converged && tol > 0 && gain <= tol * Math.abs(value)) {
-      stopped = 'tolerance';
+      byTolerance = true;
       break;
     }
   }
-  if (!converged && stopped !== 'tolerance') stopped = 'max-sweeps';
+  const stopped = converged ? 'fixed-point' : byTolerance ? 'tolerance' : 'max-sweeps';
   return { perms, sweeps, converged, stopped, objective };
 }
 
