@@ -45,7 +45,9 @@ export function writeNetwork(net: Network): OnnxModel {
   for (const layer of joinFusedParts(net.layers)) {
     const node = nodes[layer.node];
     if (layer.op === 'BatchNormalization') {
-      norms.set(layer.node, [...(norms.get(layer.node) ?? []), layer]);
+      const parts = norms.get(layer.node);
+      if (parts) parts.push(layer);
+      else norms.set(layer.node, [layer]);
       continue;
     }
     if (layer.op === 'Norm' || layer.op === 'Gather' || layer.op === 'Table') {
