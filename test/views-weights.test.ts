@@ -65,6 +65,12 @@ t.test('weight matrices: every entry is weightDistance of that ordered pair; no-
   const lr = await weightMatrices(LOGREG.slice(0, 2), ['canonical', 'aligned'], { seed: 0 });
   t.ok(lr.canonical![0][1] > 7, `logistic regressions are ${lr.canonical![0][1]} apart, not 0`);
   t.equal(lr.aligned![0][1], lr.canonical![0][1]);
+  // Both rewritten models are B unchanged: one encoding serves both, equal to B's own weights.
+  const d = await weightDistance(LOGREG[0], LOGREG[1], { methods: ['canonical', 'aligned'] });
+  const { canonical, aligned } = d.models;
+  t.ok(canonical instanceof Uint8Array && canonical === aligned, 'the same bytes, encoded once');
+  const same = await weightDistance(LOGREG[1], canonical!, { methods: ['raw'] });
+  t.equal(same.raw!.l2, 0, 'the encoded model is B');
 });
 
 t.test('weight matrices skip the methods models do not share, each with its reason, in a fixed order', async (t) => {

@@ -153,12 +153,15 @@ export const weightsView = {
       // the empty sum over layers a LinearClassifier's attribute weights would give.
       const raw = result.raw ?? weightDistances(initializerPairs(ma, mb));
       if (canonical) result.canonical = raw;
-      if (canonical) lazyModel(result.models, 'canonical', () => encodeOnnx(writeNetwork(nb)));
+      // B unchanged is both models: encoded once, whichever is read first.
+      let encoded: Uint8Array | undefined;
+      const encodeB = () => (encoded ??= encodeOnnx(writeNetwork(nb)));
+      if (canonical) lazyModel(result.models, 'canonical', encodeB);
       if (settings) {
         const identity = identityAlignment(nb, context.align, settings, raw);
         result.aligned = identity.aligned;
         result.alignment = identity.info;
-        lazyModel(result.models, 'aligned', () => encodeOnnx(writeNetwork(identity.network)));
+        lazyModel(result.models, 'aligned', encodeB);
       }
       (result.notes ??= []).push(`${[canonical && 'canonical', settings && 'aligned'].filter(Boolean).join(' and ')}: ${ma.label} has no hidden units to permute or rescale, so ${canonical && settings ? 'both are' : 'it is'} the raw distance`);
       return result;
