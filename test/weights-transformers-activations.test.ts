@@ -6,15 +6,19 @@
  * dims within them) aligns back onto the seed exactly; two seeds align closer
  * than raw; `barrier --align activations` runs on them.
  */
+import fs, { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { readFileSync } from 'node:fs';
 
 import t from 'tap';
 import * as ort from 'onnxruntime-node';
 
+import { runCli } from '../lib/cli/main';
 import { readArrays } from '../lib/io/array-file';
+import { writeNpy } from '../lib/io/npy';
 import { lossBarrier } from '../lib/path/barrier';
 import { weightDistance } from '../lib/weights';
+import { captureIo } from './helpers/capture-io';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'arch');
 const PROBE = path.join(FIXTURES, 'probe-tokens.npz');
@@ -61,4 +65,18 @@ t.test('bert: barrier --align activations runs on a two-input token model', asyn
   t.ok(Number.isFinite(r.aligned!.lossBarrier), `aligned barrier ${r.aligned!.lossBarrier} (naive ${r.naive.lossBarrier})`);
   // At α = 0 the aligned walk is A itself: the same loss as the naive walk's.
   t.ok(Math.abs(r.aligned!.loss[0] - r.naive.loss[0]) < 1e-5, `α=0: ${r.aligned!.loss[0]} vs ${r.naive.loss[0]}`);
+});
+
+t.test('CLI: weights --align activations --data NAME=FILE per model input', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-heads-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const [name, x] of readArrays(PROBE)) writeNpy(path.join(dir, `${name}.npy`), x);
+  const io = captureIo();
+  io.cwd = dir;
+  const args = ['weights', file('bert-ts13-s0'), file('bert-ts13-s0-perm'), '--align', 'activations', '--method', 'aligned', '--json'];
+  const code = await runCli([...args, '--data', 'input_ids=input_ids.npy', '--data', 'attention_mask=attention_mask.npy'], io);
+  t.equal(code, 0, io.err);
+  const r = JSON.parse(io.out);
+  t.equal(r.alignment.method, 'activations');
+  t.ok(r.aligned.relative <= 1e-6, `aligned relative ${r.aligned.relative}`);
 });

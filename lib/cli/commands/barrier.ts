@@ -16,9 +16,10 @@ import { fixed, leftColumns } from '../format';
 import { displayPath } from '../display-path';
 import { integer, nonNegativeInteger, positiveInteger } from '../option-parsers';
 import { plural } from '../../util/plural';
+import { collect, parseDataSpecs, resolveDataSpecs } from './compare';
 
 interface BarrierFlags {
-  data: string;
+  data: string[];
   labels: string;
   steps: number;
   align: 'none' | 'weights' | 'activations';
@@ -40,7 +41,7 @@ export function register(program: Command, io: CliIo): void {
     .description('mode connectivity: loss / error along the linear path between two models\' weights, and the barrier on it')
     .argument('<a>', 'first model (.onnx); the path starts here (α = 0)')
     .argument('<b>', 'second model (.onnx, same architecture); α = 1')
-    .requiredOption('--data <probe.npy>', 'probe inputs (.npy, .npz, .safetensors or .pb; axis 0 = samples)')
+    .option('--data <FILE|NAME=FILE>', 'probe inputs (.npy, .npz, .safetensors or .pb; axis 0 = samples); repeat NAME=FILE for several model inputs (e.g. input_ids and attention_mask)', collect, [])
     .requiredOption('--labels <y.npy>', 'true class ids, one per probe sample')
     .option('--steps <n>', `grid points on [0, 1], endpoints included (${MIN_STEPS} to ${MAX_STEPS})`, integer('--steps', { min: MIN_STEPS, max: MAX_STEPS }), 11)
     .addOption(
@@ -55,7 +56,7 @@ export function register(program: Command, io: CliIo): void {
     .action(async (a: string, b: string, flags: BarrierFlags) => {
       const resolve = (p: string) => path.resolve(io.cwd, p);
       const result = await lossBarrier(resolve(a), resolve(b), {
-        data: resolve(flags.data),
+        data: resolveDataSpecs(parseDataSpecs(flags.data, '--data', 'barrier'), resolve),
         labels: resolve(flags.labels),
         steps: flags.steps,
         align: flags.align,

@@ -56,6 +56,11 @@ function metricList(v: string, prev: CompareMetric[] = []): CompareMetric[] {
   return [...new Set([...prev, ...commaList('--metric', COMPARE_METRICS, 'metric')(v)])];
 }
 
+/** parseDataSpecs' paths resolved (for library calls that take no cwd). */
+export function resolveDataSpecs(spec: string | Record<string, string>, resolve: (file: string) => string): string | Record<string, string> {
+  return typeof spec === 'string' ? resolve(spec) : Object.fromEntries(Object.entries(spec).map(([name, file]) => [name, resolve(file)]));
+}
+
 /** --data values: "FILE" for a single-input model, or "NAME=FILE" per model input. */
 export function parseDataSpecs(specs: string[], flag = '--data', command = 'compare'): string | Record<string, string> {
   if (specs.length === 0) throw new ModeldiffError('USAGE', `${command} needs probe data: ${flag} FILE (or ${flag} NAME=FILE per model input)`);

@@ -24,12 +24,13 @@ import type { CliIo } from '../context';
 import { distanceNumber, leftColumns, objectiveNumber } from '../format';
 import { displayPath } from '../display-path';
 import { commaList, nonNegativeInteger, nonNegativeNumber } from '../option-parsers';
+import { collect, parseDataSpecs, resolveDataSpecs } from './compare';
 
 interface WeightsFlags {
   json?: boolean;
   method: WeightMethod[];
   align: 'weights' | 'activations';
-  data?: string;
+  data: string[];
   sortKey: SortKey;
   seed: number;
   writeCanonical?: string;
@@ -54,7 +55,12 @@ export function register(program: Command, io: CliIo): void {
         .default([...WEIGHT_METHODS], WEIGHT_METHODS.join(',')),
     )
     .addOption(new Option('--align <how>', 'how to align: weight matching, or activation matching on --data').choices(['weights', 'activations']).default('weights'))
-    .option('--data <probe.npy>', 'probe inputs for --align activations; with weight matching, it starts from activation matching on them')
+    .option(
+      '--data <FILE|NAME=FILE>',
+      'probe inputs for --align activations; with weight matching, it starts from activation matching on them; repeat NAME=FILE for several model inputs (e.g. input_ids and attention_mask)',
+      collect,
+      [],
+    )
     .addOption(new Option('--sort-key <key>', 'canonical unit order').choices([...SORT_KEYS]).default('out-norm'))
     .option('--seed <n>', 'seed for the layer order in weight matching', nonNegativeInteger('--seed'), 0)
     .option('--tol <x>', 'stop weight matching once a sweep improves its objective by at most this fraction (0 = at a fixed point)', nonNegativeNumber('--tol'), 0)
@@ -67,8 +73,9 @@ export function register(program: Command, io: CliIo): void {
     .action(async (a: string, b: string, flags: WeightsFlags) => {
       const explicit = program.commands.find((c) => c.name() === 'weights')?.getOptionValueSource('method') === 'cli';
       const methods = flags.method;
-      if (flags.align === 'activations' && !flags.data) throw new ModeldiffError('USAGE', '--align activations needs --data probe.npy');
-      if (flags.data && !methods.includes('aligned')) throw new ModeldiffError('USAGE', '--data is only used by --method aligned');
+      const given = flags.data.length > 0;
+      if (flags.align === 'activations' && !given) throw new ModeldiffError('USAGE', '--align activations needs --data probe.npy');
+      if (given && !methods.includes('aligned')) throw new ModeldiffError('USAGE', '--data is only used by --method aligned');
       if (flags.writeCanonical && !methods.includes('canonical')) throw new ModeldiffError('USAGE', '--write-canonical needs --method to include canonical');
       if (flags.writeAligned && !methods.includes('aligned')) throw new ModeldiffError('USAGE', '--write-aligned needs --method to include aligned');
       const resolve = (p: string) => path.resolve(io.cwd, p);
@@ -79,8 +86,8 @@ export function register(program: Command, io: CliIo): void {
       const result = await weightDistance(resolve(a), resolve(b), {
         methods: explicit ? methods : undefined,
         align: flags.align,
-        data: flags.data ? resolve(flags.data) : undefined,
-        start: flags.data && flags.align === 'weights' ? 'activations' : 'canonical',
+        data: given ? resolveDataSpecs(parseDataSpecs(flags.data, '--data', 'weights'), resolve) : undefined,
+        start: given && flags.align === 'weights' ? 'activations' : 'canonical',
         sortKey: flags.sortKey,
         seed: flags.seed,
         normalize: flags.normalize,
