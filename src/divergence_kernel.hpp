@@ -117,55 +117,25 @@ struct Kern {
   // first (numpy's stable argsort of -x). One vector pass: a block of W values is looked at only
   // if one of them can enter the top K, which after the first few blocks is rare (about
   // K ln(k / K) insertions for random rows), so the pass runs at compare-and-branch speed.
-  // Before the top K fill up, a block is skipped when all its values are below `bound`, the
+  // Before the top K fill up, a block is skipped when all its values are below `top_bound`, the
   // smallest of the maxima of K disjoint chunks of the row: K values are >= bound, so no value
   // below it is in the top K. Without it short rows (V ~ 256) spent most of their time on the
   // scalar inserts of the first blocks. x must be finite (rows are validated first).
   static void top(const double* x, size_t k, size_t K, int32_t* ids, double* vals) {
-    double bound = -INFINITY;
-    const size_t chunk = k / K / W * W;  // whole vectors per chunk
-    if (chunk >= 2 * W) {
-      for (size_t c = 0; c < K; ++c) {
-        T m = V::load(x + c * chunk);
-        for (size_t i = c * chunk + W; i < (c + 1) * chunk; i += W) m = V::max(m, V::load(x + i));
-        const double cm = V::reduce_max(m);
-        bound = c == 0 || cm < bound ? cm : bound;
-      }
-    }
-    size_t filled = 0;
-    double floor = bound;  // filled < K: insert values >= floor; filled == K: values > floor
-    auto insert = [&](double v, size_t j) {
-      if (filled == K ? !(v > floor) : v < floor) return;
-      size_t i = filled < K ? filled++ : K - 1;
-      for (; i > 0 && v > vals[i - 1]; --i) {
-        vals[i] = vals[i - 1];
-        ids[i] = ids[i - 1];
-      }
-      vals[i] = v;
-      ids[i] = static_cast<int32_t>(j);
-      if (filled == K) floor = vals[K - 1];
-    };
-    auto block = [&](size_t b) {
-      const T v = V::load(x + b);
-      const M in = filled == K ? V::gt(v, V::set1(floor)) : V::le(V::set1(floor), v);
-      if (!V::any(in)) return;
-      double lane[kRowPad];
-      V::store(lane, v);
-      for (size_t l = 0; l < W; ++l) insert(lane[l], b + l);
-    };
+    TopScan scan{K, 0, ids, vals, top_bound(x, k, K)};
     size_t i = 0;
     // Once the top K are full, four blocks share one test and one branch.
     for (; i + 4 * W <= k; i += 4 * W) {
-      if (filled == K) {
-        const T f = V::set1(floor);
+      if (scan.filled == K) {
+        const T f = V::set1(scan.floor);
         const M in = V::mor(V::mor(V::gt(V::load(x + i), f), V::gt(V::load(x + i + W), f)),
                             V::mor(V::gt(V::load(x + i + 2 * W), f), V::gt(V::load(x + i + 3 * W), f)));
         if (!V::any(in)) continue;
       }
-      for (size_t b = i; b < i + 4 * W; b += W) block(b);
+      for (size_t b = i; b < i + 4 * W; b += W) scan.offer(V::load(x + b), b, W);
     }
-    for (; i + W <= k; i += W) block(i);
-    for (; i < k; ++i) insert(x[i], i);
+    for (; i + W <= k; i += W) scan.offer(V::load(x + i), i, W);
+    for (; i < k; ++i) scan.insert(x[i], i);
   }
 
   // ---- logits rows read in place (softmax_row / measure_deferred, see src/divergence_rows.hpp) ----
