@@ -8,6 +8,7 @@
  * the depthwise filters with the producers' rows (they are more incoming
  * weights there), so such a group is scaled here, layer by layer.
  */
+import { divideConsumerColumns } from './consumer-columns';
 import type { Network } from './network';
 
 /** Unit u's producer rows and biases and its channel-wise biases times c(u), its consumer columns divided by it, in place. */
@@ -27,15 +28,5 @@ export function scaleThroughChannelwise(net: Network, id: number, c: (u: number)
     const l = net.layers[d];
     for (let u = 0; u < H; u++) l.b[u] *= c(u);
   }
-  for (const r of g.consumers) {
-    const l = net.layers[r];
-    const cols = l.inUnits * l.inBlock;
-    const offset = l.inParts?.find((p) => p.group === id)?.offset ?? 0;
-    for (let o = 0; o < l.outUnits; o++) {
-      for (let u = 0; u < H; u++) {
-        const cu = c(u);
-        for (let k = 0; k < l.inBlock; k++) l.W[o * cols + (offset + u) * l.inBlock + k] /= cu;
-      }
-    }
-  }
+  divideConsumerColumns(net, id, c);
 }

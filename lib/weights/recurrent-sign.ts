@@ -8,6 +8,7 @@
  * The sigmoid gates' rows stay. So a whole-row flip, as fixSign does for
  * other groups, would be wrong: this module does it gate by gate.
  */
+import { divideConsumerColumns } from './consumer-columns';
 import type { Network } from './network';
 
 /** Each unit's sign: that of its largest-magnitude candidate-gate input weight or bias (first on ties), as fixSign decides. */
@@ -47,15 +48,5 @@ export function flipRecurrentUnits(net: Network, id: number, sign: Int8Array): v
   // A learned initial state is the unit's state (and cell) at step 0: it flips with the unit.
   for (const i of r.initial ?? []) rows(i, net.layers[i].W.length / H, () => true);
   // Every reader of the state: R (columns v·G + g) and the consumers after the op.
-  for (const c of g.consumers) {
-    const l = net.layers[c];
-    const cols = l.inUnits * l.inBlock;
-    const offset = l.inParts?.find((p) => p.group === id)?.offset ?? 0;
-    for (let o = 0; o < l.outUnits; o++) {
-      for (let u = 0; u < H; u++) {
-        if (sign[u] > 0) continue;
-        for (let k = 0; k < l.inBlock; k++) l.W[o * cols + (offset + u) * l.inBlock + k] *= -1;
-      }
-    }
-  }
+  divideConsumerColumns(net, id, (u) => sign[u]);
 }
