@@ -1,6 +1,7 @@
 /**
  * Attention heads as structured permutations (lib/weights/graph/attention.ts, heads.ts), on
- * BERT, GPT-2 (fused q|k|v) and a Llama-style model (rotary). The copies made in PyTorch with
+ * BERT, GPT-2 (fused q|k|v), a Llama-style model (rotary) and torchvision's ViT
+ * (nn.MultiheadAttention, both exporters). The copies made in PyTorch with
  * whole heads moved and the dims within heads permuted are checked in
  * weights-transformers.test.ts (canonical and aligned ≈ 0, write-back through onnxruntime).
  * Here: two seeds align closer once heads are matched than with the heads held in place (as
@@ -36,14 +37,14 @@ async function run(bytes: Uint8Array): Promise<Float32Array> {
 
 const CLASSES: Record<string, number> = { bert: 5, gpt2: 50, llama: 50 };
 
-for (const arch of ['bert', 'gpt2', 'llama']) {
-  t.test(`${arch} (ts13), two seeds: heads matched align closer than heads in place`, async (t) => {
-    const a = buildNetwork(readOnnx(file(`${arch}-ts13-s0`)));
-    const b = buildNetwork(readOnnx(file(`${arch}-ts13-s1`)));
+for (const [arch, exporter] of [['bert', 'ts13'], ['gpt2', 'ts13'], ['llama', 'ts13'], ['vit', 'ts17']]) {
+  t.test(`${arch} (${exporter}), two seeds: heads matched align closer than heads in place`, async (t) => {
+    const a = buildNetwork(readOnnx(file(`${arch}-${exporter}-s0`)));
+    const b = buildNetwork(readOnnx(file(`${arch}-${exporter}-s1`)));
     const aligned = async (x: Network, y: Network) => (await alignPrepared(prepareAlignment(x), prepareAlignment(y), byWeights())).distance.relative;
     const withHeads = await aligned(a, b);
     const inPlace = await aligned(headsInPlace(a), headsInPlace(b));
-    const raw = (await weightDistance(file(`${arch}-ts13-s0`), file(`${arch}-ts13-s1`), { methods: ['raw'] })).raw!.relative;
+    const raw = (await weightDistance(file(`${arch}-${exporter}-s0`), file(`${arch}-${exporter}-s1`), { methods: ['raw'] })).raw!.relative;
     t.ok(withHeads < raw, `aligned ${withHeads} < raw ${raw}`);
     t.ok(withHeads <= inPlace, `aligned with heads matched ${withHeads} <= with heads in place ${inPlace}`);
   });
@@ -90,19 +91,16 @@ t.test('attention weights that leave the graph keep the heads in place, and say 
   t.equal(net.hidden.filter((id) => net.groups[id].heads).length, 2, 'only the other block permutes its heads');
 });
 
-t.test("the ViT's nn.MultiheadAttention: followed in the dynamo export, a note in TorchScript's", async (t) => {
-  const ts = buildNetwork(readOnnx(file('vit-ts17-s0')));
-  t.equal(ts.hidden.filter((id) => ts.groups[id].heads).length, 0, 'ts17: no head groups');
-  t.equal(ts.notes?.filter((n) => /attention heads at .* stay in place: this layout of attention is not followed/.test(n)).length, 2, 'ts17: one note per block');
-  // [S, N, 3·d] → [S, N, 3, d] → Gather of q, k, v → [S, N·h, d] → [N, h, S, d]; K through [N·h, S, d] and back.
-  const dyn = buildNetwork(readOnnx(file('vit-dyn18-s0')));
-  t.same(
-    dyn.hidden.filter((id) => dyn.groups[id].heads).map((id) => dyn.groups[id].heads!.role),
-    ['qk', 'vo', 'qk', 'vo'],
-    'dyn18: both blocks',
-  );
-  t.equal(dyn.notes, undefined, 'dyn18: no notes');
-  // The in_proj weight [48, 16] is read as three parts (q, k, v rows), written back as one.
-  const parts = dyn.layers.filter((l) => l.rows);
-  t.same(parts.slice(0, 3).map((l) => [l.rows!.offset, l.outUnits, l.rows!.total]), [[0, 16, 48], [16, 16, 48], [32, 16, 48]]);
-});
+for (const exporter of ['ts17', 'dyn18']) {
+  t.test(`the ViT's nn.MultiheadAttention (${exporter}): heads followed in both blocks`, async (t) => {
+    // [S, N, 3·d] → [S, N, 3, d] → Gather of q, k, v → [S, N·h, d] → [N, h, S, d]; K through [N·h, S, d] and back.
+    // TorchScript computes the unflatten's target as shape[:Mod(-1, 3)] + [3, E] + shape[Mod(-1, 3) + 1:]
+    // and head_dim as E / h from E = Shape(x)[-1]: the shape reader evaluates those.
+    const net = buildNetwork(readOnnx(file(`vit-${exporter}-s0`)));
+    t.same(net.hidden.filter((id) => net.groups[id].heads).map((id) => net.groups[id].heads!.role), ['qk', 'vo', 'qk', 'vo'], 'both blocks');
+    t.equal(net.notes, undefined, 'no notes');
+    // The in_proj weight [48, 16] is read as three parts (q, k, v rows), written back as one.
+    const parts = net.layers.filter((l) => l.rows);
+    t.same(parts.slice(0, 3).map((l) => [l.rows!.offset, l.outUnits, l.rows!.total]), [[0, 16, 48], [16, 16, 48], [32, 16, 48]]);
+  });
+}

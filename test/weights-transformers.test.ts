@@ -8,11 +8,9 @@
  * models compute B's function under onnxruntime. The ViT (torchvision):
  * patch Conv → [N, d, P] → Transpose, the class token concatenated as a
  * table, the positional table added, nn.MultiheadAttention's [S, N, d]
- * layout. BERT, GPT-2, Llama and the dynamo ViT's copies also move whole
- * attention heads and permute the dims within them (weights-heads.test.ts
- * has the rest); the TorchScript ViT's heads stay in place (that layout is
- * not followed), so its copy keeps them. Also: what raw distance counts in these exports (each
- * parameter once).
+ * layout. Every copy also moves whole attention heads and permutes the dims
+ * within them (weights-heads.test.ts has the rest). Also: what raw distance
+ * counts in these exports (each parameter once).
  */
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -45,28 +43,23 @@ const EXPORTERS: Record<string, string> = { ts13: 'TorchScript exporter, opset 1
 
 for (const arch of ['bert', 'gpt2', 'llama', 'vit']) {
   for (const exporter of [arch === 'vit' ? 'ts17' : 'ts13', 'dyn18']) {
-    // The ViT's heads are followed in the dynamo export only (TorchScript's nn.MultiheadAttention computes its shapes with Mod arithmetic).
-    const headsFollowed = arch !== 'vit' || exporter === 'dyn18';
-    const copy = headsFollowed ? 'stream- and head-permuted' : 'stream-permuted';
-    t.test(`${arch} (${EXPORTERS[exporter]}): ${copy} copy, write-back`, async (t) => {
+    t.test(`${arch} (${EXPORTERS[exporter]}): stream- and head-permuted copy, write-back`, async (t) => {
       const file = (s: string) => path.join(FIXTURES, `${arch}-${exporter}-${s}.onnx`);
       const a = readFileSync(file('s0'));
-      const b = readFileSync(file(headsFollowed ? 's0-perm' : 's0-permstream'));
+      const b = readFileSync(file('s0-perm'));
       const r = await weightDistance(a, b);
       t.ok(r.raw!.relative > 0.5, `raw relative ${r.raw!.relative}`);
       t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
       t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);
       const stream = r.hidden!.find((h) => h.units === 16 && h.symmetry === 'permutation');
       t.ok(stream && stream.producers.length >= 5, `one residual-stream group with every writer (${stream?.producers.length})`);
-      if (headsFollowed) {
-        // Two blocks, each a Q/K and a V/O group of 2 heads × 8 dims (Llama's Q/K dims stay: rotary).
-        t.same(
-          r.hidden!.filter((h) => h.heads).map((h) => h.heads),
-          [0, 1].flatMap(() => [{ count: 2, dim: 8, role: 'qk', ...(arch === 'llama' && { pairsFixed: true }) }, { count: 2, dim: 8, role: 'vo' }]),
-          'attention heads found in both blocks',
-        );
-        t.notOk(r.notes?.some((n) => n.includes('attention')), 'every attention was followed');
-      }
+      // Two blocks, each a Q/K and a V/O group of 2 heads × 8 dims (Llama's Q/K dims stay: rotary).
+      t.same(
+        r.hidden!.filter((h) => h.heads).map((h) => h.heads),
+        [0, 1].flatMap(() => [{ count: 2, dim: 8, role: 'qk', ...(arch === 'llama' && { pairsFixed: true }) }, { count: 2, dim: 8, role: 'vo' }]),
+        'attention heads found in both blocks',
+      );
+      t.notOk(r.notes?.some((n) => n.includes('attention')), 'every attention was followed');
       const yb = await run(b);
       const k = arch === 'bert' || arch === 'vit' ? 5 : 50;
       for (const [name, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {

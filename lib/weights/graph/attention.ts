@@ -22,7 +22,7 @@ import { attrInt, attrInts, nodeLabel, type onnx, tensorDims } from '../../io/on
 import type { Layer } from '../network';
 import { linear } from './linear';
 import type { RuleContext } from './rule';
-import { type ShapeElement, shapeElements } from './shape-elements';
+import { type ShapeElement, declaredDims, shapeElements, staticSize } from './shape-elements';
 import { PERMUTATION_ONLY, type TensorState } from './tensor-state';
 import type { GraphWalker } from './walker';
 
@@ -94,7 +94,8 @@ export function untrackedAttention(w: GraphWalker, node: onnx.INodeProto): void 
 
 /**
  * The projection layer whose output `name` is, through single-use Reshapes/Identities
- * (GPT-2's [N·S, 3d] → [N, S, 3d]); undefined when the units also go elsewhere.
+ * (GPT-2's [N·S, 3d] → [N, S, 3d]); undefined when the units also go elsewhere (reading
+ * their shape, as TorchScript's nn.MultiheadAttention does, is not going elsewhere).
  */
 function projectionBehind(w: GraphWalker, name: string): number | undefined {
   const outputs = new Map<string, number>();
@@ -102,7 +103,7 @@ function projectionBehind(w: GraphWalker, name: string): number | undefined {
     if ((l.op === 'MatMul' || l.op === 'Gemm') && !l.folded?.length) outputs.set((w.graph.node[l.addNode ?? l.node].output ?? [])[0], i);
   });
   for (let n = name, hops = 0; hops < 4; hops++) {
-    if ((w.uses.get(n) ?? []).length !== 1) return undefined;
+    if (dataUses(w, n).length !== 1) return undefined;
     const layer = outputs.get(n);
     if (layer !== undefined) return !w.layers[layer].rows && w.find(w.layers[layer].outGroup) === w.layers[layer].outGroup ? layer : undefined;
     const p = w.producerOf(n);
@@ -110,6 +111,11 @@ function projectionBehind(w: GraphWalker, name: string): number | undefined {
     n = (p.input ?? [])[0];
   }
   return undefined;
+}
+
+/** The nodes reading a tensor's values (not only its shape, which permutations keep); -1 a graph output. */
+function dataUses(w: GraphWalker, name: string): number[] {
+  return (w.uses.get(name) ?? []).filter((u) => !['Shape', 'Size'].includes(w.graph.node[u]?.opType ?? ''));
 }
 
 /** An opaque fixed tensor carrying `tag` (rank 0, as an untagged opaque tensor has). */
@@ -126,7 +132,7 @@ export function enterHeads(w: GraphWalker, node: onnx.INodeProto, x: TensorState
   if (layer === undefined) return false;
   const units = w.root(x.group).units;
   const proj: AttentionTag = { kind: 'proj', axes: [...Array<Axis>(x.rank - 1).fill('.'), 'u'], heads: 0, dim: units, layers: [layer] };
-  const split = splitHeads(proj, target);
+  const split = splitHeads(w, proj, target);
   if (!split) return false;
   w.root(x.group).fixed = true;
   record(w).entries.set(layer, { node });
@@ -136,13 +142,13 @@ export function enterHeads(w: GraphWalker, node: onnx.INodeProto, x: TensorState
 }
 
 /** [.., u] → [.., h, d] when the target's last two elements split the units; undefined otherwise. */
-function splitHeads(tag: AttentionTag, target: ShapeElement[]): AttentionTag | undefined {
+function splitHeads(w: GraphWalker, tag: AttentionTag, target: ShapeElement[]): AttentionTag | undefined {
   const units = tag.dim;
-  const dim = target[target.length - 1];
-  const heads = target[target.length - 2];
+  const dim = staticSize(w, target[target.length - 1]);
+  const heads = staticSize(w, target[target.length - 2]);
   if (tag.axes[tag.axes.length - 1] !== 'u' || target.length !== tag.axes.length + 1) return undefined;
-  if (typeof dim !== 'number' || dim < 1 || units % dim !== 0) return undefined;
-  if (typeof heads === 'number' && heads !== -1 && heads * dim !== units) return undefined;
+  if (dim === undefined || dim < 1 || units % dim !== 0) return undefined;
+  if (heads !== undefined && heads !== -1 && heads * dim !== units) return undefined;
   return { ...tag, axes: [...tag.axes.slice(0, -1), 'h', 'd'], heads: units / dim, dim };
 }
 
@@ -236,7 +242,7 @@ function follow(c: RuleContext, tags: Array<AttentionTag | undefined>): Attentio
       return { ...t, axes: perm.map((p) => t.axes[p]) };
     }
     case 'Reshape': {
-      const target = targetElements(w, c.inputs[1]);
+      const target = shapeElements(w, c.inputs[1]);
       if (!target) return 'its target shape is not known';
       if (t.kind === 'proj') return reshapeProjection(w, t, target) ?? 'it does not split the units into heads or merge/split heads with the axis before them';
       const [h, d] = [t.axes.length - 2, t.axes.length - 1];
@@ -245,7 +251,7 @@ function follow(c: RuleContext, tags: Array<AttentionTag | undefined>): Attentio
       // computed at run time (-1, or a product) is h·d too: the output projection reading the
       // result takes exactly h·d features, which a row-major reshape can only take from the
       // contiguous (h, d) blocks.
-      const keepsLast = last === t.heads * t.dim || (t.kind === 'merged' && typeof last === 'object' && last !== null && last.of === c.inputs[0] && (last.axis === -1 || last.axis === t.axes.length - 1));
+      const keepsLast = staticSize(w, last) === t.heads * t.dim || (t.kind === 'merged' && typeof last === 'object' && last !== null && last.of === c.inputs[0] && (last.axis === -1 || last.axis === t.axes.length - 1));
       const merges = t.kind === 'ctx' && t.axes[h] === 'h' && t.axes[d] === 'd' && (keepsLast || last === -1 || last === null);
       if ((merges || (t.kind === 'merged' && keepsLast)) && target.length >= 2 && target.length <= t.axes.length - (merges ? 1 : 0)) {
         return { ...t, kind: 'merged', axes: [...Array<Axis>(target.length - 1).fill('.'), 'u'] };
@@ -295,35 +301,6 @@ function follow(c: RuleContext, tags: Array<AttentionTag | undefined>): Attentio
   }
 }
 
-/**
- * A Reshape target, element by element: shapeElements, and Concats of Slice(Shape(T)) ranges of
- * a tensor T followed here (the dynamo exporter's `K.shape[:-2]`), whose rank is known.
- */
-function targetElements(w: GraphWalker, name: string): ShapeElement[] | undefined {
-  const known = shapeElements(w, name);
-  if (known) return known;
-  const p = w.producerOf(name);
-  if (p?.opType !== 'Concat') return undefined;
-  const parts = (p.input ?? []).map((i) => shapeElements(w, i) ?? shapeRange(w, i));
-  return parts.every((q) => q) ? parts.flatMap((q) => q!) : undefined;
-}
-
-/** Slice(Shape(T), start, end) of a T followed here: its axes start..end-1, as axis references. */
-function shapeRange(w: GraphWalker, name: string): ShapeElement[] | undefined {
-  const p = w.producerOf(name);
-  const src = p?.opType === 'Slice' ? w.producerOf((p.input ?? [])[0]) : undefined;
-  if (!p || !wholeShape(src)) return undefined;
-  const of = (src!.input ?? [])[0];
-  const tag = w.state.get(of)?.attention;
-  const [start, end] = [w.constValues((p.input ?? [])[1]), w.constValues((p.input ?? [])[2])];
-  if (!tag || !start || !end || (p.input ?? []).length > 3) return undefined;
-  const n = tag.axes.length;
-  const clamp = (a: number) => Math.max(0, Math.min(n, a < 0 ? a + n : a));
-  const out: ShapeElement[] = [];
-  for (let k = clamp(start[0]); k < clamp(end[0]); k++) out.push({ of, axis: k });
-  return out;
-}
-
 /** A Shape node giving every axis (no start other than 0, no end). */
 function wholeShape(node: onnx.INodeProto | undefined): boolean {
   return node?.opType === 'Shape' && attrInt(node, 'start', 0) === 0 && !(node.attribute ?? []).some((a) => a.name === 'end');
@@ -362,13 +339,13 @@ function reshapeProjection(w: GraphWalker, t: AttentionTag, target: ShapeElement
     for (let j = 0; j < count; j++) if (!fits(w, target[to + j], t.axes[from + j], t)) return false;
     return true;
   };
-  const split = splitHeads(t, target);
+  const split = splitHeads(w, t, target);
   if (split) return keeps(0, 0, n - 1) || t.axes.slice(0, -1).every((a) => a === '.') ? split : undefined;
   if (t.axes[n - 1] === 'u' && target.length === n) {
     // [.., X, h·d] → [.., X·h, d]: the heads go minor into the axis before them.
-    const dim = target[n - 1];
+    const dim = staticSize(w, target[n - 1]);
     const merged = target[n - 2];
-    if (typeof dim !== 'number' || dim < 1 || t.dim % dim !== 0 || (merged !== -1 && merged !== null) || t.axes[n - 2] !== '.' || !keeps(0, 0, n - 2)) return undefined;
+    if (dim === undefined || dim < 1 || t.dim % dim !== 0 || (merged !== -1 && merged !== null) || t.axes[n - 2] !== '.' || !keeps(0, 0, n - 2)) return undefined;
     return { ...t, axes: [...t.axes.slice(0, n - 2), 'H', 'd'], heads: t.dim / dim, dim };
   }
   const h = t.axes.indexOf('h');
@@ -564,6 +541,9 @@ function sizeOne(w: GraphWalker, name: string, fromRight: number, depth = 0): bo
   if (rank !== undefined && rank + fromRight < 0) return true;
   const p = w.producerOf(name);
   if (!p || w.constants.has(name)) return false;
+  // A size computed from shapes (head_dim read from Q's shape for the scale): rank 0 or 1, one element, or rank 1.
+  const sizes = w.shapeOnly.has(name) ? shapeElements(w, name) : undefined;
+  if (sizes && (sizes.length === 1 || fromRight < -1)) return true;
   const ins = (p.input ?? []).filter((x) => x);
   const op = p.opType ?? '';
   if (POINTWISE.has(op)) return ins.every((x) => sizeOne(w, x, fromRight, depth + 1));
@@ -588,13 +568,6 @@ function shapeSaysOne(w: GraphWalker, shape: string, fromRight: number, depth: n
   if (p?.opType === 'Concat' && (p.input ?? []).length === 1) return shapeSaysOne(w, (p.input ?? [])[0], fromRight, depth + 1);
   const target = shapeElements(w, shape);
   return target !== undefined && (target.length + fromRight < 0 || target[target.length + fromRight] === 1);
-}
-
-/** A tensor's declared dims (value_info or a graph input/output), 0 for a symbolic one. */
-function declaredDims(w: GraphWalker, name: string): number[] | undefined {
-  const v = [...w.graph.valueInfo, ...w.graph.input, ...w.graph.output].find((i) => i.name === name);
-  const dims = v?.type?.tensorType?.shape?.dim;
-  return dims ? dims.map((d) => Number(d.dimValue ?? 0)) : undefined;
 }
 
 /** A tensor's rank from the graph alone, where it can be told. */

@@ -17,7 +17,7 @@
 import { attrInt, attrInts, isFloatTensor, type onnx, tensorDims } from '../../io/onnx';
 import { enterHeads, splitFused, untrackedAttention } from './attention';
 import type { OpRule } from './rule';
-import { shapeElements } from './shape-elements';
+import { shapeElements, staticSize } from './shape-elements';
 import { ALL, type TensorState, unitsLast } from './tensor-state';
 import type { GraphWalker } from './walker';
 
@@ -157,7 +157,8 @@ export function sequenceReshape(w: GraphWalker, node: onnx.INodeProto, x: Tensor
     w.set(out, { ...x, rank: target.length, channelLast: target.length > 2, layer: undefined });
     return true;
   }
-  if (typeof last === 'number' && last > 1 && last < units && units % last === 0 && target.length === Math.max(x.rank, 3) + 1) {
+  const dim = staticSize(w, last);
+  if (dim !== undefined && dim > 1 && dim < units && units % dim === 0 && target.length === Math.max(x.rank, 3) + 1) {
     if (!enterHeads(w, node, x, out, target)) enterAttention(w, x, [out], node);
     return true;
   }
