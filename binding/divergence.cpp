@@ -1,10 +1,11 @@
 // Node-API glue for the divergence kernels (src/divergence.hpp), on binding/binding.hpp:
 //   divergencePerSample[Sync]({ a, b, n, k, measures, kind, epsilon?, bits?, cost?, isa?, threads?,
-//                               topk?, targets? })
+//                               topk?, targets?, rows?, rowCount? })
 //     -> { values: Record<measure, Float64Array n>, top?: [Int32Array n*topk, same for b],
 //          targetLogProb?: [Float64Array n, same for b], targetProb?: [...] }; error `input` 0 = a,
 //     1 = b. top / targetLogProb / targetProb (dv::RowExtras) only when topk >= 1 / targets
-//     (Int32Array n, -1 = none) are given.
+//     (Int32Array n, -1 = none) are given. rows (Int32Array rowCount, input row indices): only
+//     those rows, read in place; every result then has rowCount entries (targets stay n).
 //   divergencePairwise[Sync]({ models, n, k, measure, kind, epsilon?, bits?, cost?, isa?, threads? })
 //     -> Float64Array N x N; error `input` = model index
 //   divergenceMemoryRead[Sync]({ data, length, threads? }) -> sum: the benchmark's memory-read
@@ -52,6 +53,7 @@ dv::Options options_of(Args& args, size_t k) {
 struct PerSample {
   FloatView a, b;
   size_t n, k;
+  size_t slots;  // result rows: n, or rowCount with a row selection
   uint32_t mask = 0;
   std::vector<int> measures;
   dv::Options opt;
@@ -70,20 +72,25 @@ struct PerSample {
       mask |= 1u << m;
     }
     opt = options_of(args, k);
+    slots = n;
+    if (args.has("rows")) {
+      extras.count = slots = args.size("rowCount");
+      extras.rows = args.array<int32_t>("rows", slots);
+    }
     for (int m : measures) {
-      outs.emplace_back(args.env(), n);
+      outs.emplace_back(args.env(), slots);
       out_ptrs[m] = outs.back().data;
     }
     if (args.has("topk")) extras.topk = args.size("topk");
     if (args.has("targets")) extras.targets = args.array<int32_t>("targets", n);
     for (int i = 0; i < 2; ++i) {
       if (extras.topk > 0) {
-        top[i] = Output<int32_t>(args.env(), modeldiff_binding::product(args, {n, extras.topk}));
+        top[i] = Output<int32_t>(args.env(), modeldiff_binding::product(args, {slots, extras.topk}));
         extras.top[i] = top[i].data;
       }
       if (extras.targets) {
-        target_log_prob[i] = Output<double>(args.env(), n);
-        target_prob[i] = Output<double>(args.env(), n);
+        target_log_prob[i] = Output<double>(args.env(), slots);
+        target_prob[i] = Output<double>(args.env(), slots);
         extras.target_log_prob[i] = target_log_prob[i].data;
         extras.target_prob[i] = target_prob[i].data;
       }

@@ -169,20 +169,20 @@ int32_t target_of(const Plan& pl, size_t row) {
   return pl.extras != nullptr && pl.extras->targets != nullptr ? pl.extras->targets[row] : -1;
 }
 
-// The extras of one prepared row of input `matrix` (0 = a, 1 = b): the target's probability
-// and log-probability under the unsmoothed distribution (p_t, lp_t; ignored without targets),
-// and the top-k of `scores` (the raw row, or the Bernoulli pair), whose first id is the row's
-// label.
-void record_extras(const Plan& pl, long matrix, size_t row, double p_t, double lp_t, const double* scores,
-                   size_t classes, RowBuf& b) {
+// The extras of one prepared row (input row `row`, output slot `slot`; see RowExtras::rows) of
+// input `matrix` (0 = a, 1 = b): the target's probability and log-probability under the
+// unsmoothed distribution (p_t, lp_t; ignored without targets), and the top-k of `scores` (the
+// raw row, or the Bernoulli pair), whose first id is the row's label.
+void record_extras(const Plan& pl, long matrix, size_t row, size_t slot, double p_t, double lp_t,
+                   const double* scores, size_t classes, RowBuf& b) {
   const RowExtras& ex = *pl.extras;
   if (ex.targets) {
     const bool has = ex.targets[row] >= 0;
-    ex.target_prob[matrix][row] = has ? p_t : NAN;
-    ex.target_log_prob[matrix][row] = has ? lp_t : NAN;
+    ex.target_prob[matrix][slot] = has ? p_t : NAN;
+    ex.target_log_prob[matrix][slot] = has ? lp_t : NAN;
   }
   if (ex.topk > 0) {
-    int32_t* ids = ex.top[matrix] + row * ex.topk;
+    int32_t* ids = ex.top[matrix] + slot * ex.topk;
     pl.kern->top(scores, classes, ex.topk, ids, b.top_vals.data());
     b.label = ids[0];
   }
@@ -190,11 +190,11 @@ void record_extras(const Plan& pl, long matrix, size_t row, double p_t, double l
 
 // Plan::deferred: one logits row's softmax in two passes over the input, with the top-k (or
 // the argmax label) taken in the first, and the extras from the unnormalized row.
-void prepare_deferred(const Plan& pl, const void* src, bool f32, long matrix, size_t row, RowBuf& b) {
+void prepare_deferred(const Plan& pl, const void* src, bool f32, long matrix, size_t row, size_t slot, RowBuf& b) {
   const size_t topk = pl.extras != nullptr ? pl.extras->topk : 0;
   int32_t label_id = 0;
   const size_t K = topk > 0 ? topk : pl.need_label ? 1 : 0;
-  int32_t* ids = topk > 0 ? pl.extras->top[matrix] + row * topk : &label_id;
+  int32_t* ids = topk > 0 ? pl.extras->top[matrix] + slot * topk : &label_id;
   const int st = pl.kern->softmax_row(src, f32, pl.k, pl.kpad, b.p, &b.norm, K, ids, b.top_vals.data());
   if (st != kRowOk) row_error(st, matrix, row, 0);
   b.src = src;
@@ -203,29 +203,30 @@ void prepare_deferred(const Plan& pl, const void* src, bool f32, long matrix, si
   if (pl.extras != nullptr && pl.extras->targets != nullptr) {
     // p and log p of the target, with the operations a normalizing pass would use.
     const double x = t < 0 ? 0.0 : f32 ? static_cast<double>(static_cast<const float*>(src)[t]) : static_cast<const double*>(src)[t];
-    pl.extras->target_prob[matrix][row] = t >= 0 ? b.p[t] * b.norm.inv : NAN;
-    pl.extras->target_log_prob[matrix][row] = t >= 0 ? (x - b.norm.max) - b.norm.lse : NAN;
+    pl.extras->target_prob[matrix][slot] = t >= 0 ? b.p[t] * b.norm.inv : NAN;
+    pl.extras->target_log_prob[matrix][slot] = t >= 0 ? (x - b.norm.max) - b.norm.lse : NAN;
   }
 }
 
-// Fill `b` from row `row` of `m`; throws Error naming (matrix, row) on bad input.
-void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b) {
+// Fill `b` from row `row` of `m`, its extras into output slot `slot` (RowExtras::rows; else the
+// row itself); throws Error naming (matrix, row) on bad input.
+void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, size_t slot, RowBuf& b) {
   const RowKernels& K = *pl.kern;
   if (pl.kind == Kind::Logits || pl.kind == Kind::Probs) {
     const size_t esz = m.f32 ? sizeof(float) : sizeof(double);
-    if (pl.deferred) return prepare_deferred(pl, static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, matrix, row, b);
+    if (pl.deferred) return prepare_deferred(pl, static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, matrix, row, slot, b);
     K.widen(static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, pl.k, pl.kpadraw, b.x);
     bool labelled = false;
     if (pl.kind == Kind::Logits && !pl.need_softmax) {
       // Only argmax / raw-row measures: no softmax needed, just the finiteness check.
       if (!K.finite(b.x, pl.kpadraw)) row_error(kRowNonFinite, matrix, row, 0);
-      if (pl.extras) record_extras(pl, matrix, row, NAN, NAN, b.x, pl.k, b), labelled = true;
+      if (pl.extras) record_extras(pl, matrix, row, slot, NAN, NAN, b.x, pl.k, b), labelled = true;
     } else if (pl.kind == Kind::Logits) {
       int st = K.logits(b.x, pl.k, pl.kpad, b.p, b.lp);
       if (st != kRowOk) row_error(st, matrix, row, 0);
       if (pl.extras) {
         const int32_t t = target_of(pl, row);
-        record_extras(pl, matrix, row, t >= 0 ? b.p[t] : NAN, t >= 0 ? b.lp[t] : NAN, b.x, pl.k, b);
+        record_extras(pl, matrix, row, slot, t >= 0 ? b.p[t] : NAN, t >= 0 ? b.lp[t] : NAN, b.x, pl.k, b);
         labelled = true;
       }
       if (pl.eps > 0) {
@@ -238,7 +239,7 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
       if (st != kRowOk) row_error(st, matrix, row, sum);
       if (pl.extras) {
         const int32_t t = target_of(pl, row);
-        record_extras(pl, matrix, row, t >= 0 ? b.x[t] : NAN, t >= 0 ? std::log(b.x[t]) : NAN, b.x, pl.k, b);
+        record_extras(pl, matrix, row, slot, t >= 0 ? b.x[t] : NAN, t >= 0 ? std::log(b.x[t]) : NAN, b.x, pl.k, b);
         labelled = true;
       }
       if (pl.eps > 0) {
@@ -274,7 +275,7 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, RowBuf& b
     // label does, even where the two probabilities round equal.
     const double logit_pair[2] = {0.0, v};
     const int32_t t = target_of(pl, row);
-    record_extras(pl, matrix, row, t >= 0 ? b.p[t] : NAN, t >= 0 ? b.lp[t] : NAN,
+    record_extras(pl, matrix, row, slot, t >= 0 ? b.p[t] : NAN, t >= 0 ? b.lp[t] : NAN,
                   pl.kind == Kind::Sigmoid ? b.p : logit_pair, 2, b);
   }
   if (pl.eps > 0) {
@@ -393,22 +394,33 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
                 double* const out[kNumMeasures], const RowExtras& extras) {
   if (n == 0 || k == 0) throw Error("INVALID_ARGUMENT", -1, -1, "inputs must have at least one row and one column");
   const Plan pl = make_plan(k, measures, opt, &extras, a.f32 != b.f32 ? -1 : a.f32 ? 1 : 0);
+  // Output slots [begin, end): slot i is input row rows[i] with a selection, else row i.
+  const int32_t* selected = extras.rows;
   auto row_path = [&](size_t begin, size_t end, RowBuf& ra, RowBuf& rb) {
-    for (size_t row = begin; row < end; ++row) {
-      prepare(pl, a, 0, row, ra);
-      prepare(pl, b, 1, row, rb);
+    for (size_t slot = begin; slot < end; ++slot) {
+      const size_t row = selected != nullptr ? static_cast<size_t>(selected[slot]) : slot;
+      prepare(pl, a, 0, row, slot, ra);
+      prepare(pl, b, 1, row, slot, rb);
       if (measures == 0) continue;
       RowSums r;
       measure_pair(pl, ra, rb, &r);
-      write_row(pl, r, ra, rb, row, out);
+      write_row(pl, r, ra, rb, slot, out);
     }
   };
-  // The extras (top-k, targets) are row-path work: the lane-per-row tiles have no per-row
-  // top-k, and rows of at most kBatchMaxClasses are cheap row by row anyway.
+  const size_t slots = selected != nullptr ? extras.count : n;
+  for (size_t i = 0; i < (selected != nullptr ? slots : 0); ++i)
+    if (selected[i] < 0 || static_cast<size_t>(selected[i]) >= n)
+      throw Error("INVALID_ARGUMENT", -1, -1,
+                  "rows[" + std::to_string(i) + "] = " + std::to_string(selected[i]) + " is outside [0, " +
+                      std::to_string(n) + ")");
+  // The extras (top-k, targets) and selections are row-path work: the lane-per-row tiles have no
+  // per-row top-k and load consecutive rows, and rows of at most kBatchMaxClasses are cheap row
+  // by row anyway.
   const bool batchable = (pl.kind == Kind::Logits || pl.kind == Kind::Probs) && k <= kBatchMaxClasses &&
-                         !((measures >> kEmdCost) & 1u) && pl.extras == nullptr;
+                         !((measures >> kEmdCost) & 1u) && pl.extras == nullptr && selected == nullptr;
   if (!batchable) {
-    parallel_ranges(n, threads_for(n, k, opt.threads), [&](size_t begin, size_t end) {
+    if (slots == 0) return;
+    parallel_ranges(slots, threads_for(slots, k, opt.threads), [&](size_t begin, size_t end) {
       RowBuf ra, rb;
       ra.init(pl);
       rb.init(pl);
@@ -491,7 +503,7 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
         for (auto& r : rows) r.init(pl);
       }
       for (size_t row = r0; row < r1; ++row)
-        for (size_t m = 0; m < count; ++m) prepare(pl, models[m], static_cast<long>(m), row, rows[m * block + row - r0]);
+        for (size_t m = 0; m < count; ++m) prepare(pl, models[m], static_cast<long>(m), row, row, rows[m * block + row - r0]);
       for (size_t i = 0; i < count; ++i)
         for (size_t j = 0; j < count; ++j) {
           if (i == j || (symmetric && j < i)) continue;

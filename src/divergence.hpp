@@ -72,18 +72,25 @@ using modeldiff::Error;
 //     input's distribution before smoothing (float64; log p stays exact where p underflows to
 //     0); NaN where targets[row] < 0.
 // Valid values are the caller's to check: 1 <= topk <= classes, -1 <= targets[row] < classes.
+//
+// rows (count entries, each in [0, n)): compute only these input rows, in this order, reading
+// them in place (a token batch's unmasked rows, with no gathered copy). Every output, measures
+// included, then has `count` entries, entry i for input row rows[i]; targets stay indexed by
+// input row (n entries); errors name the input row. Null = every row, count ignored.
 struct RowExtras {
   size_t topk = 0;  // 0 = no top-k
   int32_t* top[2] = {nullptr, nullptr};
   const int32_t* targets = nullptr;  // n entries; null = no targets
   double* target_log_prob[2] = {nullptr, nullptr};
   double* target_prob[2] = {nullptr, nullptr};
+  const int32_t* rows = nullptr;
+  size_t count = 0;
   bool any() const { return topk > 0 || targets != nullptr; }
 };
 
 // Per-sample values of every measure whose bit is set in `measures` (bit m = Measure m),
-// written to out[m][0..n), and the `extras` asked for. Throws Error. Results do not depend on
-// options.threads.
+// written to out[m][0..n) (0..extras.count with extras.rows), and the `extras` asked for.
+// Throws Error. Results do not depend on options.threads.
 void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t measures,
                 const Options& opt, double* const out[kNumMeasures], const RowExtras& extras = RowExtras());
 

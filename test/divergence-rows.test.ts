@@ -224,6 +224,46 @@ t.test('async, threads and the batch-sized rows give the same extras', async (t)
   t.ok(batch.every((v, i) => close(v, one.values.tv[i]!, 1e-12)), 'the batch path (no extras) agrees to rounding');
 });
 
+t.test('a row selection reads the listed rows in place: the results of a gathered copy', async (t) => {
+  // Rows out of order and repeated; targets stay indexed by input row. The row path (k > 64)
+  // and the short rows that would otherwise take the lane-per-row batch path.
+  const measures = ['kl', 'js', 'tv', 'disagreement'] as const;
+  for (const k of [12, 1001]) {
+    for (const f32 of [true, false]) {
+      const n = 9;
+      const a = randomLogits(n, k, k + 5, f32);
+      const b = randomLogits(n, k, k + 6, f32);
+      const targets = randomTargets(n, k, k + 7);
+      const rows = Int32Array.from([7, 0, 3, 3, 8]);
+      const gather = (x: OutputArray): OutputArray => {
+        const data = f32 ? new Float32Array(rows.length * k) : new Float64Array(rows.length * k);
+        rows.forEach((r, i) => data.set(x.data.subarray(r * k, (r + 1) * k), i * k));
+        return { data, n: rows.length, k };
+      };
+      const o = { outputs: 'logits' as const, threads: 1 };
+      const picked = divergenceRowsSync(a, b, [...measures], { topk: 3, targets, rows }, o);
+      const copied = divergenceRowsSync(gather(a), gather(b), [...measures], { topk: 3, targets: Int32Array.from(rows, (r) => targets[r]!) }, o);
+      t.same(picked, copied, `k=${k} ${f32 ? 'f32' : 'f64'}`);
+      t.equal(picked.values.kl.length, rows.length, 'one value per listed row');
+      const plain = divergenceRowsSync(a, b, ['kl'], { rows }, o);
+      t.same(plain.values.kl, copied.values.kl, `k=${k} measures only`);
+      const many = await divergenceRows(a, b, [...measures], { topk: 3, targets, rows }, { outputs: 'logits', threads: 2 });
+      t.same(many, picked, `k=${k}: async, two threads`);
+    }
+  }
+  // Errors name the input row, not its place in the list.
+  const k = 5;
+  const a = { data: new Float64Array(4 * k), n: 4, k };
+  const b = { data: new Float64Array(4 * k), n: 4, k };
+  b.data[3 * k] = NaN;
+  t.throws(() => divergenceRowsSync(a, b, ['kl'], { rows: Int32Array.from([1, 3]) }, { outputs: 'logits' }), { code: 'NON_FINITE', input: 'b', row: 3 });
+  t.same(divergenceRowsSync(a, b, ['kl'], { rows: Int32Array.from([0, 2]) }, { outputs: 'logits' }).values.kl, Float64Array.from([0, 0]), 'a bad row left out is not read');
+  for (const bad of [-1, 4]) {
+    t.throws(() => divergenceRowsSync(a, a, ['kl'], { rows: Int32Array.from([0, bad]) }, { outputs: 'logits' }), { code: 'INVALID_ARGUMENT', option: 'rows', message: /rows\[1\]/ });
+  }
+  t.throws(() => divergenceRowsSync(a, a, ['kl'], { rows: [0] as never }, { outputs: 'logits' }), { code: 'INVALID_ARGUMENT', option: 'rows' });
+});
+
 t.test('bad extras are refused naming the option', async (t) => {
   const a = randomLogits(2, 4, 1, false);
   const o = { outputs: 'logits' as const };

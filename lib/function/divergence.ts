@@ -295,6 +295,11 @@ export interface RowExtrasRequest {
   topk?: number;
   /** Target class per row (-1 = none): each model's log-probability and probability of it. */
   targets?: Int32Array;
+  /**
+   * Only these rows of a and b, in this order, read in place (no gathered copy): every result
+   * then has one entry per listed row; `targets` stays indexed by row of a and b.
+   */
+  rows?: Int32Array;
 }
 
 /** {@link divergenceRows}' result; every pair is [a, b]. @internal */
@@ -330,6 +335,15 @@ function prepareRows(a: Matrix, b: Matrix, measures: readonly string[], extras: 
       }
     }
     call.targets = t;
+  }
+  if (extras.rows !== undefined) {
+    const rows = extras.rows;
+    if (!(rows instanceof Int32Array)) throw new ModeldiffError('INVALID_ARGUMENT', 'rows must be an Int32Array of row indices', { option: 'rows' });
+    for (let i = 0; i < rows.length; i++) {
+      if (!(rows[i] >= 0 && rows[i] < a.n)) throw new ModeldiffError('INVALID_ARGUMENT', `rows[${i}] = ${rows[i]} is outside [0, ${a.n})`, { option: 'rows' });
+    }
+    call.rows = rows;
+    call.rowCount = rows.length;
   }
   return { call, names: p.names };
 }

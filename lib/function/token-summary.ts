@@ -1,9 +1,9 @@
 /**
  * Token-level comparison of two models' sequence outputs, as llama.cpp's
  * `llama-perplexity --kl-divergence` reports it (A is the base, B the candidate; `kl` is
- * KL(A‖B)). Rows (tokens) arrive a batch of sequences at a time; masked rows are dropped before
- * anything is computed, so they count nowhere. Only per-token numbers are kept (a few float64
- * per token), never the rows themselves. At the end every measure is summarized by its
+ * KL(A‖B)). Rows (tokens) arrive a batch of sequences at a time; masked rows are skipped (the
+ * kernels are given the counted rows' indices and read only those), so they count nowhere.
+ * Only per-token numbers are kept (a few float64 per token), never the rows themselves. At the end every measure is summarized by its
  * token-weighted mean, the per-sequence mean, percentiles and max, with a cluster-robust
  * standard error and a cluster (sequence) bootstrap interval (see cluster.ts); plus top-1
  * agreement, top-k overlap, next-token quality when targets are given, and the K tokens where
@@ -173,8 +173,8 @@ export class TokenAccumulator {
   private readonly nllA?: Float64Array;
   private readonly nllB?: Float64Array;
   private readonly hasTarget?: Uint8Array;
-  private bufA?: Float32Array | Float64Array;
-  private bufB?: Float32Array | Float64Array;
+  /** The counted rows of the batch being added (indices into it), reused across batches. */
+  private kept?: Int32Array;
   private readonly top: TopToken[] = [];
   private readonly idsA: Int32Array;
   private readonly idsB: Int32Array;
@@ -209,45 +209,23 @@ export class TokenAccumulator {
     const P = grid.positions;
     const first = start * P;
     const rows = samples * P;
-    // Keep only the counted rows, contiguous, for the kernels.
+    // The counted rows' indices: the kernels read just those rows of a and b in place.
+    if (!this.kept || this.kept.length < rows) this.kept = new Int32Array(rows);
     let kept = 0;
-    const keptRows: number[] = [];
-    for (let r = 0; r < rows; r++) {
-      if (mask && !mask[first + r]) continue;
-      keptRows.push(r);
-      kept++;
-    }
+    for (let r = 0; r < rows; r++) if (!mask || mask[first + r]) this.kept[kept++] = r;
     this.masked += rows - kept;
     if (kept === 0) return;
-    let ra: Float32Array | Float64Array = a;
-    let rb: Float32Array | Float64Array = b;
-    if (kept < rows) {
-      const need = kept * V;
-      if (!this.bufA || this.bufA.length < need || this.bufA.constructor !== a.constructor) this.bufA = new (a.constructor as Float32ArrayConstructor)(need);
-      if (!this.bufB || this.bufB.length < need || this.bufB.constructor !== b.constructor) this.bufB = new (b.constructor as Float32ArrayConstructor)(need);
-      for (let i = 0; i < kept; i++) {
-        const r = keptRows[i];
-        this.bufA.set(a.subarray(r * V, (r + 1) * V), i * V);
-        this.bufB.set(b.subarray(r * V, (r + 1) * V), i * V);
-      }
-      ra = this.bufA.subarray(0, need);
-      rb = this.bufB.subarray(0, need);
-    }
-    const oa: Matrix = { data: ra, n: kept, k: V };
-    const ob: Matrix = { data: rb, n: kept, k: V };
+    const keptRows = this.kept.subarray(0, kept);
+    const oa: Matrix = { data: a, n: rows, k: V };
+    const ob: Matrix = { data: b, n: rows, k: V };
     const measures = this.o.measures;
     const k = this.k;
     const { targets, tokenIds } = this.o;
     // The kernel's row pass also gives each model's top-k and the target's log-probability (one
     // softmax per row and model).
-    let keptTargets: Int32Array | undefined;
-    if (targets) {
-      keptTargets = new Int32Array(kept);
-      for (let i = 0; i < kept; i++) keptTargets[i] = targets[first + keptRows[i]];
-    }
     let rowsOut: RowsResult<FunctionMeasureName>;
     try {
-      const extras = { topk: k, targets: keptTargets };
+      const extras = { topk: k, targets: targets?.subarray(first, first + rows), rows: keptRows };
       rowsOut =
         kept * V <= SYNC_ELEMENTS && this.o.divergence.threads === undefined
           ? divergenceRowsSync(oa, ob, measures, extras, { ...this.o.divergence, threads: 1 })
@@ -256,7 +234,7 @@ export class TokenAccumulator {
       // Kernel errors name a row of the batch; name the sequence and position instead.
       if (e instanceof ModeldiffError && /\brow \d+\b/.test(e.message)) {
         const message = e.message.replace(/\brow (\d+)\b/, (_, r: string) => {
-          const g = first + keptRows[Number(r)];
+          const g = first + Number(r);
           return `sequence ${Math.floor(g / P)}, position ${g % P}`;
         });
         throw new ModeldiffError(e.code, message, { cause: e });
@@ -265,25 +243,27 @@ export class TokenAccumulator {
     }
     const values = rowsOut.values;
     const [topA, topB] = rowsOut.top!;
+    const [logProbA, logProbB] = rowsOut.targetLogProb ?? [];
+    const columns = measures.map((m) => values[m]);
     for (let i = 0; i < kept; i++) {
-      const g = first + keptRows[i];
+      const r = keptRows[i];
+      const g = first + r;
       const t = this.count++;
       this.seq[t] = Math.floor(g / P);
       this.pos[t] = g % P;
-      for (let m = 0; m < measures.length; m++) this.values[m][t] = values[measures[m]][i];
-      const off = i * V;
+      for (let m = 0; m < columns.length; m++) this.values[m][t] = columns[m][i];
       const ka = i * k;
       this.agree[t] = topA[ka] === topB[ka] ? 1 : 0;
       let common = 0;
       for (let x = 0; x < k; x++) for (let y = 0; y < k; y++) if (topA[ka + x] === topB[ka + y]) common++;
       this.overlap[t] = common / k;
       const target = targets ? targets[g] : -1;
-      if (targets && target >= 0) {
+      if (target >= 0) {
         this.hasTarget![t] = 1;
-        this.nllA![t] = -rowsOut.targetLogProb![0][i];
-        this.nllB![t] = -rowsOut.targetLogProb![1][i];
+        this.nllA![t] = -logProbA![i];
+        this.nllB![t] = -logProbB![i];
       }
-      if (this.o.top !== undefined && measures.length > 0) this.offerTop(t, g, ra, rb, off, target, tokenIds);
+      if (this.o.top !== undefined && measures.length > 0) this.offerTop(t, g, a, b, r * V, target, tokenIds);
     }
   }
 

@@ -19,6 +19,9 @@ export interface PerSampleCall extends NativeDivergenceOptions {
   topk?: number;
   /** Also return each input's log-probability and probability of class targets[row] (-1 = none). */
   targets?: Int32Array;
+  /** Only these input rows (rowCount indices in [0, n)), read in place: every result has rowCount entries; targets stay per input row. */
+  rows?: Int32Array;
+  rowCount?: number;
 }
 
 /** What one per-sample call returns; each pair is [a, b]. */
