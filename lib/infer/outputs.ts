@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 
 import { ModeldiffError } from '../errors';
 import { formatShape, halfToFloat } from '../io/tensor';
+import { firstNonFinite } from '../util/finite';
 import type { Matrix } from '../matrix';
 
 /** @deprecated The name before {@link Matrix}: row-major n×k model outputs. */
@@ -39,15 +40,13 @@ export function outputMatrix(tensor: ort.Tensor, rows: number, label: string, ou
   }
   // Drop rows that only pad a fixed batch size.
   if (dims[0] > rows) data = data.subarray(0, rows * k);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v - v !== 0) {
-      const row = Math.floor(i / k);
-      throw new ModeldiffError(
-        'MODEL_OUTPUT',
-        `${label}: output "${outputName}" is ${v} at sample ${sampleOffset + row}, class ${i - row * k}; model outputs must be finite`,
-      );
-    }
+  const i = firstNonFinite(data);
+  if (i >= 0) {
+    const row = Math.floor(i / k);
+    throw new ModeldiffError(
+      'MODEL_OUTPUT',
+      `${label}: output "${outputName}" is ${data[i]} at sample ${sampleOffset + row}, class ${i - row * k}; model outputs must be finite`,
+    );
   }
   return rest.length > 1 ? { data, n: rows, k, dims: dims.slice(1) } : { data, n: rows, k };
 }

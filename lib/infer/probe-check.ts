@@ -9,6 +9,7 @@
 import { ModeldiffError } from '../errors';
 import type { ProbeLayout } from '../io/probe';
 import { type Tensor, elementCount, formatShape } from '../io/tensor';
+import { firstNonFinite } from '../util/finite';
 
 /** Inputs that hold one value per token of input_ids (Hugging Face's names). */
 const PER_TOKEN_INPUTS = ['attention_mask', 'token_type_ids', 'position_ids'];
@@ -49,14 +50,11 @@ function position(e: number, sampleShape: readonly number[]): string {
 export function checkProbeFinite(t: Tensor, source: string, firstRow: number): void {
   if (t.dtype !== 'float32' && t.dtype !== 'float64') return; // integers cannot hold NaN; float16 is checked by its model
   const data = t.data as Float32Array | Float64Array;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (v - v !== 0) {
-      // v - v is NaN exactly for NaN and ±Infinity: one test in the hot loop.
-      const sampleShape = t.shape.slice(1);
-      const per = elementCount(sampleShape);
-      const row = firstRow + Math.floor(i / per);
-      throw new ModeldiffError('NON_FINITE', `${source}: probe data is ${name(v)} at row ${row}, ${position(i % per, sampleShape)}; models need finite inputs`);
-    }
+  const i = firstNonFinite(data);
+  if (i >= 0) {
+    const sampleShape = t.shape.slice(1);
+    const per = elementCount(sampleShape);
+    const row = firstRow + Math.floor(i / per);
+    throw new ModeldiffError('NON_FINITE', `${source}: probe data is ${name(data[i])} at row ${row}, ${position(i % per, sampleShape)}; models need finite inputs`);
   }
 }
