@@ -14,7 +14,7 @@ t.test('the index of the first NaN or ±Infinity, else -1', async (t) => {
   for (const Ctor of [Float32Array, Float64Array]) {
     const big = Ctor === Float32Array ? 3.4028234663852886e38 : Number.MAX_VALUE;
     for (const n of [0, 1, 3, 4, 5, 4095, 4096, 4097, 3 * 4096 + 7]) {
-      const base = Ctor.from({ length: n }, (_, i) => (i % 3 === 0 ? big : i % 3 === 1 ? -big : -0));
+      const base = Ctor.from(Array.from({ length: n }, (_, i) => (i % 3 === 0 ? big : i % 3 === 1 ? -big : -0)));
       t.equal(firstNonFinite(base), -1, `${Ctor.name} n=${n}: all finite`);
       for (const at of [0, 1, 3, 4, 4094, 4095, 4096, 4097, n - 1].filter((i) => i >= 0 && i < n)) {
         for (const bad of [NaN, Infinity, -Infinity]) {
