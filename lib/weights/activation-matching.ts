@@ -49,7 +49,11 @@ export async function activationMatching(a: Network, b: Network, probe: ProbeDat
     const h = hidden.indexOf(id);
     const units = a.groups[id].units;
     const last = Boolean(a.groups[id].tensorChannelLast);
-    const C = await unitCorrelation(unitMatrix(actA[names[h]], units, names[h], last, rowsA), unitMatrix(actB[namesB[h]], units, namesB[h], last, rowsB));
+    // A cell of a layer's units (graph/unit-cells.ts) is some of its tensor's channels.
+    const pick = (t: HiddenTensor, channels?: Int32Array) => (channels ? someChannels(t, channels) : t);
+    const ta = pick(actA[names[h]], a.groups[id].tensorChannels);
+    const tb = pick(actB[namesB[h]], b.groups[id].tensorChannels);
+    const C = await unitCorrelation(unitMatrix(ta, units, names[h], last, rowsA), unitMatrix(tb, units, namesB[h], last, rowsB));
     const tie = incomingCosine(groupView(a, id).view, groupView(b, id).view);
     for (let i = 0; i < C.length; i++) C[i] += TIE_BREAK * tie[i];
     return C;
@@ -129,6 +133,17 @@ function unitMatrix(t: HiddenTensor, units: number, name: string, channelLast: b
     }
   }
   return { data, n: batch * R, k: units };
+}
+
+/** These channels (axis 1) of a [batch, channels, ...] tensor. */
+function someChannels(t: HiddenTensor, channels: Int32Array): HiddenTensor {
+  const [batch, C] = t.dims;
+  const rest = t.data.length / (batch * C);
+  const data = new Float32Array(batch * channels.length * rest);
+  for (let n = 0; n < batch; n++) {
+    channels.forEach((c, i) => data.set(t.data.subarray((n * C + c) * rest, (n * C + c + 1) * rest), (n * channels.length + i) * rest));
+  }
+  return { ...t, data, dims: [batch, channels.length, ...t.dims.slice(2)] };
 }
 
 /**

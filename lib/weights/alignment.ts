@@ -12,7 +12,7 @@ import { activationMatching } from './activation-matching';
 import type { WeightDistanceSummary } from './distance';
 import { type Matcher, type PreparedNetwork, alignPrepared, byActivationsThenWeights, byWeights } from './aligned';
 import { checkTol } from './matching';
-import { type Network, type SymmetryKind, symmetryOf } from './network';
+import { type Network, type SymmetryKind, groupLabel, symmetryOf } from './network';
 import { familyOf } from './unit-blocks';
 
 /**
@@ -102,7 +102,7 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
     const producers = g.producers.map((p) => net.layers[p]);
     const family = familyOf(net, id);
     return {
-      tensor: g.tensor ?? String(id),
+      tensor: groupLabel(net, id),
       units: g.units,
       symmetry: symmetryOf(g.caps),
       producers: producers.map((l) => l.weightName),
@@ -164,7 +164,7 @@ export async function alignNetworks(pa: PreparedNetwork, pb: PreparedNetwork, op
   const r = await alignPrepared(pa, pb, matcher);
   const nb = pb.normalized;
   const permutations: Record<string, number[]> = {};
-  for (const id of nb.hidden) permutations[nb.groups[id].tensor ?? String(id)] = Array.from(r.perms.get(id) ?? []);
+  for (const id of nb.hidden) permutations[groupLabel(nb, id)] = Array.from(r.perms.get(id) ?? []);
   const unaligned = { l2: r.unaligned.l2, relative: r.unaligned.relative, cosine: r.unaligned.cosine };
   const info: AlignmentInfo = {
     method,

@@ -8,7 +8,7 @@ import { ModeldiffError } from '../errors';
 import { type OnnxModel, finiteValues, graphOf, onnx, tensorDims, tensorValues } from '../io/onnx';
 import { type CountedWeights, countedWeights } from './counted';
 import type { ParamPair, ParamPairSource } from './distance';
-import type { Network } from './network';
+import { type Network, rangesLabel } from './network';
 
 /** "6 units × 4 inputs", plus the per-input block (a conv filter, a flattened channel) when it is not 1. */
 function shapeOf(l: Network['layers'][number]): string {
@@ -52,7 +52,7 @@ export function networkPairs(a: Network, b: Network): ParamPair[] {
   a.layers.forEach((la, i) => {
     const lb = b.layers[i];
     // A part of a fused projection (q|k|v) is named by its rows.
-    const rows = la.rows ? `[${la.rows.offset}:${la.rows.offset + la.outUnits}]` : '';
+    const rows = la.rows ? rangesLabel(la.rows.index ?? Array.from({ length: la.outUnits }, (_, r) => la.rows!.offset + r)) : '';
     if (!la.tiedCopy) pairs.push({ name: la.weightName + rows, a: la.W, b: lb.W });
     pairs.push({ name: (la.biasName ?? `${la.weightName}:bias`) + rows, a: la.b, b: lb.b });
   });

@@ -30,6 +30,19 @@ export function symmetryOf(caps: Caps): SymmetryKind {
   return 'permutation';
 }
 
+/** Part of a layer's input: a group's units at an offset, or at the listed channels. */
+export interface InputPart {
+  group: number;
+  offset: number;
+  units: number;
+  columns?: Int32Array;
+}
+
+/** The input channel holding unit u of a part. */
+export function channelOf(part: InputPart, u: number): number {
+  return part.columns ? part.columns[u] : part.offset + u;
+}
+
 export interface Layer {
   /** The weight initializer's name (used in messages and per-layer results). */
   name: string;
@@ -56,8 +69,12 @@ export interface Layer {
   channelwise?: boolean;
   /** An unfolded norm's slice: the first of its channels in the norm's parameters. */
   normOffset?: number;
-  /** Reads concatenated channels: each part's group at its offset among the inUnits channels (inGroup is the first's). */
-  inParts?: Array<{ group: number; offset: number; units: number }>;
+  /**
+   * Reads concatenated channels: each part's group at its offset among the inUnits channels (inGroup is the first's).
+   * `columns`: the part's units are not contiguous (split or shuffled channels, graph/unit-cells.ts):
+   * unit u is input channel columns[u] (see channelOf).
+   */
+  inParts?: InputPart[];
   /** The weight (bias) initializer is shared with other nodes: writeback gives this layer its own copy. */
   ownWeight?: boolean;
   ownBias?: boolean;
@@ -83,8 +100,10 @@ export interface Layer {
   /**
    * One part of a fused projection (GPT-2's q|k|v): rows [offset, offset + outUnits) of the
    * stored weight's `total` output rows; the parts are written back into one initializer.
+   * `index`: the rows are these, not a contiguous range (a layer whose units are split into
+   * cells by the channel splits downstream, graph/unit-cells.ts).
    */
-  rows?: { offset: number; total: number };
+  rows?: { offset: number; total: number; index?: Int32Array };
   outUnits: number;
   inUnits: number;
   inBlock: number;
@@ -121,6 +140,8 @@ export interface Group {
   family?: number;
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */
   tensor?: string;
+  /** The group's units are these channels of that tensor (a cell of a layer's units, graph/unit-cells.ts). */
+  tensorChannels?: Int32Array;
   /** That tensor holds the units on its last axis (NHWC). */
   tensorChannelLast?: boolean;
 }
@@ -140,6 +161,24 @@ export interface Network {
   model: { proto: onnx.ModelProto; label: string };
   /** What the analysis could not derive and left fixed (attention heads kept in place, and why). */
   notes?: string[];
+}
+
+/** Indices as ranges: [0:2,6:8] (a cell's rows or channels). */
+export function rangesLabel(index: ArrayLike<number>): string {
+  const ranges: string[] = [];
+  for (let i = 0; i < index.length; ) {
+    let j = i + 1;
+    while (j < index.length && index[j] === index[j - 1] + 1) j++;
+    ranges.push(`${index[i]}:${index[j - 1] + 1}`);
+    i = j;
+  }
+  return `[${ranges.join(',')}]`;
+}
+
+/** How results name a hidden group: its tensor, and its channels there when it is a cell of a layer's units. */
+export function groupLabel(net: Network, id: number): string {
+  const g = net.groups[id];
+  return (g.tensor ?? String(id)) + (g.tensorChannels ? rangesLabel(g.tensorChannels) : '');
 }
 
 /** Deep copy of the numeric state (layers' W and b, extras); structure is shared. */

@@ -13,7 +13,7 @@
  *          each (row, position) pair becomes a row with block 1).
  */
 import type { LayerWeights } from './kernels';
-import type { Layer, Network } from './network';
+import { type Layer, type Network, channelOf } from './network';
 
 export interface GroupView {
   view: LayerWeights;
@@ -106,11 +106,11 @@ export function groupView(net: Network, groupId: number): GroupView {
       let r = 0;
       for (const c of consumers) {
         const cols = c.inUnits * c.inBlock;
-        const offset = c.inParts?.find((p) => p.group === groupId)?.offset ?? 0;
+        const part = c.inParts?.find((p) => p.group === groupId);
         for (let o = 0; o < c.outUnits; o++) {
           for (let k = 0; k < c.inBlock; k++, r++) {
             for (let u = 0; u < units; u++) {
-              const src = o * cols + (offset + u) * c.inBlock + k;
+              const src = o * cols + (part ? channelOf(part, u) : u) * c.inBlock + k;
               if (write) c.W[src] = wout[r * units + u];
               else wout[r * units + u] = c.W[src];
             }

@@ -129,7 +129,11 @@ export function writeNetwork(net: Network): OnnxModel {
   return model;
 }
 
-/** The parts of a fused projection (graph/attention.ts) joined back into one layer per node, in row order. */
+/**
+ * The parts of a layer split by rows joined back into one layer per node: a fused
+ * projection's (graph/attention.ts, contiguous rows) or a layer's cells (graph/unit-cells.ts,
+ * listed rows). The joined layer is the first part's, with every row in place.
+ */
 function joinFusedParts(layers: Layer[]): Layer[] {
   const parts = new Map<number, Layer[]>();
   for (const l of layers) if (l.rows) parts.set(l.node, [...(parts.get(l.node) ?? []), l]);
@@ -141,14 +145,15 @@ function joinFusedParts(layers: Layer[]): Layer[] {
     }
     const all = parts.get(l.node)!;
     if (all[0] !== l) continue;
-    all.sort((p, q) => p.rows!.offset - q.rows!.offset);
-    const W = new Float64Array(all.reduce((n, p) => n + p.W.length, 0));
+    const cols = l.W.length / l.outUnits;
+    const W = new Float64Array(l.rows.total * cols);
     const b = new Float64Array(l.rows.total);
-    let off = 0;
     for (const p of all) {
-      W.set(p.W, off);
-      off += p.W.length;
-      b.set(p.b, p.rows!.offset);
+      for (let r = 0; r < p.outUnits; r++) {
+        const row = p.rows!.index ? p.rows!.index[r] : p.rows!.offset + r;
+        W.set(p.W.subarray(r * cols, (r + 1) * cols), row * cols);
+        b[row] = p.b[r];
+      }
     }
     out.push({ ...l, rows: undefined, outUnits: l.rows.total, W, b });
   }

@@ -19,6 +19,9 @@ export const OTHER_ELEMENTWISE = [
   'Sqrt', 'Reciprocal', 'Cos', 'Cosh', 'ThresholdedRelu', 'Shrink', 'Square',
 ];
 
+/** Unary elementwise ops: they keep every axis where it is. */
+export const UNARY_OPS: ReadonlySet<string> = new Set([...PASS, ...HOMOGENEOUS, ...ODD, ...LINEAR_UNARY, ...OTHER_ELEMENTWISE, 'Clip']);
+
 export const keepAll: OpRule = ({ walker, x, out }) => walker.set(out, { ...x, layer: undefined });
 export const keepScale: OpRule = ({ walker, x, out }) => walker.set(out, { ...x, caps: and(x.caps, { scale: true, sign: false }), layer: undefined });
 export const keepSign: OpRule = ({ walker, x, out }) => walker.set(out, { ...x, caps: and(x.caps, { scale: false, sign: true }), layer: undefined });

@@ -8,6 +8,7 @@ import { countedWeights } from '../counted';
 import type { Network } from '../network';
 import type { BlockFamily } from '../unit-blocks';
 import { PERMUTATION_ONLY } from './tensor-state';
+import { producerOutput, splitUnitCells } from './unit-cells';
 import type { GraphWalker } from './walker';
 
 /**
@@ -55,7 +56,7 @@ export function finishNetwork(w: GraphWalker): Network {
   // writes the same units: W becomes P·W·Pᵀ. Only the permutation survives such a loop.
   // (An LSTM/GRU/RNN's R is such a loop; its sign symmetry is handled apart, see recurrent-sign.ts.)
   for (const l of w.layers) if (l.inGroup === l.outGroup && !l.channelwise && !l.inParts && !l.recurrent) w.groups[l.inGroup].caps = PERMUTATION_ONLY;
-  const roots = w.groups.filter((g) => w.find(g.id) === g.id);
+  let roots = w.groups.filter((g) => w.find(g.id) === g.id);
   for (const g of w.groups) {
     if (w.find(g.id) !== g.id) {
       const r = w.root(g.id);
@@ -64,13 +65,13 @@ export function finishNetwork(w: GraphWalker): Network {
       r.channelwise.push(...g.channelwise);
     }
   }
+  // Groups whose units reach layers through channel splits: one group per cell (./unit-cells.ts).
+  // Each cell right after the group it was cut from: normalization runs in forward order.
+  const cells = splitUnitCells(w);
+  roots = roots.flatMap((r) => [r, ...(cells.get(r.id) ?? []).map((id) => w.groups[id])]);
   for (const r of roots) {
-    if (r.tensor === undefined && r.producers.length) {
-      // Read only through concatenations (DenseNet): its units are its first producer's output.
-      const l = w.layers[r.producers[0]];
-      const last = l.folded?.length ? l.folded[l.folded.length - 1] : (l.addNode ?? l.node);
-      r.tensor = (w.graph.node[last].output ?? [])[0];
-    }
+    // Read only through concatenations (DenseNet): its units are its first producer's output.
+    if (r.tensor === undefined && r.producers.length) r.tensor = producerOutput(w, w.layers[r.producers[0]]);
     r.producers.sort((a, b) => a - b);
     r.consumers.sort((a, b) => a - b);
     r.channelwise.sort((a, b) => a - b);

@@ -26,7 +26,8 @@ import { type OnnxModel, onnx } from '../../io/onnx';
 import type { Network } from '../network';
 import { attentionOp, finishAttention } from './attention';
 import { mergeDirections, readsDirections, selectDirection } from './bidirectional';
-import { HOMOGENEOUS, LINEAR_UNARY, ODD, OTHER_ELEMENTWISE, PASS } from './elementwise';
+import { UNARY_OPS } from './elementwise';
+import { readsSlots } from './channel-slots';
 import { finishNetwork } from './finish';
 import { labelBranch } from './label-branch';
 import { RULES } from './rules';
@@ -51,15 +52,12 @@ export function buildNetwork(model: OnnxModel): Network {
   });
   for (const o of g.output) {
     const s = w.state.get(o.name ?? '');
-    if (s) for (const group of s.parts?.map((p) => p.group) ?? s.directions?.groups ?? [s.group]) w.root(group).fixed = true;
+    if (s) for (const group of s.slots?.map((p) => p.group) ?? s.parts?.map((p) => p.group) ?? s.directions?.groups ?? [s.group]) w.root(group).fixed = true;
   }
   const notes = finishAttention(w);
   const net = finishNetwork(w);
   return notes.length ? { ...net, notes } : net;
 }
-
-/** Unary elementwise ops: they keep every axis where it is. */
-const UNARY = new Set([...PASS, ...HOMOGENEOUS, ...ODD, ...LINEAR_UNARY, ...OTHER_ELEMENTWISE, 'Clip']);
 
 const FLOAT_TYPES = new Set<number>([
   onnx.TensorProto.DataType.FLOAT,
@@ -91,10 +89,11 @@ function visit(w: GraphWalker, node: GraphWalker['graph']['node'][number], index
     for (const o of node.output ?? []) if (o) w.set(o, { ...x, unitless: true, layer: undefined });
     return;
   }
+  if (dataInputs.some((s) => s.slots || s.grid) && !readsSlots(w, node, dataInputs)) w.fail(node, 'it reads channels split or shuffled from several layers');
   if (x.directions) {
     if (op === 'Reshape') return mergeDirections(context);
     if (op === 'Gather') return selectDirection(context);
-    if (!readsDirections(op) && !UNARY.has(op)) w.fail(node, 'it reads the directions axis of a bidirectional recurrent output as data');
+    if (!readsDirections(op) && !UNARY_OPS.has(op)) w.fail(node, 'it reads the directions axis of a bidirectional recurrent output as data');
   }
   if (!rule && key !== op) w.fail(node, `custom-domain op ${key}`);
   if (rule) return rule(context);

@@ -18,7 +18,7 @@ import { ALL, type TensorState } from './tensor-state';
 const LABEL_OPS = new Set(['Cast', 'Reshape', 'Identity', 'Squeeze', 'Unsqueeze', 'Flatten', 'ai.onnx.ml.ArrayFeatureExtractor']);
 
 function fixInput({ walker, x }: RuleContext): void {
-  for (const p of x.parts ?? [{ group: x.group }]) walker.root(p.group).fixed = true;
+  for (const p of x.slots ?? x.parts ?? [{ group: x.group }]) walker.root(p.group).fixed = true;
 }
 
 function labels(c: RuleContext, rank: number): TensorState {

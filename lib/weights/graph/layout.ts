@@ -59,7 +59,7 @@ const flatten: OpRule = ({ walker, node, x, inputs, out }) => {
   if (op === 'Reshape') {
     // Without shape inference we accept only reshapes that keep the batch axis and merge the rest.
     const v = walker.constValues(inputs[1]);
-    const units = x.parts ? x.parts.reduce((n, q) => n + q.units, 0) : walker.root(x.group).units;
+    const units = x.slots?.length ?? (x.parts ? x.parts.reduce((n, q) => n + q.units, 0) : walker.root(x.group).units);
     const keepsFeatures = v && (v[0] === 0 || v[1] === -1 || (!x.flat && (x.rank <= 2 || x.pooled) && v[1] === units));
     if (v && (v.length !== 2 || !keepsFeatures)) walker.fail(node, 'only a reshape to [batch, features] is supported');
   }

@@ -9,11 +9,12 @@ import { attrFloat, attrInt, isFloatTensor, type onnx, tensorDims } from '../../
 import { channelLastToBlocks } from '../channel-layout';
 import type { Layer } from '../network';
 import type { OpRule } from './rule';
+import { slotReader } from './slot-readers';
 import { ALL, type TensorState, and, unitsLast } from './tensor-state';
 import type { GraphWalker } from './walker';
 
 /** What a layer node holds once its weight and bias are read. */
-interface LayerRead {
+export interface LayerRead {
   op: Layer['op'];
   W: Float64Array;
   b: Float64Array;
@@ -49,12 +50,11 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
     const groups = attrInt(node, 'group', 1);
     if (groups !== 1) {
       // Depthwise (one filter per channel): channel c in → channel c out, so it permutes with its input's units.
-      const units = w.root(x.group).units;
+      const units = x.slots?.length ?? x.parts?.reduce((n, q) => n + q.units, 0) ?? w.root(x.group).units;
       depthwise = dims[0] === groups && dims[1] === 1 && (units === groups || units === 0);
       // Otherwise grouped: output block k reads input block k only (../unit-blocks.ts).
       if (!depthwise) grouped = groups;
       if (grouped > 1 && dims[0] % groups !== 0) w.fail(node, `its ${dims[0]} output channels do not divide into ${groups} groups`);
-      if (grouped > 1 && x.parts) w.fail(node, 'a grouped convolution over concatenated channels is not supported');
     }
     if (x.rank < 3 || x.flat || x.channelLast) w.fail(node, 'Conv input must be channels-first with spatial axes');
     outUnits = dims[0];
@@ -118,7 +118,10 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
     }
   }
   const weightDtype = w.dtypeSeen(inputs[1], wt);
-  if (x.parts && depthwise) w.fail(node, 'a depthwise convolution over concatenated channels is not supported');
+  // Split or shuffled channels, or a grouped or depthwise conv over concatenated ones: ./slot-readers.ts.
+  if (x.slots || (x.parts && (grouped > 1 || depthwise))) {
+    return slotReader(w, node, index, x, { op, W, b, dims, cols, outUnits, biasName, biasDtype, addNode, out, spatialOut, weightDtype }, { depthwise, grouped });
+  }
   if (x.parts) return concatConsumer(w, node, index, x, { op, W, b, dims, cols, outUnits, biasName, biasDtype, addNode, out, spatialOut, weightDtype });
   const inGroup = w.root(x.group);
   if (depthwise) return channelwise(w, node, index, x, { W, b, dims, weightName: inputs[1], biasName, biasDtype, weightDtype, out });

@@ -5,6 +5,8 @@
  */
 import { batchNorm } from './batch-norm';
 import { BINARY, binary } from './binary';
+import { channelGridReshape, channelGridTranspose } from './channel-shuffle';
+import { channelSplit } from './channel-split';
 import { concat } from './concat';
 import { HOMOGENEOUS, LINEAR_UNARY, ODD, OTHER_ELEMENTWISE, PASS, clip, keepAll, keepPermutation, keepScale, keepSign, prelu, softmax } from './elementwise';
 import { argMax, attributeWeights, zipMap } from './label-branch';
@@ -14,7 +16,7 @@ import { AVG_POOLS, MAX_POOLS, pool, reducePool } from './pooling';
 import { fusedNorm } from './norm';
 import { recurrent } from './recurrent';
 import type { OpRule } from './rule';
-import { selectPositions, splitUnits } from './sequence';
+import { selectPositions } from './sequence';
 
 const table: Array<[string[], OpRule]> = [
   [['Gemm', 'MatMul', 'Conv'], linear],
@@ -29,8 +31,8 @@ const table: Array<[string[], OpRule]> = [
   [['Clip'], clip],
   [['ReduceMean', 'ReduceMax', 'ReduceSum'], reducePool],
   [[...MAX_POOLS, ...AVG_POOLS], pool],
-  [['Reshape', 'Flatten', 'Unsqueeze', 'Squeeze'], reshape],
-  [['Transpose'], transpose],
+  [['Reshape', 'Flatten', 'Unsqueeze', 'Squeeze'], (c) => channelGridReshape(c) || reshape(c)],
+  [['Transpose'], (c) => channelGridTranspose(c) || transpose(c)],
   [['Concat'], concat],
   [BINARY, binary],
   [['LSTM', 'GRU', 'RNN'], recurrent],
@@ -39,8 +41,8 @@ const table: Array<[string[], OpRule]> = [
   [['ai.onnx.ml.LinearClassifier', 'ai.onnx.ml.LinearRegressor'], attributeWeights],
   [['ai.onnx.ml.Normalizer'], keepPermutation],
   [['LayerNormalization', 'SimplifiedLayerNormalization', 'RMSNormalization'], fusedNorm],
-  [['Split'], splitUnits],
-  [['Gather', 'Slice'], selectPositions],
+  [['Split', 'Slice'], channelSplit],
+  [['Gather'], selectPositions],
 ];
 
 export const RULES: ReadonlyMap<string, OpRule> = new Map(table.flatMap(([ops, rule]) => ops.map((op) => [op, rule] as const)));

@@ -6,6 +6,12 @@
 import type { Caps } from '../network';
 import type { AttentionTag } from './attention';
 
+/** One channel of a tensor whose channels were split or shuffled: which unit of which group it holds. */
+export interface UnitSlot {
+  group: number;
+  unit: number;
+}
+
 export interface TensorState {
   group: number;
   caps: Caps;
@@ -17,6 +23,16 @@ export interface TensorState {
    * groups' units in order (a direct sum), and `group` is the first part's.
    */
   parts?: Array<{ group: number; units: number }>;
+  /**
+   * Channels split, sliced or shuffled (ShuffleNet): channel k holds unit `slots[k].unit` of
+   * group `slots[k].group` (./channel-slots.ts); `group` is the first channel's. Set instead of `parts`.
+   */
+  slots?: UnitSlot[];
+  /**
+   * The channel axis reshaped into two axes [outer, inner] at axes 1 and 2 (a channel shuffle's
+   * first Reshape), swapped when a Transpose exchanged them; `slots` is the order before.
+   */
+  grid?: { outer: number; inner: number; swapped: boolean };
   /** Every spatial axis has size 1 (after a global pool): a reshape to [batch, channels] is a squeeze. */
   pooled?: boolean;
   /** Channels moved to the last axis (NHWC, as tf2onnx leaves Keras conv nets before Flatten). */

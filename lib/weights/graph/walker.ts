@@ -7,7 +7,7 @@
 import { ModeldiffError } from '../../errors';
 import { type OnnxModel, attrInt, finiteValues, graphOf, isFloatTensor, nodeLabel, onnx, tensorDims, tensorToFloat64 } from '../../io/onnx';
 import type { Group, Layer } from '../network';
-import { ALL, type TensorState, and } from './tensor-state';
+import { ALL, type TensorState, type UnitSlot, and } from './tensor-state';
 
 export class GraphWalker {
   readonly graph: onnx.GraphProto;
@@ -34,6 +34,12 @@ export class GraphWalker {
   readonly paramNames = new Set<string>();
   /** Groups a grouped Conv ties block by block (its input's and its output's), resolved into families by finish.ts. */
   readonly blockTies: Array<{ a: number; b: number; blocks: number; node: onnx.INodeProto }> = [];
+  /**
+   * Layers reading split or shuffled channels (./slot-readers.ts): the unit each input channel
+   * holds, and the channel ranges read together (all of them; a grouped conv's blocks).
+   * ./unit-cells.ts turns them into input parts and cells once the walk is done.
+   */
+  readonly slotReads: Array<{ layer: number; slots: UnitSlot[]; sets: Array<[number, number]>; node: onnx.INodeProto }> = [];
   /** The node writing each tensor. */
   private readonly producer = new Map<string, onnx.INodeProto>();
 
