@@ -85,8 +85,10 @@ export interface HiddenLayerInfo {
   /**
    * Attention heads: the units are `count` heads of `dim`, permuted as whole heads and within a
    * head; 'qk' Q's and K's rows (`pairsFixed`: rotary, the dims within a head stay), 'vo' V's rows and O's columns.
+   * Grouped-query attention (`kvHeads` on 'qk' and 'vo': the number of K/V heads): 'qk' is Q's rows
+   * only, 'vo' O's columns only, and K's and V's rows are groups of their own ('k', 'v').
    */
-  heads?: { count: number; dim: number; role: 'qk' | 'vo'; pairsFixed?: boolean };
+  heads?: { count: number; dim: number; role: 'qk' | 'vo' | 'k' | 'v'; pairsFixed?: boolean; kvHeads?: number };
   /**
    * Tied by grouped convolutions: the units permute within this many equal blocks, and the blocks
    * move together with the tied layers' blocks (`blocksMove` false: they stay, a tied group is fixed).
@@ -107,7 +109,9 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
       symmetry: symmetryOf(g.caps),
       producers: producers.map((l) => l.weightName),
       batchNormFolded: producers.some((l) => (l.folded?.length ?? 0) > 0),
-      ...(g.heads && { heads: { count: g.heads.count, dim: g.heads.dim, role: g.heads.role, ...(g.heads.pairsFixed && { pairsFixed: true }) } }),
+      ...(g.heads && {
+        heads: { count: g.heads.count, dim: g.heads.dim, role: g.heads.role, ...(g.heads.pairsFixed && { pairsFixed: true }), ...(g.heads.kv && { kvHeads: g.heads.kv.count }) },
+      }),
       ...(family ? { blocks: family.blocks, blocksMove: family.swappable } : {}),
     };
   });

@@ -13,8 +13,11 @@
  * - Matching: for every pair of heads (A's i, B's j), the best within-head assignment of the
  *   Q/K dims and of the V/O dims on their blocks of the similarity matrices; its objective is
  *   the head-pair score, and an assignment of heads on those scores gives the permutation.
+ * Grouped-query attention (K/V heads shared by several query heads) is a site of four groups:
+ * grouped-query.ts.
  */
 import { canonicalOrder } from './canonical-order';
+import { type GroupedSite, groupedQueryPermutations, matchGroupedQuery } from './grouped-query';
 import { type LayerWeights, type SortKey, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
@@ -27,15 +30,21 @@ export interface HeadSite {
   voDim: number;
   /** Rotary embeddings: the Q/K dims within a head stay in place. */
   pairsFixed: boolean;
+  /** Grouped-query attention (grouped-query.ts): K's and V's groups, of `count` heads; qk is then Q's rows only, vo O's columns only. */
+  kv?: { k: number; v: number; count: number };
 }
 
 /** The head site a group belongs to, if any. */
 export function headSite(net: Network, id: number): HeadSite | undefined {
   const h = net.groups[id].heads;
   if (!h) return undefined;
+  // A grouped-query site's K or V rows: the site of its Q rows or O columns.
+  if (h.role === 'k' || h.role === 'v') return headSite(net, h.partner);
   const [qk, vo] = h.role === 'qk' ? [id, h.partner] : [h.partner, id];
   const q = net.groups[qk].heads!;
-  return { qk, vo, count: h.count, qkDim: q.dim, voDim: net.groups[vo].heads!.dim, pairsFixed: Boolean(q.pairsFixed) };
+  const o = net.groups[vo].heads!;
+  const kv = q.kv && o.kv && { k: q.kv.group, v: o.kv.group, count: q.kv.count };
+  return { qk, vo, count: h.count, qkDim: q.dim, voDim: o.dim, pairsFixed: Boolean(q.pairsFixed), ...(kv && { kv }) };
 }
 
 /**
@@ -46,7 +55,8 @@ export function unitsOfWork(net: Network): number[] {
   const position = new Map(net.hidden.map((id, i) => [id, i]));
   return net.hidden.filter((id) => {
     const h = net.groups[id].heads;
-    return !h || position.get(id)! < position.get(h.partner)!;
+    // (A grouped-query site's K and V rows move with it.)
+    return !h || ((h.role === 'qk' || h.role === 'vo') && position.get(id)! < position.get(h.partner)!);
   });
 }
 
@@ -58,6 +68,7 @@ export function canonicalPermutations(net: Network, id: number, key: SortKey = '
   const site = headSite(net, id);
   if (!site) return [[id, canonicalOrder(groupView(net, id).view, key)]];
   if (!unitsOfWork(net).includes(id)) return [];
+  if (site.kv) return groupedQueryPermutations(net, site as GroupedSite, key);
   const qk = groupView(net, site.qk).view;
   const vo = groupView(net, site.vo).view;
   const identity = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
@@ -132,6 +143,7 @@ function compose(heads: Int32Array, within: Int32Array[], dim: number): Int32Arr
  * them to accept); `current` is the objective of leaving B as it is, `total` the best one.
  */
 export async function matchHeads(a: Network, b: Network, site: HeadSite): Promise<{ perms: Array<[number, Int32Array]>; current: number; total: number }> {
+  if (site.kv) return matchGroupedQuery(a, b, site as GroupedSite);
   const { count } = site;
   const blocks = [
     { id: site.qk, dim: site.qkDim, fixed: site.pairsFixed },

@@ -134,8 +134,12 @@ export interface Group {
    * head-major, and permute only as whole heads (shared with the `partner` group) and within
    * a head. 'qk': Q's and K's rows (the group has no consumers); 'vo': V's rows and O's
    * columns. `pairsFixed`: rotary embeddings, the dims within a head do not move.
+   * Grouped-query attention (`kv` on 'qk' and 'vo'): 'qk' is Q's rows only and 'vo' O's
+   * columns only; K's rows and V's rows are the groups `kv.group` (roles 'k' and 'v', each
+   * `kv.count` heads, `partner` the 'qk'/'vo' group), every K/V head shared by count / kv.count
+   * consecutive query heads.
    */
-  heads?: { count: number; dim: number; role: 'qk' | 'vo'; partner: number; pairsFixed?: boolean };
+  heads?: { count: number; dim: number; role: 'qk' | 'vo' | 'k' | 'v'; partner: number; pairsFixed?: boolean; kv?: { group: number; count: number } };
   /** Its units are blocks of a family tied by grouped convolutions (index into Network.families; unit-blocks.ts). */
   family?: number;
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */

@@ -39,7 +39,12 @@ export function groupView(net: Network, groupId: number): GroupView {
   let win: Float64Array;
   let bin: Float64Array;
   let fanIn: number;
-  if (incoming.length === 1) {
+  if (incoming.length === 0) {
+    // Grouped-query attention's O columns: no layer writes them (heads.ts).
+    win = new Float64Array(0);
+    bin = new Float64Array(units);
+    fanIn = 0;
+  } else if (incoming.length === 1) {
     win = incoming[0].W;
     bin = incoming[0].b;
     fanIn = win.length / units;

@@ -29,9 +29,11 @@ import type { GraphWalker } from './walker';
 /**
  * Axis labels: 'u' the projection's units unsplit, 'h' heads, 'd' dims within a head, 'H' heads
  * merged into the axis before them (nn.MultiheadAttention's [N·h, S, d], heads minor), '1' an
- * axis of size 1 (an Unsqueeze), '.' anything else.
+ * axis of size 1 (an Unsqueeze), 'r' copies of each head (grouped-query attention's repeat_kv
+ * expands K and V [N, kv, 1, S, d] → [N, kv, r, S, d], then merges them into [N, kv·r, S, d]),
+ * '.' anything else.
  */
-type Axis = 'u' | 'h' | 'd' | 'H' | '1' | '.';
+type Axis = 'u' | 'h' | 'd' | 'H' | '1' | 'r' | '.';
 
 /** What a tensor inside attention is, on its `TensorState.attention`. */
 export interface AttentionTag {
@@ -48,6 +50,12 @@ export interface AttentionTag {
   k?: number;
   v?: number;
   qkMixed?: boolean;
+  /**
+   * Grouped-query attention: each of K's and V's `heads` heads repeated `repeat` times, on the
+   * 'r' axis, or (once merged) along 'h', which then has heads·repeat entries, kv head-major;
+   * on scores/probs/ctx: how many query heads share one K/V head.
+   */
+  repeat?: number;
 }
 
 interface Site {
@@ -59,6 +67,8 @@ interface Site {
   qkDim: number;
   vDim: number;
   pairsFixed: boolean;
+  /** Grouped-query attention: query heads per K/V head (1: every head its own). */
+  repeat: number;
   /** The O layer's input group (the merged context). */
   ctxGroup: number;
   mergedTensor: string;
@@ -284,6 +294,8 @@ function follow(c: RuleContext, tags: Array<AttentionTag | undefined>): Attentio
     }
     case 'Gather':
       return selectPart(w, c, t);
+    case 'Expand':
+      return repeatHeads(w, c, t);
     case 'Softmax': {
       const axis = attrInt(node, 'axis', -1);
       if (t.kind !== 'scores' || (axis !== -1 && axis !== t.axes.length - 1)) return 'a softmax that is not over the keys of attention scores';
@@ -320,7 +332,7 @@ function elementLabel(w: GraphWalker, e: ShapeElement): { size?: number; label?:
 function fits(w: GraphWalker, e: ShapeElement, axis: Axis, t: AttentionTag): boolean {
   if (e === -1) return false;
   const { size, label } = elementLabel(w, e);
-  if (axis === 'h') return size === t.heads || label === 'h';
+  if (axis === 'h') return size === headsAlong(t) || label === 'h';
   if (axis === 'd') return size === t.dim || label === 'd';
   if (axis === '1') return size === 1 || label === '1';
   if (axis === '.') return label === undefined || label === '.';
@@ -335,8 +347,8 @@ function fits(w: GraphWalker, e: ShapeElement, axis: Axis, t: AttentionTag): boo
  */
 function reshapeProjection(w: GraphWalker, t: AttentionTag, target: ShapeElement[]): AttentionTag | undefined {
   const n = t.axes.length;
-  const keeps = (from: number, to: number, count: number) => {
-    for (let j = 0; j < count; j++) if (!fits(w, target[to + j], t.axes[from + j], t)) return false;
+  const keeps = (from: number, to: number, count: number, elements = target) => {
+    for (let j = 0; j < count; j++) if (!fits(w, elements[to + j], t.axes[from + j], t)) return false;
     return true;
   };
   const split = splitHeads(w, t, target);
@@ -347,6 +359,17 @@ function reshapeProjection(w: GraphWalker, t: AttentionTag, target: ShapeElement
     const merged = target[n - 2];
     if (dim === undefined || dim < 1 || t.dim % dim !== 0 || (merged !== -1 && merged !== null) || t.axes[n - 2] !== '.' || !keeps(0, 0, n - 2)) return undefined;
     return { ...t, axes: [...t.axes.slice(0, n - 2), 'H', 'd'], heads: t.dim / dim, dim };
+  }
+  const r = t.axes.indexOf('r');
+  if (r > 0 && t.axes[r - 1] === 'h' && target.length === n - 1) {
+    // [.., kv, r, ..] → [.., kv·r, ..] (repeat_kv): the copies of each K/V head next to each other.
+    const merged = target[r - 1];
+    const size = staticSize(w, merged);
+    // One -1 (the batch, as the dynamo exporter writes it) stands for what the known sizes leave.
+    const inferred = target.indexOf(-1);
+    const rest = target.map((e, k) => (k === inferred && size === t.heads * t.repeat! && target.lastIndexOf(-1) === k && t.axes[k] === '.' ? null : e));
+    if ((size !== t.heads * t.repeat! && merged !== null && merged !== -1) || !keeps(0, 0, r - 1, rest) || !keeps(r + 1, r, n - r - 1, rest)) return undefined;
+    return { ...t, axes: t.axes.filter((_, k) => k !== r) };
   }
   const h = t.axes.indexOf('h');
   if (h > 0 && t.axes[h - 1] === '.' && target.length === n - 1) {
@@ -391,6 +414,34 @@ function selectPart(w: GraphWalker, c: RuleContext, t: AttentionTag): AttentionT
   return { ...t, axes: [...t.axes.filter((_, k) => k !== at).slice(0, -1), 'u'], heads: 0, layers: [part] };
 }
 
+/** The entries along a projection's 'h' axis: its heads, times their copies once repeat_kv merged them in. */
+function headsAlong(t: AttentionTag): number {
+  return t.kind === 'proj' && t.repeat && !t.axes.includes('r') ? t.heads * t.repeat : t.heads;
+}
+
+/**
+ * An Expand of K or V along an axis of size 1 right after the heads (transformers' repeat_kv:
+ * [N, kv, 1, S, d] → [N, kv, r, S, d]): that axis becomes r copies of each head. The heads and
+ * the dims must keep their sizes (a literal 1, or their own size).
+ */
+function repeatHeads(w: GraphWalker, c: RuleContext, t: AttentionTag): AttentionTag | string {
+  const target = shapeElements(w, c.inputs[1] ?? '');
+  const n = t.axes.length;
+  const one = t.axes.indexOf('1');
+  if (t.kind !== 'proj' || t.repeat || !target || target.length !== n || one < 1 || t.axes[one - 1] !== 'h') return 'an Expand other than repeating K/V heads';
+  const copies = staticSize(w, target[one]);
+  if (copies === undefined || copies < 1) return 'the number of copies of each head is not known';
+  for (let k = 0; k < n; k++) {
+    if (k === one) continue;
+    // (Broadcasting another axis, batch or positions, is the same for every head.)
+    if (t.axes[k] === '.') continue;
+    const size = staticSize(w, target[k]);
+    const own = t.axes[k] === 'h' ? t.heads : t.axes[k] === 'd' ? t.dim : 1;
+    if (size !== 1 && size !== own) return `it may broadcast axis ${k}`;
+  }
+  return { ...t, axes: t.axes.map((a, k) => (k === one ? 'r' : a)), repeat: copies };
+}
+
 /** Q·Kᵀ (scores) or probs·V (context), head axes aligned. */
 function matmul(tags: Array<AttentionTag | undefined>): AttentionTag | string {
   const [a, b] = tags;
@@ -399,14 +450,25 @@ function matmul(tags: Array<AttentionTag | undefined>): AttentionTag | string {
   if (b.axes.length !== n || n < 3) return 'operands of different ranks';
   const ha = a.axes.indexOf('h');
   if (ha < 0 || ha >= n - 2 || b.axes.indexOf('h') !== ha) return 'the heads axes of its operands are not aligned';
+  if ([a, b].some((t) => t.axes.includes('r'))) return 'repeated K/V heads not merged into the heads axis';
   if (a.kind === 'proj' && b.kind === 'proj') {
-    if (a.layers.length !== 1 || b.layers.length !== 1 || a.axes[n - 1] !== 'd' || b.axes[n - 2] !== 'd' || a.heads !== b.heads || a.dim !== b.dim) {
+    if (a.layers.length !== 1 || b.layers.length !== 1 || a.axes[n - 1] !== 'd' || b.axes[n - 2] !== 'd' || a.repeat || headsAlong(b) !== a.heads || a.dim !== b.dim) {
       return 'not a product of one Q [.., s, d] with one Kᵀ [.., d, s] over their head dims';
     }
-    return { kind: 'scores', axes: a.axes.map((x, i) => (i === ha ? 'h' : '.')), heads: a.heads, dim: a.dim, layers: [a.layers[0], b.layers[0]], q: a.layers[0], k: b.layers[0], qkMixed: Boolean(a.mixed || b.mixed) };
+    return {
+      kind: 'scores',
+      axes: a.axes.map((x, i) => (i === ha ? 'h' : '.')),
+      heads: a.heads,
+      dim: a.dim,
+      layers: [a.layers[0], b.layers[0]],
+      q: a.layers[0],
+      k: b.layers[0],
+      qkMixed: Boolean(a.mixed || b.mixed),
+      ...(b.repeat && { repeat: b.repeat }),
+    };
   }
   if (a.kind === 'probs' && b.kind === 'proj') {
-    if (b.layers.length !== 1 || b.axes[n - 1] !== 'd' || b.mixed || b.heads !== a.heads) return 'not a product of attention weights with one V [.., s, d]';
+    if (b.layers.length !== 1 || b.axes[n - 1] !== 'd' || b.mixed || headsAlong(b) !== a.heads || (b.repeat ?? 1) !== (a.repeat ?? 1)) return 'not a product of attention weights with one V [.., s, d] (its heads shared as K\'s are)';
     return { ...a, kind: 'ctx', axes: b.axes, dim: b.dim, layers: [...a.layers, b.layers[0]], v: b.layers[0] };
   }
   return `a product of ${a.kind} and ${b.kind}`;
@@ -479,7 +541,7 @@ function outputProjection(c: RuleContext, t: AttentionTag): null | string {
   linear({ ...c, x: w.data(node, inputs[0]) });
   w.set(inputs[0], { ...x, group: ctxGroup });
   if (w.layers.length !== layer + 1 || w.layers[layer].inGroup !== ctxGroup) return 'the output projection was not read as one layer';
-  record(w).sites.push({ q: t.q, k: t.k, v: t.v, o: layer, heads: t.heads, qkDim: w.layers[t.q].outUnits / t.heads, vDim: t.dim, pairsFixed: Boolean(t.qkMixed), ctxGroup, mergedTensor: inputs[0] });
+  record(w).sites.push({ q: t.q, k: t.k, v: t.v, o: layer, heads: t.heads, qkDim: w.layers[t.q].outUnits / t.heads, vDim: t.dim, pairsFixed: Boolean(t.qkMixed), repeat: t.repeat ?? 1, ctxGroup, mergedTensor: inputs[0] });
   return null;
 }
 
@@ -648,6 +710,27 @@ function shapeLength(w: GraphWalker, name: string, depth: number): number | unde
 }
 
 /**
+ * A grouped-query site: Q's rows, K's rows, V's rows and O's columns are four groups (K and V
+ * have fewer heads than Q and O), permuted together by heads.ts: K/V heads as blocks, each
+ * carrying its query heads, query heads within their group, and the dims within a K/V head
+ * (shared by its query heads). Permutation only (V/O rescaling is not removed here).
+ */
+function groupedQuery(w: GraphWalker, site: Site): void {
+  const output = (l: number) => (w.graph.node[w.layers[l].addNode ?? w.layers[l].node].output ?? [])[0];
+  const [q, k, v, c] = [w.layers[site.q].outGroup, w.layers[site.k].outGroup, w.layers[site.v].outGroup, site.ctxGroup].map((g) => w.find(g));
+  const kv = site.heads / site.repeat;
+  for (const [g, tensor] of [[q, output(site.q)], [k, output(site.k)], [v, output(site.v)], [c, site.mergedTensor]] as const) {
+    w.groups[g].fixed = false;
+    w.groups[g].caps = { ...PERMUTATION_ONLY };
+    w.groups[g].tensor ??= tensor;
+  }
+  w.groups[q].heads = { count: site.heads, dim: site.qkDim, role: 'qk', partner: c, pairsFixed: site.pairsFixed || undefined, kv: { group: k, count: kv } };
+  w.groups[c].heads = { count: site.heads, dim: site.vDim, role: 'vo', partner: q, kv: { group: v, count: kv } };
+  w.groups[k].heads = { count: kv, dim: site.qkDim, role: 'k', partner: q };
+  w.groups[v].heads = { count: kv, dim: site.vDim, role: 'v', partner: c };
+}
+
+/**
  * After the walk (graph outputs already fixed): commit every site all of whose tensors were
  * followed to the end; the rest keep their projections fixed. Returns the notes.
  */
@@ -674,10 +757,15 @@ export function finishAttention(w: GraphWalker): string[] {
       layers.map((l) => r.poisoned.get(l)).find((x) => x) ??
       (layers.some((l) => seen.get(l) !== 1 && !(site.q === site.k && seen.get(l) === 2)) ? 'a projection feeds more than one attention' : undefined) ??
       (site.q === site.v || site.k === site.v ? 'V is also read as Q or K' : undefined) ??
-      (w.layers[site.v].outUnits !== site.heads * site.vDim || w.layers[site.q].outUnits !== w.layers[site.k].outUnits ? 'head sizes do not add up' : undefined) ??
+      (w.layers[site.v].outUnits * site.repeat !== site.heads * site.vDim || w.layers[site.q].outUnits !== w.layers[site.k].outUnits * site.repeat ? 'head sizes do not add up' : undefined) ??
       ((w.uses.get(site.mergedTensor) ?? []).length !== 1 ? 'the merged heads are read by more than the output projection' : undefined);
     if (why) {
       notes.add(`attention heads at ${nodeLabel(w.graph.node[w.layers[site.q].node])} stay in place: ${why}`);
+      continue;
+    }
+    if (site.repeat > 1) {
+      groupedQuery(w, site);
+      for (const l of layers) committed.add(l);
       continue;
     }
     const qk = w.union(w.layers[site.q].outGroup, w.layers[site.k].outGroup, w.graph.node[w.layers[site.k].node]);

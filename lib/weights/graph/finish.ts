@@ -76,13 +76,14 @@ export function finishNetwork(w: GraphWalker): Network {
     r.consumers.sort((a, b) => a - b);
     r.channelwise.sort((a, b) => a - b);
     // A group nothing reads is dead code: leave it alone.
-    // (Q/K units are read by QKᵀ, not by a layer.)
-    if (r.consumers.length === 0 && r.heads?.role !== 'qk') r.fixed = true;
+    // (Q/K units are read by QKᵀ, not by a layer, and so are grouped-query attention's V rows.)
+    if (r.consumers.length === 0 && !['qk', 'k', 'v'].includes(r.heads?.role ?? '')) r.fixed = true;
   }
   const hidden = roots.filter((g) => !g.fixed).map((g) => g.id);
   for (const id of hidden) {
     const g = w.groups[id];
-    check(g.producers.length > 0, 'INTERNAL', `group ${id} has no producing layer`);
+    // (Grouped-query attention's O columns are written by attention, not by a layer: heads.ts.)
+    check(g.producers.length > 0 || g.heads?.kv !== undefined, 'INTERNAL', `group ${id} has no producing layer`);
   }
   // Extras are the other weights (a shared PRelu slope, ...), never a mask fill or a scalar constant.
   const weights = new Set(countedWeights(w.model).initializers);

@@ -90,6 +90,8 @@ export function shapeElements(w: GraphWalker, name: string, depth = 0): ShapeEle
     case 'Div':
     case 'Mod':
       return arithmetic(w, p, depth);
+    case 'Where':
+      return expandSizes(w, p, depth);
     default:
       return undefined;
   }
@@ -121,10 +123,42 @@ export function staticSize(w: GraphWalker, e: ShapeElement): number | undefined 
 /** The size of an axis of attention data: heads, dims within a head, or the units they make. */
 function axisSize(t: AttentionTag, axis: number): number | undefined {
   const label = t.axes[axis < 0 ? axis + t.axes.length : axis];
-  if (label === 'h') return t.heads;
+  if (label === 'h') return t.kind === 'proj' && t.repeat && !t.axes.includes('r') ? t.heads * t.repeat : t.heads;
+  if (label === 'r') return t.repeat;
   if (label === 'd') return t.dim;
   if (label === 'u') return t.heads > 0 ? t.heads * t.dim : t.dim;
   return label === '1' ? 1 : undefined;
+}
+
+/**
+ * torch's expand(-1) as TorchScript exports it: Where(Equal(s, c), v, s) with c < 0 at every
+ * element: s with its literal c elements (-1: keep this axis) read as v (1). Sizes are never
+ * negative, so references and run-time elements stay.
+ */
+function expandSizes(w: GraphWalker, p: onnx.INodeProto, depth: number): ShapeElement[] | undefined {
+  const [cond, value, s] = p.input ?? [];
+  const equal = w.producerOf(cond);
+  if (equal?.opType !== 'Equal' || !(equal.input ?? []).includes(s)) return undefined;
+  const c = uniformValue(w, (equal.input ?? []).find((x) => x !== s) ?? '', depth + 1);
+  const v = uniformValue(w, value, depth + 1);
+  const sizes = shapeElements(w, s, depth + 1);
+  if (c === undefined || v === undefined || c >= 0 || !sizes) return undefined;
+  return sizes.map((e) => (e === c ? v : e));
+}
+
+/** The one value every element of a constant-filled tensor holds: ConstantOfShape, times a scalar. */
+function uniformValue(w: GraphWalker, name: string, depth: number): number | undefined {
+  if (depth > 32) return undefined;
+  const c = w.constValues(name);
+  if (c) return c.length > 0 && c.every((x) => x === c[0]) ? c[0] : undefined;
+  const p = w.producerOf(name);
+  if (p?.opType === 'ConstantOfShape') {
+    const t = (p.attribute ?? []).find((a) => a.name === 'value')?.t;
+    return t ? w.values(t)[0] : 0;
+  }
+  if (p?.opType !== 'Mul') return undefined;
+  const [a, b] = (p.input ?? []).map((i) => uniformValue(w, i, depth + 1));
+  return a !== undefined && b !== undefined ? a * b : undefined;
 }
 
 /** Binary integer arithmetic on one-element pieces: evaluated when both sizes are known, else one unknown element. */
