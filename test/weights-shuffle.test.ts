@@ -181,4 +181,69 @@ t.test('what split channels cannot do yet stops naming the node', async (t) => {
     { op: 'Conv', inputs: ['s', 'w2full'], outputs: ['y'], attrs: { kernel_shape: { ints: [1, 1] } } },
   ], [{ name: 'shape5', dims: [5], data: [0, 2, 2, 4, 4], dtype: 'int64' }, { name: 'shape4', dims: [4], data: [0, 4, 4, 4], dtype: 'int64' }, init('w2full', [2, 4, 1, 1])]);
   await t.rejects(weightDistance(grid, grid, { methods: ['canonical'] }), { code: 'UNSUPPORTED_GRAPH', message: /Transpose.*only exchanging the two channel axes of a channel shuffle/ });
+  const conv = (x: string, w: string, y: string, group = 1): NodeSpec => ({ op: 'Conv', inputs: [x, w], outputs: [y], attrs: { kernel_shape: { ints: [1, 1] }, group: { i: group } } });
+  const ints = (name: string, data: number[]): TensorInit => ({ name, dims: [data.length], data: data.map(BigInt), dtype: 'int64' });
+  const cases: Array<[string, Uint8Array, RegExp]> = [
+    ['one half read twice', model([split, { op: 'Concat', inputs: ['h1', 'h1'], outputs: ['c'], attrs: { axis: { i: 1 } } }, conv('c', 'w4', 'y')], [init('w4', [2, 4, 1, 1])]), /Conv.*reads the same unit in two channels/],
+    ['a grouped conv\'s output split', model([conv('h', 'wg', 'gh', 2), { ...split, inputs: ['gh'] }, conv('h1', 'w2', 'y')], [init('wg', [4, 2, 1, 1])]), /Conv.*splits channels a grouped convolution ties in blocks/],
+    ['a grid merged the wrong way', model([{ op: 'Reshape', inputs: ['h', 'g5'], outputs: ['g'] }, { op: 'Reshape', inputs: ['g', 'g4'], outputs: ['s'] }, conv('s', 'w2', 'y')], [ints('g5', [0, 2, 2, 4, 4]), ints('g4', [0, 2, 8, 4])]), /Reshape.*only merging the two channel axes/],
+    ['split sizes that do not add up', model([{ ...split, inputs: ['h', 'bad'] }, conv('h1', 'w2', 'y')], [ints('bad', [1, 2])]), /Split.*split sizes \[1,2\] do not divide 4 channels into 2 outputs/],
+  ];
+  for (const [what, m, message] of cases) await t.rejects(weightDistance(m, m, { methods: ['canonical'] }), { code: 'UNSUPPORTED_GRAPH', message }, what);
+});
+
+/**
+ * A conv net over the last 3 of 4 input channels (a Split of the model input): Conv (6) → Relu →
+ * a channel grid and back without a Transpose (the order stays) → its channels 0-3 (a Slice on
+ * axis -3) through a depthwise conv, a BatchNorm and a per-channel Mul (folded into the
+ * depthwise conv), channels 4-5 (a Slice from -2 to the end) cropped spatially → each pooled,
+ * concatenated, flattened → Gemm.
+ */
+function slicedConvNet(rng: ReturnType<typeof createRng>): Uint8Array {
+  const normal = (n: number, s = 1) => Array.from({ length: n }, () => s * rng.normal());
+  const init = (name: string, dims: number[], data?: number[]): TensorInit => ({ name, dims, data: data ?? normal(dims.reduce((a, b) => a * b, 1), 0.5) });
+  const ints = (name: string, data: number[]): TensorInit => ({ name, dims: [data.length], data: data.map(BigInt), dtype: 'int64' });
+  const positive = (n: number) => Array.from({ length: n }, () => 0.5 + rng.float());
+  return buildModel({
+    inputs: [{ name: 'x', shape: ['N', 4, 6, 6] }],
+    outputs: [{ name: 'y', shape: ['N', 3] }],
+    initializers: [
+      init('w1', [6, 3, 3, 3]), init('b1', [6]), init('wd', [4, 1, 3, 3]), init('bd', [4]),
+      init('scale', [4], positive(4)), init('shift', [4]), init('mean', [4]), init('var', [4], positive(4)), init('k', [1, 4, 1, 1], positive(4)),
+      init('wo', [3, 6]), init('bo', [3]),
+      ints('sizes', [1, 3]), ints('grid', [0, 3, 2, 6, 6]), ints('back', [0, 6, 6, 6]),
+      ints('from0', [0]), ints('to4', [4]), ints('axisC', [-3]), ints('fromEnd', [-2]), ints('toEnd', [2 ** 62]), ints('axis1', [1]),
+      ints('crop0', [1, 1]), ints('crop1', [5, 5]), ints('spatial', [2, 3]),
+    ],
+    nodes: [
+      { op: 'Split', inputs: ['x', 'sizes'], outputs: ['xa', 'xb'], attrs: { axis: { i: 1 } } },
+      { op: 'Conv', inputs: ['xb', 'w1', 'b1'], outputs: ['c1'], attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } } },
+      { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+      { op: 'Reshape', inputs: ['r1', 'grid'], outputs: ['g'] },
+      { op: 'Reshape', inputs: ['g', 'back'], outputs: ['r1b'] },
+      { op: 'Slice', inputs: ['r1b', 'from0', 'to4', 'axisC'], outputs: ['s0'] },
+      { op: 'Slice', inputs: ['r1b', 'fromEnd', 'toEnd', 'axis1'], outputs: ['s1'] },
+      { op: 'Conv', inputs: ['s0', 'wd', 'bd'], outputs: ['d0'], attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] }, group: { i: 4 } } },
+      { op: 'BatchNormalization', inputs: ['d0', 'scale', 'shift', 'mean', 'var'], outputs: ['n0'] },
+      { op: 'Mul', inputs: ['n0', 'k'], outputs: ['m0'] },
+      { op: 'Slice', inputs: ['s1', 'crop0', 'crop1', 'spatial'], outputs: ['s1c'] },
+      { op: 'GlobalAveragePool', inputs: ['m0'], outputs: ['p0'] },
+      { op: 'GlobalAveragePool', inputs: ['s1c'], outputs: ['p1'] },
+      { op: 'Concat', inputs: ['p0', 'p1'], outputs: ['cp'], attrs: { axis: { i: 1 } } },
+      { op: 'Flatten', inputs: ['cp'], outputs: ['fl'] },
+      { op: 'Gemm', inputs: ['fl', 'wo', 'bo'], outputs: ['y'], attrs: { transB: { i: 1 } } },
+    ],
+  });
+}
+
+t.test('sliced channels through a depthwise conv, a folded BatchNorm and Mul, a crop and a grid: cells; written back computes B', async (t) => {
+  const rng = createRng(31);
+  const a = slicedConvNet(rng);
+  const b = slicedConvNet(rng);
+  const r = await weightDistance(a, b);
+  t.same(r.hidden!.map((h) => [h.tensor, h.units, h.symmetry]), [['c1[0:4]', 4, 'permutation+scale'], ['c1[4:6]', 2, 'permutation+scale']]);
+  const x = randomInput(rng, 2 * 4 * 36);
+  const yb = await runModel(b, x, [2, 4, 6, 6]);
+  for (const m of [r.models.canonical!, r.models.aligned!]) t.ok(maxAbsDiff(await runModel(m, x, [2, 4, 6, 6]), yb) <= 1e-5 * Math.max(1, maxAbs(yb)), 'written back computes B');
+  t.ok(r.aligned!.relative <= r.raw!.relative, `aligned ${r.aligned!.relative} <= raw ${r.raw!.relative}`);
 });
