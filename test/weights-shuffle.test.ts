@@ -197,7 +197,7 @@ t.test('what split channels cannot do yet stops naming the node', async (t) => {
  * a channel grid and back without a Transpose (the order stays) → its channels 0-3 (a Slice on
  * axis -3) through a depthwise conv, a BatchNorm and a per-channel Mul (folded into the
  * depthwise conv), channels 4-5 (a Slice from -2 to the end) cropped spatially → each pooled,
- * concatenated, flattened → Gemm.
+ * concatenated with a 1x1 conv of the whole Relu output, pooled → flattened → Gemm.
  */
 function slicedConvNet(rng: ReturnType<typeof createRng>): Uint8Array {
   const normal = (n: number, s = 1) => Array.from({ length: n }, () => s * rng.normal());
@@ -210,7 +210,7 @@ function slicedConvNet(rng: ReturnType<typeof createRng>): Uint8Array {
     initializers: [
       init('w1', [6, 3, 3, 3]), init('b1', [6]), init('wd', [4, 1, 3, 3]), init('bd', [4]),
       init('scale', [4], positive(4)), init('shift', [4]), init('mean', [4]), init('var', [4], positive(4)), init('k', [1, 4, 1, 1], positive(4)),
-      init('wo', [3, 6]), init('bo', [3]),
+      init('wp', [2, 6, 1, 1]), init('wo', [3, 8]), init('bo', [3]),
       ints('sizes', [1, 3]), ints('grid', [0, 3, 2, 6, 6]), ints('back', [0, 6, 6, 6]),
       ints('from0', [0]), ints('to4', [4]), ints('axisC', [-3]), ints('fromEnd', [-2]), ints('toEnd', [2 ** 62]), ints('axis1', [1]),
       ints('crop0', [1, 1]), ints('crop1', [5, 5]), ints('spatial', [2, 3]),
@@ -219,6 +219,8 @@ function slicedConvNet(rng: ReturnType<typeof createRng>): Uint8Array {
       { op: 'Split', inputs: ['x', 'sizes'], outputs: ['xa', 'xb'], attrs: { axis: { i: 1 } } },
       { op: 'Conv', inputs: ['xb', 'w1', 'b1'], outputs: ['c1'], attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } } },
       { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+      { op: 'Conv', inputs: ['r1', 'wp'], outputs: ['pp'], attrs: { kernel_shape: { ints: [1, 1] } } },
+      { op: 'GlobalAveragePool', inputs: ['pp'], outputs: ['p2'] },
       { op: 'Reshape', inputs: ['r1', 'grid'], outputs: ['g'] },
       { op: 'Reshape', inputs: ['g', 'back'], outputs: ['r1b'] },
       { op: 'Slice', inputs: ['r1b', 'from0', 'to4', 'axisC'], outputs: ['s0'] },
@@ -229,7 +231,7 @@ function slicedConvNet(rng: ReturnType<typeof createRng>): Uint8Array {
       { op: 'Slice', inputs: ['s1', 'crop0', 'crop1', 'spatial'], outputs: ['s1c'] },
       { op: 'GlobalAveragePool', inputs: ['m0'], outputs: ['p0'] },
       { op: 'GlobalAveragePool', inputs: ['s1c'], outputs: ['p1'] },
-      { op: 'Concat', inputs: ['p0', 'p1'], outputs: ['cp'], attrs: { axis: { i: 1 } } },
+      { op: 'Concat', inputs: ['p0', 'p1', 'p2'], outputs: ['cp'], attrs: { axis: { i: 1 } } },
       { op: 'Flatten', inputs: ['cp'], outputs: ['fl'] },
       { op: 'Gemm', inputs: ['fl', 'wo', 'bo'], outputs: ['y'], attrs: { transB: { i: 1 } } },
     ],
@@ -241,7 +243,8 @@ t.test('sliced channels through a depthwise conv, a folded BatchNorm and Mul, a 
   const a = slicedConvNet(rng);
   const b = slicedConvNet(rng);
   const r = await weightDistance(a, b);
-  t.same(r.hidden!.map((h) => [h.tensor, h.units, h.symmetry]), [['c1[0:4]', 4, 'permutation+scale'], ['c1[4:6]', 2, 'permutation+scale']]);
+  // The 1x1 conv reading c1 whole reads both cells.
+  t.same(r.hidden!.map((h) => [h.tensor, h.units, h.symmetry]), [['r1[0:4]', 4, 'permutation+scale'], ['r1[4:6]', 2, 'permutation+scale'], ['pp', 2, 'permutation+scale']]);
   const x = randomInput(rng, 2 * 4 * 36);
   const yb = await runModel(b, x, [2, 4, 6, 6]);
   for (const m of [r.models.canonical!, r.models.aligned!]) t.ok(maxAbsDiff(await runModel(m, x, [2, 4, 6, 6]), yb) <= 1e-5 * Math.max(1, maxAbs(yb)), 'written back computes B');
