@@ -161,6 +161,13 @@ struct GemmKernel {
             const char* next = reinterpret_cast<const char*>(bp + D * NR);
             const size_t ncols = std::min(NR, nb - p * NR);
             for (size_t i0 = m0, t = 0; i0 < m1; i0 += MR, ++t) {
+              // The next tile's rows of C, which it loads first: from L3 or memory otherwise.
+              if (i0 + MR < m1)
+                for (size_t r = 0; r < MR; ++r) {
+                  const double* cn = C + (i0 + MR + r) * nb + p * NR;
+                  __builtin_prefetch(cn, 1, 3);
+                  __builtin_prefetch(cn + NR - 1, 1, 3);
+                }
               if (p + 1 < p1)
                 for (size_t l = t * per_tile; l < std::min(lines, (t + 1) * per_tile); ++l)
                   __builtin_prefetch(next + l * 64, 0, 2);
