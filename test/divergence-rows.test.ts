@@ -311,3 +311,47 @@ t.test('token summaries read the kernel extras: probability outputs, top-k overl
   t.ok(close(summary.topkOverlap.value, overlap, 1e-15), 'top-2 overlap');
   t.equal(summary.topkOverlap.k, 2);
 });
+
+t.test('token summaries: a masked row is never read; a bad counted row is named by sequence and position', async (t) => {
+  // 3 sequences × 4 positions × 6 classes, added one sequence at a time (the kernel reads the
+  // counted rows by index); NaN at a masked position is skipped, at a counted one it is an error.
+  const n = 3, P = 4, V = 6;
+  const rng = createRng(33);
+  const a = Float64Array.from({ length: n * P * V }, () => rng.normal());
+  const b = Float64Array.from({ length: n * P * V }, () => rng.normal());
+  const mask = Uint8Array.from([1, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1]);
+  const per = P * V;
+  const accumulate = async (x: Float64Array) => {
+    const acc = new TokenAccumulator({ n, grid: tokenGrid([P, V], undefined, 'x'), measures: ['kl'], divergence: { outputs: 'logits' }, mask });
+    for (let s = 0; s < n; s++) await acc.add(s, 1, x.subarray(s * per, (s + 1) * per), b.subarray(s * per, (s + 1) * per));
+    return acc;
+  };
+  const masked = Float64Array.from(a);
+  masked[(1 * P + 2) * V + 4] = NaN; // sequence 1, position 2: masked
+  const acc = await accumulate(masked);
+  const kl = acc.perToken().kl!;
+  t.equal(kl.length, 9, 'nine counted tokens');
+  const index = acc.perTokenIndex();
+  t.same(Array.from(index.sequence), [0, 0, 0, 1, 1, 2, 2, 2, 2]);
+  t.same(Array.from(index.position), [0, 1, 2, 0, 1, 0, 1, 2, 3]);
+  // Each token's KL against a float64 log-softmax reference.
+  const logSoftmax = (x: Float64Array, off: number) => {
+    let max = -Infinity;
+    for (let j = 0; j < V; j++) max = Math.max(max, x[off + j]!);
+    let s = 0;
+    for (let j = 0; j < V; j++) s += Math.exp(x[off + j]! - max);
+    return Array.from({ length: V }, (_, j) => x[off + j]! - max - Math.log(s));
+  };
+  for (let i = 0; i < kl.length; i++) {
+    const off = (index.sequence[i]! * P + index.position[i]!) * V;
+    const lp = logSoftmax(a, off);
+    const lq = logSoftmax(b, off);
+    const want = lp.reduce((sum, l, j) => sum + Math.exp(l) * (l - lq[j]!), 0);
+    t.ok(close(kl[i]!, want, 1e-12), `token ${i}: ${kl[i]} vs ${want}`);
+  }
+  // One call for all three sequences: three masked rows come before the bad one in the batch.
+  const counted = Float64Array.from(a);
+  counted[(2 * P + 3) * V + 1] = NaN; // sequence 2, position 3: counted
+  const whole = new TokenAccumulator({ n, grid: tokenGrid([P, V], undefined, 'x'), measures: ['kl'], divergence: { outputs: 'logits' }, mask });
+  await t.rejects(whole.add(0, n, counted, b), { code: 'NON_FINITE', message: /sequence 2, position 3/ });
+});
