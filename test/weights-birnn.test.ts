@@ -1,7 +1,8 @@
 /**
  * Bidirectional LSTM/GRU ops (each direction's units permute and flip
  * independently; the Linear reads the [forward, backward] concatenation) and
- * nonzero initial states (learned ones permute and flip with the units; ones
+ * nonzero initial states (learned ones permute and flip with the units; one
+ * learned state broadcast to both directions makes them permute together; ones
  * fed as model inputs keep the units fixed). Fixtures:
  * scripts/fixtures/make-convrnn-fixtures.py (real nn.LSTM/nn.GRU modules, a
  * copy of seed 0 permuted and half sign-flipped in PyTorch, both torch
@@ -32,6 +33,8 @@ const CASES: Array<[string, string[]]> = [
   ['bilstm', ['6 permutation+sign', '6 permutation+sign', '6 permutation+sign', '6 permutation+sign']],
   ['bigru', ['6 permutation+sign', '6 permutation+sign']],
   ['lstm_h0', ['6 permutation+sign']],
+  // One learned state starts both directions: their units permute together; no sign flip is derived.
+  ['bilstm_h0', ['6 permutation', '6 permutation']],
 ];
 
 for (const [arch, hidden] of CASES) {
@@ -45,6 +48,11 @@ for (const [arch, hidden] of CASES) {
       if (exporter !== 'ts13') return;
       const seeds = await weightDistance(a, fs.readFileSync(file(`${arch}-ts13-s1`)), { methods: ['raw', 'aligned'] });
       t.ok(seeds.aligned!.relative < seeds.raw!.relative, `two seeds: aligned ${seeds.aligned!.relative} < raw ${seeds.raw!.relative}`);
+      if (arch === 'bilstm_h0') {
+        t.same(r.hidden!.map((h) => [h.blocks, h.blocksMove]), [[6, true], [6, true]], 'the two directions are one family of one-unit blocks');
+        const byActivations = await weightDistance(a, b, { methods: ['aligned'], align: 'activations', data: probe });
+        t.ok(byActivations.aligned!.relative <= 1e-6, `aligned by activations: ${byActivations.aligned!.relative}`);
+      }
       const labels = await argmaxLabels(a, copyProbe);
       const flat = await lossBarrier(a, b, { data: probeFile, labels, steps: 3, align: 'weights' });
       t.ok(Math.abs(flat.aligned!.lossBarrier) <= 1e-5, `barrier to the copy aligned by weights: ${flat.aligned!.lossBarrier} (naive ${flat.naive.lossBarrier})`);

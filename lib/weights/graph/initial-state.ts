@@ -4,7 +4,8 @@
  * - learned (even where it holds zeros): an initializer [D, rows, H] (rows 1 or the batch), maybe
  *   broadcast to the batch by Expand and cut by a full Slice of the
  *   directions axis (the exporters' forms of an nn.Parameter passed as
- *   h0): it permutes and flips with the units;
+ *   h0): it permutes and flips with the units; one [1, rows, H] state
+ *   broadcast to both directions of a bidirectional op ties them (./recurrent.ts);
  * - fed by the caller (a model input, maybe sliced): the units are tied to
  *   data modeldiff cannot permute, so the caller keeps the group fixed.
  * Anything else (a state computed from hidden units, as a decoder's from
@@ -16,7 +17,7 @@ import type { GraphWalker } from './walker';
 export type InitialState =
   | { kind: 'zero' }
   | { kind: 'input' }
-  | { kind: 'learned'; name: string; values: Float64Array; dims: number[]; dtype: number };
+  | { kind: 'learned'; name: string; values: Float64Array; dims: number[]; dtype: number; shared?: boolean };
 
 const BROADCASTS = ['Expand', 'Identity', 'Cast', 'Slice'];
 
@@ -37,10 +38,12 @@ export function initialState(w: GraphWalker, node: onnx.INodeProto, name: string
       if (dims.length !== 3 && zeroState(w, name)) return { kind: 'zero' };
       const t = w.param(node, at, 'initial state', 'none');
       const full = slices.every((p) => fullSlice(w, p, dims));
-      if (dims.length !== 3 || dims[0] !== D || dims[2] !== H || !full) {
+      // [1, rows, H] broadcast to both directions of a bidirectional op: one state for both.
+      const shared = D === 2 && dims[0] === 1;
+      if (dims.length !== 3 || (dims[0] !== D && !shared) || dims[2] !== H || !full) {
         w.fail(node, `its initial state "${name}" is not a [${D}, batch or 1, ${H}] initializer broadcast to the batch`);
       }
-      return { kind: 'learned', name: at, values: w.finite(t), dims, dtype: w.dtypeSeen(at, t) };
+      return { kind: 'learned', name: at, values: w.finite(t), dims, dtype: w.dtypeSeen(at, t), ...(shared && { shared }) };
     }
     const p = w.producerOf(at);
     if (!p || !BROADCASTS.includes(p.opType ?? '')) break;

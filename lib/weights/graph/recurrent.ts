@@ -105,17 +105,24 @@ export const recurrent: OpRule = (c) => {
     const initial: number[] = [];
     states.forEach((s, i) => {
       if (s?.kind === 'input') w.groups[group].fixed = true;
-      if (s?.kind !== 'learned') return;
-      // Stored [D, rows, H] with the units last → canonical [H, rows].
-      const rows = s.values.length / (D * H);
-      const stored = slice(s.values);
+      if (s?.kind !== 'learned' || (s.shared && d > 0)) return;
+      // Stored [D, rows, H] with the units last → canonical [H, rows]. A shared state is the forward direction's.
+      const rows = s.values.length / ((s.shared ? 1 : D) * H);
+      const stored = s.shared ? s.values : slice(s.values);
       const v = new Float64Array(rows * H);
       for (let r = 0; r < rows; r++) for (let u = 0; u < H; u++) v[u * rows + r] = stored[r * H + u];
       const slot = i === 0 ? 5 : 6;
       const name = s.name;
-      initial.push(push({ ...base, name, weightName: w.ownName(name), weightDims: s.dims, weightDtype: s.dtype, inUnits: 1, inBlock: rows, inGroup: group, channelwise: true, W: v, recurrent: { ...role(slot), unitsLast: true } }, 'channelwise'));
+      const stateRole = s.shared ? { slot, gates: G } : role(slot);
+      initial.push(push({ ...base, name, weightName: w.ownName(name), weightDims: s.dims, weightDtype: s.dtype, inUnits: 1, inBlock: rows, inGroup: group, channelwise: true, W: v, recurrent: { ...stateRole, unitsLast: true } }, 'channelwise'));
     });
     w.groups[group].recurrent = { W: Wl, R: Rl, B: Bl, P: Pl, initial, gates: G, candidate: kind.candidate };
+  }
+  if (states.some((s) => s?.kind === 'learned' && s.shared)) {
+    // One initial state starts both directions: their units permute together (a family of blocks
+    // of one unit, ../unit-blocks.ts). A sign flip would have to be shared too: not derived.
+    w.blockTies.push({ a: groups[0], b: groups[1], blocks: H, node });
+    for (const g of groups) w.groups[g].caps = { scale: false, sign: false };
   }
   // Y [steps, D, batch, H] (layout 0) or [batch, steps, D, H]; Y_h and Y_c [D, batch, H] or [batch, D, H]: units last.
   const outputs = node.output ?? [];
