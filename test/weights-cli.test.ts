@@ -143,6 +143,14 @@ t.test('an architecture whose symmetries are not derived: the error points at --
   const refused = captureIo();
   t.equal(await runCli(['weights', a, b], refused), 1);
   t.match(refused.err, /cannot derive weight-space symmetries at .*\(the raw weight distance, --method raw, output comparison and CKA still work\)\n$/);
+  // matrix and study print the same reason as a skipped weight matrix, also in flag words.
+  writeNpy(path.join(dir, 'probe-grouped.npy'), { dtype: 'float32', shape: [3, 4, 5, 5], data: Float32Array.from({ length: 300 }, () => rng.normal()) });
+  for (const command of ['matrix', 'study']) {
+    const text = captureIo();
+    t.equal(await runCli([command, a, b, '--data', path.join(dir, 'probe-grouped.npy'), '--no-cache'], text), 0, text.err);
+    t.match(text.out, /weights: canonical and aligned skipped: .*\(the raw weight distance, --method raw, output comparison and CKA still work\)/, `${command}: the reason in flag words`);
+    t.notMatch(text.out, /options\./, `${command}: no library option words`);
+  }
   const raw = captureIo();
   t.equal(await runCli(['weights', a, b, '--method', 'raw', '--json'], raw), 0, raw.err);
   const r = JSON.parse(raw.out) as { raw: { relative: number } };

@@ -15,6 +15,7 @@ import { stageProgress } from '../../many/progress';
 import { WEIGHT_METHODS, type MatrixResult, type WeightMethod } from '../../many/types';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
+import { inFlagWords } from '../flags';
 import { matrixNumber } from '../format';
 import { addExecutionProviderOption } from '../inference-options';
 import { collect, parseDataSpecs } from './compare';
@@ -174,7 +175,7 @@ export function matrixText(r: MatrixResult): string {
     const convention = m === 'aligned' ? '; row = A, column = B aligned to A, not symmetric' : '';
     if (w) out += '\n' + matrixTable(`${m} weight distance (L2${convention})`, r.models, w);
   }
-  if (r.weights.skipped) out += `\nweights: ${r.weights.skipped}\n`;
+  if (r.weights.skipped) out += `\nweights: ${inFlagWords(r.weights.skipped)}\n`;
   return out + representationTables(r);
 }
 
@@ -190,7 +191,7 @@ export function representationTables(r: MatrixResult): string {
 /** The weight matrix `--csv-weights` asked for; one that could not be computed is an error saying why. */
 function weightMatrixFor(r: MatrixResult, method: WeightMethod): number[][] {
   const m = r.weights[method];
-  if (!m) throw new ModeldiffError('USAGE', `--csv-weights ${method}: no ${method} weight distance matrix: ${r.weights.skipped ?? 'it could not be computed'}`);
+  if (!m) throw new ModeldiffError('USAGE', `--csv-weights ${method}: no ${method} weight distance matrix: ${r.weights.skipped ? inFlagWords(r.weights.skipped) : 'it could not be computed'}`);
   return m;
 }
 

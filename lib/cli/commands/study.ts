@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { stageProgress } from '../../many/progress';
 import { type StudyOptions, study } from '../../many/study';
 import type { StudyResult } from '../../many/types';
+import { inFlagWords } from '../flags';
 import { formatNumber } from '../format';
 import { checkReportTargets, writeReport } from '../../report';
 import { noCorrelationReason } from '../../report/html';
@@ -45,7 +46,7 @@ export function studyText(s: StudyResult): string {
     lines.push(`${c.method} weight vs output distance: Spearman ρ ${formatNumber(c.spearman.r)} (Mantel p ${formatNumber(c.spearman.p)}), ${p}`);
   }
   if (s.correlations.length === 0 && s.weights.methods.some((m) => s.weights[m])) lines.push(noCorrelationReason(s));
-  if (s.weights.skipped) lines.push(`weights: ${s.weights.skipped}`);
+  if (s.weights.skipped) lines.push(`weights: ${inFlagWords(s.weights.skipped)}`);
   return lines.join('\n') + '\n';
 }
 
