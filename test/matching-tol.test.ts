@@ -96,3 +96,32 @@ t.test('modeldiff weights --tol: a progress line per sweep on a terminal, none w
   t.equal(bad.code, 2);
   t.match(bad.err, /--tol/);
 });
+
+t.test('a --tol stop is reported as such, in the JSON and the text', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'modeldiff-tolstop-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const rng = createRng(31);
+  const sizes = [6, 14, 14, 14, 14, 3];
+  fs.writeFileSync(path.join(dir, 'a.onnx'), mlpBytes(randomDense(rng, sizes), 'relu'));
+  fs.writeFileSync(path.join(dir, 'b.onnx'), mlpBytes(randomDense(rng, sizes), 'relu'));
+  const run = async (args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(['weights', 'a.onnx', 'b.onnx', '--method', 'aligned', '--seed', '2', ...args], { cwd: dir, isTTY: false, stdout: (s: string) => void (out += s), stderr: (s: string) => void (err += s) });
+    t.equal(code, 0, err);
+    return out;
+  };
+  const full = JSON.parse(await run(['--json'])).alignment;
+  t.equal(full.stopped, 'fixed-point');
+  t.ok(full.converged);
+  t.ok(full.iterations >= 3, `several sweeps to the fixed point (${full.iterations})`);
+  // A tolerance just above the second sweep's relative gain stops before the fixed point.
+  const gains = (full.objective as number[]).slice(1).map((v, i) => (v - full.objective[i]) / Math.abs(v));
+  const tol = String(gains[1] * 1.01);
+  const early = JSON.parse(await run(['--json', '--tol', tol])).alignment;
+  t.equal(early.stopped, 'tolerance');
+  t.notOk(early.converged);
+  t.ok(early.iterations < full.iterations);
+  t.match(await run(['--tol', tol]), /sweep\(s\), stopped: the objective improved by less than --tol, seed 2/);
+  t.match(await run([]), /sweep\(s\), converged, seed 2/);
+});

@@ -21,6 +21,7 @@ import { type OnnxSource, encodeOnnx, readOnnx } from '../io/onnx';
 import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
 import { alignSettings, align as alignWeights } from '../weights';
 import { buildNetwork } from '../weights/graph';
+import type { MatchingStop } from '../weights/matching';
 import { writeNetwork } from '../weights/writeback';
 import { optionsObject, requireOption } from '../util/options';
 import { interpolatedModel, planInterpolation } from './interpolate';
@@ -78,7 +79,7 @@ export interface BarrierResult {
   naive: PathCurve;
   /** Present with align 'weights' or 'activations'. */
   aligned?: PathCurve & {
-    alignment: { method: 'weights' | 'activations'; iterations: number; converged: boolean; seed: number; kept: 'matched' | 'identity' };
+    alignment: { method: 'weights' | 'activations'; iterations: number; converged: boolean; stopped?: MatchingStop; seed: number; kept: 'matched' | 'identity' };
   };
 }
 
@@ -148,8 +149,8 @@ export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: Barrier
     // align() returns B with BatchNorm folded; walk from A in the same (folded) form.
     const aFolded = encodeOnnx(writeNetwork(buildNetwork(ma)));
     const curve = await walk({ ...readOnnx(aFolded), label: ma.label }, { ...readOnnx(aligned.model), label: `${mb.label} (aligned)` }, alphas, probe, labels, options, state);
-    const { method, iterations, converged, seed, kept } = aligned.alignment;
-    result.aligned = { ...curve, alignment: { method, iterations, converged, seed, kept } };
+    const { method, iterations, converged, stopped, seed, kept } = aligned.alignment;
+    result.aligned = { ...curve, alignment: { method, iterations, converged, ...(stopped ? { stopped } : {}), seed, kept } };
   }
   return result;
 }

@@ -27,7 +27,7 @@ import { type WeightDistanceSummary, weightDistances } from './distance';
 import { networkPairs } from './architecture';
 import { type Network, cloneNetwork } from './network';
 import { type UnitFactors, denormalizeNetwork, normalizeNetwork } from './symmetry';
-import { type MatchingOptions, weightMatching } from './matching';
+import { type MatchingOptions, type MatchingStop, weightMatching } from './matching';
 import { activationMatching } from './activation-matching';
 import type { ProbeData } from '../io/probe';
 import { applyPermutation } from './kernels';
@@ -68,6 +68,8 @@ export interface MatcherResult {
   perms: Map<number, Int32Array>;
   iterations: number;
   converged: boolean;
+  /** Why weight matching stopped (absent for activation matching). */
+  stopped?: MatchingStop;
   /** Weight matching's objective at its start and after each sweep. */
   objective?: number[];
 }
@@ -82,6 +84,8 @@ export interface AlignedPair {
   perms: Map<number, Int32Array>;
   iterations: number;
   converged: boolean;
+  /** Why weight matching stopped (absent for activation matching). */
+  stopped?: MatchingStop;
   /** Weight matching's objective at its start and after each sweep. */
   objective?: number[];
   kept: 'matched' | 'identity';
@@ -103,16 +107,16 @@ export async function alignPrepared(a: PreparedNetwork, b: PreparedNetwork, matc
   denormalizeNetwork(moved, a.factors);
   if (asIs.l2 < matched.l2) {
     const perms = new Map([...m.perms].map(([id, p]) => [id, Int32Array.from(p, (_, i) => i)]));
-    return { network: b.original(), distance: asIs, unaligned: asIs, perms, iterations: m.iterations, converged: m.converged, objective: m.objective, kept: 'identity' };
+    return { network: b.original(), distance: asIs, unaligned: asIs, perms, iterations: m.iterations, converged: m.converged, stopped: m.stopped, objective: m.objective, kept: 'identity' };
   }
-  return { network: moved, distance: matched, unaligned: asIs, perms: m.perms, iterations: m.iterations, converged: m.converged, objective: m.objective, kept: 'matched' };
+  return { network: moved, distance: matched, unaligned: asIs, perms: m.perms, iterations: m.iterations, converged: m.converged, stopped: m.stopped, objective: m.objective, kept: 'matched' };
 }
 
 /** Weight matching as a Matcher (seeded layer order, sweep limit, tolerance, per-sweep callback). */
 export function byWeights(options: MatchingOptions = {}): Matcher {
   return async (a, b) => {
     const r = await weightMatching(a, b, options);
-    return { perms: r.perms, iterations: r.sweeps, converged: r.converged, objective: r.objective };
+    return { perms: r.perms, iterations: r.sweeps, converged: r.converged, stopped: r.stopped, objective: r.objective };
   };
 }
 
@@ -128,7 +132,7 @@ export function byActivationsThenWeights(probe: ProbeData, options: MatchingOpti
     const r = await weightMatching(a, b, options);
     // New unit i of B = activation-matched unit r[i] = unit start[r[i]] of B as given.
     const perms = new Map([...start.perms].map(([id, s]) => [id, Int32Array.from(r.perms.get(id)!, (j) => s[j])]));
-    return { perms, iterations: r.sweeps, converged: r.converged, objective: r.objective };
+    return { perms, iterations: r.sweeps, converged: r.converged, stopped: r.stopped, objective: r.objective };
   };
 }
 

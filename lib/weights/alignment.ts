@@ -11,7 +11,7 @@ import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
 import { activationMatching } from './activation-matching';
 import type { WeightDistanceSummary } from './distance';
 import { type Matcher, type PreparedNetwork, alignPrepared, byActivationsThenWeights, byWeights } from './aligned';
-import { checkTol } from './matching';
+import { type MatchingStop, checkTol } from './matching';
 import { type Network, type SymmetryKind, groupLabel, symmetryOf } from './network';
 import { familyOf } from './unit-blocks';
 
@@ -59,6 +59,12 @@ export interface AlignmentInfo {
    */
   objective?: number[];
   converged: boolean;
+  /**
+   * Why weight matching stopped: no accepted change ('fixed-point', as `converged`), the
+   * relative-improvement tolerance `tol`, or the sweep limit `maxSweeps`; absent for activation
+   * matching.
+   */
+  stopped?: MatchingStop;
   seed: number;
   /** Whether scale/sign normalization ran before matching. */
   normalized: boolean;
@@ -175,7 +181,7 @@ export async function alignNetworks(pa: PreparedNetwork, pb: PreparedNetwork, op
     ...(method === 'weights' ? { start } : {}),
     iterations: r.iterations,
     converged: r.converged,
-    ...(method === 'weights' ? { objective: r.objective } : {}),
+    ...(method === 'weights' ? { stopped: r.stopped, objective: r.objective } : {}),
     seed,
     normalized: options.normalize ?? true,
     permutations,

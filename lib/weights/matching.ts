@@ -24,6 +24,9 @@ import { groupView } from './views';
 /** Improvements below this fraction of the objective are float32 noise. */
 export const MATCHING_TOLERANCE = 4 * 2 ** -23;
 
+/** Why weight matching stopped: no accepted change, the relative-improvement tolerance, or the sweep limit. */
+export type MatchingStop = 'fixed-point' | 'tolerance' | 'max-sweeps';
+
 export interface MatchingOptions {
   /** Seed for the order layers are visited in. Default 0. */
   seed?: number;
@@ -45,7 +48,7 @@ export interface MatchingResult {
   sweeps: number;
   converged: boolean;
   /** Why it stopped: no accepted change, the relative-improvement tolerance, or the sweep limit. */
-  stopped: 'fixed-point' | 'tolerance' | 'max-sweeps';
+  stopped: MatchingStop;
   /** Σ over all layers of ⟨A, B⟩ after each sweep (index 0: identity start). */
   objective: number[];
 }

@@ -17,6 +17,7 @@ import { displayPath } from '../display-path';
 import { integer, nonNegativeInteger, positiveInteger } from '../option-parsers';
 import { plural } from '../../util/plural';
 import { collect, parseDataSpecs, resolveDataSpecs } from './compare';
+import { matchingStopWords } from './weights';
 
 interface BarrierFlags {
   data: string[];
@@ -84,7 +85,7 @@ function formatText(r: BarrierResult, cwd: string): string {
   if (al) {
     lines.push(`aligned barrier: loss ${f(al.lossBarrier)} at α=${fixed(al.lossBarrierAlpha, 4)}, error ${f(al.errorBarrier)} at α=${fixed(al.errorBarrierAlpha, 4)}`);
     const m = al.alignment;
-    const how = m.method === 'weights' ? `weight matching: ${m.iterations} sweep(s), ${m.converged ? 'converged' : 'not converged'}, seed ${m.seed}` : 'activation matching';
+    const how = m.method === 'weights' ? `weight matching: ${m.iterations} sweep(s), ${matchingStopWords(m)}, seed ${m.seed}` : 'activation matching';
     lines.push(`(${how}${m.kept === 'identity' ? ', B kept as is' : ''})`);
   }
   return lines.join('\n') + '\n';

@@ -21,6 +21,7 @@ import {
   weightDistance,
 } from '../../weights';
 import type { CliIo } from '../context';
+import type { MatchingStop } from '../../weights/matching';
 import { distanceNumber, leftColumns, objectiveNumber } from '../format';
 import { displayPath } from '../display-path';
 import { commaList, nonNegativeInteger, nonNegativeNumber } from '../option-parsers';
@@ -127,7 +128,7 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
   if (r.alignment) {
     const a = r.alignment;
     const from = a.start === 'activations' ? ', started from activation matching on the probe' : ', started from the canonical order';
-    lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${a.converged ? 'converged' : 'not converged'}, seed ${a.seed}${from}` : ''}`);
+    lines.push('', `aligned by ${a.method} matching${a.method === 'weights' ? `: ${a.iterations} sweep(s), ${matchingStopWords(a)}, seed ${a.seed}${from}` : ''}`);
     if (a.objective) lines.push(`objective ${fmt(a.objective[0])} at the start, ${fmt(a.objective[a.objective.length - 1])} after the last sweep`);
     const frame = a.normalized ? 'between the scale/sign-normalized networks' : 'between the networks as stored';
     lines.push(`(aligned is measured ${frame}; in that frame, before matching:)`, row('unaligned', a.unaligned));
@@ -141,4 +142,11 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** How weight matching ended, in words: a fixed point, the --tol stop, or the sweep limit (the library's maxSweeps). */
+export function matchingStopWords(m: { converged: boolean; stopped?: MatchingStop }): string {
+  if (m.converged) return 'converged';
+  if (m.stopped === 'tolerance') return 'stopped: the objective improved by less than --tol';
+  return 'not converged: stopped at the sweep limit';
 }
