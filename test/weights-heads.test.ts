@@ -16,7 +16,8 @@ import t from 'tap';
 import * as ort from 'onnxruntime-node';
 
 import { readArrays } from '../lib/io/array-file';
-import { encodeOnnx, graphOf, onnx, readOnnx } from '../lib/io/onnx';
+import { encodeOnnx, float64ToTensor, graphOf, onnx, readOnnx, tensorDims, tensorToFloat64 } from '../lib/io/onnx';
+import { createRng } from '../lib/util/rng';
 import { weightDistance } from '../lib/weights';
 import { alignPrepared, byWeights, prepareAlignment } from '../lib/weights/aligned';
 import { buildNetwork } from '../lib/weights/graph';
@@ -27,15 +28,19 @@ const FIXTURES = path.join(__dirname, 'fixtures', 'arch');
 const probe = Object.fromEntries(readArrays(path.join(FIXTURES, 'probe-tokens.npz')).map(([name, x]) => [name!, x]));
 const file = (name: string) => path.join(FIXTURES, `${name}.onnx`);
 
+const images = readArrays(path.join(FIXTURES, 'probe-image16.npz'))[0][1];
+
 async function run(bytes: Uint8Array): Promise<Float32Array> {
   const s = await ort.InferenceSession.create(bytes);
-  const feeds = Object.fromEntries(s.inputNames.map((n) => [n, new ort.Tensor('int64', probe[n].data as BigInt64Array, probe[n].shape)]));
+  const feeds = Object.fromEntries(
+    s.inputNames.map((n) => [n, n === 'x' ? new ort.Tensor('float32', images.data as Float32Array, images.shape) : new ort.Tensor('int64', probe[n].data as BigInt64Array, probe[n].shape)]),
+  );
   const y = (await s.run(feeds))[s.outputNames[0]];
   await s.release();
   return y.data as Float32Array;
 }
 
-const CLASSES: Record<string, number> = { bert: 5, gpt2: 50, llama: 50 };
+const CLASSES: Record<string, number> = { bert: 5, gpt2: 50, llama: 50, vit: 5 };
 
 for (const [arch, exporter] of [['bert', 'ts13'], ['gpt2', 'ts13'], ['llama', 'ts13'], ['vit', 'ts17']]) {
   t.test(`${arch} (${exporter}), two seeds: heads matched align closer than heads in place`, async (t) => {
@@ -140,4 +145,69 @@ t.test('grouped-query Llama (ts13), two seeds: aligned < raw', async (t) => {
   // descent reaches another local optimum; each of its steps only raises the objective.)
   const r = await weightDistance(file('llama_gqa-ts13-s0'), file('llama_gqa-ts13-s1'), { methods: ['raw', 'aligned'] });
   t.ok(r.aligned!.relative < r.raw!.relative, `aligned ${r.aligned!.relative} < raw ${r.raw!.relative}`);
+});
+
+/**
+ * A copy of a fixture with every Q/K dim pair of every head site rescaled: Q's output u times
+ * c_u, K's divided by c_u, c_u log-uniform in [1/4, 4] with a random sign (QKᵀ is unchanged).
+ * Made on the stored weights ([in, out] of MatMul and GPT-2's Gemm, columns offset + u) and biases.
+ */
+function rescaledQk(name: string): Uint8Array {
+  const m = readOnnx(file(name));
+  const net = buildNetwork(m);
+  const inits = new Map(graphOf(m).initializer.map((x) => [x.name ?? '', x]));
+  const rng = createRng(5);
+  const graph = graphOf(m);
+  const scaleEntries = (name: string, entry: (k: number) => number | undefined, f: (u: number) => number) => {
+    // (TorchScript stores a bias equal to another one, the zeros of a fresh Linear, as an Identity of it.)
+    const tensor = inits.has(name) ? name : graph.node.find((n) => n.opType === 'Identity' && n.output![0] === name)!.input![0];
+    const init = inits.get(tensor)!;
+    const v = tensorToFloat64(init);
+    if (v.every((x) => x === 0)) return;
+    for (let k = 0; k < v.length; k++) {
+      const u = entry(k);
+      if (u !== undefined) v[k] *= f(u);
+    }
+    Object.assign(init, float64ToTensor(tensor, tensorDims(init), v));
+  };
+  for (const id of net.hidden) {
+    const g = net.groups[id];
+    if (g.heads?.role !== 'qk') continue;
+    const c = Array.from({ length: g.units }, () => Math.exp((rng.float() * 2 - 1) * Math.log(4)) * (rng.float() < 0.5 ? -1 : 1));
+    g.producers.forEach((index, which) => {
+      const l = net.layers[index];
+      const transB = graph.node[l.node].attribute?.find((x) => x.name === 'transB')?.i;
+      if (l.op !== 'MatMul' && !(l.op === 'Gemm' && !Number(transB ?? 0))) throw new Error(`${l.name}: a weight stored [in, out] was expected`);
+      const offset = l.rows?.offset ?? 0;
+      const total = l.rows?.total ?? l.outUnits;
+      const f = (u: number) => (which === 0 ? c[u] : 1 / c[u]);
+      const unit = (col: number) => (col >= offset && col < offset + l.outUnits ? col - offset : undefined);
+      scaleEntries(l.weightName, (k) => unit(k % total), f);
+      if (l.biasName) scaleEntries(l.biasName, unit, f);
+    });
+  }
+  return encodeOnnx(m);
+}
+
+for (const [arch, exporter] of [['bert', 'ts13'], ['gpt2', 'ts13'], ['vit', 'ts17']]) {
+  t.test(`${arch} (${exporter}): Q/K dims rescaled and sign-flipped in pairs, on the head-permuted copy`, async (t) => {
+    const a = readFileSync(file(`${arch}-${exporter}-s0`));
+    const b = rescaledQk(`${arch}-${exporter}-s0-perm`);
+    const yb = await run(b);
+    const same = meanJs(await run(readFileSync(file(`${arch}-${exporter}-s0-perm`))), yb, CLASSES[arch]);
+    t.ok(same <= 1e-9, `the rescaled copy computes the same function: JS ${same}`);
+    const r = await weightDistance(a, b);
+    t.same(r.hidden!.filter((h) => h.heads?.role === 'qk').map((h) => h.symmetry), ['permutation+scale+sign', 'permutation+scale+sign'], 'Q/K dims rescale and flip in pairs');
+    t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
+    t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);
+    for (const [name, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {
+      const js = meanJs(yb, await run(m), CLASSES[arch]);
+      t.ok(js <= 1e-9, `${name} written back computes B's function: JS ${js}`);
+    }
+  });
+}
+
+t.test('under rotary embeddings the Q/K dims stay permutation-only', async (t) => {
+  const net = buildNetwork(readOnnx(file('llama-ts13-s0')));
+  t.same(net.hidden.filter((id) => net.groups[id].heads?.role === 'qk').map((id) => net.groups[id].caps), [{ scale: false, sign: false }, { scale: false, sign: false }]);
 });

@@ -4,6 +4,7 @@
  * units are normalized):
  * - scale groups: each unit's incoming vector to unit L2 norm (normalizeScale);
  * - sign groups: each unit's sign fixed by its largest incoming weight (fixSign);
+ * - attention's Q/K dims (no rotary): each Q/K pair balanced and sign-fixed (qk-pairs.ts);
  * - canonical form then sorts each group's units by a key, ties broken by
  *   secondary keys (canonical-order.ts); attention heads as whole heads and dims within a
  *   head (heads.ts); grouped convolutions' groups in blocks (unit-blocks.ts).
@@ -12,6 +13,7 @@
 import { type LayerWeights, type SortKey, fixSign, normalizeScale } from './kernels';
 import type { Network } from './network';
 import { scaleThroughChannelwise } from './channelwise-scale';
+import { denormalizeQkPairs, isQkPairs, normalizeQkPairs } from './qk-pairs';
 import { flipRecurrentUnits, recurrentSigns } from './recurrent-sign';
 import { sortHiddenGroups } from './unit-blocks';
 import { groupView } from './views';
@@ -35,6 +37,11 @@ export function normalizeNetwork(net: Network): UnitFactors {
   for (const id of net.hidden) {
     const g = net.groups[id];
     if (!g.caps.scale && !g.caps.sign) continue;
+    if (isQkPairs(net, id)) {
+      // Q's row times c with K's row divided by c (qk-pairs.ts).
+      factors.set(id, normalizeQkPairs(net, id));
+      continue;
+    }
     if (g.recurrent) {
       // Sign only, gate by gate (recurrent-sign.ts); the kernels see a permutation group.
       const sign = recurrentSigns(net, id);
@@ -111,6 +118,10 @@ function scaleUnits(view: LayerWeights, c: (u: number) => number): void {
  */
 export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
   for (const [id, f] of factors) {
+    if (isQkPairs(net, id)) {
+      denormalizeQkPairs(net, id, f);
+      continue;
+    }
     if (net.groups[id].recurrent) {
       flipRecurrentUnits(net, id, f.sign!);
       continue;

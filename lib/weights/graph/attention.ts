@@ -774,8 +774,9 @@ export function finishAttention(w: GraphWalker): string[] {
     const gvo = w.groups[vo];
     gqk.fixed = false;
     gvo.fixed = false;
-    // Q/K units: QKᵀ is not homogeneous in one of them, and a joint sign flip is left alone.
-    gqk.caps = { ...PERMUTATION_ONLY };
+    // Q/K units: QKᵀ is bilinear, q_i·c with k_i/c (c < 0: a joint sign flip) keeps it
+    // (qk-pairs.ts); not under rotary, which rotates dim i with i + d/2.
+    gqk.caps = site.pairsFixed || site.q === site.k ? { ...PERMUTATION_ONLY } : { scale: true, sign: true };
     gqk.tensor ??= (w.graph.node[w.layers[site.q].addNode ?? w.layers[site.q].node].output ?? [])[0];
     gqk.heads = { count: site.heads, dim: site.qkDim, role: 'qk', partner: vo, pairsFixed: site.pairsFixed || undefined };
     gvo.heads = { count: site.heads, dim: site.vDim, role: 'vo', partner: qk };
