@@ -18,6 +18,11 @@
  * form), Squeeze of spatial axes, NCHW↔NHWC Transpose (tf2onnx); pools;
  * Softmax over the features at the end; Identity/Dropout pass through.
  *
+ * Split/Slice of the channel axis and ShuffleNet's channel shuffle move channels
+ * unit by unit (channel-slots.ts, channel-split.ts, channel-shuffle.ts); layers
+ * reading such channels (slot-readers.ts) cut their groups into cells at the end
+ * (unit-cells.ts).
+ *
  * The modules here: walker.ts (shared state, union-find, parameter access),
  * rules.ts (op → rule) and one module per op family, finish.ts (roots and
  * extras). Anything else stops with UNSUPPORTED_GRAPH naming the node.
