@@ -2,11 +2,13 @@
 // phi(u) = [win[u,:], bin[u], wout[:,u,:]] of length D (packed straight from the layer,
 // never built whole), and C = PhiA PhiB^T, computed by the per-ISA kernel
 // (src/matching_kernel.hpp), threaded over
-// blocks of rows of C. Each C[i, j] is a plain sequential float64 sum over k
+// blocks of rows of C (B's packing too). Each C[i, j] is a plain sequential float64 sum over k
 // in that order, so neither the ISA nor the thread count changes the result.
 #include "matching.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,31 +30,57 @@ matching::Gemm gemm_for(Isa isa) {
 
 }  // namespace
 
-void matching_similarity(const LayerView& a, const LayerView& b, double* out, unsigned threads,
-                         Isa isa) {
+namespace {
+
+void check_layers(const LayerView& a, const LayerView& b) {
   check_finite(a.win, a.units * a.fan_in, "a.win");
   check_finite(a.bin, a.units, "a.bin");
   check_finite(a.wout, a.out_rows * a.units * a.block, "a.wout");
   check_finite(b.win, b.units * b.fan_in, "b.win");
   check_finite(b.bin, b.units, "b.bin");
   check_finite(b.wout, b.out_rows * b.units * b.block, "b.wout");
+}
+
+bool all_finite(const double* x, size_t n) {
+  bool ok = true;
+  for (size_t i = 0; i < n; ++i) ok &= std::isfinite(x[i]);
+  return ok;
+}
+
+}  // namespace
+
+void matching_similarity(const LayerView& a, const LayerView& b, double* out, unsigned threads,
+                         Isa isa) {
   const size_t na = a.units, nb = b.units;
-  if (na == 0 || nb == 0) return;
+  if (na == 0 || nb == 0) {
+    check_layers(a, b);
+    return;
+  }
   const size_t D = a.fan_in + 1 + a.out_rows * a.block;
   const matching::Gemm gemm = gemm_for(isa);
   // Packed B, 64-byte aligned (each step of a panel is whole cache lines), left uninitialized:
   // pack_b writes every element, and the kernel every element of out.
-  const std::unique_ptr<double[]> buffer(new double[((nb + gemm.nr - 1) / gemm.nr) * gemm.nr * D + 8]);
+  const size_t panels = (nb + gemm.nr - 1) / gemm.nr;
+  const std::unique_ptr<double[]> buffer(new double[panels * gemm.nr * D + 8]);
   double* Bp = buffer.get() + ((64 - reinterpret_cast<uintptr_t>(buffer.get()) % 64) % 64) / sizeof(double);
-  gemm.pack_b(b, D, Bp);
 
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  const size_t blocks = (na + gemm.mr - 1) / gemm.mr;  // work items: one register tile of rows
   // Below ~4M multiply-adds a thread costs more than it saves.
   if (static_cast<double>(na) * nb * D < 4e6) threads = 1;
+  // Packing is a tenth of the work: serial, it would leave the other threads idle that long.
+  parallel_ranges(panels, threads, [&](size_t p0, size_t p1) { gemm.pack_b(b, D, Bp, p0, p1); });
+  const size_t blocks = (na + gemm.mr - 1) / gemm.mr;  // work items: one register tile of rows
+  std::atomic<bool> finite{true};
   parallel_ranges(blocks, threads, [&](size_t b0, size_t b1) {
-    gemm.rows(a, Bp, out, nb, D, b0 * gemm.mr, std::min(na, b1 * gemm.mr));
+    const size_t r0 = b0 * gemm.mr, r1 = std::min(na, b1 * gemm.mr);
+    gemm.rows(a, Bp, out, nb, D, r0, r1);
+    if (!all_finite(out + r0 * nb, (r1 - r0) * nb)) finite = false;
   });
+  // A NaN or infinite input makes its whole row (A) or column (B) of C non-finite (x * y is
+  // then NaN or infinite for every y, and so is any sum holding it), so a finite C proves the
+  // inputs finite without a pass over them; otherwise the pass names the first bad value (C
+  // can also overflow from finite inputs, which is not an error).
+  if (!finite) check_layers(a, b);
 }
 
 }  // namespace modeldiff

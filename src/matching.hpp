@@ -17,7 +17,8 @@ namespace modeldiff {
 // float64 in one fixed order (incoming weights, bias, then outgoing weights in
 // (o, t) order, no fused multiply-add), so the result depends neither on
 // `threads` (0 = hardware concurrency; small problems run on the calling
-// thread) nor on `isa`.
+// thread) nor on `isa`. A NaN or infinite input throws INVALID_ARGUMENT naming the first one
+// (found after the product: out is then overwritten with unspecified values).
 void matching_similarity(const LayerView& a, const LayerView& b, double* out,
                          unsigned threads = 0, Isa isa = active_isa());
 

@@ -37,9 +37,10 @@ struct Gemm {
   size_t nr;
   // Micro-kernel height (rows of C per register tile).
   size_t mr;
-  // Packs the feature rows of b (D = fan_in + 1 + out_rows * block each) into panels of nr
-  // columns, zero padded: ceil(b.units / nr) * nr * D doubles.
-  void (*pack_b)(const LayerView& b, size_t D, double* packed);
+  // Packs panels [p0, p1) of the feature rows of b (D = fan_in + 1 + out_rows * block each):
+  // panel p holds columns [p * nr, p * nr + nr), zero padded, at packed + p * nr * D. All
+  // ceil(b.units / nr) panels take ceil(b.units / nr) * nr * D doubles.
+  void (*pack_b)(const LayerView& b, size_t D, double* packed, size_t p0, size_t p1);
   // C rows [r0, r1) = feature rows [r0, r1) of a times packed B (C is a.units x nb, row-major).
   void (*rows)(const LayerView& a, const double* Bp, double* C, size_t nb, size_t D, size_t r0, size_t r1);
 };
@@ -87,8 +88,8 @@ struct GemmKernel {
   // B panels per column block: about 4 MiB of packed B per depth block.
   static constexpr size_t NC_PANELS = (4u << 20) / (KC * NR * sizeof(double));
 
-  static void pack_b(const LayerView& b, size_t D, double* packed) {
-    for (size_t u0 = 0; u0 < b.units; u0 += NR)
+  static void pack_b(const LayerView& b, size_t D, double* packed, size_t p0, size_t p1) {
+    for (size_t u0 = p0 * NR; u0 < std::min(b.units, p1 * NR); u0 += NR)
       pack_features<NR>(b, u0, std::min(NR, b.units - u0), 0, D, packed + u0 * D);
   }
 

@@ -400,6 +400,14 @@ t.test('bad layers are ModeldiffErrors naming the argument', async (t) => {
   const nanBias = good();
   nanBias.bin[2] = NaN;
   t.throws(() => matchingSimilarity(nanBias, good()), err(/a\.bin\[2\] is NaN/));
+  // The check runs after the product (a bad input poisons its row or column of C): on both
+  // threads of a large call, on an empty side, and not on finite inputs whose products overflow.
+  const big = randomLayer(rng, 200, 150, 120, 1);
+  big.wout[119 * 200 + 150] = NaN;
+  t.throws(() => matchingSimilarity(randomLayer(rng, 200, 150, 120, 1), big), err(/b\.wout\[23950\] is NaN/));
+  t.throws(() => matchingSimilarity({ ...nan, units: 0, win: new Float64Array(0), bin: new Float64Array(0), wout: new Float64Array(0) }, { ...nan }), err(/b\.win\[4\] is NaN/));
+  const huge = (x: number): LayerWeights => ({ win: new Float64Array([x]), bin: new Float64Array([0]), wout: new Float64Array([0]), units: 1, fanIn: 1, outRows: 1, block: 1 });
+  t.same(matchingSimilarity(huge(1e200), huge(-1e200)), new Float64Array([-Infinity]));
   t.throws(() => matchingSimilarity(good(), randomLayer(rng, 3, 3, 2, 1)), err(/a\.fanIn \(2\) differs from b\.fanIn \(3\)/));
   t.throws(() => matchingSimilarity(good(), { ...good(), win: new Float64Array(1) }), err(/b\.win has 1 elements/));
   t.throws(() => applyPermutation(good(), new Int32Array([0, 0, 1])), err(/perm is not a permutation of 0\.\.2 \(perm\[1\] = 0\)/));
