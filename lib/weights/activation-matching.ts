@@ -12,7 +12,7 @@ import { type HiddenTensor, hiddenActivations } from '../infer/hidden';
 import { encodeOnnx } from '../io/onnx';
 import type { ProbeData } from '../io/probe';
 import { featureGrams } from '../represent/gram';
-import { tokenRows } from '../represent/model';
+import { tokenRows } from '../represent/activations';
 import type { Matrix } from '../matrix';
 import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
