@@ -250,3 +250,61 @@ t.test('sliced channels through a depthwise conv, a folded BatchNorm and Mul, a 
   for (const m of [r.models.canonical!, r.models.aligned!]) t.ok(maxAbsDiff(await runModel(m, x, [2, 4, 6, 6]), yb) <= 1e-5 * Math.max(1, maxAbs(yb)), 'written back computes B');
   t.ok(r.aligned!.relative <= r.raw!.relative, `aligned ${r.aligned!.relative} <= raw ${r.raw!.relative}`);
 });
+
+/**
+ * x [N, 3, 4, 4] → Conv (C channels) → Relu → h, then two readers of parts of h whose outputs are
+ * added (the output): opset 13, h reversed by a Slice with step −1 and h[0 : C − 2] with the end
+ * computed from h's channel count (Cast(Sub(Gather(Shape(h), 1), 2))); opset 9, h[2:6] by Slice
+ * attributes and h[0:2]; opset 18, a Split into num_outputs = 2 (3 | 2 of 5 channels).
+ */
+function partsNet(rng: ReturnType<typeof createRng>, opset: 9 | 13 | 18): Uint8Array {
+  const C = opset === 18 ? 5 : 6;
+  const init = (name: string, dims: number[]): TensorInit => ({ name, dims, data: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal()) });
+  const ints = (name: string, data: number[]): TensorInit => ({ name, dims: [data.length], data: data.map(BigInt), dtype: 'int64' });
+  const conv = (x: string, w: string, y: string): NodeSpec => ({ op: 'Conv', inputs: [x, w], outputs: [y], attrs: { kernel_shape: { ints: [1, 1] } } });
+  const [n1, n2] = opset === 13 ? [C, C - 2] : opset === 9 ? [4, 2] : [3, 2];
+  const parts: NodeSpec[] =
+    opset === 13
+      ? [
+          { op: 'Slice', inputs: ['h', 'last', 'first', 'axis1', 'back'], outputs: ['p1'] },
+          { op: 'Shape', inputs: ['h'], outputs: ['shape'] },
+          { op: 'Gather', inputs: ['shape', 'axis1'], outputs: ['channels'] },
+          { op: 'Sub', inputs: ['channels', 'two'], outputs: ['less'] },
+          { op: 'Cast', inputs: ['less'], outputs: ['end'], attrs: { to: { i: 7 } } },
+          { op: 'Slice', inputs: ['h', 'zero', 'end', 'axis1'], outputs: ['p2'] },
+        ]
+      : opset === 9
+        ? [
+            { op: 'Slice', inputs: ['h'], outputs: ['p1'], attrs: { starts: { ints: [2] }, ends: { ints: [6] }, axes: { ints: [1] } } },
+            { op: 'Slice', inputs: ['h'], outputs: ['p2'], attrs: { starts: { ints: [0] }, ends: { ints: [2] }, axes: { ints: [1] } } },
+          ]
+        : [{ op: 'Split', inputs: ['h'], outputs: ['p1', 'p2'], attrs: { axis: { i: 1 }, num_outputs: { i: 2 } } }];
+  return buildModel({
+    opset,
+    inputs: [{ name: 'x', shape: ['N', 3, 4, 4] }],
+    outputs: [{ name: 'y', shape: ['N', 2, 4, 4] }],
+    initializers: [init('w1', [C, 3, 1, 1]), init('b1', [C]), init('w2', [2, n1, 1, 1]), init('w3', [2, n2, 1, 1]), ints('last', [-1]), ints('first', [-(2 ** 62)]), ints('axis1', [1]), ints('back', [-1]), ints('zero', [0]), ints('two', [2])],
+    nodes: [
+      { op: 'Conv', inputs: ['x', 'w1', 'b1'], outputs: ['c'], attrs: { kernel_shape: { ints: [1, 1] } } },
+      { op: 'Relu', inputs: ['c'], outputs: ['h'] },
+      ...parts,
+      conv('p1', 'w2', 'y1'),
+      conv('p2', 'w3', 'y2'),
+      { op: 'Add', inputs: ['y1', 'y2'], outputs: ['y'] },
+    ],
+  });
+}
+
+t.test('reversed, computed-end, attribute and num_outputs splits of a layer\'s channels: cells; written back computes B', async (t) => {
+  const rng = createRng(57);
+  const cells = { 13: ['c[0:4]', 'c[4:6]'], 9: ['c[0:2]', 'c[2:6]'], 18: ['c[0:3]', 'c[3:5]'] };
+  for (const opset of [13, 9, 18] as const) {
+    const a = partsNet(rng, opset);
+    const b = partsNet(rng, opset);
+    const r = await weightDistance(a, b);
+    t.same(r.hidden!.map((h) => h.tensor), cells[opset], `opset ${opset}`);
+    const x = randomInput(rng, 2 * 3 * 16);
+    const yb = await runModel(b, x, [2, 3, 4, 4]);
+    for (const m of [r.models.canonical!, r.models.aligned!]) t.ok(maxAbsDiff(await runModel(m, x, [2, 3, 4, 4]), yb) <= 1e-5 * Math.max(1, maxAbs(yb)), `opset ${opset}: written back computes B`);
+  }
+});
