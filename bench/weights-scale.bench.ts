@@ -91,8 +91,8 @@ export default async function bench(): Promise<void> {
         foldedAndPermuted(path.join(dir, 'rb.onnx'), files.b, undefined, 0);
         return files;
       },
-      // The peer has no ResNet permutation spec (residual streams, BatchNorm): raw only.
-      peer: ['raw'],
+      // The peer's hand-written ResNet permutation spec (bench/peers/weights_numpy.py, resnet_groups).
+      peer: METHODS,
     });
   }
   console.log(`${os.cpus().length} cores (${os.cpus()[0]?.model ?? ''}), best of ${REPEAT} runs per cell, --tol ${TOL} on both sides, node ${process.version}`);
