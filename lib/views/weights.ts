@@ -15,6 +15,7 @@ import { type OnnxModel, type OnnxSource, encodeOnnx, readOnnx } from '../io/onn
 import { type PreparedNetwork, prepareAlignment } from '../weights/aligned';
 import { type AlignOptions, type AlignSettings, type AlignmentInfo, type HiddenLayerInfo, alignNetworks, alignSettings, describeHidden, identityAlignment } from '../weights/alignment';
 import { checkSameArchitecture, initializerPairs, networkPairs } from '../weights/architecture';
+import { type OnCanonicalProgress, stageReporter } from '../weights/canonical-progress';
 import { type CanonicalForm, canonicalForm, canonicalFormDistance, isPlainChain } from '../weights/canonical-stream';
 import { type WeightDistanceSummary, weightDistances } from '../weights/distance';
 import { buildNetwork } from '../weights/graph';
@@ -35,6 +36,8 @@ export interface WeightDistanceOptions extends AlignOptions {
   methods?: WeightMethod[];
   /** Canonical sort key. Default 'out-norm'. */
   sortKey?: SortKey;
+  /** The canonical method's progress: per model, stage and hidden group (lib/weights/canonical-progress.ts). */
+  onCanonicalProgress?: OnCanonicalProgress;
 }
 
 export interface WeightDistanceResult {
@@ -55,6 +58,7 @@ export interface WeightDistanceResult {
 export interface WeightsContext {
   methods: readonly WeightMethod[];
   sortKey?: SortKey;
+  onCanonicalProgress?: OnCanonicalProgress;
   /** normalize, data and onSweep of the alignment. */
   align: AlignOptions;
   /** The checked alignment settings, when aligned is among the methods. */
@@ -91,7 +95,7 @@ export function weightsContext(options: WeightDistanceOptions, consume: boolean)
   for (const m of methods) check(WEIGHT_METHODS.includes(m), 'INVALID_ARGUMENT', `unknown weight method "${m}" (raw, canonical, aligned)`);
   if (options.sortKey !== undefined) check(SORT_KEYS.includes(options.sortKey), 'INVALID_ARGUMENT', `unknown sort key "${options.sortKey}" (${SORT_KEYS.join(', ')})`);
   const settings = methods.includes('aligned') ? alignSettings(options) : undefined;
-  return { methods, sortKey: options.sortKey, align: options, settings, rawOptional: options.methods === undefined, consume };
+  return { methods, sortKey: options.sortKey, onCanonicalProgress: options.onCanonicalProgress, align: options, settings, rawOptional: options.methods === undefined, consume };
 }
 
 export const weightsView = {
@@ -100,18 +104,22 @@ export const weightsView = {
     const model = readOnnx(source);
     const canonical = context.methods.includes('canonical');
     if (!canonical && !context.settings) return { model };
+    const progress = canonical ? context.onCanonicalProgress : undefined;
+    const read = stageReporter(progress, model.label, 'read');
+    read(0, 1);
     const network = buildNetwork(model);
+    read(1, 1);
     if (network.hidden.length === 0) return { model, network };
     const normalize = context.align.normalize ?? true;
     if (!context.settings) {
       // A plain chain: its canonical form, replayed a layer group at a time (any number of pairs).
-      if (isPlainChain(network)) return { model, network, form: canonicalForm(network, model, context.sortKey) };
+      if (isPlainChain(network)) return { model, network, form: canonicalForm(network, model, context.sortKey, progress) };
       // Paired once (weightDistance): sorted now, while the other model is not built yet.
       if (context.consume) {
-        canonicalizeNetwork(network, context.sortKey);
+        canonicalizeNetwork(network, context.sortKey, progress, model.label);
         return { model, network, canonical: network, sorted: true };
       }
-      normalizeNetwork(network);
+      normalizeNetwork(network, stageReporter(progress, model.label, 'normalize'));
       return { model, network, canonical: network };
     }
     let copy: Network | undefined;
@@ -168,8 +176,13 @@ export const weightsView = {
     }
     if (canonical) {
       const [ca, cb] = [a.canonical as Network, b.canonical as Network];
-      if (a.form && b.form) result.canonical = canonicalFormDistance(a.form, b.form);
-      else result.canonical = a.sorted && b.sorted ? weightDistances(networkPairs(ca, cb)) : canonicalDistance(ca, cb, context.sortKey);
+      const distance = stageReporter(context.onCanonicalProgress, '', 'distance');
+      if (a.form && b.form) result.canonical = canonicalFormDistance(a.form, b.form, context.onCanonicalProgress);
+      else {
+        distance(0, 1);
+        result.canonical = a.sorted && b.sorted ? weightDistances(networkPairs(ca, cb)) : canonicalDistance(ca, cb, context.sortKey);
+        distance(1, 1);
+      }
       // Rebuilt when asked for (deterministic, so the same bytes), instead of keeping a sorted copy of B.
       lazyModel(result.models, 'canonical', () => {
         const net = buildNetwork(mb);

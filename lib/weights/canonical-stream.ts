@@ -19,6 +19,7 @@
  */
 import { type OnnxModel, graphOf, onnx, tensorValues } from '../io/onnx';
 import { checkSameArchitecture } from './architecture';
+import { type OnCanonicalProgress, stageReporter } from './canonical-progress';
 import { canonicalOrder } from './canonical-order';
 import { type ParamPairSource, type WeightDistanceSummary, weightDistances } from './distance';
 import { type LayerWeights, type SortKey, fixSign, normalizeScale, permuteUnitAxis } from './kernels';
@@ -98,7 +99,7 @@ export function isPlainChain(net: Network): boolean {
  * `key`. Strips `net`'s float64 weights in place (it becomes the form's structure), so the
  * caller holds no more than the form.
  */
-export function canonicalForm(net: Network, model: OnnxModel, key: SortKey = 'out-norm'): CanonicalForm {
+export function canonicalForm(net: Network, model: OnnxModel, key: SortKey = 'out-norm', onProgress?: OnCanonicalProgress): CanonicalForm {
   const inits = new Map(graphOf(model).initializer.map((t) => [t.name ?? '', t]));
   const rowGroup = net.layers.map(() => -1);
   const colGroup = net.layers.map(() => -1);
@@ -115,7 +116,7 @@ export function canonicalForm(net: Network, model: OnnxModel, key: SortKey = 'ou
   });
   const form: CanonicalForm = { network: net, weights, biases, rowGroup, colGroup, factors: [], orders: new Map() };
   // As normalizeNetwork: forward order, each group's factors from its producer as normalized so far.
-  groupSweep(form, scratch, (id, view) => {
+  groupSweep(form, scratch, stageReporter(onProgress, model.label, 'normalize'), (id, view) => {
     const caps = net.groups[id].caps;
     if (!caps.scale && !caps.sign) return;
     const f: UnitFactor = { group: id };
@@ -125,7 +126,7 @@ export function canonicalForm(net: Network, model: OnnxModel, key: SortKey = 'ou
   });
   // As canonicalizeNetwork's sort: forward order, each group's producer with the upstream group's
   // order applied, and its consumer's columns moved by its own order once it is found.
-  groupSweep(form, scratch, (id, view) => {
+  groupSweep(form, scratch, stageReporter(onProgress, model.label, 'sort'), (id, view) => {
     const order = canonicalOrder(view, key);
     form.orders.set(id, order);
     permuteUnitAxis(view.wout, view.outRows, view.units, view.block, order);
@@ -138,9 +139,11 @@ export function canonicalForm(net: Network, model: OnnxModel, key: SortKey = 'ou
  * leaves it, is the next group's producer in a chain (exactly what the in-place code has in that
  * array at that point), so it is carried over instead of replayed again.
  */
-function groupSweep(form: CanonicalForm, scratch: Scratch, step: (id: number, view: LayerWeights) => void): void {
+function groupSweep(form: CanonicalForm, scratch: Scratch, report: (step: number, steps: number) => void, step: (id: number, view: LayerWeights) => void): void {
   let carried: { layer: number; W: Float64Array } | undefined;
-  for (const id of form.network.hidden) {
+  const { hidden } = form.network;
+  report(0, hidden.length);
+  for (const [i, id] of hidden.entries()) {
     const g = form.network.groups[id];
     const [p, c] = [g.producers[0], g.consumers[0]];
     const consumer = form.network.layers[c];
@@ -154,19 +157,23 @@ function groupSweep(form: CanonicalForm, scratch: Scratch, step: (id: number, vi
     step(id, view);
     scratch.give(win);
     carried = { layer: c, W: view.wout };
+    report(i + 1, hidden.length);
   }
   scratch.give(carried?.W);
 }
 
 /** The canonical distance between two forms: each tensor pair replayed, summed and dropped in turn. */
-export function canonicalFormDistance(a: CanonicalForm, b: CanonicalForm): WeightDistanceSummary {
+export function canonicalFormDistance(a: CanonicalForm, b: CanonicalForm, onProgress?: OnCanonicalProgress): WeightDistanceSummary {
   checkSameArchitecture(a.network, b.network);
+  const report = stageReporter(onProgress, '', 'distance');
+  const layers = a.network.layers.length;
   const scratch = new Scratch();
   // weightDistances sums each pair before it reads the next: the previous pair's arrays are free then.
   let previous: Float64Array[] = [];
   const pairs: ParamPairSource[] = [];
   a.network.layers.forEach((l, i) => {
     pairs.push(() => {
+      report(i, layers); // the layers before this one summed
       previous.forEach((x) => scratch.give(x));
       previous = [layerWeights(a, i, scratch), layerWeights(b, i, scratch)];
       return { name: l.weightName, a: previous[0], b: previous[1] };
@@ -175,7 +182,9 @@ export function canonicalFormDistance(a: CanonicalForm, b: CanonicalForm): Weigh
   });
   const extrasB = new Map(b.network.extras.map((e) => [e.name, e.data]));
   for (const e of a.network.extras) pairs.push({ name: e.name, a: e.data, b: extrasB.get(e.name)! });
-  return weightDistances(pairs);
+  const summary = weightDistances(pairs);
+  report(layers, layers);
+  return summary;
 }
 
 /**

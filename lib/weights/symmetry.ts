@@ -10,6 +10,7 @@
  *   head (heads.ts); grouped convolutions' groups in blocks (unit-blocks.ts).
  * All of it is exact: the rewritten network computes the same function.
  */
+import { type OnCanonicalProgress, stageReporter } from './canonical-progress';
 import { type LayerWeights, type SortKey, fixSign, normalizeScale } from './kernels';
 import type { Network } from './network';
 import { scaleThroughChannelwise } from './channelwise-scale';
@@ -31,10 +32,12 @@ export type UnitFactors = Map<number, { scale?: Float64Array; sign?: Int8Array }
  * from its upstream producers — those reading a fixed or earlier group —
  * while the factor is still applied to every producer and consumer.
  */
-export function normalizeNetwork(net: Network): UnitFactors {
+export function normalizeNetwork(net: Network, report?: (step: number, steps: number) => void): UnitFactors {
   const factors: UnitFactors = new Map();
   const order = new Map(net.hidden.map((id, i) => [id, i]));
-  for (const id of net.hidden) {
+  report?.(0, net.hidden.length);
+  for (const [i, id] of net.hidden.entries()) {
+    if (i > 0) report?.(i, net.hidden.length); // the groups before this one done
     const g = net.groups[id];
     if (!g.caps.scale && !g.caps.sign) continue;
     if (isQkPairs(net, id)) {
@@ -88,6 +91,7 @@ export function normalizeNetwork(net: Network): UnitFactors {
     }
     factors.set(id, f);
   }
+  report?.(net.hidden.length, net.hidden.length);
   return factors;
 }
 
@@ -136,7 +140,7 @@ export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
  * the *next* group: 'out-norm' reads the next layer's weights, whose rows
  * that group's normalization rescales.)
  */
-export function canonicalizeNetwork(net: Network, key: SortKey = 'out-norm'): void {
-  normalizeNetwork(net);
-  sortHiddenGroups(net, key);
+export function canonicalizeNetwork(net: Network, key: SortKey = 'out-norm', onProgress?: OnCanonicalProgress, model = ''): void {
+  normalizeNetwork(net, onProgress && stageReporter(onProgress, model, 'normalize'));
+  sortHiddenGroups(net, key, onProgress && stageReporter(onProgress, model, 'sort'));
 }

@@ -50,14 +50,16 @@ export function permuteGroup(net: Network, id: number, perm: Int32Array): void {
  * forward order (a family, or an attention head site, as one when its first member comes). Returns the
  * permutations applied, in order: undone in reverse, they put it back.
  */
-export function sortHiddenGroups(net: Network, key: SortKey = 'out-norm'): Array<[number, Int32Array]> {
+export function sortHiddenGroups(net: Network, key: SortKey = 'out-norm', report?: (step: number, steps: number) => void): Array<[number, Int32Array]> {
   const steps: Array<[number, Int32Array]> = [];
+  report?.(0, net.hidden.length);
   const apply = (id: number, perm: Int32Array) => {
     permuteGroup(net, id, perm);
     steps.push([id, perm]);
   };
   const sorted = new Set<number>();
-  for (const id of net.hidden) {
+  for (const [i, id] of net.hidden.entries()) {
+    if (i > 0) report?.(i, net.hidden.length); // the groups before this one sorted
     if (sorted.has(id)) continue;
     const family = familyOf(net, id);
     if (!family) {
@@ -74,6 +76,7 @@ export function sortHiddenGroups(net: Network, key: SortKey = 'out-norm'): Array
     const order = blockOrder(keys, family.blocks);
     for (const m of family.groups) apply(m, expandBlocks(order, net.groups[m].units / family.blocks));
   }
+  report?.(net.hidden.length, net.hidden.length);
   return steps;
 }
 

@@ -21,6 +21,7 @@ import {
   weightDistance,
 } from '../../weights';
 import type { CliIo } from '../context';
+import type { CanonicalProgress } from '../../weights/canonical-progress';
 import type { MatchingStop } from '../../weights/matching';
 import { distanceNumber, leftColumns, objectiveNumber } from '../format';
 import { displayPath } from '../display-path';
@@ -83,7 +84,10 @@ export function register(program: Command, io: CliIo): void {
       // Refuse before the (possibly long) computation, not after it.
       for (const out of [flags.writeCanonical, flags.writeAligned]) if (out) refuseExisting(resolve(out), flags.force);
       // On a terminal, weight matching's sweeps and objective on one updating line (big models take minutes).
-      const sweepLine = io.isTTY && !flags.quiet && !flags.json ? (sweep: number, objective: number) => io.stderr(`\r\x1b[2Kaligned: sweep ${sweep}, objective ${objectiveNumber(objective)}`) : undefined;
+      const drawn = io.isTTY && !flags.quiet && !flags.json;
+      const sweepLine = drawn ? (sweep: number, objective: number) => io.stderr(`\r\x1b[2Kaligned: sweep ${sweep}, objective ${objectiveNumber(objective)}`) : undefined;
+      // The canonical form's stages likewise (tens of seconds on 100 MB models before this existed, silent).
+      const canonicalLine = drawn ? (p: CanonicalProgress) => io.stderr(`\r\x1b[2K${canonicalProgressWords(p)}`) : undefined;
       const result = await weightDistance(resolve(a), resolve(b), {
         methods: explicit ? methods : undefined,
         align: flags.align,
@@ -94,8 +98,9 @@ export function register(program: Command, io: CliIo): void {
         normalize: flags.normalize,
         tol: flags.tol,
         onSweep: sweepLine,
+        onCanonicalProgress: canonicalLine,
       });
-      if (sweepLine) io.stderr('\r\x1b[2K');
+      if (drawn) io.stderr('\r\x1b[2K');
       if (flags.writeCanonical) writeFileAtomic(resolve(flags.writeCanonical), result.models.canonical!, { force: flags.force });
       if (flags.writeAligned) writeFileAtomic(resolve(flags.writeAligned), result.models.aligned!, { force: flags.force });
       const { models: _models, ...printable } = result;
@@ -142,6 +147,19 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
     }
   }
   return lines.join('\n') + '\n';
+}
+
+/** One canonical progress report as the terminal line says it. */
+export function canonicalProgressWords(p: CanonicalProgress): string {
+  const model = path.basename(p.model);
+  switch (p.stage) {
+    case 'read':
+      return `canonical: ${model}: ${p.step === 0 ? 'reading' : 'read'}`;
+    case 'distance':
+      return `canonical: distance, layer ${p.step}/${p.steps} summed`;
+    default:
+      return `canonical: ${model}: ${p.stage === 'sort' ? 'sorting' : 'normalizing'}, layer group ${p.step}/${p.steps} done`;
+  }
 }
 
 /** How weight matching ended, in words: a fixed point, the --tol stop, or the sweep limit (the library's maxSweeps). */
