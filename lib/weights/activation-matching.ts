@@ -6,6 +6,8 @@
  * correlation. Groups are matched independently (no coordinate descent
  * needed: activations do not depend on the other groups' permutations).
  * Ties (units constant on the probe set) are broken by incoming weights.
+ * Attention head sites (heads.ts) are matched as one structured assignment on the correlations
+ * of the tensors their units are seen in.
  */
 import { ModeldiffError } from '../errors';
 import { type HiddenTensor, hiddenActivations } from '../infer/hidden';
@@ -16,6 +18,8 @@ import { tokenRows } from '../represent/activations';
 import type { Matrix } from '../matrix';
 import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
 import type { Network } from './network';
+import { type GroupedSite, assignGroupedQuery } from './grouped-query';
+import { type HeadSite, assignHeads, headSite, unitsOfWork } from './heads';
 import { familyOf, permuteGroup, structuredAssignment } from './unit-blocks';
 import { groupView } from './views';
 import { writeNetwork } from './writeback';
@@ -32,13 +36,15 @@ export interface ActivationMatchingResult {
  * token-level (unmasked positions as samples), as `cka` reads them.
  */
 export async function activationMatching(a: Network, b: Network, probe: ProbeData): Promise<ActivationMatchingResult> {
-  // Attention heads permute only in structured ways (heads.ts): left to weight matching.
+  // Attention heads permute only in structured ways (heads.ts): each site once, below.
   const hidden = a.hidden.filter((id) => !a.groups[id].heads);
+  const sites = unitsOfWork(a).flatMap((id) => headSite(a, id) ?? []);
   const names = hidden.map((id) => a.groups[id].tensor!);
   const namesB = hidden.map((id) => b.groups[id].tensor!);
+  const siteTensors = (net: Network) => sites.flatMap((site) => siteGroups(site).flatMap((g) => unitSources(net, g).map((u) => u.tensor)));
   const [actA, actB] = await Promise.all([
-    hiddenActivations(encodeOnnx(writeNetwork(a)), [...new Set(names)], probe),
-    hiddenActivations(encodeOnnx(writeNetwork(b)), [...new Set(namesB)], probe),
+    hiddenActivations(encodeOnnx(writeNetwork(a)), [...new Set([...names, ...siteTensors(a)])], probe),
+    hiddenActivations(encodeOnnx(writeNetwork(b)), [...new Set([...namesB, ...siteTensors(b)])], probe),
   ]);
   const rowsA = tokenRows(a.model, probe);
   const rowsB = tokenRows(b.model, probe);
@@ -83,7 +89,74 @@ export async function activationMatching(a: Network, b: Network, probe: ProbeDat
     perms.set(id, rowToCol);
     correlation.set(id, total / units);
   }
+  for (const site of sites) {
+    // Per group, the correlations of the tensors its units are seen in, summed (Q's and K's
+    // outputs for Q/K units; V's output and O's input for V/O units).
+    const C = new Map<number, Float64Array>();
+    for (const g of siteGroups(site)) {
+      const [sa, sb] = [unitSources(a, g), unitSources(b, g)];
+      const ma = sa.map((u) => sourceMatrix(actA[u.tensor], u, rowsA));
+      const mb = sb.map((u) => sourceMatrix(actB[u.tensor], u, rowsB));
+      if (ma.some((m) => !m) || mb.some((m) => !m)) break;
+      const sum = new Float64Array(a.groups[g].units ** 2);
+      for (let k = 0; k < ma.length; k++) (await unitCorrelation(ma[k]!, mb[k]!)).forEach((v, i) => (sum[i] += v / ma.length));
+      C.set(g, sum);
+    }
+    // Units not on a tensor's last axis: the site keeps its units in place.
+    if (C.size !== siteGroups(site).length) {
+      for (const g of siteGroups(site)) perms.set(g, Int32Array.from({ length: a.groups[g].units }, (_, i) => i));
+      continue;
+    }
+    const found = site.kv
+      ? await assignGroupedQuery(site as GroupedSite, { q: C.get(site.qk)!, k: C.get(site.kv.k)!, v: C.get(site.kv.v)!, o: C.get(site.vo)! })
+      : await assignHeads(site, C.get(site.qk)!, C.get(site.vo)!);
+    for (const [g, perm] of found.perms) {
+      permuteGroup(b, g, perm);
+      perms.set(g, perm);
+      correlation.set(g, perm.reduce((s, j, i) => s + C.get(g)![i * perm.length + j], 0) / perm.length);
+    }
+  }
   return { perms, correlation };
+}
+
+/** The groups of a head site: Q/K and V/O, and a grouped-query site's K and V rows. */
+function siteGroups(site: HeadSite): number[] {
+  return site.kv ? [site.qk, site.kv.k, site.kv.v, site.vo] : [site.qk, site.vo];
+}
+
+/** A tensor a group's units are seen in: its last axis from `offset` (a fused q|k|v projection's part), `total` wide. */
+interface UnitSource {
+  tensor: string;
+  offset: number;
+  units: number;
+  total: number;
+}
+
+/** Where a head group's units are seen: its producers' outputs, and the inputs of the layers reading it (O's, for V/O). */
+function unitSources(net: Network, id: number): UnitSource[] {
+  const g = net.groups[id];
+  const nodes = net.model.proto.graph!.node!;
+  const out = g.producers.map((i) => {
+    const l = net.layers[i];
+    return { tensor: (nodes[l.addNode ?? l.node].output ?? [])[0], offset: l.rows?.offset ?? 0, units: g.units, total: l.rows?.total ?? l.outUnits };
+  });
+  for (const i of g.consumers) out.push({ tensor: (nodes[net.layers[i].node].input ?? [])[0], offset: 0, units: g.units, total: g.units });
+  return out;
+}
+
+/**
+ * A source's units as a rows × units matrix: token-level on a sequence model's [n, s, units];
+ * otherwise every position a row, whatever the layout ([N·S, units] or nn.MultiheadAttention's
+ * [S, N, units], read for the first batch only: infer/hidden.ts), the same rows in A and B.
+ * Undefined when the units are not the last axis.
+ */
+function sourceMatrix(t: HiddenTensor, u: UnitSource, tokenLevel: ReturnType<typeof tokenRows>): Matrix | undefined {
+  if (t.dims[t.dims.length - 1] !== u.total) return undefined;
+  const all = (t.perSample ? tokenLevel(t.data, t.dims) : undefined) ?? { data: t.data, n: t.data.length / u.total, k: u.total };
+  if (u.offset === 0 && u.units === u.total) return all;
+  const data = new Float32Array(all.n * u.units);
+  for (let r = 0; r < all.n; r++) data.set(all.data.subarray(r * u.total + u.offset, r * u.total + u.offset + u.units), r * u.units);
+  return { data, n: all.n, k: u.units };
 }
 
 /**

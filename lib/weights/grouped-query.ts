@@ -172,11 +172,21 @@ function sitePerms(site: GroupedSite, n: number, head: (i: number) => number, in
  */
 export async function matchGroupedQuery(a: Network, b: Network, site: GroupedSite): Promise<{ perms: Array<[number, Int32Array]>; current: number; total: number }> {
   const [va, vb] = [views(a, site), views(b, site)];
+  const sim = (g: keyof Views) => matchingSimilarity(va[g], vb[g]);
+  return assignGroupedQuery(site, { q: sim('q'), k: sim('k'), v: sim('v'), o: sim('o') });
+}
+
+/**
+ * The structured permutation of a grouped-query site maximizing the summed similarity of A's
+ * units with B's, given per group (Q rows, K rows, V rows, O columns) as units × units matrices
+ * (weight similarities, or activation correlations: activation-matching.ts).
+ */
+export async function assignGroupedQuery(site: GroupedSite, similarity: Record<keyof Views, Float64Array>): Promise<{ perms: Array<[number, Int32Array]>; current: number; total: number }> {
   const { count, qkDim: dq, voDim: dv } = site;
   const kvCount = site.kv.count;
   const n = count / kvCount;
-  const sim = (g: keyof Views) => ({ C: matchingSimilarity(va[g], vb[g]), size: va[g].units });
-  const C = { q: sim('q'), k: sim('k'), v: sim('v'), o: sim('o') };
+  const sized = (C: Float64Array) => ({ C, size: Math.round(Math.sqrt(C.length)) });
+  const C = { q: sized(similarity.q), k: sized(similarity.k), v: sized(similarity.v), o: sized(similarity.o) };
   const at = (s: { C: Float64Array; size: number }, x: number, y: number) => s.C[x * s.size + y];
   let current = 0;
   for (const s of Object.values(C)) for (let x = 0; x < s.size; x++) current += at(s, x, x);

@@ -144,11 +144,21 @@ function compose(heads: Int32Array, within: Int32Array[], dim: number): Int32Arr
  */
 export async function matchHeads(a: Network, b: Network, site: HeadSite): Promise<{ perms: Array<[number, Int32Array]>; current: number; total: number }> {
   if (site.kv) return matchGroupedQuery(a, b, site as GroupedSite);
+  const similarity = (id: number) => matchingSimilarity(groupView(a, id).view, groupView(b, id).view);
+  return assignHeads(site, similarity(site.qk), similarity(site.vo));
+}
+
+/**
+ * The structured permutation of a (not grouped-query) site maximizing the summed similarity of
+ * A's units with B's: `qk` and `vo` are units × units matrices (weight similarities, or
+ * activation correlations: activation-matching.ts).
+ */
+export async function assignHeads(site: HeadSite, qk: Float64Array, vo: Float64Array): Promise<{ perms: Array<[number, Int32Array]>; current: number; total: number }> {
   const { count } = site;
   const blocks = [
-    { id: site.qk, dim: site.qkDim, fixed: site.pairsFixed },
-    { id: site.vo, dim: site.voDim, fixed: false },
-  ].map((g) => ({ ...g, C: matchingSimilarity(groupView(a, g.id).view, groupView(b, g.id).view) }));
+    { id: site.qk, dim: site.qkDim, fixed: site.pairsFixed, C: qk },
+    { id: site.vo, dim: site.voDim, fixed: false, C: vo },
+  ];
   let current = 0;
   for (const { C, dim } of blocks) for (let i = 0; i < count * dim; i++) current += C[i * count * dim + i];
   // Head pair (i, j): the best within-head assignments, summed over the site's groups.
