@@ -3,6 +3,8 @@
 //                     denominators?: Float64Array (`units` values) | null,
 //                     units, first, count, seed, threads? })
 //     -> Float64Array m*count (replicate statistics, row-major by column)
+//   bootstrapUnblocked[Sync](the same) -> the same, from the kernel before cache blocking; only
+//     in a MODELDIFF_BENCH_KERNELS build (CMakeLists.txt), for bench/bootstrap.bench.ts
 // lib/stats/bootstrap.ts checks values (replicates, seed, threads, lengths) before calling.
 #include <vector>
 
@@ -14,6 +16,7 @@ namespace {
 using modeldiff_binding::Args;
 using modeldiff_binding::Output;
 
+template <bool Unblocked>
 struct Bootstrap {
   size_t units;
   std::vector<const double*> numerators;
@@ -34,6 +37,13 @@ struct Bootstrap {
         threads(args.threads()),
         out(args.env(), modeldiff_binding::product(args, {numerators.size(), count})) {}
   void run() {
+#if defined(MODELDIFF_BENCH_KERNELS)
+    if (Unblocked) {
+      modeldiff::bootstrap_resample_ratios_unblocked(numerators.data(), numerators.size(), denominators, units, first,
+                                                     count, seed, out.data, threads);
+      return;
+    }
+#endif
     modeldiff::bootstrap_resample_ratios(numerators.data(), numerators.size(), denominators, units, first, count, seed,
                                          out.data, threads);
   }
@@ -41,7 +51,10 @@ struct Bootstrap {
 };
 
 void InitBootstrap(Napi::Env env, Napi::Object exports) {
-  modeldiff_binding::export_call<Bootstrap>(env, exports, "bootstrap");
+  modeldiff_binding::export_call<Bootstrap<false>>(env, exports, "bootstrap");
+#if defined(MODELDIFF_BENCH_KERNELS)
+  modeldiff_binding::export_call<Bootstrap<true>>(env, exports, "bootstrapUnblocked");
+#endif
 }
 
 modeldiff_binding::Registrar reg("bootstrap", InitBootstrap);

@@ -1,125 +1,183 @@
 #include "bootstrap.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <vector>
 
+#include "bootstrap_rng.hpp"
 #include "parallel.hpp"
 
 namespace modeldiff {
 namespace {
 
-inline uint64_t splitmix64(uint64_t& x) {
-  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+using bootstrap_rng::Xoshiro256;
+
+// Units per block (a power of two, so indices inside a whole block are plain bit fields;
+// test/bootstrap-blocks.test.ts sizes its data to cross these blocks).
+constexpr unsigned kBlockBits = 12;
+constexpr size_t kBlock = size_t(1) << kBlockBits;
+constexpr uint64_t kBlockMask = kBlock - 1;
+// Indices per generator step inside a whole block: five 12-bit fields of one 64-bit output.
+constexpr unsigned kPerWord = 64 / kBlockBits;
+// Columns are accumulated in groups of up to this many: one group's row is at most a cache line.
+constexpr size_t kGroup = 8;
+// Replicates whose state (stream, draws left, running sums) a thread keeps while it walks the
+// blocks; the data is read once per batch.
+constexpr size_t kBatch = 1024;
+// Draws per pass over a block (a block's draws are about its unit count). At the end of a pass
+// the unused bit fields of the last generator step are dropped.
+constexpr size_t kChunk = 8192;
+
+// The order every path adds a replicate's rows in, so that a column's sums do not depend on the
+// other columns resampled with it: draw i of a pass goes to accumulator i mod 4, and the pass
+// adds (acc0 + acc1) + (acc2 + acc3) to the running sum.
+template <size_t W>
+struct Accumulators {
+  double a[4][W] = {};
+  inline void add(size_t i, const double* x) {
+    for (size_t c = 0; c < W; ++c) a[i & 3][c] += x[c];
+  }
+  inline void flush(double* sums) const {
+    for (size_t c = 0; c < W; ++c) sums[c] += (a[0][c] + a[1][c]) + (a[2][c] + a[3][c]);
+  }
+};
+
+// Adds the rows idx[0..n) of a W-wide interleaved block into sums[0..W).
+template <size_t W>
+void add_rows(const double* block, const uint16_t* idx, size_t n, double* sums) {
+  double a0[W] = {}, a1[W] = {}, a2[W] = {}, a3[W] = {};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const double* x0 = block + static_cast<size_t>(idx[i]) * W;
+    const double* x1 = block + static_cast<size_t>(idx[i + 1]) * W;
+    const double* x2 = block + static_cast<size_t>(idx[i + 2]) * W;
+    const double* x3 = block + static_cast<size_t>(idx[i + 3]) * W;
+    for (size_t c = 0; c < W; ++c) a0[c] += x0[c];
+    for (size_t c = 0; c < W; ++c) a1[c] += x1[c];
+    for (size_t c = 0; c < W; ++c) a2[c] += x2[c];
+    for (size_t c = 0; c < W; ++c) a3[c] += x3[c];
+  }
+  Accumulators<W> acc;
+  std::copy(a0, a0 + W, acc.a[0]);
+  std::copy(a1, a1 + W, acc.a[1]);
+  std::copy(a2, a2 + W, acc.a[2]);
+  std::copy(a3, a3 + W, acc.a[3]);
+  for (; i < n; ++i) acc.add(i, block + static_cast<size_t>(idx[i]) * W);
+  acc.flush(sums);
 }
 
-inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+// One pass over a whole block for a single group of W columns: draws n indices as bit fields
+// and adds their rows as it goes (no index buffer). The same draws and order as
+// draw_block_indices + add_rows.
+template <size_t W>
+void draw_and_add_rows(Xoshiro256& rng, const double* block, size_t n, double* sums) {
+  double a0[W] = {}, a1[W] = {}, a2[W] = {}, a3[W] = {};
+  size_t i = 0;
+  // Four generator steps give 20 draws, a multiple of the 4 accumulators: all indexing is static.
+  for (; i + 4 * kPerWord <= n; i += 4 * kPerWord) {
+    const uint64_t w[4] = {rng.next(), rng.next(), rng.next(), rng.next()};
+#pragma GCC unroll 32
+    for (unsigned k = 0; k < 4 * kPerWord; ++k) {
+      const double* x = block + ((w[k / kPerWord] >> ((k % kPerWord) * kBlockBits)) & kBlockMask) * W;
+      double* acc = (k & 3) == 0 ? a0 : (k & 3) == 1 ? a1 : (k & 3) == 2 ? a2 : a3;
+      for (size_t c = 0; c < W; ++c) acc[c] += x[c];
+    }
+  }
+  Accumulators<W> acc;
+  std::copy(a0, a0 + W, acc.a[0]);
+  std::copy(a1, a1 + W, acc.a[1]);
+  std::copy(a2, a2 + W, acc.a[2]);
+  std::copy(a3, a3 + W, acc.a[3]);
+  while (i < n) {
+    uint64_t word = rng.next();
+    for (unsigned k = 0; k < kPerWord && i < n; ++k, ++i, word >>= kBlockBits) acc.add(i, block + (word & kBlockMask) * W);
+  }
+  acc.flush(sums);
+}
 
-struct Xoshiro256 {
-  uint64_t s[4];
-  explicit Xoshiro256(uint64_t seed) {
-    for (auto& v : s) v = splitmix64(seed);
+template <template <size_t> class F, class... Args>
+void by_width(size_t width, Args&&... args) {
+  switch (width) {
+    case 1: return F<1>::run(args...);
+    case 2: return F<2>::run(args...);
+    case 3: return F<3>::run(args...);
+    case 4: return F<4>::run(args...);
+    case 5: return F<5>::run(args...);
+    case 6: return F<6>::run(args...);
+    case 7: return F<7>::run(args...);
+    default: return F<8>::run(args...);
   }
-  inline uint64_t next() {
-    const uint64_t result = rotl(s[1] * 5, 7) * 9;
-    const uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+}
+template <size_t W>
+struct AddRows {
+  static void run(const double* block, const uint16_t* idx, size_t n, double* sums) { add_rows<W>(block, idx, n, sums); }
+};
+template <size_t W>
+struct DrawAndAddRows {
+  static void run(Xoshiro256& rng, const double* block, size_t n, double* sums) { draw_and_add_rows<W>(rng, block, n, sums); }
+};
+
+// Fills idx[0..n) with uniform indices in [0, units): bit fields in a whole block, Lemire's
+// method in the last, partial one.
+void draw_block_indices(Xoshiro256& rng, size_t units, uint16_t* idx, size_t n) {
+  size_t i = 0;
+  if (units == kBlock) {
+    while (i < n) {
+      uint64_t word = rng.next();
+      for (unsigned k = 0; k < kPerWord && i < n; ++k, word >>= kBlockBits) idx[i++] = static_cast<uint16_t>(word & kBlockMask);
+    }
+    return;
   }
-  // Uniform in [0, n) without bias (Lemire 2019, multiply and reject), n < 2^64.
-  inline uint64_t below(uint64_t n) {
-    unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
-    uint64_t low = static_cast<uint64_t>(m);
-    if (low < n) {
-      const uint64_t t = (0 - n) % n;
-      while (low < t) {
-        m = static_cast<unsigned __int128>(next()) * n;
-        low = static_cast<uint64_t>(m);
+  bootstrap_rng::draw_indices(n, units, rng, [&](uint64_t j) { idx[i++] = static_cast<uint16_t>(j); });
+}
+
+struct Columns {
+  std::vector<const double*> data;  // the m numerators, then the denominators if any
+  size_t G;
+  size_t groups() const { return (data.size() + kGroup - 1) / kGroup; }
+  size_t width(size_t g) const { return std::min(kGroup, data.size() - g * kGroup); }
+  // Copies units [start, start + units) of group g's columns row by row into dst.
+  void pack(size_t g, size_t start, size_t units, double* dst) const {
+    const size_t w = width(g);
+    for (size_t c = 0; c < w; ++c) {
+      const double* src = data[g * kGroup + c] + start;
+      for (size_t u = 0; u < units; ++u) dst[u * w + c] = src[u];
+    }
+  }
+};
+
+// Replicates first+begin .. first+end-1 (at most kBatch) of one thread: per block, the block is
+// packed once and every replicate's share of its draws is summed from it.
+void resample_batch(const Columns& cols, uint64_t first, size_t begin, size_t end, uint64_t seed,
+                    std::vector<double>& sums, double* packed, std::vector<uint16_t>& idx) {
+  const size_t C = cols.data.size(), R = end - begin, G = cols.G, groups = cols.groups();
+  std::vector<Xoshiro256> streams;
+  streams.reserve(R);
+  for (size_t r = 0; r < R; ++r) streams.push_back(bootstrap_rng::replicate_stream(seed, first + begin + r));
+  std::vector<uint64_t> left(R, G);  // draws not yet placed in a block
+  sums.assign(R * C, 0.0);
+  for (size_t start = 0; start < G; start += kBlock) {
+    const size_t units = std::min(kBlock, G - start);
+    for (size_t g = 0; g < groups; ++g) cols.pack(g, start, units, packed + g * kGroup * kBlock);
+    // Given the draws left, the count in this block is binomial; the last block takes the rest.
+    const double share = static_cast<double>(units) / static_cast<double>(G - start);
+    const bool last = start + units == G;
+    for (size_t r = 0; r < R; ++r) {
+      uint64_t draws = last ? left[r] : bootstrap_rng::binomial(streams[r], left[r], share);
+      left[r] -= draws;
+      while (draws > 0) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(draws, kChunk));
+        if (groups == 1 && units == kBlock) {
+          by_width<DrawAndAddRows>(C, streams[r], packed, n, &sums[r * C]);
+        } else {
+          draw_block_indices(streams[r], units, idx.data(), n);
+          for (size_t g = 0; g < groups; ++g)
+            by_width<AddRows>(cols.width(g), packed + g * kGroup * kBlock, idx.data(), n, &sums[r * C + g * kGroup]);
+        }
+        draws -= n;
       }
     }
-    return static_cast<uint64_t>(m >> 64);
   }
-};
-
-// Indices for n < 2^32 from 32-bit halves of each 64-bit output (two indices per
-// generator step, ~1.5x faster than one per step), each mapped by Lemire's
-// method with its own rejection: a rejected half is replaced from fresh draws.
-struct Index32 {
-  uint64_t n;
-  uint32_t threshold;  // 2^32 mod n: products whose low half falls below are rejected
-  explicit Index32(uint64_t count) : n(count), threshold(static_cast<uint32_t>((uint64_t(1) << 32) % count)) {}
-  inline bool map(uint32_t u, uint64_t& j) const {
-    const uint64_t m = static_cast<uint64_t>(u) * n;
-    j = m >> 32;
-    return static_cast<uint32_t>(m) >= threshold;
-  }
-  inline uint64_t fresh(Xoshiro256& rng) const {
-    uint64_t j;
-    while (!map(static_cast<uint32_t>(rng.next()), j)) {
-    }
-    return j;
-  }
-};
-
-// Calls f(j) for n indices drawn uniformly from [0, n), the same sequence for
-// every statistic count m (so a statistic's interval does not depend on which
-// others are resampled with it).
-template <class F>
-inline void draw_indices(size_t n, Xoshiro256& rng, F&& f) {
-  if (n < (uint64_t(1) << 32)) {
-    const Index32 idx(n);
-    size_t i = 0;
-    for (; i + 1 < n; i += 2) {
-      const uint64_t u = rng.next();
-      uint64_t j0, j1;
-      if (!idx.map(static_cast<uint32_t>(u), j0)) j0 = idx.fresh(rng);
-      if (!idx.map(static_cast<uint32_t>(u >> 32), j1)) j1 = idx.fresh(rng);
-      f(j0);
-      f(j1);
-    }
-    if (i < n) f(idx.fresh(rng));
-  } else {
-    for (size_t i = 0; i < n; ++i) f(rng.below(n));
-  }
-}
-
-// Weighted sum sum_u counts[u]·x[u] with four accumulators (the summation order is fixed, so
-// results do not depend on the thread count).
-inline double count_dot(const uint8_t* counts, const double* x, size_t G) {
-  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  size_t u = 0;
-  for (; u + 4 <= G; u += 4) {
-    a0 += static_cast<double>(counts[u]) * x[u];
-    a1 += static_cast<double>(counts[u + 1]) * x[u + 1];
-    a2 += static_cast<double>(counts[u + 2]) * x[u + 2];
-    a3 += static_cast<double>(counts[u + 3]) * x[u + 3];
-  }
-  for (; u < G; ++u) a0 += static_cast<double>(counts[u]) * x[u];
-  return (a0 + a1) + (a2 + a3);
-}
-
-// The same sum for a column holding ±Infinity, where 0·Infinity would be NaN: units not drawn
-// are skipped (a resample without the infinite value has a finite mean).
-inline double count_dot_drawn(const uint8_t* counts, const double* x, size_t G) {
-  double a = 0;
-  for (size_t u = 0; u < G; ++u)
-    if (counts[u] != 0) a += static_cast<double>(counts[u]) * x[u];
-  return a;
-}
-
-inline bool all_finite(const double* x, size_t G) {
-  for (size_t u = 0; u < G; ++u)
-    if (!std::isfinite(x[u])) return false;
-  return true;
 }
 
 }  // namespace
@@ -130,32 +188,21 @@ void bootstrap_resample_ratios(const double* const* numerators, size_t m, const 
     std::fill(out, out + m * count, std::numeric_limits<double>::quiet_NaN());
     return;
   }
-  std::vector<bool> finite(m);
-  for (size_t s = 0; s < m; ++s) finite[s] = all_finite(numerators[s], G);
-  const bool finite_denominators = denominators == nullptr || all_finite(denominators, G);
+  if (m == 0 || count == 0) return;
+  Columns cols{std::vector<const double*>(numerators, numerators + m), G};
+  if (denominators != nullptr) cols.data.push_back(denominators);
+  const size_t C = cols.data.size();
   parallel_ranges(count, threads, [&](size_t begin, size_t end) {
-    // One byte per unit: a count above 255 (probability below 1e-500 for any G) wraps, and the
-    // wrapped units are remembered so their 256s are added back; the counts stay exact.
-    std::vector<uint8_t> counts(G);
-    std::vector<size_t> wrapped;
-    for (size_t b = begin; b < end; ++b) {
-      uint64_t mix = seed ^ (0xd1b54a32d192ed03ULL * (first + b + 1));
-      Xoshiro256 rng(splitmix64(mix));
-      std::fill(counts.begin(), counts.end(), uint8_t(0));
-      wrapped.clear();
-      uint8_t* c = counts.data();
-      draw_indices(G, rng, [&](uint64_t j) {
-        if (++c[j] == 0) wrapped.push_back(j);
-      });
-      double denominator = static_cast<double>(G);
-      if (denominators != nullptr) {
-        denominator = finite_denominators ? count_dot(c, denominators, G) : count_dot_drawn(c, denominators, G);
-        for (size_t j : wrapped) denominator += 256.0 * denominators[j];
-      }
-      for (size_t s = 0; s < m; ++s) {
-        double sum = finite[s] ? count_dot(c, numerators[s], G) : count_dot_drawn(c, numerators[s], G);
-        for (size_t j : wrapped) sum += 256.0 * numerators[s][j];
-        out[s * count + b] = sum / denominator;
+    std::vector<double> sums, storage(cols.groups() * kGroup * kBlock);
+    double* packed = storage.data();
+    std::vector<uint16_t> idx(kChunk);
+    for (size_t b0 = begin; b0 < end; b0 += kBatch) {
+      const size_t b1 = std::min(end, b0 + kBatch);
+      resample_batch(cols, first, b0, b1, seed, sums, packed, idx);
+      for (size_t b = b0; b < b1; ++b) {
+        const double* s = &sums[(b - b0) * C];
+        const double denominator = denominators != nullptr ? s[m] : static_cast<double>(G);
+        for (size_t k = 0; k < m; ++k) out[k * count + b] = s[k] / denominator;
       }
     }
   });

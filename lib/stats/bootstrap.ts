@@ -4,10 +4,12 @@
  *
  * Percentile: all statistics are resampled with the same draws (a paired bootstrap), so
  * intervals are consistent across measures. The resampling runs in the C++ addon
- * (src/bootstrap.cpp): per replicate, G uniform draws are counted into one byte per unit and
- * each statistic is the count-weighted sum of its column, read in place; replicate r has its
- * own stream seeded from (seed, r), so the numbers depend neither on the thread count nor on
- * the chunks the progress callback is reported between.
+ * (src/bootstrap.cpp), cache-blocked: each replicate is an exact multinomial draw of the G units,
+ * split over blocks of 4096 units by binomial counts and drawn inside each block, so every
+ * block of the columns is read once for a whole batch of replicates (not once per replicate);
+ * the columns are read in place. Replicate r has its own stream seeded from (seed, r), so the
+ * numbers depend neither on the thread count nor on the chunks the progress callback is
+ * reported between.
  *
  * Clusters (e.g. the tokens of one sequence): with a per-row cluster id, a replicate draws
  * whole clusters and its statistic is the token-weighted mean Σ values / Σ tokens over the
