@@ -47,6 +47,13 @@ template <>
 Kernels kernels<Isa::Avx2>();
 template <>
 Kernels kernels<Isa::Avx512>();
+#if defined(MODELDIFF_ARM64)
+// NEON is arm64's baseline: the baseline table serves Isa::Neon (src/isa_dispatch.hpp).
+template <>
+inline Kernels kernels<Isa::Neon>() {
+  return kernels<Isa::Scalar>();
+}
+#endif
 
 namespace {
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "divergence_rows.hpp"
+#include "isa_dispatch.hpp"
 #include "parallel.hpp"
 
 namespace modeldiff {
@@ -21,16 +22,7 @@ const char* const kNames[kNumMeasures] = {"kl",  "kl-reverse", "kl-symmetric", "
 constexpr double kLn2 = 0.69314718055994530942;
 
 const RowKernels& kernels_for(Isa isa) {
-  switch (isa) {
-#if defined(MODELDIFF_X86)
-    case Isa::Avx2: return avx2_kernels();
-    case Isa::Avx512: return avx512_kernels();
-#endif
-#if defined(MODELDIFF_ARM64)
-    case Isa::Neon: return neon_kernels();
-#endif
-    default: return scalar_kernels();
-  }
+  return *for_isa(isa, [](auto i) { return &row_kernels<decltype(i)::value>(); });
 }
 
 // log(1 + e^u) without overflow.

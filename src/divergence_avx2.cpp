@@ -6,12 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "divergence_kernel.hpp"
+
 #include "divergence_avx2_tables.hpp"
-#include "divergence_rows.hpp"
 
 namespace modeldiff {
 namespace divergence {
-namespace avx2_impl {
+namespace {
 
 // log for x > 0 (normal or subnormal; x = 0 gives a finite garbage value, no trap), table-driven
 // like the AVX-512 log_table, but AVX2 has neither vgetmantpd nor a 16-entry register permute:
@@ -22,8 +23,8 @@ namespace avx2_impl {
 // division, and a shorter dependency chain than the fdlibm form's (frexp emulation, then a
 // vdivpd, then a degree-7 polynomial in s^2).
 // c = 1 on both pieces touching 1, so log x near x = 1 is r + O(r^2) without cancellation.
-// Degree 8 (V::log, V::log_pos): truncation < r^8/9 <= 2^-56/9 relative on the c = 1 pieces,
-// far smaller elsewhere. Degree 7 (V::log_away1, x in (0, 0.9] or [1.1, 2], so |log x| >=
+// Degree 8 (Avx2Policy::log, Avx2Policy::log_pos): truncation < r^8/9 <= 2^-56/9 relative on the c = 1 pieces,
+// far smaller elsewhere. Degree 7 (Avx2Policy::log_away1, x in (0, 0.9] or [1.1, 2], so |log x| >=
 // 0.095): truncation < 2^-56/8 absolute, < 2e-17 relative.
 // Max relative error against logl, measured over ~1.4 10^7 arguments (subnormal to 1.7e308, dense
 // near 1, and the log_away1 domain): 2.9e-16 (fdlibm form: 1.5e-16).
@@ -114,7 +115,7 @@ static inline __m256d exp_table(__m256d t) {
   return _mm256_and_pd(out, _mm256_cmp_pd(t, c1(-708.39), _CMP_NLT_UQ));  // t < -708.39: 0; NaN stays NaN
 }
 
-struct V {
+struct Avx2Policy {
   using T = __m256d;
   using M = __m256d;
   static constexpr size_t W = 4;
@@ -178,23 +179,23 @@ struct V {
   static T exp(T x);
 };
 
-#include "divergence_vecmath.hpp"
 // The table-driven log and exp (above) instead of vec_log / vec_exp. Alternating A/B runs on an
 // Intel Sapphire Rapids VM (k = 10, float32 inputs, n = 10^6, whole per-sample call, best of
 // 12 alternations): JS 7.4 -> 6.1 and KL 5.0 -> 3.9 ns per element from probabilities, JS
 // 8.9 -> 6.8 and KL 5.6 -> 4.3 from logits (the tile load alone, TV: 1.5).
-inline V::T V::log(T x) { return select(eq(x, zero()), set1(-INFINITY), log_table<8>(x)); }
-inline V::T V::log_pos(T x) { return log_table<8>(x); }
-inline V::T V::log_away1(T x) { return log_table<7>(x); }
-inline V::T V::exp(T x) { return exp_table(x); }
-inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
-inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
+inline Avx2Policy::T Avx2Policy::log(T x) { return select(eq(x, zero()), set1(-INFINITY), log_table<8>(x)); }
+inline Avx2Policy::T Avx2Policy::log_pos(T x) { return log_table<8>(x); }
+inline Avx2Policy::T Avx2Policy::log_away1(T x) { return log_table<7>(x); }
+inline Avx2Policy::T Avx2Policy::exp(T x) { return exp_table(x); }
+inline void Avx2Policy::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<Avx2Policy>(rp, c, nc, r); }
+inline void Avx2Policy::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<Avx2Policy>(rp, c, nc, r); }
 
-#include "divergence_kernel.hpp"
+}  // namespace
 
-}  // namespace avx2_impl
-
-const RowKernels& avx2_kernels() { return avx2_impl::Kern::table(); }
+template <>
+const RowKernels& row_kernels<Isa::Avx2>() {
+  return DivergenceKernel<Avx2Policy>::table();
+}
 
 }  // namespace divergence
 }  // namespace modeldiff

@@ -24,7 +24,7 @@
 
 namespace modeldiff {
 namespace divergence {
-namespace avx2_impl {
+namespace {
 
 alignas(64) static const double kLogTable[256] = {
     0x1.54725e6bb82fep+0, -0x1.23ec5991eba49p-2,  // z in [0.75, 0.75390625)
@@ -157,7 +157,7 @@ alignas(64) static const double kLogTable[256] = {
     0x1.56397ba7c52e2p-1, 0x1.9c86b02dc0862p-2,  // z in [1.4921875, 1.5)
 };
 
-}  // namespace avx2_impl
+}  // namespace
 }  // namespace divergence
 }  // namespace modeldiff
 

@@ -10,11 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "divergence_rows.hpp"
+#include "divergence_kernel.hpp"
+
 
 namespace modeldiff {
 namespace divergence {
-namespace avx512_impl {
+namespace {
 
 // log for x > 0 (normal or subnormal), table-driven: x = m 2^E with m in [0.75, 1.5) (getmant),
 // m's top 4 fraction bits pick c ~ 1/m from a 16-entry register table (vpermt2pd), r = m c - 1
@@ -97,7 +98,7 @@ static inline __m512d exp_table(__m512d t) {
   return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(t, c1(-708.39), _CMP_LT_OQ), out, _mm512_setzero_pd());
 }
 
-struct V {
+struct Avx512Policy {
   using T = __m512d;
   using M = __mmask8;
   static constexpr size_t W = 8;
@@ -175,20 +176,19 @@ struct V {
   static T exp(T x);
 };
 
-#include "divergence_vecmath.hpp"
 // The table-driven log and exp (above) instead of vec_log / vec_exp: vpermt2pd makes a
 // 16-entry table nearly free, which halves the polynomials.
-inline V::T V::log(T x) { return _mm512_mask_blend_pd(eq(x, zero()), log_table(x), set1(-INFINITY)); }
-inline V::T V::log_pos(T x) { return log_table(x); }
-inline V::T V::log_away1(T x) { return log_table<true>(x); }
-inline V::T V::exp(T x) { return exp_table(x); }
+inline Avx512Policy::T Avx512Policy::log(T x) { return _mm512_mask_blend_pd(eq(x, zero()), log_table(x), set1(-INFINITY)); }
+inline Avx512Policy::T Avx512Policy::log_pos(T x) { return log_table(x); }
+inline Avx512Policy::T Avx512Policy::log_away1(T x) { return log_table<true>(x); }
+inline Avx512Policy::T Avx512Policy::exp(T x) { return exp_table(x); }
 // float32 rows, 16 columns per block (k = 10 fits one): each row is one masked 512-bit load, an
 // 8 x 16 float transpose in three shuffle stages (in-lane 4 x 4 transposes by unpack + shufps,
 // then one vpermt2ps per pair of columns to join rows 0-3 and 4-7), then each column is widened
 // to doubles. Transposing floats before widening keeps the shuffles at 24 per 16 columns; the
 // shuffle port, not the loads, bounds the tile load (the 8-column form needed ~60 shuffle-port
 // operations for a k = 10 tile, this one ~37). Masked loads never read past column c + nc.
-inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) {
+inline void Avx512Policy::load_block(const float* const* rp, size_t c, size_t nc, T* r) {
   const __mmask16 m = static_cast<__mmask16>(nc >= 16 ? 0xFFFFu : (1u << nc) - 1);
   __m512 u[8];  // u[4h + j] 128-bit lane g: column 4g + j of rows 4h .. 4h + 3
   for (int h = 0; h < 2; ++h) {
@@ -217,16 +217,17 @@ inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) {
     }
   }
 }
-inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) {
-  generic_load_block<V>(rp, c, nc < W ? nc : W, r);
-  if (nc > W) generic_load_block<V>(rp, c + W, nc - W, r + W);
+inline void Avx512Policy::load_block(const double* const* rp, size_t c, size_t nc, T* r) {
+  generic_load_block<Avx512Policy>(rp, c, nc < W ? nc : W, r);
+  if (nc > W) generic_load_block<Avx512Policy>(rp, c + W, nc - W, r + W);
 }
 
-#include "divergence_kernel.hpp"
+}  // namespace
 
-}  // namespace avx512_impl
-
-const RowKernels& avx512_kernels() { return avx512_impl::Kern::table(); }
+template <>
+const RowKernels& row_kernels<Isa::Avx512>() {
+  return DivergenceKernel<Avx512Policy>::table();
+}
 
 }  // namespace divergence
 }  // namespace modeldiff

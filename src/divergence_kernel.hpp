@@ -1,15 +1,17 @@
-// The divergence row kernels, written once over a vector type V and instantiated per ISA.
+// The divergence row kernels, written once as a template over a vector policy V and
+// instantiated per ISA, in the idiom of every kernel family (src/simd_policy.hpp): each ISA
+// translation unit (src/divergence_{scalar,avx2,avx512,neon}.cpp) defines its policy on
+// simd::VectorPolicy<W> plus what divergence needs (src/divergence_policy.hpp) and returns
+// DivergenceKernel<Policy>::table() as its row_kernels<Isa>(); src/divergence.cpp picks one with
+// for_isa(). Everything here has internal linkage (anonymous namespace), so each translation
+// unit keeps its own copy compiled with its own flags (the multi-ISA ODR trap). For the same
+// reason this file uses no std:: templates, only <cmath> functions.
 //
-// Include this from an ISA translation unit *inside* that unit's own namespace, after defining
-// the vector type V there (see src/divergence_scalar.cpp): every function here then gets a
-// distinct, ISA-specific symbol, so the linker can never substitute an AVX-512 copy of an
-// inline function for the scalar one (the usual multi-ISA ODR trap). For the same reason this
-// file uses no std:: templates, only <cmath> functions.
-//
-// V provides: T (vector of doubles), M (lane mask), W (lanes), load/store/set1/zero, add, sub,
-// mul, div, fma(a,b,c)=a*b+c, abs, sqrt, max, min, lt/le/gt/eq,
-// mand/mor/mnot, select(m,a,b), any(m), finite(x), reduce_add (fixed lane order), reduce_max,
-// log, exp.
+// V provides (src/divergence_policy.hpp): T (vector of doubles), M (lane mask), W (lanes), BC
+// (columns per load_block), load/store/set1/zero, add, sub, mul, div, fma(a,b,c)=a*b+c, abs,
+// sqrt, max, min, lt/le/gt/eq, mand/mor/mnot, select(m,a,b), any(m), finite(x), iota,
+// reduce_add / reduce_max (each in its ISA's fixed lane order), load_part, load_block, log,
+// log_pos, log_away1, exp.
 //
 // Two layouts: the row path (any k) vectorizes along one row; the batch path (small k) puts
 // one row in each lane of a transposed W-row tile, so short rows waste no lanes and need no
@@ -22,6 +24,17 @@
 //    is kept in its own accumulator and is exact term by term for nearby p and q.
 //  * Sums are blocked: a vector accumulator per block of kBlock elements, blocks added in
 //    order, so rounding error grows with k / kBlock, not with k.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "divergence_rows.hpp"
+#include "divergence_vecmath.hpp"
+
+namespace modeldiff {
+namespace divergence {
+namespace {
 
 static constexpr size_t kBlock = 256;
 static constexpr size_t kPrefetchTiles = 4;
@@ -41,7 +54,8 @@ static constexpr size_t kTopBoundMax = 4096;  // softmax_row: rows up to this lo
 
 static inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-struct Kern {
+template <class V>
+struct DivergenceKernel {
   using T = typename V::T;
   using M = typename V::M;
   static constexpr size_t W = V::W;
@@ -902,3 +916,7 @@ struct Kern {
     return t;
   }
 };
+
+}  // namespace
+}  // namespace divergence
+}  // namespace modeldiff

@@ -6,13 +6,14 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "divergence_rows.hpp"
+#include "divergence_kernel.hpp"
+
 
 namespace modeldiff {
 namespace divergence {
-namespace neon_impl {
+namespace {
 
-struct V {
+struct NeonPolicy {
   using T = float64x2_t;
   using M = uint64x2_t;
   static constexpr size_t W = 2;
@@ -85,19 +86,19 @@ struct V {
   static T exp(T x);
 };
 
-#include "divergence_vecmath.hpp"
-inline V::T V::log(T x) { return vec_log<V>(x); }
-inline V::T V::log_pos(T x) { return vec_log<V, false>(x); }
-inline V::T V::log_away1(T x) { return vec_log<V, false>(x); }
-inline V::T V::exp(T x) { return vec_exp<V>(x); }
-inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
-inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
+inline NeonPolicy::T NeonPolicy::log(T x) { return vec_log<NeonPolicy>(x); }
+inline NeonPolicy::T NeonPolicy::log_pos(T x) { return vec_log<NeonPolicy, false>(x); }
+inline NeonPolicy::T NeonPolicy::log_away1(T x) { return vec_log<NeonPolicy, false>(x); }
+inline NeonPolicy::T NeonPolicy::exp(T x) { return vec_exp<NeonPolicy>(x); }
+inline void NeonPolicy::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<NeonPolicy>(rp, c, nc, r); }
+inline void NeonPolicy::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<NeonPolicy>(rp, c, nc, r); }
 
-#include "divergence_kernel.hpp"
+}  // namespace
 
-}  // namespace neon_impl
-
-const RowKernels& neon_kernels() { return neon_impl::Kern::table(); }
+template <>
+const RowKernels& row_kernels<Isa::Neon>() {
+  return DivergenceKernel<NeonPolicy>::table();
+}
 
 }  // namespace divergence
 }  // namespace modeldiff

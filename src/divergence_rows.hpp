@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu_features.hpp"
+
 namespace modeldiff {
 namespace divergence {
 
@@ -142,13 +144,22 @@ struct RowKernels {
   double (*read_sum)(const void* x, bool f32, size_t b, size_t e);
 };
 
-const RowKernels& scalar_kernels();
+// Each ISA's table, one explicit specialization per ISA translation unit
+// (src/divergence_{scalar,avx2,avx512,neon}.cpp); src/divergence.cpp picks one with for_isa()
+// (src/isa_dispatch.hpp).
+template <Isa I>
+const RowKernels& row_kernels();
+template <>
+const RowKernels& row_kernels<Isa::Scalar>();
 #if defined(MODELDIFF_X86)
-const RowKernels& avx2_kernels();
-const RowKernels& avx512_kernels();
+template <>
+const RowKernels& row_kernels<Isa::Avx2>();
+template <>
+const RowKernels& row_kernels<Isa::Avx512>();
 #endif
 #if defined(MODELDIFF_ARM64)
-const RowKernels& neon_kernels();
+template <>
+const RowKernels& row_kernels<Isa::Neon>();
 #endif
 
 }  // namespace divergence

@@ -4,13 +4,14 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "divergence_rows.hpp"
+#include "divergence_kernel.hpp"
+
 
 namespace modeldiff {
 namespace divergence {
-namespace scalar_impl {
+namespace {
 
-struct V {
+struct ScalarPolicy {
   using T = double;
   using M = bool;
   static constexpr size_t W = 1;
@@ -52,14 +53,14 @@ struct V {
   static T exp(T x) { return std::exp(x); }
 };
 
-#include "divergence_vecmath.hpp"  // poly7 (its vec_log / vec_exp are unused here)
-inline void V::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
-inline void V::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<V>(rp, c, nc, r); }
-#include "divergence_kernel.hpp"
+inline void ScalarPolicy::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<ScalarPolicy>(rp, c, nc, r); }
+inline void ScalarPolicy::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<ScalarPolicy>(rp, c, nc, r); }
+}  // namespace
 
-}  // namespace scalar_impl
-
-const RowKernels& scalar_kernels() { return scalar_impl::Kern::table(); }
+template <>
+const RowKernels& row_kernels<Isa::Scalar>() {
+  return DivergenceKernel<ScalarPolicy>::table();
+}
 
 }  // namespace divergence
 }  // namespace modeldiff

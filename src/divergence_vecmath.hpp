@@ -1,9 +1,18 @@
-// Vectorized log and exp in double precision, written once over a vector type VV (see
-// src/divergence_kernel.hpp for the inclusion rules: include inside the ISA's namespace).
+// Vectorized log and exp in double precision, written once over a vector policy VV (see
+// src/divergence_policy.hpp).
 // vec_log / vec_exp additionally need VV::frexp(x, &e) (mantissa in [1,2), exponent as double;
 // x > 0, any normal or subnormal), round (to nearest integer) and ldexp(p, n) (p 2^n, n in
 // [-1022, 1023]). The NEON path uses them; AVX2 and AVX-512 have table-driven log and exp of
 // their own (src/divergence_avx2.cpp, src/divergence_avx512.cpp), and scalar uses <cmath>.
+// Internal linkage (anonymous namespace), as every kernel template (src/simd_policy.hpp).
+#pragma once
+#include <cmath>
+#include <cstddef>
+
+namespace modeldiff {
+namespace divergence {
+namespace {
+
 // c0 + c1 x + ... + c6 x^6 by Estrin's scheme: depth 4 instead of Horner's 6, so the
 // independent rows / elements in flight overlap better (the kernels are latency bound).
 template <class VV>
@@ -78,3 +87,7 @@ static inline void generic_load_block(const In* const* rp, size_t c, size_t nc, 
   for (size_t l = 0; l < VV::W; ++l) r[l] = VV::load_part(rp[l] + c, nc);
   VV::transpose(r);
 }
+
+}  // namespace
+}  // namespace divergence
+}  // namespace modeldiff

@@ -3,8 +3,11 @@
 // specialization per ISA translation unit, and calls
 //   for_isa(isa, [](auto i) { return family::table<decltype(i)::value>(); })
 // Isa::Scalar is the baseline table (2-lane vectors: SSE2 on x86-64, NEON on arm64, both
-// always present); Isa::Neon uses it too, since NEON is arm64's baseline. The caller passes a
-// supported ISA (binding/binding.hpp refuses others), so no CPU check is repeated here.
+// always present; the divergence family's is its 1-lane <cmath> reference instead). On arm64
+// Isa::Neon is a table of its own: divergence has a NEON table distinct from its reference,
+// and the families whose NEON code is their baseline define table<Isa::Neon> as the baseline
+// table in their kernel header. The caller passes a supported ISA (binding/binding.hpp refuses
+// others), so no CPU check is repeated here.
 #pragma once
 #include <type_traits>
 
@@ -23,6 +26,10 @@ auto for_isa(Isa isa, Pick pick) {
       return pick(IsaTag<Isa::Avx512>{});
     case Isa::Avx2:
       return pick(IsaTag<Isa::Avx2>{});
+#endif
+#if defined(MODELDIFF_ARM64)
+    case Isa::Neon:
+      return pick(IsaTag<Isa::Neon>{});
 #endif
     default:
       return pick(IsaTag<Isa::Scalar>{});

@@ -28,6 +28,13 @@ template <>
 SyrkFn syrk_kernel<Isa::Avx2>();
 template <>
 SyrkFn syrk_kernel<Isa::Avx512>();
+#if defined(MODELDIFF_ARM64)
+// NEON is arm64's baseline: the baseline table serves Isa::Neon (src/isa_dispatch.hpp).
+template <>
+inline SyrkFn syrk_kernel<Isa::Neon>() {
+  return syrk_kernel<Isa::Scalar>();
+}
+#endif
 
 namespace {
 

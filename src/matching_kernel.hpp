@@ -53,6 +53,13 @@ template <>
 Gemm gemm_kernel<Isa::Avx2>();
 template <>
 Gemm gemm_kernel<Isa::Avx512>();
+#if defined(MODELDIFF_ARM64)
+// NEON is arm64's baseline: the baseline table serves Isa::Neon (src/isa_dispatch.hpp).
+template <>
+inline Gemm gemm_kernel<Isa::Neon>() {
+  return gemm_kernel<Isa::Scalar>();
+}
+#endif
 
 namespace {
 
