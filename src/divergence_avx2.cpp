@@ -1,5 +1,5 @@
-// AVX2 + FMA instance of the divergence row kernels (4 doubles per vector). Only called after
-// cpu_features has confirmed AVX2 and FMA.
+// AVX2 + FMA instance of the divergence row kernels (src/divergence_kernel.hpp, 4 doubles per
+// vector). Only called after cpu_features has confirmed AVX2 and FMA.
 #include <immintrin.h>
 
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "divergence_kernel.hpp"
+#include "divergence_policy.hpp"
 
 #include "divergence_avx2_tables.hpp"
 
@@ -115,36 +116,11 @@ static inline __m256d exp_table(__m256d t) {
   return _mm256_and_pd(out, _mm256_cmp_pd(t, c1(-708.39), _CMP_NLT_UQ));  // t < -708.39: 0; NaN stays NaN
 }
 
-struct Avx2Policy {
-  using T = __m256d;
-  using M = __m256d;
-  static constexpr size_t W = 4;
-  static constexpr size_t BC = W;  // columns per load_block
-  static T load(const double* p) { return _mm256_loadu_pd(p); }
-  static void store(double* p, T v) { _mm256_storeu_pd(p, v); }
-  static T set1(double x) { return _mm256_set1_pd(x); }
-  static T zero() { return _mm256_setzero_pd(); }
-  static T iota() { return _mm256_set_pd(3, 2, 1, 0); }  // lane indices
-  static T add(T a, T b) { return _mm256_add_pd(a, b); }
-  static T sub(T a, T b) { return _mm256_sub_pd(a, b); }
-  static T mul(T a, T b) { return _mm256_mul_pd(a, b); }
-  static T div(T a, T b) { return _mm256_div_pd(a, b); }
+// DivergencePolicy<4> (src/divergence_policy.hpp) and the AVX2 + FMA operations.
+struct Avx2Policy : DivergencePolicy<4> {
   static T fma(T a, T b, T c) { return _mm256_fmadd_pd(a, b, c); }
-  static T abs(T a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
   static T sqrt(T a) { return _mm256_sqrt_pd(a); }
-  static T max(T a, T b) { return _mm256_max_pd(a, b); }
-  static T min(T a, T b) { return _mm256_min_pd(a, b); }
-  static T round(T a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static M lt(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
-  static M gt(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
-  static M le(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ); }
-  static M eq(T a, T b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
-  static M mand(M a, M b) { return _mm256_and_pd(a, b); }
-  static M mor(M a, M b) { return _mm256_or_pd(a, b); }
-  static M mnot(M a) { return _mm256_xor_pd(a, _mm256_castsi256_pd(_mm256_set1_epi64x(-1))); }
-  static T select(M m, T a, T b) { return _mm256_blendv_pd(b, a, m); }
-  static bool any(M m) { return _mm256_movemask_pd(m) != 0; }
-  static M finite(T x) { return _mm256_cmp_pd(_mm256_sub_pd(x, x), _mm256_setzero_pd(), _CMP_EQ_OQ); }
+  static bool any(M m) { return _mm256_movemask_pd(reinterpret_cast<__m256d>(m)) != 0; }
   static double reduce_add(T a) {
     __m128d lo = _mm256_castpd256_pd128(a), hi = _mm256_extractf128_pd(a, 1);
     __m128d s = _mm_add_pd(lo, hi);  // (l0+l2, l1+l3)
@@ -171,24 +147,21 @@ struct Avx2Policy {
     r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
     r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
   }
-  static void load_block(const float* const* rp, size_t c, size_t nc, T* r);
-  static void load_block(const double* const* rp, size_t c, size_t nc, T* r);
-  static T log(T x);
-  static T log_pos(T x);  // x > 0 (no zero check)
-  static T log_away1(T x);  // x > 0, accurate for x outside [0.9, 1.1]
-  static T exp(T x);
+  static void load_block(const float* const* rp, size_t c, size_t nc, T* r) {
+    generic_load_block<Avx2Policy>(rp, c, nc, r);
+  }
+  static void load_block(const double* const* rp, size_t c, size_t nc, T* r) {
+    generic_load_block<Avx2Policy>(rp, c, nc, r);
+  }
+  // The table-driven log and exp (above) instead of vec_log / vec_exp. Alternating A/B runs on an
+  // Intel Sapphire Rapids VM (k = 10, float32 inputs, n = 10^6, whole per-sample call, best of
+  // 12 alternations): JS 7.4 -> 6.1 and KL 5.0 -> 3.9 ns per element from probabilities, JS
+  // 8.9 -> 6.8 and KL 5.6 -> 4.3 from logits (the tile load alone, TV: 1.5).
+  static T log(T x) { return select(eq(x, zero()), set1(-INFINITY), log_table<8>(x)); }
+  static T log_pos(T x) { return log_table<8>(x); }  // x > 0 (no zero check)
+  static T log_away1(T x) { return log_table<7>(x); }  // x > 0, accurate for x outside [0.9, 1.1]
+  static T exp(T x) { return exp_table(x); }
 };
-
-// The table-driven log and exp (above) instead of vec_log / vec_exp. Alternating A/B runs on an
-// Intel Sapphire Rapids VM (k = 10, float32 inputs, n = 10^6, whole per-sample call, best of
-// 12 alternations): JS 7.4 -> 6.1 and KL 5.0 -> 3.9 ns per element from probabilities, JS
-// 8.9 -> 6.8 and KL 5.6 -> 4.3 from logits (the tile load alone, TV: 1.5).
-inline Avx2Policy::T Avx2Policy::log(T x) { return select(eq(x, zero()), set1(-INFINITY), log_table<8>(x)); }
-inline Avx2Policy::T Avx2Policy::log_pos(T x) { return log_table<8>(x); }
-inline Avx2Policy::T Avx2Policy::log_away1(T x) { return log_table<7>(x); }
-inline Avx2Policy::T Avx2Policy::exp(T x) { return exp_table(x); }
-inline void Avx2Policy::load_block(const float* const* rp, size_t c, size_t nc, T* r) { generic_load_block<Avx2Policy>(rp, c, nc, r); }
-inline void Avx2Policy::load_block(const double* const* rp, size_t c, size_t nc, T* r) { generic_load_block<Avx2Policy>(rp, c, nc, r); }
 
 }  // namespace
 

@@ -1,5 +1,5 @@
-// AVX-512 (F/DQ) instance of the divergence row kernels (8 doubles per vector). Only called
-// after cpu_features has confirmed AVX-512 F/DQ/BW/VL.
+// AVX-512 (F/DQ) instance of the divergence row kernels (src/divergence_kernel.hpp, 8 doubles
+// per vector). Only called after cpu_features has confirmed AVX-512 F/DQ/BW/VL.
 // GCC 12 reports false "maybe-uninitialized" warnings inside its own AVX-512 intrinsic headers.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "divergence_kernel.hpp"
+#include "divergence_policy.hpp"
 
 
 namespace modeldiff {
@@ -98,36 +99,13 @@ static inline __m512d exp_table(__m512d t) {
   return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(t, c1(-708.39), _CMP_LT_OQ), out, _mm512_setzero_pd());
 }
 
-struct Avx512Policy {
-  using T = __m512d;
-  using M = __mmask8;
-  static constexpr size_t W = 8;
+// DivergencePolicy<8> (src/divergence_policy.hpp) and the AVX-512 operations: the same
+// generic operations as AVX2's, 8 lanes wide.
+struct Avx512Policy : DivergencePolicy<8> {
   static constexpr size_t BC = 16;  // columns per load_block
-  static T load(const double* p) { return _mm512_loadu_pd(p); }
-  static void store(double* p, T v) { _mm512_storeu_pd(p, v); }
-  static T set1(double x) { return _mm512_set1_pd(x); }
-  static T zero() { return _mm512_setzero_pd(); }
-  static T iota() { return _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0); }  // lane indices
-  static T add(T a, T b) { return _mm512_add_pd(a, b); }
-  static T sub(T a, T b) { return _mm512_sub_pd(a, b); }
-  static T mul(T a, T b) { return _mm512_mul_pd(a, b); }
-  static T div(T a, T b) { return _mm512_div_pd(a, b); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_pd(a, b, c); }
-  static T abs(T a) { return _mm512_abs_pd(a); }
   static T sqrt(T a) { return _mm512_sqrt_pd(a); }
-  static T max(T a, T b) { return _mm512_max_pd(a, b); }
-  static T min(T a, T b) { return _mm512_min_pd(a, b); }
-  static T round(T a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static M lt(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
-  static M gt(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
-  static M le(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
-  static M eq(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
-  static M mand(M a, M b) { return static_cast<M>(a & b); }
-  static M mor(M a, M b) { return static_cast<M>(a | b); }
-  static M mnot(M a) { return static_cast<M>(~a); }
-  static T select(M m, T a, T b) { return _mm512_mask_blend_pd(m, b, a); }
-  static bool any(M m) { return m != 0; }
-  static M finite(T x) { return _mm512_cmp_pd_mask(_mm512_sub_pd(x, x), _mm512_setzero_pd(), _CMP_EQ_OQ); }
+  static bool any(M m) { return _mm512_test_epi64_mask(reinterpret_cast<__m512i>(m), reinterpret_cast<__m512i>(m)) != 0; }
   static double reduce_add(T a) {
     // Fixed order: halves, then quarters, then pairs.
     __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd(a, 1));
@@ -135,11 +113,6 @@ struct Avx512Policy {
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
   }
   static double reduce_max(T a) { return _mm512_reduce_max_pd(a); }
-  static T frexp(T x, T* e) {
-    *e = _mm512_getexp_pd(x);  // floor(log2 x), subnormals included
-    return _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
-  }
-  static T ldexp(T p, T n) { return _mm512_scalef_pd(p, n); }
   // p[0..n) (n in [1, 8]) widened to doubles, zeros beyond; masked, so never reads past p + n.
   static T load_part(const float* p, size_t n) {
     return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(static_cast<__mmask8>((1u << n) - 1), p));
@@ -169,19 +142,18 @@ struct Avx512Policy {
     }
   }
   static void load_block(const float* const* rp, size_t c, size_t nc, T* r);
-  static void load_block(const double* const* rp, size_t c, size_t nc, T* r);
-  static T log(T x);
-  static T log_pos(T x);  // x > 0 (no zero check)
-  static T log_away1(T x);  // x > 0, accurate for x outside [0.9, 1.1]
-  static T exp(T x);
+  static void load_block(const double* const* rp, size_t c, size_t nc, T* r) {
+    generic_load_block<Avx512Policy>(rp, c, nc < W ? nc : W, r);
+    if (nc > W) generic_load_block<Avx512Policy>(rp, c + W, nc - W, r + W);
+  }
+  // The table-driven log and exp (above) instead of vec_log / vec_exp: vpermt2pd makes a
+  // 16-entry table nearly free, which halves the polynomials.
+  static T log(T x) { return select(eq(x, zero()), set1(-INFINITY), log_table(x)); }
+  static T log_pos(T x) { return log_table(x); }  // x > 0 (no zero check)
+  static T log_away1(T x) { return log_table<true>(x); }  // x > 0, accurate for x outside [0.9, 1.1]
+  static T exp(T x) { return exp_table(x); }
 };
 
-// The table-driven log and exp (above) instead of vec_log / vec_exp: vpermt2pd makes a
-// 16-entry table nearly free, which halves the polynomials.
-inline Avx512Policy::T Avx512Policy::log(T x) { return _mm512_mask_blend_pd(eq(x, zero()), log_table(x), set1(-INFINITY)); }
-inline Avx512Policy::T Avx512Policy::log_pos(T x) { return log_table(x); }
-inline Avx512Policy::T Avx512Policy::log_away1(T x) { return log_table<true>(x); }
-inline Avx512Policy::T Avx512Policy::exp(T x) { return exp_table(x); }
 // float32 rows, 16 columns per block (k = 10 fits one): each row is one masked 512-bit load, an
 // 8 x 16 float transpose in three shuffle stages (in-lane 4 x 4 transposes by unpack + shufps,
 // then one vpermt2ps per pair of columns to join rows 0-3 and 4-7), then each column is widened
@@ -217,10 +189,7 @@ inline void Avx512Policy::load_block(const float* const* rp, size_t c, size_t nc
     }
   }
 }
-inline void Avx512Policy::load_block(const double* const* rp, size_t c, size_t nc, T* r) {
-  generic_load_block<Avx512Policy>(rp, c, nc < W ? nc : W, r);
-  if (nc > W) generic_load_block<Avx512Policy>(rp, c + W, nc - W, r + W);
-}
+
 
 }  // namespace
 

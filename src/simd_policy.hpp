@@ -9,8 +9,8 @@
 // Every policy and every kernel template has internal linkage (anonymous namespace): each
 // translation unit gets its own copy, compiled with its own flags, so the linker can never
 // hand the baseline code an AVX-512 copy of an inline function (the multi-ISA ODR trap).
-// The divergence kernels follow the same idiom with a richer policy of their own (log, exp,
-// row transposes; src/divergence_kernel.hpp); their basic operations match the names here.
+// The divergence kernels follow the same idiom: their policies derive from these and add what
+// only divergence needs (log, exp, row transposes; src/divergence_policy.hpp).
 //
 // The policies are GCC/Clang vector extensions of W lanes: the compiler emits the widest
 // instructions the translation unit's flags allow (W = 2 is SSE2 on x86-64 and NEON on arm64,
@@ -110,6 +110,41 @@ struct VectorPolicy {
     for (std::size_t l = 0; l < W; ++l) s += v[l];
     return s;
   }
+};
+
+// One lane: plain double / int64_t, a mask is a bool (count_if adds 1 where true). The same
+// operations on one value; the divergence kernels' scalar reference builds on it.
+template <>
+struct VectorPolicy<1> {
+  static constexpr std::size_t W = 1;
+  using T = double;
+  using I = int64_t;
+  using M = bool;
+
+  static inline T load(const double* p) { return *p; }
+  static inline void store(double* p, T v) { *p = v; }
+  static inline T set1(double x) { return x; }
+  static inline T zero() { return 0.0; }
+  static inline T add(T a, T b) { return a + b; }
+  static inline T sub(T a, T b) { return a - b; }
+  static inline T mul(T a, T b) { return a * b; }
+
+  static inline I loadi(const int64_t* p) { return *p; }
+  static inline void storei(int64_t* p, I v) { *p = v; }
+  static inline I seti(int64_t x) { return x; }
+  static inline I iotai() { return 0; }
+  static inline I addi(I a, I b) { return a + b; }
+
+  static inline M lt(T a, T b) { return a < b; }
+  static inline M eq(T a, T b) { return a == b; }
+  static inline M mor(M a, M b) { return a || b; }
+  static inline T select(M m, T a, T b) { return m ? a : b; }
+  static inline I selecti(M m, I a, I b) { return m ? a : b; }
+  static inline I count_if(I x, M m) { return m ? x + 1 : x; }
+
+  static inline double lane(T v, std::size_t) { return v; }
+  static inline int64_t lanei(I v, std::size_t) { return v; }
+  static inline double reduce_add(T v) { return v; }
 };
 
 // The policy of each ISA, defined only where the translation unit's flags can run it.
