@@ -235,3 +235,58 @@ for (const [name, probeFile] of [['gpt2-ts13', 'tokens'], ['llama_gqa-dyn18', 't
     t.ok(d <= 1e-6, `normalized B after activation matching: relative distance ${d}`);
   });
 }
+
+/**
+ * The grouped-query Llama without its rotary embeddings (each rotary Add, x·cos +
+ * rotate_half(x)·sin, read as x), and a copy whose Q/K dims are also permuted within each K/V
+ * head: K's columns (j, r) → (j, τ_j(r)) and the same for every query head of the block.
+ */
+function withoutRotary(name: string, tau?: number[][]): Uint8Array {
+  const m = readOnnx(file(name));
+  const g = graphOf(m);
+  const producer = (x: string) => g.node.find((n) => n.output![0] === x);
+  for (const add of g.node.filter((n) => n.opType === 'Add')) {
+    const [p, q] = add.input!.map(producer);
+    if (p?.opType !== 'Mul' || q?.opType !== 'Mul' || producer(q.input![0])?.opType !== 'Concat') continue;
+    for (const n of g.node) n.input = n.input!.map((x) => (x === add.output![0] ? p.input![0] : x));
+  }
+  if (tau) {
+    const net = buildNetwork(m);
+    const inits = new Map(g.initializer.map((x) => [x.name ?? '', x]));
+    for (const id of net.hidden) {
+      const h = net.groups[id].heads;
+      if (h?.role !== 'qk' && h?.role !== 'k') continue;
+      const l = net.layers[net.groups[id].producers[0]];
+      const init = inits.get(l.weightName)!;
+      const v = tensorToFloat64(init);
+      const out = v.slice();
+      const perBlock = h.role === 'qk' ? h.count / h.kv!.count : 1;
+      // New column (head, r) = old column (head, τ_j(r)), head in K/V block j.
+      for (let row = 0; row < v.length / l.outUnits; row++) {
+        for (let c = 0; c < l.outUnits; c++) {
+          const head = Math.floor(c / h.dim);
+          const j = Math.floor(head / perBlock);
+          out[row * l.outUnits + c] = v[row * l.outUnits + head * h.dim + tau[j][c % h.dim]];
+        }
+      }
+      Object.assign(init, float64ToTensor(init.name ?? '', tensorDims(init), out));
+    }
+  }
+  return encodeOnnx(m);
+}
+
+t.test('grouped-query Llama without rotary (dyn18): Q/K dims permuted within each K/V head too', async (t) => {
+  const a = withoutRotary('llama_gqa-dyn18-s0');
+  const b = withoutRotary('llama_gqa-dyn18-s0-perm', [[2, 0, 3, 1], [1, 3, 0, 2]]);
+  const yb = await run(b);
+  const same = meanJs(await run(withoutRotary('llama_gqa-dyn18-s0-perm')), yb, CLASSES.llama);
+  t.ok(same <= 1e-9, `the Q/K-permuted copy computes the same function: JS ${same}`);
+  const r = await weightDistance(a, b);
+  t.same(r.hidden!.filter((h) => h.heads?.role === 'qk').map((h) => h.heads), [0, 1].map(() => ({ count: 4, dim: 4, role: 'qk', kvHeads: 2 })), 'no rotary: the Q/K dims move');
+  t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
+  t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);
+  for (const [name, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {
+    const js = meanJs(yb, await run(m), CLASSES.llama);
+    t.ok(js <= 1e-9, `${name} written back computes B's function: JS ${js}`);
+  }
+});
