@@ -4,7 +4,7 @@
  * cache); pair = the two models' per-sample divergences and their summary (mean and standard
  * error, cluster-robust over sequences for token rows). `functionMatrices` drives it over N
  * models for `matrix` and `study`. The two-model workflow `compare` is the same view on
- * streams (`compareView` in lib/function/compare.ts): prepare opens a model's output stream,
+ * streams (`compareView` in lib/views/compare.ts): prepare opens a model's output stream,
  * pair consumes both into per-sample divergences and the full summary (intervals, top
  * samples, per-class, token-level).
  */
