@@ -29,40 +29,38 @@ constexpr size_t kBatch = 1024;
 constexpr size_t kChunk = 8192;
 
 // The order every path adds a replicate's rows in, so that a column's sums do not depend on the
-// other columns resampled with it: draw i of a pass goes to accumulator i mod 4, and the pass
-// adds (acc0 + acc1) + (acc2 + acc3) to the running sum.
+// other columns resampled with it: a pass's draws come in groups of five (the bit fields of one
+// generator step in a whole block), draws 0-3 of a group go to accumulators 0-3 and draw 4 to
+// accumulator 0; the pass adds (acc0 + acc1) + (acc2 + acc3) to the running sum. Four
+// independent chains hide the additions' latency; the static pattern keeps them in registers.
 template <size_t W>
 struct Accumulators {
-  double a[4][W] = {};
-  inline void add(size_t i, const double* x) {
-    for (size_t c = 0; c < W; ++c) a[i & 3][c] += x[c];
+  double a0[W] = {}, a1[W] = {}, a2[W] = {}, a3[W] = {};
+  static inline void add(double* acc, const double* x) {
+    for (size_t c = 0; c < W; ++c) acc[c] += x[c];
   }
+  inline void add_five(const double* x0, const double* x1, const double* x2, const double* x3, const double* x4) {
+    add(a0, x0);
+    add(a1, x1);
+    add(a2, x2);
+    add(a3, x3);
+    add(a0, x4);
+  }
+  // Draw k (< 4) of an incomplete group of five.
+  inline void add_at(unsigned k, const double* x) { add(k == 0 ? a0 : k == 1 ? a1 : k == 2 ? a2 : a3, x); }
   inline void flush(double* sums) const {
-    for (size_t c = 0; c < W; ++c) sums[c] += (a[0][c] + a[1][c]) + (a[2][c] + a[3][c]);
+    for (size_t c = 0; c < W; ++c) sums[c] += (a0[c] + a1[c]) + (a2[c] + a3[c]);
   }
 };
 
 // Adds the rows idx[0..n) of a W-wide interleaved block into sums[0..W).
 template <size_t W>
 void add_rows(const double* block, const uint16_t* idx, size_t n, double* sums) {
-  double a0[W] = {}, a1[W] = {}, a2[W] = {}, a3[W] = {};
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const double* x0 = block + static_cast<size_t>(idx[i]) * W;
-    const double* x1 = block + static_cast<size_t>(idx[i + 1]) * W;
-    const double* x2 = block + static_cast<size_t>(idx[i + 2]) * W;
-    const double* x3 = block + static_cast<size_t>(idx[i + 3]) * W;
-    for (size_t c = 0; c < W; ++c) a0[c] += x0[c];
-    for (size_t c = 0; c < W; ++c) a1[c] += x1[c];
-    for (size_t c = 0; c < W; ++c) a2[c] += x2[c];
-    for (size_t c = 0; c < W; ++c) a3[c] += x3[c];
-  }
   Accumulators<W> acc;
-  std::copy(a0, a0 + W, acc.a[0]);
-  std::copy(a1, a1 + W, acc.a[1]);
-  std::copy(a2, a2 + W, acc.a[2]);
-  std::copy(a3, a3 + W, acc.a[3]);
-  for (; i < n; ++i) acc.add(i, block + static_cast<size_t>(idx[i]) * W);
+  size_t i = 0;
+  auto row = [&](size_t k) { return block + static_cast<size_t>(idx[k]) * W; };
+  for (; i + kPerWord <= n; i += kPerWord) acc.add_five(row(i), row(i + 1), row(i + 2), row(i + 3), row(i + 4));
+  for (unsigned k = 0; i < n; ++i, ++k) acc.add_at(k, row(i));
   acc.flush(sums);
 }
 
@@ -71,26 +69,17 @@ void add_rows(const double* block, const uint16_t* idx, size_t n, double* sums) 
 // draw_block_indices + add_rows.
 template <size_t W>
 void draw_and_add_rows(Xoshiro256& rng, const double* block, size_t n, double* sums) {
-  double a0[W] = {}, a1[W] = {}, a2[W] = {}, a3[W] = {};
-  size_t i = 0;
-  // Four generator steps give 20 draws, a multiple of the 4 accumulators: all indexing is static.
-  for (; i + 4 * kPerWord <= n; i += 4 * kPerWord) {
-    const uint64_t w[4] = {rng.next(), rng.next(), rng.next(), rng.next()};
-#pragma GCC unroll 32
-    for (unsigned k = 0; k < 4 * kPerWord; ++k) {
-      const double* x = block + ((w[k / kPerWord] >> ((k % kPerWord) * kBlockBits)) & kBlockMask) * W;
-      double* acc = (k & 3) == 0 ? a0 : (k & 3) == 1 ? a1 : (k & 3) == 2 ? a2 : a3;
-      for (size_t c = 0; c < W; ++c) acc[c] += x[c];
-    }
-  }
+  static_assert(kPerWord == 5, "the accumulation order groups draws by five");
   Accumulators<W> acc;
-  std::copy(a0, a0 + W, acc.a[0]);
-  std::copy(a1, a1 + W, acc.a[1]);
-  std::copy(a2, a2 + W, acc.a[2]);
-  std::copy(a3, a3 + W, acc.a[3]);
-  while (i < n) {
-    uint64_t word = rng.next();
-    for (unsigned k = 0; k < kPerWord && i < n; ++k, ++i, word >>= kBlockBits) acc.add(i, block + (word & kBlockMask) * W);
+  auto row = [&](uint64_t word, unsigned k) { return block + ((word >> (k * kBlockBits)) & kBlockMask) * W; };
+  size_t i = 0;
+  for (; i + kPerWord <= n; i += kPerWord) {
+    const uint64_t w = rng.next();
+    acc.add_five(row(w, 0), row(w, 1), row(w, 2), row(w, 3), row(w, 4));
+  }
+  if (i < n) {
+    const uint64_t w = rng.next();
+    for (unsigned k = 0; i < n; ++i, ++k) acc.add_at(k, row(w, k));
   }
   acc.flush(sums);
 }
