@@ -10,6 +10,7 @@
  * the models differ most.
  */
 import { ModeldiffError } from '../errors';
+import { withRowOffset } from '../native/call';
 import { quantileSorted } from '../stats/describe';
 import { samplesNeeded } from '../stats/sample-size';
 import { clusterBootstrapCIs, clusterStderr, clusterSums } from './cluster';
@@ -231,15 +232,8 @@ export class TokenAccumulator {
           ? divergenceRowsSync(oa, ob, measures, extras, { ...this.o.divergence, threads: 1 })
           : await divergenceRows(oa, ob, measures, extras, this.o.divergence);
     } catch (e) {
-      // Kernel errors name a row of the batch; name the sequence and position instead.
-      if (e instanceof ModeldiffError && /\brow \d+\b/.test(e.message)) {
-        const message = e.message.replace(/\brow (\d+)\b/, (_, r: string) => {
-          const g = first + Number(r);
-          return `sequence ${Math.floor(g / P)}, position ${g % P}`;
-        });
-        throw new ModeldiffError(e.code, message, { cause: e });
-      }
-      throw e;
+      // Kernel errors name a row of the batch (its row field); name the sequence and position instead.
+      throw withRowOffset(e, first, (g) => `sequence ${Math.floor(g / P)}, position ${g % P}`);
     }
     const values = rowsOut.values;
     const [topA, topB] = rowsOut.top!;

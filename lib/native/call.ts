@@ -46,11 +46,12 @@ const CODES = new Set<string>([
 // How each ModeldiffError from a kernel was worded, so a caller can re-word its row (withRowOffset).
 const origins = new WeakMap<ModeldiffError, { failure: NativeFailure; context: ErrorContext }>();
 
-function word(failure: NativeFailure, context: ErrorContext, rowOffset = 0, rowWord = 'row'): ModeldiffError {
+function word(failure: NativeFailure, context: ErrorContext, rowOffset = 0, rowWord: RowWord = 'row'): ModeldiffError {
   const index = typeof failure.input === 'number' && failure.input >= 0 ? failure.input : undefined;
   const input = index === undefined ? undefined : (context.inputs?.[index] ?? `input ${index}`);
   const row = typeof failure.row === 'number' && failure.row >= 0 ? failure.row + rowOffset : undefined;
-  const where = context.located ? [] : [input, row === undefined ? undefined : `${rowWord} ${row}`].filter((s) => s !== undefined);
+  const named = row === undefined ? undefined : typeof rowWord === 'function' ? rowWord(row) : `${rowWord} ${row}`;
+  const where = context.located ? [] : [input, named].filter((s) => s !== undefined);
   const parts = [context.what, where.join(', '), failure.message].filter((s) => s !== undefined && s !== '');
   const code = (CODES.has(failure.code) ? failure.code : 'INTERNAL') as ErrorCode;
   const err = new ModeldiffError(code, parts.join(': '), { input, row, cause: failure });
@@ -67,11 +68,14 @@ export function nativeError(err: unknown, context: ErrorContext = {}): Modeldiff
   return new ModeldiffError('INTERNAL', `${context.what ? `${context.what}: ` : ''}${String((err as Error)?.message ?? err)}`, { cause: err });
 }
 
+/** How a message names a row: a word before its number ('sample'), or a function of the row. */
+type RowWord = string | ((row: number) => string);
+
 /**
- * The same failure with its row counted from `offset` and called `rowWord` (a kernel that ran on
+ * The same failure with its row counted from `offset` and named by `rowWord` (a kernel that ran on
  * a chunk of rows 1000.. reports row 3; the user's sample is 1003). Other errors pass through.
  */
-export function withRowOffset(err: unknown, offset: number, rowWord: string): unknown {
+export function withRowOffset(err: unknown, offset: number, rowWord: RowWord): unknown {
   const origin = err instanceof ModeldiffError ? origins.get(err) : undefined;
   if (origin === undefined || err instanceof ModeldiffError === false || err.row === undefined) return err;
   return word(origin.failure, origin.context, offset, rowWord);
