@@ -22,23 +22,22 @@ export const TIE_TOLERANCE = 1e-6;
  * groups, see unit-blocks.ts) and each is ordered within itself, the blocks staying in place.
  */
 export function canonicalOrder(view: LayerWeights, key: SortKey = 'out-norm', blocks = 1): Int32Array {
-  const { win, bin, wout, units, fanIn, outRows, block } = view;
+  const { win, bin, units, fanIn } = view;
   const primary = sortKeys(view, key);
-  const outgoing = (u: number, f: (acc: number, v: number) => number) => {
-    let acc = 0;
-    for (let o = 0; o < outRows; o++) for (let k = 0; k < block; k++) acc = f(acc, Math.abs(wout[(o * units + u) * block + k]));
-    return acc;
-  };
-  const inL1 = Float64Array.from({ length: units }, (_, u) => win.subarray(u * fanIn, (u + 1) * fanIn).reduce((s, v) => s + Math.abs(v), 0));
-  const outL1 = Float64Array.from({ length: units }, (_, u) => outgoing(u, (s, v) => s + v));
-  const outMax = Float64Array.from({ length: units }, (_, u) => outgoing(u, Math.max));
-  const summaries = [primary, bin, inL1, outL1, outMax];
+  // The secondary keys are only read for ties (rare in trained weights): each is computed the
+  // first time a tie reaches it. On a 4096-unit group they cost more than the sort itself.
+  const inL1 = () => Float64Array.from({ length: units }, (_, u) => win.subarray(u * fanIn, (u + 1) * fanIn).reduce((s, v) => s + Math.abs(v), 0));
+  const outgoing = lazy(() => outgoingSums(view));
+  const summaries = [() => primary, () => bin, lazy(inL1), () => outgoing()[0], () => outgoing()[1]];
   const levels = summaries.length + fanIn;
-  const value = (level: number, u: number) => (level < summaries.length ? summaries[level][u] : win[u * fanIn + level - summaries.length]);
-  let winScale = 0;
-  for (const v of win) winScale = Math.max(winScale, Math.abs(v));
-  const scales = summaries.map((s) => s.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
-  const tolerance = (level: number) => TIE_TOLERANCE * (level < summaries.length ? scales[level] : winScale);
+  const value = (level: number, u: number) => (level < summaries.length ? summaries[level]()[u] : win[u * fanIn + level - summaries.length]);
+  const winScale = lazy(() => {
+    let m = 0;
+    for (const v of win) m = Math.max(m, Math.abs(v));
+    return m;
+  });
+  const scales = summaries.map((s) => lazy(() => s().reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+  const tolerance = (level: number) => TIE_TOLERANCE * (level < summaries.length ? scales[level]() : winScale());
 
   const order = (members: number[], level: number): number[] => {
     if (members.length < 2 || level >= levels) return members;
@@ -56,4 +55,33 @@ export function canonicalOrder(view: LayerWeights, key: SortKey = 'out-norm', bl
   };
   const size = units / blocks;
   return Int32Array.from(Array.from({ length: blocks }, (_, k) => order(Array.from({ length: size }, (_, u) => k * size + u), 0)).flat());
+}
+
+/** `make()` on the first call, then its value. */
+function lazy<T>(make: () => T): () => T {
+  let value: { v: T } | undefined;
+  return () => (value ??= { v: make() }).v;
+}
+
+/**
+ * Each unit's outgoing L1 norm and largest outgoing magnitude, in one pass over `wout` in
+ * memory order (a unit's entries are strided by the unit count: read per unit, each pass
+ * missed the cache on every entry). Each unit's sum runs over the same entries in the same
+ * order as a per-unit loop, so the values are the same bits.
+ */
+function outgoingSums(view: LayerWeights): [Float64Array, Float64Array] {
+  const { wout, units, outRows, block } = view;
+  const l1 = new Float64Array(units);
+  const max = new Float64Array(units);
+  for (let o = 0; o < outRows; o++) {
+    for (let u = 0; u < units; u++) {
+      const at = (o * units + u) * block;
+      for (let k = 0; k < block; k++) {
+        const v = Math.abs(wout[at + k]);
+        l1[u] += v;
+        max[u] = Math.max(max[u], v);
+      }
+    }
+  }
+  return [l1, max];
 }
