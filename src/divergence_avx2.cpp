@@ -120,6 +120,10 @@ static inline __m256d exp_table(__m256d t) {
 struct Avx2Policy : DivergencePolicy<4> {
   static T fma(T a, T b, T c) { return _mm256_fmadd_pd(a, b, c); }
   static T sqrt(T a) { return _mm256_sqrt_pd(a); }
+  // vmaxpd / vminpd: DivergencePolicy's semantics, which GCC 12 emits as compare + blend in
+  // about half the places.
+  static T max(T a, T b) { return _mm256_max_pd(a, b); }
+  static T min(T a, T b) { return _mm256_min_pd(a, b); }
   static bool any(M m) { return _mm256_movemask_pd(reinterpret_cast<__m256d>(m)) != 0; }
   static double reduce_add(T a) {
     __m128d lo = _mm256_castpd256_pd128(a), hi = _mm256_extractf128_pd(a, 1);

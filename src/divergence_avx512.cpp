@@ -100,12 +100,28 @@ static inline __m512d exp_table(__m512d t) {
 }
 
 // DivergencePolicy<8> (src/divergence_policy.hpp) and the AVX-512 operations: the same
-// generic operations as AVX2's, 8 lanes wide.
+// arithmetic as AVX2's, 8 lanes wide, but lane masks in mask registers (__mmask8). With the
+// generic vector masks GCC 12 moved compare results between mask and vector registers
+// (vpmovm2q / vptestmq): ~1700 more instructions in this file, on a path no CI machine runs.
 struct Avx512Policy : DivergencePolicy<8> {
+  using M = __mmask8;
   static constexpr size_t BC = 16;  // columns per load_block
+  static M lt(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
+  static M gt(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+  static M le(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE_OQ); }
+  static M eq(T a, T b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
+  static M mand(M a, M b) { return static_cast<M>(a & b); }
+  static M mor(M a, M b) { return static_cast<M>(a | b); }
+  static M mnot(M a) { return static_cast<M>(~a); }
+  static T select(M m, T a, T b) { return _mm512_mask_blend_pd(m, b, a); }
+  static bool any(M m) { return m != 0; }
+  static M finite(T x) { return _mm512_cmp_pd_mask(_mm512_sub_pd(x, x), _mm512_setzero_pd(), _CMP_EQ_OQ); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_pd(a, b, c); }
   static T sqrt(T a) { return _mm512_sqrt_pd(a); }
-  static bool any(M m) { return _mm512_test_epi64_mask(reinterpret_cast<__m512i>(m), reinterpret_cast<__m512i>(m)) != 0; }
+  // vmaxpd / vminpd: DivergencePolicy's semantics, which GCC 12 emits as compare + blend in
+  // about half the places.
+  static T max(T a, T b) { return _mm512_max_pd(a, b); }
+  static T min(T a, T b) { return _mm512_min_pd(a, b); }
   static double reduce_add(T a) {
     // Fixed order: halves, then quarters, then pairs.
     __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(a), _mm512_extractf64x4_pd(a, 1));

@@ -8,8 +8,10 @@
 //   depend on), load_part (the first n values of a float32 / float64 row, zeros beyond, never
 //   reading past them), transpose (W x W in place), load_block (BC columns of W rows,
 //   transposed), log / log_pos (x > 0) / log_away1 (x > 0 outside [0.9, 1.1]) and exp.
-// NEON also replaces max / min by its own (vmaxq / vminq differ from the x86 semantics below
-// on NaN and signed zeros, and its results were tuned with them).
+// The SIMD policies also replace max / min by their instructions: NEON's vmaxq / vminq differ
+// from the semantics below on NaN and signed zeros; x86's vmaxpd / vminpd have them, but GCC
+// emits the generic form as compare + blend in about half the places. AVX-512 keeps its lane
+// masks in mask registers (src/divergence_avx512.cpp).
 #pragma once
 #include <cmath>
 #include <cstddef>
