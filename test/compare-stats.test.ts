@@ -8,6 +8,7 @@ import t from 'tap';
 
 import { native } from '../lib/native';
 import { bootstrapMeanCI, bootstrapMeanCIAsync, describe, median, quantileSorted, samplesNeeded, standardDeviation } from '../lib/stats';
+import { quantiles } from '../lib/stats/describe';
 import { createRng } from '../lib/util/rng';
 import { code } from './helpers/errors';
 
@@ -40,6 +41,36 @@ t.test('describe: mean, sample sd, stderr, median, max', async (t) => {
   t.equal(quantileSorted([1, 2, 3, 4], 0.25), 1.75);
   t.equal(quantileSorted([1, 2, 3, 4], 0.975), 3.925);
   t.equal(quantileSorted([1, Infinity, Infinity], 0.9), Infinity);
+});
+
+t.test('quantiles by selection: the bits of sorting, then quantileSorted', async (t) => {
+  const rng = createRng(11);
+  const qs = [0, 0.001, 0.25, 0.5, 0.5, 0.9, 0.99, 0.999, 1];
+  const same = (a: number, b: number) => Object.is(a, b);
+  let checked = 0;
+  for (let trial = 0; trial < 400; trial++) {
+    const n = 1 + rng.int(trial < 300 ? 60 : 3000);
+    // Ties, infinities, sorted and reversed runs; −0 and NaN (which sorting orders, < does not) now and then.
+    const x = Float64Array.from({ length: n }, () => (rng.float() < 0.3 ? rng.int(4) : rng.normal()));
+    if (rng.float() < 0.2) x[rng.int(n)] = Infinity;
+    if (rng.float() < 0.1) x[rng.int(n)] = -Infinity;
+    if (rng.float() < 0.1) x[rng.int(n)] = -0;
+    if (rng.float() < 0.05) x[rng.int(n)] = NaN;
+    if (rng.float() < 0.2) x.sort();
+    if (rng.float() < 0.1) x.reverse();
+    const before = Float64Array.from(x);
+    const sorted = Float64Array.from(x).sort();
+    const got = quantiles(x, qs);
+    qs.forEach((q, i) => {
+      const ref = quantileSorted(sorted, q);
+      if (!same(got[i], ref)) t.fail(`quantile ${q} of ${n} values: ${got[i]} vs ${ref} (sorted)`);
+      checked++;
+    });
+    if (!x.every((v, i) => same(v, before[i]))) t.fail('quantiles reordered its input');
+  }
+  t.equal(checked, 400 * qs.length);
+  // numpy.quantile(x, [0.5, 0.9], method='linear') of 5, 1, 4, 2, 3 → 3, 4.6
+  t.same(quantiles([5, 1, 4, 2, 3], [0.5, 0.9]), [3, 4.6]);
 });
 
 t.test('bootstrap: seeded, thread-independent, sync = async', async (t) => {

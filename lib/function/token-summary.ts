@@ -11,7 +11,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { withRowOffset } from '../native/call';
-import { quantileSorted } from '../stats/describe';
+import { quantiles } from '../stats/describe';
 import { samplesNeeded } from '../stats/sample-size';
 import { clusterBootstrapCIs, clusterStderr, clusterSums } from './cluster';
 import { type DivergenceOptions, type FunctionMeasureName, type RowsResult, divergenceRows, divergenceRowsSync } from './divergence';
@@ -329,7 +329,8 @@ export class TokenAccumulator {
       const stderr = clusterStderr(c, j);
       let perSeq = 0;
       for (let s = 0; s < n; s++) if (c.counts[s] > 0) perSeq += c.sums[j][s] / c.counts[s];
-      const sorted = Float64Array.from(series[m]).sort();
+      // By selection, not a sort (lib/stats/describe.ts): the same order statistics.
+      const percentiles = quantiles(series[m], TOKEN_PERCENTILES.map((p) => Number(p) / 100));
       // Sequences needed, not tokens: the cluster standard error scales as 1/√sequences.
       const need = samplesNeeded(stderr * Math.sqrt(sequences), base.mean, options.precision);
       metrics[m] = {
@@ -337,7 +338,7 @@ export class TokenAccumulator {
         stderr,
         samplesNeeded: Number.isNaN(stderr) ? { halfWidth: need.halfWidth, n: NaN } : need,
         perSequenceMean: perSeq / sequences,
-        percentiles: Object.fromEntries(TOKEN_PERCENTILES.map((p) => [p, quantileSorted(sorted, Number(p) / 100)])) as Record<TokenPercentile, number>,
+        percentiles: Object.fromEntries(TOKEN_PERCENTILES.map((p, i) => [p, percentiles[i]])) as Record<TokenPercentile, number>,
       };
     });
     const nm = measures.length;
@@ -396,12 +397,14 @@ export class TokenAccumulator {
     const dPpl = Math.exp(ceB) - Math.exp(ceA);
     // Delta method for exp: se(e^B − e^A) from the cluster se of the per-sequence linearization.
     const linear = new Float64Array(N);
-    for (let t = 0; t < N; t++) if (this.hasTarget![t]) linear[t] = Math.exp(ceB) * nllB[t] - Math.exp(ceA) * nllA[t];
+    const [pplA, pplB] = [Math.exp(ceA), Math.exp(ceB)];
+    for (let t = 0; t < N; t++) if (this.hasTarget![t]) linear[t] = pplB * nllB[t] - pplA * nllA[t];
     const cl = clusterSums([linear], this.seq, N, this.o.n, this.hasTarget);
     const rms = Math.sqrt(total(2) / targets);
-    const sortedDp = new Float64Array(targets);
-    for (let t = 0, j = 0; t < N; t++) if (this.hasTarget![t]) sortedDp[j++] = dp[t];
-    sortedDp.sort();
+    const targetDp = new Float64Array(targets);
+    for (let t = 0, j = 0; t < N; t++) if (this.hasTarget![t]) targetDp[j++] = dp[t];
+    // Min, max and the percentiles from one selection: quantiles 0 and 1 are the extremes.
+    const [minDp, maxDp, ...dpPercentiles] = quantiles(targetDp, [0, 1, ...DELTA_P_PERCENTILES.map((p) => Number(p) / 100)]);
     // Cross-entropy is an information measure: it follows the units of the divergences
     // (perplexity does not depend on them; the log ratio is ln by its name).
     const unit = this.o.divergence.bits ? Math.LN2 : 1;
@@ -417,9 +420,9 @@ export class TokenAccumulator {
         value: total(4) / targets,
         stderr: clusterStderr(c, 4),
         ci95: ciDeltaP,
-        min: sortedDp[0],
-        max: sortedDp[targets - 1],
-        percentiles: Object.fromEntries(DELTA_P_PERCENTILES.map((p) => [p, quantileSorted(sortedDp, Number(p) / 100)])) as Record<DeltaPPercentile, number>,
+        min: minDp,
+        max: maxDp,
+        percentiles: Object.fromEntries(DELTA_P_PERCENTILES.map((p, i) => [p, dpPercentiles[i]])) as Record<DeltaPPercentile, number>,
       },
     };
   }

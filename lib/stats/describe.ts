@@ -43,7 +43,12 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 
 /** The k-th smallest value (0-based) of `a`, reordering `a` in place (Hoare's quickselect, median-of-three pivot). */
 export function quickselect(a: Float64Array, k: number): number {
-  let lo = 0;
+  return quickselectFrom(a, k, 0);
+}
+
+/** {@link quickselect} of a[from..]: the k-th smallest of `a` when a[from..] holds the values above a[from − 1]'s rank. */
+function quickselectFrom(a: Float64Array, k: number, from: number): number {
+  let lo = from;
   let hi = a.length - 1;
   while (hi > lo) {
     const mid = (lo + hi) >>> 1;
@@ -70,6 +75,40 @@ export function quickselect(a: Float64Array, k: number): number {
     else return a[k];
   }
   return a[k];
+}
+
+/**
+ * {@link quantileSorted} of `x` at each q of `qs`, without sorting it: the order statistics the
+ * quantiles read (two per q) are selected in ascending rank, each in the part above the last, on
+ * a copy. Same values as sorting (numbers equal under < are the same number), except for
+ * NaN or −0, which sorting orders and < does not: then the copy is sorted.
+ */
+export function quantiles(x: ArrayLike<number>, qs: readonly number[]): number[] {
+  const a = Float64Array.from(x);
+  const n = a.length;
+  let exotic = false;
+  for (let i = 0; i < n; i++) {
+    const v = a[i];
+    if (v !== v || (v === 0 && 1 / v < 0)) {
+      exotic = true;
+      break;
+    }
+  }
+  if (exotic) a.sort();
+  else {
+    const ranks = new Set<number>();
+    for (const q of qs) {
+      const lo = Math.floor((n - 1) * q);
+      ranks.add(lo);
+      ranks.add(Math.min(lo + 1, n - 1));
+    }
+    let from = 0;
+    for (const r of [...ranks].sort((p, q) => p - q)) {
+      quickselectFrom(a, r, from);
+      from = r + 1;
+    }
+  }
+  return qs.map((q) => quantileSorted(a, q));
 }
 
 /** Median (the mean of the two middle values for even n), in O(n) without sorting. */
