@@ -308,7 +308,7 @@ t.test('CLI: cka takes several inputs as --data NAME=FILE', async (t) => {
   writeNpy(path.join(tmp, 'bad_mask.npy'), { ...bad, data: bad.data.map((v, i) => (i === 1 ? 2n : v) as never) as typeof bad.data });
   const badIo = captureIo();
   badIo.cwd = tmp;
-  t.equal(await runCli(['cka', f(ref.a), f(ref.b), '--data', 'input_ids=input_ids.npy', '--data', 'attention_mask=bad_mask.npy'], badIo), 2);
+  t.equal(await runCli(['cka', f(ref.a), f(ref.b), '--data', 'input_ids=input_ids.npy', '--data', 'attention_mask=bad_mask.npy'], badIo), 1, "a file's content is input, not usage");
   t.match(badIo.err, /^modeldiff: bad_mask\.npy: mask values must be 0 or 1, found 2 at sequence 0, position 1 \(flag --data\)\n$/);
   const out = JSON.parse(io.out) as { pairs: Array<{ a: { tensor: string }; samples: number; values: { 'cka-linear': number } }> };
   const gelu = out.pairs.filter((p) => p.a.tensor in ref.cka_linear && p.samples === ref.tokens);

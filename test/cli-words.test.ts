@@ -92,6 +92,8 @@ t.test('the CLI puts flags for option fields, with suggested values as typed', a
   t.equal(cliExitCode(threshold, known), 2, 'a bad value of a typed flag is a usage error');
   t.equal(cliExitCode(threshold, new Set(['--data'])), 1, 'an option the user did not type is not');
   t.equal(threshold.exitCode, 1, 'for library callers it is not');
+  const content = new ModeldiffError('INVALID_ARGUMENT', 'm.npy: mask values must be 0 or 1, found 2', { option: 'threshold', input: 'm.npy' });
+  t.equal(cliExitCode(content, known), 1, "the content of a file a typed flag names is input, not usage");
   const unnamed = new ModeldiffError('INVALID_ARGUMENT', 'a.bin: give the file an extension', { option: 'force' });
   t.equal(cliErrorLine(unnamed, known), 'a.bin: give the file an extension (flag --force)');
   const noFlag = new ModeldiffError('INVALID_ARGUMENT', 'options.maxFeatureGram is too small', { option: 'maxFeatureGram' });

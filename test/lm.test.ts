@@ -169,7 +169,7 @@ t.test('all-masked sequences are skipped and counted; all masked is an error', a
   t.equal(r.rows, REF.pairs['gpt2:int8'].tokens - 12);
   t.equal(r.tokens!.mask, `attention_mask and ${path.join(dir, 'mask.npy')}`, 'the file narrows the probe mask');
   writeNpy(path.join(dir, 'zeros.npy'), { dtype: 'int64', shape: [6, 16], data: new BigInt64Array(96) });
-  await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, maskFile: path.join(dir, 'zeros.npy'), cache: false }), { message: /every position of every sequence is masked/ });
+  await t.rejects(compare(model('gpt2'), model('gpt2.int8'), { data: TOKENS, maskFile: path.join(dir, 'zeros.npy'), cache: false }), { message: /every position of every sequence is masked/, option: 'maskFile' });
   fs.rmSync(dir, { recursive: true });
 });
 
@@ -181,15 +181,18 @@ t.test('bad input: one line naming the file, tensor or flag; nothing written', a
   twos[20] = 2n;
   writeNpy(path.join(dir, 'two-mask.npy'), { dtype: 'int64', shape: [6, 16], data: twos });
   writeNpy(path.join(dir, 'short-labels.npy'), { dtype: 'int64', shape: [6, 15], data: new BigInt64Array(90) });
+  writeNpy(path.join(dir, 'zeros.npy'), { dtype: 'int64', shape: [6, 16], data: new BigInt64Array(96) });
   const cases: Array<[string, string[], RegExp]> = [
     ['mask shape', ['--mask-file', path.join(dir, 'short-mask.npy')], /short-mask\.npy: the mask has shape \[6, 15\] but the token grid .* is \[6, 16\].*\(flag --mask-file\)/],
     ['mask values', ['--mask-file', path.join(dir, 'two-mask.npy')], /two-mask\.npy: mask values must be 0 or 1, found 2 at sequence 1, position 4/],
     ['class axis', ['--class-axis', '3'], /^modeldiff: --class-axis 3 is out of range for .*logits.* of shape \[N, 16, 256\]: the class axis must be one of 1\.\.2 .*axis 0 is the batch\)\n$/],
     ['class axis 0', ['--class-axis', '0'], /--class-axis 0 is out of range/],
-    ['labels shape', ['--labels', path.join(dir, 'short-labels.npy')], /short-labels\.npy: the labels have|short-labels\.npy: the labels has shape \[6, 15\]/],
+    ['labels shape', ['--labels', path.join(dir, 'short-labels.npy')], /short-labels\.npy: the label array has shape \[6, 15\]/],
+    ['all masked', ['--mask-file', path.join(dir, 'zeros.npy')], /zeros\.npy: every position of every sequence is masked; nothing to compare \(flag --mask-file\)/],
     ['mask name', ['--mask', 'nope'], /no input named "nope".*\(flag --mask\)/],
   ];
-  const usage = ['mask values', 'class axis', 'class axis 0', 'mask name'];
+  // The content of a file a flag names is input (1), like a bad mask in the probe itself.
+  const usage = ['class axis', 'class axis 0', 'mask name'];
   for (const [what, flags, message] of cases) {
     const io = captureIo();
     const code = await runCli(['compare', model('gpt2'), model('gpt2.int8'), '--data', TOKENS, '--no-cache', '--save-per-sample', out, ...flags], io);

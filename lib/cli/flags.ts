@@ -78,8 +78,10 @@ export function cliErrorLine(err: ModeldiffError, knownFlags: ReadonlySet<string
  * The CLI's exit status for a library error: 2 (usage, as for commander's own errors) when
  * the value of a flag the user typed (`typedFlags`) is out of its domain, else the error's
  * own status (1: an option the user did not give, such as 'auto' outputs that cannot be read
- * one way, is about the input, not the command line).
+ * one way, is about the input, not the command line; so is the content of a file a flag names,
+ * such as bad values in --mask-file: the error names that input).
  */
 export function cliExitCode(err: ModeldiffError, typedFlags: ReadonlySet<string>): number {
-  return err.code === 'INVALID_ARGUMENT' && err.option !== undefined && typedFlags.has(flagForOption(err.option)) ? 2 : err.exitCode;
+  const flagValue = err.code === 'INVALID_ARGUMENT' && err.option !== undefined && err.input === undefined;
+  return flagValue && typedFlags.has(flagForOption(err.option!)) ? 2 : err.exitCode;
 }

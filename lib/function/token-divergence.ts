@@ -114,7 +114,7 @@ export async function sequenceDivergence(
       const rows = samples * grid.positions;
       kind = resolveOutputKind([{ data: ra, n: rows, k: grid.vocab }, { data: rb, n: rows, k: grid.vocab }], options.outputs ?? 'auto', names);
       divOptions.outputs = kind;
-      tokens = new TokenAccumulator({ n, grid, measures, divergence: divOptions, mask, maskSource: mask ? (maskName ?? 'maskFile') : undefined, targets, targetSource: labelsName ?? 'labels', topk, top });
+      tokens = new TokenAccumulator({ n, grid, measures, divergence: divOptions, mask, maskSource: mask ? (maskName ?? 'maskFile') : undefined, maskOption: 'maskFile', targets, targetSource: labelsName ?? 'labels', topk, top });
     }
     await tokens!.add(start, samples, ra, rb);
   }

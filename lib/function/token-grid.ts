@@ -102,7 +102,7 @@ export function readMask(t: Tensor, n: number, g: PositionGrid, source: string, 
     const v = kind === 'bool' ? (t.data[i] ? 1 : 0) : elementAt(t, i);
     if (v !== 0 && v !== 1) {
       const s = Math.floor(i / g.positions);
-      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: mask values must be 0 or 1, found ${v} at sequence ${s}, position ${i - s * g.positions}`, { option });
+      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: mask values must be 0 or 1, found ${v} at sequence ${s}, position ${i - s * g.positions}`, { option, input: source });
     }
     out[i] = v;
   }
@@ -115,14 +115,14 @@ export function readMask(t: Tensor, n: number, g: PositionGrid, source: string, 
  */
 export function readTargets(t: Tensor, n: number, g: TokenGrid, source: string, gridName: string): Int32Array {
   const kind = DTYPES[t.dtype].kind;
-  if (kind !== 'int' && kind !== 'uint') throw new ModeldiffError('INVALID_ARGUMENT', `${source}: targets must be integer token ids, got dtype ${t.dtype}`, { option: 'labels' });
-  checkGridShape(t, n, g, 'the labels', source, gridName, 'labels');
+  if (kind !== 'int' && kind !== 'uint') throw new ModeldiffError('INVALID_ARGUMENT', `${source}: targets must be integer token ids, got dtype ${t.dtype}`, { option: 'labels', input: source });
+  checkGridShape(t, n, g, 'the label array', source, gridName, 'labels');
   const out = new Int32Array(n * g.positions);
   for (let i = 0; i < out.length; i++) {
     const v = elementAt(t, i);
     if (v >= g.vocab) {
       const s = Math.floor(i / g.positions);
-      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: target ${v} at sequence ${s}, position ${i - s * g.positions} is outside the vocabulary [0, ${g.vocab})`, { option: 'labels' });
+      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: target ${v} at sequence ${s}, position ${i - s * g.positions} is outside the vocabulary [0, ${g.vocab})`, { option: 'labels', input: source });
     }
     out[i] = v < 0 ? -1 : v;
   }

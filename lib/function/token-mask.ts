@@ -80,6 +80,7 @@ export function readMaskFile(file: string, label: string): { tensor: Tensor; sou
     const names = arrays.map(([k]) => JSON.stringify(k)).join(', ');
     throw new ModeldiffError('INVALID_ARGUMENT', `${label}: holds ${arrays.length} arrays (${names}) and none is named attention_mask; give a file with just the mask`, {
       option: 'maskFile',
+      input: label,
     });
   }
   const [name, tensor] = named ?? arrays[0];
@@ -88,9 +89,10 @@ export function readMaskFile(file: string, label: string): { tensor: Tensor; sou
 
 /**
  * The 0/1 mask of an output's token grid (1 = counted), or undefined for none, with where it
- * came from ("attention_mask", "mask.npy", "attention_mask and mask.npy").
+ * came from ("attention_mask", "mask.npy", "attention_mask and mask.npy") and the option that
+ * chose it (the mask file's, when there is one: it is the one that narrows).
  */
-export function tokenMask(open: OpenTokenMask, probe: Probe | undefined, n: number, g: TokenGrid, gridName: string): { mask?: Uint8Array; source?: string } {
+export function tokenMask(open: OpenTokenMask, probe: Probe | undefined, n: number, g: TokenGrid, gridName: string): { mask?: Uint8Array; source?: string; option?: 'mask' | 'maskFile' } {
   let mask: Uint8Array | undefined;
   let source: string | undefined;
   if (open.input !== undefined && probe) {
@@ -108,7 +110,7 @@ export function tokenMask(open: OpenTokenMask, probe: Probe | undefined, n: numb
     mask ??= fileMask;
     source = source === undefined ? open.file.source : `${source} and ${open.file.source}`;
   }
-  return { mask, source };
+  return { mask, source, option: open.file ? 'maskFile' : mask ? 'mask' : undefined };
 }
 
 /**

@@ -124,6 +124,8 @@ export interface TokenAccumulatorOptions {
   /** 1 = counted, 0 = excluded, per row (n × positions); absent = every row counts. */
   mask?: Uint8Array;
   maskSource?: string;
+  /** The option that chose the mask (named when every row is masked). Default 'mask'. */
+  maskOption?: 'mask' | 'maskFile';
   /** Target class per row, -1 = none. */
   targets?: Int32Array;
   targetSource?: string;
@@ -307,7 +309,10 @@ export class TokenAccumulator {
     const { n, grid, measures } = this.o;
     const N = this.count;
     if (N === 0) {
-      throw new ModeldiffError('INVALID_ARGUMENT', `${this.o.maskSource ?? 'the mask'}: every position of every sequence is masked; nothing to compare`, { option: 'mask' });
+      throw new ModeldiffError('INVALID_ARGUMENT', `${this.o.maskSource ?? 'the mask'}: every position of every sequence is masked; nothing to compare`, {
+        option: this.o.maskOption ?? 'mask',
+        input: this.o.maskSource, // the mask's content is at fault, not the option's value
+      });
     }
     const seq = this.seq.subarray(0, N);
     const series: Record<string, Float64Array> = {};

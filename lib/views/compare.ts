@@ -334,7 +334,7 @@ async function comparePair(sa: InferenceStream, sb: InferenceStream, context: Co
   /** The mask, targets and token ids that go with the grid, read from the probe and files. */
   const tokenInputs = (g: TokenGrid) => {
     const gridName = outputLabel(0);
-    const { mask, source: maskSource } = tokenMask(maskOptions, probe, n, g, gridName);
+    const { mask, source: maskSource, option: maskOption } = tokenMask(maskOptions, probe, n, g, gridName);
     const idsTensor = idsInput !== undefined ? probe.inputs[idsInput].materialize() : undefined;
     const idsSource = idsInput !== undefined ? (probe.sources[idsInput] === '<array>' ? `probe input "${idsInput}"` : probe.sources[idsInput]) : '';
     let targets: Int32Array | undefined;
@@ -347,7 +347,7 @@ async function comparePair(sa: InferenceStream, sb: InferenceStream, context: Co
       targetSource = labelsName;
     }
     const sameGrid = idsTensor !== undefined && idsTensor.shape.length === g.positionDims.length + 1 && idsTensor.data.length === n * g.positions;
-    return { mask, maskSource, targets, targetSource, tokenIds: sameGrid ? asInt32(idsTensor) : undefined };
+    return { mask, maskSource, maskOption, targets, targetSource, tokenIds: sameGrid ? asInt32(idsTensor) : undefined };
   };
   try {
     for await (const batch of coalesce(pairBatches(sa.batches, sb.batches), CHUNK_VALUES)) {
