@@ -324,8 +324,8 @@ void write_row(const Plan& pl, const RowSums& r, const RowBuf& a, const RowBuf& 
 
 void measure_pair(const Plan& pl, const RowBuf& a, const RowBuf& b, RowSums* r) {
   if (pl.deferred)
-    return pl.kern->measure_deferred(a.src, a.p, a.norm, b.src, b.p, b.norm, pl.f32, RowShape{pl.ke, pl.kpad, pl.k, pl.kpadraw},
-                                     pl.spec, r);
+    return pl.kern->measure_deferred(DeferredRowView{a.src, a.p, a.norm}, DeferredRowView{b.src, b.p, b.norm}, pl.f32,
+                                     RowShape{pl.ke, pl.kpad, pl.k, pl.kpadraw}, pl.spec, r);
   pl.kern->measure(RowView{a.x, a.p, a.lp}, RowView{b.x, b.p, b.lp}, RowShape{pl.ke, pl.kpad, pl.k, pl.kpadraw},
                    pl.spec, r);
 }

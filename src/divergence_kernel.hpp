@@ -284,8 +284,11 @@ struct DivergenceKernel {
   // lanes read p = q = 0 with finite log p, log q, which every term maps to 0 as it does the
   // normalized rows' pads.
   template <class In>
-  static void measure_deferred_of(const In* xa, const double* ea, const RowNorm& na, const In* xb, const double* eb,
-                                  const RowNorm& nb, size_t k, size_t kpad, const MeasureSpec& s, RowSums* out) {
+  static void measure_deferred_of(const DeferredRowView& ra, const DeferredRowView& rb, size_t k, size_t kpad,
+                                  const MeasureSpec& s, RowSums* out) {
+    const In *xa = static_cast<const In*>(ra.x), *xb = static_cast<const In*>(rb.x);
+    const double *ea = ra.e, *eb = rb.e;
+    const RowNorm &na = ra.norm, &nb = rb.norm;
     RowSums r;
     const T inva = V::set1(na.inv), invb = V::set1(nb.inv), maxa = V::set1(na.max), maxb = V::set1(nb.max);
     const T lsea = V::set1(na.lse), lseb = V::set1(nb.lse);
@@ -316,14 +319,10 @@ struct DivergenceKernel {
     // `measure` then adds the KL mass sums, +0 for normalized rows: no change.
     *out = r;
   }
-  static void measure_deferred(const void* xa, const double* ea, const RowNorm& na, const void* xb, const double* eb,
-                               const RowNorm& nb, bool f32, const RowShape& shape, const MeasureSpec& s, RowSums* out) {
-    if (f32)
-      measure_deferred_of(static_cast<const float*>(xa), ea, na, static_cast<const float*>(xb), eb, nb, shape.k,
-                          shape.kpad, s, out);
-    else
-      measure_deferred_of(static_cast<const double*>(xa), ea, na, static_cast<const double*>(xb), eb, nb, shape.k,
-                          shape.kpad, s, out);
+  static void measure_deferred(const DeferredRowView& a, const DeferredRowView& b, bool f32, const RowShape& shape,
+                               const MeasureSpec& s, RowSums* out) {
+    if (f32) measure_deferred_of<float>(a, b, shape.k, shape.kpad, s, out);
+    else measure_deferred_of<double>(a, b, shape.k, shape.kpad, s, out);
   }
 
   static int probs(const double* x, size_t /*k*/, size_t kpad, double* sum_out) {  // pads read as 0

@@ -49,6 +49,14 @@ struct RowNorm {
   double max = 0, lse = 0, inv = 1;
 };
 
+// One logits row read in place (RowKernels::measure_deferred): x the input row (k float32 or
+// float64 values, no pads), e its softmax_row output, norm its RowNorm.
+struct DeferredRowView {
+  const void* x;
+  const double* e;
+  const RowNorm& norm;
+};
+
 // One pair of rows' sums.
 struct RowSums {
   double v[kNumSums] = {};
@@ -98,11 +106,10 @@ struct RowKernels {
   // and 1/sum. Returns a RowStatus. Nothing else is written: no widened copy, no p / lp.
   int (*softmax_row)(const void* src, bool f32, size_t k, size_t kpad, double* e, RowNorm* norm, size_t K,
                      int32_t* ids, double* vals);
-  // `measure` for two softmax_row rows (inputs of one dtype, both float32 when f32): xa, xb are
-  // the input rows, ea, eb their e; only the kl / kl_reverse / js / tv / hellinger sums. Same values as `measure`
+  // `measure` for two softmax_row rows (inputs of one dtype, both float32 when f32); only the kl / kl_reverse / js / tv / hellinger sums. Same values as `measure`
   // on the normalized rows.
-  void (*measure_deferred)(const void* xa, const double* ea, const RowNorm& na, const void* xb, const double* eb,
-                           const RowNorm& nb, bool f32, const RowShape& shape, const MeasureSpec& spec, RowSums* out);
+  void (*measure_deferred)(const DeferredRowView& a, const DeferredRowView& b, bool f32, const RowShape& shape,
+                           const MeasureSpec& spec, RowSums* out);
   // x: k probabilities, pads zero. Checks finite, >= 0 and |sum - 1| <= 1e-4 (sum in *sum).
   int (*probs)(const double* x, size_t k, size_t kpad, double* sum);
   // lp = log(p) over the row; pads of lp set to 0.
