@@ -123,13 +123,20 @@ t.test('outputs from another probe set, or without metadata, are refused', async
   fs.writeFileSync(`${bare}.json`, '{');
   t.match((await run(['matrix', bare, saved[1], '--no-cache'])).err, /bare\.npy\.json: not JSON/);
   const meta = JSON.parse(fs.readFileSync(`${saved[1]}.json`, 'utf8'));
+  t.same(meta.shape, [N, K], 'the metadata records the array shape');
+  t.equal(meta.k, K, 'and k, as before');
+  fs.writeFileSync(`${bare}.json`, JSON.stringify({ ...meta, shape: [N, 1, K] }));
+  t.match((await run(['matrix', bare, saved[1], '--no-cache'])).err, /bare\.npy: has shape \[120, 3\] but its metadata says \[120, 1, 3\]/);
+  fs.writeFileSync(`${bare}.json`, JSON.stringify({ ...meta, shape: 'x' }));
+  t.match((await run(['matrix', bare, saved[1], '--no-cache'])).err, /not modeldiff outputs metadata/);
   fs.writeFileSync(`${bare}.json`, JSON.stringify({ ...meta, n: N + 1 }));
   t.match((await run(['matrix', bare, saved[1], '--no-cache'])).err, /holds 120 × 3 outputs but its metadata says 121 × 3/);
   writeNpy(bare, { dtype: 'int32', shape: [N, K], data: new Int32Array(N * K) }, { force: true });
   t.match((await run(['matrix', bare, saved[1], '--no-cache'])).err, /outputs must be float32 or float64, got int32/);
   writeNpy(bare, { dtype: 'float32', shape: [N, K, 1], data: new Float32Array(N * K) }, { force: true });
-  // A rank-3 array is a sequence output: it cannot be compared with n × k rows.
-  fs.writeFileSync(`${bare}.json`, JSON.stringify(meta));
+  // A rank-3 array is a sequence output: it cannot be compared with n × k rows (older metadata, no shape).
+  const { shape: _shape, ...older } = meta;
+  fs.writeFileSync(`${bare}.json`, JSON.stringify(older));
   t.match((await run(['matrix', bare, saved[1], '--no-cache'])).err, /output has shape \[N, 3\] but the first model's is \[N, 3, 1\]/);
   // A model file still needs the probe set.
   t.match((await run(['matrix', saved[0], models[1], '--no-cache'])).err, /^modeldiff: model files need a probe set: --data FILE\n$/);

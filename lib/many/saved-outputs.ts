@@ -16,7 +16,7 @@ import path from 'node:path';
 
 import { ModeldiffError } from '../errors';
 import { arrayFileFormat, readArray } from '../io/array-file';
-import { elementCount } from '../io/tensor';
+import { elementCount, formatShape } from '../io/tensor';
 import { type ProbeSource, type ProbeStream, openProbe } from '../io/probe';
 import { writeFileAtomic } from '../util/atomic-write';
 import type { Matrix } from '../matrix';
@@ -32,7 +32,10 @@ export interface SavedOutputsMeta {
   /** SHA-256 of the probe set's content ({@link probeSha256}). */
   probeSha256: string;
   n: number;
+  /** Values per sample: the product of the sample shape (kept for readers of the first files). */
   k: number;
+  /** The array's shape, [n, ...sample shape] (e.g. [n, sequence, vocab]); absent in older files. */
+  shape?: number[];
   dtype: 'float32' | 'float64';
 }
 
@@ -95,7 +98,8 @@ function readMeta(file: string, label: string): SavedOutputsMeta {
   }
   const ok =
     meta !== null && typeof meta === 'object' && meta.format === 'modeldiff-outputs' && meta.version === 1 &&
-    typeof meta.model === 'string' && typeof meta.output === 'string' && typeof meta.probeSha256 === 'string' && /^[0-9a-f]{64}$/.test(meta.probeSha256);
+    typeof meta.model === 'string' && typeof meta.output === 'string' && typeof meta.probeSha256 === 'string' && /^[0-9a-f]{64}$/.test(meta.probeSha256) &&
+    (meta.shape === undefined || (Array.isArray(meta.shape) && meta.shape.every((d) => Number.isInteger(d))));
   if (!ok) throw new ModeldiffError('INVALID_ARGUMENT', `${label}.json: not modeldiff outputs metadata (format, version 1, model, output, probeSha256)`);
   return meta;
 }
@@ -112,6 +116,9 @@ export function readSavedOutputs(file: string, label = file): SavedOutputs {
   const k = elementCount(t.shape.slice(1));
   if (n !== meta.n || k !== meta.k) {
     throw new ModeldiffError('SHAPE_MISMATCH', `${label}: holds ${n} × ${k} outputs but its metadata says ${meta.n} × ${meta.k} (the array or the .json was replaced)`);
+  }
+  if (meta.shape !== undefined && formatShape(meta.shape) !== formatShape(t.shape)) {
+    throw new ModeldiffError('SHAPE_MISMATCH', `${label}: has shape ${formatShape(t.shape)} but its metadata says ${formatShape(meta.shape)} (the array or the .json was replaced)`);
   }
   return { name: path.basename(meta.model), outputs: { data: t.data as Float32Array | Float64Array, n, k, ...(dims ? { dims } : {}) }, meta, file };
 }

@@ -78,7 +78,7 @@ export function register(program: Command, io: CliIo): void {
       const shape = dims ? [n, ...dims] : [n, k];
       const probe = probeSha256(probeStream);
       writeArray(out, { dtype, shape, data: values }, { name: r.outputName, force: flags.force, label: flags.out });
-      writeOutputsMeta(out, { model, output: r.outputName, probeSha256: probe, n, k, dtype }, { force: flags.force });
+      writeOutputsMeta(out, { model, output: r.outputName, probeSha256: probe, n, k, shape, dtype }, { force: flags.force });
       const summary = { model, output: r.outputName, file: flags.out, n, k, ...(dims ? { shape } : {}), dtype, probeSha256: probe, cached: r.cached, inputConversions: r.inputConversions };
       if (flags.json) io.stdout(toJson(summary) + '\n');
       else {
