@@ -12,7 +12,10 @@
 //     ceiling, only in a MODELDIFF_BENCH_KERNELS build (CMakeLists.txt)
 //   divergenceMeasures: the measure names the kernels know, in kernel order
 //   divergenceMaxEmdCostClasses: the largest class count emd-cost accepts
-// Values (epsilon, threads, cost shape, measure list) are checked by lib/function/divergence.ts.
+// Values (epsilon, threads, cost entries and shape, measure list, k = 1 for the sigmoid kinds, the
+// emd-cost class limit) are checked by lib/function/divergence.ts. This file checks types and
+// sizes only, including what the kernels would otherwise read out of bounds: n, k >= 1 and each
+// selected row inside [0, n).
 #include <string>
 #include <vector>
 
@@ -32,6 +35,11 @@ int measure_of(const Args& args, const std::string& name) {
   const int m = dv::parse_measure(name);
   if (m < 0) args.fail("unknown measure '" + name + "'");
   return m;
+}
+
+// Rows and columns to read: the kernels index row 0 and column 0 unconditionally.
+void check_shape(const Args& args, size_t n, size_t k) {
+  if (n == 0 || k == 0) args.fail("inputs must have at least one row and one column");
 }
 
 // The options shared by both calls.
@@ -64,6 +72,7 @@ struct PerSample {
   Output<double> target_log_prob[2], target_prob[2];
 
   explicit PerSample(Args& args) : n(args.size("n")), k(args.size("k")) {
+    check_shape(args, n, k);
     a = args.floats("a", n * k);
     b = args.floats("b", n * k);
     for (const std::string& name : args.strings("measures")) {
@@ -76,6 +85,10 @@ struct PerSample {
     if (args.has("rows")) {
       extras.count = slots = args.size("rowCount");
       extras.rows = args.array<int32_t>("rows", slots);
+      for (size_t i = 0; i < slots; ++i)
+        if (extras.rows[i] < 0 || static_cast<size_t>(extras.rows[i]) >= n)
+          args.fail("rows[" + std::to_string(i) + "] = " + std::to_string(extras.rows[i]) + " is outside [0, " +
+                    std::to_string(n) + ")");
     }
     for (int m : measures) {
       outs.emplace_back(args.env(), slots);
@@ -125,6 +138,7 @@ struct Pairwise {
   Output<double> out;
 
   explicit Pairwise(Args& args) : n(args.size("n")), k(args.size("k")) {
+    check_shape(args, n, k);
     for (const FloatView& v : args.float_list("models", n * k)) models.push_back(matrix_of(v));
     measure = measure_of(args, args.string("measure"));
     opt = options_of(args, k);

@@ -100,8 +100,8 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
               double* out);
 
 // Exact optimal transport cost between histograms a and b (length k, each normalized to
-// unit mass inside) under the k x k row-major cost matrix. Throws Error beyond
-// kMaxEmdCostClasses.
+// unit mass inside) under the k x k row-major cost matrix (entries finite and >= 0, k at most
+// kMaxEmdCostClasses: both checked by lib/function/divergence.ts).
 double transport_cost(const double* a, const double* b, size_t k, const double* cost);
 
 // Plain sum of a float32 or float64 array in float64, vectorized with the active ISA's kernels

@@ -15,10 +15,6 @@ namespace modeldiff {
 namespace divergence {
 
 double transport_cost(const double* a_in, const double* b_in, size_t k, const double* cost) {
-  if (k > kMaxEmdCostClasses)
-    throw Error("INVALID_ARGUMENT", -1, -1,
-                "emd-cost supports at most " + std::to_string(kMaxEmdCostClasses) + " classes, got " +
-                    std::to_string(k));
   std::vector<size_t> rows, cols;
   double sa = 0, sb = 0;
   for (size_t i = 0; i < k; ++i)

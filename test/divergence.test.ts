@@ -582,8 +582,20 @@ t.test("emd-cost: exact optimal transport", async (t) => {
   const negative = Float64Array.from(line, (v, i) => (i === 1 ? -1 : v));
   t.throws(
     () => divergencePerSampleSync(a, b, ['emd-cost'], { outputs: 'probs', cost: negative }),
-    { code: 'INVALID_ARGUMENT', message: /\[0\]\[1\]/ },
+    { code: 'INVALID_ARGUMENT', option: 'cost', message: /^cost matrix entry \[0\]\[1\] = -1 must be finite and >= 0$/ },
     'a negative cost names its entry',
+  );
+  const nan = Float64Array.from(line, (v, i) => (i === 5 ? NaN : v));
+  t.throws(
+    () => divergencePerSampleSync(a, b, ['emd-cost'], { outputs: 'probs', cost: nan }),
+    { code: 'INVALID_ARGUMENT', option: 'cost', message: /^cost matrix entry \[0\]\[5\] = NaN must be finite and >= 0$/ },
+    'a NaN cost names its entry',
+  );
+  const two = { data: new Float64Array([0.2, 0.8]), n: 1, k: 2 };
+  t.throws(
+    () => divergencePerSampleSync(two, two, ['js'], { outputs: 'sigmoid' }),
+    { code: 'INVALID_ARGUMENT', option: 'outputs', message: /^outputs 'sigmoid' needs one column per sample, got k = 2$/ },
+    'a sigmoid kind with two columns',
   );
 });
 

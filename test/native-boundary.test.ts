@@ -72,6 +72,21 @@ t.test('the binding checks types and buffer sizes, in both forms', async (t) => 
     code: 'INVALID_ARGUMENT',
     message: /epsilon must be a number/,
   });
+  // Sizes the divergence kernels would otherwise read out of bounds: an empty shape, a row
+  // selection outside [0, n).
+  t.throws(() => native.divergencePerSampleSync({ a: new Float64Array(0), b: new Float64Array(0), n: 0, k: 2, measures: ['js'], kind: 'logits' }), {
+    code: 'INVALID_ARGUMENT',
+    message: /^divergencePerSample: inputs must have at least one row and one column$/,
+  });
+  t.throws(() => native.divergencePairwiseSync({ models: [a], n: 6, k: 0, measure: 'js', kind: 'logits' }), {
+    code: 'INVALID_ARGUMENT',
+    message: /^divergencePairwise: inputs must have at least one row and one column$/,
+  });
+  const four = new Float64Array(4);
+  t.throws(() => native.divergencePerSampleSync({ a: four, b: four, n: 2, k: 2, measures: ['js'], kind: 'logits', rows: Int32Array.from([1, 2]), rowCount: 2 }), {
+    code: 'INVALID_ARGUMENT',
+    message: /^divergencePerSample: rows\[1\] = 2 is outside \[0, 2\)$/,
+  });
   t.throws(() => (native.featureGramSync as (o: unknown) => unknown)(undefined), { code: 'INVALID_ARGUMENT', message: /expects one options object/ });
   const layer = { win: new Float64Array(2), bin: new Float64Array(2), wout: new Float64Array(2), units: 2, fanIn: 1, outRows: 1, block: 1 };
   t.throws(() => native.matchingSimilaritySync({ a: layer, b: { ...layer, bin: new Float64Array(3) } }), {

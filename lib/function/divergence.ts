@@ -153,6 +153,17 @@ export function outputKindWarning(arrays: Matrix[], used: OutputKind, names?: re
   return undefined;
 }
 
+/**
+ * The sigmoid kinds read one column per sample (a Bernoulli probability or its logit): the one
+ * check of that rule, for every reader of outputs.
+ * @internal
+ */
+export function checkSigmoidColumns(kind: string, k: number): void {
+  if ((kind === 'sigmoid' || kind === 'sigmoid-logit') && k !== 1) {
+    throw new ModeldiffError('INVALID_ARGUMENT', `outputs '${kind}' needs one column per sample, got k = ${k}`, { option: 'outputs' });
+  }
+}
+
 function shapeOf(x: Matrix): string {
   return `[${x.n}, ${x.k}]`;
 }
@@ -198,6 +209,7 @@ function nativeOptions(
   options: DivergenceOptions,
 ): NativeDivergenceOptions {
   const out: NativeDivergenceOptions = { kind };
+  checkSigmoidColumns(kind, k);
   const ke = kind === 'sigmoid' || kind === 'sigmoid-logit' ? 2 : k;
   if (options.epsilon !== undefined) {
     check(
@@ -219,6 +231,14 @@ function nativeOptions(
       'INVALID_ARGUMENT',
       `emd-cost needs a cost matrix: a Float64Array of ${ke} × ${ke} = ${ke * ke} values (option cost)`,
     );
+    const cost = options.cost!;
+    for (let i = 0; i < cost.length; i++) {
+      const v = cost[i]!;
+      if (!(Number.isFinite(v) && v >= 0)) {
+        const entry = `[${Math.floor(i / ke)}][${i % ke}]`;
+        throw new ModeldiffError('INVALID_ARGUMENT', `cost matrix entry ${entry} = ${v} must be finite and >= 0`, { option: 'cost' });
+      }
+    }
   }
   if (options.cost !== undefined) out.cost = options.cost;
   checkKernelOptions(options);
@@ -430,8 +450,7 @@ export function predict(x: Matrix, outputs: OutputKind): { label: Int32Array; co
   const { data, n, k } = x;
   const label = new Int32Array(n);
   const confidence = new Float64Array(n);
-  const sigmoid = outputs === 'sigmoid' || outputs === 'sigmoid-logit';
-  check(!sigmoid || k === 1, 'INVALID_ARGUMENT', `outputs '${outputs}' needs one column per sample, got k = ${k}`);
+  checkSigmoidColumns(outputs, k);
   for (let r = 0; r < n; r++) {
     const off = r * k;
     let best = 0;

@@ -6,6 +6,7 @@
  */
 import { ModeldiffError, check } from '../errors';
 import type { Matrix } from '../matrix';
+import { checkSigmoidColumns } from '../function/divergence';
 
 /** @deprecated The name before {@link Matrix}. */
 export type OutputLike = Matrix;
@@ -21,7 +22,7 @@ export type ProbabilityKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
 export function toProbabilities(o: Matrix, kind: string): Float64Array {
   const { data, n, k } = o;
   if (kind === 'sigmoid' || kind === 'sigmoid-logit') {
-    check(k === 1, 'SHAPE_MISMATCH', `output kind ${kind} needs one column per sample, got ${k}`);
+    checkSigmoidColumns(kind, k);
     const out = new Float64Array(n * 2);
     for (let i = 0; i < n; i++) {
       const p = kind === 'sigmoid' ? data[i] : 1 / (1 + Math.exp(-data[i]));
