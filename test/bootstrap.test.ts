@@ -277,6 +277,7 @@ t.test('progress: chunked async replicates equal the sync ones; bad options', as
   t.throws(() => bootstrapMean([[1, 2]], { clusters: [0, 0.5] }), { code: 'INVALID_ARGUMENT', option: 'clusters' });
   t.throws(() => bootstrapMean([[1, 2]], { method: 'bca' as 'normal' }), { code: 'INVALID_ARGUMENT', option: 'method', message: /one of auto, percentile, normal, got bca/ });
   t.throws(() => bootstrapMean([[1, 2]], { threads: -1 }), { code: 'INVALID_ARGUMENT', option: 'threads' });
+  t.throws(() => bootstrapMean([[1, 2]], { threads: 0 }), { code: 'INVALID_ARGUMENT', option: 'threads', message: /^threads must be an integer >= 1, got 0$/ });
 });
 
 t.test('compare: the inference bar counts samples; the bootstrap reports its own progress', async (t) => {

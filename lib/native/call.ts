@@ -101,7 +101,8 @@ export function callNativeSync<K extends NativeCall>(name: K, options: CallOptio
 
 /**
  * Checks the options every kernel call shares (throws INVALID_ARGUMENT naming the option): the
- * one place their values are checked.
+ * one place their values are checked. threads: an integer >= 1, omitted = all cores (0 is how
+ * the binding spells "all cores", not a value users pass).
  */
 export function checkKernelOptions(options: { isa?: unknown; threads?: unknown }, fn?: string): void {
   const at = fn ? `${fn}: ` : '';

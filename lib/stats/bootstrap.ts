@@ -27,7 +27,7 @@
  * half-width at 1000 replicates) — and the percentile bootstrap otherwise.
  */
 import { ModeldiffError } from '../errors';
-import { callNative, callNativeSync } from '../native/call';
+import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
 import { quantileSorted } from './describe';
 
 /** The most replicates the kernel takes (binding/bootstrap.cpp); far beyond any useful interval. */
@@ -105,8 +105,10 @@ function checkOptions(options: BootstrapOptions) {
   }
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap seed must be a non-negative integer, got ${seed}`, { option: 'seed' });
   if (!(level > 0 && level < 1)) throw new ModeldiffError('INVALID_ARGUMENT', `confidence level must be in (0, 1), got ${level}`, { option: 'level' });
+  // The kernels' one threads rule (an integer >= 1; omitted = all cores); 0 is the binding's
+  // "all cores", never a user's value.
+  checkKernelOptions({ threads: options.threads });
   const threads = options.threads ?? 0;
-  if (!Number.isInteger(threads) || threads < 0) throw new ModeldiffError('INVALID_ARGUMENT', `threads must be an integer >= 1 (or 0 = all cores), got ${String(threads)}`, { option: 'threads' });
   const method = options.method ?? 'auto';
   if (!METHODS.includes(method)) throw new ModeldiffError('INVALID_ARGUMENT', `bootstrap method must be one of ${METHODS.join(', ')}, got ${String(method)}`, { option: 'method' });
   // More threads than the binding takes are capped, as the divergence kernels cap theirs at the hardware's.
