@@ -160,7 +160,7 @@ t.test('conv maps: flattened or averaged over space', async (t) => {
     option: 'dataB',
     message: /^options\.data has 20 samples but options\.dataB has 10: both must hold the same samples/,
   });
-  await t.rejects(cka(conv, conv, { data: imgs, spatial: 'x' as 'mean' }), { code: 'INVALID_ARGUMENT' });
+  await t.rejects(cka(conv, conv, { data: imgs, spatial: 'x' as 'mean' }), { code: 'INVALID_ARGUMENT', option: 'spatial', message: /^spatial must be flatten or mean, got x$/ });
 });
 
 t.test('model errors name the model and layer', async (t) => {

@@ -44,7 +44,7 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
   checkArrayOption(options.layers, 'cka', 'layers');
   const measures = options.measures ?? ['cka-linear'];
   const spatial = options.spatial ?? 'flatten';
-  check(spatial === 'flatten' || spatial === 'mean', 'INVALID_ARGUMENT', `spatial must be flatten or mean, got ${spatial}`);
+  check(spatial === 'flatten' || spatial === 'mean', 'INVALID_ARGUMENT', `spatial must be flatten or mean, got ${spatial}`, 'spatial');
   const ma = readOnnx(a);
   const mb = readOnnx(b);
   const la = listLayers(ma);
