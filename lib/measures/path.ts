@@ -8,7 +8,8 @@ import type { MeasureInfo } from './registry';
 const naive = 'reversing the path (swapping A and B)';
 const perm = 'permuting B\'s hidden units (and scaling / sign symmetries weight matching removes)';
 
-export const pathMeasures: MeasureInfo[] = [
+/** `as const`: PathMeasureName is derived from this list. */
+export const pathMeasures = [
   {
     name: 'loss-barrier',
     view: 'path',
@@ -53,4 +54,7 @@ export const pathMeasures: MeasureInfo[] = [
     units: 'fraction of samples',
     description: 'error barrier after aligning B to A by weight matching',
   },
-];
+] as const satisfies readonly MeasureInfo[];
+
+/** 'loss-barrier', 'error-barrier-aligned', ...: every path measure's name. */
+export type PathMeasureName = (typeof pathMeasures)[number]['name'];

@@ -5,6 +5,7 @@
  */
 import type { MeasureInfo } from './registry';
 
+/** The weight-view methods, one per key (the order `weights` reports them in). */
 const METHOD = {
   raw: {
     invariantTo: [] as string[],
@@ -22,9 +23,16 @@ const METHOD = {
   },
 };
 
-export const weightMeasures: MeasureInfo[] = (Object.keys(METHOD) as Array<keyof typeof METHOD>).flatMap((m) => [
+/** 'raw' | 'canonical' | 'aligned', derived from the registry above. */
+export type WeightMethod = keyof typeof METHOD;
+/** The statistic each method reports. */
+export type WeightStat = 'l2' | 'relative' | 'cosine';
+/** 'raw-l2', 'aligned-cosine', ...: every weight measure's name. */
+export type WeightMeasureName = `${WeightMethod}-${WeightStat}`;
+
+export const weightMeasures: readonly (MeasureInfo & { name: WeightMeasureName })[] = (Object.keys(METHOD) as WeightMethod[]).flatMap((m) => [
   {
-    name: `${m}-l2`,
+    name: `${m}-l2` as const,
     view: 'weights' as const,
     range: [0, Infinity] as [number, number],
     largerIsSimilar: false,
@@ -35,7 +43,7 @@ export const weightMeasures: MeasureInfo[] = (Object.keys(METHOD) as Array<keyof
     description: `‖a − b‖ over ${METHOD[m].what}`,
   },
   {
-    name: `${m}-relative`,
+    name: `${m}-relative` as const,
     view: 'weights' as const,
     range: [0, Infinity] as [number, number],
     largerIsSimilar: false,
@@ -46,7 +54,7 @@ export const weightMeasures: MeasureInfo[] = (Object.keys(METHOD) as Array<keyof
     description: `‖a − b‖ / sqrt(‖a‖·‖b‖) over ${METHOD[m].what}`,
   },
   {
-    name: `${m}-cosine`,
+    name: `${m}-cosine` as const,
     view: 'weights' as const,
     range: [-1, 1] as [number, number],
     largerIsSimilar: true,
@@ -60,9 +68,9 @@ export const weightMeasures: MeasureInfo[] = (Object.keys(METHOD) as Array<keyof
 
 /** A registry name ('aligned-relative', ...) → its value in a weightDistance result (undefined if that method did not run). */
 export function weightMeasureValue(
-  result: Partial<Record<'raw' | 'canonical' | 'aligned', { l2: number; relative: number; cosine: number }>>,
+  result: Partial<Record<WeightMethod, Record<WeightStat, number>>>,
   name: string,
 ): number | undefined {
-  const [method, stat] = name.split('-') as ['raw' | 'canonical' | 'aligned', 'l2' | 'relative' | 'cosine'];
+  const [method, stat] = name.split('-') as [WeightMethod, WeightStat];
   return result[method]?.[stat];
 }

@@ -26,8 +26,9 @@ import { sortHiddenGroups, undoSteps } from '../weights/unit-blocks';
 import { writeNetwork } from '../weights/writeback';
 import type { WeightMatrices } from '../many/types';
 import { type View, pairMatrix } from './view';
+import type { WeightMethod } from '../measures/weights';
 
-export type WeightMethod = 'raw' | 'canonical' | 'aligned';
+export type { WeightMethod };
 export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'aligned'];
 export const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
 
