@@ -177,3 +177,15 @@ t.test('matrix on LM outputs saved by modeldiff outputs: the masked token-weight
   const unmasked = await matrix(saved, { metric: 'kl', weights: 'none' });
   t.equal(unmasked.probe.samples, N * T);
 });
+
+t.test('outputs refuses a probe attention_mask other than 0/1, as compare does, before running', async (t) => {
+  const twos = BigInt64Array.from(mask.data as BigInt64Array);
+  twos[T + 2] = 2n;
+  const bad = path.join(dir, 'bad-mask-tokens.npz');
+  writeNpz(bad, { input_ids: ids, attention_mask: { ...mask, data: twos } });
+  const out = path.join(dir, 'bad-mask.logits.npy');
+  const io = captureIo();
+  t.equal(await runCli(['outputs', path.join(LM, 'gpt2.onnx'), '--data', bad, '-o', out, '--no-cache', '-q'], io), 1);
+  t.match(io.err, /^modeldiff: \S*bad-mask-tokens\.npz:attention_mask: mask values must be 0 or 1, found 2 at sequence 1, position 2 \(flag --data\)\n$/);
+  t.notOk(fs.existsSync(out), 'nothing written');
+});

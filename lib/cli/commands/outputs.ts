@@ -18,6 +18,8 @@ import { metaPathOf, probeSha256, writeOutputsMeta } from '../../many/saved-outp
 import { createProgress } from '../../infer/progress';
 import { formatForWriting, writeArray } from '../../io/array-file';
 import { openProbe } from '../../io/probe';
+import { readMask } from '../../function/token-grid';
+import { probeInputLabel } from '../../function/token-mask';
 import { checkWritableTarget } from '../../util/atomic-write';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
@@ -61,6 +63,14 @@ export function register(program: Command, io: CliIo): void {
       checkWritableTarget(metaPathOf(out), { force: flags.force });
       // Opened once: inference reads it, and its hash comes from that read (or the cache key's).
       const probeStream = openProbe(data, { cwd: io.cwd });
+      // As compare: an attention_mask of other values than 0/1 is refused before any model runs.
+      const maskInput = probeStream.inputs.attention_mask;
+      if (maskInput) {
+        const mask = maskInput.materialize();
+        const positionDims = mask.shape.slice(1);
+        const grid = { positionDims, positions: positionDims.reduce((p, d) => p * d, 1) };
+        readMask(mask, probeStream.n, grid, probeInputLabel(probeStream, 'attention_mask'), 'attention_mask', 'data');
+      }
       const progress = createProgress({ write: io.stderr, isTTY: io.isTTY, quiet: flags.quiet }, 'inference');
       let r;
       try {
