@@ -232,7 +232,11 @@ export function attentionOp(c: RuleContext, redo: () => void): void {
   if (why !== null) w.set(out, tagged(w, why));
 }
 
-const SAME_TAG = ['Identity', 'Dropout', 'Neg', 'Cast'];
+/**
+ * Ops that act position by position and alike on every head: the output keeps the input's tag.
+ * IsNaN/IsInf/Not: TorchScript's sdpa exports wrap the softmax in Where(IsNaN(p), 0, p).
+ */
+const SAME_TAG = ['Identity', 'Dropout', 'Neg', 'Cast', 'IsNaN', 'IsInf', 'Not'];
 
 /** The tag of the op's output, null for the output projection (walked as a layer), or why not. */
 function follow(c: RuleContext, tags: Array<AttentionTag | undefined>): AttentionTag | null | string {
@@ -487,9 +491,11 @@ function elementwise(c: RuleContext, tags: Array<AttentionTag | undefined>, op: 
   let mixed = Boolean(main.mixed);
   const followed = tags.filter((t) => t);
   if (followed.length > 1) {
-    // Two halves of a rotary embedding: one projection, same layout.
-    const same = followed.every((t) => t!.kind === 'proj' && t!.layers.join() === main.layers.join() && t!.axes.join() === main.axes.join());
-    if (!same || op === 'Where') return 'it combines different attention tensors';
+    // Two halves of a rotary embedding: one projection, same layout. Or Where(IsNaN(p), 0, p):
+    // a condition computed position by position from the very tensor it selects from.
+    const sameLayout = followed.every((t) => t!.kind === main.kind && t!.layers.join() === main.layers.join() && t!.axes.join() === main.axes.join());
+    const same = op === 'Where' ? sameLayout && followed.every((t) => t!.mixed === main.mixed) : sameLayout && main.kind === 'proj';
+    if (!same) return 'it combines different attention tensors';
     mixed ||= followed.some((t) => t!.mixed);
   }
   for (const name of inputs) {
