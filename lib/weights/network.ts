@@ -78,6 +78,8 @@ export interface Layer {
   /** The weight (bias) initializer is shared with other nodes: writeback gives this layer its own copy. */
   ownWeight?: boolean;
   ownBias?: boolean;
+  /** The node reading the bias when it is not `node` (a decomposed norm's shift Add): writeback points it at the layer's own copy. */
+  biasNode?: number;
   /** Index of the Gemm/MatMul/Conv node in graph.node. */
   node: number;
   /** MatMul's bias Add node, if fused. */

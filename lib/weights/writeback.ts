@@ -51,7 +51,7 @@ export function writeNetwork(net: Network): OnnxModel {
       continue;
     }
     if (layer.op === 'Norm' || layer.op === 'Gather' || layer.op === 'Table') {
-      writeStored(layer, put);
+      writeStored(ownStoredCopies(layer, nodes, unique), put);
       continue;
     }
     if (layer.recurrent && (layer.recurrent.directions || layer.recurrent.unitsLast)) {
@@ -200,6 +200,28 @@ function writeRecurrentSlice(layer: Layer, slices: Map<string, Float64Array>, pu
   }
   stored.set(slice, (r.direction ?? 0) * layer.W.length);
   put(layer.weightName, float64ToTensor(layer.weightName, layer.weightDims, stored, layer.weightDtype));
+}
+
+/**
+ * A norm's or table's parameters another node reads too (tied, see graph/norm.ts): the layer's
+ * own initializers, under new names its node(s) now read, so each copy keeps its own permutation.
+ */
+function ownStoredCopies(layer: Layer, nodes: onnx.INodeProto[], unique: (base: string) => string): Layer {
+  const rename = (at: number, from: string, to: string) => {
+    nodes[at].input = (nodes[at].input ?? []).map((i) => (i === from ? to : i));
+  };
+  let out = layer;
+  if (layer.ownWeight) {
+    const weightName = unique(`${layer.weightName}_${layer.node}`);
+    rename(layer.node, layer.weightName, weightName);
+    out = { ...out, weightName };
+  }
+  if (layer.ownBias) {
+    const biasName = unique(`${layer.biasName}_${layer.biasNode ?? layer.node}`);
+    rename(layer.biasNode ?? layer.node, layer.biasName!, biasName);
+    out = { ...out, biasName };
+  }
+  return out;
 }
 
 /**

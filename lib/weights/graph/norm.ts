@@ -64,7 +64,9 @@ function isPerUnit(w: GraphWalker, x: TensorState, name: string): boolean {
 
 function addNormScale(w: GraphWalker, node: onnx.INodeProto, index: number, x: TensorState, scaleName: string): number {
   const group = w.root(x.group);
-  const t = w.param(node, scaleName, 'scale', 'none');
+  // An all-ones scale shared by several norms (an exporter merged identical constants) is tied:
+  // each norm gets its own logical copy, permuted by its own group, written back as its own initializer.
+  const t = w.param(node, scaleName, 'scale', 'copy');
   const W = w.finite(t);
   if (group.units && W.length !== group.units) w.fail(node, `its scale has ${W.length} values for ${group.units} units`);
   group.units ||= W.length;
@@ -83,6 +85,7 @@ function addNormScale(w: GraphWalker, node: onnx.INodeProto, index: number, x: T
     outGroup: group.id,
     inGroup: group.id,
     channelwise: true,
+    ownWeight: w.sharedParams.has(scaleName) || undefined,
     W,
     b: new Float64Array(W.length),
   });
@@ -91,11 +94,15 @@ function addNormScale(w: GraphWalker, node: onnx.INodeProto, index: number, x: T
 }
 
 function setNormShift(w: GraphWalker, node: onnx.INodeProto, layer: Layer, shiftName: string): void {
-  const t = w.param(node, shiftName, 'shift', 'none');
+  const t = w.param(node, shiftName, 'shift', 'copy');
   const b = w.finite(t);
   if (b.length !== layer.outUnits) w.fail(node, `its shift has ${b.length} values for ${layer.outUnits} units`);
   layer.b = b;
   layer.biasName = w.ownName(shiftName);
   layer.biasDtype = w.dtypeSeen(shiftName, t);
   layer.biasDims = tensorDims(t);
+  if (w.sharedParams.has(shiftName)) {
+    layer.ownBias = true;
+    layer.biasNode = w.nodeIndex(node);
+  }
 }

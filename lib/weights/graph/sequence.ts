@@ -28,7 +28,8 @@ export function embedding(w: GraphWalker, node: onnx.INodeProto, index: number):
   if (!t || !isFloatTensor(t) || tensorDims(t).length !== 2 || attrInt(node, 'axis', 0) !== 0) return false;
   const idState = w.state.get(ids);
   if (idState && !idState.opaque && !w.root(idState.group).fixed) w.fail(node, 'it looks rows up by indices computed from hidden units');
-  w.param(node, table, 'embedding table', 'none');
+  // A table another node reads too (a tied output head the exporter did not copy) is tied: own copy each.
+  w.param(node, table, 'embedding table', 'copy');
   const [rows, units] = tensorDims(t);
   const W = transpose(w.finite(t), rows, units);
   const layerIndex = w.layers.length;
@@ -46,6 +47,7 @@ export function embedding(w: GraphWalker, node: onnx.INodeProto, index: number):
     inBlock: 1,
     outGroup,
     inGroup,
+    ownWeight: w.sharedParams.has(table) || undefined,
     W,
     b: new Float64Array(units),
   });
@@ -70,7 +72,7 @@ export function additiveTable(w: GraphWalker, node: onnx.INodeProto, x: TensorSt
 
 /** A float initializer [..., rows, units] as a producer of `group`: W is its transpose, from fixed one-hot rows. */
 function tableLayer(w: GraphWalker, node: onnx.INodeProto, groupId: number, name: string): void {
-  const t = w.param(node, name, 'positional table', 'none');
+  const t = w.param(node, name, 'positional table', 'copy');
   const group = w.root(groupId);
   const dims = tensorDims(t);
   const units = dims[dims.length - 1];
@@ -90,6 +92,7 @@ function tableLayer(w: GraphWalker, node: onnx.INodeProto, groupId: number, name
     inBlock: 1,
     outGroup: group.id,
     inGroup,
+    ownWeight: w.sharedParams.has(name) || undefined,
     W: transpose(w.finite(t), rows, units),
     b: new Float64Array(units),
   });
