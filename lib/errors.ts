@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'MODEL_OUTPUT' // model output missing, wrong shape, or not finite
   | 'UNSUPPORTED_GRAPH' // symmetry structure cannot be derived; names the node
   | 'ARCHITECTURE_MISMATCH' // two models differ in a layer; names it
+  | 'UNCOUNTED_DIFFERENCE' // every weight distance is 0 but the models differ elsewhere (a scalar, an attribute); names it
   | 'UNSAFE_PATH' // e.g. ONNX external data leaving the model's folder
   | 'IO' // other file-system failures
   | 'ADDON_LOAD' // the native addon could not be loaded

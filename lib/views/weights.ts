@@ -24,6 +24,7 @@ import { type Network, cloneNetwork } from '../weights/network';
 import { canonicalizeNetwork, normalizeNetwork } from '../weights/symmetry';
 import { sortHiddenGroups, undoSteps } from '../weights/unit-blocks';
 import { writeNetwork } from '../weights/writeback';
+import { refuseSilentZero } from '../weights/uncounted';
 import type { WeightMatrices } from '../many/types';
 import { type View, pairMatrix } from './view';
 import type { WeightMethod } from '../measures/weights';
@@ -148,7 +149,10 @@ export const weightsView = {
       }
     }
     const canonical = methods.includes('canonical');
-    if (!canonical && !settings) return result;
+    if (!canonical && !settings) {
+      refuseSilentZero([result.raw], ma, mb);
+      return result;
+    }
     // A form on one side only (the other is not a plain chain): that side is built again in full.
     if (a.form && !b.form) withoutForm(a);
     if (b.form && !a.form) withoutForm(b);
@@ -173,6 +177,7 @@ export const weightsView = {
         lazyModel(result.models, 'aligned', encodeB);
       }
       (result.notes ??= []).push(`${[canonical && 'canonical', settings && 'aligned'].filter(Boolean).join(' and ')}: ${ma.label} has no hidden units to permute or rescale, so ${canonical && settings ? 'both are' : 'it is'} the raw distance`);
+      refuseSilentZero([result.raw, result.canonical, result.aligned], ma, mb);
       return result;
     }
     if (canonical) {
@@ -197,9 +202,15 @@ export const weightsView = {
       result.alignment = info;
       lazyModel(result.models, 'aligned', () => encodeOnnx(writeNetwork(network)));
     }
+    refuseSilentZero([result.raw, result.canonical, result.aligned], ma, mb, networkParameters(na));
     return result;
   },
 } satisfies View<OnnxSource, WeightsContext, PreparedWeights, WeightDistanceResult>;
+
+/** The initializers a network's layers read (for refuseSilentZero: they were counted). */
+function networkParameters(net: Network): string[] {
+  return net.layers.flatMap((l) => [l.weightName, l.name, ...(l.biasName === undefined ? [] : [l.biasName])]);
+}
 
 /** A prepared model with a canonical form, as prepare leaves a model that is not a plain chain. */
 function withoutForm(p: PreparedWeights): void {
