@@ -7,7 +7,7 @@
  */
 import { createRng } from '../lib/util/rng';
 import { weightDistance } from '../lib/weights';
-import { linearSumAssignmentSync, matchingSimilarity } from '../lib/weights/kernels';
+import { linearSumAssignmentSync, matchingSimilaritySync } from '../lib/weights/kernels';
 import { mlpBytes, randomDense, randomPerm, transformHidden } from '../test/helpers/onnx-models';
 
 type PeerFn = (m: number[][], o: { maximaze: boolean }) => { rowAssignments: Float64Array; gain: number };
@@ -44,7 +44,7 @@ export default async function bench(): Promise<void> {
     const la = layer(A);
     const lb = layer(B);
     t0 = process.hrtime.bigint();
-    const C = matchingSimilarity(la, lb);
+    const C = matchingSimilaritySync(la, lb);
     const ours = linearSumAssignmentSync(C, w, w, { maximize: true });
     const tOurs = ms(t0);
     t0 = process.hrtime.bigint();

@@ -6,8 +6,8 @@ import {
   applyPermutation,
   fixSign,
   linearSumAssignmentSync,
+  matchingSimilaritySync,
   matchingSimilarity,
-  matchingSimilarityAsync,
   normalizeScale,
   permuteUnitAxis,
   sortKeys,
@@ -128,7 +128,7 @@ t.test('kernels work on views into larger buffers', async (t) => {
   t.same(normalizeScale(view), normalizeScale(copy));
   t.same(fixSign(view), fixSign(copy));
   t.same(sortPermutation(view), sortPermutation(copy));
-  t.same(matchingSimilarity(view, view), matchingSimilarity(copy, copy));
+  t.same(matchingSimilaritySync(view, view), matchingSimilaritySync(copy, copy));
   applyPermutation(view, new Int32Array([4, 3, 2, 1, 0]));
   applyPermutation(copy, new Int32Array([4, 3, 2, 1, 0]));
   t.same(view.win, copy.win);
@@ -289,20 +289,20 @@ function naiveSimilarity(a: LayerWeights, b: LayerWeights): Float64Array {
   return C;
 }
 
-t.test('matchingSimilarity equals a naive triple loop', async (t) => {
+t.test('matchingSimilaritySync equals a naive triple loop', async (t) => {
   const rng = createRng(26);
   // small and odd shapes (edge tiles), then one large enough to be multithreaded
   for (const [ua, ub, fanIn, outRows, block] of [[1, 1, 1, 1, 1], [5, 7, 3, 2, 3], [13, 13, 17, 9, 1], [9, 4, 0, 0, 1], [160, 160, 300, 40, 3]]) {
     const a = randomLayer(rng, ua, fanIn, outRows, block);
     const b = randomLayer(rng, ub, fanIn, outRows, block);
-    const C = matchingSimilarity(a, b);
+    const C = matchingSimilaritySync(a, b);
     t.equal(C.length, ua * ub);
     t.ok(maxRelDiff(C, naiveSimilarity(a, b)) < 1e-12, `${ua}×${ub}, D = ${fanIn + 1 + outRows * block}`);
   }
   const a = randomLayer(rng, 6, 4, 3, 2);
-  t.same(matchingSimilarity(a, a), matchingSimilarity(a, a), 'deterministic');
+  t.same(matchingSimilaritySync(a, a), matchingSimilaritySync(a, a), 'deterministic');
   const empty = randomLayer(rng, 0, 4, 3, 2);
-  t.equal(matchingSimilarity(empty, a).length, 0);
+  t.equal(matchingSimilaritySync(empty, a).length, 0);
 });
 
 t.test('matchingSimilarity: every SIMD path equals the naive loop bit for bit', async (t) => {
@@ -314,54 +314,54 @@ t.test('matchingSimilarity: every SIMD path equals the naive loop bit for bit', 
     const b = randomLayer(rng, ub, fanIn, outRows, block);
     a.win.fill(0, 0, a.win.length >> 1);
     const ref = naiveSimilarity(a, b);
-    for (const isa of capabilities().supported) t.same(matchingSimilarity(a, b, { isa }), ref, `${isa} ${ua}×${ub}`);
+    for (const isa of capabilities().supported) t.same(matchingSimilaritySync(a, b, { isa }), ref, `${isa} ${ua}×${ub}`);
   }
-  t.throws(() => matchingSimilarity(randomLayer(rng, 2, 2, 1, 1), randomLayer(rng, 2, 2, 1, 1), { isa: 'mmx' as never }), {
+  t.throws(() => matchingSimilaritySync(randomLayer(rng, 2, 2, 1, 1), randomLayer(rng, 2, 2, 1, 1), { isa: 'mmx' as never }), {
     code: 'INVALID_ARGUMENT',
     message: /isa 'mmx' is not supported/,
   });
 });
 
-t.test('matchingSimilarityAsync equals the sync result and rejects bad input', async (t) => {
+t.test('matchingSimilarity equals the sync result and rejects bad input', async (t) => {
   const rng = createRng(31);
   const a = randomLayer(rng, 150, 200, 30, 2);
   const b = randomLayer(rng, 120, 200, 30, 2);
-  const sync = matchingSimilarity(a, b);
-  const pending = [matchingSimilarityAsync(a, b), matchingSimilarityAsync(a, b, { isa: 'scalar' })];
+  const sync = matchingSimilaritySync(a, b);
+  const pending = [matchingSimilarity(a, b), matchingSimilarity(a, b, { isa: 'scalar' })];
   for (const r of await Promise.all(pending)) t.same(r, sync);
-  t.equal((await matchingSimilarityAsync(randomLayer(rng, 0, 3, 1, 1), randomLayer(rng, 2, 3, 1, 1))).length, 0);
+  t.equal((await matchingSimilarity(randomLayer(rng, 0, 3, 1, 1), randomLayer(rng, 2, 3, 1, 1))).length, 0);
   const nan = randomLayer(rng, 3, 2, 2, 1);
   nan.wout[5] = NaN;
-  await t.rejects(matchingSimilarityAsync(randomLayer(rng, 3, 2, 2, 1), nan), {
+  await t.rejects(matchingSimilarity(randomLayer(rng, 3, 2, 2, 1), nan), {
     name: 'ModeldiffError',
     code: 'INVALID_ARGUMENT',
-    message: /matchingSimilarityAsync: b\.wout\[5\] is NaN/,
+    message: /matchingSimilarity: b\.wout\[5\] is NaN/,
   });
-  await t.rejects(matchingSimilarityAsync(a, randomLayer(rng, 3, 2, 30, 2)), { code: 'INVALID_ARGUMENT', message: /a\.fanIn \(200\) differs/ });
-  await t.rejects(matchingSimilarityAsync(a, b, { isa: 'sse9' as never }), { code: 'INVALID_ARGUMENT', message: /isa 'sse9'/ });
+  await t.rejects(matchingSimilarity(a, randomLayer(rng, 3, 2, 30, 2)), { code: 'INVALID_ARGUMENT', message: /a\.fanIn \(200\) differs/ });
+  await t.rejects(matchingSimilarity(a, b, { isa: 'sse9' as never }), { code: 'INVALID_ARGUMENT', message: /isa 'sse9'/ });
 });
 
-t.test('matchingSimilarity writes into a given out buffer, reused across shapes', async (t) => {
+t.test('matchingSimilaritySync writes into a given out buffer, reused across shapes', async (t) => {
   const rng = createRng(33);
   const out = new Float64Array(13 * 11).fill(NaN);
   const a = randomLayer(rng, 13, 17, 9, 2);
   const b = randomLayer(rng, 11, 17, 9, 2);
-  const C = matchingSimilarity(a, b, { out });
+  const C = matchingSimilaritySync(a, b, { out });
   t.equal(C, out, 'the result is the buffer given');
   t.ok(maxRelDiff(out, naiveSimilarity(a, b)) < 1e-12, 'the naive loop');
-  t.same(out, matchingSimilarity(a, b), 'equal to a fresh result, bit for bit');
+  t.same(out, matchingSimilaritySync(a, b), 'equal to a fresh result, bit for bit');
   // A smaller group through a view of the same memory: every entry is overwritten.
   const small = [randomLayer(rng, 5, 3, 2, 1), randomLayer(rng, 5, 3, 2, 1)];
   const view = out.subarray(0, 25).fill(NaN);
-  t.equal(matchingSimilarity(small[0], small[1], { out: view }), view);
+  t.equal(matchingSimilaritySync(small[0], small[1], { out: view }), view);
   t.ok(maxRelDiff(view, naiveSimilarity(small[0], small[1])) < 1e-12, 'no entry left from before');
-  t.same(view, matchingSimilarity(small[0], small[1]));
-  t.equal(await matchingSimilarityAsync(a, b, { out }), out, 'the async form too');
+  t.same(view, matchingSimilaritySync(small[0], small[1]));
+  t.equal(await matchingSimilarity(a, b, { out }), out, 'the async form too');
   t.same(out, C);
   const err = (message: RegExp) => ({ name: 'ModeldiffError', code: 'INVALID_ARGUMENT', option: 'out', message });
-  t.throws(() => matchingSimilarity(a, b, { out: new Float64Array(13 * 11 - 1) }), err(/^matchingSimilarity: out has 142 elements, expected a\.units × b\.units = 13 × 11 = 143$/));
-  t.throws(() => matchingSimilarity(a, b, { out: new Float32Array(143) as never }), err(/out must be a Float64Array of a\.units × b\.units = 143 elements/));
-  await t.rejects(matchingSimilarityAsync(a, b, { out: new Float64Array(1) }), err(/^matchingSimilarityAsync: out has 1 elements/));
+  t.throws(() => matchingSimilaritySync(a, b, { out: new Float64Array(13 * 11 - 1) }), err(/^matchingSimilarity: out has 142 elements, expected a\.units × b\.units = 13 × 11 = 143$/));
+  t.throws(() => matchingSimilaritySync(a, b, { out: new Float32Array(143) as never }), err(/out must be a Float64Array of a\.units × b\.units = 143 elements/));
+  await t.rejects(matchingSimilarity(a, b, { out: new Float64Array(1) }), err(/^matchingSimilarity: out has 1 elements/));
 });
 
 t.test('weight matching recovers a permutation of the hidden units', async (t) => {
@@ -370,7 +370,7 @@ t.test('weight matching recovers a permutation of the hidden units', async (t) =
   const b = clone(a);
   const perm = randomPerm(rng, 32);
   applyPermutation(b, perm);
-  const { rowToCol } = linearSumAssignmentSync(matchingSimilarity(a, b), 32, 32, { maximize: true });
+  const { rowToCol } = linearSumAssignmentSync(matchingSimilaritySync(a, b), 32, 32, { maximize: true });
   t.same(rowToCol, inverse(perm), 'unit i of A matches unit inverse(perm)[i] of B');
 });
 
@@ -396,20 +396,20 @@ t.test('bad layers are ModeldiffErrors naming the argument', async (t) => {
   const inf = good();
   inf.wout[1] = -Infinity;
   t.throws(() => normalizeScale(inf), err(/wout\[1\] is infinite/));
-  t.throws(() => matchingSimilarity(good(), inf), err(/matchingSimilarity: b\.wout\[1\] is infinite/));
+  t.throws(() => matchingSimilaritySync(good(), inf), err(/matchingSimilarity: b\.wout\[1\] is infinite/));
   const nanBias = good();
   nanBias.bin[2] = NaN;
-  t.throws(() => matchingSimilarity(nanBias, good()), err(/a\.bin\[2\] is NaN/));
+  t.throws(() => matchingSimilaritySync(nanBias, good()), err(/a\.bin\[2\] is NaN/));
   // The check runs after the product (a bad input poisons its row or column of C): on both
   // threads of a large call, on an empty side, and not on finite inputs whose products overflow.
   const big = randomLayer(rng, 200, 150, 120, 1);
   big.wout[119 * 200 + 150] = NaN;
-  t.throws(() => matchingSimilarity(randomLayer(rng, 200, 150, 120, 1), big), err(/b\.wout\[23950\] is NaN/));
-  t.throws(() => matchingSimilarity({ ...nan, units: 0, win: new Float64Array(0), bin: new Float64Array(0), wout: new Float64Array(0) }, { ...nan }), err(/b\.win\[4\] is NaN/));
+  t.throws(() => matchingSimilaritySync(randomLayer(rng, 200, 150, 120, 1), big), err(/b\.wout\[23950\] is NaN/));
+  t.throws(() => matchingSimilaritySync({ ...nan, units: 0, win: new Float64Array(0), bin: new Float64Array(0), wout: new Float64Array(0) }, { ...nan }), err(/b\.win\[4\] is NaN/));
   const huge = (x: number): LayerWeights => ({ win: new Float64Array([x]), bin: new Float64Array([0]), wout: new Float64Array([0]), units: 1, fanIn: 1, outRows: 1, block: 1 });
-  t.same(matchingSimilarity(huge(1e200), huge(-1e200)), new Float64Array([-Infinity]));
-  t.throws(() => matchingSimilarity(good(), randomLayer(rng, 3, 3, 2, 1)), err(/a\.fanIn \(2\) differs from b\.fanIn \(3\)/));
-  t.throws(() => matchingSimilarity(good(), { ...good(), win: new Float64Array(1) }), err(/b\.win has 1 elements/));
+  t.same(matchingSimilaritySync(huge(1e200), huge(-1e200)), new Float64Array([-Infinity]));
+  t.throws(() => matchingSimilaritySync(good(), randomLayer(rng, 3, 3, 2, 1)), err(/a\.fanIn \(2\) differs from b\.fanIn \(3\)/));
+  t.throws(() => matchingSimilaritySync(good(), { ...good(), win: new Float64Array(1) }), err(/b\.win has 1 elements/));
   t.throws(() => applyPermutation(good(), new Int32Array([0, 0, 1])), err(/perm is not a permutation of 0\.\.2 \(perm\[1\] = 0\)/));
   t.throws(() => applyPermutation(good(), new Int32Array([0, 1])), err(/perm has 2 entries, expected 3/));
   t.throws(() => applyPermutation(good(), [0, 1, 2] as unknown as Int32Array), err(/perm must be an Int32Array/));

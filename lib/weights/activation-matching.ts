@@ -16,7 +16,7 @@ import type { ProbeData } from '../io/probe';
 import { featureGrams } from '../represent/gram';
 import { tokenRows } from '../represent/activations';
 import type { Matrix } from '../matrix';
-import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
+import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilaritySync } from './kernels';
 import type { Network } from './network';
 import { type GroupedSite, assignGroupedQuery } from './grouped-query';
 import { type HeadSite, assignHeads, headSite, unitsOfWork } from './heads';
@@ -169,7 +169,7 @@ const TIE_BREAK = 1e-6;
 
 function incomingCosine(a: LayerWeights, b: LayerWeights): Float64Array {
   const only = (v: LayerWeights): LayerWeights => ({ ...v, wout: new Float64Array(0), outRows: 0, block: 1 });
-  const S = matchingSimilarity(only(a), only(b));
+  const S = matchingSimilaritySync(only(a), only(b));
   const norms = (v: LayerWeights) =>
     Float64Array.from({ length: v.units }, (_, u) => {
       let ss = v.bin[u] ** 2;

@@ -18,7 +18,7 @@
  */
 import { canonicalOrder } from './canonical-order';
 import type { HeadSite } from './heads';
-import { type LayerWeights, type SortKey, linearSumAssignment, matchingSimilarity } from './kernels';
+import { type LayerWeights, type SortKey, linearSumAssignment, matchingSimilaritySync } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
 
@@ -172,7 +172,7 @@ function sitePerms(site: GroupedSite, n: number, head: (i: number) => number, in
  */
 export async function matchGroupedQuery(a: Network, b: Network, site: GroupedSite): Promise<{ perms: Array<[number, Int32Array]>; current: number; total: number }> {
   const [va, vb] = [views(a, site), views(b, site)];
-  const sim = (g: keyof Views) => matchingSimilarity(va[g], vb[g]);
+  const sim = (g: keyof Views) => matchingSimilaritySync(va[g], vb[g]);
   return assignGroupedQuery(site, { q: sim('q'), k: sim('k'), v: sim('v'), o: sim('o') });
 }
 

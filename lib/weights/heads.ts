@@ -18,7 +18,7 @@
  */
 import { canonicalOrder } from './canonical-order';
 import { type GroupedSite, groupedQueryPermutations, matchGroupedQuery } from './grouped-query';
-import { type LayerWeights, type SortKey, linearSumAssignment, matchingSimilarity } from './kernels';
+import { type LayerWeights, type SortKey, linearSumAssignment, matchingSimilaritySync } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
 
@@ -144,7 +144,7 @@ function compose(heads: Int32Array, within: Int32Array[], dim: number): Int32Arr
  */
 export async function matchHeads(a: Network, b: Network, site: HeadSite): Promise<{ perms: Array<[number, Int32Array]>; current: number; total: number }> {
   if (site.kv) return matchGroupedQuery(a, b, site as GroupedSite);
-  const similarity = (id: number) => matchingSimilarity(groupView(a, id).view, groupView(b, id).view);
+  const similarity = (id: number) => matchingSimilaritySync(groupView(a, id).view, groupView(b, id).view);
   return assignHeads(site, similarity(site.qk), similarity(site.vo));
 }
 

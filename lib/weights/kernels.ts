@@ -240,17 +240,17 @@ export function permuteUnitAxis(data: Float64Array, rows: number, units: number,
  * overwritten and returned), so that a caller matching many groups reuses one buffer instead
  * of allocating a new matrix per call (8·units² bytes: 134 MB at 4096 units).
  */
-export function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: MatchingSimilarityOptions = {}): Float64Array {
+export function matchingSimilaritySync(a: LayerWeights, b: LayerWeights, options: MatchingSimilarityOptions = {}): Float64Array {
   return callNativeSync('matchingSimilarity', matchingArgs('matchingSimilarity', a, b, options), { what: 'matchingSimilarity' });
 }
 
 /**
- * `matchingSimilarity` on a worker thread, for large layers (it does not block
+ * `matchingSimilaritySync` on a worker thread, for large layers (it does not block
  * the event loop). Same result bit for bit. The layers' arrays are read in
  * place: do not modify them until the promise settles.
  */
-export async function matchingSimilarityAsync(a: LayerWeights, b: LayerWeights, options: MatchingSimilarityOptions = {}): Promise<Float64Array> {
-  return callNative('matchingSimilarity', matchingArgs('matchingSimilarityAsync', a, b, options), { what: 'matchingSimilarityAsync' });
+export async function matchingSimilarity(a: LayerWeights, b: LayerWeights, options: MatchingSimilarityOptions = {}): Promise<Float64Array> {
+  return callNative('matchingSimilarity', matchingArgs('matchingSimilarity', a, b, options), { what: 'matchingSimilarity' });
 }
 
 export interface MatchingSimilarityOptions {

@@ -3,7 +3,7 @@
  * permutation of B's hidden units that best matches A, by coordinate descent
  * over the hidden groups (an attention head site as one step, heads.ts). Start from the identity; each sweep visits the
  * groups in a seeded random order, and for each builds
- *   C = matchingSimilarity(A's group, B's group)
+ *   C = matchingSimilaritySync(A's group, B's group)
  * (B's neighbouring groups already permuted, since B is kept permuted in
  * place) and takes the assignment maximizing Σ C. A new assignment is only
  * accepted when it beats the current one by more than a float32-aware
@@ -15,7 +15,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { createRng } from '../util/rng';
-import { applyPermutation, linearSumAssignment, matchingSimilarity } from './kernels';
+import { applyPermutation, linearSumAssignment, matchingSimilaritySync } from './kernels';
 import { headSite, matchHeads, unitsOfWork } from './heads';
 import type { Network } from './network';
 import { type BlockFamily, familyOf, inverse, permuteGroup, structuredAssignment } from './unit-blocks';
@@ -121,7 +121,7 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
       const gb = groupView(b, id);
       const n = va.units;
       // The assignment has settled before the next group writes the buffer (it is awaited).
-      const C = matchingSimilarity(va, gb.view, { out: similarity.subarray(0, n * n) });
+      const C = matchingSimilaritySync(va, gb.view, { out: similarity.subarray(0, n * n) });
       let current = 0;
       for (let i = 0; i < n; i++) current += C[i * n + i];
       const { rowToCol, total } = await linearSumAssignment(C, n, n, { maximize: true });
@@ -155,7 +155,7 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
  */
 function matchFamily(a: Network, b: Network, family: BlockFamily, perms: Map<number, Int32Array>): boolean {
   const before = matchingObjective(a, b);
-  const similarity = family.groups.map((id) => matchingSimilarity(groupView(a, id).view, groupView(b, id).view));
+  const similarity = family.groups.map((id) => matchingSimilaritySync(groupView(a, id).view, groupView(b, id).view));
   const found = structuredAssignment(similarity, family).perms;
   if (found.every((p) => p.every((j, i) => j === i))) return false;
   family.groups.forEach((id, k) => permuteGroup(b, id, found[k]));
