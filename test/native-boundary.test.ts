@@ -8,7 +8,7 @@ import { divergencePerSample, divergencePerSampleSync } from '../lib/function/di
 import { native } from '../lib/native';
 import { withRowOffset } from '../lib/native/call';
 import { featureGrams, sampleGram } from '../lib/represent/gram';
-import { linearSumAssignmentSync, matchingSimilarity } from '../lib/weights/kernels';
+import { linearSumAssignmentSync, matchingSimilaritySync } from '../lib/weights/kernels';
 
 const out = (rows: number[][]) => ({ data: Float64Array.from(rows.flat()), n: rows.length, k: rows[0]!.length });
 
@@ -114,5 +114,5 @@ t.test('values and shapes are checked in TypeScript, before the call', async (t)
   t.throws(() => linearSumAssignmentSync(new Float64Array(0), 2 ** 31, 0), { code: 'INVALID_ARGUMENT', message: /rows must be a non-negative integer below 2\^31, got 2147483648/ });
   t.throws(() => linearSumAssignmentSync(new Float64Array(0), 0, 2 ** 31), { code: 'INVALID_ARGUMENT', message: /cols must be a non-negative integer below 2\^31/ });
   const layer = (fanIn: number) => ({ win: new Float64Array(2 * fanIn), bin: new Float64Array(2), wout: new Float64Array(2), units: 2, fanIn, outRows: 1, block: 1 });
-  t.throws(() => matchingSimilarity(layer(1), layer(2)), { code: 'INVALID_ARGUMENT', message: /a\.fanIn \(1\) differs from b\.fanIn \(2\)/ });
+  t.throws(() => matchingSimilaritySync(layer(1), layer(2)), { code: 'INVALID_ARGUMENT', message: /a\.fanIn \(1\) differs from b\.fanIn \(2\)/ });
 });
