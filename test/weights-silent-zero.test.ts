@@ -47,3 +47,17 @@ t.test('the same model twice is exactly 0, no error', async (t) => {
   const r = await weightDistance(model({ T: 3 }), model({ T: 3 }));
   t.same([r.raw!.l2, r.canonical!.l2, r.aligned!.l2], [0, 0, 0]);
 });
+
+t.test('weights held in Constant nodes: the refusal says raw cannot read them either', async (t) => {
+  const constModel = (w: number[]) => buildModel({
+    inputs: [{ name: 'x', shape: ['N', 2] }],
+    outputs: [{ name: 'y', shape: ['N', 3] }],
+    nodes: [
+      { op: 'Constant', inputs: [], outputs: ['W'], attrs: { value: { t: { name: 'W', dims: [2, 3], data: w } } } },
+      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] },
+    ],
+  });
+  const [a, b] = [constModel(W1), constModel(W2)];
+  await t.rejects(weightDistance(a, b), { code: 'UNSUPPORTED_GRAPH', message: /"W" is held in a Constant node.*\(output comparison and CKA still work\)$/ });
+  await t.rejects(weightDistance(a, b, { methods: ['raw'] }), { code: 'UNSUPPORTED_GRAPH', message: /found no weights/ }, 'raw indeed reads none');
+});

@@ -60,12 +60,10 @@ export class GraphWalker {
     return this.producer.get(name);
   }
 
-  fail(node: onnx.INodeProto, why: string): never {
-    throw new ModeldiffError(
-      'UNSUPPORTED_GRAPH',
-      `${this.model.label}: cannot derive weight-space symmetries at ${nodeLabel(node)}: ${why} (the raw weight distance, options.methods ['raw'], output comparison and CKA still work)`,
-      { option: 'methods' },
-    );
+  /** `rawWorks`: false when the raw distance cannot read the weights either (held in Constant nodes). */
+  fail(node: onnx.INodeProto, why: string, rawWorks = true): never {
+    const still = rawWorks ? "the raw weight distance, options.methods ['raw'], output comparison and CKA still work" : 'output comparison and CKA still work';
+    throw new ModeldiffError('UNSUPPORTED_GRAPH', `${this.model.label}: cannot derive weight-space symmetries at ${nodeLabel(node)}: ${why} (${still})`, rawWorks ? { option: 'methods' } : undefined);
   }
 
   newGroup(units: number, fixed: boolean): number {
@@ -129,6 +127,8 @@ export class GraphWalker {
   param(node: onnx.INodeProto, name: string, what: string, sharing: 'read' | 'copy' | 'none'): onnx.ITensorProto {
     const real = this.castOf.get(name) ?? name;
     const t = this.inits.get(real);
+    // Weight distances (raw included) read initializers: weights held in Constant nodes are read by none.
+    if (!t && this.constants.has(real)) this.fail(node, `its ${what} "${name}" is held in a Constant node, and weight distances read initializers only (store it as an initializer)`, false);
     if (!t) this.fail(node, `its ${what} "${name}" is not an initializer`);
     if (!isFloatTensor(t)) this.fail(node, `its ${what} "${name}" is not a floating-point tensor`);
     const shared = (this.uses.get(real) ?? []).length !== 1 || (real !== name && (this.uses.get(name) ?? []).length !== 1);
