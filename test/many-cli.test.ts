@@ -335,13 +335,17 @@ t.test('usage and input errors', async (t) => {
   fs.writeFileSync(tanh, mlpModel({ layers: [{ W: t0.W1, b: t0.b1, out: H, in: D, activation: 'tanh' }, { W: t0.W2, b: t0.b2, out: K, in: H }] }));
   const sym = await run(['matrix', models[0], tanh, '--data', 'x.npy', '--json', ...cache]);
   const w = JSON.parse(sym.out).weights;
-  t.same(w.raw, [[0, 0], [0, 0]], 'same weights: raw distance 0');
+  // Same weights but different functions: no weight matrix shows them at distance 0.
+  t.equal(w.raw, undefined, 'same weights, different activation: no raw matrix of zeros');
   t.equal(w.canonical, undefined);
   t.match(w.skipped, /^canonical and aligned skipped: .*symmetries/);
+  t.match(w.skipped, /raw skipped: .*have the same weights but differ in .*Tanh/);
   const symCsv = await run(['matrix', models[0], tanh, '--data', 'x.npy', '--csv-weights', 'aligned', ...cache]);
   t.equal(symCsv.code, 2);
   t.match(symCsv.err, /--csv-weights aligned: no aligned weight distance matrix: canonical and aligned skipped: .*symmetries/);
-  t.equal((await run(['matrix', models[0], tanh, '--data', 'x.npy', '--csv-weights', 'raw', ...cache])).out, 'model,m0.onnx,tanh.onnx\nm0.onnx,0,0\ntanh.onnx,0,0\n');
+  const rawCsv = await run(['matrix', models[0], tanh, '--data', 'x.npy', '--csv-weights', 'raw', ...cache]);
+  t.equal(rawCsv.code, 2);
+  t.match(rawCsv.err, /--csv-weights raw: no raw weight distance matrix: .*raw skipped: .*same weights/);
   t.match(await run(['matrix', '--help']).then((h) => h.out), /--max-memory/);
 });
 

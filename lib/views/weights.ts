@@ -299,7 +299,7 @@ export async function weightMatrices(paths: readonly string[], methods: readonly
   context.rawOptional = false;
   // Raw needs matching initializer names and shapes only; the other two need networks of one
   // architecture. A failure of either drops just those methods (networks' reason first).
-  const reasons = { networks: '', raw: '' };
+  const reasons = { networks: '', raw: '', uncounted: '' };
   const skip = (which: 'networks' | 'raw', err: unknown) => {
     if (!(err instanceof ModeldiffError && SKIPPABLE.has(err.code))) throw err;
     const dropped = (which === 'raw' ? (['raw'] as const) : (['canonical', 'aligned'] as const)).filter((m) => context.methods.includes(m));
@@ -330,7 +330,19 @@ export async function weightMatrices(paths: readonly string[], methods: readonly
       return prepared;
     },
     async pair(a, b, ctx) {
-      const ab = await weightsView.pair(a, b, ctx);
+      if (ctx.methods.length === 0) return {};
+      let ab: WeightDistanceResult;
+      try {
+        ab = await weightsView.pair(a, b, ctx);
+      } catch (err) {
+        // Two models with the same weights that differ elsewhere (a temperature, an attribute):
+        // a weight matrix would show them at 0, so every weight matrix is skipped with the reason.
+        if (!(err instanceof ModeldiffError && err.code === 'UNCOUNTED_DIFFERENCE')) throw err;
+        reasons.uncounted = `${ctx.methods.join(', ')} skipped: ${err.message}`;
+        ctx.methods = [];
+        ctx.settings = undefined;
+        return {};
+      }
       const ba = ctx.settings ? await weightsView.pair(b, a, { ...ctx, methods: ['aligned'] }) : undefined;
       return { raw: ab.raw?.l2, canonical: ab.canonical?.l2, aligned: ab.aligned && ba?.aligned ? [ab.aligned.l2, ba.aligned.l2] : undefined };
     },
@@ -348,7 +360,7 @@ export async function weightMatrices(paths: readonly string[], methods: readonly
     );
   }
   if (active.length) out.definitions = Object.fromEntries(active.map((m) => [m, WEIGHT_DEFINITIONS[m]]));
-  const skipped = [reasons.networks, reasons.raw].filter(Boolean);
+  const skipped = [reasons.networks, reasons.raw, reasons.uncounted].filter(Boolean);
   if (skipped.length) out.skipped = skipped.join('; ');
   return out;
 }
