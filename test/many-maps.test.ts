@@ -67,7 +67,7 @@ t.test('predictions: softmax / sigmoid probabilities, L2, accuracy', async (t) =
   t.same(Array.from(s), [0.75, 0.25, 1, 0]);
   const sl = toProbabilities({ data: Float64Array.from([0]), n: 1, k: 1 }, 'sigmoid-logit');
   t.same(Array.from(sl), [0.5, 0.5]);
-  t.throws(() => toProbabilities(logits, 'sigmoid'), { code: 'SHAPE_MISMATCH' });
+  t.throws(() => toProbabilities(logits, 'sigmoid'), { code: 'INVALID_ARGUMENT', option: 'outputs' });
   t.equal(l2(Float64Array.from([0, 3]), Float64Array.from([4, 0])), 5);
   // argmax ties → lowest index, as numpy.
   t.equal(accuracy({ data: Float32Array.from([1, 1, 0, 2, 3, 1]), n: 3, k: 2 }, 'logits', [0, 1, 0]), 1);
