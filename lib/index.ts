@@ -96,7 +96,9 @@ export {
   type SortKey,
 } from './weights';
 export { hiddenActivations, type HiddenInput, type HiddenTensor, type HiddenOptions } from './infer/hidden';
-export { weightMeasureValue } from './measures/weights';
+export { weightMeasureValue, weightMethods, type WeightStat } from './measures/weights';
+export type { MatchingStop } from './weights/matching';
+export type { CanonicalProgress, OnCanonicalProgress } from './weights/canonical-progress';
 export {
   REPRESENTATION_MEASURES,
   type RepresentationMeasureName,

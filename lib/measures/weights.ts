@@ -5,8 +5,8 @@
  */
 import type { MeasureInfo } from './registry';
 
-/** The weight-view methods, one per key (the order `weights` reports them in). */
-const METHOD = {
+/** The weight-view methods, one per key (the order `weights` reports them in): what each compares and is invariant to. */
+export const weightMethods = {
   raw: {
     invariantTo: [] as string[],
     what: 'floating-point initializers as stored, matched by name',
@@ -24,13 +24,13 @@ const METHOD = {
 };
 
 /** 'raw' | 'canonical' | 'aligned', derived from the registry above. */
-export type WeightMethod = keyof typeof METHOD;
+export type WeightMethod = keyof typeof weightMethods;
 /** The statistic each method reports. */
 export type WeightStat = 'l2' | 'relative' | 'cosine';
 /** 'raw-l2', 'aligned-cosine', ...: every weight measure's name. */
 export type WeightMeasureName = `${WeightMethod}-${WeightStat}`;
 
-export const weightMeasures: readonly (MeasureInfo & { name: WeightMeasureName })[] = (Object.keys(METHOD) as WeightMethod[]).flatMap((m) => [
+export const weightMeasures: readonly (MeasureInfo & { name: WeightMeasureName })[] = (Object.keys(weightMethods) as WeightMethod[]).flatMap((m) => [
   {
     name: `${m}-l2` as const,
     view: 'weights' as const,
@@ -38,9 +38,9 @@ export const weightMeasures: readonly (MeasureInfo & { name: WeightMeasureName }
     largerIsSimilar: false,
     symmetric: m !== 'aligned',
     metric: m !== 'aligned',
-    invariantTo: METHOD[m].invariantTo,
+    invariantTo: weightMethods[m].invariantTo,
     units: 'weight units (L2 norm)',
-    description: `‖a − b‖ over ${METHOD[m].what}`,
+    description: `‖a − b‖ over ${weightMethods[m].what}`,
   },
   {
     name: `${m}-relative` as const,
@@ -49,9 +49,9 @@ export const weightMeasures: readonly (MeasureInfo & { name: WeightMeasureName }
     largerIsSimilar: false,
     symmetric: m !== 'aligned',
     metric: false,
-    invariantTo: [...METHOD[m].invariantTo, 'common rescaling of both models'],
+    invariantTo: [...weightMethods[m].invariantTo, 'common rescaling of both models'],
     units: 'dimensionless',
-    description: `‖a − b‖ / sqrt(‖a‖·‖b‖) over ${METHOD[m].what}`,
+    description: `‖a − b‖ / sqrt(‖a‖·‖b‖) over ${weightMethods[m].what}`,
   },
   {
     name: `${m}-cosine` as const,
@@ -60,9 +60,9 @@ export const weightMeasures: readonly (MeasureInfo & { name: WeightMeasureName }
     largerIsSimilar: true,
     symmetric: m !== 'aligned',
     metric: false,
-    invariantTo: [...METHOD[m].invariantTo, 'rescaling of either model'],
+    invariantTo: [...weightMethods[m].invariantTo, 'rescaling of either model'],
     units: 'cosine similarity',
-    description: `a·b / (‖a‖‖b‖) over ${METHOD[m].what}`,
+    description: `a·b / (‖a‖‖b‖) over ${weightMethods[m].what}`,
   },
 ]);
 
