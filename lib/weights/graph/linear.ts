@@ -10,6 +10,7 @@ import { channelLastToBlocks } from '../channel-layout';
 import type { Layer } from '../network';
 import type { OpRule } from './rule';
 import { slotReader } from './slot-readers';
+import { storedFields } from './stored-fields';
 import { ALL, type TensorState, and, unitsLast } from './tensor-state';
 import type { GraphWalker } from './walker';
 
@@ -188,19 +189,8 @@ function concatConsumer(w: GraphWalker, node: onnx.INodeProto, index: number, x:
     offset += q.units;
     return part;
   });
-  const inputName = (node.input ?? [])[1];
   w.layers.push({
-    name: inputName,
-    op: p.op,
-    node: index,
-    addNode: p.addNode,
-    weightName: w.ownName(inputName),
-    ownWeight: w.sharedParams.has(inputName) || undefined,
-    ownBias: (p.biasName !== undefined && w.sharedParams.has(p.biasName)) || undefined,
-    biasName: p.biasName,
-    weightDtype: p.weightDtype,
-    biasDtype: p.biasDtype,
-    weightDims: p.dims,
+    ...storedFields(w, node, index, p),
     outUnits: p.outUnits,
     inUnits,
     inBlock,

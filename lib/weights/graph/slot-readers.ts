@@ -11,6 +11,7 @@
 import type { Layer } from '../network';
 import { slotsOf, withSlots } from './channel-slots';
 import type { LayerRead } from './linear';
+import { storedFields } from './stored-fields';
 import { ALL, type TensorState, and } from './tensor-state';
 import type { GraphWalker } from './walker';
 import type { onnx } from '../../io/onnx';
@@ -20,19 +21,8 @@ export function slotReader(w: GraphWalker, node: onnx.INodeProto, index: number,
   const C = slots.length;
   // The path's symmetries bound every group the layer reads.
   for (const g of new Set(slots.map((s) => w.find(s.group)))) w.groups[g].caps = and(w.groups[g].caps, x.caps);
-  const inputName = (node.input ?? [])[1];
   const common = {
-    name: inputName,
-    op: p.op,
-    node: index,
-    addNode: p.addNode,
-    weightName: w.ownName(inputName),
-    ownWeight: w.sharedParams.has(inputName) || undefined,
-    ownBias: (p.biasName !== undefined && w.sharedParams.has(p.biasName)) || undefined,
-    biasName: p.biasName,
-    weightDtype: p.weightDtype,
-    biasDtype: p.biasDtype,
-    weightDims: p.dims,
+    ...storedFields(w, node, index, p),
     inGroup: slots[0].group,
     W: p.W,
     b: p.b,
