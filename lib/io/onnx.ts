@@ -17,6 +17,7 @@ import path from 'node:path';
 import { onnx } from 'onnx-proto';
 
 import { ModeldiffError, check } from '../errors';
+import { firstNonFinite } from '../util/finite';
 import { fileError, readExactly } from './file-read';
 import { floatToHalf, halfToFloat, toFloat64 } from './tensor';
 import { ONNX_MODEL, checkProtobuf, detachInitializerData } from './onnx-wire';
@@ -280,9 +281,8 @@ export function tensorValues(t: onnx.ITensorProto, label = '<model>'): Float32Ar
  * an error naming the tensor and the first such index, not a NaN distance later.
  */
 export function finiteValues<T extends Float32Array | Float64Array>(t: onnx.ITensorProto, values: T, label: string): T {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new ModeldiffError('NON_FINITE', `${label}: tensor ${t.name} has a non-finite value (${values[i]}) at index ${i}`);
-  }
+  const i = firstNonFinite(values);
+  if (i >= 0) throw new ModeldiffError('NON_FINITE', `${label}: tensor ${t.name} has a non-finite value (${values[i]}) at index ${i}`);
   return values;
 }
 
