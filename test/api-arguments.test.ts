@@ -23,7 +23,7 @@ import { study } from '../lib/many/study';
 import { lossBarrier } from '../lib/path/barrier';
 import { representationSimilarity } from '../lib/represent/similarity';
 import { cka } from '../lib/represent/model';
-import { bootstrapMeanCI } from '../lib/stats';
+import { bootstrapMeanCISync } from '../lib/stats';
 import { createRng } from '../lib/util/rng';
 
 const ZOO = path.join(__dirname, '..', 'examples', 'digits');
@@ -85,7 +85,7 @@ t.test('invalid data never becomes a number', async (t) => {
   await failure(t, () => divergencePerSample(x(), x(), ['kl'], { epsilon: 1e308 }), 'INVALID_ARGUMENT', /epsilon 1e\+308 is too large for 3 classes/, 'epsilon overflow');
   const ok = await divergencePerSample(x(), x(), ['kl'], { epsilon: 1e300 });
   t.same(Array.from(ok.kl), [0, 0], 'a huge but representable epsilon: identical rows are still 0');
-  await failure(t, () => bootstrapMeanCI([[1, NaN, 3, 4, 5]], { replicates: 100 }), 'NON_FINITE', /bootstrap series 0, value 1: NaN/, 'bootstrap of NaN');
+  await failure(t, () => bootstrapMeanCISync([[1, NaN, 3, 4, 5]], { replicates: 100 }), 'NON_FINITE', /bootstrap series 0, value 1: NaN/, 'bootstrap of NaN');
   await failure(t, () => cohenKappa(any([0, 0.5]), any([0, 1]), 2), 'INVALID_ARGUMENT', /sample 1: label 0\.5 is not an integer class id/, 'fractional label');
 });
 

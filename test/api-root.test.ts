@@ -34,9 +34,9 @@ const MOVED_TO_IO = [
 const MOVED_TO_KERNELS = [
   'divergencePerSample', 'divergencePerSampleSync', 'pairwiseDivergence', 'predict', 'cohenKappa',
   'linearSumAssignment', 'linearSumAssignmentSync', 'representationSimilarity',
-  'bootstrapMeanCI', 'describe', 'samplesNeeded',
+  'bootstrapMeanCI', 'bootstrapMeanCISync', 'describe', 'samplesNeeded',
 ];
-const NEW_IN_KERNELS = ['sampleGram', 'featureGrams', 'bootstrapMean'];
+const NEW_IN_KERNELS = ['sampleGram', 'featureGrams', 'bootstrapMean', 'bootstrapMeanSync'];
 const WORKFLOWS = [
   'compare', 'divergence', 'weightDistance', 'canonicalize', 'align', 'cka', 'lossBarrier', 'matrix', 'study',
   'writeReport', 'inferOutputs', 'readSavedOutputs', 'hiddenActivations', 'capabilities', 'ModeldiffError',

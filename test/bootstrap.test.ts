@@ -22,7 +22,7 @@ import { compare } from '../lib/function/compare';
 import { writeNpy } from '../lib/io/npy';
 import { makeTensor } from '../lib/io/tensor';
 import { describe } from '../lib/stats';
-import { AUTO_RULE, NORMAL_MIN_UNITS, bootstrapMean, bootstrapMeanAsync, bootstrapRatioReplicates, bootstrapReplicates, normalQuantile } from '../lib/stats/bootstrap';
+import { AUTO_RULE, NORMAL_MIN_UNITS, bootstrapMean, bootstrapMeanSync, bootstrapRatioReplicates, bootstrapReplicates, normalQuantile } from '../lib/stats/bootstrap';
 import { createRng } from '../lib/util/rng';
 import { gemmSoftmaxModel } from './helpers/onnx-builder';
 
@@ -162,9 +162,9 @@ t.test('cluster bootstrap: whole clusters, token-weighted; against a hand-writte
   // Cluster ids are labels: relabeled, or huge (the Map path), the same numbers.
   const relabeled = ids.map((c) => (c - 5) / 3);
   const huge = ids.map((c) => c * 1e9);
-  const base = bootstrapMean([values], { replicates: 500, seed: 9, clusters: ids, method: 'percentile' });
-  t.same(bootstrapMean([values], { replicates: 500, seed: 9, clusters: relabeled, method: 'percentile' }), base);
-  t.same(bootstrapMean([values], { replicates: 500, seed: 9, clusters: huge, method: 'percentile' }), base);
+  const base = bootstrapMeanSync([values], { replicates: 500, seed: 9, clusters: ids, method: 'percentile' });
+  t.same(bootstrapMeanSync([values], { replicates: 500, seed: 9, clusters: relabeled, method: 'percentile' }), base);
+  t.same(bootstrapMeanSync([values], { replicates: 500, seed: 9, clusters: huge, method: 'percentile' }), base);
   t.equal(base.units, 60);
 
   // Pre-summed units (per-cluster sums and sizes, summed here by hand) give the same replicates.
@@ -184,7 +184,7 @@ t.test('normal-theory intervals: sd/√n without clusters, the ratio estimator w
   const rng = createRng(12);
   const x = Float64Array.from({ length: 500 }, () => rng.normal() + 2);
   const d = describe(x);
-  const plain = bootstrapMean([x], { method: 'normal' });
+  const plain = bootstrapMeanSync([x], { method: 'normal' });
   t.equal(plain.method, 'normal');
   t.equal(plain.rule, 'normal-theory, as requested');
   t.ok(Math.abs(plain.intervals[0][0] - (d.mean - Z975 * d.stderr)) < 1e-9 && Math.abs(plain.intervals[0][1] - (d.mean + Z975 * d.stderr)) < 1e-9);
@@ -209,12 +209,12 @@ t.test('normal-theory intervals: sd/√n without clusters, the ratio estimator w
     ss += (Y - R * members.length) ** 2;
   }
   const se = Math.sqrt((30 / 29) * ss) / values.length;
-  const clustered = bootstrapMean([values], { method: 'normal', clusters: ids, level: 0.99 });
+  const clustered = bootstrapMeanSync([values], { method: 'normal', clusters: ids, level: 0.99 });
   const z99 = 2.5758293035489;
   t.ok(Math.abs(clustered.intervals[0][0] - (R - z99 * se)) < 1e-9 && Math.abs(clustered.intervals[0][1] - (R + z99 * se)) < 1e-9, `${clustered.intervals[0]} vs ${R} ± ${z99 * se}`);
   t.equal(clustered.units, 30);
   // An infinite value has no normal-theory interval.
-  t.same(bootstrapMean([[1, Infinity, 2]], { method: 'normal' }).intervals, [[NaN, NaN]]);
+  t.same(bootstrapMeanSync([[1, Infinity, 2]], { method: 'normal' }).intervals, [[NaN, NaN]]);
 });
 
 t.test("the 'auto' switch: normal only where it agrees with the percentile interval", async (t) => {
@@ -222,10 +222,10 @@ t.test("the 'auto' switch: normal only where it agrees with the percentile inter
   const n = NORMAL_MIN_UNITS;
   // Exponential values (skewness 2): the Edgeworth gap is 2·0.2415/√n ≈ 0.15% of the half-width.
   const x = Float64Array.from({ length: n }, () => -Math.log(1 - rng.float()));
-  const auto = bootstrapMean([x], { seed: 3 });
+  const auto = bootstrapMeanSync([x], { seed: 3 });
   t.equal(auto.method, 'normal');
   t.equal(auto.rule, AUTO_RULE);
-  const percentile = bootstrapMean([x], { seed: 3, replicates: 1000, method: 'percentile' });
+  const percentile = bootstrapMeanSync([x], { seed: 3, replicates: 1000, method: 'percentile' });
   t.equal(percentile.method, 'percentile');
   const [lo, hi] = auto.intervals[0];
   const half = (hi - lo) / 2;
@@ -234,22 +234,22 @@ t.test("the 'auto' switch: normal only where it agrees with the percentile inter
   t.ok(Math.abs(percentile.intervals[0][1] - hi) < 0.15 * half, `upper: ${percentile.intervals[0][1]} vs ${hi}`);
 
   // One unit fewer: percentile.
-  t.equal(bootstrapMean([x.subarray(1)], { seed: 3, replicates: 10 }).method, 'percentile');
+  t.equal(bootstrapMeanSync([x.subarray(1)], { seed: 3, replicates: 10 }).method, 'percentile');
   // Heavy skew (a rare huge value) at the same n: the normal interval would misstate it; percentile.
   const rare = Float64Array.from({ length: n }, (_, i) => (i % 5000 === 0 ? 1000 : rng.float()));
-  const rareAuto = bootstrapMean([x, rare], { seed: 3, replicates: 10 });
+  const rareAuto = bootstrapMeanSync([x, rare], { seed: 3, replicates: 10 });
   t.equal(rareAuto.method, 'percentile', 'one skewed measure keeps the percentile bootstrap for all');
   // Grouped into 1000 sequences, the units are the sequences: too few for the switch.
   const ids = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 100));
-  t.equal(bootstrapMean([x], { seed: 3, replicates: 10, clusters: ids }).method, 'percentile');
+  t.equal(bootstrapMeanSync([x], { seed: 3, replicates: 10, clusters: ids }).method, 'percentile');
   // An infinite value: percentile (the normal interval has nothing to say).
   const inf = Float64Array.from(x);
   inf[7] = Infinity;
-  t.equal(bootstrapMean([inf], { seed: 3, replicates: 10 }).method, 'percentile');
+  t.equal(bootstrapMeanSync([inf], { seed: 3, replicates: 10 }).method, 'percentile');
   // No interval asked for, or none possible.
-  t.match(bootstrapMean([x], { replicates: 0 }), { method: 'none', rule: 'no interval: 0 replicates' });
-  t.match(bootstrapMean([], {}), { method: 'none', rule: 'no interval: no series' });
-  t.match(bootstrapMean([[]], {}), { method: 'none', rule: 'no interval: no samples' });
+  t.match(bootstrapMeanSync([x], { replicates: 0 }), { method: 'none', rule: 'no interval: 0 replicates' });
+  t.match(bootstrapMeanSync([], {}), { method: 'none', rule: 'no interval: no series' });
+  t.match(bootstrapMeanSync([[]], {}), { method: 'none', rule: 'no interval: no samples' });
 });
 
 t.test('progress: chunked async replicates equal the sync ones; bad options', async (t) => {
@@ -258,26 +258,26 @@ t.test('progress: chunked async replicates equal the sync ones; bad options', as
   const big = Float64Array.from({ length: 3000 }, () => rng.normal());
   const big2 = Array.from(big, (v) => v * v);
   const calls: Array<[number, number]> = [];
-  const async = await bootstrapMeanAsync([big, big2], { replicates: 800, seed: 2, method: 'percentile', onProgress: (d, total) => calls.push([d, total]) });
-  t.same(async, bootstrapMean([big, big2], { replicates: 800, seed: 2, method: 'percentile' }));
+  const async = await bootstrapMean([big, big2], { replicates: 800, seed: 2, method: 'percentile', onProgress: (d, total) => calls.push([d, total]) });
+  t.same(async, bootstrapMeanSync([big, big2], { replicates: 800, seed: 2, method: 'percentile' }));
   t.same(calls[0], [0, 800]);
   t.same(calls[calls.length - 1], [800, 800]);
   t.ok(calls.length >= 4 && calls.every(([d], i) => i === 0 || d > calls[i - 1][0]), 'monotone, in chunks');
   const x = big.slice(0, 300);
   const y = Array.from(x, (v) => v * v);
   const small: Array<[number, number]> = [];
-  t.same(await bootstrapMeanAsync([x, y], { replicates: 45, seed: 2, onProgress: (d, total) => small.push([d, total]) }), bootstrapMean([x, y], { replicates: 45, seed: 2 }));
+  t.same(await bootstrapMean([x, y], { replicates: 45, seed: 2, onProgress: (d, total) => small.push([d, total]) }), bootstrapMeanSync([x, y], { replicates: 45, seed: 2 }));
   t.same(small, [[0, 45], [45, 45]], 'a small job: one call');
   const syncCalls: number[] = [];
-  bootstrapMean([x], { replicates: 5, onProgress: (d) => syncCalls.push(d) });
+  bootstrapMeanSync([x], { replicates: 5, onProgress: (d) => syncCalls.push(d) });
   t.same(syncCalls, [5]);
 
-  t.throws(() => bootstrapMean([x], { clusters: [1, 2] }), { code: 'SHAPE_MISMATCH', option: 'clusters', message: /2 ids for 300 samples/ });
-  t.throws(() => bootstrapMean([[1, 2]], { clusters: [0, -1] }), { code: 'INVALID_ARGUMENT', option: 'clusters', message: /sample 1: cluster ids must be non-negative integers, got -1/ });
-  t.throws(() => bootstrapMean([[1, 2]], { clusters: [0, 0.5] }), { code: 'INVALID_ARGUMENT', option: 'clusters' });
-  t.throws(() => bootstrapMean([[1, 2]], { method: 'bca' as 'normal' }), { code: 'INVALID_ARGUMENT', option: 'method', message: /one of auto, percentile, normal, got bca/ });
-  t.throws(() => bootstrapMean([[1, 2]], { threads: -1 }), { code: 'INVALID_ARGUMENT', option: 'threads' });
-  t.throws(() => bootstrapMean([[1, 2]], { threads: 0 }), { code: 'INVALID_ARGUMENT', option: 'threads', message: /^threads must be an integer >= 1, got 0$/ });
+  t.throws(() => bootstrapMeanSync([x], { clusters: [1, 2] }), { code: 'SHAPE_MISMATCH', option: 'clusters', message: /2 ids for 300 samples/ });
+  t.throws(() => bootstrapMeanSync([[1, 2]], { clusters: [0, -1] }), { code: 'INVALID_ARGUMENT', option: 'clusters', message: /sample 1: cluster ids must be non-negative integers, got -1/ });
+  t.throws(() => bootstrapMeanSync([[1, 2]], { clusters: [0, 0.5] }), { code: 'INVALID_ARGUMENT', option: 'clusters' });
+  t.throws(() => bootstrapMeanSync([[1, 2]], { method: 'bca' as 'normal' }), { code: 'INVALID_ARGUMENT', option: 'method', message: /one of auto, percentile, normal, got bca/ });
+  t.throws(() => bootstrapMeanSync([[1, 2]], { threads: -1 }), { code: 'INVALID_ARGUMENT', option: 'threads' });
+  t.throws(() => bootstrapMeanSync([[1, 2]], { threads: 0 }), { code: 'INVALID_ARGUMENT', option: 'threads', message: /^threads must be an integer >= 1, got 0$/ });
 });
 
 t.test('compare: the inference bar counts samples; the bootstrap reports its own progress', async (t) => {

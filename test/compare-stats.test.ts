@@ -7,7 +7,7 @@
 import t from 'tap';
 
 import { native } from '../lib/native';
-import { bootstrapMeanCI, bootstrapMeanCIAsync, describe, median, quantileSorted, samplesNeeded, standardDeviation } from '../lib/stats';
+import { bootstrapMeanCI, bootstrapMeanCISync, describe, median, quantileSorted, samplesNeeded, standardDeviation } from '../lib/stats';
 import { quantiles } from '../lib/stats/describe';
 import { createRng } from '../lib/util/rng';
 import { code } from './helpers/errors';
@@ -77,34 +77,34 @@ t.test('bootstrap: seeded, thread-independent, sync = async', async (t) => {
   const rng = createRng(1);
   const a = Float64Array.from({ length: 2000 }, () => rng.normal());
   const b = Float64Array.from(a, (v) => v * v);
-  const one = bootstrapMeanCI([a, b], { seed: 9, threads: 1 });
-  t.same(bootstrapMeanCI([a, b], { seed: 9, threads: 2 }), one);
-  t.same(await bootstrapMeanCIAsync([a, b], { seed: 9 }), one);
-  t.notSame(bootstrapMeanCI([a, b], { seed: 10 }), one);
+  const one = bootstrapMeanCISync([a, b], { seed: 9, threads: 1 });
+  t.same(bootstrapMeanCISync([a, b], { seed: 9, threads: 2 }), one);
+  t.same(await bootstrapMeanCI([a, b], { seed: 9 }), one);
+  t.notSame(bootstrapMeanCISync([a, b], { seed: 10 }), one);
   // Percentile interval of a mean ≈ mean ± 1.96·sd/√n for normal data (n = 2000).
   const d = describe(a);
   const [lo, hi] = one[0];
   t.ok(lo < d.mean && d.mean < hi);
   t.ok(Math.abs((hi - lo) / (2 * 1.96 * d.stderr) - 1) < 0.1, `width ${(hi - lo) / (2 * 1.96 * d.stderr)}`);
   // A paired resample: the first series' interval does not depend on which other series come along.
-  t.same(bootstrapMeanCI([a], { seed: 9 })[0], one[0]);
-  t.same(bootstrapMeanCI([new Float64Array(50).fill(0.25)]), [[0.25, 0.25]]);
-  t.same(bootstrapMeanCI([a], { replicates: 0 }), [[NaN, NaN]]);
-  t.same(bootstrapMeanCI([]), []);
-  t.same(bootstrapMeanCI([[]]), [[NaN, NaN]]);
-  t.same(await bootstrapMeanCIAsync([a], { replicates: 0 }), [[NaN, NaN]]);
-  t.equal(code(() => bootstrapMeanCI([a, b.subarray(1)])), 'SHAPE_MISMATCH');
-  t.equal(code(() => bootstrapMeanCI([a], { replicates: 1.5 })), 'INVALID_ARGUMENT');
+  t.same(bootstrapMeanCISync([a], { seed: 9 })[0], one[0]);
+  t.same(bootstrapMeanCISync([new Float64Array(50).fill(0.25)]), [[0.25, 0.25]]);
+  t.same(bootstrapMeanCISync([a], { replicates: 0 }), [[NaN, NaN]]);
+  t.same(bootstrapMeanCISync([]), []);
+  t.same(bootstrapMeanCISync([[]]), [[NaN, NaN]]);
+  t.same(await bootstrapMeanCI([a], { replicates: 0 }), [[NaN, NaN]]);
+  t.equal(code(() => bootstrapMeanCISync([a, b.subarray(1)])), 'SHAPE_MISMATCH');
+  t.equal(code(() => bootstrapMeanCISync([a], { replicates: 1.5 })), 'INVALID_ARGUMENT');
   // Past the kernel's limit: a typed error naming the option, not the binding's untyped one.
-  t.throws(() => bootstrapMeanCI([a], { replicates: 100_000_001 }), { code: 'INVALID_ARGUMENT', message: /bootstrap replicates must be an integer in \[0, 100000000\], got 100000001/ });
-  t.equal(code(() => bootstrapMeanCI([a], { seed: -1 })), 'INVALID_ARGUMENT');
-  t.equal(code(() => bootstrapMeanCI([a], { level: 1 })), 'INVALID_ARGUMENT');
+  t.throws(() => bootstrapMeanCISync([a], { replicates: 100_000_001 }), { code: 'INVALID_ARGUMENT', message: /bootstrap replicates must be an integer in \[0, 100000000\], got 100000001/ });
+  t.equal(code(() => bootstrapMeanCISync([a], { seed: -1 })), 'INVALID_ARGUMENT');
+  t.equal(code(() => bootstrapMeanCISync([a], { level: 1 })), 'INVALID_ARGUMENT');
   // A NaN is refused before the kernel (which assumes none) sees it.
-  t.throws(() => bootstrapMeanCI([a, Float64Array.of(1, NaN, ...a.subarray(2))]), { code: 'NON_FINITE', message: /^bootstrap series 1, value 1: NaN/ });
+  t.throws(() => bootstrapMeanCISync([a, Float64Array.of(1, NaN, ...a.subarray(2))]), { code: 'NON_FINITE', message: /^bootstrap series 1, value 1: NaN/ });
   // Nine statistics take the kernel's general (non-unrolled) path; each equals its own single-series run.
   const many = Array.from({ length: 9 }, (_, s) => Float64Array.from(a, (v) => v + s));
-  const nine = bootstrapMeanCI(many, { seed: 4, replicates: 200 });
-  const single = bootstrapMeanCI([many[8]], { seed: 4, replicates: 200 })[0];
+  const nine = bootstrapMeanCISync(many, { seed: 4, replicates: 200 });
+  const single = bootstrapMeanCISync([many[8]], { seed: 4, replicates: 200 })[0];
   t.ok(Math.abs(nine[8][0] - single[0]) < 1e-12 && Math.abs(nine[8][1] - single[1]) < 1e-12);
 });
 

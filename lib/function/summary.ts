@@ -6,7 +6,7 @@
  */
 import { check } from '../errors';
 import { checkPrecision, describe, samplesNeeded, type SamplesNeeded } from '../stats';
-import { bootstrapMeanAsync, type IntervalMethod, MAX_REPLICATES } from '../stats/bootstrap';
+import { bootstrapMean, type IntervalMethod, MAX_REPLICATES } from '../stats/bootstrap';
 import { infiniteMeasureHint } from './divergence';
 
 /** How a measure's per-sample values are summarized over the probe set. */
@@ -85,7 +85,7 @@ export async function summarizeMeasures<M extends string>(
 ): Promise<{ metrics: Partial<Record<M, MetricSummary>>; hints: string[]; bootstrap: IntervalSummary }> {
   const replicates = options.replicates ?? 1000;
   const seed = options.seed ?? 0;
-  const boot = await bootstrapMeanAsync(
+  const boot = await bootstrapMean(
     measures.map((m) => perSample[m]),
     { replicates, seed, threads: options.threads, clusters: options.clusters, method: options.method, onProgress: options.onProgress },
   );

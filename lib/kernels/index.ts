@@ -37,7 +37,9 @@ export type { ActivationMatrix } from '../represent/matrix';
 export type { Matrix } from '../matrix';
 export {
   bootstrapMean,
+  bootstrapMeanSync,
   bootstrapMeanCI,
+  bootstrapMeanCISync,
   describe,
   samplesNeeded,
   type BootstrapOptions,

@@ -22,7 +22,7 @@
  */
 import { check } from '../errors';
 import { clusterBootstrapCI, clusterSums } from '../function/cluster';
-import { bootstrapMeanCI } from '../stats';
+import { bootstrapMeanCISync } from '../stats';
 import { createRng } from '../util/rng';
 
 /** Distances below this are float32 rounding, not a different function. */
@@ -54,7 +54,7 @@ export function noiseThreshold(perSample: ArrayLike<number>[], options: NoiseOpt
   const { clusters, sequences } = options;
   const intervals = clusters
     ? perSample.map((v) => clusterBootstrapCI(clusterSums([v], clusters, v.length, sequences!), (m) => m[0], replicates, seed))
-    : bootstrapMeanCI(perSample, { replicates, seed });
+    : bootstrapMeanCISync(perSample, { replicates, seed });
   let threshold = FLOAT_FLOOR;
   for (const [lo, hi] of intervals) {
     const half = (hi - lo) / 2;

@@ -289,8 +289,8 @@ export function bootstrapRatioReplicates(
   return bySeries(resampleSync(p, 0, B), numerators.length, B);
 }
 
-/** Intervals for the mean of each series (all of length n), with the method and rule. On the calling thread. */
-export function bootstrapMean(series: ArrayLike<number>[], options: BootstrapOptions = {}): BootstrapResult {
+/** {@link bootstrapMean} on the calling thread (same numbers). */
+export function bootstrapMeanSync(series: ArrayLike<number>[], options: BootstrapOptions = {}): BootstrapResult {
   const p = prepare(series, options);
   if ('intervals' in p) return p;
   const normal = normalIntervals(p);
@@ -309,8 +309,11 @@ const PROGRESS_STEPS = 20;
  */
 const MIN_CHUNK_REPLICATES = 200;
 
-/** {@link bootstrapMean} with the resampling on worker threads, reporting progress between chunks of replicates (same numbers). */
-export async function bootstrapMeanAsync(series: ArrayLike<number>[], options: BootstrapOptions = {}): Promise<BootstrapResult> {
+/**
+ * Intervals for the mean of each series (all of length n), with the method and rule. The
+ * resampling runs on worker threads, reporting progress between chunks of replicates.
+ */
+export async function bootstrapMean(series: ArrayLike<number>[], options: BootstrapOptions = {}): Promise<BootstrapResult> {
   const p = prepare(series, options);
   if ('intervals' in p) return p;
   const normal = normalIntervals(p);
@@ -329,11 +332,11 @@ export async function bootstrapMeanAsync(series: ArrayLike<number>[], options: B
 }
 
 /** Intervals only: {@link bootstrapMean}'s, one [lo, hi] per series. */
-export function bootstrapMeanCI(series: ArrayLike<number>[], options: BootstrapOptions = {}): Array<[number, number]> {
-  return bootstrapMean(series, options).intervals;
+export async function bootstrapMeanCI(series: ArrayLike<number>[], options: BootstrapOptions = {}): Promise<Array<[number, number]>> {
+  return (await bootstrapMean(series, options)).intervals;
 }
 
-/** {@link bootstrapMeanCI} with the resampling on worker threads (same numbers). */
-export async function bootstrapMeanCIAsync(series: ArrayLike<number>[], options: BootstrapOptions = {}): Promise<Array<[number, number]>> {
-  return (await bootstrapMeanAsync(series, options)).intervals;
+/** {@link bootstrapMeanCI} on the calling thread (same numbers). */
+export function bootstrapMeanCISync(series: ArrayLike<number>[], options: BootstrapOptions = {}): Array<[number, number]> {
+  return bootstrapMeanSync(series, options).intervals;
 }
