@@ -145,69 +145,93 @@ double value_at(const Matrix& m, size_t row) {
   }
 }
 
+// Where a prepared row comes from and where its extras go: input `matrix` (0 = a, 1 = b, or the
+// model in pairwise), input row `row`, output slot `slot` (RowExtras::rows; else the row itself).
+struct RowSlot {
+  long matrix;
+  size_t row, slot;
+};
+
+// A row's target under the unsmoothed distribution: p_t and log p_t (ignored without targets).
+struct TargetProb {
+  double p, lp;
+};
+const TargetProb kNoTarget{NAN, NAN};
+
+// The scores a row's top-k ranks: the raw row, or the sigmoid kinds' Bernoulli pair.
+struct Scores {
+  const double* x;
+  size_t classes;
+};
+
 // The target class of `row`, -1 = none.
 int32_t target_of(const Plan& pl, size_t row) {
   return pl.extras != nullptr && pl.extras->targets != nullptr ? pl.extras->targets[row] : -1;
 }
 
-// The extras of one prepared row (input row `row`, output slot `slot`; see RowExtras::rows) of
-// input `matrix` (0 = a, 1 = b): the target's probability and log-probability under the
-// unsmoothed distribution (p_t, lp_t; ignored without targets), and the top-k of `scores` (the
-// raw row, or the Bernoulli pair), whose first id is the row's label.
-void record_extras(const Plan& pl, long matrix, size_t row, size_t slot, double p_t, double lp_t,
-                   const double* scores, size_t classes, RowBuf& b) {
+// The extras of one prepared row: its target's probability and log-probability, and the top-k
+// of its scores, whose first id is the row's label.
+void record_extras(const Plan& pl, const RowSlot& at, TargetProb target, const Scores& scores, RowBuf& b) {
   const RowExtras& ex = *pl.extras;
   if (ex.targets) {
-    const bool has = ex.targets[row] >= 0;
-    ex.target_prob[matrix][slot] = has ? p_t : NAN;
-    ex.target_log_prob[matrix][slot] = has ? lp_t : NAN;
+    const bool has = ex.targets[at.row] >= 0;
+    ex.target_prob[at.matrix][at.slot] = has ? target.p : NAN;
+    ex.target_log_prob[at.matrix][at.slot] = has ? target.lp : NAN;
   }
   if (ex.topk > 0) {
-    int32_t* ids = ex.top[matrix] + slot * ex.topk;
-    pl.kern->top(scores, classes, ex.topk, ids, b.top_vals.data());
+    int32_t* ids = ex.top[at.matrix] + at.slot * ex.topk;
+    pl.kern->top(scores.x, scores.classes, ex.topk, ids, b.top_vals.data());
     b.label = ids[0];
   }
 }
 
+// The target's p and log p read from a prepared row (p, lp), or none.
+TargetProb target_from(int32_t t, const double* p, const double* lp) { return t >= 0 ? TargetProb{p[t], lp[t]} : kNoTarget; }
+
 // Plan::deferred: one logits row's softmax in two passes over the input, with the top-k (or
 // the argmax label) taken in the first, and the extras from the unnormalized row.
-void prepare_deferred(const Plan& pl, const void* src, bool f32, long matrix, size_t row, size_t slot, RowBuf& b) {
+void prepare_deferred(const Plan& pl, const InputRow& src, const RowSlot& at, RowBuf& b) {
   const size_t topk = pl.extras != nullptr ? pl.extras->topk : 0;
   int32_t label_id = 0;
-  const size_t K = topk > 0 ? topk : pl.need_label ? 1 : 0;
-  int32_t* ids = topk > 0 ? pl.extras->top[matrix] + slot * topk : &label_id;
-  const int st = pl.kern->softmax_row(src, f32, pl.k, pl.kpad, b.p, &b.norm, K, ids, b.top_vals.data());
-  if (st != kRowOk) row_error(st, matrix, row, 0);
-  b.src = src;
-  if (K > 0) b.label = ids[0];
-  const int32_t t = target_of(pl, row);
+  const TopK top{topk > 0 ? topk : pl.need_label ? 1 : 0, topk > 0 ? pl.extras->top[at.matrix] + at.slot * topk : &label_id,
+                 b.top_vals.data()};
+  const int st = pl.kern->softmax_row(src, top, b.p, &b.norm);
+  if (st != kRowOk) row_error(st, at.matrix, at.row, 0);
+  b.src = src.data;
+  if (top.K > 0) b.label = top.ids[0];
+  const int32_t t = target_of(pl, at.row);
   if (pl.extras != nullptr && pl.extras->targets != nullptr) {
     // p and log p of the target, with the operations a normalizing pass would use.
-    const double x = t < 0 ? 0.0 : f32 ? static_cast<double>(static_cast<const float*>(src)[t]) : static_cast<const double*>(src)[t];
-    pl.extras->target_prob[matrix][slot] = t >= 0 ? b.p[t] * b.norm.inv : NAN;
-    pl.extras->target_log_prob[matrix][slot] = t >= 0 ? (x - b.norm.max) - b.norm.lse : NAN;
+    const double x = t < 0 ? 0.0
+                     : src.f32 ? static_cast<double>(static_cast<const float*>(src.data)[t])
+                               : static_cast<const double*>(src.data)[t];
+    pl.extras->target_prob[at.matrix][at.slot] = t >= 0 ? b.p[t] * b.norm.inv : NAN;
+    pl.extras->target_log_prob[at.matrix][at.slot] = t >= 0 ? (x - b.norm.max) - b.norm.lse : NAN;
   }
 }
 
-// Fill `b` from row `row` of `m`, its extras into output slot `slot` (RowExtras::rows; else the
-// row itself); throws Error naming (matrix, row) on bad input.
-void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, size_t slot, RowBuf& b) {
+// Fill `b` from row at.row of `m` (input at.matrix), its extras into at.slot; throws Error naming
+// (matrix, row) on bad input.
+void prepare(const Plan& pl, const Matrix& m, const RowSlot& at, RowBuf& b) {
   const RowKernels& K = *pl.kern;
+  const long matrix = at.matrix;
+  const size_t row = at.row;
   if (pl.kind == Kind::Logits || pl.kind == Kind::Probs) {
     const size_t esz = m.f32 ? sizeof(float) : sizeof(double);
-    if (pl.deferred) return prepare_deferred(pl, static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, matrix, row, slot, b);
-    K.widen(static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, pl.k, pl.kpadraw, b.x);
+    const InputRow src{static_cast<const char*>(m.data) + row * pl.k * esz, m.f32, pl.k};
+    if (pl.deferred) return prepare_deferred(pl, src, at, b);
+    K.widen(src.data, src.f32, pl.k, pl.kpadraw, b.x);
     bool labelled = false;
     if (pl.kind == Kind::Logits && !pl.need_softmax) {
       // Only argmax / raw-row measures: no softmax needed, just the finiteness check.
       if (!K.finite(b.x, pl.kpadraw)) row_error(kRowNonFinite, matrix, row, 0);
-      if (pl.extras) record_extras(pl, matrix, row, slot, NAN, NAN, b.x, pl.k, b), labelled = true;
+      if (pl.extras) record_extras(pl, at, kNoTarget, Scores{b.x, pl.k}, b), labelled = true;
     } else if (pl.kind == Kind::Logits) {
       int st = K.logits(b.x, pl.k, pl.kpad, b.p, b.lp);
       if (st != kRowOk) row_error(st, matrix, row, 0);
       if (pl.extras) {
         const int32_t t = target_of(pl, row);
-        record_extras(pl, matrix, row, slot, t >= 0 ? b.p[t] : NAN, t >= 0 ? b.lp[t] : NAN, b.x, pl.k, b);
+        record_extras(pl, at, target_from(t, b.p, b.lp), Scores{b.x, pl.k}, b);
         labelled = true;
       }
       if (pl.eps > 0) {
@@ -220,7 +244,7 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, size_t sl
       if (st != kRowOk) row_error(st, matrix, row, sum);
       if (pl.extras) {
         const int32_t t = target_of(pl, row);
-        record_extras(pl, matrix, row, slot, t >= 0 ? b.x[t] : NAN, t >= 0 ? std::log(b.x[t]) : NAN, b.x, pl.k, b);
+        record_extras(pl, at, t >= 0 ? TargetProb{b.x[t], std::log(b.x[t])} : kNoTarget, Scores{b.x, pl.k}, b);
         labelled = true;
       }
       if (pl.eps > 0) {
@@ -256,8 +280,7 @@ void prepare(const Plan& pl, const Matrix& m, long matrix, size_t row, size_t sl
     // label does, even where the two probabilities round equal.
     const double logit_pair[2] = {0.0, v};
     const int32_t t = target_of(pl, row);
-    record_extras(pl, matrix, row, slot, t >= 0 ? b.p[t] : NAN, t >= 0 ? b.lp[t] : NAN,
-                  pl.kind == Kind::Sigmoid ? b.p : logit_pair, 2, b);
+    record_extras(pl, at, target_from(t, b.p, b.lp), Scores{pl.kind == Kind::Sigmoid ? b.p : logit_pair, 2}, b);
   }
   if (pl.eps > 0) {
     K.smooth(b.p, pl.ke, pl.kpad, pl.eps);
@@ -379,8 +402,8 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
   auto row_path = [&](size_t begin, size_t end, RowBuf& ra, RowBuf& rb) {
     for (size_t slot = begin; slot < end; ++slot) {
       const size_t row = selected != nullptr ? static_cast<size_t>(selected[slot]) : slot;
-      prepare(pl, a, 0, row, slot, ra);
-      prepare(pl, b, 1, row, slot, rb);
+      prepare(pl, a, RowSlot{0, row, slot}, ra);
+      prepare(pl, b, RowSlot{1, row, slot}, rb);
       if (measures == 0) continue;
       RowSums r;
       measure_pair(pl, ra, rb, &r);
@@ -477,7 +500,8 @@ void pairwise(const Matrix* models, size_t count, size_t n, size_t k, int measur
         for (auto& r : rows) r.init(pl);
       }
       for (size_t row = r0; row < r1; ++row)
-        for (size_t m = 0; m < count; ++m) prepare(pl, models[m], static_cast<long>(m), row, row, rows[m * block + row - r0]);
+        for (size_t m = 0; m < count; ++m)
+          prepare(pl, models[m], RowSlot{static_cast<long>(m), row, row}, rows[m * block + row - r0]);
       for (size_t i = 0; i < count; ++i)
         for (size_t j = 0; j < count; ++j) {
           if (i == j || (symmetric && j < i)) continue;

@@ -207,12 +207,12 @@ struct DivergenceKernel {
   }
 
   template <class In>
-  static int softmax_of(const In* src, size_t k, size_t kpad, double* e, RowNorm* norm, size_t K, int32_t* ids,
-                        double* vals) {
+  static int softmax_of(const In* src, size_t k, const TopK& want, double* e, RowNorm* norm) {
+    const size_t kpad = padded(k), K = want.K;
     // Pass 1: finiteness, max (four accumulators: max is exact in any order), top K. Short rows
     // (in L1) first take the chunk-maxima bound of `top`: without it the scalar inserts of the
     // first blocks dominate them; long rows fill the top K early and rarely insert after.
-    TopScan top{K, 0, ids, vals, K > 0 && k <= kTopBoundMax ? top_bound(src, k, K) : -INFINITY};
+    TopScan top{K, 0, want.ids, want.vals, K > 0 && k <= kTopBoundMax ? top_bound(src, k, K) : -INFINITY};
     const T first = V::set1(static_cast<double>(src[0]));
     T mx[4] = {first, first, first, first};
     M bad = V::lt(V::zero(), V::zero());  // all lanes false
@@ -273,10 +273,9 @@ struct DivergenceKernel {
     norm->inv = 1.0 / sum;
     return kRowOk;
   }
-  static int softmax_row(const void* src, bool f32, size_t k, size_t kpad, double* e, RowNorm* norm, size_t K,
-                         int32_t* ids, double* vals) {
-    return f32 ? softmax_of(static_cast<const float*>(src), k, kpad, e, norm, K, ids, vals)
-               : softmax_of(static_cast<const double*>(src), k, kpad, e, norm, K, ids, vals);
+  static int softmax_row(const InputRow& src, const TopK& top, double* e, RowNorm* norm) {
+    return src.f32 ? softmax_of(static_cast<const float*>(src.data), src.k, top, e, norm)
+                   : softmax_of(static_cast<const double*>(src.data), src.k, top, e, norm);
   }
 
   // `measure`'s distribution sums over two softmax_row rows, normalizing as it reads: the same
@@ -675,7 +674,7 @@ struct DivergenceKernel {
       if (!batch_prepare(XA, k, bs, PA, LA, &la, na) || !batch_prepare(XB, k, bs, PB, LB, &lb, nb)) return false;
       V::store(out->label_a, la);
       V::store(out->label_b, lb);
-      dist_dispatch<true>(PA, LA, PB, LB, k, bs.measure, na, nb, out);
+      dist_dispatch<true>(PreparedTile{PA, LA, na}, PreparedTile{PB, LB, nb}, k, bs.measure, out);
       raw_sums(XA, XB, k, bs.measure, out);
       return true;
     }
@@ -735,24 +734,32 @@ struct DivergenceKernel {
     }
   };
 
-  // Per-lane sums for two prepared tiles (labels untouched).
+  // One prepared tile as dist_sums reads it: distributions p and log-distributions lp
+  // (p[j * W + lane]); with `norm` (a deferred softmax, see batch_prepare) p holds e^(x - max)
+  // and lp x - max, normalized as they are read: p * norm[1], lp - norm[0].
+  struct PreparedTile {
+    const double* p;
+    const double* lp;
+    const T* norm = nullptr;
+  };
+
+  // Per-lane sums for two prepared tiles of k columns (labels untouched).
   template <int Mask, bool Deferred>
-  static void dist_sums(const double* PA, const double* LA, const double* PB, const double* LB, size_t k,
-                        const MeasureSpec& s, const T* na, const T* nb, BatchSums* out) {
+  static void dist_sums(const PreparedTile& a, const PreparedTile& b, size_t k, const MeasureSpec& s, BatchSums* out) {
     ColumnSums<Mask> sums(s);
     const T zero = V::zero();
     for (size_t j = 0; j < k; ++j) {
-      T p = V::load(PA + j * W), q = V::load(PB + j * W);
+      T p = V::load(a.p + j * W), q = V::load(b.p + j * W);
       T lp = zero, lq = zero;
       if (s.have_logs) {
-        lp = V::load(LA + j * W);
-        lq = V::load(LB + j * W);
+        lp = V::load(a.lp + j * W);
+        lq = V::load(b.lp + j * W);
       }
       if (Deferred) {
-        p = V::mul(p, na[1]);
-        q = V::mul(q, nb[1]);
-        lp = V::sub(lp, na[0]);
-        lq = V::sub(lq, nb[0]);
+        p = V::mul(p, a.norm[1]);
+        q = V::mul(q, b.norm[1]);
+        lp = V::sub(lp, a.norm[0]);
+        lq = V::sub(lq, b.norm[0]);
       }
       sums.add(p, lp, q, lq, j + 1 < k);
     }
@@ -760,17 +767,17 @@ struct DivergenceKernel {
   }
 
   template <bool Deferred>
-  static void dist_dispatch(const double* PA, const double* LA, const double* PB, const double* LB, size_t k,
-                            const MeasureSpec& s, const T* na, const T* nb, BatchSums* out) {
+  static void dist_dispatch(const PreparedTile& a, const PreparedTile& b, size_t k, const MeasureSpec& s,
+                            BatchSums* out) {
     const int mask = (s.kl ? 1 : 0) | (s.kl_reverse ? 2 : 0) | (s.js ? 4 : 0) | (s.tv ? 8 : 0);
-    if (s.hellinger || s.emd) dist_sums<-1, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
-    else if (mask == 1) dist_sums<1, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
-    else if (mask == 2) dist_sums<2, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
-    else if (mask == 3) dist_sums<3, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
-    else if (mask == 4) dist_sums<4, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
-    else if (mask == 8) dist_sums<8, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
-    else if (mask != 0) dist_sums<-1, Deferred>(PA, LA, PB, LB, k, s, na, nb, out);
-    else dist_sums<0, Deferred>(PA, LA, PB, LB, 0, s, na, nb, out);  // zero sums
+    if (s.hellinger || s.emd) dist_sums<-1, Deferred>(a, b, k, s, out);
+    else if (mask == 1) dist_sums<1, Deferred>(a, b, k, s, out);
+    else if (mask == 2) dist_sums<2, Deferred>(a, b, k, s, out);
+    else if (mask == 3) dist_sums<3, Deferred>(a, b, k, s, out);
+    else if (mask == 4) dist_sums<4, Deferred>(a, b, k, s, out);
+    else if (mask == 8) dist_sums<8, Deferred>(a, b, k, s, out);
+    else if (mask != 0) dist_sums<-1, Deferred>(a, b, k, s, out);
+    else dist_sums<0, Deferred>(a, b, 0, s, out);  // zero sums
   }
 
   // Tiles in one pass, for unsmoothed probabilities asked for measures without logs, and for
@@ -836,7 +843,7 @@ struct DivergenceKernel {
   }
 
   static void batch_measure(const RowView& a, const RowView& b, size_t k, const MeasureSpec& s, BatchSums* out) {
-    dist_dispatch<false>(a.p, a.lp, b.p, b.lp, k, s, nullptr, nullptr, out);
+    dist_dispatch<false>(PreparedTile{a.p, a.lp}, PreparedTile{b.p, b.lp}, k, s, out);
     raw_sums(a.x, b.x, k, s, out);
   }
 

@@ -49,6 +49,22 @@ struct RowNorm {
   double max = 0, lse = 0, inv = 1;
 };
 
+// One input row read in place: k float32 or float64 values, no pads (padded(k) is the length
+// of any float64 buffer prepared from it).
+struct InputRow {
+  const void* data;
+  bool f32;
+  size_t k;
+};
+
+// Where a row's top K classes go (K = 0: none): best first, ties to the lower index; ids and
+// vals hold K entries each (vals: the scores, the kernel's scratch).
+struct TopK {
+  size_t K = 0;
+  int32_t* ids = nullptr;
+  double* vals = nullptr;
+};
+
 // One logits row read in place (RowKernels::measure_deferred): x the input row (k float32 or
 // float64 values, no pads), e its softmax_row output, norm its RowNorm.
 struct DeferredRowView {
@@ -99,13 +115,11 @@ struct RowKernels {
   // x: k logits then pads (overwritten). Writes p = softmax(x), lp = log-softmax(x); zeroes
   // the pads of x, p, lp. Returns a RowStatus.
   int (*logits)(double* x, size_t k, size_t kpad, double* p, double* lp);
-  // One logits row read straight from the input (`src`, k float32 or float64 values, no pads):
-  // pass 1 checks finiteness, takes the max and the top K of the row (K = 0: none; as `top`
-  // below: best first, ties to the lower index, ids / vals); pass 2 writes e[0..kpad) =
-  // exp(x - max) (pads 0) and sums it in the blocks `logits` uses. *norm gets max, log-sum
-  // and 1/sum. Returns a RowStatus. Nothing else is written: no widened copy, no p / lp.
-  int (*softmax_row)(const void* src, bool f32, size_t k, size_t kpad, double* e, RowNorm* norm, size_t K,
-                     int32_t* ids, double* vals);
+  // One logits row read straight from the input: pass 1 checks finiteness, takes the max and
+  // the row's `top` classes (as `top` below); pass 2 writes e[0..padded(k)) = exp(x - max)
+  // (pads 0) and sums it in the blocks `logits` uses. *norm gets max, log-sum and 1/sum.
+  // Returns a RowStatus. Nothing else is written: no widened copy, no p / lp.
+  int (*softmax_row)(const InputRow& src, const TopK& top, double* e, RowNorm* norm);
   // `measure` for two softmax_row rows (inputs of one dtype, both float32 when f32); only the kl / kl_reverse / js / tv / hellinger sums. Same values as `measure`
   // on the normalized rows.
   void (*measure_deferred)(const DeferredRowView& a, const DeferredRowView& b, bool f32, const RowShape& shape,
