@@ -15,7 +15,6 @@ export { capabilities, type Capabilities, type Isa } from './native';
 export {
   FUNCTION_MEASURE_NAMES,
   OUTPUT_KINDS,
-  resolveOutputKind,
   type DivergenceOptions,
   type FunctionMeasureName,
   type OutputArray,
@@ -58,18 +57,13 @@ export type { PerClass, ClassChange } from './function/per-class';
 export {
   inferOutputs,
   streamOutputs,
-  openModel,
-  closeModel,
-  sessionOptions,
-  defaultCacheDir,
   type InferOptions,
   type InferResult,
   type InferenceStream,
   type OutputBatch,
   type ModelSource,
-  type ModelHandle,
 } from './infer';
-export { loadProbe, openProbe, loadLabels, probeBatches, autoBatchSize, type ProbeData, type ProbeSource, type ProbeArraySource, type ProbeStream, type ProbeArray } from './io/probe';
+export type { ProbeData, ProbeSource, ProbeArraySource, ProbeStream, ProbeArray, ProbeLayout } from './io/probe';
 export { measureInfo, measures, measuresOf, type MeasureInfo, type MeasureView } from './measures/registry';
 // The per-view registry lists the measure name types are derived from.
 export { functionMeasures } from './measures/function';
@@ -95,8 +89,7 @@ export {
   type WeightMethod,
   type SortKey,
 } from './weights';
-export { hiddenActivations, type HiddenInput, type HiddenTensor, type HiddenOptions } from './infer/hidden';
-export { weightMeasureValue, weightMethods, type WeightStat } from './measures/weights';
+export { weightMethods, type WeightStat } from './measures/weights';
 export type { MatchingStop } from './weights/matching';
 export type { CanonicalProgress, OnCanonicalProgress } from './weights/canonical-progress';
 export {
@@ -106,11 +99,10 @@ export {
 } from './represent/similarity';
 export type { ActivationMatrix } from './represent/matrix';
 export type { Matrix } from './matrix';
-export { representationMatrices, type RepresentationMatrices } from './views/representations';
-export { cka, flattenActivations, type ModelCkaOptions, type ModelCkaResult, type LayerPairResult } from './represent/model';
+export type { RepresentationMatrices } from './views/representations';
+export { cka, type ModelCkaOptions, type ModelCkaResult, type LayerPairResult } from './represent/model';
 export { listLayers, type LayerInfo } from './represent/layers';
 export { lossBarrier, type BarrierOptions, type BarrierResult, type PathCurve } from './path/barrier';
-export { planInterpolation, interpolatedModel, type InterpolationPlan } from './path/interpolate';
 // Types that public results and options refer to, exported so users can name them (and typedoc documents them).
 export type { Chao1Result } from './many/richness';
 export type { Clustering, DendrogramMerge } from './many/clustering';
@@ -119,7 +111,6 @@ export type { MantelResult, CorrelationMethod } from './many/correlation';
 export type { Point2 } from './many/embedding';
 export type { ProgressStage } from './many/matrix';
 export type { OutputLike } from './many/predictions';
-export type { ProbeBatch, ProbeLayout } from './io/probe';
 export type { Tensor, DType, TypedArray } from './io/tensor';
 export type { OnnxModel, OnnxSource } from './io/onnx';
 export type { SamplesNeeded } from './stats';

@@ -1,8 +1,9 @@
 /**
  * `modeldiff/io`: the file codecs and tensor helpers the workflows read and write with.
  *
- * .npy, .npz, safetensors, ONNX TensorProto (.pb), ONNX models, and `readArray`, which picks
- * the codec by file extension. Separate from the root export so the library's front page is
+ * .npy, .npz, safetensors, ONNX TensorProto (.pb), ONNX models, `readArray`, which picks
+ * the codec by file extension, and the probe readers the workflows take their `data` and
+ * `labels` with (`loadProbe`, `openProbe` and `probeBatches` for streaming, `loadLabels`). Separate from the root export so the library's front page is
  * the workflows; both entries share one module instance.
  *
  * @module modeldiff/io
@@ -14,3 +15,17 @@ export { readTensorProto, parseTensorProto, encodeTensorProto, writeTensorProto 
 export { readOnnx, encodeOnnx, type OnnxModel, type OnnxSource } from './onnx';
 export { readArray, readArrays, writeArray, arrayFileFormat, type ArrayFileFormat } from './array-file';
 export { makeTensor, convertTensor, toFloat64, type Tensor, type DType, type TypedArray } from './tensor';
+export {
+  loadProbe,
+  openProbe,
+  loadLabels,
+  probeBatches,
+  autoBatchSize,
+  type ProbeArray,
+  type ProbeArraySource,
+  type ProbeBatch,
+  type ProbeData,
+  type ProbeLayout,
+  type ProbeSource,
+  type ProbeStream,
+} from './probe';

@@ -1,7 +1,8 @@
 /**
  * `modeldiff/kernels`: the numeric building blocks under the workflows, for users who bring
  * their own arrays — per-sample and pairwise output divergences, linear assignment, Gram
- * matrices and representation similarities (CKA family), and bootstrap intervals.
+ * matrices and representation similarities (CKA family), bootstrap intervals, and a model's
+ * hidden activations as the matrices those take.
  *
  * Each is the same validated, SIMD-backed call the workflows make; the root export
  * (`modeldiff`) keeps the workflows themselves.
@@ -14,6 +15,7 @@ export {
   pairwiseDivergence,
   predict,
   cohenKappa,
+  resolveOutputKind,
   type DivergenceOptions,
   type FunctionMeasureName,
   type OutputArray,
@@ -48,3 +50,8 @@ export {
   type IntervalMethod,
   type SamplesNeeded,
 } from '../stats';
+export { hiddenActivations, type HiddenInput, type HiddenTensor, type HiddenOptions } from '../infer/hidden';
+export { flattenActivations } from '../represent/activations';
+export type { OnnxSource } from '../io/onnx';
+export type { ProbeData } from '../io/probe';
+export type { Tensor, DType, TypedArray } from '../io/tensor';
