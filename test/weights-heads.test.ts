@@ -127,7 +127,7 @@ for (const exporter of ['ts13', 'dyn18']) {
     t.same(
       r.hidden!.filter((h) => h.heads).map((h) => [h.units, h.heads]),
       [0, 1].flatMap(() => [
-        [16, { count: 4, dim: 4, role: 'qk', pairsFixed: true, kvHeads: 2 }],
+        [16, { count: 4, dim: 4, role: 'qk', pairsFixed: true, rotaryPairs: true, kvHeads: 2 }],
         [8, { count: 2, dim: 4, role: 'k' }],
         [8, { count: 2, dim: 4, role: 'v' }],
         [16, { count: 4, dim: 4, role: 'vo', kvHeads: 2 }],
@@ -213,10 +213,41 @@ for (const [arch, exporter] of [['bert', 'ts13'], ['vit', 'ts17']]) {
   });
 }
 
-t.test('under rotary embeddings the Q/K dims stay permutation-only', async (t) => {
-  const net = buildNetwork(readOnnx(file('llama-ts13-s0')));
-  t.same(net.hidden.filter((id) => net.groups[id].heads?.role === 'qk').map((id) => net.groups[id].caps), [{ scale: false, sign: false }, { scale: false, sign: false }]);
+t.test('under rotary embeddings the Q/K dims rescale by rotary pair; another slice of the dims keeps them fixed', async (t) => {
+  const qk = (net: Network) => net.hidden.filter((id) => net.groups[id].heads?.role === 'qk').map((id) => ({ ...net.groups[id].caps, pairs: net.groups[id].heads!.rotaryPairs }));
+  t.same(qk(buildNetwork(readOnnx(file('llama-ts13-s0')))), [0, 1].map(() => ({ scale: true, sign: true, pairs: true })), 'rotate_half recognized');
+  // The first block's first half-slice made to start at 1 (as a partial rotary's would not be a half): no Q/K rescaling there.
+  const m = readOnnx(file('llama-ts13-s0'));
+  const g = graphOf(m);
+  const slice = g.node.find((n) => n.opType === 'Slice' && n.name!.includes('layers.0/self_attn'))!;
+  g.initializer.push(onnx.TensorProto.create({ name: 'start_one', dims: [1], dataType: onnx.TensorProto.DataType.INT64, int64Data: [1] }));
+  slice.input![1] = 'start_one';
+  t.same(qk(buildNetwork(m)), [{ scale: false, sign: false, pairs: undefined }, { scale: true, sign: true, pairs: true }], 'only the untouched block rescales');
 });
+
+// Copies made in PyTorch (make-arch-fixtures.py --scaled-copies): the head-permuted copy with every
+// rotary pair of Q/K dims (i, i + d/2) of every K/V head rescaled by c in K and 1/c in Q (all query
+// heads of a grouped-query block), c log-uniform in [1/4, 4] with a random sign.
+for (const name of ['llama-dyn18', 'llama_gqa-ts13']) {
+  t.test(`${name}: rotary Q/K pairs rescaled and sign-flipped, on the head-permuted copy`, async (t) => {
+    const a = readFileSync(file(`${name}-s0`));
+    const b = readFileSync(file(`${name}-s0-permscaled`));
+    const r = await weightDistance(a, b);
+    t.same(
+      r.hidden!.filter((h) => h.heads?.role === 'qk').map((h) => [h.symmetry, h.heads!.rotaryPairs]),
+      [0, 1].map(() => ['permutation+scale+sign', true]),
+      'Q/K rescale by rotary pair',
+    );
+    t.ok(r.raw!.relative > 0.5, `raw relative ${r.raw!.relative}`);
+    t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
+    t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);
+    const yb = await run(b);
+    for (const [kind, m] of [['canonical', r.models.canonical!], ['aligned', r.models.aligned!]] as const) {
+      const js = meanJs(yb, await run(m), CLASSES.llama);
+      t.ok(js <= 1e-9, `${kind} written back computes B's function: JS ${js}`);
+    }
+  });
+}
 
 // Activation matching of head sites on their own (no canonical warm start): B's projections'
 // outputs correlate with A's, and each site is one structured assignment on those correlations.

@@ -56,7 +56,7 @@ for (const arch of ['bert', 'gpt2', 'llama', 'vit']) {
       // Two blocks, each a Q/K and a V/O group of 2 heads × 8 dims (Llama's Q/K dims stay: rotary).
       t.same(
         r.hidden!.filter((h) => h.heads).map((h) => h.heads),
-        [0, 1].flatMap(() => [{ count: 2, dim: 8, role: 'qk', ...(arch === 'llama' && { pairsFixed: true }) }, { count: 2, dim: 8, role: 'vo' }]),
+        [0, 1].flatMap(() => [{ count: 2, dim: 8, role: 'qk', ...(arch === 'llama' && { pairsFixed: true, rotaryPairs: true }) }, { count: 2, dim: 8, role: 'vo' }]),
         'attention heads found in both blocks',
       );
       t.notOk(r.notes?.some((n) => n.includes('attention')), 'every attention was followed');

@@ -90,11 +90,12 @@ export interface HiddenLayerInfo {
   batchNormFolded: boolean;
   /**
    * Attention heads: the units are `count` heads of `dim`, permuted as whole heads and within a
-   * head; 'qk' Q's and K's rows (`pairsFixed`: rotary, the dims within a head stay), 'vo' V's rows and O's columns.
+   * head; 'qk' Q's and K's rows (`pairsFixed`: rotary, the dims within a head stay; `rotaryPairs`:
+   * Q/K rescaled per rotary pair of dims (i, i + dim/2)), 'vo' V's rows and O's columns.
    * Grouped-query attention (`kvHeads` on 'qk' and 'vo': the number of K/V heads): 'qk' is Q's rows
    * only, 'vo' O's columns only, and K's and V's rows are groups of their own ('k', 'v').
    */
-  heads?: { count: number; dim: number; role: 'qk' | 'vo' | 'k' | 'v'; pairsFixed?: boolean; kvHeads?: number };
+  heads?: { count: number; dim: number; role: 'qk' | 'vo' | 'k' | 'v'; pairsFixed?: boolean; rotaryPairs?: boolean; kvHeads?: number };
   /**
    * Tied by grouped convolutions: the units permute within this many equal blocks, and the blocks
    * move together with the tied layers' blocks (`blocksMove` false: they stay, a tied group is fixed).
@@ -116,7 +117,7 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
       producers: producers.map((l) => l.weightName),
       batchNormFolded: producers.some((l) => (l.folded?.length ?? 0) > 0),
       ...(g.heads && {
-        heads: { count: g.heads.count, dim: g.heads.dim, role: g.heads.role, ...(g.heads.pairsFixed && { pairsFixed: true }), ...(g.heads.kv && { kvHeads: g.heads.kv.count }) },
+        heads: { count: g.heads.count, dim: g.heads.dim, role: g.heads.role, ...(g.heads.pairsFixed && { pairsFixed: true }), ...(g.heads.rotaryPairs && { rotaryPairs: true }), ...(g.heads.kv && { kvHeads: g.heads.kv.count }) },
       }),
       ...(family ? { blocks: family.blocks, blocksMove: family.swappable } : {}),
     };

@@ -135,13 +135,14 @@ export interface Group {
    * Attention heads (graph/attention.ts): the units are `count` heads of `dim` units each,
    * head-major, and permute only as whole heads (shared with the `partner` group) and within
    * a head. 'qk': Q's and K's rows (the group has no consumers); 'vo': V's rows and O's
-   * columns. `pairsFixed`: rotary embeddings, the dims within a head do not move.
+   * columns. `pairsFixed`: rotary embeddings, the dims within a head do not move;
+   * `rotaryPairs`: Q/K rescaling (caps) is by rotary pair (i, i + dim/2), not by dim.
    * Grouped-query attention (`kv` on 'qk' and 'vo'): 'qk' is Q's rows only and 'vo' O's
    * columns only; K's rows and V's rows are the groups `kv.group` (roles 'k' and 'v', each
    * `kv.count` heads, `partner` the 'qk'/'vo' group), every K/V head shared by count / kv.count
    * consecutive query heads.
    */
-  heads?: { count: number; dim: number; role: 'qk' | 'vo' | 'k' | 'v'; partner: number; pairsFixed?: boolean; kv?: { group: number; count: number } };
+  heads?: { count: number; dim: number; role: 'qk' | 'vo' | 'k' | 'v'; partner: number; pairsFixed?: boolean; rotaryPairs?: boolean; kv?: { group: number; count: number } };
   /** Its units are blocks of a family tied by grouped convolutions (index into Network.families; unit-blocks.ts). */
   family?: number;
   /** The tensor its first consumer reads: [batch, units, ...] or flattened channel-major [batch, units·block]. */

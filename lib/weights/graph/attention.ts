@@ -45,11 +45,20 @@ export interface AttentionTag {
   layers: number[];
   /** The dims within a head were rearranged (rotary halves): only whole heads may move. */
   mixed?: boolean;
+  /** A Slice holding the first ('lo', dims [0, d/2)) or second ('hi', [d/2, d)) half of every head's dims (rotate_half). */
+  half?: 'lo' | 'hi';
+  /**
+   * The values are not known to be a linear function of the projection that mixes dim i only
+   * with i + d/2 (a product of two projections, another slice of the dims): no Q/K rescaling.
+   */
+  unpaired?: boolean;
   /** scores/probs/ctx/merged: the layers read as Q and as K; ctx/merged: as V. */
   q?: number;
   k?: number;
   v?: number;
   qkMixed?: boolean;
+  /** scores and after: Q or K was `unpaired` (or a half), so no Q/K rescaling survives. */
+  qkUnpaired?: boolean;
   /**
    * Grouped-query attention: each of K's and V's `heads` heads repeated `repeat` times, on the
    * 'r' axis, or (once merged) along 'h', which then has heads·repeat entries, kv head-major;
@@ -67,6 +76,11 @@ interface Site {
   qkDim: number;
   vDim: number;
   pairsFixed: boolean;
+  /**
+   * What rescales Q against K (qk-pairs.ts): each dim ('dims'), each rotary pair of dims
+   * (i, i + d/2) by one factor ('rotary'), nothing ('none').
+   */
+  qkScale: 'dims' | 'rotary' | 'none';
   /** Grouped-query attention: query heads per K/V head (1: every head its own). */
   repeat: number;
   /** The O layer's input group (the merged context). */
@@ -468,6 +482,7 @@ function matmul(tags: Array<AttentionTag | undefined>): AttentionTag | string {
       q: a.layers[0],
       k: b.layers[0],
       qkMixed: Boolean(a.mixed || b.mixed),
+      qkUnpaired: Boolean(a.unpaired || b.unpaired || a.half || b.half),
       ...(b.repeat && { repeat: b.repeat }),
     };
   }
@@ -489,6 +504,7 @@ function elementwise(c: RuleContext, tags: Array<AttentionTag | undefined>, op: 
   const hAxis = main.axes.indexOf('h');
   const dAxis = main.axes.indexOf('d');
   let mixed = Boolean(main.mixed);
+  let unpaired = Boolean(main.unpaired);
   const followed = tags.filter((t) => t);
   if (followed.length > 1) {
     // Two halves of a rotary embedding: one projection, same layout. Or Where(IsNaN(p), 0, p):
@@ -497,7 +513,11 @@ function elementwise(c: RuleContext, tags: Array<AttentionTag | undefined>, op: 
     const same = op === 'Where' ? sameLayout && followed.every((t) => t!.mixed === main.mixed) : sameLayout && main.kind === 'proj';
     if (!same) return 'it combines different attention tensors';
     mixed ||= followed.some((t) => t!.mixed);
+    // A sum keeps QKᵀ bilinear (and each rotary pair apart) when its terms do; a product of two does not.
+    unpaired ||= (op !== 'Add' && op !== 'Sub' && op !== 'Where') || followed.some((t) => t!.unpaired || t!.half !== main.half);
   }
+  // A projection divided by: not linear in it.
+  if (op === 'Div' && !w.state.get(inputs[0])?.attention) unpaired = true;
   for (const name of inputs) {
     if (w.state.get(name)?.attention) continue;
     if (op === 'Where' && name === inputs[0]) {
@@ -514,7 +534,7 @@ function elementwise(c: RuleContext, tags: Array<AttentionTag | undefined>, op: 
     }
   }
   if (main.kind === 'proj' && op !== 'Mul' && op !== 'Div' && followed.length === 1) return `${op} of a projection inside attention`;
-  return { ...main, mixed: mixed || undefined };
+  return { ...main, mixed: mixed || undefined, unpaired: unpaired || undefined };
 }
 
 /** Slice of the head dims into halves and their Concat (rotate_half): the heads stay, the dims mix. */
@@ -527,12 +547,36 @@ function rotaryHalves(c: RuleContext, tags: Array<AttentionTag | undefined>): At
   if (node.opType === 'Slice') {
     const axes = inputs[3] ? w.constValues(inputs[3]) : undefined;
     if (!axes || axes.some((a) => t.axes[norm(a)] !== 'd')) return 'a slice of something other than the head dims';
-    return { ...t, mixed: true };
+    const half = t.half || t.unpaired ? undefined : halfSliced(w, inputs, t.dim);
+    return { ...t, mixed: true, half, unpaired: !half || undefined };
   }
   const axis = norm(attrInt(node, 'axis', 0));
   if (t.axes[axis] !== 'd' || inputs.some((i) => w.isConst(i))) return 'a concatenation of something other than head dims';
   if (tags.some((x) => !x || x.kind !== 'proj' || x.layers.join() !== t.layers.join() || x.axes.join() !== t.axes.join())) return 'it concatenates different attention tensors';
-  return { ...t, mixed: true };
+  // rotate_half: Concat(-x[.., d/2:], x[.., :d/2]) (or the halves in order) moves dim i only to i ± d/2.
+  const halves = tags.map((x) => x!.half).sort().join();
+  const unpaired = halves !== 'hi,lo' || tags.some((x) => x!.unpaired);
+  return { ...t, mixed: true, half: undefined, unpaired: unpaired || undefined };
+}
+
+/**
+ * Which half of the head dims a Slice of them keeps: [0, d/2) 'lo', [d/2, d) 'hi' (bounds read
+ * as the shape reader reads sizes: TorchScript computes d/2 from Shape(x)[-1]); undefined
+ * for anything else.
+ */
+function halfSliced(w: GraphWalker, inputs: string[], dim: number): 'lo' | 'hi' | undefined {
+  const one = (name: string | undefined, absent: number) => {
+    if (!name) return absent;
+    const e = shapeElements(w, name);
+    return e?.length === 1 ? staticSize(w, e[0]) : undefined;
+  };
+  const [start, end, step] = [one(inputs[1], 0), one(inputs[2], dim), one(inputs[4], 1)];
+  if (start === undefined || end === undefined || step !== 1 || dim % 2 !== 0) return undefined;
+  const at = (x: number) => Math.min(Math.max(x < 0 ? x + dim : x, 0), dim);
+  const [s, e] = [at(start), at(end)];
+  if (s === 0 && e === dim / 2) return 'lo';
+  if (s === dim / 2 && e === dim) return 'hi';
+  return undefined;
 }
 
 /** The output projection reading the merged heads: walked as a layer, its input group remembered. */
@@ -547,8 +591,19 @@ function outputProjection(c: RuleContext, t: AttentionTag): null | string {
   linear({ ...c, x: w.data(node, inputs[0]) });
   w.set(inputs[0], { ...x, group: ctxGroup });
   if (w.layers.length !== layer + 1 || w.layers[layer].inGroup !== ctxGroup) return 'the output projection was not read as one layer';
-  record(w).sites.push({ q: t.q, k: t.k, v: t.v, o: layer, heads: t.heads, qkDim: w.layers[t.q].outUnits / t.heads, vDim: t.dim, pairsFixed: Boolean(t.qkMixed), repeat: t.repeat ?? 1, ctxGroup, mergedTensor: inputs[0] });
+  record(w).sites.push({ q: t.q, k: t.k, v: t.v, o: layer, heads: t.heads, qkDim: w.layers[t.q].outUnits / t.heads, vDim: t.dim, pairsFixed: Boolean(t.qkMixed), qkScale: qkScaleOf(w, t), repeat: t.repeat ?? 1, ctxGroup, mergedTensor: inputs[0] });
   return null;
+}
+
+/**
+ * What rescales Q against K: every dim; under rotary embeddings (the dims mixed, but only
+ * pairwise and linearly) every pair (i, i + d/2), which a rotation commutes with; nothing
+ * when Q and K are one layer or the product is not bilinear.
+ */
+function qkScaleOf(w: GraphWalker, t: AttentionTag): Site['qkScale'] {
+  if (t.q === t.k || t.qkUnpaired) return 'none';
+  if (!t.qkMixed) return 'dims';
+  return (w.layers[t.q!].outUnits / t.heads) % 2 === 0 ? 'rotary' : 'none';
 }
 
 /** Ops whose output has the largest rank of their inputs (broadcasting) and whose values are a function of theirs, position by position. */
@@ -730,7 +785,10 @@ function groupedQuery(w: GraphWalker, site: Site): void {
     w.groups[g].caps = { ...PERMUTATION_ONLY };
     w.groups[g].tensor ??= tensor;
   }
-  w.groups[q].heads = { count: site.heads, dim: site.qkDim, role: 'qk', partner: c, pairsFixed: site.pairsFixed || undefined, kv: { group: k, count: kv } };
+  // K's dim (pair) times c with the same dim (pair) of every query head of its block divided by c
+  // (qk-pairs.ts): the factors are the Q group's.
+  if (site.qkScale !== 'none') w.groups[q].caps = { scale: true, sign: true };
+  w.groups[q].heads = { count: site.heads, dim: site.qkDim, role: 'qk', partner: c, pairsFixed: site.pairsFixed || undefined, rotaryPairs: site.qkScale === 'rotary' || undefined, kv: { group: k, count: kv } };
   w.groups[c].heads = { count: site.heads, dim: site.vDim, role: 'vo', partner: q, kv: { group: v, count: kv } };
   w.groups[k].heads = { count: kv, dim: site.qkDim, role: 'k', partner: q };
   w.groups[v].heads = { count: kv, dim: site.vDim, role: 'v', partner: c };
@@ -781,10 +839,10 @@ export function finishAttention(w: GraphWalker): string[] {
     gqk.fixed = false;
     gvo.fixed = false;
     // Q/K units: QKᵀ is bilinear, q_i·c with k_i/c (c < 0: a joint sign flip) keeps it
-    // (qk-pairs.ts); not under rotary, which rotates dim i with i + d/2.
-    gqk.caps = site.pairsFixed || site.q === site.k ? { ...PERMUTATION_ONLY } : { scale: true, sign: true };
+    // (qk-pairs.ts); under rotary, which rotates dim i with i + d/2, one c per pair.
+    gqk.caps = site.qkScale === 'none' ? { ...PERMUTATION_ONLY } : { scale: true, sign: true };
     gqk.tensor ??= (w.graph.node[w.layers[site.q].addNode ?? w.layers[site.q].node].output ?? [])[0];
-    gqk.heads = { count: site.heads, dim: site.qkDim, role: 'qk', partner: vo, pairsFixed: site.pairsFixed || undefined };
+    gqk.heads = { count: site.heads, dim: site.qkDim, role: 'qk', partner: vo, pairsFixed: site.pairsFixed || undefined, rotaryPairs: site.qkScale === 'rotary' || undefined };
     gvo.heads = { count: site.heads, dim: site.vDim, role: 'vo', partner: qk };
     for (const l of layers) committed.add(l);
   }
