@@ -7,7 +7,7 @@
  * - cluster resampling against a hand-written cluster resampler and an enumerated tiny case
  *   (a replicate is Σ values / Σ tokens over whole drawn clusters), and the cluster-robust
  *   normal-theory interval against the ratio-estimator formula written out here;
- * - the 'auto' switch: where it takes the normal interval that interval agrees with the
+ * - the 'auto' switch: where it takes the closed-form interval that interval agrees with the
  *   percentile one; skewed data, few units and forced methods take the documented branch;
  * - progress: chunked async replicates equal the one-call sync ones, and compare's inference
  *   bar counts samples (not samples × models) and its bootstrap reports its own progress.
@@ -22,7 +22,7 @@ import { compare } from '../lib/function/compare';
 import { writeNpy } from '../lib/io/npy';
 import { makeTensor } from '../lib/io/tensor';
 import { describe } from '../lib/stats';
-import { AUTO_RULE, NORMAL_MIN_UNITS, bootstrapMean, bootstrapMeanSync, bootstrapRatioReplicates, bootstrapReplicates, normalQuantile } from '../lib/stats/bootstrap';
+import { AUTO_RULE, CLOSED_FORM_MIN_UNITS, bootstrapMean, bootstrapMeanSync, bootstrapRatioReplicates, bootstrapReplicates, normalQuantile } from '../lib/stats/bootstrap';
 import { createRng } from '../lib/util/rng';
 import { gemmSoftmaxModel } from './helpers/onnx-builder';
 
@@ -217,13 +217,13 @@ t.test('normal-theory intervals: sd/√n without clusters, the ratio estimator w
   t.same(bootstrapMeanSync([[1, Infinity, 2]], { method: 'normal' }).intervals, [[NaN, NaN]]);
 });
 
-t.test("the 'auto' switch: normal only where it agrees with the percentile interval", async (t) => {
+t.test("the 'auto' switch: the closed form only where it agrees with the percentile interval", async (t) => {
   const rng = createRng(21);
-  const n = NORMAL_MIN_UNITS;
-  // Exponential values (skewness 2): the Edgeworth gap is 2·0.2415/√n ≈ 0.15% of the half-width.
+  const n = CLOSED_FORM_MIN_UNITS;
+  // Exponential values (skewness 2, excess kurtosis 6): the expansion's next terms are ~1e-5 of the half-width.
   const x = Float64Array.from({ length: n }, () => -Math.log(1 - rng.float()));
   const auto = bootstrapMeanSync([x], { seed: 3 });
-  t.equal(auto.method, 'normal');
+  t.equal(auto.method, 'cornish-fisher');
   t.equal(auto.rule, AUTO_RULE);
   const percentile = bootstrapMeanSync([x], { seed: 3, replicates: 1000, method: 'percentile' });
   t.equal(percentile.method, 'percentile');
@@ -235,7 +235,7 @@ t.test("the 'auto' switch: normal only where it agrees with the percentile inter
 
   // One unit fewer: percentile.
   t.equal(bootstrapMeanSync([x.subarray(1)], { seed: 3, replicates: 10 }).method, 'percentile');
-  // Heavy skew (a rare huge value) at the same n: the normal interval would misstate it; percentile.
+  // Twenty equal huge values at the same n: the resampled mean is a lattice of bumps; percentile.
   const rare = Float64Array.from({ length: n }, (_, i) => (i % 5000 === 0 ? 1000 : rng.float()));
   const rareAuto = bootstrapMeanSync([x, rare], { seed: 3, replicates: 10 });
   t.equal(rareAuto.method, 'percentile', 'one skewed measure keeps the percentile bootstrap for all');
@@ -275,7 +275,7 @@ t.test('progress: chunked async replicates equal the sync ones; bad options', as
   t.throws(() => bootstrapMeanSync([x], { clusters: [1, 2] }), { code: 'SHAPE_MISMATCH', option: 'clusters', message: /2 ids for 300 samples/ });
   t.throws(() => bootstrapMeanSync([[1, 2]], { clusters: [0, -1] }), { code: 'INVALID_ARGUMENT', option: 'clusters', message: /sample 1: cluster ids must be non-negative integers, got -1/ });
   t.throws(() => bootstrapMeanSync([[1, 2]], { clusters: [0, 0.5] }), { code: 'INVALID_ARGUMENT', option: 'clusters' });
-  t.throws(() => bootstrapMeanSync([[1, 2]], { method: 'bca' as 'normal' }), { code: 'INVALID_ARGUMENT', option: 'method', message: /one of auto, percentile, normal, got bca/ });
+  t.throws(() => bootstrapMeanSync([[1, 2]], { method: 'bca' as 'normal' }), { code: 'INVALID_ARGUMENT', option: 'method', message: /one of auto, percentile, cornish-fisher, normal, got bca/ });
   t.throws(() => bootstrapMeanSync([[1, 2]], { threads: -1 }), { code: 'INVALID_ARGUMENT', option: 'threads' });
   t.throws(() => bootstrapMeanSync([[1, 2]], { threads: 0 }), { code: 'INVALID_ARGUMENT', option: 'threads', message: /^threads must be an integer >= 1, got 0$/ });
 });

@@ -6,7 +6,7 @@
  */
 import { check } from '../errors';
 import { checkPrecision, describe, samplesNeeded, type SamplesNeeded } from '../stats';
-import { bootstrapMean, type IntervalMethod, MAX_REPLICATES } from '../stats/bootstrap';
+import { type BootstrapOptions, bootstrapMean, type IntervalMethod, MAX_REPLICATES } from '../stats/bootstrap';
 import { infiniteMeasureHint } from './divergence';
 
 /** How a measure's per-sample values are summarized over the probe set. */
@@ -45,7 +45,7 @@ export function checkSummaryOptions(o: { bootstrap?: number; seed?: number; prec
 export interface IntervalSummary {
   replicates: number;
   seed: number;
-  /** 'percentile' bootstrap, 'normal'-theory interval, or 'none' (0 replicates, or fewer than 2 samples). */
+  /** 'percentile' bootstrap, its endpoints in closed form ('cornish-fisher'), 'normal'-theory interval, or 'none' (0 replicates, or fewer than 2 samples). */
   method: IntervalMethod;
   /** The rule that chose the method, in words. */
   rule: string;
@@ -65,8 +65,8 @@ export interface SummaryOptions {
   precision?: number;
   /** Per-sample cluster id (e.g. the sequence of each token): the bootstrap resamples whole clusters. */
   clusters?: ArrayLike<number>;
-  /** 'auto' (default), or force 'percentile' or 'normal' (lib/stats/bootstrap.ts). */
-  method?: 'auto' | 'percentile' | 'normal';
+  /** 'auto' (default), or force 'percentile', 'cornish-fisher' or 'normal' (lib/stats/bootstrap.ts). */
+  method?: BootstrapOptions['method'];
   /** Bootstrap progress: replicates done of the total. */
   onProgress?: (done: number, total: number) => void;
 }

@@ -18,13 +18,25 @@
  * Y_c and N_c the cluster's sum and size, R = Σ Y / N). Without clusters each row is its own
  * cluster and se is the usual sd/√n.
  *
- * The switch ('auto'): the percentile interval differs from the normal one mainly through the
- * skewness γ of the resampled units' (linearized) values: by the Edgeworth expansion of the
- * mean its endpoints move by about σ·γ·(z² − 1)/(6n), i.e. a fraction γ(z² − 1)/(6z√G) of the
- * half-width. 'auto' takes the normal interval when there are at least
- * {@link NORMAL_MIN_UNITS} units and that fraction is below {@link NORMAL_MAX_GAP} for every
- * statistic — well under the percentile interval's own Monte Carlo error (about 4% of the
- * half-width at 1000 replicates) — and the percentile bootstrap otherwise.
+ * The switch ('auto'): above a sample size the percentile bootstrap's endpoints are known in
+ * closed form, and 'auto' computes them instead of drawing replicates. For the mean of G units
+ * the resampled mean's quantiles follow the Cornish–Fisher expansion of its (Edgeworth)
+ * distribution, q_α = x̄ + σ̂/√G·(z + γ(z² − 1)/(6√G) + [κ(z³ − 3z)/24 − γ²(2z³ − 5z)/36]/G + …)
+ * (σ̂² the plug-in variance the bootstrap resamples, γ its skewness, κ its excess kurtosis;
+ * Hall, The Bootstrap and Edgeworth Expansion, 1992). The closed form keeps the
+ * first two terms; for the ratio of clusters the values are linearized (d = (Y − R·N)/N̄,
+ * e = N/N̄ − 1) and the ratio's curvature adds −ρz² to the G^(−1/2) term (ρ = E[d·e]/sd(d);
+ * the bias and skewness of Σd*·(1 − Σe*)). 'auto' uses it when there are at least
+ * {@link CLOSED_FORM_MIN_UNITS} units and, for every statistic, the next (G^(−1)) terms, estimated
+ * from the sample's moments, are below {@link CLOSED_FORM_MAX_ERROR} of the half-width: then the
+ * closed form is nearer the exact (infinite-B) percentile interval than 1000 Monte Carlo
+ * replicates are (their endpoints' own error is about 4% of the half-width), and when the units
+ * of at most a quarter of the largest |d| spread the resampled sum by at least that largest
+ * step ({@link UnitMoments.smoothing} ≥ 1: a few equal outliers would make the resampled
+ * distribution a lattice of bumps, which no expansion follows). Otherwise (a few extreme values
+ * carry the tail) it runs the percentile bootstrap. An expansion's remainder is estimated by its next terms, not bounded by them;
+ * test/bootstrap-closed-form.test.ts checks the endpoints against the exact bootstrap on
+ * heavy-tailed data.
  */
 import { ModeldiffError } from '../errors';
 import { callNative, callNativeSync, checkKernelOptions } from '../native/call';
@@ -32,13 +44,17 @@ import { quantileSorted } from './describe';
 
 /** The most replicates the kernel takes (binding/bootstrap.cpp); far beyond any useful interval. */
 export const MAX_REPLICATES = 100_000_000;
-/** 'auto' considers the normal-theory interval from this many resampled units (rows or clusters) up. */
-export const NORMAL_MIN_UNITS = 100_000;
-/** ... when the skewness-implied gap to the percentile interval is below this fraction of the half-width. */
-export const NORMAL_MAX_GAP = 0.01;
+/** 'auto' considers the closed-form percentile interval from this many resampled units (rows or clusters) up. */
+export const CLOSED_FORM_MIN_UNITS = 100_000;
+/** ... when the expansion's next terms are below this fraction of the half-width for every statistic. */
+export const CLOSED_FORM_MAX_ERROR = 0.01;
 
-/** How an interval was computed; 'none' when no interval was asked for (0 replicates) or possible (no samples). */
-export type IntervalMethod = 'percentile' | 'normal' | 'none';
+/**
+ * How an interval was computed: the Monte Carlo 'percentile' bootstrap, its endpoints in closed
+ * form ('cornish-fisher'), 'normal'-theory (mean ± z·se), or 'none' when no interval was asked
+ * for (0 replicates) or possible (no samples).
+ */
+export type IntervalMethod = 'percentile' | 'cornish-fisher' | 'normal' | 'none';
 
 export interface BootstrapOptions {
   /** Number of bootstrap replicates (default 1000). 0 disables: intervals are [NaN, NaN]. */
@@ -55,8 +71,8 @@ export interface BootstrapOptions {
    * its own cluster.
    */
   clusters?: ArrayLike<number>;
-  /** 'auto' (default): normal-theory above the rule's sample size, else percentile; or force one. */
-  method?: 'auto' | 'percentile' | 'normal';
+  /** 'auto' (default): the closed-form percentile interval where the rule allows, else the percentile bootstrap; or force one. */
+  method?: 'auto' | 'percentile' | 'cornish-fisher' | 'normal';
   /** Called with (replicates done, replicates) while the percentile bootstrap runs. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -79,11 +95,12 @@ export interface BootstrapResult {
  */
 const CHUNKED_DRAWS = 1 << 21;
 
-const METHODS = ['auto', 'percentile', 'normal'];
+const METHODS = ['auto', 'percentile', 'cornish-fisher', 'normal'];
 
 /** The rule 'auto' applies, as reports state it. */
 export const AUTO_RULE =
-  `normal-theory if >= ${NORMAL_MIN_UNITS} units and each measure's skewness moves the percentile interval by < ${NORMAL_MAX_GAP * 100}% of its half-width, else percentile`;
+  `Cornish-Fisher (the percentile bootstrap's endpoints in closed form) if >= ${CLOSED_FORM_MIN_UNITS} units, the expansion's next terms ` +
+  `< ${CLOSED_FORM_MAX_ERROR * 100}% of each half-width and no few values dominate; else the percentile bootstrap`;
 
 interface Prepared {
   numerators: Float64Array[];
@@ -93,7 +110,7 @@ interface Prepared {
   seed: number;
   threads: number;
   alpha: number;
-  method: 'auto' | 'percentile' | 'normal';
+  method: NonNullable<BootstrapOptions['method']>;
 }
 
 function checkOptions(options: BootstrapOptions) {
@@ -181,8 +198,38 @@ function prepare(series: ArrayLike<number>[], options: BootstrapOptions): Prepar
   return { numerators, denominators, units, B, seed, threads, alpha, method };
 }
 
-/** Mean, cluster-robust standard error and skewness of the linearized unit values of one statistic. */
-export function ratioMoments(numerator: Float64Array, denominator: Float64Array | null): { mean: number; se: number; skew: number } {
+/**
+ * Moments of one statistic's linearized unit values d = (Y − R·N)/N̄ (N̄ the mean unit size; Y
+ * the unit's sum, N its size, R = ΣY/ΣN; without clusters N = 1 and d = x − x̄), and of the
+ * relative sizes e = N/N̄ − 1 (0 without clusters).
+ */
+export interface UnitMoments {
+  /** The statistic, R. */
+  mean: number;
+  /** Cluster-robust standard error, √(Σd²/(G(G − 1))) (sd/√n without clusters). */
+  se: number;
+  /** The resampled statistic's standard deviation to first order, √(Σd²)/G (plug-in: what the bootstrap resamples). */
+  sd: number;
+  /** Skewness of d. */
+  skew: number;
+  /** Excess kurtosis of d. */
+  kurtosis: number;
+  /** E[d·e]/sd(d): the ratio's bias and skewness from the random denominator. */
+  rho: number;
+  /** E[e²]: the relative variance of the unit sizes. */
+  sizeVariance: number;
+  /** E[d²·e]/E[d²]. */
+  crossSkew: number;
+  /**
+   * √(Σ d² over the units with |d| ≤ max|d|/4) / max|d|: how far the many small units spread the
+   * resampled sum, in steps of the largest unit. Below 1 a few large values make the resampled
+   * distribution lumpy (near a lattice), where Edgeworth expansions do not hold.
+   */
+  smoothing: number;
+}
+
+/** {@link UnitMoments} of the units numerator / denominator (null: every unit weighs 1). */
+export function ratioMoments(numerator: Float64Array, denominator: Float64Array | null): UnitMoments {
   const G = numerator.length;
   let sumY = 0;
   let sumN = 0;
@@ -191,16 +238,67 @@ export function ratioMoments(numerator: Float64Array, denominator: Float64Array 
     sumN += denominator ? denominator[u] : 1;
   }
   const R = sumY / sumN;
-  let s2 = 0;
-  let s3 = 0;
+  const meanN = sumN / G;
+  let m2 = 0;
+  let m3 = 0;
+  let m4 = 0;
+  let de = 0;
+  let ee = 0;
+  let dde = 0;
+  let largest = 0;
+  const linearized = (u: number) => (numerator[u] - R * (denominator ? denominator[u] : 1)) / meanN;
   for (let u = 0; u < G; u++) {
-    const d = numerator[u] - R * (denominator ? denominator[u] : 1);
-    s2 += d * d;
-    s3 += d * d * d;
+    const d = linearized(u);
+    if (Math.abs(d) > largest) largest = Math.abs(d);
+    const e = denominator ? denominator[u] / meanN - 1 : 0;
+    const d2 = d * d;
+    m2 += d2;
+    m3 += d2 * d;
+    m4 += d2 * d2;
+    de += d * e;
+    ee += e * e;
+    dde += d2 * e;
   }
-  const se = G > 1 ? Math.sqrt((G / (G - 1)) * s2) / sumN : NaN;
-  const skew = s2 > 0 ? s3 / G / (s2 / G) ** 1.5 : 0;
-  return { mean: R, se, skew };
+  let small = 0;
+  for (let u = 0; u < G; u++) {
+    const d = linearized(u);
+    if (Math.abs(d) <= largest / 4) small += d * d;
+  }
+  const se = G > 1 ? Math.sqrt(m2 / (G * (G - 1))) : NaN;
+  const sd = Math.sqrt(m2) / G;
+  [m2, m3, m4, de, ee, dde] = [m2 / G, m3 / G, m4 / G, de / G, ee / G, dde / G];
+  // A constant statistic (m2 = 0) has no shape: its interval is the point itself.
+  const spread = m2 > 0;
+  return {
+    mean: R,
+    se,
+    sd,
+    skew: spread ? m3 / m2 ** 1.5 : 0,
+    kurtosis: spread ? m4 / (m2 * m2) - 3 : 0,
+    rho: spread ? de / Math.sqrt(m2) : 0,
+    sizeVariance: ee,
+    crossSkew: spread ? dde / m2 : 0,
+    smoothing: spread ? Math.sqrt(small) / largest : Infinity,
+  };
+}
+
+/**
+ * The percentile bootstrap's endpoint at normal quantile zq in closed form: the statistic plus
+ * sd·(zq + (γ(zq² − 1)/6 − ρ·zq²)/√G), the Cornish–Fisher expansion to G^(−1/2).
+ */
+export function closedFormEndpoint(mo: UnitMoments, G: number, zq: number): number {
+  return mo.mean + mo.sd * (zq + ((mo.skew * (zq * zq - 1)) / 6 - mo.rho * zq * zq) / Math.sqrt(G));
+}
+
+/**
+ * The size of the expansion's next (G^(−1)) terms at z, as a fraction of the half-width z·sd:
+ * the mean's kurtosis and squared-skewness terms, |κ(z³ − 3z)/24| + γ²|2z³ − 5z|/36, and for a
+ * ratio its variance correction (1 + v/G with |v| ≤ 2|E[d²e]|/E[d²] + 3E[e²] + 6ρ²), all over G.
+ */
+export function closedFormError(mo: UnitMoments, G: number, z: number): number {
+  const meanTerms = (Math.abs(mo.kurtosis * (z ** 3 - 3 * z)) / 24 + (mo.skew ** 2 * Math.abs(2 * z ** 3 - 5 * z)) / 36) / z;
+  const ratioTerms = (2 * Math.abs(mo.crossSkew) + 3 * mo.sizeVariance + 6 * mo.rho ** 2) / 2;
+  return (meanTerms + ratioTerms) / G;
 }
 
 /**
@@ -220,19 +318,26 @@ export function normalQuantile(p: number): number {
   return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }
 
-/** The normal intervals when the method (forced or by the rule) is normal, else undefined. */
-function normalIntervals(p: Prepared): BootstrapResult | undefined {
+/** The closed-form or normal intervals when the method (forced or by the rule) is one of them, else undefined. */
+function closedFormIntervals(p: Prepared): BootstrapResult | undefined {
   if (p.method === 'percentile') return undefined;
   const z = normalQuantile(1 - p.alpha);
   const moments = p.numerators.map((x) => ratioMoments(x, p.denominators));
-  if (p.method === 'auto') {
-    if (p.units < NORMAL_MIN_UNITS) return undefined;
-    const gapFactor = (z * z - 1) / (6 * z * Math.sqrt(p.units));
-    if (!moments.every((mo) => Number.isFinite(mo.mean) && Number.isFinite(mo.se) && Math.abs(mo.skew) * gapFactor < NORMAL_MAX_GAP)) return undefined;
+  // A non-finite mean (an infinite per-sample value) has no closed-form interval.
+  const finite = (mo: UnitMoments) => Number.isFinite(mo.mean) && Number.isFinite(mo.se);
+  if (p.method === 'normal') {
+    const intervals = moments.map((mo): [number, number] => (finite(mo) ? [mo.mean - z * mo.se, mo.mean + z * mo.se] : [NaN, NaN]));
+    return { intervals, method: 'normal', rule: 'normal-theory, as requested', units: p.units };
   }
-  // A non-finite mean (an infinite per-sample value) has no normal-theory interval.
-  const intervals = moments.map((mo): [number, number] => (Number.isFinite(mo.mean) && Number.isFinite(mo.se) ? [mo.mean - z * mo.se, mo.mean + z * mo.se] : [NaN, NaN]));
-  return { intervals, method: 'normal', rule: p.method === 'auto' ? AUTO_RULE : 'normal-theory, as requested', units: p.units };
+  if (p.method === 'auto') {
+    if (p.units < CLOSED_FORM_MIN_UNITS) return undefined;
+    const agrees = (mo: UnitMoments) => finite(mo) && mo.smoothing >= 1 && closedFormError(mo, p.units, z) < CLOSED_FORM_MAX_ERROR;
+    if (!moments.every(agrees)) return undefined;
+  }
+  const intervals = moments.map((mo): [number, number] =>
+    finite(mo) ? [closedFormEndpoint(mo, p.units, -z), closedFormEndpoint(mo, p.units, z)] : [NaN, NaN],
+  );
+  return { intervals, method: 'cornish-fisher', rule: p.method === 'auto' ? AUTO_RULE : 'Cornish-Fisher closed form, as requested', units: p.units };
 }
 
 function percentileIntervals(replicateMeans: Float64Array[], p: Prepared): BootstrapResult {
@@ -293,8 +398,8 @@ export function bootstrapRatioReplicates(
 export function bootstrapMeanSync(series: ArrayLike<number>[], options: BootstrapOptions = {}): BootstrapResult {
   const p = prepare(series, options);
   if ('intervals' in p) return p;
-  const normal = normalIntervals(p);
-  if (normal) return normal;
+  const closedForm = closedFormIntervals(p);
+  if (closedForm) return closedForm;
   const out = resampleSync(p, 0, p.B);
   options.onProgress?.(p.B, p.B);
   return percentileIntervals(bySeries(out, p.numerators.length, p.B), p);
@@ -316,8 +421,8 @@ const MIN_CHUNK_REPLICATES = 200;
 export async function bootstrapMean(series: ArrayLike<number>[], options: BootstrapOptions = {}): Promise<BootstrapResult> {
   const p = prepare(series, options);
   if ('intervals' in p) return p;
-  const normal = normalIntervals(p);
-  if (normal) return normal;
+  const closedForm = closedFormIntervals(p);
+  if (closedForm) return closedForm;
   const m = p.numerators.length;
   const replicateMeans = Array.from({ length: m }, () => new Float64Array(p.B));
   const step = p.B * p.units < CHUNKED_DRAWS ? p.B : Math.max(MIN_CHUNK_REPLICATES, Math.ceil(p.B / PROGRESS_STEPS));

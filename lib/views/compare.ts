@@ -97,7 +97,7 @@ export interface CompareOptions extends TokenMaskOptions {
   cwd?: string;
   /** Inference progress: samples with both models' outputs done, of n. */
   onProgress?: (done: number, total: number) => void;
-  /** Bootstrap progress: replicates done, of the total (not called for a normal-theory interval). */
+  /** Bootstrap progress: replicates done, of the total (not called for a closed-form or normal-theory interval). */
   onBootstrapProgress?: (done: number, total: number) => void;
   onWarning?: (message: string) => void;
   isa?: DivergenceOptions['isa'];
@@ -152,7 +152,7 @@ export interface Comparison {
   perClass?: PerClass;
   /** Every dtype conversion applied to the probe data. */
   inputConversions: string[];
-  /** How every ci95 was computed: replicates, seed, method ('percentile' | 'normal' | 'none') and the rule that chose it. */
+  /** How every ci95 was computed: replicates, seed, method ('percentile' | 'cornish-fisher' | 'normal' | 'none') and the rule that chose it. */
   bootstrap: IntervalSummary;
   /** Advice, e.g. how to get a finite KL. */
   hints: string[];

@@ -7,7 +7,7 @@
  *   models: [{ path, outputName, cached }, { ... }]
  *   n, k, outputs ('logits' | 'probs' | 'sigmoid' | 'sigmoid-logit'), units ('nats' | 'bits')
  *   metrics: { <metric>: { mean, stderr, ci95: [lo, hi], median, max, samplesNeeded: { halfWidth, n } } }
- *   inputConversions: string[], bootstrap: { replicates, seed, method ('percentile' | 'normal' | 'none'), rule }, hints: string[], warnings: string[]
+ *   inputConversions: string[], bootstrap: { replicates, seed, method ('percentile' | 'cornish-fisher' | 'normal' | 'none'), rule }, hints: string[], warnings: string[]
  *   kappa?                      (with --metric kappa)
  *   accuracy?: { a, b, bothRight, bothWrong, exactlyOneWrong, onlyAWrong, onlyBWrong, disagreementWhenBothWrong }
  *   top?: [{ index, value, labelA, labelB, confidenceA, confidenceB, trueLabel? }]   (with --top K)
@@ -227,6 +227,7 @@ function table(rows: string[][]): string {
 export function intervalNote(b: Comparison['bootstrap']): string {
   const clusters = b.clusters !== undefined ? `, resampling ${b.clusters} clusters` : '';
   if (b.method === 'percentile') return `95% CI: percentile bootstrap, ${b.replicates} replicates, seed ${b.seed}${clusters}; rule: ${b.rule}`;
+  if (b.method === 'cornish-fisher') return `95% CI: the percentile bootstrap's endpoints in closed form (Cornish-Fisher, skewness-corrected${b.clusters !== undefined ? `, over ${b.clusters} clusters` : ''}); rule: ${b.rule}`;
   if (b.method === 'normal') return `95% CI: normal-theory (mean ± 1.96·stderr${b.clusters !== undefined ? ', cluster-robust' : ''}); rule: ${b.rule}`;
   return b.replicates === 0 ? 'no 95% CI: --bootstrap 0' : `no 95% CI: ${b.rule}`;
 }
