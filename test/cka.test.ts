@@ -117,8 +117,8 @@ function ccaRef(x: M, y: M): { rho: number[]; alpha: number[] } {
   });
   return { rho, alpha };
 }
-function close(t: Test, got: number | undefined, want: number, tol: number, msg: string) {
-  t.ok(got !== undefined && Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `${msg}: got ${got}, want ${want}`);
+function close(t: Test, got: number | null | undefined, want: number, tol: number, msg: string) {
+  t.ok(typeof got === 'number' && Math.abs(got - want) <= tol * Math.max(1, Math.abs(want)), `${msg}: got ${got}, want ${want}`);
 }
 
 const X = randn(60, 7, 2);
@@ -346,10 +346,6 @@ t.test('bad input: clear errors naming the matrix, row and column', async (t) =>
   await t.rejects(representationSimilarity(act(X), act(Y), ['cka-linear'], { isa: 'neon' }), { code: 'INVALID_ARGUMENT', message: /isa 'neon'/ });
   const huge = act(X.map((r) => r.map((v) => v * 1e100)));
   await t.rejects(representationSimilarity(huge, act(Y)), { code: 'NON_FINITE', message: /overflowed float64/ });
-  const constant = act(X.map(() => [1, 2, 3]));
-  for (const m of ['cka-linear', 'cka-rbf', 'procrustes', 'cca-mean'] as const) {
-    await t.rejects(representationSimilarity(constant, act(Y), [m]), { code: 'INVALID_ARGUMENT', message: /no variance|median pairwise distance is 0/ }, m);
-  }
   await t.rejects(representationSimilarity(act(X.slice(0, 3)), act(Y.slice(0, 3)), ['cka-linear-debiased']), { message: /at least 4 samples/ });
   await t.rejects(representationSimilarity(act(X.slice(0, 3)), act(Y.slice(0, 3)), ['cka-linear-debiased'], { space: 'sample' }), { message: /at least 4 samples/ });
   await t.rejects(representationSimilarity(act(X.slice(0, 1)), act(Y.slice(0, 1))), { message: /at least 2 samples/ });

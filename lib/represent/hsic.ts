@@ -96,17 +96,40 @@ export function linearHsicFromFeatures(
   return t / (n * (n - 3));
 }
 
-/** CKA = HSIC(K,L) / sqrt(HSIC(K,K)·HSIC(L,L)); `what` names the inputs if undefined. */
-export function ckaFromHsic(kl: number, kk: number, ll: number, what: string): number {
+/**
+ * The largest excess beyond a measure's range that float64 rounding explains: the sums behind
+ * an HSIC have at most n² (sample space) or (px+py)² (feature space) terms, each rounding adds
+ * at most ε relative, and CKA is a ratio of such sums. Floor 1e-12.
+ */
+export function roundingTolerance(n: number, px: number, py: number): number {
+  return Math.max(1e-12, Number.EPSILON * (n * n + (px + py) * (px + py)));
+}
+
+/**
+ * `value` clamped into [lo, hi] when it is outside by at most `tolerance` (rounding: e.g. CKA of
+ * a permuted copy at 1 + 4e-15); further outside is a bug in the estimator, never hidden.
+ */
+export function clampToRange(value: number, lo: number, hi: number, tolerance: number, what: string): number {
+  check(
+    value >= lo - tolerance && value <= hi + tolerance,
+    'INTERNAL',
+    `${what}: ${value} is outside its range [${lo}, ${hi}] by more than rounding explains (${tolerance.toExponential(1)})`,
+  );
+  return Math.min(hi, Math.max(lo, value));
+}
+
+/**
+ * CKA = HSIC(K,L) / sqrt(HSIC(K,K)·HSIC(L,L)), or `null` when a self-term is at most its floor:
+ * 0/0, CKA is undefined there. Callers rule out constant layers first; the floors catch the
+ * debiased estimator's self-terms that are 0 up to rounding (too few distinct samples).
+ * `what` names the inputs in messages.
+ */
+export function ckaFromHsic(kl: number, kk: number, ll: number, what: string, floors: [number, number] = [0, 0]): number | null {
   check(
     Number.isFinite(kl) && Number.isFinite(kk) && Number.isFinite(ll),
     'NON_FINITE',
     `${what}: HSIC overflowed float64 (activations of magnitude ~1e70 or more); rescale the inputs (CKA is scale invariant)`,
   );
-  check(
-    kk > 0 && ll > 0,
-    'INVALID_ARGUMENT',
-    `${what}: CKA is undefined because ${kk > 0 ? 'Y' : 'X'} has no variance across samples (every sample has the same representation), or, for the debiased estimator, too few samples`,
-  );
+  if (!(kk > floors[0] && ll > floors[1])) return null;
   return kl / Math.sqrt(kk * ll);
 }

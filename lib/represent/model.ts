@@ -34,7 +34,7 @@ export interface ModelCkaResult {
   /** Default layers left out (not one row per sample, e.g. attention maps). */
   warnings: string[];
   /** With allLayers: the layer×layer matrices, one per measure (rows: layers of a). */
-  matrix?: { layersA: LayerInfo[]; layersB: LayerInfo[]; values: Partial<Record<RepresentationMeasureName, number[][]>> };
+  matrix?: { layersA: LayerInfo[]; layersB: LayerInfo[]; values: Partial<Record<RepresentationMeasureName, Array<Array<number | null>>>> };
 }
 
 export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions): Promise<ModelCkaResult> {
@@ -102,8 +102,8 @@ export async function cka(a: OnnxSource, b: OnnxSource, options: ModelCkaOptions
   const results = await representationsView.pair(xa, xb, { ...context, pairs });
   const result: ModelCkaResult = { a: ma.label, b: mb.label, n: xa.n, measures: [...measures], spatial, pairs: results, warnings };
   if (options.allLayers) {
-    const values: Partial<Record<RepresentationMeasureName, number[][]>> = {};
-    for (const m of measures) values[m] = rows.map((_, i) => cols.map((_, j) => results[i * cols.length + j].values[m] as number));
+    const values: Partial<Record<RepresentationMeasureName, Array<Array<number | null>>>> = {};
+    for (const m of measures) values[m] = rows.map((_, i) => cols.map((_, j) => results[i * cols.length + j].values[m] as number | null));
     result.matrix = { layersA: rows, layersB: cols, values };
   }
   return result;

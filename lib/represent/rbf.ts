@@ -7,7 +7,6 @@
  * including its n zero diagonal entries, which differs only for small n), and
  * K_ij = exp(−‖xᵢ − xⱼ‖² / (2h²)), kept as K_ij − 1 (see rbfGramInPlace).
  */
-import { check } from '../errors';
 import { quickselect } from '../stats/describe';
 
 export { quickselect };
@@ -28,14 +27,15 @@ export function medianOffDiagonal(D: Float64Array, n: number): number {
 
 /**
  * Turns squared distances (in place) into the RBF Gram *minus one*, K − 11ᵀ = expm1(−d/2h²);
- * returns the bandwidth h. HSIC centres its Grams, so the constant changes nothing, but at a
+ * returns the bandwidth h, or null (Gram untouched) when the median distance is 0. HSIC centres its Grams, so the constant changes nothing, but at a
  * wide bandwidth every K_ij is 1 − O(1/σ²): stored as is, the centring inside HSIC cancelled
  * those leading ones and left rounding noise (CKA came out above 1 at σ = 1000). The shifted
  * entries keep full relative precision.
  */
-export function rbfGramInPlace(sqdist: Float64Array, n: number, sigma: number, name: string): number {
+export function rbfGramInPlace(sqdist: Float64Array, n: number, sigma: number): number | null {
   const med = medianOffDiagonal(sqdist, n);
-  check(med > 0, 'INVALID_ARGUMENT', `${name}: the median pairwise distance is 0 (most samples have identical representations), so the RBF bandwidth is undefined`);
+  // Most samples share one representation: the bandwidth (and so RBF CKA) is undefined.
+  if (!(med > 0)) return null;
   const h2 = sigma * sigma * med;
   const scale = -1 / (2 * h2);
   for (let i = 0; i < sqdist.length; i++) sqdist[i] = Math.expm1(sqdist[i] * scale);

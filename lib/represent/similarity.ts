@@ -10,7 +10,7 @@ import { representationMeasures } from '../measures/representations';
 import { optionsObject } from '../util/options';
 import { canonicalCorrelations, procrustesDistance } from './cca';
 import { type FeatureGrams, type KernelOptions, featureGrams, sampleGram } from './gram';
-import { ckaFromHsic, frobenius2, hsicBiased, hsicUnbiased, linearHsicFromFeatures, summarize } from './hsic';
+import { ckaFromHsic, clampToRange, frobenius2, hsicBiased, hsicUnbiased, linearHsicFromFeatures, roundingTolerance, summarize } from './hsic';
 import { checkPair } from './matrix';
 import { rbfGramInPlace } from './rbf';
 
@@ -43,12 +43,44 @@ export interface RepresentationOptions extends KernelOptions {
   maxDecomposition?: number;
 }
 
+/**
+ * Why a measure has no value (null) on a pair: `constant` — that side has the same
+ * representation for every sample, so every measure is 0/0; `degenerate` — that side has
+ * variance, but not for this estimator (debiased CKA on too few distinct samples, RBF CKA when
+ * most samples coincide and the median distance is 0). x is the first matrix, y the second.
+ */
+export type UndefinedReason = `${'constant' | 'degenerate'}-${'x' | 'y' | 'both'}`;
+
+/** An UndefinedReason in words, naming the two sides (default X and Y): "constant in model B". */
+export function undefinedWords(reason: UndefinedReason, names: [string, string] = ['X', 'Y']): string {
+  const [why, side] = reason.split('-') as ['constant' | 'degenerate', 'x' | 'y' | 'both'];
+  const where = side === 'both' ? `${names[0]} and ${names[1]}` : names[side === 'x' ? 0 : 1];
+  return why === 'constant' ? `constant in ${where}` : `no variance for this estimator in ${where}`;
+}
+
+function sideOf(x: boolean, y: boolean): 'x' | 'y' | 'both' {
+  return x && y ? 'both' : x ? 'x' : 'y';
+}
+
+/** Every sample has exactly the same representation (each column constant). */
+export function isConstant(m: Matrix): boolean {
+  const { data, n, k } = m;
+  for (let r = 1; r < n; r++) for (let j = 0; j < k; j++) if (data[r * k + j] !== data[j]) return false;
+  return true;
+}
+
 export interface RepresentationResult {
   n: number;
   px: number;
   py: number;
-  /** One value per requested measure. Similarities in [0, 1] (debiased CKA may dip below 0); procrustes is a distance in [0, 2]. */
-  values: Partial<Record<RepresentationMeasureName, number>>;
+  /**
+   * One value per requested measure: similarities in [0, 1] (debiased CKA in [−1, 1]: it is
+   * ≈0 for unrelated representations and may dip below 0); procrustes is a distance in [0, 2].
+   * `null` where the measure is undefined (0/0), with the reason in `undefinedBecause`.
+   */
+  values: Partial<Record<RepresentationMeasureName, number | null>>;
+  /** Why each null value is undefined; present only when some value is null. */
+  undefinedBecause?: Partial<Record<RepresentationMeasureName, UndefinedReason>>;
   /** Where linear CKA was computed, if requested. */
   space?: 'feature' | 'sample';
   /** RBF bandwidths used for X and Y, if cka-rbf was requested. */
@@ -113,6 +145,29 @@ export async function representationSimilarity(
   const n = x.n;
   const want = new Set(measures);
   const result: RepresentationResult = { n, px: x.k, py: y.k, values: {}, warnings: [] };
+  const undefinedAs = (m: RepresentationMeasureName, reason: UndefinedReason) => {
+    result.values[m] = null;
+    result.undefinedBecause = { ...result.undefinedBecause, [m]: reason };
+  };
+  // A constant side makes every measure 0/0: no value, never a number made of rounding noise.
+  const constantX = isConstant(x);
+  const constantY = isConstant(y);
+  if (constantX || constantY) {
+    for (const m of measures) undefinedAs(m, `constant-${sideOf(constantX, constantY)}`);
+    return result;
+  }
+  const tolerance = roundingTolerance(n, x.k, y.k);
+  // CKA's true range (the registry's): biased HSIC is an inner product of PSD Grams, so [0, 1];
+  // the debiased one an inner product of U-centred Grams, so [−1, 1] by Cauchy–Schwarz.
+  // The debiased self-terms are sums of terms of size ‖XcᵀXc‖²_F/(n(n−3)) that may cancel to 0:
+  // at most `tolerance` of that size, they are 0 up to rounding.
+  const floorOf = (m: RepresentationMeasureName, selfFrob2: number) => (m === 'cka-linear-debiased' ? (tolerance * selfFrob2) / (n * (n - 3)) : 0);
+  const setCka = (m: RepresentationMeasureName, kl: number, kk: number, ll: number, selfFrob2: [number, number] = [0, 0]) => {
+    const floors: [number, number] = [floorOf(m, selfFrob2[0]), floorOf(m, selfFrob2[1])];
+    const v = ckaFromHsic(kl, kk, ll, m, floors);
+    if (v === null) undefinedAs(m, `degenerate-${sideOf(!(kk > floors[0]), !(ll > floors[1]))}`);
+    else result.values[m] = clampToRange(v, m === 'cka-linear-debiased' ? -1 : 0, 1, tolerance, m);
+  };
   const maxN = options.maxSampleGram ?? 8192;
   const needN2 = (what: string) =>
     check(
@@ -153,15 +208,15 @@ export async function representationSimilarity(
         const name = debiased ? 'cka-linear-debiased' : 'cka-linear';
         if (!want.has(name)) continue;
         const h = (c: number, a: Float64Array, b: Float64Array) => linearHsicFromFeatures(c, a, b, n, debiased);
-        result.values[name] = ckaFromHsic(h(fxy, f.rowSqX, f.rowSqY), h(fxx, f.rowSqX, f.rowSqX), h(fyy, f.rowSqY, f.rowSqY), name);
+        setCka(name, h(fxy, f.rowSqX, f.rowSqY), h(fxx, f.rowSqX, f.rowSqX), h(fyy, f.rowSqY, f.rowSqY), [fxx, fyy]);
       }
     } else {
       needN2('sample-space linear CKA');
       const K = summarize(await sampleGram(x, 'dot', options), n);
       const L = summarize(await sampleGram(y, 'dot', options), n);
-      if (want.has('cka-linear')) result.values['cka-linear'] = ckaFromHsic(hsicBiased(K, L), hsicBiased(K, K), hsicBiased(L, L), 'cka-linear');
+      if (want.has('cka-linear')) setCka('cka-linear', hsicBiased(K, L), hsicBiased(K, K), hsicBiased(L, L));
       if (want.has('cka-linear-debiased')) {
-        result.values['cka-linear-debiased'] = ckaFromHsic(hsicUnbiased(K, L), hsicUnbiased(K, K), hsicUnbiased(L, L), 'cka-linear-debiased');
+        setCka('cka-linear-debiased', hsicUnbiased(K, L), hsicUnbiased(K, K), hsicUnbiased(L, L), [frobenius2(K.K), frobenius2(L.K)]);
       }
     }
   }
@@ -170,13 +225,16 @@ export async function representationSimilarity(
     needN2('cka-rbf');
     const sigma = options.sigma ?? 0.8;
     const dx = await sampleGram(x, 'sqdist', options);
-    const hx = rbfGramInPlace(dx, n, sigma, 'X');
+    const hx = rbfGramInPlace(dx, n, sigma);
     const dy = await sampleGram(y, 'sqdist', options);
-    const hy = rbfGramInPlace(dy, n, sigma, 'Y');
-    const K = summarize(dx, n);
-    const L = summarize(dy, n);
-    result.values['cka-rbf'] = ckaFromHsic(hsicBiased(K, L), hsicBiased(K, K), hsicBiased(L, L), 'cka-rbf');
-    result.bandwidth = { x: hx, y: hy };
+    const hy = rbfGramInPlace(dy, n, sigma);
+    if (hx === null || hy === null) undefinedAs('cka-rbf', `degenerate-${sideOf(hx === null, hy === null)}`);
+    else {
+      const K = summarize(dx, n);
+      const L = summarize(dy, n);
+      setCka('cka-rbf', hsicBiased(K, L), hsicBiased(K, K), hsicBiased(L, L));
+      result.bandwidth = { x: hx, y: hy };
+    }
   }
 
   if (g) {

@@ -5,7 +5,7 @@
  * its own for model b); `representationMatrices` drives it over N models at one layer through
  * pairMatrix, so both give the same numbers for the same layer.
  */
-import { check } from '../errors';
+import { ModeldiffError, check } from '../errors';
 import { hiddenActivations } from '../infer/hidden';
 import { type OnnxSource, readOnnx } from '../io/onnx';
 import { type ProbeData, type ProbeSource, loadProbe } from '../io/probe';
@@ -14,7 +14,7 @@ import type { Matrix } from '../matrix';
 import { measureInfo } from '../measures/registry';
 import { flattenActivations, tokenRows } from '../represent/activations';
 import { type LayerInfo, findLayer, listLayers } from '../represent/layers';
-import { type RepresentationMeasureName, type RepresentationOptions, representationSimilarity } from '../represent/similarity';
+import { type RepresentationMeasureName, type RepresentationOptions, type UndefinedReason, representationSimilarity, undefinedWords } from '../represent/similarity';
 import { plural } from '../util/plural';
 import { type View, pairMatrix } from './view';
 
@@ -85,7 +85,10 @@ export interface LayerPairResult {
   py: number;
   /** Rows compared: the probe samples, or for token-level layers of sequence models the unmasked token positions. */
   samples: number;
-  values: Partial<Record<RepresentationMeasureName, number>>;
+  /** null where the measure is undefined on this pair (e.g. a constant layer), with the reason in `undefinedBecause`. */
+  values: Partial<Record<RepresentationMeasureName, number | null>>;
+  /** Why each null value is undefined (x: a's layer, y: b's); present only when some value is null. */
+  undefinedBecause?: Partial<Record<RepresentationMeasureName, UndefinedReason>>;
   /** Caveats from representationSimilarity (e.g. degenerate CCA). */
   warnings: string[];
 }
@@ -135,7 +138,7 @@ export const representationsView: View<RepresentationsModel, RepresentationsCont
         e.message = `${a.label} layer ${p.a.tensor} vs ${b.label} layer ${p.b.tensor}: ${e.message}`;
         throw e;
       });
-      results.push({ a: p.a, b: p.b, px: x.k, py: y.k, samples: x.n, values: r.values, warnings: r.warnings });
+      results.push({ a: p.a, b: p.b, px: x.k, py: y.k, samples: x.n, values: r.values, ...(r.undefinedBecause ? { undefinedBecause: r.undefinedBecause } : {}), warnings: r.warnings });
     }
     return results;
   },
@@ -176,6 +179,16 @@ export async function representationMatrices(
   };
   // Every CKA-family measure is symmetric in its two arguments.
   const pairs = await pairMatrix(view, models, context, { symmetric: true, onProgress: options.onProgress });
+  // One layer was asked for: an undefined value (a model constant there) stops the matrix.
+  pairs.forEach((row, i) =>
+    row.forEach((r, j) => {
+      const why = r?.[0].undefinedBecause;
+      if (why) {
+        const [m, reason] = Object.entries(why)[0];
+        throw new ModeldiffError('MODEL_OUTPUT', `${m} between models ${i} and ${j} at layer ${layer} is undefined (${undefinedWords(reason, [`model ${i}`, `model ${j}`])}): pick another layer`, { option: 'layers' });
+      }
+    }),
+  );
   const values: RepresentationMatrices['values'] = {};
   for (const m of measures) {
     const same = measureInfo(m).largerIsSimilar ? 1 : 0; // a model against itself

@@ -12,8 +12,8 @@ import { ModeldiffError } from '../../errors';
 import { createProgress } from '../../infer/progress';
 import { measuresOf } from '../../measures/registry';
 import { type LayerInfo, listLayers } from '../../represent/layers';
-import { type ModelCkaResult, cka } from '../../represent/model';
-import { REPRESENTATION_MEASURES, type RepresentationMeasureName } from '../../represent/similarity';
+import { type LayerPairResult, type ModelCkaResult, cka } from '../../represent/model';
+import { REPRESENTATION_MEASURES, type RepresentationMeasureName, undefinedWords } from '../../represent/similarity';
 import { toJson } from '../../util/json';
 import type { CliIo } from '../context';
 import { fixed } from '../format';
@@ -116,8 +116,15 @@ function formatLayers(model: string, layers: LayerInfo[]): string {
   return lines.join('\n') + '\n';
 }
 
-function fmt(x: number | undefined): string {
-  return x === undefined ? '-' : fixed(x, 6);
+/** A value, or n/a where the measure is undefined on the pair (null; the reason is printed beside it). */
+function fmt(x: number | null | undefined): string {
+  return x === undefined ? '-' : x === null ? 'n/a' : fixed(x, 6);
+}
+
+/** Why a pair's values are n/a, in words: "constant in B". */
+function undefinedNote(p: LayerPairResult): string {
+  const reasons = [...new Set(Object.values(p.undefinedBecause ?? {}))];
+  return reasons.map((r) => undefinedWords(r, ['A', 'B'])).join('; ');
 }
 
 function formatResult(r: ModelCkaResult, cwd: string): string {
@@ -136,13 +143,16 @@ function formatResult(r: ModelCkaResult, cwd: string): string {
       layersA.forEach((l, i) => lines.push(`${l.tensor.padEnd(w)}  ${values[m]![i].map((v, j) => fmt(v).padStart(cw[j])).join('  ')}`));
       lines.push('');
     }
+    for (const p of r.pairs) if (p.undefinedBecause) lines.push(`n/a at ${p.a.tensor} × ${p.b.tensor}: ${undefinedNote(p)}`);
+    if (r.pairs.some((p) => p.undefinedBecause)) lines.push('');
     return lines.join('\n');
   }
   const wa = Math.max(7, ...r.pairs.map((p) => p.a.tensor.length));
   const wb = Math.max(7, ...r.pairs.map((p) => p.b.tensor.length));
   lines.push(`${'layer A'.padEnd(wa)}  ${'layer B'.padEnd(wb)}  ${r.measures.map((m) => m.padStart(Math.max(9, m.length))).join('  ')}`);
   for (const p of r.pairs) {
-    lines.push(`${p.a.tensor.padEnd(wa)}  ${p.b.tensor.padEnd(wb)}  ${r.measures.map((m) => fmt(p.values[m]).padStart(Math.max(9, m.length))).join('  ')}`);
+    const note = p.undefinedBecause ? `  (${undefinedNote(p)})` : '';
+    lines.push(`${p.a.tensor.padEnd(wa)}  ${p.b.tensor.padEnd(wb)}  ${r.measures.map((m) => fmt(p.values[m]).padStart(Math.max(9, m.length))).join('  ')}${note}`);
   }
   return lines.join('\n') + '\n';
 }
