@@ -19,9 +19,9 @@ import {
   divergencePerSample,
   divergencePerSampleSync,
   type FunctionMeasureName,
-  type OutputArray,
   type OutputKind,
 } from '../lib/function/divergence';
+import type { Matrix } from '../lib/matrix';
 import { capabilities, native } from '../lib/native';
 import type { DivergenceBenchAddon } from '../lib/native/divergence';
 import { createRng } from '../lib/util/rng';
@@ -51,10 +51,10 @@ function bestBoth(runs: number, fn: () => void): { seconds: number; cpuSeconds: 
   return { seconds: t, cpuSeconds: c };
 }
 
-function makeData(n: number, k: number, seed: number): { logits: OutputArray[]; probs: OutputArray[] } {
+function makeData(n: number, k: number, seed: number): { logits: Matrix[]; probs: Matrix[] } {
   const rng = createRng(seed);
-  const logits: OutputArray[] = [];
-  const probs: OutputArray[] = [];
+  const logits: Matrix[] = [];
+  const probs: Matrix[] = [];
   for (let m = 0; m < 2; m++) {
     const l = new Float32Array(n * k);
     const p = new Float32Array(n * k);
@@ -76,7 +76,7 @@ function makeData(n: number, k: number, seed: number): { logits: OutputArray[]; 
 
 // ---------- the plain TypeScript loop (what a user would write) ----------
 
-function tsLoop(a: OutputArray, b: OutputArray, measure: Measure, kind: OutputKind): Float64Array {
+function tsLoop(a: Matrix, b: Matrix, measure: Measure, kind: OutputKind): Float64Array {
   const { n, k } = a;
   const out = new Float64Array(n);
   const pa = new Float64Array(k);
@@ -125,7 +125,7 @@ function tsLoop(a: OutputArray, b: OutputArray, measure: Measure, kind: OutputKi
 
 // ---------- per-pair peers ----------
 
-function rowsOf(x: OutputArray, n: number): Float32Array[] {
+function rowsOf(x: Matrix, n: number): Float32Array[] {
   const rows: Float32Array[] = [];
   for (let r = 0; r < n; r++) rows.push((x.data as Float32Array).subarray(r * x.k, (r + 1) * x.k));
   return rows;

@@ -17,7 +17,6 @@ export {
   OUTPUT_KINDS,
   type DivergenceOptions,
   type FunctionMeasureName,
-  type OutputArray,
   type OutputKind,
 } from './function/divergence';
 export {
@@ -97,7 +96,6 @@ export {
   type RepresentationMeasureName,
   type RepresentationOptions,
 } from './represent/similarity';
-export type { ActivationMatrix } from './represent/matrix';
 export type { Matrix } from './matrix';
 export type { RepresentationMatrices } from './views/representations';
 export { cka, type ModelCkaOptions, type ModelCkaResult, type LayerPairResult } from './represent/model';
@@ -110,10 +108,8 @@ export type { ThresholdInfo, WeightCorrelation, StudyMaps } from './many/types';
 export type { MantelResult, CorrelationMethod } from './many/correlation';
 export type { Point2 } from './many/embedding';
 export type { ProgressStage } from './many/matrix';
-export type { OutputLike } from './many/predictions';
 export type { Tensor, DType, TypedArray } from './io/tensor';
 export type { OnnxModel, OnnxSource } from './io/onnx';
 export type { SamplesNeeded } from './stats';
 export type { HiddenLayerInfo, AlignProbe } from './weights';
 export type { SymmetryKind } from './weights/network';
-export type { OutputArray as InferOutputArray } from './infer/outputs';

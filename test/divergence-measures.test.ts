@@ -9,9 +9,9 @@ import {
   divergencePerSampleSync,
   FUNCTION_MEASURE_NAMES,
   type FunctionMeasureName,
-  type OutputArray,
   type OutputKind,
 } from '../lib/function/divergence';
+import type { Matrix } from '../lib/matrix';
 import { measureInfo, measures, measuresOf } from '../lib/measures/registry';
 import { createRng } from '../lib/util/rng';
 
@@ -22,11 +22,11 @@ const N = 400;
 // property checks run it with the line metric |i - j|, where it must be both.
 const cost = Float64Array.from({ length: K * K }, (_, i) => Math.abs(Math.floor(i / K) - (i % K)));
 
-function logits(scale: number): OutputArray {
+function logits(scale: number): Matrix {
   return { data: Float64Array.from({ length: N * K }, () => scale * rng.normal()), n: N, k: K };
 }
 
-function probs(): OutputArray {
+function probs(): Matrix {
   const data = new Float64Array(N * K);
   for (let r = 0; r < N; r++) {
     let s = 0;
@@ -44,7 +44,7 @@ function probs(): OutputArray {
 const perSample = measuresOf('function').filter((m) => !m.setLevel);
 const names = perSample.map((m) => m.name as FunctionMeasureName);
 
-function run(a: OutputArray, b: OutputArray, kind: OutputKind) {
+function run(a: Matrix, b: Matrix, kind: OutputKind) {
   return divergencePerSampleSync(a, b, names, { outputs: kind, cost });
 }
 
@@ -90,7 +90,7 @@ t.test('non-metric declarations are honest: the triangle inequality fails somewh
   const [p, q, r] = [row(1, 0), row(0.5, 0.5), row(0, 1)];
   for (const m of ['js', 'kl-symmetric', 'cosine'] as FunctionMeasureName[]) {
     t.equal(measureInfo(m).metric, false);
-    const d = (x: OutputArray, y: OutputArray) => divergencePerSampleSync(x, y, [m], { outputs: 'probs' })[m][0]!;
+    const d = (x: Matrix, y: Matrix) => divergencePerSampleSync(x, y, [m], { outputs: 'probs' })[m][0]!;
     if (m === 'kl-symmetric') {
       const [x, y, z] = [row(0.9, 0.1), row(0.5, 0.5), row(0.1, 0.9)];
       t.ok(d(x, z) > d(x, y) + d(y, z), `${m}: violates the triangle inequality`);

@@ -7,9 +7,9 @@ import {
   divergencePerSampleSync,
   divergenceRows,
   divergenceRowsSync,
-  type OutputArray,
   type OutputKind,
 } from '../lib/function/divergence';
+import type { Matrix } from '../lib/matrix';
 import { tokenGrid } from '../lib/function/token-grid';
 import { TokenAccumulator } from '../lib/function/token-summary';
 import { capabilities } from '../lib/native';
@@ -33,7 +33,7 @@ function logSoftmaxAt(x: ArrayLike<number>, target: number): number {
   return x[target]! - max - Math.log(s);
 }
 
-function row(x: OutputArray, r: number): number[] {
+function row(x: Matrix, r: number): number[] {
   return Array.from(x.data.subarray(r * x.k, (r + 1) * x.k));
 }
 
@@ -42,7 +42,7 @@ function close(got: number, want: number, rel: number): boolean {
 }
 
 /** Checks every row's extras against the reference; returns the number of mismatches. */
-function mismatches(a: OutputArray, b: OutputArray, kind: OutputKind, topk: number, targets: Int32Array, isa: string): string[] {
+function mismatches(a: Matrix, b: Matrix, kind: OutputKind, topk: number, targets: Int32Array, isa: string): string[] {
   const r = divergenceRowsSync(a, b, ['kl', 'js'], { topk, targets }, { outputs: kind, isa: isa as never, threads: 1 });
   const bad: string[] = [];
   [a, b].forEach((x, m) => {
@@ -74,7 +74,7 @@ function mismatches(a: OutputArray, b: OutputArray, kind: OutputKind, topk: numb
   return bad;
 }
 
-function randomLogits(n: number, k: number, seed: number, f32: boolean): OutputArray {
+function randomLogits(n: number, k: number, seed: number, f32: boolean): Matrix {
   const rng = createRng(seed);
   const data = f32 ? new Float32Array(n * k) : new Float64Array(n * k);
   for (let i = 0; i < data.length; i++) data[i] = 3 * rng.normal();
@@ -144,11 +144,11 @@ t.test('ties: the lower class id comes first, in top-k and argmax', async (t) =>
   const n = 40;
   for (const k of [6, 11, 33]) {
     // Integer logits in 0..3: every row has many ties, often at the top.
-    const tie = (): OutputArray => ({ data: Float64Array.from({ length: n * k }, () => rng.int(4)), n, k });
+    const tie = (): Matrix => ({ data: Float64Array.from({ length: n * k }, () => rng.int(4)), n, k });
     for (const isa of ISAS) t.same(mismatches(tie(), tie(), 'logits', 4, randomTargets(n, k, 3), isa), [], `${isa} k=${k}`);
   }
   // A constant row: the top-k is 0, 1, ..., k-1.
-  const flat: OutputArray = { data: new Float64Array(2 * 9).fill(0.25), n: 2, k: 9 };
+  const flat: Matrix = { data: new Float64Array(2 * 9).fill(0.25), n: 2, k: 9 };
   for (const isa of ISAS) {
     const r = divergenceRowsSync(flat, flat, [], { topk: 9 }, { outputs: 'logits', isa });
     t.same(Array.from(r.top![0].subarray(0, 9)), [0, 1, 2, 3, 4, 5, 6, 7, 8], isa);
@@ -190,7 +190,7 @@ t.test('probabilities and the sigmoid kinds', async (t) => {
   const rng = createRng(9);
   const n = 17;
   for (const k of [4, 7, 10]) {
-    const probs = (): OutputArray => {
+    const probs = (): Matrix => {
       const data = new Float64Array(n * k);
       for (let i = 0; i < n; i++) {
         let s = 0;
@@ -203,7 +203,7 @@ t.test('probabilities and the sigmoid kinds', async (t) => {
     const targets = Int32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? i % k : i % 4 === 0 ? -1 : rng.int(k)));
     for (const isa of ISAS) t.same(mismatches(probs(), probs(), 'probs', 3, targets, isa), [], `${isa} probs k=${k}`);
   }
-  const sig = (logit: boolean): OutputArray => ({ data: Float64Array.from({ length: n }, (_, i) => (logit ? (i === 0 ? 0 : 4 * rng.normal()) : i === 0 ? 0.5 : rng.float())), n, k: 1 });
+  const sig = (logit: boolean): Matrix => ({ data: Float64Array.from({ length: n }, (_, i) => (logit ? (i === 0 ? 0 : 4 * rng.normal()) : i === 0 ? 0.5 : rng.float())), n, k: 1 });
   const targets = Int32Array.from({ length: n }, (_, i) => (i % 4 === 0 ? -1 : i % 2));
   for (const isa of ISAS) {
     t.same(mismatches(sig(false), sig(false), 'sigmoid', 2, targets, isa), [], `${isa} sigmoid`);
@@ -235,7 +235,7 @@ t.test('a row selection reads the listed rows in place: the results of a gathere
       const b = randomLogits(n, k, k + 6, f32);
       const targets = randomTargets(n, k, k + 7);
       const rows = Int32Array.from([7, 0, 3, 3, 8]);
-      const gather = (x: OutputArray): OutputArray => {
+      const gather = (x: Matrix): Matrix => {
         const data = f32 ? new Float32Array(rows.length * k) : new Float64Array(rows.length * k);
         rows.forEach((r, i) => data.set(x.data.subarray(r * k, (r + 1) * k), i * k));
         return { data, n: rows.length, k };

@@ -4,15 +4,16 @@
 import t from 'tap';
 
 import { divergence } from '../lib/function/divergence-summary';
-import { divergencePerSampleSync, type OutputArray } from '../lib/function/divergence';
+import { divergencePerSampleSync } from '../lib/function/divergence';
+import type { Matrix } from '../lib/matrix';
 import { createRng } from '../lib/util/rng';
 import { errorOf } from './helpers/errors';
 
 const rng = createRng(17);
 const n = 300;
 const k = 6;
-const a: OutputArray = { data: Float64Array.from({ length: n * k }, () => 2 * rng.normal()), n, k };
-const b: OutputArray = { data: Float64Array.from(a.data, (v) => v + 0.8 * rng.normal()), n, k };
+const a: Matrix = { data: Float64Array.from({ length: n * k }, () => 2 * rng.normal()), n, k };
+const b: Matrix = { data: Float64Array.from(a.data, (v) => v + 0.8 * rng.normal()), n, k };
 
 // ---------- the float64 reference, one row at a time ----------
 
@@ -38,7 +39,7 @@ function refRow(x: ArrayLike<number>, y: ArrayLike<number>): { js: number; tv: n
   return { js, tv };
 }
 
-function reference(x: OutputArray, y: OutputArray): { js: Float64Array; tv: Float64Array } {
+function reference(x: Matrix, y: Matrix): { js: Float64Array; tv: Float64Array } {
   const js = new Float64Array(x.n);
   const tv = new Float64Array(x.n);
   for (let r = 0; r < x.n; r++) {
@@ -141,8 +142,8 @@ t.test('bits, infinite KL with a hint, options reach the kernels', async (t) => 
   t.equal(bits.units, 'bits');
   t.ok(relClose(bits.metrics.js!.mean, nats.metrics.js!.mean / Math.LN2, 1e-14), 'bits = nats / ln 2');
   // Row 0: q gives class 1 probability 0 where p does not: KL(p‖q) = +Infinity there.
-  const p: OutputArray = { data: new Float64Array([0.5, 0.5, 0, 0.2, 0.3, 0.5]), n: 2, k: 3 };
-  const q: OutputArray = { data: new Float64Array([0.5, 0, 0.5, 0.2, 0.3, 0.5]), n: 2, k: 3 };
+  const p: Matrix = { data: new Float64Array([0.5, 0.5, 0, 0.2, 0.3, 0.5]), n: 2, k: 3 };
+  const q: Matrix = { data: new Float64Array([0.5, 0, 0.5, 0.2, 0.3, 0.5]), n: 2, k: 3 };
   const r = await divergence(p, q, ['kl', 'js']);
   t.equal(r.outputs, 'probs');
   t.equal(r.metrics.kl!.mean, Infinity);
@@ -159,9 +160,9 @@ t.test('bits, infinite KL with a hint, options reach the kernels', async (t) => 
 });
 
 t.test('bad inputs throw ModeldiffErrors with their codes, naming the input', async (t) => {
-  const short: OutputArray = { data: a.data.subarray(0, (n - 1) * k), n: n - 1, k };
-  const empty: OutputArray = { data: new Float64Array(0), n: 0, k };
-  const nan: OutputArray = { data: Float64Array.from(a.data, (v, i) => (i === 5 * k + 2 ? NaN : v)), n, k };
+  const short: Matrix = { data: a.data.subarray(0, (n - 1) * k), n: n - 1, k };
+  const empty: Matrix = { data: new Float64Array(0), n: 0, k };
+  const nan: Matrix = { data: Float64Array.from(a.data, (v, i) => (i === 5 * k + 2 ? NaN : v)), n, k };
   const names = { names: ['first.npy', 'second.npy'] };
   // Thunks: each call starts only when its case is checked (no rejection is left unhandled meanwhile).
   const cases: Array<[string, () => Promise<unknown>, string, RegExp]> = [

@@ -8,12 +8,12 @@ import {
   divergencePerSampleSync,
   FUNCTION_MEASURE_NAMES,
   type FunctionMeasureName,
-  type OutputArray,
   type OutputKind,
   pairwiseDivergence,
   predict,
   resolveOutputKind,
 } from '../lib/function/divergence';
+import type { Matrix } from '../lib/matrix';
 import { capabilities, native } from '../lib/native';
 import type { DivergenceBenchAddon } from '../lib/native/divergence';
 import { createRng } from '../lib/util/rng';
@@ -104,7 +104,7 @@ function refRow(x: number[], y: number[], kind: OutputKind): Record<string, numb
   };
 }
 
-function row(a: OutputArray, r: number): number[] {
+function row(a: Matrix, r: number): number[] {
   return Array.from(a.data.subarray(r * a.k, (r + 1) * a.k));
 }
 
@@ -115,8 +115,8 @@ function close(got: number, ref: number, relTol = 1e-6, absTol = 1e-9): boolean 
 
 function checkAgainstRef(
   t: Test,
-  a: OutputArray,
-  b: OutputArray,
+  a: Matrix,
+  b: Matrix,
   kind: OutputKind,
   got: Record<string, Float64Array>,
   label: string,
@@ -135,14 +135,14 @@ function checkAgainstRef(
 
 // ---------- generators ----------
 
-function randomLogits(rng: ReturnType<typeof createRng>, n: number, k: number, f32 = false, scale = 3): OutputArray {
+function randomLogits(rng: ReturnType<typeof createRng>, n: number, k: number, f32 = false, scale = 3): Matrix {
   const data = f32 ? new Float32Array(n * k) : new Float64Array(n * k);
   for (let i = 0; i < n * k; i++) data[i] = scale * rng.normal();
   return { data, n, k };
 }
 
 /** Probability rows; zeroProb of the entries are set to 0 (independently in each call). */
-function randomProbs(rng: ReturnType<typeof createRng>, n: number, k: number, zeroProb = 0.2, f32 = false): OutputArray {
+function randomProbs(rng: ReturnType<typeof createRng>, n: number, k: number, zeroProb = 0.2, f32 = false): Matrix {
   const data = f32 ? new Float32Array(n * k) : new Float64Array(n * k);
   for (let r = 0; r < n; r++) {
     let s = 0;
@@ -156,7 +156,7 @@ function randomProbs(rng: ReturnType<typeof createRng>, n: number, k: number, ze
   return { data, n, k };
 }
 
-function copyOf(a: OutputArray): OutputArray {
+function copyOf(a: Matrix): Matrix {
   return { data: a.data.slice(), n: a.n, k: a.k };
 }
 
@@ -164,7 +164,7 @@ function copyOf(a: OutputArray): OutputArray {
 
 t.test('identical inputs give exactly 0 for every measure, every ISA and kind', async (t) => {
   const rng = createRng(1);
-  const cases: Array<[OutputKind, OutputArray]> = [
+  const cases: Array<[OutputKind, Matrix]> = [
     ['logits', randomLogits(rng, 40, 10)],
     ['logits', randomLogits(rng, 5, 1003, true)],
     ['probs', randomProbs(rng, 40, 7, 0.4)],
@@ -217,7 +217,7 @@ t.test('random rows match the float64 reference at every k, kind and ISA', async
   const rng = createRng(2);
   for (const k of [1, 2, 3, 10, 65, 1000, 1001, 100000]) {
     const n = k >= 100000 ? 2 : k >= 1000 ? 12 : 60;
-    const logits: Array<[OutputKind, OutputArray, OutputArray]> = [
+    const logits: Array<[OutputKind, Matrix, Matrix]> = [
       ['logits', randomLogits(rng, n, k), randomLogits(rng, n, k)],
       ['logits', randomLogits(rng, n, k, true), randomLogits(rng, n, k, true)],
     ];
@@ -241,7 +241,7 @@ t.test('small-k tiles: every column remainder, partial tiles and both dtypes loa
   for (let k = 1; k <= 20; k++) {
     for (const f32 of [true, false]) {
       const dtype = f32 ? 'float32' : 'float64';
-      const cases: Array<[OutputKind, OutputArray, OutputArray]> = [['logits', randomLogits(rng, 21, k, f32), randomLogits(rng, 21, k, f32)]];
+      const cases: Array<[OutputKind, Matrix, Matrix]> = [['logits', randomLogits(rng, 21, k, f32), randomLogits(rng, 21, k, f32)]];
       if (k > 1) cases.push(['probs', randomProbs(rng, 21, k, 0.3, f32), randomProbs(rng, 21, k, 0.3, f32)]);
       for (const [kind, a, b] of cases) {
         const ref = divergencePerSampleSync(a, b, ALL, { outputs: kind, isa: 'scalar' });
@@ -279,7 +279,7 @@ t.test('one-pass tiles (no logs, no softmax) equal the two-pass path and the ref
       };
       const label = `${f32 ? 'float32' : 'float64'} k=${k}`;
       for (const [kind, measures] of light) {
-        const [a, b] = inputs[kind as 'probs' | 'logits'] as [OutputArray, OutputArray];
+        const [a, b] = inputs[kind as 'probs' | 'logits'] as [Matrix, Matrix];
         const scalar = divergencePerSampleSync(a, b, measures, { outputs: kind, isa: 'scalar' });
         checkAgainstRef(t, a, b, kind, scalar, `scalar ${kind} ${measures.join('+')} ${label}`);
         for (const isa of ISAS) {
@@ -696,7 +696,7 @@ t.test('argmax ties go to the lowest index on every path and ISA', async (t) => 
   }
 });
 
-function rowSum(a: OutputArray, r: number): number {
+function rowSum(a: Matrix, r: number): number {
   return row(a, r).reduce((s, v) => s + v, 0);
 }
 

@@ -34,9 +34,6 @@ export const FUNCTION_MEASURE_NAMES: readonly FunctionMeasureName[] = functionMe
 
 export const OUTPUT_KINDS: readonly OutputKind[] = ['logits', 'probs', 'sigmoid', 'sigmoid-logit'];
 
-/** @deprecated The name before {@link Matrix}: one model's outputs, row-major n × k. */
-export type OutputArray = Matrix;
-
 export interface DivergenceOptions {
   /** How to read the rows; 'auto' (the default) picks one with {@link resolveOutputKind}. */
   outputs?: OutputKind | 'auto';

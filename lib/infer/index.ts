@@ -2,4 +2,3 @@
 export { inferOutputs, streamOutputs, inferenceCounters, type InferOptions, type InferResult, type InferenceStream, type OutputBatch } from './infer';
 export { openModel, closeModel, sessionOptions, type ModelSource, type ModelHandle } from './session';
 export { defaultCacheDir, cacheKey, CACHE_FORMAT_VERSION } from './cache';
-export type { OutputArray } from './outputs';

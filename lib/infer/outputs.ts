@@ -15,9 +15,6 @@ import { formatShape, halfToFloat } from '../io/tensor';
 import { firstNonFinite } from '../util/finite';
 import type { Matrix } from '../matrix';
 
-/** @deprecated The name before {@link Matrix}: row-major n×k model outputs. */
-export type OutputArray = Matrix;
-
 export function outputMatrix(tensor: ort.Tensor, rows: number, label: string, outputName: string, sampleOffset: number): Matrix {
   const dims = tensor.dims;
   const rest = dims.slice(1).filter((d) => d !== 1);

@@ -18,7 +18,6 @@ export {
   resolveOutputKind,
   type DivergenceOptions,
   type FunctionMeasureName,
-  type OutputArray,
   type OutputKind,
 } from '../function/divergence';
 export {
@@ -35,7 +34,6 @@ export {
   type RepresentationOptions,
   type RepresentationResult,
 } from '../represent/similarity';
-export type { ActivationMatrix } from '../represent/matrix';
 export type { Matrix } from '../matrix';
 export {
   bootstrapMean,

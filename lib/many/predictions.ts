@@ -8,9 +8,6 @@ import { ModeldiffError, check } from '../errors';
 import type { Matrix } from '../matrix';
 import { checkSigmoidColumns } from '../function/divergence';
 
-/** @deprecated The name before {@link Matrix}. */
-export type OutputLike = Matrix;
-
 /** Interpretations of a row that map it to class probabilities (docs/design.md, "Reading model outputs"). */
 export type ProbabilityKind = 'logits' | 'probs' | 'sigmoid' | 'sigmoid-logit';
 

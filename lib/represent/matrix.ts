@@ -7,12 +7,6 @@ import { check } from '../errors';
 import type { Matrix } from '../matrix';
 import { plural } from '../util/plural';
 
-/**
- * @deprecated The name before {@link Matrix}: n samples × k features, row-major. Its column
- * count was `p`; it is `k` now.
- */
-export type ActivationMatrix = Matrix;
-
 /** Validates shape and element type; `name` is used in messages (e.g. "X", "layer fc1 of a.onnx"). */
 export function checkActivations(m: Matrix, name: string): void {
   check(
