@@ -14,6 +14,7 @@ import path from 'node:path';
 import t from 'tap';
 
 import { readArrays } from '../lib/io/array-file';
+import { encodeOnnx, graphOf, onnx, readOnnx } from '../lib/io/onnx';
 import { lossBarrier } from '../lib/path/barrier';
 import { createRng } from '../lib/util/rng';
 import { weightDistance } from '../lib/weights';
@@ -33,8 +34,8 @@ const CASES: Array<[string, string[]]> = [
   ['bilstm', ['6 permutation+sign', '6 permutation+sign', '6 permutation+sign', '6 permutation+sign']],
   ['bigru', ['6 permutation+sign', '6 permutation+sign']],
   ['lstm_h0', ['6 permutation+sign']],
-  // One learned state starts both directions: their units permute together; no sign flip is derived.
-  ['bilstm_h0', ['6 permutation', '6 permutation']],
+  // One learned state starts both directions: their units permute and flip sign together.
+  ['bilstm_h0', ['6 permutation+sign', '6 permutation+sign']],
 ];
 
 for (const [arch, hidden] of CASES) {
@@ -59,6 +60,20 @@ for (const [arch, hidden] of CASES) {
     });
   }
 }
+
+t.test('a shared initial state: when one direction is fixed, the other does not flip either', async (t) => {
+  // The backward direction's final state as a graph output fixes its units; flipping a forward unit
+  // would flip the shared h0 the backward direction starts from, so the forward units only permute.
+  const m = readOnnx(file('bilstm_h0-ts13-s0'));
+  const g = graphOf(m);
+  const lstm = g.node.find((n) => n.opType === 'LSTM')!;
+  if (!lstm.output![1]) lstm.output![1] = 'h_n';
+  g.initializer.push(onnx.TensorProto.create({ name: 'backward', dims: [], dataType: onnx.TensorProto.DataType.INT64, int64Data: [1] }));
+  g.node.push(onnx.NodeProto.create({ opType: 'Gather', input: [lstm.output![1], 'backward'], output: ['h_backward'], name: 'gather_backward', attribute: [onnx.AttributeProto.create({ name: 'axis', i: 0, type: onnx.AttributeProto.AttributeType.INT })] }));
+  g.output.push(onnx.ValueInfoProto.create({ name: 'h_backward' }));
+  const r = await weightDistance(encodeOnnx(m), encodeOnnx(m), { methods: ['canonical'] });
+  t.same(r.hidden!.map((h) => `${h.units} ${h.symmetry}`), ['6 permutation']);
+});
 
 t.test('initial states fed as model inputs: the LSTM units stay fixed, the rest still works', async (t) => {
   for (const exporter of ['ts13', 'ts17', 'dyn18']) {

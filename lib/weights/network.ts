@@ -130,7 +130,17 @@ export interface Group {
   /** Depthwise layers along the group: their filters and biases are per-unit parameters of the group. */
   channelwise: number[];
   /** An LSTM/GRU/RNN's hidden units: its layers (W, R, B, P) and gates; sign flips only the candidate gate's rows. */
-  recurrent?: { W: number; R: number; B?: number; P?: number; initial?: number[]; gates: number; candidate: number };
+  recurrent?: {
+    W: number;
+    R: number;
+    B?: number;
+    P?: number;
+    initial?: number[];
+    gates: number;
+    candidate: number;
+    /** The other direction's group when one learned initial state starts both: a unit's sign flips in both or in neither. */
+    signWith?: number;
+  };
   /**
    * Attention heads (graph/attention.ts): the units are `count` heads of `dim` units each,
    * head-major, and permute only as whole heads (shared with the `partner` group) and within

@@ -7,25 +7,32 @@
  * A learned initial h (and c: c = f·c + i·g flips with g) flips too.
  * The sigmoid gates' rows stay. So a whole-row flip, as fixSign does for
  * other groups, would be wrong: this module does it gate by gate.
+ * One learned initial state read by both directions of a bidirectional op
+ * ties them: unit u flips in both at once (`recurrent.signWith`), its sign
+ * decided by both directions' candidate gates together.
  */
 import { divideConsumerColumns } from './consumer-columns';
 import type { Network } from './network';
 
-/** Each unit's sign: that of its largest-magnitude candidate-gate input weight or bias (first on ties), as fixSign decides. */
-export function recurrentSigns(net: Network, id: number): Int8Array {
-  const g = net.groups[id];
-  const r = g.recurrent!;
-  const W = net.layers[r.W];
-  const B = r.B === undefined ? undefined : net.layers[r.B];
-  const G = r.gates;
-  const cols = W.inUnits;
-  return Int8Array.from({ length: g.units }, (_, u) => {
+/**
+ * Each unit's sign: that of its largest-magnitude candidate-gate input weight or bias (first on
+ * ties), as fixSign decides; over the groups given in order (both directions of a shared state).
+ */
+export function recurrentSigns(net: Network, ...ids: number[]): Int8Array {
+  return Int8Array.from({ length: net.groups[ids[0]].units }, (_, u) => {
     let best = 0;
-    for (let i = 0; i < cols; i++) {
-      const v = W.W[u * cols * G + i * G + r.candidate];
-      if (Math.abs(v) > Math.abs(best)) best = v;
+    for (const id of ids) {
+      const r = net.groups[id].recurrent!;
+      const W = net.layers[r.W];
+      const B = r.B === undefined ? undefined : net.layers[r.B];
+      const G = r.gates;
+      const cols = W.inUnits;
+      for (let i = 0; i < cols; i++) {
+        const v = W.W[u * cols * G + i * G + r.candidate];
+        if (Math.abs(v) > Math.abs(best)) best = v;
+      }
+      for (const k of B ? [r.candidate, G + r.candidate] : []) if (Math.abs(B!.W[u * 2 * G + k]) > Math.abs(best)) best = B!.W[u * 2 * G + k];
     }
-    for (const k of B ? [r.candidate, G + r.candidate] : []) if (Math.abs(B!.W[u * 2 * G + k]) > Math.abs(best)) best = B!.W[u * 2 * G + k];
     return best < 0 ? -1 : 1;
   });
 }

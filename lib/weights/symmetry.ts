@@ -47,9 +47,14 @@ export function normalizeNetwork(net: Network, report?: (step: number, steps: nu
     }
     if (g.recurrent) {
       // Sign only, gate by gate (recurrent-sign.ts); the kernels see a permutation group.
-      const sign = recurrentSigns(net, id);
-      flipRecurrentUnits(net, id, sign);
-      factors.set(id, { sign });
+      // Both directions of one shared initial state at once, at the first of them.
+      const tied = g.recurrent.signWith === undefined ? [id] : [id, g.recurrent.signWith];
+      if (tied.some((t) => factors.has(t))) continue;
+      const sign = recurrentSigns(net, ...tied);
+      for (const t of tied) {
+        flipRecurrentUnits(net, t, sign);
+        factors.set(t, { sign });
+      }
       continue;
     }
     const f: { scale?: Float64Array; sign?: Int8Array } = {};

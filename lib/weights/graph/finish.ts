@@ -79,6 +79,11 @@ export function finishNetwork(w: GraphWalker): Network {
     // (Q/K units are read by QKᵀ, not by a layer, and so are grouped-query attention's V rows.)
     if (r.consumers.length === 0 && !['qk', 'k', 'v'].includes(r.heads?.role ?? '')) r.fixed = true;
   }
+  // One learned initial state shared by both directions of an RNN: a unit flips sign in both or in neither.
+  for (const r of roots) {
+    const other = r.recurrent?.signWith === undefined ? undefined : w.root(r.recurrent.signWith);
+    if (other && (other.fixed || !other.caps.sign)) r.caps = { ...r.caps, sign: false };
+  }
   const hidden = roots.filter((g) => !g.fixed).map((g) => g.id);
   for (const id of hidden) {
     const g = w.groups[id];

@@ -120,9 +120,10 @@ export const recurrent: OpRule = (c) => {
   }
   if (states.some((s) => s?.kind === 'learned' && s.shared)) {
     // One initial state starts both directions: their units permute together (a family of blocks
-    // of one unit, ../unit-blocks.ts). A sign flip would have to be shared too: not derived.
+    // of one unit, ../unit-blocks.ts) and flip sign together (../recurrent-sign.ts).
     w.blockTies.push({ a: groups[0], b: groups[1], blocks: H, node });
-    for (const g of groups) w.groups[g].caps = { scale: false, sign: false };
+    w.groups[groups[0]].recurrent!.signWith = groups[1];
+    w.groups[groups[1]].recurrent!.signWith = groups[0];
   }
   // Y [steps, D, batch, H] (layout 0) or [batch, steps, D, H]; Y_h and Y_c [D, batch, H] or [batch, D, H]: units last.
   const outputs = node.output ?? [];
