@@ -63,24 +63,35 @@ inline Gemm gemm_kernel<Isa::Neon>() {
 
 namespace {
 
-// dst[(k - k0) * S + r] = phi(u0 + r)[k] for r < n and k in [k0, k1); rows n..S-1 are zero.
-// Reads each part of phi in its own layout: win by rows, wout (out_rows x units x block) with
-// the n units innermost, which is contiguous when block = 1.
+// Packs the feature rows phi(u) of units [u0, u1), depth [k0, k1), into micro-panels of S
+// units: micro-panel q (units u0 + q*S ...) at dst + q * S * (k1 - k0), k-major, so
+// dst[q * S * kc + (k - k0) * S + r] = phi(u0 + q*S + r)[k]; the last micro-panel's missing
+// units are zero. Each part of phi is read in its own layout and in long runs: win by rows,
+// wout (out_rows x units x block) by rows of wout, all units of the range at once (one row of
+// wout per k is contiguous when block = 1; one micro-panel at a time would read a few doubles
+// from each of kc rows 8-16 KiB apart, which miss L1 and L2 every time).
 template <size_t S>
-void pack_features(const LayerView& l, size_t u0, size_t n, size_t k0, size_t k1, double* dst) {
-  for (size_t k = k0; k < k1; ++k)
-    for (size_t r = n; r < S; ++r) dst[(k - k0) * S + r] = 0.0;
+void pack_panels(const LayerView& l, size_t u0, size_t u1, size_t k0, size_t k1, double* dst) {
+  const size_t kc = k1 - k0, n = u1 - u0, stride = S * kc;
+  if (n % S)
+    for (size_t k = 0; k < kc; ++k)
+      for (size_t r = n % S; r < S; ++r) dst[(n / S) * stride + k * S + r] = 0.0;
   const size_t win_end = std::min(k1, l.fan_in);
-  for (size_t r = 0; r < n; ++r) {
-    const double* src = l.win + (u0 + r) * l.fan_in;
-    for (size_t k = k0; k < win_end; ++k) dst[(k - k0) * S + r] = src[k];
+  for (size_t u = u0; u < u1; ++u) {
+    const double* src = l.win + u * l.fan_in;
+    double* d = dst + ((u - u0) / S) * stride + (u - u0) % S - k0 * S;
+    for (size_t k = k0; k < win_end; ++k) d[k * S] = src[k];
   }
   if (k0 <= l.fan_in && l.fan_in < k1)
-    for (size_t r = 0; r < n; ++r) dst[(l.fan_in - k0) * S + r] = l.bin[u0 + r];
+    for (size_t u = u0; u < u1; ++u) dst[((u - u0) / S) * stride + (l.fan_in - k0) * S + (u - u0) % S] = l.bin[u];
   for (size_t k = std::max(k0, l.fan_in + 1); k < k1; ++k) {
     const size_t j = k - l.fan_in - 1, o = j / l.block, t = j % l.block;
     const double* src = l.wout + (o * l.units + u0) * l.block + t;
-    for (size_t r = 0; r < n; ++r) dst[(k - k0) * S + r] = src[r * l.block];
+    double* d = dst + (k - k0) * S;
+    for (size_t q = 0; q * S < n; ++q) {
+      const size_t m = std::min(S, n - q * S);
+      for (size_t r = 0; r < m; ++r) d[q * stride + r] = src[(q * S + r) * l.block];
+    }
   }
 }
 
@@ -96,8 +107,11 @@ struct GemmKernel {
   static constexpr size_t NC_PANELS = (4u << 20) / (KC * NR * sizeof(double));
 
   static void pack_b(const LayerView& b, size_t D, double* packed, size_t p0, size_t p1) {
-    for (size_t u0 = p0 * NR; u0 < std::min(b.units, p1 * NR); u0 += NR)
-      pack_features<NR>(b, u0, std::min(NR, b.units - u0), 0, D, packed + u0 * D);
+    // 32 panels (256 units) at a time: long runs of each wout row, 32 write streams.
+    for (size_t q0 = p0; q0 < p1; q0 += 32) {
+      const size_t u0 = q0 * NR, u1 = std::min(b.units, std::min(p1, q0 + 32) * NR);
+      if (u0 < u1) pack_panels<NR>(b, u0, u1, 0, D, packed + u0 * D);
+    }
   }
 
   // C[MR x NR tile at c, row stride nb] (+)= ap (MR x kc) times bp (kc x NR). `first`: the
@@ -158,8 +172,7 @@ struct GemmKernel {
         const size_t k1 = std::min(D, k0 + KC), kc = k1 - k0;
         for (size_t m0 = r0; m0 < r1; m0 += MC) {
           const size_t m1 = std::min(r1, m0 + MC);
-          for (size_t i0 = m0; i0 < m1; i0 += MR)
-            pack_features<MR>(a, i0, std::min(MR, m1 - i0), k0, k1, Ap + (i0 - m0) * kc);
+          pack_panels<MR>(a, m0, m1, k0, k1, Ap);
           // Each panel's depth block is read by all tiles of the row block; the next panel's
           // is prefetched into L2 a slice per tile, so the first tiles do not wait on memory.
           const size_t ntiles = (m1 - m0 + MR - 1) / MR, lines = kc * NR * sizeof(double) / 64;
