@@ -12,17 +12,23 @@
 // streams. An MR x NR register tile is accumulated in 2*MR vector registers over KC steps:
 // MR = 6 gives 12 accumulators, enough independent adds to cover the add latency on two
 // pipes, and with the two B vectors and one broadcast still fits 16 registers. Loop order,
-// outermost first:
+// outermost first (per thread, over its own rows):
+//   rows in super-blocks          (whose partial sums fill the thread's C buffer, <= 4 MiB)
 //   columns of B in blocks of NC  (the B block, KC x NC, stays in L3)
-//   depth in blocks of KC         (C holds the partial sums in between: exact in float64)
+//   depth in blocks of KC         (the C buffer holds the partial sums in between: exact in
+//                                  float64, the order of each sum unchanged)
 //   rows of A in blocks of MC     (the packed A block, MC x KC, stays in L2)
 //   panels of B, then tiles       (the B micro-panel, KC x NR, stays in L1)
-// so B is read from memory once per call and A once per NC block. (The first version walked
-// rows outermost and read all of B again for every 96 rows: 0.43 of OpenBLAS at 2048 units.)
+// so B is read from memory once per super-block and A once per NC block. The C buffer keeps
+// each MR x NR tile contiguous (C's own rows are 8-16 KiB apart at 1024-2048 units: a tile's
+// rows share one L1 set and a few L2 sets, and were evicted between depth blocks); it is
+// copied to C after the last depth block. (The first version walked rows outermost and read
+// all of B again for every 96 rows: 0.43 of OpenBLAS at 2048 units.)
 #pragma once
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "canonical.hpp"
@@ -105,6 +111,8 @@ struct GemmKernel {
   static constexpr size_t MC = 144;  // 144 x 256 doubles (288 KiB) of packed A: most of a 512 KiB L2
   // B panels per column block: about 4 MiB of packed B per depth block.
   static constexpr size_t NC_PANELS = (4u << 20) / (KC * NR * sizeof(double));
+  // The C buffer of a thread (see rows()): at most 4 MiB, at least one row block.
+  static constexpr size_t CB_BYTES = 4u << 20;
 
   static void pack_b(const LayerView& b, size_t D, double* packed, size_t p0, size_t p1) {
     // 32 panels (256 units) at a time: long runs of each wout row, 32 write streams.
@@ -114,28 +122,13 @@ struct GemmKernel {
     }
   }
 
-  // C[MR x NR tile at c, row stride nb] (+)= ap (MR x kc) times bp (kc x NR). `first`: the
-  // tile starts from zero instead of C. Partial tiles (edge rows or columns) go through a
-  // staging tile; full ones load and store C directly.
-  static void tile(const double* ap, const double* bp, double* c, size_t nb, size_t kc, bool first,
-                   size_t nrows, size_t ncols) {
+  // The MR x NR tile at c (contiguous, row-major, 64-byte aligned) (+)= ap (MR x kc) times
+  // bp (kc x NR). `first`: the tile starts from zero instead of c.
+  static void tile(const double* ap, const double* bp, double* c, size_t kc, bool first) {
     T acc[MR][2];
-    const bool full = nrows == MR && ncols == NR;
-    double stage[MR][NR];
-    if (first) {
-      for (size_t r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = V::zero();
-    } else if (full) {
-      for (size_t r = 0; r < MR; ++r) {
-        acc[r][0] = V::load(c + r * nb);
-        acc[r][1] = V::load(c + r * nb + L);
-      }
-    } else {
-      for (size_t r = 0; r < MR; ++r)
-        for (size_t j = 0; j < NR; ++j) stage[r][j] = r < nrows && j < ncols ? c[r * nb + j] : 0.0;
-      for (size_t r = 0; r < MR; ++r) {
-        acc[r][0] = V::load(&stage[r][0]);
-        acc[r][1] = V::load(&stage[r][L]);
-      }
+    for (size_t r = 0; r < MR; ++r) {
+      acc[r][0] = first ? V::zero() : V::load(c + r * NR);
+      acc[r][1] = first ? V::zero() : V::load(c + r * NR + L);
     }
     for (size_t k = 0; k < kc; ++k) {
       const T b0 = V::load(bp + k * NR), b1 = V::load(bp + k * NR + L);
@@ -145,59 +138,74 @@ struct GemmKernel {
         acc[r][1] = V::add(acc[r][1], V::mul(ar, b1));
       }
     }
-    if (full) {
-      for (size_t r = 0; r < MR; ++r) {
-        V::store(c + r * nb, acc[r][0]);
-        V::store(c + r * nb + L, acc[r][1]);
-      }
-    } else {
-      for (size_t r = 0; r < MR; ++r) {
-        V::store(&stage[r][0], acc[r][0]);
-        V::store(&stage[r][L], acc[r][1]);
-      }
-      for (size_t r = 0; r < nrows; ++r)
-        for (size_t j = 0; j < ncols; ++j) c[r * nb + j] = stage[r][j];
+    for (size_t r = 0; r < MR; ++r) {
+      V::store(c + r * NR, acc[r][0]);
+      V::store(c + r * NR + L, acc[r][1]);
     }
+  }
+
+  // Copies the tiles of the C buffer (tiles x panels of them, tile-major, panel by panel) to
+  // rows [s0, s1) and panels [p0, p1) of C, dropping the padding.
+  static void copy_out(const double* Cb, size_t tiles, double* C, size_t nb, size_t s0, size_t s1, size_t p0, size_t p1) {
+    for (size_t t = 0; t * MR < s1 - s0; ++t)
+      for (size_t p = p0; p < p1; ++p) {
+        const double* c = Cb + ((p - p0) * tiles + t) * MR * NR;
+        const size_t nrows = std::min(MR, s1 - s0 - t * MR), ncols = std::min(NR, nb - p * NR);
+        for (size_t r = 0; r < nrows; ++r)
+          std::memcpy(C + (s0 + t * MR + r) * nb + p * NR, c + r * NR, ncols * sizeof(double));
+      }
   }
 
   static void rows(const LayerView& a, const double* Bp, double* C, size_t nb, size_t D, size_t r0, size_t r1) {
     if (r0 >= r1) return;
     const size_t panels = (nb + NR - 1) / NR;
     // The packed A block, 64-byte aligned so no micro-panel row straddles two cache lines.
-    std::vector<double> buffer(((std::min(MC, r1 - r0) + MR - 1) / MR) * MR * KC + 8);
-    double* Ap = buffer.data() + ((64 - reinterpret_cast<uintptr_t>(buffer.data()) % 64) % 64) / sizeof(double);
-    for (size_t p0 = 0; p0 < panels; p0 += NC_PANELS) {
-      const size_t p1 = std::min(panels, p0 + NC_PANELS);
-      for (size_t k0 = 0; k0 < D; k0 += KC) {
-        const size_t k1 = std::min(D, k0 + KC), kc = k1 - k0;
-        for (size_t m0 = r0; m0 < r1; m0 += MC) {
-          const size_t m1 = std::min(r1, m0 + MC);
-          pack_panels<MR>(a, m0, m1, k0, k1, Ap);
-          // Each panel's depth block is read by all tiles of the row block; the next panel's
-          // is prefetched into L2 a slice per tile, so the first tiles do not wait on memory.
-          const size_t ntiles = (m1 - m0 + MR - 1) / MR, lines = kc * NR * sizeof(double) / 64;
-          const size_t per_tile = (lines + ntiles - 1) / ntiles;
-          for (size_t p = p0; p < p1; ++p) {
-            const double* bp = Bp + p * D * NR + k0 * NR;
-            const char* next = reinterpret_cast<const char*>(bp + D * NR);
-            const size_t ncols = std::min(NR, nb - p * NR);
-            for (size_t i0 = m0, t = 0; i0 < m1; i0 += MR, ++t) {
-              // The next tile's rows of C, which it loads first: from L3 or memory otherwise.
-              if (i0 + MR < m1)
-                for (size_t r = 0; r < MR; ++r) {
-                  const double* cn = C + (i0 + MR + r) * nb + p * NR;
-                  __builtin_prefetch(cn, 1, 3);
-                  __builtin_prefetch(cn + NR - 1, 1, 3);
-                }
-              if (p + 1 < p1)
-                for (size_t l = t * per_tile; l < std::min(lines, (t + 1) * per_tile); ++l)
-                  __builtin_prefetch(next + l * 64, 0, 2);
-              tile(Ap + (i0 - m0) * kc, bp, C + i0 * nb + p * NR, nb, kc, k0 == 0, std::min(MR, m1 - i0), ncols);
+    std::vector<double> a_buffer(((std::min(MC, r1 - r0) + MR - 1) / MR) * MR * KC + 8);
+    double* Ap = align64(a_buffer.data());
+    // The partial sums live in a C buffer of whole tiles, each MR x NR tile contiguous and
+    // the tiles of one panel consecutive, not in C: C's rows of a tile are nb doubles apart
+    // (8-16 KiB for 1024-2048 units), so every tile's rows fall in one L1 set and a few L2
+    // sets and on as many pages, and are evicted before the next depth block comes back to
+    // them. The buffer covers a super-block of rows x one column block (CB_BYTES at most),
+    // and is copied to C once, after the last depth block.
+    const size_t nc = std::min(panels, NC_PANELS);
+    const size_t tiles_max = std::max(MC / MR, CB_BYTES / (nc * MR * NR * sizeof(double)));
+    const size_t tiles = std::min(tiles_max, (r1 - r0 + MR - 1) / MR);
+    std::vector<double> c_buffer(tiles * nc * MR * NR + 8);
+    double* Cb = align64(c_buffer.data());
+    for (size_t s0 = r0; s0 < r1; s0 += tiles * MR) {
+      const size_t s1 = std::min(r1, s0 + tiles * MR);
+      for (size_t p0 = 0; p0 < panels; p0 += NC_PANELS) {
+        const size_t p1 = std::min(panels, p0 + NC_PANELS);
+        for (size_t k0 = 0; k0 < D; k0 += KC) {
+          const size_t k1 = std::min(D, k0 + KC), kc = k1 - k0;
+          for (size_t m0 = s0; m0 < s1; m0 += MC) {
+            const size_t m1 = std::min(s1, m0 + MC);
+            pack_panels<MR>(a, m0, m1, k0, k1, Ap);
+            // Each panel's depth block is read by all tiles of the row block; the next panel's
+            // is prefetched into L2 a slice per tile, so the first tiles do not wait on memory.
+            const size_t ntiles = (m1 - m0 + MR - 1) / MR, lines = kc * NR * sizeof(double) / 64;
+            const size_t per_tile = (lines + ntiles - 1) / ntiles;
+            for (size_t p = p0; p < p1; ++p) {
+              const double* bp = Bp + p * D * NR + k0 * NR;
+              const char* next = reinterpret_cast<const char*>(bp + D * NR);
+              double* cp = Cb + ((p - p0) * tiles + (m0 - s0) / MR) * MR * NR;
+              for (size_t t = 0; t < ntiles; ++t) {
+                if (p + 1 < p1)
+                  for (size_t l = t * per_tile; l < std::min(lines, (t + 1) * per_tile); ++l)
+                    __builtin_prefetch(next + l * 64, 0, 2);
+                tile(Ap + t * MR * kc, bp, cp + t * MR * NR, kc, k0 == 0);
+              }
             }
           }
         }
+        copy_out(Cb, tiles, C, nb, s0, s1, p0, p1);
       }
     }
+  }
+
+  static double* align64(double* p) {
+    return p + ((64 - reinterpret_cast<uintptr_t>(p) % 64) % 64) / sizeof(double);
   }
 
   static Gemm table() { return Gemm{NR, MR, pack_b, rows}; }

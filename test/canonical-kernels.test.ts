@@ -307,9 +307,10 @@ t.test('matchingSimilaritySync equals a naive triple loop', async (t) => {
 
 t.test('matchingSimilarity: every SIMD path equals the naive loop bit for bit', async (t) => {
   const rng = createRng(29);
-  // odd shapes exercise the partial tiles of every panel width; zeros in A only. The last one
-  // crosses every block boundary of the kernel: depth > 256, rows > 144, columns > 2048.
-  for (const [ua, ub, fanIn, outRows, block] of [[3, 5, 7, 2, 1], [17, 19, 33, 3, 3], [70, 45, 300, 3, 3], [150, 2060, 258, 2, 3]]) {
+  // odd shapes exercise the partial tiles of every panel width; zeros in A only. The last two
+  // cross every block boundary of the kernel: depth > 256, rows > 144, columns > 2048, and
+  // rows > 252 (a thread's C buffer holds 252 rows of 2048 columns).
+  for (const [ua, ub, fanIn, outRows, block] of [[3, 5, 7, 2, 1], [17, 19, 33, 3, 3], [70, 45, 300, 3, 3], [150, 2060, 258, 2, 3], [301, 2057, 5, 1, 3]]) {
     const a = randomLayer(rng, ua, fanIn, outRows, block);
     const b = randomLayer(rng, ub, fanIn, outRows, block);
     a.win.fill(0, 0, a.win.length >> 1);
