@@ -125,6 +125,7 @@ struct Avx2Policy : DivergencePolicy<4> {
   static T max(T a, T b) { return _mm256_max_pd(a, b); }
   static T min(T a, T b) { return _mm256_min_pd(a, b); }
   static bool any(M m) { return _mm256_movemask_pd(reinterpret_cast<__m256d>(m)) != 0; }
+  static unsigned bits(M m) { return static_cast<unsigned>(_mm256_movemask_pd(reinterpret_cast<__m256d>(m))); }
   static double reduce_add(T a) {
     __m128d lo = _mm256_castpd256_pd128(a), hi = _mm256_extractf128_pd(a, 1);
     __m128d s = _mm_add_pd(lo, hi);  // (l0+l2, l1+l3)

@@ -115,6 +115,7 @@ struct Avx512Policy : DivergencePolicy<8> {
   static M mnot(M a) { return static_cast<M>(~a); }
   static T select(M m, T a, T b) { return _mm512_mask_blend_pd(m, b, a); }
   static bool any(M m) { return m != 0; }
+  static unsigned bits(M m) { return static_cast<unsigned>(m); }
   static M finite(T x) { return _mm512_cmp_pd_mask(_mm512_sub_pd(x, x), _mm512_setzero_pd(), _CMP_EQ_OQ); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_pd(a, b, c); }
   static T sqrt(T a) { return _mm512_sqrt_pd(a); }

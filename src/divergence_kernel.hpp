@@ -9,7 +9,7 @@
 //
 // V provides (src/divergence_policy.hpp): T (vector of doubles), M (lane mask), W (lanes), BC
 // (columns per load_block), load/store/set1/zero, add, sub, mul, div, fma(a,b,c)=a*b+c, abs,
-// sqrt, max, min, lt/le/gt/eq, mand/mor/mnot, select(m,a,b), any(m), finite(x), iota,
+// sqrt, max, min, lt/le/gt/eq, mand/mor/mnot, select(m,a,b), any(m), bits(m), finite(x), iota,
 // reduce_add / reduce_max (each in its ISA's fixed lane order), load_part, load_block, log,
 // log_pos, log_away1, exp.
 //
@@ -38,7 +38,6 @@ namespace {
 
 static constexpr size_t kBlock = 256;
 static constexpr size_t kPrefetchTiles = 4;
-static constexpr size_t kTopBoundMax = 4096;  // softmax_row: rows up to this long pre-bound the top-k
 
 // The per-element terms are inlined into each measure loop: called out of line, every call
 // re-broadcasts the polynomial constants and the loop cannot overlap consecutive columns.
@@ -179,13 +178,17 @@ struct DivergenceKernel {
       ids[i] = static_cast<int32_t>(j);
       if (filled == K) floor = vals[K - 1];
     }
-    // Lanes [0, lanes) of v, classes b ..; a vector with no candidate costs one compare.
+    // Lanes [0, lanes) of v, classes b ..; a vector with no candidate costs one compare, and
+    // only the lanes that pass it are inserted (a lane below the floor stays below it: the floor
+    // only rises).
     MODELDIFF_INLINE void offer(T v, size_t b, size_t lanes) {
       const M in = filled == K ? V::gt(v, V::set1(floor)) : V::le(V::set1(floor), v);
-      if (!V::any(in)) return;
+      const unsigned hits = V::bits(in);
+      if (hits == 0) return;
       double lane[kRowPad];
       V::store(lane, v);
-      for (size_t l = 0; l < lanes; ++l) insert(lane[l], b + l);
+      for (size_t l = 0; l < lanes; ++l)
+        if ((hits >> l) & 1u) insert(lane[l], b + l);
     }
   };
 
@@ -209,39 +212,35 @@ struct DivergenceKernel {
   template <class In>
   static int softmax_of(const In* src, size_t k, const TopK& want, double* e, RowNorm* norm) {
     const size_t kpad = padded(k), K = want.K;
-    // Pass 1: finiteness, max (four accumulators: max is exact in any order), top K. Short rows
-    // (in L1) first take the chunk-maxima bound of `top`: without it the scalar inserts of the
-    // first blocks dominate them; long rows fill the top K early and rarely insert after.
-    TopScan top{K, 0, want.ids, want.vals, K > 0 && k <= kTopBoundMax ? top_bound(src, k, K) : -INFINITY};
-    const T first = V::set1(static_cast<double>(src[0]));
-    T mx[4] = {first, first, first, first};
+    // Pass 1: finiteness and the max, in four accumulators (max is exact in any order) that
+    // start at -inf and never see a pad or a repeated value, so each of their 4W lanes holds the
+    // maximum of its own disjoint set of classes (-inf for an empty set).
+    const T ninf = V::set1(-INFINITY);
+    T mx[4] = {ninf, ninf, ninf, ninf};
     M bad = V::lt(V::zero(), V::zero());  // all lanes false
     size_t i = 0;
     for (; i + 4 * W <= k; i += 4 * W) {
-      T v[4];
 #pragma GCC unroll 4
       for (size_t j = 0; j < 4; ++j) {
-        v[j] = V::load_part(src + i + j * W, W);
-        bad = V::mor(bad, V::mnot(V::finite(v[j])));
-        mx[j] = V::max(mx[j], v[j]);
+        const T v = V::load_part(src + i + j * W, W);
+        bad = V::mor(bad, V::mnot(V::finite(v)));
+        mx[j] = V::max(mx[j], v);
       }
-      if (K == 0) continue;
-      if (top.filled == K) {
-        const T f = V::set1(top.floor);
-        if (!V::any(V::mor(V::mor(V::gt(v[0], f), V::gt(v[1], f)), V::mor(V::gt(v[2], f), V::gt(v[3], f))))) continue;
-      }
-      for (size_t j = 0; j < 4; ++j) top.offer(v[j], i + j * W, W);
     }
     for (; i < k; i += W) {
       const size_t lanes = min_size(W, k - i);
       T v = V::load_part(src + i, lanes);  // zeros beyond k: finite; they do not enter the max
       bad = V::mor(bad, V::mnot(V::finite(v)));
-      if (lanes < W) v = V::select(V::lt(V::iota(), V::set1(static_cast<double>(lanes))), v, first);
+      if (lanes < W) v = V::select(V::lt(V::iota(), V::set1(static_cast<double>(lanes))), v, ninf);
       mx[0] = V::max(mx[0], v);
-      if (K > 0) top.offer(v, i, lanes);
     }
     if (V::any(bad)) return kRowNonFinite;
     const double max = V::reduce_max(V::max(V::max(mx[0], mx[1]), V::max(mx[2], mx[3])));
+    // The top K are scanned in pass 2, from a floor that already excludes almost every class:
+    // the K-th largest of the 4W disjoint sets' maxima (K classes are >= it, so nothing below
+    // it is in the top K). Scanned in pass 1 instead, with a bound from a pass of its own, the
+    // scalar inserts and the extra pass took ~30% of a V = 256 row's softmax.
+    TopScan top{K, 0, want.ids, want.vals, K > 0 ? set_maxima_bound(mx, K) : -INFINITY};
     // Pass 2: e = exp(x - max) and its blocked sum, as `logits` computes them (pads add exp(-inf)
     // = 0 there; here they are stored as 0 and left out of the sum, the same value).
     const T vmax = V::set1(max);
@@ -251,16 +250,19 @@ struct DivergenceKernel {
       T acc = V::zero();
       const size_t end = min_size(b + kBlock, kpad), hot = min_size(end, kfull);
       for (size_t j = b; j < hot; j += W) {
-        const T ex = V::exp(V::sub(V::load_part(src + j, W), vmax));
+        const T x = V::load_part(src + j, W);
+        const T ex = V::exp(V::sub(x, vmax));
         V::store(e + j, ex);
         acc = V::add(acc, ex);
+        if (K > 0) top.offer(x, j, W);
       }
       for (size_t j = hot > b ? hot : b; j < end; j += W) {  // the partial vector, then pads
         if (j < k) {
-          const T ex = V::select(V::lt(V::iota(), V::set1(static_cast<double>(k - j))),
-                                 V::exp(V::sub(V::load_part(src + j, k - j), vmax)), V::zero());
+          const T x = V::load_part(src + j, k - j);
+          const T ex = V::select(V::lt(V::iota(), V::set1(static_cast<double>(k - j))), V::exp(V::sub(x, vmax)), V::zero());
           V::store(e + j, ex);
           acc = V::add(acc, ex);
+          if (K > 0) top.offer(x, j, k - j);
         } else {
           V::store(e + j, V::zero());
         }
@@ -272,6 +274,29 @@ struct DivergenceKernel {
     norm->lse = std::log(sum);
     norm->inv = 1.0 / sum;
     return kRowOk;
+  }
+
+  // A lower bound of a row's K-th largest value from mx's 4W lanes, each the maximum of a
+  // disjoint set of the row's classes (-inf for none): sorted down each lane (a 5-exchange
+  // network, s0 >= s1 >= s2 >= s3), every lane's s_r is >= the smallest s_r of any lane, so the
+  // (r + 1) W sets behind s_0..s_r each hold a value >= min over lanes of s_r: with
+  // r = ceil(K / W) - 1 that is K values. -inf when K > 4W. Vector ops only: an exact K-th
+  // largest of the 4W lanes by insertion cost ~18% of a V = 256 row's softmax in mispredicted
+  // branches, more than the few extra candidates this looser bound lets through.
+  static double set_maxima_bound(const T* mx, size_t K) {
+    if (K > 4 * W) return -INFINITY;
+    T s[4] = {mx[0], mx[1], mx[2], mx[3]};
+    auto exchange = [&](size_t i, size_t j) MODELDIFF_LAMBDA_INLINE {
+      const T hi = V::max(s[i], s[j]), lo = V::min(s[i], s[j]);
+      s[i] = hi;
+      s[j] = lo;
+    };
+    exchange(0, 1);
+    exchange(2, 3);
+    exchange(0, 2);
+    exchange(1, 3);
+    exchange(1, 2);
+    return -V::reduce_max(V::sub(V::zero(), s[(K + W - 1) / W - 1]));  // the lanes' minimum
   }
   static int softmax_row(const InputRow& src, const TopK& top, double* e, RowNorm* norm) {
     return src.f32 ? softmax_of(static_cast<const float*>(src.data), src.k, top, e, norm)

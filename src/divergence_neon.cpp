@@ -28,6 +28,7 @@ struct NeonPolicy : DivergencePolicy<2> {
   static T min(T a, T b) { return reinterpret_cast<T>(vminq_f64(f(a), f(b))); }
   static T round(T a) { return reinterpret_cast<T>(vrndnq_f64(f(a))); }
   static bool any(M m) { return (vgetq_lane_u64(u(m), 0) | vgetq_lane_u64(u(m), 1)) != 0; }
+  static unsigned bits(M m) { return static_cast<unsigned>((vgetq_lane_u64(u(m), 0) & 1u) | ((vgetq_lane_u64(u(m), 1) & 1u) << 1)); }
   static double reduce_add(T a) { return a[0] + a[1]; }
   static double reduce_max(T a) { return a[0] > a[1] ? a[0] : a[1]; }
   static T frexp(T x, T* e) {

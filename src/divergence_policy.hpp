@@ -4,8 +4,8 @@
 // (src/divergence_{scalar,avx2,avx512,neon}.cpp) derives its policy from DivergencePolicy<W>
 // and adds only what is ISA-specific:
 //   fma(a, b, c) = a*b + c fused (one rounding; scalar: as the compiler contracts it), sqrt,
-//   any(m), reduce_add / reduce_max (each in that ISA's fixed lane order, which the results
-//   depend on), load_part (the first n values of a float32 / float64 row, zeros beyond, never
+//   any(m), bits(m) (bit l = lane l), reduce_add / reduce_max (each in that ISA's fixed lane
+//   order, which the results depend on), load_part (the first n values of a float32 / float64 row, zeros beyond, never
 //   reading past them), transpose (W x W in place), load_block (BC columns of W rows,
 //   transposed), log / log_pos (x > 0) / log_away1 (x > 0 outside [0.9, 1.1]) and exp.
 // The SIMD policies also replace max / min by their instructions: NEON's vmaxq / vminq differ

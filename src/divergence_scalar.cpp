@@ -18,6 +18,7 @@ struct ScalarPolicy : DivergencePolicy<1> {
   static T fma(T a, T b, T c) { return a * b + c; }
   static T sqrt(T a) { return std::sqrt(a); }
   static bool any(M m) { return m; }
+  static unsigned bits(M m) { return m ? 1u : 0u; }
   static double reduce_max(T a) { return a; }
   static T load_part(const float* p, size_t) { return *p; }
   static T load_part(const double* p, size_t) { return *p; }
