@@ -3,8 +3,13 @@
 // src/divergence_kernel.hpp.
 #include "divergence.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <vector>
 
 #include "divergence_rows.hpp"
@@ -342,6 +347,37 @@ void measure_pair(const Plan& pl, const RowBuf& a, const RowBuf& b, RowSums* r) 
                    pl.spec, r);
 }
 
+// parallel_ranges with [0, count) handed out in chunks of `chunk` from a shared counter: a
+// thread the OS preempts (a loaded machine) or one that drew costlier rows no longer holds the
+// others up at the end, as a fixed 1/threads share did. Each result depends only on its row, so
+// the values are the same for any schedule. Errors too: a chunk past one that failed is skipped,
+// every earlier chunk still runs, and the error of the lowest failing chunk (each chunk stops at
+// its first bad row) is rethrown, i.e. the first bad row in order, as with fixed shares.
+template <class Init, class F>
+void parallel_chunks(size_t count, size_t chunk, unsigned threads, Init init, F fn) {
+  const size_t chunks = (count + chunk - 1) / chunk;
+  std::atomic<size_t> next{0}, failed{SIZE_MAX};
+  std::mutex lock;
+  size_t first_bad = SIZE_MAX;
+  std::exception_ptr error;
+  parallel_ranges(threads, threads, [&](size_t, size_t) {
+    auto state = init();
+    for (size_t c; (c = next.fetch_add(1)) < chunks;) {
+      if (c > failed.load()) continue;
+      try {
+        fn(state, c * chunk, std::min(count, (c + 1) * chunk));
+      } catch (...) {
+        std::lock_guard<std::mutex> hold(lock);
+        if (c < first_bad) first_bad = c, error = std::current_exception();
+        size_t seen = failed.load();
+        while (c < seen && !failed.compare_exchange_weak(seen, c)) {
+        }
+      }
+    }
+  });
+  if (error) std::rethrow_exception(error);
+}
+
 // Enough work per thread to be worth a thread start (~50 us).
 unsigned threads_for(size_t rows, size_t k, unsigned wanted) {
   const size_t work = rows * (k + 4);
@@ -418,12 +454,21 @@ void per_sample(const Matrix& a, const Matrix& b, size_t n, size_t k, uint32_t m
                          !((measures >> kEmdCost) & 1u) && pl.extras == nullptr && selected == nullptr;
   if (!batchable) {
     if (slots == 0) return;
-    parallel_ranges(slots, threads_for(slots, k, opt.threads), [&](size_t begin, size_t end) {
-      RowBuf ra, rb;
-      ra.init(pl);
-      rb.init(pl);
-      row_path(begin, end, ra, rb);
-    });
+    struct Bufs {
+      RowBuf a, b;
+    };
+    // Chunks of ~64k values per input (a few hundred short rows): enough to amortize the
+    // counter, small enough to balance the last ones.
+    const size_t chunk = std::max<size_t>(1, (size_t{1} << 16) / (k + 4));
+    parallel_chunks(
+        slots, chunk, threads_for(slots, k, opt.threads),
+        [&] {
+          Bufs bufs;
+          bufs.a.init(pl);
+          bufs.b.init(pl);
+          return bufs;
+        },
+        [&](Bufs& bufs, size_t begin, size_t end) { row_path(begin, end, bufs.a, bufs.b); });
     return;
   }
   const BatchSpec bs = batch_spec(pl);
