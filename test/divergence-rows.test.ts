@@ -175,6 +175,39 @@ t.test('very negative logits: p underflows to 0, log p stays exact', async (t) =
   }
 });
 
+t.test('top-k counts around the floor of the set maxima (K up to 4 vectors and past them)', async (t) => {
+  // The in-place logits path takes its top-k floor from the 4 accumulators' W lanes: K = W, 4W
+  // and one past each, on rows with repeated values (ties must keep the lower id).
+  for (const isa of ISAS) {
+    for (const k of [17, 64, 300]) {
+      for (const topk of [1, 2, 3, 4, 5, 8, 9, 16, 17, 32, 33].filter((x) => x <= k)) {
+        const n = 7;
+        const a = randomLogits(n, k, 7 * k + topk, true);
+        for (let i = 0; i < a.data.length; i++) a.data[i] = Math.round(4 * a.data[i]) / 4; // many ties
+        const b = randomLogits(n, k, 7 * k + topk + 1, true);
+        t.same(mismatches(a, b, 'logits', topk, randomTargets(n, k, k), isa), [], `${isa} k=${k} topk=${topk}`);
+      }
+    }
+  }
+});
+
+t.test('bad rows in several thread chunks: the first in order is named, for any thread count', async (t) => {
+  // 3000 rows of 100 classes are ~5 chunks of ~630 rows dealt to the threads.
+  const n = 3000;
+  const k = 100;
+  const a = randomLogits(n, k, 5, true);
+  const b = randomLogits(n, k, 6, true);
+  b.data[2900 * k + 3] = NaN;
+  a.data[1900 * k + 7] = Infinity;
+  b.data[1000 * k] = NaN;
+  for (const threads of [1, 2, 4]) {
+    t.throws(() => divergencePerSampleSync(a, b, ['kl'], { outputs: 'logits', threads }), { code: 'NON_FINITE', input: 'b', row: 1000 }, `threads ${threads}`);
+    await t.rejects(divergenceRows(a, b, ['kl'], { topk: 3 }, { outputs: 'logits', threads }), { code: 'NON_FINITE', input: 'b', row: 1000 });
+  }
+  a.data[400 * k + 1] = NaN;
+  await t.rejects(divergenceRows(a, b, ['js'], {}, { outputs: 'logits', threads: 2 }), { code: 'NON_FINITE', input: 'a', row: 400 });
+});
+
 t.test('non-finite logits are an error naming the input and row', async (t) => {
   const k = 5;
   const a = { data: new Float64Array(3 * k), n: 3, k };
