@@ -241,25 +241,47 @@ export class TokenAccumulator {
     const [topA, topB] = rowsOut.top!;
     const [logProbA, logProbB] = rowsOut.targetLogProb ?? [];
     const columns = measures.map((m) => values[m]);
+    // Column by column, in tight loops (this bookkeeping runs on the calling thread after the
+    // kernel's threads are done, so it is wall time of every batch).
+    const t0 = this.count;
+    this.count += kept;
+    for (let m = 0; m < columns.length; m++) this.values[m].set(columns[m], t0);
     for (let i = 0; i < kept; i++) {
-      const r = keptRows[i];
-      const g = first + r;
-      const t = this.count++;
-      this.seq[t] = Math.floor(g / P);
-      this.pos[t] = g % P;
-      for (let m = 0; m < columns.length; m++) this.values[m][t] = columns[m][i];
+      const g = first + keptRows[i];
+      const s = (g / P) | 0;
+      this.seq[t0 + i] = s;
+      this.pos[t0 + i] = g - s * P;
+    }
+    for (let i = 0; i < kept; i++) {
       const ka = i * k;
-      this.agree[t] = topA[ka] === topB[ka] ? 1 : 0;
+      this.agree[t0 + i] = topA[ka] === topB[ka] ? 1 : 0;
+      // A row's top-k ids are distinct: each of A's matches at most one of B's.
       let common = 0;
-      for (let x = 0; x < k; x++) for (let y = 0; y < k; y++) if (topA[ka + x] === topB[ka + y]) common++;
-      this.overlap[t] = common / k;
-      const target = targets ? targets[g] : -1;
-      if (target >= 0) {
-        this.hasTarget![t] = 1;
-        this.nllA![t] = -logProbA![i];
-        this.nllB![t] = -logProbB![i];
+      for (let x = 0; x < k; x++) {
+        const id = topA[ka + x];
+        for (let y = 0; y < k; y++) {
+          if (topB[ka + y] === id) {
+            common++;
+            break;
+          }
+        }
       }
-      if (this.o.top !== undefined && measures.length > 0) this.offerTop(t, g, a, b, r * V, target, tokenIds);
+      this.overlap[t0 + i] = common / k;
+    }
+    if (targets) {
+      for (let i = 0; i < kept; i++) {
+        if (targets[first + keptRows[i]] < 0) continue;
+        this.hasTarget![t0 + i] = 1;
+        this.nllA![t0 + i] = -logProbA![i];
+        this.nllB![t0 + i] = -logProbB![i];
+      }
+    }
+    if (this.o.top !== undefined && measures.length > 0) {
+      for (let i = 0; i < kept; i++) {
+        const r = keptRows[i];
+        const g = first + r;
+        this.offerTop(t0 + i, g, a, b, r * V, targets ? targets[g] : -1, tokenIds);
+      }
     }
   }
 
