@@ -200,3 +200,39 @@ t.test('--bootstrap and --seed: reproducible, seed-dependent, 0 = no interval', 
     t.match(r.err, msg);
   }
 });
+
+t.test('-q / --quiet: no progress on a terminal, the same result; the library reports progress', async (t) => {
+  // Sequence outputs [sequences, positions, vocab]: progress counts sequences, then replicates.
+  const seqA = Float32Array.from({ length: 3 * 4 * 5 }, () => rng.normal());
+  const seqB = Float32Array.from(seqA, (v) => v + 0.2 * rng.normal());
+  writeNpy(path.join(dir, 'seq_a.npy'), { dtype: 'float32', shape: [3, 4, 5], data: seqA });
+  writeNpy(path.join(dir, 'seq_b.npy'), { dtype: 'float32', shape: [3, 4, 5], data: seqB });
+  const tty = async (...args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runCli(['divergence', ...args], { cwd: dir, isTTY: true, stdout: (s: string) => void (out += s), stderr: (s: string) => void (err += s) });
+    return { code, out, err };
+  };
+  for (const files of [['a.npy', 'b.npy'], ['seq_a.npy', 'seq_b.npy']]) {
+    const loud = await tty(...files, '--metric', 'kl,tv');
+    for (const flag of ['-q', '--quiet']) {
+      const quiet = await tty(...files, '--metric', 'kl,tv', flag);
+      t.equal(quiet.code, 0, quiet.err);
+      t.equal(quiet.err, '', `${files[0]} ${flag}: nothing on stderr`);
+      t.equal(quiet.out, loud.out, `${files[0]} ${flag}: the same report`);
+    }
+    const json = await tty(...files, '--json');
+    t.equal(json.err, '', `${files[0]} --json: nothing on stderr`);
+  }
+  const seen: Record<string, Array<[number, number]>> = { seq: [], boot: [], rowsBoot: [] };
+  await divergence({ data: seqA, shape: [3, 4, 5] }, { data: seqB, shape: [3, 4, 5] }, ['kl'], {
+    bootstrap: 200,
+    onProgress: (d, n) => void seen.seq.push([d, n]),
+    onBootstrapProgress: (d, n) => void seen.boot.push([d, n]),
+  });
+  t.same(seen.seq.at(-1), [3, 3], 'sequence progress ends at every sequence');
+  t.ok(seen.seq.every(([d, n], i) => n === 3 && d > (i > 0 ? seen.seq[i - 1][0] : 0)), 'and only grows');
+  t.same(seen.boot.at(-1), [200, 200], 'bootstrap progress ends at every replicate');
+  await divergence({ data: a, n, k }, { data: b, n, k }, ['kl'], { bootstrap: 300, onBootstrapProgress: (d, m) => void seen.rowsBoot.push([d, m]) });
+  t.same(seen.rowsBoot.at(-1), [300, 300], 'n × k outputs: bootstrap progress too');
+});

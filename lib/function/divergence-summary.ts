@@ -39,6 +39,10 @@ export interface DivergenceSummaryOptions extends DivergenceOptions, SequenceOut
   precision?: number;
   /** Keep the per-sample values in the result. */
   perSample?: boolean;
+  /** Sequence outputs: progress of the token-by-token pass, sequences done of the total. */
+  onProgress?: (done: number, total: number) => void;
+  /** Bootstrap progress: replicates done of the total. */
+  onBootstrapProgress?: (done: number, total: number) => void;
 }
 
 /** What {@link divergence} returns. */
@@ -117,7 +121,7 @@ export async function divergence(
 
   const perSampleMeasures = [...new Set(measures.filter((m): m is FunctionMeasureName => m !== 'kappa'))];
   const kind = resolveOutputKind([a, b], options.outputs ?? 'auto', names);
-  const { bootstrap: _b, seed: _s, precision: _p, perSample: _ps, ...kernelOptions } = options;
+  const { bootstrap: _b, seed: _s, precision: _p, perSample: _ps, onProgress: _op, onBootstrapProgress, ...kernelOptions } = options;
   const divOptions: DivergenceOptions = { ...kernelOptions, outputs: kind, names };
   // With kappa alone no requested measure runs the kernel, which is what validates the rows
   // (probabilities on the simplex, no NaN): run it for disagreement, off the main thread, and
@@ -132,6 +136,7 @@ export async function divergence(
     seed,
     threads: options.threads,
     precision: options.precision,
+    onProgress: onBootstrapProgress,
   });
 
   const result: DivergenceSummary = {

@@ -47,6 +47,10 @@ export interface SequenceDivergenceOptions extends DivergenceOptions, SequenceOu
   seed: number;
   precision?: number;
   perSample?: boolean;
+  /** Sequences done of the total, after each chunk of sequences. */
+  onProgress?: (done: number, total: number) => void;
+  /** Bootstrap progress: replicates done of the total. */
+  onBootstrapProgress?: (done: number, total: number) => void;
 }
 
 export interface SequenceDivergence {
@@ -101,7 +105,7 @@ export async function sequenceDivergence(
   const targets = options.labels ? readTargets(asTensor(options.labels, options.labelsName ?? 'labels'), n, grid, options.labelsName ?? 'labels', gridName) : undefined;
   const per = grid.positions * grid.vocab;
   const chunk = Math.max(1, Math.floor(CHUNK_VALUES / per));
-  const { replicates, seed, precision, classAxis: _c, maskFile: _m, maskName, labels: _l, labelsName, topk, top, perSample, ...kernel } = options;
+  const { replicates, seed, precision, classAxis: _c, maskFile: _m, maskName, labels: _l, labelsName, topk, top, perSample, onProgress, onBootstrapProgress, ...kernel } = options;
   const divOptions: DivergenceOptions = { ...kernel, names };
   let tokens: TokenAccumulator | undefined;
   let kind: OutputKind | undefined;
@@ -117,8 +121,9 @@ export async function sequenceDivergence(
       tokens = new TokenAccumulator({ n, grid, measures, divergence: divOptions, mask, maskSource: mask ? (maskName ?? 'maskFile') : undefined, maskOption: 'maskFile', targets, targetSource: labelsName ?? 'labels', topk, top });
     }
     await tokens!.add(start, samples, ra, rb);
+    onProgress?.(start + samples, n);
   }
-  const t = await tokens!.summarize({ replicates, seed, threads: options.threads, precision });
+  const t = await tokens!.summarize({ replicates, seed, threads: options.threads, precision, onProgress: onBootstrapProgress });
   const { metrics, top: topList, ...rest } = t.summary;
   const result: SequenceDivergence = { n, k: grid.vocab, outputs: kind!, grid, metrics, tokens: rest, bootstrap: t.bootstrap, hints: t.hints };
   if (topList) result.tokens.top = topList;

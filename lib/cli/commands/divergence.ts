@@ -21,6 +21,7 @@ import { OUTPUT_KINDS, resolveOutputKind } from '../../function/divergence';
 import { divergence, type DivergenceMetric, type DivergenceSummaryOptions, type SequenceOutputArray } from '../../function/divergence-summary';
 import { isSequenceOutput } from '../../function/token-divergence';
 import { checkWritableTarget } from '../../util/atomic-write';
+import { createProgress, type Progress } from '../../infer/progress';
 import type { MetricSummary } from '../../function/summary';
 import { readArray } from '../../io/array-file';
 import { readMaskFile } from '../../function/token-mask';
@@ -54,6 +55,7 @@ interface DivergenceFlags {
   labels?: string;
   topk?: number;
   top?: number;
+  quiet?: boolean;
 }
 
 const usage = (msg: string) => new ModeldiffError('USAGE', msg);
@@ -130,7 +132,24 @@ export async function runDivergence(fileA: string, fileB: string, flags: Diverge
   }
   if (flags.savePerSample !== undefined) options.perSample = true;
 
-  const r = await divergence(a, b, metrics, options);
+  // Progress bars on a terminal once a stage takes over a second; none with --quiet or --json.
+  const sink = { write: io.stderr, isTTY: io.isTTY, quiet: Boolean(flags.quiet || flags.json) };
+  let bar: { stage: string; progress: Progress } | undefined;
+  const stage = (name: string, unit: string) => (done: number, total: number) => {
+    if (bar?.stage !== name) {
+      bar?.progress.stop();
+      bar = { stage: name, progress: createProgress(sink, name, { unit }) };
+    }
+    bar.progress.update(done, total);
+  };
+  options.onProgress = stage('divergence', 'sequences');
+  options.onBootstrapProgress = stage('bootstrap', 'replicates');
+  let r: Awaited<ReturnType<typeof divergence>>;
+  try {
+    r = await divergence(a, b, metrics, options);
+  } finally {
+    bar?.progress.stop();
+  }
   if (flags.savePerSample !== undefined) writePerSample(path.resolve(io.cwd, flags.savePerSample), r, flags.force);
   if (r.tokens) {
     if (flags.json) {
@@ -213,6 +232,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--labels <file>', 'sequence outputs: per-token target ids [n, sequence] (negative = none) for next-token quality')
     .option('--topk <k>', 'sequence outputs: k of the top-k overlap (default 5)', positiveInteger('--topk'))
     .option('--top <K>', 'sequence outputs: list the K tokens where the first metric is largest', positiveInteger('--top'))
+    .option('-q, --quiet', 'no progress bar')
     .addHelpText('after', `\nMetrics:\n${help}\n`)
     .action(async (a: string, b: string, flags: DivergenceFlags) => {
       await runDivergence(a, b, flags, io);
