@@ -1,12 +1,13 @@
-// The function view: prepare = a model's outputs, pair = per-sample divergences and their
-// summary. Through the generic driver (pairMatrix) it gives a hand-written float64 reference
-// (total variation of probability rows, mean and standard error); functionMatrices, the
-// block-by-block driver of matrix/study, gives the same numbers whatever the block size.
+// The function view: prepare = a model's outputs as a stream of row blocks, pair = per-sample
+// divergences, summarized by matrix/study as mean and standard error. Through the generic
+// driver (pairMatrix) it gives a hand-written float64 reference (total variation of
+// probability rows, mean and standard error); functionMatrices, the block-by-block driver of
+// matrix/study, gives the same numbers whatever the block size.
 import t from 'tap';
 
 import { memoryStore } from '../lib/many/store';
 import { createRng } from '../lib/util/rng';
-import { type FunctionContext, functionMatrices, functionView } from '../lib/views/function';
+import { functionMatrices, functionView, meanAndStderr, storeContext } from '../lib/views/function';
 import { pairMatrix } from '../lib/views/view';
 
 const n = 40;
@@ -40,13 +41,14 @@ const names = ['a', 'b', 'c', 'd'];
 const close = (x: number, y: number) => Math.abs(x - y) <= 1e-6 * Math.max(1, Math.abs(y));
 
 t.test('the generic driver over the function view gives the float64 reference', async (t) => {
-  const context: FunctionContext = { store: memoryStore(names, outputs), metric: 'tv', outputKind: 'probs' };
-  const pairs = await pairMatrix(functionView, [0, 1, 2, 3], context, { symmetric: true });
+  const context = storeContext(memoryStore(names, outputs), { metric: 'tv', outputKind: 'probs' });
+  const pairs = await pairMatrix(functionView, [0, 1, 2, 3].map((index) => ({ index })), context, { symmetric: true });
   for (let i = 0; i < 4; i++) {
     for (let j = 0; j < 4; j++) {
       if (i === j) continue;
       const ref = reference(outputs[i].data, outputs[j].data);
-      t.ok(close(pairs[i][j]!.mean, ref.mean) && close(pairs[i][j]!.se, ref.se), `${names[i]} vs ${names[j]}: ${pairs[i][j]!.mean} ± ${pairs[i][j]!.se}, reference ${ref.mean} ± ${ref.se}`);
+      const s = meanAndStderr(pairs[i][j]!, 'tv');
+      t.ok(close(s.mean, ref.mean) && close(s.se, ref.se), `${names[i]} vs ${names[j]}: ${s.mean} ± ${s.se}, reference ${ref.mean} ± ${ref.se}`);
     }
   }
 });
