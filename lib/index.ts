@@ -110,6 +110,6 @@ export type { Point2 } from './many/embedding';
 export type { ProgressStage } from './many/matrix';
 export type { Tensor, DType, TypedArray } from './io/tensor';
 export type { OnnxModel, OnnxSource } from './io/onnx';
-export type { SamplesNeeded } from './stats';
+export type { IntervalMethod, SamplesNeeded } from './stats';
 export type { HiddenLayerInfo, AlignProbe } from './weights';
 export type { SymmetryKind } from './weights/network';

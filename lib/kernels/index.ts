@@ -50,6 +50,7 @@ export {
 } from '../stats';
 export { hiddenActivations, type HiddenInput, type HiddenTensor, type HiddenOptions } from '../infer/hidden';
 export { flattenActivations } from '../represent/activations';
-export type { OnnxSource } from '../io/onnx';
+export type { OnnxModel, OnnxSource } from '../io/onnx';
+export type { Isa } from '../native';
 export type { ProbeData } from '../io/probe';
 export type { Tensor, DType, TypedArray } from '../io/tensor';
