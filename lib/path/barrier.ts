@@ -5,7 +5,8 @@
  *
  *   B = max_α [ L(θ(α)) − ((1−α)·L(θ_A) + α·L(θ_B)) ]
  *
- * (Frankle et al. 2020; Entezari et al. 2022), for the loss and for the error,
+ * (Frankle et al. 2020; Entezari et al. 2022), for the loss and for the error
+ * (per counted token for a language model's next-token or per-token targets: lib/path/targets.ts),
  * with the α where it peaks. B ≥ 0 since the endpoints contribute 0. With
  * `align: 'weights'` (or 'activations'), B is first permuted into A's frame by
  * weight matching (lib/weights align(): Ainsworth et al. 2022's Git Re-Basin;
@@ -18,20 +19,29 @@ import { check } from '../errors';
 import { type OutputKind, resolveOutputKind } from '../function/divergence';
 import { inferOutputs } from '../infer/infer';
 import { type OnnxSource, encodeOnnx, readOnnx } from '../io/onnx';
-import { type ProbeSource, loadLabels, loadProbe } from '../io/probe';
+import { type ProbeSource, loadProbe } from '../io/probe';
 import { alignSettings, align as alignWeights } from '../weights';
 import { buildNetwork } from '../weights/graph';
 import type { MatchingStop } from '../weights/matching';
 import { writeNetwork } from '../weights/writeback';
 import { optionsObject, requireOption } from '../util/options';
 import { interpolatedModel, planInterpolation } from './interpolate';
-import { classificationLoss } from './loss';
+import { type Targets, readTargetOptions, targetLoss } from './targets';
 
 export interface BarrierOptions {
   /** Probe inputs (path, typed array with shape, or loaded ProbeData). */
   data: ProbeSource;
-  /** True class ids, one per probe sample (.npy path or array). */
-  labels: string | ArrayLike<number> | Int32Array;
+  /**
+   * True class ids, one per probe sample (.npy path or array); for a sequence output (a language
+   * model's [n, sequence, vocab] logits), a path to per-token targets [n, sequence] (negative =
+   * no target). Give this or `targets`.
+   */
+  labels?: string | ArrayLike<number> | Int32Array;
+  /**
+   * 'next': a language model's next-token loss, as compare's targets 'next': the target at t is
+   * input_ids at t + 1 where both positions are unmasked (the probe's attention_mask).
+   */
+  targets?: 'next';
   /** Grid points on [0, 1], endpoints included. Default 11. */
   steps?: number;
   /**
@@ -72,7 +82,12 @@ export interface PathCurve {
 export interface BarrierResult {
   a: string;
   b: string;
+  /** Probe samples (sequences, for a language model). */
   n: number;
+  /** What the loss scores: 'labels' (one class per sample), 'next' (next-token targets), or the per-token labels file. */
+  targets: string;
+  /** Sequence outputs: the tokens with a target that every loss and error averages over. */
+  tokens?: number;
   outputs: OutputKind;
   /** Unit of the loss values. */
   lossUnit: 'nats' | 'bits';
@@ -103,14 +118,21 @@ export function alphaGrid(steps: number): number[] {
   return Array.from({ length: steps }, (_, i) => (i === steps - 1 ? 1 : i / (steps - 1)));
 }
 
+interface WalkState {
+  kind?: OutputKind;
+  tokens?: number;
+  done: number;
+  total: number;
+}
+
 async function walk(
   a: OnnxSource,
   b: OnnxSource,
   alphas: number[],
   probe: ReturnType<typeof loadProbe>,
-  labels: Int32Array,
+  targets: Targets,
   options: BarrierOptions,
-  state: { kind?: OutputKind; done: number; total: number },
+  state: WalkState,
 ): Promise<PathCurve> {
   const plan = planInterpolation(a, b);
   const loss: number[] = [];
@@ -118,8 +140,10 @@ async function walk(
   for (const alpha of alphas) {
     const label = `${plan.a.label} ⟷ ${plan.b.label} at α=${alpha}`;
     const { outputs } = await inferOutputs(interpolatedModel(plan, alpha), probe, { output: options.output, batchSize: options.batchSize, cache: false, label });
-    state.kind ??= resolveOutputKind([outputs], options.outputs ?? 'auto');
-    const r = classificationLoss(outputs, labels, state.kind, label);
+    // Sequence outputs are logits unless told otherwise, as compare reads them.
+    state.kind ??= resolveOutputKind([outputs], outputs.dims && (options.outputs ?? 'auto') === 'auto' ? 'logits' : (options.outputs ?? 'auto'));
+    const r = targetLoss(targets, outputs, state.kind, probe, label);
+    state.tokens = r.tokens;
     loss.push(options.bits ? r.loss / Math.LN2 : r.loss);
     error.push(r.error);
     options.onProgress?.(++state.done, state.total);
@@ -132,7 +156,6 @@ async function walk(
 export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: BarrierOptions): Promise<BarrierResult> {
   options = optionsObject(options, 'lossBarrier');
   requireOption(options.data, 'lossBarrier', 'data', 'the probe inputs the interpolated models are run on');
-  requireOption(options.labels, 'lossBarrier', 'labels', 'the true class of each probe sample');
   const alphas = alphaGrid(options.steps ?? 11);
   const mode = options.align ?? 'none';
   check(mode === 'none' || mode === 'weights' || mode === 'activations', 'INVALID_ARGUMENT', `align must be none, weights or activations, got ${mode}`);
@@ -140,15 +163,24 @@ export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: Barrier
   const ma = readOnnx(a);
   const mb = readOnnx(b);
   const probe = loadProbe(options.data, { cwd: options.cwd });
-  const labels = loadLabels(options.labels, probe.n, { cwd: options.cwd });
-  const state: { kind?: OutputKind; done: number; total: number } = { done: 0, total: alphas.length * (mode === 'none' ? 1 : 2) };
-  const naive = await walk(ma, mb, alphas, probe, labels, options, state);
-  const result: BarrierResult = { a: ma.label, b: mb.label, n: probe.n, outputs: state.kind as OutputKind, lossUnit: options.bits ? 'bits' : 'nats', naive };
+  const targets = readTargetOptions(options, probe);
+  const state: WalkState = { done: 0, total: alphas.length * (mode === 'none' ? 1 : 2) };
+  const naive = await walk(ma, mb, alphas, probe, targets, options, state);
+  const result: BarrierResult = {
+    a: ma.label,
+    b: mb.label,
+    n: probe.n,
+    targets: targets.source,
+    ...(state.tokens !== undefined ? { tokens: state.tokens } : {}),
+    outputs: state.kind as OutputKind,
+    lossUnit: options.bits ? 'bits' : 'nats',
+    naive,
+  };
   if (mode !== 'none') {
     const aligned = await alignWeights(ma, mb, { align: mode, data: mode === 'activations' ? probe : undefined, seed: options.seed });
     // align() returns B with BatchNorm folded; walk from A in the same (folded) form.
     const aFolded = encodeOnnx(writeNetwork(buildNetwork(ma)));
-    const curve = await walk({ ...readOnnx(aFolded), label: ma.label }, { ...readOnnx(aligned.model), label: `${mb.label} (aligned)` }, alphas, probe, labels, options, state);
+    const curve = await walk({ ...readOnnx(aFolded), label: ma.label }, { ...readOnnx(aligned.model), label: `${mb.label} (aligned)` }, alphas, probe, targets, options, state);
     const { method, iterations, converged, stopped, seed, kept } = aligned.alignment;
     result.aligned = { ...curve, alignment: { method, iterations, converged, ...(stopped ? { stopped } : {}), seed, kept } };
   }

@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { type Command, Option } from 'commander';
 
+import { ModeldiffError } from '../../errors';
 import { OUTPUT_KINDS, type OutputKind } from '../../function/divergence';
 import { type BarrierResult, lossBarrier } from '../../path/barrier';
 import { toJson } from '../../util/json';
@@ -21,7 +22,8 @@ import { matchingStopWords } from './weights';
 
 interface BarrierFlags {
   data: string[];
-  labels: string;
+  labels?: string;
+  targets?: 'next';
   steps: number;
   align: 'none' | 'weights' | 'activations';
   bits?: boolean;
@@ -43,7 +45,8 @@ export function register(program: Command, io: CliIo): void {
     .argument('<a>', 'first model (.onnx); the path starts here (α = 0)')
     .argument('<b>', 'second model (.onnx, same architecture); α = 1')
     .option('--data <FILE|NAME=FILE>', 'probe inputs (.npy, .npz, .safetensors or .pb; axis 0 = samples); repeat NAME=FILE for several model inputs (e.g. input_ids and attention_mask)', collect, [])
-    .requiredOption('--labels <y.npy>', 'true class ids, one per probe sample')
+    .option('--labels <y.npy>', 'true class ids, one per probe sample; for sequence outputs (language models), per-token targets [n, sequence] (negative = none)')
+    .addOption(new Option('--targets <WHICH>', "sequence outputs: 'next' uses the next-token cross-entropy (target at t = input_ids at t+1, both unmasked), as compare --targets next").choices(['next']))
     .option('--steps <n>', `grid points on [0, 1], endpoints included (${MIN_STEPS} to ${MAX_STEPS})`, integer('--steps', { min: MIN_STEPS, max: MAX_STEPS }), 11)
     .addOption(
       new Option('--align <how>', 'also walk the path to B aligned to A, by weight matching or by activation matching on --data').choices(['none', 'weights', 'activations']).default('none'),
@@ -56,9 +59,13 @@ export function register(program: Command, io: CliIo): void {
     .option('--json', 'print the result as JSON')
     .action(async (a: string, b: string, flags: BarrierFlags) => {
       const resolve = (p: string) => path.resolve(io.cwd, p);
+      if (flags.labels === undefined && flags.targets === undefined) {
+        throw new ModeldiffError('USAGE', 'give --labels (true class ids, or per-token targets for a language model) or --targets next');
+      }
       const result = await lossBarrier(resolve(a), resolve(b), {
         data: resolveDataSpecs(parseDataSpecs(flags.data, '--data', 'barrier'), resolve),
-        labels: resolve(flags.labels),
+        labels: flags.labels === undefined ? undefined : resolve(flags.labels),
+        targets: flags.targets,
         steps: flags.steps,
         align: flags.align,
         outputs: flags.outputs,
@@ -74,7 +81,11 @@ export function register(program: Command, io: CliIo): void {
 const f = (x: number) => fixed(x, 6);
 
 function formatText(r: BarrierResult, cwd: string): string {
-  const lines = [`A: ${displayPath(r.a, cwd)}  (α = 0)`, `B: ${displayPath(r.b, cwd)}  (α = 1)`, `n = ${plural(r.n, 'labelled probe sample')}, outputs read as ${r.outputs}, loss = cross-entropy in ${r.lossUnit}`, ''];
+  const scored =
+    r.tokens === undefined
+      ? plural(r.n, 'labelled probe sample')
+      : `${plural(r.n, 'sequence')}, ${plural(r.tokens, r.targets === 'next' ? 'next-token target' : 'token target')}${r.targets === 'next' ? '' : ` from ${displayPath(r.targets, cwd)}`}`;
+  const lines = [`A: ${displayPath(r.a, cwd)}  (α = 0)`, `B: ${displayPath(r.b, cwd)}  (α = 1)`, `n = ${scored}, outputs read as ${r.outputs}, loss = ${r.tokens === undefined ? '' : 'mean per-token '}cross-entropy in ${r.lossUnit}`, ''];
   const al = r.aligned;
   lines.push(`α        loss         error     ${al ? 'aligned loss  aligned error' : ''}`.trimEnd());
   r.naive.alphas.forEach((a, i) => {
