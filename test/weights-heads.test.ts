@@ -227,7 +227,8 @@ t.test('under rotary embeddings the Q/K dims rescale by rotary pair; another sli
 
 // Copies made in PyTorch (make-arch-fixtures.py --scaled-copies): the head-permuted copy with every
 // rotary pair of Q/K dims (i, i + d/2) of every K/V head rescaled by c in K and 1/c in Q (all query
-// heads of a grouped-query block), c log-uniform in [1/4, 4] with a random sign.
+// heads of a grouped-query block), c log-uniform in [1/4, 4] with a random sign; every V row too
+// (O's columns of each query head reading it divided by its factor).
 for (const name of ['llama-dyn18', 'llama_gqa-ts13']) {
   t.test(`${name}: rotary Q/K pairs rescaled and sign-flipped, on the head-permuted copy`, async (t) => {
     const a = readFileSync(file(`${name}-s0`));
@@ -238,6 +239,9 @@ for (const name of ['llama-dyn18', 'llama_gqa-ts13']) {
       [0, 1].map(() => ['permutation+scale+sign', true]),
       'Q/K rescale by rotary pair',
     );
+    // (Grouped-query: V's rows carry the V/O factors; plain: the V/O group itself.)
+    const vo = r.hidden!.filter((h) => h.heads?.role === (name.startsWith('llama_gqa') ? 'v' : 'vo'));
+    t.same(vo.map((h) => h.symmetry), [0, 1].map(() => 'permutation+scale+sign'), 'V/O rescale');
     t.ok(r.raw!.relative > 0.5, `raw relative ${r.raw!.relative}`);
     t.ok(r.canonical!.relative <= 1e-6, `canonical relative ${r.canonical!.relative}`);
     t.ok(r.aligned!.relative <= 1e-6, `aligned relative ${r.aligned!.relative}`);

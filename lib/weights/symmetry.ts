@@ -4,7 +4,8 @@
  * units are normalized):
  * - scale groups: each unit's incoming vector to unit L2 norm (normalizeScale);
  * - sign groups: each unit's sign fixed by its largest incoming weight (fixSign);
- * - attention's Q/K dims (no rotary): each Q/K pair balanced and sign-fixed (qk-pairs.ts);
+ * - attention's Q/K dims: each Q/K pair (rotary pair, grouped-query K dim) balanced and sign-fixed (qk-pairs.ts);
+ * - grouped-query attention's V rows: unit norm, sign-fixed, O's columns of the block inverse (grouped-vo.ts);
  * - canonical form then sorts each group's units by a key, ties broken by
  *   secondary keys (canonical-order.ts); attention heads as whole heads and dims within a
  *   head (heads.ts); grouped convolutions' groups in blocks (unit-blocks.ts).
@@ -14,6 +15,7 @@ import { type OnCanonicalProgress, stageReporter } from './canonical-progress';
 import { type LayerWeights, type SortKey, fixSign, normalizeScale } from './kernels';
 import type { Network } from './network';
 import { scaleThroughChannelwise } from './channelwise-scale';
+import { denormalizeGroupedVo, isGroupedVo, normalizeGroupedVo } from './grouped-vo';
 import { denormalizeQkPairs, isQkPairs, normalizeQkPairs } from './qk-pairs';
 import { flipRecurrentUnits, recurrentSigns } from './recurrent-sign';
 import { sortHiddenGroups } from './unit-blocks';
@@ -43,6 +45,11 @@ export function normalizeNetwork(net: Network, report?: (step: number, steps: nu
     if (isQkPairs(net, id)) {
       // Q's row times c with K's row divided by c (qk-pairs.ts).
       factors.set(id, normalizeQkPairs(net, id));
+      continue;
+    }
+    if (isGroupedVo(net, id)) {
+      // V's row times c with the O columns of every query head reading it divided by c (grouped-vo.ts).
+      factors.set(id, normalizeGroupedVo(net, id));
       continue;
     }
     if (g.recurrent) {
@@ -129,6 +136,10 @@ export function denormalizeNetwork(net: Network, factors: UnitFactors): void {
   for (const [id, f] of factors) {
     if (isQkPairs(net, id)) {
       denormalizeQkPairs(net, id, f);
+      continue;
+    }
+    if (isGroupedVo(net, id)) {
+      denormalizeGroupedVo(net, id, f);
       continue;
     }
     if (net.groups[id].recurrent) {

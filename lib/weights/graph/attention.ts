@@ -774,7 +774,8 @@ function shapeLength(w: GraphWalker, name: string, depth: number): number | unde
  * A grouped-query site: Q's rows, K's rows, V's rows and O's columns are four groups (K and V
  * have fewer heads than Q and O), permuted together by heads.ts: K/V heads as blocks, each
  * carrying its query heads, query heads within their group, and the dims within a K/V head
- * (shared by its query heads). Permutation only (V/O rescaling is not removed here).
+ * (shared by its query heads). Q/K rescaling sits on Q's group (qk-pairs.ts), V/O rescaling
+ * on V's (grouped-vo.ts).
  */
 function groupedQuery(w: GraphWalker, site: Site): void {
   const output = (l: number) => (w.graph.node[w.layers[l].addNode ?? w.layers[l].node].output ?? [])[0];
@@ -788,6 +789,8 @@ function groupedQuery(w: GraphWalker, site: Site): void {
   // K's dim (pair) times c with the same dim (pair) of every query head of its block divided by c
   // (qk-pairs.ts): the factors are the Q group's.
   if (site.qkScale !== 'none') w.groups[q].caps = { scale: true, sign: true };
+  // V's row times c with O's columns of every query head of the block divided by c (grouped-vo.ts).
+  w.groups[v].caps = { scale: true, sign: true };
   w.groups[q].heads = { count: site.heads, dim: site.qkDim, role: 'qk', partner: c, pairsFixed: site.pairsFixed || undefined, rotaryPairs: site.qkScale === 'rotary' || undefined, kv: { group: k, count: kv } };
   w.groups[c].heads = { count: site.heads, dim: site.vDim, role: 'vo', partner: q, kv: { group: v, count: kv } };
   w.groups[k].heads = { count: kv, dim: site.qkDim, role: 'k', partner: q };
