@@ -13,7 +13,7 @@
 import t, { type Test } from 'tap';
 
 import { intervalNote } from '../lib/cli/commands/compare';
-import { AUTO_RULE, bootstrapMeanSync } from '../lib/stats/bootstrap';
+import { AUTO_RULE, bootstrapMeanSync, ratioMoments } from '../lib/stats/bootstrap';
 import { createRng } from '../lib/util/rng';
 
 const Z = 1.959963984540054;
@@ -91,6 +91,12 @@ t.test('a ratio over clusters: the random denominator term', async (t) => {
   const ee = e.reduce((a, v) => a + v * v, 0) / G;
   const dde = d.reduce((a, v, c) => a + v * v * e[c], 0) / G / m2;
   t.ok(Math.abs(s.skew) < 0.2 && rho < -0.4, `skewness ${s.skew.toFixed(3)}, rho ${rho.toFixed(3)}`);
+  // The library's moments of the same units equal these (the rule and the closed form read them).
+  const largest = Math.max(...d.map(Math.abs));
+  const smoothing = Math.sqrt(d.filter((v) => Math.abs(v) <= largest / 4).reduce((acc, v) => acc + v * v, 0)) / largest;
+  const mo = ratioMoments(Float64Array.from(sums), Float64Array.from(sizes));
+  const want = { mean: R, sd: s.sd, skew: s.skew, kurtosis: s.kurt, rho, sizeVariance: ee, crossSkew: dde, smoothing };
+  for (const [k, v] of Object.entries(want)) t.ok(Math.abs(mo[k as keyof typeof want] - v) <= 1e-9 * Math.max(1, Math.abs(v)), `${k}: ${mo[k as keyof typeof want]} vs ${v}`);
   // The ratio's own next terms: a variance factor 1 + v/G, |v| ≤ 2|E[d²e]|/E[d²] + 3E[e²] + 6ρ², moves an endpoint by z·|v|/(2G) sd.
   const ratioNext = (Z * (2 * Math.abs(dde) + 3 * ee + 6 * rho * rho)) / (2 * G);
   check(t, 'ratio', values, ids, s.sd, meanNextTerms(s, G) + ratioNext);
