@@ -99,8 +99,8 @@ const METHODS = ['auto', 'percentile', 'cornish-fisher', 'normal'];
 
 /** The rule 'auto' applies, as reports state it. */
 export const AUTO_RULE =
-  `Cornish-Fisher (the percentile bootstrap's endpoints in closed form) if >= ${CLOSED_FORM_MIN_UNITS} units, the expansion's next terms ` +
-  `< ${CLOSED_FORM_MAX_ERROR * 100}% of each half-width and no few values dominate; else the percentile bootstrap`;
+  `Cornish-Fisher closed form if >= ${CLOSED_FORM_MIN_UNITS} units, its next terms < ${CLOSED_FORM_MAX_ERROR * 100}% of each half-width ` +
+  `and no few values dominate; else percentile bootstrap`;
 
 interface Prepared {
   numerators: Float64Array[];
