@@ -4,10 +4,13 @@
  *    (src/bootstrap_unblocked.cpp: per replicate, G draws into one byte per unit, then every
  *    column read whole), same data, replicates and threads; wall and process CPU time;
  * 2. `compare` end to end with the default bootstrap against `bootstrap: 0` (issue target:
- *    within 1.5×) on a normal probe, where the interval rule picks normal theory, and on a
- *    heavy-tailed one (300 rows scaled ×60), where the skewness rule keeps the percentile
- *    bootstrap. Models: two Gemm 8 → 10 logits (inference is cheap, so the bootstrap's share is
- *    as large as it gets); probes: 2M float32 rows in .npy files; no cache.
+ *    within 1.5×) on a normal probe and on a heavy-tailed one (300 rows scaled ×60), interleaved
+ *    (the order alternates by round; BENCH_REPS rounds, default 3), with the ratios' median and
+ *    range. Models: two Gemm 8 → 10 logits (inference is cheap, so the bootstrap's share is as
+ *    large as it gets); probes: 2M float32 rows in .npy files; no cache.
+ * 3. On the heavy probe's per-sample values: the interval rule's inputs per measure and the
+ *    closed-form (Cornish–Fisher) endpoints against the exact percentile bootstrap's at 2000
+ *    replicates, in half-widths, beside that Monte Carlo error.
  * The old kernel is built only with the benchmark exports:
  * `npx cmake-js compile --CDMODELDIFF_BENCH_KERNELS=ON` first (without them, part 1 times the
  * new kernel alone). The machine's load average is printed: on a shared machine wall times
@@ -20,6 +23,7 @@ import path from 'node:path';
 import { compare } from '../lib/function/compare';
 import { writeNpy } from '../lib/io/npy';
 import { native } from '../lib/native';
+import { bootstrapMeanSync, closedFormError, normalQuantile, ratioMoments } from '../lib/stats/bootstrap';
 import type { BootstrapCall } from '../lib/native/bootstrap';
 import type { AddonCall } from '../lib/native/types';
 import { createRng } from '../lib/util/rng';
@@ -85,20 +89,57 @@ async function compareRuns(dir: string): Promise<void> {
   }
   writeNpy(path.join(dir, 'heavy.npy'), { dtype: 'float32', shape: [N, D], data: x });
   console.log(`\n### compare: ${N} rows × ${M} measures, no cache (load average ${load()})\n`);
-  console.log('| round | probe | bootstrap | wall (s) | CPU (s) | interval method | wall vs 0 | CPU vs 0 | RSS (MB) |');
-  console.log('|---:|---|---:|---:|---:|---|---:|---:|---:|');
-  for (const round of [1, 2]) {
+  console.log('| round | probe | bootstrap | wall (s) | CPU (s) | interval method | RSS (MB) |');
+  console.log('|---:|---|---:|---:|---:|---|---:|');
+  const rounds = Number(process.env.BENCH_REPS ?? 3);
+  const ratios: Record<string, { wall: number[]; cpu: number[] }> = { normal: { wall: [], cpu: [] }, heavy: { wall: [], cpu: [] } };
+  for (let round = 1; round <= rounds; round++) {
     for (const probe of ['normal', 'heavy']) {
-      const zero = { wall: 0, cpu: 0 };
-      for (const B of [0, 1000]) {
+      const times: Record<number, { wall: number; cpu: number }> = {};
+      // Alternate which goes first, so a slow stretch of the shared machine does not always land on one.
+      for (const B of round % 2 === 1 ? [0, 1000] : [1000, 0]) {
         const r = await timed(() => compare(a, b, { data: path.join(dir, `${probe}.npy`), cache: false, bootstrap: B }));
-        if (B === 0) Object.assign(zero, r);
-        const ratios = B === 0 ? '| |' : `| ${(r.wall / zero.wall).toFixed(2)}× | ${(r.cpu / zero.cpu).toFixed(2)}×`;
-        console.log(`| ${round} | ${probe} | ${B} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.value.bootstrap.method} ${ratios} | ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} |`);
+        times[B] = r;
+        console.log(`| ${round} | ${probe} | ${B} | ${r.wall.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.value.bootstrap.method} | ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} |`);
       }
+      ratios[probe].wall.push(times[1000].wall / times[0].wall);
+      ratios[probe].cpu.push(times[1000].cpu / times[0].cpu);
     }
   }
+  const spread = (x: number[]) => {
+    const s = [...x].sort((p, q) => p - q);
+    return `${s[s.length >> 1].toFixed(2)}× (${s[0].toFixed(2)}–${s[s.length - 1].toFixed(2)})`;
+  };
+  console.log('\n| probe | wall, default vs 0: median (range) | CPU, default vs 0: median (range) |');
+  console.log('|---|---:|---:|');
+  for (const probe of ['normal', 'heavy']) console.log(`| ${probe} | ${spread(ratios[probe].wall)} | ${spread(ratios[probe].cpu)} |`);
+  await agreement(a, b, path.join(dir, 'heavy.npy'));
   console.log(`\nLoad average at the end: ${load()} (${os.cpus().length} cores)`);
+}
+
+/** The heavy probe's measures: the rule's inputs and the closed form against the exact percentile bootstrap. */
+async function agreement(a: string, b: string, probe: string): Promise<void> {
+  const r = await compare(a, b, { data: probe, cache: false, bootstrap: 0, perSample: true });
+  const B = 2000;
+  const z = normalQuantile(0.975);
+  // A percentile endpoint's Monte Carlo standard error, in half-widths: √(α(1 − α)/B)/φ(z)/z.
+  const mcError = Math.sqrt((0.025 * 0.975) / B) / (Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI)) / z;
+  console.log(`\n### Heavy probe: closed form vs ${B} exact percentile replicates (Monte Carlo SE of an endpoint: ${(mcError * 100).toFixed(1)}% of the half-width)\n`);
+  console.log('| measure | skewness | excess kurtosis | next terms (% half-width) | smoothing | lower: closed − exact (% half-width) | upper |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const measures = Object.keys(r.perSample!) as Array<keyof typeof r.perSample>;
+  const series = measures.map((m) => r.perSample![m]!);
+  const exact = bootstrapMeanSync(series, { replicates: B, seed: 1, method: 'percentile' }).intervals;
+  const closed = bootstrapMeanSync(series, { method: 'cornish-fisher' }).intervals;
+  measures.forEach((m, i) => {
+    const mo = ratioMoments(series[i], null);
+    const half = (closed[i][1] - closed[i][0]) / 2;
+    const pctOf = (x: number) => `${((x / half) * 100).toFixed(1)}%`;
+    console.log(
+      `| ${String(m)} | ${mo.skew.toFixed(1)} | ${mo.kurtosis.toFixed(0)} | ${(closedFormError(mo, N, z) * 100).toPrecision(2)}% | ${mo.smoothing.toFixed(1)} | ` +
+        `${pctOf(closed[i][0] - exact[i][0])} | ${pctOf(closed[i][1] - exact[i][1])} |`,
+    );
+  });
 }
 
 export default async function bench(): Promise<void> {
