@@ -298,7 +298,7 @@ t.test('library: in-memory sequence outputs with classAxis and an array mask; op
   const viaProbe = await matrix(models, { metric: 'kl', classAxis: 1, data: probeMask });
   t.equal(viaProbe.functional[0][1], r.functional[0][1]);
   t.equal(viaProbe.probe.mask, 'attention_mask');
-  await t.rejects(matrix(models, { classAxis: 1, data: probeMask, maskFile: { data: [1, 1], shape: [2] } }), { option: 'maskFile', message: /^maskFile: the mask has shape \[2\] but the token grid of a is \[2, 4\]/ });
+  await t.rejects(matrix(models, { classAxis: 1, data: probeMask, maskFile: { data: [1, 1], shape: [2] } }), { option: 'maskFile', message: /^maskFile: the mask has shape \[2\] but the grid of a is \[2, 4\] \(one value per map and position\)/ });
   await t.rejects(matrix(models, { mask: 7 as unknown as string }), { option: 'mask', message: 'options.mask must be a probe input name or false, got 7' });
   // One row per sample: classAxis out of range, a mask refused.
   const rows = [

@@ -93,7 +93,11 @@ export async function sequenceDivergence(
     if (!(x.data instanceof Float32Array || x.data instanceof Float64Array)) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: outputs must be a Float32Array or Float64Array`);
     const size = elementCount(x.shape);
     if (x.data.length !== size) throw new ModeldiffError('SHAPE_MISMATCH', `${name}: ${x.data.length} values do not fill shape ${formatShape(x.shape)}`);
-    if (x.shape[0] === 0) throw new ModeldiffError('INVALID_ARGUMENT', `${name}: no sequences (n = 0)`);
+    if (x.shape[0] === 0) {
+      const axis = options.classAxis ?? -1;
+      const lm = x.shape.length === 3 && (axis === -1 || axis === 2);
+      throw new ModeldiffError('INVALID_ARGUMENT', `${name}: no ${lm ? 'sequences' : 'maps'} (n = 0)`);
+    }
   }
   if (a.shape.join() !== b.shape.join()) {
     throw new ModeldiffError('SHAPE_MISMATCH', `${names[0]} has shape ${formatShape(a.shape)} but ${names[1]} has shape ${formatShape(b.shape)}; outputs compared on the same probe set must have the same shape`);

@@ -23,8 +23,32 @@ export interface TokenGrid {
   after: number;
 }
 
-/** The position axes of a grid: all a per-position mask is checked against. */
-export type PositionGrid = Pick<TokenGrid, 'positionDims' | 'positions'>;
+/** The position axes of a grid: all a per-position mask is checked against (`after` as in TokenGrid; absent = the class axis is last). */
+export type PositionGrid = Pick<TokenGrid, 'positionDims' | 'positions'> & { after?: number };
+
+/** The words reports and messages use for a grid's samples, rows and classes. */
+export interface GridWords {
+  sample: string;
+  samples: string;
+  row: string;
+  rows: string;
+  /** The class axis as a noun: 'vocabulary' or 'classes'. */
+  classes: string;
+}
+
+const LM_WORDS: GridWords = { sample: 'sequence', samples: 'sequences', row: 'token', rows: 'tokens', classes: 'vocabulary' };
+const MAP_WORDS: GridWords = { sample: 'map', samples: 'maps', row: 'position', rows: 'positions', classes: 'classes' };
+
+/**
+ * A language model's words (sequences of tokens over a vocabulary) for a token grid, one
+ * position axis before a last class axis ([batch, sequence, vocab]); neutral ones (maps of
+ * positions over classes) for any other grid, such as a segmentation map [batch, classes, H, W]
+ * read with class axis 1, which has no tokens.
+ */
+export function gridWords(g: { positionDims: readonly number[]; after?: number; classAxis?: number }): GridWords {
+  const classLast = (g.after ?? 1) === 1 && (g.classAxis === undefined || g.classAxis === g.positionDims.length + 1);
+  return g.positionDims.length === 1 && classLast ? LM_WORDS : MAP_WORDS;
+}
 
 /**
  * The grid of one output: `dims` is its shape without the batch axis; `classAxis` counts in the
@@ -82,9 +106,10 @@ function checkGridShape(t: Tensor, n: number, g: PositionGrid, what: string, sou
   const want = [n, ...g.positionDims];
   const same = t.shape.length === want.length && t.shape.every((d, i) => d === want[i]);
   if (!same) {
+    const w = gridWords(g);
     throw new ModeldiffError(
       'SHAPE_MISMATCH',
-      `${source}: ${what} has shape ${formatShape(t.shape)} but the token grid of ${gridName} is ${formatShape(want)} (one value per sequence and position)`,
+      `${source}: ${what} has shape ${formatShape(t.shape)} but the ${w.row === 'token' ? 'token ' : ''}grid of ${gridName} is ${formatShape(want)} (one value per ${w.sample} and position)`,
       { option },
     );
   }
@@ -102,7 +127,7 @@ export function readMask(t: Tensor, n: number, g: PositionGrid, source: string, 
     const v = kind === 'bool' ? (t.data[i] ? 1 : 0) : elementAt(t, i);
     if (v !== 0 && v !== 1) {
       const s = Math.floor(i / g.positions);
-      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: mask values must be 0 or 1, found ${v} at sequence ${s}, position ${i - s * g.positions}`, { option, input: source });
+      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: mask values must be 0 or 1, found ${v} at ${gridWords(g).sample} ${s}, position ${i - s * g.positions}`, { option, input: source });
     }
     out[i] = v;
   }
@@ -115,14 +140,15 @@ export function readMask(t: Tensor, n: number, g: PositionGrid, source: string, 
  */
 export function readTargets(t: Tensor, n: number, g: TokenGrid, source: string, gridName: string): Int32Array {
   const kind = DTYPES[t.dtype].kind;
-  if (kind !== 'int' && kind !== 'uint') throw new ModeldiffError('INVALID_ARGUMENT', `${source}: targets must be integer token ids, got dtype ${t.dtype}`, { option: 'labels', input: source });
+  const w = gridWords(g);
+  if (kind !== 'int' && kind !== 'uint') throw new ModeldiffError('INVALID_ARGUMENT', `${source}: targets must be integer ${w.row === 'token' ? 'token' : 'class'} ids, got dtype ${t.dtype}`, { option: 'labels', input: source });
   checkGridShape(t, n, g, 'the label array', source, gridName, 'labels');
   const out = new Int32Array(n * g.positions);
   for (let i = 0; i < out.length; i++) {
     const v = elementAt(t, i);
     if (v >= g.vocab) {
       const s = Math.floor(i / g.positions);
-      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: target ${v} at sequence ${s}, position ${i - s * g.positions} is outside the vocabulary [0, ${g.vocab})`, { option: 'labels', input: source });
+      throw new ModeldiffError('INVALID_ARGUMENT', `${source}: target ${v} at ${w.sample} ${s}, position ${i - s * g.positions} is outside the ${w.classes} [0, ${g.vocab})`, { option: 'labels', input: source });
     }
     out[i] = v < 0 ? -1 : v;
   }

@@ -16,7 +16,7 @@ import { samplesNeeded } from '../stats/sample-size';
 import { clusterBootstrapCIs, clusterStderr, clusterSums } from './cluster';
 import { type DivergenceOptions, type FunctionMeasureName, type RowsResult, divergenceRows, divergenceRowsSync } from './divergence';
 import { type IntervalSummary, type MetricSummary, summarizeMeasures } from './summary';
-import type { TokenGrid } from './token-grid';
+import { type TokenGrid, gridWords } from './token-grid';
 import type { Matrix } from '../matrix';
 
 /** The percentiles reported for every token-level measure (as llama.cpp's KL report). */
@@ -97,14 +97,16 @@ export interface TokenSummary {
   maskedRows: number;
   /** Rows per sequence (positions). */
   positions: number;
+  /** The position axes of one sample: [sequence] for a language model, e.g. [H, W] for a segmentation map. */
+  positionDims: number[];
   /** Classes per row (the vocabulary). */
   vocab: number;
   /** The class axis of the output (axis 0 = batch). */
   classAxis: number;
   /** Where the mask came from (an input name or a file), or null for none. */
   mask: string | null;
-  /** How intervals treat correlated tokens. */
-  uncertainty: 'cluster bootstrap over sequences';
+  /** How intervals treat correlated rows: whole sequences (or maps) are resampled. */
+  uncertainty: 'cluster bootstrap over sequences' | 'cluster bootstrap over maps';
   metrics: Partial<Record<FunctionMeasureName, TokenMeasureSummary>>;
   /** Share of counted tokens where both models' most likely token is the same. */
   top1Agreement: TokenRate;
@@ -235,7 +237,8 @@ export class TokenAccumulator {
           : await divergenceRows(oa, ob, measures, extras, this.o.divergence);
     } catch (e) {
       // Kernel errors name a row of the batch (its row field); name the sequence and position instead.
-      throw withRowOffset(e, first, (g) => `sequence ${Math.floor(g / P)}, position ${g % P}`);
+      const sample = gridWords(grid).sample;
+      throw withRowOffset(e, first, (g) => `${sample} ${Math.floor(g / P)}, position ${g % P}`);
     }
     const values = rowsOut.values;
     const [topA, topB] = rowsOut.top!;
@@ -331,7 +334,7 @@ export class TokenAccumulator {
     const { n, grid, measures } = this.o;
     const N = this.count;
     if (N === 0) {
-      throw new ModeldiffError('INVALID_ARGUMENT', `${this.o.maskSource ?? 'the mask'}: every position of every sequence is masked; nothing to compare`, {
+      throw new ModeldiffError('INVALID_ARGUMENT', `${this.o.maskSource ?? 'the mask'}: every position of every ${gridWords(grid).sample} is masked; nothing to compare`, {
         option: this.o.maskOption ?? 'mask',
         input: this.o.maskSource, // the mask's content is at fault, not the option's value
       });
@@ -375,10 +378,11 @@ export class TokenAccumulator {
       skippedSequences: n - sequences,
       maskedRows: this.masked,
       positions: grid.positions,
+      positionDims: [...grid.positionDims],
       vocab: grid.vocab,
       classAxis: grid.classAxis,
       mask: this.o.maskSource ?? null,
-      uncertainty: 'cluster bootstrap over sequences',
+      uncertainty: gridWords(grid).samples === 'maps' ? 'cluster bootstrap over maps' : 'cluster bootstrap over sequences',
       metrics,
       top1Agreement: rate(nm),
       topkOverlap: { k: this.k, ...rate(nm + 1) },

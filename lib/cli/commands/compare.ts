@@ -22,6 +22,7 @@ import { type Command, Option } from 'commander';
 
 import { ModeldiffError } from '../../errors';
 import { type CompareMetric, type Comparison, DEFAULT_METRICS, compare } from '../../function/compare';
+import { gridWords } from '../../function/token-grid';
 import { DELTA_P_PERCENTILES, type TokenMeasureSummary } from '../../function/token-summary';
 import type { OutputKind } from '../../function/divergence';
 import { createProgress } from '../../infer/progress';
@@ -244,24 +245,28 @@ export type TokenReport = Pick<Comparison, 'n' | 'outputs' | 'epsilon' | 'units'
 /** The report of a sequence output: llama.cpp's KL-divergence report, token by token. */
 export function formatTokens(r: TokenReport): string {
   const t = r.tokens;
-  let s = `  ${r.n} sequences × ${t.positions} positions: ${t.rows} tokens counted in ${t.sequences} sequences`;
-  s += t.mask !== null ? ` (${t.maskedRows} masked by ${t.mask}${t.skippedSequences ? `, ${plural(t.skippedSequences, 'sequence')} all masked: skipped` : ''})\n` : ' (no mask)\n';
-  s += `  vocabulary ${t.vocab} (class axis ${t.classAxis}), outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}\n`;
+  // A language model's words for a token grid; neutral ones (maps, positions, classes) for
+  // other sequence outputs such as a segmentation map read with --class-axis 1.
+  const w = gridWords(t);
+  const lm = w.row === 'token';
+  let s = `  ${r.n} ${w.samples} × ${t.positions} positions: ${t.rows} ${w.rows} counted in ${t.sequences} ${w.samples}`;
+  s += t.mask !== null ? ` (${t.maskedRows} masked by ${t.mask}${t.skippedSequences ? `, ${plural(t.skippedSequences, w.sample)} all masked: skipped` : ''})\n` : ' (no mask)\n';
+  s += `  ${lm ? `vocabulary ${t.vocab}` : `${t.vocab} classes`} (class axis ${t.classAxis}), outputs read as ${r.outputs}${r.epsilon ? `, smoothed by epsilon = ${r.epsilon}` : ''}, units ${r.units}\n`;
   for (const c of r.inputConversions) s += `  note: ${c}\n`;
   const names = Object.keys(r.metrics) as Array<keyof Comparison['metrics']>;
   if (names.length) {
     s += '\n';
-    const rows = [['metric', 'mean', '± stderr', '95% CI', 'per-seq mean', 'median', '90%', '95%', '99%', '99.9%', 'max']];
+    const rows = [['metric', 'mean', '± stderr', '95% CI', lm ? 'per-seq mean' : 'per-map mean', 'median', '90%', '95%', '99%', '99.9%', 'max']];
     for (const m of names) {
       const v = r.metrics[m]! as TokenMeasureSummary;
       rows.push([m, num(v.mean), num(v.stderr), interval(v.ci95), num(v.perSequenceMean), num(v.median), num(v.percentiles['90']), num(v.percentiles['95']), num(v.percentiles['99']), num(v.percentiles['99.9']), num(v.max)]);
     }
     s += table(rows);
   }
-  s += `\n  same top token: ${pct(t.top1Agreement.value)} ${interval(t.top1Agreement.ci95, 100, '%')}; top-${t.topkOverlap.k} overlap: ${pct(t.topkOverlap.value)} ${interval(t.topkOverlap.ci95, 100, '%')}\n`;
+  s += `\n  same top ${lm ? 'token' : 'class'}: ${pct(t.top1Agreement.value)} ${interval(t.top1Agreement.ci95, 100, '%')}; top-${t.topkOverlap.k} overlap: ${pct(t.topkOverlap.value)} ${interval(t.topkOverlap.ci95, 100, '%')}\n`;
   if (t.next) {
     const q = t.next;
-    s += `\n  next-token quality (${q.source === 'next' ? 'target: the next input id' : `targets from ${q.source}`}, ${q.targets} tokens):\n`;
+    s += `\n  ${lm ? 'next-token' : 'target'} quality (${q.source === 'next' ? 'target: the next input id' : `targets from ${q.source}`}, ${q.targets} ${w.rows}):\n`;
     s += table([
       ['', 'A', 'B'],
       [`cross-entropy (${r.units})`, num(q.crossEntropy[0]), num(q.crossEntropy[1])],
@@ -275,17 +280,19 @@ export function formatTokens(r: TokenReport): string {
     const shown: Array<[string, number]> = [['max', d.max], ...[...DELTA_P_PERCENTILES].reverse().map((p): [string, number] => [p === '50' ? 'median' : `${p}%`, d.percentiles[p]]), ['min', d.min]];
     s += `  Δp percentiles: ${shown.map(([label, v]) => `${label} ${num(100 * v)}%`).join(', ')}\n`;
   }
-  s += `  (means are token-weighted; stderr is cluster-robust over sequences; ${intervalNote(r.bootstrap)})\n`;
+  s += `  (means are ${w.row}-weighted; stderr is cluster-robust over ${w.samples}; ${intervalNote(r.bootstrap)})\n`;
   if (t.top) {
     const metric = names[0];
-    s += `\n  top ${t.top.length} tokens by ${metric}:\n`;
+    s += `\n  top ${t.top.length} ${w.rows} by ${metric}:\n`;
     const shown = (m: { tokens: Array<{ id: number; p: number }> }) => m.tokens.map((x) => `${x.id} (${num(x.p)})`).join(' ');
     // The target column only when there are targets (--targets next or per-token --labels).
     const targets = t.top.some((x) => x.target !== undefined);
-    const rows = [['sequence', 'position', 'token', ...(targets ? ['target'] : []), metric, 'A top tokens (p)', 'B top tokens (p)']];
+    const top = lm ? 'tokens' : 'classes';
+    const rows = [[w.sample, 'position', ...(lm ? ['token'] : []), ...(targets ? ['target'] : []), metric, `A top ${top} (p)`, `B top ${top} (p)`]];
     for (const x of t.top) {
       const target = targets ? [x.target !== undefined ? String(x.target) : '-'] : [];
-      rows.push([String(x.sequence), String(x.position), x.tokenId !== undefined ? String(x.tokenId) : '-', ...target, num(x.value), shown(x.a), shown(x.b)]);
+      const token = lm ? [x.tokenId !== undefined ? String(x.tokenId) : '-'] : [];
+      rows.push([String(x.sequence), String(x.position), ...token, ...target, num(x.value), shown(x.a), shown(x.b)]);
     }
     s += table(rows);
   }
