@@ -21,7 +21,7 @@ import { type WeightDistanceSummary, weightDistances } from '../weights/distance
 import { buildNetwork } from '../weights/graph';
 import type { SortKey } from '../weights/kernels';
 import { type Network, cloneNetwork } from '../weights/network';
-import { canonicalizeNetwork, normalizeNetwork } from '../weights/symmetry';
+import { canonicalizeNetwork, denormalizeNetwork, normalizeNetwork } from '../weights/symmetry';
 import { sortHiddenGroups, undoSteps } from '../weights/unit-blocks';
 import { writeNetwork } from '../weights/writeback';
 import { refuseSilentZero } from '../weights/uncounted';
@@ -197,15 +197,28 @@ export const weightsView = {
       });
     }
     if (settings) {
-      const { aligned, info, network } = await alignNetworks(a.alignment as PreparedNetwork, b.alignment as PreparedNetwork, context.align, settings);
+      const pa = a.alignment as PreparedNetwork;
+      const { aligned, info, network } = await alignNetworks(pa, b.alignment as PreparedNetwork, context.align, settings);
       result.aligned = aligned;
       result.alignment = info;
+      if (context.consume && info.normalized) info.inFrameOfA = distanceInFrameOfA(pa, network);
       lazyModel(result.models, 'aligned', () => encodeOnnx(writeNetwork(network)));
     }
     refuseSilentZero([result.raw, result.canonical, result.aligned], ma, mb, networkParameters(na));
     return result;
   },
 } satisfies View<OnnxSource, WeightsContext, PreparedWeights, WeightDistanceResult>;
+
+/**
+ * A as stored against B moved into A's frame. A's normalized network is A's own here (a
+ * two-model workflow consumes its prepared models) and no longer needed, so A's normalization
+ * is undone in place instead of building A again.
+ */
+function distanceInFrameOfA(pa: PreparedNetwork, bInFrameOfA: Network): { l2: number; relative: number; cosine: number } {
+  denormalizeNetwork(pa.normalized, pa.factors);
+  const { l2, relative, cosine } = weightDistances(networkPairs(pa.normalized, bInFrameOfA));
+  return { l2, relative, cosine };
+}
 
 /** The initializers a network's layers read (for refuseSilentZero: they were counted). */
 function networkParameters(net: Network): string[] {

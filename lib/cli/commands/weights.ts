@@ -122,7 +122,10 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
   const lines = [`A: ${displayPath(r.a, cwd)}`, `B: ${displayPath(r.b, cwd)}`, '', 'method      L2            relative      cosine'];
   const row = (name: string, s: { l2: number; relative: number; cosine: number }) =>
     leftColumns([name, fmt(s.l2), fmt(s.relative), fmt(s.cosine)], [11, 13, 13]);
-  for (const m of methods) if (r[m]) lines.push(row(m, r[m]!));
+  for (const m of methods) {
+    if (r[m]) lines.push(row(m, r[m]!));
+    if (m === 'aligned' && r.alignment?.inFrameOfA) lines.push(row("  A's frame", r.alignment.inFrameOfA));
+  }
   for (const n of r.notes ?? []) lines.push(`note: ${n}`);
   if (r.hidden) {
     lines.push('', 'hidden layers (A):');
@@ -137,6 +140,7 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
     if (a.objective) lines.push(`objective ${fmt(a.objective[0])} at the start, ${fmt(a.objective[a.objective.length - 1])} after the last sweep`);
     const frame = a.normalized ? 'between the scale/sign-normalized networks' : 'between the networks as stored';
     lines.push(`(aligned is measured ${frame}; in that frame, before matching:)`, row('unaligned', a.unaligned));
+    if (a.inFrameOfA) lines.push("(A's frame: aligned in the parameterization raw is measured in, A against B as --write-aligned writes it)");
     if (!a.normalized) lines.push('(permutations only: scale/sign normalization was off)');
     if (a.kept === 'identity') lines.push('(B as it is was closer to A than any matched permutation found, so it was kept)');
   }
