@@ -55,8 +55,8 @@ const WEIGHT_SLOTS: Record<string, number[] | undefined> = {
 /** Elementwise ops where a non-scalar constant operand next to data is a parameter (bias, norm scale, positional embedding). */
 const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Concat', 'Where']);
 
-/** ai.onnx.ml ops and their float attributes that hold fitted weights. */
-const ML_WEIGHTS: Record<string, string[]> = {
+/** ai.onnx.ml ops and their float attributes that hold fitted weights (lib/path/interpolate.ts mixes them too). */
+export const ML_WEIGHTS: Record<string, string[]> = {
   LinearClassifier: ['coefficients', 'intercepts'],
   LinearRegressor: ['coefficients', 'intercepts'],
   SVMClassifier: ['coefficients', 'support_vectors', 'rho', 'prob_a', 'prob_b'],
