@@ -124,7 +124,7 @@ t.test('CLI: barrier --targets next', async (t) => {
   const io = captureIo();
   const a = path.join(arch, 'gpt2-ts13-s0.onnx');
   t.equal(await runCli(['barrier', a, path.join(arch, 'gpt2-ts13-s1.onnx'), '--data', probePath, '--targets', 'next', '--steps', '2'], io), 0, io.err);
-  t.match(io.out, /^n = 8 sequences, 44 next-token targets, outputs read as logits, loss = mean per-token cross-entropy in nats$/m);
+  t.match(io.out, /^n = 8 sequences, 44 next-token targets, outputs read as logits \(output "y"\), loss = mean per-token cross-entropy in nats$/m);
   const none = captureIo();
   t.equal(await runCli(['barrier', a, a, '--data', probePath], none), 2);
   t.match(none.err, /^modeldiff: give --labels \(true class ids, or per-token targets for a language model\) or --targets next\n$/);

@@ -88,6 +88,8 @@ export interface BarrierResult {
   targets: string;
   /** Sequence outputs: the tokens with a target that every loss and error averages over. */
   tokens?: number;
+  /** The model output read (a scikit-learn export's probabilities rather than its first, integer label output). */
+  output: string;
   outputs: OutputKind;
   /** Unit of the loss values. */
   lossUnit: 'nats' | 'bits';
@@ -120,6 +122,7 @@ export function alphaGrid(steps: number): number[] {
 
 interface WalkState {
   kind?: OutputKind;
+  output?: string;
   tokens?: number;
   done: number;
   total: number;
@@ -139,7 +142,8 @@ async function walk(
   const error: number[] = [];
   for (const alpha of alphas) {
     const label = `${plan.a.label} ⟷ ${plan.b.label} at α=${alpha}`;
-    const { outputs } = await inferOutputs(interpolatedModel(plan, alpha), probe, { output: options.output, batchSize: options.batchSize, cache: false, label });
+    const { outputs, outputName } = await inferOutputs(interpolatedModel(plan, alpha), probe, { output: options.output, batchSize: options.batchSize, cache: false, label });
+    state.output ??= outputName;
     // Sequence outputs are logits unless told otherwise, as compare reads them.
     state.kind ??= resolveOutputKind([outputs], outputs.dims && (options.outputs ?? 'auto') === 'auto' ? 'logits' : (options.outputs ?? 'auto'));
     const r = targetLoss(targets, outputs, state.kind, probe, label);
@@ -172,6 +176,7 @@ export async function lossBarrier(a: OnnxSource, b: OnnxSource, options: Barrier
     n: probe.n,
     targets: targets.source,
     ...(state.tokens !== undefined ? { tokens: state.tokens } : {}),
+    output: state.output as string,
     outputs: state.kind as OutputKind,
     lossUnit: options.bits ? 'bits' : 'nats',
     naive,

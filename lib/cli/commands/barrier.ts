@@ -85,7 +85,7 @@ function formatText(r: BarrierResult, cwd: string): string {
     r.tokens === undefined
       ? plural(r.n, 'labelled probe sample')
       : `${plural(r.n, 'sequence')}, ${plural(r.tokens, r.targets === 'next' ? 'next-token target' : 'token target')}${r.targets === 'next' ? '' : ` from ${displayPath(r.targets, cwd)}`}`;
-  const lines = [`A: ${displayPath(r.a, cwd)}  (α = 0)`, `B: ${displayPath(r.b, cwd)}  (α = 1)`, `n = ${scored}, outputs read as ${r.outputs}, loss = ${r.tokens === undefined ? '' : 'mean per-token '}cross-entropy in ${r.lossUnit}`, ''];
+  const lines = [`A: ${displayPath(r.a, cwd)}  (α = 0)`, `B: ${displayPath(r.b, cwd)}  (α = 1)`, `n = ${scored}, outputs read as ${r.outputs} (output "${r.output}"), loss = ${r.tokens === undefined ? '' : 'mean per-token '}cross-entropy in ${r.lossUnit}`, ''];
   const al = r.aligned;
   lines.push(`α        loss         error     ${al ? 'aligned loss  aligned error' : ''}`.trimEnd());
   r.naive.alphas.forEach((a, i) => {
