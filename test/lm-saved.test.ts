@@ -188,4 +188,11 @@ t.test('outputs refuses a probe attention_mask other than 0/1, as compare does, 
   t.equal(await runCli(['outputs', path.join(LM, 'gpt2.onnx'), '--data', bad, '-o', out, '--no-cache', '-q'], io), 1);
   t.match(io.err, /^modeldiff: \S*bad-mask-tokens\.npz:attention_mask: mask values must be 0 or 1, found 2 at sequence 1, position 2 \(flag --data\)\n$/);
   t.notOk(fs.existsSync(out), 'nothing written');
+  // compare names the flag the values came through: --data for the automatic mask, --mask when chosen.
+  const gpt2 = path.join(LM, 'gpt2.onnx');
+  for (const [extra, flag] of [[[], '--data'], [['--mask', 'attention_mask'], '--mask']] as const) {
+    const cio = captureIo();
+    t.equal(await runCli(['compare', gpt2, gpt2, '--data', bad, ...extra, '--no-cache', '-q'], cio), 1);
+    t.match(cio.err, new RegExp(`mask values must be 0 or 1, found 2 at sequence 1, position 2 \\(flag ${flag}\\)\n$`));
+  }
 });

@@ -34,6 +34,8 @@ export interface TokenMaskOptions {
 export interface OpenTokenMask {
   /** The probe input to read the mask from (undefined: none). */
   input?: string;
+  /** The input is the probe's attention_mask, taken because no mask option was given. */
+  automatic?: boolean;
   file?: { tensor: Tensor; source: string };
 }
 
@@ -54,13 +56,14 @@ export function openTokenMask(options: TokenMaskOptions, probe: Pick<ProbeData |
     throw new ModeldiffError('INVALID_ARGUMENT', `options.mask must be a probe input name or false, got ${JSON.stringify(options.mask)}`, { option: 'mask' });
   }
   const input = options.mask === false ? undefined : (options.mask ?? (names.includes('attention_mask') ? 'attention_mask' : undefined));
+  const chosen = { input, ...(options.mask === undefined && input !== undefined && { automatic: true }) };
   const m = options.maskFile;
-  if (m === undefined) return { input };
-  if (typeof m === 'string') return { input, file: readMaskFile(path.resolve(cwd ?? process.cwd(), m), m) };
+  if (m === undefined) return chosen;
+  if (typeof m === 'string') return { ...chosen, file: readMaskFile(path.resolve(cwd ?? process.cwd(), m), m) };
   // A plain array of 0/1 is what the option's type allows; tensors want a typed array.
   const data = Array.isArray(m.data) ? Float64Array.from(m.data) : m.data;
   const file = { tensor: makeTensor(data as never, m.shape, undefined, 'maskFile'), source: 'maskFile' };
-  return { input, file };
+  return { ...chosen, file };
 }
 
 /** A probe input as messages name it: its file (or .npz member), else `probe input "name"`. */
@@ -99,7 +102,8 @@ export function tokenMask(open: OpenTokenMask, probe: Probe | undefined, n: numb
     const name = open.input;
     const input = probe.inputs[name];
     const tensor = 'materialize' in input ? input.materialize() : input;
-    mask = readMask(tensor, n, g, probeInputLabel(probe, name), gridName, 'mask');
+    // An automatic mask's bad values are the probe data's, not a mask option's.
+    mask = readMask(tensor, n, g, probeInputLabel(probe, name), gridName, open.automatic ? 'data' : 'mask');
     source = name;
   }
   if (open.file) {
