@@ -28,7 +28,7 @@ export function checkSameArchitecture(a: Network, b: Network): void {
       fail(`${where} has ${shapeOf(la)} vs ${shapeOf(lb)}`);
     }
     if (la.outGroup !== lb.outGroup || la.inGroup !== lb.inGroup || JSON.stringify(la.inParts) !== JSON.stringify(lb.inParts)) {
-      fail(`${where} is wired differently (residual connections differ)`);
+      fail(`${where} is wired differently (its inputs or residual connections differ: another architecture, or the same one written differently, e.g. by another exporter; compare and cka still work)`);
     }
   });
   if (a.hidden.join() !== b.hidden.join()) fail('their hidden layers differ');
