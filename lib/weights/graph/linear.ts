@@ -10,7 +10,7 @@ import { channelLastToBlocks } from '../channel-layout';
 import type { Layer } from '../network';
 import type { OpRule } from './rule';
 import { slotReader } from './slot-readers';
-import { storedFields } from './stored-fields';
+import { type StoredWeight, storedFields } from './stored-fields';
 import { ALL, type TensorState, and, unitsLast } from './tensor-state';
 import type { GraphWalker } from './walker';
 
@@ -125,7 +125,7 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
   }
   if (x.parts) return concatConsumer(w, node, index, x, { op, W, b, dims, cols, outUnits, biasName, biasDtype, addNode, out, spatialOut, weightDtype });
   const inGroup = w.root(x.group);
-  if (depthwise) return channelwise(w, node, index, x, { W, b, dims, weightName: inputs[1], biasName, biasDtype, weightDtype, out });
+  if (depthwise) return channelwise(w, index, x, inputs[1], { op: 'Conv', W, b, dims, biasName, biasDtype, weightDtype, out });
   // A model input's channel count is first learned from the layer reading it.
   if (!inGroup.units) inGroup.units = op === 'Conv' ? dims[1] * grouped : cols;
   const inUnits = inGroup.units;
@@ -144,18 +144,8 @@ export const linear: OpRule = ({ walker: w, node, index, x }) => {
   const layerIndex = w.layers.length;
   const outGroup = w.newGroup(outUnits, false);
   w.layers.push({
-    name: inputs[1],
-    op,
-    node: index,
-    addNode,
-    weightName: w.ownName(inputs[1]),
-    ownWeight: w.sharedParams.has(inputs[1]) || undefined,
-    ownBias: (biasName !== undefined && w.sharedParams.has(biasName)) || undefined,
-    biasName,
+    ...storedFields(w, index, inputs[1], { op, dims, weightDtype, biasName, biasDtype, addNode }),
     biasDims,
-    weightDtype,
-    biasDtype,
-    weightDims: dims,
     outUnits,
     inUnits,
     inBlock,
@@ -190,7 +180,7 @@ function concatConsumer(w: GraphWalker, node: onnx.INodeProto, index: number, x:
     return part;
   });
   w.layers.push({
-    ...storedFields(w, node, index, p),
+    ...storedFields(w, index, (node.input ?? [])[1], p),
     outUnits: p.outUnits,
     inUnits,
     inBlock,
@@ -216,29 +206,14 @@ function concatConsumer(w: GraphWalker, node: onnx.INodeProto, index: number, x:
  * passes it when the ops on both sides keep it: the bias scales with the
  * unit and the filter stays (../channelwise-scale.ts).
  */
-function channelwise(
-  w: GraphWalker,
-  node: onnx.INodeProto,
-  index: number,
-  x: TensorState,
-  p: { W: Float64Array; b: Float64Array; dims: number[]; weightName: string; biasName?: string; biasDtype?: number; weightDtype: number; out: string },
-): void {
+function channelwise(w: GraphWalker, index: number, x: TensorState, weightName: string, p: StoredWeight & { W: Float64Array; b: Float64Array; out: string }): void {
   const group = w.root(x.group);
   const units = p.dims[0];
   group.units ||= units;
   group.caps = and(group.caps, x.caps);
   const layerIndex = w.layers.length;
   w.layers.push({
-    name: p.weightName,
-    op: 'Conv',
-    node: index,
-    weightName: w.ownName(p.weightName),
-    ownWeight: w.sharedParams.has(p.weightName) || undefined,
-    ownBias: (p.biasName !== undefined && w.sharedParams.has(p.biasName)) || undefined,
-    biasName: p.biasName,
-    weightDtype: p.weightDtype,
-    biasDtype: p.biasDtype,
-    weightDims: p.dims,
+    ...storedFields(w, index, weightName, p),
     outUnits: units,
     inUnits: 1,
     inBlock: p.W.length / units,

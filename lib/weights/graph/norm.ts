@@ -12,6 +12,7 @@
 import { attrInt, attrInts, isFloatTensor, type onnx, tensorDims } from '../../io/onnx';
 import type { Layer } from '../network';
 import type { OpRule } from './rule';
+import { storedFields } from './stored-fields';
 import { PERMUTATION_ONLY, type TensorState, unitsLast } from './tensor-state';
 import type { GraphWalker } from './walker';
 
@@ -73,19 +74,13 @@ function addNormScale(w: GraphWalker, node: onnx.INodeProto, index: number, x: T
   group.caps = PERMUTATION_ONLY;
   const layerIndex = w.layers.length;
   w.layers.push({
-    name: scaleName,
-    op: 'Norm',
-    node: index,
-    weightName: w.ownName(scaleName),
-    weightDtype: w.dtypeSeen(scaleName, t),
-    weightDims: tensorDims(t),
+    ...storedFields(w, index, scaleName, { op: 'Norm', dims: tensorDims(t), weightDtype: w.dtypeSeen(scaleName, t) }),
     outUnits: W.length,
     inUnits: 1,
     inBlock: 1,
     outGroup: group.id,
     inGroup: group.id,
     channelwise: true,
-    ownWeight: w.sharedParams.has(scaleName) || undefined,
     W,
     b: new Float64Array(W.length),
   });

@@ -18,6 +18,7 @@ import { attrInt, attrInts, isFloatTensor, type onnx, tensorDims } from '../../i
 import { enterHeads, splitFused, untrackedAttention } from './attention';
 import type { OpRule } from './rule';
 import { shapeElements, staticSize } from './shape-elements';
+import { storedFields } from './stored-fields';
 import { ALL, type TensorState, unitsLast } from './tensor-state';
 import type { GraphWalker } from './walker';
 
@@ -36,18 +37,12 @@ export function embedding(w: GraphWalker, node: onnx.INodeProto, index: number):
   const inGroup = w.newGroup(rows, true);
   const outGroup = w.newGroup(units, false);
   w.layers.push({
-    name: table,
-    op: 'Gather',
-    node: index,
-    weightName: w.ownName(table),
-    weightDtype: w.dtypeSeen(table, t),
-    weightDims: [rows, units],
+    ...storedFields(w, index, table, { op: 'Gather', dims: [rows, units], weightDtype: w.dtypeSeen(table, t) }),
     outUnits: units,
     inUnits: rows,
     inBlock: 1,
     outGroup,
     inGroup,
-    ownWeight: w.sharedParams.has(table) || undefined,
     W,
     b: new Float64Array(units),
   });
@@ -81,18 +76,12 @@ function tableLayer(w: GraphWalker, node: onnx.INodeProto, groupId: number, name
   const layerIndex = w.layers.length;
   const inGroup = w.newGroup(rows, true);
   w.layers.push({
-    name,
-    op: 'Table',
-    node: w.nodeIndex(node),
-    weightName: w.ownName(name),
-    weightDtype: w.dtypeSeen(name, t),
-    weightDims: dims,
+    ...storedFields(w, w.nodeIndex(node), name, { op: 'Table', dims, weightDtype: w.dtypeSeen(name, t) }),
     outUnits: units,
     inUnits: rows,
     inBlock: 1,
     outGroup: group.id,
     inGroup,
-    ownWeight: w.sharedParams.has(name) || undefined,
     W: transpose(w.finite(t), rows, units),
     b: new Float64Array(units),
   });

@@ -22,7 +22,7 @@ export function slotReader(w: GraphWalker, node: onnx.INodeProto, index: number,
   // The path's symmetries bound every group the layer reads.
   for (const g of new Set(slots.map((s) => w.find(s.group)))) w.groups[g].caps = and(w.groups[g].caps, x.caps);
   const common = {
-    ...storedFields(w, node, index, p),
+    ...storedFields(w, index, (node.input ?? [])[1], p),
     inGroup: slots[0].group,
     W: p.W,
     b: p.b,
