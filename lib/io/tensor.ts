@@ -237,6 +237,9 @@ function getter(t: Tensor): (i: number) => number {
 /** The tensor's values as float64 (any dtype). */
 export function toFloat64(t: Tensor): Float64Array {
   if (t.dtype === 'float64') return t.data as Float64Array;
+  // float32 and the 8/16/32-bit integers (bool too) widen exactly in the typed-array copy, which
+  // converts natively: ~10× a per-element getter on a model's tens of millions of weights.
+  if (t.dtype !== 'float16' && t.dtype !== 'int64' && t.dtype !== 'uint64') return new Float64Array(t.data as Float32Array);
   const get = getter(t);
   const out = new Float64Array(t.data.length);
   for (let i = 0; i < out.length; i++) out[i] = get(i);
