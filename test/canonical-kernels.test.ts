@@ -3,15 +3,15 @@ import t from 'tap';
 import { capabilities } from '../lib/native';
 import { createRng, type Rng } from '../lib/util/rng';
 import {
-  applyPermutation,
-  fixSign,
+  applyPermutationSync,
+  fixSignSync,
   linearSumAssignmentSync,
   matchingSimilaritySync,
   matchingSimilarity,
-  normalizeScale,
-  permuteUnitAxis,
-  sortKeys,
-  sortPermutation,
+  normalizeScaleSync,
+  permuteUnitAxisSync,
+  sortKeysSync,
+  sortPermutationSync,
   type LayerWeights,
   type SortKey,
 } from '../lib/weights/kernels';
@@ -79,7 +79,7 @@ function inverse(p: Int32Array): Int32Array {
   return inv;
 }
 
-t.test('normalizeScale preserves a ReLU layer pair, yields unit-norm units, and is idempotent', async (t) => {
+t.test('normalizeScaleSync preserves a ReLU layer pair, yields unit-norm units, and is idempotent', async (t) => {
   const rng = createRng(21);
   for (const [units, fanIn, outRows, block] of [[8, 5, 3, 1], [6, 4, 2, 3]]) {
     const l = randomLayer(rng, units, fanIn, outRows, block);
@@ -88,7 +88,7 @@ t.test('normalizeScale preserves a ReLU layer pair, yields unit-norm units, and 
     l.bin[0] *= 1000;
     const before = clone(l);
     const xs = Array.from({ length: 5 }, () => randn(rng, fanIn * block));
-    const factors = normalizeScale(l);
+    const factors = normalizeScaleSync(l);
     for (let u = 0; u < units; u++) {
       let ss = l.bin[u] ** 2, ssBefore = before.bin[u] ** 2;
       for (let f = 0; f < fanIn; f++) {
@@ -105,7 +105,7 @@ t.test('normalizeScale preserves a ReLU layer pair, yields unit-norm units, and 
     }
     for (const x of xs) t.ok(maxRelDiff(forward(l, x, relu), forward(before, x, relu)) < 1e-12, 'same function');
     const again = clone(l);
-    const f2 = normalizeScale(again);
+    const f2 = normalizeScaleSync(again);
     t.ok(f2.every((f) => Math.abs(f - 1) < 1e-14), 'second call: factors ≈ 1');
     t.ok(maxRelDiff(again.win, l.win) < 1e-14 && maxRelDiff(again.wout, l.wout) < 1e-14, 'second call changes nothing');
   }
@@ -125,19 +125,19 @@ t.test('kernels work on views into larger buffers', async (t) => {
     wout: big.subarray(1 + l.win.length + l.bin.length),
   };
   const copy = clone(l);
-  t.same(normalizeScale(view), normalizeScale(copy));
-  t.same(fixSign(view), fixSign(copy));
-  t.same(sortPermutation(view), sortPermutation(copy));
+  t.same(normalizeScaleSync(view), normalizeScaleSync(copy));
+  t.same(fixSignSync(view), fixSignSync(copy));
+  t.same(sortPermutationSync(view), sortPermutationSync(copy));
   t.same(matchingSimilaritySync(view, view), matchingSimilaritySync(copy, copy));
-  applyPermutation(view, new Int32Array([4, 3, 2, 1, 0]));
-  applyPermutation(copy, new Int32Array([4, 3, 2, 1, 0]));
+  applyPermutationSync(view, new Int32Array([4, 3, 2, 1, 0]));
+  applyPermutationSync(copy, new Int32Array([4, 3, 2, 1, 0]));
   t.same(view.win, copy.win);
   t.same(view.bin, copy.bin);
   t.same(view.wout, copy.wout);
   t.equal(big[0], 0, 'nothing before the views is touched');
 });
 
-t.test('normalizeScale leaves a dead unit alone and survives huge and tiny magnitudes', async (t) => {
+t.test('normalizeScaleSync leaves a dead unit alone and survives huge and tiny magnitudes', async (t) => {
   const l: LayerWeights = {
     win: new Float64Array([0, 0, 3e200, 4e200, 3e-200, 0]),
     bin: new Float64Array([0, 0, 4e-200]),
@@ -147,7 +147,7 @@ t.test('normalizeScale leaves a dead unit alone and survives huge and tiny magni
     outRows: 1,
     block: 1,
   };
-  const f = normalizeScale(l);
+  const f = normalizeScaleSync(l);
   const near = (a: Float64Array, b: number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= 1e-15 * Math.abs(b[i]));
   t.ok(near(f, [1, 5e200, 5e-200]), 'factors: 1 for the dead unit, else the norm (no overflow or underflow)');
   t.ok(near(l.win, [0, 0, 0.6, 0.8, 0.6, 0]));
@@ -155,11 +155,11 @@ t.test('normalizeScale leaves a dead unit alone and survives huge and tiny magni
   t.ok(near(l.wout, [7, 5e200, 5e-200]));
 });
 
-t.test('fixSign preserves a tanh layer pair, makes the key entry positive, and is idempotent', async (t) => {
+t.test('fixSignSync preserves a tanh layer pair, makes the key entry positive, and is idempotent', async (t) => {
   const rng = createRng(22);
   const l = randomLayer(rng, 10, 4, 3, 2);
   const before = clone(l);
-  const signs = fixSign(l);
+  const signs = fixSignSync(l);
   t.ok(signs.some((s) => s === -1) && signs.some((s) => s === 1), 'random layer has both signs');
   for (let u = 0; u < l.units; u++) {
     // reference key: largest |entry| of [win[u,:], bin[u]], lowest index on ties
@@ -174,21 +174,21 @@ t.test('fixSign preserves a tanh layer pair, makes the key entry positive, and i
     t.ok(maxRelDiff(forward(l, x, Math.tanh), forward(before, x, Math.tanh)) < 1e-12, 'same function');
   }
   const again = clone(l);
-  t.ok(fixSign(again).every((s) => s === 1), 'second call flips nothing');
+  t.ok(fixSignSync(again).every((s) => s === 1), 'second call flips nothing');
   t.same(again, l);
   // ties: |−2| = |2| → the lowest index (−2) is the key, so the unit flips; a zero unit does not
   const tie: LayerWeights = { win: new Float64Array([-2, 2, 0, 0]), bin: new Float64Array([1, 0]), wout: new Float64Array([3, 5]), units: 2, fanIn: 2, outRows: 1, block: 1 };
-  t.same(Array.from(fixSign(tie)), [-1, 1]);
+  t.same(Array.from(fixSignSync(tie)), [-1, 1]);
   t.same(Array.from(tie.win), [2, -2, 0, 0]);
   t.same(Array.from(tie.wout), [-3, 5]);
 });
 
-t.test('applyPermutation moves whole units and its inverse restores exactly', async (t) => {
+t.test('applyPermutationSync moves whole units and its inverse restores exactly', async (t) => {
   const rng = createRng(23);
   const l = randomLayer(rng, 7, 3, 4, 5);
   const before = clone(l);
   const perm = randomPerm(rng, 7);
-  applyPermutation(l, perm);
+  applyPermutationSync(l, perm);
   for (let i = 0; i < 7; i++) {
     const p = perm[i];
     t.same(l.win.subarray(i * 3, i * 3 + 3), before.win.subarray(p * 3, p * 3 + 3));
@@ -198,24 +198,24 @@ t.test('applyPermutation moves whole units and its inverse restores exactly', as
   }
   const x = randn(rng, 3 * 5);
   t.ok(maxRelDiff(forward(l, x, relu), forward(before, x, relu)) < 1e-12, 'permuting units preserves the function');
-  applyPermutation(l, inverse(perm));
+  applyPermutationSync(l, inverse(perm));
   t.same(l, before, 'inverse restores bit for bit');
 });
 
-t.test('permuteUnitAxis is the input side of applyPermutation', async (t) => {
+t.test('permuteUnitAxisSync is the input side of applyPermutationSync', async (t) => {
   const rng = createRng(24);
   const l = randomLayer(rng, 6, 2, 3, 4);
   const nextWeights = l.wout.slice(); // the next layer's weight kept as a separate array
   const perm = randomPerm(rng, 6);
-  applyPermutation(l, perm);
-  permuteUnitAxis(nextWeights, 3, 6, 4, perm);
+  applyPermutationSync(l, perm);
+  permuteUnitAxisSync(nextWeights, 3, 6, 4, perm);
   t.same(nextWeights, l.wout);
-  permuteUnitAxis(nextWeights, 3, 6, 4, inverse(perm));
-  permuteUnitAxis(l.wout, 3, 6, 4, inverse(perm));
+  permuteUnitAxisSync(nextWeights, 3, 6, 4, inverse(perm));
+  permuteUnitAxisSync(l.wout, 3, 6, 4, inverse(perm));
   t.same(nextWeights, l.wout);
 });
 
-t.test('permuteUnitAxis (in place, cycle by cycle) equals new[r, i, :] = old[r, perm[i], :]', async (t) => {
+t.test('permuteUnitAxisSync (in place, cycle by cycle) equals new[r, i, :] = old[r, perm[i], :]', async (t) => {
   const rng = createRng(34);
   const n = 9;
   const perms: Array<[string, number[]]> = [
@@ -231,17 +231,17 @@ t.test('permuteUnitAxis (in place, cycle by cycle) equals new[r, i, :] = old[r, 
       const data = randn(rng, rows * n * block);
       const expected = new Float64Array(data.length);
       for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) for (let k = 0; k < block; k++) expected[(r * n + i) * block + k] = data[(r * n + perm[i]) * block + k];
-      permuteUnitAxis(data, rows, n, block, perm);
+      permuteUnitAxisSync(data, rows, n, block, perm);
       t.same(data, expected, `${what}, ${rows} × ${n} × ${block}`);
     }
   }
   const one = Float64Array.from([5, 6]);
-  permuteUnitAxis(one, 1, 1, 2, Int32Array.from([0]));
+  permuteUnitAxisSync(one, 1, 1, 2, Int32Array.from([0]));
   t.same(Array.from(one), [5, 6], 'one unit');
-  permuteUnitAxis(new Float64Array(0), 4, 0, 3, new Int32Array(0));
+  permuteUnitAxisSync(new Float64Array(0), 4, 0, 3, new Int32Array(0));
 });
 
-t.test('sortPermutation: descending keys, stable ties, and a permuted layer has the same canonical form', async (t) => {
+t.test('sortPermutationSync: descending keys, stable ties, and a permuted layer has the same canonical form', async (t) => {
   const rng = createRng(25);
   const keys: SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
   const keyOf: Record<SortKey, (l: LayerWeights, u: number) => number> = {
@@ -256,22 +256,22 @@ t.test('sortPermutation: descending keys, stable ties, and a permuted layer has 
   };
   for (const key of keys) {
     const a = randomLayer(rng, 9, 3, 2, 2);
-    normalizeScale(a);
+    normalizeScaleSync(a);
     const b = clone(a);
-    applyPermutation(b, randomPerm(rng, 9));
-    const pa = sortPermutation(a, key);
+    applyPermutationSync(b, randomPerm(rng, 9));
+    const pa = sortPermutationSync(a, key);
     const ref = Array.from({ length: 9 }, (_, i) => i).sort((i, j) => keyOf[key](a, j) - keyOf[key](a, i) || i - j);
     t.same(Array.from(pa), ref, `${key}: matches a reference stable descending sort`);
     const keysRef = Array.from({ length: 9 }, (_, u) => keyOf[key](a, u));
-    t.ok(sortKeys(a, key).every((k, u) => Math.abs(k - keysRef[u]) <= 1e-12 * Math.max(1, Math.abs(keysRef[u]))), `${key}: sortKeys`);
-    applyPermutation(a, pa);
-    applyPermutation(b, sortPermutation(b, key));
+    t.ok(sortKeysSync(a, key).every((k, u) => Math.abs(k - keysRef[u]) <= 1e-12 * Math.max(1, Math.abs(keysRef[u]))), `${key}: sortKeysSync`);
+    applyPermutationSync(a, pa);
+    applyPermutationSync(b, sortPermutationSync(b, key));
     t.same(b, a, `${key}: canonical forms agree exactly`);
   }
   const ties: LayerWeights = { win: new Float64Array(0), bin: new Float64Array([1, 2, 1, 2, -0, 0]), wout: new Float64Array([1, 1, 3, 3, 2, 2]), units: 6, fanIn: 0, outRows: 1, block: 1 };
-  t.same(Array.from(sortPermutation(ties, 'bias')), [1, 3, 0, 2, 4, 5], 'equal keys keep their original order (−0 = +0)');
-  t.same(Array.from(sortPermutation(ties)), [2, 3, 4, 5, 0, 1], 'default key is out-norm');
-  t.same(Array.from(sortPermutation(ties, 'first-weight')), [0, 1, 2, 3, 4, 5], 'fanIn 0: first-weight is 0 for all');
+  t.same(Array.from(sortPermutationSync(ties, 'bias')), [1, 3, 0, 2, 4, 5], 'equal keys keep their original order (−0 = +0)');
+  t.same(Array.from(sortPermutationSync(ties)), [2, 3, 4, 5, 0, 1], 'default key is out-norm');
+  t.same(Array.from(sortPermutationSync(ties, 'first-weight')), [0, 1, 2, 3, 4, 5], 'fanIn 0: first-weight is 0 for all');
 });
 
 /** Naive triple loop, float64. */
@@ -370,7 +370,7 @@ t.test('weight matching recovers a permutation of the hidden units', async (t) =
   const a = randomLayer(rng, 32, 10, 6, 1);
   const b = clone(a);
   const perm = randomPerm(rng, 32);
-  applyPermutation(b, perm);
+  applyPermutationSync(b, perm);
   const { rowToCol } = linearSumAssignmentSync(matchingSimilaritySync(a, b), 32, 32, { maximize: true });
   t.same(rowToCol, inverse(perm), 'unit i of A matches unit inverse(perm)[i] of B');
 });
@@ -379,24 +379,24 @@ t.test('bad layers are ModeldiffErrors naming the argument', async (t) => {
   const rng = createRng(28);
   const good = () => randomLayer(rng, 3, 2, 2, 1);
   const err = (message: RegExp) => ({ name: 'ModeldiffError', code: 'INVALID_ARGUMENT', message });
-  t.throws(() => normalizeScale({ ...good(), win: new Float64Array(5) }), err(/normalizeScale: layer\.win has 5 elements, expected 6/));
-  t.throws(() => fixSign({ ...good(), bin: new Float64Array(2) }), err(/fixSign: layer\.bin has 2 elements, expected 3/));
-  t.throws(() => sortPermutation({ ...good(), wout: [1, 2] as unknown as Float64Array }), err(/layer\.wout must be a Float64Array/));
-  t.throws(() => normalizeScale({ ...good(), units: -1 }), err(/layer\.units must be a non-negative integer/));
-  t.throws(() => normalizeScale(null as unknown as LayerWeights), err(/layer must be a LayerWeights object/));
-  t.throws(() => sortPermutation(good(), 'norm' as SortKey), err(/unknown key "norm"/));
-  t.throws(() => sortPermutation(good(), 'constructor' as SortKey), err(/unknown key "constructor"/));
-  t.throws(() => sortKeys(good(), 'nope' as SortKey), err(/sortKeys: unknown key "nope"/));
-  t.throws(() => sortKeys({ ...good(), bin: new Float64Array(1) }), err(/sortKeys: layer\.bin has 1 elements/));
-  t.same(sortKeys({ win: new Float64Array([3, -4]), bin: new Float64Array([2]), wout: new Float64Array([6, 8]), units: 1, fanIn: 2, outRows: 2, block: 1 }), new Float64Array([10]));
+  t.throws(() => normalizeScaleSync({ ...good(), win: new Float64Array(5) }), err(/normalizeScaleSync: layer\.win has 5 elements, expected 6/));
+  t.throws(() => fixSignSync({ ...good(), bin: new Float64Array(2) }), err(/fixSignSync: layer\.bin has 2 elements, expected 3/));
+  t.throws(() => sortPermutationSync({ ...good(), wout: [1, 2] as unknown as Float64Array }), err(/layer\.wout must be a Float64Array/));
+  t.throws(() => normalizeScaleSync({ ...good(), units: -1 }), err(/layer\.units must be a non-negative integer/));
+  t.throws(() => normalizeScaleSync(null as unknown as LayerWeights), err(/layer must be a LayerWeights object/));
+  t.throws(() => sortPermutationSync(good(), 'norm' as SortKey), err(/unknown key "norm"/));
+  t.throws(() => sortPermutationSync(good(), 'constructor' as SortKey), err(/unknown key "constructor"/));
+  t.throws(() => sortKeysSync(good(), 'nope' as SortKey), err(/sortKeysSync: unknown key "nope"/));
+  t.throws(() => sortKeysSync({ ...good(), bin: new Float64Array(1) }), err(/sortKeysSync: layer\.bin has 1 elements/));
+  t.same(sortKeysSync({ win: new Float64Array([3, -4]), bin: new Float64Array([2]), wout: new Float64Array([6, 8]), units: 1, fanIn: 2, outRows: 2, block: 1 }), new Float64Array([10]));
   const nan = good();
   nan.win[4] = NaN;
-  t.throws(() => normalizeScale(nan), err(/normalizeScale: win\[4\] is NaN/));
-  t.throws(() => fixSign(nan), err(/win\[4\] is NaN/));
-  t.throws(() => sortPermutation(nan), err(/win\[4\] is NaN/));
+  t.throws(() => normalizeScaleSync(nan), err(/normalizeScaleSync: win\[4\] is NaN/));
+  t.throws(() => fixSignSync(nan), err(/win\[4\] is NaN/));
+  t.throws(() => sortPermutationSync(nan), err(/win\[4\] is NaN/));
   const inf = good();
   inf.wout[1] = -Infinity;
-  t.throws(() => normalizeScale(inf), err(/wout\[1\] is infinite/));
+  t.throws(() => normalizeScaleSync(inf), err(/wout\[1\] is infinite/));
   t.throws(() => matchingSimilaritySync(good(), inf), err(/matchingSimilarity: b\.wout\[1\] is infinite/));
   const nanBias = good();
   nanBias.bin[2] = NaN;
@@ -411,11 +411,11 @@ t.test('bad layers are ModeldiffErrors naming the argument', async (t) => {
   t.same(matchingSimilaritySync(huge(1e200), huge(-1e200)), new Float64Array([-Infinity]));
   t.throws(() => matchingSimilaritySync(good(), randomLayer(rng, 3, 3, 2, 1)), err(/a\.fanIn \(2\) differs from b\.fanIn \(3\)/));
   t.throws(() => matchingSimilaritySync(good(), { ...good(), win: new Float64Array(1) }), err(/b\.win has 1 elements/));
-  t.throws(() => applyPermutation(good(), new Int32Array([0, 0, 1])), err(/perm is not a permutation of 0\.\.2 \(perm\[1\] = 0\)/));
-  t.throws(() => applyPermutation(good(), new Int32Array([0, 1])), err(/perm has 2 entries, expected 3/));
-  t.throws(() => applyPermutation(good(), [0, 1, 2] as unknown as Int32Array), err(/perm must be an Int32Array/));
-  t.throws(() => permuteUnitAxis(new Float64Array(5), 1, 3, 2, new Int32Array([0, 1, 2])), err(/data has 5 elements, expected rows × units × block = 6/));
-  t.throws(() => permuteUnitAxis(new Float64Array(6), 1, 3, 2, new Int32Array([0, 1, 3])), err(/perm\[2\] = 3/));
-  t.throws(() => permuteUnitAxis(new Float64Array(6), 1.5, 3, 2, new Int32Array([0, 1, 2])), err(/rows must be a non-negative integer/));
-  t.throws(() => permuteUnitAxis([] as unknown as Float64Array, 0, 0, 0, new Int32Array(0)), err(/data must be a Float64Array/));
+  t.throws(() => applyPermutationSync(good(), new Int32Array([0, 0, 1])), err(/perm is not a permutation of 0\.\.2 \(perm\[1\] = 0\)/));
+  t.throws(() => applyPermutationSync(good(), new Int32Array([0, 1])), err(/perm has 2 entries, expected 3/));
+  t.throws(() => applyPermutationSync(good(), [0, 1, 2] as unknown as Int32Array), err(/perm must be an Int32Array/));
+  t.throws(() => permuteUnitAxisSync(new Float64Array(5), 1, 3, 2, new Int32Array([0, 1, 2])), err(/data has 5 elements, expected rows × units × block = 6/));
+  t.throws(() => permuteUnitAxisSync(new Float64Array(6), 1, 3, 2, new Int32Array([0, 1, 3])), err(/perm\[2\] = 3/));
+  t.throws(() => permuteUnitAxisSync(new Float64Array(6), 1.5, 3, 2, new Int32Array([0, 1, 2])), err(/rows must be a non-negative integer/));
+  t.throws(() => permuteUnitAxisSync([] as unknown as Float64Array, 0, 0, 0, new Int32Array(0)), err(/data must be a Float64Array/));
 });

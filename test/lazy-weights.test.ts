@@ -19,7 +19,7 @@ import { encodeOnnx, graphOf, onnx, readOnnx, tensorDims, tensorToFloat64 } from
 import { weightDistance } from '../lib/weights';
 import { type Matcher, alignPrepared, prepareAlignment } from '../lib/weights/aligned';
 import { buildNetwork } from '../lib/weights/graph';
-import { applyPermutation } from '../lib/weights/kernels';
+import { applyPermutationSync } from '../lib/weights/kernels';
 import type { Network } from '../lib/weights/network';
 import { normalizeNetwork } from '../lib/weights/symmetry';
 import { groupView } from '../lib/weights/views';
@@ -156,7 +156,7 @@ t.test('alignment in place: the prepared network is sorted and put back exactly;
       const n = b.groups[id].units;
       const p = Int32Array.from({ length: n }, (_, i) => n - 1 - i);
       const g = groupView(b, id);
-      applyPermutation(g.view, p);
+      applyPermutationSync(g.view, p);
       g.commit(p);
       perms.set(id, p);
     }

@@ -11,7 +11,7 @@ import { onnx } from 'onnx-proto';
 import { encodeOnnx, readOnnx } from '../../lib/io/onnx';
 import { createRng } from '../../lib/util/rng';
 import { buildNetwork } from '../../lib/weights/graph';
-import { applyPermutation } from '../../lib/weights/kernels';
+import { applyPermutationSync } from '../../lib/weights/kernels';
 import { groupView } from '../../lib/weights/views';
 import { writeNetwork } from '../../lib/weights/writeback';
 
@@ -86,7 +86,7 @@ export function foldedAndPermuted(source: string, folded: string, permuted: stri
   for (const id of net.hidden) {
     const perm = Int32Array.from(rng.shuffle(Array.from({ length: net.groups[id].units }, (_, i) => i)));
     const { view, commit } = groupView(net, id);
-    applyPermutation(view, perm);
+    applyPermutationSync(view, perm);
     commit(perm);
   }
   fs.writeFileSync(permuted, encodeOnnx(writeNetwork(net)));

@@ -16,7 +16,7 @@ import type { ProbeData } from '../io/probe';
 import { featureGrams } from '../represent/gram';
 import { tokenRows } from '../represent/activations';
 import type { Matrix } from '../matrix';
-import { type LayerWeights, applyPermutation, linearSumAssignment, matchingSimilaritySync } from './kernels';
+import { type LayerWeights, applyPermutationSync, linearSumAssignment, matchingSimilaritySync } from './kernels';
 import type { Network } from './network';
 import { type GroupedSite, assignGroupedQuery } from './grouped-query';
 import { type HeadSite, assignHeads, headSite, unitsOfWork } from './heads';
@@ -84,7 +84,7 @@ export async function activationMatching(a: Network, b: Network, probe: ProbeDat
     const C = await similarity(id);
     const gb = groupView(b, id);
     const { rowToCol, total } = await linearSumAssignment(C, units, units, { maximize: true });
-    applyPermutation(gb.view, rowToCol);
+    applyPermutationSync(gb.view, rowToCol);
     gb.commit(rowToCol);
     perms.set(id, rowToCol);
     correlation.set(id, total / units);

@@ -30,7 +30,7 @@ import { type UnitFactors, denormalizeNetwork, normalizeNetwork } from './symmet
 import { type MatchingOptions, type MatchingStop, weightMatching } from './matching';
 import { activationMatching } from './activation-matching';
 import type { ProbeData } from '../io/probe';
-import { applyPermutation } from './kernels';
+import { applyPermutationSync } from './kernels';
 import { composeSteps, sortHiddenGroups, undoSteps } from './unit-blocks';
 import { groupView } from './views';
 import { buildNetwork } from './graph';
@@ -97,7 +97,7 @@ export async function alignPrepared(a: PreparedNetwork, b: PreparedNetwork, matc
   const warm = warmStart(a, b);
   for (const [id, p] of warm) {
     const { view, commit } = groupView(moved, id);
-    applyPermutation(view, p);
+    applyPermutationSync(view, p);
     commit(p);
   }
   const found = await match(a.normalized, moved);

@@ -12,7 +12,7 @@
  * columns are in the canonical order of the upstream group, sorted
  * before). Units equal in all of these keep their relative order.
  */
-import { type LayerWeights, type SortKey, sortKeys } from './kernels';
+import { type LayerWeights, type SortKey, sortKeysSync } from './kernels';
 
 /** Relative tolerance of a tie: a few float32 roundings accumulated through normalization. */
 export const TIE_TOLERANCE = 1e-6;
@@ -23,7 +23,7 @@ export const TIE_TOLERANCE = 1e-6;
  */
 export function canonicalOrder(view: LayerWeights, key: SortKey = 'out-norm', blocks = 1): Int32Array {
   const { win, bin, units, fanIn } = view;
-  const primary = sortKeys(view, key);
+  const primary = sortKeysSync(view, key);
   // The secondary keys are only read for ties (rare in trained weights): each is computed the
   // first time a tie reaches it. On a 4096-unit group they cost more than the sort itself.
   const inL1 = () => Float64Array.from({ length: units }, (_, u) => win.subarray(u * fanIn, (u + 1) * fanIn).reduce((s, v) => s + Math.abs(v), 0));

@@ -22,7 +22,7 @@ import { checkSameArchitecture } from './architecture';
 import { type OnCanonicalProgress, stageReporter } from './canonical-progress';
 import { canonicalOrder } from './canonical-order';
 import { type ParamPairSource, type WeightDistanceSummary, weightDistances } from './distance';
-import { type LayerWeights, type SortKey, fixSign, normalizeScale, permuteUnitAxis } from './kernels';
+import { type LayerWeights, type SortKey, fixSignSync, normalizeScaleSync, permuteUnitAxisSync } from './kernels';
 import type { Layer, Network } from './network';
 
 export interface StoredWeights {
@@ -120,8 +120,8 @@ export function canonicalForm(net: Network, model: OnnxModel, key: SortKey = 'ou
     const caps = net.groups[id].caps;
     if (!caps.scale && !caps.sign) return;
     const f: UnitFactor = { group: id };
-    if (caps.scale) f.scale = normalizeScale(view);
-    if (caps.sign) f.sign = fixSign(view);
+    if (caps.scale) f.scale = normalizeScaleSync(view);
+    if (caps.sign) f.sign = fixSignSync(view);
     form.factors.push(f);
   });
   // As canonicalizeNetwork's sort: forward order, each group's producer with the upstream group's
@@ -129,7 +129,7 @@ export function canonicalForm(net: Network, model: OnnxModel, key: SortKey = 'ou
   groupSweep(form, scratch, stageReporter(onProgress, model.label, 'sort'), (id, view) => {
     const order = canonicalOrder(view, key);
     form.orders.set(id, order);
-    permuteUnitAxis(view.wout, view.outRows, view.units, view.block, order);
+    permuteUnitAxisSync(view.wout, view.outRows, view.units, view.block, order);
   });
   return form;
 }
@@ -219,8 +219,8 @@ function layerWeights(form: CanonicalForm, i: number, scratch: Scratch): Float64
   }
   const colOrder = form.orders.get(form.colGroup[i]);
   const rowOrder = form.orders.get(form.rowGroup[i]);
-  if (colOrder) permuteUnitAxis(W, rows, l.inUnits, block, colOrder);
-  if (rowOrder) permuteUnitAxis(W, 1, rows, cols, rowOrder);
+  if (colOrder) permuteUnitAxisSync(W, rows, l.inUnits, block, colOrder);
+  if (rowOrder) permuteUnitAxisSync(W, 1, rows, cols, rowOrder);
   return W;
 }
 
@@ -235,7 +235,7 @@ function layerBias(form: CanonicalForm, i: number): Float64Array {
     }
   }
   const rowOrder = form.orders.get(form.rowGroup[i]);
-  if (rowOrder) permuteUnitAxis(b, 1, b.length, 1, rowOrder);
+  if (rowOrder) permuteUnitAxisSync(b, 1, b.length, 1, rowOrder);
   return b;
 }
 

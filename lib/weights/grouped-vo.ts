@@ -4,7 +4,7 @@
  * (j·n + m, r) of every query head m of the block divided by c keeps the function (c < 0: a
  * sign flip). The factors live on the V group ('v', caps set by graph/attention.ts).
  * Normalization makes each V row (with its bias) unit-norm and its entry of largest magnitude
- * positive, as normalizeScale and fixSign do for a plain group; the O columns take the inverse.
+ * positive, as normalizeScaleSync and fixSignSync do for a plain group; the O columns take the inverse.
  */
 import type { Network } from './network';
 import { groupView } from './views';

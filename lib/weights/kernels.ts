@@ -141,8 +141,8 @@ function checkPermutation(fn: string, perm: Int32Array, n: number): void {
  * same function. Returns the per-unit factors (the norms; 1 for an all-zero
  * unit, which is left untouched). Idempotent: a second call returns factors ≈ 1.
  */
-export function normalizeScale(layer: LayerWeights): Float64Array {
-  return callNativeSync('normalizeScale', { layer: layerArgs('normalizeScale', layer) }, { what: 'normalizeScale' });
+export function normalizeScaleSync(layer: LayerWeights): Float64Array {
+  return callNativeSync('normalizeScale', { layer: layerArgs('normalizeScaleSync', layer) }, { what: 'normalizeScaleSync' });
 }
 
 /**
@@ -152,8 +152,8 @@ export function normalizeScale(layer: LayerWeights): Float64Array {
  * weights, bias and outgoing weights are all negated. Returns -1 (flipped) or
  * +1 per unit. Idempotent; an all-zero incoming vector is left alone.
  */
-export function fixSign(layer: LayerWeights): Int8Array {
-  return callNativeSync('fixSign', { layer: layerArgs('fixSign', layer) }, { what: 'fixSign' });
+export function fixSignSync(layer: LayerWeights): Int8Array {
+  return callNativeSync('fixSign', { layer: layerArgs('fixSignSync', layer) }, { what: 'fixSignSync' });
 }
 
 /**
@@ -171,23 +171,23 @@ const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weigh
 /**
  * The canonical order of a layer's units: `perm[i]` is the unit to place at
  * position i, sorting `key` descending with ties kept in original order.
- * Feed it to `applyPermutation`.
+ * Feed it to `applyPermutationSync`.
  */
-export function sortPermutation(layer: LayerWeights, key: SortKey = 'out-norm'): Int32Array {
-  const args = layerArgs('sortPermutation', layer);
-  check(SORT_KEYS.includes(key), 'INVALID_ARGUMENT', `sortPermutation: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
-  return callNativeSync('sortPermutation', { layer: args, key }, { what: 'sortPermutation' });
+export function sortPermutationSync(layer: LayerWeights, key: SortKey = 'out-norm'): Int32Array {
+  const args = layerArgs('sortPermutationSync', layer);
+  check(SORT_KEYS.includes(key), 'INVALID_ARGUMENT', `sortPermutationSync: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
+  return callNativeSync('sortPermutation', { layer: args, key }, { what: 'sortPermutationSync' });
 }
 
 /**
- * The per-unit values `sortPermutation` sorts by (not sorted). Useful to see
+ * The per-unit values `sortPermutationSync` sorts by (not sorted). Useful to see
  * how close neighbouring keys are: near-ties are where the sorting baseline
  * is unstable under small perturbations.
  */
-export function sortKeys(layer: LayerWeights, key: SortKey = 'out-norm'): Float64Array {
-  const args = layerArgs('sortKeys', layer);
-  check(SORT_KEYS.includes(key), 'INVALID_ARGUMENT', `sortKeys: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
-  return callNativeSync('sortKeys', { layer: args, key }, { what: 'sortKeys' });
+export function sortKeysSync(layer: LayerWeights, key: SortKey = 'out-norm'): Float64Array {
+  const args = layerArgs('sortKeysSync', layer);
+  check(SORT_KEYS.includes(key), 'INVALID_ARGUMENT', `sortKeysSync: unknown key "${key}" (out-norm, bias, in-l1, first-weight)`);
+  return callNativeSync('sortKeys', { layer: args, key }, { what: 'sortKeysSync' });
 }
 
 /**
@@ -195,10 +195,10 @@ export function sortKeys(layer: LayerWeights, key: SortKey = 'out-norm'): Float6
  * win, entries of bin, and the unit axis of wout, each unit's whole block).
  * The inverse permutation restores the layer exactly.
  */
-export function applyPermutation(layer: LayerWeights, perm: Int32Array): void {
-  const args = layerArgs('applyPermutation', layer);
-  checkPermutation('applyPermutation', perm, layer.units);
-  callNativeSync('applyPermutation', { layer: args, perm }, { what: 'applyPermutation' });
+export function applyPermutationSync(layer: LayerWeights, perm: Int32Array): void {
+  const args = layerArgs('applyPermutationSync', layer);
+  checkPermutation('applyPermutationSync', perm, layer.units);
+  callNativeSync('applyPermutation', { layer: args, perm }, { what: 'applyPermutationSync' });
 }
 
 /**
@@ -209,20 +209,20 @@ export function applyPermutation(layer: LayerWeights, perm: Int32Array): void {
  * stream, or the next layer's weights kept as a separate copy):
  * a Gemm weight [out, in] is (out, in, 1), a Conv weight [Cout, Cin, kh, kw]
  * is (Cout, Cin, kh·kw), a Gemm after Flatten is (out, C, H·W).
- * `applyPermutation` already does this for `wout`.
+ * `applyPermutationSync` already does this for `wout`.
  */
-export function permuteUnitAxis(data: Float64Array, rows: number, units: number, block: number, perm: Int32Array): void {
-  check(data instanceof Float64Array, 'INVALID_ARGUMENT', 'permuteUnitAxis: data must be a Float64Array');
+export function permuteUnitAxisSync(data: Float64Array, rows: number, units: number, block: number, perm: Int32Array): void {
+  check(data instanceof Float64Array, 'INVALID_ARGUMENT', 'permuteUnitAxisSync: data must be a Float64Array');
   for (const [k, v] of Object.entries({ rows, units, block })) {
-    check(isDim(v), 'INVALID_ARGUMENT', `permuteUnitAxis: ${k} must be a non-negative integer, got ${v}`);
+    check(isDim(v), 'INVALID_ARGUMENT', `permuteUnitAxisSync: ${k} must be a non-negative integer, got ${v}`);
   }
   check(
     data.length === rows * units * block,
     'INVALID_ARGUMENT',
-    `permuteUnitAxis: data has ${data.length} elements, expected rows × units × block = ${rows * units * block}`,
+    `permuteUnitAxisSync: data has ${data.length} elements, expected rows × units × block = ${rows * units * block}`,
   );
-  checkPermutation('permuteUnitAxis', perm, units);
-  callNativeSync('permuteUnitAxis', { data, rows, units, block, perm }, { what: 'permuteUnitAxis' });
+  checkPermutation('permuteUnitAxisSync', perm, units);
+  callNativeSync('permuteUnitAxis', { data, rows, units, block, perm }, { what: 'permuteUnitAxisSync' });
 }
 
 /**

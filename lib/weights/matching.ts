@@ -15,7 +15,7 @@
  */
 import { ModeldiffError } from '../errors';
 import { createRng } from '../util/rng';
-import { applyPermutation, linearSumAssignment, matchingSimilaritySync } from './kernels';
+import { applyPermutationSync, linearSumAssignment, matchingSimilaritySync } from './kernels';
 import { headSite, matchHeads, unitsOfWork } from './heads';
 import type { Network } from './network';
 import { type BlockFamily, familyOf, inverse, permuteGroup, structuredAssignment } from './unit-blocks';
@@ -103,7 +103,7 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
         if (total - current > MATCHING_TOLERANCE * Math.max(Math.abs(current), Math.abs(total))) {
           for (const [group, perm] of found) {
             const gb = groupView(b, group);
-            applyPermutation(gb.view, perm);
+            applyPermutationSync(gb.view, perm);
             gb.commit(perm);
             const old = perms.get(group)!;
             perms.set(group, Int32Array.from(perm, (j) => old[j]));
@@ -126,7 +126,7 @@ export async function weightMatching(a: Network, b: Network, options: MatchingOp
       for (let i = 0; i < n; i++) current += C[i * n + i];
       const { rowToCol, total } = await linearSumAssignment(C, n, n, { maximize: true });
       if (total - current > MATCHING_TOLERANCE * Math.max(Math.abs(current), Math.abs(total))) {
-        applyPermutation(gb.view, rowToCol);
+        applyPermutationSync(gb.view, rowToCol);
         gb.commit(rowToCol);
         const old = perms.get(id)!;
         perms.set(id, Int32Array.from(rowToCol, (j) => old[j]));

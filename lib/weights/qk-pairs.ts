@@ -72,7 +72,7 @@ function scaleRows(l: Layer, rows: number[], c: number): void {
   }
 }
 
-/** The sign of the entry of largest magnitude of the rows, each row's bias after it (the first on ties), as fixSign reads a row. */
+/** The sign of the entry of largest magnitude of the rows, each row's bias after it (the first on ties), as fixSignSync reads a row. */
 function keySign(l: Layer, rows: number[]): number {
   const cols = l.W.length / l.outUnits;
   let best = 0;

@@ -5,7 +5,7 @@
  * flips), the LSTM's three peepholes for u (they multiply the flipped cell),
  * and every column that reads u: R's, in every gate, and each consumer's.
  * A learned initial h (and c: c = f·c + i·g flips with g) flips too.
- * The sigmoid gates' rows stay. So a whole-row flip, as fixSign does for
+ * The sigmoid gates' rows stay. So a whole-row flip, as fixSignSync does for
  * other groups, would be wrong: this module does it gate by gate.
  * One learned initial state read by both directions of a bidirectional op
  * ties them: unit u flips in both at once (`recurrent.signWith`), its sign
@@ -16,7 +16,7 @@ import type { Network } from './network';
 
 /**
  * Each unit's sign: that of its largest-magnitude candidate-gate input weight or bias (first on
- * ties), as fixSign decides; over the groups given in order (both directions of a shared state).
+ * ties), as fixSignSync decides; over the groups given in order (both directions of a shared state).
  */
 export function recurrentSigns(net: Network, ...ids: number[]): Int8Array {
   return Int8Array.from({ length: net.groups[ids[0]].units }, (_, u) => {

@@ -2,8 +2,8 @@
  * Removing the trivial symmetries, group by group in forward order (a scale
  * factor pushed into the next layer must be there before that layer's own
  * units are normalized):
- * - scale groups: each unit's incoming vector to unit L2 norm (normalizeScale);
- * - sign groups: each unit's sign fixed by its largest incoming weight (fixSign);
+ * - scale groups: each unit's incoming vector to unit L2 norm (normalizeScaleSync);
+ * - sign groups: each unit's sign fixed by its largest incoming weight (fixSignSync);
  * - attention's Q/K dims: each Q/K pair (rotary pair, grouped-query K dim) balanced and sign-fixed (qk-pairs.ts);
  * - grouped-query attention's V rows: unit norm, sign-fixed, O's columns of the block inverse (grouped-vo.ts);
  * - canonical form then sorts each group's units by a key, ties broken by
@@ -12,7 +12,7 @@
  * All of it is exact: the rewritten network computes the same function.
  */
 import { type OnCanonicalProgress, stageReporter } from './canonical-progress';
-import { type LayerWeights, type SortKey, fixSign, normalizeScale } from './kernels';
+import { type LayerWeights, type SortKey, fixSignSync, normalizeScaleSync } from './kernels';
 import type { Network } from './network';
 import { scaleThroughChannelwise } from './channelwise-scale';
 import { denormalizeGroupedVo, isGroupedVo, normalizeGroupedVo } from './grouped-vo';
@@ -69,8 +69,8 @@ export function normalizeNetwork(net: Network, report?: (step: number, steps: nu
     const channelwise = g.channelwise.length > 0;
     if (g.producers.length === 1 && !channelwise) {
       const { view, commit } = groupView(net, id);
-      if (g.caps.scale) f.scale = normalizeScale(view);
-      if (g.caps.sign) f.sign = fixSign(view);
+      if (g.caps.scale) f.scale = normalizeScaleSync(view);
+      if (g.caps.sign) f.sign = fixSignSync(view);
       commit();
     } else {
       const upstream = g.producers
@@ -89,7 +89,7 @@ export function normalizeNetwork(net: Network, report?: (step: number, steps: nu
       }
       if (g.caps.sign) {
         f.sign = Int8Array.from({ length: g.units }, (_, u) => {
-          // The upstream entry of largest magnitude (first on ties) decides, as fixSign does.
+          // The upstream entry of largest magnitude (first on ties) decides, as fixSignSync does.
           let best = 0;
           for (const l of upstream) {
             const cols = l.W.length / g.units;

@@ -21,7 +21,7 @@
  */
 import { TIE_TOLERANCE, canonicalOrder } from './canonical-order';
 import { canonicalPermutations } from './heads';
-import { type SortKey, applyPermutation, linearSumAssignmentSync, sortKeys } from './kernels';
+import { type SortKey, applyPermutationSync, linearSumAssignmentSync, sortKeysSync } from './kernels';
 import type { Network } from './network';
 import { groupView } from './views';
 
@@ -41,7 +41,7 @@ export function familyOf(net: Network, id: number): BlockFamily | undefined {
 /** New unit i of group `id` = old unit perm[i], in place. */
 export function permuteGroup(net: Network, id: number, perm: Int32Array): void {
   const { view, commit } = groupView(net, id);
-  applyPermutation(view, perm);
+  applyPermutationSync(view, perm);
   commit(perm);
 }
 
@@ -72,7 +72,7 @@ export function sortHiddenGroups(net: Network, key: SortKey = 'out-norm', report
       sorted.add(m);
     }
     if (!family.swappable) continue;
-    const keys = family.groups.map((m) => sortKeys(groupView(net, m).view, key));
+    const keys = family.groups.map((m) => sortKeysSync(groupView(net, m).view, key));
     const order = blockOrder(keys, family.blocks);
     for (const m of family.groups) apply(m, expandBlocks(order, net.groups[m].units / family.blocks));
   }
