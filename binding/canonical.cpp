@@ -7,7 +7,7 @@
 //   sortKeys[Sync]({ layer, key })                -> Float64Array keys
 //   applyPermutation[Sync]({ layer, perm })       -> undefined              (in place)
 //   permuteUnitAxis[Sync]({ data, rows, units, block, perm }) -> undefined  (in place)
-//   matchingSimilarity[Sync]({ a, b, isa?, out? }) -> Float64Array a.units x b.units (out, if given)
+//   matchingSimilarity[Sync]({ a, b, isa?, threads?, out? }) -> Float64Array a.units x b.units (out, if given)
 // lib/weights/kernels.ts checks values (permutations, matching shapes) before calling.
 #include <string>
 
@@ -111,14 +111,19 @@ struct PermuteUnitAxis {
 struct MatchingSimilarity {
   LayerView a, b;
   modeldiff::Isa isa;
+  unsigned threads;
   Output<double> out;
   explicit MatchingSimilarity(Args& args)
-      : a(layer_of(args.object("a"))), b(layer_of(args.object("b"))), isa(args.isa()), out(args.output<double>("out", a.units * b.units)) {
+      : a(layer_of(args.object("a"))),
+        b(layer_of(args.object("b"))),
+        isa(args.isa()),
+        threads(args.threads()),
+        out(args.output<double>("out", a.units * b.units)) {
     // The kernel reads b's rows with a's length: unequal dimensions would read past b's arrays.
     if (b.fan_in != a.fan_in || b.out_rows != a.out_rows || b.block != a.block)
       args.fail("b.fanIn, b.outRows and b.block must equal a's");
   }
-  void run() { modeldiff::matching_similarity(a, b, out.data, 0, isa); }
+  void run() { modeldiff::matching_similarity(a, b, out.data, threads, isa); }
   Napi::Value result(Napi::Env) { return out.value(); }
 };
 

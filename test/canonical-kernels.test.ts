@@ -330,6 +330,10 @@ t.test('matchingSimilarity equals the sync result and rejects bad input', async 
   const sync = matchingSimilaritySync(a, b);
   const pending = [matchingSimilarity(a, b), matchingSimilarity(a, b, { isa: 'scalar' })];
   for (const r of await Promise.all(pending)) t.same(r, sync);
+  // 150 x 120 x 261 is large enough to be split over threads: any count gives the same bits.
+  for (const threads of [1, 2, 3]) t.same(matchingSimilaritySync(a, b, { threads }), sync, `threads: ${threads}`);
+  t.same(await matchingSimilarity(a, b, { threads: 1 }), sync, 'threads: 1, async');
+  t.throws(() => matchingSimilaritySync(a, b, { threads: 0 }), { code: 'INVALID_ARGUMENT', message: /matchingSimilarity: threads must be an integer >= 1, got 0/ });
   t.equal((await matchingSimilarity(randomLayer(rng, 0, 3, 1, 1), randomLayer(rng, 2, 3, 1, 1))).length, 0);
   const nan = randomLayer(rng, 3, 2, 2, 1);
   nan.wout[5] = NaN;

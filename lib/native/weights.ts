@@ -41,4 +41,4 @@ export type WeightsAddon = AddonCall<'linearSumAssignment', AssignmentCall, Assi
   AddonCall<'sortKeys', { layer: NativeLayer; key: NativeSortKey }, Float64Array> &
   AddonCall<'applyPermutation', { layer: NativeLayer; perm: Int32Array }, undefined> &
   AddonCall<'permuteUnitAxis', { data: Float64Array; rows: number; units: number; block: number; perm: Int32Array }, undefined> &
-  AddonCall<'matchingSimilarity', { a: NativeLayer; b: NativeLayer; isa?: string; out?: Float64Array }, Float64Array>;
+  AddonCall<'matchingSimilarity', { a: NativeLayer; b: NativeLayer; isa?: string; threads?: number; out?: Float64Array }, Float64Array>;

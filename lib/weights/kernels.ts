@@ -256,6 +256,8 @@ export async function matchingSimilarity(a: LayerWeights, b: LayerWeights, optio
 export interface MatchingSimilarityOptions {
   /** SIMD path (default: the active one); every path gives the same result. */
   isa?: Isa;
+  /** Threads (an integer >= 1; default all cores; small products use one); every count gives the same result. */
+  threads?: number;
   /** Where to write the a.units × b.units result (overwritten and returned); default a new array. */
   out?: Float64Array;
 }
@@ -263,14 +265,14 @@ export interface MatchingSimilarityOptions {
 function matchingArgs(fn: string, a: LayerWeights, b: LayerWeights, options: MatchingSimilarityOptions) {
   const argsA = layerArgs(fn, a, 'a');
   const argsB = layerArgs(fn, b, 'b');
-  checkKernelOptions({ isa: options.isa }, fn);
+  checkKernelOptions({ isa: options.isa, threads: options.threads }, fn);
   for (const k of ['fanIn', 'outRows', 'block'] as const) {
     check(a[k] === b[k], 'INVALID_ARGUMENT', `${fn}: a.${k} (${a[k]}) differs from b.${k} (${b[k]})`);
   }
-  const { out } = options;
-  if (out === undefined) return { a: argsA, b: argsB, isa: options.isa };
+  const { out, isa, threads } = options;
+  if (out === undefined) return { a: argsA, b: argsB, isa, threads };
   const size = a.units * b.units;
   check(out instanceof Float64Array, 'INVALID_ARGUMENT', `${fn}: out must be a Float64Array of a.units × b.units = ${size} elements`, 'out');
   check(out.length === size, 'INVALID_ARGUMENT', `${fn}: out has ${out.length} elements, expected a.units × b.units = ${a.units} × ${b.units} = ${size}`, 'out');
-  return { a: argsA, b: argsB, isa: options.isa, out };
+  return { a: argsA, b: argsB, isa, threads, out };
 }
