@@ -9,6 +9,7 @@ import t from 'tap';
 
 import { readOnnx } from '../lib/io/onnx';
 import { type ShapeElement, shapeElements, staticSize } from '../lib/weights/graph/shape-elements';
+import { channelInts } from '../lib/weights/graph/channel-bounds';
 import { GraphWalker } from '../lib/weights/graph/walker';
 import { type NodeSpec, buildModel } from './helpers/onnx-builder';
 
@@ -90,4 +91,23 @@ t.test('Slice of a shape with computed bounds, Shape with start/end, Gather of a
   t.same(shapeElements(w, 'picked'), [ref('x', 2)], 'Gather of one element of a computed list');
   t.same(shapeElements(w, 'doubled'), [6, 32], 'elementwise arithmetic on a known list');
   t.equal(shapeElements(w, 'doubled_n'), undefined, 'a longer list with an unknown element is not placed');
+});
+
+t.test('channel bounds: axis 1 read as a channel count, integer division (TorchScript chunk sizes)', async (t) => {
+  const w = walker([
+    { op: 'Shape', inputs: ['x'], outputs: ['s'] },
+    { op: 'Gather', inputs: ['s', 'idx'], outputs: ['c'] }, // axis 1: 3 declared, 7 as the caller counts channels
+    { op: 'Add', inputs: ['c', 'k2'], outputs: ['c2'] },
+    { op: 'Div', inputs: ['c2', 'k3'], outputs: ['per'] }, // (7 + 2) / 3 = 3; (3 + 2) / 3 truncates to 1
+    { op: 'Div', inputs: ['c', 'two'], outputs: ['halfc'] }, // 7 / 2 truncates to 3
+    { op: 'Unsqueeze', inputs: ['halfc', 'zero1'], outputs: ['u_halfc'] },
+    { op: 'Concat', inputs: ['u_halfc', 'one1'], outputs: ['bounds'], attrs: { axis: { i: 0 } } },
+    { op: 'Gather', inputs: ['s', 'k0'], outputs: ['n'] },
+  ]);
+  const channels = (tensor: string) => (tensor === 'x' ? 7 : undefined);
+  t.same(channelInts(w, 'per', channels), [3]);
+  t.same(channelInts(w, 'bounds', channels), [3, 1], 'a list of bounds');
+  t.same(channelInts(w, 'per', () => undefined), [1], 'without a channel count: the declared dim 3, (3 + 2) / 3 truncated');
+  t.same(shapeElements(w, 'halfc'), [null], 'the static reader divides exactly only: 3 / 2 is no size');
+  t.equal(channelInts(w, 'n', channels), undefined, 'the batch is not known');
 });

@@ -9,6 +9,10 @@
  * evaluated where every operand is a size known from the graph (`staticSize`:
  * a constant, a declared input dim, a unit count the walk knows), and give one
  * element computed at run time (null) where not.
+ *
+ * A caller may read sizes its own way (`ShapeReading`): Split/Slice bounds of channels read
+ * "axis 1 of T" as T's channel count and divide as TorchScript's integer `chunk` sizes do
+ * (./channel-bounds.ts).
  */
 import { attrInt, type onnx } from '../../io/onnx';
 import type { AttentionTag } from './attention';
@@ -20,18 +24,28 @@ export type ShapeElement = number | { of: string; axis: number } | null;
 
 /** Slice ends at or past this mean "to the end" (PyTorch writes INT64_MAX). */
 const MAX_INT64 = 2 ** 62;
+/** How sizes are read: the size an element stands for, and whether Div truncates. */
+export interface ShapeReading {
+  size(w: GraphWalker, e: ShapeElement): number | undefined;
+  /** Div of sizes known to be integers (ONNX truncates toward zero); otherwise exact divisions only. */
+  integerDiv: boolean;
+}
+
+/** Sizes as the graph tells them (staticSize), exact divisions only. */
+export const STATIC_SIZES: ShapeReading = { size: (w, e) => staticSize(w, e), integerDiv: false };
+
 /** Integer arithmetic on one-element size pieces, evaluated when both sizes are known. */
-const ARITHMETIC: Record<string, (a: number, b: number, node: { fmod: boolean }) => number | undefined> = {
+const ARITHMETIC: Record<string, (a: number, b: number, node: { fmod: boolean; integerDiv: boolean }) => number | undefined> = {
   Add: (a, b) => a + b,
   Sub: (a, b) => a - b,
   Mul: (a, b) => a * b,
-  // Only exact divisions: an integer and a float Div agree there, and an exporter's sizes divide.
-  Div: (a, b) => (b !== 0 && a % b === 0 ? a / b : undefined),
+  // Exact divisions unless the sizes are integers: an integer and a float Div agree there.
+  Div: (a, b, { integerDiv }) => (b === 0 ? undefined : integerDiv ? Math.trunc(a / b) : a % b === 0 ? a / b : undefined),
   // ONNX Mod: the sign of the divisor (Python's %) unless fmod = 1 (C's).
   Mod: (a, b, { fmod }) => (b === 0 ? undefined : fmod ? a % b : ((a % b) + b) % b),
 };
 
-export function shapeElements(w: GraphWalker, name: string, depth = 0): ShapeElement[] | undefined {
+export function shapeElements(w: GraphWalker, name: string, how: ShapeReading = STATIC_SIZES, depth = 0): ShapeElement[] | undefined {
   if (depth > 32) return undefined;
   const c = w.constValues(name);
   if (c) return c;
@@ -39,7 +53,7 @@ export function shapeElements(w: GraphWalker, name: string, depth = 0): ShapeEle
   if (!p) return undefined;
   const inputs = p.input ?? [];
   const op = p.opType ?? '';
-  const elements = (i: number) => (inputs[i] ? shapeElements(w, inputs[i], depth + 1) : undefined);
+  const elements = (i: number) => (inputs[i] ? shapeElements(w, inputs[i], how, depth + 1) : undefined);
   switch (op) {
     case 'Concat': {
       const parts = inputs.map((_, i) => elements(i));
@@ -70,9 +84,9 @@ export function shapeElements(w: GraphWalker, name: string, depth = 0): ShapeEle
       return list && at! >= 0 && at! < list.length ? [list[at!]] : undefined;
     }
     case 'Slice':
-      return slice(w, p, depth);
+      return slice(w, p, how, depth);
     case 'Mul': {
-      const known = arithmetic(w, p, depth);
+      const known = arithmetic(w, p, how, depth);
       if (known) return known;
       // Axis a times axis b of T where one of them is known to be 1: the other.
       const [a, b] = [elements(0), elements(1)];
@@ -89,9 +103,9 @@ export function shapeElements(w: GraphWalker, name: string, depth = 0): ShapeEle
     case 'Sub':
     case 'Div':
     case 'Mod':
-      return arithmetic(w, p, depth);
+      return arithmetic(w, p, how, depth);
     case 'Where':
-      return expandSizes(w, p, depth);
+      return expandSizes(w, p, how, depth);
     default:
       return undefined;
   }
@@ -135,13 +149,13 @@ function axisSize(t: AttentionTag, axis: number): number | undefined {
  * element: s with its literal c elements (-1: keep this axis) read as v (1). Sizes are never
  * negative, so references and run-time elements stay.
  */
-function expandSizes(w: GraphWalker, p: onnx.INodeProto, depth: number): ShapeElement[] | undefined {
+function expandSizes(w: GraphWalker, p: onnx.INodeProto, how: ShapeReading, depth: number): ShapeElement[] | undefined {
   const [cond, value, s] = p.input ?? [];
   const equal = w.producerOf(cond);
   if (equal?.opType !== 'Equal' || !(equal.input ?? []).includes(s)) return undefined;
   const c = uniformValue(w, (equal.input ?? []).find((x) => x !== s) ?? '', depth + 1);
   const v = uniformValue(w, value, depth + 1);
-  const sizes = shapeElements(w, s, depth + 1);
+  const sizes = shapeElements(w, s, how, depth + 1);
   if (c === undefined || v === undefined || c >= 0 || !sizes) return undefined;
   return sizes.map((e) => (e === c ? v : e));
 }
@@ -162,17 +176,17 @@ function uniformValue(w: GraphWalker, name: string, depth: number): number | und
 }
 
 /** Binary integer arithmetic on one-element pieces: evaluated when both sizes are known, else one unknown element. */
-function arithmetic(w: GraphWalker, p: onnx.INodeProto, depth: number): ShapeElement[] | undefined {
+function arithmetic(w: GraphWalker, p: onnx.INodeProto, how: ShapeReading, depth: number): ShapeElement[] | undefined {
   const inputs = p.input ?? [];
-  const [a, b] = [shapeElements(w, inputs[0], depth + 1), shapeElements(w, inputs[1], depth + 1)];
+  const [a, b] = [shapeElements(w, inputs[0], how, depth + 1), shapeElements(w, inputs[1], how, depth + 1)];
   if (!a || !b) return undefined;
   const n = Math.max(a.length, b.length);
   if ((a.length !== 1 && a.length !== n) || (b.length !== 1 && b.length !== n)) return undefined;
   const f = ARITHMETIC[p.opType ?? ''];
   const fmod = attrInt(p, 'fmod', 0) === 1;
   const out = Array.from({ length: n }, (_, i): ShapeElement => {
-    const [x, y] = [staticSize(w, a[a.length === 1 ? 0 : i]), staticSize(w, b[b.length === 1 ? 0 : i])];
-    return x === undefined || y === undefined ? null : (f(x, y, { fmod }) ?? null);
+    const [x, y] = [how.size(w, a[a.length === 1 ? 0 : i]), how.size(w, b[b.length === 1 ? 0 : i])];
+    return x === undefined || y === undefined ? null : (f(x, y, { fmod, integerDiv: how.integerDiv }) ?? null);
   });
   // A longer piece that is not known element by element is not a size this module can place.
   return n === 1 || out.every((e) => e !== null) ? out : undefined;
@@ -193,17 +207,17 @@ function shapeOf(w: GraphWalker, p: onnx.INodeProto): ShapeElement[] | undefined
  * Slice of a 1-D shape tensor with constant or computed (Mod, Add...) starts and ends. Of
  * Shape(T) whose rank is not known: T's last axis ([-1:]) or one axis ([k:k+1]).
  */
-function slice(w: GraphWalker, p: onnx.INodeProto, depth: number): ShapeElement[] | undefined {
+function slice(w: GraphWalker, p: onnx.INodeProto, how: ShapeReading, depth: number): ShapeElement[] | undefined {
   const inputs = p.input ?? [];
   const number = (i: number) => {
-    const e = inputs[i] ? shapeElements(w, inputs[i], depth + 1) : undefined;
-    return e?.length === 1 ? staticSize(w, e[0]) : undefined;
+    const e = inputs[i] ? shapeElements(w, inputs[i], how, depth + 1) : undefined;
+    return e?.length === 1 ? how.size(w, e[0]) : undefined;
   };
   const [start, end] = [number(1), number(2)];
   const axes = inputs[3] ? w.constValues(inputs[3]) : [0];
   const step = inputs[4] ? number(4) : 1;
   if (start === undefined || end === undefined || axes?.length !== 1 || (axes[0] !== 0 && axes[0] !== -1) || step !== 1) return undefined;
-  const list = shapeElements(w, inputs[0], depth + 1);
+  const list = shapeElements(w, inputs[0], how, depth + 1);
   if (list) {
     const n = list.length;
     const clamp = (a: number) => Math.max(0, Math.min(n, a < 0 ? a + n : a));
