@@ -66,7 +66,7 @@ t.test('ReLU MLP, hidden units permuted and positively rescaled: raw large, cano
   t.equal(r.alignment!.method, 'weights');
   t.ok(r.alignment!.converged);
   await sameFunction(t, b, [r.models.canonical!, r.models.aligned!], randomInput(rng, N * 6), [N, 6]);
-  // DESIGN oracle: with normalization off, only permutations are searched and the rescaled copy stays far.
+  // Oracle (docs/design.md, "Weight-space symmetries"): with normalization off, only permutations are searched and the rescaled copy stays far.
   const off = await align(a, b, { normalize: false });
   t.equal(off.alignment.normalized, false);
   t.ok(off.distance.relative > 0.1, `permutation-only ${off.distance.relative}`);

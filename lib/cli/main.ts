@@ -70,7 +70,7 @@ async function run(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`modeldiff: ${cliErrorLine(err, knownFlags)}\n`);
       return cliExitCode(err, typed);
     }
-    // Still one line (the design's error policy); the stack only on request, for bug reports.
+    // Still one line (docs/design.md, "Errors and files"); the stack only on request, for bug reports.
     const e = err as Error;
     const detail = process.env.MODELDIFF_DEBUG ? (e?.stack ?? String(err)) : String(e?.message ?? err).split('\n')[0];
     io.stderr(`modeldiff: internal error: ${detail}${process.env.MODELDIFF_DEBUG ? '' : ' (set MODELDIFF_DEBUG=1 for the stack trace)'}\n`);
