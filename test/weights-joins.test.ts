@@ -16,6 +16,7 @@ import path from 'node:path';
 import t from 'tap';
 
 import { readArrays } from '../lib/io/array-file';
+import { encodeOnnx, graphOf, readOnnx } from '../lib/io/onnx';
 import { weightDistance } from '../lib/weights';
 import { checkPermutedCopy } from './helpers/permuted-copy';
 
@@ -45,6 +46,20 @@ const REFUSED: Array<[string, RegExp]> = [
   ['addcat', /at Add node "[^"]+": it reads channels concatenated from several layers/],
   ['addsplit', /at Add node "[^"]+": it reads channels split or shuffled from several layers/],
 ];
+
+t.test('an Add of another tensor with a Concat (operands swapped) is refused the same way', async (t) => {
+  for (const exporter of ['ts13', 'dyn18']) {
+    const m = readOnnx(file(`addcat-${exporter}-s0`));
+    const add = graphOf(m).node.find((n) => n.opType === 'Add' && graphOf(m).node.some((p) => p.opType === 'Concat' && p.output![0] === n.input![0]))!;
+    add.input = [add.input![1], add.input![0]];
+    const bytes = encodeOnnx(m);
+    const err = await weightDistance(bytes, bytes).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    t.match(err?.message, /at Add node "[^"]+": it reads channels concatenated from several layers/, exporter);
+  }
+});
 
 for (const [arch, where] of REFUSED) {
   for (const exporter of ['ts13', 'dyn18']) {

@@ -21,6 +21,8 @@ export const binary: OpRule = ({ walker, node, x: first, inputs, out }) => {
   if (!walker.isConst(a) && !walker.isConst(b)) {
     const sa = walker.data(node, a);
     const sb = walker.data(node, b);
+    // (Either operand: a concatenation second was read as its first part's group.)
+    if (sb.parts) walker.fail(node, 'it reads channels concatenated from several layers');
     // A norm's statistic broadcasts along the units: the data keeps its group, permutation only.
     if (sa.unitless && sb.unitless) return walker.set(out, { ...sa, layer: undefined });
     if (sa.unitless || sb.unitless) {
