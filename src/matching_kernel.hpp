@@ -169,8 +169,11 @@ struct GemmKernel {
     // them. The buffer covers a super-block of rows x one column block (CB_BYTES at most),
     // and is copied to C once, after the last depth block.
     const size_t nc = std::min(panels, NC_PANELS);
+    // Super-blocks of equal size: a last one of a few rows would stream all of B again for
+    // them (at 1024 units, 1 thread, 85 + 85 + 1 tiles instead of 3 x 57).
     const size_t tiles_max = std::max(MC / MR, CB_BYTES / (nc * MR * NR * sizeof(double)));
-    const size_t tiles = std::min(tiles_max, (r1 - r0 + MR - 1) / MR);
+    const size_t all_tiles = (r1 - r0 + MR - 1) / MR, supers = (all_tiles + tiles_max - 1) / tiles_max;
+    const size_t tiles = (all_tiles + supers - 1) / supers;
     std::vector<double> c_buffer(tiles * nc * MR * NR + 8);
     double* Cb = align64(c_buffer.data());
     for (size_t s0 = r0; s0 < r1; s0 += tiles * MR) {

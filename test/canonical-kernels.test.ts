@@ -309,13 +309,16 @@ t.test('matchingSimilarity: every SIMD path equals the naive loop bit for bit', 
   const rng = createRng(29);
   // odd shapes exercise the partial tiles of every panel width; zeros in A only. The last two
   // cross every block boundary of the kernel: depth > 256, rows > 144, columns > 2048, and
-  // rows > 252 (a thread's C buffer holds 252 rows of 2048 columns).
+  // rows > 252 on one thread (a thread's C buffer holds at most 252 rows of 2048 columns).
   for (const [ua, ub, fanIn, outRows, block] of [[3, 5, 7, 2, 1], [17, 19, 33, 3, 3], [70, 45, 300, 3, 3], [150, 2060, 258, 2, 3], [301, 2057, 5, 1, 3]]) {
     const a = randomLayer(rng, ua, fanIn, outRows, block);
     const b = randomLayer(rng, ub, fanIn, outRows, block);
     a.win.fill(0, 0, a.win.length >> 1);
     const ref = naiveSimilarity(a, b);
-    for (const isa of capabilities().supported) t.same(matchingSimilaritySync(a, b, { isa }), ref, `${isa} ${ua}×${ub}`);
+    for (const isa of capabilities().supported) {
+      t.same(matchingSimilaritySync(a, b, { isa }), ref, `${isa} ${ua}×${ub}`);
+      t.same(matchingSimilaritySync(a, b, { isa, threads: 1 }), ref, `${isa} ${ua}×${ub}, one thread`);
+    }
   }
   t.throws(() => matchingSimilaritySync(randomLayer(rng, 2, 2, 1, 1), randomLayer(rng, 2, 2, 1, 1), { isa: 'mmx' as never }), {
     code: 'INVALID_ARGUMENT',
