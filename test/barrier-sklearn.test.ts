@@ -83,6 +83,14 @@ t.test('LogisticRegression: --align weights runs (no hidden units: B kept as is)
   const r = JSON.parse(io.out) as { naive: { loss: number[] }; aligned: { loss: number[]; alignment: { kept: string } } };
   t.same(r.aligned.loss, r.naive.loss);
   t.equal(r.aligned.alignment.kept, 'identity');
+  // Per-token targets are for sequence outputs; this model has one row per sample.
+  const perToken = path.join(dir, 'tokens.npy');
+  writeNpy(perToken, { dtype: 'int32', shape: [n, 2], data: new Int32Array(2 * n) });
+  await t.rejects(lossBarrier(a, a, { data: probePath, labels: perToken, steps: 2 }), {
+    code: 'INVALID_ARGUMENT',
+    option: 'labels',
+    message: /^options\.labels: per-token targets apply to sequence outputs .* has one row per sample, \[8, 3\]$/,
+  });
   const self = await lossBarrier(a, a, { data: probePath, labels, steps: 3 });
   t.equal(self.naive.lossBarrier, 0);
   t.ok(self.naive.loss.every((v) => v === self.naive.loss[0]));
