@@ -222,7 +222,7 @@ bool shortest_path(const double* c, size_t nr_, size_t nc_, int32_t* col4row) {
   return true;
 }
 
-// Throws on NaN and on an infinity of the unbounded sign; returns whether a
+// Throws on NaN and on an infinity of the unbounded sign (input 0 = cost, and its row); returns whether a
 // forbidden (+Inf minimizing, -Inf maximizing) entry is present.
 bool validate(const double* cost, size_t rows, size_t cols, bool maximize) {
   const double forbidden = maximize ? -kInf : kInf;
@@ -232,9 +232,9 @@ bool validate(const double* cost, size_t rows, size_t cols, bool maximize) {
     for (size_t col = 0; col < cols; ++col) {
       const double h = src[col];
       if (std::isfinite(h)) continue;
-      if (std::isnan(h)) throw Error("INVALID_ARGUMENT", "cost" + at(r, col) + " is NaN");
+      if (std::isnan(h)) throw Error("INVALID_ARGUMENT", 0, static_cast<long>(r), "cost" + at(r, col) + " is NaN");
       if (h != forbidden)
-        throw Error("INVALID_ARGUMENT", 
+        throw Error("INVALID_ARGUMENT", 0, static_cast<long>(r),
             "cost" + at(r, col) + " is " + (h > 0 ? "+Infinity" : "-Infinity") +
             ", which makes the " + (maximize ? "maximum" : "minimum") + " unbounded; only " +
             (maximize ? "-Infinity" : "+Infinity") + " may mark a forbidden pair");

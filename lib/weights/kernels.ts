@@ -86,7 +86,7 @@ export async function linearSumAssignment(
   options: AssignmentOptions = {},
 ): Promise<AssignmentResult> {
   const args = lsaArgs(cost, rows, cols, options);
-  return callNative('linearSumAssignment', args, { what: 'linearSumAssignment' });
+  return callNative('linearSumAssignment', args, { what: 'linearSumAssignment', inputs: ['cost'], located: true });
 }
 
 /** Synchronous `linearSumAssignment` (blocks the event loop; fine for small matrices). */
@@ -97,7 +97,7 @@ export function linearSumAssignmentSync(
   options: AssignmentOptions = {},
 ): AssignmentResult {
   const args = lsaArgs(cost, rows, cols, options);
-  return callNativeSync('linearSumAssignment', args, { what: 'linearSumAssignmentSync' });
+  return callNativeSync('linearSumAssignment', args, { what: 'linearSumAssignmentSync', inputs: ['cost'], located: true });
 }
 
 /** Validates a layer's dims and array lengths, naming the argument at fault. */
