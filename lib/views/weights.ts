@@ -19,7 +19,7 @@ import { type OnCanonicalProgress, stageReporter } from '../weights/canonical-pr
 import { type CanonicalForm, canonicalForm, canonicalFormDistance, isPlainChain } from '../weights/canonical-stream';
 import { type WeightDistanceSummary, weightDistances } from '../weights/distance';
 import { buildNetwork } from '../weights/graph';
-import type { SortKey } from '../weights/kernels';
+import { SORT_KEYS, type SortKey } from '../weights/kernels';
 import { type Network, cloneNetwork } from '../weights/network';
 import { canonicalizeNetwork, denormalizeNetwork, normalizeNetwork } from '../weights/symmetry';
 import { sortHiddenGroups, undoSteps } from '../weights/unit-blocks';
@@ -27,11 +27,12 @@ import { writeNetwork } from '../weights/writeback';
 import { refuseSilentZero } from '../weights/uncounted';
 import type { WeightMatrices } from '../many/types';
 import { type View, pairMatrix } from './view';
-import type { WeightMethod } from '../measures/weights';
+import { type WeightMethod, weightMethods } from '../measures/weights';
 
 export type { WeightMethod };
-export const WEIGHT_METHODS: readonly WeightMethod[] = ['raw', 'canonical', 'aligned'];
-export const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
+export { SORT_KEYS };
+/** 'raw', 'canonical', 'aligned': the registry's weight methods (lib/measures/weights.ts), in its order. */
+export const WEIGHT_METHODS: readonly WeightMethod[] = Object.keys(weightMethods) as WeightMethod[];
 
 export interface WeightDistanceOptions extends AlignOptions {
   /** Default: all three (raw is then skipped, with a note, if the initializers do not correspond). */

@@ -166,7 +166,8 @@ export function fixSignSync(layer: LayerWeights): Int8Array {
  */
 export type SortKey = 'out-norm' | 'bias' | 'in-l1' | 'first-weight';
 
-const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
+/** Every SortKey, in the order above. */
+export const SORT_KEYS: readonly SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
 
 /**
  * The canonical order of a layer's units: `perm[i]` is the unit to place at
