@@ -113,7 +113,7 @@ t.test('targets that do not fit the outputs are one-line errors', async (t) => {
   const gpt2 = path.join(arch, 'gpt2-ts13-s0.onnx');
   const base = { data: probePath, steps: 2 };
   await t.rejects(lossBarrier(gpt2, gpt2, { ...base, labels: Array(n).fill(1) }), { code: 'SHAPE_MISMATCH', option: 'labels', message: /one label per sequence, but .* is a sequence output \[N, 8, \d+\]: give per-token targets/ });
-  await t.rejects(lossBarrier(gpt2, gpt2, base), { code: 'INVALID_ARGUMENT', option: 'labels', message: /^no targets to score the loss against: give options\.labels .* or options\.targets 'next'$/ });
+  await t.rejects(lossBarrier(gpt2, gpt2, base), { code: 'INVALID_ARGUMENT', option: 'labels', message: /^lossBarrier: options\.labels is required \(.*\), unless options\.targets is 'next'$/ });
   await t.rejects(lossBarrier(gpt2, gpt2, { ...base, targets: 'next', labels: [1] }), { code: 'INVALID_ARGUMENT', option: 'targets' });
   await t.rejects(lossBarrier(gpt2, gpt2, { ...base, targets: 'prev' as 'next' }), { code: 'INVALID_ARGUMENT', option: 'targets' });
   const image = path.join(arch, 'probe-image32.npz');

@@ -60,7 +60,7 @@ export function readTargetOptions(options: TargetOptions, probe: ProbeData): Tar
     );
     return { source: 'next' };
   }
-  check(options.labels !== undefined, 'INVALID_ARGUMENT', "no targets to score the loss against: give options.labels (the true class of each probe sample, or per-token targets) or options.targets 'next'", 'labels');
+  check(options.labels !== undefined, 'INVALID_ARGUMENT', "lossBarrier: options.labels is required (the true class of each probe sample, or per-token targets), unless options.targets is 'next'", 'labels');
   if (typeof options.labels === 'string') {
     const tensor = readArray(path.resolve(options.cwd ?? process.cwd(), options.labels), options.labels);
     // More than one axis that is not 1: per-position targets of a sequence output.
