@@ -5,6 +5,13 @@
  *
  * p and q are the two models' class distributions for one sample (softmax of logits, given
  * probabilities, or [1 − s, s] for a sigmoid output); x and y the raw output rows.
+ *
+ * Where a name leads (grep it): the kernels' name table `kNames` in src/divergence.cpp (the
+ * enum in src/divergence.hpp, the per-ISA bodies in src/divergence_kernel.hpp), the binding
+ * binding/divergence.cpp (`divergencePerSample[Sync]`, `divergencePairwise[Sync]`, generic
+ * over names), the wrappers divergencePerSample / divergencePerSampleSync / pairwiseDivergence
+ * in lib/function/divergence.ts, and the CLI's `--metric <name>` (compare, divergence, matrix).
+ * kappa has no kernel: cohenKappa in lib/function/divergence.ts.
  */
 import type { MeasureInfo } from './registry';
 

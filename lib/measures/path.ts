@@ -2,6 +2,12 @@
  * Path-view measures: mode connectivity along θ(α) = (1−α)θ_A + αθ_B
  * (lib/path/). The barrier is max_α [f(θ(α)) − ((1−α)f(θ_A) + αf(θ_B))] for
  * f = loss or error on a labelled probe set (Frankle et al. 2020; Entezari et al. 2022).
+ *
+ * No kernel of their own: lossBarrier (lib/path/barrier.ts; JSON `naive.lossBarrier`,
+ * `naive.errorBarrier`, and `aligned.lossBarrier`, `aligned.errorBarrier` for the -aligned
+ * ones) runs onnxruntime along the path (lib/path/interpolate.ts, lib/path/loss.ts); the
+ * -aligned ones first align B with `align` (lib/weights/index.ts, lib/weights/aligned.ts).
+ * CLI: `barrier` (`--align` for the -aligned ones).
  */
 import type { MeasureInfo } from './registry';
 

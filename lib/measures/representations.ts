@@ -2,6 +2,12 @@
  * Representation-view measures: how similar two models' hidden activations
  * are on the same probe set (lib/represent/). X (n×px) and Y (n×py) are the
  * two layers' activations, rows = samples; Xc, Yc are column-centered.
+ *
+ * Each name is one case of representationSimilarity (lib/represent/similarity.ts; HSIC in
+ * hsic.ts, the RBF kernel in rbf.ts, the CCA family in cca.ts), on Gram matrices from
+ * featureGrams / sampleGram (lib/represent/gram.ts → binding/linalg.cpp `featureGram[Sync]`,
+ * `sampleGram[Sync]` → src/linalg*.cpp). CLI: `cka --metric <name>` (`matrix --layers` for
+ * cka-linear).
  */
 import type { MeasureInfo } from './registry';
 

@@ -2,6 +2,18 @@
  * Weight-space measures: L2, relative and cosine, each for raw initializers,
  * the canonical baseline and aligned weights (`modeldiff weights`; JSON
  * `raw.l2`, `canonical.relative`, `aligned.cosine`, ...).
+ *
+ * Names are `<method>-<stat>`: raw-l2, raw-relative, raw-cosine, canonical-l2,
+ * canonical-relative, canonical-cosine, aligned-l2, aligned-relative, aligned-cosine. The
+ * statistics are computed in TypeScript (weightDistances, lib/weights/distance.ts) on what the
+ * weights view pairs (lib/views/weights.ts). Per method: raw = initializers matched by name
+ * (lib/weights/architecture.ts); canonical = lib/weights/canonical-stream.ts on the kernels
+ * normalizeScaleSync / fixSignSync / sortKeysSync (lib/weights/kernels.ts →
+ * binding/canonical.cpp → src/canonical.cpp); aligned = lib/weights/aligned.ts, by weight
+ * matching (lib/weights/matching.ts: matchingSimilarity → binding/canonical.cpp →
+ * src/matching*.cpp, and linearSumAssignment → binding/assignment.cpp → src/assignment*.cpp)
+ * or activation matching (lib/weights/activation-matching.ts). CLI: `weights --method
+ * <method>`, `matrix --weights <methods>`.
  */
 import type { MeasureInfo } from './registry';
 
