@@ -15,7 +15,7 @@
 import t from 'tap';
 
 import { native } from '../lib/native';
-import { bootstrapRatioReplicates, bootstrapReplicates } from '../lib/stats/bootstrap';
+import { bootstrapRatioReplicatesSync, bootstrapReplicatesSync } from '../lib/stats/bootstrap';
 import { createRng } from '../lib/util/rng';
 
 /** src/bootstrap.cpp's kBlock: units per block. */
@@ -62,7 +62,7 @@ t.test('across blocks, a replicate is one multinomial draw: counts by closed for
   ];
   const indicators = sets.map(([, inSet]) => Float64Array.from({ length: G }, (_, u) => (inSet(u) ? 1 : 0)));
   const B = 10000;
-  const reps = bootstrapReplicates(indicators, { replicates: B, seed: 1 });
+  const reps = bootstrapReplicatesSync(indicators, { replicates: B, seed: 1 });
   const counts = reps.map((r) => Array.from(r, (v) => Math.round(v * G)));
   sets.forEach(([name], s) => {
     const k = indicators[s].reduce((a, b) => a + b, 0);
@@ -111,7 +111,7 @@ t.test('across blocks: the same distribution as a plain JS resampler and the clo
   const n = 2 * BLOCK + 777;
   const x = Float64Array.from({ length: n }, () => rng.normal() ** 2 * (rng.float() < 0.01 ? 30 : 1)); // skewed, heavy-tailed
   const B = 2500;
-  const [kernel] = bootstrapReplicates([x], { replicates: B, seed: 2 });
+  const [kernel] = bootstrapReplicatesSync([x], { replicates: B, seed: 2 });
   const reference = referenceReplicates(x, B, 3);
   const mean = x.reduce((p, v) => p + v, 0) / n;
   const plugInSd = Math.sqrt(x.reduce((p, v) => p + (v - mean) ** 2, 0) / n / n);
@@ -154,7 +154,7 @@ t.test('the same bits for any thread count, call split, batch and companion colu
     t.same(ten.subarray(9 * 300, 10 * 300), call([columns[9]], denominators, 0, 300, 1), `${label}: column 9 (second group) among 10 = alone`);
   }
   // The ratio form is Σ c·y / Σ c·n: with y = 2·n it is exactly 2 in every replicate.
-  const [ratio] = bootstrapRatioReplicates([sizes.map((v) => 2 * v)], sizes, { replicates: 200, seed: 4 });
+  const [ratio] = bootstrapRatioReplicatesSync([sizes.map((v) => 2 * v)], sizes, { replicates: 200, seed: 4 });
   t.ok(ratio.every((v) => v === 2), 'y = 2n gives 2');
 });
 
@@ -163,7 +163,7 @@ t.test('an infinite value across blocks counts only where drawn', async (t) => {
   const x = new Float64Array(G).fill(1);
   x[BLOCK + 100] = Infinity;
   const B = 3000;
-  const [reps] = bootstrapReplicates([x], { replicates: B, seed: 5 });
+  const [reps] = bootstrapReplicatesSync([x], { replicates: B, seed: 5 });
   const finite = reps.filter((v) => v === 1).length;
   t.equal(finite + reps.filter((v) => v === Infinity).length, B, 'only 1 and Infinity');
   // P(the unit is not drawn) = (1 − 1/G)^G ≈ e^−1; binomial sd of the fraction ≈ 0.0088.

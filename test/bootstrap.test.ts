@@ -22,7 +22,7 @@ import { compare } from '../lib/function/compare';
 import { writeNpy } from '../lib/io/npy';
 import { makeTensor } from '../lib/io/tensor';
 import { describe } from '../lib/stats';
-import { AUTO_RULE, CLOSED_FORM_MIN_UNITS, bootstrapMean, bootstrapMeanSync, bootstrapRatioReplicates, bootstrapReplicates, normalQuantile } from '../lib/stats/bootstrap';
+import { AUTO_RULE, CLOSED_FORM_MIN_UNITS, bootstrapMean, bootstrapMeanSync, bootstrapRatioReplicatesSync, bootstrapReplicatesSync, normalQuantile } from '../lib/stats/bootstrap';
 import { createRng } from '../lib/util/rng';
 import { gemmSoftmaxModel } from './helpers/onnx-builder';
 
@@ -64,7 +64,7 @@ t.test('percentile kernel: the same distribution as the O(B·n) reference and th
   const a = Float64Array.from({ length: n }, () => rng.normal() ** 2); // skewed
   const b = Float64Array.from(a, (v, i) => v * 0.5 + i / n);
   const B = 20000;
-  const kernel = bootstrapReplicates([a, b], { replicates: B, seed: 1 });
+  const kernel = bootstrapReplicatesSync([a, b], { replicates: B, seed: 1 });
   const reference = referenceReplicates([a, b], B, 2);
   for (const [s, x] of [a, b].entries()) {
     const mean = x.reduce((p, v) => p + v, 0) / n;
@@ -94,7 +94,7 @@ t.test('percentile kernel: the exact resampling distribution of n = 3', async (t
   const exact = new Map<number, number>();
   for (const i of values) for (const j of values) for (const k of values) exact.set(i + j + k, (exact.get(i + j + k) ?? 0) + 1 / 27);
   const B = 27000;
-  const [reps] = bootstrapReplicates([Float64Array.from(values)], { replicates: B, seed: 11 });
+  const [reps] = bootstrapReplicatesSync([Float64Array.from(values)], { replicates: B, seed: 11 });
   const observed = new Map<number, number>();
   for (const v of reps) observed.set(Math.round(v * 3), (observed.get(Math.round(v * 3)) ?? 0) + 1);
   t.same([...observed.keys()].sort((x, y) => x - y), [...exact.keys()].sort((x, y) => x - y), 'the support is the enumerated one');
@@ -103,7 +103,7 @@ t.test('percentile kernel: the exact resampling distribution of n = 3', async (t
   // 9 cells, 8 degrees of freedom: P(chi² > 26.1) = 0.001.
   t.ok(chi2 < 26.1, `chi² = ${chi2}`);
   // An infinite value counts only when drawn: a resample without it has a finite mean (not 0·∞ = NaN).
-  const [inf] = bootstrapReplicates([[0, Infinity]], { replicates: 4000, seed: 1 });
+  const [inf] = bootstrapReplicatesSync([[0, Infinity]], { replicates: 4000, seed: 1 });
   const zeros = inf.filter((v) => v === 0).length;
   t.equal(zeros + inf.filter((v) => v === Infinity).length, 4000, 'only 0 and Infinity');
   t.ok(Math.abs(zeros / 4000 - 0.25) < 0.03, `P(no Infinity drawn) = ${zeros / 4000}`);
@@ -131,7 +131,7 @@ t.test('cluster bootstrap: whole clusters, token-weighted; against a hand-writte
   // Two clusters: one token valued 1, three tokens valued 0. Drawing whole clusters gives
   // 1/1 (p 1/4), 1/4 (p 1/2) or 0/3 (p 1/4); a row bootstrap could not give 1/4 at these odds.
   const B = 20000;
-  const [reps] = bootstrapReplicates([[1, 0, 0, 0]], { replicates: B, seed: 4, clusters: [7, 2, 2, 2] });
+  const [reps] = bootstrapReplicatesSync([[1, 0, 0, 0]], { replicates: B, seed: 4, clusters: [7, 2, 2, 2] });
   const freq = [1, 0.25, 0].map((v) => reps.filter((x) => x === v).length / B);
   t.equal(freq[0] + freq[1] + freq[2], 1, 'only the three cluster-level values occur');
   t.ok(Math.abs(freq[0] - 0.25) < 0.015 && Math.abs(freq[1] - 0.5) < 0.015 && Math.abs(freq[2] - 0.25) < 0.015, `frequencies ${freq}`);
@@ -148,7 +148,7 @@ t.test('cluster bootstrap: whole clusters, token-weighted; against a hand-writte
       ids.push(c * 3 + 5); // sparse ids
     }
   }
-  const [kernel] = bootstrapReplicates([values], { replicates: B, seed: 5, clusters: ids });
+  const [kernel] = bootstrapReplicatesSync([values], { replicates: B, seed: 5, clusters: ids });
   const reference = referenceClusterReplicates(values, ids, B, 6);
   const k = moments(kernel);
   const r = moments(reference);
@@ -156,7 +156,7 @@ t.test('cluster bootstrap: whole clusters, token-weighted; against a hand-writte
   t.ok(Math.abs(k.mean - r.mean) < 0.05 * r.sd, `mean ${k.mean} vs ${r.mean}`);
   for (const q of [0.025, 0.975]) t.ok(Math.abs(quantile(kernel, q) - quantile(reference, q)) < 0.12 * r.sd, `quantile ${q}`);
   // A row-level bootstrap would be much narrower here (rows within a cluster are alike).
-  const [rows] = bootstrapReplicates([values], { replicates: 2000, seed: 5 });
+  const [rows] = bootstrapReplicatesSync([values], { replicates: 2000, seed: 5 });
   t.ok(moments(rows).sd < 0.6 * k.sd, `row sd ${moments(rows).sd} vs cluster sd ${k.sd}`);
 
   // Cluster ids are labels: relabeled, or huge (the Map path), the same numbers.
@@ -171,10 +171,10 @@ t.test('cluster bootstrap: whole clusters, token-weighted; against a hand-writte
   const sums = new Float64Array(60);
   const sizes = new Float64Array(60);
   ids.forEach((c, j) => ((sums[(c - 5) / 3] += values[j]), (sizes[(c - 5) / 3] += 1)));
-  t.same(bootstrapRatioReplicates([sums], sizes, { replicates: 300, seed: 5 }), bootstrapReplicates([values], { replicates: 300, seed: 5, clusters: ids }), 'pre-summed units');
-  t.same(bootstrapRatioReplicates([sums], sizes, { replicates: 0 }), [new Float64Array(0)], '0 replicates');
-  t.throws(() => bootstrapRatioReplicates([sums], sizes.subarray(1)), { code: 'SHAPE_MISMATCH' });
-  t.throws(() => bootstrapRatioReplicates([sums], null, { seed: -1 }), { code: 'INVALID_ARGUMENT', message: /seed/ });
+  t.same(bootstrapRatioReplicatesSync([sums], sizes, { replicates: 300, seed: 5 }), bootstrapReplicatesSync([values], { replicates: 300, seed: 5, clusters: ids }), 'pre-summed units');
+  t.same(bootstrapRatioReplicatesSync([sums], sizes, { replicates: 0 }), [new Float64Array(0)], '0 replicates');
+  t.throws(() => bootstrapRatioReplicatesSync([sums], sizes.subarray(1)), { code: 'SHAPE_MISMATCH' });
+  t.throws(() => bootstrapRatioReplicatesSync([sums], null, { seed: -1 }), { code: 'INVALID_ARGUMENT', message: /seed/ });
 });
 
 t.test('normal-theory intervals: sd/√n without clusters, the ratio estimator with them', async (t) => {

@@ -12,7 +12,7 @@
  *
  * With one token per sequence both reduce to the usual i.i.d. formulas.
  */
-import { bootstrapRatioReplicates } from '../stats/bootstrap';
+import { bootstrapRatioReplicatesSync } from '../stats/bootstrap';
 import { quantileSorted } from '../stats/describe';
 
 /** Per-sequence sums of some per-token series, and the tokens each sum covers. */
@@ -72,7 +72,7 @@ export function clusterBootstrapReplicates(c: ClusterSums, replicates: number, s
   for (let g = 0; g < c.counts.length; g++) if (c.counts[g] > 0) used.push(g);
   if (replicates === 0 || used.length < 2) return c.sums.map(() => new Float64Array(0));
   const pick = (x: Float64Array) => (used.length === x.length ? x : Float64Array.from(used, (g) => x[g]));
-  return bootstrapRatioReplicates(c.sums.map(pick), pick(c.counts), { replicates, seed });
+  return bootstrapRatioReplicatesSync(c.sums.map(pick), pick(c.counts), { replicates, seed });
 }
 
 /**

@@ -383,7 +383,7 @@ function bySeries(out: Float64Array, m: number, B: number): Float64Array[] {
 }
 
 /** Replicate statistics of each series (m arrays of B), computed on the calling thread. */
-export function bootstrapReplicates(series: ArrayLike<number>[], options: BootstrapOptions = {}): Float64Array[] {
+export function bootstrapReplicatesSync(series: ArrayLike<number>[], options: BootstrapOptions = {}): Float64Array[] {
   const p = prepare(series, { ...options, method: 'percentile' });
   if ('intervals' in p) return series.map(() => new Float64Array(0));
   return bySeries(resampleSync(p, 0, p.B), p.numerators.length, p.B);
@@ -395,7 +395,7 @@ export function bootstrapReplicates(series: ArrayLike<number>[], options: Bootst
  * units (shared by every series), or / G without denominators. One array of B per series, on
  * the calling thread. The same kernel and streams as {@link bootstrapMean}'s percentile path.
  */
-export function bootstrapRatioReplicates(
+export function bootstrapRatioReplicatesSync(
   numerators: Float64Array[],
   denominators: Float64Array | null,
   options: Pick<BootstrapOptions, 'replicates' | 'seed' | 'threads'> = {},
