@@ -97,7 +97,7 @@ export function linearSumAssignmentSync(
   options: AssignmentOptions = {},
 ): AssignmentResult {
   const args = lsaArgs(cost, rows, cols, options);
-  return callNativeSync('linearSumAssignment', args, { what: 'linearSumAssignmentSync', inputs: ['cost'], located: true });
+  return callNativeSync('linearSumAssignment', args, { what: 'linearSumAssignment', inputs: ['cost'], located: true });
 }
 
 /** Validates a layer's dims and array lengths, naming the argument at fault. */
