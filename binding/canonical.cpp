@@ -1,37 +1,25 @@
-// Node-API glue for the canonicalization and matching kernels (src/canonical.hpp,
-// src/matching.hpp), on binding/binding.hpp. A layer is an object
-// { win, bin, wout, units, fanIn, outRows, block } (see LayerWeights in lib/weights/kernels.ts).
+// Node-API glue for the canonicalization kernels (src/canonical.hpp), on binding/binding.hpp.
+// A layer is read by binding/layer.hpp (LayerWeights in lib/weights/kernels.ts).
 //   normalizeScale[Sync]({ layer })               -> Float64Array factors   (in place)
 //   fixSign[Sync]({ layer })                      -> Int8Array signs        (in place)
 //   sortPermutation[Sync]({ layer, key })         -> Int32Array perm        (key: out-norm | bias | in-l1 | first-weight)
 //   sortKeys[Sync]({ layer, key })                -> Float64Array keys
 //   applyPermutation[Sync]({ layer, perm })       -> undefined              (in place)
 //   permuteUnitAxis[Sync]({ data, rows, units, block, perm }) -> undefined  (in place)
-//   matchingSimilarity[Sync]({ a, b, isa?, threads?, out? }) -> Float64Array a.units x b.units (out, if given)
-// lib/weights/kernels.ts checks values (permutations, matching shapes) before calling.
+// lib/weights/kernels.ts checks values (permutations) before calling; matchingSimilarity is
+// binding/matching.cpp.
 #include <string>
 
 #include "binding.hpp"
 #include "canonical.hpp"
-#include "matching.hpp"
+#include "layer.hpp"
 
 namespace {
 
 using modeldiff::LayerView;
 using modeldiff_binding::Args;
 using modeldiff_binding::Output;
-
-LayerView layer_of(Args args) {
-  const size_t units = args.size("units"), fan_in = args.size("fanIn"), out_rows = args.size("outRows"),
-               block = args.size("block");
-  return LayerView{args.array<double>("win", modeldiff_binding::product(args, {units, fan_in})),
-                   args.array<double>("bin", units),
-                   args.array<double>("wout", modeldiff_binding::product(args, {out_rows, units, block})),
-                   units,
-                   fan_in,
-                   out_rows,
-                   block};
-}
+using modeldiff_binding::layer_of;
 
 // An index out of range would write outside the layer's arrays: refused here, with the buffer
 // sizes, although lib/weights/kernels.ts has already checked it.
@@ -108,24 +96,6 @@ struct PermuteUnitAxis {
   Napi::Value result(Napi::Env env) { return env.Undefined(); }
 };
 
-struct MatchingSimilarity {
-  LayerView a, b;
-  modeldiff::Isa isa;
-  unsigned threads;
-  Output<double> out;
-  explicit MatchingSimilarity(Args& args)
-      : a(layer_of(args.object("a"))),
-        b(layer_of(args.object("b"))),
-        isa(args.isa()),
-        threads(args.threads()),
-        out(args.output<double>("out", a.units * b.units)) {
-    // The kernel reads b's rows with a's length: unequal dimensions would read past b's arrays.
-    if (b.fan_in != a.fan_in || b.out_rows != a.out_rows || b.block != a.block)
-      args.fail("b.fanIn, b.outRows and b.block must equal a's");
-  }
-  void run() { modeldiff::matching_similarity(a, b, out.data, threads, isa); }
-  Napi::Value result(Napi::Env) { return out.value(); }
-};
 
 void InitCanonical(Napi::Env env, Napi::Object exports) {
   using modeldiff_binding::export_call;
@@ -135,7 +105,6 @@ void InitCanonical(Napi::Env env, Napi::Object exports) {
   export_call<SortKeys>(env, exports, "sortKeys");
   export_call<ApplyPermutation>(env, exports, "applyPermutation");
   export_call<PermuteUnitAxis>(env, exports, "permuteUnitAxis");
-  export_call<MatchingSimilarity>(env, exports, "matchingSimilarity");
 }
 
 modeldiff_binding::Registrar reg("canonical", InitCanonical);

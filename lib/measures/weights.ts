@@ -10,7 +10,7 @@
  * (lib/weights/architecture.ts); canonical = lib/weights/canonical-stream.ts on the kernels
  * normalizeScaleSync / fixSignSync / sortKeysSync (lib/weights/kernels.ts →
  * binding/canonical.cpp → src/canonical.cpp); aligned = lib/weights/aligned.ts, by weight
- * matching (lib/weights/matching.ts: matchingSimilarity → binding/canonical.cpp →
+ * matching (lib/weights/matching.ts: matchingSimilarity → binding/matching.cpp →
  * src/matching*.cpp, and linearSumAssignment → binding/assignment.cpp → src/assignment*.cpp)
  * or activation matching (lib/weights/activation-matching.ts). CLI: `weights --method
  * <method>`, `matrix --weights <methods>`.

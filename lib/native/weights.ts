@@ -1,6 +1,6 @@
 /**
  * Raw addon surface of the weight-space kernels (binding/assignment.cpp,
- * binding/canonical.cpp). Use the validated, typed wrappers in
+ * binding/canonical.cpp, binding/matching.cpp). Use the validated, typed wrappers in
  * `lib/weights/kernels.ts` instead of calling these directly.
  */
 import type { AddonCall } from './types';
