@@ -21,7 +21,8 @@ import { type WeightDistanceSummary, weightDistances } from '../weights/distance
 import { buildNetwork } from '../weights/graph';
 import { SORT_KEYS, type SortKey } from '../weights/kernels';
 import { type Network, cloneNetwork } from '../weights/network';
-import { canonicalizeNetwork, denormalizeNetwork, normalizeNetwork } from '../weights/symmetry';
+import { canonicalizeNetwork, normalizeNetwork } from '../weights/symmetry';
+import { distanceInFrameOfA } from '../weights/in-frame-of-a';
 import { sortHiddenGroups, undoSteps } from '../weights/unit-blocks';
 import { writeNetwork } from '../weights/writeback';
 import { refuseSilentZero } from '../weights/uncounted';
@@ -209,17 +210,6 @@ export const weightsView = {
     return result;
   },
 } satisfies View<OnnxSource, WeightsContext, PreparedWeights, WeightDistanceResult>;
-
-/**
- * A as stored against B moved into A's frame. A's normalized network is A's own here (a
- * two-model workflow consumes its prepared models) and no longer needed, so A's normalization
- * is undone in place instead of building A again.
- */
-function distanceInFrameOfA(pa: PreparedNetwork, bInFrameOfA: Network): { l2: number; relative: number; cosine: number } {
-  denormalizeNetwork(pa.normalized, pa.factors);
-  const { l2, relative, cosine } = weightDistances(networkPairs(pa.normalized, bInFrameOfA));
-  return { l2, relative, cosine };
-}
 
 /** The initializers a network's layers read (for refuseSilentZero: they were counted). */
 function networkParameters(net: Network): string[] {

@@ -80,7 +80,7 @@ export interface AlignmentInfo {
   /**
    * The aligned distance in A's own frame: A as stored against B moved into it (B as
    * `--write-aligned` writes it: permuted, and given A's unit scales and signs), both with
-   * BatchNorm folded and a shared initializer counted once per use. Unlike `aligned`, it is in
+   * BatchNorm folded and each stored tensor counted once, as raw counts it. Unlike `aligned`, it is in
    * the parameterization raw is measured in, so it is what to set beside raw (the normalized
    * frame's unit-norm rows weigh layers differently, and can make aligned exceed raw). Only for
    * a two-model `weightDistance` with normalization on; absent in matrices.
