@@ -70,7 +70,7 @@ export { representationMeasures } from './measures/representations';
 export { matrix, type MatrixOptions, type ModelInput } from './many/matrix';
 export { study, type StudyOptions } from './many/study';
 export { probeSha256, readSavedOutputs, type SavedOutputs, type SavedOutputsMeta } from './many/saved-outputs';
-export type { MatrixResult, StudyResult, PairRecord, WeightMatrices, WeightMethod as ManyWeightMethod } from './many/types';
+export type { MatrixResult, StudyResult, PairRecord, WeightMatrices } from './many/types';
 export { writeReport, type ReportOptions } from './report';
 export {
   weightDistance,
