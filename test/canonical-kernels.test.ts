@@ -10,6 +10,7 @@ import {
   matchingSimilarity,
   normalizeScaleSync,
   permuteUnitAxisSync,
+  SORT_KEYS,
   sortKeysSync,
   sortPermutationSync,
   type LayerWeights,
@@ -243,7 +244,6 @@ t.test('permuteUnitAxisSync (in place, cycle by cycle) equals new[r, i, :] = old
 
 t.test('sortPermutationSync: descending keys, stable ties, and a permuted layer has the same canonical form', async (t) => {
   const rng = createRng(25);
-  const keys: SortKey[] = ['out-norm', 'bias', 'in-l1', 'first-weight'];
   const keyOf: Record<SortKey, (l: LayerWeights, u: number) => number> = {
     'out-norm': (l, u) => {
       let s = 0;
@@ -254,7 +254,10 @@ t.test('sortPermutationSync: descending keys, stable ties, and a permuted layer 
     'in-l1': (l, u) => l.win.subarray(u * l.fanIn, (u + 1) * l.fanIn).reduce((s, v) => s + Math.abs(v), 0),
     'first-weight': (l, u) => l.win[u * l.fanIn],
   };
-  for (const key of keys) {
+  // SORT_KEYS (the one list the addon's sortKeys/sortPermutation type also uses) is exactly the
+  // keys with a reference here: a key added to one and not the other fails.
+  t.same([...SORT_KEYS].sort(), Object.keys(keyOf).sort(), 'SORT_KEYS lists every key the reference knows');
+  for (const key of SORT_KEYS) {
     const a = randomLayer(rng, 9, 3, 2, 2);
     normalizeScaleSync(a);
     const b = clone(a);

@@ -3,6 +3,7 @@
  * binding/canonical.cpp, binding/matching.cpp). Use the validated, typed wrappers in
  * `lib/weights/kernels.ts` instead of calling these directly.
  */
+import type { SortKey } from '../weights/kernels';
 import type { AddonCall } from './types';
 
 export interface AssignmentResult {
@@ -23,8 +24,6 @@ export interface NativeLayer {
   block: number;
 }
 
-export type NativeSortKey = 'out-norm' | 'bias' | 'in-l1' | 'first-weight';
-
 export interface AssignmentCall {
   cost: Float64Array;
   rows: number;
@@ -37,8 +36,8 @@ export interface AssignmentCall {
 export type WeightsAddon = AddonCall<'linearSumAssignment', AssignmentCall, AssignmentResult> &
   AddonCall<'normalizeScale', { layer: NativeLayer }, Float64Array> &
   AddonCall<'fixSign', { layer: NativeLayer }, Int8Array> &
-  AddonCall<'sortPermutation', { layer: NativeLayer; key: NativeSortKey }, Int32Array> &
-  AddonCall<'sortKeys', { layer: NativeLayer; key: NativeSortKey }, Float64Array> &
+  AddonCall<'sortPermutation', { layer: NativeLayer; key: SortKey }, Int32Array> &
+  AddonCall<'sortKeys', { layer: NativeLayer; key: SortKey }, Float64Array> &
   AddonCall<'applyPermutation', { layer: NativeLayer; perm: Int32Array }, undefined> &
   AddonCall<'permuteUnitAxis', { data: Float64Array; rows: number; units: number; block: number; perm: Int32Array }, undefined> &
   AddonCall<'matchingSimilarity', { a: NativeLayer; b: NativeLayer; isa?: string; threads?: number; out?: Float64Array }, Float64Array>;
