@@ -19,6 +19,7 @@ import { readArrays } from '../lib/io/array-file';
 import { encodeOnnx, float64ToTensor, graphOf, onnx, readOnnx, tensorDims, tensorToFloat64 } from '../lib/io/onnx';
 import { createRng } from '../lib/util/rng';
 import { weightDistance } from '../lib/weights';
+import { hiddenLayerLine } from '../lib/cli/commands/weights';
 import { loadProbe } from '../lib/io/probe';
 import { activationMatching } from '../lib/weights/activation-matching';
 import { networkPairs } from '../lib/weights/architecture';
@@ -150,6 +151,18 @@ t.test('grouped-query Llama (ts13), two seeds: aligned < raw', async (t) => {
   // descent reaches another local optimum; each of its steps only raises the objective.)
   const r = await weightDistance(file('llama_gqa-ts13-s0'), file('llama_gqa-ts13-s1'), { methods: ['raw', 'aligned'] });
   t.ok(r.aligned!.relative < r.raw!.relative, `aligned ${r.aligned!.relative} < raw ${r.raw!.relative}`);
+  // O's columns are written by attention from V's heads, not by a layer: the list names V's
+  // projection (read from the graph: the weight of the v_proj MatMul), never nothing.
+  const graph = graphOf(readOnnx(file('llama_gqa-ts13-s0')));
+  const vo = r.hidden!.filter((h) => h.heads?.role === 'vo');
+  t.equal(vo.length, 2, 'one V/O head site per layer');
+  for (const [layer, h] of vo.entries()) {
+    const vProj = graph.node.find((n) => n.opType === 'MatMul' && n.output![0] === `/model/model/layers.${layer}/self_attn/v_proj/MatMul_output_0`)!;
+    t.same(h.producers, [vProj.input![1]], `layer ${layer}: O's columns are written from V's projection ${vProj.input![1]}`);
+    t.equal(h.viaAttention, true, `layer ${layer}: through attention`);
+    t.match(hiddenLayerLine(h), new RegExp(`Reshape_7_output_0: 16 units, permutation, written by attention from the 2 V heads of ${vProj.input![1]} \\(each read by 2 query heads\\)$`), 'text names them');
+  }
+  for (const h of r.hidden!) t.ok(h.producers.length > 0, `${h.tensor}: has producers`);
 });
 
 /**

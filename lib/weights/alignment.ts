@@ -93,8 +93,13 @@ export interface HiddenLayerInfo {
   tensor: string;
   units: number;
   symmetry: SymmetryKind;
-  /** Weight initializers writing these units (several for a residual stream). */
+  /**
+   * Weight initializers writing these units (several for a residual stream). Never empty: a
+   * grouped-query 'vo' group (O's columns) is written by attention, not by a layer; its
+   * producers are then V's projection, whose heads attention repeats, and `viaAttention` is set.
+   */
   producers: string[];
+  viaAttention?: boolean;
   /** A BatchNormalization (or a per-channel Mul/Add after the layer) was folded into a producer. */
   batchNormFolded: boolean;
   /**
@@ -117,13 +122,16 @@ export interface HiddenLayerInfo {
 export function describeHidden(net: Network): HiddenLayerInfo[] {
   return net.hidden.map((id) => {
     const g = net.groups[id];
-    const producers = g.producers.map((p) => net.layers[p]);
+    // Grouped-query O columns: attention writes them from V's heads (graph/finish.ts).
+    const viaAttention = g.producers.length === 0 && g.heads?.kv !== undefined;
+    const producers = (viaAttention ? net.groups[g.heads!.kv!.group].producers : g.producers).map((p) => net.layers[p]);
     const family = familyOf(net, id);
     return {
       tensor: groupLabel(net, id),
       units: g.units,
       symmetry: symmetryOf(g.caps),
       producers: producers.map((l) => l.weightName),
+      ...(viaAttention && { viaAttention: true }),
       batchNormFolded: producers.some((l) => (l.folded?.length ?? 0) > 0),
       ...(g.heads && {
         heads: { count: g.heads.count, dim: g.heads.dim, role: g.heads.role, ...(g.heads.pairsFixed && { pairsFixed: true }), ...(g.heads.rotaryPairs && { rotaryPairs: true }), ...(g.heads.kv && { kvHeads: g.heads.kv.count }) },

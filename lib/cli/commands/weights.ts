@@ -15,6 +15,7 @@ import {
   SORT_KEYS,
   type SortKey,
   WEIGHT_METHODS,
+  type HiddenLayerInfo,
   type WeightDistanceResult,
   type WeightDistanceSummary,
   type WeightMethod,
@@ -130,7 +131,7 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
   if (r.hidden) {
     lines.push('', 'hidden layers (A):');
     for (const h of r.hidden) {
-      lines.push(`  ${h.tensor}: ${h.units} units, ${h.symmetry}, written by ${h.producers.join(' + ')}${h.batchNormFolded ? ' (BatchNorm folded)' : ''}${h.blocks ? `, in ${h.blocks} blocks${h.blocksMove ? '' : ' that stay'} (grouped conv)` : ''}`);
+      lines.push(`  ${hiddenLayerLine(h)}`);
     }
   }
   if (r.alignment) {
@@ -154,6 +155,15 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
 }
 
 /** One canonical progress report as the terminal line says it. */
+/** One line of the hidden-layer list: the tensor, its units and symmetry, and what writes them. */
+export function hiddenLayerLine(h: HiddenLayerInfo): string {
+  const writers = h.producers.join(' + ');
+  const writtenBy = h.viaAttention && h.heads?.kvHeads
+    ? `attention from the ${h.heads.kvHeads} V heads of ${writers} (each read by ${h.heads.count / h.heads.kvHeads} query heads)`
+    : writers;
+  return `${h.tensor}: ${h.units} units, ${h.symmetry}, written by ${writtenBy}${h.batchNormFolded ? ' (BatchNorm folded)' : ''}${h.blocks ? `, in ${h.blocks} blocks${h.blocksMove ? '' : ' that stay'} (grouped conv)` : ''}`;
+}
+
 export function canonicalProgressWords(p: CanonicalProgress): string {
   const model = path.basename(p.model);
   switch (p.stage) {
