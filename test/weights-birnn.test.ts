@@ -18,6 +18,7 @@ import { encodeOnnx, graphOf, onnx, readOnnx } from '../lib/io/onnx';
 import { lossBarrier } from '../lib/path/barrier';
 import { createRng } from '../lib/util/rng';
 import { weightDistance } from '../lib/weights';
+import { hiddenLayerLine } from '../lib/cli/commands/weights';
 import { type NodeSpec, buildModel } from './helpers/onnx-builder';
 import { maxAbsDiff, randomInput, runModel } from './helpers/onnx-models';
 import { argmaxLabels, checkPermutedCopy } from './helpers/permuted-copy';
@@ -45,12 +46,18 @@ for (const [arch, hidden] of CASES) {
       const b = fs.readFileSync(file(`${arch}-${exporter}-s0-perm`));
       const r = await weightDistance(a, b);
       t.same(r.hidden!.map((h) => `${h.units} ${h.symmetry}`), hidden);
+      // Both directions read out of one Y tensor: each entry says which it is, in the graph's order.
+      const rnnNodes = graphOf(readOnnx(a)).node.filter((n) => ['LSTM', 'GRU', 'RNN'].includes(n.opType ?? ''));
+      const bidirectional = (n: onnx.INodeProto) => n.attribute?.some((x) => x.name === 'direction' && Buffer.from(x.s ?? []).toString() === 'bidirectional');
+      t.same(r.hidden!.map((h) => h.direction), rnnNodes.flatMap((n) => (bidirectional(n) ? ['forward', 'backward'] : [undefined])), 'each direction named');
+      for (const h of r.hidden!) t.notMatch(hiddenLayerLine(h), /grouped conv/, 'no RNN unit is called a grouped conv');
       await checkPermutedCopy(t, r, b, copyProbe);
       if (exporter !== 'ts13') return;
       const seeds = await weightDistance(a, fs.readFileSync(file(`${arch}-ts13-s1`)), { methods: ['raw', 'aligned'] });
       t.ok(seeds.aligned!.relative < seeds.raw!.relative, `two seeds: aligned ${seeds.aligned!.relative} < raw ${seeds.raw!.relative}`);
       if (arch === 'bilstm_h0') {
-        t.same(r.hidden!.map((h) => [h.blocks, h.blocksMove]), [[6, true], [6, true]], 'the two directions are one family of one-unit blocks');
+        t.same(r.hidden!.map((h) => [h.blocks, h.blocksMove, h.blocksTiedBy]), [[6, true, 'shared initial state'], [6, true, 'shared initial state']], 'the two directions are one family of one-unit blocks');
+        t.match(hiddenLayerLine(r.hidden![1]), /^\S+ \(backward\): 6 units, permutation\+sign, written by .*, each unit tied to the other direction's \(one initial state starts both\)$/);
         const byActivations = await weightDistance(a, b, { methods: ['aligned'], align: 'activations', data: probe });
         t.ok(byActivations.aligned!.relative <= 1e-6, `aligned by activations: ${byActivations.aligned!.relative}`);
       }

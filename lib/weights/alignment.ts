@@ -116,6 +116,10 @@ export interface HiddenLayerInfo {
    */
   blocks?: number;
   blocksMove?: boolean;
+  /** What ties the blocks: grouped convolutions, or one learned initial state starting both directions of a bidirectional RNN (blocks of one unit, each tied to the other direction's). */
+  blocksTiedBy?: 'grouped conv' | 'shared initial state';
+  /** One direction of a bidirectional LSTM/GRU/RNN: both directions' units are read from the same output tensor. */
+  direction?: 'forward' | 'backward';
 }
 
 /** What the graph analysis found, for the result and the text output. */
@@ -126,6 +130,8 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
     const viaAttention = g.producers.length === 0 && g.heads?.kv !== undefined;
     const producers = (viaAttention ? net.groups[g.heads!.kv!.group].producers : g.producers).map((p) => net.layers[p]);
     const family = familyOf(net, id);
+    const role = g.recurrent ? net.layers[g.recurrent.W].recurrent : undefined;
+    const direction = role?.directions === 2 ? (role.direction === 0 ? 'forward' : 'backward') : undefined;
     return {
       tensor: groupLabel(net, id),
       units: g.units,
@@ -136,7 +142,8 @@ export function describeHidden(net: Network): HiddenLayerInfo[] {
       ...(g.heads && {
         heads: { count: g.heads.count, dim: g.heads.dim, role: g.heads.role, ...(g.heads.pairsFixed && { pairsFixed: true }), ...(g.heads.rotaryPairs && { rotaryPairs: true }), ...(g.heads.kv && { kvHeads: g.heads.kv.count }) },
       }),
-      ...(family ? { blocks: family.blocks, blocksMove: family.swappable } : {}),
+      ...(family ? { blocks: family.blocks, blocksMove: family.swappable, blocksTiedBy: family.groups.every((m) => net.groups[m].recurrent) ? 'shared initial state' : 'grouped conv' } : {}),
+      ...(direction !== undefined && { direction }),
     };
   });
 }

@@ -161,7 +161,13 @@ export function hiddenLayerLine(h: HiddenLayerInfo): string {
   const writtenBy = h.viaAttention && h.heads?.kvHeads
     ? `attention from the ${h.heads.kvHeads} V heads of ${writers} (each read by ${h.heads.count / h.heads.kvHeads} query heads)`
     : writers;
-  return `${h.tensor}: ${h.units} units, ${h.symmetry}, written by ${writtenBy}${h.batchNormFolded ? ' (BatchNorm folded)' : ''}${h.blocks ? `, in ${h.blocks} blocks${h.blocksMove ? '' : ' that stay'} (grouped conv)` : ''}`;
+  const blocks = !h.blocks
+    ? ''
+    : h.blocksTiedBy === 'shared initial state'
+      ? `, each unit tied to the other direction's (one initial state starts both)`
+      : `, in ${h.blocks} blocks${h.blocksMove ? '' : ' that stay'} (grouped conv)`;
+  const tensor = h.direction ? `${h.tensor} (${h.direction})` : h.tensor;
+  return `${tensor}: ${h.units} units, ${h.symmetry}, written by ${writtenBy}${h.batchNormFolded ? ' (BatchNorm folded)' : ''}${blocks}`;
 }
 
 export function canonicalProgressWords(p: CanonicalProgress): string {
