@@ -67,14 +67,31 @@ void matching_similarity(const LayerView& a, const LayerView& b, double* out, un
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   // Below ~4M multiply-adds a thread costs more than it saves.
   if (static_cast<double>(na) * nb * D < 4e6) threads = 1;
-  // Packing is a tenth of the work: serial, it would leave the other threads idle that long.
-  parallel_ranges(panels, threads, [&](size_t p0, size_t p1) { gemm.pack_b(b, D, Bp, p0, p1); });
   const size_t blocks = (na + gemm.mr - 1) / gemm.mr;  // work items: one register tile of rows
+  threads = static_cast<unsigned>(std::min<size_t>(std::max(1u, threads), blocks));
+  // One parallel region, not one for packing and one for the rows (each thread start and join
+  // costs ~0.06 ms on an idle 2-core machine and much more under load, against ~1 ms a thread
+  // for 256 units):
+  // packing B is a tenth of the work, so every thread packs; chunks of panels are claimed
+  // from a counter, so a thread that starts late finds them packed instead of making the
+  // others wait for its fixed share. Each thread then waits until all of B is packed and
+  // computes its own rows of C. (Claimed chunks are always finished, and pack_b does not
+  // throw, so the wait ends even when parallel_ranges runs a range on the calling thread.)
+  constexpr size_t PACK_CHUNK = 8;
+  std::atomic<size_t> next_panel{0}, packed{0};
   std::atomic<bool> finite{true};
-  parallel_ranges(blocks, threads, [&](size_t b0, size_t b1) {
-    const size_t r0 = b0 * gemm.mr, r1 = std::min(na, b1 * gemm.mr);
-    gemm.rows(a, Bp, out, nb, D, r0, r1);
-    if (!all_finite(out + r0 * nb, (r1 - r0) * nb)) finite = false;
+  parallel_ranges(threads, threads, [&](size_t t0, size_t t1) {  // [t0, t1): row shares
+    for (size_t p0; (p0 = next_panel.fetch_add(PACK_CHUNK)) < panels;) {
+      const size_t p1 = std::min(panels, p0 + PACK_CHUNK);
+      gemm.pack_b(b, D, Bp, p0, p1);
+      packed.fetch_add(p1 - p0, std::memory_order_release);
+    }
+    while (packed.load(std::memory_order_acquire) < panels) std::this_thread::yield();
+    for (size_t t = t0; t < t1; ++t) {
+      const size_t r0 = blocks * t / threads * gemm.mr, r1 = std::min(na, blocks * (t + 1) / threads * gemm.mr);
+      gemm.rows(a, Bp, out, nb, D, r0, r1);
+      if (!all_finite(out + r0 * nb, (r1 - r0) * nb)) finite = false;
+    }
   });
   // A NaN or infinite input makes its whole row (A) or column (B) of C non-finite (x * y is
   // then NaN or infinite for every y, and so is any sum holding it), so a finite C proves the

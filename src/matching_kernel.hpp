@@ -29,7 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "canonical.hpp"
 #include "cpu_features.hpp"
@@ -160,8 +160,9 @@ struct GemmKernel {
     if (r0 >= r1) return;
     const size_t panels = (nb + NR - 1) / NR;
     // The packed A block, 64-byte aligned so no micro-panel row straddles two cache lines.
-    std::vector<double> a_buffer(((std::min(MC, r1 - r0) + MR - 1) / MR) * MR * KC + 8);
-    double* Ap = align64(a_buffer.data());
+    // Left uninitialized (pack_panels writes every element it reads back, padding included).
+    const std::unique_ptr<double[]> a_buffer(new double[((std::min(MC, r1 - r0) + MR - 1) / MR) * MR * KC + 8]);
+    double* Ap = align64(a_buffer.get());
     // The partial sums live in a C buffer of whole tiles, each MR x NR tile contiguous and
     // the tiles of one panel consecutive, not in C: C's rows of a tile are nb doubles apart
     // (8-16 KiB for 1024-2048 units), so every tile's rows fall in one L1 set and a few L2
@@ -174,8 +175,9 @@ struct GemmKernel {
     const size_t tiles_max = std::max(MC / MR, CB_BYTES / (nc * MR * NR * sizeof(double)));
     const size_t all_tiles = (r1 - r0 + MR - 1) / MR, supers = (all_tiles + tiles_max - 1) / tiles_max;
     const size_t tiles = (all_tiles + supers - 1) / supers;
-    std::vector<double> c_buffer(tiles * nc * MR * NR + 8);
-    double* Cb = align64(c_buffer.data());
+    // Uninitialized too: the first depth block writes each tile (tile(..., first)) before any read.
+    const std::unique_ptr<double[]> c_buffer(new double[tiles * nc * MR * NR + 8]);
+    double* Cb = align64(c_buffer.get());
     for (size_t s0 = r0; s0 < r1; s0 += tiles * MR) {
       const size_t s1 = std::min(r1, s0 + tiles * MR);
       for (size_t p0 = 0; p0 < panels; p0 += NC_PANELS) {
