@@ -341,8 +341,17 @@ t.test('token summaries read the kernel extras: probability outputs, top-k overl
   const agree = counted.filter((r) => top(a, r, 1)[0] === top(b, r, 1)[0]).length / counted.length;
   const overlap = counted.reduce((s, r) => s + top(a, r, 2).filter((id) => top(b, r, 2).includes(id)).length / 2, 0) / counted.length;
   t.ok(close(summary.top1Agreement.value, agree, 1e-15), 'top-1 agreement');
-  t.ok(close(summary.topkOverlap.value, overlap, 1e-15), 'top-2 overlap');
-  t.equal(summary.topkOverlap.k, 2);
+  t.ok(close(summary.topkOverlap!.value, overlap, 1e-15), 'top-2 overlap');
+  t.equal(summary.topkOverlap!.k, 2);
+  // k at least the 4 classes: both top-k's hold every class, the overlap is 1 whatever A and B
+  // are, so it is left out rather than reported as 100%.
+  for (const topk of [4, 9]) {
+    const all = new TokenAccumulator({ n, grid: tokenGrid([P, V], undefined, 'x'), measures: ['tv'], divergence: { outputs: 'probs' }, mask, topk });
+    await all.add(0, n, a, b);
+    const wide = (await all.summarize({ replicates: 50, seed: 1 })).summary;
+    t.equal(wide.topkOverlap, undefined, `top-${topk} of ${V} classes: no overlap`);
+    t.ok(close(wide.top1Agreement.value, agree, 1e-15), `top-${topk}: top-1 agreement still there`);
+  }
 });
 
 t.test('token summaries: a masked row is never read; a bad counted row is named by sequence and position', async (t) => {

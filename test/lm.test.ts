@@ -79,7 +79,7 @@ for (const pair of ['gpt2:int8', 'llama:int8', 'llama:fp16']) {
       t.equal(got.median, got.percentiles['50']);
     }
     close(t, r.tokens!.top1Agreement.value, ref.top1Agreement, 'top-1 agreement');
-    close(t, r.tokens!.topkOverlap.value, ref.topkOverlap, 'top-5 overlap');
+    close(t, r.tokens!.topkOverlap!.value, ref.topkOverlap, 'top-5 overlap');
     const q = r.tokens!.next!;
     t.equal(q.targets, ref.next.targets);
     close(t, q.perplexity[0], ref.next.perplexityA, 'perplexity A');
@@ -122,7 +122,7 @@ t.test('a copy that differs only at padded positions: exactly 0 on every measure
   const r = await lmCompare('llama', 'llama.padrow', { metrics: ['kl', 'kl-reverse', 'js', 'tv', 'hellinger', 'disagreement', 'l2'] });
   for (const [m, s] of Object.entries(r.metrics)) t.equal(s!.max, 0, `${m} is 0 at every counted token`);
   t.equal(r.tokens!.top1Agreement.value, 1);
-  t.equal(r.tokens!.topkOverlap.value, 1);
+  t.equal(r.tokens!.topkOverlap!.value, 1);
   t.equal(r.tokens!.next!.deltaPerplexity.value, 0);
   t.equal(r.tokens!.next!.rmsDeltaP.value, 0);
   // Without the mask the padded positions count, and there the copy differs.

@@ -36,6 +36,12 @@ t.test('compare --class-axis 1: per-pixel numbers and map words in the JSON', as
   t.ok(close(doc.metrics.tv.mean, REF.tv), `tv ${doc.metrics.tv.mean} vs ${REF.tv}`);
   t.ok(close(doc.metrics.kl.perSequenceMean, REF.klPerMapMean), 'per-map mean');
   t.equal(doc.tokens.top1Agreement.value, REF.top1Agreement);
+  // 5 classes and the default top-5: the overlap would be 100% on any maps, so it is absent.
+  t.equal(REF.classes, 5);
+  t.notOk('topkOverlap' in doc.tokens, 'no top-5 overlap of 5 classes');
+  const top3 = JSON.parse((await cli(...compareArgs, '--json', '--topk', '3')).out);
+  t.equal(top3.tokens.topkOverlap.k, 3, 'top-3 of 5 classes is reported');
+  t.ok(top3.tokens.topkOverlap.value < 1, `and says something: ${top3.tokens.topkOverlap.value}`);
 });
 
 t.test('compare --class-axis 1: the text report says maps, positions and classes', async (t) => {
@@ -44,7 +50,8 @@ t.test('compare --class-axis 1: the text report says maps, positions and classes
   t.match(r.out, `${REF.maps} maps × ${REF.positions} positions: ${REF.maps * REF.positions} positions counted in ${REF.maps} maps (no mask)`);
   t.match(r.out, `${REF.classes} classes (class axis 1)`);
   t.match(r.out, /per-map mean/);
-  t.match(r.out, /same top class: /);
+  t.match(r.out, /same top class: \S+ \[[^\]\n]*\]\n/, 'no top-5 overlap of 5 classes after it');
+  t.notMatch(r.out, /overlap/);
   t.match(r.out, /means are position-weighted; stderr is cluster-robust over maps/);
   t.match(r.out, /top 2 positions by kl:\n\s+map\s+position\s+kl\s+A top classes \(p\)\s+B top classes \(p\)/);
   t.notMatch(r.out, /token|sequence|vocabulary/i, 'no language-model words');

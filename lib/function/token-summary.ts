@@ -110,8 +110,12 @@ export interface TokenSummary {
   metrics: Partial<Record<FunctionMeasureName, TokenMeasureSummary>>;
   /** Share of counted tokens where both models' most likely token is the same. */
   top1Agreement: TokenRate;
-  /** Mean |top-k of A ∩ top-k of B| / k over counted tokens. */
-  topkOverlap: TokenRate & { k: number };
+  /**
+   * Mean |top-k of A ∩ top-k of B| / k over counted tokens. Absent when k is at least the
+   * number of classes (a 5-class segmentation map at the default k = 5): every class is in both
+   * top-k's and the overlap is 1 whatever the models do.
+   */
+  topkOverlap?: TokenRate & { k: number };
   next?: NextTokenQuality;
   /** The tokens with the largest value of the first measure. */
   top?: TopToken[];
@@ -343,7 +347,7 @@ export class TokenAccumulator {
     const series: Record<string, Float64Array> = {};
     measures.forEach((m, j) => (series[m] = this.values[j].subarray(0, N)));
     series['top-1 agreement'] = this.agree.subarray(0, N);
-    series['top-k overlap'] = this.overlap.subarray(0, N);
+    if (this.k < grid.vocab) series['top-k overlap'] = this.overlap.subarray(0, N);
     const names = Object.keys(series);
     const shared = await summarizeMeasures(series, names, { ...options, clusters: seq });
     const c = clusterSums(names.map((m) => series[m]), this.seq, N, n);
@@ -385,7 +389,7 @@ export class TokenAccumulator {
       uncertainty: gridWords(grid).samples === 'maps' ? 'cluster bootstrap over maps' : 'cluster bootstrap over sequences',
       metrics,
       top1Agreement: rate(nm),
-      topkOverlap: { k: this.k, ...rate(nm + 1) },
+      ...(this.k < grid.vocab && { topkOverlap: { k: this.k, ...rate(nm + 1) } }),
     };
     if (this.o.targets) summary.next = this.nextTokenQuality(options);
     if (this.o.top !== undefined && measures.length > 0) summary.top = this.top;

@@ -263,7 +263,8 @@ export function formatTokens(r: TokenReport): string {
     }
     s += table(rows);
   }
-  s += `\n  same top ${lm ? 'token' : 'class'}: ${pct(t.top1Agreement.value)} ${interval(t.top1Agreement.ci95, 100, '%')}; top-${t.topkOverlap.k} overlap: ${pct(t.topkOverlap.value)} ${interval(t.topkOverlap.ci95, 100, '%')}\n`;
+  const overlap = t.topkOverlap ? `; top-${t.topkOverlap.k} overlap: ${pct(t.topkOverlap.value)} ${interval(t.topkOverlap.ci95, 100, '%')}` : '';
+  s += `\n  same top ${lm ? 'token' : 'class'}: ${pct(t.top1Agreement.value)} ${interval(t.top1Agreement.ci95, 100, '%')}${overlap}\n`;
   if (t.next) {
     const q = t.next;
     s += `\n  ${lm ? 'next-token' : 'target'} quality (${q.source === 'next' ? 'target: the next input id' : `targets from ${q.source}`}, ${q.targets} ${w.rows}):\n`;
