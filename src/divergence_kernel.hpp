@@ -38,6 +38,8 @@ namespace {
 
 static constexpr size_t kBlock = 256;
 static constexpr size_t kPrefetchTiles = 4;
+// softmax_row: rows longer than this scan their top-k in the max pass (see softmax_of).
+static constexpr size_t kLateTopMax = 4096;
 
 // The per-element terms are inlined into each measure loop: called out of line, every call
 // re-broadcasts the polynomial constants and the loop cannot overlap consecutive columns.
@@ -218,29 +220,42 @@ struct DivergenceKernel {
     const T ninf = V::set1(-INFINITY);
     T mx[4] = {ninf, ninf, ninf, ninf};
     M bad = V::lt(V::zero(), V::zero());  // all lanes false
+    // Where the top K are scanned. Short rows (in L1): in pass 2, from a floor that already
+    // excludes almost every class, the K-th largest of the 4W disjoint sets' maxima (K classes
+    // are >= it, so nothing below it is in the top K); scanned in pass 1 with a bound from a pass
+    // of its own, the scalar inserts and the extra pass took ~30% of a V = 256 row's softmax.
+    // Long rows: here in pass 1, which waits on memory anyway; they fill the top K early and
+    // rarely insert after, while pass 2's per-vector check slowed its exps (V = 32000).
+    const bool early = K > 0 && k > kLateTopMax;
+    TopScan top{K, 0, want.ids, want.vals, -INFINITY};
     size_t i = 0;
     for (; i + 4 * W <= k; i += 4 * W) {
+      T v[4];
 #pragma GCC unroll 4
       for (size_t j = 0; j < 4; ++j) {
-        const T v = V::load_part(src + i + j * W, W);
-        bad = V::mor(bad, V::mnot(V::finite(v)));
-        mx[j] = V::max(mx[j], v);
+        v[j] = V::load_part(src + i + j * W, W);
+        bad = V::mor(bad, V::mnot(V::finite(v[j])));
+        mx[j] = V::max(mx[j], v[j]);
       }
+      if (!early) continue;
+      if (top.filled == K) {
+        const T f = V::set1(top.floor);
+        if (!V::any(V::mor(V::mor(V::gt(v[0], f), V::gt(v[1], f)), V::mor(V::gt(v[2], f), V::gt(v[3], f))))) continue;
+      }
+      for (size_t j = 0; j < 4; ++j) top.offer(v[j], i + j * W, W);
     }
     for (; i < k; i += W) {
       const size_t lanes = min_size(W, k - i);
       T v = V::load_part(src + i, lanes);  // zeros beyond k: finite; they do not enter the max
       bad = V::mor(bad, V::mnot(V::finite(v)));
+      if (early) top.offer(v, i, lanes);
       if (lanes < W) v = V::select(V::lt(V::iota(), V::set1(static_cast<double>(lanes))), v, ninf);
       mx[0] = V::max(mx[0], v);
     }
     if (V::any(bad)) return kRowNonFinite;
     const double max = V::reduce_max(V::max(V::max(mx[0], mx[1]), V::max(mx[2], mx[3])));
-    // The top K are scanned in pass 2, from a floor that already excludes almost every class:
-    // the K-th largest of the 4W disjoint sets' maxima (K classes are >= it, so nothing below
-    // it is in the top K). Scanned in pass 1 instead, with a bound from a pass of its own, the
-    // scalar inserts and the extra pass took ~30% of a V = 256 row's softmax.
-    TopScan top{K, 0, want.ids, want.vals, K > 0 ? set_maxima_bound(mx, K) : -INFINITY};
+    const bool late = K > 0 && !early;
+    if (late) top.floor = set_maxima_bound(mx, K);
     // Pass 2: e = exp(x - max) and its blocked sum, as `logits` computes them (pads add exp(-inf)
     // = 0 there; here they are stored as 0 and left out of the sum, the same value).
     const T vmax = V::set1(max);
@@ -254,7 +269,7 @@ struct DivergenceKernel {
         const T ex = V::exp(V::sub(x, vmax));
         V::store(e + j, ex);
         acc = V::add(acc, ex);
-        if (K > 0) top.offer(x, j, W);
+        if (late) top.offer(x, j, W);
       }
       for (size_t j = hot > b ? hot : b; j < end; j += W) {  // the partial vector, then pads
         if (j < k) {
@@ -262,7 +277,7 @@ struct DivergenceKernel {
           const T ex = V::select(V::lt(V::iota(), V::set1(static_cast<double>(k - j))), V::exp(V::sub(x, vmax)), V::zero());
           V::store(e + j, ex);
           acc = V::add(acc, ex);
-          if (K > 0) top.offer(x, j, k - j);
+          if (late) top.offer(x, j, k - j);
         } else {
           V::store(e + j, V::zero());
         }
