@@ -15,7 +15,7 @@
  * each side and, for the speed ratio, the range of the per-round ratios. The load average is
  * printed with the table.
  *
- *   MODELDIFF_BENCH_PYTHON=/work/venv/bin/python npm run bench -- matching-gemm
+ *   MODELDIFF_BENCH_PYTHON=/path/to/python npm run bench -- matching-gemm
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

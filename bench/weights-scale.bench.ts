@@ -9,7 +9,7 @@
  * The machine is shared: every cell is the best of N runs, modeldiff and numpy alternating,
  * and the 1-minute load average is printed per row.
  *
- *   MODELDIFF_BENCH_PYTHON=/work/venv/bin/python npm run bench -- weights-scale
+ *   MODELDIFF_BENCH_PYTHON=/path/to/python npm run bench -- weights-scale
  *   MODELDIFF_BENCH_WIDTHS="1024 2048"  MODELDIFF_BENCH_RESNET=0  MODELDIFF_BENCH_REPEAT=3
  *   MODELDIFF_BENCH_TOL=1e-4 (both sides' relative-improvement stop)
  */

@@ -7,7 +7,9 @@
  * from scripts/fuzz-npy-corpus.py's `judge` mode). Prints one summary line
  * per format; record the last run in docs/formats.md.
  *
- *   npx tsx scripts/fuzz-readers.ts [mutants-per-format=5000] [seed=1] [python=/work/venv/bin/python] [keep-dir]
+ *   npx tsx scripts/fuzz-readers.ts [mutants-per-format=5000] [seed=1] [python] [keep-dir]
+ *
+ * python: a Python with numpy; default $MODELDIFF_FUZZ_PYTHON, else `python3` on the PATH.
  *
  * With keep-dir, .npy/.npz mutants where modeldiff and numpy disagree are copied there.
  */
@@ -30,7 +32,7 @@ import { gemmSoftmaxModel } from '../test/helpers/onnx-builder';
 
 const count = Number(process.argv[2] ?? 5000);
 const seed = Number(process.argv[3] ?? 1);
-const python = process.argv[4] ?? '/work/venv/bin/python';
+const python = process.argv[4] || process.env.MODELDIFF_FUZZ_PYTHON || 'python3';
 const keep = process.argv[5];
 const root = path.join(__dirname, '..');
 const fixtures = path.join(root, 'test', 'fixtures');
