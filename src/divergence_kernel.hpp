@@ -229,20 +229,31 @@ struct DivergenceKernel {
     const bool early = K > 0 && k > kLateTopMax;
     TopScan top{K, 0, want.ids, want.vals, -INFINITY};
     size_t i = 0;
-    for (; i + 4 * W <= k; i += 4 * W) {
-      T v[4];
+    // Two copies of the loop, so that short rows' stays as tight as it is without a top-k.
+    if (early) {
+      for (; i + 4 * W <= k; i += 4 * W) {
+        T v[4];
 #pragma GCC unroll 4
-      for (size_t j = 0; j < 4; ++j) {
-        v[j] = V::load_part(src + i + j * W, W);
-        bad = V::mor(bad, V::mnot(V::finite(v[j])));
-        mx[j] = V::max(mx[j], v[j]);
+        for (size_t j = 0; j < 4; ++j) {
+          v[j] = V::load_part(src + i + j * W, W);
+          bad = V::mor(bad, V::mnot(V::finite(v[j])));
+          mx[j] = V::max(mx[j], v[j]);
+        }
+        if (top.filled == K) {
+          const T f = V::set1(top.floor);
+          if (!V::any(V::mor(V::mor(V::gt(v[0], f), V::gt(v[1], f)), V::mor(V::gt(v[2], f), V::gt(v[3], f))))) continue;
+        }
+        for (size_t j = 0; j < 4; ++j) top.offer(v[j], i + j * W, W);
       }
-      if (!early) continue;
-      if (top.filled == K) {
-        const T f = V::set1(top.floor);
-        if (!V::any(V::mor(V::mor(V::gt(v[0], f), V::gt(v[1], f)), V::mor(V::gt(v[2], f), V::gt(v[3], f))))) continue;
+    } else {
+      for (; i + 4 * W <= k; i += 4 * W) {
+#pragma GCC unroll 4
+        for (size_t j = 0; j < 4; ++j) {
+          const T v = V::load_part(src + i + j * W, W);
+          bad = V::mor(bad, V::mnot(V::finite(v)));
+          mx[j] = V::max(mx[j], v);
+        }
       }
-      for (size_t j = 0; j < 4; ++j) top.offer(v[j], i + j * W, W);
     }
     for (; i < k; i += W) {
       const size_t lanes = min_size(W, k - i);
