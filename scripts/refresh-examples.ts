@@ -55,7 +55,9 @@ for (const file of process.argv.slice(2)) {
       console.error(`${file}: "${shown}" exited ${r.status}: ${r.stderr.trim().split('\n')[0]}`);
       return block;
     }
-    const fresh = '```console\n$ ' + shown + '\n' + r.stdout.replace(/\n$/, '') + '\n```';
+    // The bundled zoo resolves through the scratch folder's link to its real path: shown as the user would see it.
+    const stdout = r.stdout.split(`${ROOT}/`).join('');
+    const fresh = '```console\n$ ' + shown + '\n' + stdout.replace(/\n$/, '') + '\n```';
     if (fresh !== block) changed++;
     return fresh;
   });
