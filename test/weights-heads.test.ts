@@ -338,3 +338,15 @@ t.test('grouped-query Llama without rotary (dyn18): Q/K dims permuted within eac
     t.ok(js <= 1e-9, `${name} written back computes B's function: JS ${js}`);
   }
 });
+
+t.test('a fused projection writing a group through two parts is named once, with its part count', async (t) => {
+  const fixture = path.join(__dirname, 'fixtures', 'arch', 'gpt2-ts13-s0.onnx');
+  const r = await weightDistance(fixture, fixture, { methods: ['canonical'] });
+  const fused = r.hidden!.filter((h) => new Set(h.producers).size < h.producers.length);
+  t.ok(fused.length > 0, 'GPT-2 has Q/K groups written by two parts of c_attn');
+  for (const h of fused) {
+    const line = hiddenLayerLine(h);
+    for (const name of new Set(h.producers)) t.equal(line.split(name).length - 1, 1, `${name} named once in: ${line}`);
+    t.match(line, /\(2 parts\)/);
+  }
+});

@@ -157,7 +157,10 @@ function formatText(r: WeightDistanceResult, methods: WeightMethod[], layers: bo
 /** One canonical progress report as the terminal line says it. */
 /** One line of the hidden-layer list: the tensor, its units and symmetry, and what writes them. */
 export function hiddenLayerLine(h: HiddenLayerInfo): string {
-  const writers = h.producers.join(' + ');
+  // A fused projection (GPT-2's c_attn: Q, K and V rows of one weight) writes a group through several of its parts.
+  const parts = new Map<string, number>();
+  for (const p of h.producers) parts.set(p, (parts.get(p) ?? 0) + 1);
+  const writers = [...parts].map(([name, n]) => (n > 1 ? `${name} (${n} parts)` : name)).join(' + ');
   const writtenBy = h.viaAttention && h.heads?.kvHeads
     ? `attention from the ${h.heads.kvHeads} V heads of ${writers} (each read by ${h.heads.count / h.heads.kvHeads} query heads)`
     : writers;
